@@ -1,0 +1,122 @@
+"""Message base class and the registry that maps wire numbers to classes.
+
+Every message body is a frozen dataclass subclassing :class:`Message`, with
+class attributes naming its wire number, channel and direction, and two
+methods: ``encode_body(writer)`` and ``decode_body(reader)``.  Registering a
+class with :func:`register` makes :func:`decode_message` find it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from ._enums import ChannelType
+from ._errors import ProtocolError
+from ._wire import Reader, Writer
+
+
+class Direction(enum.Enum):
+    """Who sends a message: the server (``SPICE_MSG_*``) or the client (``SPICE_MSGC_*``)."""
+
+    SERVER_TO_CLIENT = "server"
+    CLIENT_TO_SERVER = "client"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded message body.  Subclasses set the three class attributes."""
+
+    TYPE: ClassVar[int]
+    #: ``None`` for the common messages (types below 100) valid on every channel.
+    CHANNEL: ClassVar[ChannelType | None]
+    DIRECTION: ClassVar[Direction]
+
+    def encode_body(self, w: Writer) -> None:
+        """Append this message's body to ``w``."""
+        raise NotImplementedError
+
+    @classmethod
+    def decode_body(cls: type[M], r: Reader) -> M:
+        """Read one body from ``r`` (positioned at the start of the body)."""
+        raise NotImplementedError
+
+    def encode(self) -> bytes:
+        """The body bytes (without the data header)."""
+        w = Writer()
+        self.encode_body(w)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls: type[M], body: bytes | bytearray | memoryview) -> M:
+        """Decode a whole body; trailing bytes are tolerated (newer peers append fields)."""
+        return cls.decode_body(Reader(body, cls.__name__))
+
+    @property
+    def type(self) -> int:
+        return self.TYPE
+
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class UnknownMessage:
+    """A message we have no class for: its number and raw body, passed along untouched."""
+
+    channel: ChannelType | int
+    direction: Direction
+    type: int
+    body: bytes
+
+    def encode(self) -> bytes:
+        return self.body
+
+
+_REGISTRY: dict[tuple[Direction, ChannelType | None, int], type[Message]] = {}
+
+
+def register(cls: type[M]) -> type[M]:
+    """Class decorator: make ``cls`` the decoder for its (direction, channel, type)."""
+    key = (cls.DIRECTION, cls.CHANNEL, int(cls.TYPE))
+    if key in _REGISTRY and _REGISTRY[key] is not cls:
+        raise RuntimeError(f"{cls.__name__} and {_REGISTRY[key].__name__} share {key}")
+    _REGISTRY[key] = cls
+    return cls
+
+
+def message_class(channel: ChannelType | int, direction: Direction, msg_type: int) -> type[Message] | None:
+    """The registered class for a message number on a channel, or ``None``."""
+    try:
+        ch: ChannelType | None = ChannelType(channel)
+    except ValueError:
+        ch = None
+    found = _REGISTRY.get((direction, ch, msg_type)) if ch is not None else None
+    if found is None and msg_type < 100:
+        found = _REGISTRY.get((direction, None, msg_type))
+    return found
+
+
+def decode_message(
+    channel: ChannelType | int, direction: Direction, msg_type: int, body: bytes | bytearray | memoryview
+) -> Message | UnknownMessage:
+    """Decode a body by its channel, direction and type.
+
+    Unknown numbers give :class:`UnknownMessage`; a known message whose body is
+    malformed raises :class:`ProtocolError` naming the message and field.
+    """
+    cls = message_class(channel, direction, msg_type)
+    if cls is None:
+        return UnknownMessage(channel, direction, msg_type, bytes(body))
+    try:
+        return cls.decode(body)
+    except ProtocolError:
+        raise
+    except (ValueError, IndexError) as exc:  # e.g. an enum value out of range
+        raise ProtocolError(str(exc), where=cls.__name__) from exc
+
+
+def registered_messages() -> dict[tuple[Direction, ChannelType | None, int], type[Message]]:
+    """A copy of the registry (for tests and tools)."""
+    return dict(_REGISTRY)
