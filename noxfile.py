@@ -123,3 +123,10 @@ def docs(session: nox.Session) -> None:
     install_workspace(session, "pdoc>=14")
     modules = [name.replace("-", "_") for name in PACKAGES]
     session.run("pdoc", "--output-directory", "docs/_build", *modules)
+
+
+@nox.session
+def connect(session: nox.Session) -> None:
+    """Install the packages and run ``spice connect`` with the given arguments (a spice:// URI)."""
+    install_workspace(session)
+    session.run("spice", "connect", *(session.posargs or ["--help"]))

@@ -54,7 +54,7 @@ def render() -> str:
         lines.append("")
     lines.append("")
     lines.append("__all__ = [")
-    for n in sorted(list(DEFINES.values()) + names):
+    for n in sorted([*DEFINES.values(), *names], key=lambda n: (not n.isupper(), n)):
         lines.append(f'    "{n}",')
     lines.append("]")
     return "\n".join(lines) + "\n"
