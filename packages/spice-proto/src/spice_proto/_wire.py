@@ -7,6 +7,7 @@ reader positioned at such an offset with :meth:`Reader.at`.
 
 from __future__ import annotations
 
+import builtins
 import struct
 from collections.abc import Callable
 from typing import TypeVar
@@ -92,12 +93,12 @@ class Reader:
     def i64(self, field: str) -> int:
         return self._unpack(_I64, field)
 
-    def bytes(self, n: int, field: str) -> bytes:
-        return bytes(self._take(n, field))
+    def bytes(self, n: int, field: str) -> builtins.bytes:
+        return builtins.bytes(self._take(n, field))
 
-    def rest(self) -> bytes:
+    def rest(self) -> builtins.bytes:
         """Everything from the current offset to the end of the body."""
-        return bytes(self._take(self.remaining, "rest"))
+        return builtins.bytes(self._take(self.remaining, "rest"))
 
     def skip(self, n: int, field: str) -> None:
         self._take(n, field)
@@ -164,7 +165,7 @@ class Writer:
         self._buf += _I64.pack(v)
         return self
 
-    def bytes(self, b: bytes | bytearray | memoryview) -> Writer:
+    def bytes(self, b: builtins.bytes | bytearray | memoryview) -> Writer:
         self._buf += b
         return self
 
@@ -177,5 +178,5 @@ class Writer:
     def patch_u32(self, pos: int, v: int) -> None:
         _U32.pack_into(self._buf, pos, v)
 
-    def getvalue(self) -> bytes:
-        return bytes(self._buf)
+    def getvalue(self) -> builtins.bytes:
+        return builtins.bytes(self._buf)

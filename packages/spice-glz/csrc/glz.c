@@ -1,0 +1,2 @@
+#include "glz.h"
+int spice_glz_core_abi(void) { return 1; }
