@@ -6,10 +6,28 @@ a :class:`Connection` state machine that turns bytes into events and back.
 Nothing here does I/O; ``spice_net`` moves the bytes.
 """
 
+# Each module below owns one part of the protocol and lists its public names in its own
+# __all__; this package re-exports them all.  Importing a message module registers its
+# message classes with the decoder registry.
+from . import (
+    _connection,
+    _display_types,
+    _header,
+    _link,
+    _msg_common,
+    _msg_cursor,
+    _msg_display,
+    _msg_inputs,
+    _msg_main,
+)
 from ._caps import Caps
+from ._connection import *  # noqa: F403
+from ._display_types import *  # noqa: F403
 from ._enums import *  # noqa: F403 - the generated constants are the public vocabulary
 from ._enums import __all__ as _enum_names
 from ._errors import ProtocolError
+from ._header import *  # noqa: F403
+from ._link import *  # noqa: F403
 from ._message import (
     Direction,
     Message,
@@ -19,6 +37,11 @@ from ._message import (
     register,
     registered_messages,
 )
+from ._msg_common import *  # noqa: F403
+from ._msg_cursor import *  # noqa: F403
+from ._msg_display import *  # noqa: F403
+from ._msg_inputs import *  # noqa: F403
+from ._msg_main import *  # noqa: F403
 from ._wire import Reader, Writer
 
 __version__ = "0.1.0"
@@ -37,4 +60,13 @@ __all__ = [
     "register",
     "registered_messages",
     *_enum_names,
+    *_connection.__all__,
+    *_display_types.__all__,
+    *_header.__all__,
+    *_link.__all__,
+    *_msg_common.__all__,
+    *_msg_cursor.__all__,
+    *_msg_display.__all__,
+    *_msg_inputs.__all__,
+    *_msg_main.__all__,
 ]
