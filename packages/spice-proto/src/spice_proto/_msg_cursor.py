@@ -1,3 +1,298 @@
-"""(placeholder, being written)."""
+"""Message bodies of the cursor channel (server to client only), and the cursor shape.
 
-__all__: list[str] = []
+A :class:`Cursor` is u16 flags; unless ``CursorFlags.NONE`` is set, a 17-byte
+:class:`CursorHeader` {unique u64, type u8, width u16, height u16, hot_spot_x
+u16, hot_spot_y u16}; then the shape data, which runs to the end of the body.
+Positions are two i16 (spice.proto's Point16), kept here as plain ``x, y``.
+
+Shape data sizes, per :class:`CursorType` (w x h pixels; a "mask" is 1 bit per
+pixel, rows padded to whole bytes, i.e. ``ceil(w / 8) * h`` bytes):
+
+- ALPHA: 32-bit pixels with alpha, ``4 * w * h``
+- MONO: AND mask then XOR mask, ``2 * ceil(w / 8) * h``
+- COLOR4: 4-bit pixels (rows padded to a byte), a 16 x u32 palette, then the AND mask
+- COLOR8: 8-bit pixels, a 256 x u32 palette, then the AND mask
+- COLOR16 / COLOR24 / COLOR32: 2, 3, 4 bytes per pixel, then the AND mask
+
+A cursor with ``FROM_CACHE`` set names a cached shape by ``header.unique`` and
+carries no data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ._enums import ChannelType, CursorFlags, CursorMsg, CursorType
+from ._errors import ProtocolError
+from ._message import Direction, Message, register
+from ._msg_main import _Empty
+from ._wire import Reader, Writer
+
+__all__ = [
+    "Cursor",
+    "CursorHeader",
+    "CursorHide",
+    "CursorInit",
+    "CursorInvalAll",
+    "CursorInvalOne",
+    "CursorMove",
+    "CursorReset",
+    "CursorSet",
+    "CursorTrail",
+    "cursor_data_size",
+]
+
+_S2C = Direction.SERVER_TO_CLIENT
+
+
+def cursor_data_size(kind: CursorType | int, width: int, height: int) -> int:
+    """Bytes of shape data a cursor of this type and size needs (see the module docstring)."""
+    mask = (width + 7) // 8 * height
+    if kind == CursorType.ALPHA:
+        return 4 * width * height
+    if kind == CursorType.MONO:
+        return 2 * mask
+    if kind == CursorType.COLOR4:
+        return (width + 1) // 2 * height + 16 * 4 + mask
+    if kind == CursorType.COLOR8:
+        return width * height + 256 * 4 + mask
+    if kind == CursorType.COLOR16:
+        return 2 * width * height + mask
+    if kind == CursorType.COLOR24:
+        return 3 * width * height + mask
+    if kind == CursorType.COLOR32:
+        return 4 * width * height + mask
+    raise ValueError(f"unknown cursor type {int(kind)}")
+
+
+@dataclass(frozen=True)
+class CursorHeader:
+    """SpiceCursorHeader: the shape's cache key, type, size and hot spot (17 bytes)."""
+
+    unique: int
+    type: CursorType
+    width: int
+    height: int
+    hot_spot_x: int = 0
+    hot_spot_y: int = 0
+
+    WIRE_SIZE: ClassVar[int] = 17
+
+    def encode(self, w: Writer) -> None:
+        w.u64(self.unique).u8(int(self.type))
+        w.u16(self.width).u16(self.height).u16(self.hot_spot_x).u16(self.hot_spot_y)
+
+    @classmethod
+    def decode(cls, r: Reader, prefix: str = "cursor.header.") -> CursorHeader:
+        unique = r.u64(prefix + "unique")
+        raw_type = r.u8(prefix + "type")
+        try:
+            kind = CursorType(raw_type)
+        except ValueError:
+            raise r.fail(f"unknown cursor type {raw_type}", prefix + "type") from None
+        width = r.u16(prefix + "width")
+        height = r.u16(prefix + "height")
+        hot_x = r.u16(prefix + "hot_spot_x")
+        hot_y = r.u16(prefix + "hot_spot_y")
+        return cls(unique, kind, width, height, hot_x, hot_y)
+
+    @property
+    def data_size(self) -> int:
+        """The shape data this header calls for."""
+        return cursor_data_size(self.type, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """SpiceCursor: flags, the header unless ``NONE``, and the shape data (rest of the body)."""
+
+    flags: CursorFlags
+    header: CursorHeader | None = None
+    data: bytes = b""
+
+    @classmethod
+    def none(cls) -> Cursor:
+        """The "no cursor" value: flags NONE, nothing else."""
+        return cls(CursorFlags.NONE)
+
+    @property
+    def is_none(self) -> bool:
+        return bool(self.flags & CursorFlags.NONE)
+
+    def encode(self, w: Writer) -> None:
+        w.u16(int(self.flags))
+        if not self.is_none:
+            if self.header is None:
+                raise ProtocolError("a cursor without the NONE flag needs a header", where="Cursor")
+            self.header.encode(w)
+        w.bytes(self.data)
+
+    @classmethod
+    def decode(cls, r: Reader) -> Cursor:
+        """Read flags, header and data; data shorter than the header calls for is an error."""
+        flags = CursorFlags(r.u16("cursor.flags"))
+        if flags & CursorFlags.NONE:
+            return cls(flags, None, r.rest())
+        header = CursorHeader.decode(r)
+        if not flags & CursorFlags.FROM_CACHE:
+            need = header.data_size
+            if r.remaining < need:
+                raise r.fail(
+                    f"{header.type.name} cursor {header.width}x{header.height} needs {need} "
+                    f"bytes of data, only {r.remaining} left",
+                    "cursor.data",
+                )
+        return cls(flags, header, r.rest())
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@register
+@dataclass(frozen=True)
+class CursorInit(Message):
+    """SPICE_MSG_CURSOR_INIT: position (i16 x, i16 y), u16 trail length and frequency,
+    u8 visible, the cursor; also clears the client's shape cache."""
+
+    TYPE = CursorMsg.INIT
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+    x: int
+    y: int
+    trail_length: int
+    trail_frequency: int
+    visible: bool
+    cursor: Cursor
+
+    def encode_body(self, w: Writer) -> None:
+        w.i16(self.x).i16(self.y).u16(self.trail_length).u16(self.trail_frequency)
+        w.u8(int(self.visible))
+        self.cursor.encode(w)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> CursorInit:
+        x = r.i16("position.x")
+        y = r.i16("position.y")
+        length = r.u16("trail_length")
+        frequency = r.u16("trail_frequency")
+        visible = bool(r.u8("visible"))
+        return cls(x, y, length, frequency, visible, Cursor.decode(r))
+
+
+@register
+@dataclass(frozen=True)
+class CursorReset(_Empty):
+    """SPICE_MSG_CURSOR_RESET: hide the cursor and clear the shape cache until the next INIT."""
+
+    TYPE = CursorMsg.RESET
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+
+@register
+@dataclass(frozen=True)
+class CursorSet(Message):
+    """SPICE_MSG_CURSOR_SET: position (i16 x, i16 y), u8 visible, the new shape."""
+
+    TYPE = CursorMsg.SET
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+    x: int
+    y: int
+    visible: bool
+    cursor: Cursor
+
+    def encode_body(self, w: Writer) -> None:
+        w.i16(self.x).i16(self.y).u8(int(self.visible))
+        self.cursor.encode(w)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> CursorSet:
+        x = r.i16("position.x")
+        y = r.i16("position.y")
+        visible = bool(r.u8("visible"))
+        return cls(x, y, visible, Cursor.decode(r))
+
+
+@register
+@dataclass(frozen=True)
+class CursorMove(Message):
+    """SPICE_MSG_CURSOR_MOVE: new position (i16 x, i16 y)."""
+
+    TYPE = CursorMsg.MOVE
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+    x: int
+    y: int
+
+    def encode_body(self, w: Writer) -> None:
+        w.i16(self.x).i16(self.y)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> CursorMove:
+        x = r.i16("position.x")
+        return cls(x, r.i16("position.y"))
+
+
+@register
+@dataclass(frozen=True)
+class CursorHide(_Empty):
+    """SPICE_MSG_CURSOR_HIDE."""
+
+    TYPE = CursorMsg.HIDE
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+
+@register
+@dataclass(frozen=True)
+class CursorTrail(Message):
+    """SPICE_MSG_CURSOR_TRAIL: u16 length, u16 frequency."""
+
+    TYPE = CursorMsg.TRAIL
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+    length: int
+    frequency: int
+
+    def encode_body(self, w: Writer) -> None:
+        w.u16(self.length).u16(self.frequency)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> CursorTrail:
+        length = r.u16("length")
+        return cls(length, r.u16("frequency"))
+
+
+@register
+@dataclass(frozen=True)
+class CursorInvalOne(Message):
+    """SPICE_MSG_CURSOR_INVAL_ONE: drop the cached shape ``id`` (a header's ``unique``)."""
+
+    TYPE = CursorMsg.INVAL_ONE
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C
+
+    id: int
+
+    def encode_body(self, w: Writer) -> None:
+        w.u64(self.id)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> CursorInvalOne:
+        return cls(r.u64("id"))
+
+
+@register
+@dataclass(frozen=True)
+class CursorInvalAll(_Empty):
+    """SPICE_MSG_CURSOR_INVAL_ALL: clear the shape cache."""
+
+    TYPE = CursorMsg.INVAL_ALL
+    CHANNEL = ChannelType.CURSOR
+    DIRECTION = _S2C

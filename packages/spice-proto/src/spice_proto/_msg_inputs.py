@@ -1,3 +1,300 @@
-"""(placeholder, being written)."""
+"""Message bodies of the inputs channel: keyboard and mouse, both directions.
 
-__all__: list[str] = []
+Layouts follow spice-protocol's ``protocol.h`` (``SpiceMsgcKeyDown`` etc.) and
+the ``InputsChannel`` section of spice-common's ``spice.proto``: key codes are
+u32, modifier and button masks u16, buttons u8.  The scancode helpers and the
+US key table live in :mod:`._keys` and are re-exported from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._enums import ChannelType, InputsMsg, InputsMsgc, KeyboardModifierFlags, MouseButton, MouseButtonMask
+from ._keys import KEY_NAMES, US_KEYMAP, key_code, scancode_bytes, scancode_down, scancode_up
+from ._message import Direction, Message, register
+from ._msg_main import _Data, _Empty
+from ._wire import Reader, Writer
+
+__all__ = [
+    "KEY_NAMES",
+    "US_KEYMAP",
+    "InputsClientKeyModifiers",
+    "InputsInit",
+    "InputsKeyDown",
+    "InputsKeyModifiers",
+    "InputsKeyScancode",
+    "InputsKeyUp",
+    "InputsMouseMotion",
+    "InputsMouseMotionAck",
+    "InputsMousePosition",
+    "InputsMousePress",
+    "InputsMouseRelease",
+    "key_code",
+    "key_press",
+    "key_release",
+    "scancode_bytes",
+    "scancode_down",
+    "scancode_up",
+    "type_text",
+]
+
+_S2C = Direction.SERVER_TO_CLIENT
+_C2S = Direction.CLIENT_TO_SERVER
+_NO_BUTTONS = MouseButtonMask(0)
+
+
+def _button(value: int) -> MouseButton | int:
+    try:
+        return MouseButton(value)
+    except ValueError:
+        return value
+
+
+# --------------------------------------------------------------------------- server -> client
+
+
+@register
+@dataclass(frozen=True)
+class InputsInit(Message):
+    """SPICE_MSG_INPUTS_INIT: the guest's lock-key state (u16 :class:`KeyboardModifierFlags`)."""
+
+    TYPE = InputsMsg.INIT
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _S2C
+
+    keyboard_modifiers: KeyboardModifierFlags
+
+    def encode_body(self, w: Writer) -> None:
+        w.u16(int(self.keyboard_modifiers))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsInit:
+        return cls(KeyboardModifierFlags(r.u16("keyboard_modifiers")))
+
+
+@register
+@dataclass(frozen=True)
+class InputsKeyModifiers(Message):
+    """SPICE_MSG_INPUTS_KEY_MODIFIERS: the guest's lock keys changed (u16)."""
+
+    TYPE = InputsMsg.KEY_MODIFIERS
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _S2C
+
+    modifiers: KeyboardModifierFlags
+
+    def encode_body(self, w: Writer) -> None:
+        w.u16(int(self.modifiers))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsKeyModifiers:
+        return cls(KeyboardModifierFlags(r.u16("modifiers")))
+
+
+@register
+@dataclass(frozen=True)
+class InputsMouseMotionAck(_Empty):
+    """SPICE_MSG_INPUTS_MOUSE_MOTION_ACK: sent after every 4 (INPUT_MOTION_ACK_BUNCH) motions."""
+
+    TYPE = InputsMsg.MOUSE_MOTION_ACK
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _S2C
+
+
+# --------------------------------------------------------------------------- client -> server
+
+
+@register
+@dataclass(frozen=True)
+class InputsKeyDown(Message):
+    """SPICE_MSGC_INPUTS_KEY_DOWN: u32 code from :func:`scancode_down`."""
+
+    TYPE = InputsMsgc.KEY_DOWN
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    code: int
+
+    def encode_body(self, w: Writer) -> None:
+        w.u32(self.code)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsKeyDown:
+        return cls(r.u32("code"))
+
+
+@register
+@dataclass(frozen=True)
+class InputsKeyUp(Message):
+    """SPICE_MSGC_INPUTS_KEY_UP: u32 code from :func:`scancode_up`."""
+
+    TYPE = InputsMsgc.KEY_UP
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    code: int
+
+    def encode_body(self, w: Writer) -> None:
+        w.u32(self.code)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsKeyUp:
+        return cls(r.u32("code"))
+
+
+@register
+@dataclass(frozen=True)
+class InputsClientKeyModifiers(Message):
+    """SPICE_MSGC_INPUTS_KEY_MODIFIERS: set the guest's lock keys (u16)."""
+
+    TYPE = InputsMsgc.KEY_MODIFIERS
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    modifiers: KeyboardModifierFlags
+
+    def encode_body(self, w: Writer) -> None:
+        w.u16(int(self.modifiers))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsClientKeyModifiers:
+        return cls(KeyboardModifierFlags(r.u16("modifiers")))
+
+
+@register
+@dataclass(frozen=True)
+class InputsKeyScancode(_Data):
+    """SPICE_MSGC_INPUTS_KEY_SCANCODE: raw scancode bytes, e.g. a press and its release at once.
+
+    Only for servers advertising ``InputsCap.KEY_SCANCODE``; build ``data`` with
+    :func:`scancode_bytes`.
+    """
+
+    TYPE = InputsMsgc.KEY_SCANCODE
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+
+@register
+@dataclass(frozen=True)
+class InputsMouseMotion(Message):
+    """SPICE_MSGC_INPUTS_MOUSE_MOTION (server mouse mode): i32 dx, i32 dy, u16 buttons."""
+
+    TYPE = InputsMsgc.MOUSE_MOTION
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    dx: int
+    dy: int
+    buttons_state: MouseButtonMask = _NO_BUTTONS
+
+    def encode_body(self, w: Writer) -> None:
+        w.i32(self.dx).i32(self.dy).u16(int(self.buttons_state))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsMouseMotion:
+        dx = r.i32("dx")
+        dy = r.i32("dy")
+        return cls(dx, dy, MouseButtonMask(r.u16("buttons_state")))
+
+
+@register
+@dataclass(frozen=True)
+class InputsMousePosition(Message):
+    """SPICE_MSGC_INPUTS_MOUSE_POSITION (client mouse mode): u32 x, u32 y, u16 buttons, u8 display."""
+
+    TYPE = InputsMsgc.MOUSE_POSITION
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    x: int
+    y: int
+    buttons_state: MouseButtonMask = _NO_BUTTONS
+    display_id: int = 0
+
+    def encode_body(self, w: Writer) -> None:
+        w.u32(self.x).u32(self.y).u16(int(self.buttons_state)).u8(self.display_id)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsMousePosition:
+        x = r.u32("x")
+        y = r.u32("y")
+        buttons = MouseButtonMask(r.u16("buttons_state"))
+        return cls(x, y, buttons, r.u8("display_id"))
+
+
+@register
+@dataclass(frozen=True)
+class InputsMousePress(Message):
+    """SPICE_MSGC_INPUTS_MOUSE_PRESS: u8 button, u16 buttons held after the press."""
+
+    TYPE = InputsMsgc.MOUSE_PRESS
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    button: MouseButton | int
+    buttons_state: MouseButtonMask = _NO_BUTTONS
+
+    def encode_body(self, w: Writer) -> None:
+        w.u8(int(self.button)).u16(int(self.buttons_state))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsMousePress:
+        button = _button(r.u8("button"))
+        return cls(button, MouseButtonMask(r.u16("buttons_state")))
+
+
+@register
+@dataclass(frozen=True)
+class InputsMouseRelease(Message):
+    """SPICE_MSGC_INPUTS_MOUSE_RELEASE: u8 button, u16 buttons still held after the release."""
+
+    TYPE = InputsMsgc.MOUSE_RELEASE
+    CHANNEL = ChannelType.INPUTS
+    DIRECTION = _C2S
+
+    button: MouseButton | int
+    buttons_state: MouseButtonMask = _NO_BUTTONS
+
+    def encode_body(self, w: Writer) -> None:
+        w.u8(int(self.button)).u16(int(self.buttons_state))
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> InputsMouseRelease:
+        button = _button(r.u8("button"))
+        return cls(button, MouseButtonMask(r.u16("buttons_state")))
+
+
+# --------------------------------------------------------------------------- typing helpers
+
+
+def key_press(sc: int) -> InputsKeyDown:
+    """KEY_DOWN for set-1 key ``sc`` (``0xE0xx`` for extended keys), e.g. ``key_press(key_code("Left"))``."""
+    return InputsKeyDown(scancode_down(sc))
+
+
+def key_release(sc: int) -> InputsKeyUp:
+    """KEY_UP for set-1 key ``sc``."""
+    return InputsKeyUp(scancode_up(sc))
+
+
+def type_text(text: str) -> list[InputsKeyDown | InputsKeyUp]:
+    """The key presses and releases that type ``text`` on a guest with a US layout.
+
+    Shifted characters are wrapped in Left Shift down/up.  A character the US
+    table does not have raises ValueError naming it and its index.
+    """
+    shift = KEY_NAMES["Shift_L"]
+    out: list[InputsKeyDown | InputsKeyUp] = []
+    for index, char in enumerate(text):
+        try:
+            sc, shifted = US_KEYMAP[char]
+        except KeyError:
+            raise ValueError(f"no US key types {char!r} (index {index} of the text)") from None
+        if shifted:
+            out.append(key_press(shift))
+        out += (key_press(sc), key_release(sc))
+        if shifted:
+            out.append(key_release(shift))
+    return out
