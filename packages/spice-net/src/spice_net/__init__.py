@@ -1,5 +1,51 @@
-"""SPICE transport for trio: link handshake, ticket auth, TLS, framing and ACK flow control."""
+"""SPICE transport for trio: link handshake, ticket auth, TLS, framing and ACK flow control.
+
+Client: :func:`open_channel` (TCP or TLS) or :func:`link_channel` (any trio
+stream) return a :class:`Channel`.  Server: :func:`accept_channel` returns a
+:class:`ServerChannel`.  The protocol logic is :class:`spice_proto.Connection`;
+this package moves its bytes and does the ticket cryptography.
+"""
+
+from ._channel import BaseChannel, Channel, ServerChannel
+from ._client import link_channel, open_channel
+from ._errors import (
+    AuthenticationFailed,
+    ChannelClosed,
+    ConnectFailed,
+    ConnectTimeout,
+    LinkRefused,
+    NeedSecured,
+    NotSpiceServer,
+    ProtocolViolation,
+    SpiceNetError,
+    TLSVerificationFailed,
+)
+from ._ticket import TicketKey, encrypt_ticket
+from ._tls import SpiceSSLContext, client_ssl_context, parse_host_subject, server_ssl_context
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "AuthenticationFailed",
+    "BaseChannel",
+    "Channel",
+    "ChannelClosed",
+    "ConnectFailed",
+    "ConnectTimeout",
+    "LinkRefused",
+    "NeedSecured",
+    "NotSpiceServer",
+    "ProtocolViolation",
+    "ServerChannel",
+    "SpiceNetError",
+    "SpiceSSLContext",
+    "TLSVerificationFailed",
+    "TicketKey",
+    "__version__",
+    "client_ssl_context",
+    "encrypt_ticket",
+    "link_channel",
+    "open_channel",
+    "parse_host_subject",
+    "server_ssl_context",
+]

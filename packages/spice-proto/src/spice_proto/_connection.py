@@ -1,3 +1,620 @@
-"""(placeholder, being written)."""
+"""A sans-I/O SPICE channel connection, for the client or the server role.
 
-__all__: list[str] = []
+One :class:`Connection` per channel socket.  Feed it the bytes you read with
+:meth:`Connection.receive_data` (``b""`` means end of file), pull events with
+:meth:`Connection.next_event` until it returns :data:`NEED_DATA`, and write out
+whatever :meth:`Connection.data_to_send` returns.  Nothing here does I/O or
+cryptography: the caller encrypts and decrypts the ticket.
+
+Client role::
+
+    conn.initiate(channel_type=...)      -> LinkMess queued
+    LinkReplyReceived(reply)            -> caller encrypts the password with reply.pub_key
+    conn.send_ticket(ciphertext)        -> (mechanism word and) ticket queued
+    LinkEstablished(...) | LinkFailed(error)
+
+Server role::
+
+    LinkRequested(mess)                 -> conn.accept_link(pub_key, ...) or conn.reject_link(error)
+    TicketReceived(mechanism, ciphertext) -> caller decrypts and checks it
+    conn.finish_link(LinkErr.OK or an error)
+
+Events: :class:`LinkRequested`, :class:`LinkReplyReceived`, :class:`TicketReceived`,
+:class:`LinkEstablished`, :class:`LinkFailed`, :class:`MessageReceived`,
+:class:`ConnectionClosed`.  A server that gets a malformed link packet answers
+the matching link error itself and reports :class:`LinkFailed`.
+
+Message stage duties done automatically (queued into ``data_to_send``):
+the client answers SET_ACK with ACK_SYNC, sends ACK after every ``window``
+messages and answers PING with PONG (id and timestamp only).  The server
+counts messages it sent since the last ACK: :attr:`Connection.may_send` turns
+false once more than twice the window is unacknowledged, as libspice-server
+does.  DISCONNECTING, NOTIFY, WAIT_FOR_CHANNELS and MIGRATE are recorded
+(:attr:`Connection.disconnect_reason`, :attr:`Connection.migrate_flags`) and
+still delivered as :class:`MessageReceived`.  Malformed bytes raise
+:class:`ProtocolError` (again on every later call).
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+from ._caps import Caps
+from ._enums import VERSION_MAJOR, ChannelType, CommonCap, LinkErr, MigrateFlags
+from ._errors import ProtocolError
+from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE, DataHeader, MiniHeader
+from ._link import (
+    ENCRYPTED_TICKET_SIZE,
+    LINK_HEADER_SIZE,
+    LINK_MESS_SIZE,
+    MAX_LINK_SIZE,
+    AuthMechanism,
+    LinkHeader,
+    LinkMess,
+    LinkReply,
+)
+from ._message import Direction, Message, UnknownMessage, decode_message
+from ._msg_common import Ack, AckSync, ClientDisconnecting, Disconnecting, Migrate, Ping, Pong, SetAck
+
+__all__ = [
+    "DEFAULT_COMMON_CAPS",
+    "NEED_DATA",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionState",
+    "Event",
+    "LinkEstablished",
+    "LinkFailed",
+    "LinkReplyReceived",
+    "LinkRequested",
+    "MessageReceived",
+    "NeedData",
+    "Role",
+    "TicketReceived",
+]
+
+#: Common capabilities both our client and our server advertise.
+DEFAULT_COMMON_CAPS = Caps.of(CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER)
+
+_U32 = struct.Struct("<I")
+
+
+class Role(enum.Enum):
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class NeedData(enum.Enum):
+    """Type of the :data:`NEED_DATA` sentinel."""
+
+    NEED_DATA = "NEED_DATA"
+
+
+#: Returned by :meth:`Connection.next_event` when more bytes are needed.
+NEED_DATA = NeedData.NEED_DATA
+
+
+class ConnectionState(enum.Enum):
+    """Where a connection is; the ``DECIDE_*``/``SEND_TICKET`` states wait for the caller."""
+
+    IDLE = "idle"  # client, before initiate()
+    AWAIT_LINK_REPLY = "await_link_reply"  # client
+    SEND_TICKET = "send_ticket"  # client: caller must send_ticket()
+    AWAIT_LINK_RESULT = "await_link_result"  # client
+    AWAIT_LINK_MESS = "await_link_mess"  # server
+    DECIDE_LINK = "decide_link"  # server: caller must accept_link() / reject_link()
+    AWAIT_TICKET = "await_ticket"  # server
+    DECIDE_TICKET = "decide_ticket"  # server: caller must finish_link()
+    MESSAGES = "messages"
+    CLOSED = "closed"
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkRequested:
+    """Server: a client asked for a channel."""
+
+    mess: LinkMess
+
+
+@dataclass(frozen=True)
+class LinkReplyReceived:
+    """Client: the server accepted the link request and sent its key and capabilities."""
+
+    reply: LinkReply
+
+
+@dataclass(frozen=True)
+class TicketReceived:
+    """Server: the client's auth mechanism and encrypted ticket."""
+
+    mechanism: AuthMechanism
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class LinkEstablished:
+    """Client: the server accepted the ticket; the capabilities are the server's."""
+
+    common_caps: Caps
+    channel_caps: Caps
+    mini_header: bool
+
+
+@dataclass(frozen=True)
+class LinkFailed:
+    """The link was refused (client: by the server; server: a malformed request we answered)."""
+
+    error: LinkErr
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    """A message from the peer and its serial number."""
+
+    message: Message | UnknownMessage
+    serial: int
+
+
+@dataclass(frozen=True)
+class ConnectionClosed:
+    """The peer closed the connection cleanly (between messages)."""
+
+
+Event = (
+    LinkRequested
+    | LinkReplyReceived
+    | TicketReceived
+    | LinkEstablished
+    | LinkFailed
+    | MessageReceived
+    | ConnectionClosed
+)
+
+_S = ConnectionState
+
+
+class Connection:
+    """State machine of one SPICE channel connection (see the module docstring)."""
+
+    def __init__(self, role: Role, *, max_message_size: int = 256 * 1024 * 1024) -> None:
+        self.role = role
+        self.max_message_size = max_message_size
+        self.state = _S.IDLE if role is Role.CLIENT else _S.AWAIT_LINK_MESS
+        self._in = bytearray()
+        self._pos = 0
+        self._eof = False
+        self._out = bytearray()
+        self._events: deque[Event] = deque()
+        self._error: ProtocolError | None = None
+        self._got_any = False
+        # link results
+        self.channel_type: ChannelType | int = 0
+        self.channel_id = 0
+        self.connection_id = 0
+        self.our_common_caps = Caps()
+        self.our_channel_caps = Caps()
+        self.peer_common_caps = Caps()
+        self.peer_channel_caps = Caps()
+        self.mini_header = False
+        self._auth_selection = False
+        self._mechanism: AuthMechanism | None = None
+        # message stage
+        self._send_serial = 0
+        self._recv_serial = 0
+        self._recv_direction = (
+            Direction.SERVER_TO_CLIENT if role is Role.CLIENT else Direction.CLIENT_TO_SERVER
+        )
+        # client ACK duty
+        self._ack_window = 0
+        self._ack_count = 0
+        # server ACK bookkeeping
+        self.ack_generation = 0
+        self.ack_window = 0
+        self._client_generation = -1
+        self.unacked = 0
+        # recorded notable messages
+        self.disconnect_reason: LinkErr | None = None
+        self.migrate_flags: MigrateFlags | None = None
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes read from the peer; ``b""`` signals end of file."""
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise RuntimeError("receive_data() after end of file")
+        if self.state is _S.CLOSED:
+            return
+        self._in += data
+        self._got_any = True
+
+    def data_to_send(self) -> bytes:
+        """Bytes queued for the peer (and forget them)."""
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def last_sent_serial(self) -> int:
+        """Serial of the last message we sent (0 before the first)."""
+        return self._send_serial
+
+    @property
+    def last_received_serial(self) -> int:
+        """Serial of the last message received (counted locally when mini headers are used)."""
+        return self._recv_serial
+
+    def _available(self) -> int:
+        return len(self._in) - self._pos
+
+    def _peek(self, n: int) -> bytes:
+        return bytes(self._in[self._pos : self._pos + n])
+
+    def _consume(self, n: int) -> bytes:
+        data = bytes(self._in[self._pos : self._pos + n])
+        self._pos += n
+        if self._pos > 65536 and self._pos * 2 > len(self._in):
+            del self._in[: self._pos]
+            self._pos = 0
+        return data
+
+    def _fail(self, error: ProtocolError) -> ProtocolError:
+        self._error = error
+        self.state = _S.CLOSED
+        return error
+
+    def _truncated(self, what: str, need: int) -> ProtocolError:
+        return self._fail(
+            ProtocolError(
+                f"connection closed after {self._available()} of {need} bytes", where=what, field=None
+            )
+        )
+
+    def _require(self, state: ConnectionState, action: str) -> None:
+        if self.state is not state:
+            raise RuntimeError(f"{action}() is not allowed in state {self.state.name}")
+
+    # --- events -----------------------------------------------------------------------------
+
+    def next_event(self) -> Event | NeedData:
+        """The next event, or :data:`NEED_DATA` when the buffered bytes do not complete one."""
+        if self._error is not None:
+            raise self._error
+        if self._events:
+            return self._events.popleft()
+        try:
+            event = self._parse()
+        except ProtocolError as exc:
+            raise self._fail(exc) from None
+        return event
+
+    def _parse(self) -> Event | NeedData:
+        state = self.state
+        if state is _S.MESSAGES:
+            return self._parse_message()
+        if state is _S.AWAIT_LINK_REPLY:
+            return self._parse_link_reply()
+        if state is _S.AWAIT_LINK_RESULT:
+            return self._parse_link_result()
+        if state is _S.AWAIT_LINK_MESS:
+            return self._parse_link_mess()
+        if state is _S.AWAIT_TICKET:
+            return self._parse_ticket()
+        if state is _S.CLOSED:
+            return ConnectionClosed() if self._eof else NEED_DATA
+        # IDLE, SEND_TICKET, DECIDE_*: waiting for the caller, not for bytes.
+        if self._eof and state is not _S.IDLE:
+            self.state = _S.CLOSED
+            return ConnectionClosed()
+        return NEED_DATA
+
+    def _eof_event(self, what: str, need: int) -> Event | NeedData:
+        """At EOF: a clean close if nothing of the next unit arrived, else an error."""
+        if not self._eof:
+            return NEED_DATA
+        if self._available() == 0:
+            self.state = _S.CLOSED
+            return ConnectionClosed()
+        raise self._truncated(what, need)
+
+    # --- client link stage ------------------------------------------------------------------
+
+    def initiate(
+        self,
+        channel_type: ChannelType | int,
+        channel_id: int = 0,
+        connection_id: int = 0,
+        common_caps: Caps | None = None,
+        channel_caps: Caps | None = None,
+    ) -> None:
+        """Client: queue the link request for a channel."""
+        self._require(_S.IDLE, "initiate")
+        if self.role is not Role.CLIENT:
+            raise RuntimeError("initiate() is for the client role")
+        self.channel_type = channel_type
+        self.channel_id = channel_id
+        self.connection_id = connection_id
+        self.our_common_caps = DEFAULT_COMMON_CAPS if common_caps is None else common_caps
+        self.our_channel_caps = channel_caps or Caps()
+        mess = LinkMess(connection_id, channel_type, channel_id, self.our_common_caps, self.our_channel_caps)
+        self._out += mess.encode_with_header()
+        self.state = _S.AWAIT_LINK_REPLY
+
+    def _link_packet(self, what: str) -> tuple[LinkHeader, bytes] | None:
+        """Header and body of a link packet once complete; ``None`` if more bytes are needed."""
+        if self._available() < LINK_HEADER_SIZE:
+            return None
+        header = LinkHeader.decode(self._peek(LINK_HEADER_SIZE))
+        if header.size > MAX_LINK_SIZE:
+            raise ProtocolError(f"link packet size {header.size} too large", where=what, field="size")
+        if self._available() < LINK_HEADER_SIZE + header.size:
+            return None
+        self._consume(LINK_HEADER_SIZE)
+        return header, self._consume(header.size)
+
+    def _parse_link_reply(self) -> Event | NeedData:
+        packet = self._link_packet("LinkReply")
+        if packet is None:
+            return self._eof_event("LinkReply", LINK_HEADER_SIZE)
+        header, body = packet
+        reply = LinkReply.decode(body)
+        if reply.error != LinkErr.OK:
+            self.state = _S.CLOSED
+            return LinkFailed(reply.error)
+        if header.major_version != VERSION_MAJOR:
+            raise ProtocolError(
+                f"server speaks protocol {header.major_version}.{header.minor_version}",
+                where="LinkHeader",
+                field="major_version",
+            )
+        self.peer_common_caps = reply.common_caps
+        self.peer_channel_caps = reply.channel_caps
+        self.state = _S.SEND_TICKET
+        return LinkReplyReceived(reply)
+
+    def send_ticket(self, ciphertext: bytes, mechanism: AuthMechanism = AuthMechanism.SPICE) -> None:
+        """Client: queue the encrypted ticket (preceded by the mechanism word when negotiated)."""
+        self._require(_S.SEND_TICKET, "send_ticket")
+        if len(ciphertext) != ENCRYPTED_TICKET_SIZE:
+            raise ValueError(f"ticket must be {ENCRYPTED_TICKET_SIZE} bytes, got {len(ciphertext)}")
+        both = CommonCap.PROTOCOL_AUTH_SELECTION
+        if both in self.our_common_caps and both in self.peer_common_caps:
+            self._out += _U32.pack(int(mechanism))
+        self._out += ciphertext
+        self.state = _S.AWAIT_LINK_RESULT
+
+    def _parse_link_result(self) -> Event | NeedData:
+        if self._available() < 4:
+            return self._eof_event("link result", 4)
+        (code,) = _U32.unpack(self._consume(4))
+        try:
+            result = LinkErr(code)
+        except ValueError:
+            raise ProtocolError(f"unknown link result {code}", where="link result") from None
+        if result != LinkErr.OK:
+            self.state = _S.CLOSED
+            return LinkFailed(result)
+        mini = CommonCap.MINI_HEADER
+        self.mini_header = mini in self.our_common_caps and mini in self.peer_common_caps
+        self.state = _S.MESSAGES
+        return LinkEstablished(self.peer_common_caps, self.peer_channel_caps, self.mini_header)
+
+    # --- server link stage ------------------------------------------------------------------
+
+    def _server_refuse(self, error: LinkErr) -> LinkFailed:
+        self._out += LinkReply(error).encode_with_header()
+        self.state = _S.CLOSED
+        return LinkFailed(error)
+
+    def _parse_link_mess(self) -> Event | NeedData:
+        if self._available() < LINK_HEADER_SIZE:
+            return self._eof_event("LinkMess", LINK_HEADER_SIZE)
+        try:
+            header = LinkHeader.decode(self._peek(LINK_HEADER_SIZE))
+        except ProtocolError:
+            return self._server_refuse(LinkErr.INVALID_MAGIC)
+        if header.major_version != VERSION_MAJOR:
+            return self._server_refuse(LinkErr.VERSION_MISMATCH)
+        if not LINK_MESS_SIZE <= header.size <= MAX_LINK_SIZE:
+            return self._server_refuse(LinkErr.INVALID_DATA)
+        if self._available() < LINK_HEADER_SIZE + header.size:
+            return self._eof_event("LinkMess", LINK_HEADER_SIZE + header.size)
+        self._consume(LINK_HEADER_SIZE)
+        try:
+            mess = LinkMess.decode(self._consume(header.size))
+        except ProtocolError:
+            return self._server_refuse(LinkErr.INVALID_DATA)
+        self.channel_type = mess.channel_type
+        self.channel_id = mess.channel_id
+        self.connection_id = mess.connection_id
+        self.peer_common_caps = mess.common_caps
+        self.peer_channel_caps = mess.channel_caps
+        self.state = _S.DECIDE_LINK
+        return LinkRequested(mess)
+
+    def accept_link(
+        self, pub_key: bytes, common_caps: Caps | None = None, channel_caps: Caps | None = None
+    ) -> None:
+        """Server: answer the link request with our key (162-byte DER) and capabilities."""
+        self._require(_S.DECIDE_LINK, "accept_link")
+        self.our_common_caps = DEFAULT_COMMON_CAPS if common_caps is None else common_caps
+        self.our_channel_caps = channel_caps or Caps()
+        self._out += LinkReply(
+            LinkErr.OK, pub_key, self.our_common_caps, self.our_channel_caps
+        ).encode_with_header()
+        sel = CommonCap.PROTOCOL_AUTH_SELECTION
+        self._auth_selection = sel in self.our_common_caps and sel in self.peer_common_caps
+        self.state = _S.AWAIT_TICKET
+
+    def reject_link(self, error: LinkErr) -> None:
+        """Server: refuse the link request (e.g. NEED_SECURED, CHANNEL_NOT_AVAILABLE)."""
+        self._require(_S.DECIDE_LINK, "reject_link")
+        if error == LinkErr.OK:
+            raise ValueError("reject_link() needs an error, not OK")
+        self._out += LinkReply(error).encode_with_header()
+        self.state = _S.CLOSED
+
+    def _parse_ticket(self) -> Event | NeedData:
+        if self._auth_selection and self._mechanism is None:
+            if self._available() < 4:
+                return self._eof_event("auth mechanism", 4)
+            (raw,) = _U32.unpack(self._consume(4))
+            if raw != AuthMechanism.SPICE:
+                # We only implement ticket auth; whatever follows is not a ticket.
+                self._out += _U32.pack(LinkErr.INVALID_DATA)
+                self.state = _S.CLOSED
+                return LinkFailed(LinkErr.INVALID_DATA)
+            self._mechanism = AuthMechanism.SPICE
+        if self._available() < ENCRYPTED_TICKET_SIZE:
+            return self._eof_event("ticket", ENCRYPTED_TICKET_SIZE)
+        ciphertext = self._consume(ENCRYPTED_TICKET_SIZE)
+        self.state = _S.DECIDE_TICKET
+        return TicketReceived(AuthMechanism.SPICE, ciphertext)
+
+    def finish_link(self, result: LinkErr) -> None:
+        """Server: send the link result; OK enters the message stage, anything else closes."""
+        self._require(_S.DECIDE_TICKET, "finish_link")
+        self._out += _U32.pack(int(result))
+        if result != LinkErr.OK:
+            self.state = _S.CLOSED
+            return
+        mini = CommonCap.MINI_HEADER
+        self.mini_header = mini in self.our_common_caps and mini in self.peer_common_caps
+        self.state = _S.MESSAGES
+
+    # --- message stage ----------------------------------------------------------------------
+
+    def send(self, message: Message | UnknownMessage) -> int:
+        """Queue a message; returns its serial number."""
+        self._require(_S.MESSAGES, "send")
+        send_direction = (
+            Direction.CLIENT_TO_SERVER if self.role is Role.CLIENT else Direction.SERVER_TO_CLIENT
+        )
+        direction = message.DIRECTION if isinstance(message, Message) else message.direction
+        if direction is not send_direction:
+            raise ValueError(f"{type(message).__name__} is not a {self.role.value}-to-peer message")
+        body = message.encode()
+        msg_type = int(message.type)
+        self._send_serial += 1
+        if self.mini_header:
+            self._out += MiniHeader(msg_type, len(body)).encode()
+        else:
+            self._out += DataHeader(self._send_serial, msg_type, len(body)).encode()
+        self._out += body
+        if self.role is Role.SERVER and self.ack_window:
+            self.unacked += 1
+        return self._send_serial
+
+    def send_set_ack(self, window: int) -> int:
+        """Server: start (or restart) ACK flow control with ``window``; returns the generation."""
+        self._require(_S.MESSAGES, "send_set_ack")
+        if self.role is not Role.SERVER:
+            raise RuntimeError("send_set_ack() is for the server role")
+        if window <= 0:
+            raise ValueError(f"ACK window must be positive, got {window}")
+        self.ack_generation += 1
+        self.ack_window = window
+        self.send(SetAck(self.ack_generation, window))
+        self.unacked = 0
+        return self.ack_generation
+
+    @property
+    def may_send(self) -> bool:
+        """Server: whether the client's ACKs allow another message (always true without SET_ACK)."""
+        if self.state is not _S.MESSAGES:
+            return False
+        return self.ack_window == 0 or self.unacked <= 2 * self.ack_window
+
+    def _parse_message(self) -> Event | NeedData:
+        header_size = MINI_HEADER_SIZE if self.mini_header else DATA_HEADER_SIZE
+        if self._available() < header_size:
+            return self._eof_event("message header", header_size)
+        head = self._peek(header_size)
+        sub_list = 0
+        if self.mini_header:
+            mini = MiniHeader.decode(head)
+            msg_type, size = mini.type, mini.size
+            serial = self._recv_serial + 1
+        else:
+            full = DataHeader.decode(head)
+            msg_type, size, serial, sub_list = full.type, full.size, full.serial, full.sub_list
+        if size > self.max_message_size:
+            raise ProtocolError(
+                f"message type {msg_type} claims {size} bytes, limit is {self.max_message_size}",
+                where="message header",
+                field="size",
+            )
+        if self._available() < header_size + size:
+            if self._eof:
+                raise self._truncated(f"message type {msg_type}", header_size + size)
+            return NEED_DATA
+        self._consume(header_size)
+        body = self._consume(size)
+        self._recv_serial = serial
+        if sub_list:
+            for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
+                self._events.append(self._deliver(sub_type, sub_body, serial))
+            body = body[:sub_list]
+        self._events.append(self._deliver(msg_type, body, serial))
+        return self._events.popleft()
+
+    def _sub_messages(self, body: bytes, offset: int, msg_type: int) -> list[tuple[int, bytes]]:
+        where = f"sub-message list of message type {msg_type}"
+        if offset + 2 > len(body):
+            raise ProtocolError(f"sub_list {offset} outside the {len(body)}-byte body", where=where)
+        (count,) = struct.unpack_from("<H", body, offset)
+        if offset + 2 + 4 * count > len(body):
+            raise ProtocolError(f"{count} sub-message offsets do not fit", where=where)
+        out = []
+        for i in range(count):
+            (at,) = _U32.unpack_from(body, offset + 2 + 4 * i)
+            if at + 6 > len(body):
+                raise ProtocolError(f"sub-message {i} at {at} outside the body", where=where)
+            sub_type, sub_size = struct.unpack_from("<HI", body, at)
+            if at + 6 + sub_size > len(body):
+                raise ProtocolError(f"sub-message {i} of {sub_size} bytes overruns the body", where=where)
+            out.append((sub_type, body[at + 6 : at + 6 + sub_size]))
+        return out
+
+    def _deliver(self, msg_type: int, body: bytes, serial: int) -> MessageReceived:
+        message = decode_message(self.channel_type, self._recv_direction, msg_type, body)
+        if self.role is Role.CLIENT:
+            self._client_duties(message)
+        else:
+            self._server_bookkeeping(message)
+        return MessageReceived(message, serial)
+
+    def _client_duties(self, message: Message | UnknownMessage) -> None:
+        if isinstance(message, SetAck):
+            self._ack_window = message.window
+            self._ack_count = 0
+            self.send(AckSync(message.generation))
+            return
+        if isinstance(message, Ping):
+            self.send(Pong(message.id, message.timestamp))
+        elif isinstance(message, Disconnecting):
+            self.disconnect_reason = message.reason
+        elif isinstance(message, Migrate):
+            self.migrate_flags = message.flags
+        if self._ack_window:
+            self._ack_count += 1
+            if self._ack_count >= self._ack_window:
+                self._ack_count = 0
+                self.send(Ack())
+
+    def _server_bookkeeping(self, message: Message | UnknownMessage) -> None:
+        if isinstance(message, AckSync):
+            self._client_generation = message.generation
+        elif isinstance(message, Ack):
+            if self._client_generation == self.ack_generation:
+                self.unacked = max(0, self.unacked - self.ack_window)
+        elif isinstance(message, ClientDisconnecting):
+            self.disconnect_reason = message.reason

@@ -1,0 +1,247 @@
+"""A linked channel over a trio stream: framing, ACK/PONG duties, send/receive."""
+
+from __future__ import annotations
+
+import ssl
+from collections import deque
+from types import TracebackType
+
+import trio
+from spice_proto import (
+    NEED_DATA,
+    Caps,
+    ChannelType,
+    Connection,
+    ConnectionClosed,
+    ConnectionState,
+    Event,
+    Message,
+    MessageReceived,
+    NeedData,
+    ProtocolError,
+    UnknownMessage,
+)
+
+from ._errors import ChannelClosed, ProtocolViolation
+
+__all__ = ["BaseChannel", "Channel", "ServerChannel"]
+
+_RECEIVE_SIZE = 256 * 1024
+
+
+def _describe(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f"{exc} ({cause})" if cause and str(cause) else str(exc) or type(exc).__name__
+
+
+class _StreamIO:
+    """Moves the bytes of one :class:`Connection` over a trio stream, mapping errors."""
+
+    def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
+        self.stream = stream
+        self.conn = conn
+        self._send_lock = trio.Lock()
+        self._eof = False
+
+    async def flush(self) -> None:
+        async with self._send_lock:
+            data = self.conn.data_to_send()
+            if not data:
+                return
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
+                raise ChannelClosed(f"connection lost while sending: {_describe(exc)}") from exc
+
+    async def next_event(self) -> Event:
+        """The next event from the connection, reading (and flushing duties) as needed."""
+        while True:
+            try:
+                event = self.conn.next_event()
+            except ProtocolError as exc:
+                raise ProtocolViolation(str(exc)) from exc
+            if not isinstance(event, NeedData):
+                await self.flush()
+                return event
+            assert event is NEED_DATA
+            await self.flush()
+            if self._eof:
+                raise ChannelClosed("connection already at end of file")
+            try:
+                data = await self.stream.receive_some(_RECEIVE_SIZE)
+            except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
+                raise ChannelClosed(f"connection lost while receiving: {_describe(exc)}") from exc
+            except trio.ClosedResourceError as exc:
+                raise ChannelClosed("channel closed") from exc
+            if not data:
+                self._eof = True
+            self.conn.receive_data(data)
+
+
+class BaseChannel:
+    """What client and server channels share: ``send``, ``receive``, ``async for``, ``aclose``.
+
+    One task may call :meth:`receive` at a time; any number may call :meth:`send`.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
+        self._io = _StreamIO(stream, conn)
+        self._recv_lock = trio.Lock()
+        self._inbox: deque[MessageReceived] = deque()
+        self._peer_closed = False
+        self._closed = False
+        #: Serial of the message :meth:`receive` returned last.
+        self.last_serial = 0
+
+    @property
+    def connection(self) -> Connection:
+        """The sans-I/O state machine underneath."""
+        return self._io.conn
+
+    @property
+    def stream(self) -> trio.abc.Stream:
+        return self._io.stream
+
+    @property
+    def channel_type(self) -> ChannelType | int:
+        return self._io.conn.channel_type
+
+    @property
+    def channel_id(self) -> int:
+        return self._io.conn.channel_id
+
+    @property
+    def connection_id(self) -> int:
+        return self._io.conn.connection_id
+
+    @property
+    def mini_header(self) -> bool:
+        return self._io.conn.mini_header
+
+    @property
+    def peer_common_caps(self) -> Caps:
+        return self._io.conn.peer_common_caps
+
+    @property
+    def peer_channel_caps(self) -> Caps:
+        return self._io.conn.peer_channel_caps
+
+    async def _pump(self) -> None:
+        """Read until one event is processed (caller holds the receive lock)."""
+        event = await self._io.next_event()
+        if isinstance(event, MessageReceived):
+            self._inbox.append(event)
+        elif isinstance(event, ConnectionClosed):
+            self._peer_closed = True
+        else:  # a link event after the link stage cannot happen
+            raise ProtocolViolation(f"unexpected {type(event).__name__} after the link stage")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ChannelClosed("channel closed by us")
+
+    async def receive(self) -> Message | UnknownMessage:
+        """The next message; raises :class:`ChannelClosed` once the peer closed the connection."""
+        self._check_open()
+        while not self._inbox:
+            if self._peer_closed:
+                raise ChannelClosed("peer closed the connection")
+            async with self._recv_lock:
+                if not self._inbox and not self._peer_closed:
+                    await self._pump()
+        item = self._inbox.popleft()
+        self.last_serial = item.serial
+        return item.message
+
+    async def send(self, message: Message | UnknownMessage) -> int:
+        """Send one message; returns its serial number."""
+        self._check_open()
+        if self._io.conn.state is not ConnectionState.MESSAGES:
+            raise ChannelClosed(f"cannot send: connection is {self._io.conn.state.name}")
+        serial = self._io.conn.send(message)
+        await self._io.flush()
+        return serial
+
+    async def aclose(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._io.stream.aclose()
+
+    def __aiter__(self) -> BaseChannel:
+        return self
+
+    async def __anext__(self) -> Message | UnknownMessage:
+        try:
+            return await self.receive()
+        except ChannelClosed:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> BaseChannel:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Channel(BaseChannel):
+    """A client channel returned by :func:`spice_net.open_channel` / :func:`spice_net.link_channel`."""
+
+    @property
+    def server_common_caps(self) -> Caps:
+        return self.peer_common_caps
+
+    @property
+    def server_channel_caps(self) -> Caps:
+        return self.peer_channel_caps
+
+    async def __aenter__(self) -> Channel:
+        return self
+
+
+class ServerChannel(BaseChannel):
+    """A server channel returned by :func:`spice_net.accept_channel`.
+
+    When a SET_ACK window is in force, :meth:`send` waits while the client owes
+    ACKs (more than twice the window unacknowledged), reading the client's
+    messages meanwhile; they stay queued for :meth:`receive`.
+    """
+
+    @property
+    def client_common_caps(self) -> Caps:
+        return self.peer_common_caps
+
+    @property
+    def client_channel_caps(self) -> Caps:
+        return self.peer_channel_caps
+
+    async def set_ack(self, window: int) -> int:
+        """Start ACK flow control with ``window`` messages; returns the generation."""
+        self._check_open()
+        generation = self._io.conn.send_set_ack(window)
+        await self._io.flush()
+        return generation
+
+    async def wait_send_allowed(self) -> None:
+        """Wait until the client's ACKs allow another message."""
+        conn = self._io.conn
+        while not conn.may_send:
+            self._check_open()
+            if self._peer_closed or conn.state is not ConnectionState.MESSAGES:
+                raise ChannelClosed("peer closed the connection")
+            async with self._recv_lock:
+                if not conn.may_send and not self._peer_closed:
+                    await self._pump()
+
+    async def send(self, message: Message | UnknownMessage) -> int:
+        await self.wait_send_allowed()
+        return await super().send(message)
+
+    async def __aenter__(self) -> ServerChannel:
+        return self

@@ -1,0 +1,169 @@
+"""Client side: connect (TCP or TLS), link, ticket auth."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterator
+
+import trio
+from spice_proto import (
+    Caps,
+    ChannelType,
+    Connection,
+    ConnectionClosed,
+    LinkEstablished,
+    LinkFailed,
+    LinkReplyReceived,
+    Role,
+)
+
+from ._channel import Channel, _StreamIO
+from ._errors import (
+    ChannelClosed,
+    ConnectFailed,
+    ConnectTimeout,
+    NotSpiceServer,
+    ProtocolViolation,
+    TLSVerificationFailed,
+    link_refused,
+)
+from ._ticket import _password_bytes, encrypt_ticket
+from ._tls import verify_host_subject
+
+__all__ = ["link_channel", "open_channel"]
+
+
+def _channel_name(channel_type: ChannelType | int) -> str:
+    try:
+        return ChannelType(channel_type).name
+    except ValueError:
+        return str(int(channel_type))
+
+
+@contextlib.contextmanager
+def _deadline(timeout: float | None, what: str) -> Iterator[None]:
+    if timeout is None:
+        yield
+        return
+    try:
+        with trio.fail_after(timeout):
+            yield
+    except trio.TooSlowError:
+        raise ConnectTimeout(f"{what}: no answer within {timeout} s") from None
+
+
+async def link_channel(
+    stream: trio.abc.Stream,
+    *,
+    channel_type: ChannelType | int,
+    channel_id: int = 0,
+    connection_id: int = 0,
+    password: str | None = None,
+    common_caps: Caps | None = None,
+    channel_caps: Caps | None = None,
+) -> Channel:
+    """Link a channel over an already connected ``stream`` (the client half of the handshake).
+
+    Closes the stream on failure.  Raises :class:`NotSpiceServer`,
+    :class:`AuthenticationFailed`, :class:`NeedSecured`, other :class:`LinkRefused`,
+    :class:`ChannelClosed` or :class:`ProtocolViolation`.
+    """
+    _password_bytes(password or "")  # fail early on an unusable password
+    conn = Connection(Role.CLIENT)
+    io = _StreamIO(stream, conn)
+    try:
+        conn.initiate(channel_type, channel_id, connection_id, common_caps, channel_caps)
+        await io.flush()
+        try:
+            event = await io.next_event()
+        except ProtocolViolation as exc:
+            raise NotSpiceServer(f"not a SPICE link reply: {exc.__cause__ or exc}") from exc
+        except ChannelClosed as exc:
+            raise NotSpiceServer(f"peer closed the connection without a link reply ({exc})") from exc
+        if isinstance(event, ConnectionClosed):
+            raise NotSpiceServer("peer closed the connection without a link reply")
+        if isinstance(event, LinkFailed):
+            raise link_refused(event.error, f"channel {_channel_name(channel_type)}:{channel_id}")
+        assert isinstance(event, LinkReplyReceived)
+        try:
+            ticket = encrypt_ticket(event.reply.pub_key, password or "")
+            conn.send_ticket(ticket)
+        except ValueError as exc:
+            raise ProtocolViolation(f"cannot use the server's public key: {exc}") from exc
+        await io.flush()
+        event = await io.next_event()
+        if isinstance(event, ConnectionClosed):
+            raise ChannelClosed("server closed the connection before the link result")
+        if isinstance(event, LinkFailed):
+            raise link_refused(event.error)
+        assert isinstance(event, LinkEstablished)
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return Channel(stream, conn)
+
+
+async def _connect(
+    host: str, port: int, ssl_context: ssl.SSLContext | None, server_hostname: str | None
+) -> trio.abc.Stream:
+    where = f"{host}:{port}"
+    try:
+        tcp = await trio.open_tcp_stream(host, port)
+    except OSError as exc:
+        raise ConnectFailed(f"cannot connect to {where}: {exc}") from exc
+    if ssl_context is None:
+        return tcp
+    tls = trio.SSLStream(tcp, ssl_context, server_hostname=server_hostname or host)
+    try:
+        await tls.do_handshake()
+        verify_host_subject(ssl_context, tls.getpeercert(binary_form=True))
+    except ssl.SSLCertVerificationError as exc:
+        await trio.aclose_forcefully(tls)
+        raise TLSVerificationFailed(f"{where}: {exc.verify_message or exc}") from exc
+    except TLSVerificationFailed as exc:
+        await trio.aclose_forcefully(tls)
+        raise TLSVerificationFailed(f"{where}: {exc}") from exc
+    except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
+        await trio.aclose_forcefully(tls)
+        cause = exc.__cause__
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            raise TLSVerificationFailed(f"{where}: {cause.verify_message or cause}") from exc
+        raise ConnectFailed(f"TLS handshake with {where} failed: {cause or exc}") from exc
+    except BaseException:
+        await trio.aclose_forcefully(tls)
+        raise
+    return tls
+
+
+async def open_channel(
+    host: str,
+    port: int,
+    *,
+    channel_type: ChannelType | int,
+    channel_id: int = 0,
+    connection_id: int = 0,
+    password: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    common_caps: Caps | None = None,
+    channel_caps: Caps | None = None,
+    timeout: float | None = 10.0,
+) -> Channel:
+    """Connect to ``host:port`` (TLS when ``ssl_context`` is given), link one channel and authenticate.
+
+    ``password=None`` sends an empty ticket (servers without ticketing accept it).
+    ``timeout`` bounds connect + TLS handshake + link (:class:`ConnectTimeout`).
+    """
+    with _deadline(timeout, f"linking {host}:{port}"):
+        stream = await _connect(host, port, ssl_context, server_hostname)
+        return await link_channel(
+            stream,
+            channel_type=channel_type,
+            channel_id=channel_id,
+            connection_id=connection_id,
+            password=password,
+            common_caps=common_caps,
+            channel_caps=channel_caps,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - _deadline never swallows
