@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
+from cryptography import x509
 
 #: Subject fields of the server certificate, for host-subject checks.
 ORGANIZATION = "spice-python tests"
@@ -27,8 +28,14 @@ class Pki:
 
     @property
     def host_subject(self) -> str:
-        """The server certificate's subject in SPICE's ``host-subject`` notation."""
-        return f"O={ORGANIZATION}, CN={COMMON_NAME}"
+        """The server certificate's subject in SPICE's ``host-subject`` notation (``O=..., CN=...``)."""
+        cert = x509.load_pem_x509_certificate((self.directory / "server-cert.pem").read_bytes())
+        parts = []
+        for rdn in cert.subject.rdns:
+            for attr in rdn:
+                value = attr.value if isinstance(attr.value, str) else attr.value.decode()
+                parts.append(f"{attr.rfc4514_attribute_name}={value.replace(',', chr(92) + ',')}")
+        return ", ".join(parts)
 
 
 def make_pki(directory: Path) -> Pki:

@@ -1,5 +1,65 @@
-"""SPICE client library for trio: connect, channels, decoded display, cursor and input."""
+"""SPICE client library for trio: connect, channels, decoded display, cursor and input.
+
+::
+
+    async with spice_session.connect("spice://127.0.0.1:5900?password=secret") as session:
+        await session.inputs.type_text("Hello, World!\\n")
+        async for event in session.events():
+            if isinstance(event, spice_session.SurfaceCreated):
+                print(event.message)
+"""
+
+from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._errors import ChannelUnavailable, InvalidURI, SessionError
+from ._events import (
+    ChannelClosed,
+    ChannelOpened,
+    CursorEvent,
+    DisplayEvent,
+    DrawEvent,
+    Event,
+    InputsEvent,
+    MainEvent,
+    MessageEvent,
+    MouseModeChanged,
+    SessionClosed,
+    SurfaceCreated,
+    event_for,
+)
+from ._inputs import MOTION_ACK_BUNCH, Inputs
+from ._session import DEFAULT_TIMEOUT, DisplaySettings, Session, connect
+from ._uri import SpiceURI, parse_uri
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "ATTACHED_TYPES",
+    "CLIENT_CHANNEL_CAPS",
+    "DEFAULT_TIMEOUT",
+    "MOTION_ACK_BUNCH",
+    "ChannelClosed",
+    "ChannelOpened",
+    "ChannelUnavailable",
+    "CursorEvent",
+    "DisplayEvent",
+    "DisplaySettings",
+    "DrawEvent",
+    "Event",
+    "Inputs",
+    "InputsEvent",
+    "InvalidURI",
+    "MainEvent",
+    "MessageEvent",
+    "MouseModeChanged",
+    "Session",
+    "SessionClosed",
+    "SessionError",
+    "SpiceURI",
+    "SurfaceCreated",
+    "__version__",
+    "channel_name",
+    "channels_to_open",
+    "connect",
+    "event_for",
+    "parse_uri",
+]

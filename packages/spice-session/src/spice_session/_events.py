@@ -1,0 +1,124 @@
+"""What :meth:`Session.events` yields: typed events carrying decoded spice_proto messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spice_proto import Caps, ChannelType, DisplayMsg, MainMsg, Message, UnknownMessage
+
+__all__ = [
+    "ChannelClosed",
+    "ChannelOpened",
+    "CursorEvent",
+    "DisplayEvent",
+    "DrawEvent",
+    "Event",
+    "InputsEvent",
+    "MainEvent",
+    "MessageEvent",
+    "MouseModeChanged",
+    "SessionClosed",
+    "SurfaceCreated",
+    "event_for",
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of every session event."""
+
+
+@dataclass(frozen=True)
+class ChannelOpened(Event):
+    """A channel finished its link; the server's capabilities for it."""
+
+    channel_type: ChannelType | int
+    channel_id: int
+    common_caps: Caps
+    channel_caps: Caps
+
+
+@dataclass(frozen=True)
+class ChannelClosed(Event):
+    """The server closed a display, inputs or cursor channel (the session goes on)."""
+
+    channel_type: ChannelType | int
+    channel_id: int
+
+
+@dataclass(frozen=True)
+class SessionClosed(Event):
+    """The server closed the main channel: the session is over."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class MessageEvent(Event):
+    """A message received on a channel."""
+
+    channel_type: ChannelType | int
+    channel_id: int
+    message: Message | UnknownMessage
+
+
+@dataclass(frozen=True)
+class MainEvent(MessageEvent):
+    """A message on the main channel."""
+
+
+@dataclass(frozen=True)
+class MouseModeChanged(MainEvent):
+    """MAIN_MOUSE_MODE: the supported and current mouse modes changed."""
+
+
+@dataclass(frozen=True)
+class DisplayEvent(MessageEvent):
+    """A message on a display channel (surfaces, streams, drawing, monitors)."""
+
+
+@dataclass(frozen=True)
+class SurfaceCreated(DisplayEvent):
+    """DISPLAY_SURFACE_CREATE."""
+
+
+@dataclass(frozen=True)
+class DrawEvent(DisplayEvent):
+    """One of the DISPLAY_DRAW_* messages."""
+
+
+@dataclass(frozen=True)
+class CursorEvent(MessageEvent):
+    """A message on the cursor channel."""
+
+
+@dataclass(frozen=True)
+class InputsEvent(MessageEvent):
+    """A message on the inputs channel (INIT, KEY_MODIFIERS, MOUSE_MOTION_ACK)."""
+
+
+_DRAW_TYPES = frozenset(int(m) for m in DisplayMsg if m.name.startswith("DRAW_"))
+
+
+def event_for(
+    channel_type: ChannelType | int, channel_id: int, message: Message | UnknownMessage
+) -> MessageEvent:
+    """The most specific event class for a message received on a channel."""
+    msg_type = int(message.type)
+    cls: type[MessageEvent]
+    if channel_type == ChannelType.MAIN:
+        cls = MouseModeChanged if msg_type == MainMsg.MOUSE_MODE else MainEvent
+    elif channel_type == ChannelType.DISPLAY:
+        if msg_type == DisplayMsg.SURFACE_CREATE:
+            cls = SurfaceCreated
+        elif msg_type in _DRAW_TYPES:
+            cls = DrawEvent
+        else:
+            cls = DisplayEvent
+    elif channel_type == ChannelType.CURSOR:
+        cls = CursorEvent
+    elif channel_type == ChannelType.INPUTS:
+        cls = InputsEvent
+    else:
+        cls = MessageEvent
+    return cls(channel_type, channel_id, message)

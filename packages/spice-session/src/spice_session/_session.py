@@ -1,0 +1,331 @@
+"""The client session: main channel first, then display, inputs and cursor, one reader task each."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import spice_net
+import trio
+from spice_net import Channel
+from spice_proto import (
+    Caps,
+    ChannelId,
+    ChannelType,
+    CommonMsg,
+    DisplayInit,
+    MainAgentConnected,
+    MainAgentConnectedTokens,
+    MainAgentDisconnected,
+    MainAttachChannels,
+    MainChannelsList,
+    MainInit,
+    MainMouseMode,
+    MainMouseModeRequest,
+    MainName,
+    MainUuid,
+    Message,
+    MouseMode,
+    UnknownMessage,
+)
+
+from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._errors import ChannelUnavailable
+from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, event_for
+from ._exc import single_error
+from ._inputs import Inputs
+from ._uri import SpiceURI, parse_uri
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["DEFAULT_TIMEOUT", "DisplaySettings", "Session", "connect"]
+
+#: Seconds allowed for connecting, linking and the main channel handshake.
+DEFAULT_TIMEOUT = 10.0
+_CLOSE_TIMEOUT = 2.0
+#: Common messages that only drive flow control (answered by spice_net); not passed on as events.
+_HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
+
+
+class DisplaySettings:
+    """What DISPLAY_INIT tells the server about our image caches (sizes in pixels)."""
+
+    pixmap_cache_id = 1
+    pixmap_cache_size = 20 * 1024 * 1024
+    glz_dictionary_id = 1
+    glz_dictionary_window_size = 4 * 1024 * 1024
+
+
+class Session:
+    """A connected SPICE session.  Create it with :func:`connect`.
+
+    Attributes set from the main channel handshake: ``session_id``, ``supported_mouse_modes``,
+    ``mouse_mode``, ``agent_connected``, ``channels`` (everything the server listed),
+    ``name``/``uuid`` (when the server sends them).
+    """
+
+    def __init__(self, uri: SpiceURI, main: Channel, init: MainInit, tls: bool) -> None:
+        self.uri = uri
+        self.tls = tls
+        self.main = main
+        self.init = init
+        self.session_id = init.session_id
+        self.supported_mouse_modes = MouseMode(init.supported_mouse_modes)
+        self.mouse_mode = MouseMode(init.current_mouse_mode)
+        self.agent_connected = bool(init.agent_connected)
+        self.channels: tuple[ChannelId, ...] = ()
+        self.name: str | None = None
+        self.uuid: bytes | None = None
+        #: The channels this session opened, by (type, id); main included.
+        self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
+        self._inputs: Inputs | None = None
+        self._pending: list[Event] = []
+        self._send_events, self._receive_events = trio.open_memory_channel[Event](0)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def inputs(self) -> Inputs:
+        """Keyboard and mouse; :class:`ChannelUnavailable` when the server has no inputs channel."""
+        if self._inputs is None:
+            raise ChannelUnavailable(f"{self.uri}: the server offered no inputs channel")
+        return self._inputs
+
+    def channel(self, channel_type: ChannelType, channel_id: int = 0) -> Channel:
+        """An opened channel; :class:`ChannelUnavailable` if the session did not open it."""
+        try:
+            return self.opened[(channel_type, channel_id)]
+        except KeyError:
+            raise ChannelUnavailable(
+                f"{self.uri}: no open {channel_name(channel_type)} channel {channel_id}"
+            ) from None
+
+    def events(self) -> trio.MemoryReceiveChannel[Event]:
+        """The session's events, in arrival order per channel: ``async for event in session.events()``.
+
+        It ends when every channel reader has finished (the server closed the session).
+        """
+        return self._receive_events
+
+    async def request_mouse_mode(self, mode: MouseMode) -> None:
+        """Ask the server for a mouse mode; a :class:`~spice_session.MouseModeChanged` event answers."""
+        await self.main.send(MainMouseModeRequest(mode))
+
+    # ----------------------------------------------------------------- internal
+    def _observe(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
+        """Keep the session's state in step with what the server says."""
+        if key[0] == ChannelType.MAIN:
+            if isinstance(message, MainMouseMode):
+                self.supported_mouse_modes = MouseMode(message.supported_modes)
+                self.mouse_mode = MouseMode(message.current_mode)
+            elif isinstance(message, (MainAgentConnected, MainAgentConnectedTokens)):
+                self.agent_connected = True
+            elif isinstance(message, MainAgentDisconnected):
+                self.agent_connected = False
+            elif isinstance(message, MainName):
+                self.name = message.name
+            elif isinstance(message, MainUuid):
+                self.uuid = message.uuid
+        elif key[0] == ChannelType.INPUTS and self._inputs is not None:
+            self._inputs.handle(message)
+
+    def _queue(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
+        self._observe(key, message)
+        if int(message.type) not in _HOUSEKEEPING:
+            self._pending.append(event_for(key[0], key[1], message))
+
+    def _start(self, nursery: trio.Nursery, buffer: int) -> None:
+        send, self._receive_events = trio.open_memory_channel[Event](max(buffer, len(self._pending)))
+        for event in self._pending:
+            send.send_nowait(event)
+        self._pending.clear()
+        with send:
+            for key, channel in self.opened.items():
+                nursery.start_soon(
+                    self._reader, key, channel, send.clone(), name=f"spice-{channel_name(key[0])}"
+                )
+
+    async def _reader(
+        self, key: tuple[ChannelType, int], channel: Channel, send: trio.MemorySendChannel[Event]
+    ) -> None:
+        """Read one channel until the server closes it; errors propagate to the session."""
+        async with send:
+            forward = True
+            while True:
+                try:
+                    message = await channel.receive()
+                except spice_net.ChannelClosed:
+                    break
+                self._observe(key, message)
+                if forward and int(message.type) not in _HOUSEKEEPING:
+                    try:
+                        await send.send(event_for(key[0], key[1], message))
+                    except trio.BrokenResourceError:
+                        forward = False  # nobody listens any more; keep reading so ACKs flow
+            if forward:
+                closed: Event = (
+                    SessionClosed("the server closed the main channel")
+                    if key[0] == ChannelType.MAIN
+                    else ChannelClosed(key[0], key[1])
+                )
+                try:
+                    await send.send(closed)
+                except trio.BrokenResourceError:
+                    pass
+
+    async def _aclose(self) -> None:
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
+            for channel in reversed(list(self.opened.values())):
+                await channel.aclose()
+
+
+class _Connector:
+    """Opens channels the way the URI says: plain first, TLS when asked or on NEED_SECURED."""
+
+    def __init__(
+        self, uri: SpiceURI, password: str | None, ca_file: str | Path | None, host_subject: str | None
+    ) -> None:
+        self.uri = uri
+        self.password = password
+        self.ca_file = ca_file
+        self.host_subject = host_subject
+        self._ssl: ssl.SSLContext | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = spice_net.client_ssl_context(
+                ca_file=str(self.ca_file) if self.ca_file is not None else None,
+                host_subject=self.host_subject,
+            )
+        return self._ssl
+
+    async def open(
+        self, channel_type: ChannelType, channel_id: int, connection_id: int, *, tls: bool
+    ) -> tuple[Channel, bool]:
+        """Link one channel; returns it and whether it runs over TLS."""
+        caps = CLIENT_CHANNEL_CAPS.get(channel_type, Caps())
+        if not tls and self.uri.port is not None:
+            try:
+                channel = await spice_net.open_channel(
+                    self.uri.host,
+                    self.uri.port,
+                    channel_type=channel_type,
+                    channel_id=channel_id,
+                    connection_id=connection_id,
+                    password=self.password,
+                    channel_caps=caps,
+                )
+                return channel, False
+            except spice_net.NeedSecured:
+                if self.uri.tls_port is None:
+                    raise
+        if self.uri.tls_port is None:
+            raise spice_net.ConnectFailed(f"{self.uri}: TLS needed but the URI gives no tls-port")
+        channel = await spice_net.open_channel(
+            self.uri.host,
+            self.uri.tls_port,
+            channel_type=channel_type,
+            channel_id=channel_id,
+            connection_id=connection_id,
+            password=self.password,
+            ssl_context=self.ssl_context(),
+            server_hostname=self.uri.host,
+            channel_caps=caps,
+        )
+        return channel, True
+
+
+async def _establish(connector: _Connector) -> Session:
+    """Main channel, MAIN_INIT, channel list, then the display/inputs/cursor channels."""
+    main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
+    try:
+        early: list[Message | UnknownMessage] = []
+        while not isinstance(message := await main.receive(), MainInit):
+            early.append(message)
+        session = Session(connector.uri, main, message, tls)
+    except BaseException:
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
+            await main.aclose()
+        raise
+    try:
+        main_key = (ChannelType.MAIN, 0)
+        session._pending.append(
+            ChannelOpened(ChannelType.MAIN, 0, main.server_common_caps, main.server_channel_caps)
+        )
+        for message in [*early, session.init]:
+            session._queue(main_key, message)
+        await main.send(MainAttachChannels())
+        while not isinstance(message := await main.receive(), MainChannelsList):
+            session._queue(main_key, message)
+        session._queue(main_key, message)
+        session.channels = tuple(message.channels)
+        for channel_type, channel_id in channels_to_open(session.channels):
+            channel, _ = await connector.open(channel_type, channel_id, session.session_id, tls=tls)
+            session.opened[(channel_type, channel_id)] = channel
+            session._pending.append(
+                ChannelOpened(
+                    channel_type, channel_id, channel.server_common_caps, channel.server_channel_caps
+                )
+            )
+            if channel_type == ChannelType.DISPLAY:
+                s = DisplaySettings
+                await channel.send(
+                    DisplayInit(
+                        s.pixmap_cache_id,
+                        s.pixmap_cache_size,
+                        s.glz_dictionary_id,
+                        s.glz_dictionary_window_size,
+                    )
+                )
+            elif channel_type == ChannelType.INPUTS and session._inputs is None:
+                session._inputs = Inputs(channel, channel_id)
+    except BaseException:
+        await session._aclose()
+        raise
+    return session
+
+
+@asynccontextmanager
+async def connect(
+    uri: str | SpiceURI,
+    *,
+    password: str | None = None,
+    ca_file: str | Path | None = None,
+    host_subject: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    event_buffer: int = 256,
+) -> AsyncIterator[Session]:
+    """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
+
+    ``password`` overrides the URI's ``?password=``.  ``ca_file`` and ``host_subject``
+    verify a TLS server.  ``timeout`` bounds everything up to the opened channels
+    (:class:`spice_net.ConnectTimeout`).  Failures raise the :mod:`spice_net` errors
+    (``ConnectFailed``, ``AuthenticationFailed``, ``TLSVerificationFailed``,
+    ``NotSpiceServer``...); an error in a channel later ends the session with that error.
+    """
+    target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
+    connector = _Connector(
+        target, password if password is not None else target.password, ca_file, host_subject
+    )
+    with trio.move_on_after(timeout) as deadline:
+        session = await _establish(connector)
+    if deadline.cancelled_caught:
+        raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
+    try:
+        try:
+            async with trio.open_nursery() as nursery:
+                session._start(nursery, event_buffer)
+                try:
+                    yield session
+                finally:
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            single = single_error(group)
+            if single is None:
+                raise
+            raise single from None
+    finally:
+        await session._aclose()

@@ -1,0 +1,36 @@
+"""Unwrapping nursery exception groups."""
+
+from __future__ import annotations
+
+import sys
+
+import trio
+from spice_session._exc import single_error
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
+
+async def _a_cancelled() -> trio.Cancelled:
+    """A real trio.Cancelled (it cannot be constructed directly)."""
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        try:
+            await trio.sleep(1)
+        except trio.Cancelled as exc:
+            return exc
+    raise AssertionError("not cancelled")
+
+
+async def test_single_error_found_through_nesting_and_cancellations() -> None:
+    error = KeyError("x")
+    group = BaseExceptionGroup("outer", [await _a_cancelled(), ExceptionGroup("inner", [error])])
+    assert single_error(group) is error
+
+
+async def test_several_errors_give_none() -> None:
+    assert single_error(ExceptionGroup("two", [KeyError(), ValueError()])) is None
+
+
+async def test_only_cancellations_give_none() -> None:
+    assert single_error(BaseExceptionGroup("c", [await _a_cancelled(), await _a_cancelled()])) is None
