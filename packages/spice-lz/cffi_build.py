@@ -1,4 +1,6 @@
-"""cffi builder for spice_lz._lz (used by hatch_build.py)."""
+"""cffi builder for ``spice_lz._lz`` (loaded by hatch_build.py)."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
@@ -7,12 +9,22 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 
+
+def _cdef() -> str:
+    header = (CSRC / "lz.h").read_text()
+    return header.split("/* CDEF BEGIN */", 1)[1].split("/* CDEF END */", 1)[0]
+
+
 ffibuilder = FFI()
-ffibuilder.cdef((CSRC / "lz.h").read_text().split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0])
+ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "spice_lz._lz",
     '#include "lz.h"',
-    sources=[str(CSRC / "lz.c")],
+    sources=[str(p) for p in sorted(CSRC.glob("*.c"))],
     include_dirs=[str(CSRC)],
-    extra_compile_args=["-O3", "-std=c99"],
+    depends=[str(p) for p in sorted(CSRC.glob("*.h"))],
+    extra_compile_args=["-O3", "-std=c99", "-fno-strict-aliasing", "-Wall", "-Wextra"],
 )
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,204 @@
+"""decode, decode_into, encode and read_header: the thin Python face of the C core."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from ._core import ffi, lib
+from ._errors import DecodeError, EncodeError
+from ._types import DEFAULT_LIMITS, FORMAT_BPP, Header, Image, Limits, LzImageType, PixelFormat
+
+_FORMAT_CODES = {
+    "bgrx32": lib.SPICE_LZ_FMT_BGRX32,
+    "bgra32": lib.SPICE_LZ_FMT_BGRA32,
+    "x1r5g5b5": lib.SPICE_LZ_FMT_X1R5G5B5,
+    "a8": lib.SPICE_LZ_FMT_A8,
+}
+
+Palette = bytes | bytearray | memoryview | Sequence[int]
+
+
+def _status_message(st: Any) -> str:
+    code, off, val = st.code, st.offset, st.value
+    messages = {
+        lib.SPICE_LZ_E_SHORT_HEADER: f"blob of {val} bytes is shorter than the 28-byte LZ header",
+        lib.SPICE_LZ_E_MAGIC: f"bad magic 0x{val:08x} at offset 0 (expected 0x20205a4c, bytes '  ZL')",
+        lib.SPICE_LZ_E_VERSION: f"unsupported version 0x{val:08x} at offset 4 (expected 0x00010001)",
+        lib.SPICE_LZ_E_TYPE: f"invalid image type {val} at offset 8 (expected 1..11)",
+        lib.SPICE_LZ_E_EMPTY: f"zero {'width' if off == 12 else 'height'} at offset {off}",
+        lib.SPICE_LZ_E_STRIDE: f"header stride {val} at offset 20 does not match type and width",
+        lib.SPICE_LZ_E_TOO_LARGE: "image size in the header is too large (stride * height >= 1 GiB)",
+        lib.SPICE_LZ_E_TOP_DOWN: f"top_down flag {val} at offset 24 is neither 0 nor 1",
+        lib.SPICE_LZ_E_TRUNCATED: f"stream truncated: token at offset {off} needs bytes past the end",
+        lib.SPICE_LZ_E_REFERENCE: f"match at offset {off} refers {val} pixels back, before the image start",
+        lib.SPICE_LZ_E_OVERRUN: f"token at offset {off} runs past the end of the image",
+        lib.SPICE_LZ_E_TRAILING: f"{val} trailing bytes after the image data at offset {off}",
+        lib.SPICE_LZ_E_NO_PALETTE: "palette image needs a non-empty palette",
+        lib.SPICE_LZ_E_PALETTE_INDEX: f"palette index {val} is outside the palette",
+        lib.SPICE_LZ_E_FORMAT: "output format not available for this image type",
+        lib.SPICE_LZ_E_BUFFER: "output buffer too small for the image",
+        lib.SPICE_LZ_E_NOMEM: "out of memory",
+    }
+    return messages.get(code, f"LZ error {code} at offset {off}")
+
+
+def read_header(blob: bytes | bytearray | memoryview) -> Header:
+    """Parse and validate the 28-byte LZ header of ``blob``."""
+    return _parse_header(ffi.from_buffer(blob))
+
+
+def _parse_header(src: Any) -> Header:
+    hdr = ffi.new("spice_lz_header *")
+    st = ffi.new("spice_lz_status *")
+    if lib.spice_lz_parse_header(src, len(src), hdr, st):
+        raise DecodeError(_status_message(st))
+    return Header(LzImageType(hdr.type), hdr.width, hdr.height, hdr.stride, bool(hdr.top_down))
+
+
+def _check_limits(hdr: Header, limits: Limits | None) -> None:
+    lim = limits or DEFAULT_LIMITS
+    if hdr.width > lim.max_width or hdr.height > lim.max_height or hdr.width * hdr.height > lim.max_pixels:
+        raise DecodeError(
+            f"image {hdr.width}x{hdr.height} exceeds the limits "
+            f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
+        )
+
+
+def _format_for(hdr: Header, format: str | None) -> PixelFormat:
+    offered = hdr.image_type.formats
+    if format is None:
+        return offered[0]
+    for name in offered:
+        if name == format:
+            return name
+    raise DecodeError(
+        f"format {format!r} is not available for LZ {hdr.image_type.name}; use one of {offered}"
+    )
+
+
+def _palette_bytes(hdr: Header, palette: Palette | None) -> tuple[Any, int]:
+    if not hdr.image_type.is_palette:
+        return ffi.NULL, 0
+    if palette is None:
+        raise DecodeError(f"LZ {hdr.image_type.name} image needs a palette")
+    if isinstance(palette, bytes | bytearray | memoryview):
+        data = bytes(palette)
+        if len(data) % 4:
+            raise DecodeError(f"palette of {len(data)} bytes is not a whole number of 4-byte entries")
+    else:
+        try:
+            data = struct.pack(f"<{len(palette)}I", *palette)
+        except struct.error as exc:
+            raise DecodeError(f"palette entries must be 32-bit unsigned integers ({exc})") from None
+    if not data:
+        raise DecodeError("palette is empty")
+    return data, len(data) // 4
+
+
+def _run_decode(
+    blob: Any, hdr: Header, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
+) -> None:
+    pal, num = _palette_bytes(hdr, palette)
+    st = ffi.new("spice_lz_status *")
+    rc = lib.spice_lz_decode(blob, len(blob), _FORMAT_CODES[fmt], pal, num, out, len(out), stride, st)
+    if rc:
+        raise DecodeError(_status_message(st))
+
+
+def decode(
+    blob: bytes | bytearray | memoryview,
+    palette: Palette | None = None,
+    format: str | None = None,
+    *,
+    limits: Limits | None = None,
+) -> Image:
+    """Decode an LZ blob into a new tightly packed image, top row first.
+
+    ``palette`` (PLT types only) is a list of 0x00RRGGBB integers or their
+    little-endian u32 bytes. ``format`` defaults to the type's first format.
+    """
+    src = ffi.from_buffer(blob)
+    hdr = _parse_header(src)
+    _check_limits(hdr, limits)
+    fmt = _format_for(hdr, format)
+    stride = hdr.width * FORMAT_BPP[fmt]
+    pixels = bytearray(stride * hdr.height)
+    _run_decode(src, hdr, fmt, palette, ffi.from_buffer(pixels), stride)
+    return Image(hdr.width, hdr.height, fmt, stride, pixels)
+
+
+def decode_into(
+    blob: bytes | bytearray | memoryview,
+    buffer: Any,
+    stride: int,
+    format: str | None = None,
+    palette: Palette | None = None,
+    *,
+    limits: Limits | None = None,
+) -> Header:
+    """Decode an LZ blob into a caller's writable buffer with rows ``stride`` bytes apart.
+
+    The buffer must hold ``stride * (height - 1) + width * bpp`` bytes; bytes
+    between rows are left untouched. Returns the blob's header.
+    """
+    src = ffi.from_buffer(blob)
+    hdr = _parse_header(src)
+    _check_limits(hdr, limits)
+    fmt = _format_for(hdr, format)
+    row = hdr.width * FORMAT_BPP[fmt]
+    try:
+        out = ffi.from_buffer(buffer, require_writable=True)
+    except (TypeError, BufferError) as exc:
+        raise DecodeError(f"output buffer is not a writable contiguous buffer ({exc})") from None
+    if stride < row:
+        raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
+    need = stride * (hdr.height - 1) + row
+    if len(out) < need:
+        raise DecodeError(
+            f"output buffer has {len(out)} bytes, the {hdr.width}x{hdr.height} image needs {need}"
+        )
+    _run_decode(src, hdr, fmt, palette, out, stride)
+    return hdr
+
+
+def encode(
+    pixels: bytes | bytearray | memoryview,
+    width: int,
+    height: int,
+    image_type: LzImageType | int,
+    stride: int | None = None,
+    *,
+    top_down: bool = True,
+) -> bytes:
+    """Encode pixels given in the type's native layout, top row first, into an LZ blob.
+
+    Native layouts: PLT types packed indices (``row_bytes`` per row), RGB16
+    x1r5g5b5, RGB24 B G R, RGB32 B G R X, RGBA B G R A, XXXA 4 bytes of which
+    only A is coded, A8 one byte. ``top_down=False`` sends the bottom row first.
+    """
+    try:
+        kind = LzImageType(image_type)
+    except ValueError:
+        raise EncodeError(f"unknown LZ image type {image_type!r}") from None
+    if not (0 < width < 1 << 31 and 0 < height < 1 << 31):
+        raise EncodeError(f"image size {width}x{height} must be positive")
+    row = kind.row_bytes(width)
+    if stride is None:
+        stride = row
+    if stride < row:
+        raise EncodeError(f"stride {stride} is smaller than a row of {row} bytes")
+    src = ffi.from_buffer(pixels)
+    need = stride * (height - 1) + row
+    if len(src) < need:
+        raise EncodeError(f"pixel buffer has {len(src)} bytes, {width}x{height} {kind.name} needs {need}")
+    bound = lib.spice_lz_encode_bound(kind, width, height)
+    if bound == 0:
+        raise EncodeError(f"image {width}x{height} is too large to encode")
+    out = ffi.new("uint8_t[]", bound)
+    size = ffi.new("size_t *")
+    rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, len(src), stride, out, bound, size)
+    if rc:
+        raise EncodeError(f"encoding failed (LZ error {rc})")
+    return bytes(ffi.buffer(out, size[0]))
