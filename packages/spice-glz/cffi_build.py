@@ -7,12 +7,19 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 
+
+def _cdef() -> str:
+    text = (CSRC / "glz.h").read_text()
+    return text.split("/* CDEF-BEGIN */", 1)[1].split("/* CDEF-END */", 1)[0]
+
+
 ffibuilder = FFI()
-ffibuilder.cdef((CSRC / "glz.h").read_text().split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0])
+ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "spice_glz._glz",
     '#include "glz.h"',
-    sources=[str(CSRC / "glz.c")],
+    sources=[str(p) for p in sorted(CSRC.glob("*.c"))],
     include_dirs=[str(CSRC)],
-    extra_compile_args=["-O3", "-std=c99"],
+    depends=[str(p) for p in sorted(CSRC.glob("*.h"))],
+    extra_compile_args=["-O3", "-std=c99", "-fno-strict-aliasing"],
 )

@@ -1,6 +1,94 @@
-/* Public C interface of the spice-glz core, as seen by cffi. */
+/* Public C interface of the spice-glz core.
+ *
+ * The part between the CDEF markers is fed verbatim to cffi's cdef(), so it
+ * holds only plain declarations and integer #defines.
+ */
 #ifndef SPICE_GLZ_CORE_H
 #define SPICE_GLZ_CORE_H
+#include <stddef.h>
 #include <stdint.h>
+
+/* CDEF-BEGIN */
+#define GLZ_ABI 3
+
+/* Output pixel formats. */
+#define GLZ_FMT_BGRX32 0
+#define GLZ_FMT_BGRA32 1
+#define GLZ_FMT_X1R5G5B5 2
+
+/* Result codes (0 = success). */
+#define GLZ_OK 0
+#define GLZ_E_TRUNCATED_HEADER 1
+#define GLZ_E_MAGIC 2
+#define GLZ_E_VERSION 3
+#define GLZ_E_TYPE 4
+#define GLZ_E_DIMENSIONS 5
+#define GLZ_E_STRIDE 6
+#define GLZ_E_TRUNCATED 7
+#define GLZ_E_OVERRUN 8
+#define GLZ_E_BAD_OFFSET 9
+#define GLZ_E_IMAGE_DIST 10
+#define GLZ_E_OUTSIDE_WINDOW 11
+#define GLZ_E_MISSING_IMAGE 12
+#define GLZ_E_TYPE_MISMATCH 13
+#define GLZ_E_REF_RANGE 14
+#define GLZ_E_TRAILING 15
+#define GLZ_E_NOMEM 16
+#define GLZ_E_FORMAT 17
+#define GLZ_E_BUFFER 18
+#define GLZ_E_TOO_LARGE 19
+#define GLZ_E_WINDOW 20
+#define GLZ_E_ARG 21
+
+typedef struct {
+    uint32_t type;          /* LZ image type, 1..11 */
+    uint32_t top_down;      /* 1: stream carries the top row first */
+    uint32_t width;
+    uint32_t height;
+    uint32_t stride;        /* stride field of the header, in bytes */
+    uint64_t id;            /* image id */
+    uint32_t win_head_dist; /* id - win_head_dist = oldest image still referenced */
+} glz_header;
+
+/* Where a decode failed: input byte offset and output pixel index. */
+typedef struct {
+    uint64_t in_offset;
+    uint64_t pixel;
+    uint64_t detail;        /* referenced image id, offset, ... depending on the code */
+} glz_error_info;
+
+typedef struct glz_window glz_window;
+typedef struct glz_encoder glz_encoder;
+
 int spice_glz_core_abi(void);
+
+int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr);
+
+glz_window *glz_window_new(uint64_t max_pixels);
+void glz_window_free(glz_window *w);
+void glz_window_clear(glz_window *w);
+void glz_window_set_max_pixels(glz_window *w, uint64_t max_pixels);
+uint64_t glz_window_pixels(const glz_window *w);
+size_t glz_window_count(const glz_window *w);
+size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap);
+
+/* Decodes one GLZ image (the header included) against the window, writes it
+ * to out (rows top first, out_stride bytes apart, format fmt) and, on
+ * success, adds it to the window. The window is unchanged on failure. */
+int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
+               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err);
+
+glz_encoder *glz_encoder_new(uint64_t window_pixels);
+void glz_encoder_free(glz_encoder *e);
+void glz_encoder_reset(glz_encoder *e);
+uint64_t glz_encoder_next_id(const glz_encoder *e);
+size_t glz_encode_bound(uint32_t type, uint32_t width, uint32_t height);
+/* Encodes pixels (rows top first, stride bytes apart, in the type's input
+ * layout) and adds the image to the encoder's dictionary. Returns the number
+ * of bytes written to out, or a negative GLZ_E_* code. */
+int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t pixels_len,
+                   uint32_t width, uint32_t height, size_t stride, int top_down, uint8_t *out,
+                   size_t out_cap);
+/* CDEF-END */
+
 #endif

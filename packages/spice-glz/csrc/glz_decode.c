@@ -1,0 +1,460 @@
+/* GLZ decoder and the client-side image window.
+ *
+ * Every decoded image is kept in the window in stream row order, 4 bytes a
+ * pixel (B, G, R, X/A) or 2 bytes for RGB16 (x1r5g5b5, little-endian), so
+ * later images can copy pixels from it by (image distance, pixel offset).
+ */
+#include <stdlib.h>
+
+#include "glz_internal.h"
+
+int spice_glz_core_abi(void) { return GLZ_ABI; }
+
+/* ------------------------------------------------------------------ */
+/* header */
+
+int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr) {
+    memset(hdr, 0, sizeof(*hdr));
+    if (in_len < GLZ_HEADER_SIZE) return GLZ_E_TRUNCATED_HEADER;
+    if (glz_be32(in) != GLZ_MAGIC) return GLZ_E_MAGIC;
+    if (glz_be32(in + 4) != GLZ_VERSION) return GLZ_E_VERSION;
+    hdr->type = in[8] & 0x0F;
+    hdr->top_down = in[8] >> 4;
+    hdr->width = glz_be32(in + 9);
+    hdr->height = glz_be32(in + 13);
+    hdr->stride = glz_be32(in + 17);
+    hdr->id = ((uint64_t)glz_be32(in + 21) << 32) | glz_be32(in + 25);
+    hdr->win_head_dist = glz_be32(in + 29);
+    if (hdr->top_down > 1) return GLZ_E_TYPE;
+    if (hdr->type != T_RGB16 && hdr->type != T_RGB24 && hdr->type != T_RGB32 && hdr->type != T_RGBA)
+        return GLZ_E_TYPE;
+    if (hdr->width == 0 || hdr->height == 0) return GLZ_E_DIMENSIONS;
+    uint64_t bpp = hdr->type == T_RGB16 ? 2 : hdr->type == T_RGB24 ? 3 : 4;
+    if ((uint64_t)hdr->stride != bpp * hdr->width) return GLZ_E_STRIDE;
+    if ((uint64_t)hdr->win_head_dist > hdr->id) return GLZ_E_WINDOW;
+    return GLZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* window */
+
+typedef struct {
+    uint64_t id;
+    uint64_t npix;
+    uint32_t type;
+    uint8_t *pix; /* npix * store_bpp + GLZ_SLACK bytes */
+} wimage;
+
+struct glz_window {
+    wimage *imgs; /* sorted by id */
+    size_t count, cap;
+    uint64_t total;
+    uint64_t max_pixels;
+};
+
+glz_window *glz_window_new(uint64_t max_pixels) {
+    glz_window *w = calloc(1, sizeof(*w));
+    if (w) w->max_pixels = max_pixels;
+    return w;
+}
+
+static void window_drop_front(glz_window *w, size_t k) {
+    for (size_t i = 0; i < k; i++) {
+        w->total -= w->imgs[i].npix;
+        free(w->imgs[i].pix);
+    }
+    memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
+    w->count -= k;
+}
+
+void glz_window_clear(glz_window *w) { window_drop_front(w, w->count); }
+
+void glz_window_free(glz_window *w) {
+    if (!w) return;
+    glz_window_clear(w);
+    free(w->imgs);
+    free(w);
+}
+
+static void window_fit(glz_window *w, uint64_t extra) {
+    size_t k = 0;
+    uint64_t total = w->total;
+    while (k < w->count && total + extra > w->max_pixels) total -= w->imgs[k++].npix;
+    if (k) window_drop_front(w, k);
+}
+
+void glz_window_set_max_pixels(glz_window *w, uint64_t max_pixels) {
+    w->max_pixels = max_pixels;
+    window_fit(w, 0);
+}
+
+uint64_t glz_window_pixels(const glz_window *w) { return w->total; }
+size_t glz_window_count(const glz_window *w) { return w->count; }
+
+size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap) {
+    size_t n = w->count < cap ? w->count : cap;
+    for (size_t i = 0; i < n; i++) out[i] = w->imgs[i].id;
+    return w->count;
+}
+
+/* Index of the first image whose id is >= id. */
+static size_t window_lower_bound(const glz_window *w, uint64_t id) {
+    size_t lo = 0, hi = w->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->imgs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Takes ownership of pix. Returns 0, or GLZ_E_NOMEM (pix freed). */
+static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint8_t *pix) {
+    uint64_t oldest = h->id - h->win_head_dist;
+    size_t k = window_lower_bound(w, oldest);
+    if (k) window_drop_front(w, k);
+    size_t pos = window_lower_bound(w, h->id);
+    if (pos < w->count && w->imgs[pos].id == h->id) { /* a repeated id replaces the old image */
+        w->total -= w->imgs[pos].npix;
+        free(w->imgs[pos].pix);
+        memmove(w->imgs + pos, w->imgs + pos + 1, (w->count - pos - 1) * sizeof(wimage));
+        w->count--;
+    }
+    if (npix > w->max_pixels) { /* too big to keep: later references to it fail */
+        free(pix);
+        return GLZ_OK;
+    }
+    window_fit(w, npix);
+    if (w->count == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 16;
+        wimage *n = realloc(w->imgs, ncap * sizeof(wimage));
+        if (!n) {
+            free(pix);
+            return GLZ_E_NOMEM;
+        }
+        w->imgs = n;
+        w->cap = ncap;
+    }
+    pos = window_lower_bound(w, h->id);
+    memmove(w->imgs + pos + 1, w->imgs + pos, (w->count - pos) * sizeof(wimage));
+    w->imgs[pos].id = h->id;
+    w->imgs[pos].npix = npix;
+    w->imgs[pos].type = h->type;
+    w->imgs[pos].pix = pix;
+    w->count++;
+    w->total += npix;
+    return GLZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* decoding */
+
+typedef struct {
+    const uint8_t *in0, *ip, *iend;
+    uint8_t *out; /* stored pixels of the image being decoded */
+    uint64_t npix;
+    const glz_window *w;
+    uint64_t id, oldest;
+    uint32_t type;
+    const wimage *cache;
+    glz_error_info *err;
+    int code;
+} dctx;
+
+enum { K_RGB = 0, K_RGB16 = 1, K_ALPHA = 2 };
+
+static int fail(dctx *c, int code, const uint8_t *ip, uint64_t pixel, uint64_t detail) {
+    c->code = code;
+    if (c->err) {
+        c->err->in_offset = (uint64_t)(ip - c->in0);
+        c->err->pixel = pixel;
+        c->err->detail = detail;
+    }
+    return code;
+}
+
+/* Pixels of image (id - dist) from pixel ofs on, len pixels long, or NULL. */
+static GLZ_NOINLINE const uint8_t *lookup_ref(dctx *c, uint64_t dist, uint64_t ofs, uint64_t len,
+                                              const uint8_t *ip, uint64_t op) {
+    if (dist > c->id) {
+        fail(c, GLZ_E_IMAGE_DIST, ip, op, dist);
+        return NULL;
+    }
+    uint64_t rid = c->id - dist;
+    if (rid < c->oldest) {
+        fail(c, GLZ_E_OUTSIDE_WINDOW, ip, op, rid);
+        return NULL;
+    }
+    const wimage *im = c->cache;
+    if (!im || im->id != rid) {
+        size_t pos = window_lower_bound(c->w, rid);
+        if (pos >= c->w->count || c->w->imgs[pos].id != rid) {
+            fail(c, GLZ_E_MISSING_IMAGE, ip, op, rid);
+            return NULL;
+        }
+        im = &c->w->imgs[pos];
+        c->cache = im;
+    }
+    if (im->type != c->type) {
+        fail(c, GLZ_E_TYPE_MISMATCH, ip, op, rid);
+        return NULL;
+    }
+    if (ofs > im->npix || len > im->npix - ofs) {
+        fail(c, GLZ_E_REF_RANGE, ip, op, ofs);
+        return NULL;
+    }
+    return im->pix + ofs * glz_store_bpp(c->type);
+}
+
+/* Copies n 4-byte pixels from src to dst in 16-byte steps; valid when src is
+ * at least 4 pixels before dst or the ranges do not overlap. May write up to
+ * 12 bytes past the end (into the slack). */
+GLZ_INLINE void copy4_fast(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint8_t *end = dst + n * 4;
+    do {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + 8, &b, 8);
+        dst += 16;
+        src += 16;
+    } while (dst < end);
+}
+
+GLZ_INLINE void copy2_fast(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint8_t *end = dst + n * 2;
+    do {
+        uint64_t a;
+        memcpy(&a, src, 8);
+        memcpy(dst, &a, 8);
+        dst += 8;
+        src += 8;
+    } while (dst < end);
+}
+
+/* One pass over the stream: RGB (3 literal bytes -> 4-byte pixel), RGB16
+ * (2 bytes -> 2-byte pixel) or the RGBA alpha pass (1 byte -> byte 3). */
+GLZ_INLINE int decode_pass(dctx *c, const int kind) {
+    const size_t ps = kind == K_RGB16 ? 2 : 4;
+    const size_t lit = kind == K_RGB ? 3 : kind == K_RGB16 ? 2 : 1;
+    const size_t bias = kind == K_RGB ? 0 : kind == K_RGB16 ? 1 : 2;
+    const uint8_t *ip = c->ip;
+    const uint8_t *const iend = c->iend;
+    uint8_t *const out = c->out;
+    const uint64_t n = c->npix;
+    uint64_t op = 0;
+
+    while (op < n) {
+        if (GLZ_UNLIKELY(ip >= iend)) return fail(c, GLZ_E_TRUNCATED, ip, op, 0);
+        const uint8_t *at = ip;
+        uint32_t ctrl = *ip++;
+        if (ctrl < GLZ_MAX_COPY) {
+            uint64_t cnt = ctrl + 1;
+            if (GLZ_UNLIKELY(cnt > n - op)) return fail(c, GLZ_E_OVERRUN, at, op, cnt);
+            size_t avail = (size_t)(iend - ip);
+            if (GLZ_UNLIKELY(avail < cnt * lit)) return fail(c, GLZ_E_TRUNCATED, at, op, cnt);
+            uint8_t *o = out + op * ps;
+            if (kind == K_RGB) {
+                if (GLZ_LE && avail > cnt * 3) {
+                    for (uint64_t i = 0; i < cnt; i++) glz_st32(o + 4 * i, glz_ld32(ip + 3 * i) & GLZ_RGB_MASK);
+                } else {
+                    for (uint64_t i = 0; i < cnt; i++) {
+                        o[4 * i] = ip[3 * i];
+                        o[4 * i + 1] = ip[3 * i + 1];
+                        o[4 * i + 2] = ip[3 * i + 2];
+                        o[4 * i + 3] = 0;
+                    }
+                }
+            } else if (kind == K_RGB16) {
+                for (uint64_t i = 0; i < cnt; i++) {
+                    o[2 * i] = ip[2 * i + 1];
+                    o[2 * i + 1] = ip[2 * i];
+                }
+            } else {
+                for (uint64_t i = 0; i < cnt; i++) o[4 * i + 3] = ip[i];
+            }
+            ip += cnt * lit;
+            op += cnt;
+            continue;
+        }
+
+        uint64_t len = ctrl >> 5;
+        uint32_t long_ofs = (ctrl >> 4) & 1;
+        uint64_t ofs = ctrl & 0x0F;
+        if (len == 7) {
+            uint32_t b;
+            do {
+                if (GLZ_UNLIKELY(ip >= iend)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+                b = *ip++;
+                len += b;
+                if (GLZ_UNLIKELY(len > n)) return fail(c, GLZ_E_OVERRUN, at, op, len);
+            } while (b == 255);
+        }
+        if (GLZ_UNLIKELY(iend - ip < 2)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+        ofs += (uint64_t)ip[0] << 4;
+        uint32_t code = ip[1];
+        ip += 2;
+        uint32_t nbytes = code >> 6;
+        uint64_t dist = 0;
+        if (!long_ofs) {
+            if (GLZ_UNLIKELY((size_t)(iend - ip) < nbytes)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+            dist = code & 0x3F;
+            for (uint32_t i = 0; i < nbytes; i++) dist += (uint64_t)ip[i] << (6 + 8 * i);
+            ip += nbytes;
+        } else {
+            uint32_t very_long = (code >> 5) & 1;
+            ofs += (uint64_t)(code & 0x1F) << 12;
+            if (GLZ_UNLIKELY((size_t)(iend - ip) < nbytes + very_long))
+                return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+            for (uint32_t i = 0; i < nbytes; i++) dist += (uint64_t)ip[i] << (8 * i);
+            ip += nbytes;
+            if (very_long) ofs += (uint64_t)(*ip++) << 17;
+        }
+        len += bias;
+        if (GLZ_UNLIKELY(len > n - op)) return fail(c, GLZ_E_OVERRUN, at, op, len);
+        uint8_t *o = out + op * ps;
+
+        if (dist == 0) {
+            ofs += 1; /* in-image distances are stored minus one */
+            if (GLZ_UNLIKELY(ofs > op)) return fail(c, GLZ_E_BAD_OFFSET, at, op, ofs);
+            const uint8_t *src = o - ofs * ps;
+            if (kind == K_ALPHA) {
+                for (uint64_t i = 0; i < len; i++) o[4 * i + 3] = src[4 * i + 3];
+            } else if (kind == K_RGB) {
+                if (ofs == 1) {
+                    uint32_t v = glz_ld32(src);
+                    uint64_t vv = ((uint64_t)v << 32) | v;
+                    uint8_t *e = o + len * 4;
+                    do {
+                        memcpy(o, &vv, 8);
+                        memcpy(o + 8, &vv, 8);
+                        o += 16;
+                    } while (o < e);
+                } else if (ofs >= 4) {
+                    copy4_fast(o, src, len);
+                } else {
+                    for (uint64_t i = 0; i < len; i++) glz_st32(o + 4 * i, glz_ld32(src + 4 * i));
+                }
+            } else {
+                if (ofs >= 4) {
+                    copy2_fast(o, src, len);
+                } else {
+                    for (uint64_t i = 0; i < len; i++) glz_st16(o + 2 * i, glz_ld16(src + 2 * i));
+                }
+            }
+        } else {
+            const uint8_t *src = lookup_ref(c, dist, ofs, len, at, op);
+            if (!src) return c->code;
+            if (kind == K_ALPHA) {
+                for (uint64_t i = 0; i < len; i++) o[4 * i + 3] = src[4 * i + 3];
+            } else if (kind == K_RGB) {
+                copy4_fast(o, src, len);
+            } else {
+                copy2_fast(o, src, len);
+            }
+        }
+        op += len;
+    }
+    c->ip = ip;
+    return GLZ_OK;
+}
+
+static GLZ_NOINLINE int decode_rgb(dctx *c) { return decode_pass(c, K_RGB); }
+static GLZ_NOINLINE int decode_rgb16(dctx *c) { return decode_pass(c, K_RGB16); }
+static GLZ_NOINLINE int decode_alpha(dctx *c) { return decode_pass(c, K_ALPHA); }
+
+/* ------------------------------------------------------------------ */
+/* stored pixels -> caller's buffer */
+
+static void emit_rows(const glz_header *h, const uint8_t *st, uint8_t *out, size_t out_stride, int fmt) {
+    const size_t w = h->width;
+    for (uint32_t r = 0; r < h->height; r++) {
+        uint32_t dr = h->top_down ? r : h->height - 1 - r;
+        uint8_t *d = out + (size_t)dr * out_stride;
+        if (h->type == T_RGB16) {
+            const uint8_t *s = st + (size_t)r * w * 2;
+            if (fmt == GLZ_FMT_X1R5G5B5) {
+                memcpy(d, s, w * 2);
+            } else {
+                for (size_t x = 0; x < w; x++) {
+                    uint32_t v = (uint32_t)s[2 * x] | ((uint32_t)s[2 * x + 1] << 8);
+                    uint32_t r5 = (v >> 10) & 31, g5 = (v >> 5) & 31, b5 = v & 31;
+                    d[4 * x] = (uint8_t)((b5 << 3) | (b5 >> 2));
+                    d[4 * x + 1] = (uint8_t)((g5 << 3) | (g5 >> 2));
+                    d[4 * x + 2] = (uint8_t)((r5 << 3) | (r5 >> 2));
+                    d[4 * x + 3] = 0;
+                }
+            }
+        } else {
+            const uint8_t *s = st + (size_t)r * w * 4;
+            if (h->type == T_RGBA && fmt == GLZ_FMT_BGRX32) {
+                for (size_t x = 0; x < w; x++) glz_st32(d + 4 * x, glz_ld32(s + 4 * x) & GLZ_RGB_MASK);
+            } else {
+                memcpy(d, s, w * 4);
+            }
+        }
+    }
+}
+
+static int format_ok(uint32_t type, int fmt) {
+    switch (type) {
+    case T_RGB16:
+        return fmt == GLZ_FMT_BGRX32 || fmt == GLZ_FMT_X1R5G5B5;
+    case T_RGB24:
+    case T_RGB32:
+        return fmt == GLZ_FMT_BGRX32;
+    case T_RGBA:
+        return fmt == GLZ_FMT_BGRA32 || fmt == GLZ_FMT_BGRX32;
+    default:
+        return 0;
+    }
+}
+
+int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
+               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err) {
+    glz_header h;
+    if (err) memset(err, 0, sizeof(*err));
+    int rc = glz_read_header(in, in_len, &h);
+    if (rc) return rc;
+    uint64_t npix = (uint64_t)h.width * h.height;
+    if (npix > max_image_pixels || npix > ((uint64_t)1 << 40)) return GLZ_E_TOO_LARGE;
+    if (!format_ok(h.type, fmt)) return GLZ_E_FORMAT;
+    size_t obpp = fmt == GLZ_FMT_X1R5G5B5 ? 2 : 4;
+    size_t row = (size_t)h.width * obpp;
+    if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1) return GLZ_E_BUFFER;
+
+    size_t bytes = (size_t)npix * glz_store_bpp(h.type);
+    uint8_t *pix = malloc(bytes + GLZ_SLACK);
+    if (!pix) return GLZ_E_NOMEM;
+    memset(pix + bytes, 0, GLZ_SLACK);
+
+    dctx c;
+    memset(&c, 0, sizeof(c));
+    c.in0 = in;
+    c.ip = in + GLZ_HEADER_SIZE;
+    c.iend = in + in_len;
+    c.out = pix;
+    c.npix = npix;
+    c.w = w;
+    c.id = h.id;
+    c.oldest = h.id - h.win_head_dist;
+    c.type = h.type;
+    c.err = err;
+
+    if (h.type == T_RGB16) {
+        rc = decode_rgb16(&c);
+    } else {
+        rc = decode_rgb(&c);
+        if (!rc && h.type == T_RGBA) rc = decode_alpha(&c);
+    }
+    if (!rc && c.ip != c.iend) rc = fail(&c, GLZ_E_TRAILING, c.ip, npix, (uint64_t)(c.iend - c.ip));
+    if (rc) {
+        free(pix);
+        return rc;
+    }
+    emit_rows(&h, pix, out, out_stride, fmt);
+    return window_commit(w, &h, npix, pix);
+}

@@ -1,0 +1,230 @@
+"""GLZ decoding: header parsing, decode, decode_into and the ZLIB_GLZ_RGB wrapper."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+from ._errors import DecodeError
+from ._lib import ffi, lib
+from ._types import BYTES_PER_PIXEL, DEFAULT_FORMATS, FORMATS, Header, Image, ImageType, Limits
+from ._window import Window
+
+__all__ = ["DEFAULT_LIMITS", "decode", "decode_into", "decode_zlib", "decode_zlib_into", "read_header"]
+
+DEFAULT_LIMITS = Limits()
+_FORMAT_CODES = {"bgrx32": lib.GLZ_FMT_BGRX32, "bgra32": lib.GLZ_FMT_BGRA32, "x1r5g5b5": lib.GLZ_FMT_X1R5G5B5}
+_STRIDE_BPP = {ImageType.RGB16: 2, ImageType.RGB24: 3, ImageType.RGB32: 4, ImageType.RGBA: 4}
+
+
+def _type_name(code: int) -> str:
+    try:
+        return ImageType(code).name
+    except ValueError:
+        return f"invalid type {code}"
+
+
+def _header_error(code: int, h: Any) -> DecodeError:
+    if code == lib.GLZ_E_TRUNCATED_HEADER:
+        return DecodeError("GLZ blob shorter than its 33-byte header")
+    if code == lib.GLZ_E_MAGIC:
+        return DecodeError("GLZ header: bad magic at byte 0 (expected 20 20 5A 4C)")
+    if code == lib.GLZ_E_VERSION:
+        return DecodeError("GLZ header: unsupported version at byte 4 (expected 0x00010001)")
+    if code == lib.GLZ_E_TYPE:
+        if h.top_down > 1:
+            return DecodeError(f"GLZ header: byte 8 has unknown flag bits (0x{h.top_down << 4:02x})")
+        if 1 <= h.type <= 11:
+            return DecodeError(
+                f"GLZ header: image type {_type_name(h.type)} is not supported "
+                "(GLZ carries RGB16, RGB24, RGB32 and RGBA)"
+            )
+        return DecodeError(f"GLZ header: {_type_name(h.type)} at byte 8")
+    if code == lib.GLZ_E_DIMENSIONS:
+        return DecodeError(f"GLZ header: empty image {h.width}x{h.height}")
+    if code == lib.GLZ_E_STRIDE:
+        bpp = _STRIDE_BPP.get(ImageType(h.type), 0)
+        return DecodeError(
+            f"GLZ header: stride {h.stride} does not match width {h.width} x {bpp} bytes "
+            f"for {_type_name(h.type)}"
+        )
+    if code == lib.GLZ_E_WINDOW:
+        return DecodeError(f"GLZ header: win_head_dist {h.win_head_dist} exceeds image id {h.id}")
+    return DecodeError(f"GLZ header: error {code}")
+
+
+def _parse_header(data: Any, size: int) -> Any:
+    h = ffi.new("glz_header *")
+    code = lib.glz_read_header(data, size, h)
+    if code:
+        raise _header_error(code, h)
+    return h
+
+
+def read_header(blob: bytes | bytearray | memoryview) -> Header:
+    """Parse and check the 33-byte GLZ header of ``blob``."""
+    h = _parse_header(ffi.from_buffer("uint8_t[]", blob), len(blob))
+    return Header(
+        ImageType(h.type), h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist
+    )
+
+
+def _decode_error(code: int, err: Any, h: Any) -> DecodeError:
+    where = f"image {h.id}, byte {err.in_offset}, pixel {err.pixel}"
+    d = int(err.detail)
+    messages = {
+        lib.GLZ_E_TRUNCATED: "stream ends early",
+        lib.GLZ_E_OVERRUN: f"run of {d} pixels goes past the end of the image",
+        lib.GLZ_E_BAD_OFFSET: f"back reference {d} pixels before the start of the image",
+        lib.GLZ_E_IMAGE_DIST: f"image distance {d} reaches before image 0",
+        lib.GLZ_E_OUTSIDE_WINDOW: f"reference to image {d}, older than the header's window "
+        f"(id - win_head_dist = {h.id - h.win_head_dist})",
+        lib.GLZ_E_MISSING_IMAGE: f"reference to image {d}, which is not in the window",
+        lib.GLZ_E_TYPE_MISMATCH: f"reference to image {d}, which has another LZ type",
+        lib.GLZ_E_REF_RANGE: f"reference at pixel offset {d} runs past the end of the referenced image",
+        lib.GLZ_E_TRAILING: f"{d} bytes left after the image is complete",
+    }
+    if code in messages:
+        return DecodeError(f"GLZ: {messages[code]} ({where})")
+    if code == lib.GLZ_E_TOO_LARGE:
+        return DecodeError(f"GLZ: image {h.width}x{h.height} exceeds the pixel limit")
+    if code == lib.GLZ_E_NOMEM:
+        return DecodeError(f"GLZ: out of memory decoding a {h.width}x{h.height} image")
+    if code == lib.GLZ_E_BUFFER:
+        return DecodeError("GLZ: output buffer too small")
+    return _header_error(code, h)
+
+
+def _prepare(blob: Any, fmt: str | None, limits: Limits) -> tuple[Any, Any, int, str]:
+    data = ffi.from_buffer("uint8_t[]", blob)
+    size = len(data)
+    h = _parse_header(data, size)
+    itype = ImageType(h.type)
+    if fmt is None:
+        fmt = DEFAULT_FORMATS[itype]
+    elif fmt not in FORMATS[itype]:
+        raise DecodeError(f"GLZ: {itype.name} cannot be decoded to {fmt!r}; choose one of {FORMATS[itype]}")
+    if h.width * h.height > limits.max_pixels:
+        raise DecodeError(f"GLZ: image {h.width}x{h.height} exceeds the limit of {limits.max_pixels} pixels")
+    return data, h, size, fmt
+
+
+def _run(
+    window: Window, data: Any, size: int, out: Any, stride: int, fmt: str, h: Any, limits: Limits
+) -> None:
+    err = ffi.new("glz_error_info *")
+    buf = ffi.from_buffer("uint8_t[]", out, require_writable=True)
+    with window._lock:
+        code = lib.glz_decode(
+            window._ptr, data, size, buf, len(buf), stride, _FORMAT_CODES[fmt], limits.max_pixels, err
+        )
+    if code:
+        raise _decode_error(code, err, h)
+
+
+def decode(
+    blob: bytes | bytearray | memoryview,
+    window: Window,
+    format: str | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Image:
+    """Decode one GLZ image against ``window`` and add it there.
+
+    ``format`` defaults to ``bgrx32`` (``bgra32`` for RGBA); RGB16 also decodes to
+    ``x1r5g5b5``. Rows come out top first whatever the stream's row order.
+    """
+    data, h, size, fmt = _prepare(blob, format, limits)
+    stride = h.width * BYTES_PER_PIXEL[fmt]
+    out = bytearray(stride * h.height)
+    _run(window, data, size, out, stride, fmt, h, limits)
+    return Image(h.width, h.height, fmt, stride, out, ImageType(h.type), int(h.id))
+
+
+def decode_into(
+    blob: bytes | bytearray | memoryview,
+    window: Window,
+    buffer: Any,
+    stride: int | None = None,
+    format: str | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Header:
+    """Decode one GLZ image into a writable ``buffer`` (rows ``stride`` bytes apart, top first).
+
+    The buffer needs ``stride * (height - 1) + width * bytes_per_pixel`` bytes. Returns the
+    header, so callers learn the size and id.
+    """
+    data, h, size, fmt = _prepare(blob, format, limits)
+    row = h.width * BYTES_PER_PIXEL[fmt]
+    if stride is None:
+        stride = row
+    if stride < row:
+        raise DecodeError(f"GLZ: stride {stride} is smaller than a row ({row} bytes)")
+    need = stride * (h.height - 1) + row
+    try:
+        nbytes = memoryview(buffer).nbytes
+    except TypeError as exc:
+        raise TypeError("decode_into needs a writable buffer") from exc
+    if nbytes < need:
+        raise DecodeError(
+            f"GLZ: buffer of {nbytes} bytes is too small for {h.width}x{h.height} ({need} needed)"
+        )
+    _run(window, data, size, buffer, stride, fmt, h, limits)
+    return Header(
+        ImageType(h.type), h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist
+    )
+
+
+_ZLIB_HEAD = struct.Struct("<II")
+
+
+def _inflate(blob: bytes | bytearray | memoryview, limits: Limits) -> bytes:
+    view = memoryview(blob).cast("B")
+    if len(view) < _ZLIB_HEAD.size:
+        raise DecodeError(f"ZLIB_GLZ_RGB: {len(view)} bytes, shorter than its 8-byte header")
+    glz_size, data_size = _ZLIB_HEAD.unpack_from(view)
+    if len(view) - 8 != data_size:
+        raise DecodeError(f"ZLIB_GLZ_RGB: data_size {data_size} but {len(view) - 8} bytes follow the header")
+    if glz_size > limits.max_zlib_bytes:
+        raise DecodeError(
+            f"ZLIB_GLZ_RGB: glz_data_size {glz_size} exceeds the limit of {limits.max_zlib_bytes}"
+        )
+    inflater = zlib.decompressobj()
+    try:
+        glz = inflater.decompress(view[8:], glz_size)
+    except zlib.error as exc:
+        raise DecodeError(f"ZLIB_GLZ_RGB: corrupt zlib data: {exc}") from None
+    if len(glz) != glz_size or not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+        if len(glz) < glz_size:
+            detail = f"inflates to {len(glz)} bytes"
+        else:
+            detail = "inflates to more bytes or has data after the zlib stream"
+        raise DecodeError(f"ZLIB_GLZ_RGB: glz_data_size {glz_size} but the zlib data {detail}")
+    return glz
+
+
+def decode_zlib(
+    blob: bytes | bytearray | memoryview,
+    window: Window,
+    format: str | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Image:
+    """Decode a ZLIB_GLZ_RGB payload: ``u32 glz_data_size, u32 data_size`` (little-endian), then
+    ``data_size`` bytes of zlib data that inflate to exactly one GLZ blob."""
+    return decode(_inflate(blob, limits), window, format, limits=limits)
+
+
+def decode_zlib_into(
+    blob: bytes | bytearray | memoryview,
+    window: Window,
+    buffer: Any,
+    stride: int | None = None,
+    format: str | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Header:
+    """:func:`decode_into` for a ZLIB_GLZ_RGB payload."""
+    return decode_into(_inflate(blob, limits), window, buffer, stride, format, limits=limits)

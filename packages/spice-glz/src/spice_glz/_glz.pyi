@@ -1,0 +1,6 @@
+"""Type stub of the cffi-compiled core."""
+
+from typing import Any
+
+ffi: Any
+lib: Any
