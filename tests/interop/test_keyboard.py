@@ -1,0 +1,63 @@
+"""Keyboard end to end: session input types into an xterm running ``cat > FILE`` inside Xspice."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+import spice_session as ss
+import trio
+from peers.require import require_binary
+from peers.xspice import Xspice
+
+pytestmark = pytest.mark.interop
+
+DEADLINE = 20.0
+
+
+async def _wait_for_line(path: Path) -> str:
+    """The file's content once it holds a complete line."""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        if text.endswith("\n"):
+            return text
+        await trio.sleep(0.05)
+    raise AssertionError(f"no complete line in {path} after {DEADLINE} s: {path.read_bytes()!r}")
+
+
+async def _cat_into(xspice: Xspice, out: Path) -> None:
+    """An xterm with ``cat > out``, holding the keyboard focus."""
+    require_binary("xdotool")
+    xspice.display.start_xterm(f"exec cat > {shlex.quote(str(out))}", title="kbd-target")
+    window = xspice.display.wait_window("kbd-target")
+    # No window manager: give the xterm the focus explicitly and park the pointer over it too.
+    xspice.display.run(["xdotool", "windowfocus", "--sync", window])
+    xspice.display.run(["xdotool", "mousemove", "--window", window, "40", "40"])
+
+
+async def test_typed_line_with_shift_and_extended_key(xspice: Xspice, tmp_path: Path) -> None:
+    out = tmp_path / "typed.txt"
+    await _cat_into(xspice, out)
+    async with ss.connect(xspice.uri) as session:
+        await session.inputs.type_text("Hello, World")
+        # Left arrow is E0 4B: xterm turns it into ESC [ D, which cat copies into the line verbatim.
+        # With the two bytes swapped the server would see keypad 4 then a stray E0 prefix that
+        # swallows the next key, and the line would differ.
+        await session.inputs.press_key("Left")
+        await session.inputs.type_text("!~ Done\n")
+        text = await _wait_for_line(out)
+    assert text == "Hello, World\x1b[D!~ Done\n"
+
+
+async def test_extended_keypad_enter_ends_the_line(xspice: Xspice, tmp_path: Path) -> None:
+    out = tmp_path / "kp.txt"
+    await _cat_into(xspice, out)
+    async with ss.connect(xspice.uri) as session:
+        await session.inputs.type_text("A{b}#")
+        await session.inputs.press_key("KP_Divide")  # E0 35: "/" from the keypad
+        await session.inputs.press_key("KP_Enter")  # E0 1C
+        text = await _wait_for_line(out)
+    assert text == "A{b}#/\n"
