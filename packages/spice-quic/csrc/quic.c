@@ -1,2 +1,0 @@
-#include "quic.h"
-int spice_quic_core_abi(void) { return 1; }

@@ -1,0 +1,467 @@
+/* QUIC decoder.
+ *
+ * The coded words are little-endian u32s whose bits are read most
+ * significant first.  The decoder first copies them into a big-endian byte
+ * stream with zero padding, so the bit reader can fetch 64 bits with one
+ * unaligned load and never needs a bounds check in the pixel loops: loads
+ * are clamped to the zero padding, and the position is compared with the
+ * stream length after every row.
+ */
+#include <stdlib.h>
+
+#include "quic_internal.h"
+
+/* ---- bit reader ------------------------------------------------------- */
+
+#define PAD_BYTES 16
+
+typedef struct {
+    const uint8_t *data; /* big-endian stream followed by PAD_BYTES zeros */
+    size_t limit;        /* length of the real stream in bytes */
+    size_t pos;          /* byte offset matching the end of the window */
+    uint64_t buf;        /* window, next bit in the most significant place */
+    unsigned cnt;        /* valid bits in buf */
+} Reader;
+
+/* Top up the window to at least 56 valid bits. */
+Q_INLINE void rd_refill(Reader *r)
+{
+    size_t at = r->pos < r->limit ? r->pos : r->limit;
+    r->buf |= ld64be(r->data + at) >> r->cnt;
+    r->pos += (63 - r->cnt) >> 3;
+    r->cnt |= 56;
+}
+
+Q_INLINE void rd_skip(Reader *r, unsigned n)
+{
+    r->buf <<= n;
+    r->cnt -= n;
+}
+
+Q_INLINE uint64_t rd_consumed_bits(const Reader *r)
+{
+    return (uint64_t)r->pos * 8 - r->cnt;
+}
+
+/* One Golomb codeword with parameter k (needs <= 26 valid bits). */
+Q_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
+{
+    uint64_t b = r->buf;
+    unsigned zeros = clz64(b | 1);
+    unsigned len, v;
+    if (Q_LIKELY(zeros < f->gr_limit[k])) {
+        len = zeros + 1 + k;
+        v = (zeros << k) | ((unsigned)(b >> (64 - len)) & ((1u << k) - 1));
+    } else {
+        len = f->esc_len[k];
+        v = f->esc_base[k] + (unsigned)(b >> (64 - len));
+    }
+    r->buf = b << len;
+    r->cnt -= len;
+    return v;
+}
+
+/* A run length: one '1' per completed block of 2^order pixels (the order
+ * grows after each block), then '0' and `order` bits of remainder.
+ * Fails when the run would pass `room` pixels. */
+Q_INLINE int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
+{
+    uint32_t run = 0;
+    unsigned state = s->runstate;
+    for (;;) {
+        rd_refill(r);
+        unsigned ones = clz64(~r->buf | (1ull << 55)); /* 0..8 */
+        for (unsigned h = 0; h < ones; h++) {
+            run += 1u << quic_run_order[state];
+            if (state < 31) state++;
+        }
+        if (ones < 8) {
+            rd_skip(r, ones + 1);
+            break;
+        }
+        rd_skip(r, 8);
+        if (run > room) return SPICE_QUIC_ERR_RUN;
+    }
+    unsigned bits = quic_run_order[state];
+    if (bits) {
+        rd_refill(r);
+        run += (uint32_t)(r->buf >> (64 - bits));
+        rd_skip(r, bits);
+    }
+    if (state) state--;
+    s->runstate = state;
+    if (run > room) return SPICE_QUIC_ERR_RUN;
+    *out = run;
+    return 0;
+}
+
+/* Residual -> signed difference, the inverse of Family.zigzag (mod 2^bpc). */
+Q_INLINE unsigned unzig(unsigned v)
+{
+    return (v >> 1) ^ (0u - (v & 1));
+}
+
+/* ---- decoder state ---------------------------------------------------- */
+
+typedef struct {
+    Reader rd;
+    State st[2];      /* [0] colour (or gray) channels, [1] alpha */
+    Model model[4];   /* r, g, b, a (gray uses model 0) */
+    uint8_t *res[4];  /* residual rows of each channel; res[c][-1] is valid */
+} Decoder;
+
+/* ---- three colour channels packed in a u32 (b | g << 8 | r << 16) ------ */
+
+Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+                     const uint32_t waitmask, const int first_row, const unsigned bpc)
+{
+    const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
+    const uint8_t *bk = bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5;
+    const unsigned mask = (1u << bpc) - 1;
+    State *st = &d->st[0];
+    Model *mr = &d->model[0], *mg = &d->model[1], *mb = &d->model[2];
+    uint8_t *er = d->res[0], *eg = d->res[1], *eb = d->res[2];
+    Reader rd = d->rd;
+    uint32_t next = i + st->waitcnt; /* pixel whose residuals update the model */
+    uint32_t run_at = 0;             /* where the last run started (0: none) */
+    unsigned xr = er[(ptrdiff_t)i - 1], xg = eg[(ptrdiff_t)i - 1], xb = eb[(ptrdiff_t)i - 1];
+    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
+    uint32_t left2 = i >= 2 ? ld32(cur + 4 * (size_t)(i - 2)) : 0;
+    uint32_t upleft = (!first_row && i >= 1) ? ld32(prev + 4 * (size_t)(i - 1)) : 0;
+
+    while (i < end) {
+        uint32_t up = 0;
+        unsigned pr, pg, pb;
+        if (first_row) {
+            pr = (left >> 16) & 0xff;
+            pg = (left >> 8) & 0xff;
+            pb = left & 0xff;
+        } else {
+            up = ld32(prev + 4 * (size_t)i);
+            if (Q_UNLIKELY(((upleft ^ up) & 0xffffff) == 0) && i > 2 && i != run_at &&
+                ((left ^ left2) & 0xffffff) == 0) {
+                uint32_t n;
+                int rc = rd_run(&rd, st, end - i, &n);
+                if (rc) {
+                    d->rd = rd;
+                    return rc;
+                }
+                run_at = i;
+                if (n) {
+                    for (uint32_t j = 0; j < n; j++) st32(cur + 4 * (size_t)(i + j), left);
+                    i += n;
+                    next += n;
+                    left2 = left;
+                    xr = er[i - 1];
+                    xg = eg[i - 1];
+                    xb = eb[i - 1];
+                    upleft = ld32(prev + 4 * (size_t)(i - 1));
+                }
+                continue;
+            }
+            if (i == 0) {
+                pr = (up >> 16) & 0xff;
+                pg = (up >> 8) & 0xff;
+                pb = up & 0xff;
+            } else {
+                pr = (((left >> 16) & 0xff) + ((up >> 16) & 0xff)) >> 1;
+                pg = (((left >> 8) & 0xff) + ((up >> 8) & 0xff)) >> 1;
+                pb = ((left & 0xff) + (up & 0xff)) >> 1;
+            }
+        }
+        rd_refill(&rd);
+        unsigned vr = rd_golomb(&rd, f, mr->best[bk[xr]]) & mask;
+        unsigned vg = rd_golomb(&rd, f, mg->best[bk[xg]]) & mask;
+        rd_refill(&rd);
+        unsigned vb = rd_golomb(&rd, f, mb->best[bk[xb]]) & mask;
+        er[i] = (uint8_t)vr;
+        eg[i] = (uint8_t)vg;
+        eb[i] = (uint8_t)vb;
+        uint32_t px = ((unzig(vr) + pr) & mask) << 16 | ((unzig(vg) + pg) & mask) << 8 | ((unzig(vb) + pb) & mask);
+        st32(cur + 4 * (size_t)i, px);
+        if (Q_UNLIKELY(i == next)) {
+            model_update(mr, f, bk, bpc, xr, vr, st->trigger);
+            model_update(mg, f, bk, bpc, xg, vg, st->trigger);
+            model_update(mb, f, bk, bpc, xb, vb, st->trigger);
+            next = i + 1 + (state_rand(st) & waitmask);
+        }
+        xr = vr;
+        xg = vg;
+        xb = vb;
+        left2 = left;
+        left = px;
+        upleft = up;
+        i++;
+    }
+    st->waitcnt = next - end;
+    d->rd = rd;
+    return 0;
+}
+
+/* ---- one byte channel (gray, or the alpha byte of BGRA) ---------------- */
+
+Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+                       const uint32_t waitmask, const int first_row, const size_t step, const int ch)
+{
+    const Family *f = &quic_tab.f8;
+    const uint8_t *bk = quic_tab.bucket8;
+    State *st = &d->st[ch == 3 ? 1 : 0];
+    Model *m = &d->model[ch];
+    uint8_t *e = d->res[ch];
+    Reader rd = d->rd;
+    uint32_t next = i + st->waitcnt;
+    uint32_t run_at = 0;
+    unsigned x = e[(ptrdiff_t)i - 1];
+    unsigned left = i >= 1 ? cur[step * (i - 1)] : 0;
+    unsigned left2 = i >= 2 ? cur[step * (i - 2)] : 0;
+    unsigned upleft = (!first_row && i >= 1) ? prev[step * (i - 1)] : 0;
+
+    while (i < end) {
+        unsigned up = 0, p;
+        if (first_row) {
+            p = left;
+        } else {
+            up = prev[step * i];
+            if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
+                uint32_t n;
+                int rc = rd_run(&rd, st, end - i, &n);
+                if (rc) {
+                    d->rd = rd;
+                    return rc;
+                }
+                run_at = i;
+                if (n) {
+                    for (uint32_t j = 0; j < n; j++) cur[step * (i + j)] = (uint8_t)left;
+                    i += n;
+                    next += n;
+                    left2 = left;
+                    x = e[i - 1];
+                    upleft = prev[step * (i - 1)];
+                }
+                continue;
+            }
+            p = i == 0 ? up : (left + up) >> 1;
+        }
+        rd_refill(&rd);
+        unsigned v = rd_golomb(&rd, f, m->best[bk[x]]) & 0xff;
+        e[i] = (uint8_t)v;
+        unsigned px = (unzig(v) + p) & 0xff;
+        cur[step * i] = (uint8_t)px;
+        if (Q_UNLIKELY(i == next)) {
+            model_update(m, f, bk, 8, x, v, st->trigger);
+            next = i + 1 + (state_rand(st) & waitmask);
+        }
+        x = v;
+        left2 = left;
+        left = px;
+        upleft = up;
+        i++;
+    }
+    st->waitcnt = next - end;
+    d->rd = rd;
+    return 0;
+}
+
+/* Specialised segment coders, one per (row kind, pixel kind). */
+typedef int (*SegFn)(Decoder *, uint8_t *, const uint8_t *, uint32_t, uint32_t, uint32_t);
+
+#define RGB_SEG(name, first, bpc)                                                                        \
+    static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
+    {                                                                                                    \
+        return rgb_seg(d, cur, prev, i, end, wm, first, bpc);                                            \
+    }
+#define PLANE_SEG(name, first, step, ch)                                                                 \
+    static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
+    {                                                                                                    \
+        return plane_seg(d, cur, prev, i, end, wm, first, step, ch);                                     \
+    }
+
+RGB_SEG(seg_rgb8_first, 1, 8)
+RGB_SEG(seg_rgb8, 0, 8)
+RGB_SEG(seg_rgb5_first, 1, 5)
+RGB_SEG(seg_rgb5, 0, 5)
+PLANE_SEG(seg_gray_first, 1, 1, 0)
+PLANE_SEG(seg_gray, 0, 1, 0)
+PLANE_SEG(seg_alpha_first, 1, 4, 3)
+PLANE_SEG(seg_alpha, 0, 4, 3)
+
+/* One row of one channel group: split where the sample spacing changes. */
+static int code_row(Decoder *d, State *st, SegFn seg, uint8_t *cur, const uint8_t *prev, uint32_t width)
+{
+    uint32_t pos = 0;
+    while (st->wmidx < WM_MAX && st->wmileft <= width - pos) {
+        int rc = seg(d, cur, prev, pos, pos + st->wmileft, (1u << st->wmidx) - 1);
+        if (rc) return rc;
+        pos += st->wmileft;
+        st->wmidx++;
+        st->trigger = quic_trigger_table[st->wmidx];
+        st->wmileft = WM_STEP;
+    }
+    if (pos < width) {
+        int rc = seg(d, cur, prev, pos, width, (1u << st->wmidx) - 1);
+        if (rc) return rc;
+        if (st->wmidx < WM_MAX) st->wmileft -= width - pos;
+    }
+    return 0;
+}
+
+/* Each row's first residual is coded in the context of the previous row's. */
+static void start_row(Decoder *d, int ch, int first_row)
+{
+    d->res[ch][-1] = first_row ? 0 : d->res[ch][0];
+}
+
+/* ---- RGB16 output conversions ----------------------------------------- */
+
+static void row_5to8(uint8_t *dst, const uint8_t *src, uint32_t width)
+{
+    for (uint32_t i = 0; i < width; i++) {
+        uint32_t t = ld32(src + 4 * (size_t)i);
+        st32(dst + 4 * (size_t)i, (t << 3) | ((t >> 2) & 0x070707u));
+    }
+}
+
+static void row_5to16(uint8_t *dst, const uint8_t *src, uint32_t width)
+{
+    for (uint32_t i = 0; i < width; i++) {
+        uint32_t t = ld32(src + 4 * (size_t)i);
+        uint32_t v = ((t >> 16) & 0x1f) << 10 | ((t >> 8) & 0x1f) << 5 | (t & 0x1f);
+        dst[2 * (size_t)i] = (uint8_t)v;
+        dst[2 * (size_t)i + 1] = (uint8_t)(v >> 8);
+    }
+}
+
+/* ---- entry points ----------------------------------------------------- */
+
+int spice_quic_read_header(const uint8_t *blob, size_t blob_len, uint32_t *out)
+{
+    if (blob_len < QUIC_HEADER_BYTES) return SPICE_QUIC_ERR_SHORT_HEADER;
+    if (ld32(blob) != QUIC_MAGIC) return SPICE_QUIC_ERR_MAGIC;
+    if (ld32(blob + 4) != 0) return SPICE_QUIC_ERR_VERSION;
+    uint32_t type = ld32(blob + 8), w = ld32(blob + 12), h = ld32(blob + 16);
+    out[0] = type;
+    out[1] = w;
+    out[2] = h;
+    if (type < IT_GRAY || type > IT_RGBA) return SPICE_QUIC_ERR_TYPE;
+    if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu) return SPICE_QUIC_ERR_SIZE;
+    return 0;
+}
+
+static int format_bytes(uint32_t type, int format)
+{
+    switch (type) {
+    case IT_GRAY:
+        return format == SPICE_QUIC_FMT_GRAY8 ? 1 : 0;
+    case IT_RGB16:
+        return format == SPICE_QUIC_FMT_BGRX32 ? 4 : format == SPICE_QUIC_FMT_X1R5G5B5 ? 2 : 0;
+    case IT_RGB24:
+    case IT_RGB32:
+        return format == SPICE_QUIC_FMT_BGRX32 ? 4 : 0;
+    case IT_RGBA:
+        return format == SPICE_QUIC_FMT_BGRA32 ? 4 : 0;
+    default:
+        return 0;
+    }
+}
+
+static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int64_t stride, uint32_t w,
+                       uint32_t h, uint8_t *scratch, uint64_t total_bits, int64_t *err_row)
+{
+    const size_t astride = (size_t)(stride < 0 ? -stride : stride);
+    uint8_t *prev = NULL;
+    for (uint32_t y = 0; y < h; y++) {
+        uint8_t *row = dst + (stride > 0 ? (size_t)y : (size_t)(h - 1 - y)) * astride;
+        const int first = y == 0;
+        int rc;
+        *err_row = y;
+        if (type == IT_GRAY) {
+            start_row(d, 0, first);
+            rc = code_row(d, &d->st[0], first ? seg_gray_first : seg_gray, row, prev, w);
+            prev = row;
+        } else if (type == IT_RGB16) {
+            uint8_t *cur = scratch + (y & 1) * (size_t)w * 4;
+            for (int c = 0; c < 3; c++) start_row(d, c, first);
+            rc = code_row(d, &d->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, w);
+            if (format == SPICE_QUIC_FMT_BGRX32)
+                row_5to8(row, cur, w);
+            else
+                row_5to16(row, cur, w);
+            prev = cur;
+        } else {
+            for (int c = 0; c < 3; c++) start_row(d, c, first);
+            rc = code_row(d, &d->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, w);
+            if (!rc && type == IT_RGBA) {
+                start_row(d, 3, first);
+                rc = code_row(d, &d->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
+                              prev ? prev + 3 : NULL, w);
+            }
+            prev = row;
+        }
+        if (rc) return rc;
+        if (rd_consumed_bits(&d->rd) > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+    }
+    /* A complete stream leaves at least one word of lookahead unread. */
+    *err_row = -1;
+    if (rd_consumed_bits(&d->rd) + 32 > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+    return 0;
+}
+
+int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t *dst, size_t dst_len,
+                      int64_t stride, uint64_t max_pixels, int64_t *err_row)
+{
+    uint32_t hdr[3];
+    *err_row = -1;
+    int rc = spice_quic_read_header(blob, blob_len, hdr);
+    if (rc) return rc;
+    const uint32_t type = hdr[0], w = hdr[1], h = hdr[2];
+    if ((uint64_t)w * h > max_pixels) return SPICE_QUIC_ERR_TOO_LARGE;
+    const int bpp = format_bytes(type, format);
+    if (!bpp) return SPICE_QUIC_ERR_FORMAT;
+    if (blob_len % 4) return SPICE_QUIC_ERR_ALIGN;
+
+    const uint64_t row_bytes = (uint64_t)w * (unsigned)bpp;
+    const uint64_t astride = (uint64_t)(stride < 0 ? -(uint64_t)stride : (uint64_t)stride);
+    if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
+    if (astride > dst_len || (uint64_t)(h - 1) > (dst_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
+    if (astride * (h - 1) + row_bytes > dst_len) return SPICE_QUIC_ERR_BUFFER;
+
+    const size_t data_len = blob_len - QUIC_HEADER_BYTES;
+    const size_t res_len = (size_t)w + 16;
+    const size_t scratch_len = type == IT_RGB16 ? 2 * (size_t)w * 4 : 0;
+    uint8_t *mem = malloc(data_len + PAD_BYTES + 4 * res_len + scratch_len);
+    Decoder *d = malloc(sizeof(Decoder));
+    if (!mem || !d) {
+        free(mem);
+        free(d);
+        return SPICE_QUIC_ERR_NOMEM;
+    }
+    /* little-endian words -> big-endian byte stream */
+    uint8_t *stream = mem;
+    for (size_t j = 0; j < data_len; j += 4) {
+        stream[j] = blob[QUIC_HEADER_BYTES + j + 3];
+        stream[j + 1] = blob[QUIC_HEADER_BYTES + j + 2];
+        stream[j + 2] = blob[QUIC_HEADER_BYTES + j + 1];
+        stream[j + 3] = blob[QUIC_HEADER_BYTES + j];
+    }
+    memset(stream + data_len, 0, PAD_BYTES);
+    uint8_t *res_mem = stream + data_len + PAD_BYTES;
+    memset(res_mem, 0, 4 * res_len);
+    for (int c = 0; c < 4; c++) d->res[c] = res_mem + (size_t)c * res_len + 8;
+
+    d->rd.data = stream;
+    d->rd.limit = data_len;
+    d->rd.pos = 0;
+    d->rd.buf = 0;
+    d->rd.cnt = 0;
+    state_init(&d->st[0]);
+    state_init(&d->st[1]);
+    const unsigned bpc = type == IT_RGB16 ? 5 : 8;
+    for (int c = 0; c < 4; c++) model_init(&d->model[c], bpc);
+
+    uint8_t *row0 = dst;
+    rc = decode_rows(d, type, format, row0, stride, w, h, res_mem + 4 * res_len, (uint64_t)data_len * 8,
+                     err_row);
+    free(d);
+    free(mem);
+    return rc;
+}

@@ -1,0 +1,402 @@
+/* QUIC encoder: the mirror image of quic_decode.c.
+ *
+ * Bits are gathered most significant first into 32-bit words stored
+ * little-endian.  The output buffer grows between rows so that one row's
+ * worst case always fits, which keeps capacity checks out of pixel loops.
+ */
+#include <stdlib.h>
+
+#include "quic_internal.h"
+
+/* Worst-case bits per pixel: 4 channels of 26-bit codes plus two run codes. */
+#define MAX_ROW_BYTES(w) (18 * (size_t)(w) + 32)
+
+typedef struct {
+    uint8_t *out;
+    size_t cap;  /* bytes allocated */
+    size_t len;  /* bytes of finished words */
+    uint64_t acc; /* pending bits in the low `n` bits */
+    unsigned n;   /* pending bit count, < 32 */
+} Writer;
+
+Q_INLINE void wr_put(Writer *w, uint32_t v, unsigned len) /* len <= 32 - 6 */
+{
+    w->acc = (w->acc << len) | v;
+    w->n += len;
+    if (w->n >= 32) {
+        w->n -= 32;
+        st32(w->out + w->len, (uint32_t)(w->acc >> w->n));
+        w->len += 4;
+    }
+}
+
+static int wr_reserve(Writer *w, size_t need)
+{
+    if (w->cap - w->len >= need) return 0;
+    size_t cap = w->cap * 2;
+    if (cap < w->len + need) cap = w->len + need;
+    uint8_t *p = realloc(w->out, cap);
+    if (!p) return SPICE_QUIC_ERR_NOMEM;
+    w->out = p;
+    w->cap = cap;
+    return 0;
+}
+
+Q_INLINE void wr_golomb(Writer *w, const Family *f, unsigned v, unsigned k)
+{
+    wr_put(w, f->code[v][k], f->len[v][k]);
+}
+
+static void wr_ones(Writer *w, uint32_t count)
+{
+    for (; count >= 16; count -= 16) wr_put(w, 0xffff, 16);
+    if (count) wr_put(w, (1u << count) - 1, count);
+}
+
+/* Inverse of rd_run in quic_decode.c. */
+static void wr_run(Writer *w, State *s, uint32_t run)
+{
+    unsigned state = s->runstate;
+    uint32_t hits = 0;
+    while (state < 31 && run >= (1u << quic_run_order[state])) {
+        run -= 1u << quic_run_order[state];
+        hits++;
+        state++;
+    }
+    if (state == 31) { /* blocks of the largest size */
+        hits += run >> quic_run_order[31];
+        run &= (1u << quic_run_order[31]) - 1;
+    }
+    wr_ones(w, hits);
+    wr_put(w, run, quic_run_order[state] + 1u);
+    if (state) state--;
+    s->runstate = state;
+}
+
+typedef struct {
+    Writer wr;
+    State st[2];
+    Model model[4];
+    uint8_t *res[4];
+} Encoder;
+
+/* Three colour channels in a u32 (b | g << 8 | r << 16); the top byte is ignored. */
+Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+                      const uint32_t waitmask, const int first_row, const unsigned bpc)
+{
+    const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
+    const uint8_t *bk = bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5;
+    const unsigned mask = (1u << bpc) - 1;
+    State *st = &e->st[0];
+    Model *mr = &e->model[0], *mg = &e->model[1], *mb = &e->model[2];
+    uint8_t *er = e->res[0], *eg = e->res[1], *eb = e->res[2];
+    Writer wr = e->wr;
+    uint32_t next = i + st->waitcnt;
+    uint32_t run_at = 0;
+    unsigned xr = er[(ptrdiff_t)i - 1], xg = eg[(ptrdiff_t)i - 1], xb = eb[(ptrdiff_t)i - 1];
+    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
+    uint32_t left2 = i >= 2 ? ld32(cur + 4 * (size_t)(i - 2)) : 0;
+    uint32_t upleft = (!first_row && i >= 1) ? ld32(prev + 4 * (size_t)(i - 1)) : 0;
+
+    while (i < end) {
+        uint32_t up = 0;
+        unsigned pr, pg, pb;
+        if (first_row) {
+            pr = (left >> 16) & 0xff;
+            pg = (left >> 8) & 0xff;
+            pb = left & 0xff;
+        } else {
+            up = ld32(prev + 4 * (size_t)i);
+            if (Q_UNLIKELY(((upleft ^ up) & 0xffffff) == 0) && i > 2 && i != run_at &&
+                ((left ^ left2) & 0xffffff) == 0) {
+                uint32_t n = 0;
+                while (i + n < end && ((ld32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
+                wr_run(&wr, st, n);
+                run_at = i;
+                if (n) {
+                    i += n;
+                    next += n;
+                    left2 = left;
+                    xr = er[i - 1];
+                    xg = eg[i - 1];
+                    xb = eb[i - 1];
+                    upleft = ld32(prev + 4 * (size_t)(i - 1));
+                }
+                continue;
+            }
+            if (i == 0) {
+                pr = (up >> 16) & 0xff;
+                pg = (up >> 8) & 0xff;
+                pb = up & 0xff;
+            } else {
+                pr = (((left >> 16) & 0xff) + ((up >> 16) & 0xff)) >> 1;
+                pg = (((left >> 8) & 0xff) + ((up >> 8) & 0xff)) >> 1;
+                pb = ((left & 0xff) + (up & 0xff)) >> 1;
+            }
+        }
+        uint32_t px = ld32(cur + 4 * (size_t)i);
+        unsigned vr = f->zigzag[(((px >> 16) & 0xff) - pr) & mask];
+        unsigned vg = f->zigzag[(((px >> 8) & 0xff) - pg) & mask];
+        unsigned vb = f->zigzag[((px & 0xff) - pb) & mask];
+        wr_golomb(&wr, f, vr, mr->best[bk[xr]]);
+        wr_golomb(&wr, f, vg, mg->best[bk[xg]]);
+        wr_golomb(&wr, f, vb, mb->best[bk[xb]]);
+        er[i] = (uint8_t)vr;
+        eg[i] = (uint8_t)vg;
+        eb[i] = (uint8_t)vb;
+        if (Q_UNLIKELY(i == next)) {
+            model_update(mr, f, bk, bpc, xr, vr, st->trigger);
+            model_update(mg, f, bk, bpc, xg, vg, st->trigger);
+            model_update(mb, f, bk, bpc, xb, vb, st->trigger);
+            next = i + 1 + (state_rand(st) & waitmask);
+        }
+        xr = vr;
+        xg = vg;
+        xb = vb;
+        left2 = left;
+        left = px;
+        upleft = up;
+        i++;
+    }
+    st->waitcnt = next - end;
+    e->wr = wr;
+}
+
+/* One byte channel (gray, or the alpha byte of BGRA) with a pixel step. */
+Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+                        const uint32_t waitmask, const int first_row, const size_t step, const int ch)
+{
+    const Family *f = &quic_tab.f8;
+    const uint8_t *bk = quic_tab.bucket8;
+    State *st = &e->st[ch == 3 ? 1 : 0];
+    Model *m = &e->model[ch];
+    uint8_t *res = e->res[ch];
+    Writer wr = e->wr;
+    uint32_t next = i + st->waitcnt;
+    uint32_t run_at = 0;
+    unsigned x = res[(ptrdiff_t)i - 1];
+    unsigned left = i >= 1 ? cur[step * (i - 1)] : 0;
+    unsigned left2 = i >= 2 ? cur[step * (i - 2)] : 0;
+    unsigned upleft = (!first_row && i >= 1) ? prev[step * (i - 1)] : 0;
+
+    while (i < end) {
+        unsigned up = 0, p;
+        if (first_row) {
+            p = left;
+        } else {
+            up = prev[step * i];
+            if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
+                uint32_t n = 0;
+                while (i + n < end && cur[step * (i + n)] == left) n++;
+                wr_run(&wr, st, n);
+                run_at = i;
+                if (n) {
+                    i += n;
+                    next += n;
+                    left2 = left;
+                    x = res[i - 1];
+                    upleft = prev[step * (i - 1)];
+                }
+                continue;
+            }
+            p = i == 0 ? up : (left + up) >> 1;
+        }
+        unsigned px = cur[step * i];
+        unsigned v = f->zigzag[(px - p) & 0xff];
+        wr_golomb(&wr, f, v, m->best[bk[x]]);
+        res[i] = (uint8_t)v;
+        if (Q_UNLIKELY(i == next)) {
+            model_update(m, f, bk, 8, x, v, st->trigger);
+            next = i + 1 + (state_rand(st) & waitmask);
+        }
+        x = v;
+        left2 = left;
+        left = px;
+        upleft = up;
+        i++;
+    }
+    st->waitcnt = next - end;
+    e->wr = wr;
+}
+
+typedef void (*SegFn)(Encoder *, const uint8_t *, const uint8_t *, uint32_t, uint32_t, uint32_t);
+
+#define RGB_SEG(name, first, bpc)                                                                  \
+    static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
+                     uint32_t wm)                                                                  \
+    {                                                                                              \
+        rgb_seg(e, cur, prev, i, end, wm, first, bpc);                                             \
+    }
+#define PLANE_SEG(name, first, step, ch)                                                           \
+    static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
+                     uint32_t wm)                                                                  \
+    {                                                                                              \
+        plane_seg(e, cur, prev, i, end, wm, first, step, ch);                                      \
+    }
+
+RGB_SEG(seg_rgb8_first, 1, 8)
+RGB_SEG(seg_rgb8, 0, 8)
+RGB_SEG(seg_rgb5_first, 1, 5)
+RGB_SEG(seg_rgb5, 0, 5)
+PLANE_SEG(seg_gray_first, 1, 1, 0)
+PLANE_SEG(seg_gray, 0, 1, 0)
+PLANE_SEG(seg_alpha_first, 1, 4, 3)
+PLANE_SEG(seg_alpha, 0, 4, 3)
+
+static void code_row(Encoder *e, State *st, SegFn seg, const uint8_t *cur, const uint8_t *prev, uint32_t width)
+{
+    uint32_t pos = 0;
+    while (st->wmidx < WM_MAX && st->wmileft <= width - pos) {
+        seg(e, cur, prev, pos, pos + st->wmileft, (1u << st->wmidx) - 1);
+        pos += st->wmileft;
+        st->wmidx++;
+        st->trigger = quic_trigger_table[st->wmidx];
+        st->wmileft = WM_STEP;
+    }
+    if (pos < width) {
+        seg(e, cur, prev, pos, width, (1u << st->wmidx) - 1);
+        if (st->wmidx < WM_MAX) st->wmileft -= width - pos;
+    }
+}
+
+static void start_row(Encoder *e, int ch, int first_row)
+{
+    e->res[ch][-1] = first_row ? 0 : e->res[ch][0];
+}
+
+/* Source rows that are not already b | g << 8 | r << 16 words. */
+static void row_from_rgb24(uint8_t *dst, const uint8_t *src, uint32_t width)
+{
+    for (uint32_t i = 0; i < width; i++) {
+        const uint8_t *s = src + 3 * (size_t)i;
+        st32(dst + 4 * (size_t)i, (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16);
+    }
+}
+
+static void row_from_rgb16(uint8_t *dst, const uint8_t *src, uint32_t width)
+{
+    for (uint32_t i = 0; i < width; i++) {
+        uint32_t v = (uint32_t)src[2 * (size_t)i] | (uint32_t)src[2 * (size_t)i + 1] << 8;
+        st32(dst + 4 * (size_t)i, (v & 0x1f) | ((v >> 5) & 0x1f) << 8 | ((v >> 10) & 0x1f) << 16);
+    }
+}
+
+static size_t type_bytes(int type)
+{
+    switch (type) {
+    case IT_GRAY:
+        return 1;
+    case IT_RGB16:
+        return 2;
+    case IT_RGB24:
+        return 3;
+    case IT_RGB32:
+    case IT_RGBA:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int image_type, uint32_t width,
+                      uint32_t height, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    const size_t bpp = type_bytes(image_type);
+    if (!bpp) return SPICE_QUIC_ERR_TYPE;
+    if (width == 0 || height == 0 || width > 0x7fffffffu || height > 0x7fffffffu ||
+        (uint64_t)width * height >= (1u << 29))
+        return SPICE_QUIC_ERR_SIZE;
+    const uint64_t row_bytes = (uint64_t)width * bpp;
+    const uint64_t astride = (uint64_t)(stride < 0 ? -(uint64_t)stride : (uint64_t)stride);
+    if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
+    if (astride > src_len || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
+
+    const size_t res_len = (size_t)width + 16;
+    const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
+    uint8_t *mem = malloc(4 * res_len + (convert ? 8 * (size_t)width : 0));
+    Encoder *e = malloc(sizeof(Encoder));
+    if (!mem || !e) {
+        free(mem);
+        free(e);
+        return SPICE_QUIC_ERR_NOMEM;
+    }
+    memset(mem, 0, 4 * res_len);
+    for (int c = 0; c < 4; c++) e->res[c] = mem + (size_t)c * res_len + 8;
+    uint8_t *conv = mem + 4 * res_len;
+    state_init(&e->st[0]);
+    state_init(&e->st[1]);
+    const unsigned bpc = image_type == IT_RGB16 ? 5 : 8;
+    for (int c = 0; c < 4; c++) model_init(&e->model[c], bpc);
+
+    e->wr.cap = (size_t)((uint64_t)width * height * bpp / 2) + MAX_ROW_BYTES(width) + 64;
+    e->wr.out = malloc(e->wr.cap);
+    e->wr.len = 0;
+    e->wr.acc = 0;
+    e->wr.n = 0;
+    if (!e->wr.out) {
+        free(mem);
+        free(e);
+        return SPICE_QUIC_ERR_NOMEM;
+    }
+    const uint32_t header[5] = {QUIC_MAGIC, 0, (uint32_t)image_type, width, height};
+    for (int k = 0; k < 5; k++) st32(e->wr.out + 4 * k, header[k]);
+    e->wr.len = QUIC_HEADER_BYTES;
+
+    int rc = 0;
+    const uint8_t *prev = NULL, *prev_src = NULL;
+    for (uint32_t y = 0; y < height && !rc; y++) {
+        const uint8_t *row = src + (stride > 0 ? (size_t)y : (size_t)(height - 1 - y)) * astride;
+        const int first = y == 0;
+        rc = wr_reserve(&e->wr, MAX_ROW_BYTES(width));
+        if (rc) break;
+        switch (image_type) {
+        case IT_GRAY:
+            start_row(e, 0, first);
+            code_row(e, &e->st[0], first ? seg_gray_first : seg_gray, row, prev, width);
+            prev = row;
+            break;
+        case IT_RGB16:
+        case IT_RGB24: {
+            uint8_t *cur = conv + (y & 1) * 4 * (size_t)width;
+            if (image_type == IT_RGB16)
+                row_from_rgb16(cur, row, width);
+            else
+                row_from_rgb24(cur, row, width);
+            for (int c = 0; c < 3; c++) start_row(e, c, first);
+            if (image_type == IT_RGB16)
+                code_row(e, &e->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, width);
+            else
+                code_row(e, &e->st[0], first ? seg_rgb8_first : seg_rgb8, cur, prev, width);
+            prev = cur;
+            break;
+        }
+        default: /* RGB32, RGBA */
+            for (int c = 0; c < 3; c++) start_row(e, c, first);
+            code_row(e, &e->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, width);
+            if (image_type == IT_RGBA) {
+                start_row(e, 3, first);
+                code_row(e, &e->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
+                         prev_src ? prev_src + 3 : NULL, width);
+            }
+            prev = row;
+            break;
+        }
+        prev_src = row;
+    }
+    if (!rc) rc = wr_reserve(&e->wr, 16);
+    if (!rc) {
+        /* pad the last word with zeros, then one all-zero word */
+        if (e->wr.n) wr_put(&e->wr, 0, 32 - e->wr.n);
+        wr_put(&e->wr, 0, 16);
+        wr_put(&e->wr, 0, 16);
+        *out = e->wr.out;
+        *out_len = e->wr.len;
+    } else {
+        free(e->wr.out);
+    }
+    free(mem);
+    free(e);
+    return rc;
+}
