@@ -3,6 +3,7 @@ class, and every display message we decode re-encodes to the very bytes the serv
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -56,12 +57,17 @@ class _RecordingStream(trio.abc.Stream):
         ("quic", sp.QuicImage),
         ("lz", sp.LzRgbImage),
         ("glz", sp.GlzRgbImage),
+        ("lz4", sp.Lz4Image),  # asked for by the client with PREFERRED_COMPRESSION
+        ("zlib_glz", sp.ZlibGlzRgbImage),  # glz + ZLIB_GLZ_WAN_COMPRESSION=always
     ],
 )
 async def test_xspice_display_messages_decode_and_reencode_verbatim(
     xspice_factory: Callable[..., Xspice], compression: str, image_class: type[sp.Image]
 ) -> None:
-    server = xspice_factory(image_compression=compression)
+    if compression == "zlib_glz":
+        server = xspice_factory(image_compression="glz", zlib_glz_wan_compression="always")
+    else:
+        server = xspice_factory(image_compression="quic" if compression == "lz4" else compression)
     server.display.start_xterm()
     seen: list[sp.Message] = []
     with trio.fail_after(DEADLINE):
@@ -81,6 +87,8 @@ async def test_xspice_display_messages_decode_and_reencode_verbatim(
             )
             async with display:
                 await display.send(sp.DisplayInit(1, 20 << 20, 1, 16 << 20))
+                if compression == "lz4":
+                    await display.send(sp.DisplayPreferredCompression(sp.ImageCompression.LZ4))
                 async for msg in display:
                     if isinstance(msg, sp.Message) and msg.CHANNEL == sp.ChannelType.DISPLAY:
                         seen.append(msg)
@@ -106,8 +114,12 @@ async def test_xspice_display_messages_decode_and_reencode_verbatim(
         assert len(image.data) == image.stride * image.height
     elif isinstance(image, sp.QuicImage):
         assert image.data[:4] == b"QUIC"
-    elif isinstance(image, sp.LzRgbImage):
+    elif isinstance(image, (sp.LzRgbImage, sp.GlzRgbImage)):
         assert image.data[:4] == b"  ZL"
+    elif isinstance(image, sp.Lz4Image):
+        assert image.data[0] in (0, 1)  # top_down
+        assert sp.BitmapFmt(image.data[1]) in (sp.BitmapFmt.FMT_32BIT, sp.BitmapFmt.RGBA)
     else:
-        assert isinstance(image, sp.GlzRgbImage)
-        assert image.data[:4] == b"  ZL"
+        assert isinstance(image, sp.ZlibGlzRgbImage)
+        glz = zlib.decompress(image.data)
+        assert len(glz) == image.glz_data_size and glz[:4] == b"  ZL"
