@@ -59,11 +59,12 @@ glz_window *glz_window_new(uint64_t max_pixels) {
 }
 
 static void window_drop_front(glz_window *w, size_t k) {
+    if (k == 0) return;
     for (size_t i = 0; i < k; i++) {
         w->total -= w->imgs[i].npix;
         free(w->imgs[i].pix);
     }
-    memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
+    if (w->count > k) memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
     w->count -= k;
 }
 
@@ -119,7 +120,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
     if (pos < w->count && w->imgs[pos].id == h->id) { /* a repeated id replaces the old image */
         w->total -= w->imgs[pos].npix;
         free(w->imgs[pos].pix);
-        memmove(w->imgs + pos, w->imgs + pos + 1, (w->count - pos - 1) * sizeof(wimage));
+        if (w->count > pos + 1) memmove(w->imgs + pos, w->imgs + pos + 1, (w->count - pos - 1) * sizeof(wimage));
         w->count--;
     }
     if (npix > w->max_pixels) { /* too big to keep: later references to it fail */
@@ -138,7 +139,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
         w->cap = ncap;
     }
     pos = window_lower_bound(w, h->id);
-    memmove(w->imgs + pos + 1, w->imgs + pos, (w->count - pos) * sizeof(wimage));
+    if (w->count > pos) memmove(w->imgs + pos + 1, w->imgs + pos, (w->count - pos) * sizeof(wimage));
     w->imgs[pos].id = h->id;
     w->imgs[pos].npix = npix;
     w->imgs[pos].type = h->type;

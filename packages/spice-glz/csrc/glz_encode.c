@@ -96,6 +96,7 @@ size_t glz_encode_bound(uint32_t type, uint32_t width, uint32_t height) {
 }
 
 static void evict_front(glz_encoder *e, size_t k) {
+    if (k == 0) return;
     for (size_t i = 0; i < k; i++) {
         eimage *im = &e->imgs[i];
         e->slot_image[im->slot] = NO_IMAGE;
@@ -103,7 +104,7 @@ static void evict_front(glz_encoder *e, size_t k) {
         e->total -= im->npix;
         free(im->pix);
     }
-    memmove(e->imgs, e->imgs + k, (e->count - k) * sizeof(eimage));
+    if (e->count > k) memmove(e->imgs, e->imgs + k, (e->count - k) * sizeof(eimage));
     e->count -= k;
 }
 

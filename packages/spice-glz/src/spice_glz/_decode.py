@@ -164,9 +164,14 @@ def decode_into(
         raise DecodeError(f"GLZ: stride {stride} is smaller than a row ({row} bytes)")
     need = stride * (h.height - 1) + row
     try:
-        nbytes = memoryview(buffer).nbytes
+        view = memoryview(buffer)
     except TypeError as exc:
         raise TypeError("decode_into needs a writable buffer") from exc
+    if view.readonly:
+        raise TypeError("decode_into needs a writable buffer, got a read-only one")
+    if not view.contiguous:
+        raise TypeError("decode_into needs a contiguous buffer")
+    nbytes = view.nbytes
     if nbytes < need:
         raise DecodeError(
             f"GLZ: buffer of {nbytes} bytes is too small for {h.width}x{h.height} ({need} needed)"
