@@ -186,12 +186,18 @@ class _Connector:
     """Opens channels the way the URI says: plain first, TLS when asked or on NEED_SECURED."""
 
     def __init__(
-        self, uri: SpiceURI, password: str | None, ca_file: str | Path | None, host_subject: str | None
+        self,
+        uri: SpiceURI,
+        password: str | None,
+        ca_file: str | Path | None,
+        host_subject: str | None,
+        timeout: float,
     ) -> None:
         self.uri = uri
         self.password = password
         self.ca_file = ca_file
         self.host_subject = host_subject
+        self.timeout = timeout
         self._ssl: ssl.SSLContext | None = None
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -217,6 +223,7 @@ class _Connector:
                     connection_id=connection_id,
                     password=self.password,
                     channel_caps=caps,
+                    timeout=self.timeout,
                 )
                 return channel, False
             except spice_net.NeedSecured:
@@ -234,6 +241,7 @@ class _Connector:
             ssl_context=self.ssl_context(),
             server_hostname=self.uri.host,
             channel_caps=caps,
+            timeout=self.timeout,
         )
         return channel, True
 
@@ -307,9 +315,8 @@ async def connect(
     ``NotSpiceServer``...); an error in a channel later ends the session with that error.
     """
     target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
-    connector = _Connector(
-        target, password if password is not None else target.password, ca_file, host_subject
-    )
+    password = password if password is not None else target.password
+    connector = _Connector(target, password, ca_file, host_subject, timeout)
     with trio.move_on_after(timeout) as deadline:
         session = await _establish(connector)
     if deadline.cancelled_caught:

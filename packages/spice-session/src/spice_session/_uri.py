@@ -33,12 +33,8 @@ class SpiceURI:
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        parts = []
-        if self.port is not None:
-            parts.append(f"port={self.port}")
-        if self.tls_port is not None:
-            parts.append(f"tls-port={self.tls_port}")
-        return f"spice://{host}" + ("?" + "&".join(parts) if parts else "")
+        text = f"spice://{host}" + (f":{self.port}" if self.port is not None else "")
+        return text + (f"?tls-port={self.tls_port}" if self.tls_port is not None else "")
 
 
 def _port(uri: str, what: str, text: str) -> int:

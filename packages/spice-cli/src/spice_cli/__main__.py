@@ -1,0 +1,7 @@
+"""``python -m spice_cli`` runs the ``spice`` command."""
+
+import sys
+
+from ._main import main
+
+sys.exit(main())

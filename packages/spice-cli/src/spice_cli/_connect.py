@@ -1,0 +1,135 @@
+"""``spice connect``: connect, print what the server offers, watch the display for a moment, exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter
+from typing import TextIO
+
+import spice_net
+import spice_session as ss
+import trio
+from spice_proto import ChannelType, DisplayMsg
+
+from ._exitcodes import ExitCode
+from ._summary import channel_caps_text, common_caps_text, describe_message, modes_text, surface_text
+
+__all__ = ["add_parser", "run"]
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used (reported with exit code 2)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "connect",
+        help="connect to a SPICE server and print a summary",
+        description="Connect to a SPICE server, print its capabilities, channels, mouse mode, "
+        "surfaces and first display messages, then disconnect.",
+    )
+    p.add_argument("uri", help="spice://host:port[?tls-port=N&password=P] or spice+tls://host:port")
+    p.add_argument("--password", help="the SPICE ticket (overrides ?password= in the URI)")
+    p.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify a TLS server with")
+    p.add_argument(
+        "--host-subject",
+        metavar="SUBJECT",
+        help='check the server certificate subject instead of its hostname, e.g. "O=Example, CN=host"',
+    )
+    p.add_argument(
+        "--seconds", type=float, default=2.0, metavar="N", help="watch the display for N seconds (default 2)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="give up connecting after S seconds (default 10)",
+    )
+    p.add_argument(
+        "--messages", type=int, default=10, metavar="K", help="list the first K display messages (default 10)"
+    )
+    p.set_defaults(command=run)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.ca_file is not None and not os.path.isfile(args.ca_file):
+        raise UsageError(f"CA file not found: {args.ca_file}")
+    if args.host_subject is not None:
+        try:
+            spice_net.parse_host_subject(args.host_subject)
+        except ValueError as exc:
+            raise UsageError(f"invalid host subject: {exc}") from None
+    if args.seconds < 0 or args.timeout <= 0 or args.messages < 0:
+        raise UsageError("--seconds and --messages must be >= 0, --timeout > 0")
+    ss.parse_uri(args.uri)  # InvalidURI before any network traffic
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """Connect and print the summary; expected failures raise (the caller maps them to exit codes)."""
+    _check_args(args)
+
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    async with ss.connect(
+        args.uri,
+        password=args.password,
+        ca_file=args.ca_file,
+        host_subject=args.host_subject,
+        timeout=args.timeout,
+    ) as session:
+        main = session.main
+        say(f"connected to {session.uri} ({'TLS' if session.tls else 'plain TCP'})")
+        say(f"session id: {session.session_id:#010x}")
+        if session.name is not None or session.uuid is not None:
+            uuid = session.uuid.hex() if session.uuid is not None else "-"
+            say(f"server: name {session.name!r}, uuid {uuid}")
+        say(f"server common caps: {common_caps_text(main.server_common_caps)}")
+        say(f"main channel caps: {channel_caps_text(ChannelType.MAIN, main.server_channel_caps)}")
+        supported = modes_text(session.supported_mouse_modes)
+        say(f"mouse mode: {modes_text(session.mouse_mode)} (supported: {supported})")
+        say(f"agent: {'connected' if session.agent_connected else 'not connected'}")
+        say("channels:")
+        opened = {(int(t), i): channel for (t, i), channel in session.opened.items()}
+        for entry in session.channels:
+            name = f"{ss.channel_name(entry.type)}:{entry.id}"
+            channel = opened.get((int(entry.type), entry.id))
+            if channel is None:
+                say(f"  {name:<12} listed (not attached)")
+            else:
+                caps = channel_caps_text(entry.type, channel.server_channel_caps)
+                say(f"  {name:<12} attached, caps: {caps}")
+
+        surfaces: list[str] = []
+        first: list[str] = []
+        counts: Counter[str] = Counter()
+        closed: str | None = None
+        with trio.move_on_after(args.seconds):
+            async for event in session.events():
+                if isinstance(event, ss.SurfaceCreated):
+                    surfaces.append(surface_text(event))
+                if isinstance(event, ss.DisplayEvent):
+                    try:
+                        counts[DisplayMsg(int(event.message.type)).name] += 1
+                    except ValueError:
+                        counts[f"message {int(event.message.type)}"] += 1
+                    if len(first) < args.messages:
+                        first.append(describe_message(event.message))
+                elif isinstance(event, ss.SessionClosed):
+                    closed = event.reason
+        say("surfaces:" if surfaces else "surfaces: none yet")
+        for line in surfaces:
+            say(f"  {line}")
+        total = sum(counts.values())
+        say(f"display messages in {args.seconds:g} s: {total}")
+        if counts:
+            say("  " + ", ".join(f"{name} x{n}" for name, n in counts.most_common()))
+        if first:
+            say(f"first {len(first)}:")
+            for line in first:
+                say(f"  {line}")
+        if closed is not None:
+            say(f"the server closed the session: {closed}")
+    return ExitCode.OK
