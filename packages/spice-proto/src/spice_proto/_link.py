@@ -175,8 +175,9 @@ class LinkReply:
             error = LinkErr(raw_error)
         except ValueError:
             raise r.fail(f"unknown link error {raw_error}", "error") from None
-        if error != LinkErr.OK and r.remaining < TICKET_PUBKEY_BYTES + 12:
-            # Some servers cut an error reply short; the error is all that matters.
+        if error != LinkErr.OK:
+            # The error is all that matters: some servers cut an error reply short, and
+            # libspice-server sends it full length but zeroed (caps_offset 0 included).
             return cls(error)
         pub_key = r.bytes(TICKET_PUBKEY_BYTES, "pub_key")
         n_common = r.u32("num_common_caps")
