@@ -87,3 +87,23 @@ async def test_qemu_tls_and_password(qemu_factory: Callable[..., Qemu], pki: Pki
     with pytest.raises(spice_net.AuthenticationFailed):
         async with ss.connect(vm.uri, password="nope"):
             raise AssertionError("wrong password accepted")
+
+
+@pytest.mark.parametrize("secure", ["main", "display"])
+async def test_need_secured_moves_to_the_tls_port(
+    qemu_factory: Callable[..., Qemu], pki: Pki, secure: str
+) -> None:
+    vm = qemu_factory(pki=pki, extra_spice=f",tls-channel={secure}")
+    async with ss.connect(vm.uri, ca_file=pki.ca_file) as session:
+        # the channel QEMU wants secured answered NEED_SECURED on the plain port and was relinked over TLS
+        tls = {key: isinstance(channel.stream, trio.SSLStream) for key, channel in session.opened.items()}
+        assert tls[(T.MAIN, 0)] is (secure == "main")
+        assert tls[(T.DISPLAY, 0)] is True
+        await _first_surface(session)
+
+
+async def test_need_secured_without_tls_port_is_an_error(qemu_factory: Callable[..., Qemu], pki: Pki) -> None:
+    vm = qemu_factory(pki=pki, extra_spice=",tls-channel=main")
+    with pytest.raises(spice_net.NeedSecured):
+        async with ss.connect(f"spice://127.0.0.1:{vm.port}"):
+            raise AssertionError("plain link accepted for a secured channel")

@@ -37,6 +37,8 @@ class QemuOptions:
     agent: bool = False
     audio: bool = False
     usbredir: bool = False
+    #: Appended to the -spice option, e.g. ",tls-channel=main" (needs ``pki``).
+    extra_spice: str = ""
 
 
 class Qmp:
@@ -132,7 +134,7 @@ def qemu_argv(opts: QemuOptions, port: int, tls_port: int | None, qmp_path: Path
         spice += f",streaming-video={opts.streaming_video}"
     if opts.pki is not None and tls_port is not None:
         spice += f",tls-port={tls_port},x509-dir={opts.pki.directory}"
-    argv += ["-spice", spice]
+    argv += ["-spice", spice + opts.extra_spice]
     if opts.agent:
         argv += ["-device", "virtio-serial", "-chardev", "spicevmc,id=vdagent,name=vdagent"]
         argv += ["-device", "virtserialport,chardev=vdagent,name=com.redhat.spice.0"]
