@@ -1,0 +1,54 @@
+"""The public surface of spice_glz."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import spice_glz
+
+
+def test_exports() -> None:
+    assert sorted(spice_glz.__all__) == sorted(
+        [
+            "DEFAULT_FORMATS",
+            "DEFAULT_LIMITS",
+            "DEFAULT_WINDOW_PIXELS",
+            "FORMATS",
+            "MAX_WINDOW_PIXELS",
+            "DecodeError",
+            "EncodeError",
+            "Encoder",
+            "Header",
+            "Image",
+            "ImageType",
+            "Limits",
+            "Window",
+            "__version__",
+            "decode",
+            "decode_into",
+            "decode_zlib",
+            "decode_zlib_into",
+            "read_header",
+        ]
+    )
+    for name in spice_glz.__all__:
+        assert hasattr(spice_glz, name)
+
+
+def test_errors_are_value_errors() -> None:
+    assert issubclass(spice_glz.DecodeError, ValueError)
+    assert issubclass(spice_glz.EncodeError, ValueError)
+
+
+def test_compiled_core_matches() -> None:
+    from spice_glz._lib import ABI, lib
+
+    assert lib.spice_glz_core_abi() == ABI
+
+
+def test_image_is_frozen_and_formats_default() -> None:
+    fields = [f.name for f in dataclasses.fields(spice_glz.Image)]
+    assert fields[:5] == ["width", "height", "format", "stride", "pixels"]
+    assert spice_glz.DEFAULT_FORMATS[spice_glz.ImageType.RGBA] == "bgra32"
+    assert spice_glz.DEFAULT_FORMATS[spice_glz.ImageType.RGB16] == "bgrx32"
+    assert spice_glz.FORMATS[spice_glz.ImageType.RGB16] == ("bgrx32", "x1r5g5b5")
