@@ -44,9 +44,6 @@ _NO_IMAGE_FLAGS = ImageFlags(0)
 _NO_BITMAP_FLAGS = BitmapFlags(0)
 _NO_JPEG_FLAGS = JpegAlphaFlags(0)
 
-#: Wire size of the image descriptor.
-DESCRIPTOR_SIZE = 18
-
 
 @dataclass(frozen=True)
 class Palette:
