@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -15,16 +16,16 @@ from peers.xspice import Xspice
 pytestmark = pytest.mark.interop
 
 
-async def spice(*args: str, timeout: float = 60) -> trio.CompletedProcess[bytes]:
+async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     with trio.fail_after(timeout):
         return await trio.run_process(
             [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
         )
 
 
-def one_line(result: trio.CompletedProcess[bytes]) -> str:
+def one_line(result: subprocess.CompletedProcess[bytes]) -> str:
     """stderr must be exactly one line, without a traceback."""
-    err = result.stderr.decode()
+    err: str = result.stderr.decode()
     assert "Traceback" not in err
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert result.stdout == b""

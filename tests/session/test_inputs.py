@@ -89,7 +89,7 @@ async def test_modifiers_follow_the_server() -> None:
     inputs.handle(sp.InputsInit(sp.KeyboardModifierFlags.NUM_LOCK))
     assert inputs.modifiers == sp.KeyboardModifierFlags.NUM_LOCK
     inputs.handle(sp.InputsKeyModifiers(sp.KeyboardModifierFlags.CAPS_LOCK))
-    assert inputs.modifiers == sp.KeyboardModifierFlags.CAPS_LOCK
+    assert inputs.modifiers == sp.KeyboardModifierFlags.CAPS_LOCK  # type: ignore[comparison-overlap]
 
 
 async def test_motion_waits_for_acks_after_two_bunches() -> None:
