@@ -7,7 +7,7 @@
 (3, 2, 'bgrx32', 12)
 """
 
-from ._api import decode, decode_into, encode, read_header
+from ._api import decode, decode_into, encode, encode_bound, read_header
 from ._errors import DecodeError, EncodeError
 from ._types import DEFAULT_LIMITS, Header, Image, Limits, LzImageType, PixelFormat
 
@@ -26,5 +26,6 @@ __all__ = [
     "decode",
     "decode_into",
     "encode",
+    "encode_bound",
     "read_header",
 ]

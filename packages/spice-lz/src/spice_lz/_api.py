@@ -163,6 +163,17 @@ def decode_into(
     return hdr
 
 
+def encode_bound(image_type: LzImageType | int, width: int, height: int) -> int:
+    """The largest blob :func:`encode` can produce for an image of this type and size."""
+    try:
+        bound = int(lib.spice_lz_encode_bound(int(image_type), width, height))
+    except OverflowError:
+        bound = 0
+    if bound == 0:
+        raise EncodeError(f"cannot encode a {width}x{height} image of LZ type {image_type!r}")
+    return bound
+
+
 def encode(
     pixels: bytes | bytearray | memoryview,
     width: int,
@@ -189,13 +200,13 @@ def encode(
         stride = row
     if stride < row:
         raise EncodeError(f"stride {stride} is smaller than a row of {row} bytes")
+    bound = lib.spice_lz_encode_bound(kind, width, height)
+    if bound == 0:
+        raise EncodeError(f"image {width}x{height} is too large to encode")
     src = ffi.from_buffer(pixels)
     need = stride * (height - 1) + row
     if len(src) < need:
         raise EncodeError(f"pixel buffer has {len(src)} bytes, {width}x{height} {kind.name} needs {need}")
-    bound = lib.spice_lz_encode_bound(kind, width, height)
-    if bound == 0:
-        raise EncodeError(f"image {width}x{height} is too large to encode")
     out = ffi.new("uint8_t[]", bound)
     size = ffi.new("size_t *")
     rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, len(src), stride, out, bound, size)
