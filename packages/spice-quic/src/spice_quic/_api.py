@@ -131,7 +131,7 @@ def decode_into(
         )
     try:
         target = ffi.from_buffer(buffer, require_writable=True)
-    except TypeError as exc:
+    except (TypeError, BufferError) as exc:
         raise DecodeError(f"decode_into needs a writable buffer, got {type(buffer).__name__}") from exc
     size = ffi.sizeof(target)
     needed = abs(stride) * (info.height - 1) + row_bytes
@@ -166,7 +166,7 @@ def encode(
         )
     try:
         source = ffi.from_buffer(pixels)
-    except TypeError as exc:
+    except (TypeError, BufferError) as exc:
         raise EncodeError(f"pixels must be a bytes-like object, got {type(pixels).__name__}") from exc
     size = ffi.sizeof(source)
     needed = abs(stride) * (height - 1) + row_bytes

@@ -1,0 +1,109 @@
+"""The public surface of spice_quic: exports, argument types, encode validation."""
+
+from __future__ import annotations
+
+import array
+
+import numpy as np
+import pytest
+import spice_quic
+import vectors
+from spice_quic import EncodeError, ImageType
+
+CASE = {c.name: c for c in vectors.cases("quic")}["quic/small_31x33_rgba"]
+
+
+def test_exports() -> None:
+    assert sorted(spice_quic.__all__) == sorted(
+        [
+            "FORMATS",
+            "DecodeError",
+            "EncodeError",
+            "Image",
+            "ImageInfo",
+            "ImageType",
+            "Limits",
+            "PixelFormat",
+            "__version__",
+            "decode",
+            "decode_into",
+            "encode",
+            "read_header",
+        ]
+    )
+    assert spice_quic.__version__ == "0.1.0"
+
+
+def test_blob_may_be_any_bytes_like_object() -> None:
+    expected = CASE.expected[0].read()
+    blob = CASE.blob
+    for obj in (
+        blob,
+        bytearray(blob),
+        memoryview(blob),
+        np.frombuffer(blob, np.uint8),
+        array.array("I", blob),
+    ):
+        assert spice_quic.decode(obj).pixels == expected
+
+
+def test_image_fields_and_repr() -> None:
+    img = spice_quic.decode(CASE.blob)
+    assert (img.width, img.height, img.format, img.stride) == (31, 33, "bgra32", 124)
+    assert isinstance(img.pixels, bytearray)
+    assert "pixels" not in repr(img)
+    with pytest.raises(AttributeError):
+        img.width = 3  # type: ignore[misc]
+
+
+def test_read_header() -> None:
+    assert spice_quic.read_header(CASE.blob) == spice_quic.ImageInfo(ImageType.RGBA, 31, 33)
+
+
+def test_decode_into_writes_only_the_picture() -> None:
+    target = np.zeros((33, 31, 4), np.uint8)
+    info = spice_quic.decode_into(CASE.blob, target, 31 * 4)
+    assert info == spice_quic.ImageInfo(ImageType.RGBA, 31, 33)
+    assert target.tobytes() == CASE.expected[0].read()
+
+
+def test_image_type_by_enum_int_or_name() -> None:
+    pixels = bytes(range(48))
+    blobs = {spice_quic.encode(pixels, 4, 3, t) for t in (ImageType.RGB32, 4, "RGB32", "rgb32")}
+    assert len(blobs) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((bytes(16), 2, 2, "RGB8"), "unknown QUIC image type 'RGB8'"),
+        ((bytes(16), 2, 2, 9), "unknown QUIC image type 9"),
+        ((bytes(16), 0, 2, "RGB32"), "cannot encode a 0x2 image"),
+        ((bytes(16), 2, -1, "RGB32"), "cannot encode a 2x-1 image"),
+        ((bytes(15), 2, 2, "RGB32"), "15 bytes of pixels are too few"),
+        ((bytes(100), 2, 2, "RGB32", 7), "stride 7 is smaller"),
+        (("text", 2, 2, "GRAY"), "bytes-like"),
+    ],
+)
+def test_encode_rejects_bad_arguments(args: tuple[object, ...], message: str) -> None:
+    with pytest.raises(EncodeError, match=message):
+        spice_quic.encode(*args)  # type: ignore[arg-type]
+
+
+def test_encode_ignores_the_x_byte_and_rgb16_bit15() -> None:
+    a = spice_quic.encode(bytes([1, 2, 3, 0] * 6), 3, 2, "RGB32")
+    b = spice_quic.encode(bytes([1, 2, 3, 0xFF] * 6), 3, 2, "RGB32")
+    assert a == b
+    c = spice_quic.encode(bytes([0x21, 0x04] * 6), 3, 2, "RGB16")
+    d = spice_quic.encode(bytes([0x21, 0x84] * 6), 3, 2, "RGB16")
+    assert c == d
+    assert spice_quic.decode(d, format="x1r5g5b5").pixels == bytes([0x21, 0x04] * 6)
+
+
+def test_encoded_blob_layout() -> None:
+    blob = spice_quic.encode(bytes(3), 3, 1, "GRAY")
+    assert blob[:20] == b"QUIC" + bytes(4) + (1).to_bytes(4, "little") + (3).to_bytes(4, "little") + (
+        1
+    ).to_bytes(4, "little")
+    assert len(blob) % 4 == 0
+    assert blob[-4:] == bytes(4)  # the final all-zero lookahead word
