@@ -7,6 +7,9 @@ given explicitly.  SIGTERM to Xorg shuts it down cleanly.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -55,8 +58,16 @@ class Xspice:
         return uri + (f"?tls-port={self.tls_port}" if self.tls_port else "")
 
     def stop(self) -> None:
+        """Stop the X clients, then Xorg (by pid).
+
+        Xorg occasionally hangs on SIGTERM when a SPICE client disconnected a moment
+        before; after 2 s it is SIGKILLed and the display's lock and socket removed.
+        """
         self.display.stop_clients()
-        procs.stop(self.proc)
+        if procs.stop(self.proc, timeout=2.0) == -signal.SIGKILL:
+            for leftover in (f"/tmp/.X{self.display.number}-lock", f"/tmp/.X11-unix/X{self.display.number}"):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
 
 
 def _environment(opts: XspiceOptions, port: int, tls_port: int | None) -> dict[str, str]:
