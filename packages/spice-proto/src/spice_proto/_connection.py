@@ -21,8 +21,9 @@ Server role::
 
 Events: :class:`LinkRequested`, :class:`LinkReplyReceived`, :class:`TicketReceived`,
 :class:`LinkEstablished`, :class:`LinkFailed`, :class:`MessageReceived`,
-:class:`ConnectionClosed`.  A server that gets a malformed link packet answers
-the matching link error itself and reports :class:`LinkFailed`.
+:class:`ConnectionClosed` (returned again on every later call).  A server that
+gets a malformed link packet answers the matching link error itself and
+reports :class:`LinkFailed`.
 
 Message stage duties done automatically (queued into ``data_to_send``):
 the client answers SET_ACK with ACK_SYNC, sends ACK after every ``window``
@@ -43,7 +44,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ._caps import Caps
-from ._enums import VERSION_MAJOR, ChannelType, CommonCap, LinkErr, MigrateFlags
+from ._enums import VERSION_MAJOR, ChannelType, CommonCap, CommonMsg, LinkErr, MigrateFlags
 from ._errors import ProtocolError
 from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE, DataHeader, MiniHeader
 from ._link import (
@@ -559,12 +560,15 @@ class Connection:
         self._consume(header_size)
         body = self._consume(size)
         self._recv_serial = serial
-        if sub_list:
+        # A sub-message list (old servers): its messages come first; the body itself is then
+        # decoded whole (decoders ignore trailing bytes).  A LIST message is only a list.
+        is_list = msg_type == CommonMsg.LIST and self.role is Role.CLIENT
+        if sub_list or is_list:
             for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
                 self._events.append(self._deliver(sub_type, sub_body, serial))
-            body = body[:sub_list]
-        self._events.append(self._deliver(msg_type, body, serial))
-        return self._events.popleft()
+        if not is_list:
+            self._events.append(self._deliver(msg_type, body, serial))
+        return self._events.popleft() if self._events else NEED_DATA
 
     def _sub_messages(self, body: bytes, offset: int, msg_type: int) -> list[tuple[int, bytes]]:
         where = f"sub-message list of message type {msg_type}"
