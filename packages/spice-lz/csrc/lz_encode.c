@@ -18,6 +18,10 @@
 
 #include "lz_internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define HASH_BITS 13
 #define HASH_SIZE (1u << HASH_BITS)
 
@@ -69,6 +73,55 @@ LZ_INLINE uint32_t lz_hash(const enum lz_ekind kind, const uint8_t *px, size_t i
     }
 #undef MIX
     return h & (HASH_SIZE - 1);
+}
+
+/* Hashes of the 8 positions j .. j+7 (pixels j .. j+9 are read). */
+#define HASH_BLOCK 8
+
+LZ_INLINE void lz_hash_block(const enum lz_ekind kind, const uint8_t *px, size_t j, uint16_t *hb)
+{
+#if defined(__SSE2__)
+    /* Eight hashes side by side in 16-bit lanes; only the low 13 bits matter
+     * and they do not depend on the higher ones. */
+    __m128i c[9];
+    if (kind == E_BYTE) {
+        const __m128i zero = _mm_setzero_si128();
+        for (int k = 0; k < 3; k++) {
+            __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)(px + j + k));
+            c[k] = _mm_unpacklo_epi8(v, zero);
+        }
+    } else if (kind == E_RGB16) {
+        const __m128i lo = _mm_set1_epi16(0xFF), hi7 = _mm_set1_epi16(0x7F);
+        for (int k = 0; k < 3; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(px + 2 * (j + k)));
+            c[2 * k] = _mm_and_si128(v, lo);
+            c[2 * k + 1] = _mm_and_si128(_mm_srli_epi16(v, 8), hi7);
+        }
+    } else {
+        const __m128i m = _mm_set1_epi32(0xFF);
+        for (int k = 0; k < 3; k++) {
+            const uint8_t *p = px + 4 * (j + k);
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+            c[3 * k] = _mm_packs_epi32(_mm_and_si128(_mm_srli_epi32(a, 16), m),
+                                       _mm_and_si128(_mm_srli_epi32(b, 16), m));
+            c[3 * k + 1] = _mm_packs_epi32(_mm_and_si128(_mm_srli_epi32(a, 8), m),
+                                           _mm_and_si128(_mm_srli_epi32(b, 8), m));
+            c[3 * k + 2] = _mm_packs_epi32(_mm_and_si128(a, m), _mm_and_si128(b, m));
+        }
+    }
+    const int steps = kind == E_BYTE ? 3 : kind == E_RGB16 ? 6 : 9;
+    __m128i h = _mm_set1_epi16(5381);
+    for (int k = 0; k < steps; k++) {
+        h = _mm_xor_si128(_mm_add_epi16(_mm_slli_epi16(h, 5), h), c[k]);
+    }
+    h = _mm_and_si128(h, _mm_set1_epi16(HASH_SIZE - 1));
+    _mm_storeu_si128((__m128i *)(void *)hb, h);
+#else
+    for (size_t k = 0; k < HASH_BLOCK; k++) {
+        hb[k] = (uint16_t)lz_hash(kind, px, j + k);
+    }
+#endif
 }
 
 /* Append pixel i as a literal. RGB32 stores 4 bytes and keeps 3 (the caller
@@ -165,6 +218,10 @@ LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size
     op = lz_put_pixel(kind, op, px, 1);
     size_t copy = 2, ip = 2;
     const size_t limit = n > 6 ? n - 6 : 0, cap = n - 3;
+    /* Hashes are computed a block at a time while a whole block fits. */
+    uint16_t hb[HASH_BLOCK];
+    size_t hb_at = SIZE_MAX / 2; /* far from any position: no block yet */
+    const size_t block_limit = n >= HASH_BLOCK + 2 ? n - (HASH_BLOCK + 2) : 0;
 
     while (ip < limit) {
         if (LZ_UNLIKELY((size_t)(oend - op) < 16)) {
@@ -177,7 +234,16 @@ LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size
             dist = 1;
             verified = 3;
         } else {
-            const uint32_t h = lz_hash(kind, px, ip);
+            uint32_t h;
+            if (ip - hb_at < HASH_BLOCK) {
+                h = hb[ip - hb_at];
+            } else if (ip <= block_limit) {
+                lz_hash_block(kind, px, ip, hb);
+                hb_at = ip;
+                h = hb[0];
+            } else {
+                h = lz_hash(kind, px, ip);
+            }
             const size_t ref = htab[h];
             htab[h] = (uint32_t)anchor;
             dist = anchor - ref;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,45 +45,77 @@ def _status_message(st: Any) -> str:
     return messages.get(code, f"LZ error {code} at offset {off}")
 
 
+_HEADER = struct.Struct(">7I")
+_TYPES: tuple[LzImageType | None, ...] = (None, *LzImageType)
+_FORMATS_BY_TYPE = {t: t.formats for t in LzImageType}
+_tls = threading.local()
+# The encoder writes its output before anything reads it: skip zero-filling.
+_new_uninitialized = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def _status() -> Any:
+    """A status struct for the C calls, one per thread (the GIL is released while C runs)."""
+    try:
+        return _tls.status
+    except AttributeError:
+        _tls.status = ffi.new("spice_lz_status *")
+        return _tls.status
+
+
+def _size_out() -> Any:
+    """A size_t out-parameter, one per thread."""
+    try:
+        return _tls.size
+    except AttributeError:
+        _tls.size = ffi.new("size_t *")
+        return _tls.size
+
+
 def read_header(blob: bytes | bytearray | memoryview) -> Header:
     """Parse and validate the 28-byte LZ header of ``blob``."""
-    return _parse_header(ffi.from_buffer(blob))
-
-
-def _parse_header(src: Any) -> Header:
+    src = ffi.from_buffer(blob)
     hdr = ffi.new("spice_lz_header *")
-    st = ffi.new("spice_lz_status *")
+    st = _status()
     if lib.spice_lz_parse_header(src, len(src), hdr, st):
         raise DecodeError(_status_message(st))
     return Header(LzImageType(hdr.type), hdr.width, hdr.height, hdr.stride, bool(hdr.top_down))
 
 
-def _check_limits(hdr: Header, limits: Limits | None) -> None:
-    lim = limits or DEFAULT_LIMITS
-    if hdr.width > lim.max_width or hdr.height > lim.max_height or hdr.width * hdr.height > lim.max_pixels:
-        raise DecodeError(
-            f"image {hdr.width}x{hdr.height} exceeds the limits "
-            f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
-        )
+def _peek(blob: Any, limits: Limits | None) -> tuple[LzImageType, int, int, int, int]:
+    """Type, width, height, stride and top_down from the header, for sizing the output.
+
+    The C decoder validates the whole header again; anything odd here is
+    handed to the C parser for its error message.
+    """
+    if len(blob) >= 28:
+        magic, version, code, width, height, stride, top_down = _HEADER.unpack_from(blob)
+        if magic == 0x20205A4C and version == 0x00010001 and 0 < code <= 11 and width and height:
+            lim = limits or DEFAULT_LIMITS
+            if width > lim.max_width or height > lim.max_height or width * height > lim.max_pixels:
+                raise DecodeError(
+                    f"image {width}x{height} exceeds the limits "
+                    f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
+                )
+            kind = _TYPES[code]
+            assert kind is not None
+            return kind, width, height, stride, top_down
+    read_header(blob)
+    raise AssertionError("unreachable: read_header accepted a header _peek rejected")  # pragma: no cover
 
 
-def _format_for(hdr: Header, format: str | None) -> PixelFormat:
-    offered = hdr.image_type.formats
+def _format_for(kind: LzImageType, format: str | None) -> PixelFormat:
+    offered = _FORMATS_BY_TYPE[kind]
     if format is None:
         return offered[0]
     for name in offered:
         if name == format:
             return name
-    raise DecodeError(
-        f"format {format!r} is not available for LZ {hdr.image_type.name}; use one of {offered}"
-    )
+    raise DecodeError(f"format {format!r} is not available for LZ {kind.name}; use one of {offered}")
 
 
-def _palette_bytes(hdr: Header, palette: Palette | None) -> tuple[Any, int]:
-    if not hdr.image_type.is_palette:
-        return ffi.NULL, 0
-    if palette is None:
-        raise DecodeError(f"LZ {hdr.image_type.name} image needs a palette")
+def _palette_bytes(kind: LzImageType, palette: Palette | None) -> tuple[Any, int]:
+    if palette is None or not kind.is_palette:
+        return ffi.NULL, 0  # the C decoder reports a missing palette after checking the header
     if isinstance(palette, bytes | bytearray | memoryview):
         data = bytes(palette)
         if len(data) % 4:
@@ -98,12 +131,13 @@ def _palette_bytes(hdr: Header, palette: Palette | None) -> tuple[Any, int]:
 
 
 def _run_decode(
-    blob: Any, hdr: Header, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
+    blob: Any, kind: LzImageType, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
 ) -> None:
-    pal, num = _palette_bytes(hdr, palette)
-    st = ffi.new("spice_lz_status *")
-    rc = lib.spice_lz_decode(blob, len(blob), _FORMAT_CODES[fmt], pal, num, out, len(out), stride, st)
-    if rc:
+    pal, num = _palette_bytes(kind, palette)
+    st = _status()
+    if lib.spice_lz_decode(blob, len(blob), _FORMAT_CODES[fmt], pal, num, out, len(out), stride, st):
+        if st.code == lib.SPICE_LZ_E_NO_PALETTE:
+            raise DecodeError(f"LZ {kind.name} image needs a palette")
         raise DecodeError(_status_message(st))
 
 
@@ -119,14 +153,12 @@ def decode(
     ``palette`` (PLT types only) is a list of 0x00RRGGBB integers or their
     little-endian u32 bytes. ``format`` defaults to the type's first format.
     """
-    src = ffi.from_buffer(blob)
-    hdr = _parse_header(src)
-    _check_limits(hdr, limits)
-    fmt = _format_for(hdr, format)
-    stride = hdr.width * FORMAT_BPP[fmt]
-    pixels = bytearray(stride * hdr.height)
-    _run_decode(src, hdr, fmt, palette, ffi.from_buffer(pixels), stride)
-    return Image(hdr.width, hdr.height, fmt, stride, pixels)
+    kind, width, height, _, _ = _peek(blob, limits)
+    fmt = _format_for(kind, format)
+    stride = width * FORMAT_BPP[fmt]
+    pixels = bytearray(stride * height)
+    _run_decode(ffi.from_buffer(blob), kind, fmt, palette, ffi.from_buffer(pixels), stride)
+    return Image(width, height, fmt, stride, pixels)
 
 
 def decode_into(
@@ -143,24 +175,20 @@ def decode_into(
     The buffer must hold ``stride * (height - 1) + width * bpp`` bytes; bytes
     between rows are left untouched. Returns the blob's header.
     """
-    src = ffi.from_buffer(blob)
-    hdr = _parse_header(src)
-    _check_limits(hdr, limits)
-    fmt = _format_for(hdr, format)
-    row = hdr.width * FORMAT_BPP[fmt]
+    kind, width, height, hdr_stride, top_down = _peek(blob, limits)
+    fmt = _format_for(kind, format)
+    row = width * FORMAT_BPP[fmt]
     try:
         out = ffi.from_buffer(buffer, require_writable=True)
     except (TypeError, BufferError) as exc:
         raise DecodeError(f"output buffer is not a writable contiguous buffer ({exc})") from None
     if stride < row:
         raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
-    need = stride * (hdr.height - 1) + row
+    need = stride * (height - 1) + row
     if len(out) < need:
-        raise DecodeError(
-            f"output buffer has {len(out)} bytes, the {hdr.width}x{hdr.height} image needs {need}"
-        )
-    _run_decode(src, hdr, fmt, palette, out, stride)
-    return hdr
+        raise DecodeError(f"output buffer has {len(out)} bytes, the {width}x{height} image needs {need}")
+    _run_decode(ffi.from_buffer(blob), kind, fmt, palette, out, stride)
+    return Header(kind, width, height, hdr_stride, bool(top_down))
 
 
 def encode_bound(image_type: LzImageType | int, width: int, height: int) -> int:
@@ -189,12 +217,14 @@ def encode(
     x1r5g5b5, RGB24 B G R, RGB32 B G R X, RGBA B G R A, XXXA 4 bytes of which
     only A is coded, A8 one byte. ``top_down=False`` sends the bottom row first.
     """
-    try:
-        kind = LzImageType(image_type)
-    except ValueError:
-        raise EncodeError(f"unknown LZ image type {image_type!r}") from None
+    kind = _TYPES[image_type] if type(image_type) is int and 0 < image_type <= 11 else None
+    if kind is None:
+        try:
+            kind = LzImageType(image_type)
+        except ValueError:
+            raise EncodeError(f"unknown LZ image type {image_type!r}") from None
     if not (0 < width < 1 << 31 and 0 < height < 1 << 31):
-        raise EncodeError(f"image size {width}x{height} must be positive")
+        raise EncodeError(f"image size {width}x{height}: both must be in 1 .. 2**31-1")
     row = kind.row_bytes(width)
     if stride is None:
         stride = row
@@ -207,9 +237,9 @@ def encode(
     need = stride * (height - 1) + row
     if len(src) < need:
         raise EncodeError(f"pixel buffer has {len(src)} bytes, {width}x{height} {kind.name} needs {need}")
-    out = ffi.new("uint8_t[]", bound)
-    size = ffi.new("size_t *")
+    out = _new_uninitialized("uint8_t[]", bound)
+    size = _size_out()
     rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, len(src), stride, out, bound, size)
     if rc:
         raise EncodeError(f"encoding failed (LZ error {rc})")
-    return bytes(ffi.buffer(out, size[0]))
+    return ffi.buffer(out, size[0])[:]
