@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 from hypothesis import given
 from hypothesis import strategies as st
+from peers.require import missing, require_binary
 from spice_proto import (
     KEY_NAMES,
     US_KEYMAP,
+    ChannelId,
     ChannelType,
+    CommonCap,
+    Cursor,
+    CursorInit,
+    CursorSet,
+    CursorType,
     Direction,
     InputsClientKeyModifiers,
     InputsInit,
@@ -27,9 +43,13 @@ from spice_proto import (
     InputsMsg,
     InputsMsgc,
     KeyboardModifierFlags,
+    MainAttachChannels,
+    MainChannelsList,
+    MainInit,
     Message,
     MouseButton,
     MouseButtonMask,
+    MouseMode,
     ProtocolError,
     decode_message,
     key_code,
@@ -251,3 +271,241 @@ def test_mouse_round_trips(dx: int, dy: int, buttons: int, x: int, display: int)
     position = InputsMousePosition(x, x ^ 0xFFFF, B(buttons), display)
     assert len(position.encode()) == 11
     assert InputsMousePosition.decode(position.encode()) == position
+
+
+# --------------------------------------------------------------------------- against real peers
+#
+# remote-viewer (spice-gtk) talks to Xspice (libspice-server) through a recording relay; every
+# main, inputs and cursor body either side sent must decode with our classes and re-encode to the
+# same bytes, and the key codes spice-gtk sends for xdotool's key presses must be ours.
+
+
+@dataclass
+class _Conn:
+    c2s: bytearray = field(default_factory=bytearray)
+    s2c: bytearray = field(default_factory=bytearray)
+
+
+async def _pump(src: trio.abc.Stream, dst: trio.abc.Stream, record: bytearray) -> None:
+    try:
+        async for chunk in src:
+            record += chunk
+            await dst.send_all(chunk)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await dst.aclose()
+
+
+async def _relay(server_port: int, conns: list[_Conn], client: trio.SocketStream) -> None:
+    conn = _Conn()
+    conns.append(conn)
+    server = await trio.open_tcp_stream("127.0.0.1", server_port)
+    async with client, server, trio.open_nursery() as nursery:
+        nursery.start_soon(_pump, client, server, conn.c2s)
+        nursery.start_soon(_pump, server, client, conn.s2c)
+
+
+def _common_caps(packet: bytes | bytearray, counts_at: int) -> int:
+    """Word 0 of the common caps of a SpiceLinkMess / SpiceLinkReply (after its 16-byte header)."""
+    body = memoryview(packet)[16:]
+    num_common, _num_channel, caps_offset = struct.unpack_from("<III", body, counts_at)
+    return struct.unpack_from("<I", body, caps_offset)[0] if num_common else 0
+
+
+def _split(conn: _Conn) -> tuple[int, list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+    """(channel type, client messages, server messages) of one recorded connection."""
+    c_size = struct.unpack_from("<I", conn.c2s, 12)[0]
+    s_size = struct.unpack_from("<I", conn.s2c, 12)[0]
+    channel = conn.c2s[16 + 4]  # SpiceLinkMess: connection_id u32, channel_type u8
+    client_caps = _common_caps(conn.c2s, 6)
+    server_caps = _common_caps(conn.s2c, 4 + 162)  # SpiceLinkReply: error u32, pub_key[162]
+    both = client_caps & server_caps
+    auth_selection = bool(both & 1 << CommonCap.PROTOCOL_AUTH_SELECTION)
+    mini = bool(both & 1 << CommonCap.MINI_HEADER)
+    c_start = 16 + c_size + (4 if auth_selection else 0) + 128  # (mechanism) + RSA ticket
+    s_start = 16 + s_size + 4  # link result
+    return channel, _frames(conn.c2s[c_start:], mini), _frames(conn.s2c[s_start:], mini)
+
+
+def _frames(data: bytes | bytearray, mini: bool) -> list[tuple[int, bytes]]:
+    out = []
+    pos = 0
+    head = 6 if mini else 18
+    while pos + head <= len(data):
+        if mini:
+            msg_type, size = struct.unpack_from("<HI", data, pos)
+        else:
+            _serial, msg_type, size, _sub = struct.unpack_from("<QHII", data, pos)
+        if pos + head + size > len(data):
+            break
+        out.append((msg_type, bytes(data[pos + head : pos + head + size])))
+        pos += head + size
+    return out
+
+
+async def _xdotool(display: str, *args: str) -> str:
+    result = await trio.run_process(
+        ["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_stdout=True, check=False
+    )
+    return bytes(result.stdout).decode()
+
+
+async def _wait_window(display: str, window_class: str) -> str:
+    with trio.fail_after(20):
+        while not (found := (await _xdotool(display, "search", "--onlyvisible", "--class", window_class))):
+            await trio.sleep(0.1)
+    return found.split()[0]
+
+
+async def _until(what: str, ready: Callable[[], bool], timeout: float = 20.0) -> None:
+    with trio.move_on_after(timeout):
+        while not ready():
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class _XcursorImage(ctypes.Structure):
+    _fields_ = [
+        *(
+            (name, ctypes.c_uint32)
+            for name in ("version", "size", "width", "height", "xhot", "yhot", "delay")
+        ),
+        ("pixels", ctypes.POINTER(ctypes.c_uint32)),
+    ]
+
+
+_CURSOR_PIXELS = [0xFFFF0000 if (i // 16 + i % 16) % 2 else 0x800000FF for i in range(16 * 16)]
+
+
+def _define_root_cursor(display: str) -> None:
+    """Give the root window of ``display`` a 16x16 ARGB cursor (libXcursor), as desktops do."""
+    try:
+        x11 = ctypes.CDLL("libX11.so.6")
+        xcursor = ctypes.CDLL("libXcursor.so.1")
+    except OSError as exc:
+        missing(f"X client libraries not installed: {exc}")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XDefineCursor.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    xcursor.XcursorImageCreate.restype = ctypes.POINTER(_XcursorImage)
+    xcursor.XcursorImageCreate.argtypes = [ctypes.c_int, ctypes.c_int]
+    xcursor.XcursorImageLoadCursor.restype = ctypes.c_ulong
+    xcursor.XcursorImageLoadCursor.argtypes = [ctypes.c_void_p, ctypes.POINTER(_XcursorImage)]
+    xcursor.XcursorImageDestroy.argtypes = [ctypes.POINTER(_XcursorImage)]
+    dpy = x11.XOpenDisplay(display.encode())
+    assert dpy, f"cannot open X display {display}"
+    image = xcursor.XcursorImageCreate(16, 16)
+    image.contents.xhot, image.contents.yhot = 3, 4
+    for i, pixel in enumerate(_CURSOR_PIXELS):
+        image.contents.pixels[i] = pixel
+    cursor = xcursor.XcursorImageLoadCursor(dpy, image)
+    xcursor.XcursorImageDestroy(image)
+    x11.XDefineCursor(dpy, x11.XDefaultRootWindow(dpy), cursor)
+    x11.XCloseDisplay(dpy)
+
+
+@pytest.mark.interop
+async def test_real_spice_gtk_and_spice_server(
+    xspice_factory: Callable[..., Any], xvfb_factory: Callable[..., Any]
+) -> None:
+    require_binary("remote-viewer")
+    require_binary("xdotool")
+    server = xspice_factory()
+    screen = xvfb_factory("1280x900x24")
+    display = screen.display.name
+    conns: list[_Conn] = []
+
+    def sent(channel: ChannelType, direction: Direction) -> list[tuple[bytes, Message]]:
+        """(body, decoded message) for every complete channel-specific message so far."""
+        out: list[tuple[bytes, Message]] = []
+        for conn in list(conns):
+            try:
+                kind, client, srv = _split(conn)
+            except (struct.error, IndexError):  # link stage not complete yet
+                continue
+            if kind != channel:
+                continue
+            for msg_type, body in client if direction is C2S else srv:
+                if msg_type >= 100:  # common messages (< 100) belong to _msg_common
+                    msg = decode_message(channel, direction, msg_type, body)
+                    assert isinstance(msg, Message), (channel, direction, msg_type)
+                    out.append((body, msg))
+        return out
+
+    def inputs_sent() -> list[Message]:
+        return [m for _, m in sent(ChannelType.INPUTS, C2S)]
+
+    def cursor_shapes() -> list[Cursor]:
+        return [
+            m.cursor
+            for _, m in sent(ChannelType.CURSOR, S2C)
+            if isinstance(m, (CursorInit, CursorSet)) and m.cursor.header is not None
+        ]
+
+    right = key_code("Right")
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    async with listeners[0], trio.open_nursery() as nursery:
+        nursery.start_soon(trio.serve_listeners, partial(_relay, server.port, conns), listeners)
+        screen.display.start_client("remote-viewer", ["remote-viewer", f"spice://127.0.0.1:{port}"])
+        await _until(
+            "INPUTS_INIT", lambda: any(isinstance(m, InputsInit) for _, m in sent(ChannelType.INPUTS, S2C))
+        )
+        window = await _wait_window(display, "remote-viewer")
+        await _xdotool(display, "windowfocus", "--sync", window)
+        _define_root_cursor(server.display.name)  # a new pointer shape: the server sends CURSOR_SET
+        for step in range(50):  # the X server loads the new shape when the pointer moves
+            if cursor_shapes():
+                break
+            await _xdotool(display, "mousemove", "--window", window, str(100 + step), "200")
+            await trio.sleep(0.1)
+        assert cursor_shapes(), "no CURSOR_SET with a shape"
+        await _xdotool(display, "click", "1")
+        # held longer than spice-gtk's 100 ms key-press delay: separate KEY_DOWN and KEY_UP
+        await _xdotool(display, "keydown", "Right")
+        await trio.sleep(0.4)
+        await _xdotool(display, "keyup", "Right")
+        # a quick press and release: one KEY_SCANCODE with both
+        await _xdotool(display, "key", "a")
+        await _until("KEY_SCANCODE", lambda: any(isinstance(m, InputsKeyScancode) for m in inputs_sent()))
+        nursery.cancel_scope.cancel()
+
+    # spice-gtk's key codes are ours: the E0 prefix is the first byte
+    inputs = inputs_sent()
+    assert InputsKeyDown(scancode_down(right)) in inputs
+    assert InputsKeyUp(scancode_up(right)) in inputs
+    assert InputsKeyDown(0x4DE0).encode() == bytes.fromhex("e04d0000")
+    assert InputsKeyScancode(scancode_bytes(0x1E) + scancode_bytes(0x1E, release=True)) in inputs
+    # client mouse mode: absolute positions, then the click
+    positions = [m for m in inputs if isinstance(m, InputsMousePosition)]
+    assert positions and positions[-1].display_id == 0
+    assert InputsMousePress(MouseButton.LEFT, B.LEFT) in inputs
+    assert InputsMouseRelease(MouseButton.LEFT, B(0)) in inputs
+
+    main_in = [m for _, m in sent(ChannelType.MAIN, S2C)]
+    init = next(m for m in main_in if isinstance(m, MainInit))
+    assert init.session_id != 0 and init.supported_mouse_modes & MouseMode.SERVER
+    channels = next(m for m in main_in if isinstance(m, MainChannelsList)).channels
+    assert ChannelId(ChannelType.INPUTS, 0) in channels and ChannelId(ChannelType.CURSOR, 0) in channels
+    assert MainAttachChannels() in [m for _, m in sent(ChannelType.MAIN, C2S)]
+
+    # the ARGB cursor we gave the X server arrives as a 16x16 ALPHA shape, pixels as u32 LE
+    shape = cursor_shapes()[-1]
+    assert shape.header is not None
+    assert (shape.header.type, shape.header.width, shape.header.height) == (CursorType.ALPHA, 16, 16)
+    assert (shape.header.hot_spot_x, shape.header.hot_spot_y) == (3, 4)
+    assert shape.data == struct.pack("<256I", *_CURSOR_PIXELS)
+
+    # every body either peer sent re-encodes to the very same bytes
+    seen = set()
+    for channel in (ChannelType.MAIN, ChannelType.INPUTS, ChannelType.CURSOR):
+        for direction in (C2S, S2C):
+            for body, msg in sent(channel, direction):
+                assert msg.encode() == body, msg
+                seen.add(type(msg).__name__)
+    assert {"MainInit", "MainChannelsList", "MainMouseMode", "MainMouseModeRequest", "CursorInit"} <= seen
