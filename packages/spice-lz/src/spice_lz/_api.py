@@ -242,4 +242,5 @@ def encode(
     rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, len(src), stride, out, bound, size)
     if rc:
         raise EncodeError(f"encoding failed (LZ error {rc})")
-    return ffi.buffer(out, size[0])[:]
+    blob: bytes = ffi.buffer(out, size[0])[:]
+    return blob
