@@ -83,6 +83,8 @@ void glz_encoder_free(glz_encoder *e);
 void glz_encoder_reset(glz_encoder *e);
 uint64_t glz_encoder_next_id(const glz_encoder *e);
 size_t glz_encode_bound(uint32_t type, uint32_t width, uint32_t height);
+/* The encoder's own output buffer, grown to at least need bytes (NULL if out of memory). */
+uint8_t *glz_encoder_scratch(glz_encoder *e, size_t need);
 /* Encodes pixels (rows top first, stride bytes apart, in the type's input
  * layout) and adds the image to the encoder's dictionary. Returns the number
  * of bytes written to out, or a negative GLZ_E_* code. */

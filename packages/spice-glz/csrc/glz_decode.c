@@ -42,7 +42,8 @@ typedef struct {
     uint64_t id;
     uint64_t npix;
     uint32_t type;
-    uint8_t *pix; /* npix * store_bpp + GLZ_SLACK bytes */
+    uint8_t *pix; /* npix * store_bpp + GLZ_SLACK bytes at least */
+    size_t cap;   /* bytes allocated at pix */
 } wimage;
 
 struct glz_window {
@@ -50,6 +51,7 @@ struct glz_window {
     size_t count, cap;
     uint64_t total;
     uint64_t max_pixels;
+    glz_pool pool; /* buffers of evicted images, for reuse */
 };
 
 glz_window *glz_window_new(uint64_t max_pixels) {
@@ -62,13 +64,16 @@ static void window_drop_front(glz_window *w, size_t k) {
     if (k == 0) return;
     for (size_t i = 0; i < k; i++) {
         w->total -= w->imgs[i].npix;
-        free(w->imgs[i].pix);
+        glz_pool_put(&w->pool, w->imgs[i].pix, w->imgs[i].cap);
     }
     if (w->count > k) memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
     w->count -= k;
 }
 
-void glz_window_clear(glz_window *w) { window_drop_front(w, w->count); }
+void glz_window_clear(glz_window *w) {
+    window_drop_front(w, w->count);
+    glz_pool_drain(&w->pool);
+}
 
 void glz_window_free(glz_window *w) {
     if (!w) return;
@@ -112,19 +117,19 @@ static size_t window_lower_bound(const glz_window *w, uint64_t id) {
 }
 
 /* Takes ownership of pix. Returns 0, or GLZ_E_NOMEM (pix freed). */
-static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint8_t *pix) {
+static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint8_t *pix, size_t pcap) {
     uint64_t oldest = h->id - h->win_head_dist;
     size_t k = window_lower_bound(w, oldest);
     if (k) window_drop_front(w, k);
     size_t pos = window_lower_bound(w, h->id);
     if (pos < w->count && w->imgs[pos].id == h->id) { /* a repeated id replaces the old image */
         w->total -= w->imgs[pos].npix;
-        free(w->imgs[pos].pix);
+        glz_pool_put(&w->pool, w->imgs[pos].pix, w->imgs[pos].cap);
         if (w->count > pos + 1) memmove(w->imgs + pos, w->imgs + pos + 1, (w->count - pos - 1) * sizeof(wimage));
         w->count--;
     }
     if (npix > w->max_pixels) { /* too big to keep: later references to it fail */
-        free(pix);
+        glz_pool_put(&w->pool, pix, pcap);
         return GLZ_OK;
     }
     window_fit(w, npix);
@@ -132,7 +137,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
         size_t ncap = w->cap ? w->cap * 2 : 16;
         wimage *n = realloc(w->imgs, ncap * sizeof(wimage));
         if (!n) {
-            free(pix);
+            glz_pool_put(&w->pool, pix, pcap);
             return GLZ_E_NOMEM;
         }
         w->imgs = n;
@@ -144,6 +149,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
     w->imgs[pos].npix = npix;
     w->imgs[pos].type = h->type;
     w->imgs[pos].pix = pix;
+    w->imgs[pos].cap = pcap;
     w->count++;
     w->total += npix;
     return GLZ_OK;
@@ -428,7 +434,8 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
     if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1) return GLZ_E_BUFFER;
 
     size_t bytes = (size_t)npix * glz_store_bpp(h.type);
-    uint8_t *pix = malloc(bytes + GLZ_SLACK);
+    size_t pcap;
+    uint8_t *pix = glz_pool_get(&w->pool, bytes + GLZ_SLACK, &pcap);
     if (!pix) return GLZ_E_NOMEM;
     memset(pix + bytes, 0, GLZ_SLACK);
 
@@ -453,9 +460,9 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
     }
     if (!rc && c.ip != c.iend) rc = fail(&c, GLZ_E_TRAILING, c.ip, npix, (uint64_t)(c.iend - c.ip));
     if (rc) {
-        free(pix);
+        glz_pool_put(&w->pool, pix, pcap);
         return rc;
     }
     emit_rows(&h, pix, out, out_stride, fmt);
-    return window_commit(w, &h, npix, pix);
+    return window_commit(w, &h, npix, pix, pcap);
 }

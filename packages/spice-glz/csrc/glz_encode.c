@@ -19,6 +19,8 @@
 #define MAX_PIXEL_DIST (1u << 25)
 #define MAX_IMAGE_DIST ((1u << 24) - 1)
 #define NO_IMAGE UINT64_MAX
+#define PF_TABLE 12 /* prefetch distances, in pixels */
+#define PF_REF 6
 
 typedef struct {
     uint32_t slot;
@@ -31,6 +33,7 @@ typedef struct {
     uint32_t type;
     uint32_t slot;
     uint8_t *pix;
+    size_t cap;
 } eimage;
 
 struct glz_encoder {
@@ -44,10 +47,13 @@ struct glz_encoder {
     uint32_t *free_slots; /* stack */
     uint32_t nfree;
     hentry *htab;
+    glz_pool pool;
+    uint8_t *scratch; /* output buffer handed to Python */
+    size_t scratch_cap;
 };
 
 static void encoder_drop_all(glz_encoder *e) {
-    for (size_t i = 0; i < e->count; i++) free(e->imgs[i].pix);
+    for (size_t i = 0; i < e->count; i++) glz_pool_put(&e->pool, e->imgs[i].pix, e->imgs[i].cap);
     e->count = 0;
     e->total = 0;
 }
@@ -75,6 +81,8 @@ glz_encoder *glz_encoder_new(uint64_t window_pixels) {
 void glz_encoder_free(glz_encoder *e) {
     if (!e) return;
     encoder_drop_all(e);
+    glz_pool_drain(&e->pool);
+    free(e->scratch);
     free(e->imgs);
     free(e->slot_image);
     free(e->free_slots);
@@ -83,6 +91,15 @@ void glz_encoder_free(glz_encoder *e) {
 }
 
 uint64_t glz_encoder_next_id(const glz_encoder *e) { return e->next_id; }
+
+uint8_t *glz_encoder_scratch(glz_encoder *e, size_t need) {
+    if (e->scratch_cap < need) {
+        free(e->scratch);
+        e->scratch = malloc(need);
+        e->scratch_cap = e->scratch ? need : 0;
+    }
+    return e->scratch;
+}
 
 size_t glz_encode_bound(uint32_t type, uint32_t width, uint32_t height) {
     uint64_t n = (uint64_t)width * height;
@@ -102,7 +119,7 @@ static void evict_front(glz_encoder *e, size_t k) {
         e->slot_image[im->slot] = NO_IMAGE;
         e->free_slots[e->nfree++] = im->slot;
         e->total -= im->npix;
-        free(im->pix);
+        glz_pool_put(&e->pool, im->pix, im->cap);
     }
     if (e->count > k) memmove(e->imgs, e->imgs + k, (e->count - k) * sizeof(eimage));
     e->count -= k;
@@ -308,6 +325,21 @@ GLZ_INLINE uint64_t find_match(const pctx *c, hentry ent, uint64_t ip, uint64_t 
     return len < need ? 0 : len;
 }
 
+/* Hashes of the last few positions, so the look-ahead does not recompute them. */
+typedef struct {
+    uint64_t pos[16];
+    uint32_t val[16];
+} hring;
+
+GLZ_INLINE uint32_t hash_at(hring *r, const uint8_t *px, uint64_t q, const int kind) {
+    unsigned i = (unsigned)q & 15;
+    if (r->pos[i] == q) return r->val[i];
+    uint32_t h = phash(px + q * (kind == K_RGB16 ? 2 : 4), kind);
+    r->pos[i] = q;
+    r->val[i] = h;
+    return h;
+}
+
 GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
     const size_t ps = kind == K_RGB16 ? 2 : 4;
     const uint64_t bias = kind == K_RGB ? 0 : kind == K_RGB16 ? 1 : 2;
@@ -330,6 +362,8 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
     put_literal(w, px + ps, kind);
     uint64_t copy = 2;
     uint64_t ip = 2;
+    hring ring;
+    memset(ring.pos, 0xFF, sizeof(ring.pos));
     const uint64_t bound = n - 2;
     const uint64_t limit = n >= 6 ? n - 6 : 0;
 
@@ -339,6 +373,17 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
         const uint64_t anchor = ip;
         const uint8_t *p = px + ip * ps;
         uint64_t len = 0, image_dist = 0, pix = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        /* The table and the pixels it points at are far apart in memory:
+         * start loading them a few pixels ahead. */
+        if (GLZ_LIKELY(ip + PF_TABLE + 2 < n)) {
+            __builtin_prefetch(&htab[hash_at(&ring, px, ip + PF_TABLE, kind)]);
+            {
+                hentry ahead = htab[hash_at(&ring, px, ip + PF_REF, kind)];
+                if (ahead.slot == slot && ahead.pos < n) __builtin_prefetch(px + (size_t)ahead.pos * ps);
+            }
+        }
+#endif
         uint32_t k1 = pkey(p, kind);
         if (pkey(p - ps, kind) == k1 && pkey(p + ps, kind) == k1 && pkey(p + 2 * ps, kind) == k1) {
             ip += 3;
@@ -354,7 +399,7 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
             pix = 1;
             image_dist = 0;
         } else {
-            uint32_t h = phash(p, kind);
+            uint32_t h = hash_at(&ring, px, ip, kind);
             hentry ent = htab[h];
             len = find_match(c, ent, ip, bound, &image_dist, &pix, kind);
             htab[h] = (hentry){slot, (uint32_t)anchor};
@@ -378,9 +423,9 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
         if ((size_t)(w->end - w->p) < 16 + len / 255) return GLZ_E_BUFFER;
         put_match(w, image_dist, pix, len - bias);
         ip = anchor + len - 2;
-        if (ip > anchor) htab[phash(px + ip * ps, kind)] = (hentry){slot, (uint32_t)ip};
+        if (ip > anchor) htab[hash_at(&ring, px, ip, kind)] = (hentry){slot, (uint32_t)ip};
         ip++;
-        if (ip > anchor) htab[phash(px + ip * ps, kind)] = (hentry){slot, (uint32_t)ip};
+        if (ip > anchor) htab[hash_at(&ring, px, ip, kind)] = (hentry){slot, (uint32_t)ip};
         ip++;
         open_run(w);
     }
@@ -444,8 +489,8 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
     if (npix > e->window_pixels) return -GLZ_E_WINDOW;
     if (out_cap < GLZ_HEADER_SIZE) return -GLZ_E_BUFFER;
 
-    size_t bytes = (size_t)npix * glz_store_bpp(type);
-    uint8_t *pix = malloc(bytes + GLZ_SLACK);
+    size_t bytes = (size_t)npix * glz_store_bpp(type), pcap;
+    uint8_t *pix = glz_pool_get(&e->pool, bytes + GLZ_SLACK, &pcap);
     if (!pix) return -GLZ_E_NOMEM;
     memset(pix + bytes, 0, GLZ_SLACK);
     store_rows(pix, type, pixels, width, height, stride, top_down);
@@ -454,7 +499,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
         size_t ncap = e->cap ? e->cap * 2 : 16;
         eimage *ni = realloc(e->imgs, ncap * sizeof(eimage));
         if (!ni) {
-            free(pix);
+            glz_pool_put(&e->pool, pix, pcap);
             return -GLZ_E_NOMEM;
         }
         e->imgs = ni;
@@ -470,7 +515,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
 
     uint32_t slot;
     if (alloc_slot(e, &slot)) {
-        free(pix);
+        glz_pool_put(&e->pool, pix, pcap);
         return -GLZ_E_NOMEM;
     }
     eimage *cur = &e->imgs[e->count];
@@ -479,6 +524,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
     cur->type = type;
     cur->slot = slot;
     cur->pix = pix;
+    cur->cap = pcap;
     e->slot_image[slot] = cur->id;
     e->count++;
     e->total += npix;
@@ -512,7 +558,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
         e->next_id--;
         e->slot_image[slot] = NO_IMAGE;
         e->free_slots[e->nfree++] = slot;
-        free(pix);
+        glz_pool_put(&e->pool, pix, pcap);
         return -rc;
     }
     return (int64_t)(w.p - out);

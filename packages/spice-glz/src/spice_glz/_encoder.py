@@ -96,16 +96,15 @@ class Encoder:
                 f"({_INPUT_LAYOUT[itype]}) needs {need}"
             )
         cap = lib.glz_encode_bound(itype, width, height)
-        out = bytearray(cap)
-        dst = ffi.from_buffer("uint8_t[]", out, require_writable=True)
         with self._lock:
+            dst = lib.glz_encoder_scratch(self._ptr, cap)
+            if dst == ffi.NULL:
+                raise MemoryError("spice_glz: cannot allocate the output buffer")
             n = lib.glz_encode(
                 self._ptr, itype, src, len(src), width, height, stride, int(top_down), dst, cap
             )
-        if n < 0:
-            if -n == lib.GLZ_E_NOMEM:
-                raise MemoryError("spice_glz: out of memory while encoding")
-            raise EncodeError(f"GLZ: encoding failed (code {-n})")
-        del dst
-        out_view = memoryview(out)
-        return bytes(out_view[:n])
+            if n < 0:
+                if -n == lib.GLZ_E_NOMEM:
+                    raise MemoryError("spice_glz: out of memory while encoding")
+                raise EncodeError(f"GLZ: encoding failed (code {-n})")
+            return bytes(ffi.buffer(dst, n))
