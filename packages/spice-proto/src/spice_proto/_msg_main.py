@@ -83,7 +83,10 @@ def _text(raw: bytes, r: Reader, field: str) -> str:
 
 def _cstring(text: str, where: str) -> bytes:
     """``text`` as UTF-8 with the terminating NUL the peers count in the size field."""
-    raw = text.encode("utf-8")
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ProtocolError(f"{text!r} is not encodable as UTF-8: {exc.reason}", where=where) from None
     if b"\0" in raw:
         raise ProtocolError(f"{text!r} contains a NUL byte", where=where)
     return raw + b"\0"
