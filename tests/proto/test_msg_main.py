@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from spice_proto import (
+    Caps,
     ChannelId,
     ChannelType,
     Direction,
@@ -50,6 +51,17 @@ from spice_proto import (
     ProtocolError,
     decode_message,
     message_class,
+)
+from spice_proto._agent import (
+    AgentAnnounceCapabilities,
+    AgentCap,
+    AgentMessage,
+    AgentMessageType,
+    AgentMonConfig,
+    AgentMonitorsConfig,
+    AgentReply,
+    AgentStream,
+    agent_chunks,
 )
 
 S2C = Direction.SERVER_TO_CLIENT
@@ -307,9 +319,68 @@ def test_channels_list_round_trip(pairs: list[tuple[int, int]]) -> None:
 
 
 @given(
-    st.text(alphabet=st.characters(exclude_characters="\0", exclude_categories=("Cs",)), max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\0"), max_size=40),
     st.booleans(),
 )
 def test_switch_host_round_trip(host: str, with_cert: bool) -> None:
     msg = MainMigrateSwitchHost(5900, 5901, host, host[::-1] if with_cert else None)
     assert MainMigrateSwitchHost.decode(msg.encode()) == msg
+
+
+# --------------------------------------------------------------------------- agent layer (spice_proto._agent)
+
+
+def test_agent_message_header_by_hand() -> None:
+    msg = AgentMonitorsConfig((AgentMonConfig(width=1024, height=768, depth=32, x=-5, y=0),)).message()
+    expected = bytes.fromhex(
+        "01000000"  # protocol 1
+        "02000000"  # VD_AGENT_MONITORS_CONFIG
+        "0000000000000000"  # opaque
+        "1c000000"  # size 28
+        "01000000"  # num_of_monitors
+        "01000000"  # flags USE_POS
+        "00030000"  # height 768 (height comes first)
+        "00040000"  # width 1024
+        "20000000"  # depth
+        "fbffffff"  # x -5
+        "00000000"  # y
+    )
+    assert msg.encode() == expected
+    (back,) = AgentStream().feed(expected)
+    assert back.type is AgentMessageType.MONITORS_CONFIG
+    assert AgentMonitorsConfig.parse(back.data).monitors == (AgentMonConfig(1024, 768, 32, -5, 0),)
+
+
+def test_agent_capabilities_and_reply() -> None:
+    caps = Caps.of(AgentCap.MONITORS_CONFIG, AgentCap.REPLY, AgentCap.CLIPBOARD_GRAB_SERIAL)
+    msg = AgentAnnounceCapabilities(True, caps).message()
+    assert msg.data == bytes.fromhex("0100000006000200")  # request, bits 1, 2 and 17
+    assert AgentAnnounceCapabilities.parse(msg.data) == AgentAnnounceCapabilities(True, caps)
+    reply = AgentReply(AgentMessageType.MONITORS_CONFIG, AgentReply.SUCCESS).message()
+    assert reply.data == bytes.fromhex("0200000001000000")
+    assert AgentReply.parse(reply.data).type is AgentMessageType.MONITORS_CONFIG
+    with pytest.raises(ProtocolError, match=r"VDAgentReply.*'error'"):
+        AgentReply.parse(reply.data[:6])
+    with pytest.raises(ProtocolError, match=r"VDAgentMonitorsConfig.*'monitors'"):
+        AgentMonitorsConfig.parse(bytes.fromhex("0500000000000000") + bytes(20))
+
+
+@given(st.lists(st.binary(max_size=5000), max_size=6), st.integers(1, 2048))
+def test_agent_stream_reassembles_any_chunking(payloads: list[bytes], size: int) -> None:
+    messages = [AgentMessage(AgentMessageType.CLIPBOARD, p, opaque=i) for i, p in enumerate(payloads)]
+    chunks = agent_chunks(b"".join(m.encode() for m in messages), size)
+    assert all(0 < len(c) <= size for c in chunks)
+    stream = AgentStream()
+    out = [m for chunk in chunks for m in stream.feed(chunk)]
+    assert out == messages
+    assert stream.pending == 0
+
+
+def test_agent_stream_rejects_bad_headers() -> None:
+    with pytest.raises(ProtocolError, match=r"VDAgentMessage.*'protocol'"):
+        AgentStream().feed(bytes.fromhex("0200000001000000000000000000000000000000"))
+    stream = AgentStream(max_message_size=1000)
+    with pytest.raises(ProtocolError, match=r"'size'.*1001 above the limit"):
+        stream.feed(bytes.fromhex("01000000040000000000000000000000e9030000"))
+    unknown = AgentStream().feed(bytes.fromhex("0100000063000000000000000000000001000000aa"))
+    assert unknown == [AgentMessage(0x63, b"\xaa")]
