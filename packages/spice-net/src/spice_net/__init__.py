@@ -20,6 +20,7 @@ from ._errors import (
     SpiceNetError,
     TLSVerificationFailed,
 )
+from ._server import LinkDecision, accept_channel
 from ._ticket import TicketKey, encrypt_ticket
 from ._tls import SpiceSSLContext, client_ssl_context, parse_host_subject, server_ssl_context
 
@@ -32,6 +33,7 @@ __all__ = [
     "ChannelClosed",
     "ConnectFailed",
     "ConnectTimeout",
+    "LinkDecision",
     "LinkRefused",
     "NeedSecured",
     "NotSpiceServer",
@@ -42,6 +44,7 @@ __all__ = [
     "TLSVerificationFailed",
     "TicketKey",
     "__version__",
+    "accept_channel",
     "client_ssl_context",
     "encrypt_ticket",
     "link_channel",

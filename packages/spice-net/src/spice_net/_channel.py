@@ -41,17 +41,27 @@ class _StreamIO:
         self.stream = stream
         self.conn = conn
         self._send_lock = trio.Lock()
+        self._send_error: ChannelClosed | None = None
         self._eof = False
 
-    async def flush(self) -> None:
+    async def flush(self, *, best_effort: bool = False) -> None:
+        """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
+        receiving) swallows a send failure so that messages already received are not lost;
+        the failure is raised by the next explicit send."""
         async with self._send_lock:
             data = self.conn.data_to_send()
+            if self._send_error is not None:
+                if best_effort:
+                    return
+                raise ChannelClosed(str(self._send_error)) from self._send_error
             if not data:
                 return
             try:
                 await self.stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
-                raise ChannelClosed(f"connection lost while sending: {_describe(exc)}") from exc
+                self._send_error = ChannelClosed(f"connection lost while sending: {_describe(exc)}")
+                if not best_effort:
+                    raise self._send_error from exc
 
     async def next_event(self) -> Event:
         """The next event from the connection, reading (and flushing duties) as needed."""
@@ -61,10 +71,10 @@ class _StreamIO:
             except ProtocolError as exc:
                 raise ProtocolViolation(str(exc)) from exc
             if not isinstance(event, NeedData):
-                await self.flush()
+                await self.flush(best_effort=True)
                 return event
             assert event is NEED_DATA
-            await self.flush()
+            await self.flush(best_effort=True)
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
             try:

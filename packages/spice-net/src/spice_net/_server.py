@@ -1,0 +1,92 @@
+"""Server side: answer a client's link request, check its ticket, hand back a channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import trio
+from spice_proto import (
+    Caps,
+    Connection,
+    ConnectionClosed,
+    LinkErr,
+    LinkFailed,
+    LinkMess,
+    LinkRequested,
+    Role,
+    TicketReceived,
+)
+
+from ._channel import ServerChannel, _StreamIO
+from ._client import _deadline
+from ._errors import ChannelClosed, ProtocolViolation, link_refused
+from ._ticket import TicketKey
+
+__all__ = ["LinkDecision", "accept_channel"]
+
+#: What ``channel_caps_for`` returns: the channel capabilities to offer, or a link error to refuse with.
+LinkDecision = Caps | LinkErr
+
+
+async def accept_channel(
+    stream: trio.abc.Stream,
+    *,
+    password: str | None,
+    channel_caps_for: Callable[[LinkMess], LinkDecision] | None = None,
+    common_caps: Caps | None = None,
+    ack_window: int | None = None,
+    timeout: float | None = 30.0,
+) -> ServerChannel:
+    """Run the server half of the link over ``stream`` and return the linked channel.
+
+    ``password=None`` disables ticketing (any ticket is accepted).  Each link
+    gets a fresh 1024-bit RSA key; the ticket is decrypted and compared in
+    constant time, and a wrong one is answered PERMISSION_DENIED.
+    ``channel_caps_for(mess)`` decides per request: return the channel caps to
+    accept, or a :class:`~spice_proto.LinkErr` (``NEED_SECURED``,
+    ``CHANNEL_NOT_AVAILABLE``, ``BAD_CONNECTION_ID``...) to refuse.  With
+    ``ack_window`` a SET_ACK is sent right after the link.
+
+    Raises :class:`AuthenticationFailed` / :class:`LinkRefused` (after answering
+    the client), :class:`ChannelClosed`, :class:`ProtocolViolation` or
+    :class:`ConnectTimeout`; the stream is closed on failure.
+    """
+    conn = Connection(Role.SERVER)
+    io = _StreamIO(stream, conn)
+    try:
+        with _deadline(timeout, "client link"):
+            event = await io.next_event()
+            if isinstance(event, ConnectionClosed):
+                raise ChannelClosed("client closed the connection before linking")
+            if isinstance(event, LinkFailed):  # malformed request, already answered
+                raise link_refused(event.error, "malformed link request from the client")
+            if not isinstance(event, LinkRequested):
+                raise ProtocolViolation(f"unexpected {type(event).__name__} during link")
+            decision = channel_caps_for(event.mess) if channel_caps_for else Caps()
+            if isinstance(decision, LinkErr):
+                conn.reject_link(decision)
+                await io.flush()
+                raise link_refused(decision, "refused by channel_caps_for")
+            key = TicketKey.generate()
+            conn.accept_link(key.public_der, common_caps, decision)
+            await io.flush()
+            event = await io.next_event()
+            if isinstance(event, ConnectionClosed):
+                raise ChannelClosed("client closed the connection before sending its ticket")
+            if isinstance(event, LinkFailed):
+                raise link_refused(event.error, "client asked for an unsupported auth mechanism")
+            if not isinstance(event, TicketReceived):
+                raise ProtocolViolation(f"unexpected {type(event).__name__} during link")
+            if password is not None and not key.check(event.ciphertext, password):
+                conn.finish_link(LinkErr.PERMISSION_DENIED)
+                await io.flush()
+                raise link_refused(LinkErr.PERMISSION_DENIED, "client sent a wrong password")
+            conn.finish_link(LinkErr.OK)
+            await io.flush()
+        channel = ServerChannel(stream, conn)
+        if ack_window:
+            await channel.set_ack(ack_window)
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return channel

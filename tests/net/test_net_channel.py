@@ -1,0 +1,326 @@
+"""spice_net client against spice_net server over in-memory streams (and 127.0.0.1 TCP)."""
+
+from __future__ import annotations
+
+import socket
+from functools import partial
+from typing import Any
+
+import pytest
+import spice_net
+import trio
+import trio.testing
+from spice_net import (
+    AuthenticationFailed,
+    Channel,
+    ChannelClosed,
+    ConnectFailed,
+    ConnectTimeout,
+    LinkRefused,
+    NeedSecured,
+    NotSpiceServer,
+    ProtocolViolation,
+    ServerChannel,
+    TicketKey,
+    accept_channel,
+    encrypt_ticket,
+    link_channel,
+)
+from spice_proto import (
+    Ack,
+    AckSync,
+    Caps,
+    ChannelType,
+    CommonCap,
+    Direction,
+    LinkErr,
+    LinkMess,
+    LinkReply,
+    Notify,
+    NotifySeverity,
+    NotifyVisibility,
+    Ping,
+    Pong,
+    UnknownMessage,
+)
+
+
+async def linked(
+    *, server_password: str | None = None, client_password: str | None = None, **server_kw: Any
+) -> tuple[Channel, ServerChannel]:
+    """A client and a server channel linked over a memory stream pair."""
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        try:
+            box["server"] = await accept_channel(server_stream, password=server_password, **server_kw)
+        except spice_net.SpiceNetError as exc:
+            box["server_error"] = exc
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        try:
+            client = await link_channel(
+                client_stream,
+                channel_type=ChannelType.DISPLAY,
+                channel_id=1,
+                connection_id=77,
+                password=client_password,
+                channel_caps=Caps.of(3),
+            )
+        except spice_net.SpiceNetError as exc:
+            box["client_error"] = exc
+    if "client_error" in box or "server_error" in box:
+        raise _LinkErrors(box.get("client_error"), box.get("server_error"))
+    return client, box["server"]
+
+
+class _LinkErrors(Exception):
+    def __init__(self, client: BaseException | None, server: BaseException | None) -> None:
+        super().__init__(client, server)
+        self.client = client
+        self.server = server
+
+
+async def test_link_and_exchange_messages() -> None:
+    seen: list[LinkMess] = []
+
+    def caps_for(mess: LinkMess) -> Caps:
+        seen.append(mess)
+        return Caps.of(0, 4)
+
+    client, server = await linked(channel_caps_for=caps_for)
+    assert seen[0].channel_type == ChannelType.DISPLAY and seen[0].connection_id == 77
+    assert client.channel_type == server.channel_type == ChannelType.DISPLAY
+    assert client.channel_id == 1 and server.connection_id == 77
+    assert client.server_channel_caps == Caps.of(0, 4) and server.client_channel_caps == Caps.of(3)
+    assert CommonCap.MINI_HEADER in client.server_common_caps
+    assert client.mini_header and server.mini_header
+    note = Notify(5, NotifySeverity.INFO, NotifyVisibility.HIGH, 0, "welcome")
+    raw = UnknownMessage(ChannelType.DISPLAY, Direction.SERVER_TO_CLIENT, 5000, b"opaque")
+    assert await server.send(note) == 1
+    assert await server.send(raw) == 2
+    assert await client.receive() == note
+    assert await client.receive() == raw
+    assert client.last_serial == 2
+    await client.send(UnknownMessage(ChannelType.DISPLAY, Direction.CLIENT_TO_SERVER, 5001, b"\x01"))
+    got = await server.receive()
+    assert isinstance(got, UnknownMessage) and got.type == 5001 and got.body == b"\x01"
+    await client.aclose()
+    with pytest.raises(ChannelClosed, match="peer closed"):
+        await server.receive()
+    with pytest.raises(ChannelClosed):
+        await client.send(Pong(1, 1))
+    await server.aclose()
+
+
+async def test_right_password() -> None:
+    client, server = await linked(server_password="sesame", client_password="sesame")
+    await client.aclose()
+    await server.aclose()
+
+
+@pytest.mark.parametrize("given", ["wrong", None, "sesame2", "sesam"])
+async def test_wrong_password_fails_on_both_sides(given: str | None) -> None:
+    with pytest.raises(_LinkErrors) as info:
+        await linked(server_password="sesame", client_password=given)
+    assert isinstance(info.value.client, AuthenticationFailed)
+    assert info.value.client.code == LinkErr.PERMISSION_DENIED
+    assert isinstance(info.value.server, AuthenticationFailed)
+
+
+async def test_no_ticketing_accepts_any_password() -> None:
+    client, server = await linked(server_password=None, client_password="anything")
+    await client.aclose()
+    await server.aclose()
+
+
+async def test_password_longer_than_60_bytes_is_refused_before_io() -> None:
+    client_stream, _ = trio.testing.memory_stream_pair()
+    with pytest.raises(ValueError, match="at most 60 bytes"):
+        await link_channel(client_stream, channel_type=ChannelType.MAIN, password="x" * 61)
+
+
+@pytest.mark.parametrize(
+    ("error", "exc_type"),
+    [
+        (LinkErr.NEED_SECURED, NeedSecured),
+        (LinkErr.CHANNEL_NOT_AVAILABLE, LinkRefused),
+        (LinkErr.BAD_CONNECTION_ID, LinkRefused),
+    ],
+)
+async def test_refused_links(error: LinkErr, exc_type: type[LinkRefused]) -> None:
+    with pytest.raises(_LinkErrors) as info:
+        await linked(channel_caps_for=lambda mess: error)
+    assert type(info.value.client) is exc_type
+    assert isinstance(info.value.client, LinkRefused) and info.value.client.code == error
+    assert isinstance(info.value.server, LinkRefused) and info.value.server.code == error
+
+
+async def _fake_server(answer: bytes, stream: trio.abc.Stream) -> None:
+    await stream.receive_some(1024)
+    if answer:
+        await stream.send_all(answer)
+    await stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        b"SSH-2.0-OpenSSH_9.2p1\r\n" + bytes(40),
+        b"",
+        b"RED",
+    ],
+)
+async def test_garbage_or_silence_is_not_a_spice_server(answer: bytes) -> None:
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_fake_server, answer, server_stream)
+        with pytest.raises(NotSpiceServer):
+            await link_channel(client_stream, channel_type=ChannelType.MAIN)
+
+
+async def test_server_with_other_key_type_is_a_protocol_violation() -> None:
+    # A reply whose 162-byte "key" is not an RSA DER key.
+    reply = LinkReply(LinkErr.OK, b"\x30" + bytes(161), Caps.of(1), Caps()).encode_with_header()
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_fake_server, reply, server_stream)
+        with pytest.raises(ProtocolViolation, match="public key"):
+            await link_channel(client_stream, channel_type=ChannelType.MAIN)
+
+
+async def test_server_answers_garbage_client_with_invalid_magic() -> None:
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+
+        async def garbage_client() -> None:
+            await client_stream.send_all(b"GET / HTTP/1.1\r\n\r\n")
+            data = await client_stream.receive_some(4096)
+            assert LinkReply.decode(data[16:]).error == LinkErr.INVALID_MAGIC
+
+        nursery.start_soon(garbage_client)
+        with pytest.raises(LinkRefused) as info:
+            await accept_channel(server_stream, password=None)
+        assert info.value.code == LinkErr.INVALID_MAGIC
+
+
+async def test_one_message_ack_window_flow() -> None:
+    client, server = await linked(ack_window=1)
+    sent = 0
+
+    async def produce() -> None:
+        nonlocal sent
+        for i in range(20):
+            await server.send(Ping(i, 1000 + i))
+            sent += 1
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(produce)
+        await trio.testing.wait_all_tasks_blocked()
+        # Window 1, nothing acknowledged: the server stops after 2 * window + 1 messages.
+        assert sent == 3
+        assert not server.connection.may_send
+        received = [await client.receive() for _ in range(21)]
+    assert sent == 20
+    assert received[0].type == 3  # SET_ACK first
+    assert [m.id for m in received[1:] if isinstance(m, Ping)] == list(range(20))
+    from_client = []
+    with trio.move_on_after(1):
+        while len(from_client) < 41:
+            from_client.append(await server.receive())
+    assert from_client[0] == AckSync(1)
+    assert sum(isinstance(m, Ack) for m in from_client) == 20
+    assert [m.id for m in from_client if isinstance(m, Pong)] == list(range(20))
+    await client.aclose()
+    await server.aclose()
+
+
+async def test_ping_pong_without_padding() -> None:
+    client, server = await linked()
+    await server.send(Ping(7, 123456789, b"\x55" * 4096))
+    assert await client.receive() == Ping(7, 123456789, b"\x55" * 4096)
+    assert await server.receive() == Pong(7, 123456789)
+    await client.aclose()
+    await server.aclose()
+
+
+async def test_async_iteration_ends_when_peer_closes() -> None:
+    client, server = await linked()
+    for i in range(3):
+        await server.send(Ping(i, i))
+    await server.aclose()
+    got = [msg async for msg in client]
+    assert got == [Ping(0, 0), Ping(1, 1), Ping(2, 2)]
+
+
+async def test_malformed_message_after_link_is_a_protocol_violation() -> None:
+    client, server = await linked()
+    # A SET_ACK (type 3) whose body is 2 bytes instead of 8, written raw under the mini header.
+    await server.stream.send_all(b"\x03\0\x02\0\0\0\0\0")
+    with pytest.raises(ProtocolViolation, match="SetAck"):
+        await client.receive()
+    await client.aclose()
+    await server.aclose()
+
+
+def test_ticket_round_trip_and_constant_time_check() -> None:
+    key = TicketKey.generate()
+    assert len(key.public_der) == 162
+    ticket = encrypt_ticket(key.public_der, "sesame")
+    assert len(ticket) == 128
+    assert key.decrypt(ticket) == b"sesame"
+    assert key.check(ticket, "sesame")
+    assert not key.check(ticket, "sesame ")
+    assert not key.check(bytes(128), "sesame")
+    assert key.decrypt(b"short") is None
+    assert encrypt_ticket(key.public_der, "sesame") != ticket  # OAEP is randomised
+
+
+async def test_open_channel_over_tcp() -> None:
+    async def handler(stream: trio.SocketStream) -> None:
+        try:
+            channel = await accept_channel(stream, password="pw")
+        except spice_net.SpiceNetError:
+            return
+        async with channel:
+            await channel.send(Ping(1, 2))
+            assert await channel.receive() == Pong(1, 2)
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        async with await spice_net.open_channel(
+            "127.0.0.1", port, channel_type=ChannelType.MAIN, password="pw"
+        ) as channel:
+            assert await channel.receive() == Ping(1, 2)
+        with pytest.raises(AuthenticationFailed):
+            await spice_net.open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN, password="no")
+        nursery.cancel_scope.cancel()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+async def test_connect_failed_names_host_and_port() -> None:
+    port = _closed_port()
+    with pytest.raises(ConnectFailed, match=f"127.0.0.1:{port}"):
+        await spice_net.open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN)
+
+
+async def test_connect_timeout_when_server_never_answers() -> None:
+    async def silent(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, silent, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        with pytest.raises(ConnectTimeout, match=r"no answer within 0\.2 s"):
+            await spice_net.open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN, timeout=0.2)
+        nursery.cancel_scope.cancel()
