@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 import spice_lz
 import vectors
 
@@ -71,3 +72,12 @@ def test_concurrent_decodes_in_threads() -> None:
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(work, range(8)))
+
+
+def test_decode_into_rejects_non_contiguous_arrays() -> None:
+    blob = spice_lz.encode(bytes(16), 2, 2, spice_lz.LzImageType.RGB32)
+    surface = np.zeros((10, 10, 4), np.uint8)
+    with pytest.raises(spice_lz.DecodeError, match="not a writable contiguous buffer"):
+        spice_lz.decode_into(blob, surface[2:, 3:], stride=40)
+    with pytest.raises(spice_lz.DecodeError, match="not a writable contiguous buffer"):
+        spice_lz.decode_into(blob, np.zeros(64, np.uint8)[::2], stride=8)

@@ -180,7 +180,7 @@ def decode_into(
     row = width * FORMAT_BPP[fmt]
     try:
         out = ffi.from_buffer(buffer, require_writable=True)
-    except (TypeError, BufferError) as exc:
+    except (TypeError, ValueError, BufferError) as exc:
         raise DecodeError(f"output buffer is not a writable contiguous buffer ({exc})") from None
     if stride < row:
         raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
