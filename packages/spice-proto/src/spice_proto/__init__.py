@@ -10,6 +10,7 @@ Nothing here does I/O; ``spice_net`` moves the bytes.
 # __all__; this package re-exports them all.  Importing a message module registers its
 # message classes with the decoder registry.
 from . import (
+    _agent,
     _connection,
     _display_types,
     _header,
@@ -20,6 +21,7 @@ from . import (
     _msg_inputs,
     _msg_main,
 )
+from ._agent import *  # noqa: F403
 from ._caps import Caps
 from ._connection import *  # noqa: F403
 from ._display_types import *  # noqa: F403
@@ -60,6 +62,7 @@ __all__ = [
     "register",
     "registered_messages",
     *_enum_names,
+    *_agent.__all__,
     *_connection.__all__,
     *_display_types.__all__,
     *_header.__all__,
