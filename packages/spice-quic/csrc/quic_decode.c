@@ -13,22 +13,28 @@
 
 /* ---- bit reader ------------------------------------------------------- */
 
-#define PAD_BYTES 16
+/* Zero bytes after the stream: more than one row can consume (see
+ * pad_bytes), so the pixel loops never check bounds; the position is
+ * checked against the stream length after every row instead. */
+static size_t pad_bytes(uint32_t width)
+{
+    /* per pixel: four 26-bit codewords, and runs cost at most their length
+       plus 16 bits per run code (at most two per pixel); plus one failing
+       run code and the 64-bit lookahead */
+    return 20 * (size_t)width + 64;
+}
 
 typedef struct {
-    const uint8_t *data; /* big-endian stream followed by PAD_BYTES zeros */
-    size_t limit;        /* length of the real stream in bytes */
-    size_t pos;          /* byte offset matching the end of the window */
-    uint64_t buf;        /* window, next bit in the most significant place */
-    unsigned cnt;        /* valid bits in buf */
+    const uint8_t *p; /* next byte to load; the window ends p * 8 - cnt bits in */
+    uint64_t buf;     /* window, next bit in the most significant place */
+    unsigned cnt;     /* valid bits in buf */
 } Reader;
 
 /* Top up the window to at least 56 valid bits. */
 Q_INLINE void rd_refill(Reader *r)
 {
-    size_t at = r->pos < r->limit ? r->pos : r->limit;
-    r->buf |= ld64be(r->data + at) >> r->cnt;
-    r->pos += (63 - r->cnt) >> 3;
+    r->buf |= ld64be(r->p) >> r->cnt;
+    r->p += (63 - r->cnt) >> 3;
     r->cnt |= 56;
 }
 
@@ -38,11 +44,6 @@ Q_INLINE void rd_skip(Reader *r, unsigned n)
     r->cnt -= n;
 }
 
-Q_INLINE uint64_t rd_consumed_bits(const Reader *r)
-{
-    return (uint64_t)r->pos * 8 - r->cnt;
-}
-
 /* One Golomb codeword with parameter k (needs <= 26 valid bits). */
 Q_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
 {
@@ -50,8 +51,9 @@ Q_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
     unsigned zeros = clz64(b | 1);
     unsigned len, v;
     if (Q_LIKELY(zeros < f->gr_limit[k])) {
+        /* zeros, a one, then k low bits */
         len = zeros + 1 + k;
-        v = (zeros << k) | ((unsigned)(b >> (64 - len)) & ((1u << k) - 1));
+        v = (zeros << k) + (unsigned)((b << zeros) >> (63 - k)) - (1u << k);
     } else {
         len = f->esc_len[k];
         v = f->esc_base[k] + (unsigned)(b >> (64 - len));
@@ -64,7 +66,7 @@ Q_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
 /* A run length: one '1' per completed block of 2^order pixels (the order
  * grows after each block), then '0' and `order` bits of remainder.
  * Fails when the run would pass `room` pixels. */
-Q_INLINE int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
+static int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
 {
     uint32_t run = 0;
     unsigned state = s->runstate;
@@ -105,92 +107,92 @@ Q_INLINE unsigned unzig(unsigned v)
 
 typedef struct {
     Reader rd;
-    State st[2];      /* [0] colour (or gray) channels, [1] alpha */
-    Model model[4];   /* r, g, b, a (gray uses model 0) */
-    uint8_t *res[4];  /* residual rows of each channel; res[c][-1] is valid */
+    const uint8_t *stream; /* start of the big-endian stream */
+    State st[2];           /* [0] colour (or gray) channels, [1] alpha */
+    Model model[4];        /* r, g, b, a (gray uses model 0) */
+    uint8_t *res1;         /* residuals of the gray or alpha channel; [-1] valid */
+    uint32_t *res3;        /* residuals of r, g, b per pixel (r | g << 8 | b << 16); [-1] valid */
+    uint32_t res3_mem[];   /* storage of res3: res3_mem[i + 1] is pixel i */
 } Decoder;
 
+Q_INLINE uint64_t consumed_bits(const Decoder *d)
+{
+    return (uint64_t)(d->rd.p - d->stream) * 8 - d->rd.cnt;
+}
+
 /* ---- three colour channels packed in a u32 (b | g << 8 | r << 16) ------ */
+
+/* Per-byte floor((a + b) / 2) of the three channel bytes. */
+Q_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
+{
+    return (a & b) + (((a ^ b) & 0xfefefeu) >> 1);
+}
+
+/* Per-byte (a + b) mod 2^bpc of the three channel bytes (inputs < 2^bpc). */
+Q_INLINE uint32_t swar_add(uint32_t a, uint32_t b, unsigned bpc)
+{
+    if (bpc == 5) return (a + b) & 0x1f1f1fu;
+    return ((a & 0x7f7f7fu) + (b & 0x7f7f7fu)) ^ ((a ^ b) & 0x808080u);
+}
+
+/* Per-byte unzig of three packed residuals (see unzig). */
+Q_INLINE uint32_t swar_unzig(uint32_t v, unsigned bpc)
+{
+    const uint32_t low = bpc == 5 ? 0x0f0f0fu : 0x7f7f7fu;
+    return ((v >> 1) & low) ^ ((v & 0x010101u) * (bpc == 5 ? 0x1fu : 0xffu));
+}
 
 Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                      const uint32_t waitmask, const int first_row, const unsigned bpc)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
-    const uint8_t *bk = bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5;
     const unsigned mask = (1u << bpc) - 1;
     State *st = &d->st[0];
-    Model *mr = &d->model[0], *mg = &d->model[1], *mb = &d->model[2];
-    uint8_t *er = d->res[0], *eg = d->res[1], *eb = d->res[2];
     Reader rd = d->rd;
     uint32_t next = i + st->waitcnt; /* pixel whose residuals update the model */
     uint32_t run_at = 0;             /* where the last run started (0: none) */
-    unsigned xr = er[(ptrdiff_t)i - 1], xg = eg[(ptrdiff_t)i - 1], xb = eb[(ptrdiff_t)i - 1];
+    uint32_t ctx = d->res3_mem[i];   /* residuals of pixel i - 1, packed like a pixel */
     uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
-    uint32_t left2 = i >= 2 ? ld32(cur + 4 * (size_t)(i - 2)) : 0;
-    uint32_t upleft = (!first_row && i >= 1) ? ld32(prev + 4 * (size_t)(i - 1)) : 0;
 
     while (i < end) {
-        uint32_t up = 0;
-        unsigned pr, pg, pb;
-        if (first_row) {
-            pr = (left >> 16) & 0xff;
-            pg = (left >> 8) & 0xff;
-            pb = left & 0xff;
-        } else {
-            up = ld32(prev + 4 * (size_t)i);
-            if (Q_UNLIKELY(((upleft ^ up) & 0xffffff) == 0) && i > 2 && i != run_at &&
-                ((left ^ left2) & 0xffffff) == 0) {
-                uint32_t n;
-                int rc = rd_run(&rd, st, end - i, &n);
-                if (rc) {
-                    d->rd = rd;
-                    return rc;
-                }
-                run_at = i;
-                if (n) {
-                    for (uint32_t j = 0; j < n; j++) st32(cur + 4 * (size_t)(i + j), left);
-                    i += n;
-                    next += n;
-                    left2 = left;
-                    xr = er[i - 1];
-                    xg = eg[i - 1];
-                    xb = eb[i - 1];
-                    upleft = ld32(prev + 4 * (size_t)(i - 1));
-                }
-                continue;
+        uint32_t up = first_row ? 0 : ld32(prev + 4 * (size_t)i);
+        if (!first_row && Q_UNLIKELY(i > 2 && ((ld32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
+            ((ld32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
+            uint32_t n;
+            Reader tmp = rd; /* keeps rd itself in registers */
+            int rc = rd_run(&tmp, st, end - i, &n);
+            rd = tmp;
+            if (rc) {
+                d->rd = rd;
+                return rc;
             }
-            if (i == 0) {
-                pr = (up >> 16) & 0xff;
-                pg = (up >> 8) & 0xff;
-                pb = up & 0xff;
-            } else {
-                pr = (((left >> 16) & 0xff) + ((up >> 16) & 0xff)) >> 1;
-                pg = (((left >> 8) & 0xff) + ((up >> 8) & 0xff)) >> 1;
-                pb = ((left & 0xff) + (up & 0xff)) >> 1;
+            run_at = i;
+            if (n) {
+                for (uint32_t j = 0; j < n; j++) st32(cur + 4 * (size_t)(i + j), left);
+                i += n;
+                next += n;
+                ctx = d->res3_mem[i];
             }
+            continue;
         }
         rd_refill(&rd);
-        unsigned vr = rd_golomb(&rd, f, mr->best[bk[xr]]) & mask;
-        unsigned vg = rd_golomb(&rd, f, mg->best[bk[xg]]) & mask;
-        rd_refill(&rd);
-        unsigned vb = rd_golomb(&rd, f, mb->best[bk[xb]]) & mask;
-        er[i] = (uint8_t)vr;
-        eg[i] = (uint8_t)vg;
-        eb[i] = (uint8_t)vb;
-        uint32_t px = ((unzig(vr) + pr) & mask) << 16 | ((unzig(vg) + pg) & mask) << 8 | ((unzig(vb) + pb) & mask);
+        unsigned vr = rd_golomb(&rd, f, d->model[0].k_of[ctx >> 16]) & mask;
+        unsigned vg = rd_golomb(&rd, f, d->model[1].k_of[(ctx >> 8) & 0xff]) & mask;
+        if (Q_UNLIKELY(rd.cnt < 26)) rd_refill(&rd);
+        unsigned vb = rd_golomb(&rd, f, d->model[2].k_of[ctx & 0xff]) & mask;
+        uint32_t v = vr << 16 | vg << 8 | vb;
+        d->res3_mem[i + 1] = v;
+        uint32_t pred = first_row ? left : i == 0 ? up : swar_avg(left, up);
+        uint32_t px = swar_add(pred & 0xffffffu, swar_unzig(v, bpc), bpc);
         st32(cur + 4 * (size_t)i, px);
         if (Q_UNLIKELY(i == next)) {
-            model_update(mr, f, bk, bpc, xr, vr, st->trigger);
-            model_update(mg, f, bk, bpc, xg, vg, st->trigger);
-            model_update(mb, f, bk, bpc, xb, vb, st->trigger);
+            model_update(&d->model[0], bpc, ctx >> 16, vr, st->trigger);
+            model_update(&d->model[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
+            model_update(&d->model[2], bpc, ctx & 0xff, vb, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
-        xr = vr;
-        xg = vg;
-        xb = vb;
-        left2 = left;
+        ctx = v;
         left = px;
-        upleft = up;
         i++;
     }
     st->waitcnt = next - end;
@@ -204,14 +206,13 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
                        const uint32_t waitmask, const int first_row, const size_t step, const int ch)
 {
     const Family *f = &quic_tab.f8;
-    const uint8_t *bk = quic_tab.bucket8;
     State *st = &d->st[ch == 3 ? 1 : 0];
     Model *m = &d->model[ch];
-    uint8_t *e = d->res[ch];
+    uint8_t *res = d->res1;
     Reader rd = d->rd;
     uint32_t next = i + st->waitcnt;
     uint32_t run_at = 0;
-    unsigned x = e[(ptrdiff_t)i - 1];
+    unsigned x = res[(ptrdiff_t)i - 1];
     unsigned left = i >= 1 ? cur[step * (i - 1)] : 0;
     unsigned left2 = i >= 2 ? cur[step * (i - 2)] : 0;
     unsigned upleft = (!first_row && i >= 1) ? prev[step * (i - 1)] : 0;
@@ -224,7 +225,9 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
             up = prev[step * i];
             if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
                 uint32_t n;
-                int rc = rd_run(&rd, st, end - i, &n);
+                Reader tmp = rd; /* keeps rd itself in registers */
+                int rc = rd_run(&tmp, st, end - i, &n);
+                rd = tmp;
                 if (rc) {
                     d->rd = rd;
                     return rc;
@@ -235,7 +238,7 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
                     i += n;
                     next += n;
                     left2 = left;
-                    x = e[i - 1];
+                    x = res[i - 1];
                     upleft = prev[step * (i - 1)];
                 }
                 continue;
@@ -243,12 +246,12 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
             p = i == 0 ? up : (left + up) >> 1;
         }
         rd_refill(&rd);
-        unsigned v = rd_golomb(&rd, f, m->best[bk[x]]) & 0xff;
-        e[i] = (uint8_t)v;
+        unsigned v = rd_golomb(&rd, f, m->k_of[x]) & 0xff;
+        res[i] = (uint8_t)v;
         unsigned px = (unzig(v) + p) & 0xff;
         cur[step * i] = (uint8_t)px;
         if (Q_UNLIKELY(i == next)) {
-            model_update(m, f, bk, 8, x, v, st->trigger);
+            model_update(m, 8, x, v, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
         x = v;
@@ -305,10 +308,15 @@ static int code_row(Decoder *d, State *st, SegFn seg, uint8_t *cur, const uint8_
     return 0;
 }
 
-/* Each row's first residual is coded in the context of the previous row's. */
-static void start_row(Decoder *d, int ch, int first_row)
+/* Each row's first residuals are coded in the context of the previous row's. */
+static void start_rgb_row(Decoder *d, int first_row)
 {
-    d->res[ch][-1] = first_row ? 0 : d->res[ch][0];
+    d->res3[-1] = first_row ? 0 : d->res3[0];
+}
+
+static void start_plane_row(Decoder *d, int first_row)
+{
+    d->res1[-1] = first_row ? 0 : d->res1[0];
 }
 
 /* ---- RGB16 output conversions ----------------------------------------- */
@@ -375,12 +383,12 @@ static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int6
         int rc;
         *err_row = y;
         if (type == IT_GRAY) {
-            start_row(d, 0, first);
+            start_plane_row(d, first);
             rc = code_row(d, &d->st[0], first ? seg_gray_first : seg_gray, row, prev, w);
             prev = row;
         } else if (type == IT_RGB16) {
             uint8_t *cur = scratch + (y & 1) * (size_t)w * 4;
-            for (int c = 0; c < 3; c++) start_row(d, c, first);
+            start_rgb_row(d, first);
             rc = code_row(d, &d->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, w);
             if (format == SPICE_QUIC_FMT_BGRX32)
                 row_5to8(row, cur, w);
@@ -388,21 +396,21 @@ static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int6
                 row_5to16(row, cur, w);
             prev = cur;
         } else {
-            for (int c = 0; c < 3; c++) start_row(d, c, first);
+            start_rgb_row(d, first);
             rc = code_row(d, &d->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, w);
             if (!rc && type == IT_RGBA) {
-                start_row(d, 3, first);
+                start_plane_row(d, first);
                 rc = code_row(d, &d->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
                               prev ? prev + 3 : NULL, w);
             }
             prev = row;
         }
         if (rc) return rc;
-        if (rd_consumed_bits(&d->rd) > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+        if (consumed_bits(d) > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
     }
     /* A complete stream leaves at least one word of lookahead unread. */
     *err_row = -1;
-    if (rd_consumed_bits(&d->rd) + 32 > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+    if (consumed_bits(d) + 32 > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
     return 0;
 }
 
@@ -426,10 +434,12 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     if (astride * (h - 1) + row_bytes > dst_len) return SPICE_QUIC_ERR_BUFFER;
 
     const size_t data_len = blob_len - QUIC_HEADER_BYTES;
-    const size_t res_len = (size_t)w + 16;
+    const size_t pad = pad_bytes(w);
+    const size_t n_res = (size_t)w + 2;
     const size_t scratch_len = type == IT_RGB16 ? 2 * (size_t)w * 4 : 0;
-    uint8_t *mem = malloc(data_len + PAD_BYTES + 4 * res_len + scratch_len);
-    Decoder *d = malloc(sizeof(Decoder));
+    if ((uint64_t)data_len + 64 * (uint64_t)w > SIZE_MAX / 2) return SPICE_QUIC_ERR_NOMEM;
+    uint8_t *mem = malloc(data_len + pad + 5 * n_res * 4 + scratch_len);
+    Decoder *d = malloc(sizeof(Decoder) + n_res * 4);
     if (!mem || !d) {
         free(mem);
         free(d);
@@ -437,20 +447,23 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     }
     /* little-endian words -> big-endian byte stream */
     uint8_t *stream = mem;
+    const uint8_t *words = blob + QUIC_HEADER_BYTES;
     for (size_t j = 0; j < data_len; j += 4) {
-        stream[j] = blob[QUIC_HEADER_BYTES + j + 3];
-        stream[j + 1] = blob[QUIC_HEADER_BYTES + j + 2];
-        stream[j + 2] = blob[QUIC_HEADER_BYTES + j + 1];
-        stream[j + 3] = blob[QUIC_HEADER_BYTES + j];
+        stream[j] = words[j + 3];
+        stream[j + 1] = words[j + 2];
+        stream[j + 2] = words[j + 1];
+        stream[j + 3] = words[j];
     }
-    memset(stream + data_len, 0, PAD_BYTES);
-    uint8_t *res_mem = stream + data_len + PAD_BYTES;
-    memset(res_mem, 0, 4 * res_len);
-    for (int c = 0; c < 4; c++) d->res[c] = res_mem + (size_t)c * res_len + 8;
+    memset(stream + data_len, 0, pad);
+    uint32_t *res3 = (uint32_t *)(void *)(mem + ((data_len + pad + 3) & ~(size_t)3));
+    memset(res3, 0, 5 * n_res * 4 - 4);
+    memset(d->res3_mem, 0, n_res * 4);
+    d->res3 = d->res3_mem + 1;
+    d->res1 = (uint8_t *)(res3 + n_res) + 1;
+    uint8_t *scratch = (uint8_t *)(res3 + 2 * n_res);
 
-    d->rd.data = stream;
-    d->rd.limit = data_len;
-    d->rd.pos = 0;
+    d->stream = stream;
+    d->rd.p = stream;
     d->rd.buf = 0;
     d->rd.cnt = 0;
     state_init(&d->st[0]);
@@ -459,8 +472,7 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     for (int c = 0; c < 4; c++) model_init(&d->model[c], bpc);
 
     uint8_t *row0 = dst;
-    rc = decode_rows(d, type, format, row0, stride, w, h, res_mem + 4 * res_len, (uint64_t)data_len * 8,
-                     err_row);
+    rc = decode_rows(d, type, format, row0, stride, w, h, scratch, (uint64_t)data_len * 8, err_row);
     free(d);
     free(mem);
     return rc;

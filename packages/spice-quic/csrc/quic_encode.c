@@ -77,7 +77,8 @@ typedef struct {
     Writer wr;
     State st[2];
     Model model[4];
-    uint8_t *res[4];
+    uint32_t *res3; /* residuals of r, g, b per pixel (r | g << 8 | b << 16); [-1] valid */
+    uint8_t *res1;  /* residuals of the gray or alpha channel; [-1] valid */
 } Encoder;
 
 /* Three colour channels in a u32 (b | g << 8 | r << 16); the top byte is ignored. */
@@ -85,15 +86,14 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
                       const uint32_t waitmask, const int first_row, const unsigned bpc)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
-    const uint8_t *bk = bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5;
     const unsigned mask = (1u << bpc) - 1;
     State *st = &e->st[0];
-    Model *mr = &e->model[0], *mg = &e->model[1], *mb = &e->model[2];
-    uint8_t *er = e->res[0], *eg = e->res[1], *eb = e->res[2];
+    Model *m = e->model;
+    uint32_t *res = e->res3;
     Writer wr = e->wr;
     uint32_t next = i + st->waitcnt;
     uint32_t run_at = 0;
-    unsigned xr = er[(ptrdiff_t)i - 1], xg = eg[(ptrdiff_t)i - 1], xb = eb[(ptrdiff_t)i - 1];
+    uint32_t ctx = res[(ptrdiff_t)i - 1];
     uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
     uint32_t left2 = i >= 2 ? ld32(cur + 4 * (size_t)(i - 2)) : 0;
     uint32_t upleft = (!first_row && i >= 1) ? ld32(prev + 4 * (size_t)(i - 1)) : 0;
@@ -111,15 +111,15 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
                 ((left ^ left2) & 0xffffff) == 0) {
                 uint32_t n = 0;
                 while (i + n < end && ((ld32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
-                wr_run(&wr, st, n);
+                Writer tmp = wr; /* keeps wr itself in registers */
+                wr_run(&tmp, st, n);
+                wr = tmp;
                 run_at = i;
                 if (n) {
                     i += n;
                     next += n;
                     left2 = left;
-                    xr = er[i - 1];
-                    xg = eg[i - 1];
-                    xb = eb[i - 1];
+                    ctx = res[i - 1];
                     upleft = ld32(prev + 4 * (size_t)(i - 1));
                 }
                 continue;
@@ -138,21 +138,18 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
         unsigned vr = f->zigzag[(((px >> 16) & 0xff) - pr) & mask];
         unsigned vg = f->zigzag[(((px >> 8) & 0xff) - pg) & mask];
         unsigned vb = f->zigzag[((px & 0xff) - pb) & mask];
-        wr_golomb(&wr, f, vr, mr->best[bk[xr]]);
-        wr_golomb(&wr, f, vg, mg->best[bk[xg]]);
-        wr_golomb(&wr, f, vb, mb->best[bk[xb]]);
-        er[i] = (uint8_t)vr;
-        eg[i] = (uint8_t)vg;
-        eb[i] = (uint8_t)vb;
+        wr_golomb(&wr, f, vr, m[0].k_of[ctx & 0xff]);
+        wr_golomb(&wr, f, vg, m[1].k_of[(ctx >> 8) & 0xff]);
+        wr_golomb(&wr, f, vb, m[2].k_of[ctx >> 16]);
+        uint32_t v = vr | vg << 8 | vb << 16;
+        res[i] = v;
         if (Q_UNLIKELY(i == next)) {
-            model_update(mr, f, bk, bpc, xr, vr, st->trigger);
-            model_update(mg, f, bk, bpc, xg, vg, st->trigger);
-            model_update(mb, f, bk, bpc, xb, vb, st->trigger);
+            model_update(&m[0], bpc, ctx & 0xff, vr, st->trigger);
+            model_update(&m[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
+            model_update(&m[2], bpc, ctx >> 16, vb, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
-        xr = vr;
-        xg = vg;
-        xb = vb;
+        ctx = v;
         left2 = left;
         left = px;
         upleft = up;
@@ -167,10 +164,9 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
                         const uint32_t waitmask, const int first_row, const size_t step, const int ch)
 {
     const Family *f = &quic_tab.f8;
-    const uint8_t *bk = quic_tab.bucket8;
     State *st = &e->st[ch == 3 ? 1 : 0];
     Model *m = &e->model[ch];
-    uint8_t *res = e->res[ch];
+    uint8_t *res = e->res1;
     Writer wr = e->wr;
     uint32_t next = i + st->waitcnt;
     uint32_t run_at = 0;
@@ -188,7 +184,9 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
             if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
                 uint32_t n = 0;
                 while (i + n < end && cur[step * (i + n)] == left) n++;
-                wr_run(&wr, st, n);
+                Writer tmp = wr; /* keeps wr itself in registers */
+                wr_run(&tmp, st, n);
+                wr = tmp;
                 run_at = i;
                 if (n) {
                     i += n;
@@ -203,10 +201,10 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
         }
         unsigned px = cur[step * i];
         unsigned v = f->zigzag[(px - p) & 0xff];
-        wr_golomb(&wr, f, v, m->best[bk[x]]);
+        wr_golomb(&wr, f, v, m->k_of[x]);
         res[i] = (uint8_t)v;
         if (Q_UNLIKELY(i == next)) {
-            model_update(m, f, bk, 8, x, v, st->trigger);
+            model_update(m, 8, x, v, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
         x = v;
@@ -259,9 +257,14 @@ static void code_row(Encoder *e, State *st, SegFn seg, const uint8_t *cur, const
     }
 }
 
-static void start_row(Encoder *e, int ch, int first_row)
+static void start_rgb_row(Encoder *e, int first_row)
 {
-    e->res[ch][-1] = first_row ? 0 : e->res[ch][0];
+    e->res3[-1] = first_row ? 0 : e->res3[0];
+}
+
+static void start_plane_row(Encoder *e, int first_row)
+{
+    e->res1[-1] = first_row ? 0 : e->res1[0];
 }
 
 /* Source rows that are not already b | g << 8 | r << 16 words. */
@@ -313,18 +316,19 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
     if (astride > src_len || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
 
-    const size_t res_len = (size_t)width + 16;
+    const size_t n_res = (size_t)width + 2;
     const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
-    uint8_t *mem = malloc(4 * res_len + (convert ? 8 * (size_t)width : 0));
+    uint32_t *mem = malloc(2 * n_res * 4 + (convert ? 8 * (size_t)width : 0));
     Encoder *e = malloc(sizeof(Encoder));
     if (!mem || !e) {
         free(mem);
         free(e);
         return SPICE_QUIC_ERR_NOMEM;
     }
-    memset(mem, 0, 4 * res_len);
-    for (int c = 0; c < 4; c++) e->res[c] = mem + (size_t)c * res_len + 8;
-    uint8_t *conv = mem + 4 * res_len;
+    memset(mem, 0, 2 * n_res * 4);
+    e->res3 = mem + 1;
+    e->res1 = (uint8_t *)(mem + n_res) + 1;
+    uint8_t *conv = (uint8_t *)(mem + 2 * n_res);
     state_init(&e->st[0]);
     state_init(&e->st[1]);
     const unsigned bpc = image_type == IT_RGB16 ? 5 : 8;
@@ -353,7 +357,7 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
         if (rc) break;
         switch (image_type) {
         case IT_GRAY:
-            start_row(e, 0, first);
+            start_plane_row(e, first);
             code_row(e, &e->st[0], first ? seg_gray_first : seg_gray, row, prev, width);
             prev = row;
             break;
@@ -364,7 +368,7 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
                 row_from_rgb16(cur, row, width);
             else
                 row_from_rgb24(cur, row, width);
-            for (int c = 0; c < 3; c++) start_row(e, c, first);
+            start_rgb_row(e, first);
             if (image_type == IT_RGB16)
                 code_row(e, &e->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, width);
             else
@@ -373,10 +377,10 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
             break;
         }
         default: /* RGB32, RGBA */
-            for (int c = 0; c < 3; c++) start_row(e, c, first);
+            start_rgb_row(e, first);
             code_row(e, &e->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, width);
             if (image_type == IT_RGBA) {
-                start_row(e, 3, first);
+                start_plane_row(e, first);
                 code_row(e, &e->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
                          prev_src ? prev_src + 3 : NULL, width);
             }

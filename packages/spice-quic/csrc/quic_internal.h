@@ -50,8 +50,12 @@ typedef struct {
 
 typedef struct {
     Family f8, f5;
-    uint8_t bucket8[256]; /* residual -> context bucket, 8 bpc */
-    uint8_t bucket5[32];  /* residual -> context bucket, 5 bpc */
+    uint8_t bucket8[256];      /* residual -> context bucket, 8 bpc */
+    uint8_t bucket5[256];      /* residual -> context bucket, 5 bpc (32 used) */
+    uint8_t bucket_start8[8];  /* first residual of each bucket */
+    uint8_t bucket_start5[8];
+    uint16_t bucket_size8[8];  /* residuals in each bucket */
+    uint16_t bucket_size5[8];
 } Tables;
 
 extern Tables quic_tab;
@@ -92,8 +96,11 @@ Q_INLINE uint32_t state_rand(State *s)
 }
 
 /* Adaptive model of one channel: 8 buckets (5 used at 5 bpc), each with
- * the current best code parameter and cost totals per parameter. */
+ * the current best code parameter and cost totals per parameter.  k_of
+ * repeats each bucket's best parameter for every context value in it, so
+ * the pixel loops need one lookup per codeword. */
 typedef struct {
+    uint8_t k_of[256];
     uint8_t best[8];
     uint32_t cost[8][8];
 } Model;
@@ -102,13 +109,14 @@ Q_INLINE void model_init(Model *m, unsigned bpc)
 {
     memset(m, 0, sizeof(*m));
     memset(m->best, (int)(bpc - 1), sizeof(m->best));
+    memset(m->k_of, (int)(bpc - 1), sizeof(m->k_of));
 }
 
-/* Account residual v (coded in the bucket of context ctx) into the model. */
-Q_INLINE void model_update(Model *m, const Family *f, const uint8_t *bucket_of, unsigned bpc, unsigned ctx,
-                           unsigned v, uint32_t trigger)
+/* Account residual v (coded in the context ctx) into the model. */
+Q_INLINE void model_update(Model *m, unsigned bpc, unsigned ctx, unsigned v, uint32_t trigger)
 {
-    unsigned b = bucket_of[ctx];
+    const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
+    unsigned b = (bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5)[ctx];
     uint32_t *c = m->cost[b];
     const uint8_t *l = f->len[v];
     unsigned best = bpc - 1;
@@ -120,7 +128,13 @@ Q_INLINE void model_update(Model *m, const Family *f, const uint8_t *bucket_of, 
             best = (unsigned)k;
         }
     }
-    m->best[b] = (uint8_t)best;
+    if (best != m->best[b]) {
+        m->best[b] = (uint8_t)best;
+        if (bpc == 8)
+            memset(m->k_of + quic_tab.bucket_start8[b], (int)best, quic_tab.bucket_size8[b]);
+        else
+            memset(m->k_of + quic_tab.bucket_start5[b], (int)best, quic_tab.bucket_size5[b]);
+    }
     if (bestcost > trigger) {
         for (unsigned k = 0; k < bpc; k++) c[k] >>= 1;
     }

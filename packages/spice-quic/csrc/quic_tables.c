@@ -105,13 +105,15 @@ static void family_init(Family *f, unsigned bpc)
 
 /* Context buckets grow geometrically: {0}, {1,2}, {3..6}, {7..14}, ...; the
    last bucket absorbs what would be a bucket larger than the remainder. */
-static void buckets_init(uint8_t *bucket_of, unsigned levels)
+static void buckets_init(uint8_t *bucket_of, uint8_t *first, uint16_t *count, unsigned levels)
 {
     unsigned start = 0, size = 1, b = 0;
     for (;;) {
         unsigned end = start + size - 1;
         if (end + size >= levels) end = levels - 1;
         for (unsigned v = start; v <= end; v++) bucket_of[v] = (uint8_t)b;
+        first[b] = (uint8_t)start;
+        count[b] = (uint16_t)(end + 1 - start);
         if (end == levels - 1) break;
         start = end + 1;
         size *= 2;
@@ -126,8 +128,8 @@ void spice_quic_init(void)
     if (tables_ready) return;
     family_init(&quic_tab.f8, 8);
     family_init(&quic_tab.f5, 5);
-    buckets_init(quic_tab.bucket8, 256);
-    buckets_init(quic_tab.bucket5, 32);
+    buckets_init(quic_tab.bucket8, quic_tab.bucket_start8, quic_tab.bucket_size8, 256);
+    buckets_init(quic_tab.bucket5, quic_tab.bucket_start5, quic_tab.bucket_size5, 32);
     tables_ready = 1;
 }
 
