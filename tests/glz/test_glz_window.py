@@ -130,3 +130,34 @@ def test_lowering_max_pixels_evicts_and_clear_empties() -> None:
     with pytest.raises(ValueError, match="max_pixels"):
         spice_glz.Window(-1)
     assert "images=0" in repr(window)
+
+
+def test_shared_pixels_outlive_the_window() -> None:
+    """Top-down images share the window's copy; it stays valid after eviction and clear."""
+    import gc
+
+    seq = sequence("scroll")
+    window = spice_glz.Window()
+    images = [spice_glz.decode(case.blob, window) for case in seq]
+    window.max_pixels = 320 * 200
+    assert window.ids() == [3]
+    window.clear()
+    del window
+    gc.collect()
+    for img, case in zip(images, seq, strict=True):
+        assert vectors.sha256(img.pixels) == case.expected[0].sha256
+        assert img.pixels.readonly
+        with pytest.raises(TypeError):
+            img.pixels[0] = 1  # type: ignore[index]
+    private = bytearray(images[0].pixels)
+    private[0] ^= 0xFF
+    assert vectors.sha256(images[0].pixels) == seq[0].expected[0].sha256
+
+
+def test_shared_pixels_survive_replacement_by_the_same_id() -> None:
+    case = sequence("mixed")[0]
+    window = spice_glz.Window()
+    first = spice_glz.decode(case.blob, window)
+    for _ in range(3):
+        spice_glz.decode(case.blob, window)
+    assert first.pixels == case.expected[0].read()

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* CDEF-BEGIN */
-#define GLZ_ABI 3
+#define GLZ_ABI 4
 
 /* Output pixel formats. */
 #define GLZ_FMT_BGRX32 0
@@ -74,9 +74,15 @@ size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap);
 
 /* Decodes one GLZ image (the header included) against the window, writes it
  * to out (rows top first, out_stride bytes apart, format fmt) and, on
- * success, adds it to the window. The window is unchanged on failure. */
+ * success, adds it to the window. The window is unchanged on failure.
+ * With pinned != NULL, *pinned receives the window's own copy of the pixels
+ * (stream row order, stored format), valid until glz_unpin; out may then be
+ * NULL when that copy already is the requested picture (top-down, stored
+ * format). */
 int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err);
+               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err,
+               uint8_t **pinned);
+void glz_unpin(uint8_t *pixels);
 
 glz_encoder *glz_encoder_new(uint64_t window_pixels);
 void glz_encoder_free(glz_encoder *e);

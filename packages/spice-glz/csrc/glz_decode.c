@@ -42,9 +42,31 @@ typedef struct {
     uint64_t id;
     uint64_t npix;
     uint32_t type;
-    uint8_t *pix; /* npix * store_bpp + GLZ_SLACK bytes at least */
-    size_t cap;   /* bytes allocated at pix */
+    uint8_t *pix; /* npix * store_bpp + GLZ_SLACK bytes at least, after a bufhdr */
+    size_t cap;   /* bytes allocated, header included */
 } wimage;
+
+/* Window pixel buffers start with this header; pix = base + BUF_HDR. A
+ * decoded image may be shared with the caller (glz_decode's pinned), so its
+ * buffer is freed by whichever of the window and the caller lets go last. */
+typedef struct {
+    int refs;
+} bufhdr;
+#define BUF_HDR 64
+
+#if defined(__GNUC__) || defined(__clang__)
+#define REF_INC(p) __atomic_add_fetch(&(p)->refs, 1, __ATOMIC_ACQ_REL)
+#define REF_DEC(p) __atomic_sub_fetch(&(p)->refs, 1, __ATOMIC_ACQ_REL)
+#else
+#define REF_INC(p) (++(p)->refs)
+#define REF_DEC(p) (--(p)->refs)
+#endif
+
+static bufhdr *hdr_of(uint8_t *pix) { return (bufhdr *)(void *)(pix - BUF_HDR); }
+
+void glz_unpin(uint8_t *pix) {
+    if (pix && REF_DEC(hdr_of(pix)) == 0) free(hdr_of(pix));
+}
 
 struct glz_window {
     wimage *imgs; /* sorted by id */
@@ -53,6 +75,11 @@ struct glz_window {
     uint64_t max_pixels;
     glz_pool pool; /* buffers of evicted images, for reuse */
 };
+
+/* The window lets go of an image's buffer. */
+static void release(glz_window *w, uint8_t *pix, size_t cap) {
+    if (REF_DEC(hdr_of(pix)) == 0) glz_pool_put(&w->pool, pix - BUF_HDR, cap);
+}
 
 glz_window *glz_window_new(uint64_t max_pixels) {
     glz_window *w = calloc(1, sizeof(*w));
@@ -64,7 +91,7 @@ static void window_drop_front(glz_window *w, size_t k) {
     if (k == 0) return;
     for (size_t i = 0; i < k; i++) {
         w->total -= w->imgs[i].npix;
-        glz_pool_put(&w->pool, w->imgs[i].pix, w->imgs[i].cap);
+        release(w, w->imgs[i].pix, w->imgs[i].cap);
     }
     if (w->count > k) memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
     w->count -= k;
@@ -124,12 +151,12 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
     size_t pos = window_lower_bound(w, h->id);
     if (pos < w->count && w->imgs[pos].id == h->id) { /* a repeated id replaces the old image */
         w->total -= w->imgs[pos].npix;
-        glz_pool_put(&w->pool, w->imgs[pos].pix, w->imgs[pos].cap);
+        release(w, w->imgs[pos].pix, w->imgs[pos].cap);
         if (w->count > pos + 1) memmove(w->imgs + pos, w->imgs + pos + 1, (w->count - pos - 1) * sizeof(wimage));
         w->count--;
     }
     if (npix > w->max_pixels) { /* too big to keep: later references to it fail */
-        glz_pool_put(&w->pool, pix, pcap);
+        release(w, pix, pcap);
         return GLZ_OK;
     }
     window_fit(w, npix);
@@ -137,7 +164,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
         size_t ncap = w->cap ? w->cap * 2 : 16;
         wimage *n = realloc(w->imgs, ncap * sizeof(wimage));
         if (!n) {
-            glz_pool_put(&w->pool, pix, pcap);
+            release(w, pix, pcap);
             return GLZ_E_NOMEM;
         }
         w->imgs = n;
@@ -420,8 +447,16 @@ static int format_ok(uint32_t type, int fmt) {
     }
 }
 
+static int is_stored_format(const glz_header *h, int fmt) {
+    if (!h->top_down) return 0;
+    if (h->type == T_RGB16) return fmt == GLZ_FMT_X1R5G5B5;
+    if (h->type == T_RGBA) return fmt == GLZ_FMT_BGRA32;
+    return fmt == GLZ_FMT_BGRX32;
+}
+
 int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err) {
+               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err,
+               uint8_t **pinned) {
     glz_header h;
     if (err) memset(err, 0, sizeof(*err));
     int rc = glz_read_header(in, in_len, &h);
@@ -431,12 +466,19 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
     if (!format_ok(h.type, fmt)) return GLZ_E_FORMAT;
     size_t obpp = fmt == GLZ_FMT_X1R5G5B5 ? 2 : 4;
     size_t row = (size_t)h.width * obpp;
-    if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1) return GLZ_E_BUFFER;
+    if (pinned) *pinned = NULL;
+    if (out) {
+        if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1) return GLZ_E_BUFFER;
+    } else if (!pinned || !is_stored_format(&h, fmt)) {
+        return GLZ_E_BUFFER;
+    }
 
     size_t bytes = (size_t)npix * glz_store_bpp(h.type);
     size_t pcap;
-    uint8_t *pix = glz_pool_get(&w->pool, bytes + GLZ_SLACK, &pcap);
-    if (!pix) return GLZ_E_NOMEM;
+    uint8_t *base = glz_pool_get(&w->pool, BUF_HDR + bytes + GLZ_SLACK, &pcap);
+    if (!base) return GLZ_E_NOMEM;
+    uint8_t *pix = base + BUF_HDR;
+    ((bufhdr *)(void *)base)->refs = 1;
     memset(pix + bytes, 0, GLZ_SLACK);
 
     dctx c;
@@ -460,9 +502,13 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
     }
     if (!rc && c.ip != c.iend) rc = fail(&c, GLZ_E_TRAILING, c.ip, npix, (uint64_t)(c.iend - c.ip));
     if (rc) {
-        glz_pool_put(&w->pool, pix, pcap);
+        glz_pool_put(&w->pool, base, pcap);
         return rc;
     }
-    emit_rows(&h, pix, out, out_stride, fmt);
+    if (out) emit_rows(&h, pix, out, out_stride, fmt);
+    if (pinned) {
+        REF_INC(hdr_of(pix));
+        *pinned = pix;
+    }
     return window_commit(w, &h, npix, pix, pcap);
 }

@@ -32,7 +32,7 @@ static void roundtrip(const glz_header *h, const uint8_t *pix, size_t stride) {
         abort();
     }
     glz_error_info err;
-    int rc = glz_decode(rt_win, blob, (size_t)n, back, len, stride, fmt, MAX_PIXELS, &err);
+    int rc = glz_decode(rt_win, blob, (size_t)n, back, len, stride, fmt, MAX_PIXELS, &err, NULL);
     if (rc) {
         fprintf(stderr, "round trip decode failed: %d at byte %llu\n", rc, (unsigned long long)err.in_offset);
         abort();
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* still exercise the header and size checks */
         uint8_t small[64];
         glz_window *w = glz_window_new(MAX_PIXELS);
-        glz_decode(w, data, size, small, sizeof(small), 16, GLZ_FMT_BGRX32, MAX_PIXELS, NULL);
+        glz_decode(w, data, size, small, sizeof(small), 16, GLZ_FMT_BGRX32, MAX_PIXELS, NULL, NULL);
         glz_window_free(w);
         return 0;
     }
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!out || !copy) abort();
     glz_window *w = glz_window_new(MAX_PIXELS);
     glz_error_info err;
-    int rc = glz_decode(w, data, size, out, len, stride, fmt, MAX_PIXELS, &err);
+    int rc = glz_decode(w, data, size, out, len, stride, fmt, MAX_PIXELS, &err, NULL);
     if (rc == GLZ_OK) roundtrip(&h, out, stride);
 
     /* same stream as the next image: references with image distance 1 now
@@ -84,11 +84,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(copy, data, size);
     uint64_t id = h.id + 1;
     for (int i = 0; i < 8; i++) copy[21 + i] = (uint8_t)(id >> (56 - 8 * i));
-    glz_decode(w, copy, size, out, len, stride, fmt, MAX_PIXELS, &err);
+    glz_decode(w, copy, size, out, len, stride, fmt, MAX_PIXELS, &err, NULL);
     /* and once more into a buffer one byte short */
-    if (len > 0) glz_decode(w, copy, size, out, len - 1, stride, fmt, MAX_PIXELS, &err);
+    if (len > 0) glz_decode(w, copy, size, out, len - 1, stride, fmt, MAX_PIXELS, &err, NULL);
 
     glz_window_free(w);
+
+    /* the caller-shared path: the pixels outlive the window */
+    w = glz_window_new(MAX_PIXELS);
+    uint8_t *pinned = NULL;
+    glz_decode(w, data, size, NULL, 0, stride, fmt, MAX_PIXELS, &err, &pinned);
+    glz_window_free(w);
+    if (pinned) {
+        volatile uint8_t sum = 0;
+        for (size_t i = 0; i < len; i++) sum ^= pinned[i];
+        (void)sum;
+        glz_unpin(pinned);
+    }
     free(out);
     free(copy);
     return 0;

@@ -110,6 +110,14 @@ def _prepare(blob: Any, fmt: str | None, limits: Limits) -> tuple[Any, Any, int,
     return data, h, size, fmt
 
 
+_STORED_FORMAT = {
+    ImageType.RGB16: "x1r5g5b5",
+    ImageType.RGB24: "bgrx32",
+    ImageType.RGB32: "bgrx32",
+    ImageType.RGBA: "bgra32",
+}
+
+
 def _run(
     window: Window, data: Any, size: int, out: Any, stride: int, fmt: str, h: Any, limits: Limits
 ) -> None:
@@ -117,7 +125,16 @@ def _run(
     buf = ffi.from_buffer("uint8_t[]", out, require_writable=True)
     with window._lock:
         code = lib.glz_decode(
-            window._ptr, data, size, buf, len(buf), stride, _FORMAT_CODES[fmt], limits.max_pixels, err
+            window._ptr,
+            data,
+            size,
+            buf,
+            len(buf),
+            stride,
+            _FORMAT_CODES[fmt],
+            limits.max_pixels,
+            err,
+            ffi.NULL,
         )
     if code:
         raise _decode_error(code, err, h)
@@ -134,12 +151,42 @@ def decode(
 
     ``format`` defaults to ``bgrx32`` (``bgra32`` for RGBA); RGB16 also decodes to
     ``x1r5g5b5``. Rows come out top first whatever the stream's row order.
+    ``Image.pixels`` is a read-only memoryview: for top-down images in the window's own
+    layout it shares the window's copy (no copy is made); ``bytearray(img.pixels)`` gives a
+    private, writable one. Use :func:`decode_into` to write into a buffer of your own.
     """
     data, h, size, fmt = _prepare(blob, format, limits)
+    itype = ImageType(h.type)
     stride = h.width * BYTES_PER_PIXEL[fmt]
-    out = bytearray(stride * h.height)
-    _run(window, data, size, out, stride, fmt, h, limits)
-    return Image(h.width, h.height, fmt, stride, out, ImageType(h.type), int(h.id))
+    nbytes = stride * h.height
+    shared = h.top_down and _STORED_FORMAT[itype] == fmt
+    out = ffi.NULL if shared else bytearray(nbytes)
+    err = ffi.new("glz_error_info *")
+    pinned = ffi.new("uint8_t **")
+    with window._lock:
+        code = lib.glz_decode(
+            window._ptr,
+            data,
+            size,
+            out if shared else ffi.from_buffer("uint8_t[]", out, require_writable=True),
+            0 if shared else nbytes,
+            stride,
+            _FORMAT_CODES[fmt],
+            limits.max_pixels,
+            err,
+            pinned if shared else ffi.NULL,
+        )
+    if pinned[0] != ffi.NULL:
+        # the window's own copy, freed when both the window and this view let go
+        ptr = ffi.gc(pinned[0], lib.glz_unpin, size=nbytes)
+        if code:
+            raise _decode_error(code, err, h)
+        pixels = memoryview(ffi.buffer(ptr, nbytes)).toreadonly()
+    elif code:
+        raise _decode_error(code, err, h)
+    else:
+        pixels = memoryview(out).toreadonly()
+    return Image(h.width, h.height, fmt, stride, pixels, itype, int(h.id))
 
 
 def decode_into(

@@ -66,13 +66,16 @@ class Header:
 
 @dataclass(frozen=True)
 class Image:
-    """A decoded image: rows top first, ``stride`` bytes apart, in ``format``."""
+    """A decoded image: rows top first, ``stride`` bytes apart, in ``format``.
+
+    ``pixels`` is read-only; it may share memory with the window.
+    """
 
     width: int
     height: int
     format: str
     stride: int
-    pixels: bytearray
+    pixels: memoryview
     image_type: ImageType
     image_id: int
 
