@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spice_proto import (
     DEFAULT_COMMON_CAPS,
     NEED_DATA,
@@ -353,3 +355,34 @@ def test_bad_sub_message_list() -> None:
 
 def test_default_caps() -> None:
     assert set(DEFAULT_COMMON_CAPS) == {0, 1, 3}
+
+
+@given(st.binary(max_size=400), st.integers(1, 50))
+@settings(max_examples=300, deadline=None)
+def test_random_bytes_only_ever_raise_protocol_error(data: bytes, chunk: int) -> None:
+    """Whatever a hostile peer sends, each role gives events or ProtocolError, never anything else."""
+    client = Connection(Role.CLIENT)
+    client.initiate(ChannelType.MAIN)
+    server = Connection(Role.SERVER)
+    linked_client, _ = linked_pair()
+    for conn in (client, server, linked_client):
+        try:
+            for i in range(0, len(data), chunk):
+                conn.receive_data(data[i : i + chunk])
+                events(conn)
+            conn.receive_data(b"")
+            events(conn)
+        except ProtocolError:
+            pass
+
+
+@given(st.binary(min_size=1, max_size=200))
+def test_random_message_bodies_after_link(body: bytes) -> None:
+    for msg_type in (1, 2, 3, 4, 5, 6, 7, 101, 103, 104):
+        client, _ = linked_pair(channel_type=ChannelType.MAIN)
+        client.receive_data(struct.pack("<HI", msg_type, len(body)) + body)
+        try:
+            got = events(client)
+        except ProtocolError:
+            continue
+        assert len(got) == 1 and isinstance(got[0], MessageReceived)
