@@ -19,15 +19,18 @@ typedef struct {
     unsigned n;   /* pending bit count, < 32 */
 } Writer;
 
-Q_INLINE void wr_put(Writer *w, uint32_t v, unsigned len) /* len <= 32 - 6 */
+/* Append len bits (len <= 32).  The word at the write position is stored
+ * every time, complete or not, and only kept once it is complete; this
+ * avoids a hard-to-predict branch and needs 4 bytes of slack. */
+Q_INLINE void wr_put(Writer *w, uint32_t v, unsigned len)
 {
     w->acc = (w->acc << len) | v;
-    w->n += len;
-    if (w->n >= 32) {
-        w->n -= 32;
-        st32(w->out + w->len, (uint32_t)(w->acc >> w->n));
-        w->len += 4;
-    }
+    unsigned n = w->n + len;
+    unsigned full = n >> 5;
+    n -= full << 5;
+    st32(w->out + w->len, (uint32_t)(w->acc >> n));
+    w->len += (size_t)full << 2;
+    w->n = n;
 }
 
 static int wr_reserve(Writer *w, size_t need)
@@ -77,82 +80,73 @@ typedef struct {
     Writer wr;
     State st[2];
     Model model[4];
-    uint32_t *res3; /* residuals of r, g, b per pixel (r | g << 8 | b << 16); [-1] valid */
     uint8_t *res1;  /* residuals of the gray or alpha channel; [-1] valid */
+    uint32_t *res3; /* residuals of r, g, b per pixel, packed like pixels; [-1] valid */
+    uint32_t res3_mem[]; /* storage of res3: res3_mem[i + 1] is pixel i */
 } Encoder;
+
+/* Per-byte floor((a + b) / 2) of the three channel bytes. */
+Q_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
+{
+    return (a & b) + (((a ^ b) & 0xfefefeu) >> 1);
+}
+
+/* Per-byte residuals of three channels: zigzag((a - b) mod 2^bpc), see Family.zigzag. */
+Q_INLINE uint32_t swar_residual(uint32_t a, uint32_t b, unsigned bpc)
+{
+    if (bpc == 5) {
+        uint32_t d = ((a | 0x202020u) - b) & 0x1f1f1fu;
+        return ((d << 1) & 0x1e1e1eu) ^ (((d >> 4) & 0x010101u) * 0x1fu);
+    }
+    uint32_t d = ((a | 0x808080u) - (b & 0x7f7f7fu)) ^ ((a ^ ~b) & 0x808080u);
+    return ((d << 1) & 0xfefefeu) ^ (((d >> 7) & 0x010101u) * 0xffu);
+}
 
 /* Three colour channels in a u32 (b | g << 8 | r << 16); the top byte is ignored. */
 Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                       const uint32_t waitmask, const int first_row, const unsigned bpc)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
-    const unsigned mask = (1u << bpc) - 1;
     State *st = &e->st[0];
-    Model *m = e->model;
-    uint32_t *res = e->res3;
     Writer wr = e->wr;
     uint32_t next = i + st->waitcnt;
     uint32_t run_at = 0;
-    uint32_t ctx = res[(ptrdiff_t)i - 1];
-    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
-    uint32_t left2 = i >= 2 ? ld32(cur + 4 * (size_t)(i - 2)) : 0;
-    uint32_t upleft = (!first_row && i >= 1) ? ld32(prev + 4 * (size_t)(i - 1)) : 0;
+    uint32_t ctx = e->res3_mem[i]; /* residuals of pixel i - 1, packed like a pixel */
+    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) & 0xffffffu : 0;
 
     while (i < end) {
-        uint32_t up = 0;
-        unsigned pr, pg, pb;
-        if (first_row) {
-            pr = (left >> 16) & 0xff;
-            pg = (left >> 8) & 0xff;
-            pb = left & 0xff;
-        } else {
-            up = ld32(prev + 4 * (size_t)i);
-            if (Q_UNLIKELY(((upleft ^ up) & 0xffffff) == 0) && i > 2 && i != run_at &&
-                ((left ^ left2) & 0xffffff) == 0) {
-                uint32_t n = 0;
-                while (i + n < end && ((ld32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
-                Writer tmp = wr; /* keeps wr itself in registers */
-                wr_run(&tmp, st, n);
-                wr = tmp;
-                run_at = i;
-                if (n) {
-                    i += n;
-                    next += n;
-                    left2 = left;
-                    ctx = res[i - 1];
-                    upleft = ld32(prev + 4 * (size_t)(i - 1));
-                }
-                continue;
+        uint32_t up = first_row ? 0 : ld32(prev + 4 * (size_t)i) & 0xffffffu;
+        if (!first_row && Q_UNLIKELY(i > 2 && ((ld32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
+            ((ld32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
+            uint32_t n = 0;
+            while (i + n < end && ((ld32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
+            Writer tmp = wr; /* keeps wr itself in registers */
+            wr_run(&tmp, st, n);
+            wr = tmp;
+            run_at = i;
+            if (n) {
+                i += n;
+                next += n;
+                ctx = e->res3_mem[i];
             }
-            if (i == 0) {
-                pr = (up >> 16) & 0xff;
-                pg = (up >> 8) & 0xff;
-                pb = up & 0xff;
-            } else {
-                pr = (((left >> 16) & 0xff) + ((up >> 16) & 0xff)) >> 1;
-                pg = (((left >> 8) & 0xff) + ((up >> 8) & 0xff)) >> 1;
-                pb = ((left & 0xff) + (up & 0xff)) >> 1;
-            }
+            continue;
         }
-        uint32_t px = ld32(cur + 4 * (size_t)i);
-        unsigned vr = f->zigzag[(((px >> 16) & 0xff) - pr) & mask];
-        unsigned vg = f->zigzag[(((px >> 8) & 0xff) - pg) & mask];
-        unsigned vb = f->zigzag[((px & 0xff) - pb) & mask];
-        wr_golomb(&wr, f, vr, m[0].k_of[ctx & 0xff]);
-        wr_golomb(&wr, f, vg, m[1].k_of[(ctx >> 8) & 0xff]);
-        wr_golomb(&wr, f, vb, m[2].k_of[ctx >> 16]);
-        uint32_t v = vr | vg << 8 | vb << 16;
-        res[i] = v;
+        uint32_t px = ld32(cur + 4 * (size_t)i) & 0xffffffu;
+        uint32_t pred = first_row ? left : i == 0 ? up : swar_avg(left, up);
+        uint32_t v = swar_residual(px, pred, bpc);
+        unsigned vr = v >> 16, vg = (v >> 8) & 0xff, vb = v & 0xff;
+        wr_golomb(&wr, f, vr, e->model[0].k_of[ctx >> 16]);
+        wr_golomb(&wr, f, vg, e->model[1].k_of[(ctx >> 8) & 0xff]);
+        wr_golomb(&wr, f, vb, e->model[2].k_of[ctx & 0xff]);
+        e->res3_mem[i + 1] = v;
         if (Q_UNLIKELY(i == next)) {
-            model_update(&m[0], bpc, ctx & 0xff, vr, st->trigger);
-            model_update(&m[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
-            model_update(&m[2], bpc, ctx >> 16, vb, st->trigger);
+            model_update(&e->model[0], bpc, ctx >> 16, vr, st->trigger);
+            model_update(&e->model[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
+            model_update(&e->model[2], bpc, ctx & 0xff, vb, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
         ctx = v;
-        left2 = left;
         left = px;
-        upleft = up;
         i++;
     }
     st->waitcnt = next - end;
@@ -319,14 +313,15 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     const size_t n_res = (size_t)width + 2;
     const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
     uint32_t *mem = malloc(2 * n_res * 4 + (convert ? 8 * (size_t)width : 0));
-    Encoder *e = malloc(sizeof(Encoder));
+    Encoder *e = malloc(sizeof(Encoder) + n_res * 4);
     if (!mem || !e) {
         free(mem);
         free(e);
         return SPICE_QUIC_ERR_NOMEM;
     }
     memset(mem, 0, 2 * n_res * 4);
-    e->res3 = mem + 1;
+    memset(e->res3_mem, 0, n_res * 4);
+    e->res3 = e->res3_mem + 1;
     e->res1 = (uint8_t *)(mem + n_res) + 1;
     uint8_t *conv = (uint8_t *)(mem + 2 * n_res);
     state_init(&e->st[0]);
