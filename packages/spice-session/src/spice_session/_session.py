@@ -107,6 +107,9 @@ class Session:
         """The session's events, in arrival order per channel: ``async for event in session.events()``.
 
         It ends when every channel reader has finished (the server closed the session).
+        The stream is bounded (``event_buffer``): while it is full the readers wait, and
+        so does the server once its ACK window is used up.  Close it to stop listening;
+        the readers then keep draining the channels so flow control goes on.
         """
         return self._receive_events
 
