@@ -12,6 +12,7 @@ import pytest
 from peers import ports, procs
 from peers.pki import Pki
 from peers.qemu import Qemu
+from peers.require import require_binary
 from peers.x11 import parse_xwd
 from peers.xspice import Xspice
 from peers.xvfb import Xvfb
@@ -116,3 +117,13 @@ def test_parse_xwd(byte_order: int) -> None:
 def test_parse_xwd_truncated() -> None:
     with pytest.raises(ValueError, match="truncated"):
         parse_xwd(_xwd_bytes(2, 2, [0, 0, 0], 0))
+
+
+def test_missing_peer_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPICE_REQUIRE_INTEROP", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-such-peer"):
+        require_binary("no-such-peer")
+    monkeypatch.setenv("SPICE_REQUIRE_INTEROP", "1")
+    with pytest.raises(pytest.fail.Exception, match="no-such-peer.*SPICE_REQUIRE_INTEROP=1"):
+        require_binary("no-such-peer")
+    assert require_binary("sh").endswith("/sh")
