@@ -8,7 +8,6 @@ from types import TracebackType
 
 import trio
 from spice_proto import (
-    NEED_DATA,
     Caps,
     ChannelType,
     Connection,
@@ -63,18 +62,28 @@ class _StreamIO:
                 if not best_effort:
                     raise self._send_error from exc
 
-    async def next_event(self) -> Event:
-        """The next event from the connection, reading (and flushing duties) as needed."""
+    async def next_events(self) -> list[Event]:
+        """Every event the buffered bytes give (reading first if there is none).
+
+        Link-stage events come one at a time; messages come in batches so that the
+        automatic ACK/PONG replies they cause go out in one write."""
         while True:
-            try:
-                event = self.conn.next_event()
-            except ProtocolError as exc:
-                raise ProtocolViolation(str(exc)) from exc
-            if not isinstance(event, NeedData):
-                await self.flush(best_effort=True)
-                return event
-            assert event is NEED_DATA
+            batch: list[Event] = []
+            while True:
+                try:
+                    event = self.conn.next_event()
+                except ProtocolError as exc:
+                    if batch:
+                        break  # deliver what came before; the error is raised on the next call
+                    raise ProtocolViolation(str(exc)) from exc
+                if isinstance(event, NeedData):
+                    break
+                batch.append(event)
+                if not isinstance(event, MessageReceived):
+                    break
             await self.flush(best_effort=True)
+            if batch:
+                return batch
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
             try:
@@ -86,6 +95,11 @@ class _StreamIO:
             if not data:
                 self._eof = True
             self.conn.receive_data(data)
+
+    async def next_event(self) -> Event:
+        """The next event (during the link stage, where events come singly)."""
+        (event,) = await self.next_events()
+        return event
 
 
 class BaseChannel:
@@ -137,14 +151,14 @@ class BaseChannel:
         return self._io.conn.peer_channel_caps
 
     async def _pump(self) -> None:
-        """Read until one event is processed (caller holds the receive lock)."""
-        event = await self._io.next_event()
-        if isinstance(event, MessageReceived):
-            self._inbox.append(event)
-        elif isinstance(event, ConnectionClosed):
-            self._peer_closed = True
-        else:  # a link event after the link stage cannot happen
-            raise ProtocolViolation(f"unexpected {type(event).__name__} after the link stage")
+        """Read until at least one event is processed (caller holds the receive lock)."""
+        for event in await self._io.next_events():
+            if isinstance(event, MessageReceived):
+                self._inbox.append(event)
+            elif isinstance(event, ConnectionClosed):
+                self._peer_closed = True
+            else:  # a link event after the link stage cannot happen
+                raise ProtocolViolation(f"unexpected {type(event).__name__} after the link stage")
 
     def _check_open(self) -> None:
         if self._closed:
