@@ -124,6 +124,6 @@ def test_missing_peer_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(pytest.skip.Exception, match="no-such-peer"):
         require_binary("no-such-peer")
     monkeypatch.setenv("SPICE_REQUIRE_INTEROP", "1")
-    with pytest.raises(pytest.fail.Exception, match="no-such-peer.*SPICE_REQUIRE_INTEROP=1"):
+    with pytest.raises(pytest.fail.Exception, match=r"no-such-peer.*SPICE_REQUIRE_INTEROP=1"):
         require_binary("no-such-peer")
     assert require_binary("sh").endswith("/sh")
