@@ -10,7 +10,13 @@
  * first, so a stale entry may point into a newer image; every candidate is
  * verified pixel by pixel, so that only costs a failed comparison.
  */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* posix_memalign, madvise */
+#endif
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "glz_internal.h"
 
@@ -66,11 +72,26 @@ void glz_encoder_reset(glz_encoder *e) {
     memset(e->htab, 0, sizeof(hentry) * HASH_SIZE);
 }
 
+/* The 8 MiB hash table is read at random: on Linux, ask for huge pages so
+ * that lookups do not also miss the TLB. */
+static hentry *alloc_table(void) {
+    size_t bytes = sizeof(hentry) * HASH_SIZE;
+    void *p = NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (posix_memalign(&p, (size_t)2 << 20, bytes) != 0) p = NULL;
+    if (p) madvise(p, bytes, MADV_HUGEPAGE);
+#else
+    p = malloc(bytes);
+#endif
+    if (p) memset(p, 0, bytes);
+    return (hentry *)p;
+}
+
 glz_encoder *glz_encoder_new(uint64_t window_pixels) {
     glz_encoder *e = calloc(1, sizeof(*e));
     if (!e) return NULL;
     e->window_pixels = window_pixels;
-    e->htab = calloc(HASH_SIZE, sizeof(hentry));
+    e->htab = alloc_table();
     if (!e->htab) {
         free(e);
         return NULL;

@@ -15,6 +15,7 @@ __all__ = ["DEFAULT_LIMITS", "decode", "decode_into", "decode_zlib", "decode_zli
 
 DEFAULT_LIMITS = Limits()
 _FORMAT_CODES = {"bgrx32": lib.GLZ_FMT_BGRX32, "bgra32": lib.GLZ_FMT_BGRA32, "x1r5g5b5": lib.GLZ_FMT_X1R5G5B5}
+_TYPES = {int(t): t for t in ImageType}
 _STRIDE_BPP = {ImageType.RGB16: 2, ImageType.RGB24: 3, ImageType.RGB32: 4, ImageType.RGBA: 4}
 
 
@@ -65,9 +66,7 @@ def _parse_header(data: Any, size: int) -> Any:
 def read_header(blob: bytes | bytearray | memoryview) -> Header:
     """Parse and check the 33-byte GLZ header of ``blob``."""
     h = _parse_header(ffi.from_buffer("uint8_t[]", blob), len(blob))
-    return Header(
-        ImageType(h.type), h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist
-    )
+    return Header(_TYPES[h.type], h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist)
 
 
 def _decode_error(code: int, err: Any, h: Any) -> DecodeError:
@@ -96,20 +95,6 @@ def _decode_error(code: int, err: Any, h: Any) -> DecodeError:
     return _header_error(code, h)
 
 
-def _prepare(blob: Any, fmt: str | None, limits: Limits) -> tuple[Any, Any, int, str]:
-    data = ffi.from_buffer("uint8_t[]", blob)
-    size = len(data)
-    h = _parse_header(data, size)
-    itype = ImageType(h.type)
-    if fmt is None:
-        fmt = DEFAULT_FORMATS[itype]
-    elif fmt not in FORMATS[itype]:
-        raise DecodeError(f"GLZ: {itype.name} cannot be decoded to {fmt!r}; choose one of {FORMATS[itype]}")
-    if h.width * h.height > limits.max_pixels:
-        raise DecodeError(f"GLZ: image {h.width}x{h.height} exceeds the limit of {limits.max_pixels} pixels")
-    return data, h, size, fmt
-
-
 _STORED_FORMAT = {
     ImageType.RGB16: "x1r5g5b5",
     ImageType.RGB24: "bgrx32",
@@ -118,26 +103,61 @@ _STORED_FORMAT = {
 }
 
 
-def _run(
-    window: Window, data: Any, size: int, out: Any, stride: int, fmt: str, h: Any, limits: Limits
-) -> None:
-    err = ffi.new("glz_error_info *")
-    buf = ffi.from_buffer("uint8_t[]", out, require_writable=True)
+class _Job:
+    """A parsed header and the chosen output format, as plain Python values."""
+
+    __slots__ = ("data", "fmt", "h", "height", "id", "itype", "size", "top_down", "width")
+
+    def __init__(self, blob: Any, fmt: str | None, limits: Limits) -> None:
+        self.data = data = ffi.from_buffer("uint8_t[]", blob)
+        self.size = size = len(data)
+        self.h = h = _parse_header(data, size)
+        self.itype = itype = _TYPES[h.type]
+        self.width = width = h.width
+        self.height = height = h.height
+        self.top_down = bool(h.top_down)
+        self.id = int(h.id)
+        if fmt is None:
+            fmt = DEFAULT_FORMATS[itype]
+        elif fmt not in FORMATS[itype]:
+            raise DecodeError(
+                f"GLZ: {itype.name} cannot be decoded to {fmt!r}; choose one of {FORMATS[itype]}"
+            )
+        self.fmt = fmt
+        if width * height > limits.max_pixels:
+            raise DecodeError(f"GLZ: image {width}x{height} exceeds the limit of {limits.max_pixels} pixels")
+
+    def header(self) -> Header:
+        h = self.h
+        return Header(self.itype, self.width, self.height, h.stride, self.top_down, self.id, h.win_head_dist)
+
+
+def _run(window: Window, job: _Job, out: Any, out_len: int, stride: int, limits: Limits, pin: bool) -> Any:
+    """Decode under the window's lock; returns the pinned pixel pointer (or NULL)."""
+    err = window._err
+    pinned = window._pinned
     with window._lock:
         code = lib.glz_decode(
             window._ptr,
-            data,
-            size,
-            buf,
-            len(buf),
+            job.data,
+            job.size,
+            out,
+            out_len,
             stride,
-            _FORMAT_CODES[fmt],
+            _FORMAT_CODES[job.fmt],
             limits.max_pixels,
             err,
-            ffi.NULL,
+            pinned if pin else ffi.NULL,
         )
+        ptr = pinned[0] if pin else ffi.NULL
+        if code:
+            error = _decode_error(code, err, job.h)
+    if ptr != ffi.NULL:
+        # the window's own copy, freed when both the window and the caller let go
+        ptr = ffi.gc(ptr, lib.glz_unpin, size=stride * job.height)
     if code:
-        raise _decode_error(code, err, h)
+        raise error
+    return ptr
 
 
 def decode(
@@ -155,38 +175,26 @@ def decode(
     layout it shares the window's copy (no copy is made); ``bytearray(img.pixels)`` gives a
     private, writable one. Use :func:`decode_into` to write into a buffer of your own.
     """
-    data, h, size, fmt = _prepare(blob, format, limits)
-    itype = ImageType(h.type)
-    stride = h.width * BYTES_PER_PIXEL[fmt]
-    nbytes = stride * h.height
-    shared = h.top_down and _STORED_FORMAT[itype] == fmt
-    out = ffi.NULL if shared else bytearray(nbytes)
-    err = ffi.new("glz_error_info *")
-    pinned = ffi.new("uint8_t **")
-    with window._lock:
-        code = lib.glz_decode(
-            window._ptr,
-            data,
-            size,
-            out if shared else ffi.from_buffer("uint8_t[]", out, require_writable=True),
-            0 if shared else nbytes,
-            stride,
-            _FORMAT_CODES[fmt],
-            limits.max_pixels,
-            err,
-            pinned if shared else ffi.NULL,
-        )
-    if pinned[0] != ffi.NULL:
-        # the window's own copy, freed when both the window and this view let go
-        ptr = ffi.gc(pinned[0], lib.glz_unpin, size=nbytes)
-        if code:
-            raise _decode_error(code, err, h)
+    job = _Job(blob, format, limits)
+    fmt = job.fmt
+    stride = job.width * BYTES_PER_PIXEL[fmt]
+    nbytes = stride * job.height
+    if job.top_down and _STORED_FORMAT[job.itype] == fmt:
+        ptr = _run(window, job, ffi.NULL, 0, stride, limits, True)
         pixels = memoryview(ffi.buffer(ptr, nbytes)).toreadonly()
-    elif code:
-        raise _decode_error(code, err, h)
     else:
+        out = bytearray(nbytes)
+        _run(
+            window,
+            job,
+            ffi.from_buffer("uint8_t[]", out, require_writable=True),
+            nbytes,
+            stride,
+            limits,
+            False,
+        )
         pixels = memoryview(out).toreadonly()
-    return Image(h.width, h.height, fmt, stride, pixels, itype, int(h.id))
+    return Image(job.width, job.height, fmt, stride, pixels, job.itype, job.id)
 
 
 def decode_into(
@@ -203,13 +211,13 @@ def decode_into(
     The buffer needs ``stride * (height - 1) + width * bytes_per_pixel`` bytes. Returns the
     header, so callers learn the size and id.
     """
-    data, h, size, fmt = _prepare(blob, format, limits)
-    row = h.width * BYTES_PER_PIXEL[fmt]
+    job = _Job(blob, format, limits)
+    row = job.width * BYTES_PER_PIXEL[job.fmt]
     if stride is None:
         stride = row
     if stride < row:
         raise DecodeError(f"GLZ: stride {stride} is smaller than a row ({row} bytes)")
-    need = stride * (h.height - 1) + row
+    need = stride * (job.height - 1) + row
     try:
         view = memoryview(buffer)
     except TypeError as exc:
@@ -221,12 +229,18 @@ def decode_into(
     nbytes = view.nbytes
     if nbytes < need:
         raise DecodeError(
-            f"GLZ: buffer of {nbytes} bytes is too small for {h.width}x{h.height} ({need} needed)"
+            f"GLZ: buffer of {nbytes} bytes is too small for {job.width}x{job.height} ({need} needed)"
         )
-    _run(window, data, size, buffer, stride, fmt, h, limits)
-    return Header(
-        ImageType(h.type), h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist
+    _run(
+        window,
+        job,
+        ffi.from_buffer("uint8_t[]", buffer, require_writable=True),
+        nbytes,
+        stride,
+        limits,
+        False,
     )
+    return job.header()
 
 
 _ZLIB_HEAD = struct.Struct("<II")

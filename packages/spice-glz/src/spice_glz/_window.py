@@ -33,6 +33,9 @@ class Window:
         self._ptr: Any = ffi.gc(ptr, lib.glz_window_free)
         self._max_pixels = max_pixels
         self._lock = threading.Lock()
+        # scratch for decode calls, used only while holding the lock
+        self._err: Any = ffi.new("glz_error_info *")
+        self._pinned: Any = ffi.new("uint8_t **")
 
     @property
     def max_pixels(self) -> int:
