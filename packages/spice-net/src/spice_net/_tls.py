@@ -7,6 +7,8 @@ The rule (as spice-common applies it): entries are ``key=value`` separated by
 certificate subject must have the same number of entries, in the same order,
 with equal attribute types, values compared case-insensitively with leading,
 trailing and repeated inner whitespace ignored (OpenSSL's canonical form).
+Checked against spice-gtk 0.42 (spicy --spice-host-subject): reordered
+entries are refused, changed case and spacing are accepted.
 """
 
 from __future__ import annotations
