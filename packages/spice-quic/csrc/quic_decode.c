@@ -18,10 +18,11 @@
  * checked against the stream length after every row instead. */
 static size_t pad_bytes(uint32_t width)
 {
-    /* per pixel: four 26-bit codewords, and runs cost at most their length
-       plus 16 bits per run code (at most two per pixel); plus one failing
-       run code and the 64-bit lookahead */
-    return 20 * (size_t)width + 64;
+    /* Per row and pixel: four codewords of <= 26 bits; in each of the two
+       passes (colour, alpha) at most two run codes per pixel, each costing
+       at most its run length plus 16 bits; then one failing run code
+       (<= width + 31 bits) and the 8-byte lookahead: < 172 bits = 21.5 bytes. */
+    return 24 * (size_t)width + 64;
 }
 
 typedef struct {
