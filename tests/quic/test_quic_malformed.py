@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 import spice_quic
 import vectors
@@ -110,8 +111,10 @@ def test_decode_into_buffer_checks() -> None:
         spice_quic.decode_into(blob, bytearray(1000), 27)
     with pytest.raises(DecodeError, match="stride -27 is smaller"):
         spice_quic.decode_into(blob, bytearray(1000), -27)
-    with pytest.raises(DecodeError, match="writable buffer"):
+    with pytest.raises(DecodeError, match="writable contiguous buffer"):
         spice_quic.decode_into(blob, bytes(1000), 28)
+    with pytest.raises(DecodeError, match="not C-contiguous"):
+        spice_quic.decode_into(blob, np.zeros((3, 14, 4), np.uint8)[:, ::2], 28)
     # the exact minimum (last row without padding) is enough
     out = bytearray(32 * 2 + 28)
     spice_quic.decode_into(blob, out, 32)

@@ -131,8 +131,10 @@ def decode_into(
         )
     try:
         target = ffi.from_buffer(buffer, require_writable=True)
-    except (TypeError, BufferError) as exc:
-        raise DecodeError(f"decode_into needs a writable buffer, got {type(buffer).__name__}") from exc
+    except (TypeError, BufferError, ValueError) as exc:
+        raise DecodeError(
+            f"decode_into needs a writable contiguous buffer, got {type(buffer).__name__} ({exc})"
+        ) from exc
     size = ffi.sizeof(target)
     needed = abs(stride) * (info.height - 1) + row_bytes
     if size < needed:
@@ -166,8 +168,10 @@ def encode(
         )
     try:
         source = ffi.from_buffer(pixels)
-    except (TypeError, BufferError) as exc:
-        raise EncodeError(f"pixels must be a bytes-like object, got {type(pixels).__name__}") from exc
+    except (TypeError, BufferError, ValueError) as exc:
+        raise EncodeError(
+            f"pixels must be a contiguous bytes-like object, got {type(pixels).__name__} ({exc})"
+        ) from exc
     size = ffi.sizeof(source)
     needed = abs(stride) * (height - 1) + row_bytes
     if size < needed:
