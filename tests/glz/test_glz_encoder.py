@@ -173,7 +173,7 @@ def test_numpy_input_and_tiny_images() -> None:
     window = spice_glz.Window(1 << 16)
     for w, h in [(1, 1), (2, 1), (1, 3), (2, 2), (3, 2), (7, 1), (1, 9)]:
         arr = np.arange(w * h * 4, dtype=np.uint8).reshape(h, w * 4)
-        img = spice_glz.decode(enc.encode(arr, w, h, ImageType.RGBA), window)
+        img = spice_glz.decode(enc.encode(arr, w, h, "rgba"), window)
         assert img.pixels == arr.tobytes()
 
 
@@ -185,6 +185,8 @@ def test_encoder_errors() -> None:
         enc.encode(bytes(10), 10, 1, ImageType.PLT8)
     with pytest.raises(EncodeError, match="unknown image type 42"):
         enc.encode(bytes(10), 10, 1, 42)
+    with pytest.raises(EncodeError, match="unknown image type 'RGB48'"):
+        enc.encode(bytes(10), 10, 1, "RGB48")
     with pytest.raises(EncodeError, match="bad image size 0x1"):
         enc.encode(b"", 0, 1, ImageType.RGB32)
     with pytest.raises(EncodeError, match="needs 40"):

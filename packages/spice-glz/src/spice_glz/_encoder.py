@@ -61,19 +61,20 @@ class Encoder:
         pixels: Any,
         width: int,
         height: int,
-        image_type: ImageType | int,
+        image_type: ImageType | int | str,
         stride: int | None = None,
         top_down: bool = True,
     ) -> bytes:
         """Encode one image (rows top first, ``stride`` bytes apart) and add it to the dictionary.
 
+        ``image_type`` is an :class:`ImageType`, its number or its name (``"RGB32"``).
         Pixel layout per type: RGB32 B, G, R, X; RGBA B, G, R, A; RGB24 B, G, R; RGB16
         little-endian x1r5g5b5. ``top_down=False`` sends the bottom row first (the header
         says so; decoders flip it back).
         """
         try:
-            itype = ImageType(image_type)
-        except ValueError:
+            itype = ImageType[image_type.upper()] if isinstance(image_type, str) else ImageType(image_type)
+        except (KeyError, ValueError):
             raise EncodeError(f"GLZ: unknown image type {image_type!r}") from None
         if itype not in INPUT_BYTES_PER_PIXEL:
             raise EncodeError(f"GLZ: cannot encode {itype.name}; GLZ carries RGB16, RGB24, RGB32 and RGBA")
