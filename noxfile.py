@@ -63,7 +63,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package."""
-    install_workspace(session, "mypy>=1.10", *TEST_DEPS)
+    # exceptiongroup: mypy checks as Python 3.10, where spice_session imports the backport.
+    install_workspace(session, "mypy>=1.10", "exceptiongroup", *TEST_DEPS)
     session.run("mypy", "--strict")
 
 
