@@ -49,7 +49,8 @@ class Encoder:
     @property
     def next_image_id(self) -> int:
         """The id the next encoded image will carry."""
-        return int(lib.glz_encoder_next_id(self._ptr))
+        with self._lock:
+            return int(lib.glz_encoder_next_id(self._ptr))
 
     def reset(self) -> None:
         """Empty the dictionary and restart ids at 0 (the client must clear its window too)."""

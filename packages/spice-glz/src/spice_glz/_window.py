@@ -53,7 +53,8 @@ class Window:
     @property
     def pixels(self) -> int:
         """Pixels currently held."""
-        return int(lib.glz_window_pixels(self._ptr))
+        with self._lock:
+            return int(lib.glz_window_pixels(self._ptr))
 
     def ids(self) -> list[int]:
         """Ids of the images held, oldest first."""
@@ -64,7 +65,8 @@ class Window:
             return [int(buf[i]) for i in range(n)]
 
     def __len__(self) -> int:
-        return int(lib.glz_window_count(self._ptr))
+        with self._lock:
+            return int(lib.glz_window_count(self._ptr))
 
     def __contains__(self, image_id: object) -> bool:
         return image_id in self.ids()
