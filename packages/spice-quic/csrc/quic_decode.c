@@ -270,24 +270,24 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
 typedef int (*SegFn)(Decoder *, uint8_t *, const uint8_t *, uint32_t, uint32_t, uint32_t);
 
 #define RGB_SEG(name, first, bpc)                                                                        \
-    static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
+    Q_CLONES static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
     {                                                                                                    \
         return rgb_seg(d, cur, prev, i, end, wm, first, bpc);                                            \
     }
 #define PLANE_SEG(name, first, step, ch)                                                                 \
-    static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
+    Q_CLONES static int name(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, uint32_t wm) \
     {                                                                                                    \
         return plane_seg(d, cur, prev, i, end, wm, first, step, ch);                                     \
     }
 
-RGB_SEG(seg_rgb8_first, 1, 8)
-RGB_SEG(seg_rgb8, 0, 8)
-RGB_SEG(seg_rgb5_first, 1, 5)
-RGB_SEG(seg_rgb5, 0, 5)
-PLANE_SEG(seg_gray_first, 1, 1, 0)
-PLANE_SEG(seg_gray, 0, 1, 0)
-PLANE_SEG(seg_alpha_first, 1, 4, 3)
-PLANE_SEG(seg_alpha, 0, 4, 3)
+RGB_SEG(dec_rgb8_first, 1, 8)
+RGB_SEG(dec_rgb8, 0, 8)
+RGB_SEG(dec_rgb5_first, 1, 5)
+RGB_SEG(dec_rgb5, 0, 5)
+PLANE_SEG(dec_gray_first, 1, 1, 0)
+PLANE_SEG(dec_gray, 0, 1, 0)
+PLANE_SEG(dec_alpha_first, 1, 4, 3)
+PLANE_SEG(dec_alpha, 0, 4, 3)
 
 /* One row of one channel group: split where the sample spacing changes. */
 static int code_row(Decoder *d, State *st, SegFn seg, uint8_t *cur, const uint8_t *prev, uint32_t width)
@@ -385,12 +385,12 @@ static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int6
         *err_row = y;
         if (type == IT_GRAY) {
             start_plane_row(d, first);
-            rc = code_row(d, &d->st[0], first ? seg_gray_first : seg_gray, row, prev, w);
+            rc = code_row(d, &d->st[0], first ? dec_gray_first : dec_gray, row, prev, w);
             prev = row;
         } else if (type == IT_RGB16) {
             uint8_t *cur = scratch + (y & 1) * (size_t)w * 4;
             start_rgb_row(d, first);
-            rc = code_row(d, &d->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, w);
+            rc = code_row(d, &d->st[0], first ? dec_rgb5_first : dec_rgb5, cur, prev, w);
             if (format == SPICE_QUIC_FMT_BGRX32)
                 row_5to8(row, cur, w);
             else
@@ -398,10 +398,10 @@ static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int6
             prev = cur;
         } else {
             start_rgb_row(d, first);
-            rc = code_row(d, &d->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, w);
+            rc = code_row(d, &d->st[0], first ? dec_rgb8_first : dec_rgb8, row, prev, w);
             if (!rc && type == IT_RGBA) {
                 start_plane_row(d, first);
-                rc = code_row(d, &d->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
+                rc = code_row(d, &d->st[1], first ? dec_alpha_first : dec_alpha, row + 3,
                               prev ? prev + 3 : NULL, w);
             }
             prev = row;

@@ -214,26 +214,26 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
 typedef void (*SegFn)(Encoder *, const uint8_t *, const uint8_t *, uint32_t, uint32_t, uint32_t);
 
 #define RGB_SEG(name, first, bpc)                                                                  \
-    static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
+    Q_CLONES static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
                      uint32_t wm)                                                                  \
     {                                                                                              \
         rgb_seg(e, cur, prev, i, end, wm, first, bpc);                                             \
     }
 #define PLANE_SEG(name, first, step, ch)                                                           \
-    static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
+    Q_CLONES static void name(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, uint32_t end, \
                      uint32_t wm)                                                                  \
     {                                                                                              \
         plane_seg(e, cur, prev, i, end, wm, first, step, ch);                                      \
     }
 
-RGB_SEG(seg_rgb8_first, 1, 8)
-RGB_SEG(seg_rgb8, 0, 8)
-RGB_SEG(seg_rgb5_first, 1, 5)
-RGB_SEG(seg_rgb5, 0, 5)
-PLANE_SEG(seg_gray_first, 1, 1, 0)
-PLANE_SEG(seg_gray, 0, 1, 0)
-PLANE_SEG(seg_alpha_first, 1, 4, 3)
-PLANE_SEG(seg_alpha, 0, 4, 3)
+RGB_SEG(enc_rgb8_first, 1, 8)
+RGB_SEG(enc_rgb8, 0, 8)
+RGB_SEG(enc_rgb5_first, 1, 5)
+RGB_SEG(enc_rgb5, 0, 5)
+PLANE_SEG(enc_gray_first, 1, 1, 0)
+PLANE_SEG(enc_gray, 0, 1, 0)
+PLANE_SEG(enc_alpha_first, 1, 4, 3)
+PLANE_SEG(enc_alpha, 0, 4, 3)
 
 static void code_row(Encoder *e, State *st, SegFn seg, const uint8_t *cur, const uint8_t *prev, uint32_t width)
 {
@@ -353,7 +353,7 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
         switch (image_type) {
         case IT_GRAY:
             start_plane_row(e, first);
-            code_row(e, &e->st[0], first ? seg_gray_first : seg_gray, row, prev, width);
+            code_row(e, &e->st[0], first ? enc_gray_first : enc_gray, row, prev, width);
             prev = row;
             break;
         case IT_RGB16:
@@ -365,18 +365,18 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
                 row_from_rgb24(cur, row, width);
             start_rgb_row(e, first);
             if (image_type == IT_RGB16)
-                code_row(e, &e->st[0], first ? seg_rgb5_first : seg_rgb5, cur, prev, width);
+                code_row(e, &e->st[0], first ? enc_rgb5_first : enc_rgb5, cur, prev, width);
             else
-                code_row(e, &e->st[0], first ? seg_rgb8_first : seg_rgb8, cur, prev, width);
+                code_row(e, &e->st[0], first ? enc_rgb8_first : enc_rgb8, cur, prev, width);
             prev = cur;
             break;
         }
         default: /* RGB32, RGBA */
             start_rgb_row(e, first);
-            code_row(e, &e->st[0], first ? seg_rgb8_first : seg_rgb8, row, prev, width);
+            code_row(e, &e->st[0], first ? enc_rgb8_first : enc_rgb8, row, prev, width);
             if (image_type == IT_RGBA) {
                 start_plane_row(e, first);
-                code_row(e, &e->st[1], first ? seg_alpha_first : seg_alpha, row + 3,
+                code_row(e, &e->st[1], first ? enc_alpha_first : enc_alpha, row + 3,
                          prev_src ? prev_src + 3 : NULL, width);
             }
             prev = row;

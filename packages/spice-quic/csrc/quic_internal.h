@@ -34,6 +34,18 @@ enum { IT_GRAY = 1, IT_RGB16 = 2, IT_RGB24 = 3, IT_RGB32 = 4, IT_RGBA = 5 };
 #define Q_UNLIKELY(x) (x)
 #endif
 
+/* The pixel loops are compiled twice on x86-64 glibc systems: for the
+ * baseline and for x86-64-v3 (lzcnt, BMI2 shifts), picked at load time.
+ * (clang 14 gives the resolvers of static clones external names: keep the
+ * cloned functions' names unique across the sources.) */
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(SPICE_QUIC_NO_CLONES) &&                 \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && \
+                                                         __GNUC__ >= 12))
+#define Q_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define Q_CLONES
+#endif
+
 /* ---- constant tables (filled by spice_quic_init) ---------------------- */
 
 /* One Golomb code family: 8 bits per channel, or 5 for RGB16. */
