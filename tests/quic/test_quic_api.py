@@ -107,3 +107,26 @@ def test_encoded_blob_layout() -> None:
     ).to_bytes(4, "little")
     assert len(blob) % 4 == 0
     assert blob[-4:] == bytes(4)  # the final all-zero lookahead word
+
+
+def test_stale_core_is_refused() -> None:
+    from spice_quic import _ffi
+
+    class OldCore:
+        def spice_quic_abi(self) -> int:
+            return _ffi.EXPECTED_ABI - 1
+
+    with pytest.raises(ImportError, match="stale"):
+        _ffi.check_abi(OldCore())
+    with pytest.raises(ImportError, match="core ABI None"):
+        _ffi.check_abi(object())
+    _ffi.check_abi(_ffi.lib)
+
+
+def test_threads_decode_concurrently() -> None:
+    import concurrent.futures
+
+    cases = [c for c in vectors.cases("quic") if c.width * c.height <= 100_000]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        decoded = list(pool.map(lambda c: bytes(spice_quic.decode(c.blob).pixels), cases * 3))
+    assert decoded == [c.expected[0].read() for c in cases * 3]

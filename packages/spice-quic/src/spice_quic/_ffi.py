@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ffi", "lib"]
+__all__ = ["EXPECTED_ABI", "check_abi", "ffi", "lib"]
 
-_EXPECTED_ABI = 3
+#: Interface version of csrc/quic.h this package was written against.
+EXPECTED_ABI = 3
+
+
+def check_abi(core: Any) -> None:
+    """Raise ImportError unless ``core`` (the compiled lib) has the interface version this package needs."""
+    found = core.spice_quic_abi() if hasattr(core, "spice_quic_abi") else None
+    if found != EXPECTED_ABI:
+        raise ImportError(
+            f"spice_quic._quic is stale (core ABI {found}, package needs {EXPECTED_ABI}); "
+            "rebuild it with: pip install -e packages/spice-quic"
+        )
+
 
 try:
     from spice_quic._quic import ffi as _ffi_mod  # type: ignore[import-not-found]
@@ -18,12 +30,5 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 ffi: Any = _ffi_mod
 lib: Any = _lib_mod
-
-if not hasattr(lib, "spice_quic_abi") or lib.spice_quic_abi() != _EXPECTED_ABI:
-    found = lib.spice_quic_abi() if hasattr(lib, "spice_quic_abi") else "none"
-    raise ImportError(
-        f"spice_quic._quic is stale (core ABI {found}, package needs {_EXPECTED_ABI}); "
-        "rebuild it with: pip install -e packages/spice-quic"
-    )
-
+check_abi(lib)
 lib.spice_quic_init()
