@@ -1,0 +1,335 @@
+"""One connected client: its channels, each a trio task in the client's own nursery.
+
+The main channel's task owns the client: when it ends, the client's nursery is
+cancelled and every other channel of the client closes.  A failure in any
+channel (network error, protocol violation, or a bug) closes that client only and
+is logged; other clients never notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import trio
+from spice_net import ServerChannel, SpiceNetError
+from spice_proto import (
+    ChannelId,
+    ChannelType,
+    Cursor,
+    CursorHide,
+    CursorInit,
+    CursorMove,
+    CursorSet,
+    DisplayCap,
+    DisplayInit,
+    DisplayPreferredCompression,
+    InputsInit,
+    KeyboardModifierFlags,
+    MainAttachChannels,
+    MainCap,
+    MainChannelsList,
+    MainInit,
+    MainMouseMode,
+    MainMouseModeRequest,
+    MainName,
+    MainUuid,
+    MouseMode,
+    ProtocolError,
+)
+
+from ._compress import Compression, ImageEncoder
+from ._events import MotionEvent
+from ._inputs import InputsState
+from ._pipeline import DisplayPipeline
+
+if TYPE_CHECKING:
+    from ._server import Server
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["ClientSession", "Wakeup"]
+
+log = logging.getLogger("spice_server")
+
+SUPPORTED_MOUSE_MODES = MouseMode.SERVER | MouseMode.CLIENT
+
+#: ACK window (messages) on the display and cursor channels, as libspice-server uses.
+ACK_WINDOW = 20
+
+
+class Wakeup:
+    """A flag one side sets and the other waits for (and clears); setting is idempotent."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = trio.Event()
+
+
+def _ms_time() -> int:
+    return int(time.monotonic() * 1000) & 0xFFFFFFFF
+
+
+class ClientSession:
+    """A client (one main channel and its sub-channels) of a :class:`Server`."""
+
+    def __init__(self, server: Server, session_id: int, peer: str, secure: bool) -> None:
+        self.server = server
+        self.id = session_id
+        self.peer = peer
+        self.secure = secure
+        self.mouse_mode = server.initial_mouse_mode
+        self.channels: dict[tuple[int, int], ServerChannel] = {}
+        self.display: DisplayPipeline | None = None
+        self.closed = False
+        self._nursery: trio.Nursery | None = None
+        #: This client's pointer position in server mouse mode (the cursor channel shows it).
+        self.pointer = (0, 0)
+        self.cursor_wakeups: list[Wakeup] = []
+
+    def __repr__(self) -> str:
+        return f"<client {self.id:#010x} from {self.peer}>"
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    async def run(self, main: ServerChannel) -> None:
+        """Serve the client until its main channel ends."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._guard, main, self._main, True)
+        finally:
+            self.closed = True
+            self._nursery = None
+
+    def attach(self, channel: ServerChannel) -> trio.Event | None:
+        """Run a linked sub-channel in this client's nursery; the event is set when it ended.
+
+        ``None`` if the client is gone (or the channel type is not one we serve).
+        """
+        if self.closed or self._nursery is None:
+            return None
+        runner = {
+            ChannelType.DISPLAY: self._display,
+            ChannelType.INPUTS: self._inputs,
+            ChannelType.CURSOR: self._cursor,
+        }.get(ChannelType(channel.channel_type))
+        if runner is None:
+            return None
+        done = trio.Event()
+        self._nursery.start_soon(self._guard, channel, runner, False, done)
+        return done
+
+    def close(self) -> None:
+        """Disconnect the client (all its channels)."""
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def _guard(
+        self,
+        channel: ServerChannel,
+        runner: Callable[[ServerChannel], Awaitable[None]],
+        owns_client: bool,
+        done: trio.Event | None = None,
+    ) -> None:
+        key = (int(channel.channel_type), channel.channel_id)
+        name = ChannelType(channel.channel_type).name.lower()
+        old = self.channels.get(key)
+        if old is not None:  # the client re-linked this channel: drop the old connection
+            await old.aclose()
+        self.channels[key] = channel
+        try:
+            async with channel:
+                await runner(channel)
+            log.info("%r: %s channel ended", self, name)
+        except Exception as exc:  # an ExceptionGroup of them too (but never trio.Cancelled)
+            leaves = _leaves(exc)
+            if all(isinstance(e, SpiceNetError | ProtocolError) for e in leaves):
+                log.info("%r: %s channel closed: %s", self, name, "; ".join(map(str, leaves)))
+            else:
+                log.error("%r: %s channel failed; disconnecting the client", self, name, exc_info=exc)
+                owns_client = True
+        finally:
+            if self.channels.get(key) is channel:
+                del self.channels[key]
+            if owns_client:
+                self.close()
+            if done is not None:
+                done.set()
+
+    # --- main -------------------------------------------------------------------------------
+
+    async def _main(self, ch: ServerChannel) -> None:
+        await ch.send(
+            MainInit(
+                session_id=self.id,
+                display_channels_hint=1,
+                supported_mouse_modes=SUPPORTED_MOUSE_MODES,
+                current_mouse_mode=self.mouse_mode,
+                agent_connected=False,
+                agent_tokens=0,
+                multi_media_time=_ms_time(),
+                ram_hint=0,
+            )
+        )
+        if MainCap.NAME_AND_UUID in ch.client_channel_caps:
+            await ch.send(MainName(self.server.name))
+            await ch.send(MainUuid(self.server.uuid))
+        async for msg in ch:
+            if isinstance(msg, MainAttachChannels):
+                channels = (
+                    ChannelId(ChannelType.DISPLAY, 0),
+                    ChannelId(ChannelType.INPUTS, 0),
+                    ChannelId(ChannelType.CURSOR, 0),
+                )
+                await ch.send(MainChannelsList(channels))
+            elif isinstance(msg, MainMouseModeRequest):
+                mode = int(msg.mode)
+                if mode in (MouseMode.SERVER, MouseMode.CLIENT):
+                    self.mouse_mode = MouseMode(mode)
+                    log.info("%r: mouse mode %s", self, self.mouse_mode.name)
+                else:
+                    log.info("%r: ignoring request for mouse mode %d", self, mode)
+                await ch.send(MainMouseMode(SUPPORTED_MOUSE_MODES, self.mouse_mode))
+            else:
+                log.debug("%r: main channel: ignoring %s", self, type(msg).__name__)
+
+    # --- display ----------------------------------------------------------------------------
+
+    async def _display(self, ch: ServerChannel) -> None:
+        server = self.server
+        encoder = ImageEncoder(server.image_compression)
+        pipeline = DisplayPipeline(
+            server.display,
+            encoder,
+            monitors_config=DisplayCap.MONITORS_CONFIG in ch.client_channel_caps,
+        )
+        wakeup = Wakeup()
+        pipeline.wake = wakeup.set
+        pipeline.attach()
+        self.display = pipeline
+        try:
+            await ch.set_ack(ACK_WINDOW)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._display_receiver, ch, pipeline, nursery.cancel_scope)
+                while True:
+                    while not pipeline.has_work:
+                        await wakeup.wait()
+                    for msg in pipeline.messages():
+                        await ch.send(msg)
+        finally:
+            pipeline.detach()
+            if self.display is pipeline:
+                self.display = None
+
+    async def _display_receiver(
+        self, ch: ServerChannel, pipeline: DisplayPipeline, scope: trio.CancelScope
+    ) -> None:
+        try:
+            async for msg in ch:
+                if isinstance(msg, DisplayInit):
+                    pipeline.encoder.set_glz_dictionary(msg.glz_dictionary_id, msg.glz_dictionary_window_size)
+                    log.debug(
+                        "%r: display init: pixmap cache %d, GLZ window %d pixels",
+                        self,
+                        msg.pixmap_cache_size,
+                        msg.glz_dictionary_window_size,
+                    )
+                elif isinstance(msg, DisplayPreferredCompression):
+                    wanted = Compression.from_wire(msg.image_compression)
+                    if wanted is None:
+                        log.info("%r: cannot honour preferred compression %d", self, msg.image_compression)
+                    else:
+                        pipeline.encoder.compression = wanted
+                        log.info("%r: preferred compression %s", self, wanted.value)
+                else:
+                    log.debug("%r: display channel: ignoring %s", self, type(msg).__name__)
+        finally:
+            scope.cancel()  # the peer is gone: stop the sender too
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    async def _inputs(self, ch: ServerChannel) -> None:
+        source = self.server.display
+        state = InputsState(self.id, lambda: self.mouse_mode, lambda: (source.width, source.height))
+        await ch.send(InputsInit(KeyboardModifierFlags(0)))
+        async for msg in ch:
+            events, replies = state.handle(msg)
+            for reply in replies:
+                await ch.send(reply)
+            for event in events:
+                if isinstance(event, MotionEvent):
+                    self.pointer = (event.x, event.y)
+                    for wake in self.cursor_wakeups:
+                        wake.set()
+                self.server._dispatch(event)
+
+    # --- cursor -----------------------------------------------------------------------------
+
+    async def _cursor(self, ch: ServerChannel) -> None:
+        server = self.server
+        wakeup = Wakeup()
+        server._cursor_wakeups.append(wakeup)
+        self.cursor_wakeups.append(wakeup)
+        try:
+            await ch.set_ack(ACK_WINDOW)
+            shape, visible = server.cursor_shape, server.cursor_visible
+            x, y = self._cursor_position()
+            wire = shape.to_wire() if shape is not None else Cursor.none()
+            await ch.send(CursorInit(x, y, 0, 0, visible and shape is not None, wire))
+            sent = (shape, visible, (x, y))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._drain, ch, nursery.cancel_scope)
+                while True:
+                    await wakeup.wait()
+                    shape, visible = server.cursor_shape, server.cursor_visible
+                    pos = self._cursor_position()
+                    if (shape, visible) != sent[:2]:
+                        if not visible or shape is None:
+                            await ch.send(CursorHide())
+                        else:
+                            await ch.send(CursorSet(pos[0], pos[1], True, shape.to_wire()))
+                    elif pos != sent[2] and visible:
+                        await ch.send(CursorMove(*pos))
+                    sent = (shape, visible, pos)
+        finally:
+            server._cursor_wakeups.remove(wakeup)
+            self.cursor_wakeups.remove(wakeup)
+
+    def _cursor_position(self) -> tuple[int, int]:
+        if self.mouse_mode == MouseMode.SERVER:
+            return _i16(self.pointer)
+        return _i16(self.server.cursor_position)
+
+    async def _drain(self, ch: ServerChannel, scope: trio.CancelScope) -> None:
+        """Read (and drop) what the client sends on a channel we only write to; stop at its end."""
+        try:
+            async for msg in ch:
+                log.debug("%r: ignoring %s", self, type(msg).__name__)
+        finally:
+            scope.cancel()
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (possibly nested) exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out += _leaves(inner)
+        return out
+    return [exc]
+
+
+def _i16(pos: tuple[int, int]) -> tuple[int, int]:
+    lo, hi = -(1 << 15), (1 << 15) - 1
+    return (min(max(lo, pos[0]), hi), min(max(lo, pos[1]), hi))

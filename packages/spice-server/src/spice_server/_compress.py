@@ -1,0 +1,210 @@
+"""Choosing and running the image codec for one damaged rectangle (sans-I/O).
+
+The choice follows libspice-server's policy names (``image_compression``):
+
+- ``off``: raw BITMAP;  ``quic``: QUIC;  ``lz``: LZ;  ``glz``: GLZ (LZ until the
+  client announced a GLZ dictionary, and for images larger than it);
+- ``auto_lz`` / ``auto_glz`` (default): photo-like areas go to QUIC, synthetic ones
+  to LZ / GLZ; areas below :data:`TINY_AREA` pixels go raw.
+
+"Photo-like" is judged on a sample of the area: the share of neighbouring pixels
+that differ by a little (smooth gradients, noise) rather than not at all or by a
+lot (flat colours, sharp edges, text).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import spice_glz
+import spice_lz
+import spice_quic
+from spice_proto import BitmapFlags, BitmapFmt, ImageCompression
+
+# The image classes are public in spice_proto, but re-exported through a computed __all__
+# that mypy cannot follow; import them from their home module so type checking sees them.
+from spice_proto._display_images import BitmapImage, GlzRgbImage, Image, LzRgbImage, QuicImage
+
+from ._region import Box
+from ._source import Frame
+
+__all__ = [
+    "TINY_AREA",
+    "Codec",
+    "Compression",
+    "ImageEncoder",
+    "is_photo_like",
+]
+
+#: Areas smaller than this many pixels are sent raw in the automatic modes.
+TINY_AREA = 32 * 32
+
+
+class Compression(str, enum.Enum):
+    """The server's ``image_compression`` setting (libspice-server's names)."""
+
+    AUTO_GLZ = "auto_glz"
+    AUTO_LZ = "auto_lz"
+    QUIC = "quic"
+    GLZ = "glz"
+    LZ = "lz"
+    OFF = "off"
+
+    @classmethod
+    def parse(cls, value: str | Compression) -> Compression:
+        try:
+            return cls(value)
+        except ValueError:
+            names = ", ".join(c.value for c in cls)
+            raise ValueError(f"unknown image compression {value!r}; use one of {names}") from None
+
+    @classmethod
+    def from_wire(cls, value: int) -> Compression | None:
+        """A client's DISPLAY_PREFERRED_COMPRESSION value; ``None`` for ones we cannot honour."""
+        try:
+            return _FROM_WIRE.get(ImageCompression(value))
+        except ValueError:
+            return None
+
+
+_FROM_WIRE = {
+    ImageCompression.OFF: Compression.OFF,
+    ImageCompression.AUTO_GLZ: Compression.AUTO_GLZ,
+    ImageCompression.AUTO_LZ: Compression.AUTO_LZ,
+    ImageCompression.QUIC: Compression.QUIC,
+    ImageCompression.GLZ: Compression.GLZ,
+    ImageCompression.LZ: Compression.LZ,
+}
+
+
+class Codec(enum.Enum):
+    """What one image ends up as on the wire."""
+
+    BITMAP = "bitmap"
+    QUIC = "quic"
+    LZ = "lz"
+    GLZ = "glz"
+
+
+_SAMPLE_SIDE = 64
+_SMALL_STEP = 24  # per-channel difference counted as "a little"
+_PHOTO_SHARE = 0.25
+
+
+def is_photo_like(pixels: Frame) -> bool:
+    """Whether an area (h, w, 4 BGRX) looks like a photo or gradient rather than flat UI/text."""
+    h, w = pixels.shape[:2]
+    if w < 2:
+        return False
+    sy = max(1, h // _SAMPLE_SIDE)
+    sx = max(1, w // (_SAMPLE_SIDE * 4))
+    rows = pixels[::sy, :: max(1, sx), :3].astype(np.int16)
+    if rows.shape[1] < 2:
+        return False
+    diff = np.abs(rows[:, 1:] - rows[:, :-1]).max(axis=2)
+    total = diff.size
+    small = int(np.count_nonzero((diff > 0) & (diff <= _SMALL_STEP)))
+    return bool(small >= _PHOTO_SHARE * total)
+
+
+@dataclass
+class _Glz:
+    encoder: spice_glz.Encoder
+    dictionary_id: int
+
+
+class ImageEncoder:
+    """Encodes areas of frames for one client, per its compression setting and GLZ dictionary."""
+
+    def __init__(self, compression: Compression = Compression.AUTO_GLZ) -> None:
+        self.compression = compression
+        self._glz: _Glz | None = None
+        self._next_id = 1
+        #: How many images went out per codec (for tests and statistics).
+        self.counts: dict[Codec, int] = dict.fromkeys(Codec, 0)
+
+    @property
+    def glz_window(self) -> int:
+        """The client's GLZ dictionary size in pixels (0: none announced)."""
+        return self._glz.encoder.window_pixels if self._glz else 0
+
+    def set_glz_dictionary(self, dictionary_id: int, window_pixels: int) -> None:
+        """The client announced (DISPLAY_INIT) a GLZ dictionary; a non-positive size means none."""
+        if window_pixels <= 0:
+            self._glz = None
+            return
+        window = min(window_pixels, spice_glz.MAX_WINDOW_PIXELS)
+        self._glz = _Glz(spice_glz.Encoder(window), dictionary_id)
+
+    def choose(self, pixels: Frame) -> Codec:
+        """The codec for this area."""
+        h, w = pixels.shape[:2]
+        mode = self.compression
+        glz_fits = self._glz is not None and w * h <= self._glz.encoder.window_pixels
+        if mode is Compression.OFF:
+            return Codec.BITMAP
+        if mode is Compression.QUIC:
+            return Codec.QUIC
+        if mode is Compression.LZ:
+            return Codec.LZ
+        if mode is Compression.GLZ:
+            return Codec.GLZ if glz_fits else Codec.LZ
+        if w * h < TINY_AREA:
+            return Codec.BITMAP
+        if is_photo_like(pixels):
+            return Codec.QUIC
+        if mode is Compression.AUTO_GLZ and glz_fits:
+            return Codec.GLZ
+        return Codec.LZ
+
+    def _image_id(self) -> int:
+        image_id = self._next_id
+        self._next_id += 1
+        return image_id
+
+    def encode(self, frame: Frame, box: Box, codec: Codec | None = None) -> Image:
+        """The area ``box`` of ``frame`` (a C-contiguous (H, W, 4) BGRX array) as a SPICE image."""
+        pixels = frame[box.top : box.bottom, box.left : box.right]
+        if codec is None:
+            codec = self.choose(pixels)
+        h, w = box.height, box.width
+        flat, stride = _window(frame, box)
+        image_id = self._image_id()
+        image: Image
+        if codec is Codec.QUIC:
+            blob = spice_quic.encode(flat, w, h, spice_quic.ImageType.RGB32, stride)
+            image = QuicImage(width=w, height=h, id=image_id, data=blob)
+        elif codec is Codec.LZ:
+            blob = spice_lz.encode(flat, w, h, spice_lz.LzImageType.RGB32, stride)
+            image = LzRgbImage(width=w, height=h, id=image_id, data=blob)
+        elif codec is Codec.GLZ:
+            if self._glz is None:
+                raise ValueError("GLZ needs the client's dictionary (DISPLAY_INIT) first")
+            blob = self._glz.encoder.encode(flat, w, h, spice_glz.ImageType.RGB32, stride)
+            image = GlzRgbImage(width=w, height=h, id=image_id, data=blob)
+        else:
+            image = BitmapImage(
+                width=w,
+                height=h,
+                id=image_id,
+                format=BitmapFmt.FMT_32BIT,
+                stride=4 * w,
+                data=np.ascontiguousarray(pixels).tobytes(),
+                bitmap_flags=BitmapFlags.TOP_DOWN,
+            )
+        self.counts[codec] += 1
+        return image
+
+
+def _window(frame: Frame, box: Box) -> tuple[memoryview, int]:
+    """A 1-D byte view of ``frame`` from the box's first pixel to the end of its last row, and the stride."""
+    if not frame.flags.c_contiguous:
+        raise ValueError("frames must be C-contiguous")
+    stride = 4 * frame.shape[1]
+    start = box.top * stride + 4 * box.left
+    length = stride * (box.height - 1) + 4 * box.width
+    window: Any = frame.reshape(-1)[start : start + length]
+    return memoryview(window), stride

@@ -1,0 +1,117 @@
+"""The inputs channel, sans-I/O: client messages in, events and replies out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from spice_proto import (
+    InputsClientKeyModifiers,
+    InputsKeyDown,
+    InputsKeyScancode,
+    InputsKeyUp,
+    InputsMouseMotion,
+    InputsMouseMotionAck,
+    InputsMousePosition,
+    InputsMousePress,
+    InputsMouseRelease,
+    Message,
+    MouseButtonMask,
+    MouseMode,
+    UnknownMessage,
+)
+
+from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
+
+__all__ = ["MOTION_ACK_BUNCH", "InputsState", "ScancodeParser"]
+
+#: The server acknowledges every this many mouse motions/positions (SPICE_INPUT_MOTION_ACK_BUNCH).
+MOTION_ACK_BUNCH = 4
+
+
+class ScancodeParser:
+    """Set-1 scancode bytes -> (make code, pressed) pairs, handling the E0 and E1 prefixes."""
+
+    def __init__(self) -> None:
+        self._prefix: list[int] = []
+
+    def feed(self, data: bytes) -> list[tuple[int, bool]]:
+        out: list[tuple[int, bool]] = []
+        for byte in data:
+            if self._prefix and self._prefix[0] == 0xE1:
+                self._prefix.append(byte)
+                if len(self._prefix) == 3:
+                    # Pause: E1 1D 45 (make) / E1 9D C5 (break).
+                    pressed = not self._prefix[1] & 0x80
+                    self._prefix = []
+                    out.append((0xE11D45, pressed))
+                continue
+            if byte in (0xE0, 0xE1):
+                self._prefix = [byte]
+                continue
+            code = byte & 0x7F
+            if not code:
+                self._prefix = []
+                continue
+            if self._prefix:
+                code |= 0xE000
+                self._prefix = []
+            out.append((code, not byte & 0x80))
+        return out
+
+
+def _code_bytes(code: int) -> bytes:
+    """The scancode bytes of a KEY_DOWN / KEY_UP u32: little-endian, up to the first zero byte."""
+    raw = code.to_bytes(4, "little")
+    end = raw.find(0)
+    return raw if end < 0 else raw[:end]
+
+
+class InputsState:
+    """One client's inputs channel: pointer position, buttons, mouse-motion acknowledgements."""
+
+    def __init__(
+        self, client: int, mouse_mode: Callable[[], MouseMode], bounds: Callable[[], tuple[int, int]]
+    ):
+        self.client = client
+        self._mouse_mode = mouse_mode
+        self._bounds = bounds
+        self.x = 0
+        self.y = 0
+        self.buttons = MouseButtonMask(0)
+        self._motions = 0
+        self._keys = ScancodeParser()
+
+    def _motion_ack(self) -> list[Message]:
+        self._motions += 1
+        if self._motions % MOTION_ACK_BUNCH == 0:
+            return [InputsMouseMotionAck()]
+        return []
+
+    def handle(self, message: Message | UnknownMessage) -> tuple[list[InputEvent], list[Message]]:
+        """Events for the application and replies for the client, for one message."""
+        c = self.client
+        if isinstance(message, InputsKeyDown | InputsKeyUp):
+            pairs = ScancodeParser().feed(_code_bytes(message.code))
+            return [KeyEvent(code, pressed, c) for code, pressed in pairs], []
+        if isinstance(message, InputsKeyScancode):
+            return [KeyEvent(code, pressed, c) for code, pressed in self._keys.feed(message.data)], []
+        if isinstance(message, InputsMousePosition):
+            self.x, self.y = message.x, message.y
+            self.buttons = MouseButtonMask(message.buttons_state)
+            event = PointerEvent(message.x, message.y, self.buttons, c, message.display_id)
+            return [event], self._motion_ack()
+        if isinstance(message, InputsMouseMotion):
+            width, height = self._bounds()
+            self.x = min(max(0, self.x + message.dx), width - 1)
+            self.y = min(max(0, self.y + message.dy), height - 1)
+            self.buttons = MouseButtonMask(message.buttons_state)
+            event2 = MotionEvent(message.dx, message.dy, self.x, self.y, self.buttons, c)
+            return [event2], self._motion_ack()
+        if isinstance(message, InputsMousePress | InputsMouseRelease):
+            pressed = isinstance(message, InputsMousePress)
+            self.buttons = MouseButtonMask(message.buttons_state)
+            mode = self._mouse_mode()
+            return [ButtonEvent(message.button, pressed, self.x, self.y, self.buttons, mode, c)], []
+        if isinstance(message, InputsClientKeyModifiers):
+            return [ModifiersEvent(message.modifiers, c)], []
+        return [], []

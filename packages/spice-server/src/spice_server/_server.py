@@ -1,0 +1,313 @@
+"""The embeddable server: listeners, link decisions, clients, shared display and cursor."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import ssl
+import uuid as _uuid
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import trio
+from spice_net import LinkDecision, SpiceNetError, accept_channel
+from spice_proto import (
+    DEFAULT_COMMON_CAPS,
+    MAX_PASSWORD_LENGTH,
+    Caps,
+    ChannelType,
+    DisplayCap,
+    LinkErr,
+    LinkMess,
+    MainCap,
+    MouseMode,
+)
+
+from ._client import ClientSession, Wakeup
+from ._compress import Compression
+from ._cursor import CursorShape, default_cursor
+from ._events import InputEvent
+from ._source import Framebuffer, FrameSource
+
+__all__ = ["Server", "ServerAddress"]
+
+log = logging.getLogger("spice_server")
+
+#: Channel capabilities we offer, per channel type (the streaming helper adds codecs here).
+SERVER_CHANNEL_CAPS: dict[ChannelType, Caps] = {
+    ChannelType.MAIN: Caps.of(MainCap.NAME_AND_UUID),
+    ChannelType.DISPLAY: Caps.of(DisplayCap.MONITORS_CONFIG, DisplayCap.PREF_COMPRESSION),
+    ChannelType.INPUTS: Caps(),
+    ChannelType.CURSOR: Caps(),
+}
+
+#: Largest message a client may send us (its messages are small; this bounds a hostile header).
+MAX_CLIENT_MESSAGE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where a started server listens (ports are the real ones when 0 was asked for)."""
+
+    host: str
+    port: int | None
+    tls_port: int | None
+
+
+def _peer_name(stream: trio.abc.Stream) -> str:
+    inner: Any = stream
+    while isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    sock = getattr(inner, "socket", None)
+    if sock is None:
+        return type(stream).__name__
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return "unknown peer"
+    return f"{host}:{port}"
+
+
+class Server:
+    """A SPICE server showing one display source to any number of clients.
+
+    ``display`` is the :class:`FrameSource` every client sees (default: a black
+    1024x768 :class:`Framebuffer`).  ``password`` enables ticket authentication
+    (``password_lifetime`` seconds, then every new link is refused).
+    ``image_compression`` is one of ``auto_glz`` (default), ``auto_lz``, ``quic``,
+    ``glz``, ``lz``, ``off``.  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
+    is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
+
+    Run it with ``await nursery.start(server.serve, "127.0.0.1", 5900)``; the
+    application then updates ``server.display``, reads ``server.input_events()``
+    and sets the pointer with :meth:`set_cursor` / :meth:`move_cursor`.
+    """
+
+    def __init__(
+        self,
+        display: FrameSource | None = None,
+        *,
+        password: str | None = None,
+        password_lifetime: float | None = None,
+        image_compression: str | Compression = Compression.AUTO_GLZ,
+        ssl_context: ssl.SSLContext | None = None,
+        secure_only: bool = False,
+        name: str = "spice-python",
+        initial_mouse_mode: MouseMode = MouseMode.CLIENT,
+        max_clients: int = 64,
+        max_pending_links: int = 16,
+        link_timeout: float = 15.0,
+    ) -> None:
+        self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
+        self.image_compression = Compression.parse(image_compression)
+        self.ssl_context = ssl_context
+        self.secure_only = secure_only
+        self.name = name
+        self.uuid = _uuid.uuid4().bytes
+        if initial_mouse_mode not in (MouseMode.SERVER, MouseMode.CLIENT):
+            raise ValueError("initial_mouse_mode must be MouseMode.SERVER or MouseMode.CLIENT")
+        self.initial_mouse_mode = initial_mouse_mode
+        self.max_clients = max_clients
+        self.link_timeout = link_timeout
+        self._link_slots = trio.Semaphore(max_pending_links)
+        self._password: str | None = None
+        self._password_expiry: float | None = None
+        self._password_lifetime: float | None = None
+        self.set_password(password, password_lifetime)
+        self._sessions: dict[int, ClientSession] = {}
+        self._subscribers: list[trio.MemorySendChannel[InputEvent]] = []
+        self._dropped_warned: set[int] = set()
+        # cursor state, shared by all clients
+        self.cursor_shape: CursorShape | None = default_cursor()
+        self.cursor_visible = True
+        self.cursor_position = (0, 0)
+        self._cursor_wakeups: list[Wakeup] = []
+        self.address: ServerAddress | None = None
+
+    # --- configuration ----------------------------------------------------------------------
+
+    def set_password(self, password: str | None, lifetime: float | None = None) -> None:
+        """Require ``password`` for new links (``None``: no ticketing), valid for ``lifetime`` seconds."""
+        if password is not None:
+            raw = password.encode("utf-8")
+            if len(raw) > MAX_PASSWORD_LENGTH or b"\0" in raw:
+                raise ValueError(f"a SPICE password is at most {MAX_PASSWORD_LENGTH} bytes without NUL")
+        if lifetime is not None and lifetime < 0:
+            raise ValueError("password lifetime cannot be negative")
+        self._password = password
+        self._password_lifetime = lifetime
+        # The expiry is fixed against trio's clock when first needed (the server may be built outside trio).
+        self._password_expiry = None
+
+    def _current_password(self) -> str | None:
+        if self._password_lifetime is not None:
+            now = trio.current_time()
+            if self._password_expiry is None:
+                self._password_expiry = now + self._password_lifetime
+            if now >= self._password_expiry:
+                # Expired: no ticket can match a fresh random secret, so the link gets PERMISSION_DENIED.
+                return secrets.token_hex(16)
+        return self._password
+
+    @property
+    def clients(self) -> list[ClientSession]:
+        """The connected clients."""
+        return list(self._sessions.values())
+
+    # --- cursor -----------------------------------------------------------------------------
+
+    def set_cursor(self, rgba: bytes, width: int, height: int, hot_x: int = 0, hot_y: int = 0) -> None:
+        """Show this pointer shape (R, G, B, A bytes, not premultiplied) on every client."""
+        self.cursor_shape = CursorShape.from_rgba(rgba, width, height, hot_x, hot_y)
+        self.cursor_visible = True
+        self._cursor_changed()
+
+    def hide_cursor(self) -> None:
+        self.cursor_visible = False
+        self._cursor_changed()
+
+    def move_cursor(self, x: int, y: int) -> None:
+        """Move the pointer every client in client mouse mode shows (server-mode clients follow their own)."""
+        self.cursor_position = (int(x), int(y))
+        self._cursor_changed()
+
+    def _cursor_changed(self) -> None:
+        for wake in self._cursor_wakeups:
+            wake.set()
+
+    # --- input events -----------------------------------------------------------------------
+
+    def input_events(self, max_buffer: int = 1024) -> trio.MemoryReceiveChannel[InputEvent]:
+        """A channel receiving every client's input events from now on (``async for`` it).
+
+        Close it when done.  If it falls ``max_buffer`` events behind, newer events are dropped
+        (and logged) rather than slowing the clients down.
+        """
+        send, receive = trio.open_memory_channel[InputEvent](max_buffer)
+        self._subscribers.append(send)
+        return receive
+
+    def _dispatch(self, event: InputEvent) -> None:
+        for send in list(self._subscribers):
+            try:
+                send.send_nowait(event)
+            except trio.WouldBlock:
+                if id(send) not in self._dropped_warned:
+                    self._dropped_warned.add(id(send))
+                    log.warning("an input_events() reader is not keeping up; dropping events")
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._subscribers.remove(send)
+
+    # --- serving ----------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = 5900,
+        *,
+        tls_port: int | None = None,
+        task_status: trio.TaskStatus[ServerAddress] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on ``host:port`` (TCP) and/or ``host:tls_port`` (TLS) until cancelled.
+
+        Port 0 picks a free port; ``task_status.started`` reports the real ones.
+        """
+        if port is None and tls_port is None:
+            raise ValueError("give a port, a tls_port, or both")
+        if tls_port is not None and self.ssl_context is None:
+            raise ValueError("a TLS port needs ssl_context (spice_net.server_ssl_context(cert, key))")
+        plain = await trio.open_tcp_listeners(port, host=host) if port is not None else []
+        secure_tcp = await trio.open_tcp_listeners(tls_port, host=host) if tls_port is not None else []
+        assert self.ssl_context is not None or not secure_tcp
+        secure = [
+            trio.SSLListener(tcp, self.ssl_context, https_compatible=False)  # type: ignore[arg-type]
+            for tcp in secure_tcp
+        ]
+        real_port = plain[0].socket.getsockname()[1] if plain else None
+        real_tls = secure_tcp[0].socket.getsockname()[1] if secure_tcp else None
+        self.address = ServerAddress(host, real_port, real_tls)
+        log.info("serving on %s (tcp %s, tls %s)", host, real_port, real_tls)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.display.run)
+                if plain:
+                    nursery.start_soon(
+                        trio.serve_listeners, partial(self.handle_connection, secure=False), plain
+                    )
+                if secure:
+                    nursery.start_soon(
+                        trio.serve_listeners, partial(self.handle_connection, secure=True), secure
+                    )
+                task_status.started(self.address)
+        finally:
+            self.address = None
+
+    def _decide(self, mess: LinkMess, secure: bool) -> LinkDecision:
+        try:
+            kind = ChannelType(mess.channel_type)
+        except ValueError:
+            return LinkErr.CHANNEL_NOT_AVAILABLE
+        if kind not in SERVER_CHANNEL_CAPS or mess.channel_id != 0:
+            return LinkErr.CHANNEL_NOT_AVAILABLE
+        if self.secure_only and not secure:
+            return LinkErr.NEED_SECURED
+        if kind is ChannelType.MAIN:
+            if len(self._sessions) >= self.max_clients:
+                log.warning("refusing a client: %d clients already", len(self._sessions))
+                return LinkErr.ERROR
+        else:
+            session = self._sessions.get(mess.connection_id)
+            if session is None or session.closed:
+                return LinkErr.BAD_CONNECTION_ID
+        return SERVER_CHANNEL_CAPS[kind]
+
+    async def handle_connection(self, stream: trio.abc.Stream, *, secure: bool = False) -> None:
+        """Serve one incoming connection (any trio stream): link it, then run its channel.
+
+        Never raises for a misbehaving client: failures are logged and the stream closed.
+        """
+        peer = _peer_name(stream)
+        try:
+            async with self._link_slots:
+                channel = await accept_channel(
+                    stream,
+                    password=self._current_password(),
+                    channel_caps_for=lambda mess: self._decide(mess, secure),
+                    common_caps=DEFAULT_COMMON_CAPS,
+                    timeout=self.link_timeout,
+                )
+        except SpiceNetError as exc:
+            log.info("%s: link failed: %s", peer, exc)
+            return
+        except Exception:
+            log.exception("%s: link failed unexpectedly", peer)
+            await trio.aclose_forcefully(stream)
+            return
+        channel.connection.max_message_size = MAX_CLIENT_MESSAGE
+        kind = ChannelType(channel.channel_type)
+        if kind is ChannelType.MAIN:
+            session = ClientSession(self, self._new_session_id(), peer, secure)
+            self._sessions[session.id] = session
+            log.info("%r connected%s", session, " over TLS" if secure else "")
+            try:
+                await session.run(channel)
+            finally:
+                self._sessions.pop(session.id, None)
+                log.info("%r disconnected", session)
+            return
+        # The channel runs in its client's nursery; this task (whose return closes the stream)
+        # waits for it to end.
+        owner = self._sessions.get(channel.connection_id)
+        done = owner.attach(channel) if owner is not None else None
+        if done is None:
+            log.info("%s: %s channel for a client that is gone", peer, kind.name.lower())
+            await channel.aclose()
+            return
+        await done.wait()
+
+    def _new_session_id(self) -> int:
+        while True:
+            candidate = secrets.randbits(32)
+            if candidate and candidate not in self._sessions:
+                return candidate
