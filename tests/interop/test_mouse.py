@@ -8,6 +8,7 @@ import pytest
 import spice_proto as sp
 import spice_session as ss
 import trio
+import trio.testing
 from peers.require import require_binary
 from peers.xspice import Xspice
 
@@ -48,16 +49,26 @@ async def test_client_mode_absolute_position(xspice: Xspice) -> None:
 
 async def test_server_mode_motion_is_acknowledged(xspice: Xspice) -> None:
     # Xspice's driver ignores relative motion (its handler is empty), so the pointer cannot be
-    # checked here; what can be: the server acknowledges every 4 motions, and without those
-    # acknowledgements mouse_motion would block after two bunches.
+    # checked here; what can be: the server acknowledges every 4 motions, two bunches go out
+    # unacknowledged, the rest adds up and goes out as one motion after the first ack.
     async with ss.connect(xspice.uri) as session:
         assert session.mouse_mode == sp.MouseMode.SERVER
-        with trio.fail_after(DEADLINE):
-            for _ in range(5 * ss.MOTION_ACK_BUNCH):
-                await session.inputs.mouse_motion(5, 3)
-            acks = 0
-            async for event in session.events():
-                if isinstance(event, ss.InputsEvent) and isinstance(event.message, sp.InputsMouseMotionAck):
-                    acks += 1
-                    if acks == 5:
-                        break
+        inputs = session.inputs
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(inputs.motion_pump)
+            with trio.fail_after(DEADLINE):
+                for _ in range(5 * ss.MOTION_ACK_BUNCH):
+                    await inputs.mouse_motion(5, 3)
+                assert inputs.pacer.unacked == 2 * ss.MOTION_ACK_BUNCH and inputs.pacer.pending
+                acks = 0
+                async for event in session.events():
+                    if isinstance(event, ss.InputsEvent) and isinstance(
+                        event.message, sp.InputsMouseMotionAck
+                    ):
+                        acks += 1
+                        if acks == 2:
+                            break
+                await trio.testing.wait_all_tasks_blocked()
+            # 8 + 1 summed motion sent, 8 acknowledged
+            assert inputs.pacer.unacked == 1 and not inputs.pacer.pending
+            nursery.cancel_scope.cancel()

@@ -26,7 +26,8 @@ from ._events import (
     SurfaceCreated,
     event_for,
 )
-from ._inputs import MOTION_ACK_BUNCH, Inputs
+from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
+from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._session import DEFAULT_TIMEOUT, DisplaySettings, Session, connect
 from ._uri import SpiceURI, parse_uri
 
@@ -36,7 +37,11 @@ __all__ = [
     "ATTACHED_TYPES",
     "CLIENT_CHANNEL_CAPS",
     "DEFAULT_TIMEOUT",
+    "HID_KEY_NAMES",
+    "HID_TO_SET1",
     "MOTION_ACK_BUNCH",
+    "PAUSE",
+    "PAUSE_E1_SEQUENCE",
     "ChannelClosed",
     "ChannelOpened",
     "ChannelUnavailable",
@@ -50,6 +55,7 @@ __all__ = [
     "InvalidURI",
     "MainEvent",
     "MessageEvent",
+    "MotionPacer",
     "MouseModeChanged",
     "Session",
     "SessionClosed",
@@ -61,5 +67,6 @@ __all__ = [
     "channels_to_open",
     "connect",
     "event_for",
+    "hid_to_set1",
     "parse_uri",
 ]

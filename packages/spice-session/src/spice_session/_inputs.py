@@ -6,8 +6,11 @@ from typing import Protocol
 
 import trio
 from spice_proto import (
+    InputsCap,
+    InputsClientKeyModifiers,
     InputsInit,
     InputsKeyModifiers,
+    InputsKeyScancode,
     InputsMouseMotion,
     InputsMouseMotionAck,
     InputsMousePosition,
@@ -17,24 +20,28 @@ from spice_proto import (
     Message,
     MouseButton,
     MouseButtonMask,
+    MouseMode,
     UnknownMessage,
     key_code,
     key_press,
     key_release,
+    scancode_bytes,
     type_text,
 )
 
-__all__ = ["MOTION_ACK_BUNCH", "Inputs"]
+from ._keymap import PAUSE, hid_to_set1
 
-#: The server acknowledges relative motions in bunches of this many (SPICE_INPUT_MOTION_ACK_BUNCH).
+__all__ = ["MOTION_ACK_BUNCH", "Inputs", "MotionPacer"]
+
+#: The server acknowledges pointer messages in bunches of this many (SPICE_INPUT_MOTION_ACK_BUNCH).
 MOTION_ACK_BUNCH = 4
-#: Unacknowledged motion bunches we allow before waiting (as spice-gtk does, the pointer lags otherwise).
-_MAX_UNACKED = 2 * MOTION_ACK_BUNCH
 
 _BUTTON_MASKS = {
     MouseButton.LEFT: MouseButtonMask.LEFT,
     MouseButton.MIDDLE: MouseButtonMask.MIDDLE,
     MouseButton.RIGHT: MouseButtonMask.RIGHT,
+    MouseButton.SIDE: MouseButtonMask.SIDE,
+    MouseButton.EXTRA: MouseButtonMask.EXTRA,
 }
 
 
@@ -42,30 +49,157 @@ class _Sender(Protocol):
     async def send(self, message: Message) -> object: ...
 
 
+class MotionPacer:
+    """The MOTION_ACK window, without I/O.
+
+    The server answers every :data:`MOTION_ACK_BUNCH` pointer messages (relative
+    MOUSE_MOTION and absolute MOUSE_POSITION alike) with one MOUSE_MOTION_ACK.
+    At most ``bunches`` bunches may be unacknowledged; while the window is full,
+    relative deltas add up and only the latest absolute position is kept, and
+    :meth:`release` hands them out once an acknowledgement opened the window.
+    Every value returned is a message the caller must send (it is counted).
+    """
+
+    def __init__(self, bunch: int = MOTION_ACK_BUNCH, bunches: int = 2) -> None:
+        self.bunch = bunch
+        self.limit = bunch * bunches
+        self.unacked = 0
+        self._dx = 0
+        self._dy = 0
+        self._position: tuple[int, int, int] | None = None
+
+    @property
+    def window_open(self) -> bool:
+        return self.unacked < self.limit
+
+    @property
+    def pending(self) -> bool:
+        """Whether motion or a position waits to be sent."""
+        return bool(self._dx or self._dy or self._position is not None)
+
+    def motion(self, dx: int, dy: int) -> tuple[int, int] | None:
+        """Add a relative delta; the (summed) delta to send now, or ``None`` while the window is full."""
+        self._dx += dx
+        self._dy += dy
+        return self._take_motion() if self.window_open else None
+
+    def position(self, x: int, y: int, display_id: int) -> tuple[int, int, int] | None:
+        """Record an absolute position; it to send now, or ``None`` while the window is full."""
+        self._position = (x, y, display_id)
+        return self._take_position() if self.window_open else None
+
+    def ack(self) -> None:
+        """One MOUSE_MOTION_ACK arrived: a bunch is acknowledged."""
+        self.unacked = max(0, self.unacked - self.bunch)
+
+    def release(self, *, force: bool = False) -> tuple[tuple[int, int] | None, tuple[int, int, int] | None]:
+        """Pending (motion, position) that may go out now; ``force`` ignores the window (before a click)."""
+        motion = self._take_motion() if force or self.window_open else None
+        position = self._take_position() if force or self.window_open else None
+        return motion, position
+
+    def discard(self) -> None:
+        """Drop what is pending (the mouse mode changed, so it no longer applies)."""
+        self._dx = self._dy = 0
+        self._position = None
+
+    def _take_motion(self) -> tuple[int, int] | None:
+        if not (self._dx or self._dy):
+            return None
+        delta = (self._dx, self._dy)
+        self._dx = self._dy = 0
+        self.unacked += 1
+        return delta
+
+    def _take_position(self) -> tuple[int, int, int] | None:
+        position, self._position = self._position, None
+        if position is not None:
+            self.unacked += 1
+        return position
+
+
 class Inputs:
-    """Send keys and mouse events; track the modifier LEDs and motion acknowledgements.
+    """Send keys and mouse events; track lock keys, held keys, the mouse mode and motion acks.
 
     Key codes are set-1 make codes (``0x1E`` for A, ``0xE04B`` for the left arrow,
     see :data:`spice_proto.KEY_NAMES`); the byte order on the wire is handled here.
+    :meth:`hid_key` takes USB HID usages / SDL scancodes instead.
+
+    Pointer messages are paced by the server's MOTION_ACKs (:class:`MotionPacer`):
+    what could not be sent goes out with the next pointer call after an
+    acknowledgement, or at once when :meth:`motion_pump` runs alongside.
     """
 
-    def __init__(self, channel: _Sender, channel_id: int = 0) -> None:
+    def __init__(self, channel: _Sender, channel_id: int = 0, *, key_scancode: bool | None = None) -> None:
         self._channel = channel
         self.channel_id = channel_id
+        #: The guest's lock keys as the server last reported them.
         self.modifiers = KeyboardModifierFlags(0)
         self.buttons = MouseButtonMask(0)
-        self._unacked_motions = 0
+        #: Set-1 codes pressed and not yet released (what :meth:`release_keys` lets go).
+        self.keys_down: set[int] = set()
+        #: Relative motion in SERVER mode, absolute positions in CLIENT mode (see :meth:`set_mouse_mode`).
+        self.mouse_mode = MouseMode.SERVER
+        self.pacer = MotionPacer()
+        if key_scancode is None:
+            caps = getattr(channel, "server_channel_caps", ())
+            key_scancode = InputsCap.KEY_SCANCODE in caps
+        #: Whether the server takes KEY_SCANCODE (raw bytes, e.g. a press and release at once).
+        self.key_scancode = key_scancode
         self._acked = trio.Event()
         self._lock = trio.Lock()
 
     # --------------------------------------------------------------- keyboard
     async def key_down(self, code: int) -> None:
         """Press key ``code`` (a set-1 make code, ``0xE0xx`` for extended keys)."""
-        await self._send(key_press(code))
+        message = key_press(code)
+        async with self._lock:
+            await self._channel.send(message)
+            self.keys_down.add(code)
 
     async def key_up(self, code: int) -> None:
         """Release key ``code``."""
-        await self._send(key_release(code))
+        message = key_release(code)
+        async with self._lock:
+            await self._channel.send(message)
+            self.keys_down.discard(code)
+
+    async def key_stroke(self, code: int) -> None:
+        """Press and release ``code`` at once (one KEY_SCANCODE message when the server takes it)."""
+        if self.key_scancode:
+            data = scancode_bytes(code) + scancode_bytes(code, release=True)
+            await self._send(InputsKeyScancode(data))
+        else:
+            await self.key_down(code)
+            await self.key_up(code)
+
+    async def hid_key(self, usage: int, pressed: bool) -> bool:
+        """Press or release the key of HID usage / SDL scancode ``usage``; ``False`` if it has no code.
+
+        Pause has no break code on a real keyboard: its press sends make and
+        break together and its release sends nothing.  Auto-repeated presses are
+        sent again, as a keyboard does.
+        """
+        code = hid_to_set1(usage)
+        if code is None:
+            return False
+        if code == PAUSE:
+            if pressed:
+                await self.key_stroke(code)
+        elif pressed:
+            await self.key_down(code)
+        else:
+            await self.key_up(code)
+        return True
+
+    async def release_keys(self) -> None:
+        """Release every key still held (on focus loss, so nothing stays stuck in the guest)."""
+        for code in sorted(self.keys_down):
+            await self.key_up(code)
+
+    async def set_locks(self, locks: KeyboardModifierFlags) -> None:
+        """Make the guest's Caps/Num/Scroll Lock match ``locks`` (client KEY_MODIFIERS)."""
+        await self._send(InputsClientKeyModifiers(KeyboardModifierFlags(int(locks) & 0x7)))
 
     async def press_key(self, name: str) -> None:
         """Press and release a named key (``"Return"``, ``"Left"``, ``"F5"``, ``"a"``...)."""
@@ -80,30 +214,79 @@ class Inputs:
             await self._send(message)
 
     # ------------------------------------------------------------------ mouse
-    async def mouse_position(self, x: int, y: int, display_id: int = 0) -> None:
-        """Absolute pointer position (client mouse mode)."""
-        await self._send(InputsMousePosition(x, y, self.buttons, display_id))
+    def set_mouse_mode(self, mode: MouseMode | int) -> None:
+        """Follow MAIN_MOUSE_MODE: motion or positions pending for the old mode are dropped."""
+        mode = MouseMode(int(mode) & int(MouseMode.SERVER | MouseMode.CLIENT))
+        if mode != self.mouse_mode:
+            self.pacer.discard()
+            self.mouse_mode = mode
 
     async def mouse_motion(self, dx: int, dy: int) -> None:
-        """Relative pointer motion (server mouse mode); waits while too many motions are unacknowledged."""
-        while self._unacked_motions >= _MAX_UNACKED:
-            await self._acked.wait()
-        self._unacked_motions += 1
-        await self._send(InputsMouseMotion(dx, dy, self.buttons))
+        """Relative pointer motion (server mouse mode), paced by the motion acks."""
+        async with self._lock:
+            await self._flush_locked()
+            delta = self.pacer.motion(dx, dy)
+            if delta is not None:
+                await self._channel.send(InputsMouseMotion(delta[0], delta[1], self.buttons))
+
+    async def mouse_position(self, x: int, y: int, display_id: int = 0) -> None:
+        """Absolute pointer position on display ``display_id`` (client mouse mode), paced by the acks."""
+        async with self._lock:
+            await self._flush_locked()
+            position = self.pacer.position(x, y, display_id)
+            if position is not None:
+                await self._channel.send(InputsMousePosition(x, y, self.buttons, display_id))
+
+    async def pointer(self, x: int, y: int, dx: int, dy: int, display_id: int = 0) -> None:
+        """Move the pointer the way the current mouse mode wants: position (client) or delta (server)."""
+        if self.mouse_mode == MouseMode.CLIENT:
+            await self.mouse_position(x, y, display_id)
+        elif dx or dy:
+            await self.mouse_motion(dx, dy)
 
     async def mouse_press(self, button: MouseButton = MouseButton.LEFT) -> None:
-        self.buttons |= _BUTTON_MASKS.get(button, MouseButtonMask(0))
-        await self._send(InputsMousePress(button, self.buttons))
+        async with self._lock:
+            await self._flush_locked(force=True)  # the click lands where the pointer was sent to
+            self.buttons |= _BUTTON_MASKS.get(button, MouseButtonMask(0))
+            await self._channel.send(InputsMousePress(button, self.buttons))
 
     async def mouse_release(self, button: MouseButton = MouseButton.LEFT) -> None:
-        self.buttons &= ~_BUTTON_MASKS.get(button, MouseButtonMask(0))
-        await self._send(InputsMouseRelease(button, self.buttons))
+        async with self._lock:
+            await self._flush_locked(force=True)
+            self.buttons &= ~_BUTTON_MASKS.get(button, MouseButtonMask(0))
+            await self._channel.send(InputsMouseRelease(button, self.buttons))
 
     async def click(self, button: MouseButton = MouseButton.LEFT) -> None:
         await self.mouse_press(button)
         await self.mouse_release(button)
 
+    async def wheel(self, steps: int) -> None:
+        """Scroll ``steps`` notches: positive up, negative down (UP/DOWN button press + release each)."""
+        button = MouseButton.UP if steps > 0 else MouseButton.DOWN
+        for _ in range(abs(steps)):
+            await self.click(button)
+
+    async def flush_motion(self) -> None:
+        """Send motion or a position held back by the ack window, if the window allows now."""
+        async with self._lock:
+            await self._flush_locked()
+
+    async def motion_pump(self) -> None:
+        """Run forever (in a nursery): after each MOTION_ACK, send what was held back."""
+        while True:
+            if not (self.pacer.pending and self.pacer.window_open):
+                await self._acked.wait()
+            await self.flush_motion()
+
     # --------------------------------------------------------------- internal
+    async def _flush_locked(self, *, force: bool = False) -> None:
+        motion, position = self.pacer.release(force=force)
+        if motion is not None:
+            await self._channel.send(InputsMouseMotion(motion[0], motion[1], self.buttons))
+        if position is not None:
+            x, y, display_id = position
+            await self._channel.send(InputsMousePosition(x, y, self.buttons, display_id))
+
     async def _send(self, message: Message) -> None:
         async with self._lock:  # keep each press/release pair in order across tasks
             await self._channel.send(message)
@@ -115,6 +298,6 @@ class Inputs:
         elif isinstance(message, InputsKeyModifiers):
             self.modifiers = message.modifiers
         elif isinstance(message, InputsMouseMotionAck):
-            self._unacked_motions = max(0, self._unacked_motions - MOTION_ACK_BUNCH)
+            self.pacer.ack()
             self._acked.set()
             self._acked = trio.Event()
