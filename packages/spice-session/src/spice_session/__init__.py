@@ -10,25 +10,35 @@
 """
 
 from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
-from ._errors import ChannelUnavailable, InvalidURI, SessionError
+from ._display import Display, DisplayChannelState
+from ._errors import ChannelUnavailable, DisplayError, InvalidURI, ScreenshotTimeout, SessionError
 from ._events import (
     ChannelClosed,
     ChannelOpened,
     CursorEvent,
+    Damage,
     DisplayEvent,
+    DisplayMark,
+    DisplayProblem,
+    DisplayReset,
+    DisplayStateEvent,
     DrawEvent,
     Event,
     InputsEvent,
     MainEvent,
     MessageEvent,
+    MonitorsConfigChanged,
     MouseModeChanged,
     SessionClosed,
     SurfaceCreated,
+    SurfaceDestroyed,
     event_for,
 )
+from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._session import DEFAULT_TIMEOUT, DisplaySettings, Session, connect
+from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
 
 __version__ = "0.1.0"
@@ -46,22 +56,37 @@ __all__ = [
     "ChannelOpened",
     "ChannelUnavailable",
     "CursorEvent",
+    "Damage",
+    "Display",
+    "DisplayChannelState",
+    "DisplayError",
     "DisplayEvent",
+    "DisplayMark",
+    "DisplayProblem",
+    "DisplayReset",
     "DisplaySettings",
+    "DisplayStateEvent",
     "DrawEvent",
     "Event",
+    "ImageStore",
     "Inputs",
     "InputsEvent",
     "InvalidURI",
     "MainEvent",
     "MessageEvent",
+    "MonitorsConfigChanged",
     "MotionPacer",
     "MouseModeChanged",
+    "PaletteCache",
+    "Pixels",
+    "ScreenshotTimeout",
     "Session",
     "SessionClosed",
     "SessionError",
     "SpiceURI",
+    "Surface",
     "SurfaceCreated",
+    "SurfaceDestroyed",
     "__version__",
     "channel_name",
     "channels_to_open",

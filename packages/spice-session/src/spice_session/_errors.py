@@ -13,3 +13,15 @@ class InvalidURI(SessionError, ValueError):
 
 class ChannelUnavailable(SessionError):
     """The session has no channel of the kind asked for (e.g. inputs on a view-only server)."""
+
+
+class DisplayError(SessionError):
+    """Display data that cannot be drawn: an unknown surface, a missing cache entry, a bad image.
+
+    The message names the surface, image or cache id and what was wrong.  The session logs it
+    and skips that one draw command (see :mod:`spice_session._display`).
+    """
+
+
+class ScreenshotTimeout(SessionError, TimeoutError):
+    """No complete, settled picture of the primary surface within the time allowed."""

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from spice_proto import Caps, ChannelType, DisplayMsg, MainMsg, Message, UnknownMessage
+from spice_proto import Caps, ChannelType, DisplayMsg, Head, MainMsg, Message, Rect, UnknownMessage
+
+if TYPE_CHECKING:
+    from ._errors import DisplayError
+    from ._surface import Surface
 
 __all__ = [
     "ChannelClosed",
     "ChannelOpened",
     "CursorEvent",
+    "Damage",
     "DisplayEvent",
+    "DisplayMark",
+    "DisplayProblem",
+    "DisplayReset",
+    "DisplayStateEvent",
     "DrawEvent",
     "Event",
     "InputsEvent",
     "MainEvent",
     "MessageEvent",
+    "MonitorsConfigChanged",
     "MouseModeChanged",
     "SessionClosed",
     "SurfaceCreated",
+    "SurfaceDestroyed",
     "event_for",
 ]
 
@@ -79,12 +91,67 @@ class DisplayEvent(MessageEvent):
 
 @dataclass(frozen=True)
 class SurfaceCreated(DisplayEvent):
-    """DISPLAY_SURFACE_CREATE."""
+    """DISPLAY_SURFACE_CREATE; ``surface`` is the new, live :class:`~spice_session.Surface`."""
+
+    surface: Surface | None = None
 
 
 @dataclass(frozen=True)
 class DrawEvent(DisplayEvent):
     """One of the DISPLAY_DRAW_* messages."""
+
+
+@dataclass(frozen=True)
+class DisplayStateEvent(Event):
+    """Base of the events about the decoded display state (not one per message)."""
+
+
+@dataclass(frozen=True)
+class SurfaceDestroyed(DisplayStateEvent):
+    """A surface is gone (SURFACE_DESTROY or RESET)."""
+
+    surface_id: int
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class Damage(DisplayStateEvent):
+    """Pixels of a surface inside ``rect`` changed (already clipped to the surface)."""
+
+    surface_id: int
+    rect: Rect
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class DisplayMark(DisplayStateEvent):
+    """MARK: the server finished drawing the first complete picture of the primary surface."""
+
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class DisplayReset(DisplayStateEvent):
+    """RESET: every surface and cache of the channel was dropped."""
+
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class MonitorsConfigChanged(DisplayStateEvent):
+    """MONITORS_CONFIG: which areas of which surfaces are the monitors."""
+
+    heads: tuple[Head, ...]
+    max_allowed: int = 0
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class DisplayProblem(DisplayStateEvent):
+    """A display command that could not be drawn and was skipped (also logged)."""
+
+    error: DisplayError
+    channel_id: int = 0
 
 
 @dataclass(frozen=True)

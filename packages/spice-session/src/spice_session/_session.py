@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import ssl
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import spice_net
@@ -17,6 +19,7 @@ from spice_proto import (
     ChannelType,
     CommonMsg,
     DisplayInit,
+    DisplaySurfaceCreate,
     MainAgentConnected,
     MainAgentConnectedTokens,
     MainAgentDisconnected,
@@ -33,10 +36,12 @@ from spice_proto import (
 )
 
 from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
-from ._errors import ChannelUnavailable
-from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, event_for
+from ._display import Display, StreamHook
+from ._errors import ChannelUnavailable, ScreenshotTimeout
+from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._exc import single_error
 from ._inputs import Inputs
+from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -83,6 +88,10 @@ class Session:
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
+        #: The decoded display: surfaces, monitors, caches (see :class:`~spice_session.Display`).
+        self.display = Display(DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size)
+        self._display_changed = trio.Event()
+        self._last_display_change = -math.inf
         self._pending: list[Event] = []
         self._send_events, self._receive_events = trio.open_memory_channel[Event](0)
 
@@ -113,6 +122,34 @@ class Session:
         """
         return self._receive_events
 
+    async def screenshot(self, settle: float = 0.0, timeout: float = 10.0) -> Surface:
+        """A copy of the primary surface once it is complete and has been still for ``settle`` s.
+
+        Complete means the server sent MARK or drew on it.  Drawing happens as the channel
+        readers go, which follows the event stream's back-pressure: consume :meth:`events`
+        or close it.  :class:`ScreenshotTimeout` after ``timeout`` seconds.
+        """
+        with trio.move_on_after(timeout):
+            while True:
+                primary = self.display.primary
+                first = self.display.channels.get(min(self.display.channels, default=0))
+                ready = primary is not None and first is not None and (first.marked or first.drawn)
+                if ready and primary is not None:
+                    quiet = trio.current_time() - self._last_display_change
+                    if quiet >= settle:
+                        return primary.copy()
+                    changed = self._display_changed
+                    with trio.move_on_after(settle - quiet):
+                        await changed.wait()
+                else:
+                    await self._display_changed.wait()
+        stats = self._receive_events.statistics()
+        hint = ""
+        if stats.current_buffer_used >= stats.max_buffer_size > 0:
+            hint = " (the event stream is full: consume session.events() or close it)"
+        state = "no primary surface yet" if self.display.primary is None else "the screen kept changing"
+        raise ScreenshotTimeout(f"{self.uri}: no settled screenshot within {timeout:g} s: {state}{hint}")
+
     async def request_mouse_mode(self, mode: MouseMode) -> None:
         """Ask the server for a mouse mode; a :class:`~spice_session.MouseModeChanged` event answers."""
         await self.main.send(MainMouseModeRequest(mode))
@@ -134,6 +171,23 @@ class Session:
                 self.uuid = message.uuid
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
+
+    def _streams_for(self, channel_id: int) -> StreamHook | None:
+        """The video stream handler of a display channel (none yet: stream messages are ignored)."""
+        return None
+
+    def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:
+        """Update the display state; the derived events (SurfaceCreated carries the surface)."""
+        state = self.display.channel(channel_id, self._streams_for(channel_id))
+        derived = state.handle(message)
+        event = event_for(ChannelType.DISPLAY, channel_id, message)
+        if isinstance(event, SurfaceCreated) and isinstance(message, DisplaySurfaceCreate):
+            event = replace(event, surface=state.surfaces.get(message.surface_id))
+        if derived or isinstance(message, DisplaySurfaceCreate):
+            self._last_display_change = trio.current_time()
+            self._display_changed.set()
+            self._display_changed = trio.Event()
+        return [event, *derived]
 
     def _queue(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
         self._observe(key, message)
@@ -163,9 +217,22 @@ class Session:
                 except spice_net.ChannelClosed:
                     break
                 self._observe(key, message)
-                if forward and int(message.type) not in _HOUSEKEEPING:
+                if key[0] == ChannelType.DISPLAY:
+                    events = self._display_message(key[1], message)
+                    state = self.display.channels[key[1]]
+                    while state.outbox:
+                        await channel.send(state.outbox.pop(0))
+                elif int(message.type) in _HOUSEKEEPING:
+                    continue
+                else:
+                    events = [event_for(key[0], key[1], message)]
+                if int(message.type) in _HOUSEKEEPING:
+                    continue
+                for event in events:
+                    if not forward:
+                        break
                     try:
-                        await send.send(event_for(key[0], key[1], message))
+                        await send.send(event)
                     except trio.BrokenResourceError:
                         forward = False  # nobody listens any more; keep reading so ACKs flow
             if forward:

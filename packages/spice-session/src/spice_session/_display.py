@@ -1,0 +1,254 @@
+"""The display channel handler: messages in, surfaces and display events out (sans-I/O).
+
+:class:`DisplayChannelState` keeps one display channel's surfaces, palette cache and
+monitors; :class:`Display` holds every channel's state plus what they share (the pixmap
+cache and the GLZ window, see :class:`~spice_session._images.ImageStore`).
+
+Errors: a draw command that cannot be carried out (unknown surface, missing cache entry,
+corrupt image...) raises :class:`DisplayError` inside the handler; :meth:`handle` catches
+it, logs it, counts it in ``errors`` and returns a :class:`DisplayProblem` event.  The
+command is skipped and the channel goes on: one bad image should not end a session, and
+the event makes the problem visible.  Stream messages go to an optional ``streams`` hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from spice_proto import (
+    DisplayInvalAllPalettes,
+    DisplayInvalAllPixmaps,
+    DisplayInvalList,
+    DisplayInvalPalette,
+    DisplayMonitorsConfig,
+    DisplaySurfaceCreate,
+    DisplaySurfaceDestroy,
+    Head,
+    Message,
+    Rect,
+    ResourceType,
+    SurfaceFlags,
+    UnknownMessage,
+)
+from spice_proto import DisplayMark as MarkMessage
+from spice_proto import DisplayReset as ResetMessage
+
+from ._canvas import DRAWERS, draw
+from ._errors import DisplayError
+from ._events import (
+    Damage,
+    DisplayMark,
+    DisplayProblem,
+    DisplayReset,
+    Event,
+    MonitorsConfigChanged,
+    SurfaceDestroyed,
+)
+from ._images import ImageDecoder, ImageStore, PaletteCache
+from ._surface import Surface
+
+__all__ = ["Display", "DisplayChannelState", "StreamHook"]
+
+log = logging.getLogger("spice_session.display")
+
+
+class StreamHook(Protocol):
+    """What the display handler needs from a video stream handler (``_streams.StreamManager``)."""
+
+    def handle(
+        self, message: Message | UnknownMessage, surfaces: Mapping[int, Surface]
+    ) -> list[Event | Message]:
+        """Handle a STREAM_* message: events to emit and messages (reports) to send."""
+        ...
+
+    def destroy_all(self) -> list[Event | Message]:
+        """Forget every stream (RESET)."""
+        ...
+
+    def surface_destroyed(self, surface_id: int) -> list[Event | Message]:
+        """Forget the streams on a surface that went away."""
+        ...
+
+
+class DisplayChannelState:
+    """One display channel: its surfaces, palette cache and monitors.
+
+    ``outbox`` collects messages the session must send on the channel (stream reports).
+    """
+
+    def __init__(self, channel_id: int, store: ImageStore, streams: StreamHook | None = None) -> None:
+        self.channel_id = channel_id
+        self.store = store
+        self.surfaces: dict[int, Surface] = {}
+        self.monitors: tuple[Head, ...] = ()
+        self.max_monitors = 0
+        self.palettes = PaletteCache()
+        self.decoder = ImageDecoder(store, self.palettes, self.surface)
+        self.streams = streams
+        self.outbox: list[Message] = []
+        #: MARK seen: the primary surface holds a complete picture.
+        self.marked = False
+        #: Something was drawn on the primary surface since it was created.
+        self.drawn = False
+        #: Draw commands skipped because of a :class:`DisplayError`.
+        self.errors = 0
+
+    @property
+    def primary(self) -> Surface | None:
+        """The primary surface (the screen), if the server created one."""
+        for surface in self.surfaces.values():
+            if surface.primary:
+                return surface
+        return None
+
+    def surface(self, surface_id: int) -> Surface:
+        """A surface by id; :class:`DisplayError` if there is none."""
+        try:
+            return self.surfaces[surface_id]
+        except KeyError:
+            raise DisplayError(f"display {self.channel_id}: no surface {surface_id}") from None
+
+    # ------------------------------------------------------------------ handler
+    def handle(self, message: Message | UnknownMessage) -> list[Event]:
+        """Apply one display message; the display events it caused."""
+        try:
+            return self._handle(message)
+        except DisplayError as exc:
+            self.errors += 1
+            log.warning("display %d: skipped %s: %s", self.channel_id, type(message).__name__, exc)
+            return [DisplayProblem(exc, self.channel_id)]
+
+    def _handle(self, message: Message | UnknownMessage) -> list[Event]:
+        cid = self.channel_id
+        if type(message) in DRAWERS:
+            surface_id: int = message.surface_id  # type: ignore[union-attr]
+            surface = self.surface(surface_id)
+            rect = draw(surface, message, self.decoder)  # type: ignore[arg-type]
+            if rect is None:
+                return []
+            if surface.primary:
+                self.drawn = True
+            return [Damage(surface_id, rect, cid)]
+        if isinstance(message, DisplaySurfaceCreate):
+            return self._create(message)
+        if isinstance(message, DisplaySurfaceDestroy):
+            gone = self.surfaces.pop(message.surface_id, None)
+            if gone is None:
+                return []
+            events: list[Event] = []
+            if self.streams is not None:
+                events += self._split(self.streams.surface_destroyed(message.surface_id))
+            return [*events, SurfaceDestroyed(message.surface_id, cid)]
+        if isinstance(message, MarkMessage):
+            self.marked = True
+            return [DisplayMark(cid)]
+        if isinstance(message, ResetMessage):
+            return self._reset()
+        if isinstance(message, DisplayMonitorsConfig):
+            self.monitors = message.heads
+            self.max_monitors = message.max_allowed
+            return [MonitorsConfigChanged(message.heads, message.max_allowed, cid)]
+        if isinstance(message, DisplayInvalList):
+            for resource in message.resources:
+                if resource.type == ResourceType.PIXMAP:
+                    self.store.remove(resource.id)
+            return []
+        if isinstance(message, DisplayInvalAllPixmaps):
+            self.store.clear_pixmaps()
+            return []
+        if isinstance(message, DisplayInvalPalette):
+            self.palettes.remove(message.id)
+            return []
+        if isinstance(message, DisplayInvalAllPalettes):
+            self.palettes.clear()
+            return []
+        if self.streams is not None:
+            return self._split(self.streams.handle(message, self.surfaces))
+        return []
+
+    def _split(self, outcomes: list[Event | Message]) -> list[Event]:
+        """Events are returned, messages to send go to the outbox."""
+        events: list[Event] = []
+        for item in outcomes:
+            if isinstance(item, Event):
+                events.append(item)
+            else:
+                self.outbox.append(item)
+        return events
+
+    def _create(self, message: DisplaySurfaceCreate) -> list[Event]:
+        primary = bool(message.flags & SurfaceFlags.PRIMARY)
+        surface = Surface(message.surface_id, message.width, message.height, message.format, primary)
+        events: list[Event] = []
+        old = self.surfaces.pop(message.surface_id, None)
+        if old is not None:
+            events.append(SurfaceDestroyed(old.surface_id, self.channel_id))
+        if primary:
+            self.marked = self.drawn = False
+        self.surfaces[message.surface_id] = surface
+        # the SurfaceCreated event itself is the message's event, filled in by the session
+        return events
+
+    def _reset(self) -> list[Event]:
+        events: list[Event] = [SurfaceDestroyed(sid, self.channel_id) for sid in self.surfaces]
+        self.surfaces.clear()
+        self.palettes.clear()
+        self.marked = self.drawn = False
+        if self.streams is not None:
+            events = self._split(self.streams.destroy_all()) + events
+        events.append(DisplayReset(self.channel_id))
+        return events
+
+
+class Display:
+    """Every display channel of a session; ``surfaces``/``primary``/``monitors`` are channel 0's
+    (the first display channel) for the common single-channel case."""
+
+    def __init__(self, pixmap_cache_pixels: int, glz_window_pixels: int) -> None:
+        self.store = ImageStore(pixmap_cache_pixels, glz_window_pixels)
+        self.channels: dict[int, DisplayChannelState] = {}
+
+    def channel(self, channel_id: int, streams: StreamHook | None = None) -> DisplayChannelState:
+        """The state of display channel ``channel_id`` (created on first use)."""
+        state = self.channels.get(channel_id)
+        if state is None:
+            state = self.channels[channel_id] = DisplayChannelState(channel_id, self.store, streams)
+        return state
+
+    @property
+    def _first(self) -> DisplayChannelState | None:
+        return self.channels[min(self.channels)] if self.channels else None
+
+    @property
+    def surfaces(self) -> dict[int, Surface]:
+        first = self._first
+        return first.surfaces if first is not None else {}
+
+    @property
+    def primary(self) -> Surface | None:
+        first = self._first
+        return first.primary if first is not None else None
+
+    @property
+    def monitors(self) -> tuple[Head, ...]:
+        first = self._first
+        return first.monitors if first is not None else ()
+
+    @property
+    def errors(self) -> int:
+        """Draw commands skipped on any channel (see :class:`DisplayProblem`)."""
+        return sum(state.errors for state in self.channels.values())
+
+
+def damage_union(rects: list[Rect]) -> Rect | None:
+    """The bounding rectangle of ``rects`` (``None`` for none)."""
+    if not rects:
+        return None
+    return Rect(
+        min(r.left for r in rects),
+        min(r.top for r in rects),
+        max(r.right for r in rects),
+        max(r.bottom for r in rects),
+    )
