@@ -69,3 +69,14 @@ def test_size_mismatches_and_cap() -> None:
     with pytest.raises(DecodeError, match="bad magic"):
         spice_glz.decode_zlib(wrap(b"x" * 40), window)
     assert len(window) == 0
+
+
+def test_parsed_form_with_glz_data_size() -> None:
+    case = sequence("scroll")[0]
+    data = zlib.compress(case.blob)
+    img = spice_glz.decode_zlib(data, spice_glz.Window(), glz_data_size=len(case.blob))
+    assert vectors.sha256(img.pixels) == case.expected[0].sha256
+    with pytest.raises(DecodeError, match="inflates to"):
+        spice_glz.decode_zlib(data, spice_glz.Window(), glz_data_size=len(case.blob) + 5)
+    with pytest.raises(DecodeError, match="exceeds the limit"):
+        spice_glz.decode_zlib(data, spice_glz.Window(), glz_data_size=-1)

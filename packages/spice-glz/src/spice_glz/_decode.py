@@ -246,20 +246,26 @@ def decode_into(
 _ZLIB_HEAD = struct.Struct("<II")
 
 
-def _inflate(blob: bytes | bytearray | memoryview, limits: Limits) -> bytes:
+def _inflate(blob: bytes | bytearray | memoryview, limits: Limits, glz_data_size: int | None) -> bytes:
     view = memoryview(blob).cast("B")
-    if len(view) < _ZLIB_HEAD.size:
-        raise DecodeError(f"ZLIB_GLZ_RGB: {len(view)} bytes, shorter than its 8-byte header")
-    glz_size, data_size = _ZLIB_HEAD.unpack_from(view)
-    if len(view) - 8 != data_size:
-        raise DecodeError(f"ZLIB_GLZ_RGB: data_size {data_size} but {len(view) - 8} bytes follow the header")
-    if glz_size > limits.max_zlib_bytes:
+    if glz_data_size is None:
+        if len(view) < _ZLIB_HEAD.size:
+            raise DecodeError(f"ZLIB_GLZ_RGB: {len(view)} bytes, shorter than its 8-byte header")
+        glz_size, data_size = _ZLIB_HEAD.unpack_from(view)
+        if len(view) - 8 != data_size:
+            raise DecodeError(
+                f"ZLIB_GLZ_RGB: data_size {data_size} but {len(view) - 8} bytes follow the header"
+            )
+        view = view[8:]
+    else:
+        glz_size = glz_data_size
+    if not 0 <= glz_size <= limits.max_zlib_bytes:
         raise DecodeError(
             f"ZLIB_GLZ_RGB: glz_data_size {glz_size} exceeds the limit of {limits.max_zlib_bytes}"
         )
     inflater = zlib.decompressobj()
     try:
-        glz = inflater.decompress(view[8:], glz_size)
+        glz = inflater.decompress(view, glz_size)
     except zlib.error as exc:
         raise DecodeError(f"ZLIB_GLZ_RGB: corrupt zlib data: {exc}") from None
     if len(glz) != glz_size or not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
@@ -276,11 +282,15 @@ def decode_zlib(
     window: Window,
     format: str | None = None,
     *,
+    glz_data_size: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Image:
     """Decode a ZLIB_GLZ_RGB payload: ``u32 glz_data_size, u32 data_size`` (little-endian), then
-    ``data_size`` bytes of zlib data that inflate to exactly one GLZ blob."""
-    return decode(_inflate(blob, limits), window, format, limits=limits)
+    ``data_size`` bytes of zlib data that inflate to exactly one GLZ blob.
+
+    With ``glz_data_size`` given, ``blob`` is the zlib data alone (as a parsed message holds it).
+    """
+    return decode(_inflate(blob, limits, glz_data_size), window, format, limits=limits)
 
 
 def decode_zlib_into(
@@ -290,7 +300,8 @@ def decode_zlib_into(
     stride: int | None = None,
     format: str | None = None,
     *,
+    glz_data_size: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Header:
-    """:func:`decode_into` for a ZLIB_GLZ_RGB payload."""
-    return decode_into(_inflate(blob, limits), window, buffer, stride, format, limits=limits)
+    """:func:`decode_into` for a ZLIB_GLZ_RGB payload (see :func:`decode_zlib`)."""
+    return decode_into(_inflate(blob, limits, glz_data_size), window, buffer, stride, format, limits=limits)
