@@ -1,0 +1,128 @@
+"""MJPEG streams from a real libspice-server (Xspice with streaming-video all): frames decode,
+land in the stream's destination on the primary surface, and match ``xwd -root``.
+
+The animation (ImageMagick ``animate`` of a smooth GIF: a block moving over a gradient)
+stops on its last frame and holds it; after that the server ends the stream.  The stream
+region of our surface after the last STREAM_DATA is compared with ``xwd -root`` taken
+once the animation stood still.  Tolerance (MJPEG is lossy; measured here: mean 0.7,
+99th percentile 3, max 64 at the block's edges): mean absolute difference per channel
+<= 2.5 and 99th percentile <= 12.  The previous animation frame differs from the last by
+far more, so the check tells frames apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import spice_net
+import spice_proto as sp
+import trio
+from peers.require import require_binary
+from peers.xspice import Xspice
+from PIL import Image
+from spice_session._events import Damage
+from spice_session._streams import MediaClock, StreamCreated, StreamDestroyed, StreamManager
+from spice_session._surface import Surface
+
+pytestmark = pytest.mark.interop
+
+DEADLINE = 30.0
+CAPS = sp.Caps.of(
+    sp.DisplayCap.SIZED_STREAM,
+    sp.DisplayCap.STREAM_REPORT,
+    sp.DisplayCap.MULTI_CODEC,
+    sp.DisplayCap.CODEC_MJPEG,
+)
+W, H, STEP = 320, 240, 16
+
+
+def animation_frames(count: int) -> list[npt.NDArray[np.uint8]]:
+    """RGB frames: a horizontal blue gradient with a yellow block moving right by STEP a frame."""
+    frames = []
+    for i in range(count):
+        img = np.zeros((H, W, 3), np.uint8)
+        img[:, :, 0], img[:, :, 1] = 40, 60
+        img[:, :, 2] = np.linspace(0, 255, W, dtype=np.uint8)[None, :]
+        x = (i * STEP) % (W - 64)
+        img[64:160, x : x + 64] = (250, 200, 20)
+        frames.append(img)
+    return frames
+
+
+async def test_mjpeg_stream_frames_match_the_x_screen(
+    xspice_factory: Callable[..., Xspice], tmp_path: Path
+) -> None:
+    require_binary("animate")
+    # Off-screen surfaces off, so the animation is drawn straight on the primary and gets streamed.
+    server = xspice_factory(streaming_video="all", extra_env={"QXL_ENABLE_SURFACES": "0"})
+    frames = animation_frames(40)
+    gif = tmp_path / "moving.gif"
+    images = [Image.fromarray(f) for f in frames]
+    # 40 ms a frame; the last one holds for a minute, so the picture stands still at the end.
+    images[0].save(gif, save_all=True, append_images=images[1:], duration=[40] * 39 + [60_000], loop=1)
+
+    clock = MediaClock()
+    streams = StreamManager(clock)
+    surfaces: dict[int, Surface] = {}
+    created: list[StreamCreated] = []
+    reports: list[sp.DisplayStreamReport] = []
+    placed = 0
+    last: npt.NDArray[np.uint8] | None = None
+    destroyed = False
+    with trio.fail_after(DEADLINE):
+        main = await spice_net.open_channel(server.host, server.port, channel_type=sp.ChannelType.MAIN)
+        async with main:
+            while not isinstance(init := await main.receive(), sp.MainInit):
+                pass
+            clock.observe(init)
+            await main.send(sp.MainAttachChannels())
+            display = await spice_net.open_channel(
+                server.host,
+                server.port,
+                channel_type=sp.ChannelType.DISPLAY,
+                connection_id=init.session_id,
+                channel_caps=CAPS,
+            )
+            async with display:
+                await display.send(sp.DisplayInit(1, 20 << 20, 1, 16 << 20))
+                async for msg in display:
+                    if isinstance(msg, sp.DisplaySurfaceCreate):
+                        surfaces[msg.surface_id] = Surface(
+                            msg.surface_id, msg.width, msg.height, msg.format, primary=True
+                        )
+                        if not server.display.clients:
+                            server.display.start_client("animate", ["animate", "-loop", "1", str(gif)])
+                    for outcome in streams.handle(msg, surfaces):
+                        if isinstance(outcome, sp.DisplayStreamReport):
+                            reports.append(outcome)
+                            await display.send(outcome)
+                        elif isinstance(outcome, StreamCreated):
+                            created.append(outcome)
+                        elif isinstance(outcome, Damage):
+                            placed += 1
+                            dest = created[-1].dest
+                            last = surfaces[0].to_rgb()[dest.top : dest.bottom, dest.left : dest.right]
+                        elif isinstance(outcome, StreamDestroyed):
+                            destroyed = True
+                    if destroyed:
+                        break
+    assert created, "no stream was created"
+    stream = created[0]
+    assert stream.codec == sp.VideoCodecType.MJPEG and (stream.width, stream.height) == (W, H)
+    assert (stream.dest.width, stream.dest.height) == (W, H)
+    assert placed >= 10 and last is not None
+    assert reports and all(r.stream_id == stream.stream_id and r.num_frames > 0 for r in reports)
+
+    screen = server.display.screenshot()
+    d = stream.dest
+    truth = screen[d.top : d.bottom, d.left : d.right].astype(int)
+    assert np.abs(truth - frames[-1]).max() <= 2  # X shows the GIF's last frame (palette rounding)
+    diff = np.abs(truth - last.astype(int))
+    mean, p99 = float(diff.mean()), float(np.percentile(diff, 99))
+    assert mean <= 2.5 and p99 <= 12, f"stream region differs from xwd: mean {mean:.2f}, p99 {p99:.1f}"
+    previous = np.abs(truth - frames[-2].astype(int)).mean()
+    assert previous > 4 * max(mean, 1.0)  # the comparison tells neighbouring frames apart
