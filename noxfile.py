@@ -34,6 +34,7 @@ TEST_DEPS = [
     "trustme>=1.1",
     "numpy",
     "pillow",
+    "av>=12",  # spice-session[video]: the VP8/VP9/H.264 stream tests
 ]
 
 
