@@ -2,9 +2,9 @@
  *
  * The coded words are little-endian u32s whose bits are read most
  * significant first.  The decoder first copies them into a big-endian byte
- * stream with zero padding, so the bit reader can fetch 64 bits with one
- * unaligned load and never needs a bounds check in the pixel loops: loads
- * are clamped to the zero padding, and the position is compared with the
+ * stream followed by zero padding, so the bit reader can fetch 64 bits with
+ * one unaligned load and the pixel loops need no bounds checks: the padding
+ * is longer than any row can consume, and the position is compared with the
  * stream length after every row.
  */
 #include <stdlib.h>
@@ -13,9 +13,7 @@
 
 /* ---- bit reader ------------------------------------------------------- */
 
-/* Zero bytes after the stream: more than one row can consume (see
- * pad_bytes), so the pixel loops never check bounds; the position is
- * checked against the stream length after every row instead. */
+/* Zero bytes after the stream: more than any one row can consume. */
 static size_t pad_bytes(uint32_t width)
 {
     /* Per row and pixel: four codewords of <= 26 bits; in each of the two
@@ -439,7 +437,8 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     const size_t n_res = (size_t)w + 2;
     const size_t scratch_len = type == IT_RGB16 ? 2 * (size_t)w * 4 : 0;
     if ((uint64_t)data_len + 64 * (uint64_t)w > SIZE_MAX / 2) return SPICE_QUIC_ERR_NOMEM;
-    uint8_t *mem = malloc(data_len + pad + 5 * n_res * 4 + scratch_len);
+    /* one block: stream + padding, gray/alpha residual row, RGB16 row pair */
+    uint8_t *mem = malloc(data_len + pad + n_res + scratch_len);
     Decoder *d = malloc(sizeof(Decoder) + n_res * 4);
     if (!mem || !d) {
         free(mem);
@@ -455,13 +454,11 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
         stream[j + 2] = words[j + 1];
         stream[j + 3] = words[j];
     }
-    memset(stream + data_len, 0, pad);
-    uint32_t *res3 = (uint32_t *)(void *)(mem + ((data_len + pad + 3) & ~(size_t)3));
-    memset(res3, 0, 5 * n_res * 4 - 4);
+    memset(stream + data_len, 0, pad + n_res);
+    d->res1 = stream + data_len + pad + 1;
+    uint8_t *scratch = d->res1 - 1 + n_res;
     memset(d->res3_mem, 0, n_res * 4);
     d->res3 = d->res3_mem + 1;
-    d->res1 = (uint8_t *)(res3 + n_res) + 1;
-    uint8_t *scratch = (uint8_t *)(res3 + 2 * n_res);
 
     d->stream = stream;
     d->rd.p = stream;
@@ -472,8 +469,7 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     const unsigned bpc = type == IT_RGB16 ? 5 : 8;
     for (int c = 0; c < 4; c++) model_init(&d->model[c], bpc);
 
-    uint8_t *row0 = dst;
-    rc = decode_rows(d, type, format, row0, stride, w, h, scratch, (uint64_t)data_len * 8, err_row);
+    rc = decode_rows(d, type, format, dst, stride, w, h, scratch, (uint64_t)data_len * 8, err_row);
     free(d);
     free(mem);
     return rc;

@@ -312,18 +312,19 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
 
     const size_t n_res = (size_t)width + 2;
     const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
-    uint32_t *mem = malloc(2 * n_res * 4 + (convert ? 8 * (size_t)width : 0));
+    /* gray/alpha residual row, then two converted source rows for RGB24/RGB16 */
+    uint8_t *mem = malloc(n_res + (convert ? 8 * (size_t)width : 0));
     Encoder *e = malloc(sizeof(Encoder) + n_res * 4);
     if (!mem || !e) {
         free(mem);
         free(e);
         return SPICE_QUIC_ERR_NOMEM;
     }
-    memset(mem, 0, 2 * n_res * 4);
+    memset(mem, 0, n_res);
     memset(e->res3_mem, 0, n_res * 4);
     e->res3 = e->res3_mem + 1;
-    e->res1 = (uint8_t *)(mem + n_res) + 1;
-    uint8_t *conv = (uint8_t *)(mem + 2 * n_res);
+    e->res1 = mem + 1;
+    uint8_t *conv = mem + n_res;
     state_init(&e->st[0]);
     state_init(&e->st[1]);
     const unsigned bpc = image_type == IT_RGB16 ? 5 : 8;
