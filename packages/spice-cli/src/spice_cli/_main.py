@@ -9,7 +9,7 @@ from typing import TextIO
 
 import trio
 
-from . import __version__, _connect
+from . import __version__, _connect, _view
 from ._exitcodes import ExitCode, classify
 
 __all__ = ["build_parser", "main"]
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     _connect.add_parser(subparsers)
+    _view.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,313 @@
+"""The viewer proper: one SDL window glued to one session.
+
+One trio task polls SDL (on the main thread, with short sleeps) and draws;
+another follows the session's events (damage, surfaces, cursor, mouse mode).
+Only the damaged rectangles of the primary surface are uploaded to the texture.
+"""
+
+from __future__ import annotations
+
+import spice_net
+import spice_session as ss
+import trio
+from spice_proto import ChannelType, MouseButton, MouseMode, Rect
+from spice_session._cursor import CursorHidden, CursorMoved, CursorShape, CursorShapeChanged, CursorState
+
+from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
+from ._sdl_window import (
+    ButtonInput,
+    FocusChanged,
+    InputEvent,
+    KeyInput,
+    PointerMoved,
+    Quit,
+    WheelInput,
+    Window,
+    WindowChanged,
+    mod_state,
+    poll_events,
+)
+
+__all__ = ["Viewer"]
+
+#: Seconds between SDL polls while idle, and at least between frames.
+_POLL = 0.004
+_FRAME = 1 / 60
+#: More damaged rectangles than this in one frame are uploaded as their bounding box.
+_MAX_RECTS = 64
+
+
+class Viewer:
+    """The window and its glue to one session."""
+
+    def __init__(self, session: ss.Session, *, client_mouse: bool = True) -> None:
+        self.session = session
+        self.client_mouse = client_mouse
+        self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
+        self.window: Window | None = None
+        self.inputs: ss.Inputs | None = None
+        try:
+            self.inputs = session.inputs
+        except ss.ChannelUnavailable:
+            pass
+        self.hotkeys = HotKeys()
+        self.grabbed = False
+        self.focused = False
+        self.cursor = CursorState()
+        self.cursor_shape: CursorShape | None = None
+        self._buttons: set[MouseButton] = set()
+        self._dirty: list[Rect] = []
+        self._redraw = False
+        self._lost: str | None = None
+        self._quit = False
+
+    def closing(self) -> bool:
+        """Whether the window was closed."""
+        return self._quit
+
+    @property
+    def mouse_mode(self) -> MouseMode:
+        return MouseMode(self.session.mouse_mode)
+
+    # ------------------------------------------------------------------ top level
+    async def run(self) -> None:
+        """Until the window is closed (returns) or the session ends (raises ChannelClosed)."""
+        session = self.session
+        if self.inputs is not None:
+            self.inputs.set_mouse_mode(session.mouse_mode)
+        if (
+            self.client_mouse
+            and MouseMode.CLIENT in session.supported_mouse_modes
+            and session.mouse_mode != MouseMode.CLIENT
+        ):
+            await session.request_mouse_mode(MouseMode.CLIENT)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._follow_session, nursery.cancel_scope)
+                if self.inputs is not None:
+                    nursery.start_soon(self.inputs.motion_pump)
+                await self._sdl_loop()
+                nursery.cancel_scope.cancel()
+        finally:
+            if self.window is not None:
+                self.window.close()
+                self.window = None
+        if self._lost is not None and not self._quit:
+            raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
+
+    # ------------------------------------------------------------------ session side
+    async def _follow_session(self, scope: trio.CancelScope) -> None:
+        async for event in self.session.events():
+            await self.on_session_event(event)
+            if self._lost is not None:
+                break
+        if self._lost is None:
+            self._lost = "the session ended"
+        scope.cancel()
+
+    async def on_session_event(self, event: ss.Event) -> None:
+        """React to one session event (also the entry point for tests)."""
+        if isinstance(event, ss.Damage):
+            primary = self.session.display.primary
+            if event.channel_id == 0 and primary is not None and event.surface_id == primary.surface_id:
+                self._dirty.append(event.rect)
+        elif isinstance(event, ss.SurfaceCreated):
+            surface = event.surface
+            if surface is not None and surface.primary and event.channel_id == 0:
+                self._show_primary(surface)
+        elif isinstance(event, ss.MouseModeChanged):
+            await self._mouse_mode_changed()
+        elif isinstance(event, ss.CursorEvent):
+            try:
+                derived = self.cursor.handle(event.message)
+            except ss.SessionError:
+                derived = []  # a cursor we cannot decode: keep the previous one
+            for cursor_event in derived:
+                self._cursor_event(cursor_event)
+        elif isinstance(event, ss.SessionClosed):
+            self._lost = f"connection lost: {event.reason}"
+        elif isinstance(event, ss.ChannelClosed) and event.channel_type == ChannelType.DISPLAY:
+            self._lost = "connection lost: the server closed the display channel"
+
+    def _show_primary(self, surface: ss.Surface) -> None:
+        if self.window is None:
+            self.window = Window(self._title(), surface.width, surface.height)
+            self._apply_cursor()
+        elif (surface.width, surface.height) != (self.window.width, self.window.height):
+            self.window.set_source_size(surface.width, surface.height)
+            self.window.fit_window()
+        self._dirty = [Rect(0, 0, surface.width, surface.height)]
+
+    async def _mouse_mode_changed(self) -> None:
+        if self.inputs is not None:
+            self.inputs.set_mouse_mode(self.session.mouse_mode)
+        if self.window is not None:
+            if self.grabbed:
+                self.window.grab(True, relative=self.mouse_mode != MouseMode.CLIENT)
+            self._apply_cursor()
+            self.window.set_title(self._title())
+        self._redraw = True
+
+    def _cursor_event(self, event: ss.Event) -> None:
+        if isinstance(event, CursorShapeChanged):
+            self.cursor_shape = event.shape
+            if self.window is not None:
+                self._apply_cursor()
+        elif isinstance(event, CursorHidden):
+            if self.window is not None:
+                self._apply_cursor()
+        elif isinstance(event, CursorMoved):
+            pass
+        self._redraw = True
+
+    def _apply_cursor(self) -> None:
+        """Client mode: the server's shape is the local pointer.  Server mode: it is drawn on the image."""
+        window = self.window
+        if window is None:
+            return
+        shape = self.cursor_shape
+        if shape is not None:
+            window.set_cursor(cursor_rgba(shape.rgba, shape.xor), shape.hot_x, shape.hot_y)
+        if self.mouse_mode == MouseMode.CLIENT:
+            window.show_pointer(self.cursor.visible and shape is not None)
+        else:
+            window.show_pointer(not self.grabbed)
+
+    def _cursor_overlay(self) -> tuple[int, int] | None:
+        shape = self.cursor_shape
+        if self.mouse_mode == MouseMode.CLIENT or shape is None or not self.cursor.visible:
+            return None
+        return self.cursor.x - shape.hot_x, self.cursor.y - shape.hot_y
+
+    def _title(self) -> str:
+        name = self.session.name or self.label
+        return title(name, grabbed=self.grabbed, mouse_mode=self.mouse_mode)
+
+    # ------------------------------------------------------------------ SDL side
+    async def _sdl_loop(self) -> None:
+        last_frame = -1.0
+        while not self.closing():
+            for event in poll_events():
+                await self.on_input(event)
+                if self.closing():
+                    return
+            now = trio.current_time()
+            if (self._dirty or self._redraw) and now - last_frame >= _FRAME:
+                self.render()
+                last_frame = now
+            await trio.sleep(_POLL)
+
+    def render(self) -> None:
+        """Upload the damaged rectangles of the primary surface and present the frame."""
+        window = self.window
+        primary = self.session.display.primary
+        if window is None or primary is None:
+            self._dirty.clear()
+            return
+        if (primary.width, primary.height) != (window.width, window.height):
+            self._show_primary(primary)
+        rects, self._dirty = self._dirty, []
+        if len(rects) > _MAX_RECTS:
+            rects = [
+                Rect(
+                    min(r.left for r in rects),
+                    min(r.top for r in rects),
+                    max(r.right for r in rects),
+                    max(r.bottom for r in rects),
+                )
+            ]
+        flat = primary.flat
+        for r in rects:
+            left, top = max(r.left, 0), max(r.top, 0)
+            right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
+            window.update(flat, primary.stride, left, top, right - left, bottom - top)
+        window.present(self._cursor_overlay())
+        self._redraw = False
+
+    async def on_input(self, event: InputEvent) -> None:
+        """Handle one window event (also the entry point for tests)."""
+        if isinstance(event, Quit):
+            self._quit = True
+        elif isinstance(event, WindowChanged):
+            self._redraw = True
+        elif isinstance(event, FocusChanged):
+            await self._focus(event.focused)
+        elif isinstance(event, KeyInput):
+            await self._key(event)
+        elif isinstance(event, PointerMoved):
+            await self._pointer(event)
+        elif isinstance(event, ButtonInput):
+            await self._button(event)
+        elif (
+            isinstance(event, WheelInput)
+            and self.inputs is not None
+            and (self.grabbed or self.mouse_mode == MouseMode.CLIENT)
+        ):
+            await self.inputs.wheel(event.dy)
+
+    async def _focus(self, focused: bool) -> None:
+        self.focused = focused
+        if self.inputs is None:
+            return
+        if focused:
+            await self.inputs.set_locks(locks_from_sdl(mod_state()))
+        else:
+            self.hotkeys.reset()
+            await self.inputs.release_keys()
+            if self.grabbed:
+                self._set_grab(False)
+
+    async def _key(self, event: KeyInput) -> None:
+        forward, command = self.hotkeys.key(event.scancode, event.pressed)
+        if command is Command.TOGGLE_FULLSCREEN and self.window is not None:
+            self.window.toggle_fullscreen()
+            self._redraw = True
+        elif command is Command.RELEASE_GRAB and self.grabbed:
+            self._set_grab(False)
+        if forward and self.inputs is not None:
+            await self.inputs.hid_key(event.scancode, event.pressed)
+
+    def _surface_point(self, x: int, y: int) -> tuple[int, int] | None:
+        window = self.window
+        if window is None:
+            return None
+        return to_surface(window.box(), window.width, window.height, x, y)
+
+    async def _pointer(self, event: PointerMoved) -> None:
+        if self.inputs is None:
+            return
+        if self.mouse_mode == MouseMode.CLIENT:
+            point = self._surface_point(event.x, event.y)
+            if point is not None:
+                await self.inputs.mouse_position(point[0], point[1], 0)
+        elif self.grabbed and (event.dx or event.dy):
+            await self.inputs.mouse_motion(event.dx, event.dy)
+
+    async def _button(self, event: ButtonInput) -> None:
+        button = SDL_BUTTONS.get(event.button)
+        if self.inputs is None or button is None:
+            return
+        client = self.mouse_mode == MouseMode.CLIENT
+        if event.pressed and not self.grabbed:
+            self._set_grab(True)
+            if not client:
+                return  # in server mode the grabbing click only grabs
+        if client:
+            point = self._surface_point(event.x, event.y)
+            if point is None and event.pressed:
+                return  # a click on a letterbox bar
+            if point is not None:
+                await self.inputs.mouse_position(point[0], point[1], 0)
+        if event.pressed:
+            self._buttons.add(button)
+            await self.inputs.mouse_press(button)
+        elif button in self._buttons:  # not the release of a click that only grabbed
+            self._buttons.discard(button)
+            await self.inputs.mouse_release(button)
+
+    def _set_grab(self, on: bool) -> None:
+        self.grabbed = on
+        if self.window is not None:
+            self.window.grab(on, relative=self.mouse_mode != MouseMode.CLIENT)
+            self._apply_cursor()
+            self.window.set_title(self._title())
