@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     _connect.add_parser(subparsers)
+    _screenshot.add_parser(subparsers)
     _view.add_parser(subparsers)
     return parser
 
