@@ -9,7 +9,7 @@ from typing import TextIO
 
 import trio
 
-from . import __version__, _connect, _view
+from . import __version__, _connect, _screenshot, _view
 from ._exitcodes import ExitCode, classify
 
 __all__ = ["build_parser", "main"]
