@@ -18,6 +18,7 @@ from spice_proto import (
     Caps,
     ChannelType,
     DisplayCap,
+    InputsCap,
     LinkErr,
     LinkMess,
     MainCap,
@@ -38,7 +39,7 @@ log = logging.getLogger("spice_server")
 SERVER_CHANNEL_CAPS: dict[ChannelType, Caps] = {
     ChannelType.MAIN: Caps.of(MainCap.NAME_AND_UUID),
     ChannelType.DISPLAY: Caps.of(DisplayCap.MONITORS_CONFIG, DisplayCap.PREF_COMPRESSION),
-    ChannelType.INPUTS: Caps(),
+    ChannelType.INPUTS: Caps.of(InputsCap.KEY_SCANCODE),
     ChannelType.CURSOR: Caps(),
 }
 
