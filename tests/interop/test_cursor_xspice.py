@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pytest
 import spice_net
 import spice_proto as sp
+import spice_session as ss
 import trio
 from peers.require import missing, require_binary
 from peers.xspice import Xspice
@@ -177,3 +178,30 @@ async def test_custom_argb_cursor_from_an_xcursor_file(xspice: Xspice, tmp_path:
         assert np.array_equal(shape.rgba, truth)
 
     await watch_cursor(xspice, body)
+
+
+async def test_session_cursor_state_follows_xsetroot(xspice: Xspice) -> None:
+    require_binary("xsetroot")
+    async with ss.connect(xspice.uri) as session:
+        events = session.events()
+        with trio.fail_after(DEADLINE):
+            opened = False
+            while not opened:  # the cursor channel is linked before the readers start
+                event = await events.receive()
+                opened = isinstance(event, ss.ChannelOpened) and event.channel_type == sp.ChannelType.CURSOR
+            xspice.display.run(["xsetroot", "-cursor_name", "hand2"])
+            changed: ss.CursorShapeChanged | None = None
+            while True:
+                with trio.move_on_after(QUIET) as quiet:
+                    event = await events.receive()
+                    if isinstance(event, ss.CursorShapeChanged):
+                        changed = event
+                if quiet.cancelled_caught and changed is not None:
+                    break
+        truth, hot = x_cursor_image(xspice.display.name)
+        shape = session.cursor.shape
+        assert shape is not None and shape is changed.shape
+        assert (shape.hot_x, shape.hot_y) == hot
+        assert np.array_equal(shape.rgba, truth)
+        assert session.cursor.visible
+        assert (session.cursor.x, session.cursor.y) == (512, 384)  # the pointer sits mid-screen

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pytest
 import spice_net
 import spice_proto as sp
+import spice_session as ss
 import trio
 from peers.require import require_binary
 from peers.xspice import Xspice
@@ -53,17 +54,40 @@ def animation_frames(count: int) -> list[npt.NDArray[np.uint8]]:
     return frames
 
 
-async def test_mjpeg_stream_frames_match_the_x_screen(
-    xspice_factory: Callable[..., Xspice], tmp_path: Path
-) -> None:
-    require_binary("animate")
-    # Off-screen surfaces off, so the animation is drawn straight on the primary and gets streamed.
-    server = xspice_factory(streaming_video="all", extra_env={"QXL_ENABLE_SURFACES": "0"})
+def animation(tmp_path: Path) -> tuple[list[npt.NDArray[np.uint8]], Path]:
+    """The frames and a GIF of them: 40 ms a frame, the last held for a minute (it stands still)."""
     frames = animation_frames(40)
     gif = tmp_path / "moving.gif"
     images = [Image.fromarray(f) for f in frames]
-    # 40 ms a frame; the last one holds for a minute, so the picture stands still at the end.
     images[0].save(gif, save_all=True, append_images=images[1:], duration=[40] * 39 + [60_000], loop=1)
+    return frames, gif
+
+
+def streaming_xspice(xspice_factory: Callable[..., Xspice]) -> Xspice:
+    require_binary("animate")
+    # Off-screen surfaces off, so the animation is drawn straight on the primary and gets streamed.
+    return xspice_factory(streaming_video="all", extra_env={"QXL_ENABLE_SURFACES": "0"})
+
+
+def check_last_frame(
+    server: Xspice, dest: sp.Rect, last: npt.NDArray[np.uint8], frames: list[npt.NDArray[np.uint8]]
+) -> None:
+    """The stream region after the last frame against ``xwd -root`` (tolerance: module docstring)."""
+    screen = server.display.screenshot()
+    truth = screen[dest.top : dest.bottom, dest.left : dest.right].astype(int)
+    assert np.abs(truth - frames[-1]).max() <= 2  # X shows the GIF's last frame (palette rounding)
+    diff = np.abs(truth - last.astype(int))
+    mean, p99 = float(diff.mean()), float(np.percentile(diff, 99))
+    assert mean <= 2.5 and p99 <= 12, f"stream region differs from xwd: mean {mean:.2f}, p99 {p99:.1f}"
+    previous = np.abs(truth - frames[-2].astype(int)).mean()
+    assert previous > 4 * max(mean, 1.0)  # the comparison tells neighbouring frames apart
+
+
+async def test_mjpeg_stream_frames_match_the_x_screen(
+    xspice_factory: Callable[..., Xspice], tmp_path: Path
+) -> None:
+    server = streaming_xspice(xspice_factory)
+    frames, gif = animation(tmp_path)
 
     clock = MediaClock()
     streams = StreamManager(clock)
@@ -117,12 +141,42 @@ async def test_mjpeg_stream_frames_match_the_x_screen(
     assert placed >= 10 and last is not None
     assert reports and all(r.stream_id == stream.stream_id and r.num_frames > 0 for r in reports)
 
-    screen = server.display.screenshot()
-    d = stream.dest
-    truth = screen[d.top : d.bottom, d.left : d.right].astype(int)
-    assert np.abs(truth - frames[-1]).max() <= 2  # X shows the GIF's last frame (palette rounding)
-    diff = np.abs(truth - last.astype(int))
-    mean, p99 = float(diff.mean()), float(np.percentile(diff, 99))
-    assert mean <= 2.5 and p99 <= 12, f"stream region differs from xwd: mean {mean:.2f}, p99 {p99:.1f}"
-    previous = np.abs(truth - frames[-2].astype(int)).mean()
-    assert previous > 4 * max(mean, 1.0)  # the comparison tells neighbouring frames apart
+    check_last_frame(server, stream.dest, last, frames)
+
+
+async def test_session_places_stream_frames_on_the_primary_surface(
+    xspice_factory: Callable[..., Xspice], tmp_path: Path
+) -> None:
+    server = streaming_xspice(xspice_factory)
+    frames, gif = animation(tmp_path)
+    created: ss.StreamCreated | None = None
+    activated = placed = 0
+    last: npt.NDArray[np.uint8] | None = None
+    after_frame = False
+    # A small event buffer keeps the reader at most a few messages ahead of us; after the last
+    # frame the server waits about a second (its stream timeout) before touching the region.
+    async with ss.connect(server.uri, event_buffer=0) as session:
+        assert sp.VideoCodecType.MJPEG in ss.available_codecs()
+        server.display.start_client("animate", ["animate", "-loop", "1", str(gif)])
+        with trio.fail_after(DEADLINE):
+            async for event in session.events():
+                if isinstance(event, ss.StreamCreated):
+                    created = event
+                elif isinstance(event, ss.DisplayEvent):
+                    after_frame = isinstance(event.message, sp.DisplayStreamData)
+                    activated += isinstance(event.message, sp.DisplayStreamActivateReport)
+                elif isinstance(event, ss.Damage) and after_frame and created is not None:
+                    primary = session.display.primary
+                    assert primary is not None and event.surface_id == primary.surface_id
+                    assert event.rect == created.dest
+                    d = created.dest
+                    last = primary.to_rgb()[d.top : d.bottom, d.left : d.right]
+                    placed += 1
+                elif isinstance(event, ss.StreamDestroyed):
+                    assert created is not None and event.stream_id == created.stream_id
+                    assert event.frames == placed
+                    break
+    assert created is not None and created.codec == sp.VideoCodecType.MJPEG
+    assert activated == 1  # we advertised STREAM_REPORT, so the server asked for reports
+    assert placed >= 10 and last is not None
+    check_last_frame(server, created.dest, last, frames)

@@ -12,6 +12,7 @@ from spice_session._cursor import (
     CursorError,
     CursorHidden,
     CursorMoved,
+    CursorProblem,
     CursorShapeChanged,
     CursorState,
     decode_cursor,
@@ -189,6 +190,18 @@ def test_move_hide_none_and_reset() -> None:
     state.handle(sp.CursorSet(0, 0, True, _mono_cursor(3)))
     assert state.handle(sp.CursorReset()) == [CursorHidden()]
     assert state.shape is None and state.cache == {} and not state.visible
+
+
+def test_handle_safely_reports_a_bad_shape_and_keeps_the_state(caplog: pytest.LogCaptureFixture) -> None:
+    state = CursorState()
+    state.handle(sp.CursorSet(7, 8, True, _mono_cursor(1)))
+    shape = state.shape
+    bad = sp.Cursor(sp.CursorFlags.FROM_CACHE, header(T.MONO, 8, 1, 0x55))
+    (problem,) = state.handle_safely(sp.CursorSet(100, 100, True, bad))
+    assert isinstance(problem, CursorProblem) and "0x55" in str(problem.error)
+    assert (state.shape, state.x, state.y, state.visible) == (shape, 7, 8, True)
+    assert "cursor: skipped CursorSet" in caplog.text
+    assert state.handle_safely(sp.CursorMove(1, 2)) == [CursorMoved(1, 2)]
 
 
 def test_other_messages_are_ignored() -> None:

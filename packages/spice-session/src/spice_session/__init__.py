@@ -10,6 +10,15 @@
 """
 
 from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._cursor import (
+    CursorError,
+    CursorHidden,
+    CursorMoved,
+    CursorProblem,
+    CursorShape,
+    CursorShapeChanged,
+    CursorState,
+)
 from ._display import Display, DisplayChannelState
 from ._errors import ChannelUnavailable, DisplayError, InvalidURI, ScreenshotTimeout, SessionError
 from ._events import (
@@ -38,6 +47,15 @@ from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._session import DEFAULT_TIMEOUT, DisplaySettings, Session, connect
+from ._streams import (
+    MediaClock,
+    StreamCreated,
+    StreamDestroyed,
+    StreamError,
+    StreamManager,
+    StreamUnsupported,
+    available_codecs,
+)
 from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
 
@@ -55,7 +73,14 @@ __all__ = [
     "ChannelClosed",
     "ChannelOpened",
     "ChannelUnavailable",
+    "CursorError",
     "CursorEvent",
+    "CursorHidden",
+    "CursorMoved",
+    "CursorProblem",
+    "CursorShape",
+    "CursorShapeChanged",
+    "CursorState",
     "Damage",
     "Display",
     "DisplayChannelState",
@@ -73,6 +98,7 @@ __all__ = [
     "InputsEvent",
     "InvalidURI",
     "MainEvent",
+    "MediaClock",
     "MessageEvent",
     "MonitorsConfigChanged",
     "MotionPacer",
@@ -84,10 +110,16 @@ __all__ = [
     "SessionClosed",
     "SessionError",
     "SpiceURI",
+    "StreamCreated",
+    "StreamDestroyed",
+    "StreamError",
+    "StreamManager",
+    "StreamUnsupported",
     "Surface",
     "SurfaceCreated",
     "SurfaceDestroyed",
     "__version__",
+    "available_codecs",
     "channel_name",
     "channels_to_open",
     "connect",

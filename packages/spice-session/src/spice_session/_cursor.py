@@ -51,6 +51,7 @@ __all__ = [
     "CursorError",
     "CursorHidden",
     "CursorMoved",
+    "CursorProblem",
     "CursorShape",
     "CursorShapeChanged",
     "CursorState",
@@ -213,6 +214,13 @@ class CursorHidden(Event):
     """The server hid the cursor (HIDE, a NONE shape, INIT/SET with visible 0, or RESET)."""
 
 
+@dataclass(frozen=True)
+class CursorProblem(Event):
+    """A cursor message whose shape could not be used (also logged); the state is unchanged."""
+
+    error: CursorError
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -231,8 +239,23 @@ class CursorState:
     trail_frequency: int = 0
     cache: dict[int, CursorShape] = field(default_factory=dict)
 
+    def handle_safely(self, message: Message | UnknownMessage) -> list[Event]:
+        """:meth:`handle`, with a :class:`CursorError` logged and reported as :class:`CursorProblem`.
+
+        A bad shape should not end a session: the cursor keeps its previous state.
+        """
+        try:
+            return self.handle(message)
+        except CursorError as exc:
+            log.warning("cursor: skipped %s: %s", type(message).__name__, exc)
+            return [CursorProblem(exc)]
+
     def handle(self, message: Message | UnknownMessage) -> list[Event]:
-        """Update the state from one message; the resulting cursor events (maybe none)."""
+        """Update the state from one message; the resulting cursor events (maybe none).
+
+        Raises :class:`CursorError` for an unusable shape; shape, position and visibility
+        then stay as they were.
+        """
         if isinstance(message, CursorInit):
             self.cache.clear()
             self.trail_length, self.trail_frequency = message.trail_length, message.trail_frequency

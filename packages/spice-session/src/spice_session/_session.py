@@ -36,11 +36,13 @@ from spice_proto import (
 )
 
 from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
 from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._exc import single_error
 from ._inputs import Inputs
+from ._streams import MediaClock, StreamManager, stream_display_caps
 from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
 
@@ -88,6 +90,12 @@ class Session:
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
+        #: The cursor channel's state: ``shape``, ``x``/``y``, ``visible`` (see :class:`CursorState`).
+        self.cursor = CursorState()
+        #: The server's multimedia clock, for video stream timing and reports.
+        self.media_clock = MediaClock()
+        self.media_clock.observe(init)
+        self._stream_managers: dict[int, StreamManager] = {}
         #: The decoded display: surfaces, monitors, caches (see :class:`~spice_session.Display`).
         self.display = Display(DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size)
         self._display_changed = trio.Event()
@@ -169,12 +177,18 @@ class Session:
                 self.name = message.name
             elif isinstance(message, MainUuid):
                 self.uuid = message.uuid
+            self.media_clock.observe(message)
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
 
     def _streams_for(self, channel_id: int) -> StreamHook | None:
-        """The video stream handler of a display channel (none yet: stream messages are ignored)."""
-        return None
+        """The video stream handler of a display channel (one per channel, made on first use)."""
+        manager = self._stream_managers.get(channel_id)
+        if manager is None:
+            manager = self._stream_managers[channel_id] = StreamManager(
+                self.media_clock, channel_id=channel_id
+            )
+        return manager
 
     def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:
         """Update the display state; the derived events (SurfaceCreated carries the surface)."""
@@ -224,6 +238,8 @@ class Session:
                         await channel.send(state.outbox.pop(0))
                 elif int(message.type) in _HOUSEKEEPING:
                     continue
+                elif key[0] == ChannelType.CURSOR:
+                    events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
                 else:
                     events = [event_for(key[0], key[1], message)]
                 if int(message.type) in _HOUSEKEEPING:
@@ -283,6 +299,8 @@ class _Connector:
     ) -> tuple[Channel, bool]:
         """Link one channel; returns it and whether it runs over TLS."""
         caps = CLIENT_CHANNEL_CAPS.get(channel_type, Caps())
+        if channel_type == ChannelType.DISPLAY:  # stream caps: codecs depend on the optional PyAV
+            caps = Caps(caps | set(stream_display_caps()))
         if not tls and self.uri.port is not None:
             try:
                 channel = await spice_net.open_channel(
