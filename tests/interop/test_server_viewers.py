@@ -180,3 +180,24 @@ async def test_viewer_with_wrong_password_gets_no_session(
             while not _log_has(caplog, "PERMISSION_DENIED"):
                 await trio.sleep(0.05)
         assert server.clients == []
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_content_shown_before_comes_from_the_viewers_cache(viewer: str, xvfb: Xvfb) -> None:
+    first, second = pattern_frame(W, H), pattern_frame(W, H, variant=5)
+    fb = ss.Framebuffer(W, H)
+    fb.update(first)
+    server = ss.Server(fb)
+    async with running(server) as addr:
+        start_viewer(xvfb.display, viewer, ViewerOptions(port=addr.port))
+        await shown_at(xvfb, fb.frame)
+        client = await _client(server)
+        assert client.display is not None
+        with trio.fail_after(TIMEOUT):  # DISPLAY_INIT announced the viewer's cache
+            while client.display.cache is None:
+                await trio.sleep(0.05)
+        for frame in (second, first, second, first):
+            fb.update(frame)
+            await shown_at(xvfb, fb.frame)
+        # the first two went out as images the viewer cached, the last two as FROM_CACHE references
+        assert client.display.cache.hits == 2

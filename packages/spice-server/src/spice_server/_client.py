@@ -239,6 +239,7 @@ class ClientSession:
             async for msg in ch:
                 if isinstance(msg, DisplayInit):
                     pipeline.encoder.set_glz_dictionary(msg.glz_dictionary_id, msg.glz_dictionary_window_size)
+                    pipeline.set_cache_size(msg.pixmap_cache_size)
                     log.debug(
                         "%r: display init: pixmap cache %d, GLZ window %d pixels",
                         self,

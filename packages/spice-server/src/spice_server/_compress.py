@@ -22,7 +22,7 @@ import numpy as np
 import spice_glz
 import spice_lz
 import spice_quic
-from spice_proto import BitmapFlags, BitmapFmt, ImageCompression
+from spice_proto import BitmapFlags, BitmapFmt, ImageCompression, ImageFlags
 
 # The image classes are public in spice_proto, but re-exported through a computed __all__
 # that mypy cannot follow; import them from their home module so type checking sees them.
@@ -38,6 +38,8 @@ __all__ = [
     "ImageEncoder",
     "is_photo_like",
 ]
+
+_NO_FLAGS = ImageFlags(0)
 
 #: Areas smaller than this many pixels are sent raw in the automatic modes.
 TINY_AREA = 32 * 32
@@ -165,7 +167,9 @@ class ImageEncoder:
         self._next_id += 1
         return image_id
 
-    def encode(self, frame: Frame, box: Box, codec: Codec | None = None) -> Image:
+    def encode(
+        self, frame: Frame, box: Box, codec: Codec | None = None, flags: ImageFlags = _NO_FLAGS
+    ) -> Image:
         """The area ``box`` of ``frame`` (a C-contiguous (H, W, 4) BGRX array) as a SPICE image."""
         pixels = frame[box.top : box.bottom, box.left : box.right]
         if codec is None:
@@ -176,20 +180,21 @@ class ImageEncoder:
         image: Image
         if codec is Codec.QUIC:
             blob = spice_quic.encode(flat, w, h, spice_quic.ImageType.RGB32, stride)
-            image = QuicImage(width=w, height=h, id=image_id, data=blob)
+            image = QuicImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         elif codec is Codec.LZ:
             blob = spice_lz.encode(flat, w, h, spice_lz.LzImageType.RGB32, stride)
-            image = LzRgbImage(width=w, height=h, id=image_id, data=blob)
+            image = LzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         elif codec is Codec.GLZ:
             if self._glz is None:
                 raise ValueError("GLZ needs the client's dictionary (DISPLAY_INIT) first")
             blob = self._glz.encoder.encode(flat, w, h, spice_glz.ImageType.RGB32, stride)
-            image = GlzRgbImage(width=w, height=h, id=image_id, data=blob)
+            image = GlzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         else:
             image = BitmapImage(
                 width=w,
                 height=h,
                 id=image_id,
+                flags=flags,
                 format=BitmapFmt.FMT_32BIT,
                 stride=4 * w,
                 data=np.ascontiguousarray(pixels).tobytes(),

@@ -18,19 +18,28 @@ from collections.abc import Callable, Iterator
 from spice_proto import (
     Clip,
     DisplayDrawCopy,
+    DisplayInvalList,
     DisplayMark,
     DisplayMonitorsConfig,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
     Head,
+    ImageFlags,
     ImageScaleMode,
     Message,
     Rect,
+    ResourceId,
+    ResourceType,
     Ropd,
     SurfaceFlags,
     SurfaceFmt,
 )
 
+# The image classes are public in spice_proto, but re-exported through a computed __all__
+# that mypy cannot follow; import them from their home module so type checking sees them.
+from spice_proto._display_images import FromCacheImage, Image
+
+from ._cache import CACHE_MIN_AREA, PixmapCache, content_key
 from ._compress import ImageEncoder
 from ._region import Box, DirtyRegion
 from ._source import Frame, FrameSource
@@ -75,6 +84,8 @@ class DisplayPipeline:
         #: Size of the surface the client has, ``None`` before SURFACE_CREATE.
         self.surface: tuple[int, int] | None = None
         self.marked = False
+        #: Mirror of the client's pixmap cache (``None`` until the client announces one).
+        self.cache: PixmapCache | None = None
         #: Called (without arguments) whenever there is new work; the I/O side sets it.
         self.wake: Callable[[], None] | None = None
         self._attached = False
@@ -106,6 +117,10 @@ class DisplayPipeline:
         if self._attached:
             self.source.unsubscribe(self)
             self._attached = False
+
+    def set_cache_size(self, pixels: int) -> None:
+        """The client's pixmap cache holds ``pixels`` pixels (DISPLAY_INIT); 0 disables caching."""
+        self.cache = PixmapCache(pixels) if pixels > 0 else None
 
     @property
     def has_work(self) -> bool:
@@ -141,14 +156,33 @@ class DisplayPipeline:
                 frame = self.source.frame
                 if self.surface != (frame.shape[1], frame.shape[0]):
                     return  # resized meanwhile: the next round starts with a new surface
-                yield self.draw_copy(frame, band)
+                yield from self.draw(frame, band)
         if not self.marked:
             self.marked = True
             yield DisplayMark()
 
-    def draw_copy(self, frame: Frame, band: Box) -> DisplayDrawCopy:
-        """DRAW_COPY of ``band`` of the frame onto the primary surface."""
-        image = self.encoder.encode(frame, band)
+    def draw(self, frame: Frame, band: Box) -> list[Message]:
+        """DRAW_COPY of ``band`` (FROM_CACHE when the client has that content), preceded by
+        INVAL_LIST when caching it pushes older entries out of the client's cache."""
+        cache = self.cache
+        if cache is None or band.area < CACHE_MIN_AREA or not cache.fits(band.area):
+            return [self.draw_copy(frame, self.encoder.encode(frame, band), band)]
+        pixels = frame[band.top : band.bottom, band.left : band.right]
+        key = content_key(pixels.tobytes(), band.width, band.height)
+        cached = cache.lookup(key)
+        if cached is not None:
+            image: Image = FromCacheImage(width=band.width, height=band.height, id=cached)
+            return [self.draw_copy(frame, image, band)]
+        image = self.encoder.encode(frame, band, flags=ImageFlags.CACHE_ME)
+        evicted = cache.add(key, image.id, band.area)
+        out: list[Message] = []
+        if evicted:
+            out.append(DisplayInvalList(tuple(ResourceId(ResourceType.PIXMAP, i) for i in evicted)))
+        out.append(self.draw_copy(frame, image, band))
+        return out
+
+    def draw_copy(self, frame: Frame, image: Image, band: Box) -> DisplayDrawCopy:
+        """DRAW_COPY of ``image`` (the content of ``band``) onto the primary surface."""
         return DisplayDrawCopy(
             surface_id=PRIMARY_SURFACE,
             box=_rect(band),
