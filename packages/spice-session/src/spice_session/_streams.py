@@ -31,7 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -89,9 +89,12 @@ DROPS_IN_A_ROW_REPORT = 3
 MAX_FRAME_SIDE = 1 << 14
 
 Frame = npt.NDArray[np.uint8]
+#: The fourth byte of a B, G, R, X pixel set, as a native uint32 (what makes a pixel opaque).
+_OPAQUE = np.frombuffer(b"\x00\x00\x00\xff", np.uint32)[0]
 Outcome = Event | Message
 
 _NO_CLIP = Clip()
+_Pixels = TypeVar("_Pixels", npt.NDArray[np.uint8], npt.NDArray[np.uint32])
 
 _AV_CODECS: dict[VideoCodecType, tuple[str, DisplayCap]] = {
     VideoCodecType.VP8: ("vp8", DisplayCap.CODEC_VP8),
@@ -276,7 +279,7 @@ def _make_decoder(codec: int) -> VideoDecoder:
 # --------------------------------------------------------------------------- pixels
 
 
-def scale_nearest(frame: Frame, width: int, height: int, rows: slice, cols: slice) -> Frame:
+def scale_nearest(frame: _Pixels, width: int, height: int, rows: slice, cols: slice) -> _Pixels:
     """The part ``rows`` x ``cols`` of ``frame`` scaled to ``width`` x ``height`` (nearest neighbour).
 
     Destination pixel ``(x, y)`` takes source pixel ``(floor((x + 0.5) * sw / width),
@@ -290,7 +293,7 @@ def scale_nearest(frame: Frame, width: int, height: int, rows: slice, cols: slic
     xs = np.arange(cols.start, cols.stop, dtype=np.int64)
     src_y = (2 * ys + 1) * sh // (2 * height)
     src_x = (2 * xs + 1) * sw // (2 * width)
-    out: Frame = frame[src_y[:, None], src_x[None, :]]
+    out: _Pixels = frame.take(src_y, axis=0).take(src_x, axis=1)
     return out
 
 
@@ -313,8 +316,9 @@ def _clip_rects(clip: Clip, dest: Rect, surface: Surface) -> list[tuple[int, int
 def place_frame(
     surface: Surface, frame: Frame, dest: Rect, clip: Clip = _NO_CLIP, *, top_down: bool = True
 ) -> Rect | None:
-    """Scale a BGRX ``frame`` into ``dest`` of ``surface``, inside ``clip``; the changed box or ``None``.
+    """Scale a BGRX ``frame`` (height, width, 4) into ``dest`` of ``surface``, inside ``clip``.
 
+    Returns the bounding box of the pixels written, ``None`` when nothing was visible.
     ``top_down=False`` means the frame's first row is the bottom of the picture.  Pixels
     are written opaque (fourth byte 255).  Clip rectangles may overlap.
     """
@@ -322,23 +326,21 @@ def place_frame(
         raise StreamError(f"stream destination {dest} is empty")
     if surface.words is None:
         raise StreamError(f"surface {surface.surface_id} ({surface.format.name}) cannot show video")
-    if not top_down:
-        frame = frame[::-1]
     boxes = _clip_rects(clip, dest, surface)
     if not boxes:
         return None
-    pixels = surface.pixels
+    words = np.ascontiguousarray(frame).view(np.uint32).reshape(frame.shape[0], frame.shape[1])
+    if not top_down:
+        words = words[::-1]
     for left, top, right, bottom in boxes:
         part = scale_nearest(
-            frame,
+            words,
             dest.width,
             dest.height,
             slice(top - dest.top, bottom - dest.top),
             slice(left - dest.left, right - dest.left),
         )
-        target = pixels[top:bottom, left:right]
-        target[:, :, :3] = part[:, :, :3]
-        target[:, :, 3] = 255
+        np.bitwise_or(part, _OPAQUE, out=surface.words[top:bottom, left:right])
     return Rect(
         min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
     )
