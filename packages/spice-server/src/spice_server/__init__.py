@@ -13,6 +13,7 @@
 from ._client import ClientSession
 from ._compress import TINY_AREA, Codec, Compression, ImageEncoder, is_photo_like
 from ._cursor import CursorShape, default_cursor
+from ._demo import DemoSource
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 from ._inputs import MOTION_ACK_BUNCH, InputsState, ScancodeParser
 from ._pipeline import DisplayPipeline, split_box
@@ -34,6 +35,7 @@ __all__ = [
     "Compression",
     "CursorShape",
     "DamageListener",
+    "DemoSource",
     "DirtyRegion",
     "DisplayPipeline",
     "Frame",
