@@ -258,6 +258,22 @@ class Window:
             sdl2.SDL_RenderCopy(self._renderer, self._cursor_texture, None, ctypes.byref(crect))
         sdl2.SDL_RenderPresent(self._renderer)
 
+    def read_pixels(self) -> npt.NDArray[np.uint8]:
+        """What the last frame drew: (height, width, 4) B, G, R, X of the renderer output."""
+        ow, oh = ctypes.c_int(), ctypes.c_int()
+        sdl2.SDL_GetRendererOutputSize(self._renderer, ctypes.byref(ow), ctypes.byref(oh))
+        out = np.zeros((oh.value, ow.value, 4), np.uint8)
+        status = sdl2.SDL_RenderReadPixels(
+            self._renderer,
+            None,
+            sdl2.SDL_PIXELFORMAT_RGB888,
+            out.ctypes.data_as(ctypes.c_void_p),
+            ow.value * 4,
+        )
+        if status != 0:
+            raise _fail("cannot read the frame back")
+        return out
+
     # ------------------------------------------------------------- window state
     def set_title(self, title: str) -> None:
         sdl2.SDL_SetWindowTitle(self._window, title.encode())

@@ -1,0 +1,206 @@
+"""The viewer with a real SDL window on SDL's offscreen "dummy" video driver, and a scripted session.
+
+Checks what reaches the texture (only damaged rectangles are uploaded) and
+what input turns into on the inputs channel, without an X server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import spice_net
+import spice_proto as sp
+import spice_session as ss
+import trio
+from spice_cli._sdl_viewer import Viewer
+from spice_cli._sdl_window import (
+    ButtonInput,
+    FocusChanged,
+    KeyInput,
+    PointerMoved,
+    Quit,
+    WheelInput,
+    sdl_video,
+)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[sp.Message] = []
+
+    async def send(self, message: sp.Message) -> None:
+        self.sent.append(message)
+
+    def kinds(self) -> list[str]:
+        return [type(m).__name__ for m in self.sent]
+
+
+@pytest.fixture
+def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
+    with sdl_video():
+        yield
+
+
+def _session(mode: sp.MouseMode = sp.MouseMode.CLIENT) -> tuple[Any, Recorder]:
+    rec = Recorder()
+    inputs = ss.Inputs(rec)
+    primary = ss.Surface(0, 64, 48, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    session = SimpleNamespace(
+        uri=ss.parse_uri("spice://127.0.0.1:5900"),
+        name=None,
+        inputs=inputs,
+        mouse_mode=mode,
+        supported_mouse_modes=sp.MouseMode.SERVER | sp.MouseMode.CLIENT,
+        display=SimpleNamespace(primary=primary),
+    )
+    return session, rec
+
+
+def _fill(surface: ss.Surface, bgr: tuple[int, int, int]) -> None:
+    surface.pixels[:, :, :3] = bgr
+
+
+def _created(surface: ss.Surface) -> ss.SurfaceCreated:
+    message = sp.DisplaySurfaceCreate(
+        surface.surface_id, surface.width, surface.height, surface.format, sp.SurfaceFlags.PRIMARY
+    )
+    return ss.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message, surface)
+
+
+async def test_only_damaged_rectangles_reach_the_window(sdl: None) -> None:
+    session, _ = _session()
+    primary = session.display.primary
+    viewer = Viewer(session)
+    _fill(primary, (0, 0, 255))  # red
+    await viewer.on_session_event(_created(primary))
+    assert viewer.window is not None and (viewer.window.width, viewer.window.height) == (64, 48)
+    viewer.render()
+    frame = viewer.window.read_pixels()
+    assert frame.shape == (48, 64, 4)
+    assert (frame[:, :, :3] == (0, 0, 255)).all()
+
+    _fill(primary, (255, 0, 0))  # the whole surface turns blue, but only one rectangle is damaged
+    await viewer.on_session_event(ss.Damage(0, sp.Rect(8, 4, 24, 20)))
+    viewer.render()
+    frame = viewer.window.read_pixels()[:, :, :3]
+    inside = np.zeros((48, 64), bool)
+    inside[4:20, 8:24] = True
+    assert (frame[inside] == (255, 0, 0)).all()
+    assert (frame[~inside] == (0, 0, 255)).all()
+
+    await viewer.on_session_event(ss.Damage(7, sp.Rect(0, 0, 64, 48)))  # another surface: ignored
+    viewer.render()
+    assert (viewer.window.read_pixels()[~inside][:, :3] == (0, 0, 255)).all()
+    viewer.window.close()
+
+
+async def test_new_primary_size_resizes_the_texture(sdl: None) -> None:
+    session, _ = _session()
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(session.display.primary))
+    bigger = ss.Surface(0, 80, 60, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    _fill(bigger, (0, 255, 0))
+    session.display.primary = bigger
+    await viewer.on_session_event(_created(bigger))
+    assert viewer.window is not None and (viewer.window.width, viewer.window.height) == (80, 60)
+    viewer.render()
+    assert (viewer.window.read_pixels()[:, :, :3] == (0, 255, 0)).all()
+    viewer.window.close()
+
+
+async def test_client_mode_click_grabs_and_lands_at_the_pixel(sdl: None) -> None:
+    session, rec = _session(sp.MouseMode.CLIENT)
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(session.display.primary))
+    await viewer.on_input(PointerMoved(10, 20, 10, 20))
+    await viewer.on_input(ButtonInput(1, True, 12, 22))
+    await viewer.on_input(ButtonInput(1, False, 12, 22))
+    await viewer.on_input(WheelInput(-1))
+    assert viewer.grabbed
+    assert [(type(m).__name__, getattr(m, "x", None), getattr(m, "y", None)) for m in rec.sent[:3]] == [
+        ("InputsMousePosition", 10, 20),
+        ("InputsMousePosition", 12, 22),
+        ("InputsMousePress", None, None),
+    ]
+    assert rec.kinds()[3:] == [
+        "InputsMousePosition",
+        "InputsMouseRelease",
+        "InputsMousePress",
+        "InputsMouseRelease",
+    ]
+    assert rec.sent[-1].button == sp.MouseButton.DOWN  # type: ignore[attr-defined]
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+async def test_server_mode_grabbing_click_is_not_sent_then_motion_is_relative(sdl: None) -> None:
+    session, rec = _session(sp.MouseMode.SERVER)
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(session.display.primary))
+    await viewer.on_input(PointerMoved(5, 5, 5, 5))  # not grabbed yet: nothing
+    await viewer.on_input(ButtonInput(3, True, 5, 5))
+    await viewer.on_input(ButtonInput(3, False, 5, 5))
+    assert viewer.grabbed and rec.sent == []
+    await viewer.on_input(PointerMoved(0, 0, -3, 7))
+    await viewer.on_input(ButtonInput(3, True, 0, 0))
+    await viewer.on_input(ButtonInput(3, False, 0, 0))
+    assert rec.kinds() == ["InputsMouseMotion", "InputsMousePress", "InputsMouseRelease"]
+    assert (rec.sent[0].dx, rec.sent[0].dy) == (-3, 7)  # type: ignore[attr-defined]
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+async def test_keys_hot_keys_and_focus(sdl: None) -> None:
+    session, rec = _session()
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(session.display.primary))
+    await viewer.on_input(FocusChanged(True))
+    assert rec.kinds() == ["InputsClientKeyModifiers"]
+    viewer._set_grab(True)
+    for scancode, pressed in [(0xE0, True), (0xE2, True), (0xE2, False), (0xE0, False)]:
+        await viewer.on_input(KeyInput(scancode, pressed, False))
+    assert not viewer.grabbed  # Ctrl+Alt released the grab
+    assert [m.code for m in rec.sent[1:]] == [0x1D, 0x38, 0xB8, 0x9D]  # type: ignore[attr-defined]
+    await viewer.on_input(KeyInput(0x04, True, False))  # A held when the focus goes
+    await viewer.on_input(FocusChanged(False))
+    assert rec.kinds()[-2:] == ["InputsKeyDown", "InputsKeyUp"]
+    assert session.inputs.keys_down == set()
+    await viewer.on_input(Quit())
+    assert viewer.closing()
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+async def test_mouse_mode_change_follows_the_server(sdl: None) -> None:
+    session, rec = _session(sp.MouseMode.SERVER)
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(session.display.primary))
+    session.mouse_mode = sp.MouseMode.CLIENT
+    message = sp.MainMouseMode(sp.MouseMode.SERVER | sp.MouseMode.CLIENT, sp.MouseMode.CLIENT)
+    await viewer.on_session_event(ss.MouseModeChanged(sp.ChannelType.MAIN, 0, message))
+    assert session.inputs.mouse_mode == sp.MouseMode.CLIENT
+    await viewer.on_input(PointerMoved(30, 40, 1, 1))
+    assert rec.kinds() == ["InputsMousePosition"]
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+async def test_closed_session_is_reported(sdl: None) -> None:
+    session, _ = _session()
+    viewer = Viewer(session)
+    await viewer.on_session_event(ss.SessionClosed("the server closed the main channel"))
+    assert viewer._lost == "connection lost: the server closed the main channel"
+
+    send, receive = trio.open_memory_channel[ss.Event](1)
+    send.send_nowait(ss.SessionClosed("gone"))
+    session.events = lambda: receive
+    session.request_mouse_mode = None
+    session.mouse_mode = sp.MouseMode.CLIENT
+    with pytest.raises(spice_net.ChannelClosed, match="connection lost: gone"):
+        await Viewer(session).run()
