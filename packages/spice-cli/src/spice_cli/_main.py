@@ -9,7 +9,7 @@ from typing import TextIO
 
 import trio
 
-from . import __version__, _connect, _demo, _screenshot, _view
+from . import __version__, _connect, _demo, _screenshot, _serve, _view
 from ._exitcodes import ExitCode, classify
 
 __all__ = ["build_parser", "main"]
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _screenshot.add_parser(subparsers)
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)
+    _serve.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,158 @@
+"""``spice serve``: run a SPICE server showing the demo scene or an image file, until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import ssl
+import sys
+from functools import partial
+from typing import TextIO
+
+import trio
+from spice_net import server_ssl_context
+from spice_server import (
+    Compression,
+    DemoSource,
+    FrameSource,
+    Server,
+    ServerAddress,
+    SourceError,
+    image_source,
+)
+
+from ._connect import UsageError
+from ._exitcodes import ExitCode
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run a SPICE server (demo scene or an image) for remote-viewer, spicy or spice view",
+        description="Serve a display over SPICE until interrupted. Sources: 'demo' (the live demo "
+        "scene) or 'image FILE' (a still picture, any format Pillow reads).",
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:5900",
+        metavar="HOST:PORT",
+        help="address for plain TCP (default 127.0.0.1:5900; port 0 picks a free one)",
+    )
+    p.add_argument("--password", help="require this ticket (visible in ps; see also $SPICE_PASSWORD)")
+    p.add_argument(
+        "--password-lifetime", type=float, metavar="S", help="the password expires after S seconds"
+    )
+    p.add_argument("--tls-cert", metavar="PEM", help="server certificate chain for TLS")
+    p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    p.add_argument("--tls-port", type=int, metavar="PORT", help="TLS port (default: the --listen port + 1)")
+    p.add_argument(
+        "--source",
+        nargs="+",
+        default=["demo"],
+        metavar="demo|image FILE",
+        help="what to show (default demo)",
+    )
+    p.add_argument(
+        "--compression",
+        default="auto_glz",
+        choices=[c.value for c in Compression],
+        help="image compression (default auto_glz)",
+    )
+    p.add_argument("--print-input", action="store_true", help="print every input event on stdout")
+    p.add_argument("-v", "--verbose", action="store_true", help="log connections and errors on stderr")
+    p.set_defaults(command=run)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise UsageError(f"--listen wants HOST:PORT, got {text!r}")
+    host = host.strip("[]")
+    try:
+        number = int(port)
+    except ValueError:
+        raise UsageError(f"--listen port is not a number: {port!r}") from None
+    if not 0 <= number <= 65535:
+        raise UsageError(f"--listen port {number} is out of range")
+    return host, number
+
+
+def _source(words: list[str]) -> FrameSource:
+    try:
+        if words == ["demo"]:
+            return DemoSource()
+        if len(words) == 2 and words[0] == "image":
+            return image_source(words[1])
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    raise UsageError(f"--source wants 'demo' or 'image FILE', got {' '.join(words)!r}")
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if args.tls_cert is None and args.tls_key is None:
+        if args.tls_port is not None:
+            raise UsageError("--tls-port needs --tls-cert and --tls-key")
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise UsageError("TLS needs both --tls-cert and --tls-key")
+    try:
+        return server_ssl_context(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot use the TLS certificate/key: {exc}") from None
+
+
+def _uri(addr: ServerAddress, password: str | None) -> str:
+    host = f"[{addr.host}]" if ":" in addr.host else addr.host
+    query = [f"port={addr.port}"] if addr.port is not None else []
+    if addr.tls_port is not None:
+        query.append(f"tls-port={addr.tls_port}")
+    if password:
+        query.append(f"password={password}")
+    return f"spice://{host}?{'&'.join(query)}"
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """Serve until cancelled (Ctrl+C); usage problems raise :class:`UsageError`."""
+    host, port = _listen_address(args.listen)
+    ssl_context = _tls(args)
+    tls_port = None
+    if ssl_context is not None:
+        tls_port = args.tls_port if args.tls_port is not None else (port + 1 if port else 0)
+    password = args.password if args.password is not None else os.environ.get("SPICE_PASSWORD")
+    if args.password_lifetime is not None and password is None:
+        raise UsageError("--password-lifetime needs a password")
+    source = _source(args.source)
+    if args.verbose:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        server = Server(
+            source,
+            password=password,
+            password_lifetime=args.password_lifetime,
+            image_compression=args.compression,
+            ssl_context=ssl_context,
+            name="spice serve",
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    async with trio.open_nursery() as nursery:
+        try:
+            addr: ServerAddress = await nursery.start(partial(server.serve, tls_port=tls_port), host, port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+        print(f"serving {source.width}x{source.height} on {_uri(addr, password)}", file=out, flush=True)
+        consume = getattr(source, "consume", None)
+        if args.print_input:
+            events = server.input_events()
+
+            async def show() -> None:
+                async for event in events:
+                    print(event, file=out, flush=True)
+
+            nursery.start_soon(show)
+        elif consume is not None:  # the demo scene reacts to keys and the mouse
+            nursery.start_soon(consume, server.input_events())
+    return ExitCode.OK
