@@ -24,6 +24,9 @@ from ._connect import UsageError
 from ._exitcodes import ExitCode
 from ._screenshot import write_png
 
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
 __all__ = [
     "DEFAULT_PORT",
     "add_parser",
@@ -183,33 +186,63 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
         print(line, file=out, flush=True)
 
     server = Server(source, password=args.password, image_compression=args.compression, name="spice demo")
-    async with trio.open_nursery() as nursery:
-        addr = await _listen(nursery, server, host, port, explicit)
-        nursery.start_soon(source.consume, server.input_events())
-        uri = _uri(addr, args.password)
-        say(f"demo server: {uri}  ({source.width}x{source.height}; attach with: remote-viewer {uri})")
-        headless = args.headless
-        if args.serve:
-            say("serving until interrupted (Ctrl+C)")
-            await trio.sleep_forever()
-        if not headless:
-            reason = _no_display_reason()
-            if reason is not None:
-                say(f"{reason}: connecting headless")
-                headless = True
-            else:
-                headless = not await _view(uri, out)
-        if headless:
-            assert shot_path is not None
-            try:
-                shot = await headless_screenshot(uri, source, shot_path, args.timeout)
-            except ss.ScreenshotTimeout as exc:
-                print(f"spice: timed out: {exc}", file=sys.stderr, flush=True)
-                nursery.cancel_scope.cancel()
-                return ExitCode.TIMEOUT
-            say(f"screenshot of the demo ({shot.width}x{shot.height}) written to {shot_path.resolve()}")
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            addr = await _listen(nursery, server, host, port, explicit)
+            nursery.start_soon(source.consume, server.input_events())
+            uri = _uri(addr, args.password)
+            say(f"demo server: {uri}  ({source.width}x{source.height}; attach with: remote-viewer {uri})")
+            code = await _front(args, out, uri, source, shot_path)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        single = _single_error(group)
+        if single is None:
+            raise
+        raise single from None
+    return code
+
+
+async def _front(
+    args: argparse.Namespace, out: TextIO, uri: str, source: DemoSource, shot_path: Path | None
+) -> ExitCode:
+    """What faces the user: the viewer, the headless screenshot, or nothing (``--serve``)."""
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    if args.serve:
+        say("serving until interrupted (Ctrl+C)")
+        await trio.sleep_forever()
+    headless = args.headless
+    if not headless:
+        reason = _no_display_reason()
+        if reason is not None:
+            say(f"{reason}: connecting headless")
+            headless = True
+        else:
+            headless = not await _view(uri, out)
+    if headless:
+        assert shot_path is not None
+        try:
+            shot = await headless_screenshot(uri, source, shot_path, args.timeout)
+        except ss.ScreenshotTimeout as exc:
+            print(f"spice: timed out: {exc}", file=sys.stderr, flush=True)
+            return ExitCode.TIMEOUT
+        say(f"screenshot of the demo ({shot.width}x{shot.height}) written to {shot_path.resolve()}")
     return ExitCode.OK
+
+
+def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception (not a cancellation) inside ``group``, nested groups flattened; else ``None``."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        elif not isinstance(exc, trio.Cancelled):
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else None
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
