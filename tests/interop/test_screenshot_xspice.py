@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+import spice_proto as sp
 import spice_session as ss
 import trio
 from peers.require import require_binary
@@ -79,7 +80,9 @@ def differing(ours: RGB, truth: RGB) -> npt.NDArray[np.bool_]:
     return np.any(ours != truth, axis=2)
 
 
-async def connected_scene(server: Xspice, photo: Path) -> tuple[ss.Surface, Counter[str]]:
+async def connected_scene(
+    server: Xspice, photo: Path, preferred: sp.ImageCompression | None = None
+) -> tuple[ss.Surface, Counter[str]]:
     """Connect first, then open the clients, then take a settled screenshot through the API.
 
     Also returns how many images of each type the draw commands carried, and checks that
@@ -97,6 +100,8 @@ async def connected_scene(server: Xspice, photo: Path) -> tuple[ss.Surface, Coun
 
     async with ss.connect(server.uri) as session, trio.open_nursery() as nursery:
         nursery.start_soon(tally, session)
+        if preferred is not None:
+            await session.channel(sp.ChannelType.DISPLAY).send(sp.DisplayPreferredCompression(preferred))
         await session.screenshot(timeout=20)  # the empty desktop arrived
         await trio.to_thread.run_sync(start_scene, server, photo)
         await trio.sleep(1.5)
@@ -144,6 +149,21 @@ async def test_screenshot_equals_xwd(
         if not diff.any() or attempt:
             break
     assert int(diff.sum()) == 0, f"spice screenshot ({compression}): {int(diff.sum())} pixels differ"
+
+
+async def test_lz4_by_preferred_compression(xspice_factory: Callable[..., Xspice], tmp_path: Path) -> None:
+    """The client asks for LZ4 (DISPLAY_PREFERRED_COMPRESSION, as spicy's --spice-preferred-compression)."""
+    server = xspice_factory()
+    photo = tmp_path / "photo.png"
+    make_photo(photo)
+    for attempt in range(2):
+        shot, images = await connected_scene(server, photo, sp.ImageCompression.LZ4)
+        diff = differing(shot.to_rgb(), server.display.screenshot())
+        if not diff.any() or attempt:
+            break
+        server.display.stop_clients()
+    assert int(diff.sum()) == 0
+    assert images["Lz4Image"] > 0, images
 
 
 #: Lossy (JPEG) tolerance inside the picture, per colour channel against the X server's pixels:
