@@ -205,11 +205,19 @@ class ImageEncoder:
 
 
 def _window(frame: Frame, box: Box) -> tuple[memoryview, int]:
-    """A 1-D byte view of ``frame`` from the box's first pixel to the end of its last row, and the stride."""
+    """A 1-D byte view of ``frame`` starting at the box's first pixel, and the row stride.
+
+    The view spans whole rows (``stride * height`` bytes; the QUIC core wants that much);
+    for a box at the bottom right, where that would run past the frame, the box is copied.
+    """
     if not frame.flags.c_contiguous:
         raise ValueError("frames must be C-contiguous")
     stride = 4 * frame.shape[1]
     start = box.top * stride + 4 * box.left
-    length = stride * (box.height - 1) + 4 * box.width
-    window: Any = frame.reshape(-1)[start : start + length]
-    return memoryview(window), stride
+    flat = frame.reshape(-1)
+    window: Any
+    if start + stride * box.height <= flat.size:
+        window = flat[start : start + stride * box.height]
+        return memoryview(window), stride
+    window = np.ascontiguousarray(frame[box.top : box.bottom, box.left : box.right]).reshape(-1)
+    return memoryview(window), 4 * box.width
