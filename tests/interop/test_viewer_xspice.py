@@ -171,3 +171,60 @@ def test_scaled_window_keeps_the_aspect_ratio(desktop: Xspice, xvfb: Xvfb) -> No
     # Linear filtering at exactly half size averages 2x2 blocks (measured: 0.2 mean difference;
     # the unscaled top-left quarter differs by ~90).
     assert np.abs(shown - small).mean() < 2
+
+
+# Unshifted keysyms across the whole PC keyboard (locks pressed twice to leave them as they were).
+_KEYS_TEXT = """
+Escape F1 F2 F3 F4 F5 F6 F7 F8 F9 F10 F11 F12 grave 1 2 3 4 5 6 7 8 9 0 minus equal BackSpace
+Tab q w e r t y u i o p bracketleft bracketright backslash Caps_Lock Caps_Lock
+a s d f g h j k l semicolon apostrophe Return Shift_L z x c v b n m comma period slash Shift_R
+Control_L Super_L Alt_L space Alt_R Super_R Menu Control_R Print Scroll_Lock Scroll_Lock Pause
+Insert Home Prior Delete End Next Up Left Down Right Num_Lock Num_Lock KP_Divide KP_Multiply
+KP_Subtract KP_Add KP_Enter KP_Home KP_Up KP_Prior KP_Left KP_Begin KP_Right KP_End KP_Down
+KP_Next KP_Insert KP_Delete
+"""
+_KEYS = tuple(_KEYS_TEXT.split())
+_LEFT_TWIN = {"Shift_R": "Shift_L", "Alt_R": "Alt_L", "Super_R": "Super_L", "Control_R": "Control_L"}
+
+
+def _keycodes_of(xvfb: Xvfb) -> dict[str, int]:
+    """Keysym (first column) -> keycode in the Xvfb keymap."""
+    table: dict[str, int] = {}
+    for line in xvfb.display.run(["xmodmap", "-pke"]).stdout.decode().splitlines():
+        match = re.match(r"keycode\s+(\d+) = (\S+)", line)
+        if match:
+            table.setdefault(match[2], int(match[1]))
+    return table
+
+
+def test_every_key_arrives_as_the_same_key(xspice: Xspice, xvfb: Xvfb) -> None:
+    # Both X servers use evdev keycodes, so a key pressed on Xvfb must reach an X client in Xspice
+    # with the same keycode: X keycode -> SDL scancode -> set-1 (our table) -> Xspice -> X keycode.
+    require_binary("xev")
+    require_binary("stdbuf")
+    require_binary("xmodmap")
+    expected = _keycodes_of(xvfb)
+    assert all(key in expected for key in _KEYS), [k for k in _KEYS if k not in expected]
+    want: list[int] = []
+    for key in _KEYS:
+        # xdotool sets a right-hand modifier's modifier bit by pressing the left-hand key first.
+        if key in _LEFT_TWIN:
+            want.append(expected[_LEFT_TWIN[key]])
+        want.append(expected[key])
+    xev = xspice.display.start_client(
+        "xev-keys", ["stdbuf", "-oL", "xev", "-geometry", "200x100+10+10", "-event", "keyboard"]
+    )
+    target = xspice.display.wait_window("Event Tester")
+    xspice.display.run(["xdotool", "windowfocus", "--sync", target])
+    view = start_spice_view(xvfb.display, xspice.uri)
+    _wait_same_picture(view, xspice)
+    xvfb.display.run(["xdotool", "windowfocus", "--sync", view.window])
+    xvfb.display.run(["xdotool", "key", "--delay", "20", *_KEYS], timeout=60)
+
+    def presses() -> list[int]:
+        text = xev.log.read_text(errors="replace") if xev.log.exists() else ""
+        return [int(m[1]) for m in re.finditer(r"KeyPress event.*?keycode (\d+)", text, re.S)]
+
+    procs.wait_until("xev to see every key", lambda: len(presses()) >= len(want), xev, DEADLINE)
+    got = presses()
+    assert got == want, f"{got} != {want}"

@@ -75,6 +75,7 @@ class Viewer:
         session = self.session
         if self.inputs is not None:
             self.inputs.set_mouse_mode(session.mouse_mode)
+            await self.inputs.set_locks(locks_from_sdl(mod_state()))  # again whenever the focus comes back
         if (
             self.client_mouse
             and MouseMode.CLIENT in session.supported_mouse_modes
