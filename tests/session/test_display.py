@@ -136,3 +136,17 @@ async def test_screenshot_times_out_without_a_primary_surface() -> None:
         session.events().close()
         with pytest.raises(ss.ScreenshotTimeout, match="no primary surface yet"):
             await session.screenshot(timeout=0.3)
+
+
+def test_surface_memory_is_bounded_per_channel() -> None:
+    state = ss.Display(1 << 20, 1 << 20).channel(0)
+    side = 8192  # 2**26 pixels each: the channel budget (2**27) holds two
+    for surface_id in (1, 2):
+        assert state.handle(sp.DisplaySurfaceCreate(surface_id, side, side, sp.SurfaceFmt.FMT_8_A)) == []
+    [problem] = state.handle(sp.DisplaySurfaceCreate(3, side, side, sp.SurfaceFmt.FMT_8_A))
+    assert isinstance(problem, ss.DisplayProblem) and "past 134217728 pixels" in str(problem.error)
+    assert set(state.surfaces) == {1, 2}
+    # re-creating an existing id replaces it rather than adding to the total
+    assert state.handle(sp.DisplaySurfaceCreate(2, side, side, sp.SurfaceFmt.FMT_8_A)) == [
+        ss.SurfaceDestroyed(2, 0)
+    ]

@@ -139,8 +139,14 @@ def source_values(
     if a1 <= a0 or b1 <= b0 or box.width <= 0 or box.height <= 0:
         return None
     crop = data[b0:b1, a0:a1]
-    scaled = scale_image(crop, box.width, box.height, scale_mode)
-    part = scaled[region.y0 - box.top : region.y1 - box.top, region.x0 - box.left : region.x1 - box.left]
+    part = scale_image(
+        crop,
+        box.width,
+        box.height,
+        scale_mode,
+        (region.x0 - box.left, region.x1 - box.left),
+        (region.y0 - box.top, region.y1 - box.top),
+    )
     return as_surface_values(part, pixels.alpha, surface), region
 
 

@@ -53,6 +53,9 @@ __all__ = ["Display", "DisplayChannelState", "StreamHook"]
 
 log = logging.getLogger("spice_session.display")
 
+#: All surfaces of one display channel together may hold at most this many pixels.
+MAX_CHANNEL_PIXELS = 1 << 27
+
 
 class StreamHook(Protocol):
     """What the display handler needs from a video stream handler (``_streams.StreamManager``)."""
@@ -180,6 +183,12 @@ class DisplayChannelState:
 
     def _create(self, message: DisplaySurfaceCreate) -> list[Event]:
         primary = bool(message.flags & SurfaceFlags.PRIMARY)
+        held = sum(s.width * s.height for k, s in self.surfaces.items() if k != message.surface_id)
+        if held + message.width * message.height > MAX_CHANNEL_PIXELS:
+            raise DisplayError(
+                f"display {self.channel_id}: surface {message.surface_id} ({message.width}x{message.height}) "
+                f"would take the channel's surfaces past {MAX_CHANNEL_PIXELS} pixels"
+            )
         surface = Surface(message.surface_id, message.width, message.height, message.format, primary)
         events: list[Event] = []
         old = self.surfaces.pop(message.surface_id, None)

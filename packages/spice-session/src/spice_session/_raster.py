@@ -174,22 +174,35 @@ def blend_over(src: U8, dest: U8, alpha: int, src_has_alpha: bool) -> U8:
     return np.minimum(out, 255).astype(np.uint8)
 
 
-def _nearest_index(src_len: int, dst_len: int) -> npt.NDArray[np.intp]:
-    centers = (np.arange(dst_len, dtype=np.float64) + 0.5) * (src_len / dst_len)
-    return np.clip(np.floor(centers).astype(np.intp), 0, src_len - 1)
+def scale_image(
+    src: Array,
+    width: int,
+    height: int,
+    mode: ImageScaleMode | int,
+    cols: tuple[int, int] | None = None,
+    rows: tuple[int, int] | None = None,
+) -> Array:
+    """``src`` (h, w[, c]) stretched to ``height`` x ``width``: nearest, or bilinear (INTERPOLATE).
 
-
-def scale_image(src: Array, width: int, height: int, mode: ImageScaleMode | int) -> Array:
-    """Scale ``src`` (h, w[, c]) to ``height`` x ``width``: nearest, or bilinear (INTERPOLATE)."""
+    ``cols``/``rows`` (start, stop) pick the part of the result to compute, so a huge
+    destination box costs only what is visible.  Samples are taken at pixel centres.
+    """
     sh, sw = src.shape[0], src.shape[1]
-    if mode == ImageScaleMode.NEAREST or sh == 0 or sw == 0:
-        return src[_nearest_index(sh, height)][:, _nearest_index(sw, width)]
-    ys = np.clip((np.arange(height) + 0.5) * (sh / height) - 0.5, 0, sh - 1)
-    xs = np.clip((np.arange(width) + 0.5) * (sw / width) - 0.5, 0, sw - 1)
-    y0 = np.floor(ys).astype(np.intp)
+    c0, c1 = cols if cols is not None else (0, width)
+    r0, r1 = rows if rows is not None else (0, height)
+    xc = (np.arange(c0, c1, dtype=np.float64) + 0.5) * (sw / width)
+    yc = (np.arange(r0, r1, dtype=np.float64) + 0.5) * (sh / height)
+    if mode == ImageScaleMode.NEAREST:
+        xi = np.clip(np.floor(xc).astype(np.intp), 0, sw - 1)
+        yi = np.clip(np.floor(yc).astype(np.intp), 0, sh - 1)
+        nearest: Array = src[yi][:, xi]
+        return nearest
+    xs = np.clip(xc - 0.5, 0, sw - 1)
+    ys = np.clip(yc - 0.5, 0, sh - 1)
     x0 = np.floor(xs).astype(np.intp)
-    y1 = np.minimum(y0 + 1, sh - 1)
+    y0 = np.floor(ys).astype(np.intp)
     x1 = np.minimum(x0 + 1, sw - 1)
+    y1 = np.minimum(y0 + 1, sh - 1)
     fy = (ys - y0)[:, None]
     fx = (xs - x0)[None, :]
     if src.ndim == 3:
