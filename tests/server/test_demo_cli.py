@@ -188,3 +188,24 @@ def test_help_lists_demo() -> None:
         [sys.executable, "-m", "spice_cli", "--help"], capture_output=True, check=True, text=True
     )
     assert "demo" in result.stdout
+
+
+async def test_display_sdl_cannot_open_goes_headless(tmp_path: Path) -> None:
+    env = {**os.environ, "DISPLAY": ":987", "SDL_VIDEODRIVER": "x11"}
+    env.pop("WAYLAND_DISPLAY", None)
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            [sys.executable, "-m", "spice_cli", "demo", "--listen", "127.0.0.1:0", "--screenshot", "out.png"],
+            cwd=tmp_path,
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode().splitlines()
+    assert out[1].startswith("spice demo: cannot open the SDL video subsystem") and out[1].endswith(
+        "; going headless"
+    ), out
+    assert out[2] == f"screenshot of the demo (1024x768) written to {tmp_path / 'out.png'}"
+    assert png(tmp_path / "out.png").shape == (768, 1024, 3)
