@@ -13,6 +13,7 @@ asserts nothing about speed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -81,6 +82,10 @@ def row(name: str, image: Image, codec_decode: Callable[[bytearray], object], ru
     )
 
 
+def _call(decode: Callable[[bytes, bytearray], object], data: bytes, buf: bytearray) -> object:
+    return decode(data, buf)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,8 +145,7 @@ def main() -> int:
         if data is None:
             print(f"{label:<14}  (vector missing)")
             continue
-        codec_decode: Callable[[bytearray], object] = lambda buf, d=data, fn=decode: fn(d, buf)  # noqa: E731
-        print(row(label, make(data), codec_decode, args.runs), flush=True)
+        print(row(label, make(data), functools.partial(_call, decode, data), args.runs), flush=True)
     return 0
 
 
