@@ -132,3 +132,10 @@ def connect(session: nox.Session) -> None:
     """Install the packages and run ``spice connect`` with the given arguments (a spice:// URI)."""
     install_workspace(session)
     session.run("spice", "connect", *(session.posargs or ["--help"]))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Install the packages and run ``spice demo``: demo server and viewer (or a screenshot, headless)."""
+    install_workspace(session)
+    session.run("spice", "demo", *session.posargs)
