@@ -58,6 +58,7 @@ def _session(mode: sp.MouseMode = sp.MouseMode.CLIENT) -> tuple[Any, Recorder]:
         mouse_mode=mode,
         supported_mouse_modes=sp.MouseMode.SERVER | sp.MouseMode.CLIENT,
         display=SimpleNamespace(primary=primary),
+        cursor=ss.CursorState(),
     )
     return session, rec
 
@@ -206,11 +207,17 @@ async def test_closed_session_is_reported(sdl: None) -> None:
         await Viewer(session).run()
 
 
-def _cursor_set(x: int, y: int, hot: tuple[int, int] = (0, 0)) -> ss.CursorEvent:
+async def _cursor(viewer: Viewer, message: sp.Message) -> None:
+    """What the session does with a cursor message: update its state, then emit the derived events."""
+    await viewer.on_session_event(ss.CursorEvent(sp.ChannelType.CURSOR, 0, message))
+    for event in viewer.session.cursor.handle(message):
+        await viewer.on_session_event(event)
+
+
+def _cursor_set(x: int, y: int, hot: tuple[int, int] = (0, 0)) -> sp.CursorSet:
     header = sp.CursorHeader(0x51, sp.CursorType.ALPHA, 4, 4, hot[0], hot[1])
     green = bytes((0, 255, 0, 255)) * 16  # B, G, R, A per pixel
-    message = sp.CursorSet(x, y, True, sp.Cursor(sp.CursorFlags(0), header, green))
-    return ss.CursorEvent(sp.ChannelType.CURSOR, 0, message)
+    return sp.CursorSet(x, y, True, sp.Cursor(sp.CursorFlags(0), header, green))
 
 
 async def test_server_mode_draws_the_server_cursor_on_the_picture(sdl: None) -> None:
@@ -218,7 +225,7 @@ async def test_server_mode_draws_the_server_cursor_on_the_picture(sdl: None) -> 
     _fill(session.display.primary, (0, 0, 255))
     viewer = Viewer(session)
     await viewer.on_session_event(_created(session.display.primary))
-    await viewer.on_session_event(_cursor_set(21, 11, hot=(1, 1)))
+    await _cursor(viewer, _cursor_set(21, 11, hot=(1, 1)))
     viewer.render()
     assert viewer.window is not None
     frame = viewer.window.read_pixels()[:, :, :3]
@@ -226,11 +233,13 @@ async def test_server_mode_draws_the_server_cursor_on_the_picture(sdl: None) -> 
     where[10:14, 20:24] = True  # hot spot (1, 1) at (21, 11)
     assert (frame[where] == (0, 255, 0)).all()
     assert (frame[~where] == (0, 0, 255)).all()
-    move = sp.CursorMove(40, 30)
-    await viewer.on_session_event(ss.CursorEvent(sp.ChannelType.CURSOR, 0, move))
+    await _cursor(viewer, sp.CursorMove(40, 30))
     viewer.render()
     frame = viewer.window.read_pixels()[:, :, :3]
     assert (frame[29:33, 39:43] == (0, 255, 0)).all() and (frame[10:14, 20:24] == (0, 0, 255)).all()
+    await _cursor(viewer, sp.CursorHide())
+    viewer.render()
+    assert (viewer.window.read_pixels()[:, :, :3] == (0, 0, 255)).all()
     viewer.window.close()
 
 
@@ -239,7 +248,7 @@ async def test_client_mode_uses_the_shape_as_the_local_pointer(sdl: None) -> Non
     _fill(session.display.primary, (0, 0, 255))
     viewer = Viewer(session)
     await viewer.on_session_event(_created(session.display.primary))
-    await viewer.on_session_event(_cursor_set(21, 11))
+    await _cursor(viewer, _cursor_set(21, 11))
     assert viewer.window is not None and viewer.window._sdl_cursor is not None
     viewer.render()
     assert (viewer.window.read_pixels()[:, :, :3] == (0, 0, 255)).all()  # not painted into the picture

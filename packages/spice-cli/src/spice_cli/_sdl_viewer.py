@@ -11,7 +11,6 @@ import spice_net
 import spice_session as ss
 import trio
 from spice_proto import ChannelType, MouseButton, MouseMode, Rect
-from spice_session._cursor import CursorHidden, CursorMoved, CursorShape, CursorShapeChanged, CursorState
 
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_window import (
@@ -53,8 +52,7 @@ class Viewer:
         self.hotkeys = HotKeys()
         self.grabbed = False
         self.focused = False
-        self.cursor = CursorState()
-        self.cursor_shape: CursorShape | None = None
+        self.cursor_shape: ss.CursorShape | None = None
         self._buttons: set[MouseButton] = set()
         self._dirty: list[Rect] = []
         self._redraw = False
@@ -118,13 +116,8 @@ class Viewer:
                 self._show_primary(surface)
         elif isinstance(event, ss.MouseModeChanged):
             await self._mouse_mode_changed()
-        elif isinstance(event, ss.CursorEvent):
-            try:
-                derived = self.cursor.handle(event.message)
-            except ss.SessionError:
-                derived = []  # a cursor we cannot decode: keep the previous one
-            for cursor_event in derived:
-                self._cursor_event(cursor_event)
+        elif isinstance(event, (ss.CursorShapeChanged, ss.CursorHidden, ss.CursorMoved)):
+            self._cursor_event(event)
         elif isinstance(event, ss.SessionClosed):
             self._lost = f"connection lost: {event.reason}"
         elif isinstance(event, ss.ChannelClosed) and event.channel_type == ChannelType.DISPLAY:
@@ -149,16 +142,12 @@ class Viewer:
             self.window.set_title(self._title())
         self._redraw = True
 
-    def _cursor_event(self, event: ss.Event) -> None:
-        if isinstance(event, CursorShapeChanged):
+    def _cursor_event(self, event: ss.CursorShapeChanged | ss.CursorHidden | ss.CursorMoved) -> None:
+        """The session's cursor state changed (``session.cursor`` holds position and visibility)."""
+        if isinstance(event, ss.CursorShapeChanged):
             self.cursor_shape = event.shape
-            if self.window is not None:
-                self._apply_cursor()
-        elif isinstance(event, CursorHidden):
-            if self.window is not None:
-                self._apply_cursor()
-        elif isinstance(event, CursorMoved):
-            pass
+        if not isinstance(event, ss.CursorMoved):
+            self._apply_cursor()
         self._redraw = True
 
     def _apply_cursor(self) -> None:
@@ -170,15 +159,16 @@ class Viewer:
         if shape is not None:
             window.set_cursor(cursor_rgba(shape.rgba, shape.xor), shape.hot_x, shape.hot_y)
         if self.mouse_mode == MouseMode.CLIENT:
-            window.show_pointer(self.cursor.visible and shape is not None)
+            window.show_pointer(self.session.cursor.visible and shape is not None)
         else:
             window.show_pointer(not self.grabbed)
 
     def _cursor_overlay(self) -> tuple[int, int] | None:
         shape = self.cursor_shape
-        if self.mouse_mode == MouseMode.CLIENT or shape is None or not self.cursor.visible:
+        cursor = self.session.cursor
+        if self.mouse_mode == MouseMode.CLIENT or shape is None or not cursor.visible:
             return None
-        return self.cursor.x - shape.hot_x, self.cursor.y - shape.hot_y
+        return cursor.x - shape.hot_x, cursor.y - shape.hot_y
 
     def _title(self) -> str:
         name = self.session.name or self.label
