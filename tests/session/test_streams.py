@@ -263,6 +263,18 @@ def test_bad_commands_raise_stream_errors(clock: tuple[MediaClock, FakeTime]) ->
         mgr.handle(sp.DisplayStreamData(3, 1, jpeg(blocks_rgb(8, 8))), {})
 
 
+def test_mjpeg_frame_claiming_a_huge_size_is_refused_before_decoding(
+    clock: tuple[MediaClock, FakeTime],
+) -> None:
+    data = bytearray(jpeg(blocks_rgb(16, 16)))
+    sof = data.index(b"\xff\xc0")  # SOF0: length u16, precision u8, height u16, width u16 (big-endian)
+    data[sof + 5 : sof + 9] = (60_000).to_bytes(2, "big") * 2
+    mgr = StreamManager(clock[0])
+    mgr.handle(create(), {0: surface()})
+    with pytest.raises(StreamError, match="header says 60000x60000"):
+        mgr.handle(sp.DisplayStreamData(3, 1, bytes(data)), {0: surface()})
+
+
 def test_frames_for_an_unknown_stream_get_an_invalid_stream_report(
     clock: tuple[MediaClock, FakeTime],
 ) -> None:

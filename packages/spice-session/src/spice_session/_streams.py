@@ -202,6 +202,9 @@ class MjpegDecoder:
 
     def decode(self, data: bytes) -> list[Frame]:
         try:
+            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+            if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
+                raise ValueError(f"its header says {width}x{height}")
             frame: Frame = simplejpeg.decode_jpeg(data, colorspace="BGRX")
         except ValueError as exc:
             raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
