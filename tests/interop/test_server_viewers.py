@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -38,8 +39,13 @@ async def shown_at(xvfb: Xvfb, frame: np.ndarray, timeout: float = TIMEOUT) -> t
     deadline = trio.current_time() + timeout
     last = "the frame's first row is not on the screen"
     while True:
-        shot = await trio.to_thread.run_sync(xvfb.display.screenshot)
-        pos = await trio.to_thread.run_sync(find_frame, shot, rgb)
+        try:
+            shot = await trio.to_thread.run_sync(xvfb.display.screenshot)
+        except subprocess.CalledProcessError as exc:  # xwd can fail while a window is (un)mapped
+            last = f"xwd failed: {exc.stderr!r}"
+            pos = None
+        else:
+            pos = await trio.to_thread.run_sync(find_frame, shot, rgb)
         if pos is not None:
             x, y = pos
             diff = differing_pixels(shot[y : y + H, x : x + W], rgb)
