@@ -130,3 +130,18 @@ def test_threads_decode_concurrently() -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         decoded = list(pool.map(lambda c: bytes(spice_quic.decode(c.blob).pixels), cases * 3))
     assert decoded == [c.expected[0].read() for c in cases * 3]
+
+
+@pytest.mark.parametrize(("width", "height"), [(5, 1), (5, 3), (1, 1)])
+def test_encode_a_view_whose_last_row_is_short(width: int, height: int) -> None:
+    """A sub-rectangle of a wider framebuffer: the buffer ends right after the last row's pixels."""
+    stride = 16 * 4  # the framebuffer is 16 pixels wide
+    frame = bytes((i * 7 + 3) % 256 for i in range(stride * height))
+    x0 = 4
+    view = frame[x0 * 4 : x0 * 4 + stride * (height - 1) + width * 4]
+    blob = spice_quic.encode(view, width, height, "RGB32", stride=stride)
+    decoded = spice_quic.decode(blob)
+    for y in range(height):
+        row = frame[y * stride + x0 * 4 : y * stride + (x0 + width) * 4]
+        expected = bytes(b if i % 4 != 3 else 0 for i, b in enumerate(row))
+        assert bytes(decoded.pixels[y * width * 4 : (y + 1) * width * 4]) == expected

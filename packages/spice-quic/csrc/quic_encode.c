@@ -308,7 +308,8 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     const uint64_t row_bytes = (uint64_t)width * bpp;
     const uint64_t astride = (uint64_t)(stride < 0 ? -(uint64_t)stride : (uint64_t)stride);
     if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
-    if (astride > src_len || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
+    /* the last row needs only row_bytes, not a whole stride */
+    if (src_len < row_bytes || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
 
     const size_t n_res = (size_t)width + 2;
     const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
