@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._display_images import *  # noqa: F403 - part of this module's public surface
 from ._display_images import Image, read_image_pointer, write_image_pointer
-from ._display_images import __all__ as _image_names
 from ._display_wire import OutWriter, read_enum, read_pointer
 from ._enums import (
     BrushType,
@@ -43,7 +41,6 @@ __all__ = [
     "Rect",
     "ResourceId",
     "Transform",
-    *_image_names,
 ]
 
 _NO_MASK_FLAGS = MaskFlags(0)
