@@ -1,0 +1,176 @@
+"""Load: 20 headless clients on a 1080p live scene for 30 s, plus one client that never ACKs.
+
+The server runs in its own process (``load_server.py``) so its memory and CPU are its own.
+The clients are raw spice_net channels that ACK as they read and count the DRAW_COPY
+messages they get, without decoding the images.
+
+- no starvation: every client gets updates in every 5 s window;
+- the stalled client (it links a display channel and never reads it, so never ACKs)
+  does not slow the others: their rate after it joined stays within half of the rate before;
+- memory stays bounded: the server's peak RSS (VmHWM) stays within the idle server's RSS plus
+  a fixed budget per client (measured: it levels off once the clients' GLZ windows are full,
+  about 25 s into the run, at ~30 MB per client).
+
+``SPICE_LOAD_SECONDS`` shortens the run for development (CI runs the full 30 s).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import trio
+from spice_net import Channel, ChannelClosed, open_channel
+from spice_proto import (
+    ChannelType,
+    DisplayDrawCopy,
+    DisplayInit,
+    MainAttachChannels,
+    MainChannelsList,
+    MainInit,
+)
+
+pytestmark = pytest.mark.load
+
+SERVER = Path(__file__).with_name("load_server.py")
+CLIENTS = 20
+WIDTH, HEIGHT = 1920, 1080
+SECONDS = float(os.environ.get("SPICE_LOAD_SECONDS", "30"))
+WINDOW = 5.0
+#: The stalled client joins after this share of the run; rates are compared before and after.
+STALL_AT = 1 / 3
+#: The first seconds of each phase are not counted in the rate (start-up, the staller's link).
+SETTLE = 2.0
+#: Memory budget per client on top of the idle server: its GLZ window (4M pixels of 4 bytes, what
+#: the clients announce, like spice_session) plus encoder tables, scratch and messages in flight.
+CLIENT_BUDGET_MB = 40
+
+
+@dataclass
+class ClientLog:
+    """What one client received: the arrival time of each DRAW_COPY, and the pixels it covered."""
+
+    times: list[float] = field(default_factory=list)
+    pixels: int = 0
+
+    def count(self, start: float, end: float) -> int:
+        return sum(1 for t in self.times if start <= t < end)
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS / VmHWM of a process in kB."""
+    out: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def link(port: int) -> tuple[Channel, Channel]:
+    """A client's main and display channels, DISPLAY_INIT sent (with a GLZ window, as real clients do)."""
+    main = await open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN)
+    init = await main.receive()
+    assert isinstance(init, MainInit)
+    await main.send(MainAttachChannels())
+    while not isinstance(await main.receive(), MainChannelsList):
+        pass
+    display = await open_channel(
+        "127.0.0.1", port, channel_type=ChannelType.DISPLAY, connection_id=init.session_id
+    )
+    await display.send(DisplayInit(1, 20 * 1024 * 1024, 1, 4 * 1024 * 1024))
+    return main, display
+
+
+async def reader(
+    port: int, log: ClientLog, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    main, display = await link(port)
+    task_status.started()
+    async with main, display:
+        while True:
+            try:
+                msg = await display.receive()
+            except ChannelClosed:
+                return
+            if isinstance(msg, DisplayDrawCopy):
+                log.times.append(trio.current_time())
+                log.pixels += msg.box.width * msg.box.height
+
+
+async def staller(port: int, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Links like any client, then never reads (so never ACKs) its display channel."""
+    main, display = await link(port)
+    task_status.started()
+    async with main, display:
+        await trio.sleep_forever()
+
+
+async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) -> None:
+    server = subprocess.Popen(
+        [sys.executable, str(SERVER), str(WIDTH), str(HEIGHT), "auto_glz", "demo"],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(await trio.to_thread.run_sync(server.stdout.readline))
+        idle = proc_status(server.pid)["VmRSS"] / 1024
+        logs = [ClientLog() for _ in range(CLIENTS)]
+        async with trio.open_nursery() as nursery:
+            linked = trio.current_time()
+            async with trio.open_nursery() as linking:  # all at once, as a crowd would
+                for log in logs:
+                    linking.start_soon(nursery.start, reader, port, log)
+            link_seconds = trio.current_time() - linked
+            t0 = trio.current_time()
+            cpu0 = cpu_seconds(server.pid)
+            await trio.sleep_until(t0 + SECONDS * STALL_AT)
+            t_stall = trio.current_time()
+            await nursery.start(staller, port)
+            await trio.sleep_until(t0 + SECONDS)
+            t_end = trio.current_time()
+            cpu = cpu_seconds(server.pid) - cpu0
+            nursery.cancel_scope.cancel()
+        assert server.poll() is None, "the server died under load"
+        peak = proc_status(server.pid)["VmHWM"] / 1024
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+    # no client starves: updates in every 5 s window, for everyone
+    starved = []
+    for i, log in enumerate(logs):
+        start = t0
+        while start + WINDOW <= t_end:
+            if log.count(start, start + WINDOW) == 0:
+                starved.append((i, round(start - t0, 1)))
+            start += WINDOW
+    # the staller does not slow the others
+    before = sum(log.count(t0 + SETTLE, t_stall) for log in logs) / (t_stall - t0 - SETTLE) / CLIENTS
+    after = sum(log.count(t_stall + SETTLE, t_end) for log in logs) / (t_end - t_stall - SETTLE) / CLIENTS
+    per_client = [log.count(t_stall + SETTLE, t_end) / (t_end - t_stall - SETTLE) for log in logs]
+    budget = idle + (CLIENTS + 1) * CLIENT_BUDGET_MB
+    with capsys.disabled():
+        print(
+            f"\nload: {CLIENTS} clients linked in {link_seconds:.1f} s, "
+            f"at {WIDTH}x{HEIGHT} for {t_end - t0:.1f} s: "
+            f"{before:.1f} draw messages/s per client before the staller joined, {after:.1f} after "
+            f"(slowest client {min(per_client):.1f}/s); server RSS idle {idle:.0f} MB, "
+            f"peak {peak:.0f} MB (budget {budget:.0f} MB); server CPU {cpu:.1f} s"
+        )
+    assert not starved, f"(client, window start) without any update: {starved}"
+    assert after >= 0.5 * before, (before, after)
+    assert min(per_client) >= 0.25 * after, per_client
+    assert peak < budget, (peak, budget)
