@@ -16,10 +16,20 @@ from ._cursor import CursorShape, default_cursor
 from ._demo import DemoSource
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 from ._inputs import MOTION_ACK_BUNCH, InputsState, ScancodeParser
-from ._pipeline import DisplayPipeline, split_box
+from ._pipeline import DisplayPipeline, Job, split_box
 from ._region import Box, DirtyRegion
 from ._server import SERVER_CHANNEL_CAPS, Server, ServerAddress
-from ._source import PIXEL_FORMATS, DamageListener, Frame, Framebuffer, FrameSource, SourceError, image_source
+from ._source import (
+    PIXEL_FORMATS,
+    DamageListener,
+    Frame,
+    Framebuffer,
+    FrameSource,
+    ScrollListener,
+    SourceError,
+    image_source,
+)
+from ._video import StreamingMode
 
 __version__ = "0.1.0"
 
@@ -44,14 +54,17 @@ __all__ = [
     "ImageEncoder",
     "InputEvent",
     "InputsState",
+    "Job",
     "KeyEvent",
     "ModifiersEvent",
     "MotionEvent",
     "PointerEvent",
     "ScancodeParser",
+    "ScrollListener",
     "Server",
     "ServerAddress",
     "SourceError",
+    "StreamingMode",
     "__version__",
     "default_cursor",
     "image_source",

@@ -9,14 +9,15 @@ is logged; other clients never notice.
 from __future__ import annotations
 
 import logging
+import math
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import trio
 from spice_net import ServerChannel, SpiceNetError
 from spice_proto import (
+    Caps,
     ChannelId,
     ChannelType,
     Cursor,
@@ -27,6 +28,8 @@ from spice_proto import (
     DisplayCap,
     DisplayInit,
     DisplayPreferredCompression,
+    DisplayPreferredVideoCodecType,
+    DisplayStreamReport,
     InputsInit,
     KeyboardModifierFlags,
     MainAttachChannels,
@@ -37,14 +40,17 @@ from spice_proto import (
     MainMouseModeRequest,
     MainName,
     MainUuid,
+    Message,
     MouseMode,
     ProtocolError,
+    VideoCodecType,
 )
 
 from ._compress import Compression, ImageEncoder
 from ._events import MotionEvent
 from ._inputs import InputsState
-from ._pipeline import DisplayPipeline
+from ._pipeline import DisplayPipeline, Job
+from ._video import MM_TIME_DELTA, media_time
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -52,7 +58,7 @@ if TYPE_CHECKING:
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["ClientSession", "Wakeup"]
+__all__ = ["THREAD_MIN_PIXELS", "ClientSession", "Wakeup", "client_video_codecs"]
 
 log = logging.getLogger("spice_server")
 
@@ -60,6 +66,19 @@ SUPPORTED_MOUSE_MODES = MouseMode.SERVER | MouseMode.CLIENT
 
 #: ACK window (messages) on the display and cursor channels, as libspice-server uses.
 ACK_WINDOW = 20
+
+#: Encodes of at least this many pixels run in a worker thread (smaller ones are not worth the trip).
+THREAD_MIN_PIXELS = 128 * 128
+
+
+def client_video_codecs(caps: Caps) -> tuple[VideoCodecType, ...]:
+    """The stream codecs we encode that a display channel with capabilities ``caps`` decodes.
+
+    Clients from before DisplayCap.MULTI_CODEC all play MJPEG.
+    """
+    if DisplayCap.MULTI_CODEC not in caps:
+        return (VideoCodecType.MJPEG,)
+    return (VideoCodecType.MJPEG,) if DisplayCap.CODEC_MJPEG in caps else ()
 
 
 class Wakeup:
@@ -74,10 +93,6 @@ class Wakeup:
     async def wait(self) -> None:
         await self._event.wait()
         self._event = trio.Event()
-
-
-def _ms_time() -> int:
-    return int(time.monotonic() * 1000) & 0xFFFFFFFF
 
 
 class ClientSession:
@@ -178,7 +193,7 @@ class ClientSession:
                 current_mouse_mode=self.mouse_mode,
                 agent_connected=False,
                 agent_tokens=0,
-                multi_media_time=_ms_time(),
+                multi_media_time=(media_time() - MM_TIME_DELTA) & 0xFFFFFFFF,
                 ram_hint=0,
             )
         )
@@ -208,11 +223,17 @@ class ClientSession:
 
     async def _display(self, ch: ServerChannel) -> None:
         server = self.server
+        caps = ch.client_channel_caps
         encoder = ImageEncoder(server.image_compression)
         pipeline = DisplayPipeline(
             server.display,
             encoder,
-            monitors_config=DisplayCap.MONITORS_CONFIG in ch.client_channel_caps,
+            monitors_config=DisplayCap.MONITORS_CONFIG in caps,
+            streaming=server.streaming_video,
+            video_codecs=client_video_codecs(caps),
+            sized_streams=DisplayCap.SIZED_STREAM in caps,
+            stream_reports=DisplayCap.STREAM_REPORT in caps,
+            clock=trio.current_time,
         )
         wakeup = Wakeup()
         pipeline.wake = wakeup.set
@@ -224,13 +245,25 @@ class ClientSession:
                 nursery.start_soon(self._display_receiver, ch, pipeline, nursery.cancel_scope)
                 while True:
                     while not pipeline.has_work:
-                        await wakeup.wait()
-                    for msg in pipeline.messages():
-                        await ch.send(msg)
+                        deadline = pipeline.next_deadline()
+                        with trio.move_on_at(math.inf if deadline is None else deadline):
+                            await wakeup.wait()
+                    for item in pipeline.items():
+                        if isinstance(item, Job):
+                            for msg in await self._run(item):
+                                await ch.send(msg)
+                        else:
+                            await ch.send(item)
         finally:
             pipeline.detach()
             if self.display is pipeline:
                 self.display = None
+
+    async def _run(self, job: Job) -> list[Message]:
+        """Run an encode: large ones in a worker thread (one at a time per client, in order)."""
+        if job.pixels < THREAD_MIN_PIXELS:
+            return job.run()
+        return await trio.to_thread.run_sync(job.run, limiter=self.server.encode_limiter)
 
     async def _display_receiver(
         self, ch: ServerChannel, pipeline: DisplayPipeline, scope: trio.CancelScope
@@ -246,6 +279,11 @@ class ClientSession:
                         msg.pixmap_cache_size,
                         msg.glz_dictionary_window_size,
                     )
+                elif isinstance(msg, DisplayStreamReport):
+                    pipeline.stream_report(msg)
+                elif isinstance(msg, DisplayPreferredVideoCodecType):
+                    pipeline.set_preferred_codecs(msg.codecs)
+                    log.info("%r: preferred video codecs %s", self, list(msg.codecs))
                 elif isinstance(msg, DisplayPreferredCompression):
                     wanted = Compression.from_wire(msg.image_compression)
                     if wanted is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import simplejpeg  # type: ignore[import-untyped]
 import spice_glz
 import spice_lz
 import spice_quic
@@ -36,6 +37,7 @@ __all__ = [
     "Codec",
     "Compression",
     "ImageEncoder",
+    "encode_mjpeg",
     "is_photo_like",
 ]
 
@@ -202,6 +204,21 @@ class ImageEncoder:
             )
         self.counts[codec] += 1
         return image
+
+
+def encode_mjpeg(frame: Frame, box: Box, quality: int) -> bytes:
+    """The area ``box`` of a BGRX ``frame`` as one baseline JPEG (an MJPEG stream frame), 4:2:0.
+
+    Encodes straight from the frame's memory (a strided view, no copy); libjpeg-turbo
+    runs without the GIL, so this may run in a worker thread.
+    """
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality {quality} is not in 1..100")
+    view = frame[box.top : box.bottom, box.left : box.right]
+    data: bytes = simplejpeg.encode_jpeg(
+        view, quality=quality, colorspace="BGRX", colorsubsampling="420", fastdct=True
+    )
+    return data
 
 
 def _window(frame: Frame, box: Box) -> tuple[memoryview, int]:

@@ -62,6 +62,10 @@ class Box:
             and self.bottom >= other.bottom
         )
 
+    def shifted(self, dx: int, dy: int) -> Box:
+        """This box moved by ``dx, dy``."""
+        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+
     @classmethod
     def of_size(cls, width: int, height: int) -> Box:
         return cls(0, 0, width, height)
@@ -131,6 +135,10 @@ class DirtyRegion:
         del boxes[j], boxes[i]
         self._boxes = [b for b in boxes if not union.contains(b)]
         self._boxes.append(union)
+
+    def clear(self) -> None:
+        """Forget every box (nothing is dirty)."""
+        self._boxes = []
 
     def take(self) -> list[Box]:
         """The dirty boxes, top to bottom; the region is clean afterwards."""

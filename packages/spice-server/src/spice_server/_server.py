@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import ssl
 import uuid as _uuid
@@ -30,6 +31,7 @@ from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
 from ._events import InputEvent
 from ._source import Framebuffer, FrameSource
+from ._video import StreamingMode
 
 __all__ = ["Server", "ServerAddress"]
 
@@ -38,7 +40,12 @@ log = logging.getLogger("spice_server")
 #: Channel capabilities we offer, per channel type (the streaming helper adds codecs here).
 SERVER_CHANNEL_CAPS: dict[ChannelType, Caps] = {
     ChannelType.MAIN: Caps.of(MainCap.NAME_AND_UUID),
-    ChannelType.DISPLAY: Caps.of(DisplayCap.MONITORS_CONFIG, DisplayCap.PREF_COMPRESSION),
+    ChannelType.DISPLAY: Caps.of(
+        DisplayCap.MONITORS_CONFIG,
+        DisplayCap.PREF_COMPRESSION,
+        DisplayCap.STREAM_REPORT,
+        DisplayCap.PREF_VIDEO_CODEC_TYPE,
+    ),
     ChannelType.INPUTS: Caps.of(InputsCap.KEY_SCANCODE),
     ChannelType.CURSOR: Caps(),
 }
@@ -77,7 +84,10 @@ class Server:
     1024x768 :class:`Framebuffer`).  ``password`` enables ticket authentication
     (``password_lifetime`` seconds, then every new link is refused).
     ``image_compression`` is one of ``auto_glz`` (default), ``auto_lz``, ``quic``,
-    ``glz``, ``lz``, ``off``.  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
+    ``glz``, ``lz``, ``off``.  ``streaming_video`` is ``filter`` (default: areas of photo-like
+    content redrawn at video rate become MJPEG streams), ``all`` (any such area) or ``off``.
+    ``encode_threads`` bounds the worker threads that encode large images for all clients
+    (default: the CPU count, at most 4).  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
     is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
 
     Run it with ``await nursery.start(server.serve, "127.0.0.1", 5900)``; the
@@ -92,6 +102,8 @@ class Server:
         password: str | None = None,
         password_lifetime: float | None = None,
         image_compression: str | Compression = Compression.AUTO_GLZ,
+        streaming_video: str | StreamingMode = StreamingMode.FILTER,
+        encode_threads: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         secure_only: bool = False,
         name: str = "spice-python",
@@ -102,6 +114,12 @@ class Server:
     ) -> None:
         self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
         self.image_compression = Compression.parse(image_compression)
+        self.streaming_video = StreamingMode.parse(streaming_video)
+        threads = encode_threads if encode_threads is not None else min(4, os.cpu_count() or 1)
+        if threads < 1:
+            raise ValueError("encode_threads must be at least 1")
+        #: Shared by every client's encodes that run in worker threads.
+        self.encode_limiter = trio.CapacityLimiter(threads)
         self.ssl_context = ssl_context
         self.secure_only = secure_only
         self.name = name

@@ -27,6 +27,7 @@ __all__ = [
     "Frame",
     "FrameSource",
     "Framebuffer",
+    "ScrollListener",
     "SourceError",
     "image_source",
 ]
@@ -63,6 +64,13 @@ class DamageListener(Protocol):
 
     def resized(self, width: int, height: int) -> None:
         """The frame has a new size; all of it is new."""
+
+
+class ScrollListener(DamageListener, Protocol):
+    """A listener that also understands scrolls (without :meth:`scrolled` it gets damage instead)."""
+
+    def scrolled(self, box: Box, dx: int, dy: int) -> None:
+        """The pixels inside ``box`` moved by ``dx, dy``; the strip they uncovered is unchanged."""
 
 
 class FrameSource:
@@ -106,6 +114,23 @@ class FrameSource:
             return
         for listener in list(self._listeners):
             listener.damaged(box)
+
+    def _scroll(self, box: Box, dx: int, dy: int) -> None:
+        """Move the pixels inside ``box`` by ``dx, dy`` and tell the listeners (a scroll, or damage)."""
+        box = box.intersect(Box.of_size(self.width, self.height))
+        dest = box.intersect(box.shifted(dx, dy))
+        if dest.empty or (dx == 0 and dy == 0):
+            return
+        src = dest.shifted(-dx, -dy)
+        f = self._frame
+        # numpy copies through a temporary when the two views overlap
+        f[dest.top : dest.bottom, dest.left : dest.right] = f[src.top : src.bottom, src.left : src.right]
+        for listener in list(self._listeners):
+            scrolled = getattr(listener, "scrolled", None)
+            if scrolled is not None:
+                scrolled(box, dx, dy)
+            else:
+                listener.damaged(dest)
 
     def _set_frame(self, frame: Frame) -> None:
         """Replace the whole frame (any size); listeners see a resize or full damage."""
@@ -203,6 +228,21 @@ class Framebuffer(FrameSource):
         r, g, b = rgb
         self._frame[box.top : box.bottom, box.left : box.right] = (b, g, r, 0)
         self._damage(box)
+
+    def scroll(self, dx: int, dy: int, rect: _RectLike | None = None) -> None:
+        """Move the pixels inside ``rect`` (default: everything) by ``dx, dy``.
+
+        Pixels moved past the edge of ``rect`` are gone; the strip uncovered keeps its old
+        pixels, so draw it next with :meth:`update`.  Clients that can follow get a
+        COPY_BITS instead of the whole area again.
+        """
+        box = Box.of_size(self.width, self.height) if rect is None else _box(rect)
+        if not Box.of_size(self.width, self.height).contains(box) or box.empty:
+            raise SourceError(
+                f"scroll rectangle {box.left},{box.top}-{box.right},{box.bottom} is empty or outside "
+                f"the {self.width}x{self.height} frame"
+            )
+        self._scroll(box, int(dx), int(dy))
 
     def resize(self, width: int, height: int) -> None:
         """A new, black frame of another size (clients get a new surface)."""

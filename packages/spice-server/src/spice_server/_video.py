@@ -1,0 +1,311 @@
+"""Video streams for one client (sans-I/O): detection, stream state, the report controller.
+
+A region redrawn at video rate with stable geometry becomes an MJPEG stream, the way
+libspice-server decides it (its published thresholds, see the constants below):
+
+- a damage box of at least :data:`STREAM_MIN_AREA` pixels that repeats exactly, each
+  time within :data:`DETECTION_MAX_DELTA` of the previous one, is a candidate; after
+  :data:`FRAMES_START_CONDITION` repetitions it becomes a stream.  In ``filter`` mode
+  (the default) at least :data:`GRADUAL_SHARE` of those frames must look photo-like;
+  ``all`` streams any such area, ``off`` never streams.
+- Damage inside a stream's box is a new frame of it.  Frames are never queued: a stream
+  only remembers that its box changed and encodes the newest picture when the client
+  can take it, so frames that arrive meanwhile are dropped (counted).
+- A stream ends after :data:`STREAM_TIMEOUT` without a frame (or sooner, after five
+  frame intervals at its measured input rate, so that a still picture is soon sent
+  losslessly), or when larger damage covers it.  Its area is then redrawn losslessly.
+
+The :class:`RateController` adapts JPEG quality and the frame-rate cap from the
+client's STREAM_REPORTs (see its docstring).  Times are seconds on any monotonic clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._region import Box
+
+__all__ = [
+    "DETECTION_MAX_DELTA",
+    "FRAMES_START_CONDITION",
+    "GRADUAL_SHARE",
+    "INPUT_FPS_WINDOW",
+    "MAX_FPS",
+    "MAX_STREAMS",
+    "MM_TIME_DELTA",
+    "REPORT_TIMEOUT_MS",
+    "REPORT_WINDOW",
+    "STREAM_MIN_AREA",
+    "STREAM_TIMEOUT",
+    "RateController",
+    "StreamDetector",
+    "StreamingMode",
+    "VideoStream",
+    "box_subtract",
+    "media_time",
+]
+
+#: Smallest area (pixels) streamed.
+STREAM_MIN_AREA = 96 * 96
+#: Longest gap (s) between two frames of a candidate.
+DETECTION_MAX_DELTA = 0.2
+#: Frames a candidate needs before it becomes a stream.
+FRAMES_START_CONDITION = 20
+#: In ``filter`` mode, the share of a candidate's frames that must look photo-like.
+GRADUAL_SHARE = 0.2
+#: A stream without a new frame for this long (s) ends.
+STREAM_TIMEOUT = 1.0
+#: ... or after this many of its frame intervals, whichever comes first (but not under MIN_TIMEOUT).
+TIMEOUT_INTERVALS = 5
+MIN_TIMEOUT = 0.1
+#: Window (s) over which the input frame rate is measured.
+INPUT_FPS_WINDOW = 5.0
+#: Most frames a second sent per stream.
+MAX_FPS = 30
+#: Streams per client at most.
+MAX_STREAMS = 50
+#: How many candidate boxes are tracked at once (the oldest is forgotten).
+TRACE_SLOTS = 8
+#: STREAM_ACTIVATE_REPORT: a report every this many frames, or after this many milliseconds.
+REPORT_WINDOW = 5
+REPORT_TIMEOUT_MS = 1000
+#: The client's media clock runs this many milliseconds behind the server's, so frames stamped
+#: with the server's time are played that much later (libspice-server's default latency).
+MM_TIME_DELTA = 400
+
+
+def media_time() -> int:
+    """The server's multimedia clock: u32 milliseconds (frame stamps; MAIN_INIT sends it minus the delta)."""
+    return int(time.monotonic() * 1000) & 0xFFFFFFFF
+
+
+class StreamingMode(str, enum.Enum):
+    """The server's ``streaming_video`` setting (libspice-server's names)."""
+
+    FILTER = "filter"
+    ALL = "all"
+    OFF = "off"
+
+    @classmethod
+    def parse(cls, value: str | StreamingMode) -> StreamingMode:
+        try:
+            return cls(value)
+        except ValueError:
+            names = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown streaming_video mode {value!r}; use one of {names}") from None
+
+
+def box_subtract(a: Box, b: Box) -> list[Box]:
+    """``a`` minus ``b`` as at most four disjoint boxes (top and bottom bands, then the sides)."""
+    cut = a.intersect(b)
+    if cut.empty:
+        return [] if a.empty else [a]
+    out = [
+        Box(a.left, a.top, a.right, cut.top),
+        Box(a.left, cut.bottom, a.right, a.bottom),
+        Box(a.left, cut.top, cut.left, cut.bottom),
+        Box(cut.right, cut.top, a.right, cut.bottom),
+    ]
+    return [p for p in out if not p.empty]
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass
+class _Candidate:
+    box: Box
+    frames: int
+    gradual: int
+    last: float
+
+
+class StreamDetector:
+    """Finds boxes damaged again and again at video rate.
+
+    :meth:`observe` takes each damage box with the time it happened and a callable
+    telling whether the area looks photo-like (asked only when it matters); it returns
+    ``True`` when the box should become a stream now.
+    """
+
+    def __init__(
+        self,
+        mode: StreamingMode = StreamingMode.FILTER,
+        *,
+        min_area: int = STREAM_MIN_AREA,
+        frames: int = FRAMES_START_CONDITION,
+        max_delta: float = DETECTION_MAX_DELTA,
+        slots: int = TRACE_SLOTS,
+    ) -> None:
+        self.mode = mode
+        self.min_area = min_area
+        self.frames = frames
+        self.max_delta = max_delta
+        self._trace: deque[_Candidate] = deque(maxlen=slots)
+
+    @property
+    def candidates(self) -> dict[Box, int]:
+        """Tracked boxes and how many frames each has had so far."""
+        return {c.box: c.frames for c in self._trace}
+
+    def observe(self, box: Box, now: float, photo_like: Callable[[], bool]) -> bool:
+        if self.mode is StreamingMode.OFF or box.area < self.min_area:
+            return False
+        found = next((c for c in self._trace if c.box == box), None)
+        if found is None or now - found.last > self.max_delta:
+            if found is not None:
+                self._trace.remove(found)
+            found = _Candidate(box, 0, 0, now)
+            self._trace.append(found)
+        found.frames += 1
+        found.last = now
+        if self.mode is StreamingMode.FILTER and photo_like():
+            found.gradual += 1
+        if found.frames < self.frames:
+            return False
+        if self.mode is StreamingMode.FILTER and found.gradual < GRADUAL_SHARE * found.frames:
+            return False
+        self._trace.remove(found)
+        return True
+
+    def forget(self, box: Box) -> None:
+        """Drop candidates overlapping ``box`` (their history no longer means anything)."""
+        for c in [c for c in self._trace if not c.box.intersect(box).empty]:
+            self._trace.remove(c)
+
+
+# --------------------------------------------------------------------------- rate control
+
+
+class RateController:
+    """JPEG quality and frame-rate cap of one stream, steered by STREAM_REPORTs.
+
+    Each report covers a window of frames.  A window with drops (frames the client got
+    after their play time) or a negative ``last_frame_delay`` means the client or the
+    link cannot keep up: quality goes down by :attr:`STEP_DOWN` and the rate cap is cut
+    to three quarters.  :attr:`GOOD_REPORTS` clean windows in a row with at least
+    :attr:`MARGIN_MS` of delay to spare raise quality by :attr:`STEP_UP` and the cap by
+    two frames a second.  Quality stays within :attr:`MIN_QUALITY`..:attr:`MAX_QUALITY`,
+    the cap within :attr:`MIN_FPS`..``max_fps``.
+    """
+
+    MIN_QUALITY = 20
+    MAX_QUALITY = 85
+    START_QUALITY = 70
+    STEP_DOWN = 10
+    STEP_UP = 5
+    MIN_FPS = 1.0
+    GOOD_REPORTS = 2
+    MARGIN_MS = 50
+
+    def __init__(self, max_fps: float = MAX_FPS, quality: int = START_QUALITY) -> None:
+        self.max_fps = max_fps
+        self.fps = max_fps
+        self.quality = quality
+        self.reports = 0
+        self._good = 0
+
+    @property
+    def min_interval(self) -> float:
+        """Shortest time (s) between two frames sent."""
+        return 1.0 / self.fps
+
+    def report(self, num_frames: int, num_drops: int, last_frame_delay: int) -> None:
+        """Take one report's figures (``last_frame_delay`` in ms, negative when late)."""
+        self.reports += 1
+        if num_drops > 0 or last_frame_delay < 0:
+            self._good = 0
+            self.quality = max(self.MIN_QUALITY, self.quality - self.STEP_DOWN)
+            self.fps = max(self.MIN_FPS, self.fps * 0.75)
+            return
+        if num_frames == 0 or last_frame_delay < self.MARGIN_MS:
+            return
+        self._good += 1
+        if self._good >= self.GOOD_REPORTS:
+            self._good = 0
+            self.quality = min(self.MAX_QUALITY, self.quality + self.STEP_UP)
+            self.fps = min(self.max_fps, self.fps + 2.0)
+
+
+# --------------------------------------------------------------------------- one stream
+
+
+@dataclass
+class VideoStream:
+    """One client's stream: where it draws and what it has sent."""
+
+    id: int
+    box: Box
+    created_at: float
+    controller: RateController = field(default_factory=RateController)
+    #: Everything the stream has drawn on (it grows when the destination changes).
+    area: Box = field(init=False)
+    #: The destination STREAM_CREATE announced; frames for another box go as STREAM_DATA_SIZED.
+    origin: Box = field(init=False)
+    report_id: int = 0
+    created_sent: bool = False
+    #: The box changed since the last frame sent.
+    pending: bool = True
+    last_input: float = 0.0
+    last_sent: float | None = None
+    frames_in: int = 1
+    frames_sent: int = 0
+    frames_dropped: int = 0
+    bytes_sent: int = 0
+    #: Input frames since the last frame sent (beyond one, they were dropped).
+    coalesced: int = 1
+    _inputs: deque[float] = field(default_factory=deque, repr=False)
+
+    def __post_init__(self) -> None:
+        self.area = self.box
+        self.origin = self.box
+        self.last_input = self.created_at
+        self._inputs.append(self.created_at)
+
+    def frame(self, now: float) -> None:
+        """The stream's box changed (a new input frame)."""
+        self.frames_in += 1
+        self.pending = True
+        self.coalesced += 1
+        self.last_input = now
+        self._inputs.append(now)
+        while self._inputs and now - self._inputs[0] > INPUT_FPS_WINDOW:
+            self._inputs.popleft()
+
+    @property
+    def input_fps(self) -> float:
+        """Input frames a second over the last :data:`INPUT_FPS_WINDOW` seconds."""
+        if len(self._inputs) < 2:
+            return 0.0
+        span = self._inputs[-1] - self._inputs[0]
+        return (len(self._inputs) - 1) / span if span > 0 else 0.0
+
+    @property
+    def timeout(self) -> float:
+        """How long without a frame ends this stream."""
+        fps = self.input_fps
+        if fps <= 0:
+            return STREAM_TIMEOUT
+        return max(MIN_TIMEOUT, min(STREAM_TIMEOUT, TIMEOUT_INTERVALS / fps))
+
+    @property
+    def expires(self) -> float:
+        return self.last_input + self.timeout
+
+    def next_send(self) -> float:
+        """Earliest time the next frame may go out (the controller's rate cap)."""
+        if self.last_sent is None:
+            return self.created_at
+        return self.last_sent + self.controller.min_interval
+
+    def take(self, now: float) -> None:
+        """The newest picture is being encoded for sending (frames coalesced into it count as dropped)."""
+        self.pending = False
+        self.last_sent = now
+        self.frames_sent += 1
+        self.frames_dropped += max(0, self.coalesced - 1)
+        self.coalesced = 0
