@@ -115,6 +115,26 @@ async def test_new_primary_size_resizes_the_texture(sdl: None) -> None:
     viewer.window.close()
 
 
+async def test_dropped_events_resync_the_window_from_the_session(sdl: None) -> None:
+    # the viewer fell behind: SurfaceCreated was dropped, only the marker and merged damage come
+    session, _ = _session()
+    viewer = Viewer(session)
+    _fill(session.display.primary, (0, 255, 0))
+    await viewer.on_session_event(ss.EventsDropped(3, (("SurfaceCreated", 1), ("DrawEvent", 2))))
+    assert viewer.window is not None and (viewer.window.width, viewer.window.height) == (64, 48)
+    viewer.render()
+    assert (viewer.window.read_pixels()[:, :, :3] == (0, 255, 0)).all()
+    bigger = ss.Surface(0, 80, 60, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    _fill(bigger, (255, 0, 255))
+    session.display.primary = bigger
+    await viewer.on_session_event(ss.EventsDropped(1, (("SurfaceCreated", 1),)))
+    await viewer.on_session_event(ss.Damage(0, sp.Rect(0, 0, 80, 60)))
+    assert (viewer.window.width, viewer.window.height) == (80, 60)
+    viewer.render()
+    assert (viewer.window.read_pixels()[:, :, :3] == (255, 0, 255)).all()
+    viewer.window.close()
+
+
 async def test_client_mode_click_grabs_and_lands_at_the_pixel(sdl: None) -> None:
     session, rec = _session(sp.MouseMode.CLIENT)
     viewer = Viewer(session)

@@ -26,6 +26,8 @@ class Script:
     """What the fake server does on its display channel, and what it saw."""
 
     display: Callable[[spice_net.ServerChannel], Awaitable[None]] | None = None
+    #: With an inputs handler, the server also lists an inputs channel.
+    inputs: Callable[[spice_net.ServerChannel], Awaitable[None]] | None = None
     send_init: bool = True
     linked: list[tuple[int, int, int]] = field(default_factory=list)
     display_init: list[sp.Message] = field(default_factory=list)
@@ -42,6 +44,8 @@ async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
     while not isinstance(await chan.receive(), sp.MainAttachChannels):
         pass
     channels = (sp.ChannelId(T.PLAYBACK, 0), sp.ChannelId(T.DISPLAY, 0), sp.ChannelId(T.USBREDIR, 0))
+    if script.inputs is not None:
+        channels += (sp.ChannelId(T.INPUTS, 0),)
     await chan.send(sp.MainChannelsList(channels))
     await trio.sleep_forever()
 
@@ -60,6 +64,9 @@ async def _handler(script: Script, stream: trio.SocketStream) -> None:
                 script.display_init.append(await chan.receive())  # type: ignore[arg-type]
                 if script.display is not None:
                     await script.display(chan)
+                await trio.sleep_forever()
+            elif chan.channel_type == T.INPUTS and script.inputs is not None:
+                await script.inputs(chan)
                 await trio.sleep_forever()
         except spice_net.ChannelClosed:
             pass

@@ -83,8 +83,6 @@ class Viewer:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow_session, nursery.cancel_scope)
-                if self.inputs is not None:
-                    nursery.start_soon(self.inputs.motion_pump)
                 await self._sdl_loop()
                 nursery.cancel_scope.cancel()
         finally:
@@ -116,6 +114,8 @@ class Viewer:
                 self._show_primary(surface)
         elif isinstance(event, ss.MouseModeChanged):
             await self._mouse_mode_changed()
+        elif isinstance(event, ss.EventsDropped):
+            await self._resync()
         elif isinstance(event, (ss.CursorShapeChanged, ss.CursorHidden, ss.CursorMoved)):
             self._cursor_event(event)
         elif isinstance(event, ss.SessionClosed):
@@ -131,6 +131,20 @@ class Viewer:
             self.window.set_source_size(surface.width, surface.height)
             self.window.fit_window()
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
+
+    async def _resync(self) -> None:
+        """We fell behind and events were dropped: catch up from the session's state.
+
+        The merged damage follows the marker; what else may have been missed is the
+        primary surface itself, the cursor shape and the mouse mode.
+        """
+        primary = self.session.display.primary
+        if primary is not None and (
+            self.window is None or (primary.width, primary.height) != (self.window.width, self.window.height)
+        ):
+            self._show_primary(primary)
+        self.cursor_shape = self.session.cursor.shape
+        await self._mouse_mode_changed()
 
     async def _mouse_mode_changed(self) -> None:
         if self.inputs is not None:

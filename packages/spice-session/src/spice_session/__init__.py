@@ -33,6 +33,7 @@ from ._events import (
     DisplayStateEvent,
     DrawEvent,
     Event,
+    EventsDropped,
     InputsEvent,
     MainEvent,
     MessageEvent,
@@ -43,6 +44,7 @@ from ._events import (
     SurfaceDestroyed,
     event_for,
 )
+from ._eventstream import MAX_DAMAGE_RECTS, EventStream
 from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
@@ -67,6 +69,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "HID_KEY_NAMES",
     "HID_TO_SET1",
+    "MAX_DAMAGE_RECTS",
     "MOTION_ACK_BUNCH",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",
@@ -93,6 +96,8 @@ __all__ = [
     "DisplayStateEvent",
     "DrawEvent",
     "Event",
+    "EventStream",
+    "EventsDropped",
     "ImageStore",
     "Inputs",
     "InputsEvent",

@@ -23,6 +23,7 @@ __all__ = [
     "DisplayStateEvent",
     "DrawEvent",
     "Event",
+    "EventsDropped",
     "InputsEvent",
     "MainEvent",
     "MessageEvent",
@@ -63,6 +64,19 @@ class SessionClosed(Event):
     """The server closed the main channel: the session is over."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class EventsDropped(Event):
+    """The event stream overflowed: ``count`` events were left out, ``kinds`` says which.
+
+    ``kinds`` holds (event class name, how many) pairs.  Damage is never dropped (it is
+    merged, see :meth:`Session.events`); what was dropped can be read back from the
+    session's state: ``session.display``, ``session.cursor``, ``session.mouse_mode``.
+    """
+
+    count: int
+    kinds: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

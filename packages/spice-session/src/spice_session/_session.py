@@ -40,6 +40,7 @@ from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
 from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
+from ._eventstream import EventStream
 from ._exc import single_error
 from ._inputs import Inputs
 from ._streams import MediaClock, StreamManager, stream_display_caps
@@ -100,8 +101,7 @@ class Session:
         self.display = Display(DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size)
         self._display_changed = trio.Event()
         self._last_display_change = -math.inf
-        self._pending: list[Event] = []
-        self._send_events, self._receive_events = trio.open_memory_channel[Event](0)
+        self._events = EventStream()
 
     # ------------------------------------------------------------------ public
     @property
@@ -120,22 +120,25 @@ class Session:
                 f"{self.uri}: no open {channel_name(channel_type)} channel {channel_id}"
             ) from None
 
-    def events(self) -> trio.MemoryReceiveChannel[Event]:
+    def events(self) -> EventStream:
         """The session's events, in arrival order per channel: ``async for event in session.events()``.
 
         It ends when every channel reader has finished (the server closed the session).
-        The stream is bounded (``event_buffer``): while it is full the readers wait, and
-        so does the server once its ACK window is used up.  Close it to stop listening;
-        the readers then keep draining the channels so flow control goes on.
+        Nothing waits for the reader: the channels are read, drawn and acknowledged at the
+        server's pace whether or not anyone reads events.  Up to ``event_buffer`` events
+        are queued; a reader that falls further behind gets a summary instead of the rest:
+        an :class:`~spice_session.EventsDropped` count of what was left out, then the
+        :class:`~spice_session.Damage` of that time merged per surface (it covers every
+        changed pixel).  The session's state (``display``, ``cursor``, ``mouse_mode``) is
+        always current.  Close the stream to free what it holds when you stop listening.
         """
-        return self._receive_events
+        return self._events
 
     async def screenshot(self, settle: float = 0.0, timeout: float = 10.0) -> Surface:
         """A copy of the primary surface once it is complete and has been still for ``settle`` s.
 
-        Complete means the server sent MARK or drew on it.  Drawing happens as the channel
-        readers go, which follows the event stream's back-pressure: consume :meth:`events`
-        or close it.  :class:`ScreenshotTimeout` after ``timeout`` seconds.
+        Complete means the server sent MARK or drew on it.  It does not depend on anyone
+        reading :meth:`events`.  :class:`ScreenshotTimeout` after ``timeout`` seconds.
         """
         with trio.move_on_after(timeout):
             while True:
@@ -151,12 +154,8 @@ class Session:
                         await changed.wait()
                 else:
                     await self._display_changed.wait()
-        stats = self._receive_events.statistics()
-        hint = ""
-        if stats.current_buffer_used >= stats.max_buffer_size > 0:
-            hint = " (the event stream is full: consume session.events() or close it)"
         state = "no primary surface yet" if self.display.primary is None else "the screen kept changing"
-        raise ScreenshotTimeout(f"{self.uri}: no settled screenshot within {timeout:g} s: {state}{hint}")
+        raise ScreenshotTimeout(f"{self.uri}: no settled screenshot within {timeout:g} s: {state}")
 
     async def request_mouse_mode(self, mode: MouseMode) -> None:
         """Ask the server for a mouse mode; a :class:`~spice_session.MouseModeChanged` event answers."""
@@ -169,6 +168,8 @@ class Session:
             if isinstance(message, MainMouseMode):
                 self.supported_mouse_modes = MouseMode(message.supported_modes)
                 self.mouse_mode = MouseMode(message.current_mode)
+                if self._inputs is not None:
+                    self._inputs.set_mouse_mode(self.mouse_mode)
             elif isinstance(message, (MainAgentConnected, MainAgentConnectedTokens)):
                 self.agent_connected = True
             elif isinstance(message, MainAgentDisconnected):
@@ -204,27 +205,33 @@ class Session:
         return [event, *derived]
 
     def _queue(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
+        """A message of the handshake (before the readers run): observed, its event queued."""
         self._observe(key, message)
         if int(message.type) not in _HOUSEKEEPING:
-            self._pending.append(event_for(key[0], key[1], message))
+            self._events.put(event_for(key[0], key[1], message), force=True)
 
     def _start(self, nursery: trio.Nursery, buffer: int) -> None:
-        send, self._receive_events = trio.open_memory_channel[Event](max(buffer, len(self._pending)))
-        for event in self._pending:
-            send.send_nowait(event)
-        self._pending.clear()
-        with send:
-            for key, channel in self.opened.items():
-                nursery.start_soon(
-                    self._reader, key, channel, send.clone(), name=f"spice-{channel_name(key[0])}"
-                )
+        """One reader per opened channel, and the pointer-motion pump when there is an inputs channel."""
+        self._events.buffer.limit = buffer
+        self._events.add_producers(len(self.opened))
+        for key, channel in self.opened.items():
+            nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
+        if self._inputs is not None:
+            nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
 
-    async def _reader(
-        self, key: tuple[ChannelType, int], channel: Channel, send: trio.MemorySendChannel[Event]
-    ) -> None:
-        """Read one channel until the server closes it; errors propagate to the session."""
-        async with send:
-            forward = True
+    async def _pump_motion(self, inputs: Inputs) -> None:
+        """Send pointer motion held back by the MOTION_ACK window as soon as an ack opens it."""
+        try:
+            await inputs.motion_pump()
+        except spice_net.ChannelClosed:
+            pass  # the inputs reader reports the closed channel
+
+    async def _reader(self, key: tuple[ChannelType, int], channel: Channel) -> None:
+        """Read one channel until the server closes it; errors propagate to the session.
+
+        Never waits for the event stream's reader (see :meth:`events`).
+        """
+        try:
             while True:
                 try:
                     message = await channel.receive()
@@ -245,22 +252,18 @@ class Session:
                 if int(message.type) in _HOUSEKEEPING:
                     continue
                 for event in events:
-                    if not forward:
-                        break
-                    try:
-                        await send.send(event)
-                    except trio.BrokenResourceError:
-                        forward = False  # nobody listens any more; keep reading so ACKs flow
-            if forward:
-                closed: Event = (
-                    SessionClosed("the server closed the main channel")
-                    if key[0] == ChannelType.MAIN
-                    else ChannelClosed(key[0], key[1])
-                )
-                try:
-                    await send.send(closed)
-                except trio.BrokenResourceError:
-                    pass
+                    self._events.put(event)
+                # A batch read off the socket may hold thousands of messages: let the event
+                # reader and the application run between them.
+                await trio.lowlevel.checkpoint()
+            closed: Event = (
+                SessionClosed("the server closed the main channel")
+                if key[0] == ChannelType.MAIN
+                else ChannelClosed(key[0], key[1])
+            )
+            self._events.put(closed)
+        finally:
+            self._events.producer_done()
 
     async def _aclose(self) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
@@ -348,8 +351,8 @@ async def _establish(connector: _Connector) -> Session:
         raise
     try:
         main_key = (ChannelType.MAIN, 0)
-        session._pending.append(
-            ChannelOpened(ChannelType.MAIN, 0, main.server_common_caps, main.server_channel_caps)
+        session._events.put(
+            ChannelOpened(ChannelType.MAIN, 0, main.server_common_caps, main.server_channel_caps), force=True
         )
         for message in [*early, session.init]:
             session._queue(main_key, message)
@@ -361,10 +364,11 @@ async def _establish(connector: _Connector) -> Session:
         for channel_type, channel_id in channels_to_open(session.channels):
             channel, _ = await connector.open(channel_type, channel_id, session.session_id, tls=tls)
             session.opened[(channel_type, channel_id)] = channel
-            session._pending.append(
+            session._events.put(
                 ChannelOpened(
                     channel_type, channel_id, channel.server_common_caps, channel.server_channel_caps
-                )
+                ),
+                force=True,
             )
             if channel_type == ChannelType.DISPLAY:
                 s = DisplaySettings
@@ -378,6 +382,7 @@ async def _establish(connector: _Connector) -> Session:
                 )
             elif channel_type == ChannelType.INPUTS and session._inputs is None:
                 session._inputs = Inputs(channel, channel_id)
+                session._inputs.set_mouse_mode(session.mouse_mode)
     except BaseException:
         await session._aclose()
         raise
@@ -401,7 +406,11 @@ async def connect(
     (:class:`spice_net.ConnectTimeout`).  Failures raise the :mod:`spice_net` errors
     (``ConnectFailed``, ``AuthenticationFailed``, ``TLSVerificationFailed``,
     ``NotSpiceServer``...); an error in a channel later ends the session with that error.
+    ``event_buffer`` (at least 1) is how many events :meth:`Session.events` queues before
+    it summarises.
     """
+    if event_buffer < 1:
+        raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
     target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
     password = password if password is not None else target.password
     connector = _Connector(target, password, ca_file, host_subject, timeout)

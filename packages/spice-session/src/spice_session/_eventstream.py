@@ -1,0 +1,255 @@
+"""The session's event stream: bounded, never blocking the channel readers.
+
+The readers decode and draw as fast as the server sends, whoever reads the events.
+:class:`EventBuffer` (no I/O) holds up to ``limit`` events.  Once it is full, later
+events are summarised instead of queued, until the reader has taken every buffered
+event; then the summary is queued, in this order:
+
+1. :class:`EventsDropped`, counting the events left out by kind (if any were);
+2. one :class:`Damage` per damaged surface and rectangle: every Damage of the
+   overflow merged into at most :data:`MAX_DAMAGE_RECTS` rectangles per surface
+   (overlapping or touching rectangles join; beyond the limit, one bounding box).
+   Together they cover every pixel changed meanwhile.  A surface created meanwhile
+   counts as damaged all over; one destroyed (or a RESET channel) loses its damage;
+3. the channel ends (:class:`ChannelOpened`, :class:`ChannelClosed`,
+   :class:`SessionClosed`), which are never dropped.
+
+Events then queue normally again.  Events keep their arrival order, except that
+summarised ones come as that summary.  :class:`EventStream` is the trio face of it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from types import TracebackType
+
+import trio
+from spice_proto import DisplaySurfaceCreate, Rect
+
+from ._events import (
+    ChannelClosed,
+    ChannelOpened,
+    Damage,
+    DisplayReset,
+    Event,
+    EventsDropped,
+    SessionClosed,
+    SurfaceCreated,
+    SurfaceDestroyed,
+)
+
+__all__ = ["MAX_DAMAGE_RECTS", "EventBuffer", "EventStream", "merge_rect"]
+
+#: Rectangles kept per surface while damage is merged; more become one bounding box.
+MAX_DAMAGE_RECTS = 4
+
+_ALWAYS_KEPT = (ChannelOpened, ChannelClosed, SessionClosed)
+
+
+def _union(a: Rect, b: Rect) -> Rect:
+    return Rect(min(a.left, b.left), min(a.top, b.top), max(a.right, b.right), max(a.bottom, b.bottom))
+
+
+def _touch(a: Rect, b: Rect) -> bool:
+    """Whether ``a`` and ``b`` overlap or share an edge."""
+    return a.left <= b.right and b.left <= a.right and a.top <= b.bottom and b.top <= a.bottom
+
+
+def _contains(outer: Rect, inner: Rect) -> bool:
+    return (
+        outer.left <= inner.left
+        and outer.top <= inner.top
+        and outer.right >= inner.right
+        and outer.bottom >= inner.bottom
+    )
+
+
+def merge_rect(rects: list[Rect], rect: Rect, limit: int = MAX_DAMAGE_RECTS) -> list[Rect]:
+    """``rects`` plus ``rect``: at most ``limit`` rectangles covering every pixel of both."""
+    if rect.width <= 0 or rect.height <= 0 or any(_contains(r, rect) for r in rects):
+        return rects
+    merged = rect
+    rest = list(rects)
+    joined = True
+    while joined:
+        joined = False
+        for other in rest:
+            if _touch(merged, other):
+                merged = _union(merged, other)
+                rest.remove(other)
+                joined = True
+                break
+    rest.append(merged)
+    if len(rest) > limit:
+        box = rest[0]
+        for other in rest[1:]:
+            box = _union(box, other)
+        rest = [box]
+    return rest
+
+
+class EventBuffer:
+    """Bounded event queue that summarises instead of growing (see the module docstring)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"the event buffer must hold at least 1 event, not {limit}")
+        self.limit = limit
+        self._queue: deque[Event] = deque()
+        #: Merged damage of the overflow, by (channel id, surface id), in order of first damage.
+        self._damage: dict[tuple[int, int], list[Rect]] = {}
+        self._dropped: Counter[str] = Counter()
+        self._kept: list[Event] = []
+        self._overflowing = False
+        #: Events left out since the start (counted in :class:`EventsDropped`).
+        self.dropped_total = 0
+        #: Damage events merged into others since the start.
+        self.merged_total = 0
+
+    def __len__(self) -> int:
+        """Events waiting, the pending summary not included."""
+        return len(self._queue)
+
+    @property
+    def overflowing(self) -> bool:
+        """Whether events are being summarised (the buffer filled up)."""
+        return self._overflowing
+
+    def put(self, event: Event, *, force: bool = False) -> None:
+        """Queue ``event``, or add it to the summary when the buffer is full; never blocks.
+
+        ``force`` queues it past the limit (the handshake's events, before any reader runs).
+        """
+        if not self._overflowing and (force or len(self._queue) < self.limit):
+            self._queue.append(event)
+            return
+        self._overflowing = True
+        if isinstance(event, _ALWAYS_KEPT):
+            self._kept.append(event)
+            return
+        if isinstance(event, Damage):
+            key = (event.channel_id, event.surface_id)
+            self._damage[key] = merge_rect(self._damage.get(key, []), event.rect)
+            self.merged_total += 1
+            return
+        if isinstance(event, SurfaceCreated) and isinstance(event.message, DisplaySurfaceCreate):
+            created = event.message
+            key = (event.channel_id, created.surface_id)
+            self._damage.pop(key, None)  # the new surface replaces the old one and all its damage
+            self._damage[key] = merge_rect([], Rect(0, 0, created.width, created.height))
+        elif isinstance(event, SurfaceDestroyed):
+            self._damage.pop((event.channel_id, event.surface_id), None)
+        elif isinstance(event, DisplayReset):
+            for key in [k for k in self._damage if k[0] == event.channel_id]:
+                del self._damage[key]
+        self._dropped[type(event).__name__] += 1
+        self.dropped_total += 1
+
+    def take(self) -> Event | None:
+        """The next event, or ``None`` when there is none yet."""
+        if not self._queue and self._overflowing:
+            self._flush()
+        return self._queue.popleft() if self._queue else None
+
+    def clear(self) -> None:
+        """Forget everything queued or summarised."""
+        self._queue.clear()
+        self._reset_summary()
+
+    def _flush(self) -> None:
+        """Queue the summary of the overflow; events then queue normally again."""
+        if self._dropped:
+            kinds = tuple(sorted(self._dropped.items()))
+            self._queue.append(EventsDropped(sum(self._dropped.values()), kinds))
+        for (channel_id, surface_id), rects in self._damage.items():
+            self._queue.extend(Damage(surface_id, rect, channel_id) for rect in rects)
+        self._queue.extend(self._kept)
+        self._reset_summary()
+
+    def _reset_summary(self) -> None:
+        self._damage = {}
+        self._dropped = Counter()
+        self._kept = []
+        self._overflowing = False
+
+
+class EventStream(trio.abc.ReceiveChannel[Event]):
+    """What :meth:`Session.events` returns: ``async for event in session.events()``.
+
+    The channel readers :meth:`put` events without waiting.  The stream ends when every
+    reader has finished; :meth:`close` (or ``with`` / :meth:`aclose`) stops listening and
+    drops whatever is queued, without affecting the session.
+    """
+
+    def __init__(self, limit: int = 256) -> None:
+        self.buffer = EventBuffer(limit)
+        self._lot = trio.lowlevel.ParkingLot()
+        self._producers = 0
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------- producers
+    def put(self, event: Event, *, force: bool = False) -> None:
+        """Queue an event (dropped silently once the stream is closed)."""
+        if self._closed:
+            return
+        self.buffer.put(event, force=force)
+        self._lot.unpark_all()
+
+    def add_producers(self, count: int) -> None:
+        """``count`` readers will put events; the stream ends when all called :meth:`producer_done`."""
+        self._started = True
+        self._producers += count
+
+    def producer_done(self) -> None:
+        self._producers -= 1
+        if self._producers <= 0:
+            self._lot.unpark_all()
+
+    # ------------------------------------------------------------- consumer
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def receive_nowait(self) -> Event:
+        """Next event; :class:`trio.WouldBlock` if none is ready, :class:`trio.EndOfChannel` at the end."""
+        if self._closed:
+            raise trio.ClosedResourceError("the session's event stream was closed")
+        event = self.buffer.take()
+        if event is not None:
+            return event
+        if self._started and self._producers <= 0:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+    async def receive(self) -> Event:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                event = self.receive_nowait()
+            except trio.WouldBlock:
+                await self._lot.park()
+                continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return event
+
+    def close(self) -> None:
+        """Stop listening: queued events are dropped, later ones not kept."""
+        self._closed = True
+        self.buffer.clear()
+        self._lot.unpark_all()
+
+    async def aclose(self) -> None:
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

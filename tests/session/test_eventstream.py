@@ -1,0 +1,180 @@
+"""The session's event stream: bounded, never blocking the readers, damage merged on overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import spice_proto as sp
+import spice_session as ss
+import trio
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
+from spice_session._eventstream import EventBuffer, merge_rect
+
+D = sp.ChannelType.DISPLAY
+
+
+def created(surface_id: int, width: int, height: int, channel_id: int = 0) -> ss.SurfaceCreated:
+    message = sp.DisplaySurfaceCreate(surface_id, width, height, sp.SurfaceFmt.FMT_32_xRGB, 0)
+    return ss.SurfaceCreated(D, channel_id, message)
+
+
+def drain(buffer: EventBuffer) -> list[ss.Event]:
+    out: list[ss.Event] = []
+    while (event := buffer.take()) is not None:
+        out.append(event)
+    return out
+
+
+def test_events_queue_up_to_the_limit_then_are_summarised() -> None:
+    buffer = EventBuffer(3)
+    first = [ss.DisplayMark(0), ss.Damage(0, sp.Rect(0, 0, 2, 2)), ss.DisplayMark(0)]
+    for event in first:
+        buffer.put(event)
+    buffer.put(ss.Damage(0, sp.Rect(10, 10, 12, 12)))
+    buffer.put(ss.Damage(0, sp.Rect(12, 10, 14, 12)))  # touches the previous one: merged
+    buffer.put(ss.DisplayMark(0))
+    buffer.put(ss.Damage(1, sp.Rect(0, 0, 1, 1)))
+    buffer.put(ss.ChannelClosed(D, 0))
+    assert buffer.overflowing and len(buffer) == 3
+    assert [buffer.take(), buffer.take()] == first[:2]
+    buffer.put(ss.DisplayMark(0))  # room again, but the summary comes first: still summarised
+    assert drain(buffer) == [
+        first[2],
+        ss.EventsDropped(2, (("DisplayMark", 2),)),
+        ss.Damage(0, sp.Rect(10, 10, 14, 12)),
+        ss.Damage(1, sp.Rect(0, 0, 1, 1)),
+        ss.ChannelClosed(D, 0),
+    ]
+    assert not buffer.overflowing and (buffer.dropped_total, buffer.merged_total) == (2, 3)
+    buffer.put(ss.DisplayMark(0))  # and then events queue normally again
+    assert drain(buffer) == [ss.DisplayMark(0)]
+
+
+def test_damage_alone_is_merged_without_a_drop_marker() -> None:
+    buffer = EventBuffer(1)
+    for x in range(0, 100, 10):
+        buffer.put(ss.Damage(0, sp.Rect(x, 0, x + 10, 5), 2))
+    assert drain(buffer) == [ss.Damage(0, sp.Rect(0, 0, 10, 5), 2), ss.Damage(0, sp.Rect(10, 0, 100, 5), 2)]
+
+
+def test_surface_lifecycle_during_overflow() -> None:
+    buffer = EventBuffer(1)
+    buffer.put(ss.DisplayMark(0))
+    buffer.put(ss.Damage(5, sp.Rect(0, 0, 3, 3)))
+    buffer.put(ss.SurfaceDestroyed(5))  # its damage is moot
+    buffer.put(created(6, 40, 30))  # a new surface is damaged all over
+    buffer.put(ss.Damage(6, sp.Rect(1, 1, 2, 2)))  # inside: nothing to add
+    buffer.put(ss.Damage(7, sp.Rect(0, 0, 1, 1), channel_id=1))
+    buffer.put(ss.Damage(8, sp.Rect(0, 0, 1, 1)))
+    buffer.put(ss.DisplayReset(0))  # channel 0 lost every surface; channel 1 did not
+    buffer.put(created(9, 8, 8))
+    events = drain(buffer)
+    assert events[0] == ss.DisplayMark(0)
+    assert events[1] == ss.EventsDropped(
+        4, (("DisplayReset", 1), ("SurfaceCreated", 2), ("SurfaceDestroyed", 1))
+    )
+    assert events[2:] == [ss.Damage(7, sp.Rect(0, 0, 1, 1), 1), ss.Damage(9, sp.Rect(0, 0, 8, 8))]
+
+
+def test_channel_events_are_never_dropped() -> None:
+    buffer = EventBuffer(1)
+    buffer.put(ss.DisplayMark(0))
+    kept = [ss.ChannelOpened(D, 1, sp.Caps(), sp.Caps()), ss.ChannelClosed(D, 1), ss.SessionClosed("bye")]
+    for event in kept:
+        buffer.put(event)
+    assert drain(buffer) == [ss.DisplayMark(0), *kept]
+
+
+def test_forced_events_pass_the_limit() -> None:
+    buffer = EventBuffer(1)
+    for _ in range(3):
+        buffer.put(ss.DisplayMark(0), force=True)
+    assert len(buffer) == 3 and not buffer.overflowing
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1 event"):
+        EventBuffer(0)
+
+
+rects = st.builds(
+    lambda x, y, w, h: sp.Rect(x, y, x + w, y + h),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.integers(0, 12),
+    st.integers(0, 12),
+)
+
+
+@given(st.lists(rects, max_size=40), st.integers(1, 6))
+def test_merged_rects_cover_every_damaged_pixel(damage: list[sp.Rect], limit: int) -> None:
+    merged: list[sp.Rect] = []
+    for rect in damage:
+        merged = merge_rect(merged, rect, limit)
+        assert len(merged) <= limit
+    want = np.zeros((80, 80), bool)
+    for r in damage:
+        want[r.top : r.bottom, r.left : r.right] = True
+    got = np.zeros((80, 80), bool)
+    for r in merged:
+        assert r.width > 0 and r.height > 0
+        got[r.top : r.bottom, r.left : r.right] = True
+    assert not (want & ~got).any()
+    real = [r for r in damage if r.width > 0 and r.height > 0]
+    if real:  # and nothing outside the damage's bounding box
+        left, top = min(r.left for r in real), min(r.top for r in real)
+        right, bottom = max(r.right for r in real), max(r.bottom for r in real)
+        for m in merged:
+            assert m.left >= left and m.top >= top and m.right <= right and m.bottom <= bottom
+    else:
+        assert merged == []
+
+
+async def test_stream_ends_when_every_producer_is_done() -> None:
+    stream = ss.EventStream(4)
+    stream.add_producers(2)
+    stream.put(ss.DisplayMark(0))
+    assert stream.receive_nowait() == ss.DisplayMark(0)
+    with pytest.raises(trio.WouldBlock):
+        stream.receive_nowait()
+    stream.put(ss.DisplayMark(0))
+    got: list[ss.Event] = []
+
+    async def read() -> None:
+        async for event in stream:
+            got.append(event)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read)
+        await trio.testing.wait_all_tasks_blocked()
+        stream.put(ss.DisplayReset(0))
+        stream.producer_done()
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == [ss.DisplayMark(0), ss.DisplayReset(0)]
+        stream.producer_done()  # the last one: the iteration ends
+    assert got == [ss.DisplayMark(0), ss.DisplayReset(0)]
+
+
+async def test_closing_the_stream_drops_events_and_wakes_the_reader() -> None:
+    stream = ss.EventStream(4)
+    stream.add_producers(1)
+    stream.put(ss.DisplayMark(0))
+    with stream:
+        pass
+    stream.put(ss.DisplayMark(0))
+    assert stream.closed and len(stream.buffer) == 0
+    with pytest.raises(trio.ClosedResourceError):
+        await stream.receive()
+    other = ss.EventStream(4)
+    other.add_producers(1)
+
+    async def close_soon() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        await other.aclose()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(close_soon)
+        with pytest.raises(trio.ClosedResourceError):
+            await other.receive()
