@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import spice_net
 import spice_proto as sp
@@ -28,6 +31,7 @@ from spice_cli._summary import caps_text, describe_message, modes_text, surface_
         (spice_net.NotSpiceServer("magic b'HTTP'"), ExitCode.NOT_SPICE, "not a SPICE server: "),
         (spice_net.ProtocolViolation("x"), ExitCode.PROTOCOL_ERROR, "protocol error: "),
         (spice_net.ChannelClosed("eof"), ExitCode.PROTOCOL_ERROR, "connection lost: "),
+        (ss.ScreenshotTimeout("never still"), ExitCode.TIMEOUT, "timed out: never still"),
     ],
 )
 def test_classify(exc: Exception, code: ExitCode, prefix: str) -> None:
@@ -39,6 +43,41 @@ def test_classify(exc: Exception, code: ExitCode, prefix: str) -> None:
 def test_exit_codes_are_distinct() -> None:
     values = [int(c) for c in ExitCode]
     assert len(values) == len(set(values))
+
+
+def test_exit_codes_are_documented_in_the_readme_and_help() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "packages" / "spice-cli" / "README.md").read_text()
+    table = readme[readme.index("## Exit codes") :]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.M)}
+    assert documented == {int(c) for c in ExitCode}
+    epilog = build_parser().epilog or ""
+    assert {int(m) for m in re.findall(r"^  (\d+) ", epilog, re.M)} == documented
+
+
+def test_every_client_command_takes_the_connection_options() -> None:
+    for command in ("connect", "screenshot", "view"):
+        extra = ["out.png"] if command == "screenshot" else []
+        args = build_parser().parse_args(
+            [command, "spice://h:1", *extra, "--password", "p", "--ca-file", "ca.pem", "--timeout", "3"]
+        )
+        assert (args.uri, args.password, args.ca_file, args.host_subject, args.timeout) == (
+            "spice://h:1",
+            "p",
+            "ca.pem",
+            None,
+            3.0,
+        )
+
+
+def test_usage_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        (["view", "spice://h:1", "--timeout", "0"], "spice: --timeout must be > 0\n"),
+        (["view", "spice://h:1", "--host-subject", "x"], "spice: invalid host subject: "),
+        (["connect", "spice://h:1", "--seconds", "-1"], "spice: --seconds and --messages must be >= 0"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == ExitCode.USAGE
+        assert capsys.readouterr().err.startswith(message), argv
 
 
 def test_classify_leaves_bugs_alone() -> None:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections import Counter
 from typing import TextIO
 
-import spice_net
 import spice_session as ss
 import trio
 from spice_proto import ChannelType, DisplayMsg
 
 from ._exitcodes import ExitCode
+from ._run import UsageError, add_connection_args, check_connection_args, open_session
 from ._summary import channel_caps_text, common_caps_text, describe_message, modes_text, surface_text
 
-__all__ = ["add_parser", "run"]
-
-
-class UsageError(Exception):
-    """A command-line value that cannot be used (reported with exit code 2)."""
+__all__ = ["UsageError", "add_parser", "run"]  # UsageError: where it used to be defined
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,23 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Connect to a SPICE server, print its capabilities, channels, mouse mode, "
         "surfaces and first display messages, then disconnect.",
     )
-    p.add_argument("uri", help="spice://host:port[?tls-port=N&password=P] or spice+tls://host:port")
-    p.add_argument("--password", help="the SPICE ticket (overrides ?password= in the URI)")
-    p.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify a TLS server with")
-    p.add_argument(
-        "--host-subject",
-        metavar="SUBJECT",
-        help='check the server certificate subject instead of its hostname, e.g. "O=Example, CN=host"',
-    )
+    add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
     p.add_argument(
         "--seconds", type=float, default=2.0, metavar="N", help="watch the display for N seconds (default 2)"
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="give up connecting after S seconds (default 10)",
     )
     p.add_argument(
         "--messages", type=int, default=10, metavar="K", help="list the first K display messages (default 10)"
@@ -54,16 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if args.ca_file is not None and not os.path.isfile(args.ca_file):
-        raise UsageError(f"CA file not found: {args.ca_file}")
-    if args.host_subject is not None:
-        try:
-            spice_net.parse_host_subject(args.host_subject)
-        except ValueError as exc:
-            raise UsageError(f"invalid host subject: {exc}") from None
     if args.seconds < 0 or args.timeout <= 0 or args.messages < 0:
         raise UsageError("--seconds and --messages must be >= 0, --timeout > 0")
-    ss.parse_uri(args.uri)  # InvalidURI before any network traffic
+    check_connection_args(args)
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
@@ -73,13 +47,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     def say(line: str = "") -> None:
         print(line, file=out, flush=True)
 
-    async with ss.connect(
-        args.uri,
-        password=args.password,
-        ca_file=args.ca_file,
-        host_subject=args.host_subject,
-        timeout=args.timeout,
-    ) as session:
+    async with open_session(args) as session:
         main = session.main
         say(f"connected to {session.uri} ({'TLS' if session.tls else 'plain TCP'})")
         say(f"session id: {session.session_id:#010x}")

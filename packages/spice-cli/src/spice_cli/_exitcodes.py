@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 import spice_net
-from spice_session import InvalidURI
+from spice_session import InvalidURI, ScreenshotTimeout
 
 __all__ = ["ExitCode", "classify"]
 
@@ -47,6 +47,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
     table: list[tuple[type[BaseException], ExitCode, str]] = [
         (InvalidURI, ExitCode.USAGE, "invalid URI"),
         (spice_net.ConnectTimeout, ExitCode.TIMEOUT, "timed out"),
+        (ScreenshotTimeout, ExitCode.TIMEOUT, "timed out"),
         (spice_net.ConnectFailed, ExitCode.CONNECTION_FAILED, "connection failed"),
         (spice_net.AuthenticationFailed, ExitCode.AUTHENTICATION_FAILED, "authentication failed"),
         (spice_net.TLSVerificationFailed, ExitCode.TLS_VERIFICATION_FAILED, "TLS verification failed"),

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
-
-import trio
 
 from . import __version__, _connect, _demo, _screenshot, _serve, _view
-from ._exitcodes import ExitCode, classify
+from ._exitcodes import ExitCode
+from ._run import execute
 
 __all__ = ["build_parser", "main"]
 
@@ -47,11 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(code: ExitCode, message: str, err: TextIO) -> int:
-    print(f"spice: {message}", file=err, flush=True)
-    return int(code)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
@@ -59,14 +52,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "command", None) is None:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
-    try:
-        return int(trio.run(args.command, args, sys.stdout))
-    except KeyboardInterrupt:
-        return _fail(ExitCode.INTERRUPTED, "interrupted", sys.stderr)
-    except _connect.UsageError as exc:
-        return _fail(ExitCode.USAGE, str(exc), sys.stderr)
-    except Exception as exc:
-        known = classify(exc)
-        if known is None:
-            raise
-        return _fail(known[0], known[1], sys.stderr)
+    return execute(args.command, args, sys.stdout, sys.stderr)

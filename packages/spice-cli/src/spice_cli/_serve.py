@@ -22,8 +22,8 @@ from spice_server import (
     image_source,
 )
 
-from ._connect import UsageError
 from ._exitcodes import ExitCode
+from ._run import UsageError
 
 __all__ = ["add_parser", "run"]
 

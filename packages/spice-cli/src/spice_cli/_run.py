@@ -1,0 +1,97 @@
+"""What the ``spice`` subcommands share: connection options, their checks, and running a command.
+
+A subcommand's ``run(args, out)`` raises on expected failures; :func:`execute` turns
+them into one ``spice: <what>: <detail>`` line on stderr and the documented exit code
+(see :mod:`._exitcodes`).  Only a bug gives a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TextIO
+
+import spice_net
+import spice_session as ss
+import trio
+
+from ._exitcodes import ExitCode, classify
+
+__all__ = [
+    "URI_HELP",
+    "Command",
+    "UsageError",
+    "add_connection_args",
+    "check_connection_args",
+    "execute",
+    "open_session",
+]
+
+URI_HELP = "spice://host:port[?tls-port=N&password=P] or spice+tls://host:port"
+
+#: A subcommand: parsed arguments and stdout in, exit code out; expected failures raise.
+Command = Callable[[argparse.Namespace, TextIO], Awaitable[ExitCode]]
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used (reported with exit code 2)."""
+
+
+def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> None:
+    """URI, password, TLS verification and ``--timeout``: the options of every client command."""
+    p.add_argument("uri", help=URI_HELP)
+    p.add_argument("--password", help="the SPICE ticket (overrides ?password= in the URI)")
+    p.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify a TLS server with")
+    p.add_argument(
+        "--host-subject",
+        metavar="SUBJECT",
+        help='check the server certificate subject instead of its hostname, e.g. "O=Example, CN=host"',
+    )
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help=timeout_help)
+
+
+def check_connection_args(args: argparse.Namespace) -> None:
+    """:class:`UsageError` (or :class:`~spice_session.InvalidURI`) before any network traffic."""
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be > 0")
+    if args.ca_file is not None and not os.path.isfile(args.ca_file):
+        raise UsageError(f"CA file not found: {args.ca_file}")
+    if args.host_subject is not None:
+        try:
+            spice_net.parse_host_subject(args.host_subject)
+        except ValueError as exc:
+            raise UsageError(f"invalid host subject: {exc}") from None
+    ss.parse_uri(args.uri)
+
+
+def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Session]:
+    """``async with open_session(args) as session``: connect the way the options say."""
+    return ss.connect(
+        args.uri,
+        password=args.password,
+        ca_file=args.ca_file,
+        host_subject=args.host_subject,
+        timeout=args.timeout,
+    )
+
+
+def _fail(code: ExitCode, message: str, err: TextIO) -> int:
+    print(f"spice: {message}", file=err, flush=True)
+    return int(code)
+
+
+def execute(command: Command, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run a subcommand under trio; its exit code, or the code of the expected failure it raised."""
+    try:
+        return int(trio.run(command, args, out))
+    except KeyboardInterrupt:
+        return _fail(ExitCode.INTERRUPTED, "interrupted", err)
+    except UsageError as exc:
+        return _fail(ExitCode.USAGE, str(exc), err)
+    except Exception as exc:
+        known = classify(exc)
+        if known is None:
+            raise
+        return _fail(known[0], known[1], err)
