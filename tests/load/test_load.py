@@ -29,6 +29,7 @@ from spice_proto import (
     ChannelType,
     DisplayDrawCopy,
     DisplayInit,
+    DisplayStreamData,
     MainAttachChannels,
     MainChannelsList,
     MainInit,
@@ -105,6 +106,8 @@ async def reader(
             if isinstance(msg, DisplayDrawCopy):
                 log.times.append(trio.current_time())
                 log.pixels += msg.box.width * msg.box.height
+            elif isinstance(msg, DisplayStreamData):  # the animated area, once it is a video stream
+                log.times.append(trio.current_time())
 
 
 async def staller(port: int, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
