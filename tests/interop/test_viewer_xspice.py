@@ -138,6 +138,7 @@ def test_server_gone_ends_the_viewer_with_one_line(xspice: Xspice, xvfb: Xvfb) -
     lines = [line for line in view.proc.log.read_text(errors="replace").splitlines() if line.strip()]
     assert code == 9, lines
     assert lines[-1].startswith("spice: connection lost"), lines
+    assert lines[-1].count("connection lost") == 1, lines
     assert not any("Traceback" in line for line in lines)
 
 

@@ -119,9 +119,9 @@ class Viewer:
         elif isinstance(event, (ss.CursorShapeChanged, ss.CursorHidden, ss.CursorMoved)):
             self._cursor_event(event)
         elif isinstance(event, ss.SessionClosed):
-            self._lost = f"connection lost: {event.reason}"
+            self._lost = event.reason
         elif isinstance(event, ss.ChannelClosed) and event.channel_type == ChannelType.DISPLAY:
-            self._lost = "connection lost: the server closed the display channel"
+            self._lost = "the server closed the display channel"
 
     def _show_primary(self, surface: ss.Surface) -> None:
         if self.window is None:
