@@ -29,6 +29,7 @@ from spice_proto import (
 from spice_server._client import client_video_codecs
 from spice_server._video import (
     DETECTION_MAX_DELTA,
+    FRAMES_RESET_CONDITION,
     FRAMES_START_CONDITION,
     MAX_FPS,
     STREAM_MIN_AREA,
@@ -99,6 +100,16 @@ def test_filter_mode_needs_a_fifth_of_the_frames_photo_like(photo_frames: int, s
     box = Box(0, 0, 100, 100)
     out = [det.observe(box, 0.04 * i, yes if i < photo_frames else no) for i in range(FRAMES_START_CONDITION)]
     assert out[-1] is streams
+
+
+def test_a_candidate_is_judged_afresh_after_a_hundred_frames() -> None:
+    det = StreamDetector(StreamingMode.FILTER)
+    box = Box(0, 0, 100, 100)
+    flat = [det.observe(box, 0.04 * i, no) for i in range(FRAMES_RESET_CONDITION)]
+    assert not any(flat) and det.candidates[box] == FRAMES_RESET_CONDITION
+    t = 0.04 * FRAMES_RESET_CONDITION
+    photo = [det.observe(box, t + 0.04 * i, yes) for i in range(FRAMES_START_CONDITION)]
+    assert photo == [False] * (FRAMES_START_CONDITION - 1) + [True]
 
 
 def test_the_trace_forgets_the_oldest_candidate() -> None:
@@ -378,3 +389,17 @@ def test_which_clients_get_mjpeg() -> None:
     assert client_video_codecs(Caps.of(DisplayCap.MULTI_CODEC)) == ()
     both = Caps.of(DisplayCap.MULTI_CODEC, DisplayCap.CODEC_MJPEG)
     assert client_video_codecs(both) == (VideoCodecType.MJPEG,)
+
+
+def test_clients_share_the_photo_check_of_each_damage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spice_server import _pipeline
+
+    calls: list[int] = []
+    real = _pipeline.is_photo_like
+    monkeypatch.setattr(_pipeline, "is_photo_like", lambda pixels: calls.append(1) or real(pixels))
+    fb, clock = ss.Framebuffer(W, H), Clock()
+    pipes = [pipeline(fb, clock) for _ in range(3)]
+    for pipe in pipes:
+        list(pipe.messages())
+    animate(fb, clock, 10)
+    assert len(calls) == 10  # once per damage, not once per client

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from weakref import WeakKeyDictionary
 
 from spice_proto import (
     Clip,
@@ -326,7 +327,7 @@ class DisplayPipeline:
         if rest == [box] and self.video_codec is not None and self.surface is not None:
 
             def photo() -> bool:
-                return is_photo_like(self.source.frame[box.top : box.bottom, box.left : box.right])
+                return _photo_like(self.source, box)
 
             if self.detector.observe(box, now, photo) and len(self.streams) + len(self._dying) < MAX_STREAMS:
                 self._start_stream(box, now)
@@ -515,6 +516,20 @@ class DisplayPipeline:
             rop_descriptor=Ropd.OP_PUT,
             scale_mode=ImageScaleMode.NEAREST,
         )
+
+
+#: The last answer of :func:`_photo_like` per source: every client's pipeline asks about the same damage.
+_PHOTO_MEMO: WeakKeyDictionary[FrameSource, tuple[int, Box, bool]] = WeakKeyDictionary()
+
+
+def _photo_like(source: FrameSource, box: Box) -> bool:
+    """Whether ``box`` of the source's frame looks photo-like, computed once per change."""
+    memo = _PHOTO_MEMO.get(source)
+    if memo is not None and memo[0] == source.serial and memo[1] == box:
+        return memo[2]
+    answer = is_photo_like(source.frame[box.top : box.bottom, box.left : box.right])
+    _PHOTO_MEMO[source] = (source.serial, box, answer)
+    return answer
 
 
 def _similar(a: Box, b: Box) -> bool:

@@ -85,6 +85,8 @@ class FrameSource:
         _check_size(width, height)
         self._frame: Frame = np.zeros((height, width, 4), np.uint8)
         self._listeners: list[DamageListener] = []
+        #: Counts changes (damage, scrolls, new frames): listeners may memoise per change.
+        self.serial = 0
 
     @property
     def width(self) -> int:
@@ -112,6 +114,7 @@ class FrameSource:
         box = box.intersect(Box.of_size(self.width, self.height))
         if box.empty:
             return
+        self.serial += 1
         for listener in list(self._listeners):
             listener.damaged(box)
 
@@ -125,6 +128,7 @@ class FrameSource:
         f = self._frame
         # numpy copies through a temporary when the two views overlap
         f[dest.top : dest.bottom, dest.left : dest.right] = f[src.top : src.bottom, src.left : src.right]
+        self.serial += 1
         for listener in list(self._listeners):
             scrolled = getattr(listener, "scrolled", None)
             if scrolled is not None:
@@ -139,6 +143,7 @@ class FrameSource:
         _check_size(frame.shape[1], frame.shape[0])
         resized = frame.shape != self._frame.shape
         self._frame = np.ascontiguousarray(frame)
+        self.serial += 1
         for listener in list(self._listeners):
             if resized:
                 listener.resized(self.width, self.height)

@@ -31,6 +31,7 @@ from ._region import Box
 
 __all__ = [
     "DETECTION_MAX_DELTA",
+    "FRAMES_RESET_CONDITION",
     "FRAMES_START_CONDITION",
     "GRADUAL_SHARE",
     "INPUT_FPS_WINDOW",
@@ -57,6 +58,8 @@ DETECTION_MAX_DELTA = 0.2
 FRAMES_START_CONDITION = 20
 #: In ``filter`` mode, the share of a candidate's frames that must look photo-like.
 GRADUAL_SHARE = 0.2
+#: A candidate that did not qualify after this many frames is judged afresh from then on.
+FRAMES_RESET_CONDITION = 100
 #: A stream without a new frame for this long (s) ends.
 STREAM_TIMEOUT = 1.0
 #: ... or after this many of its frame intervals, whichever comes first (but not under MIN_TIMEOUT).
@@ -161,6 +164,8 @@ class StreamDetector:
                 self._trace.remove(found)
             found = _Candidate(box, 0, 0, now)
             self._trace.append(found)
+        if found.frames >= FRAMES_RESET_CONDITION:
+            found.frames = found.gradual = 0
         found.frames += 1
         found.last = now
         if self.mode is StreamingMode.FILTER and photo_like():
