@@ -215,3 +215,29 @@ def test_random_scrolls_updates_and_partial_sends_end_exact(ops: list[tuple[str,
             client.apply(msg)
     client.run(pipe)
     assert client.exact(fb)
+
+
+def test_no_copy_bits_over_a_stream_that_is_ending() -> None:
+    class Clock:
+        now = 10.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    fb = ss.Framebuffer(640, 480)
+    pipe = ss.DisplayPipeline(fb, ss.ImageEncoder(ss.Compression.OFF), streaming="all", clock=clock)
+    pipe.attach()
+    list(pipe.messages())
+    anim = Box(100, 100, 220, 200)
+    for i in range(25):
+        clock.now += 0.04
+        fb.fill((i * 9 % 256, 40, 200), anim)
+        list(pipe.messages())
+    assert pipe.streams
+    fb.fill((1, 1, 1), Box(60, 60, 260, 260))  # covers the stream: its STREAM_DESTROY is not out yet
+    assert not pipe.streams
+    fb.scroll(0, -5)  # little of the frame is dirty, but the client may still play late frames there
+    msgs = list(pipe.messages())
+    assert not any(isinstance(m, DisplayCopyBits) for m in msgs)
+    assert pipe.stats["scroll_fallbacks"] == 1

@@ -223,8 +223,8 @@ class DisplayPipeline:
     def _can_copy(self, box: Box, src: Box) -> bool:
         if not self.copy_bits or self.surface != (self.source.width, self.source.height):
             return False
-        if any(not s.area.intersect(box).empty for s in self.streams.values()):
-            return False  # a stream's pixels on the client are lossy and may still change
+        if any(not s.area.intersect(box).empty for s in [*self.streams.values(), *self._dying]):
+            return False  # a stream's pixels on the client are lossy and late frames may still land
         unknown = [*self.region.boxes, *self._inflight]
         dirty = sum(b.intersect(src).area for b in unknown)
         return dirty <= SCROLL_DIRTY_LIMIT * src.area
