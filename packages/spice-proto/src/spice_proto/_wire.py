@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import builtins
 import struct
+from bisect import bisect_right
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ._errors import ProtocolError
 
@@ -24,6 +25,9 @@ _I8 = struct.Struct("<b")
 _I16 = struct.Struct("<h")
 _I32 = struct.Struct("<i")
 _I64 = struct.Struct("<q")
+
+#: ``bytes`` at least this long are kept by reference and joined once by ``getvalue``.
+_BIG = 4096
 
 
 class Reader:
@@ -66,8 +70,27 @@ class Reader:
         return view
 
     def _unpack(self, st: struct.Struct, field: str) -> int:
-        value: int = st.unpack_from(self._take(st.size, field))[0]
+        value: int = self.unpack(st, field)[0]
         return value
+
+    def unpack(self, st: struct.Struct, field: str) -> tuple[Any, ...]:
+        """All of ``st`` at once (``field`` names it in the error when it does not fit)."""
+        pos = self._pos
+        end = pos + st.size
+        if end > len(self._data):
+            raise self.fail(f"needs {st.size} bytes, only {len(self._data) - pos} left", field)
+        self._pos = end
+        return st.unpack_from(self._data, pos)
+
+    def try_unpack(self, st: struct.Struct) -> tuple[Any, ...] | None:
+        """All of ``st`` at once, or ``None`` (and no move) when it does not fit; the caller
+        then reads part by part so that the error names the part that is missing."""
+        pos = self._pos
+        end = pos + st.size
+        if end > len(self._data):
+            return None
+        self._pos = end
+        return st.unpack_from(self._data, pos)
 
     def u8(self, field: str) -> int:
         return self._unpack(_U8, field)
@@ -123,15 +146,28 @@ class Reader:
 
 
 class Writer:
-    """Builds a message body; :meth:`reserve_u32` + :meth:`patch_u32` fill in pointers."""
+    """Builds a message body; :meth:`reserve_u32` + :meth:`patch_u32` fill in pointers.
 
-    __slots__ = ("_buf",)
+    Small writes go to a bytearray; a large ``bytes`` (an image, a video frame) is kept by
+    reference and copied exactly once, when :meth:`getvalue` joins the pieces.
+    """
+
+    __slots__ = ("_base", "_buf", "_chunks", "_starts")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        #: Finished pieces before ``_buf`` and where each starts; ``_buf`` starts at ``_base``.
+        self._chunks: list[builtins.bytes | bytearray] = []
+        self._starts: list[int] = []
+        self._base = 0
 
     def tell(self) -> int:
-        return len(self._buf)
+        return self._base + len(self._buf)
+
+    def pack(self, st: struct.Struct, *values: Any) -> Writer:
+        """Append ``values`` packed with ``st``."""
+        self._buf += st.pack(*values)
+        return self
 
     def u8(self, v: int) -> Writer:
         self._buf += _U8.pack(v)
@@ -166,17 +202,45 @@ class Writer:
         return self
 
     def bytes(self, b: builtins.bytes | bytearray | memoryview) -> Writer:
-        self._buf += b
+        if type(b) is builtins.bytes and len(b) >= _BIG:
+            # Immutable, so keeping a reference is as good as a copy.
+            if self._buf:
+                self._push(self._buf)
+                self._buf = bytearray()
+            self._push(b)
+        else:
+            self._buf += b
         return self
+
+    def _push(self, chunk: builtins.bytes | bytearray) -> None:
+        self._chunks.append(chunk)
+        self._starts.append(self._base)
+        self._base += len(chunk)
 
     def reserve_u32(self) -> int:
         """Write a zero u32 and return its position, to be patched later."""
-        pos = len(self._buf)
+        pos = self.tell()
         self._buf += b"\0\0\0\0"
         return pos
 
     def patch_u32(self, pos: int, v: int) -> None:
+        rel = pos - self._base
+        if rel >= 0 and rel + 4 <= len(self._buf):
+            _U32.pack_into(self._buf, rel, v)
+            return
+        if 0 <= pos < self._base:
+            i = bisect_right(self._starts, pos) - 1
+            chunk, rel = self._chunks[i], pos - self._starts[i]
+            if isinstance(chunk, bytearray) and rel + 4 <= len(chunk):
+                _U32.pack_into(chunk, rel, v)
+                return
+        # Anywhere else (across pieces, inside a kept bytes, out of range): one flat buffer.
+        if self._chunks:
+            self._buf = bytearray(self.getvalue())
+            self._chunks, self._starts, self._base = [], [], 0
         _U32.pack_into(self._buf, pos, v)
 
     def getvalue(self) -> builtins.bytes:
-        return builtins.bytes(self._buf)
+        if not self._chunks:
+            return builtins.bytes(self._buf)
+        return b"".join([*self._chunks, self._buf])
