@@ -12,7 +12,9 @@ Nothing here does I/O; ``spice_net`` moves the bytes.
 from . import (
     _agent,
     _connection,
+    _display_draw,
     _display_images,
+    _display_stream,
     _display_types,
     _header,
     _link,
@@ -25,7 +27,9 @@ from . import (
 from ._agent import *  # noqa: F403
 from ._caps import Caps
 from ._connection import *  # noqa: F403
+from ._display_draw import *  # noqa: F403
 from ._display_images import *  # noqa: F403
+from ._display_stream import *  # noqa: F403
 from ._display_types import *  # noqa: F403
 from ._enums import *  # noqa: F403 - the generated constants are the public vocabulary
 from ._enums import __all__ as _enum_names
@@ -66,7 +70,9 @@ __all__ = [
     *_enum_names,
     *_agent.__all__,
     *_connection.__all__,
+    *_display_draw.__all__,
     *_display_images.__all__,
+    *_display_stream.__all__,
     *_display_types.__all__,
     *_header.__all__,
     *_link.__all__,

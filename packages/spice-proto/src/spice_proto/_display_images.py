@@ -10,10 +10,24 @@ for the codec packages.  All fields are keyword-only.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from ._display_wire import OutWriter, read_enum, read_pointer, require_pointer
+from ._display_wire import (
+    U32,
+    U64,
+    Fixed,
+    Layout,
+    OutWriter,
+    Scalar,
+    SizedBytes,
+    layout,
+    member,
+    read_bytes,
+    read_pointer,
+    sub,
+)
 from ._enums import BitmapFlags, BitmapFmt, ImageFlags, ImageType, JpegAlphaFlags
 from ._errors import ProtocolError
 from ._wire import Reader
@@ -43,6 +57,17 @@ _I = TypeVar("_I", bound="Image")
 _NO_IMAGE_FLAGS = ImageFlags(0)
 _NO_BITMAP_FLAGS = BitmapFlags(0)
 _NO_JPEG_FLAGS = JpegAlphaFlags(0)
+_image_flags = member(ImageFlags)
+
+_SIZED_BYTES = SizedBytes()
+
+
+def _values(*values: Any) -> tuple[Any, ...]:
+    return values
+
+
+def _unpacked(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return values
 
 
 @dataclass(frozen=True)
@@ -57,16 +82,16 @@ class Palette:
             raise ValueError(f"palette has {len(self.ents)} entries, at most 65535 fit")
 
     def _write(self, o: OutWriter) -> None:
-        o.w.u64(self.unique).u16(len(self.ents))
-        for ent in self.ents:
-            o.w.u32(ent)
+        o.w.u64(self.unique).u16(len(self.ents)).pack(struct.Struct(f"<{len(self.ents)}I"), *self.ents)
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> Palette:
-        unique = r.u64(f"{field}.unique")
-        count = r.u16(f"{field}.num_ents")
-        ents = r.array(count, lambda rr: rr.u32(f"{field}.ents"), f"{field}.ents", 4)
-        return cls(unique, tuple(ents))
+        unique, count = _PALETTE_HEAD.read(r, field)
+        name = sub(field, "ents")
+        return cls(unique, tuple(r.array(count, lambda rr: U32.read(rr, name), name, 4)))
+
+
+_PALETTE_HEAD: Fixed[tuple[Any, ...]] = Fixed("QH", ("unique", "num_ents"), _values, _unpacked)
 
 
 @dataclass(frozen=True)
@@ -80,15 +105,18 @@ class ImageDescriptor:
     height: int
 
     def _write(self, o: OutWriter) -> None:
-        o.w.u64(self.id).u8(self.type).u8(self.flags).u32(self.width).u32(self.height)
+        _HEAD.write(o, (self.id, self.type, self.flags, self.width, self.height))
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> ImageDescriptor:
-        image_id = r.u64(f"{field}.id")
-        image_type = read_enum(r, ImageType, r.u8, f"{field}.type")
-        flags = ImageFlags(r.u8(f"{field}.flags"))
-        return cls(image_id, image_type, flags, r.u32(f"{field}.width"), r.u32(f"{field}.height"))
+        image_id, image_type, flags, width, height = _HEAD.read(r, field)
+        return cls(image_id, image_type, _image_flags(flags), width, height)
 
+
+#: The descriptor as a tuple (id, type, flags, width, height), ``type`` checked.
+_HEAD: Fixed[tuple[Any, ...]] = Fixed(
+    "QBBII", ("id", "type", "flags", "width", "height"), _values, _unpacked, {1: ImageType}
+)
 
 _IMAGE_CLASSES: dict[ImageType, type[Image]] = {}
 
@@ -108,9 +136,14 @@ def image_class(image_type: ImageType | int) -> type[Image] | None:
 
 @dataclass(frozen=True, kw_only=True)
 class Image:
-    """Base of the image classes: the descriptor fields; subclasses add the payload."""
+    """Base of the image classes: the descriptor fields; subclasses add the payload.
+
+    A subclass declares its payload with codecs (``data: Annotated[bytes, ...]``),
+    named under ``_WIRE_PREFIX`` in errors, or overrides the two ``_payload`` methods.
+    """
 
     IMAGE_TYPE: ClassVar[ImageType]
+    _WIRE_PREFIX: ClassVar[str] = ""
 
     width: int
     height: int
@@ -126,29 +159,38 @@ class Image:
     def descriptor(self) -> ImageDescriptor:
         return ImageDescriptor(self.id, self.IMAGE_TYPE, self.flags, self.width, self.height)
 
+    @classmethod
+    def _wire(cls) -> Layout:
+        return layout(cls, cls._WIRE_PREFIX)
+
     def _write(self, o: OutWriter) -> None:
         """Descriptor then payload (anything pointed to is queued on ``o``)."""
-        self.descriptor._write(o)
+        _HEAD.write(o, (self.id, self.IMAGE_TYPE, self.flags, self.width, self.height))
         self._write_payload(o)
 
     def _write_payload(self, o: OutWriter) -> None:
-        raise NotImplementedError
+        self._wire().write(o, self)
 
     @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> Image:
-        raise NotImplementedError
+    def _read_payload(cls, r: Reader, field: str) -> dict[str, Any]:
+        """The payload's fields by name (the caller adds the descriptor's)."""
+        wire = cls._wire()
+        return {e[0]: value for e, value in zip(wire.entries, wire.read(r, field), strict=True)}
 
     @staticmethod
     def _read(r: Reader, field: str) -> Image:
         """Read one image (descriptor and payload) of any type."""
-        start = r.pos
-        d = ImageDescriptor._read(r, field)
-        cls = _IMAGE_CLASSES.get(d.type)
+        image_id, image_type, flags, width, height = _HEAD.read(r, field)
+        cls = _IMAGE_CLASSES.get(image_type)
         if cls is None:
             raise ProtocolError(
-                f"image type {d.type.name} carries no image", where=r.where, field=field, offset=start
+                f"image type {image_type.name} carries no image",
+                where=r.where,
+                field=field,
+                offset=r.pos - 18,
             )
-        return cls._read_payload(r, d, field)
+        payload = cls._read_payload(r, field)
+        return cls(id=image_id, flags=_image_flags(flags), width=width, height=height, **payload)
 
 
 def write_image_pointer(o: OutWriter, image: Image | None) -> None:
@@ -158,7 +200,7 @@ def write_image_pointer(o: OutWriter, image: Image | None) -> None:
 
 def read_image_pointer(r: Reader, field: str, *, required: bool) -> Image | None:
     """Follow an image pointer; a null one is ``None`` unless ``required``."""
-    target = require_pointer(r, field) if required else read_pointer(r, field)
+    target = read_pointer(r, field, required=required)
     return None if target is None else Image._read(target, field)
 
 
@@ -186,12 +228,14 @@ def _write_palette_field(
 
 
 def _read_palette_field(
-    r: Reader, flags: BitmapFlags, field: str, *, required: bool
-) -> tuple[Palette | None, int | None]:
+    r: Reader, flags: BitmapFlags, field: str, prefix: str, *, required: bool
+) -> dict[str, Any]:
+    """``palette`` and ``palette_id`` of a bitmap or LZ_PLT payload (``prefix`` names it)."""
     if flags & BitmapFlags.PAL_FROM_CACHE:
-        return None, r.u64(f"{field}.palette_id")
-    target = (require_pointer if required else read_pointer)(r, f"{field}.palette")
-    return (None if target is None else Palette._read(target, f"{field}.palette")), None
+        return {"palette": None, "palette_id": U64.read(r, field, prefix + ".palette_id")}
+    target = read_pointer(r, field, prefix + ".palette", required=required)
+    palette = None if target is None else Palette._read(target, sub(field, prefix + ".palette"))
+    return {"palette": palette, "palette_id": None}
 
 
 @_image_type
@@ -225,48 +269,37 @@ class BitmapImage(Image):
         _check_palette(self.bitmap_flags, self.palette, self.palette_id, required=False)
 
     def _write_payload(self, o: OutWriter) -> None:
-        o.w.u8(self.format).u8(self.bitmap_flags).u32(self.x).u32(self.y).u32(self.stride)
+        _BITMAP_HEAD.write(o, (self.format, self.bitmap_flags, self.x, self.y, self.stride))
         _write_palette_field(o, self.bitmap_flags, self.palette, self.palette_id)
         o.w.bytes(self.data)
 
     @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> BitmapImage:
-        f = f"{field}.bitmap"
-        fmt = read_enum(r, BitmapFmt, r.u8, f"{f}.format")
-        bflags = BitmapFlags(r.u8(f"{f}.flags"))
-        x, y, stride = r.u32(f"{f}.x"), r.u32(f"{f}.y"), r.u32(f"{f}.stride")
-        palette, palette_id = _read_palette_field(r, bflags, f, required=False)
-        data = r.bytes(stride * y, f"{f}.data")
-        return cls(
-            id=d.id,
-            flags=d.flags,
-            width=d.width,
-            height=d.height,
-            format=fmt,
-            bitmap_flags=bflags,
-            x=x,
-            y=y,
-            stride=stride,
-            palette=palette,
-            palette_id=palette_id,
-            data=data,
-        )
+    def _read_payload(cls, r: Reader, field: str) -> dict[str, Any]:
+        fmt, bflags, x, y, stride = _BITMAP_HEAD.read(r, field, "bitmap")
+        bflags = BitmapFlags(bflags)
+        palette = _read_palette_field(r, bflags, field, "bitmap", required=False)
+        data = read_bytes(r, stride * y, field, "bitmap.data")
+        return {
+            "format": fmt,
+            "bitmap_flags": bflags,
+            "x": x,
+            "y": y,
+            "stride": stride,
+            "data": data,
+            **palette,
+        }
+
+
+_BITMAP_HEAD: Fixed[tuple[Any, ...]] = Fixed(
+    "BBIII", ("format", "flags", "x", "y", "stride"), _values, _unpacked, {0: BitmapFmt}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class BinaryImage(Image):
     """An image whose payload is ``u32 data_size`` then that many bytes of codec data."""
 
-    data: bytes
-
-    def _write_payload(self, o: OutWriter) -> None:
-        o.w.u32(len(self.data)).bytes(self.data)
-
-    @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> BinaryImage:
-        size = r.u32(f"{field}.data_size")
-        data = r.bytes(size, f"{field}.data")
-        return cls(id=d.id, flags=d.flags, width=d.width, height=d.height, data=data)
+    data: Annotated[bytes, _SIZED_BYTES]
 
 
 @_image_type
@@ -330,22 +363,14 @@ class LzPltImage(Image):
         o.w.bytes(self.data)
 
     @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> LzPltImage:
-        f = f"{field}.lz_plt"
-        bflags = BitmapFlags(r.u8(f"{f}.flags"))
-        size = r.u32(f"{f}.data_size")
-        palette, palette_id = _read_palette_field(r, bflags, f, required=True)
-        data = r.bytes(size, f"{f}.data")
-        return cls(
-            id=d.id,
-            flags=d.flags,
-            width=d.width,
-            height=d.height,
-            bitmap_flags=bflags,
-            palette=palette,
-            palette_id=palette_id,
-            data=data,
-        )
+    def _read_payload(cls, r: Reader, field: str) -> dict[str, Any]:
+        bflags, size = _LZ_PLT_HEAD.read(r, field, "lz_plt")
+        bflags = BitmapFlags(bflags)
+        palette = _read_palette_field(r, bflags, field, "lz_plt", required=True)
+        return {"bitmap_flags": bflags, "data": read_bytes(r, size, field, "lz_plt.data"), **palette}
+
+
+_LZ_PLT_HEAD: Fixed[tuple[Any, ...]] = Fixed("BI", ("flags", "data_size"), _values, _unpacked)
 
 
 @_image_type
@@ -354,20 +379,10 @@ class ZlibGlzRgbImage(Image):
     """A GLZ image of ``glz_data_size`` bytes, deflated into ``data``."""
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.ZLIB_GLZ_RGB
+    _WIRE_PREFIX: ClassVar[str] = "zlib_glz"
 
-    glz_data_size: int
-    data: bytes
-
-    def _write_payload(self, o: OutWriter) -> None:
-        o.w.u32(self.glz_data_size).u32(len(self.data)).bytes(self.data)
-
-    @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> ZlibGlzRgbImage:
-        f = f"{field}.zlib_glz"
-        glz_size = r.u32(f"{f}.glz_data_size")
-        size = r.u32(f"{f}.data_size")
-        data = r.bytes(size, f"{f}.data")
-        return cls(id=d.id, flags=d.flags, width=d.width, height=d.height, glz_data_size=glz_size, data=data)
+    glz_data_size: Annotated[int, U32]
+    data: Annotated[bytes, _SIZED_BYTES]
 
 
 @_image_type
@@ -381,25 +396,18 @@ class JpegAlphaImage(Image):
     data: bytes
     jpeg_flags: JpegAlphaFlags = _NO_JPEG_FLAGS
 
-    def _write_payload(self, o: OutWriter) -> None:
-        o.w.u8(self.jpeg_flags).u32(self.jpeg_size).u32(len(self.data)).bytes(self.data)
-
     @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> JpegAlphaImage:
-        f = f"{field}.jpeg_alpha"
-        jflags = JpegAlphaFlags(r.u8(f"{f}.flags"))
-        jpeg_size = r.u32(f"{f}.jpeg_size")
-        size = r.u32(f"{f}.data_size")
-        data = r.bytes(size, f"{f}.data")
-        return cls(
-            id=d.id,
-            flags=d.flags,
-            width=d.width,
-            height=d.height,
-            jpeg_flags=jflags,
-            jpeg_size=jpeg_size,
-            data=data,
-        )
+    def _wire(cls) -> Layout:
+        return _JPEG_ALPHA_WIRE  # the flags come first on the wire
+
+
+_JPEG_ALPHA_WIRE = Layout(
+    (
+        ("jpeg_flags", Scalar("B", member(JpegAlphaFlags)), "jpeg_alpha.flags"),
+        ("jpeg_size", U32, "jpeg_alpha.jpeg_size"),
+        ("data", _SIZED_BYTES, "jpeg_alpha.data"),
+    )
+)
 
 
 @_image_type
@@ -408,31 +416,14 @@ class SurfaceImage(Image):
     """The current contents of another surface."""
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.SURFACE
+    _WIRE_PREFIX: ClassVar[str] = "surface"
 
-    surface_id: int
-
-    def _write_payload(self, o: OutWriter) -> None:
-        o.w.u32(self.surface_id)
-
-    @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> SurfaceImage:
-        surface_id = r.u32(f"{field}.surface.surface_id")
-        return cls(id=d.id, flags=d.flags, width=d.width, height=d.height, surface_id=surface_id)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _PayloadlessImage(Image):
-    def _write_payload(self, o: OutWriter) -> None:
-        pass
-
-    @classmethod
-    def _read_payload(cls, r: Reader, d: ImageDescriptor, field: str) -> Image:
-        return cls(id=d.id, flags=d.flags, width=d.width, height=d.height)
+    surface_id: Annotated[int, U32]
 
 
 @_image_type
 @dataclass(frozen=True, kw_only=True)
-class FromCacheImage(_PayloadlessImage):
+class FromCacheImage(Image):
     """The image the client cached under ``id`` (possibly lossy)."""
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.FROM_CACHE
@@ -440,7 +431,7 @@ class FromCacheImage(_PayloadlessImage):
 
 @_image_type
 @dataclass(frozen=True, kw_only=True)
-class FromCacheLosslessImage(_PayloadlessImage):
+class FromCacheLosslessImage(Image):
     """The image cached under ``id``, which must be the lossless version."""
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.FROM_CACHE_LOSSLESS

@@ -7,10 +7,27 @@ re-exported here.  Field names follow spice-protocol.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, ClassVar, TypeVar, cast
 
 from ._display_images import Image, read_image_pointer, write_image_pointer
-from ._display_wire import OutWriter, read_enum, read_pointer
+from ._display_wire import (
+    U8,
+    U16,
+    U32,
+    EnumScalar,
+    Fixed,
+    OutWriter,
+    Pointer,
+    Var,
+    at,
+    member,
+    read_bytes,
+    read_pointer,
+    sub,
+)
 from ._enums import (
     BrushType,
     ClipType,
@@ -43,57 +60,64 @@ __all__ = [
     "Transform",
 ]
 
+_P = TypeVar("_P", bound="_Packed")
+
 _NO_MASK_FLAGS = MaskFlags(0)
 _NO_LINE_FLAGS = LineFlags(0)
+_mask_flags = member(MaskFlags)
+_path_flags = member(PathFlags)
+
+
+class _Packed:
+    """A fixed-size structure, laid out by its class's ``_CODEC`` (set after the class)."""
+
+    _CODEC: ClassVar[Fixed[Any]]
+
+    def _write(self, w: Writer) -> None:
+        self._CODEC.put(w, self)
+
+    @classmethod
+    def _read(cls: type[_P], r: Reader, field: str) -> _P:
+        return cast(_P, cls._CODEC.read(r, field))
+
+
+def _packed(cls: type[_P], codes: str, wire_order: str, build: Any = None, **enums: Any) -> Fixed[_P]:
+    """Give ``cls`` its codec: ``codes`` per attribute of ``wire_order`` (space separated);
+    ``build`` makes the value from the numbers (default ``cls`` itself); ``enums`` maps
+    attributes to the enum their number must belong to."""
+    parts = tuple(wire_order.split())
+    checked = {parts.index(name): enum for name, enum in enums.items()}
+    codec: Fixed[_P] = Fixed(codes, parts, build or cls, attrgetter(*parts), checked)
+    cls._CODEC = codec
+    return codec
 
 
 @dataclass(frozen=True)
-class Point:
+class Point(_Packed):
     """A point with i32 coordinates."""
 
     x: int
     y: int
 
-    def _write(self, w: Writer) -> None:
-        w.i32(self.x).i32(self.y)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Point:
-        return cls(r.i32(f"{field}.x"), r.i32(f"{field}.y"))
-
 
 @dataclass(frozen=True)
-class Point16:
+class Point16(_Packed):
     """A point with i16 coordinates (composite origins)."""
 
     x: int
     y: int
 
-    def _write(self, w: Writer) -> None:
-        w.i16(self.x).i16(self.y)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Point16:
-        return cls(r.i16(f"{field}.x"), r.i16(f"{field}.y"))
-
 
 @dataclass(frozen=True)
-class PointFix:
+class PointFix(_Packed):
     """A point in 28.4 fixed point; ``x`` and ``y`` are the raw i32 values (16 = 1.0)."""
 
     x: int
     y: int
 
-    def _write(self, w: Writer) -> None:
-        w.i32(self.x).i32(self.y)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> PointFix:
-        return cls(r.i32(f"{field}.x"), r.i32(f"{field}.y"))
-
 
 @dataclass(frozen=True)
-class Rect:
+class Rect(_Packed):
     """A rectangle, ``right`` and ``bottom`` exclusive.  On the wire: top, left, bottom, right (i32)."""
 
     left: int
@@ -109,20 +133,9 @@ class Rect:
     def height(self) -> int:
         return self.bottom - self.top
 
-    def _write(self, w: Writer) -> None:
-        w.i32(self.top).i32(self.left).i32(self.bottom).i32(self.right)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Rect:
-        top = r.i32(f"{field}.top")
-        left = r.i32(f"{field}.left")
-        bottom = r.i32(f"{field}.bottom")
-        right = r.i32(f"{field}.right")
-        return cls(left, top, right, bottom)
-
 
 @dataclass(frozen=True)
-class Transform:
+class Transform(_Packed):
     """A 2x3 affine matrix of u32 values (pixman 16.16 fixed point), row by row."""
 
     t00: int
@@ -132,15 +145,15 @@ class Transform:
     t11: int
     t12: int
 
-    def _write(self, w: Writer) -> None:
-        for v in (self.t00, self.t01, self.t02, self.t10, self.t11, self.t12):
-            w.u32(v)
 
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Transform:
-        names = ("t00", "t01", "t02", "t10", "t11", "t12")
-        t00, t01, t02, t10, t11, t12 = (r.u32(f"{field}.{n}") for n in names)
-        return cls(t00, t01, t02, t10, t11, t12)
+POINT = _packed(Point, "ii", "x y")
+POINT16 = _packed(Point16, "hh", "x y")
+_POINT_FIX = _packed(PointFix, "ii", "x y")
+RECT = _packed(Rect, "iiii", "top left bottom right", lambda t, left, b, right: Rect(left, t, right, b))
+TRANSFORM = _packed(Transform, "IIIIII", "t00 t01 t02 t10 t11 t12")
+
+_CLIP_TYPE = EnumScalar("B", ClipType)
+_BRUSH_TYPE = EnumScalar("B", BrushType)
 
 
 @dataclass(frozen=True)
@@ -163,16 +176,20 @@ class Clip:
         if self.type == ClipType.RECTS:
             w.u32(len(self.rects))
             for rect in self.rects:
-                rect._write(w)
+                RECT.put(w, rect)
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> Clip:
-        clip_type = read_enum(r, ClipType, r.u8, f"{field}.type")
+        clip_type = _CLIP_TYPE.read(r, field, "type")
         if clip_type == ClipType.NONE:
-            return cls()
-        count = r.u32(f"{field}.num_rects")
-        rects = r.array(count, lambda rr: Rect._read(rr, f"{field}.rects"), f"{field}.rects", 16)
-        return cls(clip_type, tuple(rects))
+            return _NO_CLIP
+        count = U32.read(r, field, "num_rects")
+        name = sub(field, "rects")
+        return cls(clip_type, tuple(r.array(count, lambda rr: RECT.read(rr, name), name, 16)))
+
+
+_NO_CLIP = Clip()
+CLIP: Var[Clip] = Var(Clip._read, lambda o, clip: clip._write(o.w))
 
 
 @dataclass(frozen=True)
@@ -185,13 +202,13 @@ class DisplayBase:
 
     def _write(self, w: Writer) -> None:
         w.u32(self.surface_id)
-        self.box._write(w)
+        RECT.put(w, self.box)
         self.clip._write(w)
 
     @classmethod
     def _read(cls, r: Reader, field: str = "base") -> DisplayBase:
-        surface_id = r.u32(f"{field}.surface_id")
-        return cls(surface_id, Rect._read(r, f"{field}.box"), Clip._read(r, f"{field}.clip"))
+        surface_id = U32.read(r, field, "surface_id")
+        return cls(surface_id, RECT.read(r, field, "box"), Clip._read(r, sub(field, "clip")))
 
 
 @dataclass(frozen=True)
@@ -230,17 +247,17 @@ class Brush:
             o.w.u32(self.color)
         elif self.pattern is not None:
             write_image_pointer(o, self.pattern.image)
-            self.pattern.pos._write(o.w)
+            POINT.put(o.w, self.pattern.pos)
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> Brush:
-        brush_type = read_enum(r, BrushType, r.u8, f"{field}.type")
+        brush_type = _BRUSH_TYPE.read(r, field, "type")
         if brush_type == BrushType.SOLID:
-            return cls(brush_type, r.u32(f"{field}.color"))
+            return cls(brush_type, U32.read(r, field, "color"))
         if brush_type == BrushType.PATTERN:
-            image = read_image_pointer(r, f"{field}.pattern.pat", required=True)
+            image = read_image_pointer(r, sub(field, "pattern.pat"), required=True)
             assert image is not None
-            return cls(brush_type, pattern=Pattern(image, Point._read(r, f"{field}.pattern.pos")))
+            return cls(brush_type, pattern=Pattern(image, POINT.read(r, field, "pattern.pos")))
         return cls(brush_type)
 
 
@@ -253,15 +270,34 @@ class QMask:
     bitmap: Image | None = None
 
     def _write(self, o: OutWriter) -> None:
-        o.w.u8(self.flags)
-        self.pos._write(o.w)
+        o.w.pack(_MASK_HEAD, self.flags, self.pos.x, self.pos.y)
         write_image_pointer(o, self.bitmap)
 
     @classmethod
     def _read(cls, r: Reader, field: str = "mask") -> QMask:
-        flags = MaskFlags(r.u8(f"{field}.flags"))
-        pos = Point._read(r, f"{field}.pos")
-        return cls(flags, pos, read_image_pointer(r, f"{field}.bitmap", required=False))
+        flags, x, y, offset = _QMASK.read(r, field)
+        if not offset:
+            if not (flags or x or y):
+                return _NO_MASK
+            return cls(_mask_flags(flags), Point(x, y))
+        bitmap = Image._read(at(r, offset, field, "bitmap"), sub(field, "bitmap"))
+        return cls(_mask_flags(flags), Point(x, y), bitmap)
+
+
+def _values(*values: Any) -> tuple[Any, ...]:
+    return values
+
+
+def _unpacked(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return values
+
+
+_MASK_HEAD = struct.Struct("<Bii")
+#: flags, pos and the bitmap pointer, which ends the run so that a bad one fails where it would alone.
+_QMASK: Fixed[tuple[Any, ...]] = Fixed("BiiI", ("flags", "pos.x", "pos.y", "bitmap"), _values, _unpacked)
+_NO_MASK = QMask()
+BRUSH: Var[Brush] = Var(Brush._read, lambda o, brush: brush._write(o))
+QMASK: Var[QMask] = Var(QMask._read, lambda o, mask: mask._write(o))
 
 
 @dataclass(frozen=True)
@@ -274,14 +310,14 @@ class PathSegment:
     def _write(self, w: Writer) -> None:
         w.u8(self.flags).u32(len(self.points))
         for point in self.points:
-            point._write(w)
+            _POINT_FIX.put(w, point)
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> PathSegment:
-        flags = PathFlags(r.u8(f"{field}.flags"))
-        count = r.u32(f"{field}.count")
-        points = r.array(count, lambda rr: PointFix._read(rr, f"{field}.points"), f"{field}.points", 8)
-        return cls(flags, tuple(points))
+        flags = _path_flags(U8.read(r, field, "flags"))
+        count = U32.read(r, field, "count")
+        name = sub(field, "points")
+        return cls(flags, tuple(r.array(count, lambda rr: _POINT_FIX.read(rr, name), name, 8)))
 
 
 @dataclass(frozen=True)
@@ -297,11 +333,12 @@ class Path:
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> Path:
-        count = r.u32(f"{field}.num_segments")
-        segments = r.array(
-            count, lambda rr: PathSegment._read(rr, f"{field}.segments"), f"{field}.segments", 5
-        )
-        return cls(tuple(segments))
+        count = U32.read(r, field, "num_segments")
+        name = sub(field, "segments")
+        return cls(tuple(r.array(count, lambda rr: PathSegment._read(rr, name), name, 5)))
+
+
+PATH: Pointer[Path] = Pointer(Var(Path._read, lambda o, path: path._write(o)))
 
 
 @dataclass(frozen=True)
@@ -331,19 +368,23 @@ class LineAttr:
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> LineAttr:
-        flags = LineFlags(r.u8(f"{field}.flags"))
+        flags = LineFlags(U8.read(r, field, "flags"))
         if not flags & LineFlags.STYLED:
             return cls(flags)
-        count = r.u8(f"{field}.style_nseg")
-        target = read_pointer(r, f"{field}.style")
+        count = U8.read(r, field, "style_nseg")
+        target = read_pointer(r, field, "style")
+        name = sub(field, "style")
         if target is None:
             if count:
                 raise ProtocolError(
-                    f"{count} style segments behind a null pointer", where=r.where, field=f"{field}.style"
+                    f"{count} style segments behind a null pointer", where=r.where, field=name
                 )
             return cls(flags)
-        style = target.array(count, lambda rr: rr.i32(f"{field}.style"), f"{field}.style", 4)
+        style = target.array(count, lambda rr: rr.i32(name), name, 4)
         return cls(flags, tuple(style))
+
+
+LINE_ATTR: Var[LineAttr] = Var(LineAttr._read, lambda o, attr: attr._write(o))
 
 
 def _glyph_bpp(flags: StringFlags) -> int:
@@ -372,6 +413,15 @@ class RasterGlyph:
     data: bytes
 
 
+#: A glyph's fixed part: render_pos, glyph_origin, width, height.
+_GLYPH_HEAD: Fixed[tuple[Any, ...]] = Fixed(
+    "iiiiHH",
+    ("render_pos.x", "render_pos.y", "glyph_origin.x", "glyph_origin.y", "width", "height"),
+    _values,
+    _unpacked,
+)
+
+
 @dataclass(frozen=True)
 class GlyphString:
     """A run of glyphs (the ``String`` of DRAW_TEXT); exactly one RASTER_A1/A4/A8 flag says their depth."""
@@ -395,31 +445,32 @@ class GlyphString:
         w = o.w
         w.u16(len(self.glyphs)).u8(self.flags)
         for g in self.glyphs:
-            g.render_pos._write(w)
-            g.glyph_origin._write(w)
-            w.u16(g.width).u16(g.height).bytes(g.data)
+            p, q = g.render_pos, g.glyph_origin
+            _GLYPH_HEAD.put(w, (p.x, p.y, q.x, q.y, g.width, g.height))
+            w.bytes(g.data)
 
     @classmethod
     def _read(cls, r: Reader, field: str) -> GlyphString:
-        count = r.u16(f"{field}.length")
-        flags = StringFlags(r.u8(f"{field}.flags"))
+        count = U16.read(r, field, "length")
+        flags = StringFlags(U8.read(r, field, "flags"))
         bpp = _glyph_bpp(flags)
         if not bpp:
             return cls(flags)
-        f = f"{field}.glyphs"
+        f = sub(field, "glyphs")
 
         def glyph(rr: Reader) -> RasterGlyph:
-            render_pos = Point._read(rr, f"{f}.render_pos")
-            origin = Point._read(rr, f"{f}.glyph_origin")
-            width, height = rr.u16(f"{f}.width"), rr.u16(f"{f}.height")
-            data = rr.bytes(_glyph_size(bpp, width, height), f"{f}.data")
-            return RasterGlyph(render_pos, origin, width, height, data)
+            x, y, ox, oy, width, height = _GLYPH_HEAD.read(rr, f)
+            data = read_bytes(rr, _glyph_size(bpp, width, height), f, "data")
+            return RasterGlyph(Point(x, y), Point(ox, oy), width, height, data)
 
         return cls(flags, tuple(r.array(count, glyph, f, 20)))
 
 
+GLYPH_STRING: Pointer[GlyphString] = Pointer(Var(GlyphString._read, lambda o, s: s._write(o)))
+
+
 @dataclass(frozen=True)
-class Head:
+class Head(_Packed):
     """One monitor of MONITORS_CONFIG: a ``width`` x ``height`` area at ``x``, ``y`` of a surface."""
 
     monitor_id: int
@@ -430,28 +481,14 @@ class Head:
     y: int = 0
     flags: int = 0
 
-    def _write(self, w: Writer) -> None:
-        for v in (self.monitor_id, self.surface_id, self.width, self.height, self.x, self.y, self.flags):
-            w.u32(v)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Head:
-        names = ("monitor_id", "surface_id", "width", "height", "x", "y", "flags")
-        values = [r.u32(f"{field}.{n}") for n in names]
-        return cls(*values)
-
 
 @dataclass(frozen=True)
-class ResourceId:
+class ResourceId(_Packed):
     """A cached resource named in INVAL_LIST."""
 
     type: ResourceType
     id: int
 
-    def _write(self, w: Writer) -> None:
-        w.u8(self.type).u64(self.id)
 
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> ResourceId:
-        res_type = read_enum(r, ResourceType, r.u8, f"{field}.type")
-        return cls(res_type, r.u64(f"{field}.id"))
+HEAD = _packed(Head, "IIIIIII", "monitor_id surface_id width height x y flags")
+RESOURCE_ID = _packed(ResourceId, "BQ", "type id", type=ResourceType)

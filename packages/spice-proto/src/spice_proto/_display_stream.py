@@ -1,0 +1,118 @@
+"""Display channel messages of video streams (server to client; the client's
+STREAM_REPORT is in ``_msg_display``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
+
+from ._display_types import CLIP, RECT, Clip, Rect
+from ._display_wire import U32, U64, Scalar, SizedBytes, lenient, member
+from ._enums import DisplayMsg, StreamFlags, VideoCodecType
+from ._message import register
+from ._msg_display import ServerMessage
+
+__all__ = [
+    "DisplayStreamActivateReport",
+    "DisplayStreamClip",
+    "DisplayStreamCreate",
+    "DisplayStreamData",
+    "DisplayStreamDataSized",
+    "DisplayStreamDestroy",
+    "DisplayStreamDestroyAll",
+]
+
+_NO_CLIP = Clip()
+_FRAME = SizedBytes()
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamCreate(ServerMessage):
+    """STREAM_CREATE: frames of ``stream_width`` x ``stream_height`` scaled into ``dest``.
+
+    ``codec_type`` is a :class:`VideoCodecType` when known (a plain int otherwise).
+    """
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_CREATE
+
+    surface_id: Annotated[int, U32]
+    id: Annotated[int, U32]
+    flags: Annotated[StreamFlags, Scalar("B", member(StreamFlags))]
+    codec_type: Annotated[int, lenient("B", VideoCodecType)]
+    stamp: Annotated[int, U64]
+    stream_width: Annotated[int, U32]
+    stream_height: Annotated[int, U32]
+    src_width: Annotated[int, U32]
+    src_height: Annotated[int, U32]
+    dest: Annotated[Rect, RECT]
+    clip: Annotated[Clip, CLIP] = _NO_CLIP
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamData(ServerMessage):
+    """STREAM_DATA: one encoded frame, to show at ``multi_media_time``."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_DATA
+
+    id: Annotated[int, U32]
+    multi_media_time: Annotated[int, U32]
+    data: Annotated[bytes, _FRAME]
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamDataSized(ServerMessage):
+    """STREAM_DATA_SIZED: a frame of its own ``width`` x ``height``, scaled into ``dest``."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_DATA_SIZED
+
+    id: Annotated[int, U32]
+    multi_media_time: Annotated[int, U32]
+    width: Annotated[int, U32]
+    height: Annotated[int, U32]
+    dest: Annotated[Rect, RECT]
+    data: Annotated[bytes, _FRAME]
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamClip(ServerMessage):
+    """STREAM_CLIP: a new clip for a stream."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_CLIP
+
+    id: Annotated[int, U32]
+    clip: Annotated[Clip, CLIP]
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamDestroy(ServerMessage):
+    """STREAM_DESTROY."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_DESTROY
+
+    id: Annotated[int, U32]
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamDestroyAll(ServerMessage):
+    """STREAM_DESTROY_ALL."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_DESTROY_ALL
+
+
+@register
+@dataclass(frozen=True)
+class DisplayStreamActivateReport(ServerMessage):
+    """STREAM_ACTIVATE_REPORT: send STREAM_REPORTs for this stream."""
+
+    TYPE: ClassVar[int] = DisplayMsg.STREAM_ACTIVATE_REPORT
+
+    stream_id: Annotated[int, U32]
+    unique_id: Annotated[int, U32]
+    max_window_size: Annotated[int, U32]
+    timeout_ms: Annotated[int, U32]
