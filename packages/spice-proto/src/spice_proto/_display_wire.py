@@ -110,12 +110,18 @@ def maybe_enum(cls: type[E], value: int) -> int:
 
 
 def member(cls: type[N]) -> Callable[[int], N]:
-    """``cls(value)``, looking the named members up in a table first (enum calls are slow)."""
+    """``cls(value)``, remembered in a table (enum calls are slow): the named members and
+    up to 256 other values seen (flag combinations)."""
     table = {m.value: m for m in cls.__members__.values()}
+    limit = len(table) + 256
 
     def convert(value: int) -> N:
         found = table.get(value)
-        return found if found is not None else cls(value)
+        if found is None:
+            found = cls(value)  # ValueError for a value cls does not know
+            if len(table) < limit:
+                table[value] = found
+        return found
 
     return convert
 
@@ -255,7 +261,7 @@ class Fixed(Codec[T]):
         )
         self._build = build
         self._flatten = flatten
-        self._enums = dict(enums or {})
+        self._enums = {k: (cls, member(cls)) for k, cls in (enums or {}).items()}
         self.size = self._st.size
         self.codes = codes
 
@@ -271,9 +277,9 @@ class Fixed(Codec[T]):
         values = got[i : i + len(self._parts)]
         if self._enums:
             checked = list(values)
-            for k, cls in self._enums.items():
+            for k, (cls, convert) in self._enums.items():
                 try:
-                    checked[k] = cls(checked[k])
+                    checked[k] = convert(checked[k])
                 except ValueError:
                     _, name, offset = self._parts[k]
                     raise _enum_error(
@@ -287,10 +293,11 @@ class Fixed(Codec[T]):
         values: list[Any] = []
         for i, (st, part, _) in enumerate(self._parts):
             value = r.unpack(st, sub(name, part))[0]
-            cls = self._enums.get(i)
-            if cls is not None:
+            checked = self._enums.get(i)
+            if checked is not None:
+                cls, convert = checked
                 try:
-                    value = cls(value)
+                    value = convert(value)
                 except ValueError:
                     raise _enum_error(r, cls, value, sub(name, part), r.pos - st.size) from None
             values.append(value)
