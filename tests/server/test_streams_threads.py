@@ -17,7 +17,7 @@ from peers.viewers import pattern_frame
 from spice_proto import DisplayStreamData
 from spice_server._client import THREAD_MIN_PIXELS
 from spice_server._video import MM_TIME_DELTA, media_time
-from test_streams_session import animate, rgb, serve
+from test_server_streams_session import animate, rgb, serve
 
 W, H = 800, 600
 
