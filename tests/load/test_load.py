@@ -1,4 +1,5 @@
-"""Load: 20 headless clients on a 1080p live scene for 30 s, plus one client that never ACKs.
+"""Load: 20 headless clients on a 1080p scene damaged whole 25 times a second for 30 s, plus one
+client that never ACKs.
 
 The server runs in its own process (``load_server.py``) so its memory and CPU are its own.
 The clients are raw spice_net channels that ACK as they read and count the DRAW_COPY
@@ -11,14 +12,18 @@ messages they get, without decoding the images.
   a fixed budget per client (measured: it levels off once the clients' GLZ windows are full,
   about 25 s into the run, at ~30 MB per client).
 
-``SPICE_LOAD_SECONDS`` shortens the run for development (CI runs the full 30 s).
+``SPICE_LOAD_SECONDS`` shortens the run for development (CI runs the full 30 s);
+``SPICE_LOAD_SCENE=demo`` damages only what the demo scene changes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +46,9 @@ SERVER = Path(__file__).with_name("load_server.py")
 CLIENTS = 20
 WIDTH, HEIGHT = 1920, 1080
 SECONDS = float(os.environ.get("SPICE_LOAD_SECONDS", "30"))
+#: ``full``: the demo scene with the whole frame damaged at every animation step (25/s);
+#: ``demo``: the demo scene as it is (the animated area and the clock).
+SCENE = os.environ.get("SPICE_LOAD_SCENE", "full")
 WINDOW = 5.0
 #: The stalled client joins after this share of the run; rates are compared before and after.
 STALL_AT = 1 / 3
@@ -56,10 +64,13 @@ class ClientLog:
     """What one client received: the arrival time of each DRAW_COPY, and the pixels it covered."""
 
     times: list[float] = field(default_factory=list)
-    pixels: int = 0
+    areas: list[int] = field(default_factory=list)
 
     def count(self, start: float, end: float) -> int:
         return sum(1 for t in self.times if start <= t < end)
+
+    def pixels(self, start: float, end: float) -> int:
+        return sum(a for t, a in zip(self.times, self.areas, strict=True) if start <= t < end)
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -75,6 +86,13 @@ def proc_status(pid: int) -> dict[str, int]:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def unread_bytes(channel: Channel) -> int:
+    """Bytes waiting in the kernel's receive buffer of a channel's socket."""
+    stream = channel.stream
+    assert isinstance(stream, trio.SocketStream)
+    return struct.unpack("i", fcntl.ioctl(stream.socket.fileno(), termios.FIONREAD, b"\0" * 4))[0]
 
 
 async def link(port: int) -> tuple[Channel, Channel]:
@@ -105,22 +123,22 @@ async def reader(
                 return
             if isinstance(msg, DisplayDrawCopy):
                 log.times.append(trio.current_time())
-                log.pixels += msg.box.width * msg.box.height
+                log.areas.append(msg.box.width * msg.box.height)
             elif isinstance(msg, DisplayStreamData):  # the animated area, once it is a video stream
                 log.times.append(trio.current_time())
 
 
-async def staller(port: int, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def staller(port: int, task_status: trio.TaskStatus[Channel] = trio.TASK_STATUS_IGNORED) -> None:
     """Links like any client, then never reads (so never ACKs) its display channel."""
     main, display = await link(port)
-    task_status.started()
+    task_status.started(display)
     async with main, display:
         await trio.sleep_forever()
 
 
 async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) -> None:
     server = subprocess.Popen(
-        [sys.executable, str(SERVER), str(WIDTH), str(HEIGHT), "auto_glz", "demo"],
+        [sys.executable, str(SERVER), str(WIDTH), str(HEIGHT), "auto_glz", SCENE],
         stdout=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
     )
@@ -139,10 +157,11 @@ async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) 
             cpu0 = cpu_seconds(server.pid)
             await trio.sleep_until(t0 + SECONDS * STALL_AT)
             t_stall = trio.current_time()
-            await nursery.start(staller, port)
+            stalled: Channel = await nursery.start(staller, port)
             await trio.sleep_until(t0 + SECONDS)
             t_end = trio.current_time()
             cpu = cpu_seconds(server.pid) - cpu0
+            unread = unread_bytes(stalled)
             nursery.cancel_scope.cancel()
         assert server.poll() is None, "the server died under load"
         peak = proc_status(server.pid)["VmHWM"] / 1024
@@ -164,15 +183,18 @@ async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) 
     before = sum(log.count(t0 + SETTLE, t_stall) for log in logs) / (t_stall - t0 - SETTLE) / CLIENTS
     after = sum(log.count(t_stall + SETTLE, t_end) for log in logs) / (t_end - t_stall - SETTLE) / CLIENTS
     per_client = [log.count(t_stall + SETTLE, t_end) / (t_end - t_stall - SETTLE) for log in logs]
+    frames = sum(log.pixels(t0, t_end) for log in logs) / (WIDTH * HEIGHT) / (t_end - t0) / CLIENTS
     budget = idle + (CLIENTS + 1) * CLIENT_BUDGET_MB
     with capsys.disabled():
         print(
             f"\nload: {CLIENTS} clients linked in {link_seconds:.1f} s, "
-            f"at {WIDTH}x{HEIGHT} for {t_end - t0:.1f} s: "
+            f"at {WIDTH}x{HEIGHT} ({SCENE} scene) for {t_end - t0:.1f} s: "
             f"{before:.1f} draw messages/s per client before the staller joined, {after:.1f} after "
-            f"(slowest client {min(per_client):.1f}/s); server RSS idle {idle:.0f} MB, "
+            f"(slowest client {min(per_client):.1f}/s), {frames:.1f} full frames/s per client; "
+            f"{unread // 1024} KB wait unread at the staller; server RSS idle {idle:.0f} MB, "
             f"peak {peak:.0f} MB (budget {budget:.0f} MB); server CPU {cpu:.1f} s"
         )
+    assert unread > 0, "the stalled client was sent nothing: it did not test anything"
     assert not starved, f"(client, window start) without any update: {starved}"
     assert after >= 0.5 * before, (before, after)
     assert min(per_client) >= 0.25 * after, per_client
