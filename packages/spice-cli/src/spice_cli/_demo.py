@@ -170,8 +170,12 @@ async def _view(uri: str, out: TextIO) -> bool:
         except SDLError as exc:
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
             return False
-        async with ss.connect(uri) as session:
-            await Viewer(session).run()
+        try:
+            async with ss.connect(uri) as session:
+                await Viewer(session).run()
+        except SDLError as exc:  # no window or renderer after all
+            print(f"spice demo: {exc}; going headless", file=out, flush=True)
+            return False
     return True
 
 
