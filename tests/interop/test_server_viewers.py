@@ -202,8 +202,13 @@ async def test_content_shown_before_comes_from_the_viewers_cache(viewer: str, xv
         with trio.fail_after(TIMEOUT):  # DISPLAY_INIT announced the viewer's cache
             while client.display.cache is None:
                 await trio.sleep(0.05)
-        for frame in (second, first, second, first):
+        for frame in (second, first):
             fb.update(frame)
             await shown_at(xvfb, fb.frame)
-        # the first two went out as images the viewer cached, the last two as FROM_CACHE references
-        assert client.display.cache.hits == 2
+        # Both pictures have now gone out since the viewer announced its cache, so it holds them.
+        # (Whether the very first frame was cacheable depends on whether it left before DISPLAY_INIT.)
+        for frame in (second, first):
+            hits = client.display.cache.hits
+            fb.update(frame)
+            await shown_at(xvfb, fb.frame)
+            assert client.display.cache.hits == hits + 1  # sent as a FROM_CACHE reference
