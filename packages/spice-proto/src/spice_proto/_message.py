@@ -8,6 +8,7 @@ class with :func:`register` makes :func:`decode_message` find it.
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
@@ -38,7 +39,7 @@ class Message:
         raise NotImplementedError
 
     @classmethod
-    def decode_body(cls: type[M], r: Reader) -> M:
+    def decode_body(cls: builtins.type[M], r: Reader) -> M:
         """Read one body from ``r`` (positioned at the start of the body)."""
         raise NotImplementedError
 
@@ -49,7 +50,7 @@ class Message:
         return w.getvalue()
 
     @classmethod
-    def decode(cls: type[M], body: bytes | bytearray | memoryview) -> M:
+    def decode(cls: builtins.type[M], body: bytes | bytearray | memoryview) -> M:
         """Decode a whole body; trailing bytes are tolerated (newer peers append fields)."""
         return cls.decode_body(Reader(body, cls.__name__))
 

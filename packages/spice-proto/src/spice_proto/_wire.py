@@ -35,7 +35,7 @@ class Reader:
 
     __slots__ = ("_data", "_pos", "where")
 
-    def __init__(self, data: bytes | bytearray | memoryview, where: str, pos: int = 0) -> None:
+    def __init__(self, data: builtins.bytes | bytearray | memoryview, where: str, pos: int = 0) -> None:
         self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
         self._pos = pos
         self.where = where
