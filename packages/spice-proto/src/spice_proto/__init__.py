@@ -50,7 +50,7 @@ from ._msg_cursor import *  # noqa: F403
 from ._msg_display import *  # noqa: F403
 from ._msg_inputs import *  # noqa: F403
 from ._msg_main import *  # noqa: F403
-from ._wire import Reader, Writer
+from ._wire import Payload, Reader, Writer
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,7 @@ __all__ = [
     "Caps",
     "Direction",
     "Message",
+    "Payload",
     "ProtocolError",
     "Reader",
     "UnknownMessage",

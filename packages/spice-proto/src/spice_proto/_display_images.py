@@ -4,8 +4,10 @@ An image on the wire is an 18-byte descriptor ``{id u64, type u8, flags u8,
 width u32, height u32}`` followed by data that depends on the type.  Here each
 type is its own frozen dataclass (``QuicImage``, ``BitmapImage``, ...) carrying
 the descriptor fields (``id``, ``flags``, ``width``, ``height``) and its
-payload; compressed payloads are kept as ``bytes`` exactly as they came, ready
-for the codec packages.  All fields are keyword-only.
+payload; pixel and compressed payloads (``data``) are kept exactly as they came,
+ready for the codec packages: decoded from an immutable body, ``data`` is a
+read-only ``memoryview`` into it rather than a copy (see :data:`Payload`).  All
+fields are keyword-only.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from ._display_wire import (
     SizedBytes,
     layout,
     member,
-    read_bytes,
+    read_payload,
     read_pointer,
     sub,
 )
 from ._enums import BitmapFlags, BitmapFmt, ImageFlags, ImageType, JpegAlphaFlags
 from ._errors import ProtocolError
-from ._wire import Reader
+from ._wire import Payload, Reader
 
 __all__ = [
     "BinaryImage",
@@ -138,7 +140,7 @@ def image_class(image_type: ImageType | int) -> type[Image] | None:
 class Image:
     """Base of the image classes: the descriptor fields; subclasses add the payload.
 
-    A subclass declares its payload with codecs (``data: Annotated[bytes, ...]``),
+    A subclass declares its payload with codecs (``data: Annotated[Payload, ...]``),
     named under ``_WIRE_PREFIX`` in errors, or overrides the two ``_payload`` methods.
     """
 
@@ -252,7 +254,7 @@ class BitmapImage(Image):
 
     format: BitmapFmt
     stride: int
-    data: bytes
+    data: Payload
     bitmap_flags: BitmapFlags = _NO_BITMAP_FLAGS
     x: int = -1
     y: int = -1
@@ -278,7 +280,7 @@ class BitmapImage(Image):
         fmt, bflags, x, y, stride = _BITMAP_HEAD.read(r, field, "bitmap")
         bflags = BitmapFlags(bflags)
         palette = _read_palette_field(r, bflags, field, "bitmap", required=False)
-        data = read_bytes(r, stride * y, field, "bitmap.data")
+        data = read_payload(r, stride * y, field, "bitmap.data")
         return {
             "format": fmt,
             "bitmap_flags": bflags,
@@ -299,7 +301,7 @@ _BITMAP_HEAD: Fixed[tuple[Any, ...]] = Fixed(
 class BinaryImage(Image):
     """An image whose payload is ``u32 data_size`` then that many bytes of codec data."""
 
-    data: Annotated[bytes, _SIZED_BYTES]
+    data: Annotated[Payload, _SIZED_BYTES]
 
 
 @_image_type
@@ -349,7 +351,7 @@ class LzPltImage(Image):
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.LZ_PLT
 
-    data: bytes
+    data: Payload
     bitmap_flags: BitmapFlags = _NO_BITMAP_FLAGS
     palette: Palette | None = None
     palette_id: int | None = None
@@ -367,7 +369,7 @@ class LzPltImage(Image):
         bflags, size = _LZ_PLT_HEAD.read(r, field, "lz_plt")
         bflags = BitmapFlags(bflags)
         palette = _read_palette_field(r, bflags, field, "lz_plt", required=True)
-        return {"bitmap_flags": bflags, "data": read_bytes(r, size, field, "lz_plt.data"), **palette}
+        return {"bitmap_flags": bflags, "data": read_payload(r, size, field, "lz_plt.data"), **palette}
 
 
 _LZ_PLT_HEAD: Fixed[tuple[Any, ...]] = Fixed("BI", ("flags", "data_size"), _values, _unpacked)
@@ -382,7 +384,7 @@ class ZlibGlzRgbImage(Image):
     _WIRE_PREFIX: ClassVar[str] = "zlib_glz"
 
     glz_data_size: Annotated[int, U32]
-    data: Annotated[bytes, _SIZED_BYTES]
+    data: Annotated[Payload, _SIZED_BYTES]
 
 
 @_image_type
@@ -393,7 +395,7 @@ class JpegAlphaImage(Image):
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.JPEG_ALPHA
 
     jpeg_size: int
-    data: bytes
+    data: Payload
     jpeg_flags: JpegAlphaFlags = _NO_JPEG_FLAGS
 
     @classmethod

@@ -11,6 +11,7 @@ from ._display_wire import U32, U64, Scalar, SizedBytes, lenient, member
 from ._enums import DisplayMsg, StreamFlags, VideoCodecType
 from ._message import register
 from ._msg_display import ServerMessage
+from ._wire import Payload
 
 __all__ = [
     "DisplayStreamActivateReport",
@@ -52,13 +53,16 @@ class DisplayStreamCreate(ServerMessage):
 @register
 @dataclass(frozen=True)
 class DisplayStreamData(ServerMessage):
-    """STREAM_DATA: one encoded frame, to show at ``multi_media_time``."""
+    """STREAM_DATA: one encoded frame, to show at ``multi_media_time``.
+
+    Decoded from an immutable body, ``data`` is a read-only view into it (see :data:`Payload`).
+    """
 
     TYPE: ClassVar[int] = DisplayMsg.STREAM_DATA
 
     id: Annotated[int, U32]
     multi_media_time: Annotated[int, U32]
-    data: Annotated[bytes, _FRAME]
+    data: Annotated[Payload, _FRAME]
 
 
 @register
@@ -73,7 +77,7 @@ class DisplayStreamDataSized(ServerMessage):
     width: Annotated[int, U32]
     height: Annotated[int, U32]
     dest: Annotated[Rect, RECT]
-    data: Annotated[bytes, _FRAME]
+    data: Annotated[Payload, _FRAME]
 
 
 @register

@@ -25,7 +25,7 @@ from enum import Enum, IntEnum
 from typing import Any, Generic, TypeVar
 
 from ._errors import ProtocolError
-from ._wire import Reader, Writer
+from ._wire import Payload, Reader, Writer
 
 T = TypeVar("T")
 E = TypeVar("E", bound=IntEnum)
@@ -99,6 +99,11 @@ def require_pointer(r: Reader, field: str, part: str = "") -> Reader:
 def read_bytes(r: Reader, size: int, field: str, part: str = "") -> bytes:
     """``size`` bytes, named ``field.part`` if they are not there."""
     return r.bytes(size, "" if size <= r.remaining else sub(field, part))
+
+
+def read_payload(r: Reader, size: int, field: str, part: str = "") -> Payload:
+    """Like :func:`read_bytes`, for a large payload (a view of an immutable body, no copy)."""
+    return r.payload(size, "" if size <= r.remaining else sub(field, part))
 
 
 def maybe_enum(cls: type[E], value: int) -> int:
@@ -346,17 +351,17 @@ class Pointer(Codec[T]):
         o.pointer(lambda o2: target.write(o2, value))
 
 
-class SizedBytes(Codec[bytes]):
-    """``u32`` size (named ``<name>_size``) then that many bytes."""
+class SizedBytes(Codec[Payload]):
+    """``u32`` size (named ``<name>_size``) then that many bytes of payload (see :data:`Payload`)."""
 
     __slots__ = ()
 
-    def read(self, r: Reader, field: str, part: str = "") -> bytes:
+    def read(self, r: Reader, field: str, part: str = "") -> Payload:
         got = r.try_unpack(_U32)
         size: int = got[0] if got is not None else r.u32(sub(field, part) + "_size")
-        return read_bytes(r, size, field, part)
+        return read_payload(r, size, field, part)
 
-    def write(self, o: OutWriter, value: bytes) -> None:
+    def write(self, o: OutWriter, value: Payload) -> None:
         o.w.u32(len(value)).bytes(value)
 
 

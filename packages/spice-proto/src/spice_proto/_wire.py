@@ -3,6 +3,10 @@
 SPICE data is little-endian and packed.  Pointers inside a body are u32
 offsets from the start of that body, so a :class:`Reader` can spawn another
 reader positioned at such an offset with :meth:`Reader.at`.
+
+Large payloads (compressed images, video frames) are read with
+:meth:`Reader.payload`, which hands out a read-only view into the body instead
+of a copy when the body is immutable (see :data:`Payload`).
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ import builtins
 import struct
 from bisect import bisect_right
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from ._errors import ProtocolError
 
 T = TypeVar("T")
+
+#: A large payload field (image data, a video frame): ``bytes``, or a read-only
+#: ``memoryview`` into the immutable message body it was decoded from (no copy).
+#: Both compare and hash by content, so ``QuicImage(data=b"...")`` equals the same
+#: image decoded from the wire; call ``bytes(payload)`` where real ``bytes`` are needed.
+Payload: TypeAlias = builtins.bytes | memoryview
 
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
@@ -33,10 +43,13 @@ _BIG = 4096
 class Reader:
     """Sequential reader over one message body, with errors that say where."""
 
-    __slots__ = ("_data", "_pos", "where")
+    __slots__ = ("_data", "_frozen", "_pos", "where")
 
     def __init__(self, data: builtins.bytes | bytearray | memoryview, where: str, pos: int = 0) -> None:
         self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        #: Whether the body can never change (it is, or views, a ``bytes``): then
+        #: :meth:`payload` may hand out views of it.
+        self._frozen = isinstance(self._data.obj, builtins.bytes)
         self._pos = pos
         self.where = where
 
@@ -119,6 +132,12 @@ class Reader:
     def bytes(self, n: int, field: str) -> builtins.bytes:
         return builtins.bytes(self._take(n, field))
 
+    def payload(self, n: int, field: str) -> Payload:
+        """``n`` bytes of a large payload: a read-only view of the body when the body is
+        immutable, else a copy (a view of a mutable buffer could change under the user)."""
+        view = self._take(n, field)
+        return view if self._frozen else builtins.bytes(view)
+
     def rest(self) -> builtins.bytes:
         """Everything from the current offset to the end of the body."""
         return builtins.bytes(self._take(self.remaining, "rest"))
@@ -145,11 +164,19 @@ class Reader:
             raise self.fail(f"{self.remaining} unexpected trailing bytes")
 
 
+def _immutable(b: builtins.bytes | bytearray | memoryview) -> bool:
+    """Whether ``b`` is a ``bytes`` or a plain byte view of one (its contents cannot change)."""
+    if type(b) is builtins.bytes:
+        return True
+    return type(b) is memoryview and b.format == "B" and b.c_contiguous and isinstance(b.obj, builtins.bytes)
+
+
 class Writer:
     """Builds a message body; :meth:`reserve_u32` + :meth:`patch_u32` fill in pointers.
 
-    Small writes go to a bytearray; a large ``bytes`` (an image, a video frame) is kept by
-    reference and copied exactly once, when :meth:`getvalue` joins the pieces.
+    Small writes go to a bytearray; a large ``bytes`` (an image, a video frame), or a byte
+    view of one, is kept by reference and copied exactly once, when :meth:`getvalue` joins
+    the pieces.
     """
 
     __slots__ = ("_base", "_buf", "_chunks", "_starts")
@@ -157,7 +184,7 @@ class Writer:
     def __init__(self) -> None:
         self._buf = bytearray()
         #: Finished pieces before ``_buf`` and where each starts; ``_buf`` starts at ``_base``.
-        self._chunks: list[builtins.bytes | bytearray] = []
+        self._chunks: list[builtins.bytes | bytearray | memoryview] = []
         self._starts: list[int] = []
         self._base = 0
 
@@ -202,7 +229,7 @@ class Writer:
         return self
 
     def bytes(self, b: builtins.bytes | bytearray | memoryview) -> Writer:
-        if type(b) is builtins.bytes and len(b) >= _BIG:
+        if len(b) >= _BIG and _immutable(b):
             # Immutable, so keeping a reference is as good as a copy.
             if self._buf:
                 self._push(self._buf)
@@ -212,7 +239,7 @@ class Writer:
             self._buf += b
         return self
 
-    def _push(self, chunk: builtins.bytes | bytearray) -> None:
+    def _push(self, chunk: builtins.bytes | bytearray | memoryview) -> None:
         self._chunks.append(chunk)
         self._starts.append(self._base)
         self._base += len(chunk)

@@ -20,7 +20,7 @@ import simplejpeg  # type: ignore[import-untyped]
 import spice_glz
 import spice_lz
 import spice_quic
-from spice_proto import BitmapFlags, BitmapFmt, ImageFlags
+from spice_proto import BitmapFlags, BitmapFmt, ImageFlags, Payload
 
 # spice_proto re-exports these at the top level; mypy cannot see through its computed __all__
 from spice_proto._display_images import (
@@ -495,7 +495,7 @@ class ImageDecoder:
         out = spice_lz.decode(image.data, palette=palette.tobytes())
         return Pixels(np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width, 4))
 
-    def _glz(self, image: Image, blob: bytes) -> Pixels:
+    def _glz(self, image: Image, blob: Payload) -> Pixels:
         out = spice_glz.decode(blob, self.store.glz)
         data = np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width, 4)
         # the window may share this memory: callers must not write to it
@@ -518,7 +518,7 @@ class ImageDecoder:
         return glz
 
     @staticmethod
-    def _jpeg(image: Image, data: bytes, colorspace: str) -> U8:
+    def _jpeg(image: Image, data: Payload, colorspace: str) -> U8:
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
             if (width, height) != (image.width, image.height):

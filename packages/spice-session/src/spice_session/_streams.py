@@ -51,6 +51,7 @@ from spice_proto import (
     MainInit,
     MainMultiMediaTime,
     Message,
+    Payload,
     Rect,
     StreamFlags,
     UnknownMessage,
@@ -192,7 +193,7 @@ def _mm_diff(a: int, b: int) -> int:
 class VideoDecoder(Protocol):
     """Turns the encoded frames of one stream into (height, width, 4) uint8 BGRX arrays."""
 
-    def decode(self, data: bytes) -> list[Frame]: ...
+    def decode(self, data: Payload) -> list[Frame]: ...
 
     def close(self) -> None: ...
 
@@ -200,7 +201,7 @@ class VideoDecoder(Protocol):
 class MjpegDecoder:
     """MJPEG: every frame is a complete JPEG (libjpeg-turbo through simplejpeg)."""
 
-    def decode(self, data: bytes) -> list[Frame]:
+    def decode(self, data: Payload) -> list[Frame]:
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
             if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
@@ -223,7 +224,7 @@ class AvDecoder:
         self.codec_name = codec_name
         self._context: Any = av.CodecContext.create(codec_name, "r")
 
-    def decode(self, data: bytes) -> list[Frame]:
+    def decode(self, data: Payload) -> list[Frame]:
         try:
             frames = self._context.decode(self._av.Packet(data))
             return [np.ascontiguousarray(f.to_ndarray(format="bgra")) for f in frames]
