@@ -105,7 +105,7 @@ def main() -> int:
     print(f"full-screen {W}x{H} DRAW_COPY, frames/s (median of {args.runs})")
     print("codec: the codec's decode_into into a plain buffer; handler: the decoded message through")
     print("the display handler into the primary surface; wire: the same from the message body bytes")
-    print("(spice_proto decoding included, which copies the image data out of the body)")
+    print("(spice_proto decoding included; the image data stays a read-only view of the body)")
     print(f"{'image':<14}{'codec':>10}{'handler':>10}{'':>9}{'wire':>10}{'':>9}{'body MB':>9}")
     window = spice_glz.Window()
     rows: list[tuple[str, str, Callable[[bytes], Image], Callable[[bytes, bytearray], object]]] = [
