@@ -101,6 +101,26 @@ def _fits_whole(surface: Surface, msg: DisplayDrawCopy) -> bool:
     return True
 
 
+def _sourced_region(
+    surface: Surface,
+    decoder: ImageDecoder,
+    msg: DisplayDrawCopy | DisplayDrawBlend | DisplayDrawOpaque | DisplayDrawRop3 | DisplayDrawTransparent,
+    mask: QMask | None,
+    scale_mode: int,
+) -> tuple[Array, Region] | None:
+    """The clipped (and masked) destination region of an image draw and the source pixels
+    lined up with it.  ``None`` when nothing is drawn; the image is still decoded when it
+    feeds a cache or the GLZ window, so those stay in step with the server."""
+    region = region_for(surface.width, surface.height, msg.box, msg.clip)
+    if mask is not None:
+        apply_qmask(region, mask, msg.box, decoder)
+    if region.is_empty():
+        touch(msg.src_bitmap, decoder)
+        return None
+    pixels = snapshot_if_same(surface, msg.src_bitmap, decoder.decode(msg.src_bitmap))
+    return source_values(surface, region, msg.box, pixels, msg.src_area, scale_mode)
+
+
 def draw_copy(
     surface: Surface, msg: DisplayDrawCopy | DisplayDrawBlend, decoder: ImageDecoder
 ) -> Rect | None:
@@ -110,13 +130,7 @@ def draw_copy(
         and decoder.decode_into(msg.src_bitmap, surface, msg.box.left, msg.box.top)
     ):
         return msg.box
-    region = region_for(surface.width, surface.height, msg.box, msg.clip)
-    apply_qmask(region, msg.mask, msg.box, decoder)
-    if region.is_empty():
-        touch(msg.src_bitmap, decoder)
-        return None
-    pixels = snapshot_if_same(surface, msg.src_bitmap, decoder.decode(msg.src_bitmap))
-    got = source_values(surface, region, msg.box, pixels, msg.src_area, msg.scale_mode)
+    got = _sourced_region(surface, decoder, msg, msg.mask, msg.scale_mode)
     if got is None:
         return None
     src, region = got
@@ -130,13 +144,7 @@ def draw_copy(
 
 
 def draw_opaque(surface: Surface, msg: DisplayDrawOpaque, decoder: ImageDecoder) -> Rect | None:
-    region = region_for(surface.width, surface.height, msg.box, msg.clip)
-    apply_qmask(region, msg.mask, msg.box, decoder)
-    if region.is_empty():
-        touch(msg.src_bitmap, decoder)
-        return None
-    pixels = snapshot_if_same(surface, msg.src_bitmap, decoder.decode(msg.src_bitmap))
-    got = source_values(surface, region, msg.box, pixels, msg.src_area, msg.scale_mode)
+    got = _sourced_region(surface, decoder, msg, msg.mask, msg.scale_mode)
     if got is None:
         return None
     src, region = got
@@ -181,13 +189,7 @@ def _simple(
 
 
 def draw_rop3(surface: Surface, msg: DisplayDrawRop3, decoder: ImageDecoder) -> Rect | None:
-    region = region_for(surface.width, surface.height, msg.box, msg.clip)
-    apply_qmask(region, msg.mask, msg.box, decoder)
-    if region.is_empty():
-        touch(msg.src_bitmap, decoder)
-        return None
-    pixels = snapshot_if_same(surface, msg.src_bitmap, decoder.decode(msg.src_bitmap))
-    got = source_values(surface, region, msg.box, pixels, msg.src_area, msg.scale_mode)
+    got = _sourced_region(surface, decoder, msg, msg.mask, msg.scale_mode)
     if got is None:
         return None
     src, region = got
@@ -198,12 +200,7 @@ def draw_rop3(surface: Surface, msg: DisplayDrawRop3, decoder: ImageDecoder) -> 
 
 
 def draw_transparent(surface: Surface, msg: DisplayDrawTransparent, decoder: ImageDecoder) -> Rect | None:
-    region = region_for(surface.width, surface.height, msg.box, msg.clip)
-    if region.is_empty():
-        touch(msg.src_bitmap, decoder)
-        return None
-    pixels = snapshot_if_same(surface, msg.src_bitmap, decoder.decode(msg.src_bitmap))
-    got = source_values(surface, region, msg.box, pixels, msg.src_area, ImageScaleMode.NEAREST)
+    got = _sourced_region(surface, decoder, msg, None, ImageScaleMode.NEAREST)
     if got is None:
         return None
     src, region = got
