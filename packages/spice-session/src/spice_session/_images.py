@@ -8,10 +8,13 @@ images written straight into a surface.  Bad data raises :class:`DisplayError`.
 
 from __future__ import annotations
 
+import enum
 import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
 
 import lz4.block  # type: ignore[import-untyped]
 import numpy as np
@@ -263,9 +266,35 @@ _LZ4_FORMATS = {
     BitmapFmt.FMT_32BIT: 4,
     BitmapFmt.RGBA: 4,
 }
-_QUIC_RGB = frozenset({spice_quic.ImageType.RGB16, spice_quic.ImageType.RGB24, spice_quic.ImageType.RGB32})
-_LZ_RGB = frozenset({spice_lz.LzImageType.RGB16, spice_lz.LzImageType.RGB24, spice_lz.LzImageType.RGB32})
-_GLZ_RGB = frozenset({spice_glz.ImageType.RGB16, spice_glz.ImageType.RGB24, spice_glz.ImageType.RGB32})
+#: Codec image types (by name: the three codecs' enums share these names) that decode
+#: without conversion into a 4-byte xRGB surface.
+_RGB_TYPE_NAMES = frozenset({"RGB16", "RGB24", "RGB32"})
+
+
+class _CodecHeader(Protocol):
+    """What the three codecs' ``read_header`` results have in common."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def image_type(self) -> enum.Enum: ...
+
+
+def _direct_format(head: _CodecHeader, image: Image, argb: bool) -> str | None:
+    """The pixel format to decode ``image`` straight into a 4-byte surface, or ``None``
+    when its header disagrees with the descriptor or the format would need converting."""
+    if (head.width, head.height) != (image.width, image.height):
+        return None
+    name = head.image_type.name
+    if name == "RGBA":
+        return "bgra32"
+    if name in _RGB_TYPE_NAMES and not argb:
+        return "bgrx32"
+    return None
+
+
 _CODEC_ERRORS = (spice_quic.DecodeError, spice_lz.DecodeError, spice_glz.DecodeError)
 
 
@@ -314,50 +343,28 @@ class ImageDecoder:
         offset = y * surface.stride + x * 4
         target = surface.flat[offset:]
         try:
+            write: Callable[[Any, int, str], object]
             if isinstance(image, QuicImage):
-                qinfo = spice_quic.read_header(image.data)
-                if (qinfo.width, qinfo.height) != (image.width, image.height):
-                    return False
-                if qinfo.image_type == spice_quic.ImageType.RGBA:
-                    fmt = "bgra32"
-                elif qinfo.image_type in _QUIC_RGB and not argb:
-                    fmt = "bgrx32"
-                else:
-                    return False
-                spice_quic.decode_into(image.data, target, surface.stride, fmt)
-                alpha = fmt == "bgra32"
+                head: _CodecHeader = spice_quic.read_header(image.data)
+                write = partial(spice_quic.decode_into, image.data)
             elif isinstance(image, LzRgbImage):
-                lhead = spice_lz.read_header(image.data)
-                if (lhead.width, lhead.height) != (image.width, image.height):
-                    return False
-                if lhead.image_type == spice_lz.LzImageType.RGBA:
-                    fmt = "bgra32"
-                elif lhead.image_type in _LZ_RGB and not argb:
-                    fmt = "bgrx32"
-                else:
-                    return False
-                spice_lz.decode_into(image.data, target, surface.stride, fmt)
-                alpha = fmt == "bgra32"
+                head = spice_lz.read_header(image.data)
+                write = partial(spice_lz.decode_into, image.data)
             elif isinstance(image, (GlzRgbImage, ZlibGlzRgbImage)):
                 blob = image.data if isinstance(image, GlzRgbImage) else self._inflate(image)
-                ghead = spice_glz.read_header(blob)
-                if (ghead.width, ghead.height) != (image.width, image.height):
-                    return False
-                if ghead.image_type == spice_glz.ImageType.RGBA:
-                    fmt = "bgra32"
-                elif ghead.image_type in _GLZ_RGB and not argb:
-                    fmt = "bgrx32"
-                else:
-                    return False
-                spice_glz.decode_into(blob, self.store.glz, target, surface.stride, fmt)
-                alpha = fmt == "bgra32"
+                head = spice_glz.read_header(blob)
+                write = partial(spice_glz.decode_into, blob, self.store.glz)
             else:
                 return False
+            fmt = _direct_format(head, image, argb)
+            if fmt is None:
+                return False
+            write(target, surface.stride, fmt)
         except _CODEC_ERRORS as exc:
             raise DisplayError(f"{describe(image)}: {exc}") from None
         if image.flags & (ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME):
             region = surface.pixels[y : y + image.height, x : x + image.width]
-            self._cache(image, Pixels(region, alpha))
+            self._cache(image, Pixels(region, fmt == "bgra32"))
         return True
 
     def decode_mask(self, image: Image, invert: bool) -> npt.NDArray[np.bool_]:
