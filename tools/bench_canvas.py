@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import statistics
 import sys
 import time
@@ -25,20 +24,13 @@ from pathlib import Path
 import spice_glz
 import spice_lz
 import spice_quic
+from benchlib import vectors_dir
 from spice_proto import Clip, DisplayDrawCopy, DisplaySurfaceCreate, Rect, SurfaceFlags, SurfaceFmt
 from spice_proto._display_images import GlzRgbImage, Image, LzRgbImage, QuicImage
 from spice_session import Display
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 1920, 1080
-
-
-def vectors_dir() -> Path | None:
-    env = os.environ.get("SPICE_VECTORS_DIR")
-    for d in [Path(env)] if env else [ROOT.parent / "shared" / "vectors", ROOT / "tests" / "vectors"]:
-        if (d / "manifest.json").exists():
-            return d
-    return None
 
 
 def median_seconds(fns: list[Callable[[], object]], runs: int) -> list[float]:
@@ -92,7 +84,7 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    base = vectors_dir()
+    base = vectors_dir(with_subset=True)
     if base is None:
         print("bench_canvas: no vectors (../shared/vectors or SPICE_VECTORS_DIR)", file=sys.stderr)
         return 1

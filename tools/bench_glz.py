@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -19,19 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import spice_glz
+from benchlib import vectors_dir
 from spice_glz import ImageType
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DECODE = {"desktop": 600.0}
 REFERENCE_ENCODE = {"desktop": 90.0}
-
-
-def vectors_dir() -> Path | None:
-    env = os.environ.get("SPICE_VECTORS_DIR")
-    for d in [Path(env)] if env else [ROOT.parent / "shared" / "vectors"]:
-        if (d / "manifest.json").exists():
-            return d
-    return None
 
 
 BEST: dict[str, float] = {}

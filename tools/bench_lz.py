@@ -11,17 +11,14 @@ frames come from ../shared/vectors; without them only the overhead is shown.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import spice_lz
+from benchlib import load_cases, median_wall_cpu, mp_rates
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "vectors"
 RGB32 = spice_lz.LzImageType.RGB32
 FRAMES = ["lz/desktop_1920x1080_rgb32", "lz/photo_1920x1080_rgb32"]
 # Reference C decoder / encoder figures from the project brief (MP/s).
@@ -29,36 +26,6 @@ REFERENCE = {
     "lz/desktop_1920x1080_rgb32": (870.0, 130.0),
     "lz/photo_1920x1080_rgb32": (415.0, 67.0),
 }
-
-
-def medians(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock and thread-CPU seconds of ``runs`` calls (after one warm-up call)."""
-    fn()
-    wall, cpu = [], []
-    for _ in range(runs):
-        w0, c0 = time.perf_counter(), time.thread_time()
-        fn()
-        cpu.append(time.thread_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return statistics.median(wall), statistics.median(cpu)
-
-
-def frames() -> list[tuple[str, bytes, bytes, int, int]]:
-    manifest = SHARED / "manifest.json"
-    if not manifest.exists():
-        return []
-    out = []
-    for case in json.loads(manifest.read_text())["cases"]:
-        if case["name"] in FRAMES:
-            blob = (SHARED / case["encoded"]["path"]).read_bytes()
-            pixels = (SHARED / case["expected"][0]["path"]).read_bytes()
-            out.append((case["name"], blob, pixels, case["width"], case["height"]))
-    return out
-
-
-def rate(mp: float, seconds: tuple[float, float]) -> str:
-    wall, cpu = seconds
-    return f"{mp / wall:>6.0f} /{mp / cpu:>5.0f}"
 
 
 def main() -> int:
@@ -71,21 +38,21 @@ def main() -> int:
         f"{'image':<26}{'decode':>14}{'decode_into':>14}{'ref dec':>9}"
         f"{'encode':>14}{'ref enc':>9}{'size/ref':>10}"
     )
-    found = frames()
+    found = load_cases(FRAMES)
     for name, blob, pixels, width, height in found:
         mp = width * height / 1e6
-        dec = medians(lambda b=blob: spice_lz.decode(b), runs)
+        dec = median_wall_cpu(lambda b=blob: spice_lz.decode(b), runs)
         buf = bytearray(width * height * 4)
-        into = medians(lambda b=blob, o=buf, w=width: spice_lz.decode_into(b, o, w * 4), runs)
-        enc = medians(lambda p=pixels, w=width, h=height: spice_lz.encode(p, w, h, RGB32), runs)
+        into = median_wall_cpu(lambda b=blob, o=buf, w=width: spice_lz.decode_into(b, o, w * 4), runs)
+        enc = median_wall_cpu(lambda p=pixels, w=width, h=height: spice_lz.encode(p, w, h, RGB32), runs)
         ours = spice_lz.encode(pixels, width, height, RGB32)
         ref_dec, ref_enc = REFERENCE[name]
         print(
-            f"{name.split('/', 1)[1]:<26}{rate(mp, dec):>14}{rate(mp, into):>14}{ref_dec:>9.0f}"
-            f"{rate(mp, enc):>14}{ref_enc:>9.0f}{len(ours) / len(blob):>10.3f}"
+            f"{name.split('/', 1)[1]:<26}{mp_rates(mp, dec):>14}{mp_rates(mp, into):>14}{ref_dec:>9.0f}"
+            f"{mp_rates(mp, enc):>14}{ref_enc:>9.0f}{len(ours) / len(blob):>10.3f}"
         )
     if not found:
-        print(f"(1080p vectors not found under {SHARED}; throughput rows skipped)")
+        print("(1080p vectors not found in ../shared/vectors or $SPICE_VECTORS_DIR; throughput rows skipped)")
 
     pixel = b"\x01\x02\x03\x00"
     one = spice_lz.encode(pixel, 1, 1, spice_lz.LzImageType.RGB32)
@@ -100,7 +67,7 @@ def main() -> int:
         return run
 
     over = [
-        (label, medians(many(fn), 7)[1] / calls * 1e6)
+        (label, median_wall_cpu(many(fn), 7)[1] / calls * 1e6)
         for label, fn in [
             ("decode", lambda: spice_lz.decode(one)),
             ("decode_into", lambda: spice_lz.decode_into(one, out, 4)),

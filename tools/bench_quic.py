@@ -12,53 +12,20 @@ per-call overhead is printed.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import spice_quic
+from benchlib import load_cases, median_wall_cpu, mp_rates
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "vectors"
 FRAMES = ["quic/desktop_1920x1080_rgb32", "quic/photo_1920x1080_rgb32"]
 # The reference C codec (spice-common quic.c) on the project machine, from the brief: (decode, encode) MP/s.
 REFERENCE = {
     "quic/desktop_1920x1080_rgb32": (157.0, 100.0),
     "quic/photo_1920x1080_rgb32": (63.0, 57.0),
 }
-
-
-def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock and thread-CPU seconds of ``runs`` calls of ``fn``."""
-    fn()
-    wall: list[float] = []
-    cpu: list[float] = []
-    for _ in range(runs):
-        w0, c0 = time.perf_counter(), time.thread_time()
-        fn()
-        cpu.append(time.thread_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return statistics.median(wall), statistics.median(cpu)
-
-
-def load_frames() -> list[tuple[str, bytes, bytes, int, int]]:
-    manifest = SHARED / "manifest.json"
-    if not manifest.exists():
-        return []
-    found = []
-    for case in json.loads(manifest.read_text())["cases"]:
-        if case["name"] in FRAMES:
-            blob = (SHARED / case["encoded"]["path"]).read_bytes()
-            pixels = (SHARED / case["expected"][0]["path"]).read_bytes()
-            found.append((case["name"], blob, pixels, case["width"], case["height"]))
-    return found
-
-
-def mps(megapixels: float, seconds: tuple[float, float]) -> str:
-    return f"{megapixels / seconds[0]:6.0f} /{megapixels / seconds[1]:5.0f}"
 
 
 def main() -> int:
@@ -71,21 +38,21 @@ def main() -> int:
         f"{'image':<22}{'decode':>14}{'decode_into':>14}{'ref dec':>9}"
         f"{'encode':>14}{'ref enc':>9}{'size/ref':>10}"
     )
-    frames = load_frames()
+    frames = load_cases(FRAMES)
     for name, blob, pixels, width, height in frames:
         mp = width * height / 1e6
         target = bytearray(width * height * 4)
-        dec = timed(lambda b=blob: spice_quic.decode(b), runs)
-        into = timed(lambda b=blob, t=target, s=width * 4: spice_quic.decode_into(b, t, s), runs)
-        enc = timed(lambda p=pixels, w=width, h=height: spice_quic.encode(p, w, h, "RGB32"), runs)
+        dec = median_wall_cpu(lambda b=blob: spice_quic.decode(b), runs)
+        into = median_wall_cpu(lambda b=blob, t=target, s=width * 4: spice_quic.decode_into(b, t, s), runs)
+        enc = median_wall_cpu(lambda p=pixels, w=width, h=height: spice_quic.encode(p, w, h, "RGB32"), runs)
         size = len(spice_quic.encode(pixels, width, height, "RGB32")) / len(blob)
         ref_dec, ref_enc = REFERENCE[name]
         print(
-            f"{name.split('/', 1)[1]:<22}{mps(mp, dec):>14}{mps(mp, into):>14}{ref_dec:>9.0f}"
-            f"{mps(mp, enc):>14}{ref_enc:>9.0f}{size:>10.3f}"
+            f"{name.split('/', 1)[1]:<22}{mp_rates(mp, dec):>14}{mp_rates(mp, into):>14}{ref_dec:>9.0f}"
+            f"{mp_rates(mp, enc):>14}{ref_enc:>9.0f}{size:>10.3f}"
         )
     if not frames:
-        print(f"(1080p vectors not found under {SHARED}: throughput rows skipped)")
+        print("(1080p vectors not found in ../shared/vectors or $SPICE_VECTORS_DIR: throughput rows skipped)")
 
     pixel = b"\x10\x20\x30\x00"
     tiny = spice_quic.encode(pixel, 1, 1, "RGB32")
@@ -105,7 +72,7 @@ def main() -> int:
         ("decode_into", lambda: spice_quic.decode_into(tiny, out, 4)),
         ("encode", lambda: spice_quic.encode(pixel, 1, 1, spice_quic.ImageType.RGB32)),
     ]:
-        costs.append(f"{label} {timed(repeat(fn), 7)[1] / calls * 1e6:.2f} us")
+        costs.append(f"{label} {median_wall_cpu(repeat(fn), 7)[1] / calls * 1e6:.2f} us")
     print("per-call overhead on 1x1 (thread-CPU): " + ", ".join(costs))
     return 0
 
