@@ -115,10 +115,21 @@ async def test_link_and_exchange_messages() -> None:
     await server.aclose()
 
 
-async def test_right_password() -> None:
-    client, server = await linked(server_password="sesame", client_password="sesame")
+async def _assert_usable(client: Channel, server: ServerChannel) -> None:
+    """Both ends of a freshly linked pair agree on the channel and carry a message each way."""
+    assert client.channel_type == server.channel_type == ChannelType.DISPLAY
+    assert server.connection_id == 77
+    await server.send(Ping(7, 123))
+    assert await client.receive() == Ping(7, 123)
+    await client.send(Pong(7, 123))
+    assert await server.receive() == Pong(7, 123)
     await client.aclose()
     await server.aclose()
+
+
+async def test_right_password() -> None:
+    client, server = await linked(server_password="sesame", client_password="sesame")
+    await _assert_usable(client, server)
 
 
 @pytest.mark.parametrize("given", ["wrong", None, "sesame2", "sesam"])
@@ -130,10 +141,10 @@ async def test_wrong_password_fails_on_both_sides(given: str | None) -> None:
     assert isinstance(info.value.server, AuthenticationFailed)
 
 
-async def test_no_ticketing_accepts_any_password() -> None:
-    client, server = await linked(server_password=None, client_password="anything")
-    await client.aclose()
-    await server.aclose()
+@pytest.mark.parametrize("given", ["anything", None, ""])
+async def test_no_ticketing_accepts_any_password(given: str | None) -> None:
+    client, server = await linked(server_password=None, client_password=given)
+    await _assert_usable(client, server)
 
 
 async def test_password_longer_than_60_bytes_is_refused_before_io() -> None:
