@@ -1,0 +1,1 @@
+"""Hostile peers: a scripted evil server (and client) speaking raw bytes, and tests against them."""
