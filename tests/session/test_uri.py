@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from spice_session import InvalidURI, SpiceURI, parse_uri
+from spice_session import InvalidURI, SpiceURI, parse_uri, redact_uri
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,60 @@ def test_tls_only() -> None:
 def test_invalid(uri: str, fault: str) -> None:
     with pytest.raises(InvalidURI, match=re.escape(fault)) as info:
         parse_uri(uri)
-    assert repr(uri) in str(info.value)
+    assert repr(redact_uri(uri)) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "spice://h:5900?password=s3cr3t&colour=red",  # unknown parameter after the password
+        "spice://h:5900?password=s3cr3t&password=s3cr3t",  # given twice
+        "spice://h:5900?password=s3cr3t&s3cr3t",  # a field without '='
+        "spice://h?password=s3cr3t",  # no port
+        "spice://h:abc?password=s3cr3t",  # bad port
+        "spice://h:5900/vm?password=s3cr3t",  # path
+        "spice://user:s3cr3t@h:5900",  # user info
+        "spice://user:s3cr3t@[::1:5900",  # urlsplit's own error
+        "spice://h:5900#password=s3cr3t",  # fragment
+        "spice://h:5900?pass%77ord=s3cr3t&pass%77ord=s3cr3t",  # encoded key, given twice
+        "vnc://h:5900?password=s3cr3t",  # scheme
+        "h:5900?password=s3cr3t",  # no scheme
+        "spice+tls://h:1?port=2&password=s3cr3t",  # plain port on a TLS URI
+    ],
+)
+def test_invalid_uri_messages_hide_the_password(uri: str) -> None:
+    with pytest.raises(InvalidURI) as info:
+        parse_uri(uri)
+    assert "s3cr3t" not in str(info.value)
+    assert "s3cr3t" not in repr(info.value)
+    assert "***" in str(info.value)
+
+
+def test_non_str_uri_is_not_echoed() -> None:
+    with pytest.raises(InvalidURI, match="is a str, not bytes") as info:
+        parse_uri(b"spice://h:5900?password=s3cr3t")  # type: ignore[arg-type]
+    assert "s3cr3t" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("spice://h:5900?port=5900&tls-port=5901", "spice://h:5900?port=5900&tls-port=5901"),
+        ("spice://h:5900?tls-port=5901&password=x&y", "spice://h:5900?tls-port=5901&password=***&***"),
+        ("spice://u:p@h:1?password=", "spice://***@h:1?password=***"),
+        ("spice://h:1#frag", "spice://h:1#***"),
+        ("not a uri", "not a uri"),
+    ],
+)
+def test_redact_uri(uri: str, shown: str) -> None:
+    assert redact_uri(uri) == shown
+
+
+def test_repr_hides_the_password() -> None:
+    parsed = parse_uri("spice://h:5900?tls-port=5901&password=s3cr3t")
+    assert parsed.password == "s3cr3t"
+    assert "s3cr3t" not in repr(parsed) and "s3cr3t" not in str(parsed)
+    assert repr(parsed) == "SpiceURI(host='h', port=5900, tls_port=5901)"
 
 
 def test_invalid_uri_is_a_value_error() -> None:

@@ -59,7 +59,7 @@ from ._streams import (
     available_codecs,
 )
 from ._surface import Surface
-from ._uri import SpiceURI, parse_uri
+from ._uri import SpiceURI, parse_uri, redact_uri
 
 __version__ = "0.1.0"
 
@@ -131,4 +131,5 @@ __all__ = [
     "event_for",
     "hid_to_set1",
     "parse_uri",
+    "redact_uri",
 ]

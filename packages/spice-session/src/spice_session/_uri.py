@@ -6,25 +6,50 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from ._errors import InvalidURI
 
-__all__ = ["SpiceURI", "parse_uri"]
+__all__ = ["SpiceURI", "parse_uri", "redact_uri"]
 
 _SCHEMES = ("spice", "spice+tls")
 _KNOWN_QUERY = ("port", "tls-port", "password")
+_PUBLIC_QUERY = ("port", "tls-port")
+_USERINFO = re.compile(r"^([^:/?#]*://)[^/?#]*@")
+_HIDDEN = "***"
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` fit to print: user info, fragment and every query value but the ports become ``***``.
+
+    Works on any text, even one that is not a URI at all, so error messages can use it.
+    """
+    head, hash_, fragment = uri.partition("#")
+    head, question, query = head.partition("?")
+    head = _USERINFO.sub(rf"\1{_HIDDEN}@", head)
+    fields = []
+    for item in query.split("&") if question else []:
+        key, equals, _ = item.partition("=")
+        if equals and key.strip().lower() in _PUBLIC_QUERY:
+            fields.append(item)
+        else:
+            fields.append(f"{key}={_HIDDEN}" if equals else (_HIDDEN if item else ""))
+    return head + question + "&".join(fields) + (hash_ + _HIDDEN if fragment else hash_)
 
 
 @dataclass(frozen=True)
 class SpiceURI:
-    """Where to connect: host, plain ``port`` and/or ``tls_port``, and an optional password."""
+    """Where to connect: host, plain ``port`` and/or ``tls_port``, and an optional password.
+
+    Neither ``repr`` nor ``str`` shows the password.
+    """
 
     host: str
     port: int | None = None
     tls_port: int | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def tls_only(self) -> bool:
@@ -37,67 +62,74 @@ class SpiceURI:
         return text + (f"?tls-port={self.tls_port}" if self.tls_port is not None else "")
 
 
+def _invalid(uri: str, fault: str) -> InvalidURI:
+    return InvalidURI(f"{redact_uri(uri)!r}: {fault}")
+
+
 def _port(uri: str, what: str, text: str) -> int:
     if not text.isdigit():
-        raise InvalidURI(f"{uri!r}: {what} {text!r} is not a number")
+        raise _invalid(uri, f"{what} {text!r} is not a number")
     value = int(text)
     if not 0 < value < 65536:
-        raise InvalidURI(f"{uri!r}: {what} {value} is outside 1-65535")
+        raise _invalid(uri, f"{what} {value} is outside 1-65535")
     return value
 
 
 def parse_uri(uri: str) -> SpiceURI:
-    """Parse a SPICE URI; :class:`InvalidURI` names the URI and the fault."""
-    if not isinstance(uri, str) or not uri:
-        raise InvalidURI(f"{uri!r}: empty URI")
+    """Parse a SPICE URI; :class:`InvalidURI` names the URI (secrets hidden) and the fault."""
+    if not isinstance(uri, str):
+        raise InvalidURI(f"a SPICE URI is a str, not {type(uri).__name__}")
+    if not uri:
+        raise _invalid(uri, "empty URI")
     if "://" not in uri:
-        raise InvalidURI(f"{uri!r}: expected spice://host[:port] or spice+tls://host[:port]")
+        raise _invalid(uri, "expected spice://host[:port] or spice+tls://host[:port]")
     try:
         parts = urlsplit(uri)
     except ValueError as exc:
-        raise InvalidURI(f"{uri!r}: {exc}") from None
+        # urlsplit's message may quote the whole host part, user info included
+        raise _invalid(uri, str(exc) if "@" not in uri else "not a valid URL") from None
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
-        raise InvalidURI(f"{uri!r}: scheme {parts.scheme!r} is not spice or spice+tls")
+        raise _invalid(uri, f"scheme {parts.scheme!r} is not spice or spice+tls")
     if parts.username is not None or parts.password is not None:
-        raise InvalidURI(f"{uri!r}: user info before the host is not supported; use ?password=")
+        raise _invalid(uri, "user info before the host is not supported; use ?password=")
     if parts.path not in ("", "/"):
-        raise InvalidURI(f"{uri!r}: unexpected path {parts.path!r}")
+        raise _invalid(uri, f"unexpected path {parts.path!r}")
     if parts.fragment:
-        raise InvalidURI(f"{uri!r}: unexpected fragment {parts.fragment!r}")
+        raise _invalid(uri, "unexpected fragment")
     host = parts.hostname
     if not host:
-        raise InvalidURI(f"{uri!r}: no host")
+        raise _invalid(uri, "no host")
     netloc_port = parts.netloc.rpartition("]")[2] if parts.netloc.startswith("[") else parts.netloc
     port_text = netloc_port.rpartition(":")[2] if ":" in netloc_port else None
     authority_port = _port(uri, "port", port_text) if port_text is not None else None
 
     try:
         query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise InvalidURI(f"{uri!r}: malformed query: {exc}") from None
+    except ValueError:  # its message quotes the field, which may hold a password
+        raise _invalid(uri, "malformed query: every field must be name=value") from None
     for key, values in query.items():
         if key not in _KNOWN_QUERY:
-            raise InvalidURI(f"{uri!r}: unknown query parameter {key!r}")
+            raise _invalid(uri, f"unknown query parameter {key!r}")
         if len(values) != 1:
-            raise InvalidURI(f"{uri!r}: query parameter {key!r} given {len(values)} times")
+            raise _invalid(uri, f"query parameter {key!r} given {len(values)} times")
     q_port = _port(uri, "port", query["port"][0]) if "port" in query else None
     q_tls = _port(uri, "tls-port", query["tls-port"][0]) if "tls-port" in query else None
     password = query["password"][0] if "password" in query else None
 
     if scheme == "spice+tls":
         if q_port is not None:
-            raise InvalidURI(f"{uri!r}: spice+tls URIs take no plain ?port=")
+            raise _invalid(uri, "spice+tls URIs take no plain ?port=")
         if authority_port is not None and q_tls is not None and authority_port != q_tls:
-            raise InvalidURI(f"{uri!r}: two different TLS ports")
+            raise _invalid(uri, "two different TLS ports")
         tls_port = authority_port if authority_port is not None else q_tls
         if tls_port is None:
-            raise InvalidURI(f"{uri!r}: no port")
+            raise _invalid(uri, "no port")
         return SpiceURI(host, None, tls_port, password)
 
     if authority_port is not None and q_port is not None and authority_port != q_port:
-        raise InvalidURI(f"{uri!r}: two different ports ({authority_port} and ?port={q_port})")
+        raise _invalid(uri, f"two different ports ({authority_port} and ?port={q_port})")
     port = authority_port if authority_port is not None else q_port
     if port is None and q_tls is None:
-        raise InvalidURI(f"{uri!r}: no port (give spice://host:port or ?tls-port=)")
+        raise _invalid(uri, "no port (give spice://host:port or ?tls-port=)")
     return SpiceURI(host, port, q_tls, password)
