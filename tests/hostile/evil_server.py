@@ -148,26 +148,43 @@ async def _main(chan: EvilChannel, script: Script) -> None:
     await trio.sleep_forever()
 
 
+_GONE = (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, sp.ProtocolError)
+
+
+async def _until_gone(fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn``; the client going away (or garbling its side) just ends it."""
+    try:
+        await fn()
+    except _GONE:
+        pass
+
+
+async def _serve_channel(script: Script, chan: EvilChannel) -> None:
+    if chan.channel_type == T.MAIN:
+        await _main(chan, script)
+    elif (chan.channel_type, chan.channel_id) in script:
+        await _play(chan, script[chan.channel_type, chan.channel_id])
+    else:
+        await trio.sleep_forever()
+
+
 async def _handler(script: Script, stream: trio.SocketStream) -> None:
     try:
         with trio.fail_after(30):
             mess = await _link(stream)
-        chan = EvilChannel(stream, int(mess.channel_type), mess.channel_id)
+    except (*_GONE, trio.TooSlowError):
+        await trio.aclose_forcefully(stream)
+        return
+    chan = EvilChannel(stream, int(mess.channel_type), mess.channel_id)
+    try:
         async with trio.open_nursery() as nursery:
 
             async def drain_then_stop() -> None:
-                await _drain(chan)
+                await _until_gone(partial(_drain, chan))
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(drain_then_stop)
-            if chan.channel_type == T.MAIN:
-                await _main(chan, script)
-            elif (chan.channel_type, chan.channel_id) in script:
-                await _play(chan, script[chan.channel_type, chan.channel_id])
-            else:
-                await trio.sleep_forever()
-    except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, sp.ProtocolError):
-        pass
+            await _until_gone(partial(_serve_channel, script, chan))
     finally:
         await trio.aclose_forcefully(stream)
 
@@ -185,7 +202,10 @@ async def evil_server(script: Script) -> AsyncIterator[str]:
 
 
 class EvilServerThread:
-    """:func:`evil_server` in a background thread, for a client run as a subprocess."""
+    """:func:`evil_server` in a background thread, for a client run as a subprocess.
+
+    An error inside the server (a broken script) is raised again on leaving the ``with``.
+    """
 
     def __init__(self, script: Script) -> None:
         self.script = script
@@ -193,7 +213,15 @@ class EvilServerThread:
         self._ready = threading.Event()
         self._stop: trio.Event | None = None
         self._token: trio.lowlevel.TrioToken | None = None
-        self._thread = threading.Thread(target=trio.run, args=(self._serve,), daemon=True)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            trio.run(self._serve)
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
 
     async def _serve(self) -> None:
         self._stop = trio.Event()
@@ -205,13 +233,19 @@ class EvilServerThread:
 
     def __enter__(self) -> EvilServerThread:
         self._thread.start()
-        if not self._ready.wait(30):
-            raise RuntimeError("the evil server did not start")
+        if not self._ready.wait(30) or not self.uri:
+            raise RuntimeError("the evil server did not start") from self._error
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         assert self._stop is not None and self._token is not None
-        trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+        if self._thread.is_alive():
+            try:
+                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+            except trio.RunFinishedError:
+                pass
         self._thread.join(30)
+        if self._error is not None and exc is None:
+            raise RuntimeError("the evil server failed") from self._error
