@@ -130,19 +130,15 @@ class Cursor:
 
     @classmethod
     def decode(cls, r: Reader) -> Cursor:
-        """Read flags, header and data; data shorter than the header calls for is an error."""
+        """Read flags, header and data (the rest of the body).
+
+        Data shorter than ``header.data_size`` is kept as sent: the framing is intact, so
+        whoever uses the shape judges it (a client skips such a cursor, the session goes on).
+        """
         flags = CursorFlags(r.u16("cursor.flags"))
         if flags & CursorFlags.NONE:
             return cls(flags, None, r.rest())
         header = CursorHeader.decode(r)
-        if not flags & CursorFlags.FROM_CACHE:
-            need = header.data_size
-            if r.remaining < need:
-                raise r.fail(
-                    f"{header.type.name} cursor {header.width}x{header.height} needs {need} "
-                    f"bytes of data, only {r.remaining} left",
-                    "cursor.data",
-                )
         return cls(flags, header, r.rest())
 
 
