@@ -9,6 +9,7 @@
                 print(event.message)
 """
 
+from ._budget import DEFAULT_MEMORY_BUDGET, BudgetExceeded, MemoryBudget, parse_size
 from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
 from ._cursor import (
     CursorError,
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ATTACHED_TYPES",
     "CLIENT_CHANNEL_CAPS",
+    "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_TIMEOUT",
     "HID_KEY_NAMES",
     "HID_TO_SET1",
@@ -73,6 +75,7 @@ __all__ = [
     "MOTION_ACK_BUNCH",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",
+    "BudgetExceeded",
     "ChannelClosed",
     "ChannelOpened",
     "ChannelUnavailable",
@@ -104,6 +107,7 @@ __all__ = [
     "InvalidURI",
     "MainEvent",
     "MediaClock",
+    "MemoryBudget",
     "MessageEvent",
     "MonitorsConfigChanged",
     "MotionPacer",
@@ -130,6 +134,7 @@ __all__ = [
     "connect",
     "event_for",
     "hid_to_set1",
+    "parse_size",
     "parse_uri",
     "redact_uri",
 ]

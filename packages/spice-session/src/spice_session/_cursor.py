@@ -43,6 +43,7 @@ from spice_proto import (
     cursor_data_size,
 )
 
+from ._budget import BudgetExceeded, MemoryBudget
 from ._errors import SessionError
 from ._events import Event
 
@@ -62,6 +63,9 @@ log = logging.getLogger("spice_session.cursor")
 
 #: Largest cursor width or height accepted; a larger one is a :class:`CursorError`.
 MAX_CURSOR_SIDE = 1024
+#: Bytes a decoded cursor pixel takes (RGBA plus the XOR flag), and its peak while decoding.
+CURSOR_BYTES_PER_PIXEL = 5
+DECODE_BYTES_PER_PIXEL = 3 * CURSOR_BYTES_PER_PIXEL
 
 RGBA = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
@@ -131,6 +135,19 @@ def _expand5(value: npt.NDArray[np.integer[Any]]) -> RGBA:
     return out
 
 
+def check_cursor(header: CursorHeader, data: bytes) -> int:
+    """The bytes of ``data`` the shape uses; :class:`CursorError` if the cursor is larger than
+    :data:`MAX_CURSOR_SIDE` or ``data`` is shorter than its type and size call for."""
+    kind, w, h = CursorType(header.type), header.width, header.height
+    where = f"{kind.name} cursor {w}x{h} (unique {header.unique:#x})"
+    if w > MAX_CURSOR_SIDE or h > MAX_CURSOR_SIDE:
+        raise CursorError(f"{where}: larger than {MAX_CURSOR_SIDE} pixels a side")
+    need = cursor_data_size(kind, w, h)
+    if len(data) < need:
+        raise CursorError(f"{where}: needs {need} bytes of shape data, got {len(data)}")
+    return need
+
+
 def decode_cursor(header: CursorHeader, data: bytes) -> CursorShape:
     """Turn a cursor header and its shape data into a :class:`CursorShape`.
 
@@ -139,12 +156,7 @@ def decode_cursor(header: CursorHeader, data: bytes) -> CursorShape:
     outside the shape is moved to its edge (as spice-gtk does).
     """
     kind, w, h = CursorType(header.type), header.width, header.height
-    where = f"{kind.name} cursor {w}x{h} (unique {header.unique:#x})"
-    if w > MAX_CURSOR_SIDE or h > MAX_CURSOR_SIDE:
-        raise CursorError(f"{where}: larger than {MAX_CURSOR_SIDE} pixels a side")
-    need = cursor_data_size(kind, w, h)
-    if len(data) < need:
-        raise CursorError(f"{where}: needs {need} bytes of shape data, got {len(data)}")
+    need = check_cursor(header, data)
     buf = np.frombuffer(data, np.uint8, need)
     npx = w * h
     mask_len = (w + 7) // 8 * h
@@ -188,6 +200,10 @@ def decode_cursor(header: CursorHeader, data: bytes) -> CursorShape:
     )
 
 
+def _shape_bytes(shape: CursorShape) -> int:
+    return int(shape.rgba.nbytes + shape.xor.nbytes)
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -229,6 +245,8 @@ class CursorState:
     """What the cursor channel has said so far: shape, position, visibility, the shape cache.
 
     Feed every cursor-channel message to :meth:`handle`; it returns the events to report.
+    Decoding and the shape cache are charged to ``budget`` (the session's memory budget);
+    a shape that does not fit is a :class:`CursorError`, skipped like any unusable shape.
     """
 
     shape: CursorShape | None = None
@@ -238,6 +256,7 @@ class CursorState:
     trail_length: int = 0
     trail_frequency: int = 0
     cache: dict[int, CursorShape] = field(default_factory=dict)
+    budget: MemoryBudget = field(default_factory=MemoryBudget, repr=False)
 
     def handle_safely(self, message: Message | UnknownMessage) -> list[Event]:
         """:meth:`handle`, with a :class:`CursorError` logged and reported as :class:`CursorProblem`.
@@ -257,7 +276,7 @@ class CursorState:
         then stay as they were.
         """
         if isinstance(message, CursorInit):
-            self.cache.clear()
+            self._clear_cache()
             self.trail_length, self.trail_frequency = message.trail_length, message.trail_frequency
             return self._set(message.cursor, message.x, message.y, message.visible)
         if isinstance(message, CursorSet):
@@ -269,7 +288,7 @@ class CursorState:
             self.visible = False
             return [CursorHidden()]
         if isinstance(message, CursorReset):
-            self.cache.clear()
+            self._clear_cache()
             self.shape = None
             self.visible = False
             return [CursorHidden()]
@@ -277,12 +296,21 @@ class CursorState:
             self.trail_length, self.trail_frequency = message.length, message.frequency
             return []
         if isinstance(message, CursorInvalOne):
-            self.cache.pop(message.id, None)
+            self._uncache(message.id)
             return []
         if isinstance(message, CursorInvalAll):
-            self.cache.clear()
+            self._clear_cache()
             return []
         return []
+
+    def _uncache(self, unique: int) -> None:
+        gone = self.cache.pop(unique, None)
+        if gone is not None:
+            self.budget.refund(_shape_bytes(gone))
+
+    def _clear_cache(self) -> None:
+        self.budget.refund(sum(_shape_bytes(shape) for shape in self.cache.values()))
+        self.cache.clear()
 
     def lookup(self, cursor: Cursor) -> CursorShape | None:
         """The shape a wire cursor stands for (decoded, or from the cache); ``None`` for NONE.
@@ -301,9 +329,17 @@ class CursorState:
                     f"cursor from cache: unique {header.unique:#x} is not cached "
                     f"({len(self.cache)} shapes cached)"
                 ) from None
-        shape = decode_cursor(header, cursor.data)
-        if cursor.flags & CursorFlags.CACHE_ME:
-            self.cache[header.unique] = shape
+        check_cursor(header, cursor.data)
+        where = f"{CursorType(header.type).name} cursor {header.width}x{header.height}"
+        try:
+            with self.budget.hold(DECODE_BYTES_PER_PIXEL * header.width * header.height, f"decoding {where}"):
+                shape = decode_cursor(header, cursor.data)
+            if cursor.flags & CursorFlags.CACHE_ME:
+                self._uncache(header.unique)
+                self.budget.charge(_shape_bytes(shape), f"caching {where}")
+                self.cache[header.unique] = shape
+        except BudgetExceeded as exc:
+            raise CursorError(str(exc)) from None
         return shape
 
     def _set(self, cursor: Cursor, x: int, y: int, visible: bool) -> list[Event]:

@@ -9,6 +9,11 @@ corrupt image...) raises :class:`DisplayError` inside the handler; :meth:`handle
 it, logs it, counts it in ``errors`` and returns a :class:`DisplayProblem` event.  The
 command is skipped and the channel goes on: one bad image should not end a session, and
 the event makes the problem visible.  Stream messages go to an optional ``streams`` hook.
+
+Memory: every surface is charged to the session's :class:`~spice_session.MemoryBudget`
+(shared through the :class:`~spice_session._images.ImageStore`) before it is allocated
+and refunded when it goes; one that does not fit is a :class:`BudgetExceeded` problem.
+Per-channel totals are running sums, so each message costs O(1) whatever the surface count.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from spice_proto import (
 from spice_proto import DisplayMark as MarkMessage
 from spice_proto import DisplayReset as ResetMessage
 
+from ._budget import MemoryBudget
 from ._canvas import DRAWERS, draw
 from ._errors import DisplayError
 from ._events import (
@@ -47,7 +53,7 @@ from ._events import (
     SurfaceDestroyed,
 )
 from ._images import ImageDecoder, ImageStore, PaletteCache
-from ._surface import Surface
+from ._surface import Surface, bytes_per_pixel, check_surface_size
 
 __all__ = ["Display", "DisplayChannelState", "StreamHook"]
 
@@ -55,6 +61,13 @@ log = logging.getLogger("spice_session.display")
 
 #: All surfaces of one display channel together may hold at most this many pixels.
 MAX_CHANNEL_PIXELS = 1 << 27
+#: What a surface costs the memory budget beyond its pixels (object, array header, dict slot).
+SURFACE_OVERHEAD = 512
+
+
+def surface_cost(width: int, height: int, fmt: int) -> int:
+    """Bytes a ``width`` x ``height`` surface of ``fmt`` is charged to the memory budget."""
+    return width * height * bytes_per_pixel(fmt) + SURFACE_OVERHEAD
 
 
 class StreamHook(Protocol):
@@ -97,14 +110,19 @@ class DisplayChannelState:
         self.drawn = False
         #: Draw commands skipped because of a :class:`DisplayError`.
         self.errors = 0
+        self._primary_id: int | None = None
+        #: Pixels held by all surfaces of this channel (a running total).
+        self._pixels = 0
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The session's memory budget (the one the image store charges)."""
+        return self.store.budget
 
     @property
     def primary(self) -> Surface | None:
         """The primary surface (the screen), if the server created one."""
-        for surface in self.surfaces.values():
-            if surface.primary:
-                return surface
-        return None
+        return None if self._primary_id is None else self.surfaces.get(self._primary_id)
 
     def surface(self, surface_id: int) -> Surface:
         """A surface by id; :class:`DisplayError` if there is none."""
@@ -137,7 +155,7 @@ class DisplayChannelState:
         if isinstance(message, DisplaySurfaceCreate):
             return self._create(message)
         if isinstance(message, DisplaySurfaceDestroy):
-            gone = self.surfaces.pop(message.surface_id, None)
+            gone = self._drop(message.surface_id)
             if gone is None:
                 return []
             events: list[Event] = []
@@ -182,27 +200,44 @@ class DisplayChannelState:
         return events
 
     def _create(self, message: DisplaySurfaceCreate) -> list[Event]:
+        sid, width, height = message.surface_id, message.width, message.height
         primary = bool(message.flags & SurfaceFlags.PRIMARY)
-        held = sum(s.width * s.height for k, s in self.surfaces.items() if k != message.surface_id)
-        if held + message.width * message.height > MAX_CHANNEL_PIXELS:
-            raise DisplayError(
-                f"display {self.channel_id}: surface {message.surface_id} ({message.width}x{message.height}) "
-                f"would take the channel's surfaces past {MAX_CHANNEL_PIXELS} pixels"
-            )
-        surface = Surface(message.surface_id, message.width, message.height, message.format, primary)
+        check_surface_size(sid, width, height)
+        old = self.surfaces.get(sid)
+        old_pixels = 0 if old is None else old.width * old.height
+        old_cost = 0 if old is None else surface_cost(old.width, old.height, old.format)
+        what = f"display {self.channel_id}: surface {sid} ({width}x{height})"
+        if self._pixels - old_pixels + width * height > MAX_CHANNEL_PIXELS:
+            raise DisplayError(f"{what} would take the channel's surfaces past {MAX_CHANNEL_PIXELS} pixels")
+        cost = surface_cost(width, height, message.format)
+        self.budget.check(cost - old_cost, what)
+        surface = Surface(sid, width, height, message.format, primary)
         events: list[Event] = []
-        old = self.surfaces.pop(message.surface_id, None)
-        if old is not None:
-            events.append(SurfaceDestroyed(old.surface_id, self.channel_id))
+        if self._drop(sid) is not None:
+            events.append(SurfaceDestroyed(sid, self.channel_id))
+        self.budget.charge(cost, what)
+        self._pixels += width * height
         if primary:
             self.marked = self.drawn = False
-        self.surfaces[message.surface_id] = surface
+            self._primary_id = sid
+        self.surfaces[sid] = surface
         # the SurfaceCreated event itself is the message's event, filled in by the session
         return events
 
+    def _drop(self, surface_id: int) -> Surface | None:
+        """Forget a surface and refund what it cost; the surface, or ``None`` if there was none."""
+        gone = self.surfaces.pop(surface_id, None)
+        if gone is not None:
+            self.budget.refund(surface_cost(gone.width, gone.height, gone.format))
+            self._pixels -= gone.width * gone.height
+            if surface_id == self._primary_id:
+                self._primary_id = None
+        return gone
+
     def _reset(self) -> list[Event]:
         events: list[Event] = [SurfaceDestroyed(sid, self.channel_id) for sid in self.surfaces]
-        self.surfaces.clear()
+        for sid in list(self.surfaces):
+            self._drop(sid)
         self.palettes.clear()
         self.marked = self.drawn = False
         if self.streams is not None:
@@ -215,8 +250,10 @@ class Display:
     """Every display channel of a session; ``surfaces``/``primary``/``monitors`` are channel 0's
     (the first display channel) for the common single-channel case."""
 
-    def __init__(self, pixmap_cache_pixels: int, glz_window_pixels: int) -> None:
-        self.store = ImageStore(pixmap_cache_pixels, glz_window_pixels)
+    def __init__(
+        self, pixmap_cache_pixels: int, glz_window_pixels: int, budget: MemoryBudget | None = None
+    ) -> None:
+        self.store = ImageStore(pixmap_cache_pixels, glz_window_pixels, budget)
         self.channels: dict[int, DisplayChannelState] = {}
 
     def channel(self, channel_id: int, streams: StreamHook | None = None) -> DisplayChannelState:
@@ -244,6 +281,11 @@ class Display:
     def monitors(self) -> tuple[Head, ...]:
         first = self._first
         return first.monitors if first is not None else ()
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The memory budget every display channel, cache and stream of the session charges."""
+        return self.store.budget
 
     @property
     def errors(self) -> int:

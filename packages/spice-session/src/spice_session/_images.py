@@ -4,6 +4,11 @@ Every image becomes a :class:`Pixels`: a numpy array ``(h, w, 4)`` uint8 B, G, R
 (``alpha`` says whether the fourth byte is alpha) or ``(h, w)`` uint8 for alpha-only images,
 rows top first.  :meth:`ImageDecoder.decode_into` is the zero-copy path: QUIC, LZ and GLZ
 images written straight into a surface.  Bad data raises :class:`DisplayError`.
+
+Memory: the store charges the session's :class:`~spice_session.MemoryBudget` for the GLZ
+window (its full size, up front) and each cached image; a decode is charged for its
+working memory while it runs, from the sizes the image claims, before anything is
+allocated.  What does not fit is a :class:`~spice_session.BudgetExceeded` (skipped).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import enum
 import struct
 import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -43,6 +49,7 @@ from spice_proto._display_images import (
     ZlibGlzRgbImage,
 )
 
+from ._budget import MemoryBudget
 from ._errors import DisplayError
 from ._surface import Surface
 
@@ -54,6 +61,8 @@ U32 = npt.NDArray[np.uint32]
 #: Largest image side and area accepted from the wire.
 MAX_IMAGE_SIDE = 1 << 15
 MAX_IMAGE_PIXELS = 1 << 26
+#: A decode may hold the decoder's output and one converted copy: bytes charged per claimed pixel.
+DECODE_BYTES_PER_PIXEL = 8
 
 
 @dataclass
@@ -132,10 +141,15 @@ class ImageStore:
 
     The server manages the pixmap cache's budget (it sends INVAL_LIST / INVAL_ALL_PIXMAPS);
     holding more than twice the advertised size means a misbehaving server and is refused.
+    ``budget`` is the session's memory budget (a fresh default one if not given).
     """
 
-    def __init__(self, pixmap_cache_pixels: int, glz_window_pixels: int) -> None:
+    def __init__(
+        self, pixmap_cache_pixels: int, glz_window_pixels: int, budget: MemoryBudget | None = None
+    ) -> None:
+        self.budget = budget if budget is not None else MemoryBudget()
         self.pixmap_cache_pixels = pixmap_cache_pixels
+        self.budget.charge(4 * glz_window_pixels, f"the GLZ window of {glz_window_pixels} pixels")
         self.glz = spice_glz.Window(glz_window_pixels)
         self._pixmaps: dict[int, Pixels] = {}
         self._pixels = 0
@@ -150,6 +164,7 @@ class ImageStore:
                 f"pixmap cache overflow: caching image {image_id:#x} ({size} pixels) would hold "
                 f"{self._pixels + size}, twice the advertised {self.pixmap_cache_pixels}"
             )
+        self.budget.charge(pixels.data.nbytes, f"caching image {image_id:#x}")
         self._pixmaps[image_id] = Pixels(np.array(pixels.data, copy=True), pixels.alpha, pixels.lossy)
         self._pixels += size
 
@@ -174,8 +189,10 @@ class ImageStore:
         entry = self._pixmaps.pop(image_id, None)
         if entry is not None:
             self._pixels -= entry.width * entry.height
+            self.budget.refund(entry.data.nbytes)
 
     def clear_pixmaps(self) -> None:
+        self.budget.refund(sum(entry.data.nbytes for entry in self._pixmaps.values()))
         self._pixmaps.clear()
         self._pixels = 0
 
@@ -314,7 +331,8 @@ class ImageDecoder:
     def decode(self, image: Image) -> Pixels:
         """Decode ``image`` (any type), caching it when its flags ask."""
         try:
-            pixels = self._decode(image)
+            with self._working_memory(image):
+                pixels = self._decode(image)
         except _CODEC_ERRORS as exc:
             raise DisplayError(f"{describe(image)}: {exc}") from None
         if pixels.data.shape[:2] != (image.height, image.width) and not isinstance(image, SurfaceImage):
@@ -351,7 +369,9 @@ class ImageDecoder:
                 head = spice_lz.read_header(image.data)
                 write = partial(spice_lz.decode_into, image.data)
             elif isinstance(image, (GlzRgbImage, ZlibGlzRgbImage)):
-                blob = image.data if isinstance(image, GlzRgbImage) else self._inflate(image)
+                blob = (
+                    image.data if isinstance(image, GlzRgbImage) else self._inflate(image, self.store.budget)
+                )
                 head = spice_glz.read_header(blob)
                 write = partial(spice_glz.decode_into, blob, self.store.glz)
             else:
@@ -390,6 +410,14 @@ class ImageDecoder:
         return result
 
     # --------------------------------------------------------------- internals
+    def _working_memory(self, image: Image) -> AbstractContextManager[None]:
+        """Charge the budget for decoding ``image`` (checked against its claimed size first)."""
+        if isinstance(image, (FromCacheImage, FromCacheLosslessImage, SurfaceImage)):
+            return nullcontext()
+        _check_size(image)
+        need = DECODE_BYTES_PER_PIXEL * image.width * image.height
+        return self.store.budget.hold(need, f"decoding {describe(image)}")
+
     def _cache(self, image: Image, pixels: Pixels) -> None:
         if isinstance(image, (FromCacheImage, FromCacheLosslessImage)):
             return
@@ -418,7 +446,7 @@ class ImageDecoder:
         if isinstance(image, GlzRgbImage):
             return self._glz(image, image.data)
         if isinstance(image, ZlibGlzRgbImage):
-            return self._glz(image, self._inflate(image))
+            return self._glz(image, self._inflate(image, self.store.budget))
         if isinstance(image, JpegImage):
             return Pixels(self._jpeg(image, image.data, "BGRX"), lossy=True)
         if isinstance(image, JpegAlphaImage):
@@ -444,6 +472,10 @@ class ImageDecoder:
         if image.x <= 0 or image.y <= 0 or image.stride < row_bytes:
             raise DisplayError(
                 f"{describe(image)}: stride {image.stride} too small for {image.x} pixels of {bits} bits"
+            )
+        if len(image.data) < image.stride * image.y:
+            raise DisplayError(
+                f"{describe(image)}: {len(image.data)} bytes of pixels for {image.y} rows of {image.stride}"
             )
         rows = np.frombuffer(image.data, np.uint8).reshape(image.y, image.stride)[:, :row_bytes]
         if not image.bitmap_flags & BitmapFlags.TOP_DOWN:
@@ -509,12 +541,13 @@ class ImageDecoder:
         return Pixels(np.array(data, copy=True), alpha=out.format == "bgra32")
 
     @staticmethod
-    def _inflate(image: ZlibGlzRgbImage) -> bytes:
+    def _inflate(image: ZlibGlzRgbImage, budget: MemoryBudget) -> bytes:
         if image.glz_data_size > 4 * MAX_IMAGE_PIXELS + 64:
             raise DisplayError(f"{describe(image)}: glz_data_size {image.glz_data_size} too large")
         inflater = zlib.decompressobj()
         try:
-            glz = inflater.decompress(image.data, image.glz_data_size)
+            with budget.hold(image.glz_data_size, f"inflating {describe(image)}"):
+                glz = inflater.decompress(image.data, image.glz_data_size)
         except zlib.error as exc:
             raise DisplayError(f"{describe(image)}: corrupt zlib data ({exc})") from None
         if len(glz) != image.glz_data_size:

@@ -35,6 +35,7 @@ from spice_proto import (
     UnknownMessage,
 )
 
+from ._budget import DEFAULT_MEMORY_BUDGET, MemoryBudget
 from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
 from ._cursor import CursorState
 from ._display import Display, StreamHook
@@ -73,11 +74,15 @@ class Session:
 
     Attributes set from the main channel handshake: ``session_id``, ``supported_mouse_modes``,
     ``mouse_mode``, ``agent_connected``, ``channels`` (everything the server listed),
-    ``name``/``uuid`` (when the server sends them).
+    ``name``/``uuid`` (when the server sends them).  ``budget`` is the one memory budget
+    that every display channel, cache, stream and the cursor cache of the session share.
     """
 
-    def __init__(self, uri: SpiceURI, main: Channel, init: MainInit, tls: bool) -> None:
+    def __init__(
+        self, uri: SpiceURI, main: Channel, init: MainInit, tls: bool, budget: MemoryBudget | None = None
+    ) -> None:
         self.uri = uri
+        self.budget = budget if budget is not None else MemoryBudget()
         self.tls = tls
         self.main = main
         self.init = init
@@ -92,13 +97,15 @@ class Session:
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
         #: The cursor channel's state: ``shape``, ``x``/``y``, ``visible`` (see :class:`CursorState`).
-        self.cursor = CursorState()
+        self.cursor = CursorState(budget=self.budget)
         #: The server's multimedia clock, for video stream timing and reports.
         self.media_clock = MediaClock()
         self.media_clock.observe(init)
         self._stream_managers: dict[int, StreamManager] = {}
         #: The decoded display: surfaces, monitors, caches (see :class:`~spice_session.Display`).
-        self.display = Display(DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size)
+        self.display = Display(
+            DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size, self.budget
+        )
         self._display_changed = trio.Event()
         self._last_display_change = -math.inf
         self._events = EventStream()
@@ -187,7 +194,7 @@ class Session:
         manager = self._stream_managers.get(channel_id)
         if manager is None:
             manager = self._stream_managers[channel_id] = StreamManager(
-                self.media_clock, channel_id=channel_id
+                self.media_clock, channel_id=channel_id, budget=self.budget
             )
         return manager
 
@@ -337,14 +344,14 @@ class _Connector:
         return channel, True
 
 
-async def _establish(connector: _Connector) -> Session:
+async def _establish(connector: _Connector, memory_budget: int) -> Session:
     """Main channel, MAIN_INIT, channel list, then the display/inputs/cursor channels."""
     main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
     try:
         early: list[Message | UnknownMessage] = []
         while not isinstance(message := await main.receive(), MainInit):
             early.append(message)
-        session = Session(connector.uri, main, message, tls)
+        session = Session(connector.uri, main, message, tls, MemoryBudget(memory_budget))
     except BaseException:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
             await main.aclose()
@@ -398,6 +405,7 @@ async def connect(
     host_subject: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     event_buffer: int = 256,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
@@ -407,15 +415,19 @@ async def connect(
     (``ConnectFailed``, ``AuthenticationFailed``, ``TLSVerificationFailed``,
     ``NotSpiceServer``...); an error in a channel later ends the session with that error.
     ``event_buffer`` (at least 1) is how many events :meth:`Session.events` queues before
-    it summarises.
+    it summarises.  ``memory_budget`` bounds the bytes the session holds for the server
+    (surfaces, caches, streams, cursors; default 1 GiB): what would exceed it is skipped
+    with a :class:`~spice_session.DisplayProblem` / :class:`~spice_session.CursorProblem`.
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
+    if memory_budget <= 0:
+        raise ValueError(f"memory_budget must be positive, not {memory_budget}")
     target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
     password = password if password is not None else target.password
     connector = _Connector(target, password, ca_file, host_subject, timeout)
     with trio.move_on_after(timeout) as deadline:
-        session = await _establish(connector)
+        session = await _establish(connector, memory_budget)
     if deadline.cancelled_caught:
         raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
     try:

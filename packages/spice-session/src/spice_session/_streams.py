@@ -58,6 +58,7 @@ from spice_proto import (
     VideoCodecType,
 )
 
+from ._budget import BudgetExceeded, MemoryBudget
 from ._errors import DisplayError
 from ._events import Damage, DisplayStateEvent, Event
 from ._surface import Surface
@@ -88,6 +89,8 @@ NO_AUDIO_DELAY = 0xFFFFFFFF
 DROPS_IN_A_ROW_REPORT = 3
 #: Largest decoded frame side accepted (the SPICE server streams at most screen-sized areas).
 MAX_FRAME_SIDE = 1 << 14
+#: Frames of its size a stream is charged for: the decoder's reference frames and its output.
+STREAM_FRAME_BUFFERS = 4
 
 Frame = npt.NDArray[np.uint8]
 #: The fourth byte of a B, G, R, X pixel set, as a native uint32 (what makes a pixel opaque).
@@ -199,13 +202,20 @@ class VideoDecoder(Protocol):
 
 
 class MjpegDecoder:
-    """MJPEG: every frame is a complete JPEG (libjpeg-turbo through simplejpeg)."""
+    """MJPEG: every frame is a complete JPEG (libjpeg-turbo through simplejpeg).
+
+    The size a JPEG header claims is checked against ``budget`` before it is decoded.
+    """
+
+    def __init__(self, budget: MemoryBudget | None = None) -> None:
+        self.budget = budget if budget is not None else MemoryBudget()
 
     def decode(self, data: Payload) -> list[Frame]:
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
             if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
                 raise ValueError(f"its header says {width}x{height}")
+            self.budget.check(4 * width * height, f"MJPEG frame of {width}x{height}")
             frame: Frame = simplejpeg.decode_jpeg(data, colorspace="BGRX")
         except ValueError as exc:
             raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
@@ -266,10 +276,10 @@ def stream_display_caps() -> tuple[DisplayCap, ...]:
     return tuple(caps)
 
 
-def _make_decoder(codec: int) -> VideoDecoder:
+def _make_decoder(codec: int, budget: MemoryBudget | None = None) -> VideoDecoder:
     """A decoder for ``codec``; :class:`StreamError` when this client has none."""
     if codec == VideoCodecType.MJPEG:
-        return MjpegDecoder()
+        return MjpegDecoder(budget)
     try:
         known = VideoCodecType(codec)
     except ValueError:
@@ -383,6 +393,8 @@ class Stream:
     frames: int = 0
     late: int = 0
     report: _ReportWindow | None = field(default=None, repr=False)
+    #: Bytes charged to the memory budget for this stream's decoder and frames.
+    cost: int = 0
 
     @property
     def top_down(self) -> bool:
@@ -394,10 +406,20 @@ class StreamManager:
 
     :meth:`handle` takes each stream message with the channel's surfaces and returns the
     outcome: events to report and messages (stream reports) to send back, in order.
-    ``reports`` says whether we advertised ``DisplayCap.STREAM_REPORT``.
+    ``reports`` says whether we advertised ``DisplayCap.STREAM_REPORT``.  Each stream is
+    charged to ``budget`` (:data:`STREAM_FRAME_BUFFERS` frames of its size) while it lives;
+    a stream that does not fit is refused (:class:`BudgetExceeded`) and its frames ignored.
     """
 
-    def __init__(self, clock: MediaClock | None = None, *, channel_id: int = 0, reports: bool = True) -> None:
+    def __init__(
+        self,
+        clock: MediaClock | None = None,
+        *,
+        channel_id: int = 0,
+        reports: bool = True,
+        budget: MemoryBudget | None = None,
+    ) -> None:
+        self.budget = budget if budget is not None else MemoryBudget()
         self.clock = clock if clock is not None else MediaClock()
         self.channel_id = channel_id
         self.reports = reports
@@ -455,9 +477,17 @@ class StreamManager:
         if msg.surface_id not in surfaces:
             raise StreamError(f"STREAM_CREATE: stream {msg.id} on unknown surface {msg.surface_id}")
         self.unsupported.discard(msg.id)
+        what = f"STREAM_CREATE: stream {msg.id} of {msg.stream_width}x{msg.stream_height}"
+        cost = STREAM_FRAME_BUFFERS * 4 * msg.stream_width * msg.stream_height
         try:
-            decoder = _make_decoder(msg.codec_type)
+            self.budget.charge(cost, what)
+        except BudgetExceeded:
+            self.unsupported.add(msg.id)  # its frames are dropped quietly
+            raise
+        try:
+            decoder = _make_decoder(msg.codec_type, self.budget)
         except StreamError as exc:
+            self.budget.refund(cost)
             log.warning("stream %d: %s; its frames will not be shown", msg.id, exc)
             self.unsupported.add(msg.id)
             out: list[Outcome] = [StreamUnsupported(msg.id, msg.codec_type, str(exc), self.channel_id)]
@@ -472,6 +502,7 @@ class StreamManager:
             msg.dest,
             msg.clip,
             decoder,
+            cost=cost,
         )
         return [
             StreamCreated(
@@ -557,6 +588,7 @@ class StreamManager:
         if stream is None:
             return []
         stream.decoder.close()
+        self.budget.refund(stream.cost)
         return [StreamDestroyed(stream_id, stream.frames, self.channel_id)]
 
     def _unknown(self, stream_id: int) -> list[Outcome]:

@@ -8,7 +8,7 @@ from spice_proto import SurfaceFmt
 
 from ._errors import DisplayError
 
-__all__ = ["MAX_SURFACE_PIXELS", "MAX_SURFACE_SIDE", "Surface", "bytes_per_pixel"]
+__all__ = ["MAX_SURFACE_PIXELS", "MAX_SURFACE_SIDE", "Surface", "bytes_per_pixel", "check_surface_size"]
 
 #: Largest surface side and area a server may ask for; more is a :class:`DisplayError`.
 MAX_SURFACE_SIDE = 1 << 15
@@ -29,6 +29,14 @@ def bytes_per_pixel(fmt: SurfaceFmt | int) -> int:
     raise DisplayError(f"unsupported surface format {fmt!r}")
 
 
+def check_surface_size(surface_id: int, width: int, height: int) -> None:
+    """:class:`DisplayError` unless a ``width`` x ``height`` surface is within the limits."""
+    if not (0 < width <= MAX_SURFACE_SIDE and 0 < height <= MAX_SURFACE_SIDE):
+        raise DisplayError(f"surface {surface_id}: size {width}x{height} out of range")
+    if width * height > MAX_SURFACE_PIXELS:
+        raise DisplayError(f"surface {surface_id}: {width}x{height} exceeds {MAX_SURFACE_PIXELS} pixels")
+
+
 class Surface:
     """One surface: ``height`` rows of ``stride`` bytes, top row first.
 
@@ -44,10 +52,7 @@ class Surface:
     def __init__(
         self, surface_id: int, width: int, height: int, format: SurfaceFmt, primary: bool = False
     ) -> None:
-        if not (0 < width <= MAX_SURFACE_SIDE and 0 < height <= MAX_SURFACE_SIDE):
-            raise DisplayError(f"surface {surface_id}: size {width}x{height} out of range")
-        if width * height > MAX_SURFACE_PIXELS:
-            raise DisplayError(f"surface {surface_id}: {width}x{height} exceeds {MAX_SURFACE_PIXELS} pixels")
+        check_surface_size(surface_id, width, height)
         bpp = bytes_per_pixel(format)
         self.surface_id = surface_id
         self.width = width
