@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* CDEF-BEGIN */
-#define GLZ_ABI 4
+#define GLZ_ABI 5
 
 /* Output pixel formats. */
 #define GLZ_FMT_BGRX32 0
@@ -39,6 +39,7 @@
 #define GLZ_E_TOO_LARGE 19
 #define GLZ_E_WINDOW 20
 #define GLZ_E_ARG 21
+#define GLZ_E_IMPLAUSIBLE 22
 
 typedef struct {
     uint32_t type;          /* LZ image type, 1..11 */
@@ -71,6 +72,11 @@ void glz_window_set_max_pixels(glz_window *w, uint64_t max_pixels);
 uint64_t glz_window_pixels(const glz_window *w);
 size_t glz_window_count(const glz_window *w);
 size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap);
+
+/* The most pixels a blob of in_len bytes (header included) can decode to;
+ * glz_decode fails with GLZ_E_IMPLAUSIBLE, before allocating anything, when
+ * the header claims more. */
+uint64_t glz_pixel_bound(size_t in_len);
 
 /* Decodes one GLZ image (the header included) against the window, writes it
  * to out (rows top first, out_stride bytes apart, format fmt) and, on

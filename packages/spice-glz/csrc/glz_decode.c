@@ -433,6 +433,17 @@ static void emit_rows(const glz_header *h, const uint8_t *st, uint8_t *out, size
     }
 }
 
+/* Most pixels one stream byte can stand for.  A literal run of n pixels takes
+ * 1 + n bytes at least.  A match takes a control byte, k >= 0 length bytes and
+ * two offset bytes, and copies at most 7 + 255 * k + bias (<= 2) pixels:
+ * <= 255 per token byte.  (RGBA's alpha pass covers the same pixels again.) */
+#define GLZ_MAX_PIXELS_PER_BYTE 255u
+
+uint64_t glz_pixel_bound(size_t in_len) {
+    if (in_len <= GLZ_HEADER_SIZE) return 0;
+    return (uint64_t)(in_len - GLZ_HEADER_SIZE) * GLZ_MAX_PIXELS_PER_BYTE;
+}
+
 static int format_ok(uint32_t type, int fmt) {
     switch (type) {
     case T_RGB16:
@@ -463,6 +474,7 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
     if (rc) return rc;
     uint64_t npix = (uint64_t)h.width * h.height;
     if (npix > max_image_pixels || npix > ((uint64_t)1 << 40)) return GLZ_E_TOO_LARGE;
+    if (npix > glz_pixel_bound(in_len)) return GLZ_E_IMPLAUSIBLE;
     if (!format_ok(h.type, fmt)) return GLZ_E_FORMAT;
     size_t obpp = fmt == GLZ_FMT_X1R5G5B5 ? 2 : 4;
     size_t row = (size_t)h.width * obpp;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* CDEF BEGIN */
-#define SPICE_LZ_ABI 3
+#define SPICE_LZ_ABI 4
 #define SPICE_LZ_HEADER_SIZE 28
 
 /* LZ image types, as numbered in the blob header. */
@@ -52,6 +52,7 @@
 #define SPICE_LZ_E_NOMEM 17
 #define SPICE_LZ_E_INPUT 18
 #define SPICE_LZ_E_OUTPUT_SPACE 19
+#define SPICE_LZ_E_IMPLAUSIBLE 20
 
 typedef struct {
     uint32_t type;
@@ -71,6 +72,11 @@ int spice_lz_core_abi(void);
 
 /* Parse and validate the 28-byte header. */
 int spice_lz_parse_header(const uint8_t *blob, size_t len, spice_lz_header *hdr, spice_lz_status *st);
+
+/* The most pixels a blob of len bytes (header included) can decode to for an
+ * image of this type and width; spice_lz_decode fails with
+ * SPICE_LZ_E_IMPLAUSIBLE, before allocating anything, when the header claims more. */
+uint64_t spice_lz_pixel_bound(size_t len, uint32_t type, uint32_t width);
 
 /* Decode a whole blob into out (top row first, rows out_stride bytes apart).
  * palette: num_ents little-endian u32 entries 0x00RRGGBB (PLT types only). */

@@ -261,6 +261,26 @@ static int lz_stream_alpha32(lz_reader *rd, uint8_t *out, size_t n) { return lz_
 
 int spice_lz_core_abi(void) { return SPICE_LZ_ABI; }
 
+/* Most stream units (pixels; packed index bytes for palette types) one data
+ * byte can stand for.  A literal token of n units takes 1 + n bytes at least.
+ * A match takes a control byte, k >= 0 length bytes and a distance byte, and
+ * copies at most 6 + bias (<= 3) + 255 * k units: <= 255 per token byte. */
+#define LZ_MAX_UNITS_PER_BYTE 255u
+
+uint64_t spice_lz_pixel_bound(size_t len, uint32_t type, uint32_t width)
+{
+    if (len <= SPICE_LZ_HEADER_SIZE) {
+        return 0;
+    }
+    const uint64_t units = (uint64_t)(len - SPICE_LZ_HEADER_SIZE) * LZ_MAX_UNITS_PER_BYTE;
+    if (!lz_is_plt(type)) {
+        return units; /* RGBA's second (alpha) stream covers the same pixels */
+    }
+    /* Palette types code whole rows of stride bytes: at most units / stride rows. */
+    const uint64_t stride = lz_row_stride(type, width);
+    return stride ? units / stride * width : 0;
+}
+
 int spice_lz_parse_header(const uint8_t *blob, size_t len, spice_lz_header *hdr, spice_lz_status *st)
 {
     st->code = SPICE_LZ_OK;
@@ -446,6 +466,9 @@ int spice_lz_decode(const uint8_t *blob, size_t len, int format, const uint8_t *
     if (out_stride < rowbytes || out_len < out_stride * (h - 1) + rowbytes ||
         out_stride > (SIZE_MAX - rowbytes) / h) {
         return lz_fail(st, SPICE_LZ_E_BUFFER, 0, 0);
+    }
+    if ((uint64_t)w * h > spice_lz_pixel_bound(len, hdr.type, hdr.width)) {
+        return lz_fail(st, SPICE_LZ_E_IMPLAUSIBLE, 12, 0);
     }
     if (lz_is_plt(hdr.type) && (palette == NULL || num_ents == 0)) {
         return lz_fail(st, SPICE_LZ_E_NO_PALETTE, 0, 0);

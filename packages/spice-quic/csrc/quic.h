@@ -37,11 +37,18 @@ enum {
     SPICE_QUIC_ERR_RUN = -10,
     SPICE_QUIC_ERR_NOMEM = -11,
     SPICE_QUIC_ERR_ALIGN = -12,
-    SPICE_QUIC_ERR_STRIDE = -13
+    SPICE_QUIC_ERR_STRIDE = -13,
+    SPICE_QUIC_ERR_IMPLAUSIBLE = -14
 };
 
 /* Parse the 20-byte header: out[0] = image type, out[1] = width, out[2] = height. */
 int spice_quic_read_header(const uint8_t *blob, size_t blob_len, uint32_t *out);
+
+/* The most pixels a blob of blob_len bytes (header included) can decode to
+ * for an image of this type and width; spice_quic_decode fails with
+ * SPICE_QUIC_ERR_IMPLAUSIBLE, before allocating anything, when the header
+ * claims more. */
+uint64_t spice_quic_pixel_bound(size_t blob_len, uint32_t image_type, uint32_t width);
 
 /* Decode a whole blob into dst (dst_len bytes).  Row 0 (the top row) starts at
  * dst when stride > 0, at dst + (height-1)*|stride| when stride < 0.  At most

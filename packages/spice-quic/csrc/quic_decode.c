@@ -354,6 +354,31 @@ int spice_quic_read_header(const uint8_t *blob, size_t blob_len, uint32_t *out)
     return 0;
 }
 
+/* Upper bound on the pixels a stream of `bits` coded bits can hold, for an
+ * image `width` pixels wide.  Every codeword is at least one bit long, and c
+ * codewords code one pixel in full (GRAY 1, RGB16/RGB24/RGB32 3, RGBA 3 + 1
+ * alpha).  The first row has no run codes: it costs c * width bits at least
+ * (if that is more than bits, at most bits / c pixels decode).  Every later
+ * row codes its first min(width, 3) pixels, and each pixel after a run; the
+ * others come from run codes, where every bit (a '1' of the melcode, or a
+ * remainder bit) adds at most 2^QUIC_MAX_RUN_ORDER pixels.  So a later row
+ * costs r = c * min(width, 3) + ceil((width - min(width, 3)) / 2^15) bits at
+ * least, and pixels <= width * (1 + (bits - c * width) / r).  A decoded
+ * stream never consumes more than its own bits (checked after every row). */
+uint64_t spice_quic_pixel_bound(size_t blob_len, uint32_t image_type, uint32_t width)
+{
+    if (blob_len <= QUIC_HEADER_BYTES || width == 0) return 0;
+    const uint64_t bits = (uint64_t)(blob_len - QUIC_HEADER_BYTES) * 8;
+    if (bits >> 40) return UINT64_MAX; /* beyond any image size; avoids overflow below */
+    const uint64_t c = image_type == IT_GRAY ? 1 : image_type == IT_RGBA ? 4 : 3;
+    const uint64_t first = c * width;
+    if (first > bits) return bits / c;
+    const uint64_t coded = width < 3 ? width : 3;
+    const uint64_t run_px = (uint64_t)1 << QUIC_MAX_RUN_ORDER;
+    const uint64_t row = c * coded + (width - coded + run_px - 1) / run_px;
+    return width * (1 + (bits - first) / row);
+}
+
 static int format_bytes(uint32_t type, int format)
 {
     switch (type) {
@@ -422,6 +447,7 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     if (rc) return rc;
     const uint32_t type = hdr[0], w = hdr[1], h = hdr[2];
     if ((uint64_t)w * h > max_pixels) return SPICE_QUIC_ERR_TOO_LARGE;
+    if ((uint64_t)w * h > spice_quic_pixel_bound(blob_len, type, w)) return SPICE_QUIC_ERR_IMPLAUSIBLE;
     const int bpp = format_bytes(type, format);
     if (!bpp) return SPICE_QUIC_ERR_FORMAT;
     if (blob_len % 4) return SPICE_QUIC_ERR_ALIGN;

@@ -18,7 +18,7 @@
 
 #include "quic.h"
 
-#define QUIC_ABI 3
+#define QUIC_ABI 4
 #define QUIC_MAGIC 0x43495551u
 #define QUIC_HEADER_BYTES 20
 
@@ -75,6 +75,8 @@ extern Tables quic_tab;
 extern const uint32_t quic_rand_table[256];
 extern const uint16_t quic_trigger_table[7];
 extern const uint8_t quic_run_order[32];
+/* Largest entry of quic_run_order: one '1' bit of a run code adds at most 2^15 pixels. */
+#define QUIC_MAX_RUN_ORDER 15
 
 /* Sample spacing grows every 2048 pixels until it reaches this index. */
 #define WM_MAX 6

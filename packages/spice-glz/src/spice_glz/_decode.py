@@ -55,9 +55,26 @@ def _header_error(code: int, h: Any) -> DecodeError:
     return DecodeError(f"GLZ header: error {code}")
 
 
-def _parse_header(data: Any, size: int) -> Any:
+def _byte_view(blob: Any) -> memoryview:
+    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
+    view: memoryview | None
+    try:
+        view = memoryview(blob)
+    except TypeError:
+        view = None
+    if view is None:
+        raise DecodeError(f"GLZ: a blob must be a bytes-like object, got {type(blob).__name__}")
+    if not view.c_contiguous:
+        raise DecodeError("GLZ: a blob must be a contiguous buffer")
+    if view.ndim != 1 or view.format != "B":
+        view = view.cast("B")
+    return view
+
+
+def _parse_header(view: memoryview) -> Any:
     h = ffi.new("glz_header *")
-    code = lib.glz_read_header(data, size, h)
+    with ffi.from_buffer(view) as src:
+        code = lib.glz_read_header(src, view.nbytes, h)
     if code:
         raise _header_error(code, h)
     return h
@@ -65,13 +82,13 @@ def _parse_header(data: Any, size: int) -> Any:
 
 def read_header(blob: bytes | bytearray | memoryview) -> Header:
     """Parse and check the 33-byte GLZ header of ``blob``."""
-    h = _parse_header(ffi.from_buffer("uint8_t[]", blob), len(blob))
+    h = _parse_header(_byte_view(blob))
     return Header(_TYPES[h.type], h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist)
 
 
-def _decode_error(code: int, err: Any, h: Any) -> DecodeError:
-    where = f"image {h.id}, byte {err.in_offset}, pixel {err.pixel}"
-    d = int(err.detail)
+def _decode_error(code: int, in_offset: int, pixel: int, detail: int, h: Any) -> DecodeError:
+    where = f"image {h.id}, byte {in_offset}, pixel {pixel}"
+    d = detail
     messages = {
         lib.GLZ_E_TRUNCATED: "stream ends early",
         lib.GLZ_E_OVERRUN: f"run of {d} pixels goes past the end of the image",
@@ -88,6 +105,8 @@ def _decode_error(code: int, err: Any, h: Any) -> DecodeError:
         return DecodeError(f"GLZ: {messages[code]} ({where})")
     if code == lib.GLZ_E_TOO_LARGE:
         return DecodeError(f"GLZ: image {h.width}x{h.height} exceeds the pixel limit")
+    if code == lib.GLZ_E_IMPLAUSIBLE:
+        return DecodeError(f"GLZ: header claims {h.width}x{h.height}, more than the blob can decode to")
     if code == lib.GLZ_E_NOMEM:
         return DecodeError(f"GLZ: out of memory decoding a {h.width}x{h.height} image")
     if code == lib.GLZ_E_BUFFER:
@@ -104,14 +123,13 @@ _STORED_FORMAT = {
 
 
 class _Job:
-    """A parsed header and the chosen output format, as plain Python values."""
+    """A parsed header and the chosen output format, as plain Python values (no C buffers)."""
 
-    __slots__ = ("data", "fmt", "h", "height", "id", "itype", "size", "top_down", "width")
+    __slots__ = ("fmt", "h", "height", "id", "itype", "top_down", "view", "width")
 
     def __init__(self, blob: Any, fmt: str | None, limits: Limits) -> None:
-        self.data = data = ffi.from_buffer("uint8_t[]", blob)
-        self.size = size = len(data)
-        self.h = h = _parse_header(data, size)
+        self.view = view = _byte_view(blob)
+        self.h = h = _parse_header(view)
         self.itype = itype = _TYPES[h.type]
         self.width = width = h.width
         self.height = height = h.height
@@ -126,37 +144,49 @@ class _Job:
         self.fmt = fmt
         if width * height > limits.max_pixels:
             raise DecodeError(f"GLZ: image {width}x{height} exceeds the limit of {limits.max_pixels} pixels")
+        bound = int(lib.glz_pixel_bound(view.nbytes))
+        if width * height > bound:
+            raise DecodeError(
+                f"GLZ: header claims {width}x{height} = {width * height} pixels, but a "
+                f"{view.nbytes}-byte blob decodes to at most {bound} pixels "
+                "(the data is truncated or the size forged)"
+            )
 
     def header(self) -> Header:
         h = self.h
         return Header(self.itype, self.width, self.height, h.stride, self.top_down, self.id, h.win_head_dist)
 
 
-def _run(window: Window, job: _Job, out: Any, out_len: int, stride: int, limits: Limits, pin: bool) -> Any:
-    """Decode under the window's lock; returns the pinned pixel pointer (or NULL)."""
-    err = window._err
+def _call(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin: bool) -> tuple[int, Any]:
+    """The C decode under the window's lock: (code, pinned pointer or NULL); error details
+    are left in ``window._err``.  The input and output buffers are released on return."""
     pinned = window._pinned
+    with ffi.from_buffer(job.view) as src:
+        if out is None:
+            code = lib.glz_decode(
+                window._ptr, src, job.view.nbytes, ffi.NULL, 0, stride,
+                _FORMAT_CODES[job.fmt], limits.max_pixels, window._err, pinned if pin else ffi.NULL,
+            )  # fmt: skip
+        else:
+            with ffi.from_buffer(out, require_writable=True) as dst:
+                code = lib.glz_decode(
+                    window._ptr, src, job.view.nbytes, dst, ffi.sizeof(dst), stride,
+                    _FORMAT_CODES[job.fmt], limits.max_pixels, window._err, pinned if pin else ffi.NULL,
+                )  # fmt: skip
+    return int(code), pinned[0] if pin else ffi.NULL
+
+
+def _run(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin: bool) -> Any:
+    """Decode under the window's lock; returns the pinned pixel pointer (or NULL)."""
     with window._lock:
-        code = lib.glz_decode(
-            window._ptr,
-            job.data,
-            job.size,
-            out,
-            out_len,
-            stride,
-            _FORMAT_CODES[job.fmt],
-            limits.max_pixels,
-            err,
-            pinned if pin else ffi.NULL,
-        )
-        ptr = pinned[0] if pin else ffi.NULL
-        if code:
-            error = _decode_error(code, err, job.h)
+        code, ptr = _call(window, job, out, stride, limits, pin)
+        err = window._err
+        where = (int(err.in_offset), int(err.pixel), int(err.detail))
     if ptr != ffi.NULL:
         # the window's own copy, freed when both the window and the caller let go
         ptr = ffi.gc(ptr, lib.glz_unpin, size=stride * job.height)
     if code:
-        raise error
+        raise _decode_error(code, *where, job.h)
     return ptr
 
 
@@ -180,19 +210,11 @@ def decode(
     stride = job.width * BYTES_PER_PIXEL[fmt]
     nbytes = stride * job.height
     if job.top_down and _STORED_FORMAT[job.itype] == fmt:
-        ptr = _run(window, job, ffi.NULL, 0, stride, limits, True)
+        ptr = _run(window, job, None, stride, limits, True)
         pixels = memoryview(ffi.buffer(ptr, nbytes)).toreadonly()
     else:
         out = bytearray(nbytes)
-        _run(
-            window,
-            job,
-            ffi.from_buffer("uint8_t[]", out, require_writable=True),
-            nbytes,
-            stride,
-            limits,
-            False,
-        )
+        _run(window, job, out, stride, limits, False)
         pixels = memoryview(out).toreadonly()
     return Image(job.width, job.height, fmt, stride, pixels, job.itype, job.id)
 
@@ -222,24 +244,17 @@ def decode_into(
         view = memoryview(buffer)
     except TypeError as exc:
         raise TypeError("decode_into needs a writable buffer") from exc
-    if view.readonly:
+    readonly, contiguous, nbytes = view.readonly, view.contiguous, view.nbytes
+    view.release()
+    if readonly:
         raise TypeError("decode_into needs a writable buffer, got a read-only one")
-    if not view.contiguous:
+    if not contiguous:
         raise TypeError("decode_into needs a contiguous buffer")
-    nbytes = view.nbytes
     if nbytes < need:
         raise DecodeError(
             f"GLZ: buffer of {nbytes} bytes is too small for {job.width}x{job.height} ({need} needed)"
         )
-    _run(
-        window,
-        job,
-        ffi.from_buffer("uint8_t[]", buffer, require_writable=True),
-        nbytes,
-        stride,
-        limits,
-        False,
-    )
+    _run(window, job, buffer, stride, limits, False)
     return job.header()
 
 
@@ -247,7 +262,7 @@ _ZLIB_HEAD = struct.Struct("<II")
 
 
 def _inflate(blob: bytes | bytearray | memoryview, limits: Limits, glz_data_size: int | None) -> bytes:
-    view = memoryview(blob).cast("B")
+    view = _byte_view(blob)
     if glz_data_size is None:
         if len(view) < _ZLIB_HEAD.size:
             raise DecodeError(f"ZLIB_GLZ_RGB: {len(view)} bytes, shorter than its 8-byte header")

@@ -90,23 +90,29 @@ class Encoder:
             stride = row
         if stride < row:
             raise EncodeError(f"GLZ: stride {stride} is smaller than a row ({row} bytes)")
-        src = ffi.from_buffer("uint8_t[]", pixels)
         need = stride * (height - 1) + row
-        if len(src) < need:
+        cap = lib.glz_encode_bound(itype, width, height)
+        n, blob = 0, b""
+        with self._lock, ffi.from_buffer("uint8_t[]", pixels) as src:
+            have = len(src)
+            if have >= need:
+                dst = lib.glz_encoder_scratch(self._ptr, cap)
+                if dst == ffi.NULL:
+                    n = -lib.GLZ_E_NOMEM
+                else:
+                    n = lib.glz_encode(
+                        self._ptr, itype, src, have, width, height, stride, int(top_down), dst, cap
+                    )
+                    if n > 0:
+                        blob = bytes(ffi.buffer(dst, n))
+        # the pixels are released: errors raised from here on hold no pointer into them
+        if have < need:
             raise EncodeError(
-                f"GLZ: {len(src)} bytes of pixels, {width}x{height} {itype.name} "
+                f"GLZ: {have} bytes of pixels, {width}x{height} {itype.name} "
                 f"({_INPUT_LAYOUT[itype]}) needs {need}"
             )
-        cap = lib.glz_encode_bound(itype, width, height)
-        with self._lock:
-            dst = lib.glz_encoder_scratch(self._ptr, cap)
-            if dst == ffi.NULL:
-                raise MemoryError("spice_glz: cannot allocate the output buffer")
-            n = lib.glz_encode(
-                self._ptr, itype, src, len(src), width, height, stride, int(top_down), dst, cap
-            )
-            if n < 0:
-                if -n == lib.GLZ_E_NOMEM:
-                    raise MemoryError("spice_glz: out of memory while encoding")
-                raise EncodeError(f"GLZ: encoding failed (code {-n})")
-            return bytes(ffi.buffer(dst, n))
+        if n < 0:
+            if -n == lib.GLZ_E_NOMEM:
+                raise MemoryError("spice_glz: out of memory while encoding")
+            raise EncodeError(f"GLZ: encoding failed (code {-n})")
+        return blob

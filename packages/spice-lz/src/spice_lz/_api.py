@@ -41,11 +41,11 @@ def _status_message(st: Any) -> str:
         lib.SPICE_LZ_E_FORMAT: "output format not available for this image type",
         lib.SPICE_LZ_E_BUFFER: "output buffer too small for the image",
         lib.SPICE_LZ_E_NOMEM: "out of memory",
+        lib.SPICE_LZ_E_IMPLAUSIBLE: "image size in the header is more than the blob can decode to",
     }
     return messages.get(code, f"LZ error {code} at offset {off}")
 
 
-_HEADER = struct.Struct(">7I")
 _TYPES: tuple[LzImageType | None, ...] = (None, *LzImageType)
 _FORMATS_BY_TYPE = {t: t.formats for t in LzImageType}
 _tls = threading.local()
@@ -71,36 +71,64 @@ def _size_out() -> Any:
         return _tls.size
 
 
-def read_header(blob: bytes | bytearray | memoryview) -> Header:
-    """Parse and validate the 28-byte LZ header of ``blob``."""
-    src = ffi.from_buffer(blob)
+def _byte_view(blob: Any) -> memoryview:
+    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
+    view: memoryview | None
+    try:
+        view = memoryview(blob)
+    except TypeError:
+        view = None
+    if view is None:
+        raise DecodeError(f"an LZ blob must be a bytes-like object, got {type(blob).__name__}")
+    if not view.c_contiguous:
+        raise DecodeError("an LZ blob must be a contiguous buffer")
+    if view.ndim != 1 or view.format != "B":
+        view = view.cast("B")
+    return view
+
+
+def _writable_size(buffer: Any) -> int | str:
+    """Bytes of a writable contiguous buffer, or why it is not one (nothing stays exported)."""
+    try:
+        with ffi.from_buffer(buffer, require_writable=True) as probe:
+            return int(ffi.sizeof(probe))
+    except (TypeError, BufferError, ValueError) as exc:
+        return str(exc)
+
+
+def _parse(view: memoryview) -> Header:
     hdr = ffi.new("spice_lz_header *")
     st = _status()
-    if lib.spice_lz_parse_header(src, len(src), hdr, st):
+    with ffi.from_buffer(view) as src:
+        rc = lib.spice_lz_parse_header(src, view.nbytes, hdr, st)
+    if rc:
         raise DecodeError(_status_message(st))
     return Header(LzImageType(hdr.type), hdr.width, hdr.height, hdr.stride, bool(hdr.top_down))
 
 
-def _peek(blob: Any, limits: Limits | None) -> tuple[LzImageType, int, int, int, int]:
-    """Type, width, height, stride and top_down from the header, for sizing the output.
+def read_header(blob: bytes | bytearray | memoryview) -> Header:
+    """Parse and validate the 28-byte LZ header of ``blob``."""
+    return _parse(_byte_view(blob))
 
-    The C decoder validates the whole header again; anything odd here is
-    handed to the C parser for its error message.
-    """
-    if len(blob) >= 28:
-        magic, version, code, width, height, stride, top_down = _HEADER.unpack_from(blob)
-        if magic == 0x20205A4C and version == 0x00010001 and 0 < code <= 11 and width and height:
-            lim = limits or DEFAULT_LIMITS
-            if width > lim.max_width or height > lim.max_height or width * height > lim.max_pixels:
-                raise DecodeError(
-                    f"image {width}x{height} exceeds the limits "
-                    f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
-                )
-            kind = _TYPES[code]
-            assert kind is not None
-            return kind, width, height, stride, top_down
-    read_header(blob)
-    raise AssertionError("unreachable: read_header accepted a header _peek rejected")  # pragma: no cover
+
+def _peek(view: memoryview, limits: Limits | None) -> Header:
+    """The header, once its size passed the limits and what the blob's length can hold."""
+    head = _parse(view)
+    width, height = head.width, head.height
+    lim = limits or DEFAULT_LIMITS
+    if width > lim.max_width or height > lim.max_height or width * height > lim.max_pixels:
+        raise DecodeError(
+            f"image {width}x{height} exceeds the limits "
+            f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
+        )
+    bound = int(lib.spice_lz_pixel_bound(view.nbytes, head.image_type, width))
+    if width * height > bound:
+        raise DecodeError(
+            f"LZ header claims {width}x{height} = {width * height} pixels, but a {view.nbytes}-byte "
+            f"{head.image_type.name} blob decodes to at most {bound} pixels "
+            "(the data is truncated or the size forged)"
+        )
+    return head
 
 
 def _format_for(kind: LzImageType, format: str | None) -> PixelFormat:
@@ -131,11 +159,16 @@ def _palette_bytes(kind: LzImageType, palette: Palette | None) -> tuple[Any, int
 
 
 def _run_decode(
-    blob: Any, kind: LzImageType, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
+    view: memoryview, kind: LzImageType, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
 ) -> None:
+    """Run the C decoder; both buffers are released before any error is raised."""
     pal, num = _palette_bytes(kind, palette)
     st = _status()
-    if lib.spice_lz_decode(blob, len(blob), _FORMAT_CODES[fmt], pal, num, out, len(out), stride, st):
+    with ffi.from_buffer(view) as src, ffi.from_buffer(out, require_writable=True) as dst:
+        rc = lib.spice_lz_decode(
+            src, view.nbytes, _FORMAT_CODES[fmt], pal, num, dst, ffi.sizeof(dst), stride, st
+        )
+    if rc:
         if st.code == lib.SPICE_LZ_E_NO_PALETTE:
             raise DecodeError(f"LZ {kind.name} image needs a palette")
         raise DecodeError(_status_message(st))
@@ -153,12 +186,13 @@ def decode(
     ``palette`` (PLT types only) is a list of 0x00RRGGBB integers or their
     little-endian u32 bytes. ``format`` defaults to the type's first format.
     """
-    kind, width, height, _, _ = _peek(blob, limits)
-    fmt = _format_for(kind, format)
-    stride = width * FORMAT_BPP[fmt]
-    pixels = bytearray(stride * height)
-    _run_decode(ffi.from_buffer(blob), kind, fmt, palette, ffi.from_buffer(pixels), stride)
-    return Image(width, height, fmt, stride, pixels)
+    view = _byte_view(blob)
+    head = _peek(view, limits)
+    fmt = _format_for(head.image_type, format)
+    stride = head.width * FORMAT_BPP[fmt]
+    pixels = bytearray(stride * head.height)
+    _run_decode(view, head.image_type, fmt, palette, pixels, stride)
+    return Image(head.width, head.height, fmt, stride, pixels)
 
 
 def decode_into(
@@ -175,20 +209,22 @@ def decode_into(
     The buffer must hold ``stride * (height - 1) + width * bpp`` bytes; bytes
     between rows are left untouched. Returns the blob's header.
     """
-    kind, width, height, hdr_stride, top_down = _peek(blob, limits)
-    fmt = _format_for(kind, format)
-    row = width * FORMAT_BPP[fmt]
-    try:
-        out = ffi.from_buffer(buffer, require_writable=True)
-    except (TypeError, ValueError, BufferError) as exc:
-        raise DecodeError(f"output buffer is not a writable contiguous buffer ({exc})") from None
+    view = _byte_view(blob)
+    head = _peek(view, limits)
+    fmt = _format_for(head.image_type, format)
+    row = head.width * FORMAT_BPP[fmt]
+    size = _writable_size(buffer)
+    if isinstance(size, str):
+        raise DecodeError(f"output buffer is not a writable contiguous buffer ({size})")
     if stride < row:
         raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
-    need = stride * (height - 1) + row
-    if len(out) < need:
-        raise DecodeError(f"output buffer has {len(out)} bytes, the {width}x{height} image needs {need}")
-    _run_decode(ffi.from_buffer(blob), kind, fmt, palette, out, stride)
-    return Header(kind, width, height, hdr_stride, bool(top_down))
+    need = stride * (head.height - 1) + row
+    if size < need:
+        raise DecodeError(
+            f"output buffer has {size} bytes, the {head.width}x{head.height} image needs {need}"
+        )
+    _run_decode(view, head.image_type, fmt, palette, buffer, stride)
+    return head
 
 
 def encode_bound(image_type: LzImageType | int, width: int, height: int) -> int:
@@ -233,13 +269,16 @@ def encode(
     bound = lib.spice_lz_encode_bound(kind, width, height)
     if bound == 0:
         raise EncodeError(f"image {width}x{height} is too large to encode")
-    src = ffi.from_buffer(pixels)
     need = stride * (height - 1) + row
-    if len(src) < need:
-        raise EncodeError(f"pixel buffer has {len(src)} bytes, {width}x{height} {kind.name} needs {need}")
     out = _new_uninitialized("uint8_t[]", bound)
     size = _size_out()
-    rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, len(src), stride, out, bound, size)
+    rc = 0
+    with ffi.from_buffer(pixels) as src:
+        have = len(src)
+        if have >= need:
+            rc = lib.spice_lz_encode(kind, width, height, int(top_down), src, have, stride, out, bound, size)
+    if have < need:
+        raise EncodeError(f"pixel buffer has {have} bytes, {width}x{height} {kind.name} needs {need}")
     if rc:
         raise EncodeError(f"encoding failed (LZ error {rc})")
     blob: bytes = ffi.buffer(out, size[0])[:]

@@ -27,13 +27,27 @@ _FORMAT_CODES = {"bgrx32": 1, "bgra32": 2, "x1r5g5b5": 3, "gray8": 4}
 _TYPES = {int(t): t for t in ImageType}
 
 
+def _byte_view(blob: Any) -> memoryview:
+    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
+    view: memoryview | None
+    try:
+        view = memoryview(blob)
+    except TypeError:
+        view = None
+    if view is None:
+        raise DecodeError(f"a QUIC blob must be a bytes-like object, got {type(blob).__name__}")
+    if not view.c_contiguous:
+        raise DecodeError("a QUIC blob must be a contiguous buffer")
+    if view.ndim != 1 or view.format != "B":
+        view = view.cast("B")
+    return view
+
+
 def read_header(blob: Any) -> ImageInfo:
     """Image type and size announced by a QUIC blob's 20-byte header."""
-    view = memoryview(blob)
+    view = _byte_view(blob)
     if view.nbytes < _HEADER.size:
         raise DecodeError(f"QUIC blob of {view.nbytes} bytes is shorter than the 20-byte header")
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast("B")
     magic, version, type_code, width, height = _HEADER.unpack_from(view)
     if magic != _MAGIC:
         raise DecodeError(f"bad QUIC magic {bytes(view[:4])!r} at offset 0 (expected b'QUIC')")
@@ -47,15 +61,24 @@ def read_header(blob: Any) -> ImageInfo:
     return ImageInfo(image_type, width, height)
 
 
-def _check(info: ImageInfo, fmt: str | None, limits: Limits | None) -> str:
+def _check(info: ImageInfo, nbytes: int, fmt: str | None, limits: Limits | None) -> str:
+    """The output format, once the claimed size passed the limits and what ``nbytes`` can hold."""
     lim = limits or _DEFAULT_LIMITS
     if info.width > lim.max_width or info.height > lim.max_height:
         raise DecodeError(
             f"QUIC image {info.width}x{info.height} exceeds the limit of {lim.max_width}x{lim.max_height}"
         )
-    if info.width * info.height > lim.max_pixels:
+    npix = info.width * info.height
+    if npix > lim.max_pixels:
         raise DecodeError(
             f"QUIC image {info.width}x{info.height} exceeds the limit of {lim.max_pixels} pixels"
+        )
+    bound = int(lib.spice_quic_pixel_bound(nbytes, int(info.image_type), info.width))
+    if npix > bound:
+        raise DecodeError(
+            f"QUIC header claims {info.width}x{info.height} = {npix} pixels, but a {nbytes}-byte "
+            f"{info.image_type.name} blob decodes to at most {bound} pixels "
+            "(the data is truncated or the size forged)"
         )
     if fmt is None:
         return DEFAULT_FORMAT[info.image_type]
@@ -67,31 +90,49 @@ def _check(info: ImageInfo, fmt: str | None, limits: Limits | None) -> str:
     return fmt
 
 
-def _run(view: memoryview, info: ImageInfo, fmt: str, buf: Any, size: int, stride: int) -> None:
+def _writable_size(buffer: Any) -> int | str:
+    """Bytes of a writable contiguous buffer, or why it is not one (nothing stays exported)."""
+    try:
+        with ffi.from_buffer(buffer, require_writable=True) as probe:
+            return int(ffi.sizeof(probe))
+    except (TypeError, BufferError, ValueError) as exc:
+        return str(exc)
+
+
+def _run(view: memoryview, fmt: str, out: Any, stride: int) -> tuple[int, int]:
+    """Run the C decoder: (result code, error row).
+
+    Both buffers are released before this returns, so no error raised afterwards
+    (nor its traceback) holds a pointer into them.
+    """
     err_row = ffi.new("int64_t *")
-    rc = lib.spice_quic_decode(
-        ffi.from_buffer(view), view.nbytes, _FORMAT_CODES[fmt], buf, size, stride, 1 << 62, err_row
-    )
-    if rc:
-        _raise_decode(rc, view.nbytes, info, err_row[0])
+    with ffi.from_buffer(view) as src, ffi.from_buffer(out, require_writable=True) as dst:
+        rc = lib.spice_quic_decode(
+            src, view.nbytes, _FORMAT_CODES[fmt], dst, ffi.sizeof(dst), stride, 1 << 62, err_row
+        )
+    return int(rc), int(err_row[0])
 
 
-def _raise_decode(rc: int, nbytes: int, info: ImageInfo, row: int) -> None:
+def _decode_error(rc: int, nbytes: int, info: ImageInfo, row: int) -> Exception:
     where = f" at row {row}" if row >= 0 else ""
     if rc == lib.SPICE_QUIC_ERR_ALIGN:
-        raise DecodeError(
+        return DecodeError(
             f"QUIC blob length {nbytes} is not a multiple of 4 (it is a stream of 32-bit words)"
         )
     if rc == lib.SPICE_QUIC_ERR_TRUNCATED:
-        raise DecodeError(
+        return DecodeError(
             f"QUIC stream truncated{where}: {nbytes} bytes are not enough for a "
             f"{info.width}x{info.height} {info.image_type.name} image"
         )
     if rc == lib.SPICE_QUIC_ERR_RUN:
-        raise DecodeError(f"corrupt QUIC stream{where}: a run of repeated pixels goes past the row's end")
+        return DecodeError(f"corrupt QUIC stream{where}: a run of repeated pixels goes past the row's end")
+    if rc == lib.SPICE_QUIC_ERR_IMPLAUSIBLE:
+        return DecodeError(
+            f"QUIC header claims {info.width}x{info.height}, more than {nbytes} bytes can hold"
+        )
     if rc == lib.SPICE_QUIC_ERR_NOMEM:
-        raise MemoryError("out of memory while decoding a QUIC image")
-    raise DecodeError(f"QUIC decode failed{where} (core error {rc})")
+        return MemoryError("out of memory while decoding a QUIC image")
+    return DecodeError(f"QUIC decode failed{where} (core error {rc})")
 
 
 def decode(blob: Any, format: str | None = None, *, limits: Limits | None = None) -> Image:
@@ -100,14 +141,14 @@ def decode(blob: Any, format: str | None = None, *, limits: Limits | None = None
     ``format`` defaults to the first format listed for the image type
     (``bgrx32``; ``bgra32`` for RGBA; ``gray8`` for GRAY).
     """
-    view = memoryview(blob)
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast("B")
+    view = _byte_view(blob)
     info = read_header(view)
-    fmt = _check(info, format, limits)
+    fmt = _check(info, view.nbytes, format, limits)
     stride = info.width * FORMAT_BYTES[fmt]
     pixels = bytearray(stride * info.height)
-    _run(view, info, fmt, ffi.from_buffer(pixels), len(pixels), stride)
+    rc, row = _run(view, fmt, pixels, stride)
+    if rc:
+        raise _decode_error(rc, view.nbytes, info, row)
     return Image(info.width, info.height, fmt, stride, pixels)
 
 
@@ -119,30 +160,28 @@ def decode_into(
     Row ``y`` starts at byte ``y * stride``; a negative ``stride`` stores the
     picture bottom-up (the top row goes last in the buffer).
     """
-    view = memoryview(blob)
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast("B")
+    view = _byte_view(blob)
     info = read_header(view)
-    fmt = _check(info, format, limits)
+    fmt = _check(info, view.nbytes, format, limits)
     row_bytes = info.width * FORMAT_BYTES[fmt]
     if abs(stride) < row_bytes:
         raise DecodeError(
             f"stride {stride} is smaller than a {fmt} row of {info.width} pixels ({row_bytes} bytes)"
         )
-    try:
-        target = ffi.from_buffer(buffer, require_writable=True)
-    except (TypeError, BufferError, ValueError) as exc:
+    size = _writable_size(buffer)
+    if isinstance(size, str):
         raise DecodeError(
-            f"decode_into needs a writable contiguous buffer, got {type(buffer).__name__} ({exc})"
-        ) from exc
-    size = ffi.sizeof(target)
+            f"decode_into needs a writable contiguous buffer, got {type(buffer).__name__} ({size})"
+        )
     needed = abs(stride) * (info.height - 1) + row_bytes
     if size < needed:
         raise DecodeError(
             f"buffer of {size} bytes is too small for {info.width}x{info.height} {fmt} "
             f"with stride {stride} ({needed} bytes needed)"
         )
-    _run(view, info, fmt, target, size, stride)
+    rc, row = _run(view, fmt, buffer, stride)
+    if rc:
+        raise _decode_error(rc, view.nbytes, info, row)
     return info
 
 
@@ -166,22 +205,19 @@ def encode(
         raise EncodeError(
             f"stride {stride} is smaller than a {itype.name} row of {width} pixels ({row_bytes} bytes)"
         )
-    try:
-        source = ffi.from_buffer(pixels)
-    except (TypeError, BufferError, ValueError) as exc:
-        raise EncodeError(
-            f"pixels must be a contiguous bytes-like object, got {type(pixels).__name__} ({exc})"
-        ) from exc
-    size = ffi.sizeof(source)
     needed = abs(stride) * (height - 1) + row_bytes
+    out = ffi.new("uint8_t **")
+    out_len = ffi.new("size_t *")
+    rc, size = _encode_call(pixels, needed, stride, int(itype), width, height, out, out_len)
+    if isinstance(size, str):
+        raise EncodeError(
+            f"pixels must be a contiguous bytes-like object, got {type(pixels).__name__} ({size})"
+        )
     if size < needed:
         raise EncodeError(
             f"{size} bytes of pixels are too few for {width}x{height} {itype.name} "
             f"with stride {stride} ({needed} bytes needed)"
         )
-    out = ffi.new("uint8_t **")
-    out_len = ffi.new("size_t *")
-    rc = lib.spice_quic_encode(source, size, stride, int(itype), width, height, out, out_len)
     if rc == lib.SPICE_QUIC_ERR_NOMEM:
         raise MemoryError("out of memory while encoding a QUIC image")
     if rc:
@@ -190,6 +226,21 @@ def encode(
         return bytes(ffi.buffer(out[0], out_len[0]))
     finally:
         lib.spice_quic_free(out[0])
+
+
+def _encode_call(
+    pixels: Any, needed: int, stride: int, itype: int, width: int, height: int, out: Any, out_len: Any
+) -> tuple[int, int | str]:
+    """(result code, source size or why ``pixels`` is unusable); the source is released on return."""
+    try:
+        source = ffi.from_buffer(pixels)
+    except (TypeError, BufferError, ValueError) as exc:
+        return 0, str(exc)
+    with source:
+        size = int(ffi.sizeof(source))
+        if size < needed:
+            return 0, size
+        return int(lib.spice_quic_encode(source, size, stride, itype, width, height, out, out_len)), size
 
 
 def _image_type(value: ImageType | int | str) -> ImageType:
