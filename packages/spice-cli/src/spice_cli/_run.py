@@ -50,6 +50,21 @@ def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> Non
         help='check the server certificate subject instead of its hostname, e.g. "O=Example, CN=host"',
     )
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help=timeout_help)
+    p.add_argument(
+        "--memory-budget",
+        type=_memory_size,
+        default=ss.DEFAULT_MEMORY_BUDGET,
+        metavar="SIZE",
+        help="most memory the session may hold for the server's pictures, e.g. 512M or 2G (default 1G); "
+        "what would exceed it is skipped",
+    )
+
+
+def _memory_size(text: str) -> int:
+    try:
+        return ss.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_connection_args(args: argparse.Namespace) -> None:
@@ -74,6 +89,7 @@ def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Ses
         ca_file=args.ca_file,
         host_subject=args.host_subject,
         timeout=args.timeout,
+        memory_budget=args.memory_budget,
     )
 
 
