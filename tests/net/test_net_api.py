@@ -32,6 +32,7 @@ def test_exports() -> None:
             "SpiceSSLContext",
             "TLSVerificationFailed",
             "TicketKey",
+            "TicketKeyPool",
             "__version__",
             "accept_channel",
             "client_ssl_context",

@@ -2,8 +2,9 @@
 
 Client: :func:`open_channel` (TCP or TLS) or :func:`link_channel` (any trio
 stream) return a :class:`Channel`.  Server: :func:`accept_channel` returns a
-:class:`ServerChannel`.  The protocol logic is :class:`spice_proto.Connection`;
-this package moves its bytes and does the ticket cryptography.
+:class:`ServerChannel` (ticket keys from a :class:`TicketKeyPool`).  The protocol
+logic is :class:`spice_proto.Connection`; this package moves its bytes and does
+the ticket cryptography.
 """
 
 from ._channel import BaseChannel, Channel, ServerChannel
@@ -20,6 +21,7 @@ from ._errors import (
     SpiceNetError,
     TLSVerificationFailed,
 )
+from ._keypool import TicketKeyPool
 from ._server import LinkDecision, accept_channel
 from ._ticket import TicketKey, encrypt_ticket
 from ._tls import SpiceSSLContext, client_ssl_context, parse_host_subject, server_ssl_context
@@ -43,6 +45,7 @@ __all__ = [
     "SpiceSSLContext",
     "TLSVerificationFailed",
     "TicketKey",
+    "TicketKeyPool",
     "__version__",
     "accept_channel",
     "client_ssl_context",

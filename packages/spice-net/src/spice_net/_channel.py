@@ -116,6 +116,9 @@ class BaseChannel:
         self._closed = False
         #: Serial of the message :meth:`receive` returned last.
         self.last_serial = 0
+        #: ``trio.current_time()`` when the peer's last complete message (ACK and PONG too) arrived,
+        #: or when the channel was made.
+        self.last_message_at = trio.current_time()
 
     @property
     def connection(self) -> Connection:
@@ -155,6 +158,7 @@ class BaseChannel:
         for event in await self._io.next_events():
             if isinstance(event, MessageReceived):
                 self._inbox.append(event)
+                self.last_message_at = trio.current_time()
             elif isinstance(event, ConnectionClosed):
                 self._peer_closed = True
             else:  # a link event after the link stage cannot happen

@@ -20,6 +20,7 @@ from spice_proto import (
 from ._channel import ServerChannel, _StreamIO
 from ._client import _deadline
 from ._errors import ChannelClosed, ProtocolViolation, link_refused
+from ._keypool import TicketKeyPool
 from ._ticket import TicketKey
 
 __all__ = ["LinkDecision", "accept_channel"]
@@ -36,12 +37,17 @@ async def accept_channel(
     common_caps: Caps | None = None,
     ack_window: int | None = None,
     timeout: float | None = 30.0,
+    keys: TicketKeyPool | None = None,
+    on_wrong_ticket: Callable[[], float] | None = None,
 ) -> ServerChannel:
     """Run the server half of the link over ``stream`` and return the linked channel.
 
     ``password=None`` disables ticketing (any ticket is accepted).  Each link
-    gets a fresh 1024-bit RSA key; the ticket is decrypted and compared in
-    constant time, and a wrong one is answered PERMISSION_DENIED.
+    gets a fresh 1024-bit RSA key, taken from ``keys`` (else generated in a
+    worker thread); the ticket is decrypted and compared in constant time, and a
+    wrong one is answered PERMISSION_DENIED, after ``on_wrong_ticket()`` seconds
+    if that is given.  ``timeout`` covers everything up to the linked channel,
+    the TLS handshake of a :class:`trio.SSLStream` included.
     ``channel_caps_for(mess)`` decides per request: return the channel caps to
     accept, or a :class:`~spice_proto.LinkErr` (``NEED_SECURED``,
     ``CHANNEL_NOT_AVAILABLE``, ``BAD_CONNECTION_ID``...) to refuse.  With
@@ -67,7 +73,7 @@ async def accept_channel(
                 conn.reject_link(decision)
                 await io.flush()
                 raise link_refused(decision, "refused by channel_caps_for")
-            key = TicketKey.generate()
+            key = await keys.take() if keys is not None else await trio.to_thread.run_sync(TicketKey.generate)
             conn.accept_link(key.public_der, common_caps, decision)
             await io.flush()
             event = await io.next_event()
@@ -78,6 +84,8 @@ async def accept_channel(
             if not isinstance(event, TicketReceived):
                 raise ProtocolViolation(f"unexpected {type(event).__name__} during link")
             if password is not None and not key.check(event.ciphertext, password):
+                if on_wrong_ticket is not None:
+                    await trio.sleep(on_wrong_ticket())
                 conn.finish_link(LinkErr.PERMISSION_DENIED)
                 await io.flush()
                 raise link_refused(LinkErr.PERMISSION_DENIED, "client sent a wrong password")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import trio
-from spice_net import ServerChannel, SpiceNetError
+from spice_net import ChannelClosed, ServerChannel, SpiceNetError
 from spice_proto import (
     Caps,
     ChannelId,
@@ -49,6 +49,7 @@ from spice_proto import (
 from ._compress import Compression, ImageEncoder
 from ._events import MotionEvent
 from ._inputs import InputsState
+from ._keepalive import watch_silence
 from ._pipeline import DisplayPipeline, Job
 from ._video import MM_TIME_DELTA, media_time
 
@@ -164,8 +165,10 @@ class ClientSession:
             await old.aclose()
         self.channels[key] = channel
         try:
-            async with channel:
+            async with channel, trio.open_nursery() as nursery:
+                nursery.start_soon(self._drop_when_silent, channel)
                 await runner(channel)
+                nursery.cancel_scope.cancel()
             log.info("%r: %s channel ended", self, name)
         except Exception as exc:  # an ExceptionGroup of them too (but never trio.Cancelled)
             leaves = _leaves(exc)
@@ -181,6 +184,13 @@ class ClientSession:
                 self.close()
             if done is not None:
                 done.set()
+
+    async def _drop_when_silent(self, channel: ServerChannel) -> None:
+        timeout = self.server.idle_timeout
+        if timeout is None:
+            return
+        await watch_silence(channel, timeout)
+        raise ChannelClosed(f"client silent for {timeout:g} s (no message, ACK or PONG)")
 
     # --- main -------------------------------------------------------------------------------
 

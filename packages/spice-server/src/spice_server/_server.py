@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import ssl
@@ -12,7 +13,7 @@ from functools import partial
 from typing import Any
 
 import trio
-from spice_net import LinkDecision, SpiceNetError, accept_channel
+from spice_net import LinkDecision, ServerChannel, SpiceNetError, TicketKeyPool, accept_channel
 from spice_proto import (
     DEFAULT_COMMON_CAPS,
     MAX_PASSWORD_LENGTH,
@@ -26,11 +27,13 @@ from spice_proto import (
     MouseMode,
 )
 
+from ._admission import PendingLinks, address_key
 from ._client import ClientSession, Wakeup
 from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
 from ._events import InputEvent
 from ._source import Framebuffer, FrameSource
+from ._throttle import AuthThrottle
 from ._video import StreamingMode
 
 __all__ = ["Server", "ServerAddress"]
@@ -63,18 +66,24 @@ class ServerAddress:
     tls_port: int | None
 
 
-def _peer_name(stream: trio.abc.Stream) -> str:
+#: How often at most the server warns that it refuses connections over the pending-link limits.
+REFUSAL_WARNING_INTERVAL = 10.0
+
+
+def _peer(stream: trio.abc.Stream) -> tuple[str, str]:
+    """``(host, "host:port")`` of the stream's peer (TLS unwrapped); a placeholder host if it has none."""
     inner: Any = stream
     while isinstance(inner, trio.SSLStream):
         inner = inner.transport_stream
     sock = getattr(inner, "socket", None)
     if sock is None:
-        return type(stream).__name__
+        name = type(stream).__name__
+        return name, name
     try:
         host, port = sock.getpeername()[:2]
     except OSError:
-        return "unknown peer"
-    return f"{host}:{port}"
+        return "unknown peer", "unknown peer"
+    return str(host), f"{host}:{port}"
 
 
 class Server:
@@ -89,6 +98,16 @@ class Server:
     ``encode_threads`` bounds the worker threads that encode large images for all clients
     (default: the CPU count, at most 4).  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
     is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
+
+    Hostile clients: a connection must link and authenticate (TLS handshake included) within
+    ``link_timeout`` seconds of being accepted.  At most ``max_pending_per_address`` such
+    connections per peer address (IPv6: per /64) are served, further ones are closed at once; of
+    ``max_pending_links`` in all, the oldest is dropped to make room for a new one.  A wrong
+    ticket is answered after ``wrong_ticket_delay`` seconds, doubling with each further one from
+    that address up to ``max_wrong_ticket_delay``.  A linked channel that receives no message
+    (not even ACK or PONG) for ``idle_timeout`` seconds is closed (a PING goes out half-way);
+    for a main channel that ends the client.  Ticket keys come from a pool of ``key_pool_size``
+    refilled in a worker thread.  ``max_clients`` caps linked clients.
 
     Run it with ``await nursery.start(server.serve, "127.0.0.1", 5900)``; the
     application then updates ``server.display``, reads ``server.input_events()``
@@ -109,8 +128,13 @@ class Server:
         name: str = "spice-python",
         initial_mouse_mode: MouseMode = MouseMode.CLIENT,
         max_clients: int = 64,
-        max_pending_links: int = 16,
-        link_timeout: float = 15.0,
+        max_pending_links: int = 64,
+        max_pending_per_address: int = 8,
+        link_timeout: float = 10.0,
+        idle_timeout: float | None = 60.0,
+        wrong_ticket_delay: float = 0.5,
+        max_wrong_ticket_delay: float = 4.0,
+        key_pool_size: int = 4,
     ) -> None:
         self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
         self.image_compression = Compression.parse(image_compression)
@@ -129,7 +153,14 @@ class Server:
         self.initial_mouse_mode = initial_mouse_mode
         self.max_clients = max_clients
         self.link_timeout = link_timeout
-        self._link_slots = trio.Semaphore(max_pending_links)
+        if idle_timeout is not None and idle_timeout <= 0:
+            raise ValueError("idle_timeout must be positive (or None)")
+        self.idle_timeout = idle_timeout
+        self._pending = PendingLinks(max_pending_per_address, max_pending_links)
+        self._throttle = AuthThrottle(wrong_ticket_delay, max_wrong_ticket_delay)
+        self._keys = TicketKeyPool(key_pool_size)
+        self._refused = 0
+        self._refusal_warned_at = -math.inf
         self._password: str | None = None
         self._password_expiry: float | None = None
         self._password_lifetime: float | None = None
@@ -168,6 +199,11 @@ class Server:
                 # Expired: no ticket can match a fresh random secret, so the link gets PERMISSION_DENIED.
                 return secrets.token_hex(16)
         return self._password
+
+    @property
+    def pending_links(self) -> int:
+        """Accepted connections that have not linked and authenticated yet."""
+        return len(self._pending)
 
     @property
     def clients(self) -> list[ClientSession]:
@@ -249,6 +285,7 @@ class Server:
         log.info("serving on %s (tcp %s, tls %s)", host, real_port, real_tls)
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self._keys.run)
                 nursery.start_soon(self.display.run)
                 if plain:
                     nursery.start_soon(
@@ -286,22 +323,9 @@ class Server:
 
         Never raises for a misbehaving client: failures are logged and the stream closed.
         """
-        peer = _peer_name(stream)
-        try:
-            async with self._link_slots:
-                channel = await accept_channel(
-                    stream,
-                    password=self._current_password(),
-                    channel_caps_for=lambda mess: self._decide(mess, secure),
-                    common_caps=DEFAULT_COMMON_CAPS,
-                    timeout=self.link_timeout,
-                )
-        except SpiceNetError as exc:
-            log.info("%s: link failed: %s", peer, exc)
-            return
-        except Exception:
-            log.exception("%s: link failed unexpectedly", peer)
-            await trio.aclose_forcefully(stream)
+        host, peer = _peer(stream)
+        channel = await self._link(stream, host, peer, secure)
+        if channel is None:
             return
         channel.connection.max_message_size = MAX_CLIENT_MESSAGE
         kind = ChannelType(channel.channel_type)
@@ -324,6 +348,62 @@ class Server:
             await channel.aclose()
             return
         await done.wait()
+
+    async def _link(
+        self, stream: trio.abc.Stream, host: str, peer: str, secure: bool
+    ) -> ServerChannel | None:
+        """Link and authenticate within the pending-link limits; ``None`` (stream closed) on failure."""
+        with trio.CancelScope() as scope:
+            entry = self._pending.admit(host, scope.cancel)
+            if entry is None:
+                self._note_refusal(peer)
+                await trio.aclose_forcefully(stream)
+                return None
+            try:
+                channel = await accept_channel(
+                    stream,
+                    password=self._current_password(),
+                    channel_caps_for=lambda mess: self._decide(mess, secure),
+                    common_caps=DEFAULT_COMMON_CAPS,
+                    timeout=self.link_timeout,
+                    keys=self._keys,
+                    on_wrong_ticket=partial(self._wrong_ticket, host, peer),
+                )
+            except SpiceNetError as exc:
+                log.info("%s: link failed: %s", peer, exc)
+                return None
+            except Exception:
+                log.exception("%s: link failed unexpectedly", peer)
+                await trio.aclose_forcefully(stream)
+                return None
+            finally:
+                self._pending.release(entry)
+            self._throttle.succeeded(address_key(host))
+            return channel
+        log.info("%s: dropped before linking to make room (%d links pending)", peer, len(self._pending))
+        return None
+
+    def _wrong_ticket(self, host: str, peer: str) -> float:
+        key = address_key(host)
+        now = trio.current_time()
+        delay = self._throttle.failed(key, now)
+        count = self._throttle.failures(key, now)
+        log.warning("%s: wrong password (%d in a row from %s); answering in %.1f s", peer, count, key, delay)
+        return delay
+
+    def _note_refusal(self, peer: str) -> None:
+        log.debug("%s: refused: too many links pending from that address", peer)
+        self._refused += 1
+        now = trio.current_time()
+        if now - self._refusal_warned_at >= REFUSAL_WARNING_INTERVAL:
+            log.warning(
+                "refused %d connection(s) over the limit of %d pending links per address (latest: %s)",
+                self._refused,
+                self._pending.per_address,
+                peer,
+            )
+            self._refused = 0
+            self._refusal_warned_at = now
 
     def _new_session_id(self) -> int:
         while True:

@@ -1,0 +1,59 @@
+"""Idle sockets (no byte ever sent) can neither lock clients out nor stay forever, plain or TLS."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+
+from .evil_client import AttackStats, hold_idle, sources
+from .server_side import rss_mb, serving, settle, time_real_client
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_idle_sockets_from_one_address_are_capped(tls: bool, tmp_path: Path) -> None:
+    async with serving(tmp_path, tls=tls, password="sesame", max_pending_per_address=8) as served:
+        rss_before = rss_mb()
+        async with trio.open_nursery() as nursery:
+            stats: AttackStats = await nursery.start(
+                partial(hold_idle, served.port, 200, source_addresses=["127.0.0.2"], retry=0.5)
+            )
+            await trio.sleep(0.5)
+            assert served.server.pending_links <= 8  # the other 192 were closed at once
+            assert stats.closed_by_server >= 150  # long before the 10 s link deadline
+            took = await time_real_client(served)
+            assert took < 2.0, f"a real client needed {took:.2f} s to get in"
+            assert rss_mb() - rss_before < 64
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_idle_sockets_from_many_addresses_make_room_for_a_client(tls: bool, tmp_path: Path) -> None:
+    async with serving(tmp_path, tls=tls, password="sesame", max_pending_links=64) as served:
+        rss_before = rss_mb()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(
+                partial(hold_idle, served.port, 200, source_addresses=sources("127.0.1.1", 50), retry=0.5)
+            )
+            await trio.sleep(0.5)
+            assert served.server.pending_links <= 64
+            for _ in range(3):
+                took = await time_real_client(served)
+                assert took < 2.0, f"a real client needed {took:.2f} s to get in"
+            assert rss_mb() - rss_before < 64
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_an_idle_socket_is_closed_at_the_link_deadline(tls: bool, tmp_path: Path) -> None:
+    async with serving(tmp_path, tls=tls, link_timeout=1.0) as served, trio.open_nursery() as nursery:
+        stats: AttackStats = await nursery.start(
+            partial(hold_idle, served.port, 4, source_addresses=["127.0.0.3"], retry=60)
+        )
+        with trio.fail_after(3.0):  # 1 s deadline from accept, plus slack for a busy machine
+            while stats.closed_by_server < 4:
+                await trio.sleep(0.05)
+        await settle(served.server)
+        nursery.cancel_scope.cancel()
