@@ -38,7 +38,7 @@ from spice_proto import (
     StringFlags,
 )
 from spice_proto._display_images import Image
-from spice_proto._display_wire import OutWriter
+from spice_proto._fields import OutWriter
 from spice_proto._wire import Reader, Writer
 
 T = TypeVar("T")

@@ -84,7 +84,7 @@ STRATEGIES: dict[type[sp.Message], st.SearchStrategy[Any]] = {
         u32,
         u32,
         u8.map(sp.StreamFlags),
-        u8.map(lambda v: sp._display_wire.maybe_enum(sp.VideoCodecType, v)),
+        u8.map(lambda v: sp._fields.maybe_enum(sp.VideoCodecType, v)),
         u64,
         u32,
         u32,
@@ -129,12 +129,12 @@ STRATEGIES: dict[type[sp.Message], st.SearchStrategy[Any]] = {
     sp.DisplayInit: st.builds(sp.DisplayInit, u8, i64, u8, i32s),
     sp.DisplayStreamReport: st.builds(sp.DisplayStreamReport, u32, u32, u32, u32, u32, u32, i32s, u32),
     sp.DisplayPreferredCompression: u8.map(
-        lambda v: sp.DisplayPreferredCompression(sp._display_wire.maybe_enum(sp.ImageCompression, v))
+        lambda v: sp.DisplayPreferredCompression(sp._fields.maybe_enum(sp.ImageCompression, v))
     ),
     sp.DisplayGlDrawDone: st.just(sp.DisplayGlDrawDone()),
     sp.DisplayPreferredVideoCodecType: st.builds(
         sp.DisplayPreferredVideoCodecType,
-        st.lists(u8.map(lambda v: sp._display_wire.maybe_enum(sp.VideoCodecType, v)), max_size=6).map(tuple),
+        st.lists(u8.map(lambda v: sp._fields.maybe_enum(sp.VideoCodecType, v)), max_size=6).map(tuple),
     ),
 }
 CLASSES = sorted(STRATEGIES, key=lambda c: c.__name__)

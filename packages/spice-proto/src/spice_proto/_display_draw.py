@@ -9,7 +9,7 @@ them out after the fixed part and patches the pointers; decoding follows them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from ._display_images import Image
 from ._display_types import (
@@ -35,23 +35,10 @@ from ._display_types import (
     Rect,
     Transform,
 )
-from ._display_wire import (
-    U8,
-    U16,
-    U32,
-    Codec,
-    EnumScalar,
-    OutWriter,
-    Pointer,
-    Scalar,
-    Var,
-    layout,
-    member,
-)
 from ._enums import AlphaFlags, CompositeFlags, DisplayMsg, ImageScaleMode, Ropd
+from ._field_codecs import U8, U16, U32, EnumScalar, Pointer, Var, When, bit_flags
 from ._message import register
 from ._msg_display import ServerMessage
-from ._wire import Reader, Writer
 
 __all__ = [
     "DisplayCopyBits",
@@ -74,7 +61,7 @@ _NO_MASK = QMask()
 _ORIGIN16 = Point16(0, 0)
 
 _IMAGE = Pointer(Var(Image._read, lambda o, image: image._write(o)))
-_ROPD = Scalar("H", member(Ropd))
+_ROPD = bit_flags("H", Ropd)
 _SCALE_MODE = EnumScalar("B", ImageScaleMode)
 
 
@@ -246,17 +233,17 @@ class DisplayDrawAlphaBlend(_Draw):
 
     TYPE: ClassVar[int] = DisplayMsg.DRAW_ALPHA_BLEND
 
-    alpha_flags: Annotated[AlphaFlags, Scalar("B", member(AlphaFlags))]
+    alpha_flags: Annotated[AlphaFlags, bit_flags("B", AlphaFlags)]
     alpha: Annotated[int, U8]
     src_bitmap: Annotated[Image, _IMAGE]
     src_area: Annotated[Rect, RECT]
 
 
 #: The fields of DRAW_COMPOSITE that are on the wire when ``flags`` has the bit.
-_OPTIONAL: tuple[tuple[CompositeFlags, str, Codec[Any]], ...] = (
-    (CompositeFlags.HAS_MASK, "mask_bitmap", _IMAGE),
-    (CompositeFlags.HAS_SRC_TRANSFORM, "src_transform", TRANSFORM),
-    (CompositeFlags.HAS_MASK_TRANSFORM, "mask_transform", TRANSFORM),
+_OPTIONAL: tuple[tuple[CompositeFlags, str], ...] = (
+    (CompositeFlags.HAS_MASK, "mask_bitmap"),
+    (CompositeFlags.HAS_SRC_TRANSFORM, "src_transform"),
+    (CompositeFlags.HAS_MASK_TRANSFORM, "mask_transform"),
 )
 
 
@@ -271,37 +258,19 @@ class DisplayDrawComposite(_Draw):
 
     TYPE: ClassVar[int] = DisplayMsg.DRAW_COMPOSITE
 
-    flags: CompositeFlags
-    src_bitmap: Image
-    mask_bitmap: Image | None = None
-    src_transform: Transform | None = None
-    mask_transform: Transform | None = None
-    src_origin: Point16 = _ORIGIN16
-    mask_origin: Point16 = _ORIGIN16
+    flags: Annotated[CompositeFlags, bit_flags("I", CompositeFlags)]
+    src_bitmap: Annotated[Image, _IMAGE]
+    mask_bitmap: Annotated[Image | None, When("flags", CompositeFlags.HAS_MASK, _IMAGE)] = None
+    src_transform: Annotated[Transform | None, When("flags", CompositeFlags.HAS_SRC_TRANSFORM, TRANSFORM)] = (
+        None
+    )
+    mask_transform: Annotated[
+        Transform | None, When("flags", CompositeFlags.HAS_MASK_TRANSFORM, TRANSFORM)
+    ] = None
+    src_origin: Annotated[Point16, POINT16] = _ORIGIN16
+    mask_origin: Annotated[Point16, POINT16] = _ORIGIN16
 
     def __post_init__(self) -> None:
-        for bit, name, _ in _OPTIONAL:
+        for bit, name in _OPTIONAL:
             if bool(self.flags & bit) != (getattr(self, name) is not None):
                 raise ValueError(f"DisplayDrawComposite: flag {bit.name} and its field disagree")
-
-    def encode_body(self, w: Writer) -> None:
-        o = OutWriter(w)
-        layout(_Draw, complete=True).write(o, self)
-        w.u32(self.flags)
-        _IMAGE.write(o, self.src_bitmap)
-        for _, name, codec in _OPTIONAL:
-            value = getattr(self, name)
-            if value is not None:
-                codec.write(o, value)
-        POINT16.put(w, self.src_origin)
-        POINT16.put(w, self.mask_origin)
-        o.flush()
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> DisplayDrawComposite:
-        surface_id, box, clip = layout(_Draw, complete=True).read(r)
-        flags = CompositeFlags(U32.read(r, "flags"))
-        src = _IMAGE.read(r, "src_bitmap")
-        mask, src_t, mask_t = (codec.read(r, name) if flags & bit else None for bit, name, codec in _OPTIONAL)
-        src_origin, mask_origin = POINT16.read(r, "src_origin"), POINT16.read(r, "mask_origin")
-        return cls(surface_id, box, clip, flags, src, mask, src_t, mask_t, src_origin, mask_origin)

@@ -16,22 +16,10 @@ import struct
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from ._display_wire import (
-    U32,
-    U64,
-    Fixed,
-    Layout,
-    OutWriter,
-    Scalar,
-    SizedBytes,
-    layout,
-    member,
-    read_payload,
-    read_pointer,
-    sub,
-)
 from ._enums import BitmapFlags, BitmapFmt, ImageFlags, ImageType, JpegAlphaFlags
 from ._errors import ProtocolError
+from ._field_codecs import U32, U64, Fixed, SizedBytes, bit_flags
+from ._fields import Entry, Layout, OutWriter, layout, member, read_payload, read_pointer, sub
 from ._wire import Payload, Reader
 
 __all__ = [
@@ -140,8 +128,9 @@ def image_class(image_type: ImageType | int) -> type[Image] | None:
 class Image:
     """Base of the image classes: the descriptor fields; subclasses add the payload.
 
-    A subclass declares its payload with codecs (``data: Annotated[Payload, ...]``),
-    named under ``_WIRE_PREFIX`` in errors, or overrides the two ``_payload`` methods.
+    A subclass declares its payload with codecs (``data: Annotated[Payload, ...]``, or
+    ``_WIRE`` entries), named under ``_WIRE_PREFIX`` in errors, or overrides the two
+    ``_payload`` methods.
     """
 
     IMAGE_TYPE: ClassVar[ImageType]
@@ -177,7 +166,7 @@ class Image:
     def _read_payload(cls, r: Reader, field: str) -> dict[str, Any]:
         """The payload's fields by name (the caller adds the descriptor's)."""
         wire = cls._wire()
-        return {e[0]: value for e, value in zip(wire.entries, wire.read(r, field), strict=True)}
+        return dict(zip(wire.fields, wire.read(r, field), strict=True))
 
     @staticmethod
     def _read(r: Reader, field: str) -> Image:
@@ -394,22 +383,18 @@ class JpegAlphaImage(Image):
 
     IMAGE_TYPE: ClassVar[ImageType] = ImageType.JPEG_ALPHA
 
+    _WIRE_PREFIX: ClassVar[str] = "jpeg_alpha"
+
     jpeg_size: int
     data: Payload
     jpeg_flags: JpegAlphaFlags = _NO_JPEG_FLAGS
 
-    @classmethod
-    def _wire(cls) -> Layout:
-        return _JPEG_ALPHA_WIRE  # the flags come first on the wire
-
-
-_JPEG_ALPHA_WIRE = Layout(
-    (
-        ("jpeg_flags", Scalar("B", member(JpegAlphaFlags)), "jpeg_alpha.flags"),
-        ("jpeg_size", U32, "jpeg_alpha.jpeg_size"),
-        ("data", _SIZED_BYTES, "jpeg_alpha.data"),
+    #: The flags come first on the wire.
+    _WIRE: ClassVar[tuple[Entry, ...]] = (
+        ("jpeg_flags", bit_flags("B", JpegAlphaFlags), "flags"),
+        ("jpeg_size", U32, "jpeg_size"),
+        ("data", _SIZED_BYTES, "data"),
     )
-)
 
 
 @_image_type

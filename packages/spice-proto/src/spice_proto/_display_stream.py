@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._display_types import CLIP, RECT, Clip, Rect
-from ._display_wire import U32, U64, Scalar, SizedBytes, lenient, member
 from ._enums import DisplayMsg, StreamFlags, VideoCodecType
+from ._field_codecs import U32, U64, SizedBytes, bit_flags, lenient
 from ._message import register
 from ._msg_display import ServerMessage
 from ._wire import Payload
@@ -39,7 +39,7 @@ class DisplayStreamCreate(ServerMessage):
 
     surface_id: Annotated[int, U32]
     id: Annotated[int, U32]
-    flags: Annotated[StreamFlags, Scalar("B", member(StreamFlags))]
+    flags: Annotated[StreamFlags, bit_flags("B", StreamFlags)]
     codec_type: Annotated[int, lenient("B", VideoCodecType)]
     stamp: Annotated[int, U64]
     stream_width: Annotated[int, U32]

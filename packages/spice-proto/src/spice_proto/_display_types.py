@@ -13,21 +13,6 @@ from operator import attrgetter
 from typing import Any, ClassVar, TypeVar, cast
 
 from ._display_images import Image, read_image_pointer, write_image_pointer
-from ._display_wire import (
-    U8,
-    U16,
-    U32,
-    EnumScalar,
-    Fixed,
-    OutWriter,
-    Pointer,
-    Var,
-    at,
-    member,
-    read_bytes,
-    read_pointer,
-    sub,
-)
 from ._enums import (
     BrushType,
     ClipType,
@@ -38,6 +23,8 @@ from ._enums import (
     StringFlags,
 )
 from ._errors import ProtocolError
+from ._field_codecs import U8, U16, U32, EnumScalar, Fixed, Pointer, Var
+from ._fields import OutWriter, at, member, read_bytes, read_pointer, sub
 from ._wire import Reader, Writer
 
 __all__ = [

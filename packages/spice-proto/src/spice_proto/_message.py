@@ -1,8 +1,9 @@
 """Message base class and the registry that maps wire numbers to classes.
 
 Every message body is a frozen dataclass subclassing :class:`Message`, with
-class attributes naming its wire number, channel and direction, and two
-methods: ``encode_body(writer)`` and ``decode_body(reader)``.  Registering a
+class attributes naming its wire number, channel and direction, and a codec
+declared next to each field (``x: Annotated[int, U32]``, see ``_fields``); the
+body is those fields in order (or the class's ``_WIRE`` entries).  Registering a
 class with :func:`register` makes :func:`decode_message` find it.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import builtins
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from ._enums import ChannelType
 from ._errors import ProtocolError
+from ._fields import OutWriter, layout
 from ._wire import Reader, Writer
 
 
@@ -27,7 +30,8 @@ class Direction(enum.Enum):
 
 @dataclass(frozen=True)
 class Message:
-    """A decoded message body.  Subclasses set the three class attributes."""
+    """A decoded message body.  Subclasses set the three class attributes and declare a
+    codec with each field."""
 
     TYPE: ClassVar[int]
     #: ``None`` for the common messages (types below 100) valid on every channel.
@@ -36,12 +40,15 @@ class Message:
 
     def encode_body(self, w: Writer) -> None:
         """Append this message's body to ``w``."""
-        raise NotImplementedError
+        o = OutWriter(w)
+        layout(builtins.type(self), complete=True).write(o, self)
+        o.flush()
 
     @classmethod
     def decode_body(cls: builtins.type[M], r: Reader) -> M:
         """Read one body from ``r`` (positioned at the start of the body)."""
-        raise NotImplementedError
+        make = cast("Callable[..., M]", cls)
+        return make(*layout(cls, complete=True).read(r))
 
     def encode(self) -> bytes:
         """The body bytes (without the data header)."""

@@ -10,8 +10,7 @@ Server to client: :class:`Migrate`, :class:`MigrateData`, :class:`SetAck`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import ClassVar, TypeVar
+from typing import Annotated, ClassVar
 
 from ._enums import (
     ChannelType,
@@ -22,8 +21,9 @@ from ._enums import (
     NotifySeverity,
     NotifyVisibility,
 )
+from ._field_codecs import U8, U32, U64, Counted, EnumScalar, Rest, Text, bit_flags, lenient
+from ._fields import Struct
 from ._message import Direction, Message, register
-from ._wire import Reader, Writer
 
 __all__ = [
     "Ack",
@@ -42,17 +42,12 @@ __all__ = [
     "WaitForChannels",
 ]
 
-E = TypeVar("E", bound=IntEnum)
-
 _S2C = Direction.SERVER_TO_CLIENT
 _C2S = Direction.CLIENT_TO_SERVER
 
-
-def _enum(r: Reader, cls: type[E], raw: int, field: str) -> E:
-    try:
-        return cls(raw)
-    except ValueError:
-        raise r.fail(f"unknown {cls.__name__} value {raw}", field) from None
+#: A channel type: the :class:`ChannelType` member when known, else the plain number.
+CHANNEL_TYPE = lenient("B", ChannelType)
+_LINK_ERR = EnumScalar("I", LinkErr, "unknown LinkErr value {}")
 
 
 # --- server to client -------------------------------------------------------------------------
@@ -67,14 +62,7 @@ class Migrate(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    flags: MigrateFlags
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(int(self.flags))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Migrate:
-        return cls(MigrateFlags(r.u32("flags")))
+    flags: Annotated[MigrateFlags, bit_flags("I", MigrateFlags)]
 
 
 @register
@@ -86,14 +74,7 @@ class MigrateData(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    data: bytes
-
-    def encode_body(self, w: Writer) -> None:
-        w.bytes(self.data)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MigrateData:
-        return cls(r.rest())
+    data: Annotated[bytes, Rest()]
 
 
 @register
@@ -105,15 +86,8 @@ class SetAck(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    generation: int
-    window: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.generation).u32(self.window)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> SetAck:
-        return cls(r.u32("generation"), r.u32("window"))
+    generation: Annotated[int, U32]
+    window: Annotated[int, U32]
 
 
 @register
@@ -125,39 +99,23 @@ class Ping(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    id: int
-    timestamp: int
-    data: bytes = b""
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.id).u64(self.timestamp).bytes(self.data)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Ping:
-        return cls(r.u32("id"), r.u64("timestamp"), r.rest())
+    id: Annotated[int, U32]
+    timestamp: Annotated[int, U64]
+    data: Annotated[bytes, Rest()] = b""
 
 
 @dataclass(frozen=True)
 class ChannelWait:
     """One entry of WAIT_FOR_CHANNELS: wait until that channel has handled ``message_serial``."""
 
-    channel_type: ChannelType | int
-    channel_id: int
-    message_serial: int
+    channel_type: Annotated[ChannelType | int, CHANNEL_TYPE]
+    channel_id: Annotated[int, U8]
+    message_serial: Annotated[int, U64]
 
     SIZE: ClassVar[int] = 10
 
-    def encode(self, w: Writer) -> None:
-        w.u8(int(self.channel_type)).u8(self.channel_id).u64(self.message_serial)
 
-    @classmethod
-    def decode(cls, r: Reader) -> ChannelWait:
-        raw = r.u8("channel_type")
-        try:
-            channel_type: ChannelType | int = ChannelType(raw)
-        except ValueError:
-            channel_type = raw
-        return cls(channel_type, r.u8("channel_id"), r.u64("message_serial"))
+CHANNEL_WAIT: Struct[ChannelWait] = Struct(ChannelWait)
 
 
 @register
@@ -169,19 +127,12 @@ class WaitForChannels(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    wait_list: tuple[ChannelWait, ...]
-
-    def encode_body(self, w: Writer) -> None:
-        if len(self.wait_list) > 255:
-            raise ValueError(f"WaitForChannels: at most 255 entries, got {len(self.wait_list)}")
-        w.u8(len(self.wait_list))
-        for item in self.wait_list:
-            item.encode(w)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> WaitForChannels:
-        count = r.u8("wait_count")
-        return cls(tuple(r.array(count, ChannelWait.decode, "wait_list", ChannelWait.SIZE)))
+    wait_list: Annotated[
+        tuple[ChannelWait, ...],
+        Counted(
+            U8, "wait_count", CHANNEL_WAIT, ChannelWait.SIZE, "WaitForChannels: at most 255 entries, got {}"
+        ),
+    ]
 
 
 @register
@@ -193,16 +144,8 @@ class Disconnecting(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    time_stamp: int
-    reason: LinkErr
-
-    def encode_body(self, w: Writer) -> None:
-        w.u64(self.time_stamp).u32(int(self.reason))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Disconnecting:
-        ts = r.u64("time_stamp")
-        return cls(ts, _enum(r, LinkErr, r.u32("reason"), "reason"))
+    time_stamp: Annotated[int, U64]
+    reason: Annotated[LinkErr, _LINK_ERR]
 
 
 @register
@@ -218,26 +161,13 @@ class Notify(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _S2C
 
-    time_stamp: int
-    severity: NotifySeverity
-    visibility: NotifyVisibility
-    what: int
-    message: str
-
-    def encode_body(self, w: Writer) -> None:
-        text = self.message.encode("utf-8")
-        w.u64(self.time_stamp).u32(int(self.severity)).u32(int(self.visibility))
-        w.u32(self.what).u32(len(text)).bytes(text).u8(0)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Notify:
-        ts = r.u64("time_stamp")
-        severity = _enum(r, NotifySeverity, r.u32("severity"), "severity")
-        visibility = _enum(r, NotifyVisibility, r.u32("visibility"), "visibility")
-        what = r.u32("what")
-        length = r.u32("message_len")
-        text = r.bytes(length, "message").rstrip(b"\0")
-        return cls(ts, severity, visibility, what, text.decode("utf-8", errors="replace"))
+    time_stamp: Annotated[int, U64]
+    severity: Annotated[NotifySeverity, EnumScalar("I", NotifySeverity, "unknown NotifySeverity value {}")]
+    visibility: Annotated[
+        NotifyVisibility, EnumScalar("I", NotifyVisibility, "unknown NotifyVisibility value {}")
+    ]
+    what: Annotated[int, U32]
+    message: Annotated[str, Text()]
 
 
 # --- client to server -------------------------------------------------------------------------
@@ -252,14 +182,7 @@ class AckSync(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    generation: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.generation)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> AckSync:
-        return cls(r.u32("generation"))
+    generation: Annotated[int, U32]
 
 
 @register
@@ -271,13 +194,6 @@ class Ack(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    def encode_body(self, w: Writer) -> None:
-        pass
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Ack:
-        return cls()
-
 
 @register
 @dataclass(frozen=True)
@@ -288,15 +204,8 @@ class Pong(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    id: int
-    timestamp: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.id).u64(self.timestamp)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> Pong:
-        return cls(r.u32("id"), r.u64("timestamp"))
+    id: Annotated[int, U32]
+    timestamp: Annotated[int, U64]
 
 
 @register
@@ -308,13 +217,6 @@ class MigrateFlushMark(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    def encode_body(self, w: Writer) -> None:
-        pass
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MigrateFlushMark:
-        return cls()
-
 
 @register
 @dataclass(frozen=True)
@@ -325,14 +227,7 @@ class ClientMigrateData(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    data: bytes
-
-    def encode_body(self, w: Writer) -> None:
-        w.bytes(self.data)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> ClientMigrateData:
-        return cls(r.rest())
+    data: Annotated[bytes, Rest()]
 
 
 @register
@@ -344,13 +239,5 @@ class ClientDisconnecting(Message):
     CHANNEL: ClassVar[ChannelType | None] = None
     DIRECTION: ClassVar[Direction] = _C2S
 
-    time_stamp: int
-    reason: LinkErr
-
-    def encode_body(self, w: Writer) -> None:
-        w.u64(self.time_stamp).u32(int(self.reason))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> ClientDisconnecting:
-        ts = r.u64("time_stamp")
-        return cls(ts, _enum(r, LinkErr, r.u32("reason"), "reason"))
+    time_stamp: Annotated[int, U64]
+    reason: Annotated[LinkErr, _LINK_ERR]

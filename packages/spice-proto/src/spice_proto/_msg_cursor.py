@@ -21,13 +21,14 @@ carries no data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, CursorFlags, CursorMsg, CursorType
 from ._errors import ProtocolError
+from ._field_codecs import BOOL8, I16, U16, U64, EnumScalar, bit_flags
+from ._fields import Codec, OutWriter, Struct, sub
 from ._message import Direction, Message, register
-from ._msg_main import _Empty
-from ._wire import Reader, Writer
+from ._wire import Reader
 
 __all__ = [
     "Cursor",
@@ -70,32 +71,14 @@ def cursor_data_size(kind: CursorType | int, width: int, height: int) -> int:
 class CursorHeader:
     """SpiceCursorHeader: the shape's cache key, type, size and hot spot (17 bytes)."""
 
-    unique: int
-    type: CursorType
-    width: int
-    height: int
-    hot_spot_x: int = 0
-    hot_spot_y: int = 0
+    unique: Annotated[int, U64]
+    type: Annotated[CursorType, EnumScalar("B", CursorType, "unknown cursor type {}")]
+    width: Annotated[int, U16]
+    height: Annotated[int, U16]
+    hot_spot_x: Annotated[int, U16] = 0
+    hot_spot_y: Annotated[int, U16] = 0
 
     WIRE_SIZE: ClassVar[int] = 17
-
-    def encode(self, w: Writer) -> None:
-        w.u64(self.unique).u8(int(self.type))
-        w.u16(self.width).u16(self.height).u16(self.hot_spot_x).u16(self.hot_spot_y)
-
-    @classmethod
-    def decode(cls, r: Reader, prefix: str = "cursor.header.") -> CursorHeader:
-        unique = r.u64(prefix + "unique")
-        raw_type = r.u8(prefix + "type")
-        try:
-            kind = CursorType(raw_type)
-        except ValueError:
-            raise r.fail(f"unknown cursor type {raw_type}", prefix + "type") from None
-        width = r.u16(prefix + "width")
-        height = r.u16(prefix + "height")
-        hot_x = r.u16(prefix + "hot_spot_x")
-        hot_y = r.u16(prefix + "hot_spot_y")
-        return cls(unique, kind, width, height, hot_x, hot_y)
 
     @property
     def data_size(self) -> int:
@@ -120,27 +103,35 @@ class Cursor:
     def is_none(self) -> bool:
         return bool(self.flags & CursorFlags.NONE)
 
-    def encode(self, w: Writer) -> None:
-        w.u16(int(self.flags))
-        if not self.is_none:
-            if self.header is None:
-                raise ProtocolError("a cursor without the NONE flag needs a header", where="Cursor")
-            self.header.encode(w)
-        w.bytes(self.data)
 
-    @classmethod
-    def decode(cls, r: Reader) -> Cursor:
-        """Read flags, header and data (the rest of the body).
+_HEADER: Struct[CursorHeader] = Struct(CursorHeader)
+_CURSOR_FLAGS = bit_flags("H", CursorFlags)
 
-        Data shorter than ``header.data_size`` is kept as sent: the framing is intact, so
-        whoever uses the shape judges it (a client skips such a cursor, the session goes on).
-        """
-        flags = CursorFlags(r.u16("cursor.flags"))
+
+class CursorCodec(Codec[Cursor]):
+    """A :class:`Cursor`: flags, the header unless ``NONE``, and the shape data to the end of
+    the body.  Data shorter than ``header.data_size`` is kept as sent: the framing is intact,
+    so whoever uses the shape judges it (a client skips such a cursor, the session goes on)."""
+
+    __slots__ = ()
+
+    def read(self, r: Reader, field: str, part: str = "") -> Cursor:
+        name = sub(field, part)
+        flags = _CURSOR_FLAGS.read(r, name, "flags")
         if flags & CursorFlags.NONE:
-            return cls(flags, None, r.rest())
-        header = CursorHeader.decode(r)
-        return cls(flags, header, r.rest())
+            return Cursor(flags, None, r.rest())
+        return Cursor(flags, _HEADER.read(r, name, "header"), r.rest())
 
+    def write(self, o: OutWriter, value: Cursor) -> None:
+        _CURSOR_FLAGS.write(o, value.flags)
+        if not value.is_none:
+            if value.header is None:
+                raise ProtocolError("a cursor without the NONE flag needs a header", where="Cursor")
+            _HEADER.write(o, value.header)
+        o.w.bytes(value.data)
+
+
+_CURSOR = CursorCodec()
 
 # --------------------------------------------------------------------------- messages
 
@@ -155,31 +146,17 @@ class CursorInit(Message):
     CHANNEL = ChannelType.CURSOR
     DIRECTION = _S2C
 
-    x: int
-    y: int
-    trail_length: int
-    trail_frequency: int
-    visible: bool
-    cursor: Cursor
-
-    def encode_body(self, w: Writer) -> None:
-        w.i16(self.x).i16(self.y).u16(self.trail_length).u16(self.trail_frequency)
-        w.u8(int(self.visible))
-        self.cursor.encode(w)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> CursorInit:
-        x = r.i16("position.x")
-        y = r.i16("position.y")
-        length = r.u16("trail_length")
-        frequency = r.u16("trail_frequency")
-        visible = bool(r.u8("visible"))
-        return cls(x, y, length, frequency, visible, Cursor.decode(r))
+    x: Annotated[int, I16, "position.x"]
+    y: Annotated[int, I16, "position.y"]
+    trail_length: Annotated[int, U16]
+    trail_frequency: Annotated[int, U16]
+    visible: Annotated[bool, BOOL8]
+    cursor: Annotated[Cursor, _CURSOR]
 
 
 @register
 @dataclass(frozen=True)
-class CursorReset(_Empty):
+class CursorReset(Message):
     """SPICE_MSG_CURSOR_RESET: hide the cursor and clear the shape cache until the next INIT."""
 
     TYPE = CursorMsg.RESET
@@ -196,21 +173,10 @@ class CursorSet(Message):
     CHANNEL = ChannelType.CURSOR
     DIRECTION = _S2C
 
-    x: int
-    y: int
-    visible: bool
-    cursor: Cursor
-
-    def encode_body(self, w: Writer) -> None:
-        w.i16(self.x).i16(self.y).u8(int(self.visible))
-        self.cursor.encode(w)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> CursorSet:
-        x = r.i16("position.x")
-        y = r.i16("position.y")
-        visible = bool(r.u8("visible"))
-        return cls(x, y, visible, Cursor.decode(r))
+    x: Annotated[int, I16, "position.x"]
+    y: Annotated[int, I16, "position.y"]
+    visible: Annotated[bool, BOOL8]
+    cursor: Annotated[Cursor, _CURSOR]
 
 
 @register
@@ -222,21 +188,13 @@ class CursorMove(Message):
     CHANNEL = ChannelType.CURSOR
     DIRECTION = _S2C
 
-    x: int
-    y: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.i16(self.x).i16(self.y)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> CursorMove:
-        x = r.i16("position.x")
-        return cls(x, r.i16("position.y"))
+    x: Annotated[int, I16, "position.x"]
+    y: Annotated[int, I16, "position.y"]
 
 
 @register
 @dataclass(frozen=True)
-class CursorHide(_Empty):
+class CursorHide(Message):
     """SPICE_MSG_CURSOR_HIDE."""
 
     TYPE = CursorMsg.HIDE
@@ -253,16 +211,8 @@ class CursorTrail(Message):
     CHANNEL = ChannelType.CURSOR
     DIRECTION = _S2C
 
-    length: int
-    frequency: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(self.length).u16(self.frequency)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> CursorTrail:
-        length = r.u16("length")
-        return cls(length, r.u16("frequency"))
+    length: Annotated[int, U16]
+    frequency: Annotated[int, U16]
 
 
 @register
@@ -274,19 +224,12 @@ class CursorInvalOne(Message):
     CHANNEL = ChannelType.CURSOR
     DIRECTION = _S2C
 
-    id: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u64(self.id)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> CursorInvalOne:
-        return cls(r.u64("id"))
+    id: Annotated[int, U64]
 
 
 @register
 @dataclass(frozen=True)
-class CursorInvalAll(_Empty):
+class CursorInvalAll(Message):
     """SPICE_MSG_CURSOR_INVAL_ALL: clear the shape cache."""
 
     TYPE = CursorMsg.INVAL_ALL

@@ -1,35 +1,17 @@
 """Display channel messages: the common base, surfaces, modes, caches, GL, and the client's.
 
 Every display message declares its wire layout next to its fields
-(``width: Annotated[int, U32]``, codecs from ``_display_wire`` and
-``_display_types``); :class:`LaidOutMessage` encodes and decodes from that.  Video
-streams live in ``_display_stream``, draw commands in ``_display_draw``.
+(``width: Annotated[int, U32]``, codecs from ``_field_codecs`` and
+``_display_types``).  Video streams live in ``_display_stream``, draw commands in
+``_display_draw``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, TypeVar, cast
+from typing import Annotated, ClassVar
 
 from ._display_types import HEAD, RESOURCE_ID, Head, ResourceId
-from ._display_wire import (
-    I32,
-    I64,
-    U8,
-    U16,
-    U32,
-    U64,
-    Counted,
-    EnumScalar,
-    OutWriter,
-    Rest,
-    Scalar,
-    Var,
-    layout,
-    lenient,
-    member,
-)
 from ._enums import (
     ChannelType,
     DisplayMsg,
@@ -40,9 +22,24 @@ from ._enums import (
     SurfaceFmt,
     VideoCodecType,
 )
+from ._field_codecs import (
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Counted,
+    EnumScalar,
+    Items,
+    LengthOf,
+    Rest,
+    bit_flags,
+    lenient,
+)
+from ._fields import Entry
 from ._message import Direction, Message, register
-from ._msg_common import ChannelWait
-from ._wire import Reader, Writer
+from ._msg_common import CHANNEL_WAIT, ChannelWait
 
 __all__ = [
     "DisplayGlDraw",
@@ -65,40 +62,20 @@ __all__ = [
     "DisplaySurfaceDestroy",
 ]
 
-_M = TypeVar("_M", bound="LaidOutMessage")
-
 _NO_SURFACE_FLAGS = SurfaceFlags(0)
 _NO_GL_FLAGS = GlScanoutFlags(0)
 
 
 @dataclass(frozen=True)
-class LaidOutMessage(Message):
-    """A message encoded and decoded from the codecs declared with its fields, in field order."""
-
-    def encode_body(self, w: Writer) -> None:
-        o = OutWriter(w)
-        layout(type(self), complete=True).write(o, self)
-        o.flush()
-
-    @classmethod
-    def decode_body(cls: type[_M], r: Reader) -> _M:
-        make = cast("Callable[..., _M]", cls)
-        return make(*layout(cls, complete=True).read(r))
-
-
-@dataclass(frozen=True)
-class ServerMessage(LaidOutMessage):
+class ServerMessage(Message):
     CHANNEL: ClassVar[ChannelType | None] = ChannelType.DISPLAY
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
 @dataclass(frozen=True)
-class ClientMessage(LaidOutMessage):
+class ClientMessage(Message):
     CHANNEL: ClassVar[ChannelType | None] = ChannelType.DISPLAY
     DIRECTION: ClassVar[Direction] = Direction.CLIENT_TO_SERVER
-
-
-_CHANNEL_WAIT: Var[ChannelWait] = Var(lambda r, _: ChannelWait.decode(r), lambda o, wait: wait.encode(o.w))
 
 
 # --- server to client: surfaces, modes, caches ------------------------------------------------
@@ -154,7 +131,7 @@ class DisplayInvalAllPixmaps(ServerMessage):
         Counted(
             U8,
             "wait_count",
-            _CHANNEL_WAIT,
+            CHANNEL_WAIT,
             ChannelWait.SIZE,
             "DisplayInvalAllPixmaps: at most 255 entries, got {}",
         ),
@@ -190,7 +167,7 @@ class DisplaySurfaceCreate(ServerMessage):
     width: Annotated[int, U32]
     height: Annotated[int, U32]
     format: Annotated[SurfaceFmt, EnumScalar("I", SurfaceFmt)]
-    flags: Annotated[SurfaceFlags, Scalar("I", member(SurfaceFlags))] = _NO_SURFACE_FLAGS
+    flags: Annotated[SurfaceFlags, bit_flags("I", SurfaceFlags)] = _NO_SURFACE_FLAGS
 
 
 @register
@@ -213,16 +190,12 @@ class DisplayMonitorsConfig(ServerMessage):
     heads: tuple[Head, ...]
     max_allowed: int = 0
 
-    def encode_body(self, w: Writer) -> None:
-        w.u16(len(self.heads)).u16(self.max_allowed)
-        for head in self.heads:
-            HEAD.put(w, head)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> DisplayMonitorsConfig:
-        count = U16.read(r, "count")  # the count comes before max_allowed, the heads after it
-        max_allowed = U16.read(r, "max_allowed")
-        return cls(tuple(r.array(count, lambda rr: HEAD.read(rr, "heads"), "heads", HEAD.size)), max_allowed)
+    #: The count of heads comes before max_allowed, the heads after it.
+    _WIRE: ClassVar[tuple[Entry, ...]] = (
+        ("heads", LengthOf(U16), "count"),
+        ("max_allowed", U16, "max_allowed"),
+        ("heads", Items(HEAD, HEAD.size, after="count"), "heads"),
+    )
 
 
 # --- server to client: GL and quality --------------------------------------------------------
@@ -240,7 +213,7 @@ class DisplayGlScanoutUnix(ServerMessage):
     height: Annotated[int, U32]
     stride: Annotated[int, U32]
     drm_fourcc_format: Annotated[int, U32]
-    flags: Annotated[GlScanoutFlags, Scalar("I", member(GlScanoutFlags))] = _NO_GL_FLAGS
+    flags: Annotated[GlScanoutFlags, bit_flags("I", GlScanoutFlags)] = _NO_GL_FLAGS
 
 
 @register

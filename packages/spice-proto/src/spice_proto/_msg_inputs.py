@@ -9,12 +9,13 @@ US key table live in :mod:`._keys` and are re-exported from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from ._enums import ChannelType, InputsMsg, InputsMsgc, KeyboardModifierFlags, MouseButton, MouseButtonMask
+from ._field_codecs import I32, U8, U32, bit_flags, lenient
 from ._keys import KEY_NAMES, US_KEYMAP, key_code, scancode_bytes, scancode_down, scancode_up
 from ._message import Direction, Message, register
-from ._msg_main import _Data, _Empty
-from ._wire import Reader, Writer
+from ._msg_main import _Data
 
 __all__ = [
     "KEY_NAMES",
@@ -42,13 +43,9 @@ __all__ = [
 _S2C = Direction.SERVER_TO_CLIENT
 _C2S = Direction.CLIENT_TO_SERVER
 _NO_BUTTONS = MouseButtonMask(0)
-
-
-def _button(value: int) -> MouseButton | int:
-    try:
-        return MouseButton(value)
-    except ValueError:
-        return value
+_MODIFIERS = bit_flags("H", KeyboardModifierFlags)
+_BUTTONS = bit_flags("H", MouseButtonMask)
+_BUTTON = lenient("B", MouseButton)
 
 
 # --------------------------------------------------------------------------- server -> client
@@ -63,14 +60,7 @@ class InputsInit(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _S2C
 
-    keyboard_modifiers: KeyboardModifierFlags
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(int(self.keyboard_modifiers))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsInit:
-        return cls(KeyboardModifierFlags(r.u16("keyboard_modifiers")))
+    keyboard_modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
 
 @register
@@ -82,19 +72,12 @@ class InputsKeyModifiers(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _S2C
 
-    modifiers: KeyboardModifierFlags
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(int(self.modifiers))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsKeyModifiers:
-        return cls(KeyboardModifierFlags(r.u16("modifiers")))
+    modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
 
 @register
 @dataclass(frozen=True)
-class InputsMouseMotionAck(_Empty):
+class InputsMouseMotionAck(Message):
     """SPICE_MSG_INPUTS_MOUSE_MOTION_ACK: sent after every 4 (INPUT_MOTION_ACK_BUNCH) motions."""
 
     TYPE = InputsMsg.MOUSE_MOTION_ACK
@@ -114,14 +97,7 @@ class InputsKeyDown(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    code: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.code)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsKeyDown:
-        return cls(r.u32("code"))
+    code: Annotated[int, U32]
 
 
 @register
@@ -133,14 +109,7 @@ class InputsKeyUp(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    code: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.code)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsKeyUp:
-        return cls(r.u32("code"))
+    code: Annotated[int, U32]
 
 
 @register
@@ -152,14 +121,7 @@ class InputsClientKeyModifiers(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    modifiers: KeyboardModifierFlags
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(int(self.modifiers))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsClientKeyModifiers:
-        return cls(KeyboardModifierFlags(r.u16("modifiers")))
+    modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
 
 @register
@@ -185,18 +147,9 @@ class InputsMouseMotion(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    dx: int
-    dy: int
-    buttons_state: MouseButtonMask = _NO_BUTTONS
-
-    def encode_body(self, w: Writer) -> None:
-        w.i32(self.dx).i32(self.dy).u16(int(self.buttons_state))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsMouseMotion:
-        dx = r.i32("dx")
-        dy = r.i32("dy")
-        return cls(dx, dy, MouseButtonMask(r.u16("buttons_state")))
+    dx: Annotated[int, I32]
+    dy: Annotated[int, I32]
+    buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS
 
 
 @register
@@ -208,20 +161,10 @@ class InputsMousePosition(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    x: int
-    y: int
-    buttons_state: MouseButtonMask = _NO_BUTTONS
-    display_id: int = 0
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.x).u32(self.y).u16(int(self.buttons_state)).u8(self.display_id)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsMousePosition:
-        x = r.u32("x")
-        y = r.u32("y")
-        buttons = MouseButtonMask(r.u16("buttons_state"))
-        return cls(x, y, buttons, r.u8("display_id"))
+    x: Annotated[int, U32]
+    y: Annotated[int, U32]
+    buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS
+    display_id: Annotated[int, U8] = 0
 
 
 @register
@@ -233,16 +176,8 @@ class InputsMousePress(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    button: MouseButton | int
-    buttons_state: MouseButtonMask = _NO_BUTTONS
-
-    def encode_body(self, w: Writer) -> None:
-        w.u8(int(self.button)).u16(int(self.buttons_state))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsMousePress:
-        button = _button(r.u8("button"))
-        return cls(button, MouseButtonMask(r.u16("buttons_state")))
+    button: Annotated[MouseButton | int, _BUTTON]
+    buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS
 
 
 @register
@@ -254,16 +189,8 @@ class InputsMouseRelease(Message):
     CHANNEL = ChannelType.INPUTS
     DIRECTION = _C2S
 
-    button: MouseButton | int
-    buttons_state: MouseButtonMask = _NO_BUTTONS
-
-    def encode_body(self, w: Writer) -> None:
-        w.u8(int(self.button)).u16(int(self.buttons_state))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> InputsMouseRelease:
-        button = _button(r.u8("button"))
-        return cls(button, MouseButtonMask(r.u16("buttons_state")))
+    button: Annotated[MouseButton | int, _BUTTON]
+    buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS
 
 
 # --------------------------------------------------------------------------- typing helpers

@@ -11,12 +11,27 @@ from __future__ import annotations
 
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, LinkErr, MainMsg, MainMsgc, MouseMode
 from ._errors import ProtocolError
+from ._field_codecs import (
+    BOOL32,
+    U8,
+    U16,
+    U32,
+    U64,
+    Counted,
+    CString,
+    PointedCString,
+    Rest,
+    bit_flags,
+    fixed_bytes,
+    lenient,
+)
+from ._fields import Struct
 from ._message import Direction, Message, register
-from ._wire import Reader, Writer
+from ._msg_common import CHANNEL_TYPE
 
 __all__ = [
     "ChannelId",
@@ -56,40 +71,10 @@ __all__ = [
 _S2C = Direction.SERVER_TO_CLIENT
 _C2S = Direction.CLIENT_TO_SERVER
 
-
-def _channel_type(value: int) -> ChannelType | int:
-    """A known channel type as the enum member; newer, unknown numbers stay plain ints."""
-    try:
-        return ChannelType(value)
-    except ValueError:
-        return value
-
-
-def _link_err(value: int) -> LinkErr | int:
-    try:
-        return LinkErr(value)
-    except ValueError:
-        return value
-
-
-def _text(raw: bytes, r: Reader, field: str) -> str:
-    """A NUL-terminated UTF-8 string: everything before the first NUL."""
-    head = raw.split(b"\0", 1)[0]
-    try:
-        return head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise r.fail(f"not UTF-8: {exc.reason} at byte {exc.start}", field) from None
-
-
-def _cstring(text: str, where: str) -> bytes:
-    """``text`` as UTF-8 with the terminating NUL the peers count in the size field."""
-    try:
-        raw = text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ProtocolError(f"{text!r} is not encodable as UTF-8: {exc.reason}", where=where) from None
-    if b"\0" in raw:
-        raise ProtocolError(f"{text!r} contains a NUL byte", where=where)
-    return raw + b"\0"
+_MOUSE_MODE_16 = bit_flags("H", MouseMode)
+_MOUSE_MODE_32 = bit_flags("I", MouseMode)
+_HOST = PointedCString("MigrationDstInfo.host", absent="")
+_CERT_SUBJECT = PointedCString("MigrationDstInfo.cert_subject", absent=None)
 
 
 # --------------------------------------------------------------------------- shared structures
@@ -99,18 +84,10 @@ def _cstring(text: str, where: str) -> bytes:
 class ChannelId:
     """One entry of MAIN_CHANNELS_LIST: a channel type and its id (e.g. display 0)."""
 
-    type: ChannelType | int
-    id: int
+    type: Annotated[ChannelType | int, CHANNEL_TYPE]
+    id: Annotated[int, U8]
 
     WIRE_SIZE: ClassVar[int] = 2
-
-    def encode(self, w: Writer) -> None:
-        w.u8(int(self.type)).u8(self.id)
-
-    @classmethod
-    def decode(cls, r: Reader) -> ChannelId:
-        kind = r.u8("channels[].type")
-        return cls(_channel_type(kind), r.u8("channels[].id"))
 
 
 @dataclass(frozen=True)
@@ -122,101 +99,29 @@ class MigrationDstInfo:
     strings follow the message's fixed fields; their sizes count the NUL.
     """
 
-    port: int
-    sport: int
-    host: str
-    cert_subject: str | None = None
+    port: Annotated[int, U16]
+    sport: Annotated[int, U16]
+    host: Annotated[str, _HOST]
+    cert_subject: Annotated[str | None, _CERT_SUBJECT] = None
 
     FIXED_SIZE: ClassVar[int] = 20
 
-    def encode_fixed(self, w: Writer) -> tuple[int, int]:
-        """Write the 20 fixed bytes; return the positions of the two pointers to patch."""
-        w.u16(self.port).u16(self.sport)
-        w.u32(len(_cstring(self.host, "MigrationDstInfo.host")))
-        host_ptr = w.reserve_u32()
-        w.u32(
-            0
-            if self.cert_subject is None
-            else len(_cstring(self.cert_subject, "MigrationDstInfo.cert_subject"))
-        )
-        cert_ptr = w.reserve_u32()
-        return host_ptr, cert_ptr
 
-    def encode_strings(self, w: Writer, pointers: tuple[int, int]) -> None:
-        """Append the strings after the fixed fields and patch the pointers to them."""
-        host_ptr, cert_ptr = pointers
-        w.patch_u32(host_ptr, w.tell())
-        w.bytes(_cstring(self.host, "MigrationDstInfo.host"))
-        if self.cert_subject is not None:
-            w.patch_u32(cert_ptr, w.tell())
-            w.bytes(_cstring(self.cert_subject, "MigrationDstInfo.cert_subject"))
-
-    @classmethod
-    def decode(cls, r: Reader, prefix: str = "dst_info.") -> MigrationDstInfo:
-        port = r.u16(prefix + "port")
-        sport = r.u16(prefix + "sport")
-        host_size = r.u32(prefix + "host_size")
-        host_ptr = r.u32(prefix + "host_data")
-        cert_size = r.u32(prefix + "cert_subject_size")
-        cert_ptr = r.u32(prefix + "cert_subject_data")
-        host = ""
-        if host_ptr:
-            sub = r.at(host_ptr, prefix + "host_data")
-            host = _text(sub.bytes(host_size, prefix + "host_data"), sub, prefix + "host_data")
-        cert: str | None = None
-        if cert_ptr:
-            sub = r.at(cert_ptr, prefix + "cert_subject_data")
-            raw = sub.bytes(cert_size, prefix + "cert_subject_data")
-            cert = _text(raw, sub, prefix + "cert_subject_data")
-        return cls(port, sport, host, cert)
-
-
-# --------------------------------------------------------------------------- body helpers
-
-
-_E = TypeVar("_E", bound="_Empty")
-_D = TypeVar("_D", bound="_Data")
-_T = TypeVar("_T", bound="_Tokens")
-
-
-@dataclass(frozen=True)
-class _Empty(Message):
-    """A message without a body."""
-
-    def encode_body(self, w: Writer) -> None:
-        pass
-
-    @classmethod
-    def decode_body(cls: type[_E], r: Reader) -> _E:
-        return cls()
+_DST_INFO: Struct[MigrationDstInfo] = Struct(MigrationDstInfo)
 
 
 @dataclass(frozen=True)
 class _Data(Message):
     """A message whose body is raw bytes (spice.proto's ``Data``)."""
 
-    data: bytes = b""
-
-    def encode_body(self, w: Writer) -> None:
-        w.bytes(self.data)
-
-    @classmethod
-    def decode_body(cls: type[_D], r: Reader) -> _D:
-        return cls(r.rest())
+    data: Annotated[bytes, Rest()] = b""
 
 
 @dataclass(frozen=True)
 class _Tokens(Message):
     """A message carrying one u32 ``num_tokens``."""
 
-    num_tokens: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.num_tokens)
-
-    @classmethod
-    def decode_body(cls: type[_T], r: Reader) -> _T:
-        return cls(r.u32("num_tokens"))
+    num_tokens: Annotated[int, U32]
 
 
 # --------------------------------------------------------------------------- server -> client
@@ -231,20 +136,12 @@ class MainMigrateBegin(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    dst_info: MigrationDstInfo
-
-    def encode_body(self, w: Writer) -> None:
-        pointers = self.dst_info.encode_fixed(w)
-        self.dst_info.encode_strings(w, pointers)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMigrateBegin:
-        return cls(MigrationDstInfo.decode(r))
+    dst_info: Annotated[MigrationDstInfo, _DST_INFO]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateCancel(_Empty):
+class MainMigrateCancel(Message):
     """SPICE_MSG_MAIN_MIGRATE_CANCEL."""
 
     TYPE = MainMsg.MIGRATE_CANCEL
@@ -261,33 +158,14 @@ class MainInit(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    session_id: int
-    display_channels_hint: int
-    supported_mouse_modes: MouseMode
-    current_mouse_mode: MouseMode
-    agent_connected: bool
-    agent_tokens: int
-    multi_media_time: int
-    ram_hint: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.session_id).u32(self.display_channels_hint)
-        w.u32(int(self.supported_mouse_modes)).u32(int(self.current_mouse_mode))
-        w.u32(int(self.agent_connected)).u32(self.agent_tokens)
-        w.u32(self.multi_media_time).u32(self.ram_hint)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainInit:
-        return cls(
-            session_id=r.u32("session_id"),
-            display_channels_hint=r.u32("display_channels_hint"),
-            supported_mouse_modes=MouseMode(r.u32("supported_mouse_modes")),
-            current_mouse_mode=MouseMode(r.u32("current_mouse_mode")),
-            agent_connected=bool(r.u32("agent_connected")),
-            agent_tokens=r.u32("agent_tokens"),
-            multi_media_time=r.u32("multi_media_time"),
-            ram_hint=r.u32("ram_hint"),
-        )
+    session_id: Annotated[int, U32]
+    display_channels_hint: Annotated[int, U32]
+    supported_mouse_modes: Annotated[MouseMode, _MOUSE_MODE_32]
+    current_mouse_mode: Annotated[MouseMode, _MOUSE_MODE_32]
+    agent_connected: Annotated[bool, BOOL32]
+    agent_tokens: Annotated[int, U32]
+    multi_media_time: Annotated[int, U32]
+    ram_hint: Annotated[int, U32]
 
 
 @register
@@ -299,17 +177,9 @@ class MainChannelsList(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    channels: tuple[ChannelId, ...]
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(len(self.channels))
-        for channel in self.channels:
-            channel.encode(w)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainChannelsList:
-        count = r.u32("num_of_channels")
-        return cls(tuple(r.array(count, ChannelId.decode, "channels", ChannelId.WIRE_SIZE)))
+    channels: Annotated[
+        tuple[ChannelId, ...], Counted(U32, "num_of_channels", Struct(ChannelId), ChannelId.WIRE_SIZE)
+    ]
 
 
 @register
@@ -321,16 +191,8 @@ class MainMouseMode(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    supported_modes: MouseMode
-    current_mode: MouseMode
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(int(self.supported_modes)).u16(int(self.current_mode))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMouseMode:
-        supported = MouseMode(r.u16("supported_modes"))
-        return cls(supported, MouseMode(r.u16("current_mode")))
+    supported_modes: Annotated[MouseMode, _MOUSE_MODE_16]
+    current_mode: Annotated[MouseMode, _MOUSE_MODE_16]
 
 
 @register
@@ -342,19 +204,12 @@ class MainMultiMediaTime(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    time: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.time)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMultiMediaTime:
-        return cls(r.u32("time"))
+    time: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class MainAgentConnected(_Empty):
+class MainAgentConnected(Message):
     """SPICE_MSG_MAIN_AGENT_CONNECTED (without tokens; see :class:`MainAgentConnectedTokens`)."""
 
     TYPE = MainMsg.AGENT_CONNECTED
@@ -371,14 +226,7 @@ class MainAgentDisconnected(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    error_code: LinkErr | int = LinkErr.OK
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(int(self.error_code))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainAgentDisconnected:
-        return cls(_link_err(r.u32("error_code")))
+    error_code: Annotated[LinkErr | int, lenient("I", LinkErr)] = LinkErr.OK
 
 
 @register
@@ -410,24 +258,15 @@ class MainMigrateSwitchHost(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    port: int
-    sport: int
-    host: str
-    cert_subject: str | None = None
-
-    def encode_body(self, w: Writer) -> None:
-        info = MigrationDstInfo(self.port, self.sport, self.host, self.cert_subject)
-        info.encode_strings(w, info.encode_fixed(w))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMigrateSwitchHost:
-        info = MigrationDstInfo.decode(r, prefix="")
-        return cls(info.port, info.sport, info.host, info.cert_subject)
+    port: Annotated[int, U16]
+    sport: Annotated[int, U16]
+    host: Annotated[str, _HOST]
+    cert_subject: Annotated[str | None, _CERT_SUBJECT] = None
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateEnd(_Empty):
+class MainMigrateEnd(Message):
     """SPICE_MSG_MAIN_MIGRATE_END."""
 
     TYPE = MainMsg.MIGRATE_END
@@ -444,16 +283,7 @@ class MainName(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    name: str
-
-    def encode_body(self, w: Writer) -> None:
-        raw = _cstring(self.name, "MainName")
-        w.u32(len(raw)).bytes(raw)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainName:
-        size = r.u32("name_len")
-        return cls(_text(r.bytes(size, "name"), r, "name"))
+    name: Annotated[str, CString("MainName")]
 
 
 @register
@@ -465,18 +295,11 @@ class MainUuid(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    uuid: bytes
+    uuid: Annotated[bytes, fixed_bytes(16)]
 
     def __post_init__(self) -> None:
         if len(self.uuid) != 16:
             raise ProtocolError(f"uuid must be 16 bytes, not {len(self.uuid)}", where="MainUuid")
-
-    def encode_body(self, w: Writer) -> None:
-        w.bytes(self.uuid)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainUuid:
-        return cls(r.bytes(16, "uuid"))
 
     def as_uuid(self) -> _uuid.UUID:
         """The bytes as a :class:`uuid.UUID` (big-endian, as QEMU sends them)."""
@@ -502,23 +325,13 @@ class MainMigrateBeginSeamless(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _S2C
 
-    dst_info: MigrationDstInfo
-    src_mig_version: int
-
-    def encode_body(self, w: Writer) -> None:
-        pointers = self.dst_info.encode_fixed(w)
-        w.u32(self.src_mig_version)
-        self.dst_info.encode_strings(w, pointers)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMigrateBeginSeamless:
-        info = MigrationDstInfo.decode(r)
-        return cls(info, r.u32("src_mig_version"))
+    dst_info: Annotated[MigrationDstInfo, _DST_INFO]
+    src_mig_version: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateDstSeamlessAck(_Empty):
+class MainMigrateDstSeamlessAck(Message):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_ACK."""
 
     TYPE = MainMsg.MIGRATE_DST_SEAMLESS_ACK
@@ -528,7 +341,7 @@ class MainMigrateDstSeamlessAck(_Empty):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateDstSeamlessNack(_Empty):
+class MainMigrateDstSeamlessNack(Message):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_NACK."""
 
     TYPE = MainMsg.MIGRATE_DST_SEAMLESS_NACK
@@ -548,19 +361,12 @@ class MainClientInfo(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _C2S
 
-    cache_size: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u64(self.cache_size)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainClientInfo:
-        return cls(r.u64("cache_size"))
+    cache_size: Annotated[int, U64]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnected(_Empty):
+class MainMigrateConnected(Message):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED."""
 
     TYPE = MainMsgc.MIGRATE_CONNECTED
@@ -570,7 +376,7 @@ class MainMigrateConnected(_Empty):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnectError(_Empty):
+class MainMigrateConnectError(Message):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR."""
 
     TYPE = MainMsgc.MIGRATE_CONNECT_ERROR
@@ -580,7 +386,7 @@ class MainMigrateConnectError(_Empty):
 
 @register
 @dataclass(frozen=True)
-class MainAttachChannels(_Empty):
+class MainAttachChannels(Message):
     """SPICE_MSGC_MAIN_ATTACH_CHANNELS: ask for MAIN_CHANNELS_LIST (empty body)."""
 
     TYPE = MainMsgc.ATTACH_CHANNELS
@@ -597,14 +403,7 @@ class MainMouseModeRequest(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _C2S
 
-    mode: MouseMode
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(int(self.mode))
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMouseModeRequest:
-        return cls(MouseMode(r.u16("mode")))
+    mode: Annotated[MouseMode, _MOUSE_MODE_16]
 
 
 @register
@@ -639,7 +438,7 @@ class MainClientAgentToken(_Tokens):
 
 @register
 @dataclass(frozen=True)
-class MainClientMigrateEnd(_Empty):
+class MainClientMigrateEnd(Message):
     """SPICE_MSGC_MAIN_MIGRATE_END."""
 
     TYPE = MainMsgc.MIGRATE_END
@@ -656,19 +455,12 @@ class MainMigrateDstDoSeamless(Message):
     CHANNEL = ChannelType.MAIN
     DIRECTION = _C2S
 
-    src_version: int
-
-    def encode_body(self, w: Writer) -> None:
-        w.u32(self.src_version)
-
-    @classmethod
-    def decode_body(cls, r: Reader) -> MainMigrateDstDoSeamless:
-        return cls(r.u32("src_version"))
+    src_version: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnectedSeamless(_Empty):
+class MainMigrateConnectedSeamless(Message):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS."""
 
     TYPE = MainMsgc.MIGRATE_CONNECTED_SEAMLESS
