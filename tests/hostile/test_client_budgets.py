@@ -15,22 +15,22 @@ import spice_session as ss
 import trio
 from spice_proto._display_images import BitmapImage
 
-from .bodies import cursor_set, draw_copy, quic_claiming, surface_create
+from .bodies import cursor_set, quic_claiming, surface_create
 from .client import run_spice
-from .evil_server import EvilChannel, evil_server, mini
+from .client_scenarios import (
+    fill,
+    four_display_channels,
+    oversized_cursor,
+    quic_bombs,
+    quic_over_small_budget,
+    surface_flood,
+)
+from .evil_server import Script, evil_server
 
 T = sp.ChannelType
 D = sp.DisplayMsg
-MARK = (D.MARK, b"")
 #: RSS of an idle ``spice screenshot`` is ~80 MiB; bounds leave room for that and numpy/PIL work.
 BASELINE_MIB = 200
-BIG = 8192
-
-
-def fill(surface_id: int, width: int, height: int, color: int) -> bytes:
-    """DRAW_FILL of a whole surface (touches every page of it)."""
-    box = sp.Rect(0, 0, width, height)
-    return sp.DisplayDrawFill(surface_id, box, sp.Clip(), sp.Brush.solid(color)).encode()
 
 
 def skipped(stderr: str) -> list[str]:
@@ -38,11 +38,8 @@ def skipped(stderr: str) -> list[str]:
 
 
 def test_ten_quic_images_claiming_8000x8000(tmp_path: Path) -> None:
-    body = draw_copy(0, 1, 8000, 8000, quic_claiming(8000, 8000))
-    script = {
-        (T.DISPLAY, 0): [(D.SURFACE_CREATE, surface_create(0, 64, 48)), *[(D.DRAW_COPY, body)] * 10, MARK]
-    }
-    outcome = run_spice(script, "screenshot", tmp_path=tmp_path)
+    script, args = quic_bombs()
+    outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
     assert len(skipped(outcome.stderr)) == 10
     assert outcome.peak_rss_mib < BASELINE_MIB, outcome  # was 2.5 GB
@@ -50,11 +47,8 @@ def test_ten_quic_images_claiming_8000x8000(tmp_path: Path) -> None:
 
 
 def test_quic_claims_over_a_small_budget_are_refused_before_decoding(tmp_path: Path) -> None:
-    body = draw_copy(0, 1, 4000, 4000, quic_claiming(4000, 4000))
-    script = {
-        (T.DISPLAY, 0): [(D.SURFACE_CREATE, surface_create(0, 64, 48)), *[(D.DRAW_COPY, body)] * 3, MARK]
-    }
-    outcome = run_spice(script, "screenshot", "--memory-budget", "64M", tmp_path=tmp_path)
+    script, args = quic_over_small_budget()
+    outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
     lines = skipped(outcome.stderr)
     assert len(lines) == 3 and all("memory budget" in line for line in lines), lines
@@ -62,35 +56,8 @@ def test_quic_claims_over_a_small_budget_are_refused_before_decoding(tmp_path: P
 
 
 def test_four_display_channels_with_two_8192_surfaces_each(tmp_path: Path) -> None:
-    done = [trio.Event() for _ in range(3)]
-
-    def big_surfaces(channel: int) -> list[tuple[int, bytes]]:
-        out = []
-        for sid in (1, 2):
-            out += [
-                (D.SURFACE_CREATE, surface_create(sid, BIG, BIG, False)),
-                (D.DRAW_FILL, fill(sid, BIG, BIG, 0x10 * sid)),
-            ]
-        return out
-
-    def other(channel: int) -> object:
-        async def play(chan: EvilChannel) -> None:
-            for msg in big_surfaces(channel):
-                await chan.send(*msg)
-            done[channel - 1].set()
-
-        return play
-
-    async def first(chan: EvilChannel) -> None:
-        await chan.send(D.SURFACE_CREATE, surface_create(0, 64, 48))
-        for msg in big_surfaces(0):
-            await chan.send(*msg)
-        for event in done:
-            await event.wait()
-        await chan.send(D.DRAW_FILL, fill(0, 64, 48, 0xFF0000))
-
-    script = {(T.DISPLAY, 0): first, **{(T.DISPLAY, i): other(i) for i in (1, 2, 3)}}
-    outcome = run_spice(script, "screenshot", "--settle", "1", tmp_path=tmp_path)  # type: ignore[arg-type]
+    script, args = four_display_channels()
+    outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
     refused = [line for line in skipped(outcome.stderr) if "memory budget" in line]
     # 1 GiB holds the 16 MiB GLZ window and three 256 MiB surfaces: five surfaces are refused
@@ -101,14 +68,8 @@ def test_four_display_channels_with_two_8192_surfaces_each(tmp_path: Path) -> No
 
 
 def test_forty_thousand_surface_creates(tmp_path: Path) -> None:
-    async def flood(chan: EvilChannel) -> None:
-        await chan.stream.send_all(
-            b"".join(mini(D.SURFACE_CREATE, surface_create(i, 1, 1, False)) for i in range(1, 40_001))
-        )
-        await chan.send(D.SURFACE_CREATE, surface_create(0, 64, 48))
-        await chan.send(*MARK)
-
-    outcome = run_spice({(T.DISPLAY, 0): flood}, "screenshot", "--settle", "0", tmp_path=tmp_path)
+    script, args = surface_flood(40_000)
+    outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
     assert outcome.seconds < 10, outcome  # 69 s when every create re-summed all surfaces
     assert outcome.peak_rss_mib < BASELINE_MIB + 100, outcome
@@ -116,16 +77,8 @@ def test_forty_thousand_surface_creates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [(2000, 2000), (65535, 65535)])
 def test_oversized_cursor_is_skipped_not_fatal(tmp_path: Path, size: tuple[int, int]) -> None:
-    async def display(chan: EvilChannel) -> None:
-        await chan.send(D.SURFACE_CREATE, surface_create(0, 64, 48))
-        await trio.sleep(1)  # the cursor channel has had its say
-        await chan.send(*MARK)
-
-    script = {
-        (T.DISPLAY, 0): display,
-        (T.CURSOR, 0): [(sp.CursorMsg.SET, cursor_set(*size, bytes(16)))],
-    }
-    outcome = run_spice(script, "screenshot", tmp_path=tmp_path)  # type: ignore[arg-type]
+    script, args = oversized_cursor(*size)
+    outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr  # was 9: the protocol error ended the session
     assert any("cursor: skipped CursorSet" in line for line in skipped(outcome.stderr)), outcome.stderr
     assert outcome.peak_rss_mib < BASELINE_MIB, outcome
@@ -151,7 +104,7 @@ async def test_session_stays_usable_after_budget_refusals() -> None:
         0, 7, sp.StreamFlags(0), sp.VideoCodecType.MJPEG, 0, 16384, 16384, 16384, 16384, sp.Rect(0, 0, 64, 48)
     )
     ok_cursor = cursor_set(2, 2, bytes(range(16)))
-    script = {
+    script: Script = {
         (T.DISPLAY, 0): [
             (D.SURFACE_CREATE, surface_create(0, 64, 48)),
             (D.SURFACE_CREATE, surface_create(1, 4096, 4096, False)),  # 64 MiB > the 24 MiB budget
@@ -223,7 +176,7 @@ def test_pixmap_cache_and_bitmap_payload_checks() -> None:
     )
     assert [type(e) for e in events] == [ss.Damage]
     assert budget.used == start + 32 * 32 * 4  # the cached copy
-    state.handle(sp.DisplayInvalAllPixmaps(0))
+    state.handle(sp.DisplayInvalAllPixmaps())
     assert budget.used == start
     # data shorter than stride * rows (built around the dataclass check) is a problem, not a crash
     short = BitmapImage(width=32, height=32, format=sp.BitmapFmt.FMT_32BIT, stride=128, data=bytes(128 * 32))
