@@ -139,6 +139,9 @@ class DisplayChannelState:
         except DisplayError as exc:
             self.errors += 1
             log.warning("display %d: skipped %s: %s", self.channel_id, type(message).__name__, exc)
+            # the event outlives the draw: it keeps no traceback (whose frames hold image
+            # views) and no chained error
+            exc.__traceback__ = exc.__context__ = exc.__cause__ = None
             return [DisplayProblem(exc, self.channel_id)]
 
     def _handle(self, message: Message | UnknownMessage) -> list[Event]:

@@ -330,11 +330,14 @@ class ImageDecoder:
     # ----------------------------------------------------------------- public
     def decode(self, image: Image) -> Pixels:
         """Decode ``image`` (any type), caching it when its flags ask."""
+        failure = ""
         try:
             with self._working_memory(image):
                 pixels = self._decode(image)
         except _CODEC_ERRORS as exc:
-            raise DisplayError(f"{describe(image)}: {exc}") from None
+            failure = f"{describe(image)}: {exc}"
+        if failure:  # raised outside the handler: nothing chains the codec error and its frames
+            raise DisplayError(failure)
         if pixels.data.shape[:2] != (image.height, image.width) and not isinstance(image, SurfaceImage):
             raise DisplayError(f"{describe(image)}: the data holds a {pixels.width}x{pixels.height} picture")
         if (
@@ -360,6 +363,7 @@ class ImageDecoder:
         argb = surface.has_alpha
         offset = y * surface.stride + x * 4
         target = surface.flat[offset:]
+        failure = ""
         try:
             write: Callable[[Any, int, str], object]
             if isinstance(image, QuicImage):
@@ -381,7 +385,9 @@ class ImageDecoder:
                 return False
             write(target, surface.stride, fmt)
         except _CODEC_ERRORS as exc:
-            raise DisplayError(f"{describe(image)}: {exc}") from None
+            failure = f"{describe(image)}: {exc}"
+        if failure:  # raised outside the handler: nothing chains the codec error and its frames
+            raise DisplayError(failure)
         if image.flags & (ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME):
             region = surface.pixels[y : y + image.height, x : x + image.width]
             self._cache(image, Pixels(region, fmt == "bgra32"))
@@ -575,6 +581,7 @@ class ImageDecoder:
             )
         rgb = self._jpeg(image, image.data[: image.jpeg_size], "BGRA")
         blob = image.data[image.jpeg_size :]
+        failure = ""
         try:
             head = spice_lz.read_header(blob)
             if head.image_type not in (spice_lz.LzImageType.XXXA, spice_lz.LzImageType.A8):
@@ -583,7 +590,9 @@ class ImageDecoder:
                 raise DisplayError(f"{describe(image)}: alpha plane is {head.width}x{head.height}")
             alpha = spice_lz.decode(blob, format="a8")
         except spice_lz.DecodeError as exc:
-            raise DisplayError(f"{describe(image)}: alpha plane: {exc}") from None
+            failure = f"{describe(image)}: alpha plane: {exc}"
+        if failure:  # raised outside the handler: nothing chains the codec error and its frames
+            raise DisplayError(failure)
         rgb[..., 3] = np.frombuffer(alpha.pixels, np.uint8).reshape(alpha.height, alpha.width)
         return Pixels(rgb, alpha=True, lossy=True)
 
