@@ -14,10 +14,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from ._caps import Caps
 from ._errors import ProtocolError
+from ._field_codecs import BOOL32, I32, U32, Items, LengthOf, bit_flags, lenient
+from ._fields import Codec, Entry, OutWriter, Struct, read_fields, sub, write_fields
 from ._wire import Reader, Writer
 
 __all__ = [
@@ -152,27 +154,50 @@ class AgentStream:
         return out
 
 
+_B = TypeVar("_B", bound="_AgentBody")
+
+
 @dataclass(frozen=True)
-class AgentAnnounceCapabilities:
-    """VDAgentAnnounceCapabilities: u32 request (answer with ours), then the caps words."""
+class _AgentBody:
+    """An agent message's data, declared like a channel message: a codec with each field."""
 
-    TYPE: ClassVar[AgentMessageType] = AgentMessageType.ANNOUNCE_CAPABILITIES
-
-    request: bool
-    caps: Caps
+    TYPE: ClassVar[AgentMessageType]
+    #: The name errors give (the VDAgent struct).
+    WIRE_NAME: ClassVar[str]
 
     def message(self) -> AgentMessage:
-        w = Writer().u32(int(self.request))
-        for word in self.caps.words():
-            w.u32(word)
+        w = Writer()
+        write_fields(w, self)
         return AgentMessage(self.TYPE, w.getvalue())
 
     @classmethod
-    def parse(cls, data: bytes) -> AgentAnnounceCapabilities:
-        r = Reader(data, "VDAgentAnnounceCapabilities")
-        request = bool(r.u32("request"))
-        words = r.array(r.remaining // 4, lambda rr: rr.u32("caps"), "caps", 4)
-        return cls(request, Caps.from_words(words))
+    def parse(cls: type[_B], data: bytes) -> _B:
+        return read_fields(cls, Reader(data, cls.WIRE_NAME))
+
+
+class _CapsWords(Codec[Caps]):
+    """Capabilities as u32 words to the end of the data."""
+
+    __slots__ = ()
+
+    def read(self, r: Reader, field: str, part: str = "") -> Caps:
+        name = sub(field, part)
+        return Caps.from_words(r.array(r.remaining // 4, lambda rr: rr.u32(name), name, 4))
+
+    def write(self, o: OutWriter, value: Caps) -> None:
+        for word in value.words():
+            o.w.u32(word)
+
+
+@dataclass(frozen=True)
+class AgentAnnounceCapabilities(_AgentBody):
+    """VDAgentAnnounceCapabilities: u32 request (answer with ours), then the caps words."""
+
+    TYPE: ClassVar[AgentMessageType] = AgentMessageType.ANNOUNCE_CAPABILITIES
+    WIRE_NAME: ClassVar[str] = "VDAgentAnnounceCapabilities"
+
+    request: Annotated[bool, BOOL32]
+    caps: Annotated[Caps, _CapsWords()]
 
 
 @dataclass(frozen=True)
@@ -185,61 +210,40 @@ class AgentMonConfig:
     x: int = 0
     y: int = 0
 
-    def encode(self, w: Writer) -> None:
-        w.u32(self.height).u32(self.width).u32(self.depth).i32(self.x).i32(self.y)
-
-    @classmethod
-    def decode(cls, r: Reader) -> AgentMonConfig:
-        height = r.u32("monitors[].height")
-        width = r.u32("monitors[].width")
-        depth = r.u32("monitors[].depth")
-        x = r.i32("monitors[].x")
-        return cls(width, height, depth, x, r.i32("monitors[].y"))
+    _WIRE: ClassVar[tuple[Entry, ...]] = (
+        ("height", U32, "height"),
+        ("width", U32, "width"),
+        ("depth", U32, "depth"),
+        ("x", I32, "x"),
+        ("y", I32, "y"),
+    )
 
 
 @dataclass(frozen=True)
-class AgentMonitorsConfig:
+class AgentMonitorsConfig(_AgentBody):
     """VDAgentMonitorsConfig: u32 count, u32 flags, then 20 bytes per monitor."""
 
     TYPE: ClassVar[AgentMessageType] = AgentMessageType.MONITORS_CONFIG
+    WIRE_NAME: ClassVar[str] = "VDAgentMonitorsConfig"
 
     monitors: tuple[AgentMonConfig, ...]
     flags: AgentMonitorsFlags = AgentMonitorsFlags.USE_POS
 
-    def message(self) -> AgentMessage:
-        w = Writer().u32(len(self.monitors)).u32(int(self.flags))
-        for monitor in self.monitors:
-            monitor.encode(w)
-        return AgentMessage(self.TYPE, w.getvalue())
-
-    @classmethod
-    def parse(cls, data: bytes) -> AgentMonitorsConfig:
-        r = Reader(data, "VDAgentMonitorsConfig")
-        count = r.u32("num_of_monitors")
-        flags = AgentMonitorsFlags(r.u32("flags"))
-        return cls(tuple(r.array(count, AgentMonConfig.decode, "monitors", 20)), flags)
+    _WIRE: ClassVar[tuple[Entry, ...]] = (
+        ("monitors", LengthOf(U32), "num_of_monitors"),
+        ("flags", bit_flags("I", AgentMonitorsFlags), "flags"),
+        ("monitors", Items(Struct(AgentMonConfig), 20, after="num_of_monitors"), "monitors"),
+    )
 
 
 @dataclass(frozen=True)
-class AgentReply:
+class AgentReply(_AgentBody):
     """VDAgentReply: which message type is answered, and 1 (success) or 2 (error)."""
 
     TYPE: ClassVar[AgentMessageType] = AgentMessageType.REPLY
+    WIRE_NAME: ClassVar[str] = "VDAgentReply"
     SUCCESS: ClassVar[int] = 1
     ERROR: ClassVar[int] = 2
 
-    type: AgentMessageType | int
-    error: int
-
-    def message(self) -> AgentMessage:
-        return AgentMessage(self.TYPE, Writer().u32(int(self.type)).u32(self.error).getvalue())
-
-    @classmethod
-    def parse(cls, data: bytes) -> AgentReply:
-        r = Reader(data, "VDAgentReply")
-        kind = r.u32("type")
-        error = r.u32("error")
-        try:
-            return cls(AgentMessageType(kind), error)
-        except ValueError:
-            return cls(kind, error)
+    type: Annotated[AgentMessageType | int, lenient("I", AgentMessageType)]
+    error: Annotated[int, U32]

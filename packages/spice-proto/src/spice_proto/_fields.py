@@ -372,6 +372,18 @@ def layout(cls: type, prefix: str = "", *, complete: bool = False) -> Layout:
     return found
 
 
+def write_fields(w: Writer, value: object) -> None:
+    """Append the wire fields of ``value`` (see :func:`layout`) and what they point to."""
+    o = OutWriter(w)
+    layout(type(value), complete=True).write(o, value)
+    o.flush()
+
+
+def read_fields(cls: Callable[..., T], r: Reader) -> T:
+    """A ``cls`` made from its wire fields, read from ``r``."""
+    return cls(*layout(typing.cast(type, cls), complete=True).read(r))
+
+
 class Struct(Codec[T]):
     """A structure declared like a message (a dataclass with a codec per field), inline.
 

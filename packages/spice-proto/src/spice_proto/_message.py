@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import builtins
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, TypeVar
 
 from ._enums import ChannelType
 from ._errors import ProtocolError
-from ._fields import OutWriter, layout
+from ._fields import read_fields, write_fields
 from ._wire import Reader, Writer
 
 
@@ -40,15 +39,12 @@ class Message:
 
     def encode_body(self, w: Writer) -> None:
         """Append this message's body to ``w``."""
-        o = OutWriter(w)
-        layout(builtins.type(self), complete=True).write(o, self)
-        o.flush()
+        write_fields(w, self)
 
     @classmethod
     def decode_body(cls: builtins.type[M], r: Reader) -> M:
         """Read one body from ``r`` (positioned at the start of the body)."""
-        make = cast("Callable[..., M]", cls)
-        return make(*layout(cls, complete=True).read(r))
+        return read_fields(cls, r)
 
     def encode(self) -> bytes:
         """The body bytes (without the data header)."""
