@@ -9,6 +9,7 @@ it, in whatever order the collector picks.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -98,3 +99,21 @@ def assert_survived(proc: subprocess.CompletedProcess[str]) -> list[str]:
     assert proc.returncode == 0, f"child exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
     assert "Exception ignored" not in proc.stderr, proc.stderr[-4000:]
     return proc.stdout.splitlines()
+
+
+def measure_child(body: str, timeout: float = 240) -> dict[str, float]:
+    """Run ``body`` in a new interpreter after its imports are done; how much its peak RSS
+    grew (``resource.getrusage`` ru_maxrss, MiB) and how long it took (s)."""
+    code = f"""
+import json, resource, time
+def _peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+{textwrap.dedent(body)}
+_before, _start = _peak(), time.perf_counter()
+run()
+print(json.dumps({{"rss_growth_mib": _peak() - _before, "seconds": time.perf_counter() - _start,
+                  "peak_mib": _peak()}}))
+"""
+    lines = assert_survived(run_child(code, timeout))
+    result: dict[str, float] = json.loads(lines[-1])
+    return result
