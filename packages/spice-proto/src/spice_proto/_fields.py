@@ -341,7 +341,9 @@ def _earlier(entries: tuple[Entry, ...], k: int) -> int:
     raise TypeError(f"{entries[k][0]}: no field {name!r} before it")
 
 
+#: Layouts of whole classes (``complete``), and of classes only partly on the wire.
 _LAYOUTS: dict[type, Layout] = {}
+_PARTIAL: dict[type, Layout] = {}
 
 
 def layout(cls: type, prefix: str = "", *, complete: bool = False) -> Layout:
@@ -352,7 +354,8 @@ def layout(cls: type, prefix: str = "", *, complete: bool = False) -> Layout:
     codec), under ``prefix`` when there is one.  With ``complete``, every field must be
     on the wire and :meth:`Layout.read` gives them in field order.
     """
-    found = _LAYOUTS.get(cls)
+    cache = _LAYOUTS if complete else _PARTIAL
+    found = cache.get(cls)
     if found is None:
         names = tuple(f.name for f in dataclasses.fields(cls))
         entries: tuple[Entry, ...] | None = getattr(cls, "_WIRE", None)
@@ -368,20 +371,23 @@ def layout(cls: type, prefix: str = "", *, complete: bool = False) -> Layout:
                 elif complete:
                     raise TypeError(f"{cls.__name__}.{name} declares no codec")
             entries = tuple(declared)
-        found = _LAYOUTS[cls] = Layout(entries, prefix, names if complete else None)
+        found = cache[cls] = Layout(entries, prefix, names if complete else None)
     return found
 
 
 def write_fields(w: Writer, value: object) -> None:
     """Append the wire fields of ``value`` (see :func:`layout`) and what they point to."""
+    cls = type(value)
     o = OutWriter(w)
-    layout(type(value), complete=True).write(o, value)
-    o.flush()
+    (_LAYOUTS.get(cls) or layout(cls, complete=True)).write(o, value)
+    if o._pending:
+        o.flush()
 
 
 def read_fields(cls: Callable[..., T], r: Reader) -> T:
     """A ``cls`` made from its wire fields, read from ``r``."""
-    return cls(*layout(typing.cast(type, cls), complete=True).read(r))
+    found = _LAYOUTS.get(cls)  # type: ignore[call-overload]
+    return cls(*(found or layout(cls, complete=True)).read(r))  # type: ignore[arg-type]
 
 
 class Struct(Codec[T]):
