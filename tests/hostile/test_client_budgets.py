@@ -7,6 +7,8 @@ the hostile part), so exit code 0 means the client went through all of it and st
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,17 @@ def test_quic_helper_claims_what_it_says() -> None:
 
     head = spice_quic.read_header(quic_claiming(8000, 6000))
     assert (head.width, head.height) == (8000, 6000)
+
+
+def test_budget_below_the_minimum_is_a_usage_error(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "spice_cli", "screenshot", "spice://127.0.0.1:1", str(tmp_path / "x.png")]
+    done = subprocess.run([*argv, "--memory-budget", "8M"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--memory-budget: 8M is below the minimum of 20M" in done.stderr
+    done = subprocess.run([*argv, "--memory-budget", "lots"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not a size: 'lots'" in done.stderr
+
+
+async def test_connect_refuses_a_budget_below_the_minimum() -> None:
+    with pytest.raises(ValueError, match="memory_budget must be at least"):
+        async with ss.connect("spice://127.0.0.1:1", memory_budget=ss.MIN_MEMORY_BUDGET - 1):
+            raise AssertionError("connected")

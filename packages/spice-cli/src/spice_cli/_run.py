@@ -62,9 +62,12 @@ def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> Non
 
 def _memory_size(text: str) -> int:
     try:
-        return ss.parse_size(text)
+        size = ss.parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if size < ss.MIN_MEMORY_BUDGET:
+        raise argparse.ArgumentTypeError(f"{text} is below the minimum of {ss.MIN_MEMORY_BUDGET >> 20}M")
+    return size
 
 
 def check_connection_args(args: argparse.Namespace) -> None:

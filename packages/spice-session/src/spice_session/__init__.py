@@ -49,7 +49,7 @@ from ._eventstream import MAX_DAMAGE_RECTS, EventStream
 from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
-from ._session import DEFAULT_TIMEOUT, DisplaySettings, Session, connect
+from ._session import DEFAULT_TIMEOUT, MIN_MEMORY_BUDGET, DisplaySettings, Session, connect
 from ._streams import (
     MediaClock,
     StreamCreated,
@@ -72,6 +72,7 @@ __all__ = [
     "HID_KEY_NAMES",
     "HID_TO_SET1",
     "MAX_DAMAGE_RECTS",
+    "MIN_MEMORY_BUDGET",
     "MOTION_ACK_BUNCH",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",

@@ -51,7 +51,7 @@ from ._uri import SpiceURI, parse_uri
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["DEFAULT_TIMEOUT", "DisplaySettings", "Session", "connect"]
+__all__ = ["DEFAULT_TIMEOUT", "MIN_MEMORY_BUDGET", "DisplaySettings", "Session", "connect"]
 
 #: Seconds allowed for connecting, linking and the main channel handshake.
 DEFAULT_TIMEOUT = 10.0
@@ -67,6 +67,10 @@ class DisplaySettings:
     pixmap_cache_size = 20 * 1024 * 1024
     glz_dictionary_id = 1
     glz_dictionary_window_size = 4 * 1024 * 1024
+
+
+#: The smallest memory budget a session accepts: the GLZ window (charged up front) and 4 MiB more.
+MIN_MEMORY_BUDGET = 4 * DisplaySettings.glz_dictionary_window_size + (4 << 20)
 
 
 class Session:
@@ -421,8 +425,8 @@ async def connect(
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
-    if memory_budget <= 0:
-        raise ValueError(f"memory_budget must be positive, not {memory_budget}")
+    if memory_budget < MIN_MEMORY_BUDGET:
+        raise ValueError(f"memory_budget must be at least {MIN_MEMORY_BUDGET} bytes, not {memory_budget}")
     target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
     password = password if password is not None else target.password
     connector = _Connector(target, password, ca_file, host_subject, timeout)
