@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from .linux_guest import LinuxGuest, start_guest
 from .pki import Pki, make_pki
 from .qemu import Qemu, QemuOptions, start_qemu
 from .xspice import Xspice, XspiceOptions, start_xspice
@@ -116,3 +117,11 @@ def xvfb_factory(peers: _Peers) -> Callable[..., Xvfb]:
 def xvfb(xvfb_factory: Callable[..., Xvfb]) -> Xvfb:
     """An Xvfb display of 1280x900x24 for running clients."""
     return xvfb_factory()
+
+
+@pytest.fixture
+def linux_guest(peers: _Peers) -> LinuxGuest:
+    """A booted Linux guest: kernel + busybox on the QXL console, a serial shell."""
+    guest = start_guest(peers.log_dir)
+    peers.started.append(guest)
+    return guest

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import trio
 from spice_proto import (
+    KEY_NAMES,
+    US_KEYMAP,
     InputsCap,
     InputsClientKeyModifiers,
     InputsInit,
@@ -30,8 +33,21 @@ from spice_proto import (
 )
 
 from ._keymap import PAUSE, hid_to_set1
+from ._typing import (
+    BLIND_GAP,
+    CAPS_LOCK,
+    ECHO_GRACE,
+    PROBE_TIMEOUT,
+    SYNC_TIMEOUT,
+    KeyEvent,
+    KeyPacer,
+    PacingMode,
+    stroke_cost,
+)
 
 __all__ = ["MOTION_ACK_BUNCH", "Inputs", "MotionPacer"]
+
+_SHIFT = KEY_NAMES["Shift_L"]
 
 #: The server acknowledges pointer messages in bunches of this many (SPICE_INPUT_MOTION_ACK_BUNCH).
 MOTION_ACK_BUNCH = 4
@@ -146,32 +162,55 @@ class Inputs:
             key_scancode = InputsCap.KEY_SCANCODE in caps
         #: Whether the server takes KEY_SCANCODE (raw bytes, e.g. a press and release at once).
         self.key_scancode = key_scancode
+        #: Keeps the guest's keyboard buffer from overflowing (see :mod:`spice_session._typing`).
+        self.key_pacer = KeyPacer()
         self._acked = trio.Event()
+        self._modifiers_changed = trio.Event()
         self._lock = trio.Lock()
+        self._typing = trio.Lock()
 
     # --------------------------------------------------------------- keyboard
     async def key_down(self, code: int) -> None:
         """Press key ``code`` (a set-1 make code, ``0xE0xx`` for extended keys)."""
-        message = key_press(code)
-        async with self._lock:
-            await self._channel.send(message)
-            self.keys_down.add(code)
+        key_press(code)  # validates the code
+        await self.send_keys([(code, True)])
 
     async def key_up(self, code: int) -> None:
         """Release key ``code``."""
-        message = key_release(code)
-        async with self._lock:
-            await self._channel.send(message)
-            self.keys_down.discard(code)
+        key_release(code)
+        await self.send_keys([(code, False)])
+
+    async def send_keys(self, events: Sequence[KeyEvent]) -> None:
+        """Send key events that belong together (one character, one combo), paced for the guest.
+
+        Before a group that would overfill the guest's keyboard buffer, waits
+        until the guest has read what was sent (:class:`~spice_session._typing.KeyPacer`).
+        """
+        async with self._typing:
+            cost = stroke_cost(events)
+            if self.key_pacer.must_settle(cost, trio.current_time()):
+                await self._settle()
+            async with self._lock:
+                for code, pressed in events:
+                    await self._channel.send(key_press(code) if pressed else key_release(code))
+                    if pressed:
+                        self.keys_down.add(code)
+                    else:
+                        self.keys_down.discard(code)
+            self.key_pacer.sent(cost, trio.current_time())
 
     async def key_stroke(self, code: int) -> None:
         """Press and release ``code`` at once (one KEY_SCANCODE message when the server takes it)."""
         if self.key_scancode:
             data = scancode_bytes(code) + scancode_bytes(code, release=True)
-            await self._send(InputsKeyScancode(data))
+            async with self._typing:
+                cost = len(data)
+                if self.key_pacer.must_settle(cost, trio.current_time()):
+                    await self._settle()
+                await self._send(InputsKeyScancode(data))
+                self.key_pacer.sent(cost, trio.current_time())
         else:
-            await self.key_down(code)
-            await self.key_up(code)
+            await self.send_keys([(code, True), (code, False)])
 
     async def hid_key(self, usage: int, pressed: bool) -> bool:
         """Press or release the key of HID usage / SDL scancode ``usage``; ``False`` if it has no code.
@@ -204,14 +243,57 @@ class Inputs:
     async def press_key(self, name: str) -> None:
         """Press and release a named key (``"Return"``, ``"Left"``, ``"F5"``, ``"a"``...)."""
         code = key_code(name)
-        await self.key_down(code)
-        await self.key_up(code)
+        await self.send_keys([(code, True), (code, False)])
 
     async def type_text(self, text: str) -> None:
-        """Type ``text`` as a US keyboard would (Shift for shifted characters, ``\\n`` as Return)."""
-        messages = type_text(text)  # validates the whole text before sending anything
-        for message in messages:
-            await self._send(message)
+        """Type ``text`` as a US keyboard would (Shift for shifted characters, ``\\n`` as Return).
+
+        Paced so that a guest with a small keyboard buffer loses nothing (see
+        :mod:`spice_session._typing`); fast servers get the keys in bursts.
+        """
+        type_text(text)  # validates the whole text before sending anything
+        for char in text:
+            code, shifted = US_KEYMAP[char]
+            events: list[KeyEvent] = [(code, True), (code, False)]
+            if shifted:
+                events = [(_SHIFT, True), *events, (_SHIFT, False)]
+            await self.send_keys(events)
+
+    async def _caps_echo(self, timeout: float) -> bool:
+        """Stroke Caps Lock; whether the guest's Caps Lock LED flipped within ``timeout``."""
+        target = (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) ^ KeyboardModifierFlags.CAPS_LOCK
+        async with self._lock:
+            await self._channel.send(key_press(CAPS_LOCK))
+            await self._channel.send(key_release(CAPS_LOCK))
+        with trio.move_on_after(timeout):
+            while True:
+                changed = self._modifiers_changed
+                if (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) == target:
+                    # QEMU reports the LED byte before the guest has read the keyboard's
+                    # acknowledgement of it; keys sent into that gap can spoil the guest's
+                    # next LED command, so give it a moment to finish.
+                    await trio.sleep(ECHO_GRACE)
+                    return True
+                await changed.wait()
+        return False
+
+    async def _settle(self) -> None:
+        """Wait until the guest has read every key sent (LED round trip), or the blind gap."""
+        pacer = self.key_pacer
+        if pacer.mode is not PacingMode.BLIND and not self.keys_down:
+            timeout = PROBE_TIMEOUT if pacer.mode is PacingMode.UNKNOWN else SYNC_TIMEOUT
+            if await self._caps_echo(timeout):
+                pacer.mode = PacingMode.ECHO
+                if await self._caps_echo(SYNC_TIMEOUT):
+                    pacer.settled()
+                    return
+            else:  # no report: put Caps Lock back in case the guest took the stroke silently
+                async with self._lock:
+                    await self._channel.send(key_press(CAPS_LOCK))
+                    await self._channel.send(key_release(CAPS_LOCK))
+            pacer.mode = PacingMode.BLIND
+        await trio.sleep(BLIND_GAP)
+        pacer.settled()
 
     # ------------------------------------------------------------------ mouse
     def set_mouse_mode(self, mode: MouseMode | int) -> None:
@@ -297,6 +379,8 @@ class Inputs:
             self.modifiers = message.keyboard_modifiers
         elif isinstance(message, InputsKeyModifiers):
             self.modifiers = message.modifiers
+            self._modifiers_changed.set()
+            self._modifiers_changed = trio.Event()
         elif isinstance(message, InputsMouseMotionAck):
             self.pacer.ack()
             self._acked.set()

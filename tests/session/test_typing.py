@@ -1,0 +1,159 @@
+"""Typing paced for a guest with a 16-byte keyboard buffer: nothing lost, Shift never stuck."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+import spice_proto as sp
+import trio
+import trio.testing
+from spice_session import Inputs
+from spice_session._typing import BLIND_GAP, PS2_QUEUE_BYTES, KeyPacer, PacingMode, stroke_cost
+
+PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
+_US = {ch: (code, shifted) for ch, (code, shifted) in sp.US_KEYMAP.items()}
+_FROM_KEY = {(code, shifted): ch for ch, (code, shifted) in _US.items()}
+
+
+class SlowGuest:
+    """QEMU's PS/2 keyboard in front of a slow guest, as the inputs channel sees it.
+
+    Scancode bytes go into a 16-byte queue (overflow is dropped, like QEMU);
+    the guest reads one byte every ``byte_time`` seconds, keeps Shift and Caps
+    Lock state, types characters, and reports Caps Lock LED changes back
+    (KEY_MODIFIERS) after ``led_delay`` when ``echo`` is on.
+    """
+
+    def __init__(self, echo: bool = True, byte_time: float = 0.002, led_delay: float = 0.05) -> None:
+        self.echo = echo
+        self.byte_time = byte_time
+        self.led_delay = led_delay
+        self.queue: list[int] = []
+        self.dropped = 0
+        self.text: list[str] = []
+        self.shift = False
+        self.caps = False
+        self.extended = False
+        self.inputs: Inputs | None = None
+        self._led_send, self._led_recv = trio.open_memory_channel[bool](100)
+
+    async def send(self, message: sp.Message) -> None:
+        if isinstance(message, sp.InputsKeyDown | sp.InputsKeyUp):
+            data = int(message.code).to_bytes(4, "little").rstrip(b"\0") or b"\0"
+        elif isinstance(message, sp.InputsKeyScancode):
+            data = bytes(message.data)
+        else:
+            return
+        for byte in data:
+            if len(self.queue) >= PS2_QUEUE_BYTES:
+                self.dropped += 1
+            else:
+                self.queue.append(byte)
+
+    def _key(self, byte: int) -> None:
+        if byte == 0xE0:
+            self.extended = True
+            return
+        extended, self.extended = self.extended, False
+        code, released = byte & 0x7F, bool(byte & 0x80)
+        if extended:
+            return
+        if code in (0x2A, 0x36):
+            self.shift = not released
+        elif code == 0x3A and not released:
+            self.caps = not self.caps
+            self._led_send.send_nowait(self.caps)
+        elif not released:
+            shifted = self.shift ^ (
+                self.caps and (code, False) in _FROM_KEY and _FROM_KEY[(code, False)].isalpha()
+            )
+            self.text.append(_FROM_KEY.get((code, shifted), "?"))
+
+    async def run(self, inputs: Inputs) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._leds, inputs)
+            while True:
+                await trio.sleep(self.byte_time)
+                if self.queue:
+                    self._key(self.queue.pop(0))
+
+    async def _leds(self, inputs: Inputs) -> None:
+        async for caps in self._led_recv:
+            if self.echo:
+                await trio.sleep(self.led_delay)
+                flags = sp.KeyboardModifierFlags.CAPS_LOCK if caps else sp.KeyboardModifierFlags(0)
+                inputs.handle(sp.InputsKeyModifiers(flags))
+
+
+async def _type(guest: SlowGuest, text: str, drain: float = 5.0) -> Inputs:
+    inputs = Inputs(guest, key_scancode=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(text)
+        await trio.sleep(drain)
+        nursery.cancel_scope.cancel()
+    return inputs
+
+
+@pytest.mark.parametrize("byte_time", [0.001, 0.02])
+async def test_a_thousand_characters_reach_a_slow_guest_exactly(
+    byte_time: float, autojump_clock: trio.testing.MockClock
+) -> None:
+    text = (PRINTABLE * 11)[:1000]
+    guest = SlowGuest(byte_time=byte_time)
+    inputs = await _type(guest, text, drain=60.0)
+    assert guest.dropped == 0
+    assert "".join(guest.text) == text
+    assert not guest.shift and not guest.caps
+    assert inputs.key_pacer.mode is PacingMode.ECHO
+
+
+async def test_unpaced_typing_would_lose_keys(autojump_clock: trio.testing.MockClock) -> None:
+    """The simulated guest really does drop what does not fit (so the test above can fail)."""
+    guest = SlowGuest()
+    for char in "Hello, World! " * 3:
+        for message in sp.type_text(char):
+            await guest.send(message)
+    assert guest.dropped > 0
+
+
+async def test_server_without_led_reports_gets_bursts(autojump_clock: trio.testing.MockClock) -> None:
+    guest = SlowGuest(echo=False, byte_time=0.0005)
+    start = trio.current_time()
+    inputs = await _type(guest, PRINTABLE, drain=0.0)
+    elapsed = trio.current_time() - start
+    assert inputs.key_pacer.mode is PacingMode.BLIND
+    # one probe, then one gap per burst of at most 16 bytes
+    bursts = -(-sum(stroke_cost(_events(c)) for c in PRINTABLE) // PS2_QUEUE_BYTES)
+    assert elapsed < 1.0 + (bursts + 2) * BLIND_GAP + 0.1
+    await trio.sleep(1.0)
+    assert not guest.caps  # the probe's Caps Lock was put back
+
+
+def _events(char: str) -> list[tuple[int, bool]]:
+    code, shifted = _US[char]
+    keys = [(code, True), (code, False)]
+    return [(0x2A, True), *keys, (0x2A, False)] if shifted else keys
+
+
+async def test_short_text_is_not_delayed(autojump_clock: trio.testing.MockClock) -> None:
+    guest = SlowGuest()
+    start = trio.current_time()
+    await _type(guest, "ls -l\n", drain=0.0)
+    assert trio.current_time() - start == 0.0
+
+
+def test_pacer_budget_counts_the_caps_lock_stroke() -> None:
+    pacer = KeyPacer()
+    assert not pacer.must_settle(40, 0.0)  # an oversized group goes out whole when nothing is pending
+    pacer.sent(12, 0.0)
+    assert not pacer.must_settle(2, 0.0)  # 12 + 2 + 2 (Caps Lock) = 16
+    assert pacer.must_settle(3, 0.0)
+    assert not pacer.must_settle(3, 5.0)  # idle long enough: the buffer has drained
+    assert stroke_cost([(0xE04B, True), (0xE04B, False), (0x1E, True)]) == 5
+
+
+def test_every_printable_character_is_typable() -> None:
+    assert set(PRINTABLE) <= set(_US)
+    assert set(string.printable) - set(_US) == {"\r", "\x0b", "\x0c"}
