@@ -61,3 +61,14 @@ async def test_extended_keypad_enter_ends_the_line(xspice: Xspice, tmp_path: Pat
         await session.inputs.press_key("KP_Enter")  # E0 1C
         text = await _wait_for_line(out)
     assert text == "A{b}#/\n"
+
+
+async def test_every_printable_character_and_shifted_symbols(xspice: Xspice, tmp_path: Path) -> None:
+    out = tmp_path / "printable.txt"
+    await _cat_into(xspice, out)
+    printable = "".join(chr(c) for c in range(0x20, 0x7F))
+    command = 'echo "$(ls ~/*.{txt,md} | wc -l)" && [[ $A != "%^&*" ]] || printf "<%s>|\\n" @#! >> ~/_+{}.log'
+    async with ss.connect(xspice.uri) as session:
+        await session.inputs.type_text(printable * 3 + command + "\n")
+        text = await _wait_for_line(out)
+    assert text == printable * 3 + command + "\n"
