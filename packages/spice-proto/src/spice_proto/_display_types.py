@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from ._display_images import Image, read_image_pointer, write_image_pointer
 from ._enums import (
@@ -23,8 +23,8 @@ from ._enums import (
     StringFlags,
 )
 from ._errors import ProtocolError
-from ._field_codecs import U8, U16, U32, EnumScalar, Fixed, Pointer, Var
-from ._fields import OutWriter, at, member, read_bytes, read_pointer, sub
+from ._field_codecs import U8, U16, U32, Counted, EnumScalar, Fixed, Pointer, Var, bit_flags
+from ._fields import OutWriter, Struct, at, layout, member, read_bytes, read_pointer, sub
 from ._wire import Reader, Writer
 
 __all__ = [
@@ -52,7 +52,6 @@ _P = TypeVar("_P", bound="_Packed")
 _NO_MASK_FLAGS = MaskFlags(0)
 _NO_LINE_FLAGS = LineFlags(0)
 _mask_flags = member(MaskFlags)
-_path_flags = member(PathFlags)
 
 
 class _Packed:
@@ -66,6 +65,20 @@ class _Packed:
     @classmethod
     def _read(cls: type[_P], r: Reader, field: str) -> _P:
         return cast(_P, cls._CODEC.read(r, field))
+
+
+_D = TypeVar("_D", bound="_Declared")
+
+
+class _Declared:
+    """A structure whose fields declare their codecs, laid out like a message's."""
+
+    def _write(self, o: OutWriter) -> None:
+        layout(type(self), complete=True).write(o, self)
+
+    @classmethod
+    def _read(cls: type[_D], r: Reader, field: str) -> _D:
+        return cls(*layout(cls, complete=True).read(r, field))
 
 
 def _packed(cls: type[_P], codes: str, wire_order: str, build: Any = None, **enums: Any) -> Fixed[_P]:
@@ -180,22 +193,12 @@ CLIP: Var[Clip] = Var(Clip._read, lambda o, clip: clip._write(o.w))
 
 
 @dataclass(frozen=True)
-class DisplayBase:
+class DisplayBase(_Declared):
     """What every draw command starts with: target surface, bounding box, clip."""
 
-    surface_id: int
-    box: Rect
-    clip: Clip = Clip()
-
-    def _write(self, w: Writer) -> None:
-        w.u32(self.surface_id)
-        RECT.put(w, self.box)
-        self.clip._write(w)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str = "base") -> DisplayBase:
-        surface_id = U32.read(r, field, "surface_id")
-        return cls(surface_id, RECT.read(r, field, "box"), Clip._read(r, sub(field, "clip")))
+    surface_id: Annotated[int, U32]
+    box: Annotated[Rect, RECT]
+    clip: Annotated[Clip, CLIP] = Clip()
 
 
 @dataclass(frozen=True)
@@ -288,44 +291,21 @@ QMASK: Var[QMask] = Var(QMask._read, lambda o, mask: mask._write(o))
 
 
 @dataclass(frozen=True)
-class PathSegment:
+class PathSegment(_Declared):
     """Points joined by lines (or Béziers with ``PathFlags.BEZIER``)."""
 
-    flags: PathFlags
-    points: tuple[PointFix, ...]
-
-    def _write(self, w: Writer) -> None:
-        w.u8(self.flags).u32(len(self.points))
-        for point in self.points:
-            _POINT_FIX.put(w, point)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> PathSegment:
-        flags = _path_flags(U8.read(r, field, "flags"))
-        count = U32.read(r, field, "count")
-        name = sub(field, "points")
-        return cls(flags, tuple(r.array(count, lambda rr: _POINT_FIX.read(rr, name), name, 8)))
+    flags: Annotated[PathFlags, bit_flags("B", PathFlags)]
+    points: Annotated[tuple[PointFix, ...], Counted(U32, "count", _POINT_FIX, 8)]
 
 
 @dataclass(frozen=True)
-class Path:
+class Path(_Declared):
     """The path of a stroke: its segments, laid out one after another."""
 
-    segments: tuple[PathSegment, ...]
-
-    def _write(self, o: OutWriter) -> None:
-        o.w.u32(len(self.segments))
-        for segment in self.segments:
-            segment._write(o.w)
-
-    @classmethod
-    def _read(cls, r: Reader, field: str) -> Path:
-        count = U32.read(r, field, "num_segments")
-        name = sub(field, "segments")
-        return cls(tuple(r.array(count, lambda rr: PathSegment._read(rr, name), name, 5)))
+    segments: Annotated[tuple[PathSegment, ...], Counted(U32, "num_segments", Struct(PathSegment), 5)]
 
 
-PATH: Pointer[Path] = Pointer(Var(Path._read, lambda o, path: path._write(o)))
+PATH: Pointer[Path] = Pointer(Struct(Path))
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,8 @@ def _read_items(r: Reader, count: int, item: Codec[T], item_size: int, name: str
 
 
 class Counted(Codec[tuple[T, ...]]):
-    """A count (its own field, named ``count_name``) then that many items of ``item``.
+    """A count (its own field, named ``count_name`` under the structure's name) then that
+    many items of ``item``.
 
     ``item_size`` is an item's minimum wire size (see :meth:`Reader.array`);
     ``too_many`` is the error (with ``{}`` for the length) when the count does not fit.
@@ -269,7 +270,7 @@ class Counted(Codec[tuple[T, ...]]):
         self._limit = (1 << (8 * count._st.size)) - 1
 
     def read(self, r: Reader, field: str, part: str = "") -> tuple[T, ...]:
-        count = self._count.read(r, self._count_name)
+        count = self._count.read(r, field, self._count_name)
         return _read_items(r, count, self._item, self._item_size, sub(field, part))
 
     def write(self, o: OutWriter, value: tuple[T, ...]) -> None:
