@@ -113,10 +113,14 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """Fuzz each codec decoder with libFuzzer under ASan+UBSan (SPICE_FUZZ_SECONDS per codec, default 60).
+    """Fuzz under ASan (SPICE_FUZZ_SECONDS per harness, default 60, two at a time): each codec's
+    C decoder with libFuzzer (+UBSan), and the Python entry points (codecs' decode/decode_into,
+    the session's image path) with every buffer type, against ASan builds of the codecs.
 
-    The harnesses are C (``packages/spice-*/fuzz/``) built with clang; nothing is installed.
+    The C harnesses (``packages/spice-*/fuzz/``) need clang only; the Python ones
+    (``tools/fuzz_python.py``) run in this session's virtualenv with the packages installed.
     """
+    install_workspace(session, "numpy", "setuptools")
     seconds = os.environ.get("SPICE_FUZZ_SECONDS", "60")
     session.run("python", "tools/fuzz.py", "--seconds", seconds, *session.posargs)
 
