@@ -49,6 +49,7 @@ from ._eventstream import MAX_DAMAGE_RECTS, EventStream
 from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
+from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout
 from ._session import DEFAULT_TIMEOUT, MIN_MEMORY_BUDGET, DisplaySettings, Session, connect
 from ._streams import (
     MediaClock,
@@ -71,6 +72,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "HID_KEY_NAMES",
     "HID_TO_SET1",
+    "LAYOUTS",
     "MAX_DAMAGE_RECTS",
     "MIN_MEMORY_BUDGET",
     "MOTION_ACK_BUNCH",
@@ -106,6 +108,9 @@ __all__ = [
     "Inputs",
     "InputsEvent",
     "InvalidURI",
+    "KeyComboError",
+    "Layout",
+    "LayoutError",
     "MainEvent",
     "MediaClock",
     "MemoryBudget",
@@ -134,6 +139,7 @@ __all__ = [
     "channels_to_open",
     "connect",
     "event_for",
+    "get_layout",
     "hid_to_set1",
     "parse_size",
     "parse_uri",

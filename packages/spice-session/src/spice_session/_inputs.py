@@ -7,8 +7,6 @@ from typing import Protocol
 
 import trio
 from spice_proto import (
-    KEY_NAMES,
-    US_KEYMAP,
     InputsCap,
     InputsClientKeyModifiers,
     InputsInit,
@@ -29,10 +27,10 @@ from spice_proto import (
     key_press,
     key_release,
     scancode_bytes,
-    type_text,
 )
 
 from ._keymap import PAUSE, hid_to_set1
+from ._layouts import Layout, get_layout
 from ._typing import (
     BLIND_GAP,
     CAPS_LOCK,
@@ -46,8 +44,6 @@ from ._typing import (
 )
 
 __all__ = ["MOTION_ACK_BUNCH", "Inputs", "MotionPacer"]
-
-_SHIFT = KEY_NAMES["Shift_L"]
 
 #: The server acknowledges pointer messages in bunches of this many (SPICE_INPUT_MOTION_ACK_BUNCH).
 MOTION_ACK_BUNCH = 4
@@ -162,6 +158,8 @@ class Inputs:
             key_scancode = InputsCap.KEY_SCANCODE in caps
         #: Whether the server takes KEY_SCANCODE (raw bytes, e.g. a press and release at once).
         self.key_scancode = key_scancode
+        #: The guest's keyboard layout: what :meth:`type_text` and :meth:`key` press for a character.
+        self.layout: Layout = get_layout("us")
         #: Keeps the guest's keyboard buffer from overflowing (see :mod:`spice_session._typing`).
         self.key_pacer = KeyPacer()
         self._acked = trio.Event()
@@ -246,18 +244,28 @@ class Inputs:
         await self.send_keys([(code, True), (code, False)])
 
     async def type_text(self, text: str) -> None:
-        """Type ``text`` as a US keyboard would (Shift for shifted characters, ``\\n`` as Return).
+        """Type ``text`` on the guest's :attr:`layout` (Shift/AltGr as needed, ``\\n`` as Return).
 
+        The whole text is checked first (:class:`~spice_session.LayoutError`).
         Paced so that a guest with a small keyboard buffer loses nothing (see
         :mod:`spice_session._typing`); fast servers get the keys in bursts.
         """
-        type_text(text)  # validates the whole text before sending anything
-        for char in text:
-            code, shifted = US_KEYMAP[char]
-            events: list[KeyEvent] = [(code, True), (code, False)]
-            if shifted:
-                events = [(_SHIFT, True), *events, (_SHIFT, False)]
+        for events in self.layout.strokes(text):
             await self.send_keys(events)
+
+    async def key(self, combo: str, repeat: int = 1) -> None:
+        """Press and release a combo such as ``ctrl-alt-del``, ``shift-f10``, ``super-l``, ``altgr-e``."""
+        events = self.layout.combo(combo)
+        for _ in range(repeat):
+            await self.send_keys(events)
+
+    async def keydown(self, name: str) -> None:
+        """Press (and hold) the key named ``name`` (a key name or a character of the layout)."""
+        await self.key_down(self.layout.key_code(name))
+
+    async def keyup(self, name: str) -> None:
+        """Release the key named ``name``."""
+        await self.key_up(self.layout.key_code(name))
 
     async def _caps_echo(self, timeout: float) -> bool:
         """Stroke Caps Lock; whether the guest's Caps Lock LED flipped within ``timeout``."""
