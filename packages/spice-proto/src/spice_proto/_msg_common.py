@@ -50,41 +50,51 @@ CHANNEL_TYPE = lenient("B", ChannelType)
 _LINK_ERR = EnumScalar("I", LinkErr, "unknown LinkErr value {}")
 
 
+@dataclass(frozen=True)
+class _ToClient(Message):
+    """A common message from the server."""
+
+    CHANNEL: ClassVar[ChannelType | None] = None
+    DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
+
+
+@dataclass(frozen=True)
+class _ToServer(Message):
+    """A common message from the client."""
+
+    CHANNEL: ClassVar[ChannelType | None] = None
+    DIRECTION: ClassVar[Direction] = Direction.CLIENT_TO_SERVER
+
+
 # --- server to client -------------------------------------------------------------------------
 
 
 @register
 @dataclass(frozen=True)
-class Migrate(Message):
+class Migrate(_ToClient):
     """MIGRATE: the channel is about to migrate; flags say whether to flush and send data."""
 
     TYPE: ClassVar[int] = CommonMsg.MIGRATE
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     flags: Annotated[MigrateFlags, bit_flags("I", MigrateFlags)]
 
 
 @register
 @dataclass(frozen=True)
-class MigrateData(Message):
+class MigrateData(_ToClient):
     """MIGRATE_DATA: opaque channel state for the migration target."""
 
     TYPE: ClassVar[int] = CommonMsg.MIGRATE_DATA
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     data: Annotated[bytes, Rest()]
 
 
 @register
 @dataclass(frozen=True)
-class SetAck(Message):
+class SetAck(_ToClient):
     """SET_ACK: answer with ACK_SYNC(generation), then ACK after every ``window`` messages."""
 
     TYPE: ClassVar[int] = CommonMsg.SET_ACK
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     generation: Annotated[int, U32]
     window: Annotated[int, U32]
@@ -92,12 +102,10 @@ class SetAck(Message):
 
 @register
 @dataclass(frozen=True)
-class Ping(Message):
+class Ping(_ToClient):
     """PING: id, timestamp and optional padding (for measuring bandwidth); answer with :class:`Pong`."""
 
     TYPE: ClassVar[int] = CommonMsg.PING
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     id: Annotated[int, U32]
     timestamp: Annotated[int, U64]
@@ -120,12 +128,10 @@ CHANNEL_WAIT: Struct[ChannelWait] = Struct(ChannelWait)
 
 @register
 @dataclass(frozen=True)
-class WaitForChannels(Message):
+class WaitForChannels(_ToClient):
     """WAIT_FOR_CHANNELS: do not handle later messages until the listed channels caught up."""
 
     TYPE: ClassVar[int] = CommonMsg.WAIT_FOR_CHANNELS
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     wait_list: Annotated[
         tuple[ChannelWait, ...],
@@ -137,12 +143,10 @@ class WaitForChannels(Message):
 
 @register
 @dataclass(frozen=True)
-class Disconnecting(Message):
+class Disconnecting(_ToClient):
     """DISCONNECTING: the server is about to close the channel, with a reason."""
 
     TYPE: ClassVar[int] = CommonMsg.DISCONNECTING
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     time_stamp: Annotated[int, U64]
     reason: Annotated[LinkErr, _LINK_ERR]
@@ -150,7 +154,7 @@ class Disconnecting(Message):
 
 @register
 @dataclass(frozen=True)
-class Notify(Message):
+class Notify(_ToClient):
     """NOTIFY: a text message for the user (severity, visibility, code ``what``).
 
     On the wire the text is ``message_len`` bytes, followed by a NUL that
@@ -158,8 +162,6 @@ class Notify(Message):
     """
 
     TYPE: ClassVar[int] = CommonMsg.NOTIFY
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _S2C
 
     time_stamp: Annotated[int, U64]
     severity: Annotated[NotifySeverity, EnumScalar("I", NotifySeverity, "unknown NotifySeverity value {}")]
@@ -175,34 +177,28 @@ class Notify(Message):
 
 @register
 @dataclass(frozen=True)
-class AckSync(Message):
+class AckSync(_ToServer):
     """ACK_SYNC: the client accepted the SET_ACK of this generation."""
 
     TYPE: ClassVar[int] = CommonMsgc.ACK_SYNC
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
     generation: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class Ack(Message):
+class Ack(_ToServer):
     """ACK (empty): the client handled another window of messages."""
 
     TYPE: ClassVar[int] = CommonMsgc.ACK
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class Pong(Message):
+class Pong(_ToServer):
     """PONG: id and timestamp of the PING answered (12 bytes; the padding is never echoed)."""
 
     TYPE: ClassVar[int] = CommonMsgc.PONG
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
     id: Annotated[int, U32]
     timestamp: Annotated[int, U64]
@@ -210,34 +206,28 @@ class Pong(Message):
 
 @register
 @dataclass(frozen=True)
-class MigrateFlushMark(Message):
+class MigrateFlushMark(_ToServer):
     """MIGRATE_FLUSH_MARK (empty): the client flushed its pending messages for migration."""
 
     TYPE: ClassVar[int] = CommonMsgc.MIGRATE_FLUSH_MARK
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class ClientMigrateData(Message):
+class ClientMigrateData(_ToServer):
     """MIGRATE_DATA from the client: opaque channel state."""
 
     TYPE: ClassVar[int] = CommonMsgc.MIGRATE_DATA
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
     data: Annotated[bytes, Rest()]
 
 
 @register
 @dataclass(frozen=True)
-class ClientDisconnecting(Message):
+class ClientDisconnecting(_ToServer):
     """DISCONNECTING from the client: it is about to close the channel."""
 
     TYPE: ClassVar[int] = CommonMsgc.DISCONNECTING
-    CHANNEL: ClassVar[ChannelType | None] = None
-    DIRECTION: ClassVar[Direction] = _C2S
 
     time_stamp: Annotated[int, U64]
     reason: Annotated[LinkErr, _LINK_ERR]

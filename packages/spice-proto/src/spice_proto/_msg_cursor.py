@@ -136,15 +136,21 @@ _CURSOR = CursorCodec()
 # --------------------------------------------------------------------------- messages
 
 
+@dataclass(frozen=True)
+class _ToClient(Message):
+    """A cursor channel message (they all come from the server)."""
+
+    CHANNEL: ClassVar[ChannelType | None] = ChannelType.CURSOR
+    DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
+
+
 @register
 @dataclass(frozen=True)
-class CursorInit(Message):
+class CursorInit(_ToClient):
     """SPICE_MSG_CURSOR_INIT: position (i16 x, i16 y), u16 trail length and frequency,
     u8 visible, the cursor; also clears the client's shape cache."""
 
     TYPE = CursorMsg.INIT
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
     x: Annotated[int, I16, "position.x"]
     y: Annotated[int, I16, "position.y"]
@@ -156,22 +162,18 @@ class CursorInit(Message):
 
 @register
 @dataclass(frozen=True)
-class CursorReset(Message):
+class CursorReset(_ToClient):
     """SPICE_MSG_CURSOR_RESET: hide the cursor and clear the shape cache until the next INIT."""
 
     TYPE = CursorMsg.RESET
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class CursorSet(Message):
+class CursorSet(_ToClient):
     """SPICE_MSG_CURSOR_SET: position (i16 x, i16 y), u8 visible, the new shape."""
 
     TYPE = CursorMsg.SET
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
     x: Annotated[int, I16, "position.x"]
     y: Annotated[int, I16, "position.y"]
@@ -181,12 +183,10 @@ class CursorSet(Message):
 
 @register
 @dataclass(frozen=True)
-class CursorMove(Message):
+class CursorMove(_ToClient):
     """SPICE_MSG_CURSOR_MOVE: new position (i16 x, i16 y)."""
 
     TYPE = CursorMsg.MOVE
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
     x: Annotated[int, I16, "position.x"]
     y: Annotated[int, I16, "position.y"]
@@ -194,22 +194,18 @@ class CursorMove(Message):
 
 @register
 @dataclass(frozen=True)
-class CursorHide(Message):
+class CursorHide(_ToClient):
     """SPICE_MSG_CURSOR_HIDE."""
 
     TYPE = CursorMsg.HIDE
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class CursorTrail(Message):
+class CursorTrail(_ToClient):
     """SPICE_MSG_CURSOR_TRAIL: u16 length, u16 frequency."""
 
     TYPE = CursorMsg.TRAIL
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
     length: Annotated[int, U16]
     frequency: Annotated[int, U16]
@@ -217,21 +213,17 @@ class CursorTrail(Message):
 
 @register
 @dataclass(frozen=True)
-class CursorInvalOne(Message):
+class CursorInvalOne(_ToClient):
     """SPICE_MSG_CURSOR_INVAL_ONE: drop the cached shape ``id`` (a header's ``unique``)."""
 
     TYPE = CursorMsg.INVAL_ONE
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C
 
     id: Annotated[int, U64]
 
 
 @register
 @dataclass(frozen=True)
-class CursorInvalAll(Message):
+class CursorInvalAll(_ToClient):
     """SPICE_MSG_CURSOR_INVAL_ALL: clear the shape cache."""
 
     TYPE = CursorMsg.INVAL_ALL
-    CHANNEL = ChannelType.CURSOR
-    DIRECTION = _S2C

@@ -9,7 +9,7 @@ US key table live in :mod:`._keys` and are re-exported from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, InputsMsg, InputsMsgc, KeyboardModifierFlags, MouseButton, MouseButtonMask
 from ._field_codecs import I32, U8, U32, bit_flags, lenient
@@ -48,41 +48,51 @@ _BUTTONS = bit_flags("H", MouseButtonMask)
 _BUTTON = lenient("B", MouseButton)
 
 
+@dataclass(frozen=True)
+class _ToClient(Message):
+    """An inputs channel message from the server."""
+
+    CHANNEL: ClassVar[ChannelType | None] = ChannelType.INPUTS
+    DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
+
+
+@dataclass(frozen=True)
+class _ToServer(Message):
+    """An inputs channel message from the client."""
+
+    CHANNEL: ClassVar[ChannelType | None] = ChannelType.INPUTS
+    DIRECTION: ClassVar[Direction] = Direction.CLIENT_TO_SERVER
+
+
 # --------------------------------------------------------------------------- server -> client
 
 
 @register
 @dataclass(frozen=True)
-class InputsInit(Message):
+class InputsInit(_ToClient):
     """SPICE_MSG_INPUTS_INIT: the guest's lock-key state (u16 :class:`KeyboardModifierFlags`)."""
 
     TYPE = InputsMsg.INIT
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _S2C
 
     keyboard_modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
 
 @register
 @dataclass(frozen=True)
-class InputsKeyModifiers(Message):
+class InputsKeyModifiers(_ToClient):
     """SPICE_MSG_INPUTS_KEY_MODIFIERS: the guest's lock keys changed (u16)."""
 
     TYPE = InputsMsg.KEY_MODIFIERS
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _S2C
 
     modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
 
 @register
 @dataclass(frozen=True)
-class InputsMouseMotionAck(Message):
+class InputsMouseMotionAck(_ToClient):
     """SPICE_MSG_INPUTS_MOUSE_MOTION_ACK: sent after every 4 (INPUT_MOTION_ACK_BUNCH) motions."""
 
     TYPE = InputsMsg.MOUSE_MOTION_ACK
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _S2C
 
 
 # --------------------------------------------------------------------------- client -> server
@@ -90,36 +100,30 @@ class InputsMouseMotionAck(Message):
 
 @register
 @dataclass(frozen=True)
-class InputsKeyDown(Message):
+class InputsKeyDown(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_DOWN: u32 code from :func:`scancode_down`."""
 
     TYPE = InputsMsgc.KEY_DOWN
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     code: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class InputsKeyUp(Message):
+class InputsKeyUp(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_UP: u32 code from :func:`scancode_up`."""
 
     TYPE = InputsMsgc.KEY_UP
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     code: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class InputsClientKeyModifiers(Message):
+class InputsClientKeyModifiers(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_MODIFIERS: set the guest's lock keys (u16)."""
 
     TYPE = InputsMsgc.KEY_MODIFIERS
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     modifiers: Annotated[KeyboardModifierFlags, _MODIFIERS]
 
@@ -140,12 +144,10 @@ class InputsKeyScancode(_Data):
 
 @register
 @dataclass(frozen=True)
-class InputsMouseMotion(Message):
+class InputsMouseMotion(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_MOTION (server mouse mode): i32 dx, i32 dy, u16 buttons."""
 
     TYPE = InputsMsgc.MOUSE_MOTION
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     dx: Annotated[int, I32]
     dy: Annotated[int, I32]
@@ -154,12 +156,10 @@ class InputsMouseMotion(Message):
 
 @register
 @dataclass(frozen=True)
-class InputsMousePosition(Message):
+class InputsMousePosition(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_POSITION (client mouse mode): u32 x, u32 y, u16 buttons, u8 display."""
 
     TYPE = InputsMsgc.MOUSE_POSITION
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     x: Annotated[int, U32]
     y: Annotated[int, U32]
@@ -169,12 +169,10 @@ class InputsMousePosition(Message):
 
 @register
 @dataclass(frozen=True)
-class InputsMousePress(Message):
+class InputsMousePress(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_PRESS: u8 button, u16 buttons held after the press."""
 
     TYPE = InputsMsgc.MOUSE_PRESS
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     button: Annotated[MouseButton | int, _BUTTON]
     buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS
@@ -182,12 +180,10 @@ class InputsMousePress(Message):
 
 @register
 @dataclass(frozen=True)
-class InputsMouseRelease(Message):
+class InputsMouseRelease(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_RELEASE: u8 button, u16 buttons still held after the release."""
 
     TYPE = InputsMsgc.MOUSE_RELEASE
-    CHANNEL = ChannelType.INPUTS
-    DIRECTION = _C2S
 
     button: Annotated[MouseButton | int, _BUTTON]
     buttons_state: Annotated[MouseButtonMask, _BUTTONS] = _NO_BUTTONS

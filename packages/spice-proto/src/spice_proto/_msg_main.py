@@ -77,6 +77,22 @@ _HOST = PointedCString("MigrationDstInfo.host", absent="")
 _CERT_SUBJECT = PointedCString("MigrationDstInfo.cert_subject", absent=None)
 
 
+@dataclass(frozen=True)
+class _ToClient(Message):
+    """A main channel message from the server."""
+
+    CHANNEL: ClassVar[ChannelType | None] = ChannelType.MAIN
+    DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
+
+
+@dataclass(frozen=True)
+class _ToServer(Message):
+    """A main channel message from the client."""
+
+    CHANNEL: ClassVar[ChannelType | None] = ChannelType.MAIN
+    DIRECTION: ClassVar[Direction] = Direction.CLIENT_TO_SERVER
+
+
 # --------------------------------------------------------------------------- shared structures
 
 
@@ -129,34 +145,28 @@ class _Tokens(Message):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateBegin(Message):
+class MainMigrateBegin(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_BEGIN: semi-seamless migration to ``dst_info`` starts."""
 
     TYPE = MainMsg.MIGRATE_BEGIN
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     dst_info: Annotated[MigrationDstInfo, _DST_INFO]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateCancel(Message):
+class MainMigrateCancel(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_CANCEL."""
 
     TYPE = MainMsg.MIGRATE_CANCEL
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class MainInit(Message):
+class MainInit(_ToClient):
     """SPICE_MSG_MAIN_INIT: eight u32 fields describing the session."""
 
     TYPE = MainMsg.INIT
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     session_id: Annotated[int, U32]
     display_channels_hint: Annotated[int, U32]
@@ -170,12 +180,10 @@ class MainInit(Message):
 
 @register
 @dataclass(frozen=True)
-class MainChannelsList(Message):
+class MainChannelsList(_ToClient):
     """SPICE_MSG_MAIN_CHANNELS_LIST: u32 count, then {type u8, id u8} per channel."""
 
     TYPE = MainMsg.CHANNELS_LIST
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     channels: Annotated[
         tuple[ChannelId, ...], Counted(U32, "num_of_channels", Struct(ChannelId), ChannelId.WIRE_SIZE)
@@ -184,12 +192,10 @@ class MainChannelsList(Message):
 
 @register
 @dataclass(frozen=True)
-class MainMouseMode(Message):
+class MainMouseMode(_ToClient):
     """SPICE_MSG_MAIN_MOUSE_MODE: supported and current mode, u16 each."""
 
     TYPE = MainMsg.MOUSE_MODE
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     supported_modes: Annotated[MouseMode, _MOUSE_MODE_16]
     current_mode: Annotated[MouseMode, _MOUSE_MODE_16]
@@ -197,34 +203,28 @@ class MainMouseMode(Message):
 
 @register
 @dataclass(frozen=True)
-class MainMultiMediaTime(Message):
+class MainMultiMediaTime(_ToClient):
     """SPICE_MSG_MAIN_MULTI_MEDIA_TIME: the server's media clock in milliseconds."""
 
     TYPE = MainMsg.MULTI_MEDIA_TIME
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     time: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class MainAgentConnected(Message):
+class MainAgentConnected(_ToClient):
     """SPICE_MSG_MAIN_AGENT_CONNECTED (without tokens; see :class:`MainAgentConnectedTokens`)."""
 
     TYPE = MainMsg.AGENT_CONNECTED
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class MainAgentDisconnected(Message):
+class MainAgentDisconnected(_ToClient):
     """SPICE_MSG_MAIN_AGENT_DISCONNECTED: u32 error code (a :class:`LinkErr`)."""
 
     TYPE = MainMsg.AGENT_DISCONNECTED
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     error_code: Annotated[LinkErr | int, lenient("I", LinkErr)] = LinkErr.OK
 
@@ -251,12 +251,10 @@ class MainAgentToken(_Tokens):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateSwitchHost(Message):
+class MainMigrateSwitchHost(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_SWITCH_HOST: reconnect to another host (same layout as DstInfo)."""
 
     TYPE = MainMsg.MIGRATE_SWITCH_HOST
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     port: Annotated[int, U16]
     sport: Annotated[int, U16]
@@ -266,34 +264,28 @@ class MainMigrateSwitchHost(Message):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateEnd(Message):
+class MainMigrateEnd(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_END."""
 
     TYPE = MainMsg.MIGRATE_END
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class MainName(Message):
+class MainName(_ToClient):
     """SPICE_MSG_MAIN_NAME: the VM name; u32 length (counting the NUL) then the bytes."""
 
     TYPE = MainMsg.NAME
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     name: Annotated[str, CString("MainName")]
 
 
 @register
 @dataclass(frozen=True)
-class MainUuid(Message):
+class MainUuid(_ToClient):
     """SPICE_MSG_MAIN_UUID: the VM's 16-byte UUID."""
 
     TYPE = MainMsg.UUID
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     uuid: Annotated[bytes, fixed_bytes(16)]
 
@@ -318,12 +310,10 @@ class MainAgentConnectedTokens(_Tokens):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateBeginSeamless(Message):
+class MainMigrateBeginSeamless(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_BEGIN_SEAMLESS: DstInfo, then u32 src_mig_version."""
 
     TYPE = MainMsg.MIGRATE_BEGIN_SEAMLESS
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
     dst_info: Annotated[MigrationDstInfo, _DST_INFO]
     src_mig_version: Annotated[int, U32]
@@ -331,22 +321,18 @@ class MainMigrateBeginSeamless(Message):
 
 @register
 @dataclass(frozen=True)
-class MainMigrateDstSeamlessAck(Message):
+class MainMigrateDstSeamlessAck(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_ACK."""
 
     TYPE = MainMsg.MIGRATE_DST_SEAMLESS_ACK
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateDstSeamlessNack(Message):
+class MainMigrateDstSeamlessNack(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_NACK."""
 
     TYPE = MainMsg.MIGRATE_DST_SEAMLESS_NACK
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _S2C
 
 
 # --------------------------------------------------------------------------- client -> server
@@ -354,54 +340,44 @@ class MainMigrateDstSeamlessNack(Message):
 
 @register
 @dataclass(frozen=True)
-class MainClientInfo(Message):
+class MainClientInfo(_ToServer):
     """SPICE_MSGC_MAIN_CLIENT_INFO (obsolete; decoded for completeness): u64 cache_size."""
 
     TYPE = MainMsgc.CLIENT_INFO
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
     cache_size: Annotated[int, U64]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnected(Message):
+class MainMigrateConnected(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED."""
 
     TYPE = MainMsgc.MIGRATE_CONNECTED
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnectError(Message):
+class MainMigrateConnectError(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR."""
 
     TYPE = MainMsgc.MIGRATE_CONNECT_ERROR
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class MainAttachChannels(Message):
+class MainAttachChannels(_ToServer):
     """SPICE_MSGC_MAIN_ATTACH_CHANNELS: ask for MAIN_CHANNELS_LIST (empty body)."""
 
     TYPE = MainMsgc.ATTACH_CHANNELS
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class MainMouseModeRequest(Message):
+class MainMouseModeRequest(_ToServer):
     """SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: u16 mode."""
 
     TYPE = MainMsgc.MOUSE_MODE_REQUEST
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
     mode: Annotated[MouseMode, _MOUSE_MODE_16]
 
@@ -438,34 +414,28 @@ class MainClientAgentToken(_Tokens):
 
 @register
 @dataclass(frozen=True)
-class MainClientMigrateEnd(Message):
+class MainClientMigrateEnd(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_END."""
 
     TYPE = MainMsgc.MIGRATE_END
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateDstDoSeamless(Message):
+class MainMigrateDstDoSeamless(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_DST_DO_SEAMLESS: u32 src_version."""
 
     TYPE = MainMsgc.MIGRATE_DST_DO_SEAMLESS
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
     src_version: Annotated[int, U32]
 
 
 @register
 @dataclass(frozen=True)
-class MainMigrateConnectedSeamless(Message):
+class MainMigrateConnectedSeamless(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS."""
 
     TYPE = MainMsgc.MIGRATE_CONNECTED_SEAMLESS
-    CHANNEL = ChannelType.MAIN
-    DIRECTION = _C2S
 
 
 @register
