@@ -260,14 +260,14 @@ async def link_silent(
 
 async def _flood(args: argparse.Namespace) -> None:
     tls = None
-    if args.tls:
+    if args.tls:  # an attacker does not verify the server
         tls = ssl.create_default_context()
         tls.check_hostname = False
         tls.verify_mode = ssl.CERT_NONE
     idle_from = sources(args.idle_from, args.idle_addresses)
     async with trio.open_nursery() as nursery:
         idle = await nursery.start(
-            partial(hold_idle, args.port, args.idle, source_addresses=idle_from, tls=tls)
+            partial(hold_idle, args.port, args.idle, source_addresses=idle_from, tls=tls, retry=args.retry)
         )
         guesses = await nursery.start(
             partial(guess_passwords, args.port, parallel=args.guessers, source=args.guess_from, tls=tls)
@@ -290,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--idle", type=int, default=200, help="idle sockets to hold open")
     parser.add_argument("--idle-from", default="127.0.0.2", help="first source address of idle sockets")
     parser.add_argument("--idle-addresses", type=int, default=1, help="how many source addresses")
+    parser.add_argument("--retry", type=float, default=0.2, help="seconds before reopening a socket")
     parser.add_argument("--guessers", type=int, default=4, help="password guesses in parallel")
     parser.add_argument("--guess-from", default="127.0.0.250", help="source address of the guesser")
     trio.run(_flood, parser.parse_args(argv))

@@ -22,6 +22,14 @@ TESTS = Path(__file__).resolve().parents[1]
 PASSWORD = "sesame"
 
 
+def attacker_tls() -> ssl.SSLContext:
+    """A TLS client context that trusts anything (attackers do not verify)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def rss_mb() -> float:
     """This process's resident set size now, in MiB (``/proc``)."""
     for line in Path("/proc/self/status").read_text().splitlines():

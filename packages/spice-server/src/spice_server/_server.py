@@ -27,7 +27,7 @@ from spice_proto import (
     MouseMode,
 )
 
-from ._admission import PendingLinks, address_key
+from ._admission import PendingLink, PendingLinks, Progress, address_key
 from ._client import ClientSession, Wakeup
 from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
@@ -66,7 +66,7 @@ class ServerAddress:
     tls_port: int | None
 
 
-#: How often at most the server warns that it refuses connections over the pending-link limits.
+#: How often at most the server warns that it sheds connections over the pending-link limits.
 REFUSAL_WARNING_INTERVAL = 10.0
 
 
@@ -159,8 +159,8 @@ class Server:
         self._pending = PendingLinks(max_pending_per_address, max_pending_links)
         self._throttle = AuthThrottle(wrong_ticket_delay, max_wrong_ticket_delay)
         self._keys = TicketKeyPool(key_pool_size)
-        self._refused = 0
-        self._refusal_warned_at = -math.inf
+        self._shed = {"refused": 0, "dropped": 0}  # since the last warning
+        self._shed_warned_at = -math.inf
         self._password: str | None = None
         self._password_expiry: float | None = None
         self._password_lifetime: float | None = None
@@ -356,18 +356,18 @@ class Server:
         with trio.CancelScope() as scope:
             entry = self._pending.admit(host, scope.cancel)
             if entry is None:
-                self._note_refusal(peer)
+                self._note_shed("refused", peer)
                 await trio.aclose_forcefully(stream)
                 return None
             try:
                 channel = await accept_channel(
                     stream,
                     password=self._current_password(),
-                    channel_caps_for=lambda mess: self._decide(mess, secure),
+                    channel_caps_for=lambda mess: self._requested(entry, mess, secure),
                     common_caps=DEFAULT_COMMON_CAPS,
                     timeout=self.link_timeout,
                     keys=self._keys,
-                    on_wrong_ticket=partial(self._wrong_ticket, host, peer),
+                    on_wrong_ticket=lambda: self._wrong_ticket(entry, host, peer),
                 )
             except SpiceNetError as exc:
                 log.info("%s: link failed: %s", peer, exc)
@@ -380,10 +380,15 @@ class Server:
                 self._pending.release(entry)
             self._throttle.succeeded(address_key(host))
             return channel
-        log.info("%s: dropped before linking to make room (%d links pending)", peer, len(self._pending))
+        self._note_shed("dropped", peer)
         return None
 
-    def _wrong_ticket(self, host: str, peer: str) -> float:
+    def _requested(self, entry: PendingLink, mess: LinkMess, secure: bool) -> LinkDecision:
+        self._pending.advance(entry, Progress.REQUESTED)
+        return self._decide(mess, secure)
+
+    def _wrong_ticket(self, entry: PendingLink, host: str, peer: str) -> float:
+        self._pending.advance(entry, Progress.DENIED)
         key = address_key(host)
         now = trio.current_time()
         delay = self._throttle.failed(key, now)
@@ -391,19 +396,23 @@ class Server:
         log.warning("%s: wrong password (%d in a row from %s); answering in %.1f s", peer, count, key, delay)
         return delay
 
-    def _note_refusal(self, peer: str) -> None:
-        log.debug("%s: refused: too many links pending from that address", peer)
-        self._refused += 1
+    def _note_shed(self, how: str, peer: str) -> None:
+        """Count a connection refused over its address's limit or dropped to make room; warn now and then."""
+        log.debug("%s: %s before linking (pending-link limits)", peer, how)
+        self._shed[how] += 1
         now = trio.current_time()
-        if now - self._refusal_warned_at >= REFUSAL_WARNING_INTERVAL:
+        if now - self._shed_warned_at >= REFUSAL_WARNING_INTERVAL:
             log.warning(
-                "refused %d connection(s) over the limit of %d pending links per address (latest: %s)",
-                self._refused,
+                "pending-link limits: refused %d connection(s) (over %d per address) and dropped %d "
+                "(over %d in all) since the last warning; latest: %s",
+                self._shed["refused"],
                 self._pending.per_address,
+                self._shed["dropped"],
+                self._pending.total,
                 peer,
             )
-            self._refused = 0
-            self._refusal_warned_at = now
+            self._shed = dict.fromkeys(self._shed, 0)
+            self._shed_warned_at = now
 
     def _new_session_id(self) -> int:
         while True:
