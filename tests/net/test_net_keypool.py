@@ -22,15 +22,19 @@ async def test_pool_fills_in_a_worker_thread_and_hands_each_key_out_once(
 
     monkeypatch.setattr(TicketKey, "generate", staticmethod(spy))
     pool = TicketKeyPool(3)
+    assert not pool.running
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
-        assert pool.ready == 3
+        assert pool.running and pool.ready == 3
+        with pytest.raises(RuntimeError, match="already running"):
+            await pool.run()
         keys = [await pool.take() for _ in range(8)]  # more than the pool: the refill keeps up
         assert len({k.public_der for k in keys}) == 8
         with trio.fail_after(10):
             while pool.ready < 3:
                 await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
+    assert not pool.running
     assert made_on and threading.main_thread().name not in made_on
 
 

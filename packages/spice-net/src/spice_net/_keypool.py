@@ -26,6 +26,11 @@ class TicketKeyPool:
         self._running = False
 
     @property
+    def running(self) -> bool:
+        """Whether :meth:`run` is keeping the pool full."""
+        return self._running
+
+    @property
     def ready(self) -> int:
         """Keys waiting in the pool."""
         stats = self._receive.statistics()

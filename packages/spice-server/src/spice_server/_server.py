@@ -285,7 +285,8 @@ class Server:
         log.info("serving on %s (tcp %s, tls %s)", host, real_port, real_tls)
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(self._keys.run)
+                if not self._keys.running:  # (another serve() of this server may run it already)
+                    await nursery.start(self._keys.run)
                 nursery.start_soon(self.display.run)
                 if plain:
                     nursery.start_soon(
