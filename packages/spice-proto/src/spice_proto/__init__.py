@@ -1,7 +1,7 @@
 """SPICE wire format, sans-I/O.
 
 Constants (generated from the spice-protocol headers), the link stage, data
-headers, message bodies of the main, display, inputs and cursor channels, and
+headers, message bodies of the main, display, inputs, cursor, playback and record channels, and
 a :class:`Connection` state machine that turns bytes into events and back.
 Nothing here does I/O; ``spice_net`` moves the bytes.
 """
@@ -18,6 +18,7 @@ from . import (
     _display_types,
     _header,
     _link,
+    _msg_audio,
     _msg_common,
     _msg_cursor,
     _msg_display,
@@ -45,6 +46,7 @@ from ._message import (
     register,
     registered_messages,
 )
+from ._msg_audio import *  # noqa: F403
 from ._msg_common import *  # noqa: F403
 from ._msg_cursor import *  # noqa: F403
 from ._msg_display import *  # noqa: F403
@@ -77,6 +79,7 @@ __all__ = [
     *_display_types.__all__,
     *_header.__all__,
     *_link.__all__,
+    *_msg_audio.__all__,
     *_msg_common.__all__,
     *_msg_cursor.__all__,
     *_msg_display.__all__,
