@@ -9,7 +9,9 @@ Linux routes all of 127/8 to ``lo``), so that the client under test, on
   ones the server closes);
 - :func:`half_link`: send the first bytes of a link message, then nothing;
 - :func:`guess_passwords`: link and send a wrong ticket, again and again;
-- :func:`link_silent`: link a channel for real, then neither send nor read.
+- :func:`link_silent`: link a channel for real, then neither send nor read;
+- :func:`abandon_links`: send link requests (each costs the server a fresh RSA key) and hang up
+  before the ticket, again and again.
 
 Every attack records what happened in an :class:`AttackStats`.  For a flood
 that must not share the server's event loop (and CPU accounting) run it as a
@@ -35,6 +37,7 @@ from spice_net import encrypt_ticket
 
 __all__ = [
     "AttackStats",
+    "abandon_links",
     "guess_passwords",
     "half_link",
     "hold_idle",
@@ -235,6 +238,38 @@ async def guess_passwords(
     async with trio.open_nursery() as nursery:
         for n in range(parallel):
             nursery.start_soon(guesser, n)
+
+
+async def abandon_links(
+    port: int,
+    *,
+    parallel: int = 1,
+    source: str | None = None,
+    tls: ssl.SSLContext | None = None,
+    stats: AttackStats | None = None,
+    task_status: trio.TaskStatus[AttackStats] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Request links and hang up once the key arrives, over ``parallel`` connections, until cancelled."""
+    stats = stats if stats is not None else AttackStats()
+    task_status.started(stats)
+
+    async def abandoner() -> None:
+        while True:
+            try:
+                stream = await open_raw(port, source=source, tls=tls)
+                stats.connects += 1
+                async with stream:
+                    await stream.send_all(_link_mess(sp.ChannelType.MAIN))
+                    header = sp.LinkHeader.decode(await _read_exactly(stream, sp.LINK_HEADER_SIZE))
+                    reply = sp.LinkReply.decode(await _read_exactly(stream, header.size))
+                stats.replies[int(reply.error)] = stats.replies.get(int(reply.error), 0) + 1
+            except (EOFError, OSError, trio.BrokenResourceError, sp.ProtocolError):
+                stats.closed_by_server += 1
+                await trio.sleep(0.05)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(parallel):
+            nursery.start_soon(abandoner)
 
 
 async def link_silent(
