@@ -37,10 +37,12 @@ def test_exports() -> None:
             "accept_channel",
             "client_ssl_context",
             "encrypt_ticket",
+            "error_leaves",
             "link_channel",
             "open_channel",
             "parse_host_subject",
             "server_ssl_context",
+            "single_error",
         ]
     )
     for name in spice_net.__all__:

@@ -1,11 +1,11 @@
-"""Unwrapping nursery exception groups."""
+"""Looking inside nursery exception groups: spice_net.error_leaves and single_error."""
 
 from __future__ import annotations
 
 import sys
 
 import trio
-from spice_session._exc import single_error
+from spice_net import error_leaves, single_error
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup, ExceptionGroup
@@ -34,3 +34,18 @@ async def test_several_errors_give_none() -> None:
 
 async def test_only_cancellations_give_none() -> None:
     assert single_error(BaseExceptionGroup("c", [await _a_cancelled(), await _a_cancelled()])) is None
+
+
+async def test_leaves_flattened_in_order_without_cancellations() -> None:
+    a, b, c = KeyError("a"), ValueError("b"), OSError("c")
+    group = BaseExceptionGroup(
+        "outer", [a, BaseExceptionGroup("mid", [await _a_cancelled(), ExceptionGroup("in", [b])]), c]
+    )
+    assert error_leaves(group) == [a, b, c]
+
+
+async def test_a_plain_exception_is_its_own_leaf() -> None:
+    error = RuntimeError("alone")
+    assert error_leaves(error) == [error]
+    assert single_error(error) is error
+    assert error_leaves(await _a_cancelled()) == []

@@ -18,6 +18,7 @@ from typing import TextIO
 
 import spice_session as ss
 import trio
+from spice_net import single_error
 from spice_server import Compression, DemoSource, Server, ServerAddress, SourceError
 
 from ._connect import UsageError
@@ -199,7 +200,7 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
             code = await _front(args, out, uri, source, shot_path)
             nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        single = _single_error(group)
+        single = single_error(group)
         if single is None:
             raise
         raise single from None
@@ -234,19 +235,6 @@ async def _front(
             return ExitCode.TIMEOUT
         say(f"screenshot of the demo ({shot.width}x{shot.height}) written to {shot_path.resolve()}")
     return ExitCode.OK
-
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one exception (not a cancellation) inside ``group``, nested groups flattened; else ``None``."""
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(exc.exceptions)
-        elif not isinstance(exc, trio.Cancelled):
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:

@@ -21,6 +21,7 @@ from ._errors import (
     SpiceNetError,
     TLSVerificationFailed,
 )
+from ._groups import error_leaves, single_error
 from ._keypool import TicketKeyPool
 from ._server import LinkDecision, accept_channel
 from ._ticket import TicketKey, encrypt_ticket
@@ -50,8 +51,10 @@ __all__ = [
     "accept_channel",
     "client_ssl_context",
     "encrypt_ticket",
+    "error_leaves",
     "link_channel",
     "open_channel",
     "parse_host_subject",
     "server_ssl_context",
+    "single_error",
 ]

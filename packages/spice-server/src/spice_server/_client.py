@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import trio
-from spice_net import ChannelClosed, ServerChannel, SpiceNetError
+from spice_net import ChannelClosed, ServerChannel, SpiceNetError, error_leaves
 from spice_proto import (
     Caps,
     ChannelId,
@@ -55,9 +54,6 @@ from ._video import MM_TIME_DELTA, media_time
 
 if TYPE_CHECKING:
     from ._server import Server
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["THREAD_MIN_PIXELS", "ClientSession", "Wakeup", "client_video_codecs"]
 
@@ -171,7 +167,7 @@ class ClientSession:
                 nursery.cancel_scope.cancel()
             log.info("%r: %s channel ended", self, name)
         except Exception as exc:  # an ExceptionGroup of them too (but never trio.Cancelled)
-            leaves = _leaves(exc)
+            leaves = error_leaves(exc)
             if all(isinstance(e, SpiceNetError | ProtocolError) for e in leaves):
                 log.info("%r: %s channel closed: %s", self, name, "; ".join(map(str, leaves)))
             else:
@@ -367,16 +363,6 @@ class ClientSession:
                 log.debug("%r: ignoring %s", self, type(msg).__name__)
         finally:
             scope.cancel()
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside (possibly nested) exception groups."""
-    if isinstance(exc, BaseExceptionGroup):
-        out: list[BaseException] = []
-        for inner in exc.exceptions:
-            out += _leaves(inner)
-        return out
-    return [exc]
 
 
 def _i16(pos: tuple[int, int]) -> tuple[int, int]:

@@ -42,7 +42,6 @@ from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
 from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._eventstream import EventStream
-from ._exc import single_error
 from ._inputs import Inputs
 from ._streams import MediaClock, StreamManager, stream_display_caps
 from ._surface import Surface
@@ -443,7 +442,7 @@ async def connect(
                 finally:
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            single = single_error(group)
+            single = spice_net.single_error(group)
             if single is None:
                 raise
             raise single from None
