@@ -54,11 +54,11 @@ async def test_server_mode_motion_is_acknowledged(xspice: Xspice) -> None:
         assert session.mouse_mode == sp.MouseMode.SERVER
         inputs = session.inputs  # the session itself sends what the ack window held back
         with trio.fail_after(DEADLINE):
-            for _ in range(5 * ss.MOTION_ACK_BUNCH):
+            for _ in range(5 * sp.INPUT_MOTION_ACK_BUNCH):
                 await inputs.mouse_motion(5, 3)
-                assert inputs.pacer.unacked <= 2 * ss.MOTION_ACK_BUNCH
+                assert inputs.pacer.unacked <= 2 * sp.INPUT_MOTION_ACK_BUNCH
             # Done: nothing held back, and every complete bunch acknowledged.
-            while inputs.pacer.pending or inputs.pacer.unacked >= ss.MOTION_ACK_BUNCH:
+            while inputs.pacer.pending or inputs.pacer.unacked >= sp.INPUT_MOTION_ACK_BUNCH:
                 await trio.sleep(0.01)
         events = session.events()
         acks = 0

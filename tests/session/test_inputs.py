@@ -6,7 +6,8 @@ import pytest
 import spice_proto as sp
 import trio
 import trio.testing
-from spice_session import MOTION_ACK_BUNCH, Inputs, MotionPacer
+from spice_proto import INPUT_MOTION_ACK_BUNCH
+from spice_session import Inputs, MotionPacer
 
 
 class Recorder:
@@ -98,7 +99,7 @@ def _motions(rec: Recorder) -> list[tuple[int, int]]:
 
 def test_pacer_allows_two_bunches_then_accumulates() -> None:
     pacer = MotionPacer()
-    sent = [pacer.motion(1, 2) for _ in range(2 * MOTION_ACK_BUNCH)]
+    sent = [pacer.motion(1, 2) for _ in range(2 * INPUT_MOTION_ACK_BUNCH)]
     assert sent == [(1, 2)] * 8 and pacer.unacked == 8
     assert pacer.motion(3, -1) is None
     assert pacer.motion(-5, 4) is None
@@ -145,7 +146,7 @@ def test_pacer_ignores_zero_motion() -> None:
 async def test_motion_accumulates_while_unacknowledged_and_the_pump_sends_it() -> None:
     rec = Recorder()
     inputs = Inputs(rec)
-    for _ in range(3 * MOTION_ACK_BUNCH):
+    for _ in range(3 * INPUT_MOTION_ACK_BUNCH):
         await inputs.mouse_motion(1, 0)  # never blocks
     assert _motions(rec) == [(1, 0)] * 8
     async with trio.open_nursery() as nursery:

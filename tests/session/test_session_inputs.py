@@ -44,7 +44,7 @@ async def test_held_back_motion_goes_out_after_the_ack_without_a_caller_pump() -
         # no call from us: the session's pump sends the summed delta once the ack opened the window
         await until(lambda: len(motions) == window + 1)
         assert (motions[-1].dx, motions[-1].dy) == (3, 6)
-        assert not pointer.pacer.pending and pointer.pacer.unacked == window - ss.MOTION_ACK_BUNCH + 1
+        assert not pointer.pacer.pending and pointer.pacer.unacked == window - sp.INPUT_MOTION_ACK_BUNCH + 1
 
 
 @asynccontextmanager

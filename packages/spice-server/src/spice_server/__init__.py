@@ -15,7 +15,7 @@ from ._compress import TINY_AREA, Codec, Compression, ImageEncoder, is_photo_lik
 from ._cursor import CursorShape, default_cursor
 from ._demo import DemoSource
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
-from ._inputs import MOTION_ACK_BUNCH, InputsState, ScancodeParser
+from ._inputs import InputsState, ScancodeParser
 from ._pipeline import DisplayPipeline, Job, split_box
 from ._region import Box, DirtyRegion
 from ._server import SERVER_CHANNEL_CAPS, Server, ServerAddress
@@ -34,7 +34,6 @@ from ._video import StreamingMode
 __version__ = "0.1.0"
 
 __all__ = [
-    "MOTION_ACK_BUNCH",
     "PIXEL_FORMATS",
     "SERVER_CHANNEL_CAPS",
     "TINY_AREA",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from spice_proto import (
+    INPUT_MOTION_ACK_BUNCH,
     InputsClientKeyModifiers,
     InputsKeyDown,
     InputsKeyScancode,
@@ -22,10 +23,7 @@ from spice_proto import (
 
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 
-__all__ = ["MOTION_ACK_BUNCH", "InputsState", "ScancodeParser"]
-
-#: The server acknowledges every this many mouse motions/positions (SPICE_INPUT_MOTION_ACK_BUNCH).
-MOTION_ACK_BUNCH = 4
+__all__ = ["InputsState", "ScancodeParser"]
 
 
 class ScancodeParser:
@@ -83,7 +81,7 @@ class InputsState:
 
     def _motion_ack(self) -> list[Message]:
         self._motions += 1
-        if self._motions % MOTION_ACK_BUNCH == 0:
+        if self._motions % INPUT_MOTION_ACK_BUNCH == 0:
             return [InputsMouseMotionAck()]
         return []
 

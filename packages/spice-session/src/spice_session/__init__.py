@@ -47,7 +47,7 @@ from ._events import (
 )
 from ._eventstream import MAX_DAMAGE_RECTS, EventStream
 from ._images import ImageStore, PaletteCache, Pixels
-from ._inputs import MOTION_ACK_BUNCH, Inputs, MotionPacer
+from ._inputs import Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout
 from ._session import DEFAULT_TIMEOUT, MIN_MEMORY_BUDGET, DisplaySettings, Session, connect
@@ -75,7 +75,6 @@ __all__ = [
     "LAYOUTS",
     "MAX_DAMAGE_RECTS",
     "MIN_MEMORY_BUDGET",
-    "MOTION_ACK_BUNCH",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",
     "BudgetExceeded",

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import trio
 from spice_proto import (
+    INPUT_MOTION_ACK_BUNCH,
     InputsCap,
     InputsClientKeyModifiers,
     InputsInit,
@@ -43,10 +44,7 @@ from ._typing import (
     stroke_cost,
 )
 
-__all__ = ["MOTION_ACK_BUNCH", "Inputs", "MotionPacer"]
-
-#: The server acknowledges pointer messages in bunches of this many (SPICE_INPUT_MOTION_ACK_BUNCH).
-MOTION_ACK_BUNCH = 4
+__all__ = ["Inputs", "MotionPacer"]
 
 _BUTTON_MASKS = {
     MouseButton.LEFT: MouseButtonMask.LEFT,
@@ -64,7 +62,7 @@ class _Sender(Protocol):
 class MotionPacer:
     """The MOTION_ACK window, without I/O.
 
-    The server answers every :data:`MOTION_ACK_BUNCH` pointer messages (relative
+    The server answers every :data:`spice_proto.INPUT_MOTION_ACK_BUNCH` pointer messages (relative
     MOUSE_MOTION and absolute MOUSE_POSITION alike) with one MOUSE_MOTION_ACK.
     At most ``bunches`` bunches may be unacknowledged; while the window is full,
     relative deltas add up and only the latest absolute position is kept, and
@@ -72,7 +70,7 @@ class MotionPacer:
     Every value returned is a message the caller must send (it is counted).
     """
 
-    def __init__(self, bunch: int = MOTION_ACK_BUNCH, bunches: int = 2) -> None:
+    def __init__(self, bunch: int = INPUT_MOTION_ACK_BUNCH, bunches: int = 2) -> None:
         self.bunch = bunch
         self.limit = bunch * bunches
         self.unacked = 0
