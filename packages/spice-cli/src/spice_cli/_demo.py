@@ -21,9 +21,9 @@ import trio
 from spice_net import single_error
 from spice_server import Compression, DemoSource, Server, ServerAddress, SourceError
 
-from ._connect import UsageError
-from ._exitcodes import ExitCode
+from ._exitcodes import ExitCode, UsageError
 from ._screenshot import write_png
+from ._secrets import add_password_args, password_from, password_origin
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="HOST:PORT",
         help=f"where to listen (default 127.0.0.1:{DEFAULT_PORT}, or a free port if that is taken)",
     )
-    p.add_argument("--password", help="require this SPICE ticket")
+    add_password_args(p, env=True)
     p.add_argument(
         "--compression",
         default="auto_glz",
@@ -113,10 +113,10 @@ def _screenshot_path(args: argparse.Namespace) -> Path:
     return path
 
 
-def _uri(addr: ServerAddress, password: str | None) -> str:
+def _uri(addr: ServerAddress) -> str:
+    """Where to attach; the password is never part of it (nor printed anywhere)."""
     host = f"[{addr.host}]" if ":" in addr.host else addr.host
-    query = f"?password={password}" if password else ""
-    return f"spice://{host}:{addr.port}{query}"
+    return f"spice://{host}:{addr.port}"
 
 
 async def _listen(
@@ -140,11 +140,13 @@ def _no_display_reason() -> str | None:
     return None
 
 
-async def headless_screenshot(uri: str, source: DemoSource, path: Path, timeout: float) -> ss.Surface:
+async def headless_screenshot(
+    uri: str, source: DemoSource, path: Path, timeout: float, password: str | None = None
+) -> ss.Surface:
     """Connect to the demo at ``uri``, wait for its first full frame, freeze the scene so the
     picture is one frame of it, wait until the client has it all, and write it to ``path``."""
     deadline = trio.current_time() + timeout
-    async with ss.connect(uri, timeout=timeout) as session:
+    async with ss.connect(uri, password=password, timeout=timeout) as session:
         session.events().close()  # nobody reads events: let the readers draw at full speed
         await session.screenshot(settle=0.0, timeout=timeout)
         source.freeze()
@@ -157,7 +159,7 @@ async def headless_screenshot(uri: str, source: DemoSource, path: Path, timeout:
     return shot
 
 
-async def _view(uri: str, out: TextIO) -> bool:
+async def _view(uri: str, password: str | None, out: TextIO) -> bool:
     """Show the demo in the SDL viewer until its window closes; ``False`` if no window can open."""
     try:
         from ._sdl_viewer import Viewer
@@ -172,7 +174,7 @@ async def _view(uri: str, out: TextIO) -> bool:
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
             return False
         try:
-            async with ss.connect(uri) as session:
+            async with ss.connect(uri, password=password) as session:
                 await Viewer(session).run()
         except SDLError as exc:  # no window or renderer after all
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
@@ -190,14 +192,17 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    server = Server(source, password=args.password, image_compression=args.compression, name="spice demo")
+    password = password_from(args, env=True)
+    needs = f", password from {password_origin(args)}" if password is not None else ""
+    server = Server(source, password=password, image_compression=args.compression, name="spice demo")
     try:
         async with trio.open_nursery() as nursery:
             addr = await _listen(nursery, server, host, port, explicit)
             nursery.start_soon(source.consume, server.input_events())
-            uri = _uri(addr, args.password)
-            say(f"demo server: {uri}  ({source.width}x{source.height}; attach with: remote-viewer {uri})")
-            code = await _front(args, out, uri, source, shot_path)
+            uri = _uri(addr)
+            size = f"{source.width}x{source.height}{needs}"
+            say(f"demo server: {uri}  ({size}; attach with: remote-viewer {uri})")
+            code = await _front(args, out, uri, password, source, shot_path)
             nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         single = single_error(group)
@@ -208,7 +213,12 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
 
 
 async def _front(
-    args: argparse.Namespace, out: TextIO, uri: str, source: DemoSource, shot_path: Path | None
+    args: argparse.Namespace,
+    out: TextIO,
+    uri: str,
+    password: str | None,
+    source: DemoSource,
+    shot_path: Path | None,
 ) -> ExitCode:
     """What faces the user: the viewer, the headless screenshot, or nothing (``--serve``)."""
 
@@ -225,11 +235,11 @@ async def _front(
             say(f"{reason}: connecting headless")
             headless = True
         else:
-            headless = not await _view(uri, out)
+            headless = not await _view(uri, password, out)
     if headless:
         assert shot_path is not None
         try:
-            shot = await headless_screenshot(uri, source, shot_path, args.timeout)
+            shot = await headless_screenshot(uri, source, shot_path, args.timeout, password)
         except ss.ScreenshotTimeout as exc:
             print(f"spice: timed out: {exc}", file=sys.stderr, flush=True)
             return ExitCode.TIMEOUT

@@ -7,7 +7,11 @@ import enum
 import spice_net
 from spice_session import InvalidURI, ScreenshotTimeout
 
-__all__ = ["ExitCode", "classify"]
+__all__ = ["ExitCode", "UsageError", "classify"]
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used (reported with exit code 2)."""
 
 
 class ExitCode(enum.IntEnum):
@@ -34,6 +38,8 @@ class ExitCode(enum.IntEnum):
     PROTOCOL_ERROR = 9
     #: Interrupted (Ctrl-C).
     INTERRUPTED = 130
+    #: Whoever read the output went away (``spice connect URI | head``): 128 + SIGPIPE, no message.
+    BROKEN_PIPE = 141
 
 
 def _one_line(exc: BaseException) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn, cast
 
 from . import __version__, _connect, _demo, _screenshot, _serve, _view
 from ._exitcodes import ExitCode
 from ._run import execute
+from ._secrets import mask_argv_secrets
 
 __all__ = ["build_parser", "main"]
 
@@ -25,18 +27,38 @@ exit codes:
   8    link refused by the server for another reason
   9    protocol error or connection lost
   130  interrupted
+  141  the output pipe was closed early (e.g. | head): no message
 """
 
 
+class _UsageProblem(Exception):
+    """What argparse would print before exiting 2; :func:`main` prints it with secrets masked."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors reach :func:`main` instead of being printed here."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageProblem(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spice",
         description="Talk to SPICE servers (QEMU/KVM, Xspice, Proxmox...).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # each command's parser is a _Parser too (argparse makes them of the parent's class)
+    subparsers = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(title="commands", metavar="COMMAND"),
+    )
     _connect.add_parser(subparsers)
     _screenshot.add_parser(subparsers)
     _view.add_parser(subparsers)
@@ -46,9 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Output into a pipe closed early ends quietly with 141, whatever the command.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(words)
+    except _UsageProblem as problem:
+        problem.parser.print_usage(sys.stderr)
+        print(f"{problem.parser.prog}: error: {mask_argv_secrets(str(problem), words)}", file=sys.stderr)
+        return int(ExitCode.USAGE)
     if getattr(args, "command", None) is None:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TextIO
@@ -17,7 +18,8 @@ import spice_net
 import spice_session as ss
 import trio
 
-from ._exitcodes import ExitCode, classify
+from ._exitcodes import ExitCode, UsageError, classify
+from ._secrets import add_password_args, check_password, password_from
 
 __all__ = [
     "URI_HELP",
@@ -29,20 +31,16 @@ __all__ = [
     "open_session",
 ]
 
-URI_HELP = "spice://host:port[?tls-port=N&password=P] or spice+tls://host:port"
+URI_HELP = "spice://host:port[?tls-port=N] or spice+tls://host:port (?password=P works, but shows in ps)"
 
 #: A subcommand: parsed arguments and stdout in, exit code out; expected failures raise.
 Command = Callable[[argparse.Namespace, TextIO], Awaitable[ExitCode]]
 
 
-class UsageError(Exception):
-    """A command-line value that cannot be used (reported with exit code 2)."""
-
-
 def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> None:
     """URI, password, TLS verification and ``--timeout``: the options of every client command."""
     p.add_argument("uri", help=URI_HELP)
-    p.add_argument("--password", help="the SPICE ticket (overrides ?password= in the URI)")
+    add_password_args(p)
     p.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify a TLS server with")
     p.add_argument(
         "--host-subject",
@@ -81,14 +79,19 @@ def check_connection_args(args: argparse.Namespace) -> None:
             spice_net.parse_host_subject(args.host_subject)
         except ValueError as exc:
             raise UsageError(f"invalid host subject: {exc}") from None
-    ss.parse_uri(args.uri)
+    uri = ss.parse_uri(args.uri)
+    if password_from(args) is None and uri.password is not None:
+        check_password(uri.password, "the URI")
 
 
 def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Session]:
-    """``async with open_session(args) as session``: connect the way the options say."""
+    """``async with open_session(args) as session``: connect the way the options say.
+
+    ``--password`` or ``--password-file`` overrides the URI's ``?password=``.
+    """
     return ss.connect(
         args.uri,
-        password=args.password,
+        password=password_from(args),
         ca_file=args.ca_file,
         host_subject=args.host_subject,
         timeout=args.timeout,
@@ -97,20 +100,59 @@ def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Ses
 
 
 def _fail(code: ExitCode, message: str, err: TextIO) -> int:
-    print(f"spice: {message}", file=err, flush=True)
+    try:
+        print(f"spice: {message}", file=err, flush=True)
+    except OSError:  # stderr is gone too: the exit code is all that is left
+        pass
     return int(code)
 
 
+def _reader_gone(out: TextIO) -> bool:
+    """Nobody reads ``out`` any more (a pipe or socket with the far end closed)."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (a test's StringIO): trust the exception
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _quiet_broken_pipe(out: TextIO) -> int:
+    """Whoever read ``out`` has gone (``spice ... | head``): exit quietly with 141, as SIGPIPE would.
+
+    ``out`` is pointed at /dev/null so the interpreter's last flush does not complain either.
+    """
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (a test's StringIO)
+        return int(ExitCode.BROKEN_PIPE)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    return int(ExitCode.BROKEN_PIPE)
+
+
 def execute(command: Command, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run a subcommand under trio; its exit code, or the code of the expected failure it raised."""
+    """Run a subcommand under trio; its exit code, or the code of the expected failure it raised.
+
+    A failure inside a nursery arrives as an exception group; it is judged by what it holds.
+    """
     try:
         return int(trio.run(command, args, out))
-    except KeyboardInterrupt:
-        return _fail(ExitCode.INTERRUPTED, "interrupted", err)
-    except UsageError as exc:
-        return _fail(ExitCode.USAGE, str(exc), err)
-    except Exception as exc:
-        known = classify(exc)
+    except BaseException as exc:
+        leaves = spice_net.error_leaves(exc) or [exc]
+        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+            return _fail(ExitCode.INTERRUPTED, "interrupted", err)
+        if all(isinstance(leaf, BrokenPipeError) for leaf in leaves) and _reader_gone(out):
+            return _quiet_broken_pipe(out)
+        if len(leaves) != 1 or not isinstance(leaves[0], Exception):
+            raise
+        if isinstance(leaves[0], UsageError):
+            return _fail(ExitCode.USAGE, str(leaves[0]), err)
+        known = classify(leaves[0])
         if known is None:
             raise
         return _fail(known[0], known[1], err)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import ssl
 import sys
 from functools import partial
@@ -22,8 +21,8 @@ from spice_server import (
     image_source,
 )
 
-from ._exitcodes import ExitCode
-from ._run import UsageError
+from ._exitcodes import ExitCode, UsageError
+from ._secrets import add_password_args, password_from, password_origin
 
 __all__ = ["add_parser", "run"]
 
@@ -41,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="HOST:PORT",
         help="address for plain TCP (default 127.0.0.1:5900; port 0 picks a free one)",
     )
-    p.add_argument("--password", help="require this ticket (visible in ps; see also $SPICE_PASSWORD)")
+    add_password_args(p, env=True)
     p.add_argument(
         "--password-lifetime", type=float, metavar="S", help="the password expires after S seconds"
     )
@@ -104,13 +103,12 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
         raise UsageError(f"cannot use the TLS certificate/key: {exc}") from None
 
 
-def _uri(addr: ServerAddress, password: str | None) -> str:
+def _uri(addr: ServerAddress) -> str:
+    """Where clients connect; never the password (it may come from a file or the environment)."""
     host = f"[{addr.host}]" if ":" in addr.host else addr.host
     query = [f"port={addr.port}"] if addr.port is not None else []
     if addr.tls_port is not None:
         query.append(f"tls-port={addr.tls_port}")
-    if password:
-        query.append(f"password={password}")
     return f"spice://{host}?{'&'.join(query)}"
 
 
@@ -121,7 +119,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     tls_port = None
     if ssl_context is not None:
         tls_port = args.tls_port if args.tls_port is not None else (port + 1 if port else 0)
-    password = args.password if args.password is not None else os.environ.get("SPICE_PASSWORD")
+    password = password_from(args, env=True)
     if args.password_lifetime is not None and password is None:
         raise UsageError("--password-lifetime needs a password")
     source = _source(args.source)
@@ -143,7 +141,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             addr: ServerAddress = await nursery.start(partial(server.serve, tls_port=tls_port), host, port)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}: {exc.strerror or exc}") from None
-        print(f"serving {source.width}x{source.height} on {_uri(addr, password)}", file=out, flush=True)
+        needs = f" (password required: the one from {password_origin(args)})" if password is not None else ""
+        print(f"serving {source.width}x{source.height} on {_uri(addr)}{needs}", file=out, flush=True)
         consume = getattr(source, "consume", None)
         if args.print_input:
             events = server.input_events()
