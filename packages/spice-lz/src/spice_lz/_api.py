@@ -48,6 +48,7 @@ def _status_message(st: Any) -> str:
 
 _TYPES: tuple[LzImageType | None, ...] = (None, *LzImageType)
 _FORMATS_BY_TYPE = {t: t.formats for t in LzImageType}
+_HEADER = struct.Struct(">7I")
 _tls = threading.local()
 # The encoder writes its output before anything reads it: skip zero-filling.
 _new_uninitialized = ffi.new_allocator(should_clear_after_alloc=False)
@@ -111,24 +112,39 @@ def read_header(blob: bytes | bytearray | memoryview) -> Header:
     return _parse(_byte_view(blob))
 
 
-def _peek(view: memoryview, limits: Limits | None) -> Header:
-    """The header, once its size passed the limits and what the blob's length can hold."""
-    head = _parse(view)
-    width, height = head.width, head.height
+def _peek(view: memoryview, limits: Limits | None) -> tuple[LzImageType, int, int, int, int]:
+    """Type, width, height, stride and top_down from the header, once the size passed the
+    limits and what the blob's length can decode to.
+
+    The C decoder validates the whole header again; anything odd here is handed to the
+    C parser for its error message.
+    """
+    if view.nbytes >= 28:
+        magic, version, code, width, height, stride, top_down = _HEADER.unpack_from(view)
+        if magic == 0x20205A4C and version == 0x00010001 and 0 < code <= 11 and width and height:
+            kind = _TYPES[code]
+            assert kind is not None
+        else:
+            head = _parse(view)  # raises the C parser's message
+            kind, width, height, stride = head.image_type, head.width, head.height, head.stride
+            top_down = int(head.top_down)
+    else:
+        _parse(view)
+        raise AssertionError("unreachable: the C parser accepted a blob shorter than the header")
     lim = limits or DEFAULT_LIMITS
     if width > lim.max_width or height > lim.max_height or width * height > lim.max_pixels:
         raise DecodeError(
             f"image {width}x{height} exceeds the limits "
             f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
         )
-    bound = int(lib.spice_lz_pixel_bound(view.nbytes, head.image_type, width))
+    bound = int(lib.spice_lz_pixel_bound(view.nbytes, kind, width))
     if width * height > bound:
         raise DecodeError(
             f"LZ header claims {width}x{height} = {width * height} pixels, but a {view.nbytes}-byte "
-            f"{head.image_type.name} blob decodes to at most {bound} pixels "
+            f"{kind.name} blob decodes to at most {bound} pixels "
             "(the data is truncated or the size forged)"
         )
-    return head
+    return kind, width, height, stride, top_down
 
 
 def _format_for(kind: LzImageType, format: str | None) -> PixelFormat:
@@ -187,12 +203,12 @@ def decode(
     little-endian u32 bytes. ``format`` defaults to the type's first format.
     """
     view = _byte_view(blob)
-    head = _peek(view, limits)
-    fmt = _format_for(head.image_type, format)
-    stride = head.width * FORMAT_BPP[fmt]
-    pixels = bytearray(stride * head.height)
-    _run_decode(view, head.image_type, fmt, palette, pixels, stride)
-    return Image(head.width, head.height, fmt, stride, pixels)
+    kind, width, height, _, _ = _peek(view, limits)
+    fmt = _format_for(kind, format)
+    stride = width * FORMAT_BPP[fmt]
+    pixels = bytearray(stride * height)
+    _run_decode(view, kind, fmt, palette, pixels, stride)
+    return Image(width, height, fmt, stride, pixels)
 
 
 def decode_into(
@@ -210,21 +226,19 @@ def decode_into(
     between rows are left untouched. Returns the blob's header.
     """
     view = _byte_view(blob)
-    head = _peek(view, limits)
-    fmt = _format_for(head.image_type, format)
-    row = head.width * FORMAT_BPP[fmt]
+    kind, width, height, hdr_stride, top_down = _peek(view, limits)
+    fmt = _format_for(kind, format)
+    row = width * FORMAT_BPP[fmt]
     size = _writable_size(buffer)
     if isinstance(size, str):
         raise DecodeError(f"output buffer is not a writable contiguous buffer ({size})")
     if stride < row:
         raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
-    need = stride * (head.height - 1) + row
+    need = stride * (height - 1) + row
     if size < need:
-        raise DecodeError(
-            f"output buffer has {size} bytes, the {head.width}x{head.height} image needs {need}"
-        )
-    _run_decode(view, head.image_type, fmt, palette, buffer, stride)
-    return head
+        raise DecodeError(f"output buffer has {size} bytes, the {width}x{height} image needs {need}")
+    _run_decode(view, kind, fmt, palette, buffer, stride)
+    return Header(kind, width, height, hdr_stride, bool(top_down))
 
 
 def encode_bound(image_type: LzImageType | int, width: int, height: int) -> int:
