@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import simplejpeg
 import spice_proto as sp
-from spice_session import Surface
-from spice_session._streams import MediaClock, StreamManager, _make_decoder, available_codecs
+from spice_session import MediaClock, StreamManager, Surface, available_codecs
+from spice_session._video import make_decoder
 
 W, H = 1280, 720
 
@@ -84,7 +84,7 @@ def bench(codec: sp.VideoCodecType, runs: int, count: int) -> None:
     small = encode(codec, clip(W // 2, H // 2, count))
 
     def decoder_only() -> int:
-        decoder = _make_decoder(codec)
+        decoder = make_decoder(codec)
         return sum(len(decoder.decode(p)) for p in full)
 
     def through_manager(packets: list[bytes], size: tuple[int, int]) -> Callable[[], int]:

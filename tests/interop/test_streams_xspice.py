@@ -31,8 +31,8 @@ import trio
 from peers.require import missing, require_binary
 from peers.xspice import Xspice
 from PIL import Image
+from spice_session import MediaClock, StreamCreated, StreamDestroyed, StreamManager
 from spice_session._events import Damage
-from spice_session._streams import MediaClock, StreamCreated, StreamDestroyed, StreamManager
 from spice_session._surface import Surface
 
 pytestmark = pytest.mark.interop

@@ -39,8 +39,9 @@ from spice_proto._display_images import (
     QuicImage,
     ZlibGlzRgbImage,
 )
-from spice_session._streams import AvDecoder, MediaClock, StreamManager
+from spice_session import MediaClock, StreamManager
 from spice_session._surface import Surface
+from spice_session._video import AvDecoder
 from test_images import lz4_payload, rgb_picture
 from test_streams import blocks_rgb, encode_av
 

@@ -10,23 +10,23 @@ import numpy.typing as npt
 import pytest
 import simplejpeg
 import spice_proto as sp
-from spice_session import _streams
-from spice_session._events import Damage
-from spice_session._streams import (
-    INVALID_STREAM_DROPS,
-    NO_AUDIO_DELAY,
+from spice_proto import INVALID_STREAM_DROPS
+from spice_session import (
+    Damage,
     MediaClock,
     StreamCreated,
     StreamDestroyed,
     StreamError,
     StreamManager,
     StreamUnsupported,
+    _video,
     available_codecs,
-    place_frame,
-    scale_nearest,
-    stream_display_caps,
 )
+from spice_session._mediaclock import mm_diff
+from spice_session._placement import place_frame, scale_nearest
+from spice_session._reports import NO_AUDIO_DELAY
 from spice_session._surface import Surface
+from spice_session._video import stream_display_caps
 
 U8 = npt.NDArray[np.uint8]
 V = sp.VideoCodecType
@@ -292,7 +292,7 @@ def test_frames_for_an_unknown_stream_get_an_invalid_stream_report(
 @pytest.fixture
 def without_av(monkeypatch: pytest.MonkeyPatch) -> None:
     """Behave as if PyAV (the ``video`` extra) were not installed."""
-    monkeypatch.setattr(_streams, "_av_codecs", dict)
+    monkeypatch.setattr(_video, "_av_codecs", dict)
 
 
 @pytest.mark.usefixtures("without_av")
@@ -447,4 +447,4 @@ def test_media_clock_wraps_and_syncs() -> None:
     c.observe(sp.MainMultiMediaTime(0xFFFFFFF0))
     t.t += 0.032
     assert c.synced and c.now() == 0x10
-    assert _streams._mm_diff(0x5, 0xFFFFFFFB) == 10 and _streams._mm_diff(0xFFFFFFFB, 0x5) == -10
+    assert mm_diff(0x5, 0xFFFFFFFB) == 10 and mm_diff(0xFFFFFFFB, 0x5) == -10

@@ -42,6 +42,7 @@ from ._message import Direction, Message, register
 from ._msg_common import CHANNEL_WAIT, ChannelWait
 
 __all__ = [
+    "INVALID_STREAM_DROPS",
     "DisplayGlDraw",
     "DisplayGlDrawDone",
     "DisplayGlScanoutUnix",
@@ -61,6 +62,9 @@ __all__ = [
     "DisplaySurfaceCreate",
     "DisplaySurfaceDestroy",
 ]
+
+#: ``num_drops`` of a STREAM_REPORT with no frames: the client cannot play (or has no) such stream.
+INVALID_STREAM_DROPS = 0xFFFFFFFF
 
 _NO_SURFACE_FLAGS = SurfaceFlags(0)
 _NO_GL_FLAGS = GlScanoutFlags(0)
@@ -258,7 +262,7 @@ class DisplayInit(ClientMessage):
 @register
 @dataclass(frozen=True)
 class DisplayStreamReport(ClientMessage):
-    """STREAM_REPORT: how playback of a stream went (``num_drops`` 0xFFFFFFFF with no frames: unsupported)."""
+    """STREAM_REPORT: how playback of a stream went (:data:`INVALID_STREAM_DROPS`, no frames: unsupported)."""
 
     TYPE: ClassVar[int] = DisplayMsgc.STREAM_REPORT
 

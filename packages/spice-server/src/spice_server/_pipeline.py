@@ -33,6 +33,7 @@ from functools import partial
 from weakref import WeakKeyDictionary
 
 from spice_proto import (
+    INVALID_STREAM_DROPS,
     Clip,
     DisplayCopyBits,
     DisplayDrawCopy,
@@ -89,9 +90,6 @@ PRIMARY_SURFACE = 0
 
 #: Largest area sent as one DRAW_COPY; bigger boxes go as horizontal bands.
 MAX_DRAW_PIXELS = 256 * 1024
-
-#: A client STREAM_REPORT with this many drops (and no frames) says it cannot play the stream.
-INVALID_STREAM_DROPS = 0xFFFFFFFF
 
 #: A scroll falls back to plain damage when more than this share of its source area is dirty.
 SCROLL_DIRTY_LIMIT = 0.5

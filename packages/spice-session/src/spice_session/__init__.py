@@ -21,7 +21,14 @@ from ._cursor import (
     CursorState,
 )
 from ._display import Display, DisplayChannelState
-from ._errors import ChannelUnavailable, DisplayError, InvalidURI, ScreenshotTimeout, SessionError
+from ._errors import (
+    ChannelUnavailable,
+    DisplayError,
+    InvalidURI,
+    ScreenshotTimeout,
+    SessionError,
+    StreamError,
+)
 from ._events import (
     ChannelClosed,
     ChannelOpened,
@@ -41,6 +48,9 @@ from ._events import (
     MonitorsConfigChanged,
     MouseModeChanged,
     SessionClosed,
+    StreamCreated,
+    StreamDestroyed,
+    StreamUnsupported,
     SurfaceCreated,
     SurfaceDestroyed,
     event_for,
@@ -50,18 +60,12 @@ from ._images import ImageStore, PaletteCache, Pixels
 from ._inputs import Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout
+from ._mediaclock import MediaClock
 from ._session import DEFAULT_TIMEOUT, MIN_MEMORY_BUDGET, DisplaySettings, Session, connect
-from ._streams import (
-    MediaClock,
-    StreamCreated,
-    StreamDestroyed,
-    StreamError,
-    StreamManager,
-    StreamUnsupported,
-    available_codecs,
-)
+from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI, parse_uri, redact_uri
+from ._video import available_codecs
 
 __version__ = "0.1.0"
 

@@ -23,5 +23,9 @@ class DisplayError(SessionError):
     """
 
 
+class StreamError(DisplayError):
+    """A stream frame or command that cannot be shown (corrupt frame, unknown surface, bad rectangle)."""
+
+
 class ScreenshotTimeout(SessionError, TimeoutError):
     """No complete, settled picture of the primary surface within the time allowed."""

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spice_proto import Caps, ChannelType, DisplayMsg, Head, MainMsg, Message, Rect, UnknownMessage
+from spice_proto import (
+    Caps,
+    ChannelType,
+    DisplayMsg,
+    Head,
+    MainMsg,
+    Message,
+    Rect,
+    UnknownMessage,
+    VideoCodecType,
+)
 
 if TYPE_CHECKING:
     from ._errors import DisplayError
@@ -30,6 +40,9 @@ __all__ = [
     "MonitorsConfigChanged",
     "MouseModeChanged",
     "SessionClosed",
+    "StreamCreated",
+    "StreamDestroyed",
+    "StreamUnsupported",
     "SurfaceCreated",
     "SurfaceDestroyed",
     "event_for",
@@ -165,6 +178,38 @@ class DisplayProblem(DisplayStateEvent):
     """A display command that could not be drawn and was skipped (also logged)."""
 
     error: DisplayError
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class StreamCreated(DisplayStateEvent):
+    """STREAM_CREATE for a codec we decode: frames of ``width`` x ``height`` go to ``dest``."""
+
+    stream_id: int
+    surface_id: int
+    codec: VideoCodecType | int
+    width: int
+    height: int
+    dest: Rect
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class StreamDestroyed(DisplayStateEvent):
+    """A stream ended (STREAM_DESTROY, STREAM_DESTROY_ALL); ``frames`` were drawn from it."""
+
+    stream_id: int
+    frames: int
+    channel_id: int = 0
+
+
+@dataclass(frozen=True)
+class StreamUnsupported(DisplayStateEvent):
+    """STREAM_CREATE with a codec this client cannot decode; its frames are ignored."""
+
+    stream_id: int
+    codec: VideoCodecType | int
+    reason: str
     channel_id: int = 0
 
 

@@ -43,9 +43,11 @@ from ._errors import ChannelUnavailable, ScreenshotTimeout
 from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._eventstream import EventStream
 from ._inputs import Inputs
-from ._streams import MediaClock, StreamManager, stream_display_caps
+from ._mediaclock import MediaClock
+from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
+from ._video import stream_display_caps
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup

@@ -1,0 +1,139 @@
+"""Video stream decoders: MJPEG with simplejpeg, VP8/VP9/H.264/H.265 with PyAV when installed.
+
+A stream whose codec has no decoder here is refused with :class:`StreamError`; the codecs
+this client decodes decide the display capabilities it advertises.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import simplejpeg  # type: ignore[import-untyped]
+from spice_proto import DisplayCap, Payload, VideoCodecType
+
+from ._budget import MemoryBudget
+from ._errors import StreamError
+
+__all__ = [
+    "MAX_FRAME_SIDE",
+    "AvDecoder",
+    "Frame",
+    "MjpegDecoder",
+    "VideoDecoder",
+    "available_codecs",
+    "make_decoder",
+    "stream_display_caps",
+]
+
+#: Largest decoded frame side accepted (the SPICE server streams at most screen-sized areas).
+MAX_FRAME_SIDE = 1 << 14
+
+Frame = npt.NDArray[np.uint8]
+
+_AV_CODECS: dict[VideoCodecType, tuple[str, DisplayCap]] = {
+    VideoCodecType.VP8: ("vp8", DisplayCap.CODEC_VP8),
+    VideoCodecType.VP9: ("vp9", DisplayCap.CODEC_VP9),
+    VideoCodecType.H264: ("h264", DisplayCap.CODEC_H264),
+    VideoCodecType.H265: ("hevc", DisplayCap.CODEC_H265),
+}
+
+
+class VideoDecoder(Protocol):
+    """Turns the encoded frames of one stream into (height, width, 4) uint8 BGRX arrays."""
+
+    def decode(self, data: Payload) -> list[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+class MjpegDecoder:
+    """MJPEG: every frame is a complete JPEG (libjpeg-turbo through simplejpeg).
+
+    The size a JPEG header claims is checked against ``budget`` before it is decoded.
+    """
+
+    def __init__(self, budget: MemoryBudget | None = None) -> None:
+        self.budget = budget if budget is not None else MemoryBudget()
+
+    def decode(self, data: Payload) -> list[Frame]:
+        try:
+            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+            if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
+                raise ValueError(f"its header says {width}x{height}")
+            self.budget.check(4 * width * height, f"MJPEG frame of {width}x{height}")
+            frame: Frame = simplejpeg.decode_jpeg(data, colorspace="BGRX")
+        except ValueError as exc:
+            raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
+        return [frame]
+
+    def close(self) -> None:
+        pass
+
+
+class AvDecoder:
+    """VP8 / VP9 / H.264 / H.265 through PyAV; one packet per STREAM_DATA."""
+
+    def __init__(self, codec_name: str) -> None:
+        av = importlib.import_module("av")
+        self._av: Any = av
+        self.codec_name = codec_name
+        self._context: Any = av.CodecContext.create(codec_name, "r")
+
+    def decode(self, data: Payload) -> list[Frame]:
+        try:
+            frames = self._context.decode(self._av.Packet(data))
+            return [np.ascontiguousarray(f.to_ndarray(format="bgra")) for f in frames]
+        except self._av.FFmpegError as exc:
+            raise StreamError(
+                f"{self.codec_name} frame of {len(data)} bytes does not decode: {exc}"
+            ) from None
+
+    def close(self) -> None:
+        self._context = None
+
+
+@functools.cache
+def _av_codecs() -> dict[VideoCodecType, str]:
+    """The PyAV decoders available here (empty without the ``video`` extra)."""
+    try:
+        av: Any = importlib.import_module("av")
+    except ImportError:
+        return {}
+    found: dict[VideoCodecType, str] = {}
+    for codec, (name, _) in _AV_CODECS.items():
+        try:
+            av.codec.Codec(name, "r")
+        except Exception:  # this FFmpeg build lacks the decoder
+            continue
+        found[codec] = name
+    return found
+
+
+def available_codecs() -> frozenset[VideoCodecType]:
+    """The stream codecs this client decodes: MJPEG always, the others with PyAV installed."""
+    return frozenset({VideoCodecType.MJPEG, *_av_codecs()})
+
+
+def stream_display_caps() -> tuple[DisplayCap, ...]:
+    """Display channel capabilities for streams: sized frames, reports, and one per decodable codec."""
+    caps = [DisplayCap.SIZED_STREAM, DisplayCap.STREAM_REPORT, DisplayCap.MULTI_CODEC, DisplayCap.CODEC_MJPEG]
+    caps += [_AV_CODECS[c][1] for c in sorted(_av_codecs())]
+    return tuple(caps)
+
+
+def make_decoder(codec: int, budget: MemoryBudget | None = None) -> VideoDecoder:
+    """A decoder for ``codec``; :class:`StreamError` when this client has none."""
+    if codec == VideoCodecType.MJPEG:
+        return MjpegDecoder(budget)
+    try:
+        known = VideoCodecType(codec)
+    except ValueError:
+        raise StreamError(f"no decoder for unknown codec {codec}") from None
+    name = _av_codecs().get(known)
+    if name is None:
+        raise StreamError(f"no decoder for {known.name} (install spice-session[video] for PyAV)")
+    return AvDecoder(name)
