@@ -28,7 +28,7 @@ import trio
 from peers.require import missing, require_binary
 from peers.xspice import Xspice
 from PIL import Image
-from spice_session._cursor import CursorShape, CursorShapeChanged, CursorState
+from spice_session._cursor import CursorImage, CursorShapeChanged, CursorState
 
 pytestmark = pytest.mark.interop
 
@@ -92,7 +92,7 @@ class CursorWatch:
         self.state = CursorState()
         self.changes: list[CursorShapeChanged] = []
 
-    async def settle(self) -> CursorShape | None:
+    async def settle(self) -> CursorImage | None:
         """Handle cursor messages until QUIET seconds pass without one; the current shape."""
         while True:
             with trio.move_on_after(QUIET) as quiet:

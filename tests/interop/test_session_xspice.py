@@ -142,10 +142,10 @@ async def test_server_going_away_ends_the_event_stream(xspice: Xspice) -> None:
         kinds: list[ss.Event] = []
         with trio.fail_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, (ss.SessionClosed, ss.ChannelClosed)):
+                if isinstance(event, (ss.SessionClosed, ss.ChannelEnded)):
                     kinds.append(event)
     assert any(isinstance(e, ss.SessionClosed) for e in kinds)
-    assert {(e.channel_type, e.channel_id) for e in kinds if isinstance(e, ss.ChannelClosed)} == {
+    assert {(e.channel_type, e.channel_id) for e in kinds if isinstance(e, ss.ChannelEnded)} == {
         (sp.ChannelType.DISPLAY, 0),
         (sp.ChannelType.INPUTS, 0),
         (sp.ChannelType.CURSOR, 0),

@@ -44,13 +44,13 @@ def test_surfaces_events_and_reset() -> None:
     assert state.handle(sp.DisplaySurfaceCreate(1, 4, 4, sp.SurfaceFmt.FMT_32_ARGB)) == []
     assert state.handle(fill(0x00FF00, sp.Rect(2, 2, 30, 30))) == [ss.Damage(0, sp.Rect(2, 2, 16, 8), 0)]
     assert not state.marked and state.drawn
-    assert state.handle(sp.DisplayMark()) == [ss.DisplayMark(0)] and state.marked
+    assert state.handle(sp.DisplayMark()) == [ss.DisplayMarked(0)] and state.marked
     heads = (sp.Head(0, 0, 16, 8),)
     assert state.handle(sp.DisplayMonitorsConfig(heads, 1)) == [ss.MonitorsConfigChanged(heads, 1, 0)]
     assert display.monitors == heads
     assert state.handle(sp.DisplaySurfaceDestroy(1)) == [ss.SurfaceDestroyed(1, 0)]
     assert state.handle(sp.DisplaySurfaceDestroy(1)) == []
-    assert state.handle(sp.DisplayReset()) == [ss.SurfaceDestroyed(0, 0), ss.DisplayReset(0)]
+    assert state.handle(sp.DisplayReset()) == [ss.SurfaceDestroyed(0, 0), ss.DisplayWasReset(0)]
     assert display.primary is None and not state.marked
 
 
@@ -125,7 +125,7 @@ async def test_session_display_state_events_and_screenshot() -> None:
         assert shot is not session.display.primary and shot.primary
         created = [e for e in seen if isinstance(e, ss.SurfaceCreated)]
         assert len(created) == 1 and created[0].surface is not None and created[0].surface.width == 16
-        assert ss.DisplayMark(0) in seen
+        assert ss.DisplayMarked(0) in seen
         damage = [e for e in seen if isinstance(e, ss.Damage)]
         assert damage == [ss.Damage(0, sp.Rect(0, 0, 16, 8), 0), ss.Damage(0, sp.Rect(0, 0, 4, 4), 0)]
         assert any(isinstance(e, ss.DrawEvent) for e in seen)  # the raw messages still come

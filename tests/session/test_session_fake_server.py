@@ -145,6 +145,6 @@ async def test_display_closing_is_an_event_not_an_error() -> None:
     async with fake_server(Script(display=display)) as uri, ss.connect(uri) as session:
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.ChannelClosed):
+                if isinstance(event, ss.ChannelEnded):
                     assert (event.channel_type, event.channel_id) == (T.DISPLAY, 0)
                     break

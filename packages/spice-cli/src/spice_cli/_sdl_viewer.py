@@ -52,7 +52,7 @@ class Viewer:
         self.hotkeys = HotKeys()
         self.grabbed = False
         self.focused = False
-        self.cursor_shape: ss.CursorShape | None = None
+        self.cursor_shape: ss.CursorImage | None = None
         self._buttons: set[MouseButton] = set()
         self._dirty: list[Rect] = []
         self._redraw = False
@@ -120,7 +120,7 @@ class Viewer:
             self._cursor_event(event)
         elif isinstance(event, ss.SessionClosed):
             self._lost = event.reason
-        elif isinstance(event, ss.ChannelClosed) and event.channel_type == ChannelType.DISPLAY:
+        elif isinstance(event, ss.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
 
     def _show_primary(self, surface: ss.Surface) -> None:

@@ -1,6 +1,6 @@
 """The cursor channel on the client: shapes of every cursor type as RGBA, the shape cache, state.
 
-Shapes become :class:`CursorShape`: straight ``(height, width, 4)`` uint8 RGBA plus an
+Shapes become :class:`CursorImage`: straight ``(height, width, 4)`` uint8 RGBA plus an
 ``xor`` mask for the pixels that combine with the screen instead of covering it.  The
 SPICE cursor types follow the Windows cursor model, ``screen = (screen AND and_bit) XOR
 colour``, with an AND mask of 1 bit per pixel (rows padded to whole bytes, most
@@ -51,9 +51,9 @@ __all__ = [
     "MAX_CURSOR_SIDE",
     "CursorError",
     "CursorHidden",
+    "CursorImage",
     "CursorMoved",
     "CursorProblem",
-    "CursorShape",
     "CursorShapeChanged",
     "CursorState",
     "decode_cursor",
@@ -76,7 +76,7 @@ class CursorError(SessionError):
 
 
 @dataclass(frozen=True, eq=False)
-class CursorShape:
+class CursorImage:
     """A decoded cursor: ``rgba`` (height, width, 4) uint8 straight RGBA, hot spot, ``xor`` mask.
 
     ``xor`` is (height, width) bool: True where the screen pixel is XORed with the RGB of
@@ -100,7 +100,7 @@ class CursorShape:
 
     def __repr__(self) -> str:
         return (
-            f"<CursorShape {self.type.name} {self.width}x{self.height} "
+            f"<CursorImage {self.type.name} {self.width}x{self.height} "
             f"hot ({self.hot_x}, {self.hot_y}) unique {self.unique:#x}>"
         )
 
@@ -148,8 +148,8 @@ def check_cursor(header: CursorHeader, data: bytes) -> int:
     return need
 
 
-def decode_cursor(header: CursorHeader, data: bytes) -> CursorShape:
-    """Turn a cursor header and its shape data into a :class:`CursorShape`.
+def decode_cursor(header: CursorHeader, data: bytes) -> CursorImage:
+    """Turn a cursor header and its shape data into a :class:`CursorImage`.
 
     Raises :class:`CursorError` naming the cursor when the data is shorter than its type
     and size call for, or the cursor is larger than :data:`MAX_CURSOR_SIDE`.  A hot spot
@@ -195,12 +195,12 @@ def decode_cursor(header: CursorHeader, data: bytes) -> CursorShape:
             rgb = buf[: 4 * npx].reshape(h, w, 4)[:, :, 2::-1]
             mask_at = 4 * npx
         rgba, xor = _apply_and_mask(rgb, _bits(buf[mask_at : mask_at + mask_len], w, h))
-    return CursorShape(
+    return CursorImage(
         w, h, min(header.hot_spot_x, w), min(header.hot_spot_y, h), rgba, xor, kind, header.unique
     )
 
 
-def _shape_bytes(shape: CursorShape) -> int:
+def _shape_bytes(shape: CursorImage) -> int:
     return int(shape.rgba.nbytes + shape.xor.nbytes)
 
 
@@ -211,7 +211,7 @@ def _shape_bytes(shape: CursorShape) -> int:
 class CursorShapeChanged(Event):
     """The server set a new cursor shape (at ``x``, ``y``; ``visible`` as the server says)."""
 
-    shape: CursorShape
+    shape: CursorImage
     x: int
     y: int
     visible: bool
@@ -249,13 +249,13 @@ class CursorState:
     a shape that does not fit is a :class:`CursorError`, skipped like any unusable shape.
     """
 
-    shape: CursorShape | None = None
+    shape: CursorImage | None = None
     x: int = 0
     y: int = 0
     visible: bool = False
     trail_length: int = 0
     trail_frequency: int = 0
-    cache: dict[int, CursorShape] = field(default_factory=dict)
+    cache: dict[int, CursorImage] = field(default_factory=dict)
     budget: MemoryBudget = field(default_factory=MemoryBudget, repr=False)
 
     def handle_safely(self, message: Message | UnknownMessage) -> list[Event]:
@@ -312,7 +312,7 @@ class CursorState:
         self.budget.refund(sum(_shape_bytes(shape) for shape in self.cache.values()))
         self.cache.clear()
 
-    def lookup(self, cursor: Cursor) -> CursorShape | None:
+    def lookup(self, cursor: Cursor) -> CursorImage | None:
         """The shape a wire cursor stands for (decoded, or from the cache); ``None`` for NONE.
 
         Shapes flagged CACHE_ME are remembered under their ``unique``.  A FROM_CACHE

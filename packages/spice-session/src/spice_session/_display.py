@@ -27,7 +27,9 @@ from spice_proto import (
     DisplayInvalAllPixmaps,
     DisplayInvalList,
     DisplayInvalPalette,
+    DisplayMark,
     DisplayMonitorsConfig,
+    DisplayReset,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
     Head,
@@ -37,17 +39,15 @@ from spice_proto import (
     SurfaceFlags,
     UnknownMessage,
 )
-from spice_proto import DisplayMark as MarkMessage
-from spice_proto import DisplayReset as ResetMessage
 
 from ._budget import MemoryBudget
 from ._canvas import DRAWERS, draw
 from ._errors import DisplayError
 from ._events import (
     Damage,
-    DisplayMark,
+    DisplayMarked,
     DisplayProblem,
-    DisplayReset,
+    DisplayWasReset,
     Event,
     MonitorsConfigChanged,
     SurfaceDestroyed,
@@ -165,10 +165,10 @@ class DisplayChannelState:
             if self.streams is not None:
                 events += self._split(self.streams.surface_destroyed(message.surface_id))
             return [*events, SurfaceDestroyed(message.surface_id, cid)]
-        if isinstance(message, MarkMessage):
+        if isinstance(message, DisplayMark):
             self.marked = True
-            return [DisplayMark(cid)]
-        if isinstance(message, ResetMessage):
+            return [DisplayMarked(cid)]
+        if isinstance(message, DisplayReset):
             return self._reset()
         if isinstance(message, DisplayMonitorsConfig):
             self.monitors = message.heads
@@ -245,7 +245,7 @@ class DisplayChannelState:
         self.marked = self.drawn = False
         if self.streams is not None:
             events = self._split(self.streams.destroy_all()) + events
-        events.append(DisplayReset(self.channel_id))
+        events.append(DisplayWasReset(self.channel_id))
         return events
 
 

@@ -22,15 +22,15 @@ if TYPE_CHECKING:
     from ._surface import Surface
 
 __all__ = [
-    "ChannelClosed",
+    "ChannelEnded",
     "ChannelOpened",
     "CursorEvent",
     "Damage",
     "DisplayEvent",
-    "DisplayMark",
+    "DisplayMarked",
     "DisplayProblem",
-    "DisplayReset",
     "DisplayStateEvent",
+    "DisplayWasReset",
     "DrawEvent",
     "Event",
     "EventsDropped",
@@ -65,7 +65,7 @@ class ChannelOpened(Event):
 
 
 @dataclass(frozen=True)
-class ChannelClosed(Event):
+class ChannelEnded(Event):
     """The server closed a display, inputs or cursor channel (the session goes on)."""
 
     channel_type: ChannelType | int
@@ -151,14 +151,14 @@ class Damage(DisplayStateEvent):
 
 
 @dataclass(frozen=True)
-class DisplayMark(DisplayStateEvent):
+class DisplayMarked(DisplayStateEvent):
     """MARK: the server finished drawing the first complete picture of the primary surface."""
 
     channel_id: int = 0
 
 
 @dataclass(frozen=True)
-class DisplayReset(DisplayStateEvent):
+class DisplayWasReset(DisplayStateEvent):
     """RESET: every surface and cache of the channel was dropped."""
 
     channel_id: int = 0

@@ -11,7 +11,7 @@ event; then the summary is queued, in this order:
    (overlapping or touching rectangles join; beyond the limit, one bounding box).
    Together they cover every pixel changed meanwhile.  A surface created meanwhile
    counts as damaged all over; one destroyed (or a RESET channel) loses its damage;
-3. the channel ends (:class:`ChannelOpened`, :class:`ChannelClosed`,
+3. the channel ends (:class:`ChannelOpened`, :class:`ChannelEnded`,
    :class:`SessionClosed`), which are never dropped.
 
 Events then queue normally again.  Events keep their arrival order, except that
@@ -27,10 +27,10 @@ import trio
 from spice_proto import DisplaySurfaceCreate, Rect
 
 from ._events import (
-    ChannelClosed,
+    ChannelEnded,
     ChannelOpened,
     Damage,
-    DisplayReset,
+    DisplayWasReset,
     Event,
     EventsDropped,
     SessionClosed,
@@ -43,7 +43,7 @@ __all__ = ["MAX_DAMAGE_RECTS", "EventBuffer", "EventStream", "merge_rect"]
 #: Rectangles kept per surface while damage is merged; more become one bounding box.
 MAX_DAMAGE_RECTS = 4
 
-_ALWAYS_KEPT = (ChannelOpened, ChannelClosed, SessionClosed)
+_ALWAYS_KEPT = (ChannelOpened, ChannelEnded, SessionClosed)
 
 
 def _union(a: Rect, b: Rect) -> Rect:
@@ -139,7 +139,7 @@ class EventBuffer:
             self._damage[key] = merge_rect([], Rect(0, 0, created.width, created.height))
         elif isinstance(event, SurfaceDestroyed):
             self._damage.pop((event.channel_id, event.surface_id), None)
-        elif isinstance(event, DisplayReset):
+        elif isinstance(event, DisplayWasReset):
             for key in [k for k in self._damage if k[0] == event.channel_id]:
                 del self._damage[key]
         self._dropped[type(event).__name__] += 1
