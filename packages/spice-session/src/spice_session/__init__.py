@@ -1,4 +1,4 @@
-"""SPICE client library for trio: connect, channels, decoded display, cursor and input.
+"""SPICE client library for trio: connect, channels, decoded display, cursor, input and audio.
 
 ::
 
@@ -9,14 +9,25 @@
                 print(event.message)
 """
 
+from ._audio import (
+    AudioError,
+    OpusDecoder,
+    OpusEncoder,
+    RawDecoder,
+    RawEncoder,
+    opus_available,
+    remix,
+    resample,
+    tone,
+)
 from ._budget import DEFAULT_MEMORY_BUDGET, BudgetExceeded, MemoryBudget, parse_size
 from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
 from ._cursor import (
     CursorError,
     CursorHidden,
-    CursorImage,
     CursorMoved,
     CursorProblem,
+    CursorShape,
     CursorShapeChanged,
     CursorState,
 )
@@ -30,15 +41,15 @@ from ._errors import (
     StreamError,
 )
 from ._events import (
-    ChannelEnded,
+    ChannelClosed,
     ChannelOpened,
     CursorEvent,
     Damage,
     DisplayEvent,
-    DisplayMarked,
+    DisplayMark,
     DisplayProblem,
+    DisplayReset,
     DisplayStateEvent,
-    DisplayWasReset,
     DrawEvent,
     Event,
     EventsDropped,
@@ -61,6 +72,29 @@ from ._inputs import Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout
 from ._mediaclock import MediaClock
+from ._playback import (
+    AudioChunk,
+    AudioMuted,
+    AudioProblem,
+    AudioVolume,
+    JitterBuffer,
+    Playback,
+    PlaybackLatencyChanged,
+    PlaybackStarted,
+    PlaybackStopped,
+    playback_caps,
+)
+from ._record import (
+    ArraySource,
+    AudioInput,
+    GeneratorSource,
+    Record,
+    Recorder,
+    RecordStarted,
+    RecordStopped,
+    WavSource,
+    record_caps,
+)
 from ._session import DEFAULT_TIMEOUT, MIN_MEMORY_BUDGET, DisplaySettings, Session, connect
 from ._streams import StreamManager
 from ._surface import Surface
@@ -81,16 +115,23 @@ __all__ = [
     "MIN_MEMORY_BUDGET",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",
+    "ArraySource",
+    "AudioChunk",
+    "AudioError",
+    "AudioInput",
+    "AudioMuted",
+    "AudioProblem",
+    "AudioVolume",
     "BudgetExceeded",
-    "ChannelEnded",
+    "ChannelClosed",
     "ChannelOpened",
     "ChannelUnavailable",
     "CursorError",
     "CursorEvent",
     "CursorHidden",
-    "CursorImage",
     "CursorMoved",
     "CursorProblem",
+    "CursorShape",
     "CursorShapeChanged",
     "CursorState",
     "Damage",
@@ -98,19 +139,21 @@ __all__ = [
     "DisplayChannelState",
     "DisplayError",
     "DisplayEvent",
-    "DisplayMarked",
+    "DisplayMark",
     "DisplayProblem",
+    "DisplayReset",
     "DisplaySettings",
     "DisplayStateEvent",
-    "DisplayWasReset",
     "DrawEvent",
     "Event",
     "EventStream",
     "EventsDropped",
+    "GeneratorSource",
     "ImageStore",
     "Inputs",
     "InputsEvent",
     "InvalidURI",
+    "JitterBuffer",
     "KeyComboError",
     "Layout",
     "LayoutError",
@@ -121,8 +164,20 @@ __all__ = [
     "MonitorsConfigChanged",
     "MotionPacer",
     "MouseModeChanged",
+    "OpusDecoder",
+    "OpusEncoder",
     "PaletteCache",
     "Pixels",
+    "Playback",
+    "PlaybackLatencyChanged",
+    "PlaybackStarted",
+    "PlaybackStopped",
+    "RawDecoder",
+    "RawEncoder",
+    "Record",
+    "RecordStarted",
+    "RecordStopped",
+    "Recorder",
     "ScreenshotTimeout",
     "Session",
     "SessionClosed",
@@ -136,6 +191,7 @@ __all__ = [
     "Surface",
     "SurfaceCreated",
     "SurfaceDestroyed",
+    "WavSource",
     "__version__",
     "available_codecs",
     "channel_name",
@@ -144,7 +200,13 @@ __all__ = [
     "event_for",
     "get_layout",
     "hid_to_set1",
+    "opus_available",
     "parse_size",
     "parse_uri",
+    "playback_caps",
+    "record_caps",
     "redact_uri",
+    "remix",
+    "resample",
+    "tone",
 ]

@@ -37,16 +37,21 @@ def channel_name(channel_type: ChannelType | int) -> str:
         return f"type-{int(channel_type)}"
 
 
-def channels_to_open(listed: Iterable[ChannelId]) -> list[tuple[ChannelType, int]]:
+#: The audio channel types, attached when a session asks for audio.
+AUDIO_TYPES = (ChannelType.PLAYBACK, ChannelType.RECORD)
+
+
+def channels_to_open(listed: Iterable[ChannelId], *, audio: bool = False) -> list[tuple[ChannelType, int]]:
     """The (type, id) pairs of ``listed`` that the session attaches, in list order, without duplicates.
 
     Every display channel is opened; inputs and cursor too (normally one each).  Main
-    is already open, and unknown or other channel types (audio, usbredir, ports...)
-    are left alone.
+    is already open; playback and record only with ``audio``; unknown or other channel
+    types (usbredir, ports...) are left alone.
     """
+    wanted = ATTACHED_TYPES + AUDIO_TYPES if audio else ATTACHED_TYPES
     out: list[tuple[ChannelType, int]] = []
     for entry in listed:
-        if entry.type in ATTACHED_TYPES:
+        if entry.type in wanted:
             key = (ChannelType(entry.type), int(entry.id))
             if key not in out:
                 out.append(key)

@@ -40,10 +40,12 @@ from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
-from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
+from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._eventstream import EventStream
 from ._inputs import Inputs
 from ._mediaclock import MediaClock
+from ._playback import Playback, playback_caps
+from ._record import Record, Recorder, record_caps
 from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI, parse_uri
@@ -101,6 +103,9 @@ class Session:
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
+        #: The playback channel's state and jitter buffer (fed only when connected with ``audio``).
+        self.playback = Playback()
+        self._record: Record | None = None
         #: The cursor channel's state: ``shape``, ``x``/``y``, ``visible`` (see :class:`CursorState`).
         self.cursor = CursorState(budget=self.budget)
         #: The server's multimedia clock, for video stream timing and reports.
@@ -122,6 +127,13 @@ class Session:
         if self._inputs is None:
             raise ChannelUnavailable(f"{self.uri}: the server offered no inputs channel")
         return self._inputs
+
+    @property
+    def record(self) -> Record:
+        """The record channel (set its ``source``); :class:`ChannelUnavailable` without one."""
+        if self._record is None:
+            raise ChannelUnavailable(f"{self.uri}: no record channel (connect with audio=True)")
+        return self._record
 
     def channel(self, channel_type: ChannelType, channel_id: int = 0) -> Channel:
         """An opened channel; :class:`ChannelUnavailable` if the session did not open it."""
@@ -230,6 +242,15 @@ class Session:
             nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
         if self._inputs is not None:
             nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
+        if self._record is not None:
+            nursery.start_soon(self._pump_record, self._record, name="spice-record-pump")
+
+    async def _pump_record(self, record: Record) -> None:
+        """Send the record source while the server records."""
+        try:
+            await record.run(self.opened[(ChannelType.RECORD, 0)])
+        except spice_net.ChannelClosed:
+            pass  # the record reader reports the closed channel
 
     async def _pump_motion(self, inputs: Inputs) -> None:
         """Send pointer motion held back by the MOTION_ACK window as soon as an ack opens it."""
@@ -259,6 +280,10 @@ class Session:
                     continue
                 elif key[0] == ChannelType.CURSOR:
                     events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
+                elif key[0] == ChannelType.PLAYBACK:
+                    events = self.playback.handle_safely(message)
+                elif key[0] == ChannelType.RECORD and self._record is not None:
+                    events = self._record.handle(message)
                 else:
                     events = [event_for(key[0], key[1], message)]
                 if int(message.type) in _HOUSEKEEPING:
@@ -271,7 +296,7 @@ class Session:
             closed: Event = (
                 SessionClosed("the server closed the main channel")
                 if key[0] == ChannelType.MAIN
-                else ChannelEnded(key[0], key[1])
+                else ChannelClosed(key[0], key[1])
             )
             self._events.put(closed)
         finally:
@@ -316,6 +341,10 @@ class _Connector:
         caps = CLIENT_CHANNEL_CAPS.get(channel_type, Caps())
         if channel_type == ChannelType.DISPLAY:  # stream caps: codecs depend on the optional PyAV
             caps = Caps(caps | set(stream_display_caps()))
+        elif channel_type == ChannelType.PLAYBACK:  # Opus too depends on PyAV
+            caps = playback_caps()
+        elif channel_type == ChannelType.RECORD:
+            caps = record_caps()
         if not tls and self.uri.port is not None:
             try:
                 channel = await spice_net.open_channel(
@@ -349,7 +378,7 @@ class _Connector:
         return channel, True
 
 
-async def _establish(connector: _Connector, memory_budget: int) -> Session:
+async def _establish(connector: _Connector, memory_budget: int, audio: bool = False) -> Session:
     """Main channel, MAIN_INIT, channel list, then the display/inputs/cursor channels."""
     main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
     try:
@@ -373,7 +402,7 @@ async def _establish(connector: _Connector, memory_budget: int) -> Session:
             session._queue(main_key, message)
         session._queue(main_key, message)
         session.channels = tuple(message.channels)
-        for channel_type, channel_id in channels_to_open(session.channels):
+        for channel_type, channel_id in channels_to_open(session.channels, audio=audio):
             channel, _ = await connector.open(channel_type, channel_id, session.session_id, tls=tls)
             session.opened[(channel_type, channel_id)] = channel
             session._events.put(
@@ -395,6 +424,9 @@ async def _establish(connector: _Connector, memory_budget: int) -> Session:
             elif channel_type == ChannelType.INPUTS and session._inputs is None:
                 session._inputs = Inputs(channel, channel_id)
                 session._inputs.set_mouse_mode(session.mouse_mode)
+            elif channel_type == ChannelType.RECORD and channel_id == 0:
+                recorder = Recorder(channel.server_channel_caps)
+                session._record = Record(recorder, session.media_clock.now)
     except BaseException:
         await session._aclose()
         raise
@@ -411,6 +443,7 @@ async def connect(
     timeout: float = DEFAULT_TIMEOUT,
     event_buffer: int = 256,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    audio: bool = False,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
@@ -423,6 +456,9 @@ async def connect(
     it summarises.  ``memory_budget`` bounds the bytes the session holds for the server
     (surfaces, caches, streams, cursors; default 1 GiB): what would exceed it is skipped
     with a :class:`~spice_session.DisplayProblem` / :class:`~spice_session.CursorProblem`.
+    ``audio`` also opens the playback channel (decoded sound as
+    :class:`~spice_session.AudioChunk` events, ``session.playback``) and the record
+    channel (``session.record.source``).
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
@@ -432,7 +468,7 @@ async def connect(
     password = password if password is not None else target.password
     connector = _Connector(target, password, ca_file, host_subject, timeout)
     with trio.move_on_after(timeout) as deadline:
-        session = await _establish(connector, memory_budget)
+        session = await _establish(connector, memory_budget, audio)
     if deadline.cancelled_caught:
         raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
     try:
