@@ -9,6 +9,7 @@ and the DATA times have no gap longer than one packet.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +94,7 @@ async def test_xspice_fifo_tones_arrive(
     # they were written, to within one packet; a lost packet would shorten the sound by one.
     packet = max(len(c.pcm) for c in chunks)
     begin, switch, end = tone_edges(pcm)
-    steps = [(b.time - a.time) & 0xFFFFFFFF for a, b in zip(chunks, chunks[1:])]
+    steps = [(b.time - a.time) & 0xFFFFFFFF for a, b in itertools.pairwise(chunks)]
     print(
         f"{mode.name}: peaks {low:.2f} Hz, {high:.2f} Hz; tone lengths {switch - begin}, {end - switch}"
         f" frames (written {int(SECONDS * RATE)}); packet {packet} frames; DATA time steps <= {max(steps)} ms"

@@ -137,9 +137,10 @@ def test_opus_playback_decodes_a_tone_at_its_frequency() -> None:
 @needs_opus
 def test_garbage_opus_packet_is_an_audio_error() -> None:
     dec = OpusDecoder(2)
-    with pytest.raises(AudioError):
-        for _ in range(3):
-            dec.decode(b"\xff" * 3)
+    with pytest.raises(AudioError, match="3 bytes does not decode"):
+        dec.decode(b"\xff" * 3)
+    with pytest.raises(AudioError, match="2001 bytes"):
+        dec.decode(b"\xfc" + b"\xff" * 2000)
     with pytest.raises(AudioError, match="empty"):
         dec.decode(b"")
 
