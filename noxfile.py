@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -44,6 +47,83 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
     for name in PACKAGES:
         editable += ["-e", f"packages/{name}"]
     session.install(*editable, *extra)
+
+
+# What an editable install bakes in, per package: metadata (dependencies, entry points), the
+# build hook and the C sources it compiles.  Python under src/ is imported in place.
+INSTALL_INPUTS = ["pyproject.toml", "*.py", "csrc/**/*"]
+INSTALL_STAMP = "spice-install.json"
+
+
+def _install_state(name: str) -> str:
+    """A hash of what installing ``packages/<name>`` depends on (not its Python modules)."""
+    root = ROOT / "packages" / name
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in INSTALL_INPUTS for p in root.glob(pattern) if p.is_file()})
+    for path in files:
+        digest.update(f"{path.relative_to(root)}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _dist_info(venv: Path, name: str) -> Path | None:
+    module = name.replace("-", "_")
+    found = glob.glob(str(venv / "lib" / "python*" / "site-packages" / f"{module}-*.dist-info"))
+    return Path(found[0]) if found else None
+
+
+def _codec_outdated(name: str) -> bool:
+    """A codec whose compiled module is missing or older than a C source (another venv may build it)."""
+    root = ROOT / "packages" / name
+    if name not in CODECS:
+        return False
+    built = list((root / "src" / name.replace("-", "_")).glob("_*.so"))
+    inputs = [p for p in (root / "csrc").rglob("*") if p.is_file()] + [root / "cffi_build.py"]
+    newest_input = max(p.stat().st_mtime for p in inputs)
+    return not built or min(p.stat().st_mtime for p in built) < newest_input
+
+
+def install_workspace_once(session: nox.Session) -> None:
+    """:func:`install_workspace`, but only for packages that need it in this (reused) venv.
+
+    A package is reinstalled when its pyproject.toml, build hook or C sources changed since this
+    venv installed it, when its compiled codec is missing or older than its C sources, or when it
+    is not installed; otherwise nothing runs (Python changes need no reinstall: editable installs).
+    ``SPICE_REINSTALL=1`` reinstalls all eight.
+    """
+    location = getattr(session.virtualenv, "location", None)
+    if not location:  # --no-venv
+        install_workspace(session)
+        return
+    venv = Path(location)
+    stamp = venv / INSTALL_STAMP
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    state = {name: _install_state(name) for name in PACKAGES}
+    force = os.environ.get("SPICE_REINSTALL", "") not in ("", "0")
+    stale = [
+        name
+        for name in PACKAGES
+        if force
+        or recorded.get(name) != state[name]
+        or _dist_info(venv, name) is None
+        or _codec_outdated(name)
+    ]
+    if not stale:
+        session.log(f"spice packages up to date in {venv} (SPICE_REINSTALL=1 reinstalls them)")
+        return
+    started = time.time() - 1
+    editable: list[str] = []
+    for name in stale:
+        editable += ["-e", f"packages/{name}"]
+    session.install(*editable)
+    for name in stale:  # nox -R / --no-install skips the install: then nothing is recorded
+        info = _dist_info(venv, name)
+        if info is not None and info.stat().st_mtime >= started:
+            recorded[name] = state[name]
+    stamp.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
 
 @nox.session
@@ -135,13 +215,24 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def connect(session: nox.Session) -> None:
-    """Install the packages and run ``spice connect`` with the given arguments (a spice:// URI)."""
-    install_workspace(session)
+    """Run ``spice connect`` with the given arguments (a spice:// URI); installs only what changed."""
+    install_workspace_once(session)
     session.run("spice", "connect", *(session.posargs or ["--help"]))
+
+
+#: Where ``nox -s demo`` writes its headless screenshot (build/ is ignored by git).
+DEMO_SCREENSHOT = ROOT / "build" / "spice-demo.png"
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Install the packages and run ``spice demo``: demo server and viewer (or a screenshot, headless)."""
-    install_workspace(session)
-    session.run("spice", "demo", *session.posargs)
+    """Run ``spice demo``: demo server and viewer, or headless a screenshot in build/spice-demo.png.
+
+    Installs only what changed since the last run (see :func:`install_workspace_once`).
+    """
+    install_workspace_once(session)
+    args = list(session.posargs)
+    if not any(arg == "--screenshot" or arg.startswith("--screenshot=") for arg in args):
+        DEMO_SCREENSHOT.parent.mkdir(exist_ok=True)
+        args += ["--screenshot", str(DEMO_SCREENSHOT.relative_to(ROOT))]
+    session.run("spice", "demo", *args)
