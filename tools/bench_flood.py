@@ -4,8 +4,8 @@ The server (password, plain or TLS) runs in this process; the attacker runs as
 ``python -m hostile.evil_client`` in another (200 idle sockets from one or 50
 source addresses, 8 parallel password guessers); the client is spice_session,
 opening every channel with the right password, ``--rounds`` times.  Prints the
-client's connect times (median and max), the server process's CPU share and the
-guesses the attacker got answered per second.  Asserts nothing about speed.
+client's connect times (median and max), the server process's CPU share, how much
+its resident memory grew, and the guesses the attacker got answered per second.  Asserts nothing about speed.
 
     python tools/bench_flood.py [--rounds 10] [--seconds 5]
 """
@@ -27,7 +27,7 @@ import trio
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
-from hostile.server_side import serving, time_real_client  # noqa: E402
+from hostile.server_side import rss_mb, serving, time_real_client  # noqa: E402
 
 
 def _cpu_seconds() -> float:
@@ -52,10 +52,12 @@ async def _attacked(tls: bool, idle_addresses: int | None, args: argparse.Namesp
                     seen += await proc.stdout.receive_some()
                 ready_at = time.monotonic()
                 await trio.sleep(1.0)
+            rss0 = rss_mb()
             cpu0, wall0 = _cpu_seconds(), time.monotonic()
             await trio.sleep(args.seconds)  # the server under attack alone
             cpu = (_cpu_seconds() - cpu0) / (time.monotonic() - wall0)
             times = [await time_real_client(served) for _ in range(args.rounds)]
+            rss = rss_mb() - rss0
             guesses = ""
             if proc is not None:
                 out = b""
@@ -68,7 +70,7 @@ async def _attacked(tls: bool, idle_addresses: int | None, args: argparse.Namesp
             nursery.cancel_scope.cancel()
     return (
         f"connect median {statistics.median(times) * 1000:6.0f} ms, max {max(times) * 1000:6.0f} ms; "
-        f"server CPU {cpu * 100:4.0f}% of a core; {guesses}"
+        f"server CPU {cpu * 100:3.0f}% of a core, RSS {rss:+5.1f} MiB; {guesses}"
     )
 
 

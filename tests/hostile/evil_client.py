@@ -86,7 +86,11 @@ async def open_raw(
     if tls is not None:
         ssl_stream = trio.SSLStream(stream, tls, server_hostname=HOST, https_compatible=False)
         if handshake:
-            await ssl_stream.do_handshake()
+            try:
+                await ssl_stream.do_handshake()
+            except BaseException:
+                await trio.aclose_forcefully(stream)
+                raise
         stream = ssl_stream
     return stream
 

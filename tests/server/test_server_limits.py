@@ -62,6 +62,7 @@ def test_throttle_doubles_per_address_up_to_the_cap_and_forgets() -> None:
     throttle = AuthThrottle(first=0.5, cap=4.0, forget_after=60.0)
     assert [throttle.failed("a", t) for t in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert throttle.failed("b", 6) == 0.5  # per address
+    assert throttle.delay("a", 7) == 4.0 and throttle.delay("b", 7) == 0.5 and throttle.delay("c", 7) == 0
     assert throttle.failures("a", 10) == 6
     assert throttle.failed("a", 5 + 60) == 0.5  # a minute without failures: forgotten
     throttle.succeeded("a")

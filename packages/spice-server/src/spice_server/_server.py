@@ -104,7 +104,8 @@ class Server:
     connections per peer address (IPv6: per /64) are served, further ones are closed at once; of
     ``max_pending_links`` in all, the oldest is dropped to make room for a new one.  A wrong
     ticket is answered after ``wrong_ticket_delay`` seconds, doubling with each further one from
-    that address up to ``max_wrong_ticket_delay``.  A linked channel that receives no message
+    that address up to ``max_wrong_ticket_delay``; the next connection from there waits as long
+    before it gets a ticket key.  A linked channel that receives no message
     (not even ACK or PONG) for ``idle_timeout`` seconds is closed (a PING goes out half-way);
     for a main channel that ends the client.  Ticket keys come from a pool of ``key_pool_size``
     refilled in a worker thread.  ``max_clients`` caps linked clients.
@@ -361,12 +362,19 @@ class Server:
                 await trio.aclose_forcefully(stream)
                 return None
             try:
+                deadline = trio.current_time() + self.link_timeout
+                # An address that sent wrong tickets lately waits before it costs us a key, as the
+                # first to go if room is needed.
+                suspect = self._throttle.delay(address_key(host), trio.current_time())
+                if suspect:
+                    self._pending.advance(entry, Progress.DENIED)
+                    await trio.sleep(suspect)
                 channel = await accept_channel(
                     stream,
                     password=self._current_password(),
                     channel_caps_for=lambda mess: self._requested(entry, mess, secure),
                     common_caps=DEFAULT_COMMON_CAPS,
-                    timeout=self.link_timeout,
+                    timeout=max(0.0, deadline - trio.current_time()),
                     keys=self._keys,
                     on_wrong_ticket=lambda: self._wrong_ticket(entry, host, peer),
                 )
@@ -381,11 +389,13 @@ class Server:
                 self._pending.release(entry)
             self._throttle.succeeded(address_key(host))
             return channel
+        await trio.aclose_forcefully(stream)  # (closed already unless it was dropped while waiting)
         self._note_shed("dropped", peer)
         return None
 
     def _requested(self, entry: PendingLink, mess: LinkMess, secure: bool) -> LinkDecision:
-        self._pending.advance(entry, Progress.REQUESTED)
+        if entry.progress is Progress.CONNECTED:
+            self._pending.advance(entry, Progress.REQUESTED)
         return self._decide(mess, secure)
 
     def _wrong_ticket(self, entry: PendingLink, host: str, peer: str) -> float:

@@ -39,6 +39,11 @@ class AuthThrottle:
             return 0
         return record.failures
 
+    def delay(self, address: str, now: float) -> float:
+        """The delay ``address``'s latest wrong ticket got (0 if none is remembered)."""
+        count = self.failures(address, now)
+        return min(self.cap, self.first * 2.0 ** min(count - 1, 64)) if count else 0.0
+
     def failed(self, address: str, now: float) -> float:
         """Record a wrong ticket; returns the seconds to wait before answering it."""
         count = self.failures(address, now) + 1
@@ -46,7 +51,7 @@ class AuthThrottle:
         self._records[address] = _Record(count, now)
         while len(self._records) > self.max_addresses:
             del self._records[next(iter(self._records))]
-        return min(self.cap, self.first * 2.0 ** min(count - 1, 64))
+        return self.delay(address, now)
 
     def succeeded(self, address: str) -> None:
         """A correct ticket: forget the address's failures."""
