@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 import spice_proto as sp
 import spice_session as ss
 import trio
-from peers.linux_guest import LinuxGuest
+from peers.linux_guest import LinuxGuest, start_guest
+from peers.require import require_binary
 from spice_session._typing import PacingMode
 
 pytestmark = pytest.mark.interop
@@ -49,3 +53,32 @@ async def test_a_thousand_characters_in_one_call(linux_guest: LinuxGuest) -> Non
     assert not inputs.modifiers & sp.KeyboardModifierFlags.CAPS_LOCK
     settles = inputs.key_pacer.settles
     print(f"1000 characters in {elapsed:.1f} s ({1000 / elapsed:.0f}/s), {settles} confirmations")
+
+
+async def test_german_layout_into_a_german_console(peers: Any, tmp_path: Path) -> None:
+    """``layout="de"`` typed into a guest whose console keymap is German (``loadkeys -b -u de-latin1``).
+
+    (console-data's plain ``de`` is a 7-bit map, and its AltGr+E gives the currency sign, not the
+    euro sign that xkb's ``de`` has, and AltGr++ is a dead tilde there: the text sticks to what both
+    keymaps agree on.)
+    """
+    loadkeys = require_binary("loadkeys")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    with open(extra / "de.bmap", "wb") as out:
+        subprocess.run([loadkeys, "-b", "-u", "de-latin1"], stdout=out, check=True, capture_output=False)
+    guest = start_guest(peers.log_dir, extra=extra)
+    peers.started.append(guest)
+    guest.sh("loadkmap < /extra/de.bmap")
+    text = "\u00e4\u00f6\u00fc\u00df\u00c4\u00d6\u00dc\u00b0\u00a7@| zy ^ <>{[]}\\ " + PRINTABLE
+    async with ss.connect(guest.uri) as session:
+        session.inputs.layout = ss.get_layout("de")
+        await session.inputs.type_text("cat > /tmp/typed\n")
+        await session.inputs.type_text(text + "\n")
+        await session.inputs.key("ctrl-d")
+        for _ in range(100):
+            if "cat" not in guest.sh("pgrep -x cat || true"):
+                break
+            await trio.sleep(0.1)
+    data = bytes.fromhex(guest.sh("hexdump -ve '1/1 \"%02x\"' /tmp/typed").strip())
+    assert data.decode() == text + "\n"
