@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from .evil_client import half_link, open_raw
-from .server_side import serving, settle, time_real_client
+from .server_side import rss_mb, serving, settle, time_real_client
 
 
 @pytest.mark.parametrize("sent", [1, 16, 20, 30], ids=lambda n: f"{n}-bytes")
@@ -24,6 +24,7 @@ async def test_half_sent_link_is_closed_at_the_deadline(sent: int, tmp_path: Pat
 async def test_half_links_fill_only_their_own_address(tmp_path: Path) -> None:
     options = {"password": "sesame", "link_timeout": 5.0, "max_pending_per_address": 4}
     async with serving(tmp_path, **options) as served, trio.open_nursery() as nursery:
+        rss_before = rss_mb()
         for _ in range(4):
             nursery.start_soon(partial(half_link, served.port, source="127.0.0.6"))
         while served.server.pending_links < 4:
@@ -36,6 +37,7 @@ async def test_half_links_fill_only_their_own_address(tmp_path: Path) -> None:
         # ... while a client from another address is not held up
         assert served.server.pending_links == 4
         assert await time_real_client(served) < 2.0
+        assert rss_mb() - rss_before < 64
         nursery.cancel_scope.cancel()
 
 

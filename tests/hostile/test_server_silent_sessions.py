@@ -11,7 +11,7 @@ import trio
 from spice_net import LinkRefused, open_channel
 
 from .evil_client import link_silent
-from .server_side import serving, time_real_client
+from .server_side import rss_mb, serving, time_real_client
 
 T = sp.ChannelType
 
@@ -21,6 +21,7 @@ async def test_silent_main_channels_stop_blocking_everyone(
 ) -> None:
     caplog.set_level(logging.INFO, "spice_server")
     async with serving(tmp_path, max_clients=4, idle_timeout=1.0) as served:
+        rss_before = rss_mb()
         silent = [await link_silent(served.port, source=f"127.0.0.{20 + i}") for i in range(4)]
         with trio.fail_after(1.0):
             while len(served.server.clients) < 4:
@@ -34,6 +35,7 @@ async def test_silent_main_channels_stop_blocking_everyone(
                 await trio.sleep(0.05)
         assert 0.9 <= trio.current_time() - began <= 3.0
         assert await time_real_client(served, password=None) < 2.0
+        assert rss_mb() - rss_before < 64
         for stream in silent:
             await stream.aclose()
     assert any("silent for 1 s" in r.getMessage() for r in caplog.records)
