@@ -20,6 +20,7 @@ from spice_proto import (
     Clip,
     ClipType,
     GlyphString,
+    Image,
     ImageFlags,
     ImageType,
     LineAttr,
@@ -37,9 +38,7 @@ from spice_proto import (
     Rect,
     StringFlags,
 )
-from spice_proto._display_images import Image
-from spice_proto._fields import OutWriter
-from spice_proto._wire import Reader, Writer
+from spice_proto.lowlevel import OutWriter, Reader, Writer
 
 T = TypeVar("T")
 

@@ -9,25 +9,30 @@ from typing import Annotated, ClassVar
 
 import pytest
 import spice_proto as sp
-from spice_proto._field_codecs import (
+from spice_proto.lowlevel import (
     U8,
     U16,
     U32,
     Counted,
+    Entry,
     EnumScalar,
     Items,
     LengthOf,
     PointedCString,
+    Reader,
     Rest,
+    Struct,
     When,
+    Writer,
+    layout,
+    registered_messages,
+    write_fields,
 )
-from spice_proto._fields import Entry, Struct, layout, write_fields
-from spice_proto._wire import Reader
 
 
 def test_every_registered_message_is_a_field_list() -> None:
     """No message class writes its own body: each one's fields all declare a codec."""
-    for cls in sp.registered_messages().values():
+    for cls in registered_messages().values():
         assert cls.encode_body is sp.Message.encode_body, cls.__name__
         assert cls.decode_body.__func__ is sp.Message.decode_body.__func__, cls.__name__  # type: ignore[attr-defined]
         assert set(layout(cls, complete=True).fields) == {f.name for f in dataclasses.fields(cls)}, (
@@ -161,6 +166,6 @@ def test_counted_refuses_more_items_than_its_count_can_say() -> None:
 
 
 def _encode(value: object) -> bytes:
-    w = sp.Writer()
+    w = Writer()
     write_fields(w, value)
     return w.getvalue()

@@ -25,8 +25,8 @@ from spice_proto import (
     ProtocolError,
     cursor_data_size,
     decode_message,
-    message_class,
 )
+from spice_proto.lowlevel import message_class
 
 S2C = Direction.SERVER_TO_CLIENT
 

@@ -24,6 +24,7 @@ from spice_proto import (
     Rect,
     Ropd,
 )
+from spice_proto.lowlevel import message_class, registered_messages
 from test_display_types import (
     le32,
     small_bytes,
@@ -141,17 +142,16 @@ CLASSES = sorted(STRATEGIES, key=lambda c: c.__name__)
 
 
 def test_every_display_message_number_has_its_class() -> None:
-    registry = sp.registered_messages()
+    registry = registered_messages()
     server = {t for (d, ch, t) in registry if ch == ChannelType.DISPLAY and d == Direction.SERVER_TO_CLIENT}
     client = {t for (d, ch, t) in registry if ch == ChannelType.DISPLAY and d == Direction.CLIENT_TO_SERVER}
     assert server == {int(m) for m in DisplayMsg}
     assert client == {int(m) for m in DisplayMsgc}
     assert set(STRATEGIES) == {registry[k] for k in registry if k[1] == ChannelType.DISPLAY}
     assert {c.__name__ for c in STRATEGIES} <= set(sp.__all__)
-    assert sp.message_class(ChannelType.DISPLAY, Direction.SERVER_TO_CLIENT, 316) is sp.DisplayStreamDataSized
+    assert message_class(ChannelType.DISPLAY, Direction.SERVER_TO_CLIENT, 316) is sp.DisplayStreamDataSized
     assert (
-        sp.message_class(ChannelType.DISPLAY, Direction.SERVER_TO_CLIENT, 319)
-        is sp.DisplayStreamActivateReport
+        message_class(ChannelType.DISPLAY, Direction.SERVER_TO_CLIENT, 319) is sp.DisplayStreamActivateReport
     )
 
 

@@ -55,12 +55,12 @@ from spice_proto import (
     key_code,
     key_press,
     key_release,
-    message_class,
     scancode_bytes,
     scancode_down,
     scancode_up,
     type_text,
 )
+from spice_proto.lowlevel import message_class
 
 S2C = Direction.SERVER_TO_CLIENT
 C2S = Direction.CLIENT_TO_SERVER

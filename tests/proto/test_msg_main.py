@@ -8,6 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from spice_proto import (
+    AgentAnnounceCapabilities,
+    AgentCap,
+    AgentMessage,
+    AgentMessageType,
+    AgentMonConfig,
+    AgentMonitorsConfig,
+    AgentReply,
+    AgentStream,
     Caps,
     ChannelId,
     ChannelType,
@@ -49,20 +57,10 @@ from spice_proto import (
     MigrationDstInfo,
     MouseMode,
     ProtocolError,
-    decode_message,
-    message_class,
-)
-from spice_proto._agent import (
-    AgentAnnounceCapabilities,
-    AgentCap,
-    AgentMessage,
-    AgentMessageType,
-    AgentMonConfig,
-    AgentMonitorsConfig,
-    AgentReply,
-    AgentStream,
     agent_chunks,
+    decode_message,
 )
+from spice_proto.lowlevel import message_class
 
 S2C = Direction.SERVER_TO_CLIENT
 C2S = Direction.CLIENT_TO_SERVER
@@ -327,7 +325,7 @@ def test_switch_host_round_trip(host: str, with_cert: bool) -> None:
     assert MainMigrateSwitchHost.decode(msg.encode()) == msg
 
 
-# --------------------------------------------------------------------------- agent layer (spice_proto._agent)
+# --------------------------------------------------------------------------- agent layer (VDAgent messages)
 
 
 def test_agent_message_header_by_hand() -> None:

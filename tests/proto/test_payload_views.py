@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import spice_proto as sp
-from spice_proto import BitmapFlags, BitmapFmt, Clip, Payload, Reader, Rect, Writer
+from spice_proto import BitmapFlags, BitmapFmt, Clip, Payload, Rect
+from spice_proto.lowlevel import Reader, Writer
 
 BIG = bytes(range(256)) * 24  # 6144 bytes, past the Writer's keep-by-reference size
 PALETTE = sp.Palette(3, (0x112233, 0x445566))
