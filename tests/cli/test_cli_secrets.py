@@ -20,7 +20,8 @@ import pytest
 import spice_net
 import spice_session as ss
 import trio
-from spice_cli._main import main
+from spice_cli._main import build_parser, main
+from spice_cli._secrets import password_from
 from spice_server import Framebuffer, Server
 
 RIGHT = "Xyzzy-right-7f3"
@@ -213,3 +214,17 @@ async def test_libraries_never_log_or_repr_the_password(caplog: pytest.LogCaptur
     assert any("link failed" in r.getMessage() for r in caplog.records)  # the refusals were logged
     logged = [r.getMessage() + (r.exc_text or "") + repr(r.args) for r in caplog.records]
     assert_no_secret(*reprs, *logged, *(everything_said(exc) for exc in failures))
+
+
+def test_every_command_with_a_password_takes_a_password_file(tmp_path: Path) -> None:
+    path = tmp_path / "ticket"
+    path.write_text(f"{RIGHT}\nsecond line, ignored\n")
+    for argv in (
+        ["connect", "spice://h:1"],
+        ["screenshot", "spice://h:1", "out.png"],
+        ["view", "spice://h:1"],
+        ["serve"],
+        ["demo"],
+    ):
+        args = build_parser().parse_args([*argv, "--password-file", str(path)])
+        assert password_from(args) == RIGHT, argv
