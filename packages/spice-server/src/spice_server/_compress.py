@@ -23,11 +23,17 @@ import simplejpeg  # type: ignore[import-untyped]
 import spice_glz
 import spice_lz
 import spice_quic
-from spice_proto import BitmapFlags, BitmapFmt, ImageCompression, ImageFlags
-
-# The image classes are public in spice_proto, but re-exported through a computed __all__
-# that mypy cannot follow; import them from their home module so type checking sees them.
-from spice_proto._display_images import BitmapImage, GlzRgbImage, Image, LzRgbImage, QuicImage
+from spice_proto import (
+    BitmapFlags,
+    BitmapFmt,
+    BitmapImage,
+    GlzRgbImage,
+    Image,
+    ImageCompression,
+    ImageFlags,
+    LzRgbImage,
+    QuicImage,
+)
 
 from ._region import Box
 from ._source import Frame

@@ -48,7 +48,9 @@ from spice_proto import (
     DisplayStreamReport,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
+    FromCacheImage,
     Head,
+    Image,
     ImageFlags,
     ImageScaleMode,
     Message,
@@ -62,10 +64,6 @@ from spice_proto import (
     SurfaceFmt,
     VideoCodecType,
 )
-
-# The image classes are public in spice_proto, but re-exported through a computed __all__
-# that mypy cannot follow; import them from their home module so type checking sees them.
-from spice_proto._display_images import FromCacheImage, Image
 
 from ._cache import CACHE_MIN_AREA, PixmapCache, content_key
 from ._compress import ImageEncoder, encode_mjpeg, is_photo_like

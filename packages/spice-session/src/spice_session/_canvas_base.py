@@ -6,8 +6,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from spice_proto import Brush, BrushType, ImageFlags, MaskFlags, QMask, Rect, SurfaceFmt
-from spice_proto._display_images import GlzRgbImage, Image, SurfaceImage, ZlibGlzRgbImage
+from spice_proto import (
+    Brush,
+    BrushType,
+    GlzRgbImage,
+    Image,
+    ImageFlags,
+    MaskFlags,
+    QMask,
+    Rect,
+    SurfaceFmt,
+    SurfaceImage,
+    ZlibGlzRgbImage,
+)
 
 from ._images import ImageDecoder, Pixels
 from ._raster import Region, scale_image

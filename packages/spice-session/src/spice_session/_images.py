@@ -29,21 +29,22 @@ import simplejpeg  # type: ignore[import-untyped]
 import spice_glz
 import spice_lz
 import spice_quic
-from spice_proto import BitmapFlags, BitmapFmt, ImageFlags, Payload
-
-# spice_proto re-exports these at the top level; mypy cannot see through its computed __all__
-from spice_proto._display_images import (
+from spice_proto import (
+    BitmapFlags,
+    BitmapFmt,
     BitmapImage,
     FromCacheImage,
     FromCacheLosslessImage,
     GlzRgbImage,
     Image,
+    ImageFlags,
     JpegAlphaImage,
     JpegImage,
     Lz4Image,
     LzPltImage,
     LzRgbImage,
     Palette,
+    Payload,
     QuicImage,
     SurfaceImage,
     ZlibGlzRgbImage,
