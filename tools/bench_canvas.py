@@ -25,8 +25,18 @@ import spice_glz
 import spice_lz
 import spice_quic
 from benchlib import vectors_dir
-from spice_proto import Clip, DisplayDrawCopy, DisplaySurfaceCreate, Rect, SurfaceFlags, SurfaceFmt
-from spice_proto._display_images import GlzRgbImage, Image, LzRgbImage, QuicImage
+from spice_proto import (
+    Clip,
+    DisplayDrawCopy,
+    DisplaySurfaceCreate,
+    GlzRgbImage,
+    Image,
+    LzRgbImage,
+    QuicImage,
+    Rect,
+    SurfaceFlags,
+    SurfaceFmt,
+)
 from spice_session import Display
 
 ROOT = Path(__file__).resolve().parents[1]

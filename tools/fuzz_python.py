@@ -186,9 +186,9 @@ class Session:
     (so the images are views into it) and handled by a display channel."""
 
     def __init__(self, rng: random.Random) -> None:
+        import spice_proto as im
         import spice_proto as sp
         import spice_session as ss
-        from spice_proto import _display_images as im
 
         self.rng = rng
         self.sp, self.ss, self.im = sp, ss, im

@@ -6,7 +6,7 @@ import struct
 
 import spice_proto as sp
 import spice_quic
-from spice_proto._display_images import QuicImage
+from spice_proto import QuicImage
 
 __all__ = ["cursor_set", "draw_copy", "quic_claiming", "surface_create"]
 

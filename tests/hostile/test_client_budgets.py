@@ -15,7 +15,7 @@ import pytest
 import spice_proto as sp
 import spice_session as ss
 import trio
-from spice_proto._display_images import BitmapImage
+from spice_proto import BitmapImage
 
 from .bodies import cursor_set, quic_claiming, surface_create
 from .client import run_spice

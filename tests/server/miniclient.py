@@ -18,6 +18,7 @@ from spice_net import Channel, open_channel
 from spice_proto import (
     BitmapFlags,
     BitmapFmt,
+    BitmapImage,
     Caps,
     ChannelType,
     DisplayCap,
@@ -28,21 +29,18 @@ from spice_proto import (
     DisplayPreferredCompression,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
+    FromCacheImage,
+    GlzRgbImage,
+    Image,
     ImageFlags,
     InputsCap,
+    LzRgbImage,
     MainAttachChannels,
     MainChannelsList,
     MainInit,
     Message,
-    UnknownMessage,
-)
-from spice_proto._display_images import (
-    BitmapImage,
-    FromCacheImage,
-    GlzRgbImage,
-    Image,
-    LzRgbImage,
     QuicImage,
+    UnknownMessage,
 )
 
 

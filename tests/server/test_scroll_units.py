@@ -9,12 +9,12 @@ import spice_server as ss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spice_proto import (
+    BitmapImage,
     DisplayCopyBits,
     DisplayDrawCopy,
     DisplaySurfaceCreate,
     Message,
 )
-from spice_proto._display_images import BitmapImage
 
 Box = ss.Box
 W, H = 200, 150

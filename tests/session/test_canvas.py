@@ -12,6 +12,7 @@ from spice_proto import (
     AlphaFlags,
     BitmapFlags,
     BitmapFmt,
+    BitmapImage,
     Brush,
     Clip,
     CompositeFlags,
@@ -33,6 +34,7 @@ from spice_proto import (
     GlyphString,
     ImageScaleMode,
     LineAttr,
+    LzRgbImage,
     MaskFlags,
     Path,
     PathFlags,
@@ -46,8 +48,8 @@ from spice_proto import (
     StringFlags,
     SurfaceFlags,
     SurfaceFmt,
+    SurfaceImage,
 )
-from spice_proto._display_images import BitmapImage, LzRgbImage, SurfaceImage
 from spice_session._raster import blend_over, rop2, rop3
 
 W, H = 8, 6

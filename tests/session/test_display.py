@@ -8,7 +8,7 @@ import spice_net
 import spice_proto as sp
 import spice_session as ss
 import trio
-from spice_proto._display_images import BitmapImage, FromCacheImage
+from spice_proto import BitmapImage, FromCacheImage
 from test_session_fake_server import Script, fake_server
 
 WHOLE = sp.Rect(0, 0, 16, 8)

@@ -10,25 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spice_proto import (
     BitmapFmt,
+    BitmapImage,
     Brush,
     Clip,
     DisplayCopyBits,
     DisplayDrawCopy,
     DisplayDrawFill,
     DisplaySurfaceCreate,
-    Point,
-    Rect,
-    SurfaceFlags,
-    SurfaceFmt,
-)
-from spice_proto._display_images import (
-    BitmapImage,
     GlzRgbImage,
     JpegAlphaImage,
     JpegImage,
     Lz4Image,
     LzRgbImage,
+    Point,
     QuicImage,
+    Rect,
+    SurfaceFlags,
+    SurfaceFmt,
     ZlibGlzRgbImage,
 )
 

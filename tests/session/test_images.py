@@ -13,12 +13,15 @@ import spice_glz
 import spice_lz
 import spice_quic
 import spice_session as ss
-from spice_proto import BitmapFlags, BitmapFmt, ImageFlags, JpegAlphaFlags, SurfaceFmt
-from spice_proto._display_images import (
+from spice_proto import (
+    BitmapFlags,
+    BitmapFmt,
     BitmapImage,
     FromCacheImage,
     FromCacheLosslessImage,
     GlzRgbImage,
+    ImageFlags,
+    JpegAlphaFlags,
     JpegAlphaImage,
     JpegImage,
     Lz4Image,
@@ -26,6 +29,7 @@ from spice_proto._display_images import (
     LzRgbImage,
     Palette,
     QuicImage,
+    SurfaceFmt,
     SurfaceImage,
     ZlibGlzRgbImage,
 )

@@ -19,7 +19,7 @@ from buffers import assert_survived, run_child
 from hostile.bodies import surface_create
 from hostile.client import run_spice
 from hostile.evil_server import Script
-from spice_proto._display_images import GlzRgbImage, LzRgbImage
+from spice_proto import GlzRgbImage, LzRgbImage
 
 _CHILD = """
 import gc
@@ -32,7 +32,7 @@ import spice_quic
 import spice_session as ss
 import vectors
 from spice_proto import Clip, DisplayDrawCopy, DisplaySurfaceCreate, Rect, SurfaceFlags, SurfaceFmt
-from spice_proto._display_images import (
+from spice_proto import (
     GlzRgbImage, JpegAlphaImage, LzPltImage, LzRgbImage, Palette, QuicImage, ZlibGlzRgbImage,
 )
 from spice_proto import JpegAlphaFlags

@@ -11,8 +11,20 @@ import numpy as np
 import pytest
 import spice_session as ss
 import vectors
-from spice_proto import Clip, DisplayDrawCopy, DisplaySurfaceCreate, Rect, SurfaceFlags, SurfaceFmt
-from spice_proto._display_images import GlzRgbImage, Image, LzPltImage, LzRgbImage, Palette, QuicImage
+from spice_proto import (
+    Clip,
+    DisplayDrawCopy,
+    DisplaySurfaceCreate,
+    GlzRgbImage,
+    Image,
+    LzPltImage,
+    LzRgbImage,
+    Palette,
+    QuicImage,
+    Rect,
+    SurfaceFlags,
+    SurfaceFmt,
+)
 
 X, Y = 3, 2  # where the image goes
 

@@ -18,18 +18,13 @@ import spice_session as ss
 from spice_proto import (
     BitmapFlags,
     BitmapFmt,
+    BitmapImage,
     Clip,
     DisplayDrawCopy,
     DisplaySurfaceCreate,
-    JpegAlphaFlags,
-    Rect,
-    SurfaceFlags,
-    SurfaceFmt,
-)
-from spice_proto._display_images import (
-    BitmapImage,
     GlzRgbImage,
     Image,
+    JpegAlphaFlags,
     JpegAlphaImage,
     JpegImage,
     Lz4Image,
@@ -37,6 +32,9 @@ from spice_proto._display_images import (
     LzRgbImage,
     Palette,
     QuicImage,
+    Rect,
+    SurfaceFlags,
+    SurfaceFmt,
     ZlibGlzRgbImage,
 )
 from spice_session import MediaClock, StreamManager
