@@ -40,7 +40,7 @@ from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
-from ._events import ChannelClosed, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
+from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._eventstream import EventStream
 from ._inputs import Inputs
 from ._mediaclock import MediaClock
@@ -296,7 +296,7 @@ class Session:
             closed: Event = (
                 SessionClosed("the server closed the main channel")
                 if key[0] == ChannelType.MAIN
-                else ChannelClosed(key[0], key[1])
+                else ChannelEnded(key[0], key[1])
             )
             self._events.put(closed)
         finally:
