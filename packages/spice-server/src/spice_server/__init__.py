@@ -10,6 +10,7 @@
             print(event)
 """
 
+from ._audio import AUDIO_RATE, AudioSource, RecordedAudio, audio_caps
 from ._client import ClientSession
 from ._compress import TINY_AREA, Codec, Compression, ImageEncoder, is_photo_like
 from ._cursor import CursorShape, default_cursor
@@ -34,9 +35,11 @@ from ._video import StreamingMode
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUDIO_RATE",
     "PIXEL_FORMATS",
     "SERVER_CHANNEL_CAPS",
     "TINY_AREA",
+    "AudioSource",
     "Box",
     "ButtonEvent",
     "ClientSession",
@@ -58,6 +61,7 @@ __all__ = [
     "ModifiersEvent",
     "MotionEvent",
     "PointerEvent",
+    "RecordedAudio",
     "ScancodeParser",
     "ScrollListener",
     "Server",
@@ -65,6 +69,7 @@ __all__ = [
     "SourceError",
     "StreamingMode",
     "__version__",
+    "audio_caps",
     "default_cursor",
     "image_source",
     "is_photo_like",

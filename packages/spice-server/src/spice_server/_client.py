@@ -135,6 +135,8 @@ class ClientSession:
             ChannelType.DISPLAY: self._display,
             ChannelType.INPUTS: self._inputs,
             ChannelType.CURSOR: self._cursor,
+            ChannelType.PLAYBACK: self._playback,
+            ChannelType.RECORD: self._record,
         }.get(ChannelType(channel.channel_type))
         if runner is None:
             return None
@@ -208,11 +210,13 @@ class ClientSession:
             await ch.send(MainUuid(self.server.uuid))
         async for msg in ch:
             if isinstance(msg, MainAttachChannels):
-                channels = (
+                channels: tuple[ChannelId, ...] = (
                     ChannelId(ChannelType.DISPLAY, 0),
                     ChannelId(ChannelType.INPUTS, 0),
                     ChannelId(ChannelType.CURSOR, 0),
                 )
+                if self.server.audio is not None:
+                    channels += (ChannelId(ChannelType.PLAYBACK, 0), ChannelId(ChannelType.RECORD, 0))
                 await ch.send(MainChannelsList(channels))
             elif isinstance(msg, MainMouseModeRequest):
                 mode = int(msg.mode)
@@ -318,6 +322,16 @@ class ClientSession:
                     for wake in self.cursor_wakeups:
                         wake.set()
                 self.server._dispatch(event)
+
+    # --- audio ------------------------------------------------------------------------------
+
+    async def _playback(self, ch: ServerChannel) -> None:
+        if self.server.audio is not None:
+            await self.server.audio.serve_playback(ch)
+
+    async def _record(self, ch: ServerChannel) -> None:
+        if self.server.audio is not None:
+            await self.server.audio.serve_record(ch, self.id)
 
     # --- cursor -----------------------------------------------------------------------------
 

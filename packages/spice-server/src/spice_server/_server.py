@@ -28,6 +28,7 @@ from spice_proto import (
 )
 
 from ._admission import PendingLink, PendingLinks, Progress, address_key
+from ._audio import AudioSource, audio_caps
 from ._client import ClientSession, Wakeup
 from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
@@ -136,8 +137,11 @@ class Server:
         wrong_ticket_delay: float = 0.5,
         max_wrong_ticket_delay: float = 4.0,
         key_pool_size: int = 4,
+        audio: AudioSource | None = None,
     ) -> None:
         self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
+        #: Sound for the clients and what they record (playback/record channels only with it).
+        self.audio = audio
         self.image_compression = Compression.parse(image_compression)
         self.streaming_video = StreamingMode.parse(streaming_video)
         threads = encode_threads if encode_threads is not None else min(4, os.cpu_count() or 1)
@@ -306,7 +310,10 @@ class Server:
             kind = ChannelType(mess.channel_type)
         except ValueError:
             return LinkErr.CHANNEL_NOT_AVAILABLE
-        if kind not in SERVER_CHANNEL_CAPS or mess.channel_id != 0:
+        available = SERVER_CHANNEL_CAPS.get(kind)
+        if self.audio is not None and kind in (ChannelType.PLAYBACK, ChannelType.RECORD):
+            available = audio_caps()[kind is ChannelType.RECORD]
+        if available is None or mess.channel_id != 0:
             return LinkErr.CHANNEL_NOT_AVAILABLE
         if self.secure_only and not secure:
             return LinkErr.NEED_SECURED
@@ -318,7 +325,7 @@ class Server:
             session = self._sessions.get(mess.connection_id)
             if session is None or session.closed:
                 return LinkErr.BAD_CONNECTION_ID
-        return SERVER_CHANNEL_CAPS[kind]
+        return available
 
     async def handle_connection(self, stream: trio.abc.Stream, *, secure: bool = False) -> None:
         """Serve one incoming connection (any trio stream): link it, then run its channel.
