@@ -1,0 +1,104 @@
+"""``spice record-audio``: connect with audio, write what the guest plays for N seconds as a WAV file."""
+
+from __future__ import annotations
+
+import argparse
+import wave
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import spice_session as ss
+import trio
+
+from ._exitcodes import ExitCode
+from ._run import UsageError, add_connection_args, check_connection_args
+from ._secrets import password_from
+
+__all__ = ["add_parser", "assemble", "run", "write_wav"]
+
+#: A jump of more than this in the DATA times is a pause (the server stamps packets as it sends them).
+PAUSE_MS = 100
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "record-audio",
+        help="save what the guest plays as a WAV file",
+        description="Connect to a SPICE server with its playback channel, record what the guest plays "
+        "for --seconds seconds and write it to OUT as 16-bit PCM WAV (silence where nothing played "
+        "after the first sound).",
+    )
+    add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
+    p.add_argument("out", metavar="OUT.wav", help="where to write the WAV file")
+    p.add_argument("--seconds", type=float, default=5.0, metavar="N", help="how long to record (default 5)")
+    p.set_defaults(command=run)
+
+
+def _check_args(args: argparse.Namespace) -> Path:
+    if args.timeout <= 0 or args.seconds <= 0:
+        raise UsageError("--timeout and --seconds must be > 0")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"output path is a directory: {out}")
+    if not out.parent.is_dir():
+        raise UsageError(f"output directory does not exist: {out.parent}")
+    check_connection_args(args)
+    return out
+
+
+def assemble(chunks: list[ss.AudioChunk]) -> np.ndarray:
+    """The chunks in order, with silence where the media times say sound paused (after a STOP)."""
+    if not chunks:
+        return np.zeros((0, 2), np.int16)
+    rate, channels = chunks[0].rate, chunks[0].pcm.shape[1]
+    parts: list[np.ndarray] = []
+    expected = float(chunks[0].time)  # media time (ms) where the next chunk would follow on
+    for chunk in chunks:
+        if chunk.rate != rate or chunk.pcm.shape[1] != channels:
+            continue  # a format change mid-recording: keep the first format only
+        ahead = (chunk.time - round(expected)) & 0xFFFFFFFF
+        if PAUSE_MS < ahead < 0x80000000:  # sound resumed after a pause: keep the pause
+            parts.append(np.zeros((ahead * rate // 1000, channels), np.int16))
+            expected = float(chunk.time)
+        parts.append(chunk.pcm)
+        expected += chunk.duration_ms
+    return np.concatenate(parts)
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
+    """16-bit little-endian PCM WAV."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(pcm.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """Connect, collect playback for ``--seconds``, write the WAV and a one-line summary."""
+    path = _check_args(args)
+    chunks: list[ss.AudioChunk] = []
+    async with ss.connect(
+        args.uri,
+        password=password_from(args),
+        ca_file=args.ca_file,
+        host_subject=args.host_subject,
+        timeout=args.timeout,
+        memory_budget=args.memory_budget,
+        audio=True,
+        event_buffer=4096,
+    ) as session:
+        with trio.move_on_after(args.seconds):
+            async for event in session.events():
+                if isinstance(event, ss.AudioChunk):
+                    chunks.append(event)
+    pcm = assemble(chunks)
+    rate = chunks[0].rate if chunks else 48000
+    try:
+        write_wav(path, pcm, rate)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    what = f"{len(pcm) / rate:.2f} s, {pcm.shape[1]} ch, {rate} Hz" if chunks else "no sound played"
+    print(f"{path}: {what}", file=out, flush=True)
+    return ExitCode.OK

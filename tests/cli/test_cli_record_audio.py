@@ -1,0 +1,81 @@
+"""``spice record-audio`` against Xspice's playback FIFO: the WAV holds the 1 kHz tone written there."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spice_session as ss
+import trio
+from peers.xspice import Xspice
+
+pytestmark = pytest.mark.interop
+
+
+def peak_hz(pcm: np.ndarray, rate: int) -> float:
+    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
+    spectrum = np.abs(np.fft.rfft(x))
+    k = int(np.argmax(spectrum[1:])) + 1
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
+    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
+
+
+async def write_fifo(path: Path, data: bytes) -> None:
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            await trio.sleep(0.05)
+    async with trio.lowlevel.FdStream(fd) as stream:
+        await stream.send_all(data)
+
+
+async def test_record_audio_writes_what_the_guest_plays(
+    xspice_factory: Callable[..., Xspice], tmp_path: Path
+) -> None:
+    fifo_dir = tmp_path / "audio"
+    fifo_dir.mkdir()
+    xspice = xspice_factory(extra_env={"XSPICE_PLAYBACK_FIFO_DIR": str(fifo_dir)})
+    out = tmp_path / "out.wav"
+    argv = [sys.executable, "-m", "spice_cli", "record-audio", xspice.uri, str(out), "--seconds", "6"]
+    with trio.fail_after(40):
+        async with trio.open_nursery() as nursery:
+            done: list[subprocess.CompletedProcess[bytes]] = []
+
+            async def spice() -> None:
+                done.append(
+                    await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
+                )
+
+            nursery.start_soon(spice)
+            await trio.sleep(2.5)  # connected by then, even on a busy machine
+            os.mkfifo(fifo_dir / "playback.fifo")
+            await write_fifo(fifo_dir / "playback.fifo", ss.tone(1000, 1.0).astype("<i2").tobytes())
+    result = done[0]
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().startswith(f"{out}: ")
+    with wave.open(str(out), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 48000)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    loud = np.flatnonzero(np.abs(pcm[:, 0]) > 0)
+    assert len(loud) and (loud[-1] - loud[0]) >= 0.99 * 48000
+    assert abs(peak_hz(pcm[loud[0] : loud[-1]], 48000) - 1000) <= 2
+
+
+async def test_record_audio_usage_errors(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "spice_cli", "record-audio", "spice://127.0.0.1:1", str(tmp_path)]
+    result = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
+    assert result.returncode == 2 and b"is a directory" in result.stderr
+    argv = [*argv[:-1], str(tmp_path / "x.wav"), "--seconds", "0"]
+    result = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
+    assert result.returncode == 2 and b"--seconds" in result.stderr
