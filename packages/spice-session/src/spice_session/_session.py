@@ -181,6 +181,23 @@ class Session:
         state = "no primary surface yet" if self.display.primary is None else "the screen kept changing"
         raise ScreenshotTimeout(f"{self.uri}: no settled screenshot within {timeout:g} s: {state}")
 
+    def picture(self) -> Surface | None:
+        """The primary surface itself (not a copy) once complete (MARK or a draw), else ``None``."""
+        primary = self.display.primary
+        first = self.display.channels.get(min(self.display.channels, default=0))
+        if primary is not None and first is not None and (first.marked or first.drawn):
+            return primary
+        return None
+
+    @property
+    def last_display_change(self) -> float:
+        """The trio time of the display's last change (``-inf`` before any)."""
+        return self._last_display_change
+
+    async def display_changed(self) -> None:
+        """Return at the display's next change (a draw, a new surface, a video frame)."""
+        await self._display_changed.wait()
+
     async def request_mouse_mode(self, mode: MouseMode) -> None:
         """Ask the server for a mouse mode; a :class:`~spice_session.MouseModeChanged` event answers."""
         await self.main.send(MainMouseModeRequest(mode))
