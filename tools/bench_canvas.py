@@ -139,7 +139,7 @@ def main() -> int:
             "GLZ desktop",
             "glz/seq1080_00_desktop_1920x1080_rgb32",
             lambda b: GlzRgbImage(width=W, height=H, data=b),
-            lambda b, buf: spice_glz.decode_into(b, window, buf, W * 4),
+            lambda b, buf: spice_glz.decode_into(b, buf, W * 4, window=window),
         ),
     ]
     for label, name, make, decode in rows:

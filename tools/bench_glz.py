@@ -52,10 +52,10 @@ def measure(name: str, blob: bytes, px: bytes, runs: int) -> str:
     """One table row: decode, decode_into and encode speed for a 1920x1080 RGB32 picture."""
     mp = 1920 * 1080 / 1e6
     window = spice_glz.Window()
-    dec = median_seconds(lambda: spice_glz.decode(blob, window), runs, key=f"{name} decode")
+    dec = median_seconds(lambda: spice_glz.decode(blob, window=window), runs, key=f"{name} decode")
     buf = bytearray(1920 * 1080 * 4)
     dec_into = median_seconds(
-        lambda: spice_glz.decode_into(blob, window, buf), runs, key=f"{name} decode_into"
+        lambda: spice_glz.decode_into(blob, buf, 1920 * 4, window=window), runs, key=f"{name} decode_into"
     )
     # One encoder emptied before each run: a first image into an empty dictionary, with the
     # buffers a long-lived per-client encoder has warm.
@@ -104,9 +104,9 @@ def main() -> int:
         crop = by_name.get("glz/seq1080_01_desktop_crop_480x270_rgb32")
         if crop:
             window = spice_glz.Window()
-            spice_glz.decode(pictures["desktop"][0], window)
+            spice_glz.decode(pictures["desktop"][0], window=window)
             cblob = (vdir / crop["encoded"]["path"]).read_bytes()
-            t = median_seconds(lambda: spice_glz.decode(cblob, window), runs * 20)
+            t = median_seconds(lambda: spice_glz.decode(cblob, window=window), runs * 20)
             print(f"{'crop-xref':<10}{480 * 270 / 1e6 / t:>13.0f}   (480x270 copied from the 1080p frame)")
 
     enc1 = spice_glz.Encoder(1 << 10)
@@ -115,7 +115,7 @@ def main() -> int:
     n = 20000
     t0 = time.perf_counter()
     for _ in range(n):
-        spice_glz.decode(tiny, window)
+        spice_glz.decode(tiny, window=window)
     dec_call = (time.perf_counter() - t0) / n
     t0 = time.perf_counter()
     for _ in range(n // 10):

@@ -19,7 +19,7 @@ import spice_lz
 from benchlib import load_cases, median_wall_cpu, mp_rates
 
 ROOT = Path(__file__).resolve().parents[1]
-RGB32 = spice_lz.LzImageType.RGB32
+RGB32 = spice_lz.ImageType.RGB32
 FRAMES = ["lz/desktop_1920x1080_rgb32", "lz/photo_1920x1080_rgb32"]
 # Reference C decoder / encoder figures from the project brief (MP/s).
 REFERENCE = {
@@ -55,7 +55,7 @@ def main() -> int:
         print("(1080p vectors not found in ../shared/vectors or $SPICE_VECTORS_DIR; throughput rows skipped)")
 
     pixel = b"\x01\x02\x03\x00"
-    one = spice_lz.encode(pixel, 1, 1, spice_lz.LzImageType.RGB32)
+    one = spice_lz.encode(pixel, 1, 1, spice_lz.ImageType.RGB32)
     out = bytearray(4)
     calls = 20000
 

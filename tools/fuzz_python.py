@@ -152,9 +152,9 @@ class Lz:
         palette = [rng.getrandbits(24) for _ in range(rng.choice((1, 2, 16, 256)))]
         stride = rng.choice((w * 4, w * 4 + 8, w))
         return [
-            lambda: self.m.decode(as_input(kind, blob), palette),
+            lambda: self.m.decode(as_input(kind, blob), palette=palette),
             lambda: self.m.decode_into(
-                as_input(kind, blob), as_output(out, out_size(w, h)), stride, None, palette
+                as_input(kind, blob), as_output(out, out_size(w, h)), stride, palette=palette
             ),
         ]
 
@@ -174,10 +174,15 @@ class Glz:
         if rng.random() < 0.002:
             self.window = self.m.Window(rng.choice((0, 1 << 10, 1 << 22)))
         window = self.window
+        stride = rng.choice((w * 4, w * 4 + 8, w))
         return [
-            lambda: self.m.decode(as_input(kind, blob), window),
-            lambda: self.m.decode_into(as_input(kind, blob), window, as_output(out, out_size(w, h))),
-            lambda: self.m.decode_zlib(as_input(kind, zlib.compress(blob)), window, glz_data_size=len(blob)),
+            lambda: self.m.decode(as_input(kind, blob), window=window),
+            lambda: self.m.decode_into(
+                as_input(kind, blob), as_output(out, out_size(w, h)), stride, window=window
+            ),
+            lambda: self.m.decode_zlib(
+                as_input(kind, zlib.compress(blob)), window=window, glz_data_size=len(blob)
+            ),
         ]
 
 

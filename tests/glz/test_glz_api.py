@@ -10,8 +10,6 @@ import spice_glz
 def test_exports() -> None:
     assert sorted(spice_glz.__all__) == sorted(
         [
-            "DEFAULT_FORMATS",
-            "DEFAULT_LIMITS",
             "DEFAULT_WINDOW_PIXELS",
             "FORMATS",
             "MAX_WINDOW_PIXELS",
@@ -22,12 +20,14 @@ def test_exports() -> None:
             "Image",
             "ImageType",
             "Limits",
+            "PixelFormat",
             "Window",
             "__version__",
             "decode",
             "decode_into",
             "decode_zlib",
             "decode_zlib_into",
+            "inflate",
             "read_header",
         ]
     )
@@ -49,6 +49,6 @@ def test_compiled_core_matches() -> None:
 def test_image_is_frozen_and_formats_default() -> None:
     fields = [f.name for f in dataclasses.fields(spice_glz.Image)]
     assert fields[:5] == ["width", "height", "format", "stride", "pixels"]
-    assert spice_glz.DEFAULT_FORMATS[spice_glz.ImageType.RGBA] == "bgra32"
-    assert spice_glz.DEFAULT_FORMATS[spice_glz.ImageType.RGB16] == "bgrx32"
+    assert spice_glz.FORMATS[spice_glz.ImageType.RGBA][0] == "bgra32"
+    assert spice_glz.FORMATS[spice_glz.ImageType.RGB16][0] == "bgrx32"
     assert spice_glz.FORMATS[spice_glz.ImageType.RGB16] == ("bgrx32", "x1r5g5b5")

@@ -18,6 +18,7 @@ from buffers import INPUT_KINDS, OUTPUT_KINDS, as_input, as_output, fail_in_cycl
 (seq,) = [s for s in vectors.glz_sequences() if s[0].name.startswith("glz/mixed_")]
 first, second = seq[0].blob, seq[1].blob  # the second copies from the first
 size = seq[1].width * seq[1].height * 4
+stride = seq[1].width * 4
 failing = [second, first[:40], first[: len(first) // 2], first[:-1], first + b"\\0"]
 """
 
@@ -31,10 +32,13 @@ errors = 0
 for kind in INPUT_KINDS:
     for blob in failing:
         window = spice_glz.Window()
-        if fail_in_cycle(lambda: spice_glz.decode(as_input(kind, blob), window), spice_glz.DecodeError):
+        call = lambda: spice_glz.decode(as_input(kind, blob), window=window)
+        if fail_in_cycle(call, spice_glz.DecodeError):
             errors += 1
         for out in OUTPUT_KINDS:
-            call = lambda: spice_glz.decode_into(as_input(kind, blob), window, as_output(out, size))
+            call = lambda: spice_glz.decode_into(
+                as_input(kind, blob), as_output(out, size), stride, window=window
+            )
             if fail_in_cycle(call, spice_glz.DecodeError):
                 errors += 1
         del window
@@ -54,16 +58,16 @@ def test_successful_decodes_of_every_buffer_type_match_bytes() -> None:
 expected = []
 window = spice_glz.Window()
 for case in seq:
-    img = spice_glz.decode(case.blob, window)
+    img = spice_glz.decode(case.blob, window=window)
     expected.append(bytes(img.pixels))
 for kind in INPUT_KINDS:
     for out in OUTPUT_KINDS:
         window, window_into = spice_glz.Window(), spice_glz.Window()
         for case, want in zip(seq, expected):
-            img = spice_glz.decode(as_input(kind, case.blob), window)
+            img = spice_glz.decode(as_input(kind, case.blob), window=window)
             assert bytes(img.pixels) == want, (kind, case.name)
             buf = as_output(out, len(want))
-            spice_glz.decode_into(as_input(kind, case.blob), window_into, buf)
+            spice_glz.decode_into(as_input(kind, case.blob), buf, case.width * 4, window=window_into)
             assert bytes(buf) == want, (kind, out, case.name)
         gc.collect()
 print("ok", len(seq))

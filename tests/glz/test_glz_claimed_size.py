@@ -22,7 +22,7 @@ def claiming(image_type: int, width: int, height: int, data_bytes: int = 51) -> 
 
 def test_tiny_blobs_claiming_8000x8000_are_rejected_naming_both_numbers() -> None:
     with pytest.raises(spice_glz.DecodeError) as info:
-        spice_glz.decode(claiming(8, 8000, 8000), spice_glz.Window())
+        spice_glz.decode(claiming(8, 8000, 8000), window=spice_glz.Window())
     message = str(info.value)
     assert "8000x8000 = 64000000 pixels" in message
     bound = int(re.search(r"at most (\d+) pixels", message).group(1))  # type: ignore[union-attr]
@@ -48,8 +48,8 @@ def run():
         for blob in blobs:
             window = spice_glz.Window()
             calls = (
-                lambda: spice_glz.decode(blob, window),
-                lambda: spice_glz.decode_into(blob, window, np.zeros(1 << 28, np.uint8), 32000),
+                lambda: spice_glz.decode(blob, window=window),
+                lambda: spice_glz.decode_into(blob, np.zeros(1 << 28, np.uint8), 32000, window=window),
             )
             for call in calls:
                 try:
@@ -71,4 +71,4 @@ def test_the_bound_holds_for_the_most_compressible_pictures(image_type: int, wid
     per_pixel = {6: 2, 7: 3, 8: 4, 9: 4}[image_type]
     blob = spice_glz.Encoder(1 << 25).encode(bytes(width * height * per_pixel), width, height, image_type)
     assert lib.glz_pixel_bound(len(blob)) >= width * height
-    assert spice_glz.decode(blob, spice_glz.Window()).height == height
+    assert spice_glz.decode(blob, window=spice_glz.Window()).height == height

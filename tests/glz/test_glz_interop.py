@@ -80,9 +80,9 @@ async def test_xspice_glz_stream_decodes(xspice_factory: Callable[..., Xspice], 
     ids = []
     for image in images:
         if isinstance(image, sp.ZlibGlzRgbImage):
-            img = spice_glz.decode_zlib(image.data, window, glz_data_size=image.glz_data_size)
+            img = spice_glz.decode_zlib(image.data, window=window, glz_data_size=image.glz_data_size)
         else:
-            img = spice_glz.decode(image.data, window)
+            img = spice_glz.decode(image.data, window=window)
         assert (img.width, img.height) == (image.width, image.height)
         assert img.image_type in (spice_glz.ImageType.RGB32, spice_glz.ImageType.RGBA)
         ids.append(img.image_id)
@@ -92,7 +92,7 @@ async def test_xspice_glz_stream_decodes(xspice_factory: Callable[..., Xspice], 
     errors = []
     for image in images[1:]:
         try:
-            spice_glz.decode(_blob(image), spice_glz.Window(WINDOW_PIXELS))
+            spice_glz.decode(_blob(image), window=spice_glz.Window(WINDOW_PIXELS))
         except spice_glz.DecodeError as exc:
             errors.append(str(exc))
     assert errors, "no image referred to an earlier one"

@@ -17,7 +17,7 @@ def _prefix_window(name: str, upto: int) -> tuple[spice_glz.Window, vectors.Case
     seq = sequence(name)
     window = spice_glz.Window()
     for case in seq[:upto]:
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
     return window, seq[upto]
 
 
@@ -36,24 +36,24 @@ def test_every_truncation_raises(name: str, index: int) -> None:
     before = window.ids()
     for n in range(len(blob)):
         with pytest.raises(DecodeError):
-            spice_glz.decode(blob[:n], window)
+            spice_glz.decode(blob[:n], window=window)
     assert window.ids() == before, "a failed decode changed the window"
-    img = spice_glz.decode(blob, window)
+    img = spice_glz.decode(blob, window=window)
     assert vectors.sha256(img.pixels) == case.expected[0].sha256
 
 
 def test_truncation_messages_name_the_place() -> None:
     window, case = _prefix_window("scroll", 1)
     with pytest.raises(DecodeError, match=r"ends early \(image 1, byte \d+, pixel \d+\)"):
-        spice_glz.decode(case.blob[:-1], window)
+        spice_glz.decode(case.blob[:-1], window=window)
     with pytest.raises(DecodeError, match="shorter than its 33-byte header"):
-        spice_glz.decode(case.blob[:20], window)
+        spice_glz.decode(case.blob[:20], window=window)
 
 
 def test_trailing_bytes_rejected() -> None:
     window, case = _prefix_window("scroll", 0)
     with pytest.raises(DecodeError, match="3 bytes left after the image is complete"):
-        spice_glz.decode(case.blob + b"abc", window)
+        spice_glz.decode(case.blob + b"abc", window=window)
     assert len(window) == 0
 
 
@@ -66,13 +66,13 @@ def test_bit_flips_never_crash(name: str, index: int) -> None:
     for _ in range(300):
         window = spice_glz.Window()
         for case in seq[:index]:
-            spice_glz.decode(case.blob, window)
+            spice_glz.decode(case.blob, window=window)
         data = bytearray(blob)
         for _ in range(rng.randint(1, 4)):
             pos = rng.randrange(33, len(data))
             data[pos] ^= 1 << rng.randrange(8)
         try:
-            img = spice_glz.decode(bytes(data), window)
+            img = spice_glz.decode(bytes(data), window=window)
         except DecodeError:
             outcomes["error"] += 1
         else:
@@ -88,7 +88,7 @@ def test_random_garbage_after_a_valid_header() -> None:
         for _ in range(20):
             body = bytes(rng.randrange(256) for _ in range(size))
             try:
-                spice_glz.decode(case.blob[:33] + body, spice_glz.Window())
+                spice_glz.decode(case.blob[:33] + body, window=spice_glz.Window())
             except DecodeError:
                 pass
 
@@ -112,7 +112,7 @@ def test_bad_headers(offset: int, data: bytes, message: str) -> None:
     case = sequence("mixed")[0]
     window = spice_glz.Window()
     with pytest.raises(DecodeError, match=message):
-        spice_glz.decode(_patch(case.blob, offset, data), window)
+        spice_glz.decode(_patch(case.blob, offset, data), window=window)
     with pytest.raises(DecodeError, match=message):
         spice_glz.read_header(_patch(case.blob, offset, data))
     assert len(window) == 0
@@ -121,7 +121,7 @@ def test_bad_headers(offset: int, data: bytes, message: str) -> None:
 def test_win_head_dist_beyond_id() -> None:
     case = sequence("mixed")[0]
     with pytest.raises(DecodeError, match="win_head_dist 1 exceeds image id 0"):
-        spice_glz.decode(_patch(case.blob, 29, struct.pack(">I", 1)), spice_glz.Window())
+        spice_glz.decode(_patch(case.blob, 29, struct.pack(">I", 1)), window=spice_glz.Window())
 
 
 def test_absurd_dimensions_rejected_before_allocating() -> None:
@@ -129,17 +129,17 @@ def test_absurd_dimensions_rejected_before_allocating() -> None:
     huge = _patch(case.blob, 9, struct.pack(">II", 0x3FFFFFFF, 0xFFFFFFFF))
     huge = _patch(huge, 17, struct.pack(">I", 0xFFFFFFFC))
     with pytest.raises(DecodeError, match="exceeds the limit of"):
-        spice_glz.decode(huge, spice_glz.Window())
+        spice_glz.decode(huge, window=spice_glz.Window())
     with pytest.raises(DecodeError, match="exceeds the limit of 1000 pixels"):
-        spice_glz.decode(case.blob, spice_glz.Window(), limits=spice_glz.Limits(max_pixels=1000))
+        spice_glz.decode(case.blob, window=spice_glz.Window(), limits=spice_glz.Limits(max_pixels=1000))
 
 
 def test_wrong_format_for_type() -> None:
     case = sequence("mixed")[0]
     with pytest.raises(DecodeError, match="RGB32 cannot be decoded to 'x1r5g5b5'"):
-        spice_glz.decode(case.blob, spice_glz.Window(), "x1r5g5b5")
+        spice_glz.decode(case.blob, window=spice_glz.Window(), format="x1r5g5b5")
     with pytest.raises(DecodeError, match="cannot be decoded to 'rgb565'"):
-        spice_glz.decode(case.blob, spice_glz.Window(), "rgb565")
+        spice_glz.decode(case.blob, window=spice_glz.Window(), format="rgb565")
 
 
 def test_decode_into_small_buffer_and_stride() -> None:
@@ -147,15 +147,15 @@ def test_decode_into_small_buffer_and_stride() -> None:
     need = case.width * 4 * case.height
     window = spice_glz.Window()
     with pytest.raises(DecodeError, match="too small"):
-        spice_glz.decode_into(case.blob, window, bytearray(need - 1))
-    with pytest.raises(DecodeError, match="smaller than a row"):
-        spice_glz.decode_into(case.blob, window, bytearray(need), stride=case.width * 4 - 1)
+        spice_glz.decode_into(case.blob, bytearray(need - 1), case.width * 4, window=window)
+    with pytest.raises(DecodeError, match="smaller than a bgrx32 row"):
+        spice_glz.decode_into(case.blob, bytearray(need), case.width * 4 - 1, window=window)
     with pytest.raises(DecodeError, match="too small"):
-        spice_glz.decode_into(case.blob, window, bytearray(need), stride=case.width * 4 + 4)
-    with pytest.raises(TypeError):
-        spice_glz.decode_into(case.blob, window, bytes(need))
+        spice_glz.decode_into(case.blob, bytearray(need), case.width * 4 + 4, window=window)
+    with pytest.raises(DecodeError, match="needs a writable contiguous buffer"):
+        spice_glz.decode_into(case.blob, bytes(need), case.width * 4, window=window)
     assert len(window) == 0
-    spice_glz.decode_into(case.blob, window, bytearray(need))
+    spice_glz.decode_into(case.blob, bytearray(need), case.width * 4, window=window)
     assert window.ids() == [0]
 
 
@@ -163,6 +163,6 @@ def test_empty_input_and_unused_window() -> None:
     """Regression (fuzz): an empty blob, and freeing a window that never held an image."""
     window = spice_glz.Window()
     with pytest.raises(DecodeError, match="shorter than its 33-byte header"):
-        spice_glz.decode(b"", window)
+        spice_glz.decode(b"", window=window)
     window.clear()
     del window

@@ -26,7 +26,7 @@ def test_all_cases_are_in_sequences() -> None:
 def test_sequence_decodes_byte_exact(seq: list[vectors.Case]) -> None:
     window = spice_glz.Window()
     for case in seq:
-        img = spice_glz.decode(case.blob, window)
+        img = spice_glz.decode(case.blob, window=window)
         first = case.expected[0]
         assert (img.width, img.height, img.format) == (case.width, case.height, first.format), case.name
         assert img.stride == first.stride
@@ -44,7 +44,7 @@ def test_every_expected_format(seq: list[vectors.Case]) -> None:
         window = spice_glz.Window()
         for case in seq:
             wanted = [e for e in case.expected if e.format == fmt]
-            img = spice_glz.decode(case.blob, window, None if not wanted else fmt)
+            img = spice_glz.decode(case.blob, window=window, format=None if not wanted else fmt)
             if wanted:
                 assert img.pixels == wanted[0].read(), (case.name, fmt)
 
@@ -56,7 +56,7 @@ def test_decode_into_padded_numpy(seq: list[vectors.Case]) -> None:
         exp = case.expected[0]
         stride = exp.stride + 12
         arr = np.full((case.height, stride), 0xAB, dtype=np.uint8)
-        hdr = spice_glz.decode_into(case.blob, window, arr, stride)
+        hdr = spice_glz.decode_into(case.blob, arr, stride, window=window)
         assert (hdr.width, hdr.height, hdr.image_id) == (case.width, case.height, case.glz["image_id"])
         assert hdr.win_head_dist == case.glz["win_head_dist"]
         assert hdr.top_down == case.top_down
@@ -80,7 +80,7 @@ def test_committed_subset(seq: list[vectors.Case]) -> None:
     window = spice_glz.Window()
     for case in seq:
         assert vectors.sha256(case.blob) == case.raw["encoded"]["sha256"]
-        img = spice_glz.decode(case.blob, window)
+        img = spice_glz.decode(case.blob, window=window)
         for exp in case.expected:
             assert vectors.sha256(exp.read()) == exp.sha256
         assert vectors.sha256(img.pixels) == case.expected[0].sha256
@@ -92,9 +92,9 @@ def test_other_formats_agree_with_the_expected_ones() -> None:
     default, other = spice_glz.Window(), spice_glz.Window()
     checked = set()
     for case in seq:
-        first = spice_glz.decode(case.blob, default)
+        first = spice_glz.decode(case.blob, window=default)
         if case.image_type == "RGB16":
-            native = np.frombuffer(spice_glz.decode(case.blob, other, "x1r5g5b5").pixels, "<u2")
+            native = np.frombuffer(spice_glz.decode(case.blob, window=other, format="x1r5g5b5").pixels, "<u2")
             widened = np.zeros((native.size, 4), np.uint8)
             for i, shift in enumerate((0, 5, 10)):
                 c = (native >> shift) & 31
@@ -102,15 +102,15 @@ def test_other_formats_agree_with_the_expected_ones() -> None:
             assert widened.tobytes() == bytes(first.pixels), case.name
             checked.add("RGB16")
         elif case.image_type == "RGBA":
-            no_alpha = np.frombuffer(spice_glz.decode(case.blob, other, "bgrx32").pixels, np.uint8).reshape(
-                -1, 4
-            )
+            no_alpha = np.frombuffer(
+                spice_glz.decode(case.blob, window=other, format="bgrx32").pixels, np.uint8
+            ).reshape(-1, 4)
             expected = np.frombuffer(first.pixels, np.uint8).reshape(-1, 4).copy()
             expected[:, 3] = 0
             assert np.array_equal(no_alpha, expected), case.name
             checked.add("RGBA")
         else:
-            spice_glz.decode(case.blob, other)
+            spice_glz.decode(case.blob, window=other)
     assert checked == {"RGB16", "RGBA"}
 
 
@@ -121,9 +121,9 @@ def test_threads_share_a_window_safely() -> None:
     seq = next(s for s in SEQUENCES if s[0].raw["glz"]["sequence"] == "scroll")
     window = spice_glz.Window()
     for case in seq:
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
     jobs = [seq[i % len(seq)] for i in range(40)]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda c: (c, bytes(spice_glz.decode(c.blob, window).pixels)), jobs))
+        results = list(pool.map(lambda c: (c, bytes(spice_glz.decode(c.blob, window=window).pixels)), jobs))
     for case, pixels in results:
         assert vectors.sha256(pixels) == case.expected[0].sha256

@@ -25,7 +25,7 @@ def test_eviction_follows_win_head_dist() -> None:
     window = spice_glz.Window()
     held = []
     for case in sequence("evict"):
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
         held.append(window.ids())
         assert window.pixels == sum(128 * 96 for _ in window.ids())
     assert held[:3] == [[0], [0, 1], [0, 1, 2]]
@@ -36,30 +36,30 @@ def test_reference_older_than_header_window_is_rejected() -> None:
     seq = sequence("evict")
     window = spice_glz.Window()
     for case in seq[:3]:
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
     narrowed = seq[3].blob[:29] + struct.pack(">I", 1) + seq[3].blob[33:]
     with pytest.raises(DecodeError, match=r"reference to image 1, older than the header's window"):
-        spice_glz.decode(narrowed, window)
+        spice_glz.decode(narrowed, window=window)
     assert window.ids() == [0, 1, 2]
-    spice_glz.decode(seq[3].blob, window)
+    spice_glz.decode(seq[3].blob, window=window)
     assert window.ids() == [1, 2, 3]
 
 
 def test_pixel_budget_too_small_fails_cleanly() -> None:
     window = spice_glz.Window(max_pixels=128 * 96)
     seq = sequence("evict")
-    spice_glz.decode(seq[0].blob, window)
-    spice_glz.decode(seq[1].blob, window)  # copies from image 0, which leaves afterwards
+    spice_glz.decode(seq[0].blob, window=window)
+    spice_glz.decode(seq[1].blob, window=window)  # copies from image 0, which leaves afterwards
     assert window.ids() == [1]
     with pytest.raises(DecodeError, match="reference to image 0, which is not in the window"):
-        spice_glz.decode(seq[2].blob, window)
+        spice_glz.decode(seq[2].blob, window=window)
     assert window.ids() == [1]
 
 
 def test_budget_just_large_enough() -> None:
     window = spice_glz.Window(max_pixels=3 * 128 * 96)
     for case in sequence("evict"):
-        img = spice_glz.decode(case.blob, window)
+        img = spice_glz.decode(case.blob, window=window)
         assert vectors.sha256(img.pixels) == case.expected[0].sha256
         assert window.pixels <= 3 * 128 * 96
 
@@ -68,7 +68,7 @@ def test_missing_image() -> None:
     seq = sequence("scroll")
     window = spice_glz.Window()
     with pytest.raises(DecodeError, match="reference to image 0, which is not in the window"):
-        spice_glz.decode(seq[1].blob, window)
+        spice_glz.decode(seq[1].blob, window=window)
     assert len(window) == 0
 
 
@@ -76,7 +76,7 @@ def test_image_distance_before_zero() -> None:
     seq = sequence("scroll")
     as_first = seq[1].blob[:21] + struct.pack(">QI", 0, 0) + seq[1].blob[33:]
     with pytest.raises(DecodeError, match="reaches before image 0"):
-        spice_glz.decode(as_first, spice_glz.Window())
+        spice_glz.decode(as_first, window=spice_glz.Window())
 
 
 def test_reference_to_another_type() -> None:
@@ -86,9 +86,9 @@ def test_reference_to_another_type() -> None:
     enc.encode(pixels, 40, 30, ImageType.RGB32)
     rgb32_second = enc.encode(pixels, 40, 30, ImageType.RGB32)
     window = spice_glz.Window()
-    spice_glz.decode(rgba_first, window)
+    spice_glz.decode(rgba_first, window=window)
     with pytest.raises(DecodeError, match="reference to image 0, which has another LZ type"):
-        spice_glz.decode(rgb32_second, window)
+        spice_glz.decode(rgb32_second, window=window)
     assert window.ids() == [0]
 
 
@@ -96,14 +96,14 @@ def test_bottom_up_images_kept_in_stream_order() -> None:
     """The mixed sequence copies from bottom-up images by stream-order offsets."""
     window = spice_glz.Window()
     for case in sequence("mixed"):
-        img = spice_glz.decode(case.blob, window)
+        img = spice_glz.decode(case.blob, window=window)
         assert vectors.sha256(img.pixels) == case.expected[0].sha256, case.name
 
 
 def test_oversized_image_is_decoded_but_not_kept() -> None:
     case = sequence("mixed")[0]
     window = spice_glz.Window(max_pixels=case.width * case.height - 1)
-    img = spice_glz.decode(case.blob, window)
+    img = spice_glz.decode(case.blob, window=window)
     assert vectors.sha256(img.pixels) == case.expected[0].sha256
     assert len(window) == 0 and window.pixels == 0
 
@@ -111,8 +111,8 @@ def test_oversized_image_is_decoded_but_not_kept() -> None:
 def test_repeated_id_replaces() -> None:
     case = sequence("mixed")[0]
     window = spice_glz.Window()
-    spice_glz.decode(case.blob, window)
-    spice_glz.decode(case.blob, window)
+    spice_glz.decode(case.blob, window=window)
+    spice_glz.decode(case.blob, window=window)
     assert window.ids() == [0]
     assert window.pixels == case.width * case.height
 
@@ -120,7 +120,7 @@ def test_repeated_id_replaces() -> None:
 def test_lowering_max_pixels_evicts_and_clear_empties() -> None:
     window = spice_glz.Window()
     for case in sequence("scroll"):
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
     assert window.ids() == [0, 1, 2, 3] and 2 in window and 7 not in window
     window.max_pixels = 2 * 320 * 200
     assert window.ids() == [2, 3]
@@ -138,7 +138,7 @@ def test_shared_pixels_outlive_the_window() -> None:
 
     seq = sequence("scroll")
     window = spice_glz.Window()
-    images = [spice_glz.decode(case.blob, window) for case in seq]
+    images = [spice_glz.decode(case.blob, window=window) for case in seq]
     window.max_pixels = 320 * 200
     assert window.ids() == [3]
     window.clear()
@@ -157,7 +157,7 @@ def test_shared_pixels_outlive_the_window() -> None:
 def test_shared_pixels_survive_replacement_by_the_same_id() -> None:
     case = sequence("mixed")[0]
     window = spice_glz.Window()
-    first = spice_glz.decode(case.blob, window)
+    first = spice_glz.decode(case.blob, window=window)
     for _ in range(3):
-        spice_glz.decode(case.blob, window)
+        spice_glz.decode(case.blob, window=window)
     assert first.pixels == case.expected[0].read()

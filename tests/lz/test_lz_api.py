@@ -17,13 +17,13 @@ README = Path(__file__).resolve().parents[2] / "packages" / "spice-lz" / "README
 def test_exports() -> None:
     assert sorted(spice_lz.__all__) == sorted(
         [
-            "DEFAULT_LIMITS",
+            "FORMATS",
             "DecodeError",
             "EncodeError",
             "Header",
             "Image",
+            "ImageType",
             "Limits",
-            "LzImageType",
             "PixelFormat",
             "__version__",
             "decode",
@@ -75,9 +75,9 @@ def test_concurrent_decodes_in_threads() -> None:
 
 
 def test_decode_into_rejects_non_contiguous_arrays() -> None:
-    blob = spice_lz.encode(bytes(16), 2, 2, spice_lz.LzImageType.RGB32)
+    blob = spice_lz.encode(bytes(16), 2, 2, spice_lz.ImageType.RGB32)
     surface = np.zeros((10, 10, 4), np.uint8)
-    with pytest.raises(spice_lz.DecodeError, match="not a writable contiguous buffer"):
+    with pytest.raises(spice_lz.DecodeError, match="needs a writable contiguous buffer"):
         spice_lz.decode_into(blob, surface[2:, 3:], stride=40)
-    with pytest.raises(spice_lz.DecodeError, match="not a writable contiguous buffer"):
+    with pytest.raises(spice_lz.DecodeError, match="needs a writable contiguous buffer"):
         spice_lz.decode_into(blob, np.zeros(64, np.uint8)[::2], stride=8)

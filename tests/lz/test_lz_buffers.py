@@ -25,7 +25,7 @@ chosen = list(chosen.values())
 
 def claims_8000x8000(case):
     blob = bytearray(case.blob)
-    row = spice_lz.LzImageType[case.image_type].row_bytes(8000)
+    row = spice_lz.ImageType[case.image_type].row_bytes(8000)
     struct.pack_into(">III", blob, 12, 8000, 8000, row)
     return bytes(blob)
 
@@ -45,7 +45,7 @@ for kind in INPUT_KINDS:
     for case in chosen:
         blob, pal = case.blob, case.palette
         for bad in (blob[: len(blob) // 2], blob[:-1], blob + b"\\0", claims_8000x8000(case)):
-            if fail_in_cycle(lambda: spice_lz.decode(as_input(kind, bad), pal), spice_lz.DecodeError):
+            if fail_in_cycle(lambda: spice_lz.decode(as_input(kind, bad), palette=pal), spice_lz.DecodeError):
                 errors += 1
             for out in OUTPUT_KINDS:
                 buf = as_output(out, out_size(case))
@@ -69,10 +69,10 @@ def test_successful_decodes_of_every_buffer_type_match_bytes() -> None:
             _SETUP
             + """
 for case in chosen:
-    want = spice_lz.decode(case.blob, case.palette).pixels
+    want = spice_lz.decode(case.blob, palette=case.palette).pixels
     assert len(want) == out_size(case)
     for kind in INPUT_KINDS:
-        img = spice_lz.decode(as_input(kind, case.blob), case.palette)
+        img = spice_lz.decode(as_input(kind, case.blob), palette=case.palette)
         assert img.pixels == want, (kind, case.name)
         for out in OUTPUT_KINDS:
             buf = as_output(out, len(want))

@@ -7,7 +7,7 @@ import struct
 import pytest
 import spice_lz
 import vectors
-from spice_lz import EncodeError, LzImageType
+from spice_lz import EncodeError, ImageType
 
 CASES = vectors.cases("lz")
 
@@ -18,15 +18,15 @@ def native_input(case: vectors.Case) -> bytes:
     Palette types are decoded with an identity palette and a header widened to
     the whole stride, which recovers the indices including the padding bits.
     """
-    kind = LzImageType[case.image_type]
-    if kind in (LzImageType.RGB32, LzImageType.RGBA, LzImageType.A8):
+    kind = ImageType[case.image_type]
+    if kind in (ImageType.RGB32, ImageType.RGBA, ImageType.A8):
         return case.expected[0].read()
-    if kind == LzImageType.RGB24:
+    if kind == ImageType.RGB24:
         px = case.expected[0].read()
         return b"".join(px[i : i + 3] for i in range(0, len(px), 4))
-    if kind == LzImageType.RGB16:
+    if kind == ImageType.RGB16:
         return bytes(spice_lz.decode(case.blob, format="x1r5g5b5").pixels)
-    if kind == LzImageType.XXXA:
+    if kind == ImageType.XXXA:
         return bytes(b for a in case.expected[0].read() for b in (0, 0, 0, a))
     per_byte = {1: 8, 2: 8, 3: 2, 4: 2, 5: 1}[kind]
     stride = kind.row_bytes(case.width)
@@ -34,7 +34,7 @@ def native_input(case: vectors.Case) -> bytes:
     wide[12:16] = struct.pack(">I", stride * per_byte)
     idx = spice_lz.decode(bytes(wide), palette=list(range(256))).pixels[::4]
     bits = 8 // per_byte
-    lsb_first = kind in (LzImageType.PLT1_LE, LzImageType.PLT4_LE)
+    lsb_first = kind in (ImageType.PLT1_LE, ImageType.PLT4_LE)
     out = bytearray(stride * case.height)
     for i, value in enumerate(idx):
         k = i % per_byte
@@ -44,7 +44,7 @@ def native_input(case: vectors.Case) -> bytes:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name.split("/", 1)[1] for c in CASES])
 def test_encode_is_byte_identical_to_reference(case: vectors.Case) -> None:
-    kind = LzImageType[case.image_type]
+    kind = ImageType[case.image_type]
     blob = spice_lz.encode(native_input(case), case.width, case.height, kind, top_down=case.top_down)
     assert blob == case.blob
     img = spice_lz.decode(blob, palette=case.palette)
@@ -53,7 +53,7 @@ def test_encode_is_byte_identical_to_reference(case: vectors.Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name.split("/", 1)[1] for c in CASES])
 def test_encode_from_padded_rows(case: vectors.Case) -> None:
-    kind = LzImageType[case.image_type]
+    kind = ImageType[case.image_type]
     native = native_input(case)
     row = kind.row_bytes(case.width)
     stride = row + 5
@@ -64,8 +64,8 @@ def test_encode_from_padded_rows(case: vectors.Case) -> None:
 
 def test_bottom_up_flag_and_row_order() -> None:
     px = bytes([0, 1, 0, 1, 0, 1, 9, 9, 9, 9, 8, 8])  # 4x3 A8 with distinct rows
-    top = spice_lz.encode(px, 4, 3, LzImageType.A8)
-    bottom = spice_lz.encode(px, 4, 3, LzImageType.A8, top_down=False)
+    top = spice_lz.encode(px, 4, 3, ImageType.A8)
+    bottom = spice_lz.encode(px, 4, 3, ImageType.A8, top_down=False)
     assert spice_lz.read_header(top).top_down and not spice_lz.read_header(bottom).top_down
     assert top != bottom
     assert spice_lz.decode(top).pixels == px == spice_lz.decode(bottom).pixels
@@ -75,12 +75,12 @@ def test_encode_errors() -> None:
     with pytest.raises(EncodeError, match="unknown LZ image type 12"):
         spice_lz.encode(b"\0" * 16, 2, 2, 12)
     with pytest.raises(EncodeError, match=r"both must be in 1 \.\. 2"):
-        spice_lz.encode(b"", 0, 2, LzImageType.A8)
+        spice_lz.encode(b"", 0, 2, ImageType.A8)
     with pytest.raises(EncodeError, match="needs 16"):
-        spice_lz.encode(b"\0" * 15, 2, 2, LzImageType.RGB32)
+        spice_lz.encode(b"\0" * 15, 2, 2, ImageType.RGB32)
     with pytest.raises(EncodeError, match="needs 11"):
-        spice_lz.encode(b"\0" * 10, 3, 3, LzImageType.PLT8, stride=4)
+        spice_lz.encode(b"\0" * 10, 3, 3, ImageType.PLT8, stride=4)
     with pytest.raises(EncodeError, match="stride 5 is smaller than a row of 6 bytes"):
-        spice_lz.encode(b"\0" * 100, 2, 2, LzImageType.RGB24, stride=5)
+        spice_lz.encode(b"\0" * 100, 2, 2, ImageType.RGB24, stride=5)
     with pytest.raises(EncodeError, match="too large"):
-        spice_lz.encode(b"", 40000, 40000, LzImageType.RGBA)
+        spice_lz.encode(b"", 40000, 40000, ImageType.RGBA)

@@ -8,7 +8,7 @@ import struct
 import pytest
 import spice_lz
 import vectors
-from spice_lz import DecodeError, LzImageType
+from spice_lz import DecodeError, ImageType
 
 CASES = vectors.cases("lz")
 SMALL = [c for c in CASES if c.name.startswith("lz/small_") and len(c.blob) <= 600]
@@ -18,7 +18,7 @@ def header(
     image_type: int = 8, width: int = 2, height: int = 2, stride: int | None = None, top_down: int = 1
 ) -> bytes:
     if stride is None:
-        stride = LzImageType(image_type).row_bytes(width) if 1 <= image_type <= 11 else width * 4
+        stride = ImageType(image_type).row_bytes(width) if 1 <= image_type <= 11 else width * 4
     return struct.pack(">7I", 0x20205A4C, 0x00010001, image_type, width, height, stride, top_down)
 
 
@@ -27,7 +27,7 @@ def by_name(name: str) -> vectors.Case:
 
 
 def test_small_set_covers_every_type() -> None:
-    assert {c.image_type for c in SMALL} == {t.name for t in LzImageType}
+    assert {c.image_type for c in SMALL} == {t.name for t in ImageType}
 
 
 @pytest.mark.parametrize("case", SMALL, ids=[c.name.split("/", 1)[1] for c in SMALL])
@@ -83,8 +83,8 @@ def test_bit_flips_never_crash() -> None:
         (header(image_type=2, width=9, stride=1), "header stride 1"),
         (header(image_type=2, width=9, stride=3), "header stride 3"),
         (header(top_down=2), "top_down flag 2 at offset 24"),
-        (header(width=0x80000000, stride=0), "too large|exceeds the limits"),
-        (header(image_type=11, width=70000, height=70000), "too large|exceeds the limits"),
+        (header(width=0x80000000, stride=0), "too large|exceeds the limit"),
+        (header(image_type=11, width=70000, height=70000), "too large|exceeds the limit"),
     ],
 )
 def test_bad_headers(blob: bytes, message: str) -> None:
@@ -96,12 +96,12 @@ def test_bad_headers(blob: bytes, message: str) -> None:
 
 def test_absurd_sizes_rejected_before_allocating() -> None:
     blob = header(image_type=11, width=20000, height=20000) + b"\x1f"
-    with pytest.raises(DecodeError, match="exceeds the limits"):
+    with pytest.raises(DecodeError, match="exceeds the limit"):
         spice_lz.decode(blob)
     tight = spice_lz.Limits(max_width=100, max_height=100, max_pixels=50)
-    with pytest.raises(DecodeError, match="exceeds the limits"):
+    with pytest.raises(DecodeError, match="exceeds the limit"):
         spice_lz.decode(by_name("lz/small_31x33_rgb32_bottomup").blob, limits=tight)
-    with pytest.raises(DecodeError, match="exceeds the limits"):
+    with pytest.raises(DecodeError, match="exceeds the limit"):
         spice_lz.decode_into(by_name("lz/small_31x33_rgb32_bottomup").blob, bytearray(1), 1, limits=tight)
 
 
@@ -179,20 +179,20 @@ def test_palette_as_ints_equals_palette_as_bytes() -> None:
 )
 def test_unavailable_format(name: str, fmt: str) -> None:
     case = by_name(name)
-    with pytest.raises(DecodeError, match=f"format '{fmt}' is not available"):
+    with pytest.raises(DecodeError, match=f"cannot be decoded to {fmt!r}"):
         spice_lz.decode(case.blob, palette=case.palette, format=fmt)
 
 
 def test_decode_into_buffer_checks() -> None:
     case = by_name("lz/small_7x3_rgb32_bottomup")
     row = 7 * 4
-    with pytest.raises(DecodeError, match="needs 84"):
+    with pytest.raises(DecodeError, match="84 bytes needed"):
         spice_lz.decode_into(case.blob, bytearray(83), row)
-    with pytest.raises(DecodeError, match="needs 88"):
+    with pytest.raises(DecodeError, match="88 bytes needed"):
         spice_lz.decode_into(case.blob, bytearray(87), row + 2)
-    with pytest.raises(DecodeError, match="stride 27 is smaller than a row of 28 bytes"):
+    with pytest.raises(DecodeError, match=r"stride 27 is smaller than a bgrx32 row of 7 pixels \(28 bytes\)"):
         spice_lz.decode_into(case.blob, bytearray(1000), row - 1)
-    with pytest.raises(DecodeError, match="not a writable"):
+    with pytest.raises(DecodeError, match="needs a writable"):
         spice_lz.decode_into(case.blob, bytes(84), row)
     exact = bytearray(b"\xee" * (2 * (row + 2) + row))
     spice_lz.decode_into(case.blob, exact, row + 2)

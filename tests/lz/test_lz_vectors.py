@@ -21,7 +21,7 @@ def _id(item: tuple[vectors.Case, vectors.Expected]) -> str:
 
 def test_there_are_vectors() -> None:
     assert len(CASES) >= 100
-    assert {c.image_type for c in CASES} == {t.name for t in spice_lz.LzImageType}
+    assert {c.image_type for c in CASES} == {t.name for t in spice_lz.ImageType}
 
 
 @pytest.mark.parametrize("item", EXPECTED, ids=[_id(i) for i in EXPECTED])

@@ -19,8 +19,8 @@ def test_exports() -> None:
             "FORMATS",
             "DecodeError",
             "EncodeError",
+            "Header",
             "Image",
-            "ImageInfo",
             "ImageType",
             "Limits",
             "PixelFormat",
@@ -31,7 +31,7 @@ def test_exports() -> None:
             "read_header",
         ]
     )
-    assert spice_quic.__version__ == "0.1.0"
+    assert spice_quic.__version__ == "0.2.0"
 
 
 def test_blob_may_be_any_bytes_like_object() -> None:
@@ -57,13 +57,13 @@ def test_image_fields_and_repr() -> None:
 
 
 def test_read_header() -> None:
-    assert spice_quic.read_header(CASE.blob) == spice_quic.ImageInfo(ImageType.RGBA, 31, 33)
+    assert spice_quic.read_header(CASE.blob) == spice_quic.Header(ImageType.RGBA, 31, 33)
 
 
 def test_decode_into_writes_only_the_picture() -> None:
     target = np.zeros((33, 31, 4), np.uint8)
     info = spice_quic.decode_into(CASE.blob, target, 31 * 4)
-    assert info == spice_quic.ImageInfo(ImageType.RGBA, 31, 33)
+    assert info == spice_quic.Header(ImageType.RGBA, 31, 33)
     assert target.tobytes() == CASE.expected[0].read()
 
 

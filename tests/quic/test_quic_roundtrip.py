@@ -72,7 +72,7 @@ def test_roundtrip(
     mem[:, :row] = pic[::-1] if bottom_up else pic
     stride = -(row + pad) if bottom_up else row + pad
     blob = spice_quic.encode(mem.tobytes(), w, h, itype, stride=stride)
-    assert spice_quic.read_header(blob) == spice_quic.ImageInfo(itype, w, h)
+    assert spice_quic.read_header(blob) == spice_quic.Header(itype, w, h)
     for fmt in spice_quic.FORMATS[itype]:
         expected = _expected(pic, itype, w, h, fmt)
         img = spice_quic.decode(blob, format=fmt)

@@ -62,7 +62,7 @@ def decode_image(image: Image, window: spice_glz.Window, cache: dict[int, np.nda
             np.frombuffer(bytes(z.pixels), np.uint8).reshape(h, z.stride)[:, : 4 * w].reshape(h, w, 4).copy()
         )
     elif isinstance(image, GlzRgbImage):
-        g = spice_glz.decode(image.data, window)
+        g = spice_glz.decode(image.data, window=window)
         out = (
             np.frombuffer(bytes(g.pixels), np.uint8).reshape(h, g.stride)[:, : 4 * w].reshape(h, w, 4).copy()
         )

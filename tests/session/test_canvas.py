@@ -162,7 +162,7 @@ def test_qmask_selects_pixels() -> None:
 
 def test_copy_fast_and_slow_paths_agree() -> None:
     px = np.arange(W * H, dtype=np.uint32).reshape(H, W) * 0x010203
-    blob = spice_lz.encode((px.astype("<u4")).tobytes(), W, H, spice_lz.LzImageType.RGB32)
+    blob = spice_lz.encode((px.astype("<u4")).tobytes(), W, H, spice_lz.ImageType.RGB32)
     image = LzRgbImage(width=W, height=H, data=blob)
     fast, slow = channel(), channel()
     fast.handle(DisplayDrawCopy(0, FULL, Clip(), image, FULL))

@@ -68,7 +68,7 @@ def images(draw: st.DrawFn) -> object:
     if kind == "lz4":
         return Lz4Image(width=w, height=h, data=bytes([1, 8]) + struct.pack(">I", len(data)) + data)
     if kind == "lz_real":  # a valid blob whose size disagrees with the descriptor
-        blob = spice_lz.encode(bytes(4 * 6 * 5), 6, 5, spice_lz.LzImageType.RGB32)
+        blob = spice_lz.encode(bytes(4 * 6 * 5), 6, 5, spice_lz.ImageType.RGB32)
         return LzRgbImage(width=w, height=h, data=blob)
     fmt = draw(st.sampled_from(list(BitmapFmt)[1:]))
     stride = draw(st.integers(0, 200))

@@ -43,11 +43,11 @@ rng = np.random.default_rng(7)
 px = rng.integers(0, 4, (H, W, 4), dtype=np.uint8) * 60
 (seq,) = [s for s in vectors.glz_sequences() if s[0].name.startswith("glz/mixed_")]
 glz_orphan = seq[1]  # copies from seq[0], which this client never saw
-lz = spice_lz.encode(px.tobytes(), W, H, spice_lz.LzImageType.RGB32)
+lz = spice_lz.encode(px.tobytes(), W, H, spice_lz.ImageType.RGB32)
 quic = spice_quic.encode(px.tobytes(), W, H, spice_quic.ImageType.RGB32)
-plt = spice_lz.encode((px[..., 0] % 4).tobytes(), W, H, spice_lz.LzImageType.PLT8)
+plt = spice_lz.encode((px[..., 0] % 4).tobytes(), W, H, spice_lz.ImageType.PLT8)
 jpeg = simplejpeg.encode_jpeg(np.ascontiguousarray(px[..., :3]), colorspace="BGR")
-alpha = spice_lz.encode(px.tobytes(), W, H, spice_lz.LzImageType.XXXA)
+alpha = spice_lz.encode(px.tobytes(), W, H, spice_lz.ImageType.XXXA)
 bad_alpha = alpha[: len(alpha) - 3]
 images = [
     GlzRgbImage(width=glz_orphan.width, height=glz_orphan.height, data=glz_orphan.blob),
@@ -95,7 +95,7 @@ def _glz_orphan_and_truncated_lz() -> list[bytes]:
     """DRAW_COPY bodies: a GLZ image copying from one never sent, a 92-byte truncated LZ image."""
     (seq,) = [s for s in vectors.glz_sequences() if s[0].name.startswith("glz/mixed_")]
     orphan = seq[1]
-    lz = spice_lz.encode(bytes(range(256)) * 6, 24, 16, spice_lz.LzImageType.RGB32)
+    lz = spice_lz.encode(bytes(range(256)) * 6, 24, 16, spice_lz.ImageType.RGB32)
     bodies = []
     for image in (
         GlzRgbImage(id=1, width=orphan.width, height=orphan.height, data=orphan.blob),

@@ -59,7 +59,7 @@ def _jpeg(px: np.ndarray) -> bytes:
 
 def _jpeg_alpha(px: np.ndarray) -> JpegAlphaImage:
     jpeg = _jpeg(px)
-    alpha = spice_lz.encode(px.tobytes(), W, H, spice_lz.LzImageType.XXXA)
+    alpha = spice_lz.encode(px.tobytes(), W, H, spice_lz.ImageType.XXXA)
     return JpegAlphaImage(
         width=W, height=H, jpeg_size=len(jpeg), data=jpeg + alpha, jpeg_flags=JpegAlphaFlags.TOP_DOWN
     )
@@ -72,7 +72,7 @@ def _zlib_glz(px: np.ndarray) -> ZlibGlzRgbImage:
 
 def _lz_plt(px: np.ndarray) -> LzPltImage:
     indices = (px[..., 0] % 4).astype(np.uint8).tobytes()
-    blob = spice_lz.encode(indices, W, H, spice_lz.LzImageType.PLT8)
+    blob = spice_lz.encode(indices, W, H, spice_lz.ImageType.PLT8)
     palette = Palette(1, (0x102030, 0x405060, 0x708090, 0xA0B0C0))
     return LzPltImage(width=W, height=H, data=blob, palette=palette)
 
@@ -82,7 +82,7 @@ IMAGES: dict[str, Callable[[np.ndarray], Image]] = {
         width=W, height=H, data=spice_quic.encode(px.tobytes(), W, H, spice_quic.ImageType.RGB32)
     ),
     "lz": lambda px: LzRgbImage(
-        width=W, height=H, data=spice_lz.encode(px.tobytes(), W, H, spice_lz.LzImageType.RGB32)
+        width=W, height=H, data=spice_lz.encode(px.tobytes(), W, H, spice_lz.ImageType.RGB32)
     ),
     "glz": lambda px: GlzRgbImage(width=W, height=H, data=_glz(px)),
     "zlib_glz": _zlib_glz,

@@ -6,6 +6,8 @@ import enum
 
 import spice_net
 from spice_session import InvalidURI, ScreenshotTimeout
+from spice_session._driver import OcrUnavailable
+from spice_session._match import MatchError, NeedleError
 
 __all__ = ["ExitCode", "UsageError", "classify"]
 
@@ -36,6 +38,8 @@ class ExitCode(enum.IntEnum):
     LINK_REFUSED = 8
     #: The server broke the protocol or dropped the connection mid-session.
     PROTOCOL_ERROR = 9
+    #: ``spice do``: an expect / expect-text / wait-still did not see what it waited for in time.
+    EXPECT_FAILED = 10
     #: Interrupted (Ctrl-C).
     INTERRUPTED = 130
     #: Whoever read the output went away (``spice connect URI | head``): 128 + SIGPIPE, no message.
@@ -52,6 +56,9 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
     detail = _one_line(exc)
     table: list[tuple[type[BaseException], ExitCode, str]] = [
         (InvalidURI, ExitCode.USAGE, "invalid URI"),
+        (NeedleError, ExitCode.USAGE, "bad needle"),
+        (OcrUnavailable, ExitCode.USAGE, "no OCR"),
+        (MatchError, ExitCode.EXPECT_FAILED, "expect failed"),
         (spice_net.ConnectTimeout, ExitCode.TIMEOUT, "timed out"),
         (ScreenshotTimeout, ExitCode.TIMEOUT, "timed out"),
         (spice_net.ConnectFailed, ExitCode.CONNECTION_FAILED, "connection failed"),

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
-from . import __version__, _connect, _demo, _record_audio, _screenshot, _serve, _view
+from . import __version__, _connect, _demo, _do, _record_audio, _screenshot, _serve, _view
 from ._exitcodes import ExitCode
 from ._run import execute
 from ._secrets import mask_argv_secrets
@@ -26,6 +26,7 @@ exit codes:
   7    timed out
   8    link refused by the server for another reason
   9    protocol error or connection lost
+  10   spice do: an expect timed out (the message names the best score)
   130  interrupted
   141  the output pipe was closed early (e.g. | head): no message
 """
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connect.add_parser(subparsers)
     _screenshot.add_parser(subparsers)
+    _do.add_parser(subparsers)
     _record_audio.add_parser(subparsers)
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)

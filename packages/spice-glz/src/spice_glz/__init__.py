@@ -4,17 +4,15 @@ Decode with :func:`decode` (or :func:`decode_into`, :func:`decode_zlib`) against
 :class:`Window` that keeps earlier images; encode with an :class:`Encoder`.
 """
 
-from ._decode import DEFAULT_LIMITS, decode, decode_into, decode_zlib, decode_zlib_into, read_header
+from ._contract import DecodeError, EncodeError, Limits, PixelFormat
+from ._decode import decode, decode_into, decode_zlib, decode_zlib_into, inflate, read_header
 from ._encoder import MAX_WINDOW_PIXELS, Encoder
-from ._errors import DecodeError, EncodeError
-from ._types import DEFAULT_FORMATS, FORMATS, Header, Image, ImageType, Limits
+from ._types import FORMATS, Header, Image, ImageType
 from ._window import DEFAULT_WINDOW_PIXELS, Window
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "DEFAULT_FORMATS",
-    "DEFAULT_LIMITS",
     "DEFAULT_WINDOW_PIXELS",
     "FORMATS",
     "MAX_WINDOW_PIXELS",
@@ -25,11 +23,17 @@ __all__ = [
     "Image",
     "ImageType",
     "Limits",
+    "PixelFormat",
     "Window",
     "__version__",
     "decode",
     "decode_into",
     "decode_zlib",
     "decode_zlib_into",
+    "inflate",
     "read_header",
 ]
+
+for _cls in (DecodeError, EncodeError, Limits, Header, Image, ImageType, Encoder, Window):
+    _cls.__module__ = __name__
+del _cls

@@ -6,24 +6,35 @@ import struct
 import zlib
 from typing import Any
 
-from ._errors import DecodeError
+from ._contract import (
+    FORMAT_BYTES,
+    DecodeError,
+    Limits,
+    byte_view,
+    check_output,
+    choose_format,
+    writable_size,
+)
 from ._lib import ffi, lib
-from ._types import BYTES_PER_PIXEL, DEFAULT_FORMATS, FORMATS, Header, Image, ImageType, Limits
+from ._types import FORMATS, Header, Image, ImageType
 from ._window import Window
 
-__all__ = ["DEFAULT_LIMITS", "decode", "decode_into", "decode_zlib", "decode_zlib_into", "read_header"]
+__all__ = ["decode", "decode_into", "decode_zlib", "decode_zlib_into", "inflate", "read_header"]
 
-DEFAULT_LIMITS = Limits()
+_DEFAULT_LIMITS = Limits()
+#: Bytes an inflated ZLIB_GLZ_RGB blob may hold per pixel of ``Limits.max_pixels``.
+ZLIB_BYTES_PER_PIXEL = 8
 _FORMAT_CODES = {"bgrx32": lib.GLZ_FMT_BGRX32, "bgra32": lib.GLZ_FMT_BGRA32, "x1r5g5b5": lib.GLZ_FMT_X1R5G5B5}
 _TYPES = {int(t): t for t in ImageType}
-_STRIDE_BPP = {ImageType.RGB16: 2, ImageType.RGB24: 3, ImageType.RGB32: 4, ImageType.RGBA: 4}
+_STRIDE_BPP = {6: 2, 7: 3, 8: 4, 9: 4}
+#: Names of the LZ image types a GLZ header can hold but GLZ does not carry.
+_OTHER_LZ_TYPES = {1: "PLT1_LE", 2: "PLT1_BE", 3: "PLT4_LE", 4: "PLT4_BE", 5: "PLT8", 10: "XXXA", 11: "A8"}
 
 
 def _type_name(code: int) -> str:
-    try:
-        return ImageType(code).name
-    except ValueError:
-        return f"invalid type {code}"
+    if code in _TYPES:
+        return _TYPES[code].name
+    return _OTHER_LZ_TYPES.get(code, f"invalid type {code}")
 
 
 def _header_error(code: int, h: Any) -> DecodeError:
@@ -45,7 +56,7 @@ def _header_error(code: int, h: Any) -> DecodeError:
     if code == lib.GLZ_E_DIMENSIONS:
         return DecodeError(f"GLZ header: empty image {h.width}x{h.height}")
     if code == lib.GLZ_E_STRIDE:
-        bpp = _STRIDE_BPP.get(ImageType(h.type), 0)
+        bpp = _STRIDE_BPP.get(h.type, 0)
         return DecodeError(
             f"GLZ header: stride {h.stride} does not match width {h.width} x {bpp} bytes "
             f"for {_type_name(h.type)}"
@@ -53,22 +64,6 @@ def _header_error(code: int, h: Any) -> DecodeError:
     if code == lib.GLZ_E_WINDOW:
         return DecodeError(f"GLZ header: win_head_dist {h.win_head_dist} exceeds image id {h.id}")
     return DecodeError(f"GLZ header: error {code}")
-
-
-def _byte_view(blob: Any) -> memoryview:
-    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
-    view: memoryview | None
-    try:
-        view = memoryview(blob)
-    except TypeError:
-        view = None
-    if view is None:
-        raise DecodeError(f"GLZ: a blob must be a bytes-like object, got {type(blob).__name__}")
-    if not view.c_contiguous:
-        raise DecodeError("GLZ: a blob must be a contiguous buffer")
-    if view.ndim != 1 or view.format != "B":
-        view = view.cast("B")
-    return view
 
 
 def _parse_header(view: memoryview) -> Any:
@@ -80,10 +75,10 @@ def _parse_header(view: memoryview) -> Any:
     return h
 
 
-def read_header(blob: bytes | bytearray | memoryview) -> Header:
+def read_header(blob: Any) -> Header:
     """Parse and check the 33-byte GLZ header of ``blob``."""
-    h = _parse_header(_byte_view(blob))
-    return Header(_TYPES[h.type], h.width, h.height, h.stride, bool(h.top_down), int(h.id), h.win_head_dist)
+    h = _parse_header(byte_view("GLZ", blob))
+    return Header(_TYPES[h.type], h.width, h.height, bool(h.top_down), h.stride, int(h.id), h.win_head_dist)
 
 
 def _decode_error(code: int, in_offset: int, pixel: int, detail: int, h: Any) -> DecodeError:
@@ -125,25 +120,19 @@ _STORED_FORMAT = {
 class _Job:
     """A parsed header and the chosen output format, as plain Python values (no C buffers)."""
 
-    __slots__ = ("fmt", "h", "height", "id", "itype", "top_down", "view", "width")
+    __slots__ = ("fmt", "h", "height", "id", "itype", "limits", "top_down", "view", "width")
 
-    def __init__(self, blob: Any, fmt: str | None, limits: Limits) -> None:
-        self.view = view = _byte_view(blob)
+    def __init__(self, blob: Any, fmt: str | None, limits: Limits | None) -> None:
+        self.view = view = byte_view("GLZ", blob)
         self.h = h = _parse_header(view)
         self.itype = itype = _TYPES[h.type]
         self.width = width = h.width
         self.height = height = h.height
         self.top_down = bool(h.top_down)
         self.id = int(h.id)
-        if fmt is None:
-            fmt = DEFAULT_FORMATS[itype]
-        elif fmt not in FORMATS[itype]:
-            raise DecodeError(
-                f"GLZ: {itype.name} cannot be decoded to {fmt!r}; choose one of {FORMATS[itype]}"
-            )
-        self.fmt = fmt
-        if width * height > limits.max_pixels:
-            raise DecodeError(f"GLZ: image {width}x{height} exceeds the limit of {limits.max_pixels} pixels")
+        self.fmt = choose_format("GLZ", itype.name, FORMATS[itype], fmt)
+        self.limits = limits = limits or _DEFAULT_LIMITS
+        limits.check("GLZ", width, height)
         bound = int(lib.glz_pixel_bound(view.nbytes))
         if width * height > bound:
             raise DecodeError(
@@ -154,10 +143,10 @@ class _Job:
 
     def header(self) -> Header:
         h = self.h
-        return Header(self.itype, self.width, self.height, h.stride, self.top_down, self.id, h.win_head_dist)
+        return Header(self.itype, self.width, self.height, self.top_down, h.stride, self.id, h.win_head_dist)
 
 
-def _call(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin: bool) -> tuple[int, Any]:
+def _call(window: Window, job: _Job, out: Any, stride: int, pin: bool) -> tuple[int, Any]:
     """The C decode under the window's lock: (code, pinned pointer or NULL); error details
     are left in ``window._err``.  The input and output buffers are released on return."""
     pinned = window._pinned
@@ -165,21 +154,21 @@ def _call(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin:
         if out is None:
             code = lib.glz_decode(
                 window._ptr, src, job.view.nbytes, ffi.NULL, 0, stride,
-                _FORMAT_CODES[job.fmt], limits.max_pixels, window._err, pinned if pin else ffi.NULL,
+                _FORMAT_CODES[job.fmt], job.limits.max_pixels, window._err, pinned if pin else ffi.NULL,
             )  # fmt: skip
         else:
             with ffi.from_buffer(out, require_writable=True) as dst:
                 code = lib.glz_decode(
                     window._ptr, src, job.view.nbytes, dst, ffi.sizeof(dst), stride,
-                    _FORMAT_CODES[job.fmt], limits.max_pixels, window._err, pinned if pin else ffi.NULL,
+                    _FORMAT_CODES[job.fmt], job.limits.max_pixels, window._err, pinned if pin else ffi.NULL,
                 )  # fmt: skip
     return int(code), pinned[0] if pin else ffi.NULL
 
 
-def _run(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin: bool) -> Any:
+def _run(window: Window, job: _Job, out: Any, stride: int, pin: bool) -> Any:
     """Decode under the window's lock; returns the pinned pixel pointer (or NULL)."""
     with window._lock:
-        code, ptr = _call(window, job, out, stride, limits, pin)
+        code, ptr = _call(window, job, out, stride, pin)
         err = window._err
         where = (int(err.in_offset), int(err.pixel), int(err.detail))
     if ptr != ffi.NULL:
@@ -190,79 +179,63 @@ def _run(window: Window, job: _Job, out: Any, stride: int, limits: Limits, pin: 
     return ptr
 
 
-def decode(
-    blob: bytes | bytearray | memoryview,
-    window: Window,
-    format: str | None = None,
-    *,
-    limits: Limits = DEFAULT_LIMITS,
-) -> Image:
+def decode(blob: Any, *, format: str | None = None, limits: Limits | None = None, window: Window) -> Image:
     """Decode one GLZ image against ``window`` and add it there.
 
-    ``format`` defaults to ``bgrx32`` (``bgra32`` for RGBA); RGB16 also decodes to
-    ``x1r5g5b5``. Rows come out top first whatever the stream's row order.
-    ``Image.pixels`` is a read-only memoryview: for top-down images in the window's own
-    layout it shares the window's copy (no copy is made); ``bytearray(img.pixels)`` gives a
-    private, writable one. Use :func:`decode_into` to write into a buffer of your own.
+    ``format`` defaults to the type's first entry in ``FORMATS``. Rows come out top
+    first whatever the stream's row order. ``Image.pixels`` is a read-only memoryview:
+    for top-down images in the window's own layout it shares the window's copy (no copy
+    is made); ``bytearray(img.pixels)`` gives a private, writable one. Use
+    :func:`decode_into` to write into a buffer of your own.
     """
     job = _Job(blob, format, limits)
     fmt = job.fmt
-    stride = job.width * BYTES_PER_PIXEL[fmt]
+    stride = job.width * FORMAT_BYTES[fmt]
     nbytes = stride * job.height
     if job.top_down and _STORED_FORMAT[job.itype] == fmt:
-        ptr = _run(window, job, None, stride, limits, True)
+        ptr = _run(window, job, None, stride, True)
         pixels = memoryview(ffi.buffer(ptr, nbytes)).toreadonly()
     else:
         out = bytearray(nbytes)
-        _run(window, job, out, stride, limits, False)
+        _run(window, job, out, stride, False)
         pixels = memoryview(out).toreadonly()
     return Image(job.width, job.height, fmt, stride, pixels, job.itype, job.id)
 
 
 def decode_into(
-    blob: bytes | bytearray | memoryview,
-    window: Window,
-    buffer: Any,
-    stride: int | None = None,
-    format: str | None = None,
+    blob: Any,
+    out: Any,
+    stride: int,
     *,
-    limits: Limits = DEFAULT_LIMITS,
+    format: str | None = None,
+    limits: Limits | None = None,
+    window: Window,
 ) -> Header:
-    """Decode one GLZ image into a writable ``buffer`` (rows ``stride`` bytes apart, top first).
+    """Decode one GLZ image against ``window`` into a writable buffer (rows ``stride``
+    bytes apart, top first) and add it to the window.
 
-    The buffer needs ``stride * (height - 1) + width * bytes_per_pixel`` bytes. Returns the
-    header, so callers learn the size and id.
+    The buffer needs ``stride * (height - 1) + width * bytes_per_pixel`` bytes. Returns
+    the header, so callers learn the size and id.
     """
     job = _Job(blob, format, limits)
-    row = job.width * BYTES_PER_PIXEL[job.fmt]
-    if stride is None:
-        stride = row
-    if stride < row:
-        raise DecodeError(f"GLZ: stride {stride} is smaller than a row ({row} bytes)")
-    need = stride * (job.height - 1) + row
-    try:
-        view = memoryview(buffer)
-    except TypeError as exc:
-        raise TypeError("decode_into needs a writable buffer") from exc
-    readonly, contiguous, nbytes = view.readonly, view.contiguous, view.nbytes
-    view.release()
-    if readonly:
-        raise TypeError("decode_into needs a writable buffer, got a read-only one")
-    if not contiguous:
-        raise TypeError("decode_into needs a contiguous buffer")
-    if nbytes < need:
-        raise DecodeError(
-            f"GLZ: buffer of {nbytes} bytes is too small for {job.width}x{job.height} ({need} needed)"
-        )
-    _run(window, job, buffer, stride, limits, False)
+    check_output("GLZ", writable_size(ffi, out), stride, job.width, job.height, job.fmt)
+    _run(window, job, out, stride, False)
     return job.header()
 
 
 _ZLIB_HEAD = struct.Struct("<II")
 
 
-def _inflate(blob: bytes | bytearray | memoryview, limits: Limits, glz_data_size: int | None) -> bytes:
-    view = _byte_view(blob)
+def inflate(blob: Any, *, glz_data_size: int | None = None, limits: Limits | None = None) -> bytes:
+    """The GLZ blob inside a ZLIB_GLZ_RGB payload.
+
+    The payload is ``u32 glz_data_size, u32 data_size`` (little-endian), then
+    ``data_size`` bytes of zlib data that must inflate to exactly ``glz_data_size``
+    bytes, with nothing after the zlib stream. With ``glz_data_size`` given, ``blob`` is
+    the zlib data alone (as a parsed message holds it). The inflated size may be at most
+    ``8 * limits.max_pixels``.
+    """
+    view = byte_view("ZLIB_GLZ_RGB", blob)
     if glz_data_size is None:
         if len(view) < _ZLIB_HEAD.size:
             raise DecodeError(f"ZLIB_GLZ_RGB: {len(view)} bytes, shorter than its 8-byte header")
@@ -274,10 +247,9 @@ def _inflate(blob: bytes | bytearray | memoryview, limits: Limits, glz_data_size
         view = view[8:]
     else:
         glz_size = glz_data_size
-    if not 0 <= glz_size <= limits.max_zlib_bytes:
-        raise DecodeError(
-            f"ZLIB_GLZ_RGB: glz_data_size {glz_size} exceeds the limit of {limits.max_zlib_bytes}"
-        )
+    cap = ZLIB_BYTES_PER_PIXEL * (limits or _DEFAULT_LIMITS).max_pixels
+    if not 0 <= glz_size <= cap:
+        raise DecodeError(f"ZLIB_GLZ_RGB: glz_data_size {glz_size} exceeds the limit of {cap} bytes")
     inflater = zlib.decompressobj()
     try:
         glz = inflater.decompress(view, glz_size)
@@ -293,30 +265,28 @@ def _inflate(blob: bytes | bytearray | memoryview, limits: Limits, glz_data_size
 
 
 def decode_zlib(
-    blob: bytes | bytearray | memoryview,
-    window: Window,
-    format: str | None = None,
+    blob: Any,
     *,
+    format: str | None = None,
+    limits: Limits | None = None,
+    window: Window,
     glz_data_size: int | None = None,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> Image:
-    """Decode a ZLIB_GLZ_RGB payload: ``u32 glz_data_size, u32 data_size`` (little-endian), then
-    ``data_size`` bytes of zlib data that inflate to exactly one GLZ blob.
-
-    With ``glz_data_size`` given, ``blob`` is the zlib data alone (as a parsed message holds it).
-    """
-    return decode(_inflate(blob, limits, glz_data_size), window, format, limits=limits)
+    """:func:`decode` of the GLZ blob inside a ZLIB_GLZ_RGB payload (see :func:`inflate`)."""
+    glz = inflate(blob, glz_data_size=glz_data_size, limits=limits)
+    return decode(glz, format=format, limits=limits, window=window)
 
 
 def decode_zlib_into(
-    blob: bytes | bytearray | memoryview,
-    window: Window,
-    buffer: Any,
-    stride: int | None = None,
-    format: str | None = None,
+    blob: Any,
+    out: Any,
+    stride: int,
     *,
+    format: str | None = None,
+    limits: Limits | None = None,
+    window: Window,
     glz_data_size: int | None = None,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> Header:
-    """:func:`decode_into` for a ZLIB_GLZ_RGB payload (see :func:`decode_zlib`)."""
-    return decode_into(_inflate(blob, limits, glz_data_size), window, buffer, stride, format, limits=limits)
+    """:func:`decode_into` of the GLZ blob inside a ZLIB_GLZ_RGB payload (see :func:`inflate`)."""
+    glz = inflate(blob, glz_data_size=glz_data_size, limits=limits)
+    return decode_into(glz, out, stride, format=format, limits=limits, window=window)

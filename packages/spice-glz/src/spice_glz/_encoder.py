@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ._errors import EncodeError
+from ._contract import EncodeError
 from ._lib import ffi, lib
-from ._types import INPUT_BYTES_PER_PIXEL, ImageType
+from ._types import INPUT_BYTES, ImageType
 
 __all__ = ["MAX_WINDOW_PIXELS", "Encoder"]
 
@@ -64,6 +64,7 @@ class Encoder:
         height: int,
         image_type: ImageType | int | str,
         stride: int | None = None,
+        *,
         top_down: bool = True,
     ) -> bytes:
         """Encode one image (rows top first, ``stride`` bytes apart) and add it to the dictionary.
@@ -76,16 +77,16 @@ class Encoder:
         try:
             itype = ImageType[image_type.upper()] if isinstance(image_type, str) else ImageType(image_type)
         except (KeyError, ValueError):
-            raise EncodeError(f"GLZ: unknown image type {image_type!r}") from None
-        if itype not in INPUT_BYTES_PER_PIXEL:
-            raise EncodeError(f"GLZ: cannot encode {itype.name}; GLZ carries RGB16, RGB24, RGB32 and RGBA")
+            raise EncodeError(
+                f"GLZ: cannot encode image type {image_type!r}; GLZ carries RGB16, RGB24, RGB32 and RGBA"
+            ) from None
         if width <= 0 or height <= 0 or width > 0x3FFFFFFF or height > 0xFFFFFFFF:
             raise EncodeError(f"GLZ: bad image size {width}x{height}")
         if width * height > self._window_pixels:
             raise EncodeError(
                 f"GLZ: a {width}x{height} image does not fit the {self._window_pixels}-pixel window"
             )
-        row = width * INPUT_BYTES_PER_PIXEL[itype]
+        row = width * INPUT_BYTES[itype]
         if stride is None:
             stride = row
         if stride < row:

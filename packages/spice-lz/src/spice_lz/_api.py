@@ -7,9 +7,21 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ._contract import (
+    FORMAT_BYTES,
+    DecodeError,
+    EncodeError,
+    Limits,
+    PixelFormat,
+    byte_view,
+    check_output,
+    choose_format,
+    writable_size,
+)
 from ._core import ffi, lib
-from ._errors import DecodeError, EncodeError
-from ._types import DEFAULT_LIMITS, FORMAT_BPP, Header, Image, Limits, LzImageType, PixelFormat
+from ._types import FORMATS, Header, Image, ImageType
+
+__all__ = ["decode", "decode_into", "encode", "encode_bound", "read_header"]
 
 _FORMAT_CODES = {
     "bgrx32": lib.SPICE_LZ_FMT_BGRX32,
@@ -46,8 +58,8 @@ def _status_message(st: Any) -> str:
     return messages.get(code, f"LZ error {code} at offset {off}")
 
 
-_TYPES: tuple[LzImageType | None, ...] = (None, *LzImageType)
-_FORMATS_BY_TYPE = {t: t.formats for t in LzImageType}
+_TYPES: tuple[ImageType | None, ...] = (None, *ImageType)
+_DEFAULT_LIMITS = Limits()
 _HEADER = struct.Struct(">7I")
 _tls = threading.local()
 # The encoder writes its output before anything reads it: skip zero-filling.
@@ -72,31 +84,6 @@ def _size_out() -> Any:
         return _tls.size
 
 
-def _byte_view(blob: Any) -> memoryview:
-    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
-    view: memoryview | None
-    try:
-        view = memoryview(blob)
-    except TypeError:
-        view = None
-    if view is None:
-        raise DecodeError(f"an LZ blob must be a bytes-like object, got {type(blob).__name__}")
-    if not view.c_contiguous:
-        raise DecodeError("an LZ blob must be a contiguous buffer")
-    if view.ndim != 1 or view.format != "B":
-        view = view.cast("B")
-    return view
-
-
-def _writable_size(buffer: Any) -> int | str:
-    """Bytes of a writable contiguous buffer, or why it is not one (nothing stays exported)."""
-    try:
-        with ffi.from_buffer(buffer, require_writable=True) as probe:
-            return int(ffi.sizeof(probe))
-    except (TypeError, BufferError, ValueError) as exc:
-        return str(exc)
-
-
 def _parse(view: memoryview) -> Header:
     hdr = ffi.new("spice_lz_header *")
     st = _status()
@@ -104,15 +91,15 @@ def _parse(view: memoryview) -> Header:
         rc = lib.spice_lz_parse_header(src, view.nbytes, hdr, st)
     if rc:
         raise DecodeError(_status_message(st))
-    return Header(LzImageType(hdr.type), hdr.width, hdr.height, hdr.stride, bool(hdr.top_down))
+    return Header(ImageType(hdr.type), hdr.width, hdr.height, bool(hdr.top_down), hdr.stride)
 
 
-def read_header(blob: bytes | bytearray | memoryview) -> Header:
+def read_header(blob: Any) -> Header:
     """Parse and validate the 28-byte LZ header of ``blob``."""
-    return _parse(_byte_view(blob))
+    return _parse(byte_view("LZ", blob))
 
 
-def _peek(view: memoryview, limits: Limits | None) -> tuple[LzImageType, int, int, int, int]:
+def _peek(view: memoryview, limits: Limits | None) -> tuple[ImageType, int, int, int, int]:
     """Type, width, height, stride and top_down from the header, once the size passed the
     limits and what the blob's length can decode to.
 
@@ -131,12 +118,7 @@ def _peek(view: memoryview, limits: Limits | None) -> tuple[LzImageType, int, in
     else:
         _parse(view)
         raise AssertionError("unreachable: the C parser accepted a blob shorter than the header")
-    lim = limits or DEFAULT_LIMITS
-    if width > lim.max_width or height > lim.max_height or width * height > lim.max_pixels:
-        raise DecodeError(
-            f"image {width}x{height} exceeds the limits "
-            f"({lim.max_width}x{lim.max_height}, {lim.max_pixels} pixels)"
-        )
+    (limits or _DEFAULT_LIMITS).check("LZ", width, height)
     bound = int(lib.spice_lz_pixel_bound(view.nbytes, kind, width))
     if width * height > bound:
         raise DecodeError(
@@ -147,17 +129,7 @@ def _peek(view: memoryview, limits: Limits | None) -> tuple[LzImageType, int, in
     return kind, width, height, stride, top_down
 
 
-def _format_for(kind: LzImageType, format: str | None) -> PixelFormat:
-    offered = _FORMATS_BY_TYPE[kind]
-    if format is None:
-        return offered[0]
-    for name in offered:
-        if name == format:
-            return name
-    raise DecodeError(f"format {format!r} is not available for LZ {kind.name}; use one of {offered}")
-
-
-def _palette_bytes(kind: LzImageType, palette: Palette | None) -> tuple[Any, int]:
+def _palette_bytes(kind: ImageType, palette: Palette | None) -> tuple[Any, int]:
     if palette is None or not kind.is_palette:
         return ffi.NULL, 0  # the C decoder reports a missing palette after checking the header
     if isinstance(palette, bytes | bytearray | memoryview):
@@ -175,7 +147,7 @@ def _palette_bytes(kind: LzImageType, palette: Palette | None) -> tuple[Any, int
 
 
 def _run_decode(
-    view: memoryview, kind: LzImageType, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
+    view: memoryview, kind: ImageType, fmt: PixelFormat, palette: Palette | None, out: Any, stride: int
 ) -> None:
     """Run the C decoder; both buffers are released before any error is raised."""
     pal, num = _palette_bytes(kind, palette)
@@ -191,57 +163,50 @@ def _run_decode(
 
 
 def decode(
-    blob: bytes | bytearray | memoryview,
-    palette: Palette | None = None,
-    format: str | None = None,
+    blob: Any,
     *,
+    format: str | None = None,
     limits: Limits | None = None,
+    palette: Palette | None = None,
 ) -> Image:
     """Decode an LZ blob into a new tightly packed image, top row first.
 
-    ``palette`` (PLT types only) is a list of 0x00RRGGBB integers or their
-    little-endian u32 bytes. ``format`` defaults to the type's first format.
+    ``format`` defaults to the type's first entry in ``FORMATS``. ``palette``
+    (PLT types only) is a list of 0x00RRGGBB integers or their little-endian
+    u32 bytes.
     """
-    view = _byte_view(blob)
+    view = byte_view("LZ", blob)
     kind, width, height, _, _ = _peek(view, limits)
-    fmt = _format_for(kind, format)
-    stride = width * FORMAT_BPP[fmt]
+    fmt = choose_format("LZ", kind.name, FORMATS[kind], format)
+    stride = width * FORMAT_BYTES[fmt]
     pixels = bytearray(stride * height)
     _run_decode(view, kind, fmt, palette, pixels, stride)
-    return Image(width, height, fmt, stride, pixels)
+    return Image(width, height, fmt, stride, pixels, kind)
 
 
 def decode_into(
-    blob: bytes | bytearray | memoryview,
-    buffer: Any,
+    blob: Any,
+    out: Any,
     stride: int,
-    format: str | None = None,
-    palette: Palette | None = None,
     *,
+    format: str | None = None,
     limits: Limits | None = None,
+    palette: Palette | None = None,
 ) -> Header:
     """Decode an LZ blob into a caller's writable buffer with rows ``stride`` bytes apart.
 
     The buffer must hold ``stride * (height - 1) + width * bpp`` bytes; bytes
     between rows are left untouched. Returns the blob's header.
     """
-    view = _byte_view(blob)
+    view = byte_view("LZ", blob)
     kind, width, height, hdr_stride, top_down = _peek(view, limits)
-    fmt = _format_for(kind, format)
-    row = width * FORMAT_BPP[fmt]
-    size = _writable_size(buffer)
-    if isinstance(size, str):
-        raise DecodeError(f"output buffer is not a writable contiguous buffer ({size})")
-    if stride < row:
-        raise DecodeError(f"stride {stride} is smaller than a row of {row} bytes")
-    need = stride * (height - 1) + row
-    if size < need:
-        raise DecodeError(f"output buffer has {size} bytes, the {width}x{height} image needs {need}")
-    _run_decode(view, kind, fmt, palette, buffer, stride)
-    return Header(kind, width, height, hdr_stride, bool(top_down))
+    fmt = choose_format("LZ", kind.name, FORMATS[kind], format)
+    check_output("LZ", writable_size(ffi, out), stride, width, height, fmt)
+    _run_decode(view, kind, fmt, palette, out, stride)
+    return Header(kind, width, height, bool(top_down), hdr_stride)
 
 
-def encode_bound(image_type: LzImageType | int, width: int, height: int) -> int:
+def encode_bound(image_type: ImageType | int, width: int, height: int) -> int:
     """The largest blob :func:`encode` can produce for an image of this type and size."""
     try:
         bound = int(lib.spice_lz_encode_bound(int(image_type), width, height))
@@ -256,7 +221,7 @@ def encode(
     pixels: bytes | bytearray | memoryview,
     width: int,
     height: int,
-    image_type: LzImageType | int,
+    image_type: ImageType | int,
     stride: int | None = None,
     *,
     top_down: bool = True,
@@ -270,7 +235,7 @@ def encode(
     kind = _TYPES[image_type] if type(image_type) is int and 0 < image_type <= 11 else None
     if kind is None:
         try:
-            kind = LzImageType(image_type)
+            kind = ImageType(image_type)
         except ValueError:
             raise EncodeError(f"unknown LZ image type {image_type!r}") from None
     if not (0 < width < 1 << 31 and 0 < height < 1 << 31):

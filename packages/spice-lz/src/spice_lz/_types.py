@@ -1,18 +1,16 @@
-"""Value types of spice_lz: image types, pixel formats, header, decoded image, limits."""
+"""Value types of spice_lz: image types, output formats, header, decoded image."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
-PixelFormat = Literal["bgrx32", "bgra32", "x1r5g5b5", "a8"]
+from ._contract import PixelFormat
 
-#: Bytes per pixel of each output format.
-FORMAT_BPP: dict[str, int] = {"bgrx32": 4, "bgra32": 4, "x1r5g5b5": 2, "a8": 1}
+__all__ = ["FORMATS", "Header", "Image", "ImageType"]
 
 
-class LzImageType(enum.IntEnum):
+class ImageType(enum.IntEnum):
     """LZ image types, numbered as in the blob header."""
 
     PLT1_LE = 1
@@ -30,12 +28,7 @@ class LzImageType(enum.IntEnum):
     @property
     def is_palette(self) -> bool:
         """True for the PLT types, whose pixels are palette indices."""
-        return self <= LzImageType.PLT8
-
-    @property
-    def formats(self) -> tuple[PixelFormat, ...]:
-        """Output formats the decoder offers for this type; the first is the default."""
-        return _FORMATS[self]
+        return self <= ImageType.PLT8
 
     def row_bytes(self, width: int) -> int:
         """Bytes of one row in this type's native (encoder input) layout."""
@@ -45,41 +38,42 @@ class LzImageType(enum.IntEnum):
         return width * _NATIVE_BPP[self]
 
 
-_FORMATS: dict[LzImageType, tuple[PixelFormat, ...]] = {
-    **{t: ("bgrx32",) for t in LzImageType if t.value <= 5},
-    LzImageType.RGB16: ("bgrx32", "x1r5g5b5"),
-    LzImageType.RGB24: ("bgrx32",),
-    LzImageType.RGB32: ("bgrx32",),
-    LzImageType.RGBA: ("bgra32",),
-    LzImageType.XXXA: ("a8",),
-    LzImageType.A8: ("a8",),
+#: Output formats each image type decodes to; the first is chosen when ``format=None``.
+FORMATS: dict[ImageType, tuple[PixelFormat, ...]] = {
+    **{t: ("bgrx32",) for t in ImageType if t.value <= 5},
+    ImageType.RGB16: ("bgrx32", "x1r5g5b5"),
+    ImageType.RGB24: ("bgrx32",),
+    ImageType.RGB32: ("bgrx32",),
+    ImageType.RGBA: ("bgra32",),
+    ImageType.XXXA: ("a8",),
+    ImageType.A8: ("a8",),
 }
 _PIXELS_PER_BYTE = {
-    LzImageType.PLT1_LE: 8,
-    LzImageType.PLT1_BE: 8,
-    LzImageType.PLT4_LE: 2,
-    LzImageType.PLT4_BE: 2,
-    LzImageType.PLT8: 1,
+    ImageType.PLT1_LE: 8,
+    ImageType.PLT1_BE: 8,
+    ImageType.PLT4_LE: 2,
+    ImageType.PLT4_BE: 2,
+    ImageType.PLT8: 1,
 }
 _NATIVE_BPP = {
-    LzImageType.RGB16: 2,
-    LzImageType.RGB24: 3,
-    LzImageType.RGB32: 4,
-    LzImageType.RGBA: 4,
-    LzImageType.XXXA: 4,
-    LzImageType.A8: 1,
+    ImageType.RGB16: 2,
+    ImageType.RGB24: 3,
+    ImageType.RGB32: 4,
+    ImageType.RGBA: 4,
+    ImageType.XXXA: 4,
+    ImageType.A8: 1,
 }
 
 
 @dataclass(frozen=True)
 class Header:
-    """The 28-byte LZ header: type, size, header stride and row order."""
+    """The 28-byte LZ header: type, size, row order and the stride of the coded rows."""
 
-    image_type: LzImageType
+    image_type: ImageType
     width: int
     height: int
-    stride: int
     top_down: bool
+    stride: int
 
 
 @dataclass(frozen=True)
@@ -90,16 +84,5 @@ class Image:
     height: int
     format: PixelFormat
     stride: int
-    pixels: bytearray
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps checked against a blob's header before anything is allocated."""
-
-    max_width: int = 1 << 16
-    max_height: int = 1 << 16
-    max_pixels: int = 64 << 20
-
-
-DEFAULT_LIMITS = Limits()
+    pixels: bytearray = field(repr=False)
+    image_type: ImageType

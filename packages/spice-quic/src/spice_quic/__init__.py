@@ -6,18 +6,18 @@
 True
 """
 
-from spice_quic._api import decode, decode_into, encode, read_header
-from spice_quic._errors import DecodeError, EncodeError
-from spice_quic._types import FORMATS, Image, ImageInfo, ImageType, Limits, PixelFormat
+from ._api import decode, decode_into, encode, read_header
+from ._contract import DecodeError, EncodeError, Limits, PixelFormat
+from ._types import FORMATS, Header, Image, ImageType
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "FORMATS",
     "DecodeError",
     "EncodeError",
+    "Header",
     "Image",
-    "ImageInfo",
     "ImageType",
     "Limits",
     "PixelFormat",
@@ -27,3 +27,7 @@ __all__ = [
     "encode",
     "read_header",
 ]
+
+for _cls in (DecodeError, EncodeError, Limits, Header, Image, ImageType):
+    _cls.__module__ = __name__
+del _cls

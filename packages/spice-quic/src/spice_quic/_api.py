@@ -5,18 +5,19 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from spice_quic._errors import DecodeError, EncodeError
-from spice_quic._ffi import ffi, lib
-from spice_quic._types import (
-    DEFAULT_FORMAT,
+from ._contract import (
     FORMAT_BYTES,
-    FORMATS,
-    INPUT_BYTES,
-    Image,
-    ImageInfo,
-    ImageType,
+    DecodeError,
+    EncodeError,
     Limits,
+    PixelFormat,
+    byte_view,
+    check_output,
+    choose_format,
+    writable_size,
 )
+from ._ffi import ffi, lib
+from ._types import FORMATS, INPUT_BYTES, Header, Image, ImageType
 
 __all__ = ["decode", "decode_into", "encode", "read_header"]
 
@@ -27,25 +28,9 @@ _FORMAT_CODES = {"bgrx32": 1, "bgra32": 2, "x1r5g5b5": 3, "gray8": 4}
 _TYPES = {int(t): t for t in ImageType}
 
 
-def _byte_view(blob: Any) -> memoryview:
-    """``blob`` as a flat memoryview of bytes (no copy); DecodeError if it is no contiguous buffer."""
-    view: memoryview | None
-    try:
-        view = memoryview(blob)
-    except TypeError:
-        view = None
-    if view is None:
-        raise DecodeError(f"a QUIC blob must be a bytes-like object, got {type(blob).__name__}")
-    if not view.c_contiguous:
-        raise DecodeError("a QUIC blob must be a contiguous buffer")
-    if view.ndim != 1 or view.format != "B":
-        view = view.cast("B")
-    return view
-
-
-def read_header(blob: Any) -> ImageInfo:
+def read_header(blob: Any) -> Header:
     """Image type and size announced by a QUIC blob's 20-byte header."""
-    view = _byte_view(blob)
+    view = byte_view("QUIC", blob)
     if view.nbytes < _HEADER.size:
         raise DecodeError(f"QUIC blob of {view.nbytes} bytes is shorter than the 20-byte header")
     magic, version, type_code, width, height = _HEADER.unpack_from(view)
@@ -58,21 +43,13 @@ def read_header(blob: Any) -> ImageInfo:
         raise DecodeError(f"unknown QUIC image type {type_code} at offset 8 (expected 1..5)")
     if not (0 < width < 1 << 31 and 0 < height < 1 << 31):
         raise DecodeError(f"invalid QUIC image size {width}x{height} at offsets 12 and 16")
-    return ImageInfo(image_type, width, height)
+    return Header(image_type, width, height)
 
 
-def _check(info: ImageInfo, nbytes: int, fmt: str | None, limits: Limits | None) -> str:
+def _check(info: Header, nbytes: int, fmt: str | None, limits: Limits | None) -> PixelFormat:
     """The output format, once the claimed size passed the limits and what ``nbytes`` can hold."""
-    lim = limits or _DEFAULT_LIMITS
-    if info.width > lim.max_width or info.height > lim.max_height:
-        raise DecodeError(
-            f"QUIC image {info.width}x{info.height} exceeds the limit of {lim.max_width}x{lim.max_height}"
-        )
+    (limits or _DEFAULT_LIMITS).check("QUIC", info.width, info.height)
     npix = info.width * info.height
-    if npix > lim.max_pixels:
-        raise DecodeError(
-            f"QUIC image {info.width}x{info.height} exceeds the limit of {lim.max_pixels} pixels"
-        )
     bound = int(lib.spice_quic_pixel_bound(nbytes, int(info.image_type), info.width))
     if npix > bound:
         raise DecodeError(
@@ -80,23 +57,7 @@ def _check(info: ImageInfo, nbytes: int, fmt: str | None, limits: Limits | None)
             f"{info.image_type.name} blob decodes to at most {bound} pixels "
             "(the data is truncated or the size forged)"
         )
-    if fmt is None:
-        return DEFAULT_FORMAT[info.image_type]
-    if fmt not in FORMATS[info.image_type]:
-        raise DecodeError(
-            f"cannot decode a QUIC {info.image_type.name} image to {fmt!r}; "
-            f"supported: {', '.join(FORMATS[info.image_type])}"
-        )
-    return fmt
-
-
-def _writable_size(buffer: Any) -> int | str:
-    """Bytes of a writable contiguous buffer, or why it is not one (nothing stays exported)."""
-    try:
-        with ffi.from_buffer(buffer, require_writable=True) as probe:
-            return int(ffi.sizeof(probe))
-    except (TypeError, BufferError, ValueError) as exc:
-        return str(exc)
+    return choose_format("QUIC", info.image_type.name, FORMATS[info.image_type], fmt)
 
 
 def _run(view: memoryview, fmt: str, out: Any, stride: int) -> tuple[int, int]:
@@ -113,7 +74,7 @@ def _run(view: memoryview, fmt: str, out: Any, stride: int) -> tuple[int, int]:
     return int(rc), int(err_row[0])
 
 
-def _decode_error(rc: int, nbytes: int, info: ImageInfo, row: int) -> Exception:
+def _decode_error(rc: int, nbytes: int, info: Header, row: int) -> Exception:
     where = f" at row {row}" if row >= 0 else ""
     if rc == lib.SPICE_QUIC_ERR_ALIGN:
         return DecodeError(
@@ -135,13 +96,12 @@ def _decode_error(rc: int, nbytes: int, info: ImageInfo, row: int) -> Exception:
     return DecodeError(f"QUIC decode failed{where} (core error {rc})")
 
 
-def decode(blob: Any, format: str | None = None, *, limits: Limits | None = None) -> Image:
+def decode(blob: Any, *, format: str | None = None, limits: Limits | None = None) -> Image:
     """Decode a QUIC blob into a new top-down, tightly packed ``Image``.
 
-    ``format`` defaults to the first format listed for the image type
-    (``bgrx32``; ``bgra32`` for RGBA; ``gray8`` for GRAY).
+    ``format`` defaults to the image type's first entry in ``FORMATS``.
     """
-    view = _byte_view(blob)
+    view = byte_view("QUIC", blob)
     info = read_header(view)
     fmt = _check(info, view.nbytes, format, limits)
     stride = info.width * FORMAT_BYTES[fmt]
@@ -149,37 +109,22 @@ def decode(blob: Any, format: str | None = None, *, limits: Limits | None = None
     rc, row = _run(view, fmt, pixels, stride)
     if rc:
         raise _decode_error(rc, view.nbytes, info, row)
-    return Image(info.width, info.height, fmt, stride, pixels)
+    return Image(info.width, info.height, fmt, stride, pixels, info.image_type)
 
 
 def decode_into(
-    blob: Any, buffer: Any, stride: int, format: str | None = None, *, limits: Limits | None = None
-) -> ImageInfo:
+    blob: Any, out: Any, stride: int, *, format: str | None = None, limits: Limits | None = None
+) -> Header:
     """Decode a QUIC blob straight into a caller's writable buffer.
 
     Row ``y`` starts at byte ``y * stride``; a negative ``stride`` stores the
     picture bottom-up (the top row goes last in the buffer).
     """
-    view = _byte_view(blob)
+    view = byte_view("QUIC", blob)
     info = read_header(view)
     fmt = _check(info, view.nbytes, format, limits)
-    row_bytes = info.width * FORMAT_BYTES[fmt]
-    if abs(stride) < row_bytes:
-        raise DecodeError(
-            f"stride {stride} is smaller than a {fmt} row of {info.width} pixels ({row_bytes} bytes)"
-        )
-    size = _writable_size(buffer)
-    if isinstance(size, str):
-        raise DecodeError(
-            f"decode_into needs a writable contiguous buffer, got {type(buffer).__name__} ({size})"
-        )
-    needed = abs(stride) * (info.height - 1) + row_bytes
-    if size < needed:
-        raise DecodeError(
-            f"buffer of {size} bytes is too small for {info.width}x{info.height} {fmt} "
-            f"with stride {stride} ({needed} bytes needed)"
-        )
-    rc, row = _run(view, fmt, buffer, stride)
+    check_output("QUIC", writable_size(ffi, out), stride, info.width, info.height, fmt, negative=True)
+    rc, row = _run(view, fmt, out, stride)
     if rc:
         raise _decode_error(rc, view.nbytes, info, row)
     return info

@@ -1,26 +1,17 @@
-"""Value types of spice_quic: image types, pixel formats, limits, results."""
+"""Value types of spice_quic: image types, output formats, header, decoded image."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Literal
 
-__all__ = [
-    "DEFAULT_FORMAT",
-    "FORMATS",
-    "FORMAT_BYTES",
-    "INPUT_BYTES",
-    "Image",
-    "ImageInfo",
-    "ImageType",
-    "Limits",
-    "PixelFormat",
-]
+from ._contract import PixelFormat
+
+__all__ = ["FORMATS", "INPUT_BYTES", "Header", "Image", "ImageType"]
 
 
 class ImageType(enum.IntEnum):
-    """QUIC image type, as numbered in the blob header."""
+    """QUIC image types, numbered as in the blob header."""
 
     GRAY = 1
     RGB16 = 2
@@ -29,21 +20,14 @@ class ImageType(enum.IntEnum):
     RGBA = 5
 
 
-PixelFormat = Literal["bgrx32", "bgra32", "x1r5g5b5", "gray8"]
-
-#: Bytes per pixel of each output format.
-FORMAT_BYTES: dict[str, int] = {"bgrx32": 4, "bgra32": 4, "x1r5g5b5": 2, "gray8": 1}
-
-#: Output formats each image type decodes to; the first is the default.
-FORMATS: dict[ImageType, tuple[str, ...]] = {
+#: Output formats each image type decodes to; the first is chosen when ``format=None``.
+FORMATS: dict[ImageType, tuple[PixelFormat, ...]] = {
     ImageType.GRAY: ("gray8",),
     ImageType.RGB16: ("bgrx32", "x1r5g5b5"),
     ImageType.RGB24: ("bgrx32",),
     ImageType.RGB32: ("bgrx32",),
     ImageType.RGBA: ("bgra32",),
 }
-
-DEFAULT_FORMAT: dict[ImageType, str] = {t: f[0] for t, f in FORMATS.items()}
 
 #: Bytes per source pixel that ``encode`` expects for each image type.
 INPUT_BYTES: dict[ImageType, int] = {
@@ -56,21 +40,13 @@ INPUT_BYTES: dict[ImageType, int] = {
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Caps checked against a blob's header before any memory is allocated."""
-
-    max_pixels: int = 64 * 1024 * 1024
-    max_width: int = 1 << 20
-    max_height: int = 1 << 20
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What a QUIC header announces."""
+class Header:
+    """What the 20-byte QUIC header announces (QUIC streams are always top row first)."""
 
     image_type: ImageType
     width: int
     height: int
+    top_down: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,6 +55,7 @@ class Image:
 
     width: int
     height: int
-    format: str
+    format: PixelFormat
     stride: int
     pixels: bytearray = field(repr=False)
+    image_type: ImageType

@@ -190,7 +190,7 @@ class ImageEncoder:
             blob = spice_quic.encode(flat, w, h, spice_quic.ImageType.RGB32, stride)
             image = QuicImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         elif codec is Codec.LZ:
-            blob = spice_lz.encode(flat, w, h, spice_lz.LzImageType.RGB32, stride)
+            blob = spice_lz.encode(flat, w, h, spice_lz.ImageType.RGB32, stride)
             image = LzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         elif codec is Codec.GLZ:
             if self._glz is None:

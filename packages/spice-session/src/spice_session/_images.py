@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import lz4.block  # type: ignore[import-untyped]
 import numpy as np
@@ -366,7 +366,7 @@ class ImageDecoder:
         target = surface.flat[offset:]
         failure = ""
         try:
-            write: Callable[[Any, int, str], object]
+            write: Callable[..., object]
             if isinstance(image, QuicImage):
                 head: _CodecHeader = spice_quic.read_header(image.data)
                 write = partial(spice_quic.decode_into, image.data)
@@ -378,13 +378,13 @@ class ImageDecoder:
                     image.data if isinstance(image, GlzRgbImage) else self._inflate(image, self.store.budget)
                 )
                 head = spice_glz.read_header(blob)
-                write = partial(spice_glz.decode_into, blob, self.store.glz)
+                write = partial(spice_glz.decode_into, blob, window=self.store.glz)
             else:
                 return False
             fmt = _direct_format(head, image, argb)
             if fmt is None:
                 return False
-            write(target, surface.stride, fmt)
+            write(target, surface.stride, format=fmt)
         except _CODEC_ERRORS as exc:
             failure = f"{describe(image)}: {exc}"
         if failure:  # raised outside the handler: nothing chains the codec error and its frames
@@ -517,7 +517,7 @@ class ImageDecoder:
     def _quic(self, image: QuicImage) -> Pixels:
         info = spice_quic.read_header(image.data)
         if info.image_type == spice_quic.ImageType.GRAY:
-            out = spice_quic.decode(image.data, "gray8")
+            out = spice_quic.decode(image.data, format="gray8")
             return Pixels(np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width).copy())
         out = spice_quic.decode(image.data)
         data = np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width, 4)
@@ -542,7 +542,7 @@ class ImageDecoder:
         return Pixels(np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width, 4))
 
     def _glz(self, image: Image, blob: Payload) -> Pixels:
-        out = spice_glz.decode(blob, self.store.glz)
+        out = spice_glz.decode(blob, window=self.store.glz)
         data = np.frombuffer(out.pixels, np.uint8).reshape(out.height, out.width, 4)
         # the window may share this memory: callers must not write to it
         return Pixels(np.array(data, copy=True), alpha=out.format == "bgra32")
@@ -585,7 +585,7 @@ class ImageDecoder:
         failure = ""
         try:
             head = spice_lz.read_header(blob)
-            if head.image_type not in (spice_lz.LzImageType.XXXA, spice_lz.LzImageType.A8):
+            if head.image_type not in (spice_lz.ImageType.XXXA, spice_lz.ImageType.A8):
                 raise DisplayError(f"{describe(image)}: alpha plane is LZ {head.image_type.name}")
             if (head.width, head.height) != (image.width, image.height):
                 raise DisplayError(f"{describe(image)}: alpha plane is {head.width}x{head.height}")
