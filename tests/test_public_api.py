@@ -111,6 +111,8 @@ SPICE_PROTO_LOWLEVEL = _names(
     # The stock field codecs
     "BOOL8 BOOL32 I16 I32 I64 U8 U16 U32 U64 CString Counted EnumScalar Fixed Items LengthOf "
     "PointedCString Pointer Rest Scalar SizedBytes Text Var When bit_flags fixed_bytes lenient "
+    # Presenting re-exports
+    "publish "
 )
 
 #: Public module -> its exported names (None: not pinned yet).  spice_quic, spice_lz,

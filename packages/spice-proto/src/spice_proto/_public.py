@@ -20,12 +20,17 @@ def _resolve_annotations(cls: type) -> None:
     """Replace the string annotations of ``cls`` (its own, not its bases') by their values."""
     own = inspect.get_annotations(cls)
     if any(isinstance(value, str) for value in own.values()):
-        hints = typing.get_type_hints(cls, include_extras=True)
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except NameError:  # a name imported only for type checkers: leave the strings
+            return
         cls.__annotations__ = {name: hints[name] for name in own}
 
 
 def publish(module: str, namespace: dict[str, Any]) -> list[str]:
-    """Move the public objects of ``namespace`` (module ``module``) that were defined in a
+    """Call as ``__all__ = publish(__name__, globals())`` at the end of a public module.
+
+    Move the public objects of ``namespace`` (module ``module``) that were defined in a
     private module of the same package to ``module``, and return the public names (for
     ``__all__``): those not starting with ``_``, except modules, plus ``__version__``."""
     private = module.partition(".")[0] + "._"

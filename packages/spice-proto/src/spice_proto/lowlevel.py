@@ -5,7 +5,8 @@ declared next to each field (``x: Annotated[int, U32]``); :func:`register` makes
 :func:`spice_proto.decode_message` find it.  :class:`Codec` is the contract a field codec
 fulfils, :class:`Reader` and :class:`Writer` move its bytes, and :class:`OutWriter` lays
 out what u32 pointers refer to.  The payload type of image data and video frames is
-:data:`spice_proto.Payload`.
+:data:`spice_proto.Payload`.  :func:`publish` makes a public module's re-exports name
+that module in ``__module__``.
 """
 
 # Grouped by layer, not by module name:
@@ -70,6 +71,7 @@ from ._field_codecs import (
     lenient as lenient,
 )
 
-from ._public import publish as _publish
+# --- Presenting a package's re-exports (used by every package of the monorepo)
+from ._public import publish as publish
 
-__all__ = _publish(__name__, globals())
+__all__ = publish(__name__, globals())
