@@ -64,7 +64,10 @@ SPICE_PROTO = _names(
     # VDAgent messages, carried in main channel AGENT_DATA
     "AGENT_MAX_DATA_SIZE AGENT_PROTOCOL AgentAnnounceCapabilities AgentCap AgentMessage "
     "AgentMessageType AgentMonConfig AgentMonitorsConfig AgentMonitorsFlags AgentReply AgentStream "
-    "agent_chunks "
+    "agent_chunks AgentClipboard AgentClipboardGrab AgentClipboardLayout AgentClipboardRelease "
+    "AgentClipboardRequest AgentClipboardType AgentDisplayConfig AgentDisplayConfigFlags "
+    "AgentFileXferData AgentFileXferStart AgentFileXferStatus AgentFileXferStatusCode "
+    "AgentMaxClipboard AgentSelection "
     # Display channel: surfaces, monitors, invalidation, GL
     "INVALID_STREAM_DROPS DisplayGlDraw DisplayGlDrawDone DisplayGlScanoutUnix DisplayInit "
     "DisplayInvalAllPalettes DisplayInvalAllPixmaps DisplayInvalList DisplayInvalPalette DisplayMark "

@@ -208,6 +208,22 @@ from ._agent import (
     AgentStream as AgentStream,
     agent_chunks as agent_chunks,
 )
+from ._agent_msgs import (
+    AgentClipboard as AgentClipboard,
+    AgentClipboardGrab as AgentClipboardGrab,
+    AgentClipboardLayout as AgentClipboardLayout,
+    AgentClipboardRelease as AgentClipboardRelease,
+    AgentClipboardRequest as AgentClipboardRequest,
+    AgentClipboardType as AgentClipboardType,
+    AgentDisplayConfig as AgentDisplayConfig,
+    AgentDisplayConfigFlags as AgentDisplayConfigFlags,
+    AgentFileXferData as AgentFileXferData,
+    AgentFileXferStart as AgentFileXferStart,
+    AgentFileXferStatus as AgentFileXferStatus,
+    AgentFileXferStatusCode as AgentFileXferStatusCode,
+    AgentMaxClipboard as AgentMaxClipboard,
+    AgentSelection as AgentSelection,
+)
 
 # --- Display channel: surfaces, monitors, invalidation, GL
 from ._msg_display import (
