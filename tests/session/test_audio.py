@@ -31,32 +31,10 @@ from spice_proto import (
     RecordStop,
     UnknownMessage,
 )
-from spice_session import (
-    ArraySource,
-    AudioChunk,
-    AudioError,
-    AudioInput,
-    AudioMuted,
-    AudioProblem,
-    AudioVolume,
-    GeneratorSource,
-    JitterBuffer,
-    OpusDecoder,
-    OpusEncoder,
-    Playback,
-    PlaybackLatencyChanged,
-    PlaybackStarted,
-    PlaybackStopped,
-    Record,
-    Recorder,
-    RecordStarted,
-    WavSource,
-    opus_available,
-    playback_caps,
-    record_caps,
-    resample,
-    tone,
-)
+from spice_session import ArraySource, AudioError, GeneratorSource, Playback, Record, WavSource, opus_available, tone
+from spice_session.events import AudioChunk, AudioMuted, AudioProblem, AudioVolume, PlaybackLatencyChanged, PlaybackStarted, PlaybackStopped, RecordStarted
+from spice_session.lowlevel import AudioInput, JitterBuffer, OpusDecoder, OpusEncoder, Recorder, playback_caps, record_caps, resample
+from spice_session._presenter import MediaPresenter
 
 needs_opus = pytest.mark.skipif(not opus_available(), reason="PyAV with Opus is not installed")
 
@@ -283,3 +261,29 @@ async def test_record_sends_the_source_in_real_time_while_the_server_records() -
     data = [m for m in sent.messages if isinstance(m, RecordClientData)]
     assert sum(len(m.data) for m in data) == 0.2 * 48000 * 4
     assert elapsed >= 0.18  # paced, not sent in one burst
+
+
+def test_presenter_hands_out_items_at_their_media_time() -> None:
+    now = [1000]
+    p: MediaPresenter[str] = MediaPresenter(lambda: now[0], delay_ms=20)
+    p.push(1010, "frame")
+    p.push(1005, "audio")
+    p.push(990, "old")  # due at 1010: not late yet
+    assert p.due() == [] and p.wait_s() == pytest.approx(0.010)
+    now[0] = 1025
+    assert p.due() == [(990, "old"), (1005, "audio")]
+    now[0] = 1030
+    assert p.due() == [(1010, "frame")] and p.wait_s() is None
+    p.push(900, "late")
+    assert p.late == 1 and p.due() == [(900, "late")]
+
+
+def test_presenter_orders_across_the_u32_wrap_and_stays_bounded() -> None:
+    now = [0xFFFFFF00]
+    p: MediaPresenter[int] = MediaPresenter(lambda: now[0], limit=2)
+    p.push(0x10, 2)
+    p.push(0xFFFFFFF0, 1)
+    p.push(0x20, 3)  # over the limit: the first due comes out early
+    assert p.due() == [(0xFFFFFFF0, 1)] and p.early == 1
+    now[0] = 0x15
+    assert p.due() == [(0x10, 2)]
