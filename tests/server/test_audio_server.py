@@ -94,3 +94,26 @@ def test_source_rejects_what_is_not_pcm() -> None:
         audio.play(np.zeros((10, 2), np.float32))
     with pytest.raises(ValueError, match="positive"):
         audio.play(np.zeros((10, 2), np.int16), 0)
+
+
+async def test_malformed_record_data_closes_only_the_record_channel() -> None:
+    audio = spice_server.AudioSource(record=True)
+    server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
+    record_key = (sp.ChannelType.RECORD, 0)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            port = await serve(nursery, server)
+            async with spice_session.connect(f"spice://127.0.0.1:{port}", audio=True) as session:
+                while not server.clients or record_key not in server.clients[0].channels:
+                    await trio.sleep(0.01)
+                channel = session.channel(sp.ChannelType.RECORD)
+                await channel.send(sp.RecordClientMode(0, sp.AudioDataMode.RAW))
+                await channel.send(sp.RecordClientData(0, b"\x01\x02\x03"))  # not whole stereo frames
+                while record_key in server.clients[0].channels:
+                    await trio.sleep(0.01)
+                assert not server.clients[0].closed  # the client and its other channels stay
+                assert (sp.ChannelType.PLAYBACK, 0) in server.clients[0].channels
+                shot = await session.screenshot(timeout=5)
+                assert (shot.width, shot.height) == (64, 48)
+            nursery.cancel_scope.cancel()
+    assert audio.recordings().statistics().current_buffer_used == 0
