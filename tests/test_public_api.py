@@ -67,7 +67,7 @@ SPICE_PROTO = _names(
     "agent_chunks AgentClipboard AgentClipboardGrab AgentClipboardLayout AgentClipboardRelease "
     "AgentClipboardRequest AgentClipboardType AgentDisplayConfig AgentDisplayConfigFlags "
     "AgentFileXferData AgentFileXferStart AgentFileXferStatus AgentFileXferStatusCode "
-    "AgentMaxClipboard AgentSelection "
+    "AgentMaxClipboard AgentSelection AgentLink "
     # Display channel: surfaces, monitors, invalidation, GL
     "INVALID_STREAM_DROPS DisplayGlDraw DisplayGlDrawDone DisplayGlScanoutUnix DisplayInit "
     "DisplayInvalAllPalettes DisplayInvalAllPixmaps DisplayInvalList DisplayInvalPalette DisplayMark "

@@ -19,11 +19,14 @@ from spice_proto import (
     AgentFileXferStart,
     AgentFileXferStatus,
     AgentFileXferStatusCode,
+    AgentLink,
     AgentMaxClipboard,
+    AgentMessage,
     AgentMessageType,
     AgentSelection,
     Caps,
     ProtocolError,
+    agent_chunks,
 )
 
 PLAIN = AgentClipboardLayout()
@@ -126,3 +129,26 @@ def test_display_config_and_max_clipboard() -> None:
             AgentMaxClipboard.parse(bad)
     with pytest.raises(ProtocolError):
         AgentDisplayConfig.parse(b"\0" * 7)
+
+
+def test_link_tokens_both_ways() -> None:
+    link = AgentLink(window=3)
+    with pytest.raises(ProtocolError):
+        link.receive(b"x")  # nothing granted before start
+    assert link.start(send_tokens=2) == 3
+    link.queue(AgentMessage(AgentMessageType.CLIPBOARD, bytes(5000)))  # 5020 bytes: 3 chunks
+    assert link.queued == 3
+    first = link.sendable()
+    assert [len(c) for c in first] == [2048, 2048] and link.send_tokens == 0
+    assert link.sendable() == [] and link.queued == 1  # starved: held back, not sent
+    link.grant(5)
+    assert [len(c) for c in link.sendable()] == [924]
+    stream = AgentMessage(AgentMessageType.REPLY, bytes(8)).encode() * 3
+    got = [m for c in agent_chunks(stream, 16)[:3] for m in link.receive(c)]
+    assert len(got) == 1
+    with pytest.raises(ProtocolError):
+        link.receive(b"more")  # a fourth chunk without a token
+    assert link.tokens_to_return() == 3 and link.tokens_to_return() == 0
+    link.receive(b"")  # returned tokens allow more
+    link.reset()
+    assert link.send_tokens == 0 and link.queued == 0

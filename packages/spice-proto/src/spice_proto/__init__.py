@@ -208,6 +208,7 @@ from ._agent import (
     AgentStream as AgentStream,
     agent_chunks as agent_chunks,
 )
+from ._agent_link import AgentLink as AgentLink
 from ._agent_msgs import (
     AgentClipboard as AgentClipboard,
     AgentClipboardGrab as AgentClipboardGrab,
