@@ -150,7 +150,7 @@ def test_quic_lz_glz_match_the_source() -> None:
     )
     assert np.array_equal(d.decode(quic).data[..., :3], px[..., :3])
     lz = LzRgbImage(
-        width=21, height=13, data=spice_lz.encode(px.tobytes(), 21, 13, spice_lz.LzImageType.RGB32)
+        width=21, height=13, data=spice_lz.encode(px.tobytes(), 21, 13, spice_lz.ImageType.RGB32)
     )
     assert np.array_equal(d.decode(lz).data[..., :3], px[..., :3])
     enc = spice_glz.Encoder(1 << 20)
@@ -168,7 +168,7 @@ def test_quic_lz_glz_match_the_source() -> None:
 def test_lz_plt_with_inline_and_cached_palette() -> None:
     d = decoder()
     indices = bytes([0, 1, 2, 3, 4, 5])
-    blob = spice_lz.encode(indices, 6, 1, spice_lz.LzImageType.PLT8)
+    blob = spice_lz.encode(indices, 6, 1, spice_lz.ImageType.PLT8)
     image = LzPltImage(width=6, height=1, data=blob, palette=PALETTE, bitmap_flags=BitmapFlags.PAL_CACHE_ME)
     expected = [[0x000000, 0xFF0000, 0x00FF00, 0x0000FF, 0x123456, 0xFFFFFF]]
     assert words(d.decode(image)) == expected
@@ -187,7 +187,7 @@ def test_jpeg_and_jpeg_alpha() -> None:
     alpha = ((x * 7 + y) % 256).astype(np.uint8)
     xxxa = np.zeros((16, 24, 4), np.uint8)
     xxxa[..., 3] = alpha
-    alpha_blob = spice_lz.encode(xxxa.tobytes(), 24, 16, spice_lz.LzImageType.XXXA)
+    alpha_blob = spice_lz.encode(xxxa.tobytes(), 24, 16, spice_lz.ImageType.XXXA)
     image = JpegAlphaImage(
         width=24, height=16, jpeg_size=len(jpeg), data=jpeg + alpha_blob, jpeg_flags=JpegAlphaFlags.TOP_DOWN
     )
@@ -272,6 +272,6 @@ def test_corrupt_codec_data_is_a_display_error(image: object) -> None:
 
 def test_header_size_must_match_descriptor() -> None:
     px = rgb_picture(5, 5)
-    blob = spice_lz.encode(px.tobytes(), 5, 5, spice_lz.LzImageType.RGB32)
+    blob = spice_lz.encode(px.tobytes(), 5, 5, spice_lz.ImageType.RGB32)
     with pytest.raises(ss.DisplayError, match="the data holds a 5x5 picture"):
         decoder().decode(LzRgbImage(width=6, height=5, data=blob))

@@ -22,8 +22,10 @@ from ._window import Window
 __all__ = ["decode", "decode_into", "decode_zlib", "decode_zlib_into", "inflate", "read_header"]
 
 _DEFAULT_LIMITS = Limits()
-#: Bytes an inflated ZLIB_GLZ_RGB blob may hold per pixel of ``Limits.max_pixels``.
+#: An inflated ZLIB_GLZ_RGB blob may hold this many bytes per pixel of ``Limits.max_pixels``,
+#: plus ``ZLIB_SLACK`` (header and control bytes; the encoder needs at most ~4.3 per pixel).
 ZLIB_BYTES_PER_PIXEL = 8
+ZLIB_SLACK = 256
 _FORMAT_CODES = {"bgrx32": lib.GLZ_FMT_BGRX32, "bgra32": lib.GLZ_FMT_BGRA32, "x1r5g5b5": lib.GLZ_FMT_X1R5G5B5}
 _TYPES = {int(t): t for t in ImageType}
 _STRIDE_BPP = {6: 2, 7: 3, 8: 4, 9: 4}
@@ -233,7 +235,7 @@ def inflate(blob: Any, *, glz_data_size: int | None = None, limits: Limits | Non
     ``data_size`` bytes of zlib data that must inflate to exactly ``glz_data_size``
     bytes, with nothing after the zlib stream. With ``glz_data_size`` given, ``blob`` is
     the zlib data alone (as a parsed message holds it). The inflated size may be at most
-    ``8 * limits.max_pixels``.
+    ``8 * limits.max_pixels + 256`` bytes.
     """
     view = byte_view("ZLIB_GLZ_RGB", blob)
     if glz_data_size is None:
@@ -247,7 +249,7 @@ def inflate(blob: Any, *, glz_data_size: int | None = None, limits: Limits | Non
         view = view[8:]
     else:
         glz_size = glz_data_size
-    cap = ZLIB_BYTES_PER_PIXEL * (limits or _DEFAULT_LIMITS).max_pixels
+    cap = ZLIB_BYTES_PER_PIXEL * (limits or _DEFAULT_LIMITS).max_pixels + ZLIB_SLACK
     if not 0 <= glz_size <= cap:
         raise DecodeError(f"ZLIB_GLZ_RGB: glz_data_size {glz_size} exceeds the limit of {cap} bytes")
     inflater = zlib.decompressobj()

@@ -58,7 +58,7 @@ class EncodeError(ValueError):
 class Limits:
     """Caps checked against a blob's header before anything is allocated.
 
-    For GLZ's zlib wrapper, the inflated blob may hold at most ``8 * max_pixels`` bytes.
+    For GLZ's zlib wrapper, the inflated blob may hold at most ``8 * max_pixels + 256`` bytes.
     """
 
     max_width: int = 1 << 20

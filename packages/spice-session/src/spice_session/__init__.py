@@ -67,7 +67,8 @@ from ._events import (
     event_for,
 )
 from ._eventstream import MAX_DAMAGE_RECTS, EventStream
-from ._images import ImageStore, PaletteCache, Pixels
+from ._image_cache import ImageStore, PaletteCache
+from ._pixels import Pixels
 from ._inputs import Inputs, MotionPacer
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout

@@ -50,7 +50,8 @@ from ._canvas_base import (
 )
 from ._composite import draw_composite
 from ._errors import DisplayError
-from ._images import ImageDecoder, describe
+from ._images import ImageDecoder
+from ._pixels import describe
 from ._raster import Region, blend_over, region_for, rop2, rop3
 from ._strokes import draw_stroke
 from ._surface import Surface

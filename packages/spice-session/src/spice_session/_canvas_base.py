@@ -20,7 +20,8 @@ from spice_proto import (
     ZlibGlzRgbImage,
 )
 
-from ._images import ImageDecoder, Pixels
+from ._images import ImageDecoder
+from ._pixels import Pixels
 from ._raster import Region, scale_image
 from ._surface import Surface
 

@@ -19,7 +19,8 @@ from spice_proto import CompositeFlags, DisplayDrawComposite, Rect, Transform
 
 from ._canvas_base import store, target, touch
 from ._errors import DisplayError
-from ._images import ImageDecoder, Pixels
+from ._images import ImageDecoder
+from ._pixels import Pixels
 from ._raster import mul_un8, region_for
 from ._surface import Surface
 

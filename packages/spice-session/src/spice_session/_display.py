@@ -2,7 +2,7 @@
 
 :class:`DisplayChannelState` keeps one display channel's surfaces, palette cache and
 monitors; :class:`Display` holds every channel's state plus what they share (the pixmap
-cache and the GLZ window, see :class:`~spice_session._images.ImageStore`).
+cache and the GLZ window, see :class:`~spice_session._image_cache.ImageStore`).
 
 Errors: a draw command that cannot be carried out (unknown surface, missing cache entry,
 corrupt image...) raises :class:`DisplayError` inside the handler; :meth:`handle` catches
@@ -11,7 +11,7 @@ command is skipped and the channel goes on: one bad image should not end a sessi
 the event makes the problem visible.  Stream messages go to an optional ``streams`` hook.
 
 Memory: every surface is charged to the session's :class:`~spice_session.MemoryBudget`
-(shared through the :class:`~spice_session._images.ImageStore`) before it is allocated
+(shared through the :class:`~spice_session._image_cache.ImageStore`) before it is allocated
 and refunded when it goes; one that does not fit is a :class:`BudgetExceeded` problem.
 Per-channel totals are running sums, so each message costs O(1) whatever the surface count.
 """
@@ -52,7 +52,8 @@ from ._events import (
     MonitorsConfigChanged,
     SurfaceDestroyed,
 )
-from ._images import ImageDecoder, ImageStore, PaletteCache
+from ._image_cache import ImageStore, PaletteCache
+from ._images import ImageDecoder
 from ._surface import Surface, bytes_per_pixel, check_surface_size
 
 __all__ = ["Display", "DisplayChannelState", "StreamHook"]

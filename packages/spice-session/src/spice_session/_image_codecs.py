@@ -1,0 +1,179 @@
+"""The codec behind each compressed SPICE image type, as one table.
+
+Every entry says, for one :class:`spice_proto.ImageType`, where the codec blob is in the
+image, how its header is read, how it decodes (to a new picture or straight into a
+surface) and which codec image types decode without conversion into a 4-byte surface.
+The three codecs share one contract (``read_header``, ``decode``, ``decode_into``,
+``Header``, ``Image``, ``DecodeError``), so the adapters below differ only in the
+keyword each codec adds: ``palette=`` for LZ, ``window=`` for GLZ.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import spice_glz
+import spice_lz
+import spice_quic
+from spice_proto import Image as WireImage
+from spice_proto import ImageType, Payload, ZlibGlzRgbImage
+
+from ._image_cache import ImageStore
+from ._pixels import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, describe
+
+__all__ = ["CODECS", "CODEC_ERRORS", "Codec", "CodecHeader", "CodecImage", "Direct"]
+
+
+class CodecHeader(Protocol):
+    """What every codec's ``Header`` starts with."""
+
+    @property
+    def image_type(self) -> enum.IntEnum: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+class CodecImage(Protocol):
+    """What every codec's ``Image`` starts with."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def pixels(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Direct:
+    """Output formats that write a codec image type into a surface as it is (None: convert)."""
+
+    xrgb: str | None
+    argb: str | None
+
+
+_RGB = Direct(xrgb="bgrx32", argb=None)
+_RGBA = Direct(xrgb="bgra32", argb="bgra32")
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How one SPICE image type is decoded.
+
+    ``blob`` gets the codec blob out of the image (with the store for budgets);
+    ``decode(blob, store, palette)`` and ``decode_into(blob, out, stride, format, store)``
+    call the codec; ``carries`` lists the codec image types this SPICE type may hold;
+    ``direct`` those that decode into a surface without conversion.
+    """
+
+    blob: Callable[[Any, ImageStore], Payload]
+    read_header: Callable[[Payload], CodecHeader]
+    decode: Callable[[Payload, ImageStore, bytes | None], CodecImage]
+    decode_into: Callable[[Payload, Any, int, str, ImageStore], object] | None
+    carries: frozenset[enum.IntEnum]
+    direct: Mapping[enum.IntEnum, Direct]
+
+    def direct_format(self, head: CodecHeader, image: WireImage, argb: bool) -> str | None:
+        """The format that decodes ``image`` straight into a 4-byte surface, or None when the
+        header disagrees with the descriptor or the pixels would need converting."""
+        if (head.width, head.height) != (image.width, image.height):
+            return None
+        direct = self.direct.get(head.image_type)
+        if direct is None:
+            return None
+        return direct.argb if argb else direct.xrgb
+
+
+def _data(image: Any, store: ImageStore) -> Payload:
+    data: Payload = image.data
+    return data
+
+
+#: Caps of the GLZ blob inside a ZLIB_GLZ_RGB image (its size is checked before inflating).
+_GLZ_LIMITS = spice_glz.Limits(
+    max_width=MAX_IMAGE_SIDE, max_height=MAX_IMAGE_SIDE, max_pixels=MAX_IMAGE_PIXELS
+)
+
+
+def _inflated(image: ZlibGlzRgbImage, store: ImageStore) -> Payload:
+    """The GLZ blob of a ZLIB_GLZ_RGB image, inflated (and checked) by spice_glz."""
+    with store.budget.hold(image.glz_data_size, f"inflating {describe(image)}"):
+        return spice_glz.inflate(image.data, glz_data_size=image.glz_data_size, limits=_GLZ_LIMITS)
+
+
+def _quic_decode(blob: Payload, store: ImageStore, palette: bytes | None) -> CodecImage:
+    return spice_quic.decode(blob)
+
+
+def _quic_into(blob: Payload, out: Any, stride: int, fmt: str, store: ImageStore) -> object:
+    return spice_quic.decode_into(blob, out, stride, format=fmt)
+
+
+def _lz_decode(blob: Payload, store: ImageStore, palette: bytes | None) -> CodecImage:
+    return spice_lz.decode(blob, palette=palette)
+
+
+def _lz_into(blob: Payload, out: Any, stride: int, fmt: str, store: ImageStore) -> object:
+    return spice_lz.decode_into(blob, out, stride, format=fmt)
+
+
+def _glz_decode(blob: Payload, store: ImageStore, palette: bytes | None) -> CodecImage:
+    return spice_glz.decode(blob, window=store.glz)
+
+
+def _glz_into(blob: Payload, out: Any, stride: int, fmt: str, store: ImageStore) -> object:
+    return spice_glz.decode_into(blob, out, stride, format=fmt, window=store.glz)
+
+
+def _rgb_direct(types: Any) -> dict[enum.IntEnum, Direct]:
+    return {types.RGB16: _RGB, types.RGB24: _RGB, types.RGB32: _RGB, types.RGBA: _RGBA}
+
+
+_LZ_PALETTE = frozenset(t for t in spice_lz.ImageType if t.is_palette)
+_GLZ = Codec(
+    _data,
+    spice_glz.read_header,
+    _glz_decode,
+    _glz_into,
+    frozenset(spice_glz.ImageType),
+    _rgb_direct(spice_glz.ImageType),
+)
+
+#: The codec of each compressed SPICE image type.
+CODECS: dict[ImageType, Codec] = {
+    ImageType.QUIC: Codec(
+        _data,
+        spice_quic.read_header,
+        _quic_decode,
+        _quic_into,
+        frozenset(spice_quic.ImageType),
+        _rgb_direct(spice_quic.ImageType),
+    ),
+    ImageType.LZ_RGB: Codec(
+        _data,
+        spice_lz.read_header,
+        _lz_decode,
+        _lz_into,
+        frozenset(spice_lz.ImageType) - _LZ_PALETTE,
+        _rgb_direct(spice_lz.ImageType),
+    ),
+    ImageType.LZ_PLT: Codec(_data, spice_lz.read_header, _lz_decode, None, _LZ_PALETTE, {}),
+    ImageType.GLZ_RGB: _GLZ,
+    ImageType.ZLIB_GLZ_RGB: Codec(
+        _inflated, _GLZ.read_header, _GLZ.decode, _GLZ.decode_into, _GLZ.carries, _GLZ.direct
+    ),
+}
+
+#: What the codecs raise for bad data.
+CODEC_ERRORS: tuple[type[ValueError], ...] = (
+    spice_quic.DecodeError,
+    spice_lz.DecodeError,
+    spice_glz.DecodeError,
+)
