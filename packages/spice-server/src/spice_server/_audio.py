@@ -174,7 +174,10 @@ class AudioSource:
                     while listener.frames < PACKET:
                         listener.wake = trio.Event()
                         await listener.wake.wait()
-                    await ch.send(PlaybackStart(CHANNELS, AudioFmt.S16, AUDIO_RATE, media_time()))
+                    # DATA times follow the samples from here (a steady timeline, however the
+                    # sends jitter), until the next STOP
+                    start, frames_sent = media_time(), 0
+                    await ch.send(PlaybackStart(CHANNELS, AudioFmt.S16, AUDIO_RATE, start))
                     deadline = trio.current_time()
                     idle_since = None
                     while True:
@@ -189,7 +192,9 @@ class AudioSource:
                             continue
                         idle_since = None
                         data = encode.encode(pcm) if encode is not None else pcm.astype("<i2").tobytes()
-                        await ch.send(PlaybackData(media_time(), data))
+                        stamp = (start + frames_sent * 1000 // AUDIO_RATE) & 0xFFFFFFFF
+                        await ch.send(PlaybackData(stamp, data))
+                        frames_sent += PACKET
                         deadline = max(deadline, now - 0.05) + PACKET / AUDIO_RATE
                         await trio.sleep_until(deadline)
                     await ch.send(PlaybackStop())
