@@ -247,6 +247,28 @@ def test_rect_wire_order_is_top_left_bottom_right() -> None:
     assert (rect.width, rect.height) == (29, 38)
 
 
+def _pixels(r: Rect) -> set[tuple[int, int]]:
+    return {(x, y) for x in range(r.left, r.right) for y in range(r.top, r.bottom)}
+
+
+_small_rects = st.builds(Rect, *(st.integers(-4, 12) for _ in range(4)))
+
+
+@given(_small_rects, _small_rects, st.integers(-5, 5), st.integers(-5, 5))
+def test_rect_geometry_matches_pixel_sets(a: Rect, b: Rect, dx: int, dy: int) -> None:
+    """Area, emptiness, intersection, containment and shifts agree with the pixels covered."""
+    assert a.area == len(_pixels(a))
+    assert a.empty == (not _pixels(a))
+    assert _pixels(a.intersect(b)) == _pixels(a) & _pixels(b)
+    if not a.empty and not b.empty:
+        assert a.contains(b) == (_pixels(b) <= _pixels(a))
+        union = a.union(b)
+        assert _pixels(a) | _pixels(b) <= _pixels(union)
+        assert (union.left, union.top) == (min(a.left, b.left), min(a.top, b.top))
+    assert _pixels(a.shifted(dx, dy)) == {(x + dx, y + dy) for x, y in _pixels(a)}
+    assert Rect.of_size(7, 3) == Rect(0, 0, 7, 3)
+
+
 def test_clip_rects_are_inline() -> None:
     clip = Clip.of_rects(Rect(0, 0, 5, 6), Rect(-1, 2, 3, 4))
     assert encode_struct(clip) == b"\x01" + le32(2) + i32s(0, 0, 6, 5) + i32s(2, -1, 4, 3)

@@ -133,6 +133,50 @@ class Rect(_Packed):
     def height(self) -> int:
         return self.bottom - self.top
 
+    @property
+    def area(self) -> int:
+        """Pixels covered (0 for an empty rectangle)."""
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def empty(self) -> bool:
+        return self.right <= self.left or self.bottom <= self.top
+
+    @classmethod
+    def of_size(cls, width: int, height: int) -> Rect:
+        """The rectangle from the origin to ``width, height``."""
+        return cls(0, 0, width, height)
+
+    def union(self, other: Rect) -> Rect:
+        """The smallest rectangle holding both."""
+        return Rect(
+            min(self.left, other.left),
+            min(self.top, other.top),
+            max(self.right, other.right),
+            max(self.bottom, other.bottom),
+        )
+
+    def intersect(self, other: Rect) -> Rect:
+        """The common part (:attr:`empty` when they do not overlap)."""
+        return Rect(
+            max(self.left, other.left),
+            max(self.top, other.top),
+            min(self.right, other.right),
+            min(self.bottom, other.bottom),
+        )
+
+    def contains(self, other: Rect) -> bool:
+        return (
+            self.left <= other.left
+            and self.top <= other.top
+            and self.right >= other.right
+            and self.bottom >= other.bottom
+        )
+
+    def shifted(self, dx: int, dy: int) -> Rect:
+        """This rectangle moved by ``dx, dy``."""
+        return Rect(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+
 
 @dataclass(frozen=True)
 class Transform(_Packed):
