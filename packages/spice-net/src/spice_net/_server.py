@@ -39,6 +39,7 @@ async def accept_channel(
     timeout: float | None = 30.0,
     keys: TicketKeyPool | None = None,
     on_wrong_ticket: Callable[[], float] | None = None,
+    max_message_size: int | None = None,
 ) -> ServerChannel:
     """Run the server half of the link over ``stream`` and return the linked channel.
 
@@ -51,13 +52,18 @@ async def accept_channel(
     ``channel_caps_for(mess)`` decides per request: return the channel caps to
     accept, or a :class:`~spice_proto.LinkErr` (``NEED_SECURED``,
     ``CHANNEL_NOT_AVAILABLE``, ``BAD_CONNECTION_ID``...) to refuse.  With
-    ``ack_window`` a SET_ACK is sent right after the link.
+    ``ack_window`` a SET_ACK is sent right after the link.  ``max_message_size`` bounds the
+    messages the linked channel accepts from the client (default: :class:`~spice_proto.Connection`'s).
 
     Raises :class:`AuthenticationFailed` / :class:`LinkRefused` (after answering
     the client), :class:`ChannelClosed`, :class:`ProtocolViolation` or
     :class:`ConnectTimeout`; the stream is closed on failure.
     """
-    conn = Connection(Role.SERVER)
+    conn = (
+        Connection(Role.SERVER)
+        if max_message_size is None
+        else Connection(Role.SERVER, max_message_size=max_message_size)
+    )
     io = _StreamIO(stream, conn)
     try:
         with _deadline(timeout, "client link"):
