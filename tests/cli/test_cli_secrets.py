@@ -166,6 +166,13 @@ def test_usage_errors_never_print_the_password(
     assert_no_secret(out, err)
 
 
+def test_usage_errors_still_show_what_is_not_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--password-lifetime", "soon"]) == 2
+    assert "invalid float value: 'soon'" in capsys.readouterr().err
+    assert main(["connect", "--password-file", "/x", "--timeout", "never", "spice://h:1"]) == 2
+    assert "invalid float value: 'never'" in capsys.readouterr().err
+
+
 def test_password_file_problems_name_the_file_not_the_content(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

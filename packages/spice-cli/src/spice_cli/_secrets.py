@@ -31,7 +31,8 @@ __all__ = [
 #: The environment variable ``spice serve`` and ``spice demo`` take a password from.
 ENV_PASSWORD = "SPICE_PASSWORD"
 _HIDDEN = "***"
-# option names that may carry a secret, typos included (--pasword, --passwd, --pw, --ticket)
+# option names that may carry a secret, typos included (--pasword, --passwd, --pw, --ticket);
+# --password-file and --password-lifetime carry none
 _SECRET_OPTION = re.compile(r"--?[\w-]*(pas|pw|ticket|secret)", re.IGNORECASE)
 
 
@@ -105,8 +106,8 @@ def mask_argv_secrets(message: str, argv: Sequence[str]) -> str:
     for i, word in enumerate(argv):
         if "://" in word and (shown := redact_uri(word)) != word:
             message = message.replace(word, shown)
-        if _SECRET_OPTION.match(word):
-            _, equals, value = word.partition("=")
+        name, equals, value = word.partition("=")
+        if _SECRET_OPTION.match(name) and not name.endswith(("-file", "-lifetime")):
             if equals:
                 secrets.add(value)
             elif i + 1 < len(argv):
