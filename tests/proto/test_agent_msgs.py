@@ -87,7 +87,7 @@ def test_file_xfer_messages() -> None:
     start = AgentFileXferStart(3, "notes é.txt", 12)
     raw = start.message().data
     assert raw[:4] == b"\3\0\0\0"
-    assert raw[4:] == "[vdagent-file-xfer]\nname=notes é.txt\nsize=12\n".encode()
+    assert raw[4:] == "[vdagent-file-xfer]\nname=notes é.txt\nsize=12\n\0".encode()
     assert AgentFileXferStart.parse(raw) == start
     with pytest.raises(ValueError):
         AgentFileXferStart(1, "../x", 1).message()

@@ -245,12 +245,12 @@ class AgentDisplayConfig:
 def _key_file(name: str, size: int) -> bytes:
     if any(c in name for c in "\n\r\0/"):
         raise ValueError(f"file name {name!r} must not hold a newline, NUL or '/'")
-    return f"[vdagent-file-xfer]\nname={name}\nsize={size}\n".encode()
+    return f"[vdagent-file-xfer]\nname={name}\nsize={size}\n".encode() + b"\0"  # agents read a C string
 
 
 @dataclass(frozen=True)
 class AgentFileXferStart:
-    """VDAgentFileXferStartMessage: u32 id, then a GLib key file naming the file and its size."""
+    """VDAgentFileXferStartMessage: u32 id, then a NUL-terminated GLib key file (file name, size)."""
 
     TYPE: ClassVar[AgentMessageType] = AgentMessageType.FILE_XFER_START
     id: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import ssl
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -35,13 +35,16 @@ from spice_proto import (
     UnknownMessage,
 )
 
+from ._agent import Agent, MonitorSpec
 from ._budget import DEFAULT_MEMORY_BUDGET, MemoryBudget
 from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._clipboard import Clipboard
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
 from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
 from ._eventstream import EventStream
+from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock
 from ._playback import Playback, playback_caps
@@ -119,6 +122,8 @@ class Session:
         self._display_changed = trio.Event()
         self._last_display_change = -math.inf
         self._events = EventStream()
+        #: The guest agent: presence, capabilities, monitors config (see :class:`Agent`).
+        self.agent = Agent(main, bool(init.agent_connected), init.agent_tokens, self._events.put)
 
     # ------------------------------------------------------------------ public
     @property
@@ -134,6 +139,20 @@ class Session:
         if self._record is None:
             raise ChannelUnavailable(f"{self.uri}: no record channel (connect with audio=True)")
         return self._record
+
+    @property
+    def clipboard(self) -> Clipboard:
+        """The guest's clipboard through its agent (``await session.clipboard.set_text(...)``)."""
+        return self.agent.clipboard
+
+    @property
+    def files(self) -> FileTransfers:
+        """File transfer to the guest through its agent (``await session.files.send(path)``)."""
+        return self.agent.files
+
+    async def set_monitors(self, monitors: Sequence[MonitorSpec], *, timeout: float = 10.0) -> None:
+        """Ask the guest agent for these monitors, e.g. ``[(1280, 800)]`` (see :meth:`Agent.set_monitors`)."""
+        await self.agent.set_monitors(monitors, timeout=timeout)
 
     def channel(self, channel_type: ChannelType, channel_id: int = 0) -> Channel:
         """An opened channel; :class:`ChannelUnavailable` if the session did not open it."""
@@ -206,6 +225,7 @@ class Session:
     def _observe(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
         """Keep the session's state in step with what the server says."""
         if key[0] == ChannelType.MAIN:
+            self.agent.handle(message)
             if isinstance(message, MainMouseMode):
                 self.supported_mouse_modes = MouseMode(message.supported_modes)
                 self.mouse_mode = MouseMode(message.current_mode)
@@ -257,6 +277,7 @@ class Session:
         self._events.add_producers(len(self.opened))
         for key, channel in self.opened.items():
             nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
+        nursery.start_soon(self.agent.run, name="spice-agent-pump")
         if self._inputs is not None:
             nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
         if self._record is not None:
