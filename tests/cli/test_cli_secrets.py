@@ -20,6 +20,7 @@ import pytest
 import spice_net
 import spice_session as ss
 import trio
+from PIL import Image
 from spice_cli._main import build_parser, main
 from spice_cli._secrets import password_from
 from spice_server import Framebuffer, Server
@@ -80,12 +81,16 @@ async def test_serve_and_clients_never_print_the_password(
     password_file: Path,
     wrong_file: Path,
     serve_proc: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
 ) -> None:
+    picture = tmp_path / "picture.png"
+    Image.new("RGB", (64, 48), (200, 30, 90)).save(picture)
     env = clean_env()
     how = {"--password": ["--password", RIGHT], "--password-file": ["--password-file", str(password_file)]}
     if origin == "SPICE_PASSWORD":
         env["SPICE_PASSWORD"] = RIGHT
-    cmd = [*SPICE, "serve", "-v", "--listen", "127.0.0.1:0", *how.get(origin, [])]
+    source = ["--source", "image", str(picture)]
+    cmd = [*SPICE, "serve", "-v", "--listen", "127.0.0.1:0", *source, *how.get(origin, [])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     serve_proc.append(proc)
     assert proc.stdout is not None and proc.stderr is not None
@@ -108,12 +113,15 @@ async def test_serve_and_clients_never_print_the_password(
     assert wrong.returncode == 4 and b"authentication failed" in wrong.stderr
     wrong_uri = await spice("connect", f"{uri}&password={WRONG}")
     assert wrong_uri.returncode == 4
+    shot = await spice("screenshot", f"{uri}&password={RIGHT}", str(tmp_path / "shot.png"))
+    assert shot.returncode == 0, shot.stderr
+    assert shot.stdout.decode() == f"{tmp_path / 'shot.png'}: 64x48\n"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert b"link failed" in err  # -v logged the refused links: the logs were there to search
     assert_no_secret(first, out, err)
-    for result in (right, wrong, wrong_uri):
+    for result in (right, wrong, wrong_uri, shot):
         assert_no_secret(result.stdout, result.stderr)
 
 
