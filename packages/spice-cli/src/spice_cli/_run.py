@@ -84,10 +84,11 @@ def check_connection_args(args: argparse.Namespace) -> None:
         check_password(uri.password, "the URI")
 
 
-def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Session]:
+def open_session(args: argparse.Namespace, *, audio: bool = False) -> AbstractAsyncContextManager[ss.Session]:
     """``async with open_session(args) as session``: connect the way the options say.
 
-    ``--password`` or ``--password-file`` overrides the URI's ``?password=``.
+    ``--password`` or ``--password-file`` overrides the URI's ``?password=``; ``audio``
+    opens the playback and record channels too.
     """
     return ss.connect(
         args.uri,
@@ -96,6 +97,7 @@ def open_session(args: argparse.Namespace) -> AbstractAsyncContextManager[ss.Ses
         host_subject=args.host_subject,
         timeout=args.timeout,
         memory_budget=args.memory_budget,
+        audio=audio,
     )
 
 

@@ -36,6 +36,8 @@ GRAB_HINT = "click to grab input, Ctrl+Alt+F fullscreen"
 # SDL scancodes (= USB HID usages) the hot keys use.
 _LCTRL, _LALT, _RCTRL, _RALT = 0xE0, 0xE2, 0xE4, 0xE6
 _F = 0x09
+_M = 0x10
+_N = 0x11
 _CTRL = frozenset({_LCTRL, _RCTRL})
 _ALT = frozenset({_LALT, _RALT})
 
@@ -104,15 +106,22 @@ class Command(enum.Enum):
     NONE = "none"
     RELEASE_GRAB = "release-grab"
     TOGGLE_FULLSCREEN = "toggle-fullscreen"
+    TOGGLE_MUTE = "toggle-mute"
+    TOGGLE_MICROPHONE = "toggle-microphone"
+
+
+#: Ctrl+Alt+<key> (SDL / USB HID scancodes) and what it does.
+_HOT = {_F: Command.TOGGLE_FULLSCREEN, _M: Command.TOGGLE_MUTE, _N: Command.TOGGLE_MICROPHONE}
 
 
 @dataclass
 class HotKeys:
-    """Ctrl+Alt (pressed and let go with nothing else) releases the grab; Ctrl+Alt+F toggles fullscreen.
+    """Ctrl+Alt (pressed and let go with nothing else) releases the grab; Ctrl+Alt+F toggles fullscreen,
+    Ctrl+Alt+M the sound and Ctrl+Alt+N the microphone.
 
     :meth:`key` says whether an event goes on to the guest and what the viewer
     should do.  Ctrl and Alt themselves always reach the guest (so Ctrl+Alt+Del
-    works); only the F of Ctrl+Alt+F is kept back.
+    works); only the F, M and N of those combinations are kept back.
     """
 
     held: set[int] = field(default_factory=set)
@@ -132,9 +141,10 @@ class HotKeys:
                 return True, Command.NONE
             if ctrl_alt:
                 self._used = True
-                if scancode == _F:
+                command = _HOT.get(scancode)
+                if command is not None:
                     self._swallowed.add(scancode)
-                    return False, Command.TOGGLE_FULLSCREEN
+                    return False, command
             return True, Command.NONE
         self.held.discard(scancode)
         if scancode in self._swallowed:

@@ -12,6 +12,7 @@ import spice_session as ss
 import trio
 from spice_proto import ChannelType, MouseButton, MouseMode, Rect
 
+from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_window import (
     ButtonInput,
@@ -39,8 +40,18 @@ _MAX_RECTS = 64
 class Viewer:
     """The window and its glue to one session."""
 
-    def __init__(self, session: ss.Session, *, client_mouse: bool = True) -> None:
+    def __init__(
+        self,
+        session: ss.Session,
+        *,
+        client_mouse: bool = True,
+        audio: ViewerAudio | None = None,
+        microphone: SdlMicrophone | None = None,
+    ) -> None:
         self.session = session
+        #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
+        self.audio = audio
+        self.microphone = microphone
         self.client_mouse = client_mouse
         self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
         self.window: Window | None = None
@@ -83,6 +94,8 @@ class Viewer:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow_session, nursery.cancel_scope)
+                if self.audio is not None:
+                    nursery.start_soon(self.audio.run)
                 await self._sdl_loop()
                 nursery.cancel_scope.cancel()
         finally:
@@ -104,6 +117,8 @@ class Viewer:
 
     async def on_session_event(self, event: ss.Event) -> None:
         """React to one session event (also the entry point for tests)."""
+        if self.audio is not None:
+            self.audio.on_event(event)
         if isinstance(event, ss.Damage):
             primary = self.session.display.primary
             if event.channel_id == 0 and primary is not None and event.surface_id == primary.surface_id:
@@ -269,6 +284,10 @@ class Viewer:
             self._redraw = True
         elif command is Command.RELEASE_GRAB and self.grabbed:
             self._set_grab(False)
+        elif command is Command.TOGGLE_MUTE and self.audio is not None:
+            self.audio.toggle_mute()
+        elif command is Command.TOGGLE_MICROPHONE and self.microphone is not None:
+            self.microphone.muted = not self.microphone.muted
         if forward and self.inputs is not None:
             await self.inputs.hid_key(event.scancode, event.pressed)
 

@@ -6,7 +6,10 @@ SDL is imported only when the command runs, so the other commands work without i
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import TextIO
+
+import spice_session as ss
 
 from ._exitcodes import ExitCode
 from ._run import add_connection_args, check_connection_args, open_session
@@ -20,13 +23,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="show a SPICE server's screen in a window, with keyboard and mouse",
         description="Open a window at the remote screen size showing the server's primary display. "
         "Click to grab keyboard and mouse, press Ctrl+Alt to release them, Ctrl+Alt+F toggles "
-        "fullscreen; resizing scales with the aspect ratio kept.",
+        "fullscreen, Ctrl+Alt+M mutes the sound and Ctrl+Alt+N the microphone; resizing scales "
+        "with the aspect ratio kept.",
     )
     add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
     p.add_argument(
         "--server-mouse",
         action="store_true",
         help="keep the server mouse mode (relative motion while grabbed) instead of asking for client mode",
+    )
+    p.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="do not play the guest's sound nor send the microphone (they need an SDL audio device)",
     )
     p.set_defaults(command=run)
 
@@ -37,8 +46,33 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     from ._sdl_viewer import Viewer
     from ._sdl_window import sdl_video
 
-    with sdl_video():
-        async with open_session(args) as session:
-            viewer = Viewer(session, client_mouse=not args.server_mouse)
-            await viewer.run()
+    with sdl_video(), contextlib.ExitStack() as stack:
+        audio = not args.no_audio and _audio_device(stack, out)
+        async with open_session(args, audio=audio) as session:
+            speaker = microphone = None
+            if audio:
+                from ._sdl_audio import SdlMicrophone, ViewerAudio
+
+                speaker = ViewerAudio(session.media_clock.now)
+                with contextlib.suppress(ss.ChannelUnavailable):
+                    session.record.source = microphone = SdlMicrophone()
+            viewer = Viewer(session, client_mouse=not args.server_mouse, audio=speaker, microphone=microphone)
+            try:
+                await viewer.run()
+            finally:
+                if microphone is not None:
+                    microphone.close()
     return ExitCode.OK
+
+
+def _audio_device(stack: contextlib.ExitStack, out: TextIO) -> bool:
+    """Open SDL audio for the viewer's lifetime; without a device, say so and go on silent."""
+    from ._sdl_audio import sdl_audio
+    from ._sdl_window import SDLError
+
+    try:
+        stack.enter_context(sdl_audio())
+    except SDLError as exc:
+        print(f"spice view: no sound: {exc}", file=out, flush=True)
+        return False
+    return True

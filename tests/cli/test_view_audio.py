@@ -1,0 +1,87 @@
+"""``spice view`` with sound: our server's tone comes out of SDL (the ``disk`` driver writes it
+to a file), a tone in the SDL capture file reaches the server's record API, and the
+Ctrl+Alt+M / Ctrl+Alt+N hot keys are kept from the guest."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import spice_proto as sp
+import spice_server
+import trio
+from spice_cli._sdl_logic import Command, HotKeys
+
+RATE = 48000
+LCTRL, LALT, M, N = 0xE0, 0xE2, 0x10, 0x11
+
+
+def peak_hz(pcm: np.ndarray, rate: int) -> float:
+    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
+    spectrum = np.abs(np.fft.rfft(x))
+    k = int(np.argmax(spectrum[1:])) + 1
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
+    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
+
+
+def tone(freq: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    wave = np.rint(np.sin(2 * np.pi * freq * t) * 0.3 * 32767).astype(np.int16)
+    return np.repeat(wave[:, None], 2, axis=1)
+
+
+def test_mute_hot_keys_are_commands_not_keys() -> None:
+    keys = HotKeys()
+    assert keys.key(LCTRL, True) == (True, Command.NONE)
+    assert keys.key(LALT, True) == (True, Command.NONE)
+    assert keys.key(M, True) == (False, Command.TOGGLE_MUTE)
+    assert keys.key(M, False) == (False, Command.NONE)
+    assert keys.key(N, True) == (False, Command.TOGGLE_MICROPHONE)
+    assert keys.key(N, False) == (False, Command.NONE)
+    assert keys.key(LALT, False) == (True, Command.NONE)  # a combination was used: no grab release
+
+
+async def test_spice_view_plays_and_records(tmp_path: Path) -> None:
+    out, mic = tmp_path / "out.raw", tmp_path / "in.raw"
+    mic.write_bytes(tone(700, 4.0).astype("<i2").tobytes())
+    env = {
+        **os.environ,
+        "SDL_VIDEODRIVER": "dummy",
+        "SDL_AUDIODRIVER": "disk",
+        "SDL_DISKAUDIOFILE": str(out),
+        "SDL_DISKAUDIOFILEIN": str(mic),
+    }
+    audio = spice_server.AudioSource(record=True)
+    server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
+    recorded: list[np.ndarray] = []
+    with trio.fail_after(40):
+        async with trio.open_nursery() as nursery:
+            addr = await nursery.start(server.serve, "127.0.0.1", 0)
+            argv = [sys.executable, "-m", "spice_cli", "view", f"spice://127.0.0.1:{addr.port}"]
+            viewer = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                while not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
+                    await trio.sleep(0.05)
+                audio.play(tone(1000, 1.0))
+                with trio.move_on_after(2.5):
+                    async for chunk in audio.recordings():
+                        recorded.append(chunk.pcm)
+            finally:
+                viewer.send_signal(signal.SIGINT)
+                stdout, stderr = await trio.to_thread.run_sync(viewer.communicate)
+            nursery.cancel_scope.cancel()
+    assert viewer.returncode == 130, stderr.decode()
+    assert b"no sound" not in stdout
+    heard = np.frombuffer(out.read_bytes(), "<i2")
+    heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)
+    loud = np.flatnonzero(np.abs(heard[:, 0]) > 1000)
+    assert abs((loud[-1] - loud[0]) - RATE) <= 960
+    assert abs(peak_hz(heard[loud[0] : loud[-1]], RATE) - 1000) <= 2
+    sent = np.concatenate(recorded)
+    loud = np.flatnonzero(np.abs(sent[:, 0]) > 1000)
+    assert len(loud) > RATE
+    assert abs(peak_hz(sent[loud[0] : loud[-1]], RATE) - 700) <= 2
