@@ -72,10 +72,10 @@ async def test_spice_view_plays_and_records(tmp_path: Path) -> None:
                         recorded.append(chunk.pcm)
             finally:
                 viewer.send_signal(signal.SIGINT)
-                stdout, stderr = await trio.to_thread.run_sync(viewer.communicate)
+                _, stderr = await trio.to_thread.run_sync(viewer.communicate)
             nursery.cancel_scope.cancel()
     assert viewer.returncode == 130, stderr.decode()
-    assert b"no sound" not in stdout
+    assert b"no sound" not in stderr
     heard = np.frombuffer(out.read_bytes(), "<i2")
     heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)
     loud = np.flatnonzero(np.abs(heard[:, 0]) > 1000)

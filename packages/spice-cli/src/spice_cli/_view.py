@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from typing import TextIO
 
 import spice_session as ss
@@ -47,7 +48,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     from ._sdl_window import sdl_video
 
     with sdl_video(), contextlib.ExitStack() as stack:
-        audio = not args.no_audio and _audio_device(stack, out)
+        audio = not args.no_audio and _audio_device(stack)
         async with open_session(args, audio=audio) as session:
             speaker = microphone = None
             if audio:
@@ -65,14 +66,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     return ExitCode.OK
 
 
-def _audio_device(stack: contextlib.ExitStack, out: TextIO) -> bool:
-    """Open SDL audio for the viewer's lifetime; without a device, say so and go on silent."""
+def _audio_device(stack: contextlib.ExitStack) -> bool:
+    """Open SDL audio for the viewer's lifetime; without a device, say so (stderr) and go on silent."""
     from ._sdl_audio import sdl_audio
     from ._sdl_window import SDLError
 
     try:
         stack.enter_context(sdl_audio())
     except SDLError as exc:
-        print(f"spice view: no sound: {exc}", file=out, flush=True)
+        print(f"spice view: no sound: {exc}", file=sys.stderr, flush=True)
         return False
     return True
