@@ -71,4 +71,6 @@ async def test_every_printable_character_and_shifted_symbols(xspice: Xspice, tmp
     async with ss.connect(xspice.uri) as session:
         await session.inputs.type_text(printable * 3 + command + "\n")
         text = await _wait_for_line(out)
+        # Xspice names no VM (no MAIN_UUID): no emulated keyboard, so no pacing
+        assert session.uuid is None and session.inputs.key_pacer.mode.value == "off"
     assert text == printable * 3 + command + "\n"

@@ -11,7 +11,7 @@ import pytest
 import spice_server as srv
 import spice_session as ss
 import trio
-from spice_proto import MouseButton
+from spice_proto import MouseButton, Rect
 from spice_session import sync
 from spice_session._driver import Driver
 from spice_session._match import MatchError
@@ -42,7 +42,7 @@ async def test_expect_waits_for_the_needle_to_be_drawn(nursery: trio.Nursery) ->
 
         async def draw_later() -> None:
             await trio.sleep(0.3)
-            fb.update(needle, srv.Box(200, 120, 230, 140), format="rgb")
+            fb.update(needle, Rect(200, 120, 230, 140), format="rgb")
 
         nursery.start_soon(draw_later)
         match = await vm.expect(needle, timeout=10)
@@ -71,7 +71,7 @@ async def test_wait_still_returns_after_the_screen_settles(nursery: trio.Nursery
 
         async def animate() -> None:
             for i in range(10):
-                fb.fill((i * 20, 0, 0), srv.Box(0, 0, 50, 50))
+                fb.fill((i * 20, 0, 0), Rect(0, 0, 50, 50))
                 await trio.sleep(0.05)
 
         nursery.start_soon(animate)
@@ -113,7 +113,7 @@ class ThreadedServer:
     def draw(self, pixels: np.ndarray, rect: tuple[int, int, int, int]) -> None:
         """Update the frame from another thread (through the server's trio run)."""
         trio.from_thread.run_sync(
-            lambda: self.fb.update(pixels, srv.Box(*rect), format="rgb"), trio_token=self.token
+            lambda: self.fb.update(pixels, Rect(*rect), format="rgb"), trio_token=self.token
         )
 
 

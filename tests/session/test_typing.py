@@ -157,3 +157,12 @@ def test_pacer_budget_counts_the_caps_lock_stroke() -> None:
 def test_every_printable_character_is_typable() -> None:
     assert set(PRINTABLE) <= set(_US)
     assert set(string.printable) - set(_US) == {"\r", "\x0b", "\x0c"}
+
+
+async def test_unpaced_when_the_server_fronts_no_vm() -> None:
+    """Without an emulated keyboard (no MAIN_UUID: Xspice, our server) keys go out as fast as they come."""
+    guest = SlowGuest()
+    inputs = Inputs(guest, key_scancode=False, paced=False)
+    await inputs.type_text(PRINTABLE)
+    assert inputs.key_pacer.mode is PacingMode.OFF and inputs.key_pacer.settles == 0
+    assert guest.dropped > 0  # what a 16-byte buffer would have made of it

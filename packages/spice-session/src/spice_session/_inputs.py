@@ -140,7 +140,9 @@ class Inputs:
     acknowledgement, or at once when :meth:`motion_pump` runs alongside.
     """
 
-    def __init__(self, channel: _Sender, channel_id: int = 0, *, key_scancode: bool | None = None) -> None:
+    def __init__(
+        self, channel: _Sender, channel_id: int = 0, *, key_scancode: bool | None = None, paced: bool = True
+    ) -> None:
         self._channel = channel
         self.channel_id = channel_id
         #: The guest's lock keys as the server last reported them.
@@ -159,7 +161,7 @@ class Inputs:
         #: The guest's keyboard layout: what :meth:`type_text` and :meth:`key` press for a character.
         self.layout: Layout = get_layout("us")
         #: Keeps the guest's keyboard buffer from overflowing (see :mod:`spice_session._typing`).
-        self.key_pacer = KeyPacer()
+        self.key_pacer = KeyPacer() if paced else KeyPacer(mode=PacingMode.OFF)
         self._acked = trio.Event()
         self._modifiers_changed = trio.Event()
         self._lock = trio.Lock()

@@ -460,7 +460,8 @@ async def _establish(connector: _Connector, memory_budget: int, audio: bool = Fa
                     )
                 )
             elif channel_type == ChannelType.INPUTS and session._inputs is None:
-                session._inputs = Inputs(channel, channel_id)
+                # only a VM (the server sent its UUID) has an emulated keyboard to pace for
+                session._inputs = Inputs(channel, channel_id, paced=session.uuid is not None)
                 session._inputs.set_mouse_mode(session.mouse_mode)
             elif channel_type == ChannelType.RECORD and channel_id == 0:
                 recorder = Recorder(channel.server_channel_caps)

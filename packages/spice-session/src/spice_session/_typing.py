@@ -11,9 +11,11 @@ stroke queued behind the keys toggles the guest's Caps Lock LED only once the
 guest has read every byte before it, and QEMU reports each LED change to the
 client (inputs KEY_MODIFIERS).  A second stroke, confirmed the same way, puts
 Caps Lock back before any further key is sent, so no typed character ever
-sees it.  A server that does not report LED changes promptly (Xspice, our
-own server) has no small buffer in front of its input either; there the keys
-go in bursts of :data:`PS2_QUEUE_BYTES` bytes separated by :data:`BLIND_GAP`.
+sees it.  A VM whose guest does not report LED changes promptly (a boot
+loader, say) gets the keys in bursts of :data:`PS2_QUEUE_BYTES` bytes separated
+by :data:`BLIND_GAP`.  A server that names no virtual machine (no MAIN_UUID:
+Xspice, our own server) has no emulated keyboard in front of its input: there
+the keys go unpaced (:attr:`PacingMode.OFF`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class PacingMode(enum.Enum):
     UNKNOWN = "unknown"  #: not tried yet: the first confirmation is a probe
     ECHO = "echo"  #: the server reports the guest's LED changes: confirm by Caps Lock
     BLIND = "blind"  #: no prompt LED reports: bursts separated by :data:`BLIND_GAP`
+    OFF = "off"  #: no emulated keyboard (the server fronts no VM): no pacing at all
 
 
 @dataclass
@@ -95,6 +98,8 @@ class KeyPacer:
 
     def must_settle(self, cost: int, now: float) -> bool:
         """Whether ``cost`` more bytes would overfill the guest's buffer without a confirmation first."""
+        if self.mode is PacingMode.OFF:
+            return False
         if now - self.last_sent >= IDLE_RESET:
             self.unconfirmed = 0
         if self.unconfirmed == 0:
