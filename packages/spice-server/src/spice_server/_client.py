@@ -45,6 +45,8 @@ from spice_proto import (
     VideoCodecType,
 )
 
+from ._agent import WINDOW as AGENT_WINDOW
+from ._agent import ClientAgent
 from ._compress import Compression, ImageEncoder
 from ._events import MotionEvent
 from ._inputs import InputsState
@@ -199,8 +201,8 @@ class ClientSession:
                 display_channels_hint=1,
                 supported_mouse_modes=SUPPORTED_MOUSE_MODES,
                 current_mouse_mode=self.mouse_mode,
-                agent_connected=False,
-                agent_tokens=0,
+                agent_connected=self.server.agent is not None,
+                agent_tokens=AGENT_WINDOW if self.server.agent is not None else 0,
                 multi_media_time=(media_time() - MM_TIME_DELTA) & 0xFFFFFFFF,
                 ram_hint=0,
             )
@@ -208,8 +210,23 @@ class ClientSession:
         if MainCap.NAME_AND_UUID in ch.client_channel_caps:
             await ch.send(MainName(self.server.name))
             await ch.send(MainUuid(self.server.uuid))
+        if self.server.agent is None:
+            await self._main_messages(ch, None)
+            return
+        agent = self.server.agent.attach(self.id)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(agent.run, ch)
+                await self._main_messages(ch, agent)
+                nursery.cancel_scope.cancel()
+        finally:
+            self.server.agent.detach(agent)
+
+    async def _main_messages(self, ch: ServerChannel, agent: ClientAgent | None) -> None:
         async for msg in ch:
-            if isinstance(msg, MainAttachChannels):
+            if agent is not None and agent.handle(msg):
+                pass
+            elif isinstance(msg, MainAttachChannels):
                 channels: tuple[ChannelId, ...] = (
                     ChannelId(ChannelType.DISPLAY, 0),
                     ChannelId(ChannelType.INPUTS, 0),

@@ -28,6 +28,7 @@ from spice_proto import (
 )
 
 from ._admission import PendingLink, PendingLinks, Progress, address_key
+from ._agent import GuestAgent
 from ._audio import AudioSource, audio_caps
 from ._client import ClientSession, Wakeup
 from ._compress import Compression
@@ -138,10 +139,15 @@ class Server:
         max_wrong_ticket_delay: float = 4.0,
         key_pool_size: int = 4,
         audio: AudioSource | None = None,
+        agent: GuestAgent | None = None,
     ) -> None:
         self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
         #: Sound for the clients and what they record (playback/record channels only with it).
         self.audio = audio
+        #: The built-in guest agent (clipboard, resize requests, files), when given.
+        self.agent = agent
+        if agent is not None:
+            agent._bind(lambda: self.display)
         self.image_compression = Compression.parse(image_compression)
         self.streaming_video = StreamingMode.parse(streaming_video)
         threads = encode_threads if encode_threads is not None else min(4, os.cpu_count() or 1)

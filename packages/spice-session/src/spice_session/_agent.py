@@ -261,7 +261,6 @@ class Agent:
                 self.caps = announce.caps
                 if announce.request:
                     self.send(AgentAnnounceCapabilities(False, CLIENT_AGENT_CAPS).message())
-                self.clipboard.reset()
                 self._change()
                 self.emit(AgentReady(announce.caps))
             elif kind == AgentMessageType.REPLY:
@@ -294,6 +293,7 @@ class Agent:
                     self._start = None
                     await self._main.send(MainAgentStart(window))
                     self.link.queue(AgentAnnounceCapabilities(True, CLIENT_AGENT_CAPS).message())
+                    self.clipboard.reset()  # the agent restarts its grab serials on our request
                 returned = self.link.tokens_to_return()
                 if returned:
                     await self._main.send(MainClientAgentToken(returned))

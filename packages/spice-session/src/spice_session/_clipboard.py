@@ -96,19 +96,26 @@ class Clipboard:
         self._waiting: dict[int, list[tuple[int, trio.Event, list[AgentClipboard | None]]]] = {}
 
     # ------------------------------------------------------------------ API
-    async def set_text(self, text: str, selection: AgentSelection = AgentSelection.CLIPBOARD) -> None:
-        """Put ``text`` on the guest's clipboard (the guest asks us for it when pasting)."""
-        await self._ready()
+    async def set_text(
+        self, text: str, selection: AgentSelection = AgentSelection.CLIPBOARD, *, timeout: float = 10.0
+    ) -> None:
+        """Put ``text`` on the guest's clipboard (the guest asks us for it when pasting).
+
+        Waits up to ``timeout`` s for the agent (AgentError without one).
+        """
+        await self._ready(timeout)
         text = text.replace("\r\n", "\n")
         if self._agent.has(AgentCap.GUEST_LINEEND_CRLF):
             text = text.replace("\n", "\r\n")
         self._grab(selection, {AgentClipboardType.UTF8_TEXT: text.encode("utf-8")})
 
-    async def set_image(self, png: bytes, selection: AgentSelection = AgentSelection.CLIPBOARD) -> None:
+    async def set_image(
+        self, png: bytes, selection: AgentSelection = AgentSelection.CLIPBOARD, *, timeout: float = 10.0
+    ) -> None:
         """Put a PNG image on the guest's clipboard."""
         if not png.startswith(PNG_SIGNATURE):
             raise ValueError("set_image takes PNG bytes")
-        await self._ready()
+        await self._ready(timeout)
         self._grab(selection, {AgentClipboardType.IMAGE_PNG: bytes(png)})
 
     async def release(self, selection: AgentSelection = AgentSelection.CLIPBOARD) -> None:
@@ -140,9 +147,8 @@ class Clipboard:
         return None if data is None else to_png(data, kind)
 
     # -------------------------------------------------------------- internal
-    async def _ready(self) -> None:
-
-        await self._agent.ready()
+    async def _ready(self, timeout: float = 10.0) -> None:
+        await self._agent.ready(timeout)
         if not (self._agent.has(AgentCap.CLIPBOARD_BY_DEMAND)):
             raise AgentError("the guest agent does not share the clipboard")
 
@@ -165,7 +171,7 @@ class Clipboard:
 
     async def _fetch(self, selection: AgentSelection, kind: int, timeout: float) -> bytes | None:
 
-        await self._ready()
+        await self._ready(timeout)
         done = trio.Event()
         slot: list[AgentClipboard | None] = []
         self._waiting.setdefault(int(selection), []).append((kind, done, slot))
