@@ -1,0 +1,135 @@
+"""remote-viewer and spicy (spice-gtk) against our server's built-in agent, on Xvfb.
+
+Clipboard both ways between ``xclip`` on the viewer's display and GuestAgent, and a
+remote-viewer window resized with xdotool resizing our Framebuffer, the picture exact.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spice_server as ss
+import trio
+from peers.procs import wait_until
+from peers.require import require_binary
+from peers.viewers import (
+    VIEWERS,
+    ViewerOptions,
+    bgrx_to_rgb,
+    differing_pixels,
+    find_frame,
+    pattern_frame,
+    start_viewer,
+)
+from peers.xvfb import Xvfb
+from spice_proto import AgentClipboardType
+from spice_server._agent import ClipboardOffered, GuestAgent, ResizeRequested
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(150)]
+
+W, H = 640, 400
+TIMEOUT = 40.0
+
+
+@asynccontextmanager
+async def running(server: ss.Server) -> AsyncIterator[int]:
+    async with trio.open_nursery() as nursery:
+        addr = await nursery.start(lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status))
+        yield addr.port
+        nursery.cancel_scope.cancel()
+
+
+async def agent_ready(agent: GuestAgent) -> None:
+    with trio.fail_after(TIMEOUT):
+        while not any(c.caps is not None for c in agent._clients.values()):
+            await trio.sleep(0.05)
+
+
+async def exact_on_screen(xvfb: Xvfb, frame: np.ndarray) -> None:
+    rgb = bgrx_to_rgb(frame)
+    h, w = rgb.shape[:2]
+    last = "not found"
+    with trio.move_on_after(TIMEOUT):
+        while True:
+            try:
+                shot = await trio.to_thread.run_sync(xvfb.display.screenshot)
+            except subprocess.CalledProcessError:
+                await trio.sleep(0.2)
+                continue
+            pos = await trio.to_thread.run_sync(find_frame, shot, rgb)
+            if pos is not None:
+                diff = differing_pixels(shot[pos[1] : pos[1] + h, pos[0] : pos[0] + w], rgb)
+                if diff == 0:
+                    return
+                last = f"{diff} differing pixels at {pos}"
+            await trio.sleep(0.2)
+    raise AssertionError(f"the {w}x{h} frame is not on screen exactly: {last}")
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_clipboard_both_ways_with_xclip(viewer: str, xvfb: Xvfb, tmp_path: Path) -> None:
+    require_binary("xclip")
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    agent = GuestAgent(follow_resize=False)
+    events = agent.events()
+    server = ss.Server(fb, agent=agent)
+    async with running(server) as port:
+        start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        await agent_ready(agent)
+        # host -> server: xclip owns the Xvfb CLIPBOARD, spice-gtk grabs it for the "guest"
+        source = tmp_path / "host.txt"
+        source.write_text("copied on the host\nsecond line ✓", encoding="utf-8")
+        xvfb.display.start_client("xclip", ["xclip", "-quiet", "-selection", "clipboard", "-i", str(source)])
+        with trio.fail_after(TIMEOUT):
+            while True:
+                event = await events.receive()
+                if isinstance(event, ClipboardOffered) and AgentClipboardType.UTF8_TEXT in event.types:
+                    break
+        assert await agent.get_text() == "copied on the host\nsecond line ✓"
+        # server -> host: spice-gtk takes the Xvfb CLIPBOARD and asks us on paste
+        agent.set_text("pasted from the server\nline 2")
+
+        def pasted() -> bool:
+            try:
+                out = xvfb.display.run(["xclip", "-o", "-selection", "clipboard", "-t", "UTF8_STRING"]).stdout
+            except subprocess.CalledProcessError:
+                return False
+            return out == b"pasted from the server\nline 2"
+
+        await trio.to_thread.run_sync(
+            lambda: wait_until("xclip to paste the server's text", pasted, timeout=TIMEOUT)
+        )
+
+
+async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -> None:
+    require_binary("xdotool")
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    agent = GuestAgent()
+    events = agent.events()
+    server = ss.Server(fb, agent=agent)
+    async with running(server) as port:
+        start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=port))
+        await agent_ready(agent)
+        await exact_on_screen(xvfb, fb.frame)
+        window = await trio.to_thread.run_sync(lambda: xvfb.display.wait_window("spice-python"))
+        await trio.to_thread.run_sync(
+            lambda: xvfb.display.run(["xdotool", "windowsize", window, "900", "700"])
+        )
+        with trio.fail_after(TIMEOUT):
+            while True:
+                event = await events.receive()
+                if isinstance(event, ResizeRequested) and event.applied and fb.width > W and fb.height > H:
+                    break
+        # a window 900x700 minus the viewer's menu and status bars: the framebuffer follows its inside
+        assert fb.width <= 900 and fb.height <= 700
+        await trio.sleep(0.5)  # let the last of a burst of resizes land
+        width, height = fb.width, fb.height
+        fb.update(pattern_frame(width, height, variant=1))
+        await exact_on_screen(xvfb, fb.frame)
