@@ -56,6 +56,43 @@ def test_vendored_contract_module_is_the_canonical_one() -> None:
         assert vendored.read_text() == canonical, f"{vendored} differs from tools/codec_contract.py"
 
 
+def test_vendored_c_header_is_the_canonical_one() -> None:
+    canonical = (ROOT / "tools" / "spice_codec.h").read_text()
+    for name in CODECS:
+        vendored = ROOT / "packages" / f"spice-{name}" / "csrc" / "spice_codec.h"
+        assert vendored.read_text() == canonical, f"{vendored} differs from tools/spice_codec.h"
+
+
+def test_c_cores_define_no_private_helpers_of_their_own() -> None:
+    for name in CODECS:
+        for path in (ROOT / "packages" / f"spice-{name}" / "csrc").glob("*.[ch]"):
+            if path.name == "spice_codec.h":
+                continue
+            text = path.read_text()
+            for private in ("__builtin_expect", "__BYTE_ORDER__", "__builtin_bswap"):
+                assert private not in text, f"{path.name} uses {private}: use spice_codec.h"
+
+
+def test_one_error_convention_in_the_three_cores() -> None:
+    from spice_glz._lib import ffi as glz_ffi
+    from spice_glz._lib import lib as glz_lib
+    from spice_lz._core import ffi as lz_ffi
+    from spice_lz._core import lib as lz_lib
+    from spice_quic._ffi import ffi as quic_ffi
+    from spice_quic._ffi import lib as quic_lib
+
+    cores = {"quic": (quic_ffi, quic_lib), "lz": (lz_ffi, lz_lib), "glz": (glz_ffi, glz_lib)}
+    shared = [n for n in dir(quic_lib) if n.startswith("SC_")]
+    assert len(shared) >= 17
+    for name, (ffi, lib) in cores.items():
+        assert [n for n in dir(lib) if n.startswith("SC_")] == shared, name
+        assert all(getattr(lib, n) == getattr(quic_lib, n) for n in shared), name
+        fields = [f for f, _ in ffi.typeof("sc_error").fields]
+        assert fields == ["code", "offset", "pixel", "detail"], name
+        own = [n for n in dir(lib) if "_E_" in n and not n.startswith("SC_")]
+        assert own and all(getattr(lib, n) >= lib.SC_E_CODEC for n in own), (name, own)
+
+
 def test_same_public_names(codec: tuple[str, ModuleType]) -> None:
     _, module = codec
     assert set(module.__all__) >= CONTRACT_NAMES, CONTRACT_NAMES - set(module.__all__)

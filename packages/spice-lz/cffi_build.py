@@ -10,9 +10,14 @@ HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 
 
+def _between(name: str, begin: str, end: str) -> str:
+    return (CSRC / name).read_text().split(begin, 1)[1].split(end, 1)[0]
+
+
 def _cdef() -> str:
-    header = (CSRC / "lz.h").read_text()
-    return header.split("/* CDEF BEGIN */", 1)[1].split("/* CDEF END */", 1)[0]
+    """The shared status codes and error struct, then the public header's declarations."""
+    shared = _between("spice_codec.h", "/* SC-CDEF-BEGIN */", "/* SC-CDEF-END */")
+    return shared + _between("lz.h", "/* CDEF BEGIN */", "/* CDEF END */")
 
 
 ffibuilder = FFI()

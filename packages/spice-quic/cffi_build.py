@@ -10,9 +10,15 @@ HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 SOURCES = ["quic_tables.c", "quic_decode.c", "quic_encode.c"]
 
-# The public header's declarations (after the includes) are the cdef.
-_header = (CSRC / "quic.h").read_text()
-_cdef = _header.split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0]
+
+def _between(name: str, begin: str, end: str) -> str:
+    return (CSRC / name).read_text().split(begin, 1)[1].split(end, 1)[0]
+
+
+# The shared status codes and error struct, then the public header's declarations.
+_cdef = _between("spice_codec.h", "/* SC-CDEF-BEGIN */", "/* SC-CDEF-END */") + _between(
+    "quic.h", "/* CDEF BEGIN */", "/* CDEF END */"
+)
 
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef)

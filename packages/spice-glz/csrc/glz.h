@@ -8,38 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spice_codec.h"
+
 /* CDEF-BEGIN */
-#define GLZ_ABI 5
+#define GLZ_ABI 6
 
 /* Output pixel formats. */
 #define GLZ_FMT_BGRX32 0
 #define GLZ_FMT_BGRA32 1
 #define GLZ_FMT_X1R5G5B5 2
 
-/* Result codes (0 = success). */
-#define GLZ_OK 0
-#define GLZ_E_TRUNCATED_HEADER 1
-#define GLZ_E_MAGIC 2
-#define GLZ_E_VERSION 3
-#define GLZ_E_TYPE 4
-#define GLZ_E_DIMENSIONS 5
-#define GLZ_E_STRIDE 6
-#define GLZ_E_TRUNCATED 7
-#define GLZ_E_OVERRUN 8
-#define GLZ_E_BAD_OFFSET 9
-#define GLZ_E_IMAGE_DIST 10
-#define GLZ_E_OUTSIDE_WINDOW 11
-#define GLZ_E_MISSING_IMAGE 12
-#define GLZ_E_TYPE_MISMATCH 13
-#define GLZ_E_REF_RANGE 14
-#define GLZ_E_TRAILING 15
-#define GLZ_E_NOMEM 16
-#define GLZ_E_FORMAT 17
-#define GLZ_E_BUFFER 18
-#define GLZ_E_TOO_LARGE 19
-#define GLZ_E_WINDOW 20
-#define GLZ_E_ARG 21
-#define GLZ_E_IMPLAUSIBLE 22
+/* Status codes: 0 or the shared SC_E_* codes of spice_codec.h, and these of GLZ's own. */
+#define GLZ_E_IMAGE_DIST 64     /* an image distance reaching before image 0 */
+#define GLZ_E_OUTSIDE_WINDOW 65 /* a reference older than the header's win_head_dist allows */
+#define GLZ_E_MISSING_IMAGE 66  /* a reference to an image not in the window */
+#define GLZ_E_TYPE_MISMATCH 67  /* a reference to an image of another LZ type */
+#define GLZ_E_REF_RANGE 68      /* a reference past the end of the referenced image */
+#define GLZ_E_WINDOW 69         /* win_head_dist larger than the image id */
 
 typedef struct {
     uint32_t type;          /* LZ image type, 1..11 */
@@ -51,19 +36,13 @@ typedef struct {
     uint32_t win_head_dist; /* id - win_head_dist = oldest image still referenced */
 } glz_header;
 
-/* Where a decode failed: input byte offset and output pixel index. */
-typedef struct {
-    uint64_t in_offset;
-    uint64_t pixel;
-    uint64_t detail;        /* referenced image id, offset, ... depending on the code */
-} glz_error_info;
-
 typedef struct glz_window glz_window;
 typedef struct glz_encoder glz_encoder;
 
 int spice_glz_core_abi(void);
 
-int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr);
+/* Parse and check the 33-byte header; err (may be NULL) says which field is wrong. */
+int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr, sc_error *err);
 
 glz_window *glz_window_new(uint64_t max_pixels);
 void glz_window_free(glz_window *w);
@@ -74,7 +53,7 @@ size_t glz_window_count(const glz_window *w);
 size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap);
 
 /* The most pixels a blob of in_len bytes (header included) can decode to;
- * glz_decode fails with GLZ_E_IMPLAUSIBLE, before allocating anything, when
+ * glz_decode fails with SC_E_IMPLAUSIBLE, before allocating anything, when
  * the header claims more. */
 uint64_t glz_pixel_bound(size_t in_len);
 
@@ -86,7 +65,7 @@ uint64_t glz_pixel_bound(size_t in_len);
  * NULL when that copy already is the requested picture (top-down, stored
  * format). */
 int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err,
+               size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
                uint8_t **pinned);
 void glz_unpin(uint8_t *pixels);
 
@@ -99,7 +78,7 @@ size_t glz_encode_bound(uint32_t type, uint32_t width, uint32_t height);
 uint8_t *glz_encoder_scratch(glz_encoder *e, size_t need);
 /* Encodes pixels (rows top first, stride bytes apart, in the type's input
  * layout) and adds the image to the encoder's dictionary. Returns the number
- * of bytes written to out, or a negative GLZ_E_* code. */
+ * of bytes written to out, or a negative status code. */
 int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t pixels_len,
                    uint32_t width, uint32_t height, size_t stride, int top_down, uint8_t *out,
                    size_t out_cap);

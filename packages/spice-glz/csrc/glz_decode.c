@@ -13,26 +13,28 @@ int spice_glz_core_abi(void) { return GLZ_ABI; }
 /* ------------------------------------------------------------------ */
 /* header */
 
-int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr) {
+int glz_read_header(const uint8_t *in, size_t in_len, glz_header *hdr, sc_error *err) {
     memset(hdr, 0, sizeof(*hdr));
-    if (in_len < GLZ_HEADER_SIZE) return GLZ_E_TRUNCATED_HEADER;
-    if (glz_be32(in) != GLZ_MAGIC) return GLZ_E_MAGIC;
-    if (glz_be32(in + 4) != GLZ_VERSION) return GLZ_E_VERSION;
+    sc_clear(err);
+    if (in_len < GLZ_HEADER_SIZE) return sc_fail(err, SC_E_SHORT_HEADER, 0, -1, in_len);
+    if (sc_load_be32(in) != GLZ_MAGIC) return sc_fail(err, SC_E_MAGIC, 0, -1, sc_load_be32(in));
+    if (sc_load_be32(in + 4) != GLZ_VERSION) return sc_fail(err, SC_E_VERSION, 4, -1, sc_load_be32(in + 4));
     hdr->type = in[8] & 0x0F;
     hdr->top_down = in[8] >> 4;
-    hdr->width = glz_be32(in + 9);
-    hdr->height = glz_be32(in + 13);
-    hdr->stride = glz_be32(in + 17);
-    hdr->id = ((uint64_t)glz_be32(in + 21) << 32) | glz_be32(in + 25);
-    hdr->win_head_dist = glz_be32(in + 29);
-    if (hdr->top_down > 1) return GLZ_E_TYPE;
+    hdr->width = sc_load_be32(in + 9);
+    hdr->height = sc_load_be32(in + 13);
+    hdr->stride = sc_load_be32(in + 17);
+    hdr->id = ((uint64_t)sc_load_be32(in + 21) << 32) | sc_load_be32(in + 25);
+    hdr->win_head_dist = sc_load_be32(in + 29);
+    if (hdr->top_down > 1) return sc_fail(err, SC_E_TYPE, 8, -1, in[8]);
     if (hdr->type != T_RGB16 && hdr->type != T_RGB24 && hdr->type != T_RGB32 && hdr->type != T_RGBA)
-        return GLZ_E_TYPE;
-    if (hdr->width == 0 || hdr->height == 0) return GLZ_E_DIMENSIONS;
+        return sc_fail(err, SC_E_TYPE, 8, -1, hdr->type);
+    if (hdr->width == 0) return sc_fail(err, SC_E_SIZE, 9, -1, 0);
+    if (hdr->height == 0) return sc_fail(err, SC_E_SIZE, 13, -1, 0);
     uint64_t bpp = hdr->type == T_RGB16 ? 2 : hdr->type == T_RGB24 ? 3 : 4;
-    if ((uint64_t)hdr->stride != bpp * hdr->width) return GLZ_E_STRIDE;
-    if ((uint64_t)hdr->win_head_dist > hdr->id) return GLZ_E_WINDOW;
-    return GLZ_OK;
+    if ((uint64_t)hdr->stride != bpp * hdr->width) return sc_fail(err, SC_E_STRIDE, 17, -1, hdr->stride);
+    if ((uint64_t)hdr->win_head_dist > hdr->id) return sc_fail(err, GLZ_E_WINDOW, 29, -1, hdr->win_head_dist);
+    return SC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -143,7 +145,7 @@ static size_t window_lower_bound(const glz_window *w, uint64_t id) {
     return lo;
 }
 
-/* Takes ownership of pix. Returns 0, or GLZ_E_NOMEM (pix freed). */
+/* Takes ownership of pix. Returns 0, or SC_E_NOMEM (pix freed). */
 static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint8_t *pix, size_t pcap) {
     uint64_t oldest = h->id - h->win_head_dist;
     size_t k = window_lower_bound(w, oldest);
@@ -157,7 +159,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
     }
     if (npix > w->max_pixels) { /* too big to keep: later references to it fail */
         release(w, pix, pcap);
-        return GLZ_OK;
+        return SC_OK;
     }
     window_fit(w, npix);
     if (w->count == w->cap) {
@@ -165,7 +167,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
         wimage *n = realloc(w->imgs, ncap * sizeof(wimage));
         if (!n) {
             release(w, pix, pcap);
-            return GLZ_E_NOMEM;
+            return SC_E_NOMEM;
         }
         w->imgs = n;
         w->cap = ncap;
@@ -179,7 +181,7 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
     w->imgs[pos].cap = pcap;
     w->count++;
     w->total += npix;
-    return GLZ_OK;
+    return SC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -193,7 +195,7 @@ typedef struct {
     uint64_t id, oldest;
     uint32_t type;
     const wimage *cache;
-    glz_error_info *err;
+    sc_error *err;
     int code;
 } dctx;
 
@@ -201,16 +203,11 @@ enum { K_RGB = 0, K_RGB16 = 1, K_ALPHA = 2 };
 
 static int fail(dctx *c, int code, const uint8_t *ip, uint64_t pixel, uint64_t detail) {
     c->code = code;
-    if (c->err) {
-        c->err->in_offset = (uint64_t)(ip - c->in0);
-        c->err->pixel = pixel;
-        c->err->detail = detail;
-    }
-    return code;
+    return sc_fail(c->err, code, (int64_t)(ip - c->in0), (int64_t)pixel, detail);
 }
 
 /* Pixels of image (id - dist) from pixel ofs on, len pixels long, or NULL. */
-static GLZ_NOINLINE const uint8_t *lookup_ref(dctx *c, uint64_t dist, uint64_t ofs, uint64_t len,
+static SC_NOINLINE const uint8_t *lookup_ref(dctx *c, uint64_t dist, uint64_t ofs, uint64_t len,
                                               const uint8_t *ip, uint64_t op) {
     if (dist > c->id) {
         fail(c, GLZ_E_IMAGE_DIST, ip, op, dist);
@@ -245,7 +242,7 @@ static GLZ_NOINLINE const uint8_t *lookup_ref(dctx *c, uint64_t dist, uint64_t o
 /* Copies n 4-byte pixels from src to dst in 16-byte steps; valid when src is
  * at least 4 pixels before dst or the ranges do not overlap. May write up to
  * 12 bytes past the end (into the slack). */
-GLZ_INLINE void copy4_fast(uint8_t *dst, const uint8_t *src, size_t n) {
+SC_INLINE void copy4_fast(uint8_t *dst, const uint8_t *src, size_t n) {
     uint8_t *end = dst + n * 4;
     do {
         uint64_t a, b;
@@ -258,7 +255,7 @@ GLZ_INLINE void copy4_fast(uint8_t *dst, const uint8_t *src, size_t n) {
     } while (dst < end);
 }
 
-GLZ_INLINE void copy2_fast(uint8_t *dst, const uint8_t *src, size_t n) {
+SC_INLINE void copy2_fast(uint8_t *dst, const uint8_t *src, size_t n) {
     uint8_t *end = dst + n * 2;
     do {
         uint64_t a;
@@ -271,7 +268,7 @@ GLZ_INLINE void copy2_fast(uint8_t *dst, const uint8_t *src, size_t n) {
 
 /* One pass over the stream: RGB (3 literal bytes -> 4-byte pixel), RGB16
  * (2 bytes -> 2-byte pixel) or the RGBA alpha pass (1 byte -> byte 3). */
-GLZ_INLINE int decode_pass(dctx *c, const int kind) {
+SC_INLINE int decode_pass(dctx *c, const int kind) {
     const size_t ps = kind == K_RGB16 ? 2 : 4;
     const size_t lit = kind == K_RGB ? 3 : kind == K_RGB16 ? 2 : 1;
     const size_t bias = kind == K_RGB ? 0 : kind == K_RGB16 ? 1 : 2;
@@ -282,18 +279,18 @@ GLZ_INLINE int decode_pass(dctx *c, const int kind) {
     uint64_t op = 0;
 
     while (op < n) {
-        if (GLZ_UNLIKELY(ip >= iend)) return fail(c, GLZ_E_TRUNCATED, ip, op, 0);
+        if (SC_UNLIKELY(ip >= iend)) return fail(c, SC_E_TRUNCATED, ip, op, 0);
         const uint8_t *at = ip;
         uint32_t ctrl = *ip++;
         if (ctrl < GLZ_MAX_COPY) {
             uint64_t cnt = ctrl + 1;
-            if (GLZ_UNLIKELY(cnt > n - op)) return fail(c, GLZ_E_OVERRUN, at, op, cnt);
+            if (SC_UNLIKELY(cnt > n - op)) return fail(c, SC_E_OVERRUN, at, op, cnt);
             size_t avail = (size_t)(iend - ip);
-            if (GLZ_UNLIKELY(avail < cnt * lit)) return fail(c, GLZ_E_TRUNCATED, at, op, cnt);
+            if (SC_UNLIKELY(avail < cnt * lit)) return fail(c, SC_E_TRUNCATED, at, op, cnt);
             uint8_t *o = out + op * ps;
             if (kind == K_RGB) {
-                if (GLZ_LE && avail > cnt * 3) {
-                    for (uint64_t i = 0; i < cnt; i++) glz_st32(o + 4 * i, glz_ld32(ip + 3 * i) & GLZ_RGB_MASK);
+                if (!SC_BIG_ENDIAN && avail > cnt * 3) {
+                    for (uint64_t i = 0; i < cnt; i++) sc_st32(o + 4 * i, sc_ld32(ip + 3 * i) & GLZ_RGB_MASK);
                 } else {
                     for (uint64_t i = 0; i < cnt; i++) {
                         o[4 * i] = ip[3 * i];
@@ -321,45 +318,45 @@ GLZ_INLINE int decode_pass(dctx *c, const int kind) {
         if (len == 7) {
             uint32_t b;
             do {
-                if (GLZ_UNLIKELY(ip >= iend)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+                if (SC_UNLIKELY(ip >= iend)) return fail(c, SC_E_TRUNCATED, at, op, 0);
                 b = *ip++;
                 len += b;
-                if (GLZ_UNLIKELY(len > n)) return fail(c, GLZ_E_OVERRUN, at, op, len);
+                if (SC_UNLIKELY(len > n)) return fail(c, SC_E_OVERRUN, at, op, len);
             } while (b == 255);
         }
-        if (GLZ_UNLIKELY(iend - ip < 2)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+        if (SC_UNLIKELY(iend - ip < 2)) return fail(c, SC_E_TRUNCATED, at, op, 0);
         ofs += (uint64_t)ip[0] << 4;
         uint32_t code = ip[1];
         ip += 2;
         uint32_t nbytes = code >> 6;
         uint64_t dist = 0;
         if (!long_ofs) {
-            if (GLZ_UNLIKELY((size_t)(iend - ip) < nbytes)) return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+            if (SC_UNLIKELY((size_t)(iend - ip) < nbytes)) return fail(c, SC_E_TRUNCATED, at, op, 0);
             dist = code & 0x3F;
             for (uint32_t i = 0; i < nbytes; i++) dist += (uint64_t)ip[i] << (6 + 8 * i);
             ip += nbytes;
         } else {
             uint32_t very_long = (code >> 5) & 1;
             ofs += (uint64_t)(code & 0x1F) << 12;
-            if (GLZ_UNLIKELY((size_t)(iend - ip) < nbytes + very_long))
-                return fail(c, GLZ_E_TRUNCATED, at, op, 0);
+            if (SC_UNLIKELY((size_t)(iend - ip) < nbytes + very_long))
+                return fail(c, SC_E_TRUNCATED, at, op, 0);
             for (uint32_t i = 0; i < nbytes; i++) dist += (uint64_t)ip[i] << (8 * i);
             ip += nbytes;
             if (very_long) ofs += (uint64_t)(*ip++) << 17;
         }
         len += bias;
-        if (GLZ_UNLIKELY(len > n - op)) return fail(c, GLZ_E_OVERRUN, at, op, len);
+        if (SC_UNLIKELY(len > n - op)) return fail(c, SC_E_OVERRUN, at, op, len);
         uint8_t *o = out + op * ps;
 
         if (dist == 0) {
             ofs += 1; /* in-image distances are stored minus one */
-            if (GLZ_UNLIKELY(ofs > op)) return fail(c, GLZ_E_BAD_OFFSET, at, op, ofs);
+            if (SC_UNLIKELY(ofs > op)) return fail(c, SC_E_REFERENCE, at, op, ofs);
             const uint8_t *src = o - ofs * ps;
             if (kind == K_ALPHA) {
                 for (uint64_t i = 0; i < len; i++) o[4 * i + 3] = src[4 * i + 3];
             } else if (kind == K_RGB) {
                 if (ofs == 1) {
-                    uint32_t v = glz_ld32(src);
+                    uint32_t v = sc_ld32(src);
                     uint64_t vv = ((uint64_t)v << 32) | v;
                     uint8_t *e = o + len * 4;
                     do {
@@ -370,13 +367,13 @@ GLZ_INLINE int decode_pass(dctx *c, const int kind) {
                 } else if (ofs >= 4) {
                     copy4_fast(o, src, len);
                 } else {
-                    for (uint64_t i = 0; i < len; i++) glz_st32(o + 4 * i, glz_ld32(src + 4 * i));
+                    for (uint64_t i = 0; i < len; i++) sc_st32(o + 4 * i, sc_ld32(src + 4 * i));
                 }
             } else {
                 if (ofs >= 4) {
                     copy2_fast(o, src, len);
                 } else {
-                    for (uint64_t i = 0; i < len; i++) glz_st16(o + 2 * i, glz_ld16(src + 2 * i));
+                    for (uint64_t i = 0; i < len; i++) sc_st16(o + 2 * i, sc_ld16(src + 2 * i));
                 }
             }
         } else {
@@ -393,12 +390,12 @@ GLZ_INLINE int decode_pass(dctx *c, const int kind) {
         op += len;
     }
     c->ip = ip;
-    return GLZ_OK;
+    return SC_OK;
 }
 
-static GLZ_NOINLINE int decode_rgb(dctx *c) { return decode_pass(c, K_RGB); }
-static GLZ_NOINLINE int decode_rgb16(dctx *c) { return decode_pass(c, K_RGB16); }
-static GLZ_NOINLINE int decode_alpha(dctx *c) { return decode_pass(c, K_ALPHA); }
+static SC_NOINLINE int decode_rgb(dctx *c) { return decode_pass(c, K_RGB); }
+static SC_NOINLINE int decode_rgb16(dctx *c) { return decode_pass(c, K_RGB16); }
+static SC_NOINLINE int decode_alpha(dctx *c) { return decode_pass(c, K_ALPHA); }
 
 /* ------------------------------------------------------------------ */
 /* stored pixels -> caller's buffer */
@@ -425,7 +422,7 @@ static void emit_rows(const glz_header *h, const uint8_t *st, uint8_t *out, size
         } else {
             const uint8_t *s = st + (size_t)r * w * 4;
             if (h->type == T_RGBA && fmt == GLZ_FMT_BGRX32) {
-                for (size_t x = 0; x < w; x++) glz_st32(d + 4 * x, glz_ld32(s + 4 * x) & GLZ_RGB_MASK);
+                for (size_t x = 0; x < w; x++) sc_st32(d + 4 * x, sc_ld32(s + 4 * x) & GLZ_RGB_MASK);
             } else {
                 memcpy(d, s, w * 4);
             }
@@ -466,29 +463,29 @@ static int is_stored_format(const glz_header *h, int fmt) {
 }
 
 int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-               size_t out_stride, int fmt, uint64_t max_image_pixels, glz_error_info *err,
+               size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
                uint8_t **pinned) {
     glz_header h;
-    if (err) memset(err, 0, sizeof(*err));
-    int rc = glz_read_header(in, in_len, &h);
+    int rc = glz_read_header(in, in_len, &h, err);
     if (rc) return rc;
     uint64_t npix = (uint64_t)h.width * h.height;
-    if (npix > max_image_pixels || npix > ((uint64_t)1 << 40)) return GLZ_E_TOO_LARGE;
-    if (npix > glz_pixel_bound(in_len)) return GLZ_E_IMPLAUSIBLE;
-    if (!format_ok(h.type, fmt)) return GLZ_E_FORMAT;
+    if (npix > max_image_pixels || npix > ((uint64_t)1 << 40)) return sc_fail(err, SC_E_TOO_LARGE, 9, -1, npix);
+    if (npix > glz_pixel_bound(in_len)) return sc_fail(err, SC_E_IMPLAUSIBLE, 9, -1, npix);
+    if (!format_ok(h.type, fmt)) return sc_fail(err, SC_E_FORMAT, -1, -1, (uint64_t)fmt);
     size_t obpp = fmt == GLZ_FMT_X1R5G5B5 ? 2 : 4;
     size_t row = (size_t)h.width * obpp;
     if (pinned) *pinned = NULL;
     if (out) {
-        if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1) return GLZ_E_BUFFER;
+        if (out_stride < row || out_len < row || (out_len - row) / out_stride < h.height - 1)
+            return sc_fail(err, SC_E_BUFFER, -1, -1, out_len);
     } else if (!pinned || !is_stored_format(&h, fmt)) {
-        return GLZ_E_BUFFER;
+        return sc_fail(err, SC_E_ARG, -1, -1, 0);
     }
 
     size_t bytes = (size_t)npix * glz_store_bpp(h.type);
     size_t pcap;
     uint8_t *base = glz_pool_get(&w->pool, BUF_HDR + bytes + GLZ_SLACK, &pcap);
-    if (!base) return GLZ_E_NOMEM;
+    if (!base) return sc_fail(err, SC_E_NOMEM, -1, -1, bytes);
     uint8_t *pix = base + BUF_HDR;
     ((bufhdr *)(void *)base)->refs = 1;
     memset(pix + bytes, 0, GLZ_SLACK);
@@ -512,7 +509,7 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
         rc = decode_rgb(&c);
         if (!rc && h.type == T_RGBA) rc = decode_alpha(&c);
     }
-    if (!rc && c.ip != c.iend) rc = fail(&c, GLZ_E_TRAILING, c.ip, npix, (uint64_t)(c.iend - c.ip));
+    if (!rc && c.ip != c.iend) rc = fail(&c, SC_E_TRAILING, c.ip, npix, (uint64_t)(c.iend - c.ip));
     if (rc) {
         glz_pool_put(&w->pool, base, pcap);
         return rc;

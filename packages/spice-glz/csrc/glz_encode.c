@@ -154,10 +154,10 @@ static int alloc_slot(glz_encoder *e, uint32_t *slot) {
     if (e->nslots == e->slots_cap) {
         uint32_t ncap = e->slots_cap ? e->slots_cap * 2 : 64;
         uint64_t *si = realloc(e->slot_image, ncap * sizeof(uint64_t));
-        if (!si) return GLZ_E_NOMEM;
+        if (!si) return SC_E_NOMEM;
         e->slot_image = si;
         uint32_t *fs = realloc(e->free_slots, ncap * sizeof(uint32_t));
-        if (!fs) return GLZ_E_NOMEM;
+        if (!fs) return SC_E_NOMEM;
         e->free_slots = fs;
         e->slots_cap = ncap;
     }
@@ -175,13 +175,13 @@ typedef struct {
 
 enum { K_RGB = 0, K_RGB16 = 1, K_ALPHA = 2 };
 
-GLZ_INLINE uint32_t pkey(const uint8_t *p, const int kind) {
-    if (kind == K_RGB) return glz_ld32(p) & GLZ_RGB_MASK;
-    if (kind == K_RGB16) return glz_ld16(p) & 0x7FFFu;
+SC_INLINE uint32_t pkey(const uint8_t *p, const int kind) {
+    if (kind == K_RGB) return sc_ld32(p) & GLZ_RGB_MASK;
+    if (kind == K_RGB16) return sc_ld16(p) & 0x7FFFu;
     return p[3];
 }
 
-GLZ_INLINE uint32_t phash(const uint8_t *p, const int kind) {
+SC_INLINE uint32_t phash(const uint8_t *p, const int kind) {
     uint32_t h = 5381;
 #define GLZ_DJB2(c) h = ((h << 5) + h) ^ (uint32_t)(c)
     if (kind == K_RGB) {
@@ -202,7 +202,7 @@ GLZ_INLINE uint32_t phash(const uint8_t *p, const int kind) {
     return h & (HASH_SIZE - 1);
 }
 
-GLZ_INLINE void put_literal(writer *w, const uint8_t *p, const int kind) {
+SC_INLINE void put_literal(writer *w, const uint8_t *p, const int kind) {
     if (kind == K_RGB) {
         w->p[0] = p[0];
         w->p[1] = p[1];
@@ -218,7 +218,7 @@ GLZ_INLINE void put_literal(writer *w, const uint8_t *p, const int kind) {
 }
 
 /* Size in bytes of a match's encoding without its length extension. */
-GLZ_INLINE unsigned ref_size(uint64_t image_dist, uint64_t pix) {
+SC_INLINE unsigned ref_size(uint64_t image_dist, uint64_t pix) {
     unsigned s;
     if (pix < 4096) {
         s = image_dist < (1u << 6) ? 3 : image_dist < (1u << 14) ? 4 : image_dist < (1u << 22) ? 5 : 6;
@@ -229,7 +229,7 @@ GLZ_INLINE unsigned ref_size(uint64_t image_dist, uint64_t pix) {
     return s;
 }
 
-GLZ_INLINE void put_match(writer *w, uint64_t image_dist, uint64_t pix, uint64_t len) {
+SC_INLINE void put_match(writer *w, uint64_t image_dist, uint64_t pix, uint64_t len) {
     uint8_t *o = w->p;
     uint32_t far = pix >= 4096 ? 16 : 0;
     if (len < 7) {
@@ -279,7 +279,7 @@ GLZ_INLINE void put_match(writer *w, uint64_t image_dist, uint64_t pix, uint64_t
     w->p = o;
 }
 
-GLZ_INLINE void open_run(writer *w) {
+SC_INLINE void open_run(writer *w) {
     w->ctrl = w->p;
     *w->p++ = GLZ_MAX_COPY - 1;
 }
@@ -294,7 +294,7 @@ typedef struct {
 } pctx;
 
 /* Length of the match at pixel ip against (slot, pos), 0 if none worth it. */
-GLZ_INLINE uint64_t find_match(const pctx *c, hentry ent, uint64_t ip, uint64_t bound, uint64_t *o_dist,
+SC_INLINE uint64_t find_match(const pctx *c, hentry ent, uint64_t ip, uint64_t bound, uint64_t *o_dist,
                                uint64_t *o_pix, const int kind) {
     const size_t ps = kind == K_RGB16 ? 2 : 4;
     const uint64_t min_len = kind == K_ALPHA ? 4 : 2;
@@ -327,7 +327,7 @@ GLZ_INLINE uint64_t find_match(const pctx *c, hentry ent, uint64_t ip, uint64_t 
     uint64_t ti = ip + min_len, tr = rpos + min_len;
     uint64_t rend = ref->npix;
     if (kind == K_RGB) {
-        while (ti < bound && tr < rend && ((glz_ld32(cur->pix + ti * 4) ^ glz_ld32(ref->pix + tr * 4)) & GLZ_RGB_MASK) == 0) {
+        while (ti < bound && tr < rend && ((sc_ld32(cur->pix + ti * 4) ^ sc_ld32(ref->pix + tr * 4)) & GLZ_RGB_MASK) == 0) {
             ti++;
             tr++;
         }
@@ -352,7 +352,7 @@ typedef struct {
     uint32_t val[16];
 } hring;
 
-GLZ_INLINE uint32_t hash_at(hring *r, const uint8_t *px, uint64_t q, const int kind) {
+SC_INLINE uint32_t hash_at(hring *r, const uint8_t *px, uint64_t q, const int kind) {
     unsigned i = (unsigned)q & 15;
     if (r->pos[i] == q) return r->val[i];
     uint32_t h = phash(px + q * (kind == K_RGB16 ? 2 : 4), kind);
@@ -361,7 +361,7 @@ GLZ_INLINE uint32_t hash_at(hring *r, const uint8_t *px, uint64_t q, const int k
     return h;
 }
 
-GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
+SC_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
     const size_t ps = kind == K_RGB16 ? 2 : 4;
     const uint64_t bias = kind == K_RGB ? 0 : kind == K_RGB16 ? 1 : 2;
     const eimage *cur = c->cur;
@@ -371,12 +371,12 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
     const uint32_t slot = cur->slot;
 
     if (n < 4) {
-        if ((size_t)(w->end - w->p) < 1 + 3 * n) return GLZ_E_BUFFER;
+        if ((size_t)(w->end - w->p) < 1 + 3 * n) return SC_E_BUFFER;
         *w->p++ = (uint8_t)(n - 1);
         for (uint64_t i = 0; i < n; i++) put_literal(w, px + i * ps, kind);
-        return GLZ_OK;
+        return SC_OK;
     }
-    if ((size_t)(w->end - w->p) < 16) return GLZ_E_BUFFER;
+    if ((size_t)(w->end - w->p) < 16) return SC_E_BUFFER;
     open_run(w);
     htab[phash(px, kind)] = (hentry){slot, 0};
     put_literal(w, px, kind);
@@ -390,18 +390,18 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
 
     while (ip < limit) {
         /* worst case per step: a match (< 16 bytes + length run) or a literal */
-        if (GLZ_UNLIKELY((size_t)(w->end - w->p) < 32)) return GLZ_E_BUFFER;
+        if (SC_UNLIKELY((size_t)(w->end - w->p) < 32)) return SC_E_BUFFER;
         const uint64_t anchor = ip;
         const uint8_t *p = px + ip * ps;
         uint64_t len = 0, image_dist = 0, pix = 0;
 #if defined(__GNUC__) || defined(__clang__)
         /* The table and the pixels it points at are far apart in memory:
          * start loading them a few pixels ahead. */
-        if (GLZ_LIKELY(ip + PF_TABLE + 2 < n)) {
-            __builtin_prefetch(&htab[hash_at(&ring, px, ip + PF_TABLE, kind)]);
+        if (SC_LIKELY(ip + PF_TABLE + 2 < n)) {
+            SC_PREFETCH(&htab[hash_at(&ring, px, ip + PF_TABLE, kind)]);
             {
                 hentry ahead = htab[hash_at(&ring, px, ip + PF_REF, kind)];
-                if (ahead.slot == slot && ahead.pos < n) __builtin_prefetch(px + (size_t)ahead.pos * ps);
+                if (ahead.slot == slot && ahead.pos < n) SC_PREFETCH(px + (size_t)ahead.pos * ps);
             }
         }
 #endif
@@ -441,7 +441,7 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
         else
             w->p--; /* drop the unused control byte */
         copy = 0;
-        if ((size_t)(w->end - w->p) < 16 + len / 255) return GLZ_E_BUFFER;
+        if ((size_t)(w->end - w->p) < 16 + len / 255) return SC_E_BUFFER;
         put_match(w, image_dist, pix, len - bias);
         ip = anchor + len - 2;
         if (ip > anchor) htab[hash_at(&ring, px, ip, kind)] = (hentry){slot, (uint32_t)ip};
@@ -450,7 +450,7 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
         ip++;
         open_run(w);
     }
-    if ((size_t)(w->end - w->p) < (n - ip) * 4 + 8) return GLZ_E_BUFFER;
+    if ((size_t)(w->end - w->p) < (n - ip) * 4 + 8) return SC_E_BUFFER;
     for (; ip < n; ip++) {
         put_literal(w, px + ip * ps, kind);
         if (++copy == GLZ_MAX_COPY) {
@@ -462,12 +462,12 @@ GLZ_INLINE int compress_pass(pctx *c, writer *w, const int kind) {
         *w->ctrl = (uint8_t)(copy - 1);
     else
         w->p--;
-    return GLZ_OK;
+    return SC_OK;
 }
 
-static GLZ_NOINLINE int compress_rgb(pctx *c, writer *w) { return compress_pass(c, w, K_RGB); }
-static GLZ_NOINLINE int compress_rgb16(pctx *c, writer *w) { return compress_pass(c, w, K_RGB16); }
-static GLZ_NOINLINE int compress_alpha(pctx *c, writer *w) { return compress_pass(c, w, K_ALPHA); }
+static SC_NOINLINE int compress_rgb(pctx *c, writer *w) { return compress_pass(c, w, K_RGB); }
+static SC_NOINLINE int compress_rgb16(pctx *c, writer *w) { return compress_pass(c, w, K_RGB16); }
+static SC_NOINLINE int compress_alpha(pctx *c, writer *w) { return compress_pass(c, w, K_ALPHA); }
 
 /* ------------------------------------------------------------------ */
 
@@ -489,7 +489,7 @@ static void store_rows(uint8_t *dst, uint32_t type, const uint8_t *src, uint32_t
                 s += 3;
             }
         } else if (type == T_RGB32) {
-            for (uint32_t x = 0; x < width; x++) glz_st32(dst + 4 * x, glz_ld32(s + 4 * x) & GLZ_RGB_MASK);
+            for (uint32_t x = 0; x < width; x++) sc_st32(dst + 4 * x, sc_ld32(s + 4 * x) & GLZ_RGB_MASK);
             dst += (size_t)width * 4;
         } else {
             memcpy(dst, s, (size_t)width * 4);
@@ -500,19 +500,19 @@ static void store_rows(uint8_t *dst, uint32_t type, const uint8_t *src, uint32_t
 
 int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t pixels_len, uint32_t width,
                    uint32_t height, size_t stride, int top_down, uint8_t *out, size_t out_cap) {
-    if (type != T_RGB16 && type != T_RGB24 && type != T_RGB32 && type != T_RGBA) return -GLZ_E_TYPE;
-    if (width == 0 || height == 0) return -GLZ_E_DIMENSIONS;
+    if (type != T_RGB16 && type != T_RGB24 && type != T_RGB32 && type != T_RGBA) return -SC_E_TYPE;
+    if (width == 0 || height == 0) return -SC_E_SIZE;
     uint64_t npix = (uint64_t)width * height;
     size_t in_bpp = type == T_RGB16 ? 2 : type == T_RGB24 ? 3 : 4;
     size_t row = (size_t)width * in_bpp;
-    if ((uint64_t)row > UINT32_MAX) return -GLZ_E_DIMENSIONS;
-    if (stride < row || pixels_len < row || (pixels_len - row) / stride < height - 1) return -GLZ_E_BUFFER;
+    if ((uint64_t)row > UINT32_MAX) return -SC_E_SIZE;
+    if (stride < row || pixels_len < row || (pixels_len - row) / stride < height - 1) return -SC_E_BUFFER;
     if (npix > e->window_pixels) return -GLZ_E_WINDOW;
-    if (out_cap < GLZ_HEADER_SIZE) return -GLZ_E_BUFFER;
+    if (out_cap < GLZ_HEADER_SIZE) return -SC_E_BUFFER;
 
     size_t bytes = (size_t)npix * glz_store_bpp(type), pcap;
     uint8_t *pix = glz_pool_get(&e->pool, bytes + GLZ_SLACK, &pcap);
-    if (!pix) return -GLZ_E_NOMEM;
+    if (!pix) return -SC_E_NOMEM;
     memset(pix + bytes, 0, GLZ_SLACK);
     store_rows(pix, type, pixels, width, height, stride, top_down);
 
@@ -521,7 +521,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
         eimage *ni = realloc(e->imgs, ncap * sizeof(eimage));
         if (!ni) {
             glz_pool_put(&e->pool, pix, pcap);
-            return -GLZ_E_NOMEM;
+            return -SC_E_NOMEM;
         }
         e->imgs = ni;
         e->cap = ncap;
@@ -537,7 +537,7 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
     uint32_t slot;
     if (alloc_slot(e, &slot)) {
         glz_pool_put(&e->pool, pix, pcap);
-        return -GLZ_E_NOMEM;
+        return -SC_E_NOMEM;
     }
     eimage *cur = &e->imgs[e->count];
     cur->id = e->next_id;
@@ -552,15 +552,15 @@ int64_t glz_encode(glz_encoder *e, uint32_t type, const uint8_t *pixels, size_t 
     e->next_id++;
 
     uint8_t *o = out;
-    glz_put_be32(o, GLZ_MAGIC);
-    glz_put_be32(o + 4, GLZ_VERSION);
+    sc_store_be32(o, GLZ_MAGIC);
+    sc_store_be32(o + 4, GLZ_VERSION);
     o[8] = (uint8_t)((type & 0x0F) | (top_down ? 0x10 : 0));
-    glz_put_be32(o + 9, width);
-    glz_put_be32(o + 13, height);
-    glz_put_be32(o + 17, (uint32_t)row);
-    glz_put_be32(o + 21, (uint32_t)(cur->id >> 32));
-    glz_put_be32(o + 25, (uint32_t)cur->id);
-    glz_put_be32(o + 29, (uint32_t)head_dist);
+    sc_store_be32(o + 9, width);
+    sc_store_be32(o + 13, height);
+    sc_store_be32(o + 17, (uint32_t)row);
+    sc_store_be32(o + 21, (uint32_t)(cur->id >> 32));
+    sc_store_be32(o + 25, (uint32_t)cur->id);
+    sc_store_be32(o + 29, (uint32_t)head_dist);
 
     writer w = {out + GLZ_HEADER_SIZE, out + out_cap, NULL};
     pctx c = {e, cur, e->imgs[0].id};

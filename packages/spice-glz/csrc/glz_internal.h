@@ -6,24 +6,7 @@
 #include <string.h>
 
 #include "glz.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define GLZ_LIKELY(x) __builtin_expect(!!(x), 1)
-#define GLZ_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define GLZ_INLINE static inline __attribute__((always_inline))
-#define GLZ_NOINLINE __attribute__((noinline))
-#else
-#define GLZ_LIKELY(x) (x)
-#define GLZ_UNLIKELY(x) (x)
-#define GLZ_INLINE static inline
-#define GLZ_NOINLINE
-#endif
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define GLZ_LE 1
-#else
-#define GLZ_LE 0
-#endif
+#include "spice_codec.h"
 
 /* Stream constants (LZ family). */
 #define GLZ_MAGIC 0x20205A4Cu
@@ -48,38 +31,16 @@ enum {
 
 /* Bytes each stored pixel takes in window memory (stream row order):
  * RGB16 as little-endian x1r5g5b5, everything else as B, G, R, X/A. */
-GLZ_INLINE unsigned glz_store_bpp(uint32_t type) { return type == T_RGB16 ? 2u : 4u; }
+SC_INLINE unsigned glz_store_bpp(uint32_t type) { return type == T_RGB16 ? 2u : 4u; }
 
 /* Spare bytes after every stored image so block copies may run over. */
 #define GLZ_SLACK 64
 
-GLZ_INLINE uint32_t glz_ld32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-GLZ_INLINE void glz_st32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-GLZ_INLINE uint16_t glz_ld16(const uint8_t *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-GLZ_INLINE void glz_st16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-GLZ_INLINE uint32_t glz_be32(const uint8_t *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-GLZ_INLINE void glz_put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* Mask of the B, G, R bytes of a 4-byte stored pixel loaded with glz_ld32. */
-#if GLZ_LE
-#define GLZ_RGB_MASK 0x00FFFFFFu
-#else
+/* Mask of the B, G, R bytes of a 4-byte stored pixel loaded with sc_ld32. */
+#if SC_BIG_ENDIAN
 #define GLZ_RGB_MASK 0xFFFFFF00u
+#else
+#define GLZ_RGB_MASK 0x00FFFFFFu
 #endif
 
 /* Pixel buffers of images that left a dictionary, kept for the next images:

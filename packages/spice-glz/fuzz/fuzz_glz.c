@@ -31,10 +31,10 @@ static void roundtrip(const glz_header *h, const uint8_t *pix, size_t stride) {
         fprintf(stderr, "encode failed: %d\n", (int)-n);
         abort();
     }
-    glz_error_info err;
+    sc_error err;
     int rc = glz_decode(rt_win, blob, (size_t)n, back, len, stride, fmt, MAX_PIXELS, &err, NULL);
     if (rc) {
-        fprintf(stderr, "round trip decode failed: %d at byte %llu\n", rc, (unsigned long long)err.in_offset);
+        fprintf(stderr, "round trip decode failed: %d at byte %lld\n", rc, (long long)err.offset);
         abort();
     }
     for (size_t i = 0; i < len; i++) {
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!rt_enc || !rt_win) abort();
     }
     glz_header h;
-    int hrc = glz_read_header(data, size, &h);
+    int hrc = glz_read_header(data, size, &h, NULL);
     uint64_t npix = (uint64_t)h.width * h.height;
     size_t stride = (size_t)h.width * 4, len = stride * h.height;
     if (hrc || npix > MAX_PIXELS) {
@@ -75,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *copy = malloc(size);
     if (!out || !copy) abort();
     glz_window *w = glz_window_new(MAX_PIXELS);
-    glz_error_info err;
+    sc_error err;
     int rc = glz_decode(w, data, size, out, len, stride, fmt, MAX_PIXELS, &err, NULL);
-    if (rc == GLZ_OK) roundtrip(&h, out, stride);
+    if (rc == SC_OK) roundtrip(&h, out, stride);
 
     /* same stream as the next image: references with image distance 1 now
      * land in the first image when it decoded */

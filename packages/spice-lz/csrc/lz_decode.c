@@ -31,19 +31,17 @@ typedef struct {
     const uint8_t *base; /* start of the blob, for error offsets */
     const uint8_t *ip;   /* next unread byte */
     const uint8_t *iend; /* end of the blob */
-    spice_lz_status *st;
+    sc_error *st;
 } lz_reader;
 
-static int lz_fail(spice_lz_status *st, int code, size_t offset, uint32_t value)
+/* A failure at blob offset `offset` (the output pixel is not tracked). */
+static int lz_fail(sc_error *st, int code, size_t offset, uint32_t value)
 {
-    st->code = code;
-    st->offset = offset;
-    st->value = value;
-    return code;
+    return sc_fail(st, code, (int64_t)offset, -1, value);
 }
 
 /* 15-bit x1r5g5b5 (given as its big-endian bytes) to 32-bit B G R 0. */
-LZ_INLINE uint32_t lz_rgb16_to_32(uint32_t hi, uint32_t lo)
+SC_INLINE uint32_t lz_rgb16_to_32(uint32_t hi, uint32_t lo)
 {
     uint32_t r = (hi >> 2) & 31, g = ((hi & 3) << 3) | (lo >> 5), b = lo & 31;
     r = (r << 3) | (r >> 2);
@@ -52,32 +50,32 @@ LZ_INLINE uint32_t lz_rgb16_to_32(uint32_t hi, uint32_t lo)
     return b | (g << 8) | (r << 16);
 }
 
-LZ_INLINE void lz_store_px32(uint8_t *op, uint32_t v)
+SC_INLINE void lz_store_px32(uint8_t *op, uint32_t v)
 {
-#if LZ_BIG_ENDIAN
-    lz_put_le32(op, v);
+#if SC_BIG_ENDIAN
+    sc_store_le32(op, v);
 #else
-    lz_st32(op, v);
+    sc_st32(op, v);
 #endif
 }
 
 /* Copy len bytes from dist bytes back, with the overlap semantics of a forward
  * byte loop. When at least 16 bytes of room follow the match, wide stores may
  * write past its end (the bytes are rewritten by what comes next). */
-LZ_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t *oend)
+SC_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t *oend)
 {
     const uint8_t *ref = op - dist;
     uint8_t *end = op + len;
-    if (LZ_LIKELY((size_t)(oend - end) >= 16)) {
+    if (SC_LIKELY((size_t)(oend - end) >= 16)) {
         if (dist >= 16) {
             if (len >= 64 && dist >= len) {
                 memcpy(op, ref, len);
                 return;
             }
             do {
-                uint64_t a = lz_ld64(ref), b = lz_ld64(ref + 8);
-                lz_st64(op, a);
-                lz_st64(op + 8, b);
+                uint64_t a = sc_ld64(ref), b = sc_ld64(ref + 8);
+                sc_st64(op, a);
+                sc_st64(op + 8, b);
                 op += 16;
                 ref += 16;
             } while (op < end);
@@ -85,7 +83,7 @@ LZ_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t
         }
         if (dist >= 8) {
             do {
-                lz_st64(op, lz_ld64(ref));
+                sc_st64(op, sc_ld64(ref));
                 op += 8;
                 ref += 8;
             } while (op < end);
@@ -93,12 +91,12 @@ LZ_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t
         }
         uint64_t pat;
         if (dist == 4) {
-            uint64_t v = lz_ld32(ref);
+            uint64_t v = sc_ld32(ref);
             pat = v | (v << 32);
         } else if (dist == 1) {
             pat = (uint64_t)ref[0] * 0x0101010101010101ull;
         } else if (dist == 2) {
-            pat = (uint64_t)lz_ld16(ref) * 0x0001000100010001ull;
+            pat = (uint64_t)sc_ld16(ref) * 0x0001000100010001ull;
         } else {
             /* 3, 5, 6, 7: lay down a whole multiple of the period >= 8 bytes,
              * then copy 8-byte chunks from that far back. */
@@ -110,15 +108,15 @@ LZ_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t
             op += head;
             ref = op - period;
             while (op < end) {
-                lz_st64(op, lz_ld64(ref));
+                sc_st64(op, sc_ld64(ref));
                 op += 8;
                 ref += 8;
             }
             return;
         }
         do {
-            lz_st64(op, pat);
-            lz_st64(op + 8, pat);
+            sc_st64(op, pat);
+            sc_st64(op + 8, pat);
             op += 16;
         } while (op < end);
         return;
@@ -129,7 +127,7 @@ LZ_INLINE void lz_copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t
 }
 
 /* Decode one LZ stream of npix pixels into out. Returns 0 or an error code. */
-LZ_INLINE int lz_stream(const enum lz_kind kind, lz_reader *rd, uint8_t *out, size_t npix)
+SC_INLINE int lz_stream(const enum lz_kind kind, lz_reader *rd, uint8_t *out, size_t npix)
 {
     const size_t es = KIND_OUT_SIZE(kind), ls = KIND_LIT_SIZE(kind), bias = KIND_BIAS(kind);
     const uint8_t *ip = rd->ip;
@@ -140,30 +138,30 @@ LZ_INLINE int lz_stream(const enum lz_kind kind, lz_reader *rd, uint8_t *out, si
 
     while (op < oend) {
         tok = ip;
-        if (LZ_UNLIKELY(ip >= iend)) {
+        if (SC_UNLIKELY(ip >= iend)) {
             goto truncated;
         }
         size_t ctrl = *ip++;
         if (ctrl < LZ_LITERAL_MAX) {
             size_t n = ctrl + 1;
-            if (LZ_UNLIKELY(n * es > (size_t)(oend - op))) {
+            if (SC_UNLIKELY(n * es > (size_t)(oend - op))) {
                 goto overrun;
             }
-            if (LZ_UNLIKELY(n * ls > (size_t)(iend - ip))) {
+            if (SC_UNLIKELY(n * ls > (size_t)(iend - ip))) {
                 goto truncated;
             }
             if (kind == K_RGB32) {
-                if (LZ_LIKELY((size_t)(iend - ip) >= n * 3 + 8)) {
+                if (SC_LIKELY((size_t)(iend - ip) >= n * 3 + 8)) {
                     /* Two pixels per 8-byte load: bytes 0-2 and 3-5. */
                     const uint8_t *lend = ip + n * 3;
                     while (n >= 2) {
-                        uint64_t v = lz_ld64(ip);
-#if LZ_BIG_ENDIAN
+                        uint64_t v = sc_ld64(ip);
+#if SC_BIG_ENDIAN
                         lz_store_px32(op, (uint32_t)ip[0] | (uint32_t)ip[1] << 8 | (uint32_t)ip[2] << 16);
                         lz_store_px32(op + 4, (uint32_t)ip[3] | (uint32_t)ip[4] << 8 | (uint32_t)ip[5] << 16);
                         (void)v;
 #else
-                        lz_st64(op, (v & 0xFFFFFFull) | ((v << 8) & 0x00FFFFFF00000000ull));
+                        sc_st64(op, (v & 0xFFFFFFull) | ((v << 8) & 0x00FFFFFF00000000ull));
 #endif
                         ip += 6;
                         op += 8;
@@ -204,32 +202,32 @@ LZ_INLINE int lz_stream(const enum lz_kind kind, lz_reader *rd, uint8_t *out, si
         if ((ctrl >> 5) == 7) {
             size_t more;
             do {
-                if (LZ_UNLIKELY(ip >= iend)) {
+                if (SC_UNLIKELY(ip >= iend)) {
                     goto truncated;
                 }
                 more = *ip++;
                 len += more;
             } while (more == 255);
         }
-        if (LZ_UNLIKELY(ip >= iend)) {
+        if (SC_UNLIKELY(ip >= iend)) {
             goto truncated;
         }
         size_t code = *ip++;
         size_t dist = ((ctrl & 31) << 8) + code;
-        if (LZ_UNLIKELY(dist == (31u << 8) + 255u)) {
-            if (LZ_UNLIKELY(iend - ip < 2)) {
+        if (SC_UNLIKELY(dist == (31u << 8) + 255u)) {
+            if (SC_UNLIKELY(iend - ip < 2)) {
                 goto truncated;
             }
             dist = (((size_t)ip[0] << 8) | ip[1]) + LZ_NEAR_LIMIT;
             ip += 2;
         }
         dist += 1;
-        if (LZ_UNLIKELY(dist > (size_t)(op - out) / es)) {
+        if (SC_UNLIKELY(dist > (size_t)(op - out) / es)) {
             rd->ip = tok;
-            return lz_fail(rd->st, SPICE_LZ_E_REFERENCE, (size_t)(tok - rd->base),
+            return lz_fail(rd->st, SC_E_REFERENCE, (size_t)(tok - rd->base),
                            dist > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dist);
         }
-        if (LZ_UNLIKELY(len > (size_t)(oend - op) / es)) {
+        if (SC_UNLIKELY(len > (size_t)(oend - op) / es)) {
             goto overrun;
         }
         if (kind == K_ALPHA32) {
@@ -243,14 +241,14 @@ LZ_INLINE int lz_stream(const enum lz_kind kind, lz_reader *rd, uint8_t *out, si
         }
     }
     rd->ip = ip;
-    return SPICE_LZ_OK;
+    return SC_OK;
 
 truncated:
     rd->ip = tok;
-    return lz_fail(rd->st, SPICE_LZ_E_TRUNCATED, (size_t)(tok - rd->base), 0);
+    return lz_fail(rd->st, SC_E_TRUNCATED, (size_t)(tok - rd->base), 0);
 overrun:
     rd->ip = tok;
-    return lz_fail(rd->st, SPICE_LZ_E_OVERRUN, (size_t)(tok - rd->base), 0);
+    return lz_fail(rd->st, SC_E_OVERRUN, (size_t)(tok - rd->base), 0);
 }
 
 static int lz_stream_rgb32(lz_reader *rd, uint8_t *out, size_t n) { return lz_stream(K_RGB32, rd, out, n); }
@@ -281,45 +279,43 @@ uint64_t spice_lz_pixel_bound(size_t len, uint32_t type, uint32_t width)
     return stride ? units / stride * width : 0;
 }
 
-int spice_lz_parse_header(const uint8_t *blob, size_t len, spice_lz_header *hdr, spice_lz_status *st)
+int spice_lz_parse_header(const uint8_t *blob, size_t len, spice_lz_header *hdr, sc_error *st)
 {
-    st->code = SPICE_LZ_OK;
-    st->offset = 0;
-    st->value = 0;
+    sc_clear(st);
     if (len < SPICE_LZ_HEADER_SIZE) {
-        return lz_fail(st, SPICE_LZ_E_SHORT_HEADER, 0, (uint32_t)len);
+        return lz_fail(st, SC_E_SHORT_HEADER, 0, (uint32_t)len);
     }
-    uint32_t magic = lz_be32(blob), version = lz_be32(blob + 4);
+    uint32_t magic = sc_load_be32(blob), version = sc_load_be32(blob + 4);
     if (magic != LZ_MAGIC) {
-        return lz_fail(st, SPICE_LZ_E_MAGIC, 0, magic);
+        return lz_fail(st, SC_E_MAGIC, 0, magic);
     }
     if (version != LZ_VERSION) {
-        return lz_fail(st, SPICE_LZ_E_VERSION, 4, version);
+        return lz_fail(st, SC_E_VERSION, 4, version);
     }
-    hdr->type = lz_be32(blob + 8);
-    hdr->width = lz_be32(blob + 12);
-    hdr->height = lz_be32(blob + 16);
-    hdr->stride = lz_be32(blob + 20);
-    hdr->top_down = lz_be32(blob + 24);
+    hdr->type = sc_load_be32(blob + 8);
+    hdr->width = sc_load_be32(blob + 12);
+    hdr->height = sc_load_be32(blob + 16);
+    hdr->stride = sc_load_be32(blob + 20);
+    hdr->top_down = sc_load_be32(blob + 24);
     if (hdr->type < SPICE_LZ_PLT1_LE || hdr->type > SPICE_LZ_A8) {
-        return lz_fail(st, SPICE_LZ_E_TYPE, 8, hdr->type);
+        return lz_fail(st, SC_E_TYPE, 8, hdr->type);
     }
     if (hdr->width == 0 || hdr->height == 0) {
-        return lz_fail(st, SPICE_LZ_E_EMPTY, hdr->width == 0 ? 12 : 16, 0);
+        return lz_fail(st, SC_E_SIZE, hdr->width == 0 ? 12 : 16, 0);
     }
     if (hdr->width > 0x7FFFFFFFu || hdr->height > 0x7FFFFFFFu) {
-        return lz_fail(st, SPICE_LZ_E_TOO_LARGE, hdr->width > 0x7FFFFFFFu ? 12 : 16, 0);
+        return lz_fail(st, SC_E_TOO_LARGE, hdr->width > 0x7FFFFFFFu ? 12 : 16, 0);
     }
     if (hdr->stride != lz_row_stride(hdr->type, hdr->width)) {
-        return lz_fail(st, SPICE_LZ_E_STRIDE, 20, hdr->stride);
+        return lz_fail(st, SC_E_STRIDE, 20, hdr->stride);
     }
     if ((uint64_t)hdr->stride * hdr->height > LZ_MAX_BYTES) {
-        return lz_fail(st, SPICE_LZ_E_TOO_LARGE, 16, 0);
+        return lz_fail(st, SC_E_TOO_LARGE, 16, 0);
     }
     if (hdr->top_down > 1) {
         return lz_fail(st, SPICE_LZ_E_TOP_DOWN, 24, hdr->top_down);
     }
-    return SPICE_LZ_OK;
+    return SC_OK;
 }
 
 /* Reverse the order of h rows of rowbytes each, in place. */
@@ -329,9 +325,9 @@ static void lz_flip_rows(uint8_t *buf, size_t rowbytes, size_t h)
         uint8_t *p = buf + a * rowbytes, *q = buf + b * rowbytes;
         size_t i = 0;
         for (; i + 8 <= rowbytes; i += 8) {
-            uint64_t x = lz_ld64(p + i), y = lz_ld64(q + i);
-            lz_st64(p + i, y);
-            lz_st64(q + i, x);
+            uint64_t x = sc_ld64(p + i), y = sc_ld64(q + i);
+            sc_st64(p + i, y);
+            sc_st64(q + i, x);
         }
         for (; i < rowbytes; i++) {
             uint8_t t = p[i];
@@ -344,7 +340,7 @@ static void lz_flip_rows(uint8_t *buf, size_t rowbytes, size_t h)
 /* Expand palette indices (stream order, hdr->stride bytes a row) into 32-bit
  * pixels, cropping padding pixels and putting the top row first. */
 static int lz_expand_palette(const spice_lz_header *hdr, const uint8_t *idx, const uint8_t *palette,
-                             uint32_t num_ents, uint8_t *out, size_t out_stride, spice_lz_status *st)
+                             uint32_t num_ents, uint8_t *out, size_t out_stride, sc_error *st)
 {
     /* Entries the palette lacks carry a flag in the top byte so that a use is
      * detected after the row is written. */
@@ -352,7 +348,7 @@ static int lz_expand_palette(const spice_lz_header *hdr, const uint8_t *idx, con
     uint32_t tab[256];
     uint32_t have = num_ents < 256 ? num_ents : 256;
     for (uint32_t i = 0; i < 256; i++) {
-        tab[i] = i < have ? (lz_le32(palette + 4 * i) & 0x00FFFFFFu) : missing;
+        tab[i] = i < have ? (sc_load_le32(palette + 4 * i) & 0x00FFFFFFu) : missing;
     }
     if (hdr->type == SPICE_LZ_PLT4_LE || hdr->type == SPICE_LZ_PLT4_BE) {
         /* PLT4 wraps indices modulo the palette size. */
@@ -410,7 +406,7 @@ static int lz_expand_palette(const spice_lz_header *hdr, const uint8_t *idx, con
             return lz_fail(st, SPICE_LZ_E_PALETTE_INDEX, SPICE_LZ_HEADER_SIZE, which);
         }
     }
-    return SPICE_LZ_OK;
+    return SC_OK;
 }
 
 static int lz_format_ok(uint32_t type, int format)
@@ -450,7 +446,7 @@ static int lz_decode_linear(const spice_lz_header *hdr, int format, lz_reader *r
 
 int spice_lz_decode(const uint8_t *blob, size_t len, int format, const uint8_t *palette,
                     uint32_t num_ents, uint8_t *out, size_t out_len, size_t out_stride,
-                    spice_lz_status *st)
+                    sc_error *st)
 {
     spice_lz_header hdr;
     int rc = spice_lz_parse_header(blob, len, &hdr, st);
@@ -458,17 +454,17 @@ int spice_lz_decode(const uint8_t *blob, size_t len, int format, const uint8_t *
         return rc;
     }
     if (!lz_format_ok(hdr.type, format)) {
-        return lz_fail(st, SPICE_LZ_E_FORMAT, 8, (uint32_t)format);
+        return lz_fail(st, SC_E_FORMAT, 8, (uint32_t)format);
     }
     const size_t w = hdr.width, h = hdr.height;
     const size_t es = lz_format_size(format);
     const size_t rowbytes = w * es;
     if (out_stride < rowbytes || out_len < out_stride * (h - 1) + rowbytes ||
         out_stride > (SIZE_MAX - rowbytes) / h) {
-        return lz_fail(st, SPICE_LZ_E_BUFFER, 0, 0);
+        return lz_fail(st, SC_E_BUFFER, 0, 0);
     }
     if ((uint64_t)w * h > spice_lz_pixel_bound(len, hdr.type, hdr.width)) {
-        return lz_fail(st, SPICE_LZ_E_IMPLAUSIBLE, 12, 0);
+        return lz_fail(st, SC_E_IMPLAUSIBLE, 12, 0);
     }
     if (lz_is_plt(hdr.type) && (palette == NULL || num_ents == 0)) {
         return lz_fail(st, SPICE_LZ_E_NO_PALETTE, 0, 0);
@@ -480,11 +476,11 @@ int spice_lz_decode(const uint8_t *blob, size_t len, int format, const uint8_t *
         size_t nbytes = (size_t)hdr.stride * h;
         scratch = (uint8_t *)malloc(nbytes);
         if (!scratch) {
-            return lz_fail(st, SPICE_LZ_E_NOMEM, 0, 0);
+            return lz_fail(st, SC_E_NOMEM, 0, 0);
         }
         rc = lz_stream_byte(&rd, scratch, nbytes);
         if (!rc && rd.ip != rd.iend) {
-            rc = lz_fail(st, SPICE_LZ_E_TRAILING, (size_t)(rd.ip - blob), (uint32_t)(rd.iend - rd.ip));
+            rc = lz_fail(st, SC_E_TRAILING, (size_t)(rd.ip - blob), (uint32_t)(rd.iend - rd.ip));
         }
         if (!rc) {
             rc = lz_expand_palette(&hdr, scratch, palette, num_ents, out, out_stride, st);
@@ -499,12 +495,12 @@ int spice_lz_decode(const uint8_t *blob, size_t len, int format, const uint8_t *
     if (!tight) {
         buf = scratch = (uint8_t *)malloc(npix * es);
         if (!scratch) {
-            return lz_fail(st, SPICE_LZ_E_NOMEM, 0, 0);
+            return lz_fail(st, SC_E_NOMEM, 0, 0);
         }
     }
     rc = lz_decode_linear(&hdr, format, &rd, buf, npix);
     if (!rc && rd.ip != rd.iend) {
-        rc = lz_fail(st, SPICE_LZ_E_TRAILING, (size_t)(rd.ip - blob), (uint32_t)(rd.iend - rd.ip));
+        rc = lz_fail(st, SC_E_TRAILING, (size_t)(rd.ip - blob), (uint32_t)(rd.iend - rd.ip));
     }
     if (!rc) {
         if (tight) {

@@ -38,18 +38,18 @@ enum lz_ekind {
 /* Literal bytes per pixel. */
 #define EKIND_LIT(k) ((k) == E_BYTE ? 1u : (k) == E_RGB16 ? 2u : 3u)
 
-LZ_INLINE uint32_t lz_key(const enum lz_ekind kind, const uint8_t *px, size_t i)
+SC_INLINE uint32_t lz_key(const enum lz_ekind kind, const uint8_t *px, size_t i)
 {
     if (kind == E_BYTE) {
         return px[i];
     }
     if (kind == E_RGB16) {
-        return lz_le16(px + 2 * i) & 0x7FFFu;
+        return sc_load_le16(px + 2 * i) & 0x7FFFu;
     }
-    return lz_le32(px + 4 * i) & 0x00FFFFFFu;
+    return sc_load_le32(px + 4 * i) & 0x00FFFFFFu;
 }
 
-LZ_INLINE uint32_t lz_hash(const enum lz_ekind kind, const uint8_t *px, size_t i)
+SC_INLINE uint32_t lz_hash(const enum lz_ekind kind, const uint8_t *px, size_t i)
 {
     uint32_t h = 5381;
 #define MIX(c) (h = ((h << 5) + h) ^ (uint32_t)(c))
@@ -78,7 +78,7 @@ LZ_INLINE uint32_t lz_hash(const enum lz_ekind kind, const uint8_t *px, size_t i
 /* Hashes of the 8 positions j .. j+7 (pixels j .. j+9 are read). */
 #define HASH_BLOCK 8
 
-LZ_INLINE void lz_hash_block(const enum lz_ekind kind, const uint8_t *px, size_t j, uint16_t *hb)
+SC_INLINE void lz_hash_block(const enum lz_ekind kind, const uint8_t *px, size_t j, uint16_t *hb)
 {
 #if defined(__SSE2__)
     /* Eight hashes side by side in 16-bit lanes; only the low 13 bits matter
@@ -126,7 +126,7 @@ LZ_INLINE void lz_hash_block(const enum lz_ekind kind, const uint8_t *px, size_t
 
 /* Append pixel i as a literal. RGB32 stores 4 bytes and keeps 3 (the caller
  * guarantees room). */
-LZ_INLINE uint8_t *lz_put_pixel(const enum lz_ekind kind, uint8_t *op, const uint8_t *px, size_t i)
+SC_INLINE uint8_t *lz_put_pixel(const enum lz_ekind kind, uint8_t *op, const uint8_t *px, size_t i)
 {
     if (kind == E_BYTE) {
         *op = px[i];
@@ -141,23 +141,19 @@ LZ_INLINE uint8_t *lz_put_pixel(const enum lz_ekind kind, uint8_t *op, const uin
     return op + 3;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define LZ_CTZ64(x) ((unsigned)__builtin_ctzll(x))
-#endif
-
 /* First j in [s, lim) whose pixel differs from the one dist pixels back, or lim. */
-LZ_INLINE size_t lz_mismatch(const enum lz_ekind kind, const uint8_t *px, size_t s, size_t lim, size_t dist)
+SC_INLINE size_t lz_mismatch(const enum lz_ekind kind, const uint8_t *px, size_t s, size_t lim, size_t dist)
 {
     size_t j = s;
-#if defined(LZ_CTZ64) && !LZ_BIG_ENDIAN
+#if !SC_BIG_ENDIAN
     const size_t es = EKIND_SIZE(kind), per = 8 / es;
     const uint64_t mask = kind == E_BYTE    ? ~0ull
                           : kind == E_RGB16 ? 0x7FFF7FFF7FFF7FFFull
                                             : 0x00FFFFFF00FFFFFFull;
     while (j + per <= lim) {
-        uint64_t x = (lz_ld64(px + j * es) ^ lz_ld64(px + (j - dist) * es)) & mask;
+        uint64_t x = (sc_ld64(px + j * es) ^ sc_ld64(px + (j - dist) * es)) & mask;
         if (x) {
-            return j + LZ_CTZ64(x) / (8 * es);
+            return j + sc_ctz64(x) / (8 * es);
         }
         j += per;
     }
@@ -169,7 +165,7 @@ LZ_INLINE size_t lz_mismatch(const enum lz_ekind kind, const uint8_t *px, size_t
 }
 
 /* Append a match token: length field lf (>= 1), biased distance d. */
-LZ_INLINE uint8_t *lz_put_match(uint8_t *op, size_t lf, size_t d)
+SC_INLINE uint8_t *lz_put_match(uint8_t *op, size_t lf, size_t d)
 {
     const int far = d >= LZ_NEAR_LIMIT;
     if (far) {
@@ -194,7 +190,7 @@ LZ_INLINE uint8_t *lz_put_match(uint8_t *op, size_t lf, size_t d)
 }
 
 /* Compress n pixels into op. Returns the new end, or NULL if oend is reached. */
-LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size_t n, uint8_t *op,
+SC_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size_t n, uint8_t *op,
                                uint8_t *oend, uint32_t *htab)
 {
     const size_t bias = EKIND_MIN(kind);
@@ -224,7 +220,7 @@ LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size
     const size_t block_limit = n >= HASH_BLOCK + 2 ? n - (HASH_BLOCK + 2) : 0;
 
     while (ip < limit) {
-        if (LZ_UNLIKELY((size_t)(oend - op) < 16)) {
+        if (SC_UNLIKELY((size_t)(oend - op) < 16)) {
             return NULL;
         }
         const size_t anchor = ip;
@@ -261,7 +257,7 @@ LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size
             const size_t s = anchor + verified;
             const size_t end = s >= cap ? cap : lz_mismatch(kind, px, s, cap, dist);
             const size_t lf = end - anchor - bias + 1;
-            if (LZ_UNLIKELY((size_t)(oend - op) < 16 + lf / 255)) {
+            if (SC_UNLIKELY((size_t)(oend - op) < 16 + lf / 255)) {
                 return NULL;
             }
             if (copy) {
@@ -293,7 +289,7 @@ LZ_INLINE uint8_t *lz_compress(const enum lz_ekind kind, const uint8_t *px, size
     }
 
     for (; ip < n; ip++) {
-        if (LZ_UNLIKELY((size_t)(oend - op) < 8)) {
+        if (SC_UNLIKELY((size_t)(oend - op) < 8)) {
             return NULL;
         }
         op = lz_put_pixel(kind, op, px, ip);
@@ -362,27 +358,27 @@ int spice_lz_encode(int type, uint32_t width, uint32_t height, int top_down, con
 {
     size_t bound = spice_lz_encode_bound(type, width, height);
     if (bound == 0) {
-        return SPICE_LZ_E_INPUT;
+        return SC_E_ARG;
     }
     if (out_cap < bound) {
-        return SPICE_LZ_E_OUTPUT_SPACE;
+        return SC_E_BUFFER;
     }
     const size_t w = width, h = height;
     const size_t row = (size_t)lz_row_stride((uint32_t)type, width); /* native input row bytes */
     if (in_stride < row || in_stride > (SIZE_MAX - row) / h || pix_len < in_stride * (h - 1) + row) {
-        return SPICE_LZ_E_INPUT;
+        return SC_E_ARG;
     }
     const uint32_t fields[7] = {LZ_MAGIC, LZ_VERSION, (uint32_t)type, width, height, (uint32_t)row,
                                 top_down ? 1u : 0u};
     for (int i = 0; i < 7; i++) {
-        lz_put_be32(out + 4 * i, fields[i]);
+        sc_store_be32(out + 4 * i, fields[i]);
     }
     uint8_t *op = out + SPICE_LZ_HEADER_SIZE;
     uint8_t *const oend = out + out_cap;
 
     uint32_t *htab = (uint32_t *)malloc(HASH_SIZE * sizeof *htab);
     if (!htab) {
-        return SPICE_LZ_E_NOMEM;
+        return SC_E_NOMEM;
     }
     /* Rows in stream order, one contiguous run: the caller's memory when it
      * already is, else a copy (RGB24 is widened to 4 bytes a pixel, as its
@@ -395,7 +391,7 @@ int spice_lz_encode(int type, uint32_t width, uint32_t height, int top_down, con
         copy = (uint8_t *)malloc(lin_row * h);
         if (!copy) {
             free(htab);
-            return SPICE_LZ_E_NOMEM;
+            return SC_E_NOMEM;
         }
         for (size_t r = 0; r < h; r++) {
             const uint8_t *src = pixels + (top_down ? r : h - 1 - r) * in_stride;
@@ -433,7 +429,7 @@ int spice_lz_encode(int type, uint32_t width, uint32_t height, int top_down, con
         if (!alpha) {
             free(copy);
             free(htab);
-            return SPICE_LZ_E_NOMEM;
+            return SC_E_NOMEM;
         }
         for (size_t i = 0; i < n; i++) {
             alpha[i] = lin[4 * i + 3];
@@ -453,8 +449,8 @@ int spice_lz_encode(int type, uint32_t width, uint32_t height, int top_down, con
     free(copy);
     free(htab);
     if (!op) {
-        return SPICE_LZ_E_OUTPUT_SPACE;
+        return SC_E_BUFFER;
     }
     *out_size = (size_t)(op - out);
-    return SPICE_LZ_OK;
+    return SC_OK;
 }

@@ -39,7 +39,7 @@ static void round_trip(const uint8_t *data, size_t size)
     if (!blob) {
         return;
     }
-    if (spice_lz_encode(type, width, height, top_down, data, size, row, blob, cap, &blob_len) != SPICE_LZ_OK) {
+    if (spice_lz_encode(type, width, height, top_down, data, size, row, blob, cap, &blob_len) != SC_OK) {
         abort();
     }
     int fmt = type == SPICE_LZ_RGBA ? SPICE_LZ_FMT_BGRA32
@@ -47,9 +47,9 @@ static void round_trip(const uint8_t *data, size_t size)
     size_t out_len = (size_t)width * height * format_size(fmt);
     uint8_t *out = (uint8_t *)malloc(out_len);
     uint8_t palette[256 * 4] = {0};
-    spice_lz_status st;
+    sc_error st;
     if (out) {
-        if (spice_lz_decode(blob, blob_len, fmt, palette, 256, out, out_len, out_len / height, &st) != SPICE_LZ_OK) {
+        if (spice_lz_decode(blob, blob_len, fmt, palette, 256, out, out_len, out_len / height, &st) != SC_OK) {
             abort();
         }
         if ((type == SPICE_LZ_A8 || type == SPICE_LZ_RGBA) && memcmp(out, data, out_len) != 0) {
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     round_trip(data, size);
     spice_lz_header hdr;
-    spice_lz_status st;
-    if (spice_lz_parse_header(data, size, &hdr, &st) != SPICE_LZ_OK) {
+    sc_error st;
+    if (spice_lz_parse_header(data, size, &hdr, &st) != SC_OK) {
         return 0;
     }
     const uint64_t npix = (uint64_t)hdr.width * hdr.height;
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
             }
             int rc = spice_lz_decode(data, size, fmt, palette, 13, out, len, stride, &st);
-            if (rc == SPICE_LZ_OK && pad == 0) {
+            if (rc == SC_OK && pad == 0) {
                 /* A successful decode must have touched every byte: read them all. */
                 volatile uint8_t sink = 0;
                 for (size_t i = 0; i < len; i++) {
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             /* A buffer one byte short must be refused, never overrun. */
             int rc_short = spice_lz_decode(data, size, fmt, palette, 13, out, len - 1, stride, &st);
-            if (rc_short != SPICE_LZ_E_BUFFER && rc_short != SPICE_LZ_E_FORMAT) {
+            if (rc_short != SC_E_BUFFER && rc_short != SC_E_FORMAT) {
                 abort();
             }
             free(out);

@@ -30,26 +30,26 @@ typedef struct {
 } Reader;
 
 /* Top up the window to at least 56 valid bits. */
-Q_INLINE void rd_refill(Reader *r)
+SC_INLINE void rd_refill(Reader *r)
 {
-    r->buf |= ld64be(r->p) >> r->cnt;
+    r->buf |= sc_load_be64(r->p) >> r->cnt;
     r->p += (63 - r->cnt) >> 3;
     r->cnt |= 56;
 }
 
-Q_INLINE void rd_skip(Reader *r, unsigned n)
+SC_INLINE void rd_skip(Reader *r, unsigned n)
 {
     r->buf <<= n;
     r->cnt -= n;
 }
 
 /* One Golomb codeword with parameter k (needs <= 26 valid bits). */
-Q_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
+SC_INLINE unsigned rd_golomb(Reader *r, const Family *f, unsigned k)
 {
     uint64_t b = r->buf;
-    unsigned zeros = clz64(b | 1);
+    unsigned zeros = sc_clz64(b | 1);
     unsigned len, v;
-    if (Q_LIKELY(zeros < f->gr_limit[k])) {
+    if (SC_LIKELY(zeros < f->gr_limit[k])) {
         /* zeros, a one, then k low bits */
         len = zeros + 1 + k;
         v = (zeros << k) + (unsigned)((b << zeros) >> (63 - k)) - (1u << k);
@@ -71,7 +71,7 @@ static int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
     unsigned state = s->runstate;
     for (;;) {
         rd_refill(r);
-        unsigned ones = clz64(~r->buf | (1ull << 55)); /* 0..8 */
+        unsigned ones = sc_clz64(~r->buf | (1ull << 55)); /* 0..8 */
         for (unsigned h = 0; h < ones; h++) {
             run += 1u << quic_run_order[state];
             if (state < 31) state++;
@@ -81,7 +81,7 @@ static int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
             break;
         }
         rd_skip(r, 8);
-        if (run > room) return SPICE_QUIC_ERR_RUN;
+        if (run > room) return SPICE_QUIC_E_RUN;
     }
     unsigned bits = quic_run_order[state];
     if (bits) {
@@ -91,13 +91,13 @@ static int rd_run(Reader *r, State *s, uint32_t room, uint32_t *out)
     }
     if (state) state--;
     s->runstate = state;
-    if (run > room) return SPICE_QUIC_ERR_RUN;
+    if (run > room) return SPICE_QUIC_E_RUN;
     *out = run;
     return 0;
 }
 
 /* Residual -> signed difference, the inverse of Family.zigzag (mod 2^bpc). */
-Q_INLINE unsigned unzig(unsigned v)
+SC_INLINE unsigned unzig(unsigned v)
 {
     return (v >> 1) ^ (0u - (v & 1));
 }
@@ -114,7 +114,7 @@ typedef struct {
     uint32_t res3_mem[];   /* storage of res3: res3_mem[i + 1] is pixel i */
 } Decoder;
 
-Q_INLINE uint64_t consumed_bits(const Decoder *d)
+SC_INLINE uint64_t consumed_bits(const Decoder *d)
 {
     return (uint64_t)(d->rd.p - d->stream) * 8 - d->rd.cnt;
 }
@@ -122,26 +122,26 @@ Q_INLINE uint64_t consumed_bits(const Decoder *d)
 /* ---- three colour channels packed in a u32 (b | g << 8 | r << 16) ------ */
 
 /* Per-byte floor((a + b) / 2) of the three channel bytes. */
-Q_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
+SC_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
 {
     return (a & b) + (((a ^ b) & 0xfefefeu) >> 1);
 }
 
 /* Per-byte (a + b) mod 2^bpc of the three channel bytes (inputs < 2^bpc). */
-Q_INLINE uint32_t swar_add(uint32_t a, uint32_t b, unsigned bpc)
+SC_INLINE uint32_t swar_add(uint32_t a, uint32_t b, unsigned bpc)
 {
     if (bpc == 5) return (a + b) & 0x1f1f1fu;
     return ((a & 0x7f7f7fu) + (b & 0x7f7f7fu)) ^ ((a ^ b) & 0x808080u);
 }
 
 /* Per-byte unzig of three packed residuals (see unzig). */
-Q_INLINE uint32_t swar_unzig(uint32_t v, unsigned bpc)
+SC_INLINE uint32_t swar_unzig(uint32_t v, unsigned bpc)
 {
     const uint32_t low = bpc == 5 ? 0x0f0f0fu : 0x7f7f7fu;
     return ((v >> 1) & low) ^ ((v & 0x010101u) * (bpc == 5 ? 0x1fu : 0xffu));
 }
 
-Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+SC_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                      const uint32_t waitmask, const int first_row, const unsigned bpc)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
@@ -151,12 +151,12 @@ Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, 
     uint32_t next = i + st->waitcnt; /* pixel whose residuals update the model */
     uint32_t run_at = 0;             /* where the last run started (0: none) */
     uint32_t ctx = d->res3_mem[i];   /* residuals of pixel i - 1, packed like a pixel */
-    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) : 0;
+    uint32_t left = i >= 1 ? sc_load_le32(cur + 4 * (size_t)(i - 1)) : 0;
 
     while (i < end) {
-        uint32_t up = first_row ? 0 : ld32(prev + 4 * (size_t)i);
-        if (!first_row && Q_UNLIKELY(i > 2 && ((ld32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
-            ((ld32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
+        uint32_t up = first_row ? 0 : sc_load_le32(prev + 4 * (size_t)i);
+        if (!first_row && SC_UNLIKELY(i > 2 && ((sc_load_le32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
+            ((sc_load_le32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
             uint32_t n;
             Reader tmp = rd; /* keeps rd itself in registers */
             int rc = rd_run(&tmp, st, end - i, &n);
@@ -167,7 +167,7 @@ Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, 
             }
             run_at = i;
             if (n) {
-                for (uint32_t j = 0; j < n; j++) st32(cur + 4 * (size_t)(i + j), left);
+                for (uint32_t j = 0; j < n; j++) sc_store_le32(cur + 4 * (size_t)(i + j), left);
                 i += n;
                 next += n;
                 ctx = d->res3_mem[i];
@@ -177,14 +177,14 @@ Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, 
         rd_refill(&rd);
         unsigned vr = rd_golomb(&rd, f, d->model[0].k_of[ctx >> 16]) & mask;
         unsigned vg = rd_golomb(&rd, f, d->model[1].k_of[(ctx >> 8) & 0xff]) & mask;
-        if (Q_UNLIKELY(rd.cnt < 26)) rd_refill(&rd);
+        if (SC_UNLIKELY(rd.cnt < 26)) rd_refill(&rd);
         unsigned vb = rd_golomb(&rd, f, d->model[2].k_of[ctx & 0xff]) & mask;
         uint32_t v = vr << 16 | vg << 8 | vb;
         d->res3_mem[i + 1] = v;
         uint32_t pred = first_row ? left : i == 0 ? up : swar_avg(left, up);
         uint32_t px = swar_add(pred & 0xffffffu, swar_unzig(v, bpc), bpc);
-        st32(cur + 4 * (size_t)i, px);
-        if (Q_UNLIKELY(i == next)) {
+        sc_store_le32(cur + 4 * (size_t)i, px);
+        if (SC_UNLIKELY(i == next)) {
             model_update(&d->model[0], bpc, ctx >> 16, vr, st->trigger);
             model_update(&d->model[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
             model_update(&d->model[2], bpc, ctx & 0xff, vb, st->trigger);
@@ -201,7 +201,7 @@ Q_INLINE int rgb_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, 
 
 /* ---- one byte channel (gray, or the alpha byte of BGRA) ---------------- */
 
-Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+SC_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                        const uint32_t waitmask, const int first_row, const size_t step, const int ch)
 {
     const Family *f = &quic_tab.f8;
@@ -222,7 +222,7 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
             p = left;
         } else {
             up = prev[step * i];
-            if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
+            if (SC_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
                 uint32_t n;
                 Reader tmp = rd; /* keeps rd itself in registers */
                 int rc = rd_run(&tmp, st, end - i, &n);
@@ -249,7 +249,7 @@ Q_INLINE int plane_seg(Decoder *d, uint8_t *cur, const uint8_t *prev, uint32_t i
         res[i] = (uint8_t)v;
         unsigned px = (unzig(v) + p) & 0xff;
         cur[step * i] = (uint8_t)px;
-        if (Q_UNLIKELY(i == next)) {
+        if (SC_UNLIKELY(i == next)) {
             model_update(m, 8, x, v, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
@@ -323,15 +323,15 @@ static void start_plane_row(Decoder *d, int first_row)
 static void row_5to8(uint8_t *dst, const uint8_t *src, uint32_t width)
 {
     for (uint32_t i = 0; i < width; i++) {
-        uint32_t t = ld32(src + 4 * (size_t)i);
-        st32(dst + 4 * (size_t)i, (t << 3) | ((t >> 2) & 0x070707u));
+        uint32_t t = sc_load_le32(src + 4 * (size_t)i);
+        sc_store_le32(dst + 4 * (size_t)i, (t << 3) | ((t >> 2) & 0x070707u));
     }
 }
 
 static void row_5to16(uint8_t *dst, const uint8_t *src, uint32_t width)
 {
     for (uint32_t i = 0; i < width; i++) {
-        uint32_t t = ld32(src + 4 * (size_t)i);
+        uint32_t t = sc_load_le32(src + 4 * (size_t)i);
         uint32_t v = ((t >> 16) & 0x1f) << 10 | ((t >> 8) & 0x1f) << 5 | (t & 0x1f);
         dst[2 * (size_t)i] = (uint8_t)v;
         dst[2 * (size_t)i + 1] = (uint8_t)(v >> 8);
@@ -340,17 +340,19 @@ static void row_5to16(uint8_t *dst, const uint8_t *src, uint32_t width)
 
 /* ---- entry points ----------------------------------------------------- */
 
-int spice_quic_read_header(const uint8_t *blob, size_t blob_len, uint32_t *out)
+int spice_quic_read_header(const uint8_t *blob, size_t blob_len, uint32_t *out, sc_error *err)
 {
-    if (blob_len < QUIC_HEADER_BYTES) return SPICE_QUIC_ERR_SHORT_HEADER;
-    if (ld32(blob) != QUIC_MAGIC) return SPICE_QUIC_ERR_MAGIC;
-    if (ld32(blob + 4) != 0) return SPICE_QUIC_ERR_VERSION;
-    uint32_t type = ld32(blob + 8), w = ld32(blob + 12), h = ld32(blob + 16);
+    sc_clear(err);
+    if (blob_len < QUIC_HEADER_BYTES) return sc_fail(err, SC_E_SHORT_HEADER, 0, -1, blob_len);
+    if (sc_load_le32(blob) != QUIC_MAGIC) return sc_fail(err, SC_E_MAGIC, 0, -1, sc_load_le32(blob));
+    if (sc_load_le32(blob + 4) != 0) return sc_fail(err, SC_E_VERSION, 4, -1, sc_load_le32(blob + 4));
+    uint32_t type = sc_load_le32(blob + 8), w = sc_load_le32(blob + 12), h = sc_load_le32(blob + 16);
     out[0] = type;
     out[1] = w;
     out[2] = h;
-    if (type < IT_GRAY || type > IT_RGBA) return SPICE_QUIC_ERR_TYPE;
-    if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu) return SPICE_QUIC_ERR_SIZE;
+    if (type < IT_GRAY || type > IT_RGBA) return sc_fail(err, SC_E_TYPE, 8, -1, type);
+    if (w == 0 || w > 0x7fffffffu) return sc_fail(err, SC_E_SIZE, 12, -1, w);
+    if (h == 0 || h > 0x7fffffffu) return sc_fail(err, SC_E_SIZE, 16, -1, h);
     return 0;
 }
 
@@ -430,46 +432,42 @@ static int decode_rows(Decoder *d, uint32_t type, int format, uint8_t *dst, int6
             prev = row;
         }
         if (rc) return rc;
-        if (consumed_bits(d) > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+        if (consumed_bits(d) > total_bits) return SC_E_TRUNCATED;
     }
     /* A complete stream leaves at least one word of lookahead unread. */
     *err_row = -1;
-    if (consumed_bits(d) + 32 > total_bits) return SPICE_QUIC_ERR_TRUNCATED;
+    if (consumed_bits(d) + 32 > total_bits) return SC_E_TRUNCATED;
     return 0;
 }
 
-int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t *dst, size_t dst_len,
-                      int64_t stride, uint64_t max_pixels, int64_t *err_row)
+static int decode_checked(const uint8_t *blob, size_t blob_len, int format, uint8_t *dst, size_t dst_len,
+                          int64_t stride, uint64_t max_pixels, const uint32_t *hdr, int64_t *err_row)
 {
-    uint32_t hdr[3];
-    *err_row = -1;
-    int rc = spice_quic_read_header(blob, blob_len, hdr);
-    if (rc) return rc;
     const uint32_t type = hdr[0], w = hdr[1], h = hdr[2];
-    if ((uint64_t)w * h > max_pixels) return SPICE_QUIC_ERR_TOO_LARGE;
-    if ((uint64_t)w * h > spice_quic_pixel_bound(blob_len, type, w)) return SPICE_QUIC_ERR_IMPLAUSIBLE;
+    if ((uint64_t)w * h > max_pixels) return SC_E_TOO_LARGE;
+    if ((uint64_t)w * h > spice_quic_pixel_bound(blob_len, type, w)) return SC_E_IMPLAUSIBLE;
     const int bpp = format_bytes(type, format);
-    if (!bpp) return SPICE_QUIC_ERR_FORMAT;
-    if (blob_len % 4) return SPICE_QUIC_ERR_ALIGN;
+    if (!bpp) return SC_E_FORMAT;
+    if (blob_len % 4) return SPICE_QUIC_E_ALIGN;
 
     const uint64_t row_bytes = (uint64_t)w * (unsigned)bpp;
     const uint64_t astride = (uint64_t)(stride < 0 ? -(uint64_t)stride : (uint64_t)stride);
-    if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
-    if (astride > dst_len || (uint64_t)(h - 1) > (dst_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
-    if (astride * (h - 1) + row_bytes > dst_len) return SPICE_QUIC_ERR_BUFFER;
+    if (stride == INT64_MIN || astride < row_bytes) return SC_E_STRIDE;
+    if (astride > dst_len || (uint64_t)(h - 1) > (dst_len - row_bytes) / astride) return SC_E_BUFFER;
+    if (astride * (h - 1) + row_bytes > dst_len) return SC_E_BUFFER;
 
     const size_t data_len = blob_len - QUIC_HEADER_BYTES;
     const size_t pad = pad_bytes(w);
     const size_t n_res = (size_t)w + 2;
     const size_t scratch_len = type == IT_RGB16 ? 2 * (size_t)w * 4 : 0;
-    if ((uint64_t)data_len + 64 * (uint64_t)w > SIZE_MAX / 2) return SPICE_QUIC_ERR_NOMEM;
+    if ((uint64_t)data_len + 64 * (uint64_t)w > SIZE_MAX / 2) return SC_E_NOMEM;
     /* one block: stream + padding, gray/alpha residual row, RGB16 row pair */
     uint8_t *mem = malloc(data_len + pad + n_res + scratch_len);
     Decoder *d = malloc(sizeof(Decoder) + n_res * 4);
     if (!mem || !d) {
         free(mem);
         free(d);
-        return SPICE_QUIC_ERR_NOMEM;
+        return SC_E_NOMEM;
     }
     /* little-endian words -> big-endian byte stream */
     uint8_t *stream = mem;
@@ -495,8 +493,20 @@ int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t 
     const unsigned bpc = type == IT_RGB16 ? 5 : 8;
     for (int c = 0; c < 4; c++) model_init(&d->model[c], bpc);
 
-    rc = decode_rows(d, type, format, dst, stride, w, h, scratch, (uint64_t)data_len * 8, err_row);
+    int rc = decode_rows(d, type, format, dst, stride, w, h, scratch, (uint64_t)data_len * 8, err_row);
     free(d);
     free(mem);
     return rc;
+}
+
+int spice_quic_decode(const uint8_t *blob, size_t blob_len, int format, uint8_t *dst, size_t dst_len,
+                      int64_t stride, uint64_t max_pixels, sc_error *err)
+{
+    uint32_t hdr[3];
+    int rc = spice_quic_read_header(blob, blob_len, hdr, err);
+    if (rc) return rc;
+    int64_t row = -1;
+    rc = decode_checked(blob, blob_len, format, dst, dst_len, stride, max_pixels, hdr, &row);
+    if (rc) return sc_fail(err, rc, -1, row < 0 ? -1 : row * (int64_t)hdr[1], 0);
+    return 0;
 }

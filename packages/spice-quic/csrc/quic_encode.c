@@ -22,13 +22,13 @@ typedef struct {
 /* Append len bits (len <= 32).  The word at the write position is stored
  * every time, complete or not, and only kept once it is complete; this
  * avoids a hard-to-predict branch and needs 4 bytes of slack. */
-Q_INLINE void wr_put(Writer *w, uint32_t v, unsigned len)
+SC_INLINE void wr_put(Writer *w, uint32_t v, unsigned len)
 {
     w->acc = (w->acc << len) | v;
     unsigned n = w->n + len;
     unsigned full = n >> 5;
     n -= full << 5;
-    st32(w->out + w->len, (uint32_t)(w->acc >> n));
+    sc_store_le32(w->out + w->len, (uint32_t)(w->acc >> n));
     w->len += (size_t)full << 2;
     w->n = n;
 }
@@ -39,13 +39,13 @@ static int wr_reserve(Writer *w, size_t need)
     size_t cap = w->cap * 2;
     if (cap < w->len + need) cap = w->len + need;
     uint8_t *p = realloc(w->out, cap);
-    if (!p) return SPICE_QUIC_ERR_NOMEM;
+    if (!p) return SC_E_NOMEM;
     w->out = p;
     w->cap = cap;
     return 0;
 }
 
-Q_INLINE void wr_golomb(Writer *w, const Family *f, unsigned v, unsigned k)
+SC_INLINE void wr_golomb(Writer *w, const Family *f, unsigned v, unsigned k)
 {
     wr_put(w, f->code[v][k], f->len[v][k]);
 }
@@ -86,13 +86,13 @@ typedef struct {
 } Encoder;
 
 /* Per-byte floor((a + b) / 2) of the three channel bytes. */
-Q_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
+SC_INLINE uint32_t swar_avg(uint32_t a, uint32_t b)
 {
     return (a & b) + (((a ^ b) & 0xfefefeu) >> 1);
 }
 
 /* Per-byte residuals of three channels: zigzag((a - b) mod 2^bpc), see Family.zigzag. */
-Q_INLINE uint32_t swar_residual(uint32_t a, uint32_t b, unsigned bpc)
+SC_INLINE uint32_t swar_residual(uint32_t a, uint32_t b, unsigned bpc)
 {
     if (bpc == 5) {
         uint32_t d = ((a | 0x202020u) - b) & 0x1f1f1fu;
@@ -103,7 +103,7 @@ Q_INLINE uint32_t swar_residual(uint32_t a, uint32_t b, unsigned bpc)
 }
 
 /* Three colour channels in a u32 (b | g << 8 | r << 16); the top byte is ignored. */
-Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+SC_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                       const uint32_t waitmask, const int first_row, const unsigned bpc)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
@@ -112,14 +112,14 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
     uint32_t next = i + st->waitcnt;
     uint32_t run_at = 0;
     uint32_t ctx = e->res3_mem[i]; /* residuals of pixel i - 1, packed like a pixel */
-    uint32_t left = i >= 1 ? ld32(cur + 4 * (size_t)(i - 1)) & 0xffffffu : 0;
+    uint32_t left = i >= 1 ? sc_load_le32(cur + 4 * (size_t)(i - 1)) & 0xffffffu : 0;
 
     while (i < end) {
-        uint32_t up = first_row ? 0 : ld32(prev + 4 * (size_t)i) & 0xffffffu;
-        if (!first_row && Q_UNLIKELY(i > 2 && ((ld32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
-            ((ld32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
+        uint32_t up = first_row ? 0 : sc_load_le32(prev + 4 * (size_t)i) & 0xffffffu;
+        if (!first_row && SC_UNLIKELY(i > 2 && ((sc_load_le32(prev + 4 * (size_t)i - 4) ^ up) & 0xffffff) == 0) &&
+            ((sc_load_le32(cur + 4 * (size_t)i - 8) ^ left) & 0xffffff) == 0 && i != run_at) {
             uint32_t n = 0;
-            while (i + n < end && ((ld32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
+            while (i + n < end && ((sc_load_le32(cur + 4 * (size_t)(i + n)) ^ left) & 0xffffff) == 0) n++;
             Writer tmp = wr; /* keeps wr itself in registers */
             wr_run(&tmp, st, n);
             wr = tmp;
@@ -131,7 +131,7 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
             }
             continue;
         }
-        uint32_t px = ld32(cur + 4 * (size_t)i) & 0xffffffu;
+        uint32_t px = sc_load_le32(cur + 4 * (size_t)i) & 0xffffffu;
         uint32_t pred = first_row ? left : i == 0 ? up : swar_avg(left, up);
         uint32_t v = swar_residual(px, pred, bpc);
         unsigned vr = v >> 16, vg = (v >> 8) & 0xff, vb = v & 0xff;
@@ -139,7 +139,7 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
         wr_golomb(&wr, f, vg, e->model[1].k_of[(ctx >> 8) & 0xff]);
         wr_golomb(&wr, f, vb, e->model[2].k_of[ctx & 0xff]);
         e->res3_mem[i + 1] = v;
-        if (Q_UNLIKELY(i == next)) {
+        if (SC_UNLIKELY(i == next)) {
             model_update(&e->model[0], bpc, ctx >> 16, vr, st->trigger);
             model_update(&e->model[1], bpc, (ctx >> 8) & 0xff, vg, st->trigger);
             model_update(&e->model[2], bpc, ctx & 0xff, vb, st->trigger);
@@ -154,7 +154,7 @@ Q_INLINE void rgb_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint3
 }
 
 /* One byte channel (gray, or the alpha byte of BGRA) with a pixel step. */
-Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
+SC_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uint32_t i, const uint32_t end,
                         const uint32_t waitmask, const int first_row, const size_t step, const int ch)
 {
     const Family *f = &quic_tab.f8;
@@ -175,7 +175,7 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
             p = left;
         } else {
             up = prev[step * i];
-            if (Q_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
+            if (SC_UNLIKELY(upleft == up) && i > 2 && i != run_at && left == left2) {
                 uint32_t n = 0;
                 while (i + n < end && cur[step * (i + n)] == left) n++;
                 Writer tmp = wr; /* keeps wr itself in registers */
@@ -197,7 +197,7 @@ Q_INLINE void plane_seg(Encoder *e, const uint8_t *cur, const uint8_t *prev, uin
         unsigned v = f->zigzag[(px - p) & 0xff];
         wr_golomb(&wr, f, v, m->k_of[x]);
         res[i] = (uint8_t)v;
-        if (Q_UNLIKELY(i == next)) {
+        if (SC_UNLIKELY(i == next)) {
             model_update(m, 8, x, v, st->trigger);
             next = i + 1 + (state_rand(st) & waitmask);
         }
@@ -266,7 +266,7 @@ static void row_from_rgb24(uint8_t *dst, const uint8_t *src, uint32_t width)
 {
     for (uint32_t i = 0; i < width; i++) {
         const uint8_t *s = src + 3 * (size_t)i;
-        st32(dst + 4 * (size_t)i, (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16);
+        sc_store_le32(dst + 4 * (size_t)i, (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16);
     }
 }
 
@@ -274,7 +274,7 @@ static void row_from_rgb16(uint8_t *dst, const uint8_t *src, uint32_t width)
 {
     for (uint32_t i = 0; i < width; i++) {
         uint32_t v = (uint32_t)src[2 * (size_t)i] | (uint32_t)src[2 * (size_t)i + 1] << 8;
-        st32(dst + 4 * (size_t)i, (v & 0x1f) | ((v >> 5) & 0x1f) << 8 | ((v >> 10) & 0x1f) << 16);
+        sc_store_le32(dst + 4 * (size_t)i, (v & 0x1f) | ((v >> 5) & 0x1f) << 8 | ((v >> 10) & 0x1f) << 16);
     }
 }
 
@@ -301,15 +301,15 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     *out = NULL;
     *out_len = 0;
     const size_t bpp = type_bytes(image_type);
-    if (!bpp) return SPICE_QUIC_ERR_TYPE;
+    if (!bpp) return SC_E_TYPE;
     if (width == 0 || height == 0 || width > 0x7fffffffu || height > 0x7fffffffu ||
         (uint64_t)width * height >= (1u << 29))
-        return SPICE_QUIC_ERR_SIZE;
+        return SC_E_SIZE;
     const uint64_t row_bytes = (uint64_t)width * bpp;
     const uint64_t astride = (uint64_t)(stride < 0 ? -(uint64_t)stride : (uint64_t)stride);
-    if (stride == INT64_MIN || astride < row_bytes) return SPICE_QUIC_ERR_STRIDE;
+    if (stride == INT64_MIN || astride < row_bytes) return SC_E_STRIDE;
     /* the last row needs only row_bytes, not a whole stride */
-    if (src_len < row_bytes || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SPICE_QUIC_ERR_BUFFER;
+    if (src_len < row_bytes || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SC_E_BUFFER;
 
     const size_t n_res = (size_t)width + 2;
     const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
@@ -319,7 +319,7 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     if (!mem || !e) {
         free(mem);
         free(e);
-        return SPICE_QUIC_ERR_NOMEM;
+        return SC_E_NOMEM;
     }
     memset(mem, 0, n_res);
     memset(e->res3_mem, 0, n_res * 4);
@@ -339,10 +339,10 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     if (!e->wr.out) {
         free(mem);
         free(e);
-        return SPICE_QUIC_ERR_NOMEM;
+        return SC_E_NOMEM;
     }
     const uint32_t header[5] = {QUIC_MAGIC, 0, (uint32_t)image_type, width, height};
-    for (int k = 0; k < 5; k++) st32(e->wr.out + 4 * k, header[k]);
+    for (int k = 0; k < 5; k++) sc_store_le32(e->wr.out + 4 * k, header[k]);
     e->wr.len = QUIC_HEADER_BYTES;
 
     int rc = 0;

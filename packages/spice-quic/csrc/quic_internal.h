@@ -17,22 +17,13 @@
 #include <string.h>
 
 #include "quic.h"
+#include "spice_codec.h"
 
-#define QUIC_ABI 4
+#define QUIC_ABI 5
 #define QUIC_MAGIC 0x43495551u
 #define QUIC_HEADER_BYTES 20
 
 enum { IT_GRAY = 1, IT_RGB16 = 2, IT_RGB24 = 3, IT_RGB32 = 4, IT_RGBA = 5 };
-
-#if defined(__GNUC__) || defined(__clang__)
-#define Q_INLINE static inline __attribute__((always_inline))
-#define Q_LIKELY(x) __builtin_expect(!!(x), 1)
-#define Q_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define Q_INLINE static inline
-#define Q_LIKELY(x) (x)
-#define Q_UNLIKELY(x) (x)
-#endif
 
 /* The pixel loops are compiled twice on x86-64 glibc systems: for the
  * baseline and for x86-64-v3 (lzcnt, BMI2 shifts), picked at load time.
@@ -93,7 +84,7 @@ typedef struct {
     uint32_t runstate; /* run-length coder state (0..31) */
 } State;
 
-Q_INLINE void state_init(State *s)
+SC_INLINE void state_init(State *s)
 {
     s->waitcnt = 0;
     s->seed = 0xff;
@@ -103,7 +94,7 @@ Q_INLINE void state_init(State *s)
     s->runstate = 0;
 }
 
-Q_INLINE uint32_t state_rand(State *s)
+SC_INLINE uint32_t state_rand(State *s)
 {
     s->seed = (s->seed + 1) & 0xff;
     return quic_rand_table[s->seed];
@@ -119,7 +110,7 @@ typedef struct {
     uint32_t cost[8][8];
 } Model;
 
-Q_INLINE void model_init(Model *m, unsigned bpc)
+SC_INLINE void model_init(Model *m, unsigned bpc)
 {
     memset(m, 0, sizeof(*m));
     memset(m->best, (int)(bpc - 1), sizeof(m->best));
@@ -127,7 +118,7 @@ Q_INLINE void model_init(Model *m, unsigned bpc)
 }
 
 /* Account residual v (coded in the context ctx) into the model. */
-Q_INLINE void model_update(Model *m, unsigned bpc, unsigned ctx, unsigned v, uint32_t trigger)
+SC_INLINE void model_update(Model *m, unsigned bpc, unsigned ctx, unsigned v, uint32_t trigger)
 {
     const Family *f = bpc == 8 ? &quic_tab.f8 : &quic_tab.f5;
     unsigned b = (bpc == 8 ? quic_tab.bucket8 : quic_tab.bucket5)[ctx];
@@ -152,42 +143,6 @@ Q_INLINE void model_update(Model *m, unsigned bpc, unsigned ctx, unsigned v, uin
     if (bestcost > trigger) {
         for (unsigned k = 0; k < bpc; k++) c[k] >>= 1;
     }
-}
-
-/* ---- unaligned little-endian access ---------------------------------- */
-
-Q_INLINE uint32_t ld32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    return v;
-}
-
-Q_INLINE void st32(uint8_t *p, uint32_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    memcpy(p, &v, 4);
-}
-
-Q_INLINE uint64_t ld64be(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return v;
-#else
-    return __builtin_bswap64(v);
-#endif
-}
-
-Q_INLINE unsigned clz64(uint64_t v) /* v != 0 */
-{
-    return (unsigned)__builtin_clzll(v);
 }
 
 #endif

@@ -21,7 +21,7 @@ static void roundtrip(const uint8_t *pixels, size_t len, uint32_t type, uint32_t
     int enc_type = type == 3 ? 4 : (int)type;
     if (spice_quic_encode(pixels, len, (int64_t)(w * bpp), enc_type, w, h, &blob, &blob_len) != 0) abort();
     uint8_t *again = malloc(len);
-    int64_t row;
+    sc_error row;
     if (!again) abort();
     if (spice_quic_decode(blob, blob_len, fmt, again, len, (int64_t)(w * bpp), MAX_FUZZ_PIXELS, &row) != 0)
         abort();
@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t format_bytes[] = {4, 4, 2, 1};
     uint32_t hdr[3];
     spice_quic_init();
-    if (spice_quic_read_header(data, size, hdr) != 0) {
-        int64_t row;
+    if (spice_quic_read_header(data, size, hdr, NULL) != 0) {
+        sc_error row;
         uint8_t px[4];
         spice_quic_decode(data, size, SPICE_QUIC_FMT_BGRX32, px, sizeof(px), 4, 1, &row);
         return 0;
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const size_t bpp = format_bytes[k];
         const size_t len = (size_t)w * h * bpp;
         uint8_t *out = malloc(len);
-        int64_t row;
+        sc_error row;
         if (!out) abort();
         /* bottom-up for some input sizes, to cover negative strides too */
         int64_t stride = (int64_t)(w * bpp) * ((size & 4) ? -1 : 1);

@@ -40,13 +40,13 @@ def _type_name(code: int) -> str:
 
 
 def _header_error(code: int, h: Any) -> DecodeError:
-    if code == lib.GLZ_E_TRUNCATED_HEADER:
+    if code == lib.SC_E_SHORT_HEADER:
         return DecodeError("GLZ blob shorter than its 33-byte header")
-    if code == lib.GLZ_E_MAGIC:
+    if code == lib.SC_E_MAGIC:
         return DecodeError("GLZ header: bad magic at byte 0 (expected 20 20 5A 4C)")
-    if code == lib.GLZ_E_VERSION:
+    if code == lib.SC_E_VERSION:
         return DecodeError("GLZ header: unsupported version at byte 4 (expected 0x00010001)")
-    if code == lib.GLZ_E_TYPE:
+    if code == lib.SC_E_TYPE:
         if h.top_down > 1:
             return DecodeError(f"GLZ header: byte 8 has unknown flag bits (0x{h.top_down << 4:02x})")
         if 1 <= h.type <= 11:
@@ -55,9 +55,9 @@ def _header_error(code: int, h: Any) -> DecodeError:
                 "(GLZ carries RGB16, RGB24, RGB32 and RGBA)"
             )
         return DecodeError(f"GLZ header: {_type_name(h.type)} at byte 8")
-    if code == lib.GLZ_E_DIMENSIONS:
+    if code == lib.SC_E_SIZE:
         return DecodeError(f"GLZ header: empty image {h.width}x{h.height}")
-    if code == lib.GLZ_E_STRIDE:
+    if code == lib.SC_E_STRIDE:
         bpp = _STRIDE_BPP.get(h.type, 0)
         return DecodeError(
             f"GLZ header: stride {h.stride} does not match width {h.width} x {bpp} bytes "
@@ -71,7 +71,7 @@ def _header_error(code: int, h: Any) -> DecodeError:
 def _parse_header(view: memoryview) -> Any:
     h = ffi.new("glz_header *")
     with ffi.from_buffer(view) as src:
-        code = lib.glz_read_header(src, view.nbytes, h)
+        code = lib.glz_read_header(src, view.nbytes, h, ffi.NULL)
     if code:
         raise _header_error(code, h)
     return h
@@ -87,26 +87,26 @@ def _decode_error(code: int, in_offset: int, pixel: int, detail: int, h: Any) ->
     where = f"image {h.id}, byte {in_offset}, pixel {pixel}"
     d = detail
     messages = {
-        lib.GLZ_E_TRUNCATED: "stream ends early",
-        lib.GLZ_E_OVERRUN: f"run of {d} pixels goes past the end of the image",
-        lib.GLZ_E_BAD_OFFSET: f"back reference {d} pixels before the start of the image",
+        lib.SC_E_TRUNCATED: "stream ends early",
+        lib.SC_E_OVERRUN: f"run of {d} pixels goes past the end of the image",
+        lib.SC_E_REFERENCE: f"back reference {d} pixels before the start of the image",
         lib.GLZ_E_IMAGE_DIST: f"image distance {d} reaches before image 0",
         lib.GLZ_E_OUTSIDE_WINDOW: f"reference to image {d}, older than the header's window "
         f"(id - win_head_dist = {h.id - h.win_head_dist})",
         lib.GLZ_E_MISSING_IMAGE: f"reference to image {d}, which is not in the window",
         lib.GLZ_E_TYPE_MISMATCH: f"reference to image {d}, which has another LZ type",
         lib.GLZ_E_REF_RANGE: f"reference at pixel offset {d} runs past the end of the referenced image",
-        lib.GLZ_E_TRAILING: f"{d} bytes left after the image is complete",
+        lib.SC_E_TRAILING: f"{d} bytes left after the image is complete",
     }
     if code in messages:
         return DecodeError(f"GLZ: {messages[code]} ({where})")
-    if code == lib.GLZ_E_TOO_LARGE:
+    if code == lib.SC_E_TOO_LARGE:
         return DecodeError(f"GLZ: image {h.width}x{h.height} exceeds the pixel limit")
-    if code == lib.GLZ_E_IMPLAUSIBLE:
+    if code == lib.SC_E_IMPLAUSIBLE:
         return DecodeError(f"GLZ: header claims {h.width}x{h.height}, more than the blob can decode to")
-    if code == lib.GLZ_E_NOMEM:
+    if code == lib.SC_E_NOMEM:
         return DecodeError(f"GLZ: out of memory decoding a {h.width}x{h.height} image")
-    if code == lib.GLZ_E_BUFFER:
+    if code == lib.SC_E_BUFFER:
         return DecodeError("GLZ: output buffer too small")
     return _header_error(code, h)
 
@@ -172,7 +172,7 @@ def _run(window: Window, job: _Job, out: Any, stride: int, pin: bool) -> Any:
     with window._lock:
         code, ptr = _call(window, job, out, stride, pin)
         err = window._err
-        where = (int(err.in_offset), int(err.pixel), int(err.detail))
+        where = (int(err.offset), int(err.pixel), int(err.detail))
     if ptr != ffi.NULL:
         # the window's own copy, freed when both the window and the caller let go
         ptr = ffi.gc(ptr, lib.glz_unpin, size=stride * job.height)

@@ -99,7 +99,7 @@ class Encoder:
             if have >= need:
                 dst = lib.glz_encoder_scratch(self._ptr, cap)
                 if dst == ffi.NULL:
-                    n = -lib.GLZ_E_NOMEM
+                    n = -lib.SC_E_NOMEM
                 else:
                     n = lib.glz_encode(
                         self._ptr, itype, src, have, width, height, stride, int(top_down), dst, cap
@@ -113,7 +113,7 @@ class Encoder:
                 f"({_INPUT_LAYOUT[itype]}) needs {need}"
             )
         if n < 0:
-            if -n == lib.GLZ_E_NOMEM:
+            if -n == lib.SC_E_NOMEM:
                 raise MemoryError("spice_glz: out of memory while encoding")
             raise EncodeError(f"GLZ: encoding failed (code {-n})")
         return blob

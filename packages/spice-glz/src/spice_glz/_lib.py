@@ -9,7 +9,7 @@ from ._glz import lib as _lib
 
 __all__ = ["ABI", "ffi", "lib"]
 
-ABI = 5
+ABI = 6
 ffi: Any = _ffi
 lib: Any = _lib
 

@@ -34,7 +34,7 @@ class Window:
         self._max_pixels = max_pixels
         self._lock = threading.Lock()
         # scratch for decode calls, used only while holding the lock
-        self._err: Any = ffi.new("glz_error_info *")
+        self._err: Any = ffi.new("sc_error *")
         self._pinned: Any = ffi.new("uint8_t **")
 
     @property

@@ -34,26 +34,26 @@ Palette = bytes | bytearray | memoryview | Sequence[int]
 
 
 def _status_message(st: Any) -> str:
-    code, off, val = st.code, st.offset, st.value
+    code, off, val = st.code, st.offset, st.detail
     messages = {
-        lib.SPICE_LZ_E_SHORT_HEADER: f"blob of {val} bytes is shorter than the 28-byte LZ header",
-        lib.SPICE_LZ_E_MAGIC: f"bad magic 0x{val:08x} at offset 0 (expected 0x20205a4c, bytes '  ZL')",
-        lib.SPICE_LZ_E_VERSION: f"unsupported version 0x{val:08x} at offset 4 (expected 0x00010001)",
-        lib.SPICE_LZ_E_TYPE: f"invalid image type {val} at offset 8 (expected 1..11)",
-        lib.SPICE_LZ_E_EMPTY: f"zero {'width' if off == 12 else 'height'} at offset {off}",
-        lib.SPICE_LZ_E_STRIDE: f"header stride {val} at offset 20 does not match type and width",
-        lib.SPICE_LZ_E_TOO_LARGE: "image size in the header is too large (stride * height >= 1 GiB)",
+        lib.SC_E_SHORT_HEADER: f"blob of {val} bytes is shorter than the 28-byte LZ header",
+        lib.SC_E_MAGIC: f"bad magic 0x{val:08x} at offset 0 (expected 0x20205a4c, bytes '  ZL')",
+        lib.SC_E_VERSION: f"unsupported version 0x{val:08x} at offset 4 (expected 0x00010001)",
+        lib.SC_E_TYPE: f"invalid image type {val} at offset 8 (expected 1..11)",
+        lib.SC_E_SIZE: f"zero {'width' if off == 12 else 'height'} at offset {off}",
+        lib.SC_E_STRIDE: f"header stride {val} at offset 20 does not match type and width",
+        lib.SC_E_TOO_LARGE: "image size in the header is too large (stride * height >= 1 GiB)",
         lib.SPICE_LZ_E_TOP_DOWN: f"top_down flag {val} at offset 24 is neither 0 nor 1",
-        lib.SPICE_LZ_E_TRUNCATED: f"stream truncated: token at offset {off} needs bytes past the end",
-        lib.SPICE_LZ_E_REFERENCE: f"match at offset {off} refers {val} pixels back, before the image start",
-        lib.SPICE_LZ_E_OVERRUN: f"token at offset {off} runs past the end of the image",
-        lib.SPICE_LZ_E_TRAILING: f"{val} trailing bytes after the image data at offset {off}",
+        lib.SC_E_TRUNCATED: f"stream truncated: token at offset {off} needs bytes past the end",
+        lib.SC_E_REFERENCE: f"match at offset {off} refers {val} pixels back, before the image start",
+        lib.SC_E_OVERRUN: f"token at offset {off} runs past the end of the image",
+        lib.SC_E_TRAILING: f"{val} trailing bytes after the image data at offset {off}",
         lib.SPICE_LZ_E_NO_PALETTE: "palette image needs a non-empty palette",
         lib.SPICE_LZ_E_PALETTE_INDEX: f"palette index {val} is outside the palette",
-        lib.SPICE_LZ_E_FORMAT: "output format not available for this image type",
-        lib.SPICE_LZ_E_BUFFER: "output buffer too small for the image",
-        lib.SPICE_LZ_E_NOMEM: "out of memory",
-        lib.SPICE_LZ_E_IMPLAUSIBLE: "image size in the header is more than the blob can decode to",
+        lib.SC_E_FORMAT: "output format not available for this image type",
+        lib.SC_E_BUFFER: "output buffer too small for the image",
+        lib.SC_E_NOMEM: "out of memory",
+        lib.SC_E_IMPLAUSIBLE: "image size in the header is more than the blob can decode to",
     }
     return messages.get(code, f"LZ error {code} at offset {off}")
 
@@ -71,7 +71,7 @@ def _status() -> Any:
     try:
         return _tls.status
     except AttributeError:
-        _tls.status = ffi.new("spice_lz_status *")
+        _tls.status = ffi.new("sc_error *")
         return _tls.status
 
 

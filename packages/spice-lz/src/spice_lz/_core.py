@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ABI = 4
+ABI = 5
 
 try:
     from ._lz import ffi as _ffi  # type: ignore[import-not-found]

@@ -60,38 +60,39 @@ def _check(info: Header, nbytes: int, fmt: str | None, limits: Limits | None) ->
     return choose_format("QUIC", info.image_type.name, FORMATS[info.image_type], fmt)
 
 
-def _run(view: memoryview, fmt: str, out: Any, stride: int) -> tuple[int, int]:
-    """Run the C decoder: (result code, error row).
+def _run(view: memoryview, fmt: str, out: Any, stride: int, width: int) -> tuple[int, int]:
+    """Run the C decoder: (status code, image row of the failure or -1).
 
     Both buffers are released before this returns, so no error raised afterwards
     (nor its traceback) holds a pointer into them.
     """
-    err_row = ffi.new("int64_t *")
+    err = ffi.new("sc_error *")
     with ffi.from_buffer(view) as src, ffi.from_buffer(out, require_writable=True) as dst:
         rc = lib.spice_quic_decode(
-            src, view.nbytes, _FORMAT_CODES[fmt], dst, ffi.sizeof(dst), stride, 1 << 62, err_row
+            src, view.nbytes, _FORMAT_CODES[fmt], dst, ffi.sizeof(dst), stride, 1 << 62, err
         )
-    return int(rc), int(err_row[0])
+    pixel = int(err.pixel)
+    return int(rc), pixel // width if pixel >= 0 else -1
 
 
 def _decode_error(rc: int, nbytes: int, info: Header, row: int) -> Exception:
     where = f" at row {row}" if row >= 0 else ""
-    if rc == lib.SPICE_QUIC_ERR_ALIGN:
+    if rc == lib.SPICE_QUIC_E_ALIGN:
         return DecodeError(
             f"QUIC blob length {nbytes} is not a multiple of 4 (it is a stream of 32-bit words)"
         )
-    if rc == lib.SPICE_QUIC_ERR_TRUNCATED:
+    if rc == lib.SC_E_TRUNCATED:
         return DecodeError(
             f"QUIC stream truncated{where}: {nbytes} bytes are not enough for a "
             f"{info.width}x{info.height} {info.image_type.name} image"
         )
-    if rc == lib.SPICE_QUIC_ERR_RUN:
+    if rc == lib.SPICE_QUIC_E_RUN:
         return DecodeError(f"corrupt QUIC stream{where}: a run of repeated pixels goes past the row's end")
-    if rc == lib.SPICE_QUIC_ERR_IMPLAUSIBLE:
+    if rc == lib.SC_E_IMPLAUSIBLE:
         return DecodeError(
             f"QUIC header claims {info.width}x{info.height}, more than {nbytes} bytes can hold"
         )
-    if rc == lib.SPICE_QUIC_ERR_NOMEM:
+    if rc == lib.SC_E_NOMEM:
         return MemoryError("out of memory while decoding a QUIC image")
     return DecodeError(f"QUIC decode failed{where} (core error {rc})")
 
@@ -106,7 +107,7 @@ def decode(blob: Any, *, format: str | None = None, limits: Limits | None = None
     fmt = _check(info, view.nbytes, format, limits)
     stride = info.width * FORMAT_BYTES[fmt]
     pixels = bytearray(stride * info.height)
-    rc, row = _run(view, fmt, pixels, stride)
+    rc, row = _run(view, fmt, pixels, stride, info.width)
     if rc:
         raise _decode_error(rc, view.nbytes, info, row)
     return Image(info.width, info.height, fmt, stride, pixels, info.image_type)
@@ -124,7 +125,7 @@ def decode_into(
     info = read_header(view)
     fmt = _check(info, view.nbytes, format, limits)
     check_output("QUIC", writable_size(ffi, out), stride, info.width, info.height, fmt, negative=True)
-    rc, row = _run(view, fmt, out, stride)
+    rc, row = _run(view, fmt, out, stride, info.width)
     if rc:
         raise _decode_error(rc, view.nbytes, info, row)
     return info
@@ -163,7 +164,7 @@ def encode(
             f"{size} bytes of pixels are too few for {width}x{height} {itype.name} "
             f"with stride {stride} ({needed} bytes needed)"
         )
-    if rc == lib.SPICE_QUIC_ERR_NOMEM:
+    if rc == lib.SC_E_NOMEM:
         raise MemoryError("out of memory while encoding a QUIC image")
     if rc:
         raise EncodeError(f"QUIC encode failed (core error {rc})")

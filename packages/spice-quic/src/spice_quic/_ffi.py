@@ -7,7 +7,7 @@ from typing import Any
 __all__ = ["EXPECTED_ABI", "check_abi", "ffi", "lib"]
 
 #: Interface version of csrc/quic.h this package was written against.
-EXPECTED_ABI = 4
+EXPECTED_ABI = 5
 
 
 def check_abi(core: Any) -> None:
