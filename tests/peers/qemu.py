@@ -37,6 +37,8 @@ class QemuOptions:
     agent: bool = False
     audio: bool = False
     usbredir: bool = False
+    #: QXL devices: the first is qxl-vga, each further one a secondary ``qxl`` (its own display channel).
+    qxl_devices: int = 1
     #: Appended to the -spice option, e.g. ",tls-channel=main" (needs ``pki``).
     extra_spice: str = ""
 
@@ -135,6 +137,8 @@ def qemu_argv(opts: QemuOptions, port: int, tls_port: int | None, qmp_path: Path
     if opts.pki is not None and tls_port is not None:
         spice += f",tls-port={tls_port},x509-dir={opts.pki.directory}"
     argv += ["-spice", spice + opts.extra_spice]
+    for _ in range(opts.qxl_devices - 1):
+        argv += ["-device", "qxl"]
     if opts.agent:
         argv += ["-device", "virtio-serial", "-chardev", "spicevmc,id=vdagent,name=vdagent"]
         argv += ["-device", "virtserialport,chardev=vdagent,name=com.redhat.spice.0"]
