@@ -8,6 +8,7 @@ from spice_proto import (
     INPUT_MOTION_ACK_BUNCH,
     InputsClientKeyModifiers,
     InputsKeyDown,
+    InputsKeyModifiers,
     InputsKeyScancode,
     InputsKeyUp,
     InputsMouseMotion,
@@ -15,6 +16,7 @@ from spice_proto import (
     InputsMousePosition,
     InputsMousePress,
     InputsMouseRelease,
+    KeyboardModifierFlags,
     Message,
     MouseButtonMask,
     MouseMode,
@@ -24,6 +26,13 @@ from spice_proto import (
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 
 __all__ = ["InputsState", "ScancodeParser"]
+
+#: Set-1 codes of the lock keys and the LED each toggles.
+_LOCK_LEDS = {
+    0x3A: KeyboardModifierFlags.CAPS_LOCK,
+    0x45: KeyboardModifierFlags.NUM_LOCK,
+    0x46: KeyboardModifierFlags.SCROLL_LOCK,
+}
 
 
 class ScancodeParser:
@@ -78,6 +87,16 @@ class InputsState:
         self.buttons = MouseButtonMask(0)
         self._motions = 0
         self._keys = ScancodeParser()
+        #: The lock LEDs of this client's keyboard: lock keys toggle them, each change is reported.
+        self.leds = KeyboardModifierFlags(0)
+
+    def _led_reports(self, events: list[KeyEvent]) -> list[Message]:
+        """Caps/Num/Scroll Lock presses toggle the LEDs; a change is sent as KEY_MODIFIERS (as QEMU does)."""
+        before = self.leds
+        for event in events:
+            if event.pressed and event.scancode in _LOCK_LEDS:
+                self.leds ^= _LOCK_LEDS[event.scancode]
+        return [InputsKeyModifiers(self.leds)] if self.leds != before else []
 
     def _motion_ack(self) -> list[Message]:
         self._motions += 1
@@ -90,9 +109,11 @@ class InputsState:
         c = self.client
         if isinstance(message, InputsKeyDown | InputsKeyUp):
             pairs = ScancodeParser().feed(_code_bytes(message.code))
-            return [KeyEvent(code, pressed, c) for code, pressed in pairs], []
+            keys = [KeyEvent(code, pressed, c) for code, pressed in pairs]
+            return list(keys), self._led_reports(keys)
         if isinstance(message, InputsKeyScancode):
-            return [KeyEvent(code, pressed, c) for code, pressed in self._keys.feed(message.data)], []
+            keys = [KeyEvent(code, pressed, c) for code, pressed in self._keys.feed(message.data)]
+            return list(keys), self._led_reports(keys)
         if isinstance(message, InputsMousePosition):
             self.x, self.y = message.x, message.y
             self.buttons = MouseButtonMask(message.buttons_state)
@@ -111,5 +132,6 @@ class InputsState:
             mode = self._mouse_mode()
             return [ButtonEvent(message.button, pressed, self.x, self.y, self.buttons, mode, c)], []
         if isinstance(message, InputsClientKeyModifiers):
+            self.leds = KeyboardModifierFlags(int(message.modifiers) & 0x7)
             return [ModifiersEvent(message.modifiers, c)], []
         return [], []
