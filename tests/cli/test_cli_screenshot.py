@@ -73,7 +73,7 @@ async def test_bad_numbers(tmp_path: Path) -> None:
     for args in (["--timeout", "0"], ["--settle", "-1"]):
         result = await spice("screenshot", f"spice://{HOST}:1", out, *args)
         assert result.returncode == 2
-        assert one_line(result) == "spice: --timeout must be > 0 and --settle >= 0\n"
+        assert one_line(result) == "spice: --timeout must be > 0 and --settle, --still >= 0\n"
 
 
 async def test_connection_refused(tmp_path: Path) -> None:
@@ -89,8 +89,16 @@ async def test_screen_never_settles(xspice: Xspice, tmp_path: Path) -> None:
     xspice.display.start_client("xclock", ["xclock", "-update", "1"])
     xspice.display.wait_window("xclock")
     out = tmp_path / "x.png"
-    result = await spice("screenshot", xspice.uri, str(out), "--settle", "3", "--timeout", "4")
+    # --wait-still: stillness is mandatory, so no picture and exit 7
+    result = await spice("screenshot", xspice.uri, str(out), "--wait-still", "--still", "3", "--timeout", "4")
     assert result.returncode == 7
     line = one_line(result)
     assert line.startswith("spice: timed out: ") and "the screen kept changing" in line, line
     assert not out.exists()
+    # by default: the newest complete picture, and a note that the screen never settled
+    result = await spice("screenshot", xspice.uri, str(out), "--settle", "2", "--still", "1.5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == f"{out}: 1024x768\n"
+    assert "never stayed still for 1.5 s within 2 s" in result.stderr.decode()
+    with Image.open(out) as image:
+        assert image.size == (1024, 768)

@@ -1,8 +1,17 @@
-"""``spice screenshot``: connect, wait until the screen is still, write the primary surface as PNG."""
+"""``spice screenshot``: connect, wait for a complete picture and (for a while) stillness, write a PNG.
+
+A picture is complete once the server has drawn on the primary surface and then
+paused for :data:`COMPLETE_GAP` (the draws of one update arrive back to back), so a
+half-drawn update is never written.  Then up to ``--settle`` seconds are spent
+waiting for the screen to be still for ``--still`` seconds; a screen that never
+settles (a clock, a video) gets its newest complete picture written, with a note.
+``--wait-still`` makes stillness mandatory (exit 7 at ``--timeout``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -13,31 +22,47 @@ from PIL import Image
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
-__all__ = ["add_parser", "run"]
+__all__ = ["COMPLETE_GAP", "add_parser", "capture", "run"]
+
+#: A pause this long in the drawing marks the end of an update: the picture is complete.
+COMPLETE_GAP = 0.02
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "screenshot",
         help="save the remote screen as a PNG",
-        description="Connect to a SPICE server, wait until the screen has been still for --settle "
-        "seconds (after the server's first complete picture), write it to OUT as PNG and exit.",
+        description="Connect to a SPICE server, wait for its first complete picture, then up to --settle "
+        "seconds for the screen to be still; write the still picture, or the newest complete one if the "
+        "screen never settled (a note on stderr says so), to OUT as PNG and exit.",
     )
     add_connection_args(p, timeout_help="give up after S seconds, connecting included (default 10)")
     p.add_argument("out", metavar="OUT.png", help="where to write the PNG")
     p.add_argument(
         "--settle",
         type=float,
-        default=0.5,
+        default=2.0,
         metavar="S",
-        help="the screen must have been still for S seconds (default 0.5)",
+        help="wait up to S seconds for the screen to be still (default 2; 0: the first complete picture)",
+    )
+    p.add_argument(
+        "--still",
+        type=float,
+        default=0.5,
+        metavar="Q",
+        help="still means unchanged for Q seconds (default 0.5, at most --settle)",
+    )
+    p.add_argument(
+        "--wait-still",
+        action="store_true",
+        help="stillness is mandatory: wait until --timeout for it, else exit 7 without writing",
     )
     p.set_defaults(command=run)
 
 
 def _check_args(args: argparse.Namespace) -> Path:
-    if args.timeout <= 0 or args.settle < 0:
-        raise UsageError("--timeout must be > 0 and --settle >= 0")
+    if args.timeout <= 0 or args.settle < 0 or args.still < 0:
+        raise UsageError("--timeout must be > 0 and --settle, --still >= 0")
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"output path is a directory: {out}")
@@ -52,17 +77,65 @@ def write_png(surface: ss.Surface, path: Path) -> None:
     Image.fromarray(surface.to_rgb(), "RGB").save(path, format="PNG")
 
 
+async def _complete(session: ss.Session, deadline: float) -> ss.Surface:
+    """A copy of the primary surface taken after a pause of :data:`COMPLETE_GAP` in the drawing."""
+    with trio.move_on_at(deadline):
+        while True:
+            surface = session.picture()
+            if surface is not None:
+                quiet = trio.current_time() - session.last_display_change
+                if quiet >= COMPLETE_GAP:
+                    return surface.copy()
+                with trio.move_on_after(COMPLETE_GAP - quiet):
+                    await session.display_changed()
+            else:
+                await session.display_changed()
+    state = "no picture yet" if session.picture() is None else "the server never paused drawing"
+    raise ss.ScreenshotTimeout(f"{session.uri}: no complete picture in time: {state}")
+
+
+async def capture(
+    session: ss.Session, *, settle: float, still: float, wait_still: bool, deadline: float
+) -> tuple[ss.Surface, bool]:
+    """(picture, still?): a still picture if the screen settles in time, else the newest complete one."""
+    still = min(still, settle) if not wait_still else still
+    newest = await _complete(session, deadline)
+    give_up = deadline if wait_still else min(deadline, trio.current_time() + settle)
+    with trio.move_on_at(give_up):
+        while True:
+            quiet = trio.current_time() - session.last_display_change
+            if quiet >= still:
+                return await _complete(session, deadline), True
+            with trio.move_on_after(still - quiet):
+                await session.display_changed()
+            if trio.current_time() - session.last_display_change >= COMPLETE_GAP:
+                picture = session.picture()
+                if picture is not None:
+                    newest = picture.copy()
+    if wait_still:
+        raise ss.ScreenshotTimeout(f"{session.uri}: the screen kept changing: never still for {still:g} s")
+    return newest, False
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
-    """Connect, wait for a settled picture, write it; expected failures raise (ScreenshotTimeout: 7)."""
+    """Connect, wait for a complete (and if possible still) picture, write it; ScreenshotTimeout: 7."""
     path = _check_args(args)
     deadline = trio.current_time() + args.timeout
     async with open_session(args) as session:
         session.events().close()  # nobody reads the events: free what they would hold
-        left = max(deadline - trio.current_time(), 0.001)
-        shot = await session.screenshot(settle=args.settle, timeout=left)
+        shot, still = await capture(
+            session, settle=args.settle, still=args.still, wait_still=args.wait_still, deadline=deadline
+        )
     try:
         write_png(shot, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"{path}: {shot.width}x{shot.height}", file=out, flush=True)
+    if not still:
+        print(
+            f"spice: note: the screen never stayed still for {min(args.still, args.settle):g} s within "
+            f"{args.settle:g} s; wrote the newest complete picture",
+            file=sys.stderr,
+            flush=True,
+        )
     return ExitCode.OK
