@@ -12,6 +12,7 @@ import numpy as np
 import spice_server as ss
 import spice_session
 import trio
+from spice_proto import Rect
 from spice_server._compress import encode_mjpeg
 
 
@@ -30,7 +31,7 @@ def encode_table() -> None:
     print(f"{'size':>10} {'quality':>7} {'ms/frame':>9} {'KiB/frame':>9}")
     for w, h in ((320, 240), (640, 480), (1280, 720), (1920, 1080)):
         frame = np.zeros((h + 16, w + 32, 4), np.uint8)
-        box = ss.Box(16, 8, 16 + w, 8 + h)
+        box = Rect(16, 8, 16 + w, 8 + h)
         for quality in (70, 40):
             sizes, spent = [], 0.0
             for i in range(20):
@@ -43,7 +44,7 @@ def encode_table() -> None:
 
 async def end_to_end(seconds: float) -> None:
     w, h, fps = 1024, 768, 30.0
-    anim = ss.Box(192, 144, 192 + 640, 144 + 480)
+    anim = Rect(192, 144, 192 + 640, 144 + 480)
     fb = ss.Framebuffer(w, h)
     server = ss.Server(fb)
     pictures = [smooth(anim.width, anim.height, i) for i in range(60)]

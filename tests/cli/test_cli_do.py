@@ -13,6 +13,7 @@ import trio
 from PIL import Image
 from spice_cli._do import Action, parse_actions
 from spice_cli._run import UsageError
+from spice_proto import Rect
 
 W, H = 320, 200
 
@@ -62,7 +63,7 @@ async def test_actions_reach_the_server_and_expect_finds_the_needle(
     fb = srv.Framebuffer(W, H)
     fb.fill((10, 20, 30))
     needle = np.random.default_rng(4).integers(0, 255, (16, 24, 3), np.uint8)
-    fb.update(needle, srv.Box(100, 60, 124, 76), format="rgb")
+    fb.update(needle, Rect(100, 60, 124, 76), format="rgb")
     Image.fromarray(needle).save(tmp_path / "n.png")
     server, uri = await _server(nursery, fb)
     events = server.input_events()

@@ -20,11 +20,12 @@ import trio
 from peers.capture import start_capture, tshark_read
 from peers.viewers import ViewerOptions, bgrx_to_rgb, pattern_frame, start_viewer
 from peers.xvfb import Xvfb
+from spice_proto import Rect
 from test_server_viewers import TIMEOUT, H, W, running, shown_at
 
 pytestmark = pytest.mark.interop
 
-ANIM = ss.Box(160, 100, 160 + 256, 100 + 192)
+ANIM = Rect(160, 100, 160 + 256, 100 + 192)
 JPEG_MEAN, JPEG_P99 = 3.0, 16.0
 
 STREAM_CREATE, STREAM_DATA, STREAM_DESTROY, COPY_BITS = 122, 123, 125, 104
@@ -125,7 +126,7 @@ async def test_remote_viewer_scrolls_exactly_with_copy_bits(xvfb: Xvfb, tmp_path
     fb = ss.Framebuffer(W, H)
     fb.update(text_rows(H, 0))
     server = ss.Server(fb)
-    view = ss.Box(0, 32, W, H - 16)
+    view = Rect(0, 32, W, H - 16)
     async with running(server) as addr:
         assert addr.port is not None
         capture = await trio.to_thread.run_sync(start_capture, addr.port, tmp_path)
@@ -134,13 +135,11 @@ async def test_remote_viewer_scrolls_exactly_with_copy_bits(xvfb: Xvfb, tmp_path
             await shown_at(xvfb, fb.frame)
             for step in range(1, 21):
                 fb.scroll(0, -10, view)
-                fb.update(text_rows(10, step), ss.Box(0, view.bottom - 10, W, view.bottom))
+                fb.update(text_rows(10, step), Rect(0, view.bottom - 10, W, view.bottom))
                 if step % 4 == 0:
                     fb.scroll(-6, 6, view)
-                    fb.update(text_rows(6, 50 + step), ss.Box(0, view.top, W, view.top + 6))
-                    fb.update(
-                        text_rows(view.height, 70 + step)[:, :6], ss.Box(W - 6, view.top, W, view.bottom)
-                    )
+                    fb.update(text_rows(6, 50 + step), Rect(0, view.top, W, view.top + 6))
+                    fb.update(text_rows(view.height, 70 + step)[:, :6], Rect(W - 6, view.top, W, view.bottom))
                 await trio.sleep(0.03)
             await shown_at(xvfb, fb.frame)
             pipe = server.clients[0].display

@@ -11,6 +11,7 @@ import trio
 from peers.capture import start_capture, tshark_read
 from peers.viewers import ViewerOptions, pattern_frame, start_viewer
 from peers.xvfb import Xvfb
+from spice_proto import Rect
 from test_server_inputs import xdotool
 from test_server_viewers import H, W, running, shown_at
 
@@ -31,10 +32,10 @@ async def test_capture_has_no_malformed_packets(
             start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=addr.port))
             x, y = await shown_at(xvfb, fb.frame)
             new = pattern_frame(W, H, variant=1)
-            fb.update(new[:, : W // 2], ss.Box(0, 0, W // 2, H))
+            fb.update(new[:, : W // 2], Rect(0, 0, W // 2, H))
             await shown_at(xvfb, fb.frame)
-            fb.update(new[:, W // 2 :], ss.Box(W // 2, 0, W, H))
-            fb.update(new[5:9, 5:9], ss.Box(5, 5, 9, 9))
+            fb.update(new[:, W // 2 :], Rect(W // 2, 0, W, H))
+            fb.update(new[5:9, 5:9], Rect(5, 5, 9, 9))
             await shown_at(xvfb, fb.frame)
             server.set_cursor(bytes(range(256)) * 4, 16, 16, 2, 3)
             await xdotool(xvfb, "mousemove", str(x + 10), str(y + 10))

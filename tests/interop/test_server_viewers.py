@@ -24,6 +24,8 @@ from peers.viewers import (
 )
 from peers.xvfb import Xvfb
 from spice_net import server_ssl_context
+from spice_proto import Rect
+from spice_server.lowlevel import Codec
 
 pytestmark = pytest.mark.interop
 
@@ -100,18 +102,18 @@ async def test_viewer_shows_our_frame_exactly(viewer: str, security: str, xvfb: 
         assert client.secure == (security == "tls")
         # a change of one area reaches the screen too
         new = pattern_frame(W, H, variant=1)
-        fb.update(new[40:200, 100:400], ss.Box(100, 40, 400, 200))
+        fb.update(new[40:200, 100:400], Rect(100, 40, 400, 200))
         await shown_at(xvfb, fb.frame)
 
 
-EXPECTED_CODECS: dict[str, tuple[set[ss.Codec], set[ss.Codec]]] = {
+EXPECTED_CODECS: dict[str, tuple[set[Codec], set[Codec]]] = {
     # mode: (codecs that must appear, codecs allowed)
-    "off": ({ss.Codec.BITMAP}, {ss.Codec.BITMAP}),
-    "quic": ({ss.Codec.QUIC}, {ss.Codec.QUIC}),
-    "lz": ({ss.Codec.LZ}, {ss.Codec.LZ}),
-    "glz": ({ss.Codec.GLZ}, {ss.Codec.LZ, ss.Codec.GLZ}),
-    "auto_glz": ({ss.Codec.QUIC, ss.Codec.GLZ}, {ss.Codec.QUIC, ss.Codec.LZ, ss.Codec.GLZ, ss.Codec.BITMAP}),
-    "auto_lz": ({ss.Codec.QUIC, ss.Codec.LZ}, {ss.Codec.QUIC, ss.Codec.LZ, ss.Codec.BITMAP}),
+    "off": ({Codec.BITMAP}, {Codec.BITMAP}),
+    "quic": ({Codec.QUIC}, {Codec.QUIC}),
+    "lz": ({Codec.LZ}, {Codec.LZ}),
+    "glz": ({Codec.GLZ}, {Codec.LZ, Codec.GLZ}),
+    "auto_glz": ({Codec.QUIC, Codec.GLZ}, {Codec.QUIC, Codec.LZ, Codec.GLZ, Codec.BITMAP}),
+    "auto_lz": ({Codec.QUIC, Codec.LZ}, {Codec.QUIC, Codec.LZ, Codec.BITMAP}),
 }
 
 
@@ -128,11 +130,11 @@ async def test_remote_viewer_every_compression_exact(mode: str, xvfb: Xvfb) -> N
         # By now the client's DISPLAY_INIT (GLZ window) has arrived: redraw the photo-like left half,
         # then the synthetic right half, then a small detail.
         new = pattern_frame(W, H, variant=2)
-        fb.update(new[:, : W // 2], ss.Box(0, 0, W // 2, H))
+        fb.update(new[:, : W // 2], Rect(0, 0, W // 2, H))
         await shown_at(xvfb, fb.frame)
-        fb.update(new[:, W // 2 :], ss.Box(W // 2, 0, W, H))
+        fb.update(new[:, W // 2 :], Rect(W // 2, 0, W, H))
         await shown_at(xvfb, fb.frame)
-        fb.update(pattern_frame(W, H, variant=3)[10:30, 300:320], ss.Box(300, 10, 320, 30))
+        fb.update(pattern_frame(W, H, variant=3)[10:30, 300:320], Rect(300, 10, 320, 30))
         await shown_at(xvfb, fb.frame)
         counts = {codec for codec, n in client.display.encoder.counts.items() if n}
     must, allowed = EXPECTED_CODECS[mode]
@@ -149,10 +151,10 @@ async def test_spicy_preferred_compression_is_honoured(xvfb: Xvfb) -> None:
         client = await _client(server)
         assert client.display is not None
         assert client.display.encoder.compression is ss.Compression.QUIC
-        before = client.display.encoder.counts[ss.Codec.QUIC]
+        before = client.display.encoder.counts[Codec.QUIC]
         fb.update(pattern_frame(W, H, variant=1))
         await shown_at(xvfb, fb.frame)
-        assert client.display.encoder.counts[ss.Codec.QUIC] > before
+        assert client.display.encoder.counts[Codec.QUIC] > before
 
 
 async def test_two_viewers_at_once(xvfb: Xvfb, xvfb_factory: Callable[..., Xvfb]) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 import trio
-from spice_server import Box, DemoSource, Server
+from spice_proto import Rect
+from spice_server import DemoSource, Server
 
 
 class FullDamageDemo(DemoSource):
@@ -20,7 +21,7 @@ class FullDamageDemo(DemoSource):
     def step(self, t: float) -> None:
         super().step(t)
         if not self.frozen:
-            self._damage(Box.of_size(self.width, self.height))
+            self._damage(Rect.of_size(self.width, self.height))
 
 
 async def main(width: int, height: int, compression: str, scene: str) -> None:

@@ -20,7 +20,7 @@ import trio
 from spice_session._presenter import MediaPresenter
 
 W, H = 320, 240
-BOX = ss.Box(64, 48, 64 + 160, 48 + 120)
+BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)
 SKEW_S = 0.050
 PLAYBACK = (sp.ChannelType.PLAYBACK, 0)
 

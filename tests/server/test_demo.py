@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import trio
 import trio.testing
-from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, MouseMode
+from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, MouseMode, Rect
 from spice_server import (
-    Box,
     ButtonEvent,
     DemoSource,
     KeyEvent,
@@ -26,10 +25,10 @@ class Recorder:
     """A damage listener that keeps what it was told."""
 
     def __init__(self) -> None:
-        self.boxes: list[Box] = []
+        self.boxes: list[Rect] = []
         self.resizes: list[tuple[int, int]] = []
 
-    def damaged(self, box: Box) -> None:
+    def damaged(self, box: Rect) -> None:
         self.boxes.append(box)
 
     def resized(self, width: int, height: int) -> None:
@@ -61,11 +60,11 @@ def cropped(mask: np.ndarray) -> np.ndarray:
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def region(frame: np.ndarray, box: Box) -> np.ndarray:
+def region(frame: np.ndarray, box: Rect) -> np.ndarray:
     return frame[box.top : box.bottom, box.left : box.right]
 
 
-def changed_outside(before: np.ndarray, after: np.ndarray, boxes: list[Box]) -> int:
+def changed_outside(before: np.ndarray, after: np.ndarray, boxes: list[Rect]) -> int:
     """How many pixels changed that none of ``boxes`` covers."""
     diff = (before != after).any(axis=2)
     for box in boxes:
@@ -163,7 +162,7 @@ def test_non_character_keys(code: int) -> None:
 @pytest.mark.parametrize(("width", "height"), [(320, 200), (1024, 768), (1920, 1080), (800, 1200)])
 def test_layout_fits_and_does_not_overlap(width: int, height: int) -> None:
     lay = DemoLayout.for_size(width, height)
-    frame = Box.of_size(width, height)
+    frame = Rect.of_size(width, height)
     parts = [lay.title, lay.plasma, lay.clock, lay.text, lay.canvas]
     for part in parts:
         assert not part.empty and frame.contains(part)

@@ -14,9 +14,10 @@ from spice_proto import (
     DisplayDrawCopy,
     DisplaySurfaceCreate,
     Message,
+    Rect,
 )
+from spice_server.lowlevel import DisplayPipeline, ImageEncoder, Job
 
-Box = ss.Box
 W, H = 200, 150
 
 
@@ -42,7 +43,7 @@ class Client:
             self.canvas[b.top : b.bottom, b.left : b.right] = part
             self.copies.append(msg)
 
-    def run(self, pipe: ss.DisplayPipeline) -> None:
+    def run(self, pipe: DisplayPipeline) -> None:
         for msg in pipe.messages():
             self.apply(msg)
 
@@ -59,10 +60,10 @@ def text_frame(seed: int) -> np.ndarray:
     return frame
 
 
-def setup(**kwargs: object) -> tuple[ss.Framebuffer, ss.DisplayPipeline, Client]:
+def setup(**kwargs: object) -> tuple[ss.Framebuffer, DisplayPipeline, Client]:
     fb = ss.Framebuffer(W, H)
     fb.update(text_frame(0))
-    pipe = ss.DisplayPipeline(fb, ss.ImageEncoder(ss.Compression.OFF), **kwargs)  # type: ignore[arg-type]
+    pipe = DisplayPipeline(fb, ImageEncoder(ss.Compression.OFF), **kwargs)  # type: ignore[arg-type]
     pipe.attach()
     client = Client()
     client.run(pipe)
@@ -74,7 +75,7 @@ def test_framebuffer_scroll_moves_pixels_and_keeps_the_uncovered_strip() -> None
     fb = ss.Framebuffer(W, H)
     fb.update(text_frame(1))
     before = fb.frame.copy()
-    fb.scroll(0, -10, Box(20, 30, 120, 130))
+    fb.scroll(0, -10, Rect(20, 30, 120, 130))
     expected = before.copy()
     expected[30:120, 20:120] = before[40:130, 20:120]
     assert (fb.frame == expected).all()  # rows 120..130 of the box still hold the old pixels
@@ -83,13 +84,13 @@ def test_framebuffer_scroll_moves_pixels_and_keeps_the_uncovered_strip() -> None
     expected2[3:, 7:] = expected[:-3, :-7]
     assert (fb.frame == expected2).all()
     with pytest.raises(ss.SourceError, match="outside"):
-        fb.scroll(1, 1, Box(0, 0, W + 1, 10))
+        fb.scroll(1, 1, Rect(0, 0, W + 1, 10))
 
 
 def test_a_clean_scroll_is_one_copy_bits_and_the_strip() -> None:
     fb, pipe, client = setup()
-    fb.scroll(0, -12, Box(0, 0, W, H))
-    fb.update(text_frame(2)[:12], Box(0, H - 12, W, H))  # the application draws the new strip
+    fb.scroll(0, -12, Rect(0, 0, W, H))
+    fb.update(text_frame(2)[:12], Rect(0, H - 12, W, H))  # the application draws the new strip
     msgs = list(pipe.messages())
     assert isinstance(msgs[0], DisplayCopyBits)
     cb = msgs[0]
@@ -104,10 +105,10 @@ def test_a_clean_scroll_is_one_copy_bits_and_the_strip() -> None:
 
 def test_pending_damage_moves_with_the_scroll() -> None:
     fb, pipe, client = setup()
-    fb.fill((200, 10, 10), Box(50, 100, 90, 120))  # not sent yet
-    fb.scroll(0, -40, Box(0, 0, W, H))
+    fb.fill((200, 10, 10), Rect(50, 100, 90, 120))  # not sent yet
+    fb.scroll(0, -40, Rect(0, 0, W, H))
     boxes = pipe.region.boxes
-    assert Box(50, 60, 90, 80) in boxes  # the damage moved up with its pixels
+    assert Rect(50, 60, 90, 80) in boxes  # the damage moved up with its pixels
     client.run(pipe)
     assert client.exact(fb) and len(client.copies) == 1
 
@@ -125,18 +126,18 @@ def test_mostly_dirty_source_falls_back_to_damage() -> None:
 
 def test_copy_bits_can_be_turned_off_and_listeners_without_scrolled_get_damage() -> None:
     fb, pipe, client = setup(copy_bits=False)
-    seen: list[Box] = []
+    seen: list[Rect] = []
 
     class Plain:
-        def damaged(self, box: Box) -> None:
+        def damaged(self, box: Rect) -> None:
             seen.append(box)
 
         def resized(self, width: int, height: int) -> None:
             pass
 
     fb.subscribe(Plain())
-    fb.scroll(-3, 0, Box(10, 10, 110, 60))
-    assert seen == [Box(10, 10, 107, 60)]
+    fb.scroll(-3, 0, Rect(10, 10, 110, 60))
+    assert seen == [Rect(10, 10, 107, 60)]
     client.run(pipe)
     assert client.exact(fb) and not client.copies
 
@@ -145,16 +146,16 @@ def test_a_scroll_during_an_encode_keeps_the_client_exact() -> None:
     """A band being encoded (in a worker thread) while the frame scrolls may hold torn pixels:
     it is redrawn after the COPY_BITS."""
     fb, pipe, client = setup()
-    fb.update(text_frame(4)[:40], Box(0, 0, W, 40))
-    fb.update(text_frame(5)[100:140], Box(0, 100, W, 140))
+    fb.update(text_frame(4)[:40], Rect(0, 0, W, 40))
+    fb.update(text_frame(5)[100:140], Rect(0, 100, W, 140))
     items = pipe.items()
     job = next(items)
-    assert isinstance(job, ss.Job)
+    assert isinstance(job, Job)
     fb.scroll(0, -20)  # meanwhile, in the event loop
     for msg in job.run():  # the encode sees the scrolled frame
         client.apply(msg)
     for item in items:
-        for msg in item.run() if isinstance(item, ss.Job) else [item]:
+        for msg in item.run() if isinstance(item, Job) else [item]:
             client.apply(msg)
     client.run(pipe)
     assert client.exact(fb) and len(client.copies) == 1
@@ -169,7 +170,7 @@ def test_no_copy_bits_over_a_stream() -> None:
 
     clock = Clock()
     fb, pipe, _ = setup(streaming="all", clock=clock)
-    anim = Box(20, 20, 140, 120)
+    anim = Rect(20, 20, 140, 120)
     for i in range(25):
         clock.now += 0.04
         fb.fill((i * 9 % 256, 40, 200), anim)
@@ -194,13 +195,13 @@ OPS = st.lists(
 @given(OPS)
 def test_random_scrolls_updates_and_partial_sends_end_exact(ops: list[tuple[str, int, int, int]]) -> None:
     fb, pipe, client = setup(max_boxes=4, max_draw_pixels=40 * 40)
-    rects = [Box(0, 0, W, H), Box(10, 20, 190, 140), Box(0, 50, 120, 150), Box(60, 0, 200, 90)]
+    rects = [Rect(0, 0, W, H), Rect(10, 20, 190, 140), Rect(0, 50, 120, 150), Rect(60, 0, 200, 90)]
     items = pipe.items()
     for n, (kind, a, b, c) in enumerate(ops):
         if kind == "scroll":
             fb.scroll(a, b, rects[c])
         elif kind == "update":
-            box = Box(a, b, min(W, a + c), min(H, b + c))
+            box = Rect(a, b, min(W, a + c), min(H, b + c))
             fb.update(text_frame(n)[: box.height, : box.width], box)
         else:  # the client takes a few items, then the sender is interrupted by other work
             for _ in range(a):
@@ -208,10 +209,10 @@ def test_random_scrolls_updates_and_partial_sends_end_exact(ops: list[tuple[str,
                 if item is None:
                     items = pipe.items()
                     break
-                for msg in item.run() if isinstance(item, ss.Job) else [item]:
+                for msg in item.run() if isinstance(item, Job) else [item]:
                     client.apply(msg)
     for item in items:
-        for msg in item.run() if isinstance(item, ss.Job) else [item]:
+        for msg in item.run() if isinstance(item, Job) else [item]:
             client.apply(msg)
     client.run(pipe)
     assert client.exact(fb)
@@ -226,16 +227,16 @@ def test_no_copy_bits_over_a_stream_that_is_ending() -> None:
 
     clock = Clock()
     fb = ss.Framebuffer(640, 480)
-    pipe = ss.DisplayPipeline(fb, ss.ImageEncoder(ss.Compression.OFF), streaming="all", clock=clock)
+    pipe = DisplayPipeline(fb, ImageEncoder(ss.Compression.OFF), streaming="all", clock=clock)
     pipe.attach()
     list(pipe.messages())
-    anim = Box(100, 100, 220, 200)
+    anim = Rect(100, 100, 220, 200)
     for i in range(25):
         clock.now += 0.04
         fb.fill((i * 9 % 256, 40, 200), anim)
         list(pipe.messages())
     assert pipe.streams
-    fb.fill((1, 1, 1), Box(60, 60, 260, 260))  # covers the stream: its STREAM_DESTROY is not out yet
+    fb.fill((1, 1, 1), Rect(60, 60, 260, 260))  # covers the stream: its STREAM_DESTROY is not out yet
     assert not pipe.streams
     fb.scroll(0, -5)  # little of the frame is dirty, but the client may still play late frames there
     msgs = list(pipe.messages())

@@ -21,6 +21,7 @@ from spice_proto import (
     DisplaySurfaceDestroy,
     ImageCompression,
     ImageFlags,
+    Rect,
     SetAck,
     SurfaceFlags,
     SurfaceFmt,
@@ -65,13 +66,13 @@ async def test_every_compression_is_exact_with_own_decoders(mode: str, nursery: 
         await s.show(fb.frame)
         s.screen.image_types.clear()
         new = pattern_frame(W, H, variant=1)
-        fb.update(new[:, : W // 2], ss.Box(0, 0, W // 2, H))
+        fb.update(new[:, : W // 2], Rect(0, 0, W // 2, H))
         await s.show(fb.frame)
-        fb.update(new[:, W // 2 :], ss.Box(W // 2, 0, W, H))
+        fb.update(new[:, W // 2 :], Rect(W // 2, 0, W, H))
         await s.show(fb.frame)
-        fb.update(new[3:9, 3:9] ^ 0xFF, ss.Box(3, 3, 9, 9))
+        fb.update(new[3:9, 3:9] ^ 0xFF, Rect(3, 3, 9, 9))
         await s.show(fb.frame)
-        fb.fill((1, 2, 3), ss.Box(100, 50, 300, 150))
+        fb.fill((1, 2, 3), Rect(100, 50, 300, 150))
         await s.show(fb.frame)
     kinds = set(s.screen.image_types)
     assert REQUIRED[mode] <= kinds <= ALLOWED[mode], kinds
@@ -87,8 +88,8 @@ async def test_spice_session_sees_the_frame_exactly(mode: str, nursery: trio.Nur
         shot = await session.screenshot(settle=0.2)
         assert (shot.to_rgb() == fb.frame[:, :, 2::-1]).all()
         new = pattern_frame(W, H, variant=2)
-        fb.update(new[:, : W // 2], ss.Box(0, 0, W // 2, H))
-        fb.update(new[20:40, 200:260], ss.Box(200, 20, 260, 40))
+        fb.update(new[:, : W // 2], Rect(0, 0, W // 2, H))
+        fb.update(new[20:40, 200:260], Rect(200, 20, 260, 40))
         shot = await session.screenshot(settle=0.3)
         assert (shot.to_rgb() == fb.frame[:, :, 2::-1]).all()
 

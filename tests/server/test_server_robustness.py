@@ -22,6 +22,7 @@ from spice_proto import (
     LinkMess,
     LinkReply,
     MiniHeader,
+    Rect,
 )
 from test_server_clients import serve
 
@@ -213,7 +214,7 @@ async def test_stalled_client_does_not_slow_the_others(nursery: trio.Nursery) ->
             fb.update(frame)
             for _ in range(3):  # plus scattered small damage
                 x, y = (int(v) for v in rng.integers(0, 900, 2))
-                fb.update(frame[:60, :100] ^ 0x55, ss.Box(x, y % 700, x + 100, y % 700 + 60))
+                fb.update(frame[:60, :100] ^ 0x55, Rect(x, y % 700, x + 100, y % 700 + 60))
             await fast.show(fb.frame, timeout=30)
         victim = next(c for c in server.clients if c.id == stalled_id)
         assert victim.display is not None

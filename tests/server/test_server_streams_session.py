@@ -16,9 +16,10 @@ import spice_session
 import trio
 from miniclient import mini_session
 from peers.viewers import pattern_frame
+from spice_proto import Rect
 
 W, H = 480, 320
-ANIM = ss.Box(96, 64, 96 + 192, 64 + 144)
+ANIM = Rect(96, 64, 96 + 192, 64 + 144)
 JPEG_MEAN, JPEG_P99 = 3.0, 16.0
 
 
@@ -30,7 +31,7 @@ async def serve(nursery: trio.Nursery, server: ss.Server) -> int:
     return addr.port
 
 
-def smooth(variant: int, box: ss.Box = ANIM) -> np.ndarray:
+def smooth(variant: int, box: Rect = ANIM) -> np.ndarray:
     """A photo-like BGRX picture for ``box`` that moves with ``variant``."""
     y, x = np.mgrid[0 : box.height, 0 : box.width]
     out = np.zeros((box.height, box.width, 4), np.uint8)
@@ -40,7 +41,7 @@ def smooth(variant: int, box: ss.Box = ANIM) -> np.ndarray:
     return out
 
 
-async def animate(fb: ss.Framebuffer, frames: range, fps: float = 25.0, box: ss.Box = ANIM) -> None:
+async def animate(fb: ss.Framebuffer, frames: range, fps: float = 25.0, box: Rect = ANIM) -> None:
     for i in frames:
         fb.update(smooth(i, box), box)
         await trio.sleep(1 / fps)
@@ -55,7 +56,7 @@ def jpeg_error(shown: np.ndarray, want: np.ndarray) -> tuple[float, float]:
     return float(diff.mean()), float(np.percentile(diff, 99))
 
 
-def outside(a: np.ndarray, box: ss.Box) -> np.ndarray:
+def outside(a: np.ndarray, box: Rect) -> np.ndarray:
     """``a`` with ``box`` blanked (to compare everything but the stream)."""
     out = a.copy()
     out[box.top : box.bottom, box.left : box.right] = 0
@@ -134,16 +135,16 @@ async def test_scrolls_arrive_as_copy_bits_and_stay_exact(nursery: trio.Nursery)
     fb.update(text_rows(H, 0))
     server = ss.Server(fb)
     port = await serve(nursery, server)
-    view = ss.Box(0, 40, W, H - 20)  # a scrolling pane between a header and a footer
+    view = Rect(0, 40, W, H - 20)  # a scrolling pane between a header and a footer
     async with spice_session.connect(f"spice://127.0.0.1:{port}") as session:
         session.events().close()
         await session.screenshot(settle=0.1)
         for step in range(1, 31):
             fb.scroll(0, -12, view)
-            fb.update(text_rows(12, step), ss.Box(0, view.bottom - 12, W, view.bottom))
+            fb.update(text_rows(12, step), Rect(0, view.bottom - 12, W, view.bottom))
             if step % 3 == 0:
                 fb.scroll(0, 12, view)  # and back down a little
-                fb.update(text_rows(12, 100 + step), ss.Box(0, view.top, W, view.top + 12))
+                fb.update(text_rows(12, 100 + step), Rect(0, view.top, W, view.top + 12))
             await trio.sleep(0.02)
         shot = await session.screenshot(settle=0.3)
         assert (shot.to_rgb() == rgb(fb.frame)).all()
@@ -155,7 +156,7 @@ async def test_scrolls_arrive_as_copy_bits_and_stay_exact(nursery: trio.Nursery)
 
 async def test_a_stalled_client_with_a_stream_does_not_slow_a_fast_one(nursery: trio.Nursery) -> None:
     big_w, big_h = 1024, 768
-    anim = ss.Box(200, 150, 200 + 480, 150 + 360)
+    anim = Rect(200, 150, 200 + 480, 150 + 360)
     fb = ss.Framebuffer(big_w, big_h)
     fb.update(pattern_frame(big_w, big_h))
     server = ss.Server(fb)

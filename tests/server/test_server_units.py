@@ -33,15 +33,26 @@ from spice_proto import (
     MouseButton,
     MouseButtonMask,
     MouseMode,
+    Rect,
     scancode_down,
     scancode_up,
 )
 from spice_server._cache import PixmapCache
+from spice_server._region import split_box
+from spice_server.lowlevel import (
+    Codec,
+    DirtyRegion,
+    DisplayPipeline,
+    ImageEncoder,
+    InputsState,
+    ScancodeParser,
+    is_photo_like,
+)
 
 # --- dirty region -----------------------------------------------------------------------------
 
 boxes = st.builds(
-    lambda x, y, w, h: ss.Box(x, y, x + w, y + h),
+    lambda x, y, w, h: Rect(x, y, x + w, y + h),
     st.integers(-50, 300),
     st.integers(-50, 200),
     st.integers(0, 120),
@@ -51,8 +62,8 @@ boxes = st.builds(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(boxes, max_size=60), st.integers(1, 8))
-def test_region_covers_all_damage_with_few_boxes(added: list[ss.Box], max_boxes: int) -> None:
-    region = ss.DirtyRegion(256, 160, max_boxes)
+def test_region_covers_all_damage_with_few_boxes(added: list[Rect], max_boxes: int) -> None:
+    region = DirtyRegion(256, 160, max_boxes)
     want = np.zeros((160, 256), bool)
     for box in added:
         region.add(box)
@@ -69,11 +80,11 @@ def test_region_covers_all_damage_with_few_boxes(added: list[ss.Box], max_boxes:
 
 
 def test_region_merges_overlaps_and_keeps_far_apart_boxes() -> None:
-    region = ss.DirtyRegion(1000, 1000)
-    region.add(ss.Box(0, 0, 10, 10))
-    region.add(ss.Box(0, 5, 10, 15))  # overlapping: the union costs less than both -> merged
-    region.add(ss.Box(2, 2, 4, 4))  # contained -> nothing new
-    region.add(ss.Box(900, 900, 910, 910))  # far away -> its own box
+    region = DirtyRegion(1000, 1000)
+    region.add(Rect(0, 0, 10, 10))
+    region.add(Rect(0, 5, 10, 15))  # overlapping: the union costs less than both -> merged
+    region.add(Rect(2, 2, 4, 4))  # contained -> nothing new
+    region.add(Rect(900, 900, 910, 910))  # far away -> its own box
     assert sorted((b.left, b.top, b.right, b.bottom) for b in region.boxes) == [
         (0, 0, 10, 15),
         (900, 900, 910, 910),
@@ -81,7 +92,7 @@ def test_region_merges_overlaps_and_keeps_far_apart_boxes() -> None:
 
 
 def test_split_box_makes_bands_within_the_limit() -> None:
-    bands = ss.split_box(ss.Box(3, 7, 1003, 1007), 10_000)
+    bands = split_box(Rect(3, 7, 1003, 1007), 10_000)
     assert all(b.area <= 10_000 and (b.left, b.right) == (3, 1003) for b in bands)
     assert bands[0].top == 7 and bands[-1].bottom == 1007
     assert all(a.bottom == b.top for a, b in itertools.pairwise(bands))
@@ -92,50 +103,50 @@ def test_split_box_makes_bands_within_the_limit() -> None:
 
 def test_photo_like_detection() -> None:
     frame = pattern_frame(256, 128)
-    assert ss.is_photo_like(frame[:, :128])  # gradients with noise
-    assert not ss.is_photo_like(frame[:, 128:])  # flat tiles and stripes
-    assert not ss.is_photo_like(np.zeros((64, 64, 4), np.uint8))
+    assert is_photo_like(frame[:, :128])  # gradients with noise
+    assert not is_photo_like(frame[:, 128:])  # flat tiles and stripes
+    assert not is_photo_like(np.zeros((64, 64, 4), np.uint8))
 
 
 @pytest.mark.parametrize(
     ("mode", "glz", "area", "expected"),
     [
-        ("off", True, "photo", ss.Codec.BITMAP),
-        ("quic", True, "flat", ss.Codec.QUIC),
-        ("lz", True, "photo", ss.Codec.LZ),
-        ("glz", True, "flat", ss.Codec.GLZ),
-        ("glz", False, "flat", ss.Codec.LZ),  # no dictionary announced yet
-        ("auto_glz", True, "photo", ss.Codec.QUIC),
-        ("auto_glz", True, "flat", ss.Codec.GLZ),
-        ("auto_glz", False, "flat", ss.Codec.LZ),
-        ("auto_glz", True, "tiny", ss.Codec.BITMAP),
-        ("auto_lz", True, "flat", ss.Codec.LZ),
-        ("auto_lz", True, "photo", ss.Codec.QUIC),
+        ("off", True, "photo", Codec.BITMAP),
+        ("quic", True, "flat", Codec.QUIC),
+        ("lz", True, "photo", Codec.LZ),
+        ("glz", True, "flat", Codec.GLZ),
+        ("glz", False, "flat", Codec.LZ),  # no dictionary announced yet
+        ("auto_glz", True, "photo", Codec.QUIC),
+        ("auto_glz", True, "flat", Codec.GLZ),
+        ("auto_glz", False, "flat", Codec.LZ),
+        ("auto_glz", True, "tiny", Codec.BITMAP),
+        ("auto_lz", True, "flat", Codec.LZ),
+        ("auto_lz", True, "photo", Codec.QUIC),
     ],
 )
-def test_codec_choice(mode: str, glz: bool, area: str, expected: ss.Codec) -> None:
+def test_codec_choice(mode: str, glz: bool, area: str, expected: Codec) -> None:
     frame = pattern_frame(256, 128)
     pixels = {"photo": frame[:, :128], "flat": frame[:, 128:], "tiny": frame[:8, 128:136]}[area]
-    enc = ss.ImageEncoder(ss.Compression.parse(mode))
+    enc = ImageEncoder(ss.Compression.parse(mode))
     if glz:
         enc.set_glz_dictionary(1, 1 << 20)
     assert enc.choose(pixels) is expected
 
 
 def test_glz_is_not_used_for_images_larger_than_the_window() -> None:
-    enc = ss.ImageEncoder(ss.Compression.GLZ)
+    enc = ImageEncoder(ss.Compression.GLZ)
     enc.set_glz_dictionary(1, 1000)
-    assert enc.choose(np.zeros((10, 10, 4), np.uint8)) is ss.Codec.GLZ
-    assert enc.choose(np.zeros((40, 40, 4), np.uint8)) is ss.Codec.LZ
+    assert enc.choose(np.zeros((10, 10, 4), np.uint8)) is Codec.GLZ
+    assert enc.choose(np.zeros((40, 40, 4), np.uint8)) is Codec.LZ
 
 
-@pytest.mark.parametrize("codec", list(ss.Codec))
-def test_encoded_windows_of_a_frame_decode_exactly(codec: ss.Codec) -> None:
+@pytest.mark.parametrize("codec", list(Codec))
+def test_encoded_windows_of_a_frame_decode_exactly(codec: Codec) -> None:
     frame = np.ascontiguousarray(pattern_frame(300, 200, variant=1))
-    enc = ss.ImageEncoder()
+    enc = ImageEncoder()
     enc.set_glz_dictionary(1, 1 << 20)
     window = spice_glz.Window(1 << 20)
-    for box in (ss.Box(0, 0, 300, 200), ss.Box(17, 5, 151, 99), ss.Box(299, 199, 300, 200)):
+    for box in (Rect(0, 0, 300, 200), Rect(17, 5, 151, 99), Rect(299, 199, 300, 200)):
         image = enc.encode(frame, box, codec)
         got = decode_image(image, window, {})
         want = frame[box.top : box.bottom, box.left : box.right]
@@ -145,10 +156,10 @@ def test_encoded_windows_of_a_frame_decode_exactly(codec: ss.Codec) -> None:
 
 def test_codec_modules_agree_on_header_sizes() -> None:
     frame = np.ascontiguousarray(pattern_frame(64, 32))
-    enc = ss.ImageEncoder(ss.Compression.QUIC)
-    image = enc.encode(frame, ss.Box(0, 0, 64, 32))
+    enc = ImageEncoder(ss.Compression.QUIC)
+    image = enc.encode(frame, Rect(0, 0, 64, 32))
     assert spice_quic.read_header(image.data).width == 64  # type: ignore[attr-defined]
-    image = enc.encode(frame, ss.Box(0, 0, 64, 32), ss.Codec.LZ)
+    image = enc.encode(frame, Rect(0, 0, 64, 32), Codec.LZ)
     assert spice_lz.read_header(image.data).height == 32  # type: ignore[attr-defined]
 
 
@@ -166,14 +177,14 @@ def test_compression_names() -> None:
 
 def test_pipeline_first_frame_then_only_damage() -> None:
     fb = ss.Framebuffer(100, 60)
-    pipe = ss.DisplayPipeline(fb, ss.ImageEncoder(ss.Compression.OFF))
+    woken: list[int] = []
+    pipe = DisplayPipeline(fb, ImageEncoder(ss.Compression.OFF), wake=lambda: woken.append(1))
     pipe.attach()
     first = list(pipe.messages())
     assert isinstance(first[0], DisplaySurfaceCreate) and isinstance(first[-1], DisplayMark)
     assert not pipe.has_work
-    woken: list[int] = []
-    pipe.wake = lambda: woken.append(1)
-    fb.fill((9, 9, 9), ss.Box(10, 10, 20, 30))
+    woken.clear()
+    fb.fill((9, 9, 9), Rect(10, 10, 20, 30))
     assert woken and pipe.has_work
     (draw,) = list(pipe.messages())
     assert isinstance(draw, DisplayDrawCopy)
@@ -185,7 +196,7 @@ def test_pipeline_first_frame_then_only_damage() -> None:
 
 def test_pipeline_resize_and_cache() -> None:
     fb = ss.Framebuffer(100, 60)
-    pipe = ss.DisplayPipeline(fb)
+    pipe = DisplayPipeline(fb)
     pipe.attach()
     list(pipe.messages())
     fb.resize(120, 80)
@@ -219,15 +230,15 @@ def test_pixmap_cache_lru() -> None:
 
 
 def test_scancode_parser() -> None:
-    p = ss.ScancodeParser()
+    p = ScancodeParser()
     assert p.feed(bytes([0x1E, 0x9E])) == [(0x1E, True), (0x1E, False)]
     assert p.feed(bytes([0xE0])) == []
     assert p.feed(bytes([0x4D, 0xE0, 0xCD])) == [(0xE04D, True), (0xE04D, False)]
     assert p.feed(bytes([0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5])) == [(0xE11D45, True), (0xE11D45, False)]
 
 
-def _state(mode: MouseMode = MouseMode.CLIENT) -> ss.InputsState:
-    return ss.InputsState(7, lambda: mode, lambda: (100, 50))
+def _state(mode: MouseMode = MouseMode.CLIENT) -> InputsState:
+    return InputsState(7, lambda: mode, lambda: (100, 50))
 
 
 def test_key_messages_become_key_events() -> None:
@@ -282,7 +293,7 @@ def test_framebuffer_pixel_formats(fmt: str) -> None:
     }
     pixels = np.stack([order[c] for c in fmt], axis=2)
     fb = ss.Framebuffer(10, 10)
-    fb.update(pixels.tobytes(), ss.Box(2, 3, 6, 6), format=fmt)
+    fb.update(pixels.tobytes(), Rect(2, 3, 6, 6), format=fmt)
     assert (fb.frame[3:6, 2:6, 2::-1] == rgb).all()
     assert not fb.frame[:3].any() and not fb.frame[6:].any()
 
@@ -291,7 +302,7 @@ def test_framebuffer_pixel_formats(fmt: str) -> None:
     ("call", "message"),
     [
         (lambda fb: fb.update(b"\0" * 10), "10 bytes of pixels"),
-        (lambda fb: fb.update(np.zeros((2, 2, 4), np.uint8), ss.Box(9, 9, 11, 11)), "outside"),
+        (lambda fb: fb.update(np.zeros((2, 2, 4), np.uint8), Rect(9, 9, 11, 11)), "outside"),
         (lambda fb: fb.update(np.zeros((10, 10, 4), np.float32)), "must be uint8"),
         (lambda fb: fb.update(np.zeros((10, 10, 4), np.uint8), format="yuv"), "unknown pixel format"),
         (lambda fb: fb.update(np.zeros((3, 10, 4), np.uint8)), "shape (3, 10, 4)"),

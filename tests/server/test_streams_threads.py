@@ -14,9 +14,10 @@ import spice_session
 import trio
 from miniclient import mini_session
 from peers.viewers import pattern_frame
-from spice_proto import DisplayStreamData
+from spice_proto import DisplayStreamData, Rect
 from spice_server._client import THREAD_MIN_PIXELS
 from spice_server._video import MM_TIME_DELTA, media_time
+from spice_server.lowlevel import ImageEncoder
 from test_server_streams_session import animate, rgb, serve
 
 W, H = 800, 600
@@ -51,9 +52,9 @@ async def test_large_encodes_run_in_worker_threads_within_the_limit(
 ) -> None:
     probe = Probe()
     monkeypatch.setattr(
-        ss.ImageEncoder,
+        ImageEncoder,
         "encode",
-        probe.wrap(ss.ImageEncoder.encode, lambda self, frame, box, *a, **k: box.area),
+        probe.wrap(ImageEncoder.encode, lambda self, frame, box, *a, **k: box.area),
     )
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H))
@@ -64,13 +65,13 @@ async def test_large_encodes_run_in_worker_threads_within_the_limit(
             await s.show(fb.frame)
         for v in range(1, 6):
             new = pattern_frame(W, H, variant=v)
-            fb.update(new[:, : W // 2], ss.Box(0, 0, W // 2, H))  # photo-like: QUIC
+            fb.update(new[:, : W // 2], Rect(0, 0, W // 2, H))  # photo-like: QUIC
             for s in (a, b, c):
                 await s.show(fb.frame, timeout=30)
-            fb.update(new[:, W // 2 :], ss.Box(W // 2, 0, W, H))  # flat: GLZ
+            fb.update(new[:, W // 2 :], Rect(W // 2, 0, W, H))  # flat: GLZ
             for s in (a, b, c):
                 await s.show(fb.frame, timeout=30)
-            fb.fill((v, 2 * v, 3 * v), ss.Box(10, 10, 30, 30))  # a tiny area
+            fb.fill((v, 2 * v, 3 * v), Rect(10, 10, 30, 30))  # a tiny area
             for s in (a, b, c):
                 await s.show(fb.frame, timeout=30)
     big = [on_loop for pixels, on_loop in probe.calls if pixels >= THREAD_MIN_PIXELS]
@@ -86,11 +87,11 @@ async def test_large_encodes_run_in_worker_threads_within_the_limit(
 async def test_jpeg_frames_are_encoded_in_worker_threads(
     nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spice_server import _pipeline
+    from spice_server import _streams
 
     probe = Probe()
     monkeypatch.setattr(
-        _pipeline, "encode_mjpeg", probe.wrap(_pipeline.encode_mjpeg, lambda frame, box, quality: box.area)
+        _streams, "encode_mjpeg", probe.wrap(_streams.encode_mjpeg, lambda frame, box, quality: box.area)
     )
     fb = ss.Framebuffer(480, 320)
     server = ss.Server(fb)

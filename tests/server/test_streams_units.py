@@ -23,6 +23,7 @@ from spice_proto import (
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
     Message,
+    Rect,
     StreamFlags,
     VideoCodecType,
 )
@@ -41,8 +42,7 @@ from spice_server._video import (
     box_subtract,
     media_time,
 )
-
-Box = ss.Box
+from spice_server.lowlevel import DisplayPipeline, ImageEncoder
 
 
 class Clock:
@@ -66,7 +66,7 @@ def no() -> bool:
 
 def test_a_box_repeated_at_video_rate_becomes_a_stream_on_the_twentieth_frame() -> None:
     det = StreamDetector(StreamingMode.ALL)
-    box = Box(10, 10, 110, 110)
+    box = Rect(10, 10, 110, 110)
     results = [det.observe(box, 1.0 + 0.04 * i, no) for i in range(FRAMES_START_CONDITION)]
     assert results == [False] * (FRAMES_START_CONDITION - 1) + [True]
     assert box not in det.candidates  # it is a stream now, no longer a candidate
@@ -74,7 +74,7 @@ def test_a_box_repeated_at_video_rate_becomes_a_stream_on_the_twentieth_frame() 
 
 def test_a_pause_longer_than_the_detection_delta_starts_counting_again() -> None:
     det = StreamDetector(StreamingMode.ALL)
-    box = Box(0, 0, 100, 100)
+    box = Rect(0, 0, 100, 100)
     t = 0.0
     for _ in range(FRAMES_START_CONDITION - 1):
         t += 0.05
@@ -87,24 +87,24 @@ def test_a_pause_longer_than_the_detection_delta_starts_counting_again() -> None
 def test_small_boxes_moving_boxes_and_mode_off_never_stream() -> None:
     small = StreamDetector(StreamingMode.ALL)
     side = int(STREAM_MIN_AREA**0.5) - 1
-    assert not any(small.observe(Box(0, 0, side, side), 0.01 * i, yes) for i in range(100))
+    assert not any(small.observe(Rect(0, 0, side, side), 0.01 * i, yes) for i in range(100))
     moving = StreamDetector(StreamingMode.ALL)
-    assert not any(moving.observe(Box(i, 0, i + 100, 100), 0.01 * i, yes) for i in range(100))
+    assert not any(moving.observe(Rect(i, 0, i + 100, 100), 0.01 * i, yes) for i in range(100))
     off = StreamDetector(StreamingMode.OFF)
-    assert not any(off.observe(Box(0, 0, 100, 100), 0.01 * i, yes) for i in range(100))
+    assert not any(off.observe(Rect(0, 0, 100, 100), 0.01 * i, yes) for i in range(100))
 
 
 @pytest.mark.parametrize(("photo_frames", "streams"), [(0, False), (3, False), (4, True), (20, True)])
 def test_filter_mode_needs_a_fifth_of_the_frames_photo_like(photo_frames: int, streams: bool) -> None:
     det = StreamDetector(StreamingMode.FILTER)
-    box = Box(0, 0, 100, 100)
+    box = Rect(0, 0, 100, 100)
     out = [det.observe(box, 0.04 * i, yes if i < photo_frames else no) for i in range(FRAMES_START_CONDITION)]
     assert out[-1] is streams
 
 
 def test_a_candidate_is_judged_afresh_after_a_hundred_frames() -> None:
     det = StreamDetector(StreamingMode.FILTER)
-    box = Box(0, 0, 100, 100)
+    box = Rect(0, 0, 100, 100)
     flat = [det.observe(box, 0.04 * i, no) for i in range(FRAMES_RESET_CONDITION)]
     assert not any(flat) and det.candidates[box] == FRAMES_RESET_CONDITION
     t = 0.04 * FRAMES_RESET_CONDITION
@@ -114,12 +114,12 @@ def test_a_candidate_is_judged_afresh_after_a_hundred_frames() -> None:
 
 def test_the_trace_forgets_the_oldest_candidate() -> None:
     det = StreamDetector(StreamingMode.ALL, slots=2)
-    a, b, c = Box(0, 0, 100, 100), Box(200, 0, 300, 100), Box(400, 0, 500, 100)
+    a, b, c = Rect(0, 0, 100, 100), Rect(200, 0, 300, 100), Rect(400, 0, 500, 100)
     det.observe(a, 0.0, no)
     det.observe(b, 0.01, no)
     det.observe(c, 0.02, no)
     assert set(det.candidates) == {b, c}
-    det.forget(Box(250, 50, 260, 60))
+    det.forget(Rect(250, 50, 260, 60))
     assert set(det.candidates) == {c}
 
 
@@ -128,8 +128,8 @@ def test_the_trace_forgets_the_oldest_candidate() -> None:
     st.tuples(*[st.integers(0, 40)] * 4),
 )
 def test_box_subtract_covers_exactly_the_difference(a4: tuple[int, ...], b4: tuple[int, ...]) -> None:
-    a = Box(min(a4[0], a4[2]), min(a4[1], a4[3]), max(a4[0], a4[2]), max(a4[1], a4[3]))
-    b = Box(min(b4[0], b4[2]), min(b4[1], b4[3]), max(b4[0], b4[2]), max(b4[1], b4[3]))
+    a = Rect(min(a4[0], a4[2]), min(a4[1], a4[3]), max(a4[0], a4[2]), max(a4[1], a4[3]))
+    b = Rect(min(b4[0], b4[2]), min(b4[1], b4[3]), max(b4[0], b4[2]), max(b4[1], b4[3]))
     want = np.zeros((40, 40), bool)
     want[a.top : a.bottom, a.left : a.right] = True
     want[b.top : b.bottom, b.left : b.right] = False
@@ -171,7 +171,7 @@ def test_clean_reports_raise_quality_and_rate_slowly() -> None:
 
 
 def test_stream_measures_its_input_rate_and_times_out_sooner_when_fast() -> None:
-    s = VideoStream(0, Box(0, 0, 100, 100), created_at=10.0)
+    s = VideoStream(0, Rect(0, 0, 100, 100), created_at=10.0)
     assert s.timeout == STREAM_TIMEOUT  # no rate known yet
     for i in range(1, 26):
         s.frame(10.0 + 0.04 * i)
@@ -185,7 +185,7 @@ def test_stream_measures_its_input_rate_and_times_out_sooner_when_fast() -> None
 # --- the pipeline's streams -----------------------------------------------------------------
 
 W, H = 320, 240
-ANIM = Box(64, 48, 64 + 160, 48 + 120)
+ANIM = Rect(64, 48, 64 + 160, 48 + 120)
 
 
 def gradient(variant: int) -> np.ndarray:
@@ -198,10 +198,10 @@ def gradient(variant: int) -> np.ndarray:
     return out
 
 
-def pipeline(fb: ss.Framebuffer, clock: Clock, **kwargs: object) -> ss.DisplayPipeline:
+def pipeline(fb: ss.Framebuffer, clock: Clock, **kwargs: object) -> DisplayPipeline:
     options: dict[str, object] = {"streaming": "filter", "clock": clock, "stream_reports": True}
     options.update(kwargs)
-    pipe = ss.DisplayPipeline(fb, ss.ImageEncoder(ss.Compression.OFF), **options)  # type: ignore[arg-type]
+    pipe = DisplayPipeline(fb, ImageEncoder(ss.Compression.OFF), **options)  # type: ignore[arg-type]
     pipe.attach()
     return pipe
 
@@ -212,7 +212,7 @@ def animate(fb: ss.Framebuffer, clock: Clock, frames: int, start: int = 0, dt: f
         fb.update(gradient(i), ANIM)
 
 
-def streamed(fb: ss.Framebuffer, clock: Clock, **kwargs: object) -> tuple[ss.DisplayPipeline, list[Message]]:
+def streamed(fb: ss.Framebuffer, clock: Clock, **kwargs: object) -> tuple[DisplayPipeline, list[Message]]:
     """A pipeline whose client saw the first frame, then FRAMES_START_CONDITION animation frames."""
     pipe = pipeline(fb, clock, **kwargs)
     list(pipe.messages())
@@ -317,15 +317,15 @@ def test_lossless_draws_never_touch_a_live_stream() -> None:
     pipe, _ = streamed(fb, clock)
     (stream,) = pipe.streams.values()
     clock.now += 0.04
-    fb.fill((9, 9, 9), Box(0, 0, 100, 100))  # overlaps the stream's top-left corner
+    fb.fill((9, 9, 9), Rect(0, 0, 100, 100))  # overlaps the stream's top-left corner
     msgs = list(pipe.messages())
     draws = [m for m in msgs if isinstance(m, DisplayDrawCopy)]
     assert draws and any(isinstance(m, DisplayStreamData) for m in msgs)
     for d in draws:
-        b = Box(d.box.left, d.box.top, d.box.right, d.box.bottom)
+        b = Rect(d.box.left, d.box.top, d.box.right, d.box.bottom)
         assert b.intersect(stream.area).empty
-    painted = sum(Box(d.box.left, d.box.top, d.box.right, d.box.bottom).area for d in draws)
-    assert painted == 100 * 100 - Box(0, 0, 100, 100).intersect(ANIM).area
+    painted = sum(Rect(d.box.left, d.box.top, d.box.right, d.box.bottom).area for d in draws)
+    assert painted == 100 * 100 - Rect(0, 0, 100, 100).intersect(ANIM).area
 
 
 def test_a_moved_stream_sends_sized_frames_to_clients_that_can_take_them() -> None:
@@ -379,7 +379,7 @@ def test_resize_destroys_streams_before_the_surface() -> None:
 
 
 def test_preferred_codecs_reorder_but_never_drop_a_usable_codec() -> None:
-    pipe = ss.DisplayPipeline(ss.Framebuffer(8, 8), video_codecs=(VideoCodecType.MJPEG,))
+    pipe = DisplayPipeline(ss.Framebuffer(8, 8), video_codecs=(VideoCodecType.MJPEG,))
     pipe.set_preferred_codecs([VideoCodecType.VP8, 99])
     assert pipe.video_codec is VideoCodecType.MJPEG
 
@@ -392,11 +392,11 @@ def test_which_clients_get_mjpeg() -> None:
 
 
 def test_clients_share_the_photo_check_of_each_damage(monkeypatch: pytest.MonkeyPatch) -> None:
-    from spice_server import _pipeline
+    from spice_server import _streams
 
     calls: list[int] = []
-    real = _pipeline.is_photo_like
-    monkeypatch.setattr(_pipeline, "is_photo_like", lambda pixels: calls.append(1) or real(pixels))
+    real = _streams.is_photo_like
+    monkeypatch.setattr(_streams, "is_photo_like", lambda pixels: calls.append(1) or real(pixels))
     fb, clock = ss.Framebuffer(W, H), Clock()
     pipes = [pipeline(fb, clock) for _ in range(3)]
     for pipe in pipes:

@@ -2,76 +2,57 @@
 
 ::
 
-    server = spice_server.Server(spice_server.Framebuffer(640, 480), password="secret")
+    framebuffer = spice_server.Framebuffer(640, 480)
+    server = spice_server.Server(framebuffer, password="secret")
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve, "127.0.0.1", 5900)
-        server.display.fill((0, 64, 128))
+        framebuffer.fill((0, 64, 128))
         async for event in server.input_events():
             print(event)
+
+What only someone building their own server loop needs (the per-client display
+pipeline, the image encoder, the inputs state machine) is in :mod:`spice_server.lowlevel`.
 """
 
-from ._audio import AUDIO_RATE, AudioSource, RecordedAudio, audio_caps
-from ._client import ClientSession
-from ._compress import TINY_AREA, Codec, Compression, ImageEncoder, is_photo_like
-from ._cursor import CursorShape, default_cursor
-from ._demo import DemoSource
-from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
-from ._inputs import InputsState, ScancodeParser
-from ._pipeline import DisplayPipeline, Job, split_box
-from ._region import Box, DirtyRegion
-from ._server import SERVER_CHANNEL_CAPS, Server, ServerAddress
+# Grouped by role, not by module name:
+# isort: skip_file
+
+# --- The server and its clients
+from ._server import Server as Server, ServerAddress as ServerAddress
+from ._client import ClientSession as ClientSession
+from ._compress import Compression as Compression
+from ._video import StreamingMode as StreamingMode
+
+# --- What the clients see
 from ._source import (
-    PIXEL_FORMATS,
-    DamageListener,
-    Frame,
-    Framebuffer,
-    FrameSource,
-    ScrollListener,
-    SourceError,
-    image_source,
+    PIXEL_FORMATS as PIXEL_FORMATS,
+    DamageListener as DamageListener,
+    Frame as Frame,
+    Framebuffer as Framebuffer,
+    FrameSource as FrameSource,
+    ScrollListener as ScrollListener,
+    SourceError as SourceError,
+    image_source as image_source,
 )
-from ._video import StreamingMode
+from ._demo import DemoSource as DemoSource
+from ._cursor import CursorShape as CursorShape, default_cursor as default_cursor
+
+# --- What the clients do
+from ._events import (
+    ButtonEvent as ButtonEvent,
+    InputEvent as InputEvent,
+    KeyEvent as KeyEvent,
+    ModifiersEvent as ModifiersEvent,
+    MotionEvent as MotionEvent,
+    PointerEvent as PointerEvent,
+)
+
+# --- Sound
+from ._audio import AUDIO_RATE as AUDIO_RATE, AudioSource as AudioSource, RecordedAudio as RecordedAudio
+
+from . import lowlevel as lowlevel
+from spice_proto.lowlevel import publish as _publish
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AUDIO_RATE",
-    "PIXEL_FORMATS",
-    "SERVER_CHANNEL_CAPS",
-    "TINY_AREA",
-    "AudioSource",
-    "Box",
-    "ButtonEvent",
-    "ClientSession",
-    "Codec",
-    "Compression",
-    "CursorShape",
-    "DamageListener",
-    "DemoSource",
-    "DirtyRegion",
-    "DisplayPipeline",
-    "Frame",
-    "FrameSource",
-    "Framebuffer",
-    "ImageEncoder",
-    "InputEvent",
-    "InputsState",
-    "Job",
-    "KeyEvent",
-    "ModifiersEvent",
-    "MotionEvent",
-    "PointerEvent",
-    "RecordedAudio",
-    "ScancodeParser",
-    "ScrollListener",
-    "Server",
-    "ServerAddress",
-    "SourceError",
-    "StreamingMode",
-    "__version__",
-    "audio_caps",
-    "default_cursor",
-    "image_source",
-    "is_photo_like",
-    "split_box",
-]
+__all__ = _publish(__name__, globals())

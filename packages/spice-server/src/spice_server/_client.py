@@ -1,5 +1,8 @@
 """One connected client: its channels, each a trio task in the client's own nursery.
 
+The session reaches its server only through the :class:`ClientContext` it is given
+(settings, the display source, the shared pointer, where input events go).
+
 The main channel's task owns the client: when it ends, the client's nursery is
 cancelled and every other channel of the client closes.  A failure in any
 channel (network error, protocol violation, or a bug) closes that client only and
@@ -11,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import trio
 from spice_net import ChannelClosed, ServerChannel, SpiceNetError, error_leaves
@@ -46,18 +49,20 @@ from spice_proto import (
 )
 
 from ._agent import WINDOW as AGENT_WINDOW
-from ._agent import ClientAgent
+from ._agent import ClientAgent, GuestAgent
+from ._audio import AudioSource
 from ._compress import Compression, ImageEncoder
-from ._events import MotionEvent
+from ._draw import Job
+from ._events import InputEvent, MotionEvent
 from ._inputs import InputsState
 from ._keepalive import watch_silence
-from ._pipeline import DisplayPipeline, Job
-from ._video import MM_TIME_DELTA, media_time
+from ._pipeline import DisplayPipeline
+from ._pointer import SharedPointer
+from ._source import FrameSource
+from ._video import MM_TIME_DELTA, StreamingMode, media_time
+from ._wakeup import Wakeup
 
-if TYPE_CHECKING:
-    from ._server import Server
-
-__all__ = ["THREAD_MIN_PIXELS", "ClientSession", "Wakeup", "client_video_codecs"]
+__all__ = ["THREAD_MIN_PIXELS", "ClientContext", "ClientSession", "client_video_codecs"]
 
 log = logging.getLogger("spice_server")
 
@@ -80,29 +85,37 @@ def client_video_codecs(caps: Caps) -> tuple[VideoCodecType, ...]:
     return (VideoCodecType.MJPEG,) if DisplayCap.CODEC_MJPEG in caps else ()
 
 
-class Wakeup:
-    """A flag one side sets and the other waits for (and clears); setting is idempotent."""
+@dataclass(frozen=True)
+class ClientContext:
+    """What a client session gets from its server: settings fixed when it connects, the
+    display source, the pointer all clients share, and where its input events go."""
 
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-        self._event = trio.Event()
+    name: str
+    uuid: bytes
+    initial_mouse_mode: MouseMode
+    image_compression: Compression
+    streaming_video: StreamingMode
+    idle_timeout: float | None
+    #: Shared by every client's encodes that run in worker threads.
+    encode_limiter: trio.CapacityLimiter
+    audio: AudioSource | None
+    #: The display source now (the application may replace it).
+    source: Callable[[], FrameSource]
+    pointer: SharedPointer
+    publish: Callable[[InputEvent], None]
+    #: The built-in guest agent (None: the server announces no agent).
+    agent: GuestAgent | None = None
 
 
 class ClientSession:
     """A client (one main channel and its sub-channels) of a :class:`Server`."""
 
-    def __init__(self, server: Server, session_id: int, peer: str, secure: bool) -> None:
-        self.server = server
+    def __init__(self, context: ClientContext, session_id: int, peer: str, secure: bool) -> None:
+        self._ctx = context
         self.id = session_id
         self.peer = peer
         self.secure = secure
-        self.mouse_mode = server.initial_mouse_mode
+        self.mouse_mode = context.initial_mouse_mode
         self.channels: dict[tuple[int, int], ServerChannel] = {}
         self.display: DisplayPipeline | None = None
         self.closed = False
@@ -186,7 +199,7 @@ class ClientSession:
                 done.set()
 
     async def _drop_when_silent(self, channel: ServerChannel) -> None:
-        timeout = self.server.idle_timeout
+        timeout = self._ctx.idle_timeout
         if timeout is None:
             return
         await watch_silence(channel, timeout)
@@ -201,26 +214,26 @@ class ClientSession:
                 display_channels_hint=1,
                 supported_mouse_modes=SUPPORTED_MOUSE_MODES,
                 current_mouse_mode=self.mouse_mode,
-                agent_connected=self.server.agent is not None,
-                agent_tokens=AGENT_WINDOW if self.server.agent is not None else 0,
+                agent_connected=self._ctx.agent is not None,
+                agent_tokens=AGENT_WINDOW if self._ctx.agent is not None else 0,
                 multi_media_time=(media_time() - MM_TIME_DELTA) & 0xFFFFFFFF,
                 ram_hint=0,
             )
         )
         if MainCap.NAME_AND_UUID in ch.client_channel_caps:
-            await ch.send(MainName(self.server.name))
-            await ch.send(MainUuid(self.server.uuid))
-        if self.server.agent is None:
+            await ch.send(MainName(self._ctx.name))
+            await ch.send(MainUuid(self._ctx.uuid))
+        if self._ctx.agent is None:
             await self._main_messages(ch, None)
             return
-        agent = self.server.agent.attach(self.id)
+        agent = self._ctx.agent.attach(self.id)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(agent.run, ch)
                 await self._main_messages(ch, agent)
                 nursery.cancel_scope.cancel()
         finally:
-            self.server.agent.detach(agent)
+            self._ctx.agent.detach(agent)
 
     async def _main_messages(self, ch: ServerChannel, agent: ClientAgent | None) -> None:
         async for msg in ch:
@@ -232,7 +245,7 @@ class ClientSession:
                     ChannelId(ChannelType.INPUTS, 0),
                     ChannelId(ChannelType.CURSOR, 0),
                 )
-                if self.server.audio is not None:
+                if self._ctx.audio is not None:
                     channels += (ChannelId(ChannelType.PLAYBACK, 0), ChannelId(ChannelType.RECORD, 0))
                 await ch.send(MainChannelsList(channels))
             elif isinstance(msg, MainMouseModeRequest):
@@ -249,21 +262,20 @@ class ClientSession:
     # --- display ----------------------------------------------------------------------------
 
     async def _display(self, ch: ServerChannel) -> None:
-        server = self.server
+        ctx = self._ctx
         caps = ch.client_channel_caps
-        encoder = ImageEncoder(server.image_compression)
+        wakeup = Wakeup()
         pipeline = DisplayPipeline(
-            server.display,
-            encoder,
+            ctx.source(),
+            ImageEncoder(ctx.image_compression),
+            wake=wakeup.set,
             monitors_config=DisplayCap.MONITORS_CONFIG in caps,
-            streaming=server.streaming_video,
+            streaming=ctx.streaming_video,
             video_codecs=client_video_codecs(caps),
             sized_streams=DisplayCap.SIZED_STREAM in caps,
             stream_reports=DisplayCap.STREAM_REPORT in caps,
             clock=trio.current_time,
         )
-        wakeup = Wakeup()
-        pipeline.wake = wakeup.set
         pipeline.attach()
         self.display = pipeline
         try:
@@ -290,7 +302,7 @@ class ClientSession:
         """Run an encode: large ones in a worker thread (one at a time per client, in order)."""
         if job.pixels < THREAD_MIN_PIXELS:
             return job.run()
-        return await trio.to_thread.run_sync(job.run, limiter=self.server.encode_limiter)
+        return await trio.to_thread.run_sync(job.run, limiter=self._ctx.encode_limiter)
 
     async def _display_receiver(
         self, ch: ServerChannel, pipeline: DisplayPipeline, scope: trio.CancelScope
@@ -298,8 +310,7 @@ class ClientSession:
         try:
             async for msg in ch:
                 if isinstance(msg, DisplayInit):
-                    pipeline.encoder.set_glz_dictionary(msg.glz_dictionary_id, msg.glz_dictionary_window_size)
-                    pipeline.set_cache_size(msg.pixmap_cache_size)
+                    pipeline.client_init(msg)
                     log.debug(
                         "%r: display init: pixmap cache %d, GLZ window %d pixels",
                         self,
@@ -316,7 +327,7 @@ class ClientSession:
                     if wanted is None:
                         log.info("%r: cannot honour preferred compression %d", self, msg.image_compression)
                     else:
-                        pipeline.encoder.compression = wanted
+                        pipeline.set_compression(wanted)
                         log.info("%r: preferred compression %s", self, wanted.value)
                 else:
                     log.debug("%r: display channel: ignoring %s", self, type(msg).__name__)
@@ -326,7 +337,7 @@ class ClientSession:
     # --- inputs -----------------------------------------------------------------------------
 
     async def _inputs(self, ch: ServerChannel) -> None:
-        source = self.server.display
+        source = self._ctx.source()
         state = InputsState(self.id, lambda: self.mouse_mode, lambda: (source.width, source.height))
         await ch.send(InputsInit(KeyboardModifierFlags(0)))
         async for msg in ch:
@@ -338,54 +349,56 @@ class ClientSession:
                     self.pointer = (event.x, event.y)
                     for wake in self.cursor_wakeups:
                         wake.set()
-                self.server._dispatch(event)
+                self._ctx.publish(event)
 
     # --- audio ------------------------------------------------------------------------------
 
     async def _playback(self, ch: ServerChannel) -> None:
-        if self.server.audio is not None:
-            await self.server.audio.serve_playback(ch)
+        if self._ctx.audio is not None:
+            await self._ctx.audio.serve_playback(ch)
 
     async def _record(self, ch: ServerChannel) -> None:
-        if self.server.audio is not None:
-            await self.server.audio.serve_record(ch, self.id)
+        if self._ctx.audio is not None:
+            await self._ctx.audio.serve_record(ch, self.id)
 
     # --- cursor -----------------------------------------------------------------------------
 
     async def _cursor(self, ch: ServerChannel) -> None:
-        server = self.server
+        shared = self._ctx.pointer
         wakeup = Wakeup()
-        server._cursor_wakeups.append(wakeup)
         self.cursor_wakeups.append(wakeup)
         try:
-            await ch.set_ack(ACK_WINDOW)
-            shape, visible = server.cursor_shape, server.cursor_visible
-            x, y = self._cursor_position()
-            wire = shape.to_wire() if shape is not None else Cursor.none()
-            await ch.send(CursorInit(x, y, 0, 0, visible and shape is not None, wire))
-            sent = (shape, visible, (x, y))
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._drain, ch, nursery.cancel_scope)
-                while True:
-                    await wakeup.wait()
-                    shape, visible = server.cursor_shape, server.cursor_visible
-                    pos = self._cursor_position()
-                    if (shape, visible) != sent[:2]:
-                        if not visible or shape is None:
-                            await ch.send(CursorHide())
-                        else:
-                            await ch.send(CursorSet(pos[0], pos[1], True, shape.to_wire()))
-                    elif pos != sent[2] and visible:
-                        await ch.send(CursorMove(*pos))
-                    sent = (shape, visible, pos)
+            with shared.watch(wakeup):
+                await self._cursor_updates(ch, shared, wakeup)
         finally:
-            server._cursor_wakeups.remove(wakeup)
             self.cursor_wakeups.remove(wakeup)
+
+    async def _cursor_updates(self, ch: ServerChannel, shared: SharedPointer, wakeup: Wakeup) -> None:
+        await ch.set_ack(ACK_WINDOW)
+        shape, visible = shared.shape, shared.visible
+        x, y = self._cursor_position()
+        wire = shape.to_wire() if shape is not None else Cursor.none()
+        await ch.send(CursorInit(x, y, 0, 0, visible and shape is not None, wire))
+        sent = (shape, visible, (x, y))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._drain, ch, nursery.cancel_scope)
+            while True:
+                await wakeup.wait()
+                shape, visible = shared.shape, shared.visible
+                pos = self._cursor_position()
+                if (shape, visible) != sent[:2]:
+                    if not visible or shape is None:
+                        await ch.send(CursorHide())
+                    else:
+                        await ch.send(CursorSet(pos[0], pos[1], True, shape.to_wire()))
+                elif pos != sent[2] and visible:
+                    await ch.send(CursorMove(*pos))
+                sent = (shape, visible, pos)
 
     def _cursor_position(self) -> tuple[int, int]:
         if self.mouse_mode == MouseMode.SERVER:
             return _i16(self.pointer)
-        return _i16(self.server.cursor_position)
+        return _i16(self._ctx.pointer.position)
 
     async def _drain(self, ch: ServerChannel, scope: trio.CancelScope) -> None:
         """Read (and drop) what the client sends on a channel we only write to; stop at its end."""

@@ -33,9 +33,9 @@ from spice_proto import (
     ImageFlags,
     LzRgbImage,
     QuicImage,
+    Rect,
 )
 
-from ._region import Box
 from ._source import Frame
 
 __all__ = [
@@ -176,7 +176,7 @@ class ImageEncoder:
         return image_id
 
     def encode(
-        self, frame: Frame, box: Box, codec: Codec | None = None, flags: ImageFlags = _NO_FLAGS
+        self, frame: Frame, box: Rect, codec: Codec | None = None, flags: ImageFlags = _NO_FLAGS
     ) -> Image:
         """The area ``box`` of ``frame`` (a C-contiguous (H, W, 4) BGRX array) as a SPICE image."""
         pixels = frame[box.top : box.bottom, box.left : box.right]
@@ -212,7 +212,7 @@ class ImageEncoder:
         return image
 
 
-def encode_mjpeg(frame: Frame, box: Box, quality: int) -> bytes:
+def encode_mjpeg(frame: Frame, box: Rect, quality: int) -> bytes:
     """The area ``box`` of a BGRX ``frame`` as one baseline JPEG (an MJPEG stream frame), 4:2:0.
 
     Encodes straight from the frame's memory (a strided view, no copy); libjpeg-turbo
@@ -227,7 +227,7 @@ def encode_mjpeg(frame: Frame, box: Box, quality: int) -> bytes:
     return data
 
 
-def _window(frame: Frame, box: Box) -> tuple[memoryview, int]:
+def _window(frame: Frame, box: Rect) -> tuple[memoryview, int]:
     """A 1-D byte view of ``frame`` starting at the box's first pixel, and the row stride.
 
     The view spans whole rows (``stride * height`` bytes; the QUIC core wants that much);

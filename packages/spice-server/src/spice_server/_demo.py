@@ -23,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import trio
-from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask
+from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, Rect
 
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
-from ._region import Box
 from ._source import FrameSource, SourceError
 
 __all__ = ["DEMO_MIN_SIZE", "DemoLayout", "DemoSource", "key_char", "text_mask"]
@@ -173,11 +172,11 @@ class DemoLayout:
 
     width: int
     height: int
-    title: Box
-    plasma: Box
-    clock: Box
-    text: Box
-    canvas: Box
+    title: Rect
+    plasma: Rect
+    clock: Rect
+    text: Rect
+    canvas: Rect
     title_scale: int
     label_scale: int
     clock_scale: int
@@ -188,8 +187,8 @@ class DemoLayout:
         sx, sy = width / 1024, height / 768
         u = min(sx, sy)
 
-        def box(left: float, top: float, right: float, bottom: float) -> Box:
-            return Box(round(left * sx), round(top * sy), round(right * sx), round(bottom * sy))
+        def box(left: float, top: float, right: float, bottom: float) -> Rect:
+            return Rect(round(left * sx), round(top * sy), round(right * sx), round(bottom * sy))
 
         return cls(
             width=width,
@@ -371,22 +370,22 @@ class DemoSource(FrameSource):
 
     # --- painting ---------------------------------------------------------------------------
 
-    def _fill(self, box: Box, rgb: Color) -> None:
+    def _fill(self, box: Rect, rgb: Color) -> None:
         self._frame[box.top : box.bottom, box.left : box.right] = _bgrx(rgb)
 
-    def _text(self, text: str, x: int, y: int, scale: int, rgb: Color, clip: Box) -> None:
+    def _text(self, text: str, x: int, y: int, scale: int, rgb: Color, clip: Rect) -> None:
         """Draw ``text`` with its top-left at ``x, y``, clipped to ``clip``."""
         if not text:
             return
         mask = text_mask(text, scale)
-        area = Box(x, y, x + mask.shape[1], y + mask.shape[0]).intersect(clip)
+        area = Rect(x, y, x + mask.shape[1], y + mask.shape[0]).intersect(clip)
         if area.empty:
             return
         sub = mask[area.top - y : area.bottom - y, area.left - x : area.right - x]
         target = self._frame[area.top : area.bottom, area.left : area.right]
         target[sub] = _bgrx(rgb)
 
-    def _panel(self, box: Box, label: str) -> Box:
+    def _panel(self, box: Rect, label: str) -> Rect:
         """A bordered panel with a label; returns the area below the label."""
         self._fill(box, BORDER)
         inner = self._inner(box)
@@ -394,13 +393,13 @@ class DemoSource(FrameSource):
         s = self.layout.label_scale
         pad = 2 * s
         self._text(label, inner.left + pad, inner.top + pad, s, LABEL, inner)
-        return Box(
+        return Rect(
             inner.left + pad, inner.top + pad + GLYPH_H * s + pad, inner.right - pad, inner.bottom - pad
         )
 
     @staticmethod
-    def _inner(box: Box) -> Box:
-        return Box(box.left + 1, box.top + 1, box.right - 1, box.bottom - 1)
+    def _inner(box: Rect) -> Rect:
+        return Rect(box.left + 1, box.top + 1, box.right - 1, box.bottom - 1)
 
     def _draw_static(self) -> None:
         lay = self.layout
@@ -468,7 +467,7 @@ class DemoSource(FrameSource):
         # analog dial on the left
         radius = max(4, min(area.height, area.width // 3) // 2 - 1)
         cx, cy = area.left + radius + 1, area.top + area.height // 2
-        dial = Box(cx - radius - 1, cy - radius - 1, cx + radius + 2, cy + radius + 2).intersect(area)
+        dial = Rect(cx - radius - 1, cy - radius - 1, cx + radius + 2, cy + radius + 2).intersect(area)
         self._ring(cx, cy, radius, max(1.0, radius / 24), DIAL, dial)
         seconds = local.tm_sec
         minutes = local.tm_min + seconds / 60
@@ -487,13 +486,13 @@ class DemoSource(FrameSource):
         # digital time and date on the right
         s = lay.clock_scale
         x = dial.right + 3 * lay.label_scale
-        text_area = Box(x, area.top, area.right, area.bottom)
+        text_area = Rect(x, area.top, area.right, area.bottom)
         y = area.top + max(0, (area.height - GLYPH_H * s - GLYPH_H * lay.label_scale - s) // 2)
         self._text(time.strftime("%H:%M:%S", local), x, y, s, DIGITS, text_area)
         date = time.strftime("%Y-%m-%d %a", local)
         self._text(date, x, y + GLYPH_H * s + s, lay.label_scale, LABEL, text_area)
 
-    def _ring(self, cx: int, cy: int, radius: float, width: float, rgb: Color, clip: Box) -> None:
+    def _ring(self, cx: int, cy: int, radius: float, width: float, rgb: Color, clip: Rect) -> None:
         if clip.empty:
             return
         yy, xx = np.ogrid[clip.top : clip.bottom, clip.left : clip.right]
@@ -502,12 +501,12 @@ class DemoSource(FrameSource):
         self._frame[clip.top : clip.bottom, clip.left : clip.right][mask] = _bgrx(rgb)
 
     def _segment(
-        self, a: tuple[int, int], b: tuple[int, int], radius: float, rgb: Color, clip: Box
-    ) -> Box | None:
+        self, a: tuple[int, int], b: tuple[int, int], radius: float, rgb: Color, clip: Rect
+    ) -> Rect | None:
         """A line from ``a`` to ``b`` with round ends, ``radius`` thick each side, clipped;
         the box it touched (``None`` if nothing)."""
         r = math.ceil(radius)
-        box = Box(min(a[0], b[0]) - r, min(a[1], b[1]) - r, max(a[0], b[0]) + r + 1, max(a[1], b[1]) + r + 1)
+        box = Rect(min(a[0], b[0]) - r, min(a[1], b[1]) - r, max(a[0], b[0]) + r + 1, max(a[1], b[1]) + r + 1)
         box = box.intersect(clip)
         if box.empty:
             return None

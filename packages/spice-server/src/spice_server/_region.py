@@ -8,67 +8,21 @@ past ``max_boxes`` the two boxes whose union wastes least are merged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from spice_proto import Rect
 
-__all__ = ["Box", "DirtyRegion"]
+__all__ = ["MAX_DRAW_PIXELS", "DirtyRegion", "split_box"]
+
+#: Largest area sent as one DRAW_COPY; bigger boxes go as horizontal bands.
+MAX_DRAW_PIXELS = 256 * 1024
 
 
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned box, ``right``/``bottom`` exclusive (same convention as ``spice_proto.Rect``)."""
-
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-    @property
-    def area(self) -> int:
-        return max(0, self.width) * max(0, self.height)
-
-    @property
-    def empty(self) -> bool:
-        return self.right <= self.left or self.bottom <= self.top
-
-    def union(self, other: Box) -> Box:
-        return Box(
-            min(self.left, other.left),
-            min(self.top, other.top),
-            max(self.right, other.right),
-            max(self.bottom, other.bottom),
-        )
-
-    def intersect(self, other: Box) -> Box:
-        return Box(
-            max(self.left, other.left),
-            max(self.top, other.top),
-            min(self.right, other.right),
-            min(self.bottom, other.bottom),
-        )
-
-    def contains(self, other: Box) -> bool:
-        return (
-            self.left <= other.left
-            and self.top <= other.top
-            and self.right >= other.right
-            and self.bottom >= other.bottom
-        )
-
-    def shifted(self, dx: int, dy: int) -> Box:
-        """This box moved by ``dx, dy``."""
-        return Box(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
-
-    @classmethod
-    def of_size(cls, width: int, height: int) -> Box:
-        return cls(0, 0, width, height)
+def split_box(box: Rect, max_pixels: int = MAX_DRAW_PIXELS) -> list[Rect]:
+    """``box`` cut into full-width horizontal bands of at most ``max_pixels`` pixels."""
+    rows = max(1, max_pixels // max(1, box.width))
+    return [
+        Rect(box.left, top, box.right, min(box.bottom, top + rows))
+        for top in range(box.top, box.bottom, rows)
+    ]
 
 
 class DirtyRegion:
@@ -77,15 +31,15 @@ class DirtyRegion:
     def __init__(self, width: int, height: int, max_boxes: int = 16) -> None:
         if max_boxes < 1:
             raise ValueError("max_boxes must be at least 1")
-        self.bounds = Box.of_size(width, height)
+        self.bounds = Rect.of_size(width, height)
         self.max_boxes = max_boxes
-        self._boxes: list[Box] = []
+        self._boxes: list[Rect] = []
 
     def __bool__(self) -> bool:
         return bool(self._boxes)
 
     @property
-    def boxes(self) -> tuple[Box, ...]:
+    def boxes(self) -> tuple[Rect, ...]:
         return tuple(self._boxes)
 
     @property
@@ -95,11 +49,11 @@ class DirtyRegion:
 
     def resize(self, width: int, height: int) -> None:
         """New bounds; everything is dirty again."""
-        self.bounds = Box.of_size(width, height)
+        self.bounds = Rect.of_size(width, height)
         self._boxes = []
         self.add(self.bounds)
 
-    def add(self, box: Box) -> None:
+    def add(self, box: Rect) -> None:
         """Mark ``box`` (clipped to the bounds) dirty."""
         box = box.intersect(self.bounds)
         if box.empty:
@@ -140,7 +94,7 @@ class DirtyRegion:
         """Forget every box (nothing is dirty)."""
         self._boxes = []
 
-    def take(self) -> list[Box]:
+    def take(self) -> list[Rect]:
         """The dirty boxes, top to bottom; the region is clean afterwards."""
         out = sorted(self._boxes, key=lambda b: (b.top, b.left))
         self._boxes = []

@@ -30,10 +30,11 @@ from spice_proto import (
 from ._admission import PendingLink, PendingLinks, Progress, address_key
 from ._agent import GuestAgent
 from ._audio import AudioSource, audio_caps
-from ._client import ClientSession, Wakeup
+from ._client import ClientContext, ClientSession
 from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
 from ._events import InputEvent
+from ._pointer import SharedPointer
 from ._source import Framebuffer, FrameSource
 from ._throttle import AuthThrottle
 from ._video import StreamingMode
@@ -179,11 +180,7 @@ class Server:
         self._sessions: dict[int, ClientSession] = {}
         self._subscribers: list[trio.MemorySendChannel[InputEvent]] = []
         self._dropped_warned: set[int] = set()
-        # cursor state, shared by all clients
-        self.cursor_shape: CursorShape | None = default_cursor()
-        self.cursor_visible = True
-        self.cursor_position = (0, 0)
-        self._cursor_wakeups: list[Wakeup] = []
+        self._pointer = SharedPointer(default_cursor())
         self.address: ServerAddress | None = None
 
     # --- configuration ----------------------------------------------------------------------
@@ -223,24 +220,30 @@ class Server:
 
     # --- cursor -----------------------------------------------------------------------------
 
+    @property
+    def cursor_shape(self) -> CursorShape | None:
+        """The pointer shape every client shows."""
+        return self._pointer.shape
+
+    @property
+    def cursor_visible(self) -> bool:
+        return self._pointer.visible
+
+    @property
+    def cursor_position(self) -> tuple[int, int]:
+        """Where clients in client mouse mode show the pointer."""
+        return self._pointer.position
+
     def set_cursor(self, rgba: bytes, width: int, height: int, hot_x: int = 0, hot_y: int = 0) -> None:
         """Show this pointer shape (R, G, B, A bytes, not premultiplied) on every client."""
-        self.cursor_shape = CursorShape.from_rgba(rgba, width, height, hot_x, hot_y)
-        self.cursor_visible = True
-        self._cursor_changed()
+        self._pointer.show(CursorShape.from_rgba(rgba, width, height, hot_x, hot_y))
 
     def hide_cursor(self) -> None:
-        self.cursor_visible = False
-        self._cursor_changed()
+        self._pointer.hide()
 
     def move_cursor(self, x: int, y: int) -> None:
         """Move the pointer every client in client mouse mode shows (server-mode clients follow their own)."""
-        self.cursor_position = (int(x), int(y))
-        self._cursor_changed()
-
-    def _cursor_changed(self) -> None:
-        for wake in self._cursor_wakeups:
-            wake.set()
+        self._pointer.move(x, y)
 
     # --- input events -----------------------------------------------------------------------
 
@@ -254,7 +257,7 @@ class Server:
         self._subscribers.append(send)
         return receive
 
-    def _dispatch(self, event: InputEvent) -> None:
+    def _publish(self, event: InputEvent) -> None:
         for send in list(self._subscribers):
             try:
                 send.send_nowait(event)
@@ -342,10 +345,9 @@ class Server:
         channel = await self._link(stream, host, peer, secure)
         if channel is None:
             return
-        channel.connection.max_message_size = MAX_CLIENT_MESSAGE
         kind = ChannelType(channel.channel_type)
         if kind is ChannelType.MAIN:
-            session = ClientSession(self, self._new_session_id(), peer, secure)
+            session = ClientSession(self._client_context(), self._new_session_id(), peer, secure)
             self._sessions[session.id] = session
             log.info("%r connected%s", session, " over TLS" if secure else "")
             try:
@@ -390,6 +392,7 @@ class Server:
                     timeout=max(0.0, deadline - trio.current_time()),
                     keys=self._keys,
                     on_wrong_ticket=lambda: self._wrong_ticket(entry, host, peer),
+                    max_message_size=MAX_CLIENT_MESSAGE,
                 )
             except SpiceNetError as exc:
                 log.info("%s: link failed: %s", peer, exc)
@@ -437,6 +440,23 @@ class Server:
             )
             self._shed = dict.fromkeys(self._shed, 0)
             self._shed_warned_at = now
+
+    def _client_context(self) -> ClientContext:
+        """What a new client gets: today's settings and the ways back to this server."""
+        return ClientContext(
+            name=self.name,
+            uuid=self.uuid,
+            initial_mouse_mode=self.initial_mouse_mode,
+            image_compression=self.image_compression,
+            streaming_video=self.streaming_video,
+            idle_timeout=self.idle_timeout,
+            encode_limiter=self.encode_limiter,
+            audio=self.audio,
+            source=lambda: self.display,
+            pointer=self._pointer,
+            publish=self._publish,
+            agent=self.agent,
+        )
 
     def _new_session_id(self) -> int:
         while True:

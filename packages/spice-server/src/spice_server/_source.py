@@ -18,8 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import trio
-
-from ._region import Box
+from spice_proto import Rect
 
 __all__ = [
     "PIXEL_FORMATS",
@@ -59,7 +58,7 @@ class _RectLike(Protocol):
 class DamageListener(Protocol):
     """What a source notifies (a client's display pipeline)."""
 
-    def damaged(self, box: Box) -> None:
+    def damaged(self, box: Rect) -> None:
         """``box`` of the current frame changed."""
 
     def resized(self, width: int, height: int) -> None:
@@ -69,7 +68,7 @@ class DamageListener(Protocol):
 class ScrollListener(DamageListener, Protocol):
     """A listener that also understands scrolls (without :meth:`scrolled` it gets damage instead)."""
 
-    def scrolled(self, box: Box, dx: int, dy: int) -> None:
+    def scrolled(self, box: Rect, dx: int, dy: int) -> None:
         """The pixels inside ``box`` moved by ``dx, dy``; the strip they uncovered is unchanged."""
 
 
@@ -110,17 +109,17 @@ class FrameSource:
         except ValueError:
             pass
 
-    def _damage(self, box: Box) -> None:
-        box = box.intersect(Box.of_size(self.width, self.height))
+    def _damage(self, box: Rect) -> None:
+        box = box.intersect(Rect.of_size(self.width, self.height))
         if box.empty:
             return
         self.serial += 1
         for listener in list(self._listeners):
             listener.damaged(box)
 
-    def _scroll(self, box: Box, dx: int, dy: int) -> None:
+    def _scroll(self, box: Rect, dx: int, dy: int) -> None:
         """Move the pixels inside ``box`` by ``dx, dy`` and tell the listeners (a scroll, or damage)."""
-        box = box.intersect(Box.of_size(self.width, self.height))
+        box = box.intersect(Rect.of_size(self.width, self.height))
         dest = box.intersect(box.shifted(dx, dy))
         if dest.empty or (dx == 0 and dy == 0):
             return
@@ -148,7 +147,7 @@ class FrameSource:
             if resized:
                 listener.resized(self.width, self.height)
             else:
-                listener.damaged(Box.of_size(self.width, self.height))
+                listener.damaged(Rect.of_size(self.width, self.height))
 
     async def run(self) -> None:
         """Produce frames until cancelled (the server runs this); the default source is passive."""
@@ -205,7 +204,7 @@ class Framebuffer(FrameSource):
     """A frame the application draws into.
 
     >>> fb = Framebuffer(640, 480)
-    >>> fb.update(bytes(4 * 10 * 10), Box(0, 0, 10, 10))  # a black 10x10 square, BGRX
+    >>> fb.update(bytes(4 * 10 * 10), spice_proto.Rect(0, 0, 10, 10))  # a black 10x10 square, BGRX
     """
 
     def update(self, pixels: Any, rect: _RectLike | None = None, *, format: str = "bgrx") -> None:
@@ -214,8 +213,8 @@ class Framebuffer(FrameSource):
         ``pixels`` is bytes-like (tightly packed rows) or a numpy uint8 array of shape
         ``(h, w, channels)``; ``format`` is its byte order (see :data:`PIXEL_FORMATS`).
         """
-        box = Box.of_size(self.width, self.height) if rect is None else _box(rect)
-        if box.empty or not Box.of_size(self.width, self.height).contains(box):
+        box = Rect.of_size(self.width, self.height) if rect is None else _box(rect)
+        if box.empty or not Rect.of_size(self.width, self.height).contains(box):
             raise SourceError(
                 f"rectangle {box.left},{box.top}-{box.right},{box.bottom} is empty or outside "
                 f"the {self.width}x{self.height} frame"
@@ -226,8 +225,8 @@ class Framebuffer(FrameSource):
 
     def fill(self, rgb: tuple[int, int, int], rect: _RectLike | None = None) -> None:
         """Paint ``rect`` (default: everything) with one colour."""
-        box = Box.of_size(self.width, self.height) if rect is None else _box(rect)
-        box = box.intersect(Box.of_size(self.width, self.height))
+        box = Rect.of_size(self.width, self.height) if rect is None else _box(rect)
+        box = box.intersect(Rect.of_size(self.width, self.height))
         if box.empty:
             return
         r, g, b = rgb
@@ -241,8 +240,8 @@ class Framebuffer(FrameSource):
         pixels, so draw it next with :meth:`update`.  Clients that can follow get a
         COPY_BITS instead of the whole area again.
         """
-        box = Box.of_size(self.width, self.height) if rect is None else _box(rect)
-        if not Box.of_size(self.width, self.height).contains(box) or box.empty:
+        box = Rect.of_size(self.width, self.height) if rect is None else _box(rect)
+        if not Rect.of_size(self.width, self.height).contains(box) or box.empty:
             raise SourceError(
                 f"scroll rectangle {box.left},{box.top}-{box.right},{box.bottom} is empty or outside "
                 f"the {self.width}x{self.height} frame"
@@ -255,12 +254,12 @@ class Framebuffer(FrameSource):
         self._set_frame(np.zeros((height, width, 4), np.uint8))
 
 
-def _box(rect: _RectLike) -> Box:
+def _box(rect: _RectLike) -> Rect:
     try:
-        return Box(int(rect.left), int(rect.top), int(rect.right), int(rect.bottom))
+        return Rect(int(rect.left), int(rect.top), int(rect.right), int(rect.bottom))
     except AttributeError:
         raise SourceError(
-            f"rect must have left, top, right, bottom (a spice_server.Box or spice_proto.Rect), got {rect!r}"
+            f"rect must have left, top, right, bottom (such as a spice_proto.Rect), got {rect!r}"
         ) from None
 
 

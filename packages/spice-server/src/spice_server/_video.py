@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._region import Box
+from spice_proto import Rect
 
 __all__ = [
     "DETECTION_MAX_DELTA",
@@ -102,16 +102,16 @@ class StreamingMode(str, enum.Enum):
             raise ValueError(f"unknown streaming_video mode {value!r}; use one of {names}") from None
 
 
-def box_subtract(a: Box, b: Box) -> list[Box]:
+def box_subtract(a: Rect, b: Rect) -> list[Rect]:
     """``a`` minus ``b`` as at most four disjoint boxes (top and bottom bands, then the sides)."""
     cut = a.intersect(b)
     if cut.empty:
         return [] if a.empty else [a]
     out = [
-        Box(a.left, a.top, a.right, cut.top),
-        Box(a.left, cut.bottom, a.right, a.bottom),
-        Box(a.left, cut.top, cut.left, cut.bottom),
-        Box(cut.right, cut.top, a.right, cut.bottom),
+        Rect(a.left, a.top, a.right, cut.top),
+        Rect(a.left, cut.bottom, a.right, a.bottom),
+        Rect(a.left, cut.top, cut.left, cut.bottom),
+        Rect(cut.right, cut.top, a.right, cut.bottom),
     ]
     return [p for p in out if not p.empty]
 
@@ -121,7 +121,7 @@ def box_subtract(a: Box, b: Box) -> list[Box]:
 
 @dataclass
 class _Candidate:
-    box: Box
+    box: Rect
     frames: int
     gradual: int
     last: float
@@ -151,11 +151,11 @@ class StreamDetector:
         self._trace: deque[_Candidate] = deque(maxlen=slots)
 
     @property
-    def candidates(self) -> dict[Box, int]:
+    def candidates(self) -> dict[Rect, int]:
         """Tracked boxes and how many frames each has had so far."""
         return {c.box: c.frames for c in self._trace}
 
-    def observe(self, box: Box, now: float, photo_like: Callable[[], bool]) -> bool:
+    def observe(self, box: Rect, now: float, photo_like: Callable[[], bool]) -> bool:
         if self.mode is StreamingMode.OFF or box.area < self.min_area:
             return False
         found = next((c for c in self._trace if c.box == box), None)
@@ -177,7 +177,7 @@ class StreamDetector:
         self._trace.remove(found)
         return True
 
-    def forget(self, box: Box) -> None:
+    def forget(self, box: Rect) -> None:
         """Drop candidates overlapping ``box`` (their history no longer means anything)."""
         for c in [c for c in self._trace if not c.box.intersect(box).empty]:
             self._trace.remove(c)
@@ -244,13 +244,13 @@ class VideoStream:
     """One client's stream: where it draws and what it has sent."""
 
     id: int
-    box: Box
+    box: Rect
     created_at: float
     controller: RateController = field(default_factory=RateController)
     #: Everything the stream has drawn on (it grows when the destination changes).
-    area: Box = field(init=False)
+    area: Rect = field(init=False)
     #: The destination STREAM_CREATE announced; frames for another box go as STREAM_DATA_SIZED.
-    origin: Box = field(init=False)
+    origin: Rect = field(init=False)
     report_id: int = 0
     created_sent: bool = False
     #: The box changed since the last frame sent.

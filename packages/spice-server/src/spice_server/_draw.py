@@ -1,0 +1,79 @@
+"""Lossless drawing (sans-I/O): a band of the frame as DRAW_COPY, through the client's pixmap cache.
+
+A band big enough to cache goes out with ``CACHE_ME`` the first time and as a
+FROM_CACHE reference while the client keeps it; an INVAL_LIST goes first when
+caching it pushes older entries out of the client's cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spice_proto import (
+    Clip,
+    DisplayDrawCopy,
+    DisplayInvalList,
+    FromCacheImage,
+    Image,
+    ImageFlags,
+    ImageScaleMode,
+    Message,
+    Rect,
+    ResourceId,
+    ResourceType,
+    Ropd,
+)
+
+from ._cache import CACHE_MIN_AREA, PixmapCache, content_key
+from ._compress import ImageEncoder
+from ._source import Frame
+
+__all__ = ["PRIMARY_SURFACE", "Job", "draw_band", "draw_copy"]
+
+PRIMARY_SURFACE = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """An encode of ``pixels`` pixels; :attr:`run` returns the messages to send, in order.
+
+    Jobs of one pipeline must run one at a time, in the order given (GLZ and the image
+    cache depend on it); any thread may run them.
+    """
+
+    pixels: int
+    run: Callable[[], list[Message]]
+
+
+def draw_band(frame: Frame, band: Rect, encoder: ImageEncoder, cache: PixmapCache | None) -> list[Message]:
+    """DRAW_COPY of ``band`` (FROM_CACHE when the client has that content), preceded by
+    INVAL_LIST when caching it pushes older entries out of the client's cache."""
+    if cache is None or band.area < CACHE_MIN_AREA or not cache.fits(band.area):
+        return [draw_copy(encoder.encode(frame, band), band)]
+    # One snapshot for the key and the image: the frame may change while this runs.
+    pixels = frame[band.top : band.bottom, band.left : band.right].copy()
+    key = content_key(pixels.data, band.width, band.height)
+    cached = cache.lookup(key)
+    if cached is not None:
+        return [draw_copy(FromCacheImage(width=band.width, height=band.height, id=cached), band)]
+    image = encoder.encode(pixels, Rect.of_size(band.width, band.height), flags=ImageFlags.CACHE_ME)
+    evicted = cache.add(key, image.id, band.area)
+    out: list[Message] = []
+    if evicted:
+        out.append(DisplayInvalList(tuple(ResourceId(ResourceType.PIXMAP, i) for i in evicted)))
+    out.append(draw_copy(image, band))
+    return out
+
+
+def draw_copy(image: Image, band: Rect) -> DisplayDrawCopy:
+    """DRAW_COPY of ``image`` (the content of ``band``) onto the primary surface."""
+    return DisplayDrawCopy(
+        surface_id=PRIMARY_SURFACE,
+        box=band,
+        clip=Clip(),
+        src_bitmap=image,
+        src_area=Rect.of_size(band.width, band.height),
+        rop_descriptor=Ropd.OP_PUT,
+        scale_mode=ImageScaleMode.NEAREST,
+    )

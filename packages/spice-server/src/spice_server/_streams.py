@@ -1,0 +1,277 @@
+"""One client's video streams (sans-I/O): which damage they take, and their messages.
+
+Areas redrawn at video rate become MJPEG streams (detection and pacing live in
+:mod:`spice_server._video`): STREAM_CREATE, STREAM_ACTIVATE_REPORT, STREAM_DATA (or
+STREAM_DATA_SIZED), and STREAM_DESTROY followed by a lossless redraw of the stream's
+area (added to the client's dirty region).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from weakref import WeakKeyDictionary
+
+from spice_proto import (
+    INVALID_STREAM_DROPS,
+    Clip,
+    DisplayStreamActivateReport,
+    DisplayStreamCreate,
+    DisplayStreamData,
+    DisplayStreamDataSized,
+    DisplayStreamDestroy,
+    DisplayStreamReport,
+    Message,
+    Rect,
+    StreamFlags,
+    VideoCodecType,
+)
+
+from ._compress import encode_mjpeg, is_photo_like
+from ._draw import PRIMARY_SURFACE, Job
+from ._region import DirtyRegion
+from ._source import Frame, FrameSource
+from ._video import (
+    MAX_FPS,
+    MAX_STREAMS,
+    REPORT_TIMEOUT_MS,
+    REPORT_WINDOW,
+    RateController,
+    StreamDetector,
+    StreamingMode,
+    VideoStream,
+    box_subtract,
+    media_time,
+)
+
+__all__ = ["StreamSet"]
+
+
+class StreamSet:
+    """The live and ending streams of one client; an ended stream's area goes back to ``region``.
+
+    ``video_codecs`` are the stream codecs the client decodes (empty: no streams);
+    ``sized_streams`` and ``stream_reports`` are its SIZED_STREAM and STREAM_REPORT capabilities.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        region: DirtyRegion,
+        *,
+        streaming: StreamingMode,
+        video_codecs: Sequence[VideoCodecType],
+        sized_streams: bool,
+        stream_reports: bool,
+    ) -> None:
+        self.source = source
+        self.region = region
+        self.detector = StreamDetector(streaming)
+        self.video_codecs = tuple(video_codecs)
+        self.sized_streams = sized_streams
+        self.stream_reports = stream_reports
+        #: Live streams by id.
+        self.live: dict[int, VideoStream] = {}
+        #: Ended streams whose STREAM_DESTROY has not gone out yet.
+        self.dying: list[VideoStream] = []
+        #: The streams that ended last (for statistics).
+        self.ended: deque[VideoStream] = deque(maxlen=32)
+        self.created = 0
+        self.destroyed = 0
+        self._report_ids = 0
+
+    @property
+    def video_codec(self) -> VideoCodecType | None:
+        """The codec new streams use (MJPEG is the one encoder); ``None``: this client gets no streams."""
+        return VideoCodecType.MJPEG if VideoCodecType.MJPEG in self.video_codecs else None
+
+    def set_preferred_codecs(self, codecs: Sequence[int]) -> None:
+        """DISPLAY_PREFERRED_VIDEO_CODEC_TYPE: order of preference.  Codecs the client can decode but
+        did not list stay usable after the listed ones (as libspice-server does)."""
+        listed = [VideoCodecType(c) for c in codecs if c in VideoCodecType._value2member_map_]
+        rank = {c: i for i, c in enumerate(listed)}
+        self.video_codecs = tuple(sorted(self.video_codecs, key=lambda c: rank.get(c, len(rank))))
+
+    def report(self, msg: DisplayStreamReport) -> bool:
+        """A client's STREAM_REPORT: steer the stream's quality and rate, or stop streaming.
+
+        True when streams ended (there is work to send).
+        """
+        stream = self.live.get(msg.stream_id)
+        if msg.num_drops == INVALID_STREAM_DROPS and msg.num_frames == 0:
+            if stream is None:
+                return False
+            self.video_codecs = ()  # the client cannot play our streams: no more for it
+            for s in list(self.live.values()):
+                self.end(s)
+            return True
+        if stream is not None and msg.unique_id == stream.report_id:  # else: ended or re-activated
+            stream.controller.report(msg.num_frames, msg.num_drops, msg.last_frame_delay)
+        return False
+
+    # --- damage -----------------------------------------------------------------------------
+
+    def route(self, box: Rect, now: float, may_start: bool) -> list[Rect]:
+        """Give damage to the streams; the parts left for lossless drawing.
+
+        ``may_start``: a new stream may begin here (the client has a surface).
+        """
+        for s in self.live.values():
+            if s.box.contains(box):
+                s.frame(now)
+                return []
+        rest = [box]
+        for s in list(self.live.values()):
+            if box.intersect(s.area).empty:
+                continue
+            if box.contains(s.area) and 2 * s.area.area < box.area:
+                self.end(s)  # covered by larger damage: the whole box goes lossless
+                continue
+            if self.sized_streams and _similar(box, s.box) and box.area >= self.detector.min_area:
+                s.box = box  # the stream's destination moved or changed size
+                s.area = s.area.union(box)
+                s.frame(now)
+                rest = [p for r in rest for p in box_subtract(r, box)]
+                continue
+            if not box.intersect(s.box).empty:
+                s.frame(now)
+            rest = [p for r in rest for p in box_subtract(r, s.area)]
+        if rest == [box] and may_start and self.video_codec is not None:
+
+            def photo() -> bool:
+                return _photo_like(self.source, box)
+
+            if self.detector.observe(box, now, photo) and len(self.live) + len(self.dying) < MAX_STREAMS:
+                self._start(box, now)
+                return []
+        return rest
+
+    def clip(self, band: Rect) -> list[Rect]:
+        """``band`` minus the areas of live streams."""
+        parts = [band]
+        for s in self.live.values():
+            parts = [p for part in parts for p in box_subtract(part, s.area)]
+        return parts
+
+    def touches(self, box: Rect) -> bool:
+        """Whether a live or ending stream covers part of ``box`` (its pixels on the client are lossy)."""
+        return any(not s.area.intersect(box).empty for s in [*self.live.values(), *self.dying])
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _start(self, box: Rect, now: float) -> None:
+        used = {*self.live, *(s.id for s in self.dying)}
+        stream_id = next(i for i in range(MAX_STREAMS) if i not in used)
+        self.live[stream_id] = VideoStream(stream_id, box, now, RateController(MAX_FPS))
+        self.detector.forget(box)
+        self.created += 1
+
+    def end(self, stream: VideoStream) -> None:
+        """Stop ``stream``: STREAM_DESTROY goes out next, then its area is redrawn losslessly."""
+        del self.live[stream.id]
+        self.dying.append(stream)
+        self.region.add(stream.area)
+        self.ended.append(stream)
+        self.destroyed += 1
+
+    def expire(self, now: float) -> None:
+        """End the streams whose area was not redrawn for too long."""
+        for s in [s for s in self.live.values() if now >= s.expires]:
+            self.end(s)
+
+    def reset(self) -> list[Message]:
+        """Forget every stream (the surface goes away); the STREAM_DESTROYs the client needs."""
+        out: list[Message] = [
+            DisplayStreamDestroy(s.id) for s in [*self.dying, *self.live.values()] if s.created_sent
+        ]
+        self.ended.extend(self.live.values())
+        self.live.clear()
+        self.dying.clear()
+        return out
+
+    # --- scheduling -------------------------------------------------------------------------
+
+    def has_work(self, now: float) -> bool:
+        """Whether :meth:`next_items` has something now."""
+        return bool(self.dying) or any(
+            not s.created_sent or now >= s.expires or (s.pending and now >= s.next_send())
+            for s in self.live.values()
+        )
+
+    def next_deadline(self) -> float | None:
+        """When a stream next needs attention (a paced frame, a timeout); ``None``: no stream."""
+        times = [s.expires for s in self.live.values()]
+        times += [s.next_send() for s in self.live.values() if s.pending]
+        return min(times, default=None)
+
+    def next_items(self, frame: Frame, now: float) -> list[Message | Job] | None:
+        """The next step of stream traffic (a destroy, a create, a due frame); ``None``: nothing."""
+        if self.dying:
+            dead = self.dying.pop(0)
+            return [DisplayStreamDestroy(dead.id)] if dead.created_sent else []
+        fresh = next((s for s in self.live.values() if not s.created_sent), None)
+        if fresh is not None:
+            return list(self._create(fresh))
+        due = next((s for s in self.live.values() if s.pending and now >= s.next_send()), None)
+        if due is not None:
+            return [self._frame(due, frame, now)]
+        return None
+
+    def _create(self, s: VideoStream) -> list[Message]:
+        codec = self.video_codec
+        assert codec is not None
+        out: list[Message] = [
+            DisplayStreamCreate(
+                surface_id=PRIMARY_SURFACE,
+                id=s.id,
+                flags=StreamFlags.TOP_DOWN,
+                codec_type=codec,
+                stamp=0,
+                stream_width=s.box.width,
+                stream_height=s.box.height,
+                src_width=s.box.width,
+                src_height=s.box.height,
+                dest=s.box,
+                clip=Clip(),
+            )
+        ]
+        s.created_sent = True
+        s.origin = s.box
+        if self.stream_reports:
+            self._report_ids += 1
+            s.report_id = self._report_ids
+            out.append(DisplayStreamActivateReport(s.id, s.report_id, REPORT_WINDOW, REPORT_TIMEOUT_MS))
+        return out
+
+    def _frame(self, s: VideoStream, frame: Frame, now: float) -> Job:
+        box, quality, mm_time = s.box, s.controller.quality, media_time()
+        sized = box != s.origin
+        s.take(now)
+
+        def run() -> list[Message]:
+            data = encode_mjpeg(frame, box, quality)
+            s.bytes_sent += len(data)
+            if sized:
+                return [DisplayStreamDataSized(s.id, mm_time, box.width, box.height, box, data)]
+            return [DisplayStreamData(s.id, mm_time, data)]
+
+        return Job(box.area, run)
+
+
+#: The last answer of :func:`_photo_like` per source: every client's pipeline asks about the same damage.
+_PHOTO_MEMO: WeakKeyDictionary[FrameSource, tuple[int, Rect, bool]] = WeakKeyDictionary()
+
+
+def _photo_like(source: FrameSource, box: Rect) -> bool:
+    """Whether ``box`` of the source's frame looks photo-like, computed once per change."""
+    memo = _PHOTO_MEMO.get(source)
+    if memo is not None and memo[0] == source.serial and memo[1] == box:
+        return memo[2]
+    answer = is_photo_like(source.frame[box.top : box.bottom, box.left : box.right])
+    _PHOTO_MEMO[source] = (source.serial, box, answer)
+    return answer
+
+
+def _similar(a: Rect, b: Rect) -> bool:
+    """Whether two boxes overlap by at least half of the larger one (the same area, moved or resized)."""
+    return 2 * a.intersect(b).area >= max(a.area, b.area)
