@@ -93,7 +93,7 @@ SPICE_PROTO = _names(
     "InputsKeyUp InputsMouseMotion InputsMouseMotionAck InputsMousePosition InputsMousePress "
     "InputsMouseRelease key_press key_release type_text "
     # PC AT set-1 scancodes and the US keymap
-    "KEY_NAMES US_KEYMAP key_code scancode_bytes scancode_down scancode_up "
+    "KEY_NAMES US_KEYMAP key_char key_code scancode_bytes scancode_down scancode_up "
     # Cursor channel
     "Cursor CursorHeader CursorHide CursorInit CursorInvalAll CursorInvalOne CursorMove CursorReset "
     "CursorSet CursorTrail cursor_data_size "
@@ -118,13 +118,32 @@ SPICE_PROTO_LOWLEVEL = _names(
     "publish "
 )
 
+SPICE_SERVER = _names(
+    # The server and its clients
+    "Server ServerAddress ClientSession Compression StreamingMode "
+    # What the clients see
+    "PIXEL_FORMATS DamageListener Frame Framebuffer FrameSource ScrollListener SourceError "
+    "image_source DemoSource CursorShape default_cursor "
+    # What the clients do
+    "ButtonEvent InputEvent KeyEvent ModifiersEvent MotionEvent PointerEvent "
+    # Sound
+    "AUDIO_RATE AudioSource RecordedAudio "
+    "__version__"
+)
+SPICE_SERVER_LOWLEVEL = _names(
+    "DisplayPipeline Job DirtyRegion TINY_AREA Codec ImageEncoder is_photo_like "
+    "InputsState ScancodeParser SERVER_CHANNEL_CAPS audio_caps"
+)
+
 #: Public module -> its exported names (None: not pinned yet).  spice_quic, spice_lz,
-#: spice_glz, spice_net, spice_session and spice_server are not listed yet: their exports
+#: spice_glz, spice_net and spice_session are not listed yet: their exports
 #: are being reshaped (issue 9) and still name private modules in ``__module__``.
 PUBLIC: dict[str, list[str] | None] = {
     "spice_proto": SPICE_PROTO,
     "spice_proto.lowlevel": SPICE_PROTO_LOWLEVEL,
     "spice_cli": None,  # gaining main and ExitCode
+    "spice_server": SPICE_SERVER,
+    "spice_server.lowlevel": SPICE_SERVER_LOWLEVEL,
 }
 PINNED = sorted(name for name, names in PUBLIC.items() if names is not None)
 #: Packages whose private modules nothing outside them imports, tests and tools included.

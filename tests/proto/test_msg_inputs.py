@@ -52,6 +52,7 @@ from spice_proto import (
     MouseMode,
     ProtocolError,
     decode_message,
+    key_char,
     key_code,
     key_press,
     key_release,
@@ -509,3 +510,37 @@ async def test_real_spice_gtk_and_spice_server(
                 assert msg.encode() == body, msg
                 seen.add(type(msg).__name__)
     assert {"MainInit", "MainChannelsList", "MainMouseMode", "MainMouseModeRequest", "CursorInit"} <= seen
+
+
+# --- characters of keys ----------------------------------------------------------------------
+
+
+def test_key_char_inverts_the_us_keymap() -> None:
+    for char, (code, shift) in US_KEYMAP.items():
+        if char.isprintable():
+            assert key_char(code, shift=shift) == char, (char, code)
+    assert {key_char(key_code("Return")), key_char(key_code("Tab"))} == {None}
+
+
+@pytest.mark.parametrize(
+    ("code", "shift", "caps_lock", "char"),
+    [
+        (0x1E, False, True, "A"),  # Caps Lock shifts letters
+        (0x1E, True, True, "a"),
+        (0x02, False, True, "1"),  # but not digits
+        (0x35, True, False, "?"),
+        (0x39, True, False, " "),
+        (0x4F, True, False, "1"),  # keypad, Num Lock on
+        (0x37, False, False, "*"),
+        (0xE035, False, False, "/"),
+        (0x135, False, False, "/"),  # the 0x100 | code spelling of an extended key
+    ],
+)
+def test_key_char(code: int, shift: bool, caps_lock: bool, char: str) -> None:
+    assert key_char(code, shift=shift, caps_lock=caps_lock) == char
+
+
+@pytest.mark.parametrize("code", [0x01, 0x1C, 0x1D, 0x2A, 0x3A, 0x3B, 0xE01C, 0xE048, 0xE11D45, 0, -1, 0x80])
+def test_key_char_of_keys_that_type_nothing(code: int) -> None:
+    assert key_char(code) is None
+    assert key_char(code, shift=True, caps_lock=True) is None

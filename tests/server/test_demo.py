@@ -18,7 +18,7 @@ from spice_server import (
     PointerEvent,
     SourceError,
 )
-from spice_server._demo import DIGITS, PENS, TYPED, DemoLayout, key_char, text_mask
+from spice_server._demo import DIGITS, PENS, TYPED, DemoLayout, text_mask
 
 
 class Recorder:
@@ -125,35 +125,15 @@ def test_every_printable_glyph_is_distinct() -> None:
 # --- keyboard map ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("code", "shift", "caps", "char"),
-    [
-        (0x1E, False, False, "a"),
-        (0x1E, True, False, "A"),
-        (0x1E, False, True, "A"),
-        (0x1E, True, True, "a"),
-        (0x02, False, False, "1"),
-        (0x02, True, False, "!"),
-        (0x02, False, True, "1"),
-        (0x0B, True, False, ")"),
-        (0x0C, True, False, "_"),
-        (0x28, True, False, '"'),
-        (0x29, False, False, "`"),
-        (0x2B, False, False, "\\"),
-        (0x35, False, False, "/"),
-        (0x35, True, False, "?"),
-        (0x39, False, False, " "),
-        (0x52, False, False, "0"),
-        (0xE035, False, False, "/"),
-    ],
-)
-def test_key_char(code: int, shift: bool, caps: bool, char: str) -> None:
-    assert key_char(code, shift, caps) == char
-
-
-@pytest.mark.parametrize("code", [0x01, 0x1D, 0x2A, 0x3A, 0x3B, 0xE048, 0xE11D45])
-def test_non_character_keys(code: int) -> None:
-    assert key_char(code) is None
+def test_keys_type_through_the_us_table() -> None:
+    """Shifted punctuation, the keypad (Num Lock on), keypad Enter and extended keypad / all
+    arrive as a US keyboard types them; keys that type nothing add nothing."""
+    source, _, _ = demo()
+    source.handle(KeyEvent(0x36, True))  # right Shift
+    type_keys(source, 0x28, 0x35, 0x4F)  # '"', '?', and keypad 1 (Shift does not matter)
+    source.handle(KeyEvent(0x36, False))
+    type_keys(source, 0x29, 0x2B, 0x37, 0x4A, 0x53, 0xE035, 0xE01C, 0x3B, 0xE048, 0x39, 0x52)
+    assert source.typed == '"?1`\\*-./\n 0'
 
 
 # --- scene ----------------------------------------------------------------------------------

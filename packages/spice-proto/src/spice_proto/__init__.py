@@ -341,6 +341,7 @@ from ._msg_inputs import (
 from ._keys import (
     KEY_NAMES as KEY_NAMES,
     US_KEYMAP as US_KEYMAP,
+    key_char as key_char,
     key_code as key_code,
     scancode_bytes as scancode_bytes,
     scancode_down as scancode_down,

@@ -21,6 +21,7 @@ from types import MappingProxyType
 __all__ = [
     "KEY_NAMES",
     "US_KEYMAP",
+    "key_char",
     "key_code",
     "scancode_bytes",
     "scancode_down",
@@ -127,6 +128,54 @@ def _build_keymap() -> dict[str, tuple[int, bool]]:
 
 #: Character -> (set-1 make code, needs Shift) for typing text on a US layout.
 US_KEYMAP: Mapping[str, tuple[int, bool]] = MappingProxyType(_build_keymap())
+
+# The keypad with Num Lock on: one character whatever Shift says.
+_KEYPAD = (
+    (0x37, "*"),
+    (0x47, "7"),
+    (0x48, "8"),
+    (0x49, "9"),
+    (0x4A, "-"),
+    (0x4B, "4"),
+    (0x4C, "5"),
+    (0x4D, "6"),
+    (0x4E, "+"),
+    (0x4F, "1"),
+    (0x50, "2"),
+    (0x51, "3"),
+    (0x52, "0"),
+    (0x53, "."),
+    (0xE035, "/"),
+)
+
+
+def _build_chars() -> dict[int, tuple[str, str]]:
+    chars = {code: (plain, shifted) for code, plain, shifted in _ROWS}
+    chars[0x39] = (" ", " ")
+    chars.update((code, (char, char)) for code, char in _KEYPAD)
+    return chars
+
+
+_US_CHARS: Mapping[int, tuple[str, str]] = MappingProxyType(_build_chars())
+
+
+def key_char(sc: int, *, shift: bool = False, caps_lock: bool = False) -> str | None:
+    """The character key ``sc`` types on a US layout (the keypad with Num Lock on), or ``None``
+    for a key that types no character (Enter, Tab, modifiers, arrows, an invalid code...).
+
+    Caps Lock acts as Shift on letters only.
+    """
+    try:
+        extended, code = _split(sc)
+    except ValueError:
+        return None
+    pair = _US_CHARS.get(_EXTENDED | code if extended else code)
+    if pair is None:
+        return None
+    plain, shifted = pair
+    if caps_lock and plain.isalpha():
+        shift = not shift
+    return shifted if shift else plain
 
 
 def _build_names() -> dict[str, int]:

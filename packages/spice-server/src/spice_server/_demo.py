@@ -5,7 +5,7 @@
 - a title bar over a gradient background (static);
 - a clock panel, digital and analog, redrawn once a second (only its box is damaged);
 - a plasma animation at ``fps`` frames per second (the kind of area a server streams);
-- a text panel where typed keys appear (set-1 scancodes through a US keyboard map);
+- a text panel where typed keys appear (set-1 scancodes through spice_proto's US key table);
 - a canvas where dragging with the left mouse button draws; the right button clears it.
 
 The server runs :meth:`DemoSource.run` (the animation); feed it the server's input
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import trio
-from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, Rect
+from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, Rect, key_char, key_code
 
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 from ._source import FrameSource, SourceError
 
-__all__ = ["DEMO_MIN_SIZE", "DemoLayout", "DemoSource", "key_char", "text_mask"]
+__all__ = ["DEMO_MIN_SIZE", "DemoLayout", "DemoSource", "text_mask"]
 
 #: Smallest frame the demo lays out (width, height).
 DEMO_MIN_SIZE = (320, 200)
@@ -102,41 +102,13 @@ def text_mask(text: str, scale: int = 1) -> npt.NDArray[np.bool_]:
 
 # --- keyboard -------------------------------------------------------------------------------
 
-_US_KEYS: dict[int, tuple[str, str]] = {}
-
-
-def _row(first: int, plain: str, shifted: str) -> None:
-    for i, (a, b) in enumerate(zip(plain, shifted, strict=True)):
-        _US_KEYS[first + i] = (a, b)
-
-
-_row(0x02, "1234567890-=", "!@#$%^&*()_+")
-_row(0x10, "qwertyuiop[]", "QWERTYUIOP{}")
-_row(0x1E, "asdfghjkl;'`", 'ASDFGHJKL:"~')
-_row(0x2B, "\\zxcvbnm,./", "|ZXCVBNM<>?")
-_row(0x39, " ", " ")
-_row(0x37, "*", "*")
-_row(0x47, "789-456+1230.", "789-456+1230.")
-_US_KEYS[0xE035] = ("/", "/")
-
-_SHIFT = frozenset({0x2A, 0x36})
-_CTRL_ALT = frozenset({0x1D, 0xE01D, 0x38, 0xE038, 0xE05B, 0xE05C})
-_ENTER = frozenset({0x1C, 0xE01C})
-_BACKSPACE = 0x0E
-_TAB = 0x0F
-_ESCAPE = 0x01
-_CAPS_LOCK = 0x3A
-
-
-def key_char(scancode: int, shift: bool = False, caps_lock: bool = False) -> str | None:
-    """The character a US keyboard types for a set-1 make code, or ``None`` (not a character key)."""
-    pair = _US_KEYS.get(scancode)
-    if pair is None:
-        return None
-    plain, shifted = pair
-    if caps_lock and plain.isalpha():
-        shift = not shift
-    return shifted if shift else plain
+_SHIFT = frozenset({key_code("Shift_L"), key_code("Shift_R")})
+_CTRL_ALT = frozenset(key_code(k) for k in ("Control_L", "Control_R", "Alt_L", "Alt_R", "Super_L", "Super_R"))
+_ENTER = frozenset({key_code("Return"), key_code("KP_Enter")})
+_BACKSPACE = key_code("BackSpace")
+_TAB = key_code("Tab")
+_ESCAPE = key_code("Escape")
+_CAPS_LOCK = key_code("Caps_Lock")
 
 
 # --- drawing helpers ------------------------------------------------------------------------
@@ -340,7 +312,7 @@ class DemoSource(FrameSource):
         elif code == _TAB:
             self.set_text(self.typed + "    ")
         else:
-            char = key_char(code, bool(self._held & _SHIFT), self.caps_lock)
+            char = key_char(code, shift=bool(self._held & _SHIFT), caps_lock=self.caps_lock)
             if char is not None:
                 self.set_text(self.typed + char)
 
