@@ -69,10 +69,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 #: Cycles known and still to be broken, package -> the cycle :func:`find_cycle` reports.  Fixing
 #: one means deleting it here (the test fails while a listed cycle is gone).
-KNOWN_CYCLES = {
-    # the agent imports Clipboard lazily, the clipboard imports AgentError
-    "spice_session": "spice_session._agent -> spice_session._clipboard -> spice_session._agent",
-}
+KNOWN_CYCLES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)

@@ -9,7 +9,6 @@ import spice_proto as sp
 import spice_session as ss
 import trio
 from peers.qemu import Qemu
-from spice_session._agent import AgentError
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
 
@@ -21,9 +20,9 @@ async def test_agent_port_without_a_guest_agent_is_disconnected_and_nothing_hang
     async with ss.connect(vm.uri) as session:
         assert not session.agent.connected and session.agent.caps is None
         with trio.fail_after(10):
-            with pytest.raises(AgentError, match="not connected"):
+            with pytest.raises(ss.AgentError, match="not connected"):
                 await session.clipboard.set_text("nobody reads this", timeout=1.0)
-            with pytest.raises(AgentError, match="not connected"):
+            with pytest.raises(ss.AgentError, match="not connected"):
                 await session.set_monitors([(800, 600)], timeout=1.0)
             assert await session.clipboard.get_text() is None  # the guest offers nothing
         shot = await session.screenshot(timeout=30)  # the session goes on

@@ -22,7 +22,6 @@ from peers.require import require_binary
 from peers.vdagent import AgentPaths, VdAgent, start_vdagent, xspice_agent_env
 from peers.xspice import Xspice
 from spice_proto import AgentCap, AgentClipboardType, AgentSelection
-from spice_session._agent_events import AgentReady, ClipboardGrabbed
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -155,14 +154,17 @@ async def test_guest_grab_event(rig: AgentRig, tmp_path: Path) -> None:
         events = session.events()
         with trio.fail_after(30):
             async for event in events:
-                if isinstance(event, AgentReady):
+                if isinstance(event, spice_session.events.AgentReady):
                     break
         source = tmp_path / "g.txt"
         source.write_text("x", encoding="utf-8")
         rig.xclip_in(source)
         with trio.fail_after(20):
             async for event in events:
-                if isinstance(event, ClipboardGrabbed) and event.selection == AgentSelection.CLIPBOARD:
+                if (
+                    isinstance(event, spice_session.events.ClipboardGrabbed)
+                    and event.selection == AgentSelection.CLIPBOARD
+                ):
                     assert AgentClipboardType.UTF8_TEXT in event.types
                     break
 

@@ -12,8 +12,6 @@ import spice_session
 import trio
 from spice_proto import AgentCap, AgentClipboardType, AgentSelection, MainAgentData
 from spice_server._agent import ClipboardOffered, FileReceived, GuestAgent, ResizeRequested
-from spice_session._agent import AgentError
-from spice_session._filexfer import FileTransferError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -105,7 +103,7 @@ async def test_monitors_config_refused_by_the_application() -> None:
         async with trio.open_nursery() as nursery:
             uri = await serve(nursery, server)
             async with spice_session.connect(uri) as session:
-                with pytest.raises(AgentError, match="refused"):
+                with pytest.raises(spice_session.AgentError, match="refused"):
                     await session.set_monitors([(400, 300)])
                 assert (fb.width, fb.height) == (320, 240)
             nursery.cancel_scope.cancel()
@@ -133,7 +131,7 @@ async def test_files_arrive_in_the_directory_with_limits(tmp_path: Path) -> None
                 assert (inbox / "a.bin").read_bytes() == payload
                 await session.files.send(tmp_path / "a.bin")  # the same name again: a new file
                 assert (inbox / "a (1).bin").read_bytes() == payload
-                with pytest.raises(FileTransferError, match="NOT_ENOUGH_SPACE") as refused:
+                with pytest.raises(spice_session.FileTransferError, match="NOT_ENOUGH_SPACE") as refused:
                     await session.files.send(tmp_path / "big.bin")
                 assert refused.value.status is not None and refused.value.status.free_space == 200_000
                 await session.files.send(tmp_path / "empty")
@@ -150,7 +148,7 @@ async def test_files_refused_without_a_directory(tmp_path: Path) -> None:
         async with trio.open_nursery() as nursery:
             uri = await serve(nursery, server)
             async with spice_session.connect(uri) as session:
-                with pytest.raises(FileTransferError, match="DISABLED"):
+                with pytest.raises(spice_session.FileTransferError, match="DISABLED"):
                     await session.files.send(tmp_path / "x")
             nursery.cancel_scope.cancel()
 
@@ -162,9 +160,9 @@ async def test_no_agent_means_disconnected_and_no_hang() -> None:
             uri = await serve(nursery, server)
             async with spice_session.connect(uri) as session:
                 assert not session.agent.connected
-                with pytest.raises(AgentError, match="not connected"):
+                with pytest.raises(spice_session.AgentError, match="not connected"):
                     await session.clipboard.set_text("x", timeout=0.5)
-                with pytest.raises(AgentError):
+                with pytest.raises(spice_session.AgentError):
                     await session.set_monitors([(100, 100)], timeout=0.5)
             nursery.cancel_scope.cancel()
 
@@ -194,7 +192,7 @@ async def test_a_client_that_stops_returning_tokens_stalls_only_the_agent() -> N
                 agent.set_image(png(300, 200))
                 while AgentClipboardType.IMAGE_PNG not in session.clipboard.guest_types.get(0, ()):
                     await trio.sleep(0.01)
-                with pytest.raises(AgentError, match="did not send"):
+                with pytest.raises(spice_session.AgentError, match="did not send"):
                     await session.clipboard.get_image(timeout=1.0)
                 assert received <= 10  # the window we granted, never more
                 stream = next(iter(agent._clients.values()))

@@ -9,6 +9,15 @@
                 print(event.message)
 """
 
+from ._agent import CLIENT_AGENT_CAPS, Agent, AgentError
+from ._agent_events import (
+    AgentConnected,
+    AgentDisconnected,
+    AgentProblem,
+    AgentReady,
+    ClipboardGrabbed,
+    ClipboardReleased,
+)
 from ._audio import (
     AudioError,
     OpusDecoder,
@@ -22,6 +31,7 @@ from ._audio import (
 )
 from ._budget import DEFAULT_MEMORY_BUDGET, BudgetExceeded, MemoryBudget, parse_size
 from ._channels import ATTACHED_TYPES, CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._clipboard import Clipboard
 from ._cursor import (
     CursorError,
     CursorHidden,
@@ -70,6 +80,7 @@ from ._eventstream import MAX_DAMAGE_RECTS, EventStream
 from ._image_cache import ImageStore, PaletteCache
 from ._pixels import Pixels
 from ._inputs import Inputs, MotionPacer
+from ._filexfer import FileTransferError, FileTransfers
 from ._keymap import HID_KEY_NAMES, HID_TO_SET1, PAUSE, PAUSE_E1_SEQUENCE, hid_to_set1
 from ._layouts import LAYOUTS, KeyComboError, Layout, LayoutError, get_layout
 from ._mediaclock import MediaClock
@@ -106,6 +117,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ATTACHED_TYPES",
+    "CLIENT_AGENT_CAPS",
     "CLIENT_CHANNEL_CAPS",
     "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_TIMEOUT",
@@ -116,6 +128,12 @@ __all__ = [
     "MIN_MEMORY_BUDGET",
     "PAUSE",
     "PAUSE_E1_SEQUENCE",
+    "Agent",
+    "AgentConnected",
+    "AgentDisconnected",
+    "AgentError",
+    "AgentProblem",
+    "AgentReady",
     "ArraySource",
     "AudioChunk",
     "AudioError",
@@ -127,6 +145,9 @@ __all__ = [
     "ChannelEnded",
     "ChannelOpened",
     "ChannelUnavailable",
+    "Clipboard",
+    "ClipboardGrabbed",
+    "ClipboardReleased",
     "CursorError",
     "CursorEvent",
     "CursorHidden",
@@ -149,6 +170,8 @@ __all__ = [
     "Event",
     "EventStream",
     "EventsDropped",
+    "FileTransferError",
+    "FileTransfers",
     "GeneratorSource",
     "ImageStore",
     "Inputs",

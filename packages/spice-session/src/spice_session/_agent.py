@@ -43,12 +43,12 @@ from spice_proto import (
 )
 
 from ._agent_events import AgentConnected, AgentDisconnected, AgentProblem, AgentReady
-from ._errors import SessionError
+from ._clipboard import Clipboard
+from ._errors import AgentError
+from ._filexfer import FileTransfers
 
 if TYPE_CHECKING:
-    from ._clipboard import Clipboard
     from ._events import Event
-    from ._filexfer import FileTransfers
 
 __all__ = ["CLIENT_AGENT_CAPS", "Agent", "AgentError", "MonitorSpec"]
 
@@ -76,10 +76,6 @@ MAX_AGENT_MESSAGE = 64 << 20
 MonitorSpec = tuple[int, int] | tuple[int, int, int, int] | AgentMonConfig
 
 
-class AgentError(SessionError):
-    """No agent, an agent without the capability needed, or an error the agent reported."""
-
-
 class Agent:
     """The guest agent as the client sees it (``session.agent``).
 
@@ -88,9 +84,6 @@ class Agent:
     """
 
     def __init__(self, main: Channel, connected: bool, tokens: int, put: Callable[[Event], object]) -> None:
-        from ._clipboard import Clipboard
-        from ._filexfer import FileTransfers
-
         self._main = main
         self.emit = put
         self.link = AgentLink(RECEIVE_WINDOW, MAX_AGENT_MESSAGE)

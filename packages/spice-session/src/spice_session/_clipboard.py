@@ -12,7 +12,6 @@ ignored.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 
 import trio
 from spice_proto import (
@@ -27,11 +26,9 @@ from spice_proto import (
     AgentSelection,
 )
 
-from ._agent import AgentError
 from ._agent_events import ClipboardGrabbed, ClipboardReleased
-
-if TYPE_CHECKING:
-    from ._agent import Agent
+from ._agent_port import AgentPort
+from ._errors import AgentError
 
 __all__ = ["PNG_SIGNATURE", "Clipboard", "to_png"]
 
@@ -87,7 +84,7 @@ class Clipboard:
     ``max_size`` bounds what we accept from the guest.
     """
 
-    def __init__(self, agent: Agent, max_size: int = 32 << 20) -> None:
+    def __init__(self, agent: AgentPort, max_size: int = 32 << 20) -> None:
         self._agent = agent
         self.max_size = max_size
         self.guest_types: dict[int, tuple[AgentClipboardType | int, ...]] = {}

@@ -29,3 +29,7 @@ class StreamError(DisplayError):
 
 class ScreenshotTimeout(SessionError, TimeoutError):
     """No complete, settled picture of the primary surface within the time allowed."""
+
+
+class AgentError(SessionError):
+    """No agent, an agent without the capability needed, or an error the agent reported."""

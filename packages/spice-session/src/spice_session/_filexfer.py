@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import trio
 from spice_proto import (
@@ -23,10 +22,8 @@ from spice_proto import (
     AgentMessage,
 )
 
-from ._agent import AgentError
-
-if TYPE_CHECKING:
-    from ._agent import Agent
+from ._agent_port import AgentPort
+from ._errors import AgentError
 
 __all__ = ["FileTransferError", "FileTransfers"]
 
@@ -64,7 +61,7 @@ def _describe(status: AgentFileXferStatus) -> str:
 class FileTransfers:
     """File transfers to the guest; ``await session.files.send(path, progress=cb)``."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: AgentPort) -> None:
         self._agent = agent
         self._next_id = 1
         self._xfers: dict[int, _Xfer] = {}
