@@ -38,6 +38,7 @@ TEST_DEPS = [
     "numpy",
     "pillow",
     "av>=12",  # spice-session[video]: the VP8/VP9/H.264 stream tests
+    "mypy>=1.10",  # tests/test_readme_types.py: the README examples type-check
 ]
 
 
