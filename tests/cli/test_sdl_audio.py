@@ -14,6 +14,9 @@ import spice_server
 import spice_session
 import trio
 from spice_cli._sdl_audio import SdlMicrophone, SdlSpeaker, ViewerAudio, sdl_audio
+from spice_cli._sdl_window import SDLError
+from spice_session import _session as session_module
+from spice_session._playback import AudioChunk
 
 RATE = 48000
 
@@ -81,8 +84,12 @@ def test_microphone_reads_the_capture_device(disk_audio: tuple[Path, Path]) -> N
     assert muted is not None and not muted.any()
 
 
-async def test_viewer_audio_plays_our_server_on_the_media_clock(disk_audio: tuple[Path, Path]) -> None:
+async def test_viewer_audio_plays_our_server_on_the_media_clock(
+    disk_audio: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, _ = disk_audio
+    # raw (lossless) playback, so the samples that come out can be counted exactly
+    monkeypatch.setattr(session_module, "playback_caps", lambda *_: sp.Caps.of(sp.PlaybackCap.VOLUME))
     audio = spice_server.AudioSource()
     server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
     with sdl_audio(), trio.fail_after(20):
@@ -102,5 +109,30 @@ async def test_viewer_audio_plays_our_server_on_the_media_clock(disk_audio: tupl
                 assert player.toggle_mute() and player.speaker is not None and player.speaker.muted
             nursery.cancel_scope.cancel()
     heard = loud_part(out)
-    assert abs(len(heard) - 0.6 * RATE) <= 960
+    # every sample once: as many loud samples as the tone has (a lost or doubled 10 ms chunk is
+    # 480 off); a stall of the loop may put silence in between, bounded here
+    loud_in_tone = int((np.abs(spice_session.tone(1000, 0.6)[:, 0]) > 1000).sum())
+    assert int((np.abs(heard[:, 0]) > 1000).sum()) == loud_in_tone
+    assert len(heard) - 0.6 * RATE <= 0.25 * RATE
     assert abs(peak_hz(heard, RATE) - 1000) <= 2
+
+
+def test_missing_devices_mean_silence_not_a_crash(
+    disk_audio: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SDL_DISKAUDIOFILEIN", str(disk_audio[0].parent / "missing" / "in.raw"))
+    with sdl_audio():
+        assert SdlMicrophone().read(480, RATE, 2) is None  # the record source is simply done
+
+    def no_device(rate: int, channels: int) -> SdlSpeaker:
+        raise SDLError("no output device")
+
+    async def play() -> ViewerAudio:
+        player = ViewerAudio(lambda: 0, make_speaker=no_device)
+        player.on_event(AudioChunk(0, RATE, spice_session.tone(440, 0.01)))
+        with trio.move_on_after(0.2):
+            await player.run()
+        return player
+
+    player = trio.run(play)
+    assert player.failed and player.speaker is None

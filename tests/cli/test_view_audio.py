@@ -79,7 +79,8 @@ async def test_spice_view_plays_and_records(tmp_path: Path) -> None:
     heard = np.frombuffer(out.read_bytes(), "<i2")
     heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)
     loud = np.flatnonzero(np.abs(heard[:, 0]) > 1000)
-    assert abs((loud[-1] - loud[0]) - RATE) <= 960
+    # the whole second came out (a stall of the busy machine may put a little silence in it)
+    assert 0.98 * RATE <= loud[-1] - loud[0] <= 1.25 * RATE
     assert abs(peak_hz(heard[loud[0] : loud[-1]], RATE) - 1000) <= 2
     sent = np.concatenate(recorded)
     loud = np.flatnonzero(np.abs(sent[:, 0]) > 1000)

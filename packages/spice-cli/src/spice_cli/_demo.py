@@ -12,14 +12,15 @@ import errno
 import os
 import re
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import TextIO
 
 import spice_session as ss
 import trio
 from spice_net import single_error
-from spice_server import Compression, DemoSource, Server, ServerAddress, SourceError
+from spice_server import AudioSource, Compression, DemoSource, Server, ServerAddress, SourceError
+from spice_server._demo_audio import run_demo_audio
 
 from ._exitcodes import ExitCode, UsageError
 from ._screenshot import write_png
@@ -162,6 +163,7 @@ async def headless_screenshot(
 async def _view(uri: str, password: str | None, out: TextIO) -> bool:
     """Show the demo in the SDL viewer until its window closes; ``False`` if no window can open."""
     try:
+        from ._sdl_audio import audio_device, session_audio
         from ._sdl_viewer import Viewer
         from ._sdl_window import SDLError, sdl_video
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -173,9 +175,11 @@ async def _view(uri: str, password: str | None, out: TextIO) -> bool:
         except SDLError as exc:
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
             return False
+        audio = audio_device(stack, "spice demo")
         try:
-            async with ss.connect(uri, password=password) as session:
-                await Viewer(session).run()
+            async with ss.connect(uri, password=password, audio=audio) as session:
+                with session_audio(session) if audio else nullcontext((None, None)) as (speaker, mic):
+                    await Viewer(session, audio=speaker, microphone=mic).run()
         except SDLError as exc:  # no window or renderer after all
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
             return False
@@ -194,11 +198,15 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
 
     password = password_from(args, env=True)
     needs = f", password from {password_origin(args)}" if password is not None else ""
-    server = Server(source, password=password, image_compression=args.compression, name="spice demo")
+    audio = AudioSource(record=True)  # a chime for each key typed, a meter of the microphone
+    server = Server(
+        source, password=password, image_compression=args.compression, name="spice demo", audio=audio
+    )
     try:
         async with trio.open_nursery() as nursery:
             addr = await _listen(nursery, server, host, port, explicit)
             nursery.start_soon(source.consume, server.input_events())
+            nursery.start_soon(run_demo_audio, source, audio, server.input_events())
             uri = _uri(addr)
             size = f"{source.width}x{source.height}{needs}"
             say(f"demo server: {uri}  ({size}; attach with: remote-viewer {uri})")

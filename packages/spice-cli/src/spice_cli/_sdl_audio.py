@@ -9,12 +9,14 @@ when its time comes, so sound stays with the stream video stamped on the same cl
 from __future__ import annotations
 
 import ctypes
+import sys
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 
 import numpy as np
 import numpy.typing as npt
+import spice_session as ss
 import trio
 from spice_session.events import AudioChunk, PlaybackStarted
 from spice_session.lowlevel import MediaPresenter
@@ -25,7 +27,7 @@ with warnings.catch_warnings():
 
 from ._sdl_window import SDLError
 
-__all__ = ["SdlMicrophone", "SdlSpeaker", "ViewerAudio", "sdl_audio"]
+__all__ = ["SdlMicrophone", "SdlSpeaker", "ViewerAudio", "audio_device", "sdl_audio", "session_audio"]
 
 Pcm = npt.NDArray[np.int16]
 #: Queued output beyond this is dropped (the device fell behind): latency stays bounded.
@@ -106,9 +108,14 @@ class SdlMicrophone:
         self._format: tuple[int, int] | None = None
 
     def read(self, frames: int, rate: int, channels: int) -> Pcm | None:
+        """``frames`` of what the device captured; ``None`` (the source is done) when it cannot open."""
         if self._format != (rate, channels):
             self.close()
-            self._device = _open(rate, channels, capture=True)
+            try:
+                self._device = _open(rate, channels, capture=True)
+            except SDLError as exc:
+                print(f"no microphone: {exc}", file=sys.stderr, flush=True)
+                return None
             self._format = (rate, channels)
         assert self._device is not None
         buf = ctypes.create_string_buffer(frames * channels * 2)
@@ -142,6 +149,8 @@ class ViewerAudio:
         self._now = now
         self.muted = False
         self.speaker: SdlSpeaker | None = None
+        #: No output device could be opened: the sound is dropped.
+        self.failed = False
         self._make_speaker = make_speaker
         self._format: tuple[int, int] | None = None
         self._wake = trio.Event()
@@ -171,6 +180,8 @@ class ViewerAudio:
                         await self._wake.wait()
                 for time, pcm in self.presenter.due():
                     speaker = self._speaker_for(pcm)
+                    if speaker is None:
+                        continue
                     queued = speaker.queued_ms
                     ahead = _mm_diff(time, self._now()) - queued
                     if queued < DRY_MS and ahead > 1:  # (nearly) dry: start this chunk at its media time
@@ -182,11 +193,44 @@ class ViewerAudio:
                 self.speaker.close()
                 self.speaker = None
 
-    def _speaker_for(self, pcm: Pcm) -> SdlSpeaker:
+    def _speaker_for(self, pcm: Pcm) -> SdlSpeaker | None:
+        """The speaker for this chunk's format; ``None`` (sound dropped) when no device opens."""
         rate = self._format[0] if self._format is not None else 48000
+        if self.failed:
+            return None
         if self.speaker is None or (self.speaker.rate, self.speaker.channels) != (rate, pcm.shape[1]):
             if self.speaker is not None:
                 self.speaker.close()
-            self.speaker = self._make_speaker(rate, pcm.shape[1])
+                self.speaker = None
+            try:
+                self.speaker = self._make_speaker(rate, pcm.shape[1])
+            except SDLError as exc:
+                print(f"no sound: {exc}", file=sys.stderr, flush=True)
+                self.failed = True
+                return None
             self.speaker.muted = self.muted
         return self.speaker
+
+
+def audio_device(stack: ExitStack, who: str) -> bool:
+    """SDL audio until ``stack`` closes; without a device, ``who`` says so on stderr (then silent)."""
+    try:
+        stack.enter_context(sdl_audio())
+    except SDLError as exc:
+        print(f"{who}: no sound: {exc}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+@contextmanager
+def session_audio(session: ss.Session) -> Iterator[tuple[ViewerAudio, SdlMicrophone | None]]:
+    """A player for ``session``'s sound, and the microphone as its record source (when it has
+    a record channel), closed at the end."""
+    microphone = None
+    with suppress(ss.ChannelUnavailable):
+        session.record.source = microphone = SdlMicrophone()
+    try:
+        yield ViewerAudio(session.media_clock.now), microphone
+    finally:
+        if microphone is not None:
+            microphone.close()

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from typing import TextIO
-
-import spice_session as ss
 
 from ._exitcodes import ExitCode
 from ._run import add_connection_args, check_connection_args, open_session
@@ -44,36 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Connect, show the window until it is closed; a dropped connection raises (exit code 9)."""
     check_connection_args(args)
+    from ._sdl_audio import audio_device, session_audio
     from ._sdl_viewer import Viewer
     from ._sdl_window import sdl_video
 
     with sdl_video(), contextlib.ExitStack() as stack:
-        audio = not args.no_audio and _audio_device(stack)
+        audio = not args.no_audio and audio_device(stack, "spice view")
         async with open_session(args, audio=audio) as session:
-            speaker = microphone = None
-            if audio:
-                from ._sdl_audio import SdlMicrophone, ViewerAudio
-
-                speaker = ViewerAudio(session.media_clock.now)
-                with contextlib.suppress(ss.ChannelUnavailable):
-                    session.record.source = microphone = SdlMicrophone()
-            viewer = Viewer(session, client_mouse=not args.server_mouse, audio=speaker, microphone=microphone)
-            try:
+            with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
+                viewer = Viewer(session, client_mouse=not args.server_mouse, audio=speaker, microphone=mic)
                 await viewer.run()
-            finally:
-                if microphone is not None:
-                    microphone.close()
     return ExitCode.OK
-
-
-def _audio_device(stack: contextlib.ExitStack) -> bool:
-    """Open SDL audio for the viewer's lifetime; without a device, say so (stderr) and go on silent."""
-    from ._sdl_audio import sdl_audio
-    from ._sdl_window import SDLError
-
-    try:
-        stack.enter_context(sdl_audio())
-    except SDLError as exc:
-        print(f"spice view: no sound: {exc}", file=sys.stderr, flush=True)
-        return False
-    return True

@@ -127,6 +127,8 @@ TITLE: Color = (240, 240, 255)
 SUBTITLE: Color = (170, 180, 220)
 PANEL: Color = (30, 34, 62)
 BORDER: Color = (92, 102, 160)
+METER_OFF: Color = (40, 44, 70)
+METER_ON: Color = (60, 200, 90)
 LABEL: Color = (150, 160, 205)
 DIGITS: Color = (120, 255, 160)
 DIAL: Color = (200, 200, 230)
@@ -207,6 +209,8 @@ class DemoSource(FrameSource):
         self.layout = DemoLayout.for_size(width, height)
         #: While frozen, :meth:`step` changes nothing (input still draws).
         self.frozen = False
+        #: The level shown by :meth:`show_level` (0 to 1).
+        self.level = 0.0
         #: What was typed so far (newest last; bounded).
         self.typed = ""
         self.caps_lock = False
@@ -321,6 +325,18 @@ class DemoSource(FrameSource):
         self.typed = text[-4096:]
         self._draw_text_panel()
         self._damage(self.layout.text)
+
+    def show_level(self, level: float) -> None:
+        """Show ``level`` (0 to 1, e.g. how loud a client's microphone is) as a meter at the
+        right of the title line."""
+        title, s = self.layout.title, self.layout.title_scale
+        right = title.right - 4 * s
+        left = right - (title.right - title.left) // 5
+        top, bottom = title.top + 2 * s, title.top + 2 * s + GLYPH_H * s
+        self.level = min(max(level, 0.0), 1.0)
+        self._frame[top:bottom, left:right] = _bgrx(METER_OFF)
+        self._frame[top:bottom, left : left + round((right - left) * self.level)] = _bgrx(METER_ON)
+        self._damage(title)
 
     def clear_canvas(self) -> None:
         self._draw_canvas()
