@@ -41,6 +41,8 @@ class QemuOptions:
     qxl_devices: int = 1
     #: Appended to the -spice option, e.g. ",tls-channel=main" (needs ``pki``).
     extra_spice: str = ""
+    #: More QEMU arguments, e.g. ("-boot", "menu=on").
+    extra_args: tuple[str, ...] = ()
 
 
 class Qmp:
@@ -148,7 +150,7 @@ def qemu_argv(opts: QemuOptions, port: int, tls_port: int | None, qmp_path: Path
         argv += ["-chardev", "spicevmc,id=usbredir0,name=usbredir"]
         argv += ["-device", "qemu-xhci", "-device", "usb-redir,chardev=usbredir0"]
     argv += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
-    return argv
+    return argv + list(opts.extra_args)
 
 
 def start_qemu(options: QemuOptions | None = None, log_dir: Path | None = None, attempts: int = 3) -> Qemu:
