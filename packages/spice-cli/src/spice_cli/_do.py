@@ -7,6 +7,11 @@ Actions (arguments in brackets are optional)::
     drag X Y             scroll N             pause SECONDS       wait-still [SECONDS]
     capture FILE.png [X Y W H]                expect FILE.png|NEEDLE.json [TIMEOUT]
     expect-text REGEX [TIMEOUT]
+    clipboard-set TEXT   clipboard-get        send-file PATH      resize WxH[,WxH...]
+
+The last four go through the guest agent: ``clipboard-get`` prints the guest's text
+(nothing when it offers none), ``send-file`` shows a progress bar on a terminal,
+``resize`` asks for one monitor per ``WxH``.  No agent within 10 s: exit code 11.
 
 ``-f SCRIPT`` reads the actions from a file, one per line (shell quoting, ``#``
 comments).  An ``expect`` or ``expect-text`` that times out ends the command
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +93,16 @@ def _seconds(name: str, words: list[str]) -> tuple[object, ...]:
     return tuple(_float(name, w) for w in words)
 
 
+def _monitors(name: str, words: list[str]) -> tuple[object, ...]:
+    sizes = []
+    for part in words[0].split(","):
+        w, sep, h = part.lower().partition("x")
+        if not sep or not w.isdigit() or not h.isdigit() or not (0 < int(w) <= 16384 and 0 < int(h) <= 16384):
+            raise UsageError(f"{name}: expected WxH[,WxH...] (e.g. 1280x800), got {words[0]!r}")
+        sizes.append((int(w), int(h)))
+    return tuple(sizes)
+
+
 def _capture(name: str, words: list[str]) -> tuple[object, ...]:
     if len(words) not in (1, 5):
         raise UsageError("capture: FILE.png, optionally followed by X Y W H")
@@ -110,7 +126,44 @@ _SPEC: dict[str, tuple[int, int, _Converter]] = {
     "expect-text": (1, 1, _with_timeout),
     "wait-still": (0, 1, _seconds),
     "pause": (1, 0, _seconds),
+    "clipboard-set": (1, 0, _text),
+    "clipboard-get": (0, 0, _text),
+    "send-file": (1, 0, _text),
+    "resize": (1, 0, _monitors),
 }
+
+#: Seconds ``spice do`` waits for the guest agent.
+AGENT_TIMEOUT = 10.0
+
+
+async def _clipboard_get(vm: Driver, out: TextIO) -> None:
+    session = vm.session
+    await session.agent.ready(AGENT_TIMEOUT)
+    with trio.move_on_after(1.0):  # a guest that owns the clipboard says so as the agent starts
+        while not session.clipboard.guest_types.get(0):
+            await trio.sleep(0.02)
+    text = await session.clipboard.get_text()
+    if text:
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+
+
+async def _send_file(vm: Driver, path: str, out: TextIO) -> None:
+    if not Path(path).is_file():
+        raise UsageError(f"send-file: {path} is not a readable file")
+    bar = sys.stderr.isatty()
+
+    def progress(sent: int, total: int) -> None:
+        if bar:
+            done = 30 * sent // max(total, 1)
+            sys.stderr.write(f"\r{Path(path).name} [{'#' * done}{'.' * (30 - done)}] {sent}/{total}")
+            sys.stderr.flush()
+
+    await vm.session.agent.ready(AGENT_TIMEOUT)
+    await vm.session.files.send(path, progress=progress)
+    if bar:
+        sys.stderr.write("\n")
+    print(f"{path}: {Path(path).stat().st_size} bytes sent", file=out, flush=True)
 
 
 def parse_actions(words: Sequence[str]) -> list[Action]:
@@ -236,6 +289,15 @@ async def _perform(vm: Driver, action: Action, out: TextIO) -> None:
     elif name == "expect-text":
         found = await vm.expect_text(str(a[0]), float(str(a[1])))
         print(f"text: {found.group(0)!r}", file=out, flush=True)
+    elif name == "clipboard-set":
+        await vm.session.clipboard.set_text(str(a[0]), timeout=AGENT_TIMEOUT)
+    elif name == "clipboard-get":
+        await _clipboard_get(vm, out)
+    elif name == "send-file":
+        await _send_file(vm, str(a[0]), out)
+    elif name == "resize":
+        sizes = [(int(str(m[0])), int(str(m[1]))) for m in a if isinstance(m, tuple)]
+        await vm.session.set_monitors(sizes, timeout=AGENT_TIMEOUT)
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 import spice_net
-from spice_session import InvalidURI, ScreenshotTimeout
+from spice_session import AgentError, InvalidURI, ScreenshotTimeout
 from spice_session._driver import OcrUnavailable
 from spice_session._match import MatchError, NeedleError
 
@@ -40,6 +40,8 @@ class ExitCode(enum.IntEnum):
     PROTOCOL_ERROR = 9
     #: ``spice do``: an expect / expect-text / wait-still did not see what it waited for in time.
     EXPECT_FAILED = 10
+    #: ``spice do``: no guest agent, or the agent refused (clipboard, send-file, resize).
+    AGENT_FAILED = 11
     #: Interrupted (Ctrl-C).
     INTERRUPTED = 130
     #: Whoever read the output went away (``spice connect URI | head``): 128 + SIGPIPE, no message.
@@ -59,6 +61,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         (NeedleError, ExitCode.USAGE, "bad needle"),
         (OcrUnavailable, ExitCode.USAGE, "no OCR"),
         (MatchError, ExitCode.EXPECT_FAILED, "expect failed"),
+        (AgentError, ExitCode.AGENT_FAILED, "agent"),
         (spice_net.ConnectTimeout, ExitCode.TIMEOUT, "timed out"),
         (ScreenshotTimeout, ExitCode.TIMEOUT, "timed out"),
         (spice_net.ConnectFailed, ExitCode.CONNECTION_FAILED, "connection failed"),
