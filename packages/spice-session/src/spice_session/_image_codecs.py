@@ -10,6 +10,7 @@ keyword each codec adds: ``palette=`` for LZ, ``window=`` for GLZ.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -138,37 +139,42 @@ def _rgb_direct(types: Any) -> dict[enum.IntEnum, Direct]:
 
 _LZ_PALETTE = frozenset(t for t in spice_lz.ImageType if t.is_palette)
 _GLZ = Codec(
-    _data,
-    spice_glz.read_header,
-    _glz_decode,
-    _glz_into,
-    frozenset(spice_glz.ImageType),
-    _rgb_direct(spice_glz.ImageType),
+    blob=_data,
+    read_header=spice_glz.read_header,
+    decode=_glz_decode,
+    decode_into=_glz_into,
+    carries=frozenset(spice_glz.ImageType),
+    direct=_rgb_direct(spice_glz.ImageType),
 )
 
 #: The codec of each compressed SPICE image type.
 CODECS: dict[ImageType, Codec] = {
     ImageType.QUIC: Codec(
-        _data,
-        spice_quic.read_header,
-        _quic_decode,
-        _quic_into,
-        frozenset(spice_quic.ImageType),
-        _rgb_direct(spice_quic.ImageType),
+        blob=_data,
+        read_header=spice_quic.read_header,
+        decode=_quic_decode,
+        decode_into=_quic_into,
+        carries=frozenset(spice_quic.ImageType),
+        direct=_rgb_direct(spice_quic.ImageType),
     ),
     ImageType.LZ_RGB: Codec(
-        _data,
-        spice_lz.read_header,
-        _lz_decode,
-        _lz_into,
-        frozenset(spice_lz.ImageType) - _LZ_PALETTE,
-        _rgb_direct(spice_lz.ImageType),
+        blob=_data,
+        read_header=spice_lz.read_header,
+        decode=_lz_decode,
+        decode_into=_lz_into,
+        carries=frozenset(spice_lz.ImageType) - _LZ_PALETTE,
+        direct=_rgb_direct(spice_lz.ImageType),
     ),
-    ImageType.LZ_PLT: Codec(_data, spice_lz.read_header, _lz_decode, None, _LZ_PALETTE, {}),
+    ImageType.LZ_PLT: Codec(
+        blob=_data,
+        read_header=spice_lz.read_header,
+        decode=_lz_decode,
+        decode_into=None,  # palette lookups always convert
+        carries=_LZ_PALETTE,
+        direct={},
+    ),
     ImageType.GLZ_RGB: _GLZ,
-    ImageType.ZLIB_GLZ_RGB: Codec(
-        _inflated, _GLZ.read_header, _GLZ.decode, _GLZ.decode_into, _GLZ.carries, _GLZ.direct
-    ),
+    ImageType.ZLIB_GLZ_RGB: dataclasses.replace(_GLZ, blob=_inflated),
 }
 
 #: What the codecs raise for bad data.
