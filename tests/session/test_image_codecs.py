@@ -1,0 +1,131 @@
+"""The session's codec table (spice_session._image_codecs) and what goes through it."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+import spice_glz
+import spice_lz
+import spice_quic
+from spice_proto import (
+    GlzRgbImage,
+    ImageType,
+    LzPltImage,
+    LzRgbImage,
+    Palette,
+    QuicImage,
+    SurfaceFmt,
+    ZlibGlzRgbImage,
+)
+from spice_session import DisplayError
+from spice_session._image_cache import ImageStore, PaletteCache
+from spice_session._image_codecs import CODECS
+from spice_session._images import ImageDecoder
+from spice_session._surface import Surface
+
+W, H = 12, 7
+
+
+def picture(seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    px = rng.integers(0, 256, (H, W, 4), dtype=np.uint8)
+    px[..., 3] = 0
+    return px
+
+
+def decoder() -> ImageDecoder:
+    def no_surface(surface_id: int) -> Surface:
+        raise DisplayError(f"no surface {surface_id}")
+
+    return ImageDecoder(ImageStore(1 << 16, 1 << 16), PaletteCache(), no_surface)
+
+
+def zlib_glz(px: np.ndarray, *, junk: bytes = b"", size_delta: int = 0) -> ZlibGlzRgbImage:
+    blob = spice_glz.Encoder(1 << 16).encode(px.tobytes(), W, H, spice_glz.ImageType.RGB32)
+    return ZlibGlzRgbImage(
+        width=W, height=H, glz_data_size=len(blob) + size_delta, data=zlib.compress(blob) + junk
+    )
+
+
+def test_every_compressed_image_type_has_one_entry() -> None:
+    assert set(CODECS) == {
+        ImageType.QUIC,
+        ImageType.LZ_RGB,
+        ImageType.LZ_PLT,
+        ImageType.GLZ_RGB,
+        ImageType.ZLIB_GLZ_RGB,
+    }
+    lz_rgb, lz_plt = CODECS[ImageType.LZ_RGB].carries, CODECS[ImageType.LZ_PLT].carries
+    assert lz_rgb | lz_plt == set(spice_lz.ImageType) and not lz_rgb & lz_plt
+    assert lz_plt == {t for t in spice_lz.ImageType if t.is_palette}
+    assert CODECS[ImageType.QUIC].carries == set(spice_quic.ImageType)
+    assert (
+        CODECS[ImageType.GLZ_RGB].carries
+        == CODECS[ImageType.ZLIB_GLZ_RGB].carries
+        == set(spice_glz.ImageType)
+    )
+
+
+def test_zlib_glz_goes_through_spice_glz_inflate() -> None:
+    px = picture()
+    assert np.array_equal(decoder().decode(zlib_glz(px)).data[..., :3], px[..., :3])
+    # data after the zlib stream, and a stream longer than glz_data_size, are refused
+    with pytest.raises(DisplayError, match=r"ZLIB_GLZ_RGB image id 0x0.*data after the zlib stream"):
+        decoder().decode(zlib_glz(px, junk=b"junk"))
+    with pytest.raises(DisplayError, match="inflates to more bytes"):
+        decoder().decode(zlib_glz(px, size_delta=-1))
+    with pytest.raises(DisplayError, match="inflates to"):
+        decoder().decode(zlib_glz(px, size_delta=+1))
+
+
+@pytest.mark.parametrize("kind", ["quic", "lz", "glz", "zlib"])
+def test_decode_into_writes_straight_into_the_surface(kind: str) -> None:
+    px = picture(7)
+    raw = px.tobytes()
+    image = {
+        "quic": lambda: QuicImage(
+            width=W, height=H, data=spice_quic.encode(raw, W, H, spice_quic.ImageType.RGB32)
+        ),
+        "lz": lambda: LzRgbImage(
+            width=W, height=H, data=spice_lz.encode(raw, W, H, spice_lz.ImageType.RGB32)
+        ),
+        "glz": lambda: GlzRgbImage(
+            width=W, height=H, data=spice_glz.Encoder(1 << 16).encode(raw, W, H, spice_glz.ImageType.RGB32)
+        ),
+        "zlib": lambda: zlib_glz(px),
+    }[kind]()
+    surface = Surface(0, 20, 10, SurfaceFmt.FMT_32_xRGB)
+    assert decoder().decode_into(image, surface, 3, 2)
+    assert np.array_equal(surface.pixels[2 : 2 + H, 3 : 3 + W, :3], px[..., :3])
+    assert not surface.pixels[:2].any() and not surface.pixels[:, :3].any()
+    # RGB pixels would need converting for an ARGB surface: not taken
+    argb = Surface(1, 20, 10, SurfaceFmt.FMT_32_ARGB)
+    assert not decoder().decode_into(image, argb, 0, 0)
+    assert not argb.pixels.any()
+
+
+def test_decode_into_refuses_a_bad_zlib_payload_without_touching_the_surface() -> None:
+    surface = Surface(0, 20, 10, SurfaceFmt.FMT_32_xRGB)
+    with pytest.raises(DisplayError, match="data after the zlib stream"):
+        decoder().decode_into(zlib_glz(picture(), junk=b"x"), surface, 0, 0)
+    assert not surface.pixels.any()
+
+
+def test_lz_types_must_match_the_spice_image_type() -> None:
+    indices = bytes(range(W)) * H
+    plt_blob = spice_lz.encode(indices, W, H, spice_lz.ImageType.PLT8)
+    rgb_blob = spice_lz.encode(picture().tobytes(), W, H, spice_lz.ImageType.RGB32)
+    palette = Palette(1, tuple(range(256)))
+    with pytest.raises(DisplayError, match="LZ_RGB cannot carry PLT8"):
+        decoder().decode(LzRgbImage(width=W, height=H, data=plt_blob))
+    with pytest.raises(DisplayError, match="LZ_PLT cannot carry RGB32"):
+        decoder().decode(LzPltImage(width=W, height=H, data=rgb_blob, palette=palette))
+    # palette images always convert: never the zero-copy path
+    surface = Surface(0, W, H, SurfaceFmt.FMT_32_xRGB)
+    assert not decoder().decode_into(
+        LzPltImage(width=W, height=H, data=plt_blob, palette=palette), surface, 0, 0
+    )
+    pixels = decoder().decode(LzPltImage(width=W, height=H, data=plt_blob, palette=palette))
+    assert pixels.words()[0, :W].tolist() == list(range(W))
