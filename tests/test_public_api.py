@@ -128,6 +128,8 @@ SPICE_SERVER = _names(
     "ButtonEvent InputEvent KeyEvent ModifiersEvent MotionEvent PointerEvent "
     # Sound
     "AUDIO_RATE AudioSource RecordedAudio "
+    # The built-in guest agent
+    "GuestAgent AgentEvent ClipboardOffered ResizeRequested FileReceived AgentError "
     "__version__"
 )
 SPICE_SERVER_LOWLEVEL = _names(

@@ -1,4 +1,4 @@
-"""``spice do`` agent actions against spice_server's GuestAgent: clipboard, send-file, resize."""
+"""``spice do`` agent actions against spice_server's srv.GuestAgent: clipboard, send-file, resize."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import spice_server as srv
 import trio
 from spice_cli._do import Action, parse_actions
 from spice_cli._run import UsageError
-from spice_server._agent import ClipboardOffered, GuestAgent
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -46,7 +45,7 @@ def test_parse_agent_actions() -> None:
 
 async def test_agent_actions_reach_our_server(nursery: trio.Nursery, tmp_path: Path) -> None:
     fb = srv.Framebuffer(320, 200)
-    agent = GuestAgent(files_dir=tmp_path / "inbox")
+    agent = srv.GuestAgent(files_dir=tmp_path / "inbox")
     events = agent.events()
     uri = await _server(nursery, srv.Server(fb, agent=agent))
     agent.set_text("from the server\nsecond")
@@ -76,7 +75,7 @@ async def test_agent_actions_reach_our_server(nursery: trio.Nursery, tmp_path: P
     nursery.start_soon(run)
     with trio.fail_after(60):
         async for event in events:
-            if isinstance(event, ClipboardOffered) and event.types:
+            if isinstance(event, srv.ClipboardOffered) and event.types:
                 break
     assert await agent.get_text() == "typed in spice do"
     await done.wait()

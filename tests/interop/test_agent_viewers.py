@@ -1,6 +1,6 @@
 """remote-viewer and spicy (spice-gtk) against our server's built-in agent, on Xvfb.
 
-Clipboard both ways between ``xclip`` on the viewer's display and GuestAgent, and a
+Clipboard both ways between ``xclip`` on the viewer's display and ss.GuestAgent, and a
 remote-viewer window resized with xdotool resizing our Framebuffer, the picture exact.
 """
 
@@ -28,7 +28,6 @@ from peers.viewers import (
 )
 from peers.xvfb import Xvfb
 from spice_proto import AgentClipboardType
-from spice_server._agent import ClipboardOffered, GuestAgent, ResizeRequested
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(150)]
 
@@ -44,7 +43,7 @@ async def running(server: ss.Server) -> AsyncIterator[int]:
         nursery.cancel_scope.cancel()
 
 
-async def agent_ready(agent: GuestAgent) -> None:
+async def agent_ready(agent: ss.GuestAgent) -> None:
     with trio.fail_after(TIMEOUT):
         while not any(c.caps is not None for c in agent._clients.values()):
             await trio.sleep(0.05)
@@ -76,7 +75,7 @@ async def test_clipboard_both_ways_with_xclip(viewer: str, xvfb: Xvfb, tmp_path:
     require_binary("xclip")
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H))
-    agent = GuestAgent(follow_resize=False)
+    agent = ss.GuestAgent(follow_resize=False)
     events = agent.events()
     server = ss.Server(fb, agent=agent)
     async with running(server) as port:
@@ -89,7 +88,7 @@ async def test_clipboard_both_ways_with_xclip(viewer: str, xvfb: Xvfb, tmp_path:
         with trio.fail_after(TIMEOUT):
             while True:
                 event = await events.receive()
-                if isinstance(event, ClipboardOffered) and AgentClipboardType.UTF8_TEXT in event.types:
+                if isinstance(event, ss.ClipboardOffered) and AgentClipboardType.UTF8_TEXT in event.types:
                     break
         assert await agent.get_text() == "copied on the host\nsecond line ✓"
         # server -> host: spice-gtk takes the Xvfb CLIPBOARD and asks us on paste
@@ -111,7 +110,7 @@ async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -
     require_binary("xdotool")
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H))
-    agent = GuestAgent()
+    agent = ss.GuestAgent()
     events = agent.events()
     server = ss.Server(fb, agent=agent)
     async with running(server) as port:
@@ -125,7 +124,7 @@ async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -
         with trio.fail_after(TIMEOUT):
             while True:
                 event = await events.receive()
-                if isinstance(event, ResizeRequested) and event.applied and fb.width > W and fb.height > H:
+                if isinstance(event, ss.ResizeRequested) and event.applied and fb.width > W and fb.height > H:
                     break
         # a window 900x700 minus the viewer's menu and status bars: the framebuffer follows its inside
         assert fb.width <= 900 and fb.height <= 700

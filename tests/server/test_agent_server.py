@@ -11,7 +11,6 @@ import spice_server
 import spice_session
 import trio
 from spice_proto import AgentCap, AgentClipboardType, AgentSelection, MainAgentData
-from spice_server._agent import ClipboardOffered, FileReceived, GuestAgent, ResizeRequested
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,7 +32,7 @@ def png(width: int, height: int, seed: int = 1) -> bytes:
 
 
 async def test_clipboard_both_ways_and_selections() -> None:
-    agent = GuestAgent()
+    agent = spice_server.GuestAgent()
     server = spice_server.Server(spice_server.Framebuffer(64, 48), agent=agent)
     events = agent.events()
     with trio.fail_after(30):
@@ -44,7 +43,7 @@ async def test_clipboard_both_ways_and_selections() -> None:
                 assert session.agent.connected and session.agent.has(AgentCap.GUEST_LINEEND_LF)
                 await session.clipboard.set_text("two\nlines é")
                 offered = await events.receive()
-                assert isinstance(offered, ClipboardOffered)
+                assert isinstance(offered, spice_server.ClipboardOffered)
                 assert offered.types == (AgentClipboardType.UTF8_TEXT,)
                 assert await agent.get_text() == "two\nlines é"
                 await session.clipboard.set_text("prim", AgentSelection.PRIMARY)
@@ -71,7 +70,7 @@ async def test_clipboard_both_ways_and_selections() -> None:
 
 async def test_monitors_config_resizes_the_framebuffer() -> None:
     fb = spice_server.Framebuffer(320, 240)
-    agent = GuestAgent()
+    agent = spice_server.GuestAgent()
     server = spice_server.Server(fb, agent=agent)
     events = agent.events()
     with trio.fail_after(30):
@@ -82,7 +81,7 @@ async def test_monitors_config_resizes_the_framebuffer() -> None:
                 assert (first.width, first.height) == (320, 240)
                 await session.set_monitors([(400, 300)])
                 event = await events.receive()
-                assert isinstance(event, ResizeRequested) and event.applied
+                assert isinstance(event, spice_server.ResizeRequested) and event.applied
                 assert (fb.width, fb.height) == (400, 300)
                 fb.fill((10, 200, 30))
                 while True:
@@ -98,7 +97,9 @@ async def test_monitors_config_resizes_the_framebuffer() -> None:
 
 async def test_monitors_config_refused_by_the_application() -> None:
     fb = spice_server.Framebuffer(320, 240)
-    server = spice_server.Server(fb, agent=GuestAgent(on_resize=lambda monitors: False, follow_resize=True))
+    server = spice_server.Server(
+        fb, agent=spice_server.GuestAgent(on_resize=lambda monitors: False, follow_resize=True)
+    )
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             uri = await serve(nursery, server)
@@ -111,7 +112,7 @@ async def test_monitors_config_refused_by_the_application() -> None:
 
 async def test_files_arrive_in_the_directory_with_limits(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
-    agent = GuestAgent(files_dir=inbox, max_file_size=200_000)
+    agent = spice_server.GuestAgent(files_dir=inbox, max_file_size=200_000)
     server = spice_server.Server(spice_server.Framebuffer(64, 48), agent=agent)
     events = agent.events()
     payload = np.random.default_rng(5).integers(0, 256, 150_000, dtype=np.uint8).tobytes()
@@ -127,7 +128,7 @@ async def test_files_arrive_in_the_directory_with_limits(tmp_path: Path) -> None
                     tmp_path / "a.bin", progress=lambda sent, total: progress.append(sent)
                 )
                 got = await events.receive()
-                assert isinstance(got, FileReceived) and got.size == len(payload)
+                assert isinstance(got, spice_server.FileReceived) and got.size == len(payload)
                 assert (inbox / "a.bin").read_bytes() == payload
                 await session.files.send(tmp_path / "a.bin")  # the same name again: a new file
                 assert (inbox / "a (1).bin").read_bytes() == payload
@@ -142,7 +143,7 @@ async def test_files_arrive_in_the_directory_with_limits(tmp_path: Path) -> None
 
 
 async def test_files_refused_without_a_directory(tmp_path: Path) -> None:
-    server = spice_server.Server(spice_server.Framebuffer(64, 48), agent=GuestAgent())
+    server = spice_server.Server(spice_server.Framebuffer(64, 48), agent=spice_server.GuestAgent())
     (tmp_path / "x").write_bytes(b"x")
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
@@ -171,7 +172,7 @@ async def test_a_client_that_stops_returning_tokens_stalls_only_the_agent() -> N
     """The client never returns tokens: the server sends at most its window, then holds the
     rest, while the display keeps going; the client side sends no more than granted either."""
     fb = spice_server.Framebuffer(64, 48)
-    agent = GuestAgent()
+    agent = spice_server.GuestAgent()
     server = spice_server.Server(fb, agent=agent)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
@@ -207,24 +208,23 @@ async def test_a_client_that_stops_returning_tokens_stalls_only_the_agent() -> N
             nursery.cancel_scope.cancel()
 
 
-async def test_a_server_that_grants_no_tokens_stalls_only_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server never returns tokens: the client sends its initial window, holds the rest,
+async def test_a_server_that_grants_no_tokens_stalls_only_the_agent() -> None:
+    """The server stops returning tokens: the client sends what it was granted, holds the rest,
     and the display channel goes on."""
-    from spice_server import _agent as server_agent
-
-    monkeypatch.setattr(server_agent.AgentLink, "tokens_to_return", lambda self: 0)
     fb = spice_server.Framebuffer(64, 48)
-    agent = GuestAgent()
+    agent = spice_server.GuestAgent()
     server = spice_server.Server(fb, agent=agent)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             uri = await serve(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
+                stream = next(iter(agent._clients.values()))
+                stream.link.tokens_to_return = lambda: 0  # type: ignore[method-assign]
                 await session.clipboard.set_image(png(300, 200))
                 while not agent.client_offers:
                     await trio.sleep(0.01)
-                with pytest.raises(server_agent.AgentError, match="did not send"):
+                with pytest.raises(spice_server.AgentError, match="did not send"):
                     await agent.get_image(timeout=1.0)
                 assert session.agent.link.send_tokens == 0
                 assert session.agent.link.queued > 50  # held back, not sent without tokens

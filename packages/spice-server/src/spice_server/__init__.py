@@ -47,6 +47,16 @@ from ._events import (
     PointerEvent as PointerEvent,
 )
 
+# --- The built-in guest agent: clipboard, resize requests, files from clients
+from ._agent import (
+    AgentError as AgentError,
+    AgentEvent as AgentEvent,
+    ClipboardOffered as ClipboardOffered,
+    FileReceived as FileReceived,
+    GuestAgent as GuestAgent,
+    ResizeRequested as ResizeRequested,
+)
+
 # --- Sound
 from ._audio import AUDIO_RATE as AUDIO_RATE, AudioSource as AudioSource, RecordedAudio as RecordedAudio
 
