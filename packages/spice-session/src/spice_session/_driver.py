@@ -54,6 +54,8 @@ BUTTONS: dict[str | int, MouseButton] = {
     "4": MouseButton.UP,
     "5": MouseButton.DOWN,
 }
+#: How long to wait for the server to switch to client mouse mode.
+_MODE_WAIT = 2.0
 #: A relative move this large pins the pointer in the top-left corner (server mouse mode).
 _HOME = -10000
 
@@ -88,6 +90,7 @@ class Driver:
         self.save_misses = Path(save_misses) if save_misses is not None else None
         #: Where the pointer is believed to be (server mouse mode has no absolute position).
         self.pointer: tuple[int, int] | None = None
+        self._asked_client_mode = False
 
     # --------------------------------------------------------------- keyboard
     async def type(self, text: str) -> None:
@@ -110,6 +113,8 @@ class Driver:
         the first move pins the pointer top-left and then moves relatively (guest pointer
         acceleration, if any, makes that approximate)."""
         inputs = self.session.inputs
+        if not self._asked_client_mode:
+            await self._client_mode()
         if inputs.mouse_mode == MouseMode.CLIENT:
             await inputs.mouse_position(x, y)
         else:
@@ -120,6 +125,17 @@ class Driver:
             if dx or dy:
                 await inputs.mouse_motion(dx, dy)
         self.pointer = (x, y)
+
+    async def _client_mode(self) -> None:
+        """Ask once for client (absolute) mouse mode when the server offers it; wait up to 2 s for it."""
+        self._asked_client_mode = True
+        session = self.session
+        if session.mouse_mode == MouseMode.CLIENT or not session.supported_mouse_modes & MouseMode.CLIENT:
+            return
+        await session.request_mouse_mode(MouseMode.CLIENT)
+        with trio.move_on_after(_MODE_WAIT):
+            while session.inputs.mouse_mode != MouseMode.CLIENT:
+                await trio.sleep(0.01)  # MAIN_MOUSE_MODE has no waiter of its own
 
     async def mousedown(self, button: str | int | MouseButton = "left") -> None:
         await self.session.inputs.mouse_press(button_of(button))
