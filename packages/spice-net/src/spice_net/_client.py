@@ -1,4 +1,4 @@
-"""Client side: connect (TCP or TLS), link, ticket auth."""
+"""Client side: connect (TCP, through an HTTP proxy, or a Unix socket; TLS), link, ticket auth."""
 
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ from ._errors import (
     TLSVerificationFailed,
     link_refused,
 )
+from ._proxy import HttpProxy, open_tunnel
 from ._ticket import _password_bytes, encrypt_ticket
 from ._tls import verify_host_subject
 
-__all__ = ["link_channel", "open_channel"]
+__all__ = ["link_channel", "open_channel", "open_unix_channel"]
 
 
 def _channel_name(channel_type: ChannelType | int) -> str:
@@ -105,13 +106,20 @@ async def link_channel(
 
 
 async def _connect(
-    host: str, port: int, ssl_context: ssl.SSLContext | None, server_hostname: str | None
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    server_hostname: str | None,
+    proxy: HttpProxy | None = None,
 ) -> trio.abc.Stream:
-    where = f"{host}:{port}"
-    try:
-        tcp = await trio.open_tcp_stream(host, port)
-    except OSError as exc:
-        raise ConnectFailed(f"cannot connect to {where}: {exc}") from exc
+    where = f"{host}:{port}" if proxy is None else f"port {port} through proxy {proxy}"
+    if proxy is not None:
+        tcp = await open_tunnel(proxy, host, port)
+    else:
+        try:
+            tcp = await trio.open_tcp_stream(host, port)
+        except OSError as exc:
+            raise ConnectFailed(f"cannot connect to {where}: {exc}") from exc
     if ssl_context is None:
         return tcp
     tls = trio.SSLStream(tcp, ssl_context, server_hostname=server_hostname or host)
@@ -149,14 +157,47 @@ async def open_channel(
     common_caps: Caps | None = None,
     channel_caps: Caps | None = None,
     timeout: float | None = 10.0,
+    proxy: HttpProxy | None = None,
 ) -> Channel:
     """Connect to ``host:port`` (TLS when ``ssl_context`` is given), link one channel and authenticate.
 
     ``password=None`` sends an empty ticket (servers without ticketing accept it).
     ``timeout`` bounds connect + TLS handshake + link (:class:`ConnectTimeout`).
+    With ``proxy`` the connection is an HTTP CONNECT tunnel (TLS runs inside it);
+    ``host`` may then be a name only the proxy resolves.
     """
-    with _deadline(timeout, f"linking {host}:{port}"):
-        stream = await _connect(host, port, ssl_context, server_hostname)
+    what = f"linking {host}:{port}" if proxy is None else f"linking port {port} through proxy {proxy}"
+    with _deadline(timeout, what):
+        stream = await _connect(host, port, ssl_context, server_hostname, proxy)
+        return await link_channel(
+            stream,
+            channel_type=channel_type,
+            channel_id=channel_id,
+            connection_id=connection_id,
+            password=password,
+            common_caps=common_caps,
+            channel_caps=channel_caps,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - _deadline never swallows
+
+
+async def open_unix_channel(
+    path: str,
+    *,
+    channel_type: ChannelType | int,
+    channel_id: int = 0,
+    connection_id: int = 0,
+    password: str | None = None,
+    common_caps: Caps | None = None,
+    channel_caps: Caps | None = None,
+    timeout: float | None = 10.0,
+) -> Channel:
+    """Like :func:`open_channel`, over the Unix socket at ``path`` (QEMU ``-spice unix=on,addr=PATH``)."""
+    with _deadline(timeout, f"linking unix:{path}"):
+        try:
+            stream = await trio.open_unix_socket(path)
+        except OSError as exc:
+            raise ConnectFailed(f"cannot connect to unix:{path}: {exc.strerror or exc}") from exc
         return await link_channel(
             stream,
             channel_type=channel_type,

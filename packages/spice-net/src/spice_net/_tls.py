@@ -128,22 +128,30 @@ class SpiceSSLContext(ssl.SSLContext):
 
 
 def client_ssl_context(
-    ca_file: str | None = None, host_subject: str | None = None, check_hostname: bool = True
+    ca_file: str | None = None,
+    host_subject: str | None = None,
+    check_hostname: bool = True,
+    *,
+    ca_data: str | None = None,
+    ciphers: str | None = None,
 ) -> SpiceSSLContext:
-    """A client TLS context: verify against ``ca_file`` (else the system CAs).
+    """A client TLS context: verify against ``ca_file`` and/or ``ca_data`` (PEM text), else the system CAs.
 
     With ``host_subject`` the certificate subject is checked the SPICE way
     instead of the hostname; ``check_hostname=False`` checks only the chain.
+    ``ciphers`` is an OpenSSL cipher list (a .vv file's ``tls-ciphers``).
     """
     if host_subject is not None:
         parse_host_subject(host_subject)  # reject a malformed subject now
     ctx = SpiceSSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = check_hostname and host_subject is None
     ctx.verify_mode = ssl.CERT_REQUIRED
-    if ca_file is not None:
-        ctx.load_verify_locations(cafile=ca_file)
+    if ca_file is not None or ca_data is not None:
+        ctx.load_verify_locations(cafile=ca_file, cadata=ca_data)
     else:
         ctx.load_default_certs()
+    if ciphers is not None:
+        ctx.set_ciphers(ciphers)
     ctx.host_subject = host_subject
     return ctx
 
