@@ -19,7 +19,7 @@ from typing import TextIO
 import spice_session as ss
 import trio
 from spice_net import single_error
-from spice_server import AudioSource, Compression, DemoSource, Server, ServerAddress, SourceError
+from spice_server import AudioSource, Compression, DemoSource, GuestAgent, Server, ServerAddress, SourceError
 from spice_server._demo_audio import run_demo_audio
 
 from ._exitcodes import ExitCode, UsageError
@@ -199,13 +199,20 @@ async def serve_demo(args: argparse.Namespace, out: TextIO, source: DemoSource) 
     password = password_from(args, env=True)
     needs = f", password from {password_origin(args)}" if password is not None else ""
     audio = AudioSource(record=True)  # a chime for each key typed, a meter of the microphone
+    agent = GuestAgent()  # follows the viewer's window size; Ctrl+V / Ctrl+C share the clipboard
     server = Server(
-        source, password=password, image_compression=args.compression, name="spice demo", audio=audio
+        source,
+        password=password,
+        image_compression=args.compression,
+        name="spice demo",
+        audio=audio,
+        agent=agent,
     )
     try:
         async with trio.open_nursery() as nursery:
             addr = await _listen(nursery, server, host, port, explicit)
             nursery.start_soon(source.consume, server.input_events())
+            nursery.start_soon(source.share_clipboard, agent)
             nursery.start_soon(run_demo_audio, source, audio, server.input_events())
             uri = _uri(addr)
             size = f"{source.width}x{source.height}{needs}"

@@ -52,7 +52,7 @@ from spice_proto import (
     UnknownMessage,
 )
 
-from ._source import FrameSource
+from ._source import FrameSource, SourceError
 
 __all__ = [
     "AgentEvent",
@@ -239,9 +239,12 @@ class GuestAgent:
             width = min(max(first.width, self.min_size[0]), self.max_size[0])
             height = min(max(first.height, self.min_size[1]), self.max_size[1])
             if callable(resize):
-                if (display.width, display.height) != (width, height):
-                    resize(width, height)
-                applied = True
+                try:
+                    if (display.width, display.height) != (width, height):
+                        resize(width, height)
+                    applied = True
+                except (SourceError, ValueError) as exc:
+                    log.info("client %#x: resize to %dx%d refused: %s", client, width, height, exc)
         self._emit(ResizeRequested(client, monitors, applied))
         return applied
 

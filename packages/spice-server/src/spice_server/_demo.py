@@ -10,6 +10,10 @@
 
 The server runs :meth:`DemoSource.run` (the animation); feed it the server's input
 events with :meth:`DemoSource.consume`, or call :meth:`DemoSource.handle` per event.
+With a :class:`GuestAgent` (:meth:`DemoSource.share_clipboard`) Ctrl+V pastes what a
+client copied into the text panel and Ctrl+C offers the panel's text to the clients;
+:meth:`DemoSource.resize` lays the scene out again, so the agent's resize requests
+(a viewer's window size) are followed.
 Text uses a built-in 5x7 bitmap font, so the scene needs nothing beyond numpy.
 """
 
@@ -25,6 +29,7 @@ import numpy.typing as npt
 import trio
 from spice_proto import KeyboardModifierFlags, MouseButton, MouseButtonMask, Rect, key_char, key_code
 
+from ._agent import GuestAgent
 from ._events import ButtonEvent, InputEvent, KeyEvent, ModifiersEvent, MotionEvent, PointerEvent
 from ._source import FrameSource, SourceError
 
@@ -109,6 +114,8 @@ _BACKSPACE = key_code("BackSpace")
 _TAB = key_code("Tab")
 _ESCAPE = key_code("Escape")
 _CAPS_LOCK = key_code("Caps_Lock")
+_CTRL = frozenset({key_code("Control_L"), key_code("Control_R")})
+_KEY_C, _KEY_V = key_code("c"), key_code("v")
 
 
 # --- drawing helpers ------------------------------------------------------------------------
@@ -206,7 +213,6 @@ class DemoSource(FrameSource):
         self.fps = fps
         self.clock = clock
         self.title = title
-        self.layout = DemoLayout.for_size(width, height)
         #: While frozen, :meth:`step` changes nothing (input still draws).
         self.frozen = False
         #: The level shown by :meth:`show_level` (0 to 1).
@@ -220,10 +226,9 @@ class DemoSource(FrameSource):
         self._shown_second: int | None = None
         self._t0: float | None = None
         self.frames = 0
-        plasma = self.layout.plasma
-        self._px = np.arange(plasma.width, dtype=np.float32)
-        self._py = np.arange(plasma.height, dtype=np.float32)
-        self._pxx, self._pyy = np.meshgrid(self._px, self._py)
+        self._agent: GuestAgent | None = None
+        self._paste = trio.Event()
+        self._lay_out(width, height)
         phase = np.arange(256) * (2 * math.pi / 256)
         lut = np.zeros((256, 4), np.uint8)
         for channel, shift in ((2, 0.0), (1, 2 * math.pi / 3), (0, 4 * math.pi / 3)):  # R, G, B
@@ -232,6 +237,44 @@ class DemoSource(FrameSource):
         self._draw_static()
         self._draw_plasma(0.0)
         self._draw_clock(self.clock())
+
+    def _lay_out(self, width: int, height: int) -> None:
+        self.layout = DemoLayout.for_size(width, height)
+        plasma = self.layout.plasma
+        self._px = np.arange(plasma.width, dtype=np.float32)
+        self._py = np.arange(plasma.height, dtype=np.float32)
+        self._pxx, self._pyy = np.meshgrid(self._px, self._py)
+
+    def resize(self, width: int, height: int) -> None:
+        """Lay the scene out again at ``width`` x ``height`` (at least :data:`DEMO_MIN_SIZE`);
+        the typed text stays, the canvas starts empty, clients get a new surface."""
+        width, height = max(width, DEMO_MIN_SIZE[0]), max(height, DEMO_MIN_SIZE[1])
+        if (width, height) == (self.width, self.height):
+            return
+        old, new = self._frame, np.zeros((height, width, 4), np.uint8)
+        self._frame = new  # draw the new scene, then hand it over as a whole new frame
+        self._lay_out(width, height)
+        self._draw_static()
+        self._draw_plasma(0.0)
+        self._draw_clock(self.clock())
+        self._frame = old
+        self._set_frame(new)
+
+    # --- the agent: clipboard --------------------------------------------------------------
+
+    async def share_clipboard(self, agent: GuestAgent) -> None:
+        """Until cancelled: Ctrl+V pastes the text a client copied into the text panel,
+        Ctrl+C offers the panel's text to every client's clipboard."""
+        self._agent = agent
+        try:
+            while True:
+                await self._paste.wait()
+                self._paste = trio.Event()
+                text = await agent.get_text()
+                if text:
+                    self.set_text(self.typed + text)
+        finally:
+            self._agent = None
 
     # --- the animation ----------------------------------------------------------------------
 
@@ -304,6 +347,12 @@ class DemoSource(FrameSource):
         self._held.add(code)
         if code == _CAPS_LOCK:
             self.caps_lock = not self.caps_lock
+            return
+        if self._held & _CTRL and self._agent is not None and code in (_KEY_C, _KEY_V):
+            if code == _KEY_C:
+                self._agent.set_text(self.typed)
+            else:
+                self._paste.set()
             return
         if self._held & _CTRL_ALT:
             return
