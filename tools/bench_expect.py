@@ -50,7 +50,8 @@ async def main() -> None:
         nursery.cancel_scope.cancel()
     median = statistics.median(times)
     print(
-        f"expect after the draw (1920x1080, 64x64 needle, our server): median {median:.1f} ms, max {max(times):.1f} ms"
+        f"expect after the draw (1920x1080, 64x64 needle, our server): median {median:.1f} ms, "
+        f"max {max(times):.1f} ms"
     )
 
 
