@@ -12,6 +12,7 @@ import spice_session as ss
 import trio
 from spice_proto import ChannelType, MouseButton, MouseMode, Rect
 
+from ._sdl_agent import ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_window import (
@@ -24,8 +25,10 @@ from ._sdl_window import (
     WheelInput,
     Window,
     WindowChanged,
+    clipboard_text,
     mod_state,
     poll_events,
+    set_clipboard_text,
 )
 
 __all__ = ["Viewer"]
@@ -47,8 +50,16 @@ class Viewer:
         client_mouse: bool = True,
         audio: ViewerAudio | None = None,
         microphone: SdlMicrophone | None = None,
+        resize_guest: bool = True,
+        clipboard: bool = True,
     ) -> None:
         self.session = session
+        #: The guest agent's services: guest size follows the window, clipboards both ways.
+        self.guest: ViewerAgent | None = None
+        if hasattr(session, "agent"):
+            self.guest = ViewerAgent(
+                session, _SdlClipboard() if clipboard else None, resize_guest=resize_guest
+            )
         #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
         self.audio = audio
         self.microphone = microphone
@@ -94,6 +105,8 @@ class Viewer:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow_session, nursery.cancel_scope)
+                if self.guest is not None:
+                    nursery.start_soon(self.guest.run)
                 if self.audio is not None:
                     nursery.start_soon(self.audio.run)
                 await self._sdl_loop()
@@ -119,6 +132,8 @@ class Viewer:
         """React to one session event (also the entry point for tests)."""
         if self.audio is not None:
             self.audio.on_event(event)
+        if self.guest is not None:
+            self.guest.on_event(event)
         if isinstance(event, ss.Damage):
             primary = self.session.display.primary
             if event.channel_id == 0 and primary is not None and event.surface_id == primary.surface_id:
@@ -144,7 +159,8 @@ class Viewer:
             self._apply_cursor()
         elif (surface.width, surface.height) != (self.window.width, self.window.height):
             self.window.set_source_size(surface.width, surface.height)
-            self.window.fit_window()
+            if self.guest is None or self.guest.requested != (surface.width, surface.height):
+                self.window.fit_window()  # not when the guest took the size of our window
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
 
     async def _resync(self) -> None:
@@ -250,6 +266,8 @@ class Viewer:
             self._quit = True
         elif isinstance(event, WindowChanged):
             self._redraw = True
+            if self.guest is not None and self.window is not None:
+                self.guest.window_resized(*self.window.pixel_size())
         elif isinstance(event, FocusChanged):
             await self._focus(event.focused)
         elif isinstance(event, KeyInput):
@@ -335,3 +353,13 @@ class Viewer:
             self.window.grab(on, relative=self.mouse_mode != MouseMode.CLIENT)
             self._apply_cursor()
             self.window.set_title(self._title())
+
+
+class _SdlClipboard:
+    """SDL's clipboard as the viewer agent's host clipboard."""
+
+    def get(self) -> str | None:
+        return clipboard_text()
+
+    def set(self, text: str) -> None:
+        set_clipboard_text(text)

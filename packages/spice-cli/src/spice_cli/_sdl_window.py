@@ -34,9 +34,11 @@ __all__ = [
     "WheelInput",
     "Window",
     "WindowChanged",
+    "clipboard_text",
     "mod_state",
     "poll_events",
     "sdl_video",
+    "set_clipboard_text",
 ]
 
 
@@ -166,6 +168,20 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
     return out
 
 
+def clipboard_text() -> str | None:
+    """The host clipboard's text (SDL's), or None when it holds none."""
+    if not sdl2.SDL_HasClipboardText():
+        return None
+    raw = sdl2.SDL_GetClipboardText()
+    return raw.decode("utf-8", "replace") if raw else None
+
+
+def set_clipboard_text(text: str) -> None:
+    """Put ``text`` on the host clipboard."""
+    if sdl2.SDL_SetClipboardText(text.encode("utf-8")) != 0:
+        raise _fail("cannot set the clipboard")
+
+
 def mod_state() -> int:
     """SDL's current keyboard modifier state (``KMOD_*`` bits, locks included)."""
     return int(sdl2.SDL_GetModState())
@@ -234,6 +250,12 @@ class Window:
         address = pixels.ctypes.data + y * stride + x * 4
         if sdl2.SDL_UpdateTexture(self._texture, ctypes.byref(rect), ctypes.c_void_p(address), stride) != 0:
             raise _fail("cannot update the texture")
+
+    def pixel_size(self) -> tuple[int, int]:
+        """The window's inside in device pixels (larger than its size on a HiDPI screen)."""
+        w, h = ctypes.c_int(), ctypes.c_int()
+        sdl2.SDL_GetRendererOutputSize(self._renderer, ctypes.byref(w), ctypes.byref(h))
+        return w.value, h.value
 
     def box(self) -> Box:
         """Where the remote screen is drawn, in window coordinates (mouse event coordinates)."""

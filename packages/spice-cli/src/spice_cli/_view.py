@@ -35,6 +35,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="do not play the guest's sound nor send the microphone (they need an SDL audio device)",
     )
+    p.add_argument(
+        "--no-resize-guest",
+        action="store_true",
+        help="keep the guest's screen size when the window is resized (default: the guest agent "
+        "makes the guest screen the window's size in device pixels, half a second after the last change)",
+    )
+    p.add_argument(
+        "--no-clipboard",
+        action="store_true",
+        help="do not share the clipboard (text) with the guest through its agent",
+    )
     p.set_defaults(command=run)
 
 
@@ -49,6 +60,13 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         audio = not args.no_audio and audio_device(stack, "spice view")
         async with open_session(args, audio=audio) as session:
             with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
-                viewer = Viewer(session, client_mouse=not args.server_mouse, audio=speaker, microphone=mic)
+                viewer = Viewer(
+                    session,
+                    client_mouse=not args.server_mouse,
+                    audio=speaker,
+                    microphone=mic,
+                    resize_guest=not args.no_resize_guest,
+                    clipboard=not args.no_clipboard,
+                )
                 await viewer.run()
     return ExitCode.OK

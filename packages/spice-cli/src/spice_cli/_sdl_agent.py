@@ -1,0 +1,111 @@
+"""The viewer's side of the guest agent: the guest screen follows the window, clipboards follow each other.
+
+A window resize is sent as the guest's new monitor size once the window has kept its
+size for :data:`RESIZE_DEBOUNCE` seconds, in device pixels (so a HiDPI window gets a
+guest screen it shows 1:1).  Text the guest copies goes to the host clipboard; text
+copied on the host is polled every :data:`CLIPBOARD_POLL` seconds (SDL has no change
+event everywhere) and offered to the guest.  Images are not shared: SDL's clipboard
+holds text only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import spice_session as ss
+import trio
+from spice_proto import AgentCap, AgentClipboardType, AgentSelection
+
+__all__ = ["CLIPBOARD_POLL", "RESIZE_DEBOUNCE", "HostClipboard", "ViewerAgent"]
+
+RESIZE_DEBOUNCE = 0.4
+CLIPBOARD_POLL = 0.5
+_TICK = 0.05
+
+
+class HostClipboard(Protocol):
+    """The host's text clipboard (SDL's in the viewer)."""
+
+    def get(self) -> str | None: ...
+
+    def set(self, text: str) -> None: ...
+
+
+class ViewerAgent:
+    """Resize-guest-to-window and clipboard sharing for one viewer (``clipboard=None``: off)."""
+
+    def __init__(
+        self, session: ss.Session, clipboard: HostClipboard | None, *, resize_guest: bool = True
+    ) -> None:
+        self.session = session
+        self.clipboard = clipboard
+        self.resize_guest = resize_guest
+        self._wanted: tuple[int, int] | None = None
+        self._changed_at = 0.0
+        #: The size we last asked the guest for (the viewer keeps its window when that arrives).
+        self.requested: tuple[int, int] | None = None
+        self._guest_copied = False
+        self._last_text: str | None = None
+        self._next_poll = 0.0
+
+    def window_resized(self, width: int, height: int) -> None:
+        """The window's inside is now ``width`` x ``height`` device pixels."""
+        if self.resize_guest and width > 0 and height > 0:
+            self._wanted = (width, height)
+            self._changed_at = trio.current_time()
+
+    def on_event(self, event: ss.events.Event) -> None:
+        """A session event: the guest copying text means the host clipboard should follow."""
+        if (
+            isinstance(event, ss.events.ClipboardGrabbed)
+            and event.selection == AgentSelection.CLIPBOARD
+            and AgentClipboardType.UTF8_TEXT in event.types
+        ):
+            self._guest_copied = True
+
+    def _ready(self) -> bool:
+        agent = self.session.agent
+        return agent.connected and agent.caps is not None
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        if self.clipboard is not None:
+            self._last_text = self.clipboard.get()  # what the host held before: not pushed unasked
+        while True:
+            await trio.sleep(_TICK)
+            if not self._ready():
+                continue
+            try:
+                await self._resize()
+                await self._clipboards()
+            except ss.AgentError:
+                pass  # the agent went away or refused; try again on the next change
+
+    async def _resize(self) -> None:
+        wanted = self._wanted
+        if wanted is None or trio.current_time() - self._changed_at < RESIZE_DEBOUNCE:
+            return
+        self._wanted = None
+        primary = self.session.display.primary
+        current = (primary.width, primary.height) if primary is not None else None
+        if wanted in (self.requested, current) or not self.session.agent.has(AgentCap.MONITORS_CONFIG):
+            return
+        self.requested = wanted
+        await self.session.set_monitors([wanted], timeout=5.0)
+
+    async def _clipboards(self) -> None:
+        if self.clipboard is None:
+            return
+        if self._guest_copied:
+            self._guest_copied = False
+            text = await self.session.clipboard.get_text(timeout=5.0)
+            if text is not None:
+                self._last_text = text
+                self.clipboard.set(text)
+        now = trio.current_time()
+        if now >= self._next_poll:
+            self._next_poll = now + CLIPBOARD_POLL
+            text = self.clipboard.get()
+            if text and text != self._last_text:
+                self._last_text = text
+                await self.session.clipboard.set_text(text, timeout=5.0)

@@ -1,0 +1,118 @@
+"""spice view's agent glue on SDL's dummy video driver against spice_server's GuestAgent:
+the guest screen follows the window (debounced, not with resize_guest=False) and the SDL
+clipboard and the guest's follow each other."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+import spice_server as srv
+import spice_session as ss
+import trio
+from spice_cli._sdl_viewer import Viewer
+from spice_cli._sdl_window import clipboard_text, sdl_video, set_clipboard_text
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
+    with sdl_video():
+        yield
+
+
+@asynccontextmanager
+async def viewing(
+    fb: srv.Framebuffer, agent: srv.GuestAgent, **options: bool
+) -> AsyncIterator[tuple[Viewer, ss.Session]]:
+    server = srv.Server(fb, agent=agent)
+    async with trio.open_nursery() as nursery:
+        addr: srv.ServerAddress = await nursery.start(
+            lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+        )  # type: ignore[arg-type]
+        async with ss.connect(f"spice://127.0.0.1:{addr.port}") as session:
+            viewer = Viewer(session, **options)
+            nursery.start_soon(viewer.run)
+            await session.agent.ready()
+            while viewer.window is None:
+                await trio.sleep(0.02)
+            yield viewer, session
+            nursery.cancel_scope.cancel()
+
+
+def _resize_window(viewer: Viewer, width: int, height: int) -> None:
+    import sdl2
+
+    assert viewer.window is not None
+    sdl2.SDL_SetWindowSize(viewer.window._window, width, height)
+
+
+async def test_the_guest_follows_the_window_once_it_settles(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _session):
+            assert viewer.window is not None
+            for size in ((400, 300), (450, 320), (500, 360)):  # a drag: only the last size counts
+                _resize_window(viewer, *size)
+                await trio.sleep(0.1)
+            while (fb.width, fb.height) != (500, 360):
+                await trio.sleep(0.02)
+            while viewer.window.width != 500:  # the new surface reached the viewer
+                await trio.sleep(0.02)
+            assert viewer.window.pixel_size() == (500, 360)  # the window kept the user's size
+            await trio.sleep(0.6)
+    requests = []
+    while True:
+        try:
+            requests.append(events.receive_nowait())
+        except trio.WouldBlock:
+            break
+    sizes = [
+        (e.monitors[0].width, e.monitors[0].height) for e in requests if isinstance(e, srv.ResizeRequested)
+    ]
+    assert sizes == [(500, 360)]
+
+
+async def test_no_resize_guest_keeps_the_guest_size(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    with trio.fail_after(30):
+        async with viewing(fb, srv.GuestAgent(), resize_guest=False) as (viewer, _):
+            _resize_window(viewer, 500, 360)
+            await trio.sleep(1.0)
+            assert (fb.width, fb.height) == (320, 200)
+
+
+async def test_clipboards_follow_each_other(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    set_clipboard_text("was there before")
+    with trio.fail_after(30):
+        async with viewing(fb, agent):
+            agent.set_text("copied in the guest")
+            while clipboard_text() != "copied in the guest":
+                await trio.sleep(0.02)
+            set_clipboard_text("copied on the host")
+            async for event in events:
+                if isinstance(event, srv.ClipboardOffered) and event.types:
+                    break
+            assert await agent.get_text() == "copied on the host"
+
+
+async def test_no_clipboard_shares_nothing(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    set_clipboard_text("host only")
+    with trio.fail_after(30):
+        async with viewing(fb, agent, clipboard=False):
+            agent.set_text("guest only")
+            set_clipboard_text("host text, new")
+            await trio.sleep(1.2)
+            assert clipboard_text() == "host text, new"
+            assert not agent.client_offers
