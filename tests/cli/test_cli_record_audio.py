@@ -40,14 +40,18 @@ async def write_fifo(path: Path, data: bytes) -> None:
         await stream.send_all(data)
 
 
+@pytest.mark.parametrize("command", ["record-audio", "do"])
 async def test_record_audio_writes_what_the_guest_plays(
-    xspice_factory: Callable[..., Xspice], tmp_path: Path
+    command: str, xspice_factory: Callable[..., Xspice], tmp_path: Path
 ) -> None:
     fifo_dir = tmp_path / "audio"
     fifo_dir.mkdir()
     xspice = xspice_factory(extra_env={"XSPICE_PLAYBACK_FIFO_DIR": str(fifo_dir)})
     out = tmp_path / "out.wav"
-    argv = [sys.executable, "-m", "spice_cli", "record-audio", xspice.uri, str(out), "--seconds", "6"]
+    if command == "do":  # spice do's action: record-audio FILE.wav SECONDS
+        argv = [sys.executable, "-m", "spice_cli", "do", xspice.uri, "record-audio", str(out), "6"]
+    else:
+        argv = [sys.executable, "-m", "spice_cli", "record-audio", xspice.uri, str(out), "--seconds", "6"]
     with trio.fail_after(40):
         async with trio.open_nursery() as nursery:
             done: list[subprocess.CompletedProcess[bytes]] = []
@@ -79,3 +83,6 @@ async def test_record_audio_usage_errors(tmp_path: Path) -> None:
     argv = [*argv[:-1], str(tmp_path / "x.wav"), "--seconds", "0"]
     result = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
     assert result.returncode == 2 and b"--seconds" in result.stderr
+    argv = [sys.executable, "-m", "spice_cli", "do", "spice://127.0.0.1:1", "record-audio", "x.wav", "0"]
+    result = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False)
+    assert result.returncode == 2 and b"SECONDS must be > 0" in result.stderr

@@ -287,3 +287,11 @@ def test_presenter_orders_across_the_u32_wrap_and_stays_bounded() -> None:
     assert p.due() == [(0xFFFFFFF0, 1)] and p.early == 1
     now[0] = 0x15
     assert p.due() == [(0x10, 2)]
+
+
+def test_jitter_buffer_drain_hands_out_everything_in_order() -> None:
+    jb = JitterBuffer()
+    for t in (0, 10, 20):
+        jb.push(_chunk(t))
+    assert [c.time for c in jb.drain()] == [0, 10, 20]
+    assert len(jb) == 0 and jb.buffered_ms == 0 and jb.drain() == []

@@ -6,7 +6,7 @@ Actions (arguments in brackets are optional)::
     move X Y             click [1|2|3]        mousedown B         mouseup B
     drag X Y             scroll N             pause SECONDS       wait-still [SECONDS]
     capture FILE.png [X Y W H]                expect FILE.png|NEEDLE.json [TIMEOUT]
-    expect-text REGEX [TIMEOUT]
+    expect-text REGEX [TIMEOUT]                record-audio FILE.wav SECONDS
     clipboard-set TEXT   clipboard-get        send-file PATH      resize WxH[,WxH...]
 
 The last four go through the guest agent: ``clipboard-get`` prints the guest's text
@@ -36,6 +36,7 @@ from spice_session._driver import Driver
 from spice_session._layouts import KeyComboError
 
 from ._exitcodes import ExitCode
+from ._record_audio import capture, save_wav
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
 __all__ = ["Action", "add_parser", "parse_actions", "run"]
@@ -93,6 +94,13 @@ def _seconds(name: str, words: list[str]) -> tuple[object, ...]:
     return tuple(_float(name, w) for w in words)
 
 
+def _wav_seconds(name: str, words: list[str]) -> tuple[object, ...]:
+    seconds = _float(name, words[1])
+    if seconds <= 0:
+        raise UsageError(f"{name}: SECONDS must be > 0, not {words[1]}")
+    return (words[0], seconds)
+
+
 def _monitors(name: str, words: list[str]) -> tuple[object, ...]:
     sizes = []
     for part in words[0].split(","):
@@ -126,6 +134,7 @@ _SPEC: dict[str, tuple[int, int, _Converter]] = {
     "expect-text": (1, 1, _with_timeout),
     "wait-still": (0, 1, _seconds),
     "pause": (1, 0, _seconds),
+    "record-audio": (2, 0, _wav_seconds),
     "clipboard-set": (1, 0, _text),
     "clipboard-get": (0, 0, _text),
     "send-file": (1, 0, _text),
@@ -271,6 +280,9 @@ async def _perform(vm: Driver, action: Action, out: TextIO) -> None:
         await trio.sleep(float(str(a[0])))
     elif name == "wait-still":
         await vm.wait_still(float(str(a[0])) if a else 1.0)
+    elif name == "record-audio":  # what the guest plays during SECONDS, as a WAV file
+        chunks = await capture(vm.session, float(str(a[1])))
+        print(f"{a[0]}: {save_wav(Path(str(a[0])), chunks)}", file=out, flush=True)
     elif name == "capture":
         region = tuple(int(str(v)) for v in a[1:]) if len(a) == 5 else None
         frame = await vm.screenshot(region)  # type: ignore[arg-type]
@@ -303,7 +315,7 @@ async def _perform(vm: Driver, action: Action, out: TextIO) -> None:
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Parse every action first (usage errors: 2), connect, perform them in order."""
     actions = _check_args(args)
-    async with open_session(args) as session:
+    async with open_session(args, audio=any(a.name == "record-audio" for a in actions)) as session:
         session.events().close()
         vm = Driver(session, args.layout, save_misses=args.save_misses)
         for action in actions:

@@ -149,6 +149,12 @@ class JitterBuffer:
             out.append(chunk)
         return out
 
+    def drain(self) -> list[AudioChunk]:
+        """Every chunk held, oldest first (for a recorder that keeps everything)."""
+        out = list(self._chunks)
+        self.clear()
+        return out
+
     def clear(self) -> None:
         self._chunks.clear()
         self._ms = 0.0
