@@ -7,7 +7,7 @@ remote-viewer window resized with xdotool resizing our Framebuffer, the picture 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -132,3 +132,23 @@ async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -
         width, height = fb.width, fb.height
         fb.update(pattern_frame(width, height, variant=1))
         await exact_on_screen(xvfb, fb.frame)
+
+
+SECOND_WINDOW = {"remote-viewer": r"spice-python \(2\)", "spicy": "spice display 1:0"}  # regexes
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_two_monitors_give_two_windows(viewer: str, xvfb_factory: Callable[..., Xvfb]) -> None:
+    require_binary("xdotool")
+    xvfb = xvfb_factory("1400x900x24")  # room for two windows side by side
+    left, right = ss.Framebuffer(W, H), ss.Framebuffer(W, H)
+    left.update(pattern_frame(W, H, variant=0))
+    right.update(pattern_frame(W, H, variant=2))
+    server = ss.Server([left, right], agent=ss.GuestAgent(follow_resize=False))
+    async with running(server) as port:
+        start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        second = await trio.to_thread.run_sync(lambda: xvfb.display.wait_window(SECOND_WINDOW[viewer], 30))
+        # without a window manager both windows open at 0,0: move the second one beside the first
+        await trio.to_thread.run_sync(lambda: xvfb.display.run(["xdotool", "windowmove", second, "700", "0"]))
+        await exact_on_screen(xvfb, left.frame)
+        await exact_on_screen(xvfb, right.frame)

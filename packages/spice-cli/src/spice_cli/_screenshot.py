@@ -6,6 +6,8 @@ half-drawn update is never written.  Then up to ``--settle`` seconds are spent
 waiting for the screen to be still for ``--still`` seconds; a screen that never
 settles (a clock, a video) gets its newest complete picture written, with a note.
 ``--wait-still`` makes stillness mandatory (exit 7 at ``--timeout``).
+``--monitor N`` writes only the N-th guest monitor (0-based, in the order of
+``Display.monitor_layout()``), ``--monitor all`` every monitor side by side.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+import numpy.typing as npt
 import spice_session as ss
 import trio
 from PIL import Image
+from spice_proto import ChannelType
 
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
@@ -57,6 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="stillness is mandatory: wait until --timeout for it, else exit 7 without writing",
     )
+    p.add_argument(
+        "--monitor",
+        metavar="N|all",
+        help="only guest monitor N (0-based, by display channel then monitor id), or all of them side "
+        "by side (default: the first display channel's whole screen)",
+    )
     p.set_defaults(command=run)
 
 
@@ -69,6 +80,30 @@ def _check_args(args: argparse.Namespace) -> Path:
     if not out.parent.is_dir():
         raise UsageError(f"output directory does not exist: {out.parent}")
     check_connection_args(args)
+    monitor = getattr(args, "monitor", None)
+    if monitor is not None and monitor != "all" and not (monitor.isdigit() and int(monitor) < 64):
+        raise UsageError(f"--monitor takes a monitor number or 'all', not {monitor!r}")
+    return out
+
+
+async def monitors_picture(session: ss.Session, which: str, deadline: float) -> npt.NDArray[np.uint8]:
+    """Monitor ``which`` (a number) or ``all`` side by side (top-aligned, black between) as RGB."""
+    listed = sum(1 for c in session.channels if c.type == ChannelType.DISPLAY)
+    with trio.move_on_at(min(deadline, trio.current_time() + 2.0)):  # the other channels' first pictures
+        while sum(1 for s in session.display.channels.values() if s.primary is not None) < listed:
+            await session.display_changed()
+    layout = session.display.monitor_layout()
+    if which != "all":
+        index = int(which)
+        if index >= len(layout):
+            raise UsageError(f"--monitor {index}: the guest shows {len(layout)} monitor(s)")
+        return session.display.monitor_rgb(layout[index])
+    parts = [session.display.monitor_rgb(m) for m in layout]
+    out = np.zeros((max(p.shape[0] for p in parts), sum(p.shape[1] for p in parts), 3), np.uint8)
+    x = 0
+    for part in parts:
+        out[: part.shape[0], x : x + part.shape[1]] = part
+        x += part.shape[1]
     return out
 
 
@@ -121,16 +156,18 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Connect, wait for a complete (and if possible still) picture, write it; ScreenshotTimeout: 7."""
     path = _check_args(args)
     deadline = trio.current_time() + args.timeout
+    monitor = getattr(args, "monitor", None)
     async with open_session(args) as session:
         session.events().close()  # nobody reads the events: free what they would hold
         shot, still = await capture(
             session, settle=args.settle, still=args.still, wait_still=args.wait_still, deadline=deadline
         )
+        rgb = shot.to_rgb() if monitor is None else await monitors_picture(session, monitor, deadline)
     try:
-        write_png(shot, path)
+        Image.fromarray(rgb, "RGB").save(path, format="PNG")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    print(f"{path}: {shot.width}x{shot.height}", file=out, flush=True)
+    print(f"{path}: {rgb.shape[1]}x{rgb.shape[0]}", file=out, flush=True)
     if not still:
         print(
             f"spice: note: the screen never stayed still for {min(args.still, args.settle):g} s within "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -121,11 +121,11 @@ class AgentError(Exception):
 class GuestAgent:
     """The server's built-in agent; give it to ``Server(agent=...)``.
 
-    ``follow_resize``: a client's monitors config resizes the display when it is a
-    :class:`Framebuffer` (first monitor's size); ``on_resize(monitors) -> bool`` replaces
-    that policy.  ``files_dir``: where files clients send are written (None: transfers are
-    refused as disabled); ``max_file_size`` bounds one.  ``max_clipboard`` bounds clipboard
-    data both ways.
+    ``follow_resize``: a client's monitors config resizes each monitor's source that can
+    resize (a :class:`Framebuffer`, the demo) to the client's monitor of the same index;
+    ``on_resize(monitors) -> bool`` replaces that policy.  ``files_dir``: where files
+    clients send are written (None: transfers are refused as disabled); ``max_file_size``
+    bounds one.  ``max_clipboard`` bounds clipboard data both ways.
     """
 
     def __init__(
@@ -146,7 +146,7 @@ class GuestAgent:
         self.max_clipboard = max_clipboard
         self.min_size = min_size
         self.max_size = max_size
-        self._display: Callable[[], FrameSource] | None = None
+        self._displays: Callable[[], Sequence[FrameSource]] | None = None
         self._clients: dict[int, ClientAgent] = {}
         #: What we offer per selection (type -> data); clients ask for it on paste.
         self._ours: dict[int, dict[int, bytes]] = {}
@@ -196,8 +196,23 @@ class GuestAgent:
         if self._clients.get(stream.client) is stream:
             del self._clients[stream.client]
 
-    def _bind(self, display: Callable[[], FrameSource]) -> None:
-        self._display = display
+    def _bind(self, displays: Callable[[], Sequence[FrameSource]]) -> None:
+        self._displays = displays
+
+    def _resize_one(self, client: int, display: FrameSource, monitor: AgentMonConfig) -> bool:
+        """Resize one monitor's source to the client's monitor (clamped to min/max size)."""
+        resize = getattr(display, "resize", None)
+        if not callable(resize):
+            return False
+        width = min(max(monitor.width, self.min_size[0]), self.max_size[0])
+        height = min(max(monitor.height, self.min_size[1]), self.max_size[1])
+        try:
+            if (display.width, display.height) != (width, height):
+                resize(width, height)
+        except (SourceError, ValueError) as exc:
+            log.info("client %#x: resize to %dx%d refused: %s", client, width, height, exc)
+            return False
+        return True
 
     def _emit(self, event: AgentEvent) -> None:
         for send in list(self._subscribers):
@@ -228,23 +243,13 @@ class GuestAgent:
         return await client.request(selection, kind, timeout)
 
     def _resize(self, client: int, monitors: tuple[AgentMonConfig, ...]) -> bool:
-        enabled = [m for m in monitors if m.width and m.height]
         applied = False
         if self.on_resize is not None:
             applied = bool(self.on_resize(monitors))
-        elif self.follow_resize and enabled and self._display is not None:
-            display = self._display()
-            resize = getattr(display, "resize", None)
-            first = enabled[0]
-            width = min(max(first.width, self.min_size[0]), self.max_size[0])
-            height = min(max(first.height, self.min_size[1]), self.max_size[1])
-            if callable(resize):
-                try:
-                    if (display.width, display.height) != (width, height):
-                        resize(width, height)
+        elif self.follow_resize and self._displays is not None:
+            for display, monitor in zip(self._displays(), monitors, strict=False):
+                if monitor.width and monitor.height and self._resize_one(client, display, monitor):
                     applied = True
-                except (SourceError, ValueError) as exc:
-                    log.info("client %#x: resize to %dx%d refused: %s", client, width, height, exc)
         self._emit(ResizeRequested(client, monitors, applied))
         return applied
 

@@ -8,6 +8,7 @@ import os
 import secrets
 import ssl
 import uuid as _uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -93,7 +94,8 @@ class Server:
     """A SPICE server showing one display source to any number of clients.
 
     ``display`` is the :class:`FrameSource` every client sees (default: a black
-    1024x768 :class:`Framebuffer`).  ``password`` enables ticket authentication
+    1024x768 :class:`Framebuffer`), or a list of them: one monitor each, every one its
+    own display channel (viewers open a window per monitor).  ``password`` enables ticket authentication
     (``password_lifetime`` seconds, then every new link is refused).
     ``image_compression`` is one of ``auto_glz`` (default), ``auto_lz``, ``quic``,
     ``glz``, ``lz``, ``off``.  ``streaming_video`` is ``filter`` (default: areas of photo-like
@@ -120,7 +122,7 @@ class Server:
 
     def __init__(
         self,
-        display: FrameSource | None = None,
+        display: FrameSource | Sequence[FrameSource] | None = None,
         *,
         password: str | None = None,
         password_lifetime: float | None = None,
@@ -142,13 +144,22 @@ class Server:
         audio: AudioSource | None = None,
         agent: GuestAgent | None = None,
     ) -> None:
-        self.display: FrameSource = display if display is not None else Framebuffer(1024, 768)
+        if display is None:
+            displays: list[FrameSource] = [Framebuffer(1024, 768)]
+        elif isinstance(display, FrameSource):
+            displays = [display]
+        else:
+            displays = list(display)
+            if not displays:
+                raise ValueError("display: give at least one source")
+        #: One source per monitor, each a display channel of its own (``display`` is the first).
+        self.displays = displays
         #: Sound for the clients and what they record (playback/record channels only with it).
         self.audio = audio
         #: The built-in guest agent (clipboard, resize requests, files), when given.
         self.agent = agent
         if agent is not None:
-            agent._bind(lambda: self.display)
+            agent._bind(lambda: self.displays)
         self.image_compression = Compression.parse(image_compression)
         self.streaming_video = StreamingMode.parse(streaming_video)
         threads = encode_threads if encode_threads is not None else min(4, os.cpu_count() or 1)
@@ -184,6 +195,15 @@ class Server:
         self.address: ServerAddress | None = None
 
     # --- configuration ----------------------------------------------------------------------
+
+    @property
+    def display(self) -> FrameSource:
+        """The (first) monitor's source; the application may replace it."""
+        return self.displays[0]
+
+    @display.setter
+    def display(self, source: FrameSource) -> None:
+        self.displays[0] = source
 
     def set_password(self, password: str | None, lifetime: float | None = None) -> None:
         """Require ``password`` for new links (``None``: no ticketing), valid for ``lifetime`` seconds."""
@@ -301,7 +321,8 @@ class Server:
             async with trio.open_nursery() as nursery:
                 if not self._keys.running:  # (another serve() of this server may run it already)
                     await nursery.start(self._keys.run)
-                nursery.start_soon(self.display.run)
+                for source in self.displays:
+                    nursery.start_soon(source.run)
                 if plain:
                     nursery.start_soon(
                         trio.serve_listeners, partial(self.handle_connection, secure=False), plain
@@ -322,7 +343,8 @@ class Server:
         available = SERVER_CHANNEL_CAPS.get(kind)
         if self.audio is not None and kind in (ChannelType.PLAYBACK, ChannelType.RECORD):
             available = audio_caps()[kind is ChannelType.RECORD]
-        if available is None or mess.channel_id != 0:
+        channels = len(self.displays) if kind is ChannelType.DISPLAY else 1
+        if available is None or not 0 <= mess.channel_id < channels:
             return LinkErr.CHANNEL_NOT_AVAILABLE
         if self.secure_only and not secure:
             return LinkErr.NEED_SECURED
@@ -456,6 +478,7 @@ class Server:
             pointer=self._pointer,
             publish=self._publish,
             agent=self.agent,
+            displays=lambda: self.displays,
         )
 
     def _new_session_id(self) -> int:

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 from spice_proto import (
     DisplayInvalAllPalettes,
     DisplayInvalAllPixmaps,
@@ -56,7 +59,7 @@ from ._image_cache import ImageStore, PaletteCache
 from ._images import ImageDecoder
 from ._surface import Surface, bytes_per_pixel, check_surface_size
 
-__all__ = ["Display", "DisplayChannelState", "StreamHook"]
+__all__ = ["Display", "DisplayChannelState", "Monitor", "StreamHook"]
 
 log = logging.getLogger("spice_session.display")
 
@@ -250,6 +253,19 @@ class DisplayChannelState:
         return events
 
 
+@dataclass(frozen=True)
+class Monitor:
+    """One guest monitor: its display channel, its id there, and the area of that channel's
+    primary surface it shows."""
+
+    channel_id: int
+    monitor_id: int
+    x: int
+    y: int
+    width: int
+    height: int
+
+
 class Display:
     """Every display channel of a session; ``surfaces``/``primary``/``monitors`` are channel 0's
     (the first display channel) for the common single-channel case."""
@@ -285,6 +301,40 @@ class Display:
     def monitors(self) -> tuple[Head, ...]:
         first = self._first
         return first.monitors if first is not None else ()
+
+    def monitor_layout(self) -> tuple[Monitor, ...]:
+        """Every monitor with a picture, by channel then monitor id: the heads of each channel's
+        MONITORS_CONFIG (clipped to its primary surface), or the whole primary surface of a
+        channel that sent none."""
+        out: list[Monitor] = []
+        for channel_id in sorted(self.channels):
+            state = self.channels[channel_id]
+            primary = state.primary
+            if primary is None:
+                continue
+            heads = sorted(state.monitors, key=lambda h: h.monitor_id)
+            found = False
+            for head in heads:
+                left, top = max(0, head.x), max(0, head.y)
+                right = min(primary.width, head.x + head.width)
+                bottom = min(primary.height, head.y + head.height)
+                if right > left and bottom > top:
+                    out.append(Monitor(channel_id, head.monitor_id, left, top, right - left, bottom - top))
+                    found = True
+            if not found:
+                out.append(Monitor(channel_id, 0, 0, 0, primary.width, primary.height))
+        return tuple(out)
+
+    def monitor_rgb(self, monitor: Monitor) -> npt.NDArray[np.uint8]:
+        """A ``(height, width, 3)`` RGB copy of what ``monitor`` shows now."""
+        state = self.channels.get(monitor.channel_id)
+        primary = state.primary if state is not None else None
+        if primary is None:
+            raise DisplayError(f"display channel {monitor.channel_id} has no primary surface")
+        rgb = primary.to_rgb()
+        return np.ascontiguousarray(
+            rgb[monitor.y : monitor.y + monitor.height, monitor.x : monitor.x + monitor.width]
+        )
 
     @property
     def budget(self) -> MemoryBudget:
