@@ -74,3 +74,39 @@ async def test_every_printable_character_and_shifted_symbols(xspice: Xspice, tmp
         # Xspice names no VM (no MAIN_UUID): no emulated keyboard, so no pacing
         assert session.uuid is None and session.inputs.key_pacer.mode.value == "off"
     assert text == printable * 3 + command + "\n"
+
+
+@pytest.mark.parametrize(
+    ("layout", "text"),
+    [("de", "\u00e4\u00f6\u00fc\u00df@\u20ac|~{[]}\\ zy"), ("fr", "\u00e9\u00e8\u00e0\u00e7@#~ aqwz")],
+)
+async def test_layouts_from_xkb_type_into_an_x_server_with_that_layout(
+    xspice: Xspice, tmp_path: Path, layout: str, text: str
+) -> None:
+    require_binary("setxkbmap")
+    xspice.display.run(["setxkbmap", layout])
+    out = tmp_path / f"{layout}.txt"
+    require_binary("xdotool")
+    # a UTF-8 xterm, so the non-ASCII characters reach cat as UTF-8
+    xspice.display.start_client(
+        "xterm-utf8",
+        [
+            "env",
+            "LC_ALL=C.UTF-8",
+            "xterm",
+            "-u8",
+            "-T",
+            "kbd-utf8",
+            "-e",
+            "/bin/sh",
+            "-c",
+            f"exec cat > {shlex.quote(str(out))}",
+        ],
+    )
+    window = xspice.display.wait_window("kbd-utf8")
+    xspice.display.run(["xdotool", "windowfocus", "--sync", window])
+    async with ss.connect(xspice.uri) as session:
+        session.inputs.layout = ss.get_layout(layout)
+        await session.inputs.type_text(text + "\n")
+        line = await _wait_for_line(out)
+    assert line == text + "\n"
