@@ -23,7 +23,6 @@ import spice_proto as sp
 import spice_server
 import spice_session
 import trio
-from spice_session import _session as session_module
 
 RATE = 48000
 
@@ -33,11 +32,11 @@ def opus_cpu(seconds: float) -> tuple[float, float]:
     rng = np.random.default_rng(1)
     pcm = spice_session.tone(440, seconds)
     pcm = (pcm + rng.integers(-500, 500, pcm.shape)).astype(np.int16)
-    enc = spice_session.OpusEncoder(2)
+    enc = spice_session.lowlevel.OpusEncoder(2)
     t0 = time.process_time()
     packets = [enc.encode(pcm[i : i + 480]) for i in range(0, len(pcm) - 479, 480)]
     encode = time.process_time() - t0
-    dec = spice_session.OpusDecoder(2)
+    dec = spice_session.lowlevel.OpusDecoder(2)
     t0 = time.process_time()
     for p in packets:
         dec.decode(p)
@@ -52,7 +51,9 @@ async def latency(mode: sp.AudioDataMode, rounds: int) -> list[float]:
     out: list[float] = []
     async with trio.open_nursery() as nursery:
         addr = await nursery.start(lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status))
-        async with spice_session.connect(f"spice://127.0.0.1:{addr.port}", audio=True) as session:
+        # a client that does not offer Opus gets raw sound
+        opus = mode == sp.AudioDataMode.OPUS
+        async with spice_session.connect(f"spice://127.0.0.1:{addr.port}", audio=True, opus=opus) as session:
             while not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
                 await trio.sleep(0.01)
             events = session.events()
@@ -62,7 +63,7 @@ async def latency(mode: sp.AudioDataMode, rounds: int) -> list[float]:
                 sent = trio.current_time()
                 audio.play(burst)
                 async for event in events:
-                    if isinstance(event, spice_session.AudioChunk) and np.abs(event.pcm).max() > 1000:
+                    if isinstance(event, spice_session.events.AudioChunk) and np.abs(event.pcm).max() > 1000:
                         out.append(trio.current_time() - sent)
                         break
         nursery.cancel_scope.cancel()
@@ -84,10 +85,6 @@ def main() -> None:
         )
     modes = [sp.AudioDataMode.RAW] + ([sp.AudioDataMode.OPUS] if spice_session.opus_available() else [])
     for mode in modes:
-        if mode == sp.AudioDataMode.RAW:  # the client does not offer Opus, so the server sends raw
-            session_module.playback_caps = lambda: sp.Caps.of(sp.PlaybackCap.VOLUME)  # type: ignore[assignment]
-        else:
-            session_module.playback_caps = spice_session.playback_caps
         got = trio.run(latency, mode, args.rounds)
         ms = sorted(x * 1000 for x in got)
         print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from spice_session._match import find
+from spice_session.lowlevel import find
 
 
 def _frame(rng: np.random.Generator) -> np.ndarray:

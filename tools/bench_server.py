@@ -293,7 +293,7 @@ async def watch(port: int, seconds: float) -> int:
     async with ss.connect(f"spice://127.0.0.1:{port}") as session:
         with trio.move_on_after(seconds):
             async for event in session.events():
-                if isinstance(event, ss.Damage):
+                if isinstance(event, ss.events.Damage):
                     damages += 1
     return damages
 

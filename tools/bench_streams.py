@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import simplejpeg
 import spice_proto as sp
-from spice_session import MediaClock, StreamManager, Surface, available_codecs
-from spice_session._video import make_decoder
+from spice_session import Surface, available_codecs
+from spice_session.lowlevel import make_decoder
+from spice_session.lowlevel import MediaClock, StreamManager
 
 W, H = 1280, 720
 

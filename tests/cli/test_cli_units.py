@@ -109,7 +109,7 @@ def test_describe_message() -> None:
     assert describe_message(sp.DisplayMark()) == "MARK"
     unknown = sp.UnknownMessage(sp.ChannelType.DISPLAY, sp.Direction.SERVER_TO_CLIENT, 999, b"abc")
     assert describe_message(unknown) == "message 999 (3 bytes, not decoded)"
-    event = ss.SurfaceCreated(sp.ChannelType.DISPLAY, 0, surface)
+    event = ss.events.SurfaceCreated(sp.ChannelType.DISPLAY, 0, surface)
     assert surface_text(event) == "#0 1024x768 FMT_32_xRGB primary (display 0)"
 
 

@@ -15,8 +15,7 @@ import spice_session
 import trio
 from spice_cli._sdl_audio import SdlMicrophone, SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_window import SDLError
-from spice_session import _session as session_module
-from spice_session._playback import AudioChunk
+from spice_session.events import AudioChunk
 
 RATE = 48000
 
@@ -84,12 +83,8 @@ def test_microphone_reads_the_capture_device(disk_audio: tuple[Path, Path]) -> N
     assert muted is not None and not muted.any()
 
 
-async def test_viewer_audio_plays_our_server_on_the_media_clock(
-    disk_audio: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_viewer_audio_plays_our_server_on_the_media_clock(disk_audio: tuple[Path, Path]) -> None:
     out, _ = disk_audio
-    # raw (lossless) playback, so the samples that come out can be counted exactly
-    monkeypatch.setattr(session_module, "playback_caps", lambda *_: sp.Caps.of(sp.PlaybackCap.VOLUME))
     audio = spice_server.AudioSource()
     server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
     with sdl_audio(), trio.fail_after(20):
@@ -97,7 +92,9 @@ async def test_viewer_audio_plays_our_server_on_the_media_clock(
             addr = await nursery.start(
                 lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
             )
-            async with spice_session.connect(f"spice://127.0.0.1:{addr.port}", audio=True) as session:
+            # raw (lossless) playback, so the samples that come out can be counted exactly
+            uri = f"spice://127.0.0.1:{addr.port}"
+            async with spice_session.connect(uri, audio=True, opus=False) as session:
                 player = ViewerAudio(session.media_clock.now)
                 nursery.start_soon(player.run)
                 while not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels:

@@ -67,11 +67,11 @@ def _fill(surface: ss.Surface, bgr: tuple[int, int, int]) -> None:
     surface.pixels[:, :, :3] = bgr
 
 
-def _created(surface: ss.Surface) -> ss.SurfaceCreated:
+def _created(surface: ss.Surface) -> ss.events.SurfaceCreated:
     message = sp.DisplaySurfaceCreate(
         surface.surface_id, surface.width, surface.height, surface.format, sp.SurfaceFlags.PRIMARY
     )
-    return ss.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message, surface)
+    return ss.events.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message, surface)
 
 
 async def test_only_damaged_rectangles_reach_the_window(sdl: None) -> None:
@@ -87,7 +87,7 @@ async def test_only_damaged_rectangles_reach_the_window(sdl: None) -> None:
     assert (frame[:, :, :3] == (0, 0, 255)).all()
 
     _fill(primary, (255, 0, 0))  # the whole surface turns blue, but only one rectangle is damaged
-    await viewer.on_session_event(ss.Damage(0, sp.Rect(8, 4, 24, 20)))
+    await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20)))
     viewer.render()
     frame = viewer.window.read_pixels()[:, :, :3]
     inside = np.zeros((48, 64), bool)
@@ -95,7 +95,7 @@ async def test_only_damaged_rectangles_reach_the_window(sdl: None) -> None:
     assert (frame[inside] == (255, 0, 0)).all()
     assert (frame[~inside] == (0, 0, 255)).all()
 
-    await viewer.on_session_event(ss.Damage(7, sp.Rect(0, 0, 64, 48)))  # another surface: ignored
+    await viewer.on_session_event(ss.events.Damage(7, sp.Rect(0, 0, 64, 48)))  # another surface: ignored
     viewer.render()
     assert (viewer.window.read_pixels()[~inside][:, :3] == (0, 0, 255)).all()
     viewer.window.close()
@@ -120,15 +120,15 @@ async def test_dropped_events_resync_the_window_from_the_session(sdl: None) -> N
     session, _ = _session()
     viewer = Viewer(session)
     _fill(session.display.primary, (0, 255, 0))
-    await viewer.on_session_event(ss.EventsDropped(3, (("SurfaceCreated", 1), ("DrawEvent", 2))))
+    await viewer.on_session_event(ss.events.EventsDropped(3, (("SurfaceCreated", 1), ("DrawEvent", 2))))
     assert viewer.window is not None and (viewer.window.width, viewer.window.height) == (64, 48)
     viewer.render()
     assert (viewer.window.read_pixels()[:, :, :3] == (0, 255, 0)).all()
     bigger = ss.Surface(0, 80, 60, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
     _fill(bigger, (255, 0, 255))
     session.display.primary = bigger
-    await viewer.on_session_event(ss.EventsDropped(1, (("SurfaceCreated", 1),)))
-    await viewer.on_session_event(ss.Damage(0, sp.Rect(0, 0, 80, 60)))
+    await viewer.on_session_event(ss.events.EventsDropped(1, (("SurfaceCreated", 1),)))
+    await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 80, 60)))
     assert (viewer.window.width, viewer.window.height) == (80, 60)
     viewer.render()
     assert (viewer.window.read_pixels()[:, :, :3] == (255, 0, 255)).all()
@@ -204,7 +204,7 @@ async def test_mouse_mode_change_follows_the_server(sdl: None) -> None:
     await viewer.on_session_event(_created(session.display.primary))
     session.mouse_mode = sp.MouseMode.CLIENT
     message = sp.MainMouseMode(sp.MouseMode.SERVER | sp.MouseMode.CLIENT, sp.MouseMode.CLIENT)
-    await viewer.on_session_event(ss.MouseModeChanged(sp.ChannelType.MAIN, 0, message))
+    await viewer.on_session_event(ss.events.MouseModeChanged(sp.ChannelType.MAIN, 0, message))
     assert session.inputs.mouse_mode == sp.MouseMode.CLIENT
     await viewer.on_input(PointerMoved(30, 40, 1, 1))
     assert rec.kinds() == ["InputsMousePosition"]
@@ -215,11 +215,11 @@ async def test_mouse_mode_change_follows_the_server(sdl: None) -> None:
 async def test_closed_session_is_reported(sdl: None) -> None:
     session, _ = _session()
     viewer = Viewer(session)
-    await viewer.on_session_event(ss.SessionClosed("the server closed the main channel"))
+    await viewer.on_session_event(ss.events.SessionClosed("the server closed the main channel"))
     assert viewer._lost == "the server closed the main channel"
 
-    send, receive = trio.open_memory_channel[ss.Event](1)
-    send.send_nowait(ss.SessionClosed("gone"))
+    send, receive = trio.open_memory_channel[ss.events.Event](1)
+    send.send_nowait(ss.events.SessionClosed("gone"))
     session.events = lambda: receive
     session.request_mouse_mode = None
     session.mouse_mode = sp.MouseMode.CLIENT
@@ -231,7 +231,7 @@ async def test_closed_session_is_reported(sdl: None) -> None:
 
 async def _cursor(viewer: Viewer, message: sp.Message) -> None:
     """What the session does with a cursor message: update its state, then emit the derived events."""
-    await viewer.on_session_event(ss.CursorEvent(sp.ChannelType.CURSOR, 0, message))
+    await viewer.on_session_event(ss.events.CursorEvent(sp.ChannelType.CURSOR, 0, message))
     for event in viewer.session.cursor.handle(message):
         await viewer.on_session_event(event)
 

@@ -33,7 +33,7 @@ from functools import partial
 
 import spice_proto as sp
 import trio
-from spice_net import encrypt_ticket
+from spice_net.lowlevel import encrypt_ticket
 
 __all__ = [
     "AttackStats",

@@ -32,7 +32,7 @@ from types import TracebackType
 
 import spice_proto as sp
 import trio
-from spice_net._ticket import TicketKey
+from spice_net.lowlevel import TicketKey
 
 __all__ = [
     "EvilChannel",

@@ -90,8 +90,8 @@ def test_oversized_cursor_is_skipped_not_fatal(tmp_path: Path, size: tuple[int, 
 # --------------------------------------------------------------------------- in-process
 
 
-async def _events_until(session: ss.Session, want: type, count: int = 1) -> list[ss.Event]:
-    seen: list[ss.Event] = []
+async def _events_until(session: ss.Session, want: type, count: int = 1) -> list[ss.events.Event]:
+    seen: list[ss.events.Event] = []
     with trio.fail_after(20):
         async for event in session.events():
             seen.append(event)
@@ -123,8 +123,8 @@ async def test_session_stays_usable_after_budget_refusals() -> None:
         ],
     }
     async with evil_server(script) as uri, ss.connect(uri, memory_budget=24 << 20) as session:
-        events = await _events_until(session, ss.Damage)
-        problems = [e for e in events if isinstance(e, ss.DisplayProblem)]
+        events = await _events_until(session, ss.events.Damage)
+        problems = [e for e in events if isinstance(e, ss.events.DisplayProblem)]
         assert [type(p.error) for p in problems] == [ss.BudgetExceeded, ss.BudgetExceeded]
         assert 1 not in session.display.surfaces and 7 not in session._stream_managers[0].streams
         assert session.display.primary is not None
@@ -155,7 +155,7 @@ def test_budget_charges_and_refunds_surfaces_in_constant_time() -> None:
     events = state.handle(
         sp.DisplaySurfaceCreate(5, 2048, 2048, sp.SurfaceFmt.FMT_32_xRGB, sp.SurfaceFlags(0))
     )
-    assert isinstance(events[0], ss.DisplayProblem) and isinstance(events[0].error, ss.BudgetExceeded)
+    assert isinstance(events[0], ss.events.DisplayProblem) and isinstance(events[0].error, ss.BudgetExceeded)
     assert budget.used == base and 5 not in state.surfaces
 
 
@@ -176,7 +176,7 @@ def test_pixmap_cache_and_bitmap_payload_checks() -> None:
     events = state.handle(
         sp.DisplayDrawCopy(0, sp.Rect(0, 0, 32, 32), sp.Clip(), image, sp.Rect(0, 0, 32, 32))
     )
-    assert [type(e) for e in events] == [ss.Damage]
+    assert [type(e) for e in events] == [ss.events.Damage]
     assert budget.used == start + 32 * 32 * 4  # the cached copy
     state.handle(sp.DisplayInvalAllPixmaps())
     assert budget.used == start
@@ -186,17 +186,17 @@ def test_pixmap_cache_and_bitmap_payload_checks() -> None:
     events = state.handle(
         sp.DisplayDrawCopy(0, sp.Rect(0, 0, 32, 32), sp.Clip(), short, sp.Rect(0, 0, 32, 32))
     )
-    assert isinstance(events[0], ss.DisplayProblem) and "bytes of pixels" in str(events[0].error)
+    assert isinstance(events[0], ss.events.DisplayProblem) and "bytes of pixels" in str(events[0].error)
 
 
 def test_memory_sizes_parse() -> None:
-    assert ss.parse_size("512M") == 512 << 20
-    assert ss.parse_size("1G") == 1 << 30
-    assert ss.parse_size("1.5GiB") == 3 << 29
-    assert ss.parse_size("4096") == 4096
+    assert ss.lowlevel.parse_size("512M") == 512 << 20
+    assert ss.lowlevel.parse_size("1G") == 1 << 30
+    assert ss.lowlevel.parse_size("1.5GiB") == 3 << 29
+    assert ss.lowlevel.parse_size("4096") == 4096
     for bad in ("", "-1G", "12X", "0"):
         with pytest.raises(ValueError):
-            ss.parse_size(bad)
+            ss.lowlevel.parse_size(bad)
 
 
 def test_quic_helper_claims_what_it_says() -> None:
@@ -216,5 +216,5 @@ def test_budget_below_the_minimum_is_a_usage_error(tmp_path: Path) -> None:
 
 async def test_connect_refuses_a_budget_below_the_minimum() -> None:
     with pytest.raises(ValueError, match="memory_budget must be at least"):
-        async with ss.connect("spice://127.0.0.1:1", memory_budget=ss.MIN_MEMORY_BUDGET - 1):
+        async with ss.connect("spice://127.0.0.1:1", memory_budget=ss.lowlevel.MIN_MEMORY_BUDGET - 1):
             raise AssertionError("connected")

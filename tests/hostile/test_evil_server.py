@@ -24,7 +24,7 @@ async def test_raw_script_reaches_the_session() -> None:
         assert [(int(c.type), c.id) for c in session.channels] == [(T.DISPLAY, 0)]
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     assert (event.message.width, event.message.height) == (64, 48)
                     break
 
@@ -39,7 +39,7 @@ async def test_callable_script_sees_what_the_client_sent() -> None:
     async with evil_server({(T.DISPLAY, 0): display}) as uri, ss.connect(uri) as session:
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     break
     assert len(seen) == 1
     assert sp.DisplayInit.decode(seen[0]).pixmap_cache_id == ss.DisplaySettings.pixmap_cache_id
@@ -51,7 +51,7 @@ def test_thread_mode_serves_a_subprocess_style_client() -> None:
     async def client(uri: str) -> tuple[int, int]:
         async with ss.connect(uri) as session:
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     return event.message.width, event.message.height
         raise AssertionError("no surface")
 

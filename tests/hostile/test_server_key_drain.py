@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import spice_proto as sp
 import trio
-from spice_net import TicketKey
+from spice_net.lowlevel import TicketKey
 
 from .evil_client import abandon_links
 from .server_side import serving, time_real_client

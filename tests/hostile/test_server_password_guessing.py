@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import spice_proto as sp
 import trio
-from spice_net import TicketKey
+from spice_net.lowlevel import TicketKey
 
 from .evil_client import AttackStats, guess_passwords, link_raw, open_raw
 from .server_side import attacker_tls, rss_mb, serving, time_real_client

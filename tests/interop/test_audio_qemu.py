@@ -16,18 +16,24 @@ pytestmark = pytest.mark.interop
 
 async def test_playback_and_record_link_with_no_guest(qemu_factory: Callable[..., Qemu]) -> None:
     vm = qemu_factory(audio=True)
-    opened: dict[sp.ChannelType | int, ss.ChannelOpened] = {}
-    audio_events: list[ss.Event] = []
+    opened: dict[sp.ChannelType | int, ss.events.ChannelOpened] = {}
+    audio_events: list[ss.events.Event] = []
     with trio.fail_after(30):
         async with ss.connect(vm.uri, audio=True) as session:
             record = session.record
             record.source = ss.ArraySource(ss.tone(700, 1.0), 48000)
             with trio.move_on_after(1.5):
                 async for event in session.events():
-                    if isinstance(event, ss.ChannelOpened):
+                    if isinstance(event, ss.events.ChannelOpened):
                         opened[event.channel_type] = event
                     elif isinstance(
-                        event, (ss.AudioChunk, ss.PlaybackStarted, ss.RecordStarted, ss.AudioProblem)
+                        event,
+                        (
+                            ss.events.AudioChunk,
+                            ss.events.PlaybackStarted,
+                            ss.events.RecordStarted,
+                            ss.events.AudioProblem,
+                        ),
                     ):
                         audio_events.append(event)
             assert (sp.ChannelType.PLAYBACK, 0) in session.opened

@@ -63,8 +63,8 @@ async def test_xspice_fifo_tones_arrive(
     env = {"XSPICE_PLAYBACK_FIFO_DIR": str(fifo_dir), "XSPICE_PLAYBACK_COMPRESSION": compression}
     xspice = xspice_factory(extra_env=env)
     sound = np.concatenate([ss.tone(440, SECONDS), ss.tone(1000, SECONDS)]).astype("<i2").tobytes()
-    chunks: list[ss.AudioChunk] = []
-    started: list[ss.PlaybackStarted] = []
+    chunks: list[ss.events.AudioChunk] = []
+    started: list[ss.events.PlaybackStarted] = []
     with trio.fail_after(DEADLINE):
         async with ss.connect(xspice.uri, audio=True, event_buffer=4096) as session:
             assert (sp.ChannelType.PLAYBACK, 0) in session.opened
@@ -73,15 +73,15 @@ async def test_xspice_fifo_tones_arrive(
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(write_fifo, fifo, sound)
                 async for event in session.events():
-                    if isinstance(event, ss.PlaybackStarted):
+                    if isinstance(event, ss.events.PlaybackStarted):
                         started.append(event)
-                    elif isinstance(event, ss.AudioChunk):
+                    elif isinstance(event, ss.events.AudioChunk):
                         chunks.append(event)
                         if sum(len(c.pcm) for c in chunks) >= (2 * SECONDS + 0.3) * RATE:
                             break
-                    elif isinstance(event, ss.PlaybackStopped) and chunks:
+                    elif isinstance(event, ss.events.PlaybackStopped) and chunks:
                         break
-                    elif isinstance(event, ss.AudioProblem):
+                    elif isinstance(event, ss.events.AudioProblem):
                         raise AssertionError(event.error)
     assert started and started[0].channels == 2 and started[0].rate == RATE
     assert started[0].mode == mode and session.playback.mode == mode

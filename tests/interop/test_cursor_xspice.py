@@ -28,7 +28,8 @@ import trio
 from peers.require import missing, require_binary
 from peers.xspice import Xspice
 from PIL import Image
-from spice_session._cursor import CursorImage, CursorShapeChanged, CursorState
+from spice_session import CursorImage, CursorState
+from spice_session.events import CursorShapeChanged
 
 pytestmark = pytest.mark.interop
 
@@ -188,13 +189,15 @@ async def test_session_cursor_state_follows_xsetroot(xspice: Xspice) -> None:
             opened = False
             while not opened:  # the cursor channel is linked before the readers start
                 event = await events.receive()
-                opened = isinstance(event, ss.ChannelOpened) and event.channel_type == sp.ChannelType.CURSOR
+                opened = (
+                    isinstance(event, ss.events.ChannelOpened) and event.channel_type == sp.ChannelType.CURSOR
+                )
             xspice.display.run(["xsetroot", "-cursor_name", "hand2"])
-            changed: ss.CursorShapeChanged | None = None
+            changed: ss.events.CursorShapeChanged | None = None
             while True:
                 with trio.move_on_after(QUIET) as quiet:
                     event = await events.receive()
-                    if isinstance(event, ss.CursorShapeChanged):
+                    if isinstance(event, ss.events.CursorShapeChanged):
                         changed = event
                 if quiet.cancelled_caught and changed is not None:
                     break

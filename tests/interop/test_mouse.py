@@ -37,7 +37,7 @@ async def test_client_mode_absolute_position(xspice: Xspice) -> None:
         await session.request_mouse_mode(sp.MouseMode.CLIENT)
         with trio.fail_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, ss.MouseModeChanged):
+                if isinstance(event, ss.events.MouseModeChanged):
                     break
         assert session.mouse_mode == sp.MouseMode.CLIENT
         await session.inputs.mouse_position(300, 200)
@@ -67,6 +67,6 @@ async def test_server_mode_motion_is_acknowledged(xspice: Xspice) -> None:
                 event = events.receive_nowait()
             except trio.WouldBlock:
                 break
-            if isinstance(event, ss.InputsEvent):
+            if isinstance(event, ss.events.InputsEvent):
                 acks += isinstance(event.message, sp.InputsMouseMotionAck)
         assert acks >= 2

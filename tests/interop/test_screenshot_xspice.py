@@ -92,11 +92,11 @@ async def connected_scene(
 
     async def tally(session: ss.Session) -> None:
         async for event in session.events():
-            if isinstance(event, ss.DrawEvent):
+            if isinstance(event, ss.events.DrawEvent):
                 image = getattr(event.message, "src_bitmap", None)
                 if image is not None:
                     images[type(image).__name__] += 1
-            assert not isinstance(event, ss.DisplayProblem), event
+            assert not isinstance(event, ss.events.DisplayProblem), event
 
     async with ss.connect(server.uri) as session, trio.open_nursery() as nursery:
         nursery.start_soon(tally, session)

@@ -25,7 +25,7 @@ def _listed(session: ss.Session) -> set[tuple[int, int]]:
 async def _first_surface(session: ss.Session) -> sp.DisplaySurfaceCreate:
     with trio.fail_after(DEADLINE):
         async for event in session.events():
-            if isinstance(event, ss.SurfaceCreated):
+            if isinstance(event, ss.events.SurfaceCreated):
                 assert isinstance(event.message, sp.DisplaySurfaceCreate)
                 return event.message
     raise AssertionError("no SURFACE_CREATE")
@@ -63,7 +63,7 @@ async def test_qemu_primary_surface_follows_the_guest_screen(qemu: Qemu) -> None
     async with ss.connect(qemu.uri) as session:
         with trio.move_on_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     assert isinstance(event.message, sp.DisplaySurfaceCreate)
                     if sp.SurfaceFlags.PRIMARY in event.message.flags:
                         seen.append((event.message.width, event.message.height))

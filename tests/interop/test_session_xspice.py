@@ -19,19 +19,21 @@ pytestmark = pytest.mark.interop
 DEADLINE = 20.0
 
 
-async def _until_surface_and_draw(session: ss.Session) -> tuple[ss.SurfaceCreated, ss.DrawEvent]:
+async def _until_surface_and_draw(
+    session: ss.Session,
+) -> tuple[ss.events.SurfaceCreated, ss.events.DrawEvent]:
     """The primary SURFACE_CREATE and the first draw message on it."""
-    surface: ss.SurfaceCreated | None = None
+    surface: ss.events.SurfaceCreated | None = None
     with trio.fail_after(DEADLINE):
         async for event in session.events():
-            if isinstance(event, ss.SurfaceCreated) and surface is None:
+            if isinstance(event, ss.events.SurfaceCreated) and surface is None:
                 surface = event
-            elif isinstance(event, ss.DrawEvent) and surface is not None:
+            elif isinstance(event, ss.events.DrawEvent) and surface is not None:
                 return surface, event
     raise AssertionError("event stream ended before a surface and a draw message")
 
 
-def _check_primary(surface: ss.SurfaceCreated, draw: ss.DrawEvent) -> None:
+def _check_primary(surface: ss.events.SurfaceCreated, draw: ss.events.DrawEvent) -> None:
     msg = surface.message
     assert isinstance(msg, sp.DisplaySurfaceCreate)
     assert (msg.width, msg.height) == (1024, 768)
@@ -56,10 +58,10 @@ async def test_first_events_are_the_handshake(xspice: Xspice) -> None:
     async with ss.connect(xspice.uri) as session:
         events = session.events()
         first = [await events.receive() for _ in range(3)]
-    assert isinstance(first[0], ss.ChannelOpened) and first[0].channel_type == sp.ChannelType.MAIN
+    assert isinstance(first[0], ss.events.ChannelOpened) and first[0].channel_type == sp.ChannelType.MAIN
     assert sp.CommonCap.AUTH_SPICE in first[0].common_caps
-    assert isinstance(first[1], ss.MainEvent) and isinstance(first[1].message, sp.MainInit)
-    assert isinstance(first[2], ss.MainEvent) and isinstance(first[2].message, sp.MainChannelsList)
+    assert isinstance(first[1], ss.events.MainEvent) and isinstance(first[1].message, sp.MainInit)
+    assert isinstance(first[2], ss.events.MainEvent) and isinstance(first[2].message, sp.MainChannelsList)
 
 
 async def test_password_right(xspice_factory: Callable[..., Xspice]) -> None:
@@ -139,13 +141,13 @@ async def test_server_going_away_ends_the_event_stream(xspice: Xspice) -> None:
     async with ss.connect(xspice.uri) as session:
         await _until_surface_and_draw(session)
         xspice.stop()
-        kinds: list[ss.Event] = []
+        kinds: list[ss.events.Event] = []
         with trio.fail_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, (ss.SessionClosed, ss.ChannelEnded)):
+                if isinstance(event, (ss.events.SessionClosed, ss.events.ChannelEnded)):
                     kinds.append(event)
-    assert any(isinstance(e, ss.SessionClosed) for e in kinds)
-    assert {(e.channel_type, e.channel_id) for e in kinds if isinstance(e, ss.ChannelEnded)} == {
+    assert any(isinstance(e, ss.events.SessionClosed) for e in kinds)
+    assert {(e.channel_type, e.channel_id) for e in kinds if isinstance(e, ss.events.ChannelEnded)} == {
         (sp.ChannelType.DISPLAY, 0),
         (sp.ChannelType.INPUTS, 0),
         (sp.ChannelType.CURSOR, 0),

@@ -31,9 +31,10 @@ import trio
 from peers.require import missing, require_binary
 from peers.xspice import Xspice
 from PIL import Image
-from spice_session import MediaClock, StreamCreated, StreamDestroyed, StreamManager
-from spice_session._events import Damage
-from spice_session._surface import Surface
+from spice_session import Surface
+from spice_session.events import Damage
+from spice_session.events import StreamCreated, StreamDestroyed
+from spice_session.lowlevel import MediaClock, StreamManager
 
 pytestmark = pytest.mark.interop
 
@@ -184,7 +185,7 @@ async def test_session_places_stream_frames_on_the_primary_surface(
     else:
         server = streaming_xspice(xspice_factory)
     frames, gif = animation(tmp_path)
-    created: ss.StreamCreated | None = None
+    created: ss.events.StreamCreated | None = None
     activated = placed = 0
     last: npt.NDArray[np.uint8] | None = None
     after_frame = False
@@ -194,19 +195,19 @@ async def test_session_places_stream_frames_on_the_primary_surface(
         server.display.start_client("animate", ["animate", "-loop", "1", str(gif)])
         with trio.fail_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, ss.StreamCreated):
+                if isinstance(event, ss.events.StreamCreated):
                     created = event
-                elif isinstance(event, ss.DisplayEvent):
+                elif isinstance(event, ss.events.DisplayEvent):
                     after_frame = isinstance(event.message, sp.DisplayStreamData)
                     activated += isinstance(event.message, sp.DisplayStreamActivateReport)
-                elif isinstance(event, ss.Damage) and after_frame and created is not None:
+                elif isinstance(event, ss.events.Damage) and after_frame and created is not None:
                     primary = session.display.primary
                     assert primary is not None and event.surface_id == primary.surface_id
                     assert event.rect == created.dest
                     d = created.dest
                     last = primary.to_rgb()[d.top : d.bottom, d.left : d.right]
                     placed += 1
-                elif isinstance(event, ss.StreamDestroyed):
+                elif isinstance(event, ss.events.StreamDestroyed):
                     assert created is not None and event.stream_id == created.stream_id
                     assert event.frames == placed
                     break

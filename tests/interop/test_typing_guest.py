@@ -13,7 +13,7 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from peers.require import require_binary
-from spice_session._typing import PacingMode
+from spice_session.lowlevel import PacingMode
 
 pytestmark = pytest.mark.interop
 

@@ -21,11 +21,10 @@ from spice_net import (
     NotSpiceServer,
     ProtocolViolation,
     ServerChannel,
-    TicketKey,
     accept_channel,
-    encrypt_ticket,
     link_channel,
 )
+from spice_net.lowlevel import TicketKey, encrypt_ticket
 from spice_proto import (
     Ack,
     AckSync,

@@ -1,11 +1,11 @@
-"""Looking inside nursery exception groups: spice_net.error_leaves and single_error."""
+"""Looking inside nursery exception groups: spice_net.lowlevel.error_leaves and single_error."""
 
 from __future__ import annotations
 
 import sys
 
 import trio
-from spice_net import error_leaves, single_error
+from spice_net.lowlevel import error_leaves, single_error
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup, ExceptionGroup

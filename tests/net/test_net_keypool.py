@@ -7,7 +7,8 @@ import threading
 import pytest
 import spice_net
 import trio
-from spice_net import TicketKey, TicketKeyPool
+from spice_net import TicketKeyPool
+from spice_net.lowlevel import TicketKey
 
 
 async def test_pool_fills_in_a_worker_thread_and_hands_each_key_out_once(

@@ -17,7 +17,7 @@ import spice_proto as sp
 import spice_server as ss
 import spice_session
 import trio
-from spice_session._presenter import MediaPresenter
+from spice_session.lowlevel import MediaPresenter
 
 W, H = 320, 240
 BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)

@@ -13,7 +13,6 @@ import spice_server
 import spice_session
 import trio
 from spice_server import _server as server_module
-from spice_session import _session as session_module
 
 RATE = 48000
 
@@ -42,17 +41,19 @@ async def test_playback_and_record_between_our_server_and_client(
         pytest.skip("PyAV with Opus is not installed")
     if mode == sp.AudioDataMode.RAW:
         # a client that cannot decode Opus gets raw playback; a server that cannot take it, raw record
-        monkeypatch.setattr(session_module, "playback_caps", lambda: sp.Caps.of(sp.PlaybackCap.VOLUME))
         no_opus = (sp.Caps.of(sp.PlaybackCap.VOLUME), sp.Caps.of(sp.RecordCap.VOLUME))
         monkeypatch.setattr(server_module, "audio_caps", lambda: no_opus)
     audio = spice_server.AudioSource(record=True)
     server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
-    played: list[spice_session.AudioChunk] = []
+    played: list[spice_session.events.AudioChunk] = []
     recorded: list[spice_server.RecordedAudio] = []
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
             port = await serve(nursery, server)
-            async with spice_session.connect(f"spice://127.0.0.1:{port}", audio=True) as session:
+            raw = mode == sp.AudioDataMode.RAW
+            async with spice_session.connect(
+                f"spice://127.0.0.1:{port}", audio=True, opus=not raw
+            ) as session:
                 session.record.source = spice_session.ArraySource(spice_session.tone(700, 1.2), RATE)
                 while not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
                     await trio.sleep(0.01)
@@ -60,7 +61,7 @@ async def test_playback_and_record_between_our_server_and_client(
 
                 async def listen() -> None:
                     async for event in session.events():
-                        if isinstance(event, spice_session.AudioChunk):
+                        if isinstance(event, spice_session.events.AudioChunk):
                             played.append(event)
                             if sum(len(c.pcm) for c in played) >= RATE:
                                 return

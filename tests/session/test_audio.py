@@ -31,10 +31,37 @@ from spice_proto import (
     RecordStop,
     UnknownMessage,
 )
-from spice_session import ArraySource, AudioError, GeneratorSource, Playback, Record, WavSource, opus_available, tone
-from spice_session.events import AudioChunk, AudioMuted, AudioProblem, AudioVolume, PlaybackLatencyChanged, PlaybackStarted, PlaybackStopped, RecordStarted
-from spice_session.lowlevel import AudioInput, JitterBuffer, OpusDecoder, OpusEncoder, Recorder, playback_caps, record_caps, resample
+from spice_session import (
+    ArraySource,
+    AudioError,
+    GeneratorSource,
+    Playback,
+    Record,
+    WavSource,
+    opus_available,
+    tone,
+)
 from spice_session._presenter import MediaPresenter
+from spice_session.events import (
+    AudioChunk,
+    AudioMuted,
+    AudioProblem,
+    AudioVolume,
+    PlaybackLatencyChanged,
+    PlaybackStarted,
+    PlaybackStopped,
+    RecordStarted,
+)
+from spice_session.lowlevel import (
+    AudioInput,
+    JitterBuffer,
+    OpusDecoder,
+    OpusEncoder,
+    Recorder,
+    playback_caps,
+    record_caps,
+    resample,
+)
 
 needs_opus = pytest.mark.skipif(not opus_available(), reason="PyAV with Opus is not installed")
 

@@ -56,13 +56,13 @@ W, H = 8, 6
 FULL = Rect(0, 0, W, H)
 
 
-def channel(fmt: SurfaceFmt = SurfaceFmt.FMT_32_xRGB) -> ss.DisplayChannelState:
+def channel(fmt: SurfaceFmt = SurfaceFmt.FMT_32_xRGB) -> ss.lowlevel.DisplayChannelState:
     state = ss.Display(1 << 20, 1 << 20).channel(0)
     state.handle(DisplaySurfaceCreate(0, W, H, fmt, SurfaceFlags.PRIMARY))
     return state
 
 
-def words(state: ss.DisplayChannelState, surface_id: int = 0) -> np.ndarray:
+def words(state: ss.lowlevel.DisplayChannelState, surface_id: int = 0) -> np.ndarray:
     w = state.surfaces[surface_id].words
     assert w is not None
     return w & 0xFFFFFF
@@ -80,7 +80,9 @@ def image32(values: np.ndarray) -> BitmapImage:
     )
 
 
-def fill(state: ss.DisplayChannelState, box: Rect, color: int, **kw: object) -> list[ss.Event]:
+def fill(
+    state: ss.lowlevel.DisplayChannelState, box: Rect, color: int, **kw: object
+) -> list[ss.events.Event]:
     return state.handle(DisplayDrawFill(0, box, kw.pop("clip", Clip()), Brush.solid(color), **kw))  # type: ignore[arg-type]
 
 
@@ -92,7 +94,7 @@ def test_fill_with_clip_rects_and_damage() -> None:
     expected[1:2, 1:2] = 0x112233
     expected[4:6, 5:7] = 0x112233
     assert np.array_equal(words(state), expected)
-    assert events == [ss.Damage(0, Rect(1, 1, 7, 6), 0)]
+    assert events == [ss.events.Damage(0, Rect(1, 1, 7, 6), 0)]
     assert fill(state, Rect(1, 1, 3, 3), 1, clip=Clip.of_rects(Rect(5, 5, 6, 6))) == []
 
 
@@ -301,7 +303,7 @@ def test_text_a1_glyph_with_background() -> None:
         Brush.solid(0x000000),
     )
     events = state.handle(msg)
-    assert events and isinstance(events[0], ss.Damage)
+    assert events and isinstance(events[0], ss.events.Damage)
     assert words(state)[0].tolist() == [0] * W
     assert words(state)[1, 1:6].tolist() == [0x111111, 0x111111, 0xFFFFFF, 0x111111, 0x111111]
     assert words(state)[2, 1:6].tolist() == [0x111111, 0xFFFFFF, 0x111111, 0xFFFFFF, 0x111111]

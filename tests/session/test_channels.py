@@ -6,6 +6,8 @@ import pytest
 import spice_proto as sp
 import spice_session as ss
 from spice_proto import ChannelId, ChannelType
+from spice_session._channels import ATTACHED_TYPES, channels_to_open
+from spice_session._events import event_for
 
 
 def test_channels_to_open_keeps_display_inputs_cursor_in_order() -> None:
@@ -21,7 +23,7 @@ def test_channels_to_open_keeps_display_inputs_cursor_in_order() -> None:
         ChannelId(ChannelType.MAIN, 0),
         ChannelId(42, 0),  # a channel type newer than us
     ]
-    assert ss.channels_to_open(listed) == [
+    assert channels_to_open(listed) == [
         (ChannelType.DISPLAY, 0),
         (ChannelType.CURSOR, 0),
         (ChannelType.INPUTS, 0),
@@ -30,13 +32,13 @@ def test_channels_to_open_keeps_display_inputs_cursor_in_order() -> None:
 
 
 def test_channels_to_open_empty_list() -> None:
-    assert ss.channels_to_open([]) == []
+    assert channels_to_open([]) == []
 
 
 def test_channel_name() -> None:
-    assert ss.channel_name(ChannelType.USBREDIR) == "usbredir"
-    assert ss.channel_name(2) == "display"
-    assert ss.channel_name(99) == "type-99"
+    assert ss.lowlevel.channel_name(ChannelType.USBREDIR) == "usbredir"
+    assert ss.lowlevel.channel_name(2) == "display"
+    assert ss.lowlevel.channel_name(99) == "type-99"
 
 
 _SURFACE = sp.DisplaySurfaceCreate(0, 1024, 768, sp.SurfaceFmt.FMT_32_xRGB, sp.SurfaceFlags.PRIMARY)
@@ -45,21 +47,25 @@ _SURFACE = sp.DisplaySurfaceCreate(0, 1024, 768, sp.SurfaceFmt.FMT_32_xRGB, sp.S
 @pytest.mark.parametrize(
     ("channel", "message", "cls"),
     [
-        (ChannelType.DISPLAY, _SURFACE, ss.SurfaceCreated),
-        (ChannelType.DISPLAY, sp.DisplayMark(), ss.DisplayEvent),
-        (ChannelType.MAIN, sp.MainMouseMode(sp.MouseMode(3), sp.MouseMode.CLIENT), ss.MouseModeChanged),
-        (ChannelType.MAIN, sp.MainAgentConnected(), ss.MainEvent),
-        (ChannelType.CURSOR, sp.CursorHide(), ss.CursorEvent),
-        (ChannelType.INPUTS, sp.InputsMouseMotionAck(), ss.InputsEvent),
+        (ChannelType.DISPLAY, _SURFACE, ss.events.SurfaceCreated),
+        (ChannelType.DISPLAY, sp.DisplayMark(), ss.events.DisplayEvent),
+        (
+            ChannelType.MAIN,
+            sp.MainMouseMode(sp.MouseMode(3), sp.MouseMode.CLIENT),
+            ss.events.MouseModeChanged,
+        ),
+        (ChannelType.MAIN, sp.MainAgentConnected(), ss.events.MainEvent),
+        (ChannelType.CURSOR, sp.CursorHide(), ss.events.CursorEvent),
+        (ChannelType.INPUTS, sp.InputsMouseMotionAck(), ss.events.InputsEvent),
         (
             ChannelType.PLAYBACK,
             sp.UnknownMessage(5, sp.Direction.SERVER_TO_CLIENT, 101, b""),
-            ss.MessageEvent,
+            ss.events.MessageEvent,
         ),
     ],
 )
-def test_event_for(channel: ChannelType, message: sp.Message, cls: type[ss.MessageEvent]) -> None:
-    event = ss.event_for(channel, 0, message)
+def test_event_for(channel: ChannelType, message: sp.Message, cls: type[ss.events.MessageEvent]) -> None:
+    event = event_for(channel, 0, message)
     assert type(event) is cls
     assert event.message is message and event.channel_type == channel
 
@@ -67,11 +73,11 @@ def test_event_for(channel: ChannelType, message: sp.Message, cls: type[ss.Messa
 def test_draw_messages_become_draw_events() -> None:
     for number in sp.DisplayMsg:
         unknown = sp.UnknownMessage(ChannelType.DISPLAY, sp.Direction.SERVER_TO_CLIENT, int(number), b"")
-        event = ss.event_for(ChannelType.DISPLAY, 0, unknown)
-        assert isinstance(event, ss.DrawEvent) == number.name.startswith("DRAW_"), number
+        event = event_for(ChannelType.DISPLAY, 0, unknown)
+        assert isinstance(event, ss.events.DrawEvent) == number.name.startswith("DRAW_"), number
 
 
 def test_client_caps_cover_the_attached_types() -> None:
-    for channel_type in (ChannelType.MAIN, *ss.ATTACHED_TYPES):
-        assert channel_type in ss.CLIENT_CHANNEL_CAPS
-    assert sp.MainCap.NAME_AND_UUID in ss.CLIENT_CHANNEL_CAPS[ChannelType.MAIN]
+    for channel_type in (ChannelType.MAIN, *ATTACHED_TYPES):
+        assert channel_type in ss.lowlevel.CLIENT_CHANNEL_CAPS
+    assert sp.MainCap.NAME_AND_UUID in ss.lowlevel.CLIENT_CHANNEL_CAPS[ChannelType.MAIN]

@@ -42,15 +42,17 @@ def test_surfaces_events_and_reset() -> None:
     assert state.handle(PRIMARY) == []
     assert display.primary is state.surfaces[0] and display.surfaces == {0: state.surfaces[0]}
     assert state.handle(sp.DisplaySurfaceCreate(1, 4, 4, sp.SurfaceFmt.FMT_32_ARGB)) == []
-    assert state.handle(fill(0x00FF00, sp.Rect(2, 2, 30, 30))) == [ss.Damage(0, sp.Rect(2, 2, 16, 8), 0)]
+    assert state.handle(fill(0x00FF00, sp.Rect(2, 2, 30, 30))) == [
+        ss.events.Damage(0, sp.Rect(2, 2, 16, 8), 0)
+    ]
     assert not state.marked and state.drawn
-    assert state.handle(sp.DisplayMark()) == [ss.DisplayMarked(0)] and state.marked
+    assert state.handle(sp.DisplayMark()) == [ss.events.DisplayMarked(0)] and state.marked
     heads = (sp.Head(0, 0, 16, 8),)
-    assert state.handle(sp.DisplayMonitorsConfig(heads, 1)) == [ss.MonitorsConfigChanged(heads, 1, 0)]
+    assert state.handle(sp.DisplayMonitorsConfig(heads, 1)) == [ss.events.MonitorsConfigChanged(heads, 1, 0)]
     assert display.monitors == heads
-    assert state.handle(sp.DisplaySurfaceDestroy(1)) == [ss.SurfaceDestroyed(1, 0)]
+    assert state.handle(sp.DisplaySurfaceDestroy(1)) == [ss.events.SurfaceDestroyed(1, 0)]
     assert state.handle(sp.DisplaySurfaceDestroy(1)) == []
-    assert state.handle(sp.DisplayReset()) == [ss.SurfaceDestroyed(0, 0), ss.DisplayWasReset(0)]
+    assert state.handle(sp.DisplayReset()) == [ss.events.SurfaceDestroyed(0, 0), ss.events.DisplayWasReset(0)]
     assert display.primary is None and not state.marked
 
 
@@ -58,20 +60,20 @@ def test_bad_commands_are_skipped_with_a_problem_event() -> None:
     state = ss.Display(1 << 20, 1 << 20).channel(2)
     state.handle(PRIMARY)
     [problem] = state.handle(fill(1, surface_id=7))
-    assert isinstance(problem, ss.DisplayProblem) and problem.channel_id == 2
+    assert isinstance(problem, ss.events.DisplayProblem) and problem.channel_id == 2
     assert "display 2: no surface 7" in str(problem.error)
     copy = sp.DisplayDrawCopy(
         0, sp.Rect(0, 0, 1, 1), sp.Clip(), FromCacheImage(width=1, height=1, id=5), sp.Rect(0, 0, 1, 1)
     )
     [problem] = state.handle(copy)
-    assert isinstance(problem, ss.DisplayProblem) and "image 0x5 is not in the pixmap cache" in str(
+    assert isinstance(problem, ss.events.DisplayProblem) and "image 0x5 is not in the pixmap cache" in str(
         problem.error
     )
     [problem] = state.handle(sp.DisplaySurfaceCreate(3, 100000, 100000, sp.SurfaceFmt.FMT_32_xRGB))
-    assert isinstance(problem, ss.DisplayProblem)
+    assert isinstance(problem, ss.events.DisplayProblem)
     assert state.errors == 3
     # the channel goes on
-    assert state.handle(fill(0x123456)) == [ss.Damage(0, sp.Rect(0, 0, 16, 8), 2)]
+    assert state.handle(fill(0x123456)) == [ss.events.Damage(0, sp.Rect(0, 0, 16, 8), 2)]
 
 
 def test_pixmap_cache_is_shared_by_channels_and_invalidated() -> None:
@@ -108,7 +110,7 @@ async def test_session_display_state_events_and_screenshot() -> None:
         await chan.send(fill(0xFF0000, sp.Rect(0, 0, 4, 4)))
 
     async with fake_server(Script(display=display)) as uri, ss.connect(uri) as session:
-        seen: list[ss.Event] = []
+        seen: list[ss.events.Event] = []
 
         async def collect() -> None:
             async for event in session.events():
@@ -123,12 +125,15 @@ async def test_session_display_state_events_and_screenshot() -> None:
         rgb = shot.to_rgb()
         assert rgb[0, 0].tolist() == [255, 0, 0] and rgb[7, 15].tolist() == [0, 0, 255]
         assert shot is not session.display.primary and shot.primary
-        created = [e for e in seen if isinstance(e, ss.SurfaceCreated)]
+        created = [e for e in seen if isinstance(e, ss.events.SurfaceCreated)]
         assert len(created) == 1 and created[0].surface is not None and created[0].surface.width == 16
-        assert ss.DisplayMarked(0) in seen
-        damage = [e for e in seen if isinstance(e, ss.Damage)]
-        assert damage == [ss.Damage(0, sp.Rect(0, 0, 16, 8), 0), ss.Damage(0, sp.Rect(0, 0, 4, 4), 0)]
-        assert any(isinstance(e, ss.DrawEvent) for e in seen)  # the raw messages still come
+        assert ss.events.DisplayMarked(0) in seen
+        damage = [e for e in seen if isinstance(e, ss.events.Damage)]
+        assert damage == [
+            ss.events.Damage(0, sp.Rect(0, 0, 16, 8), 0),
+            ss.events.Damage(0, sp.Rect(0, 0, 4, 4), 0),
+        ]
+        assert any(isinstance(e, ss.events.DrawEvent) for e in seen)  # the raw messages still come
 
 
 async def test_screenshot_times_out_without_a_primary_surface() -> None:
@@ -144,9 +149,9 @@ def test_surface_memory_is_bounded_per_channel() -> None:
     for surface_id in (1, 2):
         assert state.handle(sp.DisplaySurfaceCreate(surface_id, side, side, sp.SurfaceFmt.FMT_8_A)) == []
     [problem] = state.handle(sp.DisplaySurfaceCreate(3, side, side, sp.SurfaceFmt.FMT_8_A))
-    assert isinstance(problem, ss.DisplayProblem) and "past 134217728 pixels" in str(problem.error)
+    assert isinstance(problem, ss.events.DisplayProblem) and "past 134217728 pixels" in str(problem.error)
     assert set(state.surfaces) == {1, 2}
     # re-creating an existing id replaces it rather than adding to the total
     assert state.handle(sp.DisplaySurfaceCreate(2, side, side, sp.SurfaceFmt.FMT_8_A)) == [
-        ss.SurfaceDestroyed(2, 0)
+        ss.events.SurfaceDestroyed(2, 0)
     ]

@@ -31,15 +31,15 @@ from spice_proto import (
 )
 
 
-def channel() -> ss.DisplayChannelState:
+def channel() -> ss.lowlevel.DisplayChannelState:
     state = ss.Display(1 << 20, 1 << 20).channel(0)
     state.handle(DisplaySurfaceCreate(0, 32, 16, SurfaceFmt.FMT_32_xRGB, SurfaceFlags.PRIMARY))
     return state
 
 
-def outcome_ok(events: list[ss.Event]) -> None:
+def outcome_ok(events: list[ss.events.Event]) -> None:
     for event in events:
-        assert isinstance(event, (ss.Damage, ss.DisplayProblem)), event
+        assert isinstance(event, (ss.events.Damage, ss.events.DisplayProblem)), event
 
 
 dims = st.integers(1, 40)

@@ -15,13 +15,13 @@ from spice_session._eventstream import EventBuffer, merge_rect
 D = sp.ChannelType.DISPLAY
 
 
-def created(surface_id: int, width: int, height: int, channel_id: int = 0) -> ss.SurfaceCreated:
+def created(surface_id: int, width: int, height: int, channel_id: int = 0) -> ss.events.SurfaceCreated:
     message = sp.DisplaySurfaceCreate(surface_id, width, height, sp.SurfaceFmt.FMT_32_xRGB, 0)
-    return ss.SurfaceCreated(D, channel_id, message)
+    return ss.events.SurfaceCreated(D, channel_id, message)
 
 
-def drain(buffer: EventBuffer) -> list[ss.Event]:
-    out: list[ss.Event] = []
+def drain(buffer: EventBuffer) -> list[ss.events.Event]:
+    out: list[ss.events.Event] = []
     while (event := buffer.take()) is not None:
         out.append(event)
     return out
@@ -29,68 +29,78 @@ def drain(buffer: EventBuffer) -> list[ss.Event]:
 
 def test_events_queue_up_to_the_limit_then_are_summarised() -> None:
     buffer = EventBuffer(3)
-    first = [ss.DisplayMarked(0), ss.Damage(0, sp.Rect(0, 0, 2, 2)), ss.DisplayMarked(0)]
+    first = [ss.events.DisplayMarked(0), ss.events.Damage(0, sp.Rect(0, 0, 2, 2)), ss.events.DisplayMarked(0)]
     for event in first:
         buffer.put(event)
-    buffer.put(ss.Damage(0, sp.Rect(10, 10, 12, 12)))
-    buffer.put(ss.Damage(0, sp.Rect(12, 10, 14, 12)))  # touches the previous one: merged
-    buffer.put(ss.DisplayMarked(0))
-    buffer.put(ss.Damage(1, sp.Rect(0, 0, 1, 1)))
-    buffer.put(ss.ChannelEnded(D, 0))
+    buffer.put(ss.events.Damage(0, sp.Rect(10, 10, 12, 12)))
+    buffer.put(ss.events.Damage(0, sp.Rect(12, 10, 14, 12)))  # touches the previous one: merged
+    buffer.put(ss.events.DisplayMarked(0))
+    buffer.put(ss.events.Damage(1, sp.Rect(0, 0, 1, 1)))
+    buffer.put(ss.events.ChannelEnded(D, 0))
     assert buffer.overflowing and len(buffer) == 3
     assert [buffer.take(), buffer.take()] == first[:2]
-    buffer.put(ss.DisplayMarked(0))  # room again, but the summary comes first: still summarised
+    buffer.put(ss.events.DisplayMarked(0))  # room again, but the summary comes first: still summarised
     assert drain(buffer) == [
         first[2],
-        ss.EventsDropped(2, (("DisplayMarked", 2),)),
-        ss.Damage(0, sp.Rect(10, 10, 14, 12)),
-        ss.Damage(1, sp.Rect(0, 0, 1, 1)),
-        ss.ChannelEnded(D, 0),
+        ss.events.EventsDropped(2, (("DisplayMarked", 2),)),
+        ss.events.Damage(0, sp.Rect(10, 10, 14, 12)),
+        ss.events.Damage(1, sp.Rect(0, 0, 1, 1)),
+        ss.events.ChannelEnded(D, 0),
     ]
     assert not buffer.overflowing and (buffer.dropped_total, buffer.merged_total) == (2, 3)
-    buffer.put(ss.DisplayMarked(0))  # and then events queue normally again
-    assert drain(buffer) == [ss.DisplayMarked(0)]
+    buffer.put(ss.events.DisplayMarked(0))  # and then events queue normally again
+    assert drain(buffer) == [ss.events.DisplayMarked(0)]
 
 
 def test_damage_alone_is_merged_without_a_drop_marker() -> None:
     buffer = EventBuffer(1)
     for x in range(0, 100, 10):
-        buffer.put(ss.Damage(0, sp.Rect(x, 0, x + 10, 5), 2))
-    assert drain(buffer) == [ss.Damage(0, sp.Rect(0, 0, 10, 5), 2), ss.Damage(0, sp.Rect(10, 0, 100, 5), 2)]
+        buffer.put(ss.events.Damage(0, sp.Rect(x, 0, x + 10, 5), 2))
+    assert drain(buffer) == [
+        ss.events.Damage(0, sp.Rect(0, 0, 10, 5), 2),
+        ss.events.Damage(0, sp.Rect(10, 0, 100, 5), 2),
+    ]
 
 
 def test_surface_lifecycle_during_overflow() -> None:
     buffer = EventBuffer(1)
-    buffer.put(ss.DisplayMarked(0))
-    buffer.put(ss.Damage(5, sp.Rect(0, 0, 3, 3)))
-    buffer.put(ss.SurfaceDestroyed(5))  # its damage is moot
+    buffer.put(ss.events.DisplayMarked(0))
+    buffer.put(ss.events.Damage(5, sp.Rect(0, 0, 3, 3)))
+    buffer.put(ss.events.SurfaceDestroyed(5))  # its damage is moot
     buffer.put(created(6, 40, 30))  # a new surface is damaged all over
-    buffer.put(ss.Damage(6, sp.Rect(1, 1, 2, 2)))  # inside: nothing to add
-    buffer.put(ss.Damage(7, sp.Rect(0, 0, 1, 1), channel_id=1))
-    buffer.put(ss.Damage(8, sp.Rect(0, 0, 1, 1)))
-    buffer.put(ss.DisplayWasReset(0))  # channel 0 lost every surface; channel 1 did not
+    buffer.put(ss.events.Damage(6, sp.Rect(1, 1, 2, 2)))  # inside: nothing to add
+    buffer.put(ss.events.Damage(7, sp.Rect(0, 0, 1, 1), channel_id=1))
+    buffer.put(ss.events.Damage(8, sp.Rect(0, 0, 1, 1)))
+    buffer.put(ss.events.DisplayWasReset(0))  # channel 0 lost every surface; channel 1 did not
     buffer.put(created(9, 8, 8))
     events = drain(buffer)
-    assert events[0] == ss.DisplayMarked(0)
-    assert events[1] == ss.EventsDropped(
+    assert events[0] == ss.events.DisplayMarked(0)
+    assert events[1] == ss.events.EventsDropped(
         4, (("DisplayWasReset", 1), ("SurfaceCreated", 2), ("SurfaceDestroyed", 1))
     )
-    assert events[2:] == [ss.Damage(7, sp.Rect(0, 0, 1, 1), 1), ss.Damage(9, sp.Rect(0, 0, 8, 8))]
+    assert events[2:] == [
+        ss.events.Damage(7, sp.Rect(0, 0, 1, 1), 1),
+        ss.events.Damage(9, sp.Rect(0, 0, 8, 8)),
+    ]
 
 
 def test_channel_events_are_never_dropped() -> None:
     buffer = EventBuffer(1)
-    buffer.put(ss.DisplayMarked(0))
-    kept = [ss.ChannelOpened(D, 1, sp.Caps(), sp.Caps()), ss.ChannelEnded(D, 1), ss.SessionClosed("bye")]
+    buffer.put(ss.events.DisplayMarked(0))
+    kept = [
+        ss.events.ChannelOpened(D, 1, sp.Caps(), sp.Caps()),
+        ss.events.ChannelEnded(D, 1),
+        ss.events.SessionClosed("bye"),
+    ]
     for event in kept:
         buffer.put(event)
-    assert drain(buffer) == [ss.DisplayMarked(0), *kept]
+    assert drain(buffer) == [ss.events.DisplayMarked(0), *kept]
 
 
 def test_forced_events_pass_the_limit() -> None:
     buffer = EventBuffer(1)
     for _ in range(3):
-        buffer.put(ss.DisplayMarked(0), force=True)
+        buffer.put(ss.events.DisplayMarked(0), force=True)
     assert len(buffer) == 3 and not buffer.overflowing
 
 
@@ -133,14 +143,14 @@ def test_merged_rects_cover_every_damaged_pixel(damage: list[sp.Rect], limit: in
 
 
 async def test_stream_ends_when_every_producer_is_done() -> None:
-    stream = ss.EventStream(4)
+    stream = ss.events.EventStream(4)
     stream.add_producers(2)
-    stream.put(ss.DisplayMarked(0))
-    assert stream.receive_nowait() == ss.DisplayMarked(0)
+    stream.put(ss.events.DisplayMarked(0))
+    assert stream.receive_nowait() == ss.events.DisplayMarked(0)
     with pytest.raises(trio.WouldBlock):
         stream.receive_nowait()
-    stream.put(ss.DisplayMarked(0))
-    got: list[ss.Event] = []
+    stream.put(ss.events.DisplayMarked(0))
+    got: list[ss.events.Event] = []
 
     async def read() -> None:
         async for event in stream:
@@ -149,25 +159,25 @@ async def test_stream_ends_when_every_producer_is_done() -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read)
         await trio.testing.wait_all_tasks_blocked()
-        stream.put(ss.DisplayWasReset(0))
+        stream.put(ss.events.DisplayWasReset(0))
         stream.producer_done()
         await trio.testing.wait_all_tasks_blocked()
-        assert got == [ss.DisplayMarked(0), ss.DisplayWasReset(0)]
+        assert got == [ss.events.DisplayMarked(0), ss.events.DisplayWasReset(0)]
         stream.producer_done()  # the last one: the iteration ends
-    assert got == [ss.DisplayMarked(0), ss.DisplayWasReset(0)]
+    assert got == [ss.events.DisplayMarked(0), ss.events.DisplayWasReset(0)]
 
 
 async def test_closing_the_stream_drops_events_and_wakes_the_reader() -> None:
-    stream = ss.EventStream(4)
+    stream = ss.events.EventStream(4)
     stream.add_producers(1)
-    stream.put(ss.DisplayMarked(0))
+    stream.put(ss.events.DisplayMarked(0))
     with stream:
         pass
-    stream.put(ss.DisplayMarked(0))
+    stream.put(ss.events.DisplayMarked(0))
     assert stream.closed and len(stream.buffer) == 0
     with pytest.raises(trio.ClosedResourceError):
         await stream.receive()
-    other = ss.EventStream(4)
+    other = ss.events.EventStream(4)
     other.add_producers(1)
 
     async def close_soon() -> None:

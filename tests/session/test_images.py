@@ -39,7 +39,7 @@ PALETTE = Palette(7, (0x000000, 0xFF0000, 0x00FF00, 0x0000FF, 0x123456, 0xFFFFFF
 
 
 def decoder() -> ImageDecoder:
-    store = ss.ImageStore(1 << 20, 1 << 20)
+    store = ss.lowlevel.ImageStore(1 << 20, 1 << 20)
     surfaces = {9: ss.Surface(9, 4, 2, SurfaceFmt.FMT_32_xRGB)}
     surfaces[9].words[:] = np.arange(8, dtype=np.uint32).reshape(2, 4)  # type: ignore[index]
 
@@ -49,10 +49,10 @@ def decoder() -> ImageDecoder:
         except KeyError:
             raise ss.DisplayError(f"no surface {surface_id}") from None
 
-    return ImageDecoder(store, ss.PaletteCache(), lookup)
+    return ImageDecoder(store, ss.lowlevel.PaletteCache(), lookup)
 
 
-def words(pixels: ss.Pixels) -> list[list[int]]:
+def words(pixels: ss.lowlevel.Pixels) -> list[list[int]]:
     return [[int(v) & 0xFFFFFF for v in row] for row in pixels.words()]
 
 
@@ -149,9 +149,7 @@ def test_quic_lz_glz_match_the_source() -> None:
         width=21, height=13, data=spice_quic.encode(px.tobytes(), 21, 13, spice_quic.ImageType.RGB32)
     )
     assert np.array_equal(d.decode(quic).data[..., :3], px[..., :3])
-    lz = LzRgbImage(
-        width=21, height=13, data=spice_lz.encode(px.tobytes(), 21, 13, spice_lz.ImageType.RGB32)
-    )
+    lz = LzRgbImage(width=21, height=13, data=spice_lz.encode(px.tobytes(), 21, 13, spice_lz.ImageType.RGB32))
     assert np.array_equal(d.decode(lz).data[..., :3], px[..., :3])
     enc = spice_glz.Encoder(1 << 20)
     blob = enc.encode(px.tobytes(), 21, 13, spice_glz.ImageType.RGB32)

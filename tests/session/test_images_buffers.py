@@ -74,7 +74,7 @@ for fmt in (SurfaceFmt.FMT_32_xRGB, SurfaceFmt.FMT_32_ARGB, SurfaceFmt.FMT_16_56
             assert isinstance(message.src_bitmap.data, memoryview)  # a view into body
             events = state.handle(message)
             for event in events:
-                assert isinstance(event, ss.DisplayProblem), events
+                assert isinstance(event, ss.events.DisplayProblem), events
                 err = event.error
                 assert err.__traceback__ is None and err.__context__ is None and err.__cause__ is None
                 problems += 1

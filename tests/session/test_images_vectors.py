@@ -53,7 +53,7 @@ def expected_pixels(case: vectors.Case) -> tuple[np.ndarray, bool]:
     raise AssertionError(case.name)
 
 
-def draw(images: list[Image], clip: Clip, fmt: SurfaceFmt) -> ss.DisplayChannelState:
+def draw(images: list[Image], clip: Clip, fmt: SurfaceFmt) -> ss.lowlevel.DisplayChannelState:
     width = max(i.width for i in images) + X + 5
     height = max(i.height for i in images) + Y + 4
     state = ss.Display(1 << 24, 1 << 24).channel(0)
@@ -62,11 +62,11 @@ def draw(images: list[Image], clip: Clip, fmt: SurfaceFmt) -> ss.DisplayChannelS
     for image in images:
         box = Rect(X, Y, X + image.width, Y + image.height)
         events = state.handle(DisplayDrawCopy(0, box, clip, image, Rect(0, 0, image.width, image.height)))
-        assert events == [ss.Damage(0, box, 0)], events
+        assert events == [ss.events.Damage(0, box, 0)], events
     return state
 
 
-def check(state: ss.DisplayChannelState, case: vectors.Case) -> None:
+def check(state: ss.lowlevel.DisplayChannelState, case: vectors.Case) -> None:
     want, alpha = expected_pixels(case)
     got = state.surfaces[0].pixels
     region = got[Y : Y + case.height, X : X + case.width]

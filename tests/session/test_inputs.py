@@ -7,7 +7,8 @@ import spice_proto as sp
 import trio
 import trio.testing
 from spice_proto import INPUT_MOTION_ACK_BUNCH
-from spice_session import Inputs, MotionPacer
+from spice_session import Inputs
+from spice_session.lowlevel import MotionPacer
 
 
 class Recorder:

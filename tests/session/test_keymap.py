@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import spice_proto as sp
-from spice_session import HID_KEY_NAMES, HID_TO_SET1, PAUSE, hid_to_set1
+from spice_session.lowlevel import HID_KEY_NAMES, HID_TO_SET1, PAUSE, hid_to_set1
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pysdl2-dll announces which SDL binary it loads

@@ -37,9 +37,9 @@ from spice_proto import (
     SurfaceFmt,
     ZlibGlzRgbImage,
 )
-from spice_session import MediaClock, StreamManager
 from spice_session._surface import Surface
 from spice_session._video import AvDecoder
+from spice_session.lowlevel import MediaClock, StreamManager
 from test_images import lz4_payload, rgb_picture
 from test_streams import blocks_rgb, encode_av
 
@@ -103,7 +103,7 @@ IMAGES: dict[str, Callable[[np.ndarray], Image]] = {
 }
 
 
-def draw(message: DisplayDrawCopy, fmt: SurfaceFmt) -> tuple[np.ndarray, list[ss.Event]]:
+def draw(message: DisplayDrawCopy, fmt: SurfaceFmt) -> tuple[np.ndarray, list[ss.events.Event]]:
     state = ss.Display(1 << 20, 1 << 20).channel(0)
     state.handle(DisplaySurfaceCreate(0, 40, 30, fmt, SurfaceFlags.PRIMARY))
     events = state.handle(message)

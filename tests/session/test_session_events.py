@@ -75,8 +75,8 @@ async def test_a_slow_reader_gets_damage_covering_every_change() -> None:
             except trio.WouldBlock:
                 break
     assert (shot.to_rgb() == expected(draws)).all()
-    damage = [e for e in seen if isinstance(e, ss.Damage)]
-    dropped = [e for e in seen if isinstance(e, ss.EventsDropped)]
+    damage = [e for e in seen if isinstance(e, ss.events.Damage)]
+    dropped = [e for e in seen if isinstance(e, ss.events.EventsDropped)]
     assert len(dropped) == 1 and dict(dropped[0].kinds)["DrawEvent"] >= 380
     assert len(damage) < 40  # merged: far fewer than the 400 draws
     assert all(e.surface_id == 0 and e.channel_id == 0 for e in damage)

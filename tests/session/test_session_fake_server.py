@@ -101,7 +101,7 @@ async def test_session_opens_display_only_and_sends_display_init() -> None:
             session.inputs  # noqa: B018
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     assert event.message == surface
                     break
     assert script.linked == [(T.MAIN, 0, 0), (T.DISPLAY, 0, SESSION_ID)]
@@ -145,6 +145,6 @@ async def test_display_closing_is_an_event_not_an_error() -> None:
     async with fake_server(Script(display=display)) as uri, ss.connect(uri) as session:
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.ChannelEnded):
+                if isinstance(event, ss.events.ChannelEnded):
                     assert (event.channel_type, event.channel_id) == (T.DISPLAY, 0)
                     break

@@ -63,7 +63,7 @@ async def test_inputs_follow_the_servers_mouse_mode() -> None:
         await session.request_mouse_mode(sp.MouseMode.SERVER)
         with trio.fail_after(DEADLINE):
             async for event in session.events():
-                if isinstance(event, ss.MouseModeChanged):
+                if isinstance(event, ss.events.MouseModeChanged):
                     break
         assert session.mouse_mode == sp.MouseMode.SERVER
         assert session.inputs.mouse_mode == sp.MouseMode.SERVER

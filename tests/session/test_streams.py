@@ -11,22 +11,14 @@ import pytest
 import simplejpeg
 import spice_proto as sp
 from spice_proto import INVALID_STREAM_DROPS
-from spice_session import (
-    Damage,
-    MediaClock,
-    StreamCreated,
-    StreamDestroyed,
-    StreamError,
-    StreamManager,
-    StreamUnsupported,
-    _video,
-    available_codecs,
-)
+from spice_session import StreamError, _video, available_codecs
 from spice_session._mediaclock import mm_diff
 from spice_session._placement import place_frame, scale_nearest
 from spice_session._reports import NO_AUDIO_DELAY
 from spice_session._surface import Surface
 from spice_session._video import stream_display_caps
+from spice_session.events import Damage, StreamCreated, StreamDestroyed, StreamUnsupported
+from spice_session.lowlevel import MediaClock, StreamManager
 
 U8 = npt.NDArray[np.uint8]
 V = sp.VideoCodecType

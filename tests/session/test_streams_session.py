@@ -94,16 +94,16 @@ async def test_stream_frames_land_on_the_primary_and_reports_go_back() -> None:
         await chan.send(sp.DisplayStreamDestroy(7))
 
     server = Server(display, idle)
-    created: list[ss.StreamCreated] = []
-    damage: list[ss.Damage] = []
+    created: list[ss.events.StreamCreated] = []
+    damage: list[ss.events.Damage] = []
     async with fake_server(server) as uri, ss.connect(uri) as session:
         with trio.fail_after(10):
             async for event in session.events():
-                if isinstance(event, ss.StreamCreated):
+                if isinstance(event, ss.events.StreamCreated):
                     created.append(event)
-                elif isinstance(event, ss.Damage):
+                elif isinstance(event, ss.events.Damage):
                     damage.append(event)
-                elif isinstance(event, ss.StreamDestroyed):
+                elif isinstance(event, ss.events.StreamDestroyed):
                     assert event.frames == 2
                     break
         primary = session.display.primary
@@ -111,7 +111,7 @@ async def test_stream_frames_land_on_the_primary_and_reports_go_back() -> None:
         inside = primary.to_rgb()[dest.top : dest.bottom, dest.left : dest.right].astype(int)
         assert (np.abs(inside - (255, 0, 0)) <= 3).all()
         assert (primary.pixels[: dest.top] == 0).all()
-    assert created == [ss.StreamCreated(7, 0, sp.VideoCodecType.MJPEG, 16, 16, dest, 0)]
+    assert created == [ss.events.StreamCreated(7, 0, sp.VideoCodecType.MJPEG, 16, 16, dest, 0)]
     assert [d.rect for d in damage] == [dest, dest]
     (report,) = reports
     assert isinstance(report, sp.DisplayStreamReport)
@@ -142,23 +142,29 @@ async def test_cursor_channel_drives_session_cursor() -> None:
         await chan.send(sp.CursorHide())
 
     async with fake_server(Server(idle, cursor)) as uri, ss.connect(uri) as session:
-        seen: list[ss.Event] = []
+        seen: list[ss.events.Event] = []
         with trio.fail_after(10):
             async for event in session.events():
                 if isinstance(
-                    event, (ss.CursorShapeChanged, ss.CursorMoved, ss.CursorHidden, ss.CursorProblem)
+                    event,
+                    (
+                        ss.events.CursorShapeChanged,
+                        ss.events.CursorMoved,
+                        ss.events.CursorHidden,
+                        ss.events.CursorProblem,
+                    ),
                 ):
                     seen.append(event)
-                if isinstance(event, ss.CursorHidden):
+                if isinstance(event, ss.events.CursorHidden):
                     break
         assert [type(e) for e in seen] == [
-            ss.CursorShapeChanged,
-            ss.CursorProblem,
-            ss.CursorMoved,
-            ss.CursorHidden,
+            ss.events.CursorShapeChanged,
+            ss.events.CursorProblem,
+            ss.events.CursorMoved,
+            ss.events.CursorHidden,
         ]
         first = seen[0]
-        assert isinstance(first, ss.CursorShapeChanged)
+        assert isinstance(first, ss.events.CursorShapeChanged)
         assert first.shape.rgba.tolist() == [[[255, 0, 0, 255], [0, 0, 255, 128]]]
         assert session.cursor.shape is first.shape  # the bad FROM_CACHE left the shape alone
         assert (session.cursor.x, session.cursor.y, session.cursor.visible) == (30, 40, False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from spice_session import InvalidURI, SpiceURI, parse_uri, redact_uri
+from spice_session import InvalidURI, SpiceURI, parse_uri
+from spice_session.lowlevel import redact_uri
 
 
 @pytest.mark.parametrize(

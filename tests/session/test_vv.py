@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from spice_net._proxy import HttpProxy
+from spice_net import HttpProxy
 from spice_session import InvalidURI, SpiceURI
 from spice_session._vv import KEEP_FILE_ENV, MAX_VV_SIZE, InvalidVVFile, VVFile, load_vv, parse_vv
 

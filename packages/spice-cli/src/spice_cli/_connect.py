@@ -62,7 +62,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         say("channels:")
         opened = {(int(t), i): channel for (t, i), channel in session.opened.items()}
         for entry in session.channels:
-            name = f"{ss.channel_name(entry.type)}:{entry.id}"
+            name = f"{ss.lowlevel.channel_name(entry.type)}:{entry.id}"
             channel = opened.get((int(entry.type), entry.id))
             if channel is None:
                 say(f"  {name:<12} listed (not attached)")
@@ -76,16 +76,16 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         closed: str | None = None
         with trio.move_on_after(args.seconds):
             async for event in session.events():
-                if isinstance(event, ss.SurfaceCreated):
+                if isinstance(event, ss.events.SurfaceCreated):
                     surfaces.append(surface_text(event))
-                if isinstance(event, ss.DisplayEvent):
+                if isinstance(event, ss.events.DisplayEvent):
                     try:
                         counts[DisplayMsg(int(event.message.type)).name] += 1
                     except ValueError:
                         counts[f"message {int(event.message.type)}"] += 1
                     if len(first) < args.messages:
                         first.append(describe_message(event.message))
-                elif isinstance(event, ss.SessionClosed):
+                elif isinstance(event, ss.events.SessionClosed):
                     closed = event.reason
         say("surfaces:" if surfaces else "surfaces: none yet")
         for line in surfaces:

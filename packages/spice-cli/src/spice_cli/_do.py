@@ -31,9 +31,7 @@ from typing import TextIO
 
 import trio
 from PIL import Image
-from spice_session import LAYOUTS, get_layout
-from spice_session._driver import Driver
-from spice_session._layouts import KeyComboError
+from spice_session import LAYOUTS, Driver, KeyComboError, get_layout
 
 from ._exitcodes import ExitCode
 from ._record_audio import capture, save_wav

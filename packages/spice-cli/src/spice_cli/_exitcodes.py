@@ -5,9 +5,7 @@ from __future__ import annotations
 import enum
 
 import spice_net
-from spice_session import AgentError, InvalidURI, ScreenshotTimeout
-from spice_session._driver import OcrUnavailable
-from spice_session._match import MatchError, NeedleError
+from spice_session import AgentError, InvalidURI, MatchError, NeedleError, OcrUnavailable, ScreenshotTimeout
 
 __all__ = ["ExitCode", "UsageError", "classify"]
 

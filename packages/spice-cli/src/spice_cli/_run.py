@@ -51,7 +51,7 @@ def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> Non
     p.add_argument(
         "--memory-budget",
         type=_memory_size,
-        default=ss.DEFAULT_MEMORY_BUDGET,
+        default=ss.lowlevel.DEFAULT_MEMORY_BUDGET,
         metavar="SIZE",
         help="most memory the session may hold for the server's pictures, e.g. 512M or 2G (default 1G); "
         "what would exceed it is skipped",
@@ -60,11 +60,13 @@ def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> Non
 
 def _memory_size(text: str) -> int:
     try:
-        size = ss.parse_size(text)
+        size = ss.lowlevel.parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if size < ss.MIN_MEMORY_BUDGET:
-        raise argparse.ArgumentTypeError(f"{text} is below the minimum of {ss.MIN_MEMORY_BUDGET >> 20}M")
+    if size < ss.lowlevel.MIN_MEMORY_BUDGET:
+        raise argparse.ArgumentTypeError(
+            f"{text} is below the minimum of {ss.lowlevel.MIN_MEMORY_BUDGET >> 20}M"
+        )
     return size
 
 
@@ -145,7 +147,7 @@ def execute(command: Command, args: argparse.Namespace, out: TextIO, err: TextIO
     try:
         return int(trio.run(command, args, out))
     except BaseException as exc:
-        leaves = spice_net.error_leaves(exc) or [exc]
+        leaves = spice_net.lowlevel.error_leaves(exc) or [exc]
         if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
             return _fail(ExitCode.INTERRUPTED, "interrupted", err)
         if all(isinstance(leaf, BrokenPipeError) for leaf in leaves) and _reader_gone(out):

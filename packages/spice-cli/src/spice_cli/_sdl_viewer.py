@@ -128,29 +128,29 @@ class Viewer:
             self._lost = "the session ended"
         scope.cancel()
 
-    async def on_session_event(self, event: ss.Event) -> None:
+    async def on_session_event(self, event: ss.events.Event) -> None:
         """React to one session event (also the entry point for tests)."""
         if self.audio is not None:
             self.audio.on_event(event)
         if self.guest is not None:
             self.guest.on_event(event)
-        if isinstance(event, ss.Damage):
+        if isinstance(event, ss.events.Damage):
             primary = self.session.display.primary
             if event.channel_id == 0 and primary is not None and event.surface_id == primary.surface_id:
                 self._dirty.append(event.rect)
-        elif isinstance(event, ss.SurfaceCreated):
+        elif isinstance(event, ss.events.SurfaceCreated):
             surface = event.surface
             if surface is not None and surface.primary and event.channel_id == 0:
                 self._show_primary(surface)
-        elif isinstance(event, ss.MouseModeChanged):
+        elif isinstance(event, ss.events.MouseModeChanged):
             await self._mouse_mode_changed()
-        elif isinstance(event, ss.EventsDropped):
+        elif isinstance(event, ss.events.EventsDropped):
             await self._resync()
-        elif isinstance(event, (ss.CursorShapeChanged, ss.CursorHidden, ss.CursorMoved)):
+        elif isinstance(event, (ss.events.CursorShapeChanged, ss.events.CursorHidden, ss.events.CursorMoved)):
             self._cursor_event(event)
-        elif isinstance(event, ss.SessionClosed):
+        elif isinstance(event, ss.events.SessionClosed):
             self._lost = event.reason
-        elif isinstance(event, ss.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
+        elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
 
     def _show_primary(self, surface: ss.Surface) -> None:
@@ -187,11 +187,13 @@ class Viewer:
             self.window.set_title(self._title())
         self._redraw = True
 
-    def _cursor_event(self, event: ss.CursorShapeChanged | ss.CursorHidden | ss.CursorMoved) -> None:
+    def _cursor_event(
+        self, event: ss.events.CursorShapeChanged | ss.events.CursorHidden | ss.events.CursorMoved
+    ) -> None:
         """The session's cursor state changed (``session.cursor`` holds position and visibility)."""
-        if isinstance(event, ss.CursorShapeChanged):
+        if isinstance(event, ss.events.CursorShapeChanged):
             self.cursor_shape = event.shape
-        if not isinstance(event, ss.CursorMoved):
+        if not isinstance(event, ss.events.CursorMoved):
             self._apply_cursor()
         self._redraw = True
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from spice_proto import MAX_PASSWORD_LENGTH
-from spice_session import redact_uri
+from spice_session.lowlevel import redact_uri
 
 from ._exitcodes import UsageError
 

@@ -90,7 +90,7 @@ def describe_message(message: Message | UnknownMessage) -> str:
     return text
 
 
-def surface_text(event: ss.SurfaceCreated) -> str:
+def surface_text(event: ss.events.SurfaceCreated) -> str:
     msg = event.message
     surface_id = getattr(msg, "surface_id", "?")
     width, height = getattr(msg, "width", "?"), getattr(msg, "height", "?")

@@ -4,57 +4,57 @@ Client: :func:`open_channel` (TCP or TLS) or :func:`link_channel` (any trio
 stream) return a :class:`Channel`.  Server: :func:`accept_channel` returns a
 :class:`ServerChannel` (ticket keys from a :class:`TicketKeyPool`).  The protocol
 logic is :class:`spice_proto.Connection`; this package moves its bytes and does
-the ticket cryptography.
+the ticket cryptography.  The ticket primitives, the channel base class and the
+exception-group helpers are in :mod:`spice_net.lowlevel`.
 """
 
-from ._channel import BaseChannel, Channel, ServerChannel
-from ._client import link_channel, open_channel
-from ._errors import (
-    AuthenticationFailed,
-    ChannelClosed,
-    ConnectFailed,
-    ConnectTimeout,
-    LinkRefused,
-    NeedSecured,
-    NotSpiceServer,
-    ProtocolViolation,
-    SpiceNetError,
-    TLSVerificationFailed,
+# Grouped by purpose, not by module name:
+# isort: skip_file
+
+# --- Client
+from ._client import (
+    link_channel as link_channel,
+    open_channel as open_channel,
+    open_unix_channel as open_unix_channel,
 )
-from ._groups import error_leaves, single_error
-from ._keypool import TicketKeyPool
-from ._server import LinkDecision, accept_channel
-from ._ticket import TicketKey, encrypt_ticket
-from ._tls import SpiceSSLContext, client_ssl_context, parse_host_subject, server_ssl_context
+from ._channel import Channel as Channel
+from ._proxy import HttpProxy as HttpProxy, parse_proxy as parse_proxy
+
+# --- Server
+from ._server import LinkDecision as LinkDecision, accept_channel as accept_channel
+from ._channel import ServerChannel as ServerChannel
+from ._keypool import TicketKeyPool as TicketKeyPool
+
+# --- TLS
+from ._tls import (
+    SpiceSSLContext as SpiceSSLContext,
+    client_ssl_context as client_ssl_context,
+    parse_host_subject as parse_host_subject,
+    server_ssl_context as server_ssl_context,
+)
+
+# --- Errors
+from ._errors import (
+    AuthenticationFailed as AuthenticationFailed,
+    ChannelClosed as ChannelClosed,
+    ConnectFailed as ConnectFailed,
+    ConnectTimeout as ConnectTimeout,
+    LinkRefused as LinkRefused,
+    NeedSecured as NeedSecured,
+    NotSpiceServer as NotSpiceServer,
+    ProtocolViolation as ProtocolViolation,
+    SpiceNetError as SpiceNetError,
+    TLSVerificationFailed as TLSVerificationFailed,
+)
+from ._proxy import (
+    InvalidProxy as InvalidProxy,
+    ProxyAuthRequired as ProxyAuthRequired,
+    ProxyFailed as ProxyFailed,
+)
+
+from . import lowlevel as lowlevel
+from spice_proto.lowlevel import publish as _publish
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AuthenticationFailed",
-    "BaseChannel",
-    "Channel",
-    "ChannelClosed",
-    "ConnectFailed",
-    "ConnectTimeout",
-    "LinkDecision",
-    "LinkRefused",
-    "NeedSecured",
-    "NotSpiceServer",
-    "ProtocolViolation",
-    "ServerChannel",
-    "SpiceNetError",
-    "SpiceSSLContext",
-    "TLSVerificationFailed",
-    "TicketKey",
-    "TicketKeyPool",
-    "__version__",
-    "accept_channel",
-    "client_ssl_context",
-    "encrypt_ticket",
-    "error_leaves",
-    "link_channel",
-    "open_channel",
-    "parse_host_subject",
-    "server_ssl_context",
-    "single_error",
-]
+__all__ = _publish(__name__, globals())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from spice_proto import (
     Caps,
@@ -17,9 +16,8 @@ from spice_proto import (
     VideoCodecType,
 )
 
-if TYPE_CHECKING:
-    from ._errors import DisplayError
-    from ._surface import Surface
+from ._errors import DisplayError
+from ._surface import Surface
 
 __all__ = [
     "ChannelEnded",

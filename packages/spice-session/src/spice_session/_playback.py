@@ -45,10 +45,11 @@ __all__ = [
 ]
 
 
-def playback_caps() -> Caps:
-    """What we advertise on the playback channel: VOLUME, LATENCY, and OPUS when PyAV can decode it."""
+def playback_caps(opus: bool = True) -> Caps:
+    """What we advertise on the playback channel: VOLUME, LATENCY, and OPUS when ``opus``
+    and PyAV can decode it."""
     caps = {PlaybackCap.VOLUME, PlaybackCap.LATENCY}
-    if opus_available():
+    if opus and opus_available():
         caps.add(PlaybackCap.OPUS)
     return Caps.of(*caps)
 

@@ -62,10 +62,11 @@ __all__ = [
 PACKET_MS = 10
 
 
-def record_caps() -> Caps:
-    """What we advertise on the record channel: VOLUME, and OPUS when PyAV can encode it."""
+def record_caps(opus: bool = True) -> Caps:
+    """What we advertise on the record channel: VOLUME, and OPUS when ``opus`` and PyAV can
+    encode it."""
     caps = {RecordCap.VOLUME}
-    if opus_available():
+    if opus and opus_available():
         caps.add(RecordCap.OPUS)
     return Caps.of(*caps)
 

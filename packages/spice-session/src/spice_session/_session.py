@@ -170,8 +170,8 @@ class Session:
         Nothing waits for the reader: the channels are read, drawn and acknowledged at the
         server's pace whether or not anyone reads events.  Up to ``event_buffer`` events
         are queued; a reader that falls further behind gets a summary instead of the rest:
-        an :class:`~spice_session.EventsDropped` count of what was left out, then the
-        :class:`~spice_session.Damage` of that time merged per surface (it covers every
+        an :class:`~spice_session.events.EventsDropped` count of what was left out, then the
+        :class:`~spice_session.events.Damage` of that time merged per surface (it covers every
         changed pixel).  The session's state (``display``, ``cursor``, ``mouse_mode``) is
         always current.  Close the stream to free what it holds when you stop listening.
         """
@@ -218,7 +218,8 @@ class Session:
         await self._display_changed.wait()
 
     async def request_mouse_mode(self, mode: MouseMode) -> None:
-        """Ask the server for a mouse mode; a :class:`~spice_session.MouseModeChanged` event answers."""
+        """Ask the server for a mouse mode; a :class:`~spice_session.events.MouseModeChanged`
+        event answers."""
         await self.main.send(MainMouseModeRequest(mode))
 
     # ----------------------------------------------------------------- internal
@@ -356,8 +357,10 @@ class _Connector:
         ca_file: str | Path | None,
         host_subject: str | None,
         timeout: float,
+        opus: bool = True,
     ) -> None:
         self.uri = uri
+        self.opus = opus
         self.password = password
         self.ca_file = ca_file
         self.host_subject = host_subject
@@ -380,9 +383,9 @@ class _Connector:
         if channel_type == ChannelType.DISPLAY:  # stream caps: codecs depend on the optional PyAV
             caps = Caps(caps | set(stream_display_caps()))
         elif channel_type == ChannelType.PLAYBACK:  # Opus too depends on PyAV
-            caps = playback_caps()
+            caps = playback_caps(self.opus)
         elif channel_type == ChannelType.RECORD:
-            caps = record_caps()
+            caps = record_caps(self.opus)
         if not tls and self.uri.port is not None:
             try:
                 channel = await spice_net.open_channel(
@@ -483,6 +486,7 @@ async def connect(
     event_buffer: int = 256,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     audio: bool = False,
+    opus: bool = True,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
@@ -494,10 +498,11 @@ async def connect(
     ``event_buffer`` (at least 1) is how many events :meth:`Session.events` queues before
     it summarises.  ``memory_budget`` bounds the bytes the session holds for the server
     (surfaces, caches, streams, cursors; default 1 GiB): what would exceed it is skipped
-    with a :class:`~spice_session.DisplayProblem` / :class:`~spice_session.CursorProblem`.
+    with a :class:`~spice_session.events.DisplayProblem` / :class:`~spice_session.events.CursorProblem`.
     ``audio`` also opens the playback channel (decoded sound as
-    :class:`~spice_session.AudioChunk` events, ``session.playback``) and the record
-    channel (``session.record.source``).
+    :class:`~spice_session.events.AudioChunk` events, ``session.playback``) and the record
+    channel (``session.record.source``); ``opus=False`` keeps both raw S16 (Opus is
+    otherwise offered when PyAV has it).
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
@@ -505,7 +510,7 @@ async def connect(
         raise ValueError(f"memory_budget must be at least {MIN_MEMORY_BUDGET} bytes, not {memory_budget}")
     target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
     password = password if password is not None else target.password
-    connector = _Connector(target, password, ca_file, host_subject, timeout)
+    connector = _Connector(target, password, ca_file, host_subject, timeout, opus)
     with trio.move_on_after(timeout) as deadline:
         session = await _establish(connector, memory_budget, audio)
     if deadline.cancelled_caught:
@@ -519,7 +524,7 @@ async def connect(
                 finally:
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            single = spice_net.single_error(group)
+            single = spice_net.lowlevel.single_error(group)
             if single is None:
                 raise
             raise single from None

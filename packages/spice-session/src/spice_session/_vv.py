@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import spice_net
-from spice_net._proxy import HttpProxy, InvalidProxy, parse_proxy
+from spice_net import HttpProxy, InvalidProxy, parse_proxy
 
 from ._errors import InvalidURI
 from ._uri import SpiceURI

@@ -1,0 +1,23 @@
+"""What only someone building another transport or a test peer needs: the channel base
+class, HTTP CONNECT tunnels, the ticket cryptography, the SPICE host-subject check and the
+exception-group helpers the other packages use to report one error out of a nursery."""
+
+# Grouped by purpose, not by module name:
+# isort: skip_file
+
+# --- Channels
+from ._channel import BaseChannel as BaseChannel
+
+# --- HTTP CONNECT tunnels
+from ._proxy import DEFAULT_PROXY_PORT as DEFAULT_PROXY_PORT, open_tunnel as open_tunnel
+
+# --- Tickets and TLS subjects
+from ._ticket import TicketKey as TicketKey, encrypt_ticket as encrypt_ticket
+from ._tls import subject_matches as subject_matches
+
+# --- Exception groups
+from ._groups import error_leaves as error_leaves, single_error as single_error
+
+from spice_proto.lowlevel import publish as _publish
+
+__all__ = _publish(__name__, globals())

@@ -1,0 +1,56 @@
+"""What only someone extending the client or reaching under a session needs.
+
+The capabilities a session offers, URI redaction and the memory budget's bounds and
+parser, the per-channel display state and its caches, the video stream manager,
+decoders, media clock and A/V presenter, the needle matcher, the USB HID to PC scancode
+tables, pointer and typing pacing, and the audio codecs and buffers.
+"""
+
+# Grouped by purpose, not by module name:
+# isort: skip_file
+
+# --- Connecting: capabilities, URIs, the memory budget's bounds
+from ._channels import CLIENT_CHANNEL_CAPS as CLIENT_CHANNEL_CAPS, channel_name as channel_name
+from ._agent import CLIENT_AGENT_CAPS as CLIENT_AGENT_CAPS
+from ._uri import redact_uri as redact_uri
+from ._budget import DEFAULT_MEMORY_BUDGET as DEFAULT_MEMORY_BUDGET, parse_size as parse_size
+from ._session import MIN_MEMORY_BUDGET as MIN_MEMORY_BUDGET
+
+# --- Display: per-channel state, caches, video streams
+from ._display import DisplayChannelState as DisplayChannelState
+from ._image_cache import ImageStore as ImageStore, PaletteCache as PaletteCache
+from ._pixels import Pixels as Pixels
+from ._streams import StreamManager as StreamManager
+from ._mediaclock import MediaClock as MediaClock
+from ._video import make_decoder as make_decoder
+from ._presenter import MediaPresenter as MediaPresenter
+
+# --- Finding a picture: the matcher under Driver.expect
+from ._match import find as find
+
+# --- Keyboard and mouse: HID usages to PC AT set-1 scancodes, pacing
+from ._keymap import (
+    HID_KEY_NAMES as HID_KEY_NAMES,
+    HID_TO_SET1 as HID_TO_SET1,
+    PAUSE as PAUSE,
+    PAUSE_E1_SEQUENCE as PAUSE_E1_SEQUENCE,
+    hid_to_set1 as hid_to_set1,
+)
+from ._inputs import MotionPacer as MotionPacer
+from ._typing import PacingMode as PacingMode
+
+# --- Audio: codecs, sample conversion, buffers, the record state machine
+from ._audio import (
+    OpusDecoder as OpusDecoder,
+    OpusEncoder as OpusEncoder,
+    RawDecoder as RawDecoder,
+    RawEncoder as RawEncoder,
+    remix as remix,
+    resample as resample,
+)
+from ._playback import JitterBuffer as JitterBuffer, playback_caps as playback_caps
+from ._record import AudioInput as AudioInput, Recorder as Recorder, record_caps as record_caps
+
+from spice_proto.lowlevel import publish as _publish
+
+__all__ = _publish(__name__, globals())
