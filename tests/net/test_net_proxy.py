@@ -205,6 +205,7 @@ async def _fake_proxy(reply: bytes, task_status: trio.TaskStatus[int] = trio.TAS
         (b"HTTP/1.1 200 OK\r\n\r\nREDQ", "4 bytes after its reply"),
         (b"HTTP/1.1 2x0 OK\r\n\r\n", "not HTTP"),
         (b"HTTP/1.1 502 Bad Gateway\r\n\r\n", "502 Bad Gateway"),
+        (b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n<html>login</html>", "asks for credentials"),
     ],
 )
 async def test_hostile_proxy_replies(reply: bytes, match: str) -> None:

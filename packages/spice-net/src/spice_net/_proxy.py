@@ -116,8 +116,8 @@ def _shown(data: bytes) -> str:
     return repr(text + ("..." if len(data) > 60 else ""))
 
 
-async def _read_reply(stream: trio.abc.Stream, proxy: HttpProxy) -> bytes:
-    """The proxy's reply header, up to and including the blank line."""
+async def _read_reply(stream: trio.abc.Stream, proxy: HttpProxy) -> tuple[bytes, bytes]:
+    """The proxy's reply header (up to the blank line), and any bytes that followed it."""
     data = b""
     while b"\r\n\r\n" not in data:
         if len(data) > MAX_REPLY_HEADER:
@@ -133,9 +133,7 @@ async def _read_reply(stream: trio.abc.Stream, proxy: HttpProxy) -> bytes:
             raise ProxyFailed(f"proxy {proxy} closed the connection {what}")
         data += chunk
     header, _, rest = data.partition(b"\r\n\r\n")
-    if rest:
-        raise ProxyFailed(f"proxy {proxy} sent {len(rest)} bytes after its reply, before the server spoke")
-    return header + b"\r\n"
+    return header + b"\r\n", rest
 
 
 async def open_tunnel(proxy: HttpProxy, host: str, port: int) -> trio.SocketStream:
@@ -159,17 +157,23 @@ async def open_tunnel(proxy: HttpProxy, host: str, port: int) -> trio.SocketStre
             await stream.send_all(request)
         except (trio.BrokenResourceError, OSError) as exc:
             raise ProxyFailed(f"proxy {proxy} broke the connection: {exc}") from exc
-        header = await _read_reply(stream, proxy)
+        header, rest = await _read_reply(stream, proxy)
         status = _STATUS.match(header)
         if status is None:
             raise ProxyFailed(f"proxy {proxy} answered something that is not HTTP: {_shown(header)}")
         code = int(status.group(1))
         reason = (status.group(2) or b"").decode("latin-1")[:80]
-        if code == 407:
+        # 407 is the standard answer; tinyproxy answers wrong credentials with a bare 401
+        challenged = b"\nproxy-authenticate:" in header.lower()
+        if code == 407 or (code == 401 and (auth is not None or challenged)):
             detail = "refused our credentials" if auth is not None else "asks for credentials"
             raise ProxyAuthRequired(f"proxy {proxy} {detail} (407 {reason})".rstrip())
         if not 200 <= code < 300:
             raise ProxyFailed(f"proxy {proxy} refused the tunnel: {code} {reason}".rstrip())
+        if rest:  # the SPICE server speaks only after our link message
+            raise ProxyFailed(
+                f"proxy {proxy} sent {len(rest)} bytes after its reply, before the server spoke"
+            )
     except BaseException:
         await trio.aclose_forcefully(stream)
         raise
