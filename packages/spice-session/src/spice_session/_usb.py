@@ -1,0 +1,179 @@
+"""USB redirection for a session: each attached device runs on a usbredir channel of its own.
+
+``async with UsbRedirection.for_session(session).attach(usb_disk("stick.img")) as dev:``
+links a free usbredir channel, serves the device until the block ends, then sends
+DEVICE_DISCONNECT (the guest unplugs it), waits briefly for the acknowledgement and
+closes the channel.  The channel's reader runs in the block's own nursery.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import spice_net
+import trio
+from spice_net import Channel
+from spice_net._groups import single_error
+from spice_proto import ChannelType, Direction, SpicevmcMsg, SpicevmcMsgc, UnknownMessage
+
+from ._errors import ChannelUnavailable
+from ._usb_device import VirtualDevice
+from ._usb_host import UsbRedirHost
+from ._usbredir import UsbRedirError
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["UsbAttachment", "UsbRedirection", "UsbRejected"]
+
+#: Largest SPICEVMC_DATA body we send.
+CHUNK = 64 * 1024
+_ACK_TIMEOUT = 5.0
+
+Opener = Callable[[int], Awaitable[Channel]]
+
+
+class UsbRejected(UsbRedirError):
+    """The guest refused the device (its usbredir filter)."""
+
+
+class UsbAttachment:
+    """One device attached through one usbredir channel."""
+
+    def __init__(self, host: UsbRedirHost, channel: Channel) -> None:
+        self.host = host
+        self.channel = channel
+        self._configured = trio.Event()
+        self._rejected = trio.Event()
+        self._acked = trio.Event()
+
+    @property
+    def device(self) -> VirtualDevice:
+        return self.host.device
+
+    async def wait_configured(self, timeout: float = 30.0) -> None:
+        """Return once the guest has configured the device (its driver can bind).
+
+        :class:`UsbRejected` if the guest refused it, ``TimeoutError`` after ``timeout`` s.
+        """
+        with trio.move_on_after(timeout):
+            async with trio.open_nursery() as nursery:
+
+                async def rejected() -> None:
+                    await self._rejected.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(rejected)
+                await self._configured.wait()
+                nursery.cancel_scope.cancel()
+            if self.host.rejected is not None:
+                raise UsbRejected(self.host.rejected)
+            return
+        raise TimeoutError(f"the guest did not configure the USB device within {timeout:g} s")
+
+    async def send(self, data: bytes) -> None:
+        for start in range(0, len(data), CHUNK):
+            body = data[start : start + CHUNK]
+            await self.channel.send(
+                UnknownMessage(ChannelType.USBREDIR, Direction.CLIENT_TO_SERVER, SpicevmcMsgc.DATA, body)
+            )
+
+    async def _read(self) -> None:
+        """Answer the guest's packets until the channel closes."""
+        while True:
+            try:
+                message = await self.channel.receive()
+            except spice_net.ChannelClosed:
+                return
+            if int(message.type) == SpicevmcMsg.COMPRESSED_DATA:
+                raise UsbRedirError("the server sent compressed usbredir data, which we did not offer")
+            if int(message.type) != SpicevmcMsg.DATA:
+                continue  # SET_ACK, PING... are answered by spice_net
+            reply = self.host.receive_data(message.encode())
+            if reply:
+                await self.send(reply)
+            if self.host.configurations:
+                self._configured.set()
+            if self.host.rejected is not None:
+                self._rejected.set()
+            if self.host.disconnected:
+                self._acked.set()
+
+
+class UsbRedirection:
+    """Attaches virtual devices through the server's usbredir channels."""
+
+    def __init__(self, opener: Opener, channel_ids: Sequence[int]) -> None:
+        self._opener = opener
+        self._free = list(channel_ids)
+
+    @classmethod
+    def for_session(cls, session: Session, *, password: str | None = None) -> UsbRedirection:
+        """Link usbredir channels to ``session``'s server (plain TCP, the session's host and port)."""
+        uri = session.uri
+        if session.tls or uri.port is None:
+            raise ChannelUnavailable(f"{uri}: USB redirection over TLS is not supported yet")
+        secret = password if password is not None else uri.password
+        ids = [int(c.id) for c in session.channels if c.type == ChannelType.USBREDIR]
+
+        async def opener(channel_id: int) -> Channel:
+            assert uri.port is not None
+            return await spice_net.open_channel(
+                uri.host,
+                uri.port,
+                channel_type=ChannelType.USBREDIR,
+                channel_id=channel_id,
+                connection_id=session.session_id,
+                password=secret,
+            )
+
+        return cls(opener, ids)
+
+    @property
+    def free_channels(self) -> int:
+        return len(self._free)
+
+    @asynccontextmanager
+    async def attach(self, device: VirtualDevice) -> AsyncIterator[UsbAttachment]:
+        """Plug ``device`` into the guest for the duration of the block."""
+        if not self._free:
+            raise ChannelUnavailable("no free usbredir channel (the server offers none, or all are in use)")
+        channel_id = self._free.pop(0)
+        try:
+            channel = await self._opener(channel_id)
+            attachment = UsbAttachment(UsbRedirHost(device), channel)
+            try:
+                async with trio.open_nursery() as nursery:
+                    await attachment.send(attachment.host.start())
+                    nursery.start_soon(attachment._read, name="spice-usbredir")
+                    yield attachment
+                    await self._detach(attachment)
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                single = single_error(group)
+                if single is None:
+                    raise
+                raise single from None
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+                    await channel.aclose()
+        finally:
+            self._free.insert(0, channel_id)
+
+    @staticmethod
+    async def _detach(attachment: UsbAttachment) -> None:
+        goodbye = attachment.host.disconnect()
+        if not goodbye:
+            return
+        try:
+            await attachment.send(goodbye)
+        except spice_net.ChannelClosed:
+            return
+        with trio.move_on_after(_ACK_TIMEOUT):
+            await attachment._acked.wait()

@@ -1,0 +1,230 @@
+"""The USB host side of usbredir for one virtual device, sans-I/O.
+
+``start()`` gives our HELLO; ``receive_data(bytes)`` answers the guest's packets with the
+bytes to send back (HELLO answered by INTERFACE_INFO, EP_INFO, DEVICE_CONNECT; requests by
+their status packets).  ``disconnect()`` gives DEVICE_DISCONNECT.  A guest filter that
+refuses the device, or a FILTER_REJECT, sets ``rejected``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from ._usb_device import Setup, VirtualDevice
+from ._usbredir import (
+    AllocBulkStreams,
+    AltSettingStatus,
+    BulkPacket,
+    BulkStreamsStatus,
+    CancelDataPacket,
+    Cap,
+    ConfigurationStatus,
+    ControlPacket,
+    DeviceDisconnect,
+    DeviceDisconnectAck,
+    FilterFilter,
+    FilterReject,
+    FreeBulkStreams,
+    GetAltSetting,
+    GetConfiguration,
+    Hello,
+    InterruptPacket,
+    InterruptReceivingStatus,
+    IsoPacket,
+    IsoStreamStatus,
+    Packet,
+    Received,
+    Reset,
+    SetAltSetting,
+    SetConfiguration,
+    StartInterruptReceiving,
+    StartIsoStream,
+    Status,
+    StopInterruptReceiving,
+    StopIsoStream,
+    UsbRedirParser,
+)
+from ._usbredir_filter import FilterVerdict, UsbFilterError, check_filter, parse_filter
+
+__all__ = ["HOST_CAPS", "UsbRedirHost"]
+
+#: What we announce: no bulk streams, no buffered bulk receiving.
+HOST_CAPS = frozenset(
+    {
+        Cap.CONNECT_DEVICE_VERSION,
+        Cap.FILTER,
+        Cap.DEVICE_DISCONNECT_ACK,
+        Cap.EP_INFO_MAX_PACKET_SIZE,
+        Cap.IDS_64BIT,
+        Cap.BULK_LENGTH_32BIT,
+    }
+)
+
+
+@dataclass
+class UsbRedirHost:
+    """Serves ``device`` to a usbredir guest."""
+
+    device: VirtualDevice
+    version: str = "spice-python usbredir 1"
+    parser: UsbRedirParser = field(default_factory=lambda: UsbRedirParser("host", HOST_CAPS))
+    connected: bool = False
+    disconnected: bool = False
+    #: Why the guest refused the device (its filter or a FILTER_REJECT), else ``None``.
+    rejected: str | None = None
+    guest_version: str | None = None
+    #: SET_CONFIGURATION values the guest chose, in order.
+    configurations: list[int] = field(default_factory=list)
+    _pending_in: deque[tuple[int, BulkPacket]] = field(default_factory=deque)
+
+    def start(self) -> bytes:
+        return self.parser.hello(self.version)
+
+    def disconnect(self) -> bytes:
+        if not self.connected:
+            return b""
+        self.connected = False
+        self._pending_in.clear()
+        return self.parser.encode(DeviceDisconnect())
+
+    def receive_data(self, data: bytes) -> bytes:
+        self.parser.receive_data(data)
+        out = bytearray()
+        for received in self.parser.next_packets():
+            for reply_id, reply in self._handle(received):
+                out += self.parser.encode(reply, reply_id)
+        return bytes(out)
+
+    # ---------------------------------------------------------------- packets
+    def _handle(self, r: Received) -> list[tuple[int, Packet]]:
+        p, dev = r.packet, self.device
+        if isinstance(p, Hello):
+            self.guest_version = p.version
+            return self._connect()
+        if isinstance(p, FilterFilter):
+            return self._guest_filter(p.rules)
+        if isinstance(p, FilterReject):
+            self.rejected = "the guest's filter rejected the device"
+            self.connected = False
+            return []
+        if isinstance(p, DeviceDisconnectAck):
+            self.disconnected = True
+            return []
+        if not self.connected:
+            return self._refuse(r)
+        if isinstance(p, Reset):
+            dev.reset()
+            self._pending_in.clear()
+            return []
+        if isinstance(p, SetConfiguration):
+            status = dev.set_configuration(p.configuration)
+            if status == Status.SUCCESS:
+                self.configurations.append(p.configuration)
+            return [(r.id, ConfigurationStatus(status, dev.configuration))]
+        if isinstance(p, GetConfiguration):
+            return [(r.id, ConfigurationStatus(Status.SUCCESS, dev.configuration))]
+        if isinstance(p, SetAltSetting):
+            return [(r.id, AltSettingStatus(dev.set_alt_setting(p.interface, p.alt), p.interface, p.alt))]
+        if isinstance(p, GetAltSetting):
+            status = Status.SUCCESS if p.interface == 0 else Status.INVAL
+            return [(r.id, AltSettingStatus(status, p.interface, 0))]
+        if isinstance(p, ControlPacket):
+            setup = Setup(p.requesttype, p.request, p.value, p.index, p.length)
+            status, data = dev.control(setup, p.data)
+            length = len(data) if setup.is_in else (p.length if status == Status.SUCCESS else 0)
+            reply = ControlPacket(
+                p.endpoint, p.request, p.requesttype, status, p.value, p.index, length, data
+            )
+            return [(r.id, reply)]
+        if isinstance(p, BulkPacket):
+            return self._bulk(r.id, p)
+        if isinstance(p, CancelDataPacket):
+            return self._cancel(r.id)
+        return self._refuse(r)
+
+    def _connect(self) -> list[tuple[int, Packet]]:
+        info = self.device.info
+        self.connected = True
+        return [(0, info.interface_packet()), (0, info.ep_packet()), (0, info.connect_packet())]
+
+    def _guest_filter(self, text: str) -> list[tuple[int, Packet]]:
+        try:
+            rules = parse_filter(text)
+        except UsbFilterError as exc:
+            raise UsbFilterError(f"the guest sent an invalid filter: {exc}") from None
+        info = self.device.info
+        verdict = check_filter(
+            rules,
+            device_class=0,
+            vendor_id=info.vendor_id,
+            product_id=info.product_id,
+            device_version_bcd=info.device_version_bcd,
+            interfaces=info.interfaces(),
+        )
+        if verdict != FilterVerdict.ALLOW and self.connected:
+            self.rejected = f"the guest's filter {text!r} gives {verdict.value}"
+            return [(0, self._disconnect_packet())]
+        return []
+
+    def _disconnect_packet(self) -> DeviceDisconnect:
+        self.connected = False
+        return DeviceDisconnect()
+
+    def _bulk(self, pid: int, p: BulkPacket) -> list[tuple[int, Packet]]:
+        dev = self.device
+        if p.endpoint & 0x80:
+            got = dev.bulk_in(p.endpoint, p.length)
+            if got is None:
+                self._pending_in.append((pid, p))
+                return []
+            status, data = got
+            return [(pid, BulkPacket(p.endpoint, status, len(data), p.stream_id, data))]
+        status = dev.bulk_out(p.endpoint, p.data)
+        replies: list[tuple[int, Packet]] = [
+            (pid, BulkPacket(p.endpoint, status, p.length if status == Status.SUCCESS else 0, p.stream_id))
+        ]
+        while self._pending_in:  # an OUT may have made data ready for a waiting IN
+            wid, wp = self._pending_in[0]
+            got = dev.bulk_in(wp.endpoint, wp.length)
+            if got is None:
+                break
+            self._pending_in.popleft()
+            status, data = got
+            replies.append((wid, BulkPacket(wp.endpoint, status, len(data), wp.stream_id, data)))
+        return replies
+
+    def _cancel(self, pid: int) -> list[tuple[int, Packet]]:
+        for i, (wid, wp) in enumerate(self._pending_in):
+            if wid == pid:
+                del self._pending_in[i]
+                return [(pid, BulkPacket(wp.endpoint, Status.CANCELLED, 0, wp.stream_id))]
+        return []  # already answered
+
+    def _refuse(self, r: Received) -> list[tuple[int, Packet]]:
+        """A request we cannot serve (no device, or no isochronous/interrupt/streams support)."""
+        p = r.packet
+        if isinstance(p, ControlPacket):
+            return [
+                (
+                    r.id,
+                    ControlPacket(p.endpoint, p.request, p.requesttype, Status.IOERROR, p.value, p.index, 0),
+                )
+            ]
+        if isinstance(p, BulkPacket):
+            return [(r.id, BulkPacket(p.endpoint, Status.IOERROR, 0, p.stream_id))]
+        if isinstance(p, (IsoPacket, InterruptPacket)):
+            return [(r.id, type(p)(p.endpoint, Status.IOERROR, 0))]
+        if isinstance(p, (StartIsoStream, StopIsoStream)):
+            return [(r.id, IsoStreamStatus(Status.INVAL, p.endpoint))]
+        if isinstance(p, (StartInterruptReceiving, StopInterruptReceiving)):
+            return [(r.id, InterruptReceivingStatus(Status.INVAL, p.endpoint))]
+        if isinstance(p, (AllocBulkStreams, FreeBulkStreams)):
+            streams = p.no_streams if isinstance(p, AllocBulkStreams) else 0
+            return [(r.id, BulkStreamsStatus(p.endpoints, streams, Status.INVAL))]
+        if isinstance(p, (SetConfiguration, GetConfiguration)):
+            return [(r.id, ConfigurationStatus(Status.IOERROR, 0))]
+        if isinstance(p, (SetAltSetting, GetAltSetting)):
+            alt = p.alt if isinstance(p, SetAltSetting) else 0
+            return [(r.id, AltSettingStatus(Status.IOERROR, p.interface, alt))]
+        return []

@@ -1,0 +1,270 @@
+"""The usbredir wire protocol: layouts per capability, both roles, hostile bytes, filters."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spice_session._usbredir import (
+    SLOTS,
+    AltSettingStatus,
+    BulkPacket,
+    Cap,
+    ControlPacket,
+    DeviceConnect,
+    Endpoint,
+    EpInfo,
+    EpType,
+    FilterFilter,
+    GetConfiguration,
+    Hello,
+    Interface,
+    InterfaceInfo,
+    InterruptPacket,
+    Packet,
+    Received,
+    SetAltSetting,
+    SetConfiguration,
+    UsbRedirError,
+    UsbRedirParser,
+    ep_index,
+)
+from spice_session._usbredir_filter import (
+    FilterRule,
+    FilterVerdict,
+    UsbFilterError,
+    check_filter,
+    format_filter,
+    parse_filter,
+)
+
+ALL_CAPS = frozenset(Cap)
+
+
+def pair(
+    host_caps: frozenset[int] = ALL_CAPS, guest_caps: frozenset[int] = ALL_CAPS
+) -> tuple[UsbRedirParser, UsbRedirParser]:
+    """A host and a guest parser that have exchanged HELLOs."""
+    host = UsbRedirParser("host", host_caps)
+    guest = UsbRedirParser("guest", guest_caps)
+    guest.receive_data(host.hello("host 1"))
+    host.receive_data(guest.hello("guest 1"))
+    assert guest.next_packets() == [Received(0, Hello("host 1", host_caps))]
+    assert host.next_packets() == [Received(0, Hello("guest 1", guest_caps))]
+    return host, guest
+
+
+def carry(src: UsbRedirParser, dst: UsbRedirParser, packet: Packet, id: int = 7) -> Received:
+    dst.receive_data(src.encode(packet, id))
+    [got] = dst.next_packets()
+    return got
+
+
+def test_hello_layout_is_fixed_before_caps_are_known() -> None:
+    raw = UsbRedirParser("host", frozenset({Cap.FILTER, Cap.IDS_64BIT})).hello("v")
+    assert struct.unpack_from("<III", raw) == (0, 64 + 4, 0)
+    assert raw[12:13] == b"v" and raw[13:76] == bytes(63)
+    assert struct.unpack_from("<I", raw, 76)[0] == (1 << Cap.FILTER) | (1 << Cap.IDS_64BIT)
+
+
+def test_ids_are_64_bit_only_when_both_announce_it() -> None:
+    host, guest = pair()
+    raw = guest.encode(GetConfiguration(), 1 << 40)
+    assert struct.unpack_from("<IIQ", raw) == (7, 0, 1 << 40)
+    host.receive_data(raw)
+    assert host.next_packets() == [Received(1 << 40, GetConfiguration())]
+    host, guest = pair(guest_caps=ALL_CAPS - {Cap.IDS_64BIT})
+    raw = guest.encode(GetConfiguration(), 5)
+    assert raw == struct.pack("<III", 7, 0, 5)
+    with pytest.raises(ValueError, match="64-bit ids"):
+        guest.encode(GetConfiguration(), 1 << 33)
+
+
+def test_every_guest_request_round_trips() -> None:
+    host, guest = pair()
+    for packet in (
+        SetConfiguration(1),
+        SetAltSetting(0, 2),
+        ControlPacket(0x80, 6, 0x80, 0, 0x0100, 0, 18),
+        ControlPacket(0x00, 9, 0x00, 0, 1, 0, 3, b"abc"),
+        BulkPacket(0x02, 0, 4, 0, b"USBC"),
+        BulkPacket(0x81, 0, 200_000),
+        InterruptPacket(0x03, 0, 2, b"hi"),
+        FilterFilter("0x08,-1,-1,-1,1"),
+    ):
+        assert carry(guest, host, packet) == Received(7, packet)
+
+
+def test_every_host_reply_round_trips() -> None:
+    host, guest = pair()
+    eps = [Endpoint() for _ in range(SLOTS)]
+    eps[ep_index(0x81)] = Endpoint(EpType.BULK, 0, 0, 512, 0)
+    for packet in (
+        DeviceConnect(2, 0, 0, 0, 0x1D6B, 0x0D15, 0x0100),
+        InterfaceInfo((Interface(0, 8, 6, 0x50), Interface(1, 3, 1, 1))),
+        EpInfo(tuple(eps)),
+        AltSettingStatus(0, 0, 2),
+        ControlPacket(0x80, 6, 0x80, 0, 0x0100, 0, 3, b"xyz"),
+        BulkPacket(0x81, 0, 70_000, 0, bytes(70_000)),
+        BulkPacket(0x02, 0, 31),
+    ):
+        assert carry(host, guest, packet) == Received(7, packet)
+
+
+def test_layouts_without_the_optional_caps() -> None:
+    host, guest = pair(host_caps=frozenset({Cap.IDS_64BIT}), guest_caps=ALL_CAPS)
+    raw = host.encode(DeviceConnect(2, 0, 0, 0, 1, 2, 0x0300))
+    assert len(raw) == 16 + 8  # no device version
+    assert carry(host, guest, DeviceConnect(2, 0, 0, 0, 1, 2, 0x0300)).packet == DeviceConnect(
+        2, 0, 0, 0, 1, 2, 0
+    )
+    eps = tuple(Endpoint(EpType.BULK, 1, 0, 512, 9) for _ in range(SLOTS))
+    assert len(host.encode(EpInfo(eps))) == 16 + 96
+    assert carry(host, guest, EpInfo(eps)).packet == EpInfo(
+        tuple(Endpoint(EpType.BULK, 1, 0) for _ in range(SLOTS))
+    )
+    assert len(host.encode(BulkPacket(0x81, 0, 3, 0, b"abc"))) == 16 + 8 + 3
+    with pytest.raises(ValueError, match="32-bit bulk"):
+        host.encode(BulkPacket(0x81, 0, 70_000, 0, bytes(70_000)))
+    host, guest = pair(host_caps=frozenset({Cap.EP_INFO_MAX_PACKET_SIZE}))
+    assert len(host.encode(EpInfo(eps))) == 12 + 96 + 64
+    host, guest = pair()
+    assert len(host.encode(EpInfo(eps))) == 16 + 96 + 64 + 128
+
+
+def test_byte_by_byte_feeding_gives_the_same_packets() -> None:
+    host, guest = pair()
+    stream = guest.encode(SetConfiguration(1), 1) + guest.encode(BulkPacket(0x02, 0, 5, 0, b"hello"), 2)
+    got: list[Received] = []
+    for b in stream:
+        host.receive_data(bytes([b]))
+        got += host.next_packets()
+    assert got == [Received(1, SetConfiguration(1)), Received(2, BulkPacket(0x02, 0, 5, 0, b"hello"))]
+
+
+# ------------------------------------------------------------------ hostile input
+def _raw(ptype: int, body: bytes, id: int = 1) -> bytes:
+    return struct.pack("<IIQ", ptype, len(body), id) + body
+
+
+@pytest.mark.parametrize(
+    ("raw", "fault"),
+    [
+        (_raw(99, b""), "unknown type 99"),
+        (_raw(6, b"\x01\x02"), "SET_CONFIGURATION: 2 bytes, expected 1"),
+        (_raw(1, bytes(10)), "may not send DEVICE_CONNECT"),
+        (_raw(0, bytes(68)), "a second HELLO"),
+        (_raw(101, struct.pack("<BBHIH", 0x02, 0, 10, 0, 0) + b"abc"), "3 data bytes, header says 10"),
+        (_raw(101, struct.pack("<BBHIH", 0x81, 0, 10, 0, 0) + b"abc"), "unexpected 3 data bytes"),
+        (_raw(100, b"\x80\x06"), "shorter than its 10-byte header"),
+        (_raw(23, b"0x08,-1,-1,-1,1"), "not NUL-terminated"),
+        (_raw(23, b"\xff\0"), "not ASCII"),
+        (struct.pack("<IIQ", 101, 1 << 30, 1), "claims 1073741824 bytes"),
+    ],
+)
+def test_hostile_guest_packets_raise(raw: bytes, fault: str) -> None:
+    host, _ = pair()
+    host.receive_data(raw)
+    with pytest.raises(UsbRedirError, match=fault):
+        host.next_packets()
+
+
+def test_packets_before_hello_and_bad_hello() -> None:
+    host = UsbRedirParser("host", ALL_CAPS)
+    host.receive_data(struct.pack("<III", 7, 0, 1))
+    with pytest.raises(UsbRedirError, match="before HELLO"):
+        host.next_packets()
+    host = UsbRedirParser("host", ALL_CAPS)
+    host.receive_data(struct.pack("<III", 0, 66, 0) + bytes(66))
+    with pytest.raises(UsbRedirError, match="HELLO of 66 bytes"):
+        host.next_packets()
+
+
+def test_hostile_host_packets_raise() -> None:
+    _, guest = pair()
+    guest.receive_data(_raw(4, struct.pack("<I", 33) + bytes(128)))
+    with pytest.raises(UsbRedirError, match="33 interfaces"):
+        guest.next_packets()
+    _, guest = pair()
+    guest.receive_data(_raw(6, b"\x01"))
+    with pytest.raises(UsbRedirError, match="host may not send SET_CONFIGURATION"):
+        guest.next_packets()
+
+
+def test_a_huge_length_is_refused_before_its_body_arrives() -> None:
+    host, _ = pair()
+    host.max_packet = 1000
+    host.receive_data(struct.pack("<IIQ", 101, 1001, 1))
+    with pytest.raises(UsbRedirError, match="limit 1000"):
+        host.next_packets()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_after_hello_give_packets_or_usbredir_error(data: bytes) -> None:
+    host, _ = pair()
+    host.receive_data(data)
+    try:
+        host.next_packets()
+    except UsbRedirError:
+        pass
+
+
+# ------------------------------------------------------------------------ filters
+def test_filter_parses_c_numbers_and_skips_empty_rules() -> None:
+    rules = parse_filter(" 0x08 ,-1,-1,-1,1||0x03,0x046d,-1,-1,0|010,-1,-1,-1,1|")
+    assert rules == (
+        FilterRule(8, None, None, None, True),
+        FilterRule(3, 0x046D, None, None, False),
+        FilterRule(8, None, None, None, True),  # 010 is octal
+    )
+    assert parse_filter(format_filter(rules)) == rules
+    assert format_filter(rules[:2]) == "0x08,-1,-1,-1,1|0x03,0x046d,-1,-1,0"
+    assert parse_filter("-1;-1;-1;-1;1", token_sep=";") == (FilterRule(None, None, None, None, True),)
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("0x08,-1,-1,1", "4 fields"),
+        ("0x100,-1,-1,-1,1", "class 256 outside"),
+        ("1,0x10000,-1,-1,1", "vendor 65536 outside"),
+        ("1,-2,-1,-1,1", "vendor -2 outside"),
+        ("1,abc,-1,-1,1", "'abc' is not a number"),
+        ("1,09,-1,-1,1", "'09' is not a number"),
+    ],
+)
+def test_bad_filters_name_the_fault(text: str, fault: str) -> None:
+    with pytest.raises(UsbFilterError, match=fault):
+        parse_filter(text)
+
+
+def _check(
+    rules: str, cls: int = 0, interfaces: tuple[tuple[int, int, int], ...] = ((8, 6, 0x50),), **kw: bool
+) -> FilterVerdict:
+    return check_filter(
+        parse_filter(rules),
+        device_class=cls,
+        vendor_id=0x1234,
+        product_id=0x5678,
+        device_version_bcd=0x0100,
+        interfaces=interfaces,
+        **kw,
+    )
+
+
+def test_filter_check_passes() -> None:
+    assert _check("0x08,-1,-1,-1,1") == FilterVerdict.ALLOW
+    assert _check("0x08,-1,-1,-1,0|-1,-1,-1,-1,1") == FilterVerdict.DENY  # first match decides
+    assert _check("-1,0x1234,0x5678,-1,0|-1,-1,-1,-1,1") == FilterVerdict.DENY
+    assert _check("0x03,-1,-1,-1,1") == FilterVerdict.NO_MATCH
+    assert _check("0x03,-1,-1,-1,1", default_allow=True) == FilterVerdict.ALLOW
+    # class 0xff device: the device pass runs too and needs its own match
+    assert _check("0x08,-1,-1,-1,1", cls=0xFF) == FilterVerdict.NO_MATCH
+    assert _check("0x08,-1,-1,-1,1|0xff,-1,-1,-1,1", cls=0xFF) == FilterVerdict.ALLOW
+    # a non-boot HID interface of a composite device is skipped unless asked
+    composite = ((8, 6, 0x50), (3, 0, 0))
+    assert _check("0x08,-1,-1,-1,1", interfaces=composite) == FilterVerdict.ALLOW
+    assert _check("0x08,-1,-1,-1,1", interfaces=composite, skip_non_boot_hid=False) == FilterVerdict.NO_MATCH
