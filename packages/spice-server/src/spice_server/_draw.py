@@ -2,7 +2,8 @@
 
 A band big enough to cache goes out with ``CACHE_ME`` the first time and as a
 FROM_CACHE reference while the client keeps it; an INVAL_LIST goes first when
-caching it pushes older entries out of the client's cache.
+caching it pushes older entries out of the client's cache.  While the cache is not paying
+off (see :mod:`._cache`), most bands go out uncached without being hashed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from spice_proto import (
     Ropd,
 )
 
-from ._cache import CACHE_MIN_AREA, PixmapCache, content_key
+from ._cache import CACHE_MIN_AREA, PixmapCache, content_key, sample_key
 from ._compress import ImageEncoder
 from ._source import Frame
 
@@ -51,6 +52,9 @@ def draw_band(frame: Frame, band: Rect, encoder: ImageEncoder, cache: PixmapCach
     INVAL_LIST when caching it pushes older entries out of the client's cache."""
     if cache is None or band.area < CACHE_MIN_AREA or not cache.fits(band.area):
         return [draw_copy(encoder.encode(frame, band), band)]
+    sample = sample_key(frame[band.top : band.bottom, band.left : band.right])
+    if not cache.worth_keying(band.area, sample):
+        return [draw_copy(encoder.encode(frame, band), band)]
     # One snapshot for the key and the image: the frame may change while this runs.
     pixels = frame[band.top : band.bottom, band.left : band.right].copy()
     key = content_key(pixels.data, band.width, band.height)
@@ -58,7 +62,7 @@ def draw_band(frame: Frame, band: Rect, encoder: ImageEncoder, cache: PixmapCach
     if cached is not None:
         return [draw_copy(FromCacheImage(width=band.width, height=band.height, id=cached), band)]
     image = encoder.encode(pixels, Rect.of_size(band.width, band.height), flags=ImageFlags.CACHE_ME)
-    evicted = cache.add(key, image.id, band.area)
+    evicted = cache.add(key, image.id, band.area, sample_key(pixels))
     out: list[Message] = []
     if evicted:
         out.append(DisplayInvalList(tuple(ResourceId(ResourceType.PIXMAP, i) for i in evicted)))

@@ -1,0 +1,126 @@
+"""The server's cheaper paths give the same results: the photo-like test and pixmap-cache probing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import spice_glz
+import spice_server as ss
+from miniclient import decode_image
+from spice_proto import DisplayDrawCopy, FromCacheImage, ImageFlags, Rect
+from spice_server import _draw
+from spice_server._cache import CHURN_TURNOVERS, PROBE_EVERY, PixmapCache
+from spice_server.lowlevel import ImageEncoder, is_photo_like
+
+
+def reference_photo_like(pixels: np.ndarray) -> bool:
+    """The definition, spelled out: sampled neighbours (every ``sy``-th row, ``sx``-th column)
+    whose largest channel step is 1..24 make at least a quarter of all sampled steps."""
+    h, w = pixels.shape[:2]
+    if w < 2:
+        return False
+    sy, sx = max(1, h // 64), max(1, w // 256)
+    rows = pixels[::sy, ::sx, :3].astype(np.int16)
+    if rows.shape[1] < 2:
+        return False
+    diff = np.abs(rows[:, 1:] - rows[:, :-1]).max(axis=2)
+    return int(np.count_nonzero((diff > 0) & (diff <= 24))) >= 0.25 * diff.size
+
+
+def test_photo_like_matches_its_definition() -> None:
+    rng = np.random.default_rng(7)
+    answers = []
+    for i in range(400):
+        h, w = int(rng.integers(1, 200)), int(rng.integers(1, 1500))
+        kind = i % 4
+        if kind == 0:
+            px = rng.integers(0, 256, (h, w, 4))
+        elif kind == 1:
+            px = np.cumsum(rng.integers(0, 3, (h, w, 4)), axis=1) % 256  # gradient with noise
+        elif kind == 2:
+            px = rng.integers(0, 4, (h, w, 4)) * 64  # flat colours, sharp edges
+        else:
+            px = np.cumsum(rng.integers(0, 40, (h, w, 4)), axis=1) % 256
+        pixels = px.astype(np.uint8)
+        want = reference_photo_like(pixels)
+        assert is_photo_like(pixels) == want, (h, w, kind)
+        # a strided view (a box of a larger frame) gives the same answer as a copy
+        frame = np.zeros((h + 3, w + 5, 4), np.uint8)
+        frame[2 : 2 + h, 3 : 3 + w] = pixels
+        assert is_photo_like(frame[2 : 2 + h, 3 : 3 + w]) == want
+        answers.append(want)
+    assert 50 < sum(answers) < 350  # both answers were exercised
+
+
+def test_cache_goes_to_probing_after_turnovers_without_a_hit() -> None:
+    cache = PixmapCache(1000)
+    image_id = 0
+    while not cache.probing:
+        assert cache.worth_keying(100)
+        image_id += 1
+        cache.add(b"k%d" % image_id, image_id, 100)
+    assert image_id == CHURN_TURNOVERS * 1000 // 100
+    chosen = [cache.worth_keying(100) for _ in range(10 * PROBE_EVERY)]
+    assert sum(chosen) == 10
+    assert not cache.worth_keying(2000)  # too big for the cache, probing or not
+    # a hit (the newest entry is still cached) turns caching fully on again
+    assert cache.lookup(b"k%d" % image_id) == image_id
+    assert not cache.probing
+    assert all(cache.worth_keying(100) for _ in range(PROBE_EVERY))
+
+
+def _show(messages: list[object], canvas: np.ndarray, cache: dict[int, np.ndarray]) -> None:
+    window = spice_glz.Window()
+    for m in messages:
+        if isinstance(m, DisplayDrawCopy):
+            b = m.box
+            canvas[b.top : b.bottom, b.left : b.right] = decode_image(m.src_bitmap, window, cache)
+
+
+def test_never_repeating_bands_skip_hashing_and_repeats_are_found_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w, h = 96, 96
+    band = Rect(0, 0, w, h)
+    hashed: list[int] = []
+    real_key = _draw.content_key
+    monkeypatch.setattr(_draw, "content_key", lambda *a: hashed.append(1) or real_key(*a))
+    encoder = ImageEncoder(ss.Compression.LZ)
+    cache = PixmapCache(4 * w * h)
+    client_cache: dict[int, np.ndarray] = {}
+    canvas = np.zeros((h, w, 4), np.uint8)
+    rng = np.random.default_rng(3)
+
+    def frame() -> np.ndarray:
+        f = np.zeros((h, w, 4), np.uint8)
+        f[:, :, :3] = rng.integers(0, 256, (h, w, 3))
+        return f
+
+    sent = []
+    while not cache.probing:  # every band new: cached, never hit
+        f = frame()
+        _show(_draw.draw_band(f, band, encoder, cache), canvas, client_cache)
+        assert np.array_equal(canvas, f)
+        sent.append(f)
+    assert len(sent) == CHURN_TURNOVERS * 4 and len(hashed) == len(sent)
+    hashed.clear()
+    flags = []
+    for _ in range(2 * PROBE_EVERY):
+        f = frame()
+        messages = _draw.draw_band(f, band, encoder, cache)
+        _show(messages, canvas, client_cache)
+        assert np.array_equal(canvas, f)  # the picture stays exact either way
+        draw = messages[-1]
+        assert isinstance(draw, DisplayDrawCopy)
+        flags.append(bool(draw.src_bitmap.flags & ImageFlags.CACHE_ME))
+    assert len(hashed) == 2 and sum(flags) == 2  # only the probes were hashed and cached
+    assert flags[-1] and not flags[0]
+    # content the client still has (the last band before probing), on a slot that is no probe:
+    # its sample matches, so it is hashed, found, and caching is fully on again
+    messages = _draw.draw_band(sent[-1].copy(), band, encoder, cache)
+    assert len(hashed) == 3
+    assert isinstance(messages[-1], DisplayDrawCopy)
+    assert isinstance(messages[-1].src_bitmap, FromCacheImage)
+    _show(messages, canvas, client_cache)
+    assert np.array_equal(canvas, sent[-1])
+    assert not cache.probing
