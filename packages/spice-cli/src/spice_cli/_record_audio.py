@@ -10,12 +10,13 @@ from typing import TextIO
 import numpy as np
 import spice_session as ss
 import trio
+from spice_session.events import AudioChunk
 
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args
 from ._secrets import password_from
 
-__all__ = ["add_parser", "assemble", "run", "write_wav"]
+__all__ = ["add_parser", "assemble", "capture", "run", "save_wav", "write_wav"]
 
 #: A jump of more than this in the DATA times is a pause (the server stamps packets as it sends them).
 PAUSE_MS = 100
@@ -47,7 +48,21 @@ def _check_args(args: argparse.Namespace) -> Path:
     return out
 
 
-def assemble(chunks: list[ss.events.AudioChunk]) -> np.ndarray:
+async def capture(session: ss.Session, seconds: float) -> list[AudioChunk]:
+    """What the session's playback channel delivers during ``seconds``, in order.
+
+    Read from ``session.playback.jitter`` (which keeps up to 500 ms whether or not anyone
+    reads the session's events), emptied every 50 ms.
+    """
+    chunks: list[AudioChunk] = []
+    with trio.move_on_after(seconds):
+        while True:
+            chunks += session.playback.jitter.drain()
+            await trio.sleep(0.05)
+    return chunks + session.playback.jitter.drain()
+
+
+def assemble(chunks: list[AudioChunk]) -> np.ndarray:
     """The chunks in order, with silence where the media times say sound paused (after a STOP)."""
     if not chunks:
         return np.zeros((0, 2), np.int16)
@@ -78,7 +93,6 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Connect, collect playback for ``--seconds``, write the WAV and a one-line summary."""
     path = _check_args(args)
-    chunks: list[ss.events.AudioChunk] = []
     async with ss.connect(
         args.uri,
         password=password_from(args),
@@ -87,18 +101,20 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         timeout=args.timeout,
         memory_budget=args.memory_budget,
         audio=True,
-        event_buffer=4096,
     ) as session:
-        with trio.move_on_after(args.seconds):
-            async for event in session.events():
-                if isinstance(event, ss.events.AudioChunk):
-                    chunks.append(event)
+        session.events().close()  # nobody reads the events: the playback buffer is read instead
+        chunks = await capture(session, args.seconds)
+    print(f"{path}: {save_wav(path, chunks)}", file=out, flush=True)
+    return ExitCode.OK
+
+
+def save_wav(path: Path, chunks: list[AudioChunk]) -> str:
+    """Write the chunks (see :func:`assemble`) as a WAV file; what it holds, in words.
+    A file that cannot be written is a UsageError."""
     pcm = assemble(chunks)
     rate = chunks[0].rate if chunks else 48000
     try:
         write_wav(path, pcm, rate)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    what = f"{len(pcm) / rate:.2f} s, {pcm.shape[1]} ch, {rate} Hz" if chunks else "no sound played"
-    print(f"{path}: {what}", file=out, flush=True)
-    return ExitCode.OK
+    return f"{len(pcm) / rate:.2f} s, {pcm.shape[1]} ch, {rate} Hz" if chunks else "no sound played"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -106,6 +106,8 @@ class ClientContext:
     publish: Callable[[InputEvent], None]
     #: The built-in guest agent (None: the server announces no agent).
     agent: GuestAgent | None = None
+    #: One source per monitor, each its own display channel (None: just ``source``).
+    displays: Callable[[], Sequence[FrameSource]] | None = None
 
 
 class ClientSession:
@@ -119,6 +121,8 @@ class ClientSession:
         self.mouse_mode = context.initial_mouse_mode
         self.channels: dict[tuple[int, int], ServerChannel] = {}
         self.display: DisplayPipeline | None = None
+        #: Every display channel's pipeline by channel id (``display`` is channel 0's).
+        self.displays: dict[int, DisplayPipeline] = {}
         self.closed = False
         self._nursery: trio.Nursery | None = None
         #: This client's pointer position in server mouse mode (the cursor channel shows it).
@@ -212,7 +216,7 @@ class ClientSession:
         await ch.send(
             MainInit(
                 session_id=self.id,
-                display_channels_hint=1,
+                display_channels_hint=len(self._sources()),
                 supported_mouse_modes=SUPPORTED_MOUSE_MODES,
                 current_mouse_mode=self.mouse_mode,
                 agent_connected=self._ctx.agent is not None,
@@ -242,7 +246,7 @@ class ClientSession:
                 pass
             elif isinstance(msg, MainAttachChannels):
                 channels: tuple[ChannelId, ...] = (
-                    ChannelId(ChannelType.DISPLAY, 0),
+                    *(ChannelId(ChannelType.DISPLAY, i) for i in range(len(self._sources()))),
                     ChannelId(ChannelType.INPUTS, 0),
                     ChannelId(ChannelType.CURSOR, 0),
                 )
@@ -262,12 +266,20 @@ class ClientSession:
 
     # --- display ----------------------------------------------------------------------------
 
+    def _sources(self) -> Sequence[FrameSource]:
+        """The monitors' sources (display channel i shows the i-th)."""
+        ctx = self._ctx
+        return ctx.displays() if ctx.displays is not None else [ctx.source()]
+
     async def _display(self, ch: ServerChannel) -> None:
         ctx = self._ctx
         caps = ch.client_channel_caps
+        sources = self._sources()
+        if ch.channel_id >= len(sources):
+            return
         wakeup = Wakeup()
         pipeline = DisplayPipeline(
-            ctx.source(),
+            sources[ch.channel_id],
             ImageEncoder(ctx.image_compression),
             wake=wakeup.set,
             monitors_config=DisplayCap.MONITORS_CONFIG in caps,
@@ -278,7 +290,9 @@ class ClientSession:
             clock=trio.current_time,
         )
         pipeline.attach()
-        self.display = pipeline
+        self.displays[ch.channel_id] = pipeline
+        if ch.channel_id == 0:
+            self.display = pipeline
         try:
             await ch.set_ack(ACK_WINDOW)
             async with trio.open_nursery() as nursery:
@@ -298,6 +312,8 @@ class ClientSession:
             pipeline.detach()
             if self.display is pipeline:
                 self.display = None
+            if self.displays.get(ch.channel_id) is pipeline:
+                del self.displays[ch.channel_id]
 
     async def _run(self, job: Job) -> list[Message]:
         """Run an encode: large ones in a worker thread (one at a time per client, in order)."""
