@@ -38,6 +38,7 @@ from ._events import InputEvent
 from ._pointer import SharedPointer
 from ._source import Framebuffer, FrameSource
 from ._throttle import AuthThrottle
+from ._unix import open_unix_listener, remove_unix_socket
 from ._video import StreamingMode
 
 __all__ = ["Server", "ServerAddress"]
@@ -68,6 +69,8 @@ class ServerAddress:
     host: str
     port: int | None
     tls_port: int | None
+    #: The Unix socket path, when serving on one.
+    unix_path: str | None = None
 
 
 #: How often at most the server warns that it sheds connections over the pending-link limits.
@@ -84,9 +87,14 @@ def _peer(stream: trio.abc.Stream) -> tuple[str, str]:
         name = type(stream).__name__
         return name, name
     try:
-        host, port = sock.getpeername()[:2]
+        name = sock.getpeername()
     except OSError:
         return "unknown peer", "unknown peer"
+    if not isinstance(name, tuple):  # a Unix socket: one host, named by our own path
+        local = sock.getsockname()
+        where = f"unix:{local}" if isinstance(local, str) and local else "unix socket"
+        return "unix", where
+    host, port = name[:2]
     return str(host), f"{host}:{port}"
 
 
@@ -296,14 +304,17 @@ class Server:
         port: int | None = 5900,
         *,
         tls_port: int | None = None,
+        unix_path: str | None = None,
         task_status: trio.TaskStatus[ServerAddress] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Listen on ``host:port`` (TCP) and/or ``host:tls_port`` (TLS) until cancelled.
+        """Listen on ``host:port`` (TCP), ``host:tls_port`` (TLS) and/or the Unix socket ``unix_path``
+        (as QEMU ``-spice unix=on,addr=PATH``; clients use ``spice+unix://PATH``) until cancelled.
 
-        Port 0 picks a free port; ``task_status.started`` reports the real ones.
+        Port 0 picks a free port; ``task_status.started`` reports the real ones.  The socket
+        file is created (an existing socket there is replaced) and removed at the end.
         """
-        if port is None and tls_port is None:
-            raise ValueError("give a port, a tls_port, or both")
+        if port is None and tls_port is None and unix_path is None:
+            raise ValueError("give a port, a tls_port, a unix_path, or several")
         if tls_port is not None and self.ssl_context is None:
             raise ValueError("a TLS port needs ssl_context (spice_net.server_ssl_context(cert, key))")
         plain = await trio.open_tcp_listeners(port, host=host) if port is not None else []
@@ -313,10 +324,12 @@ class Server:
             trio.SSLListener(tcp, self.ssl_context, https_compatible=False)  # type: ignore[arg-type]
             for tcp in secure_tcp
         ]
-        real_port = plain[0].socket.getsockname()[1] if plain else None
+        if unix_path is not None:
+            plain.append(await open_unix_listener(unix_path))
+        real_port = plain[0].socket.getsockname()[1] if port is not None else None
         real_tls = secure_tcp[0].socket.getsockname()[1] if secure_tcp else None
-        self.address = ServerAddress(host, real_port, real_tls)
-        log.info("serving on %s (tcp %s, tls %s)", host, real_port, real_tls)
+        self.address = ServerAddress(host, real_port, real_tls, unix_path)
+        log.info("serving on %s (tcp %s, tls %s, unix %s)", host, real_port, real_tls, unix_path)
         try:
             async with trio.open_nursery() as nursery:
                 if not self._keys.running:  # (another serve() of this server may run it already)
@@ -334,6 +347,8 @@ class Server:
                 task_status.started(self.address)
         finally:
             self.address = None
+            if unix_path is not None:
+                remove_unix_socket(unix_path)
 
     def _decide(self, mess: LinkMess, secure: bool) -> LinkDecision:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import ssl
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,9 +11,8 @@ from pathlib import Path
 
 import spice_net
 import trio
-from spice_net import Channel
+from spice_net import Channel, HttpProxy
 from spice_proto import (
-    Caps,
     ChannelId,
     ChannelType,
     CommonMsg,
@@ -37,8 +35,9 @@ from spice_proto import (
 
 from ._agent import Agent, MonitorSpec
 from ._budget import DEFAULT_MEMORY_BUDGET, MemoryBudget
-from ._channels import CLIENT_CHANNEL_CAPS, channel_name, channels_to_open
+from ._channels import channel_name, channels_to_open
 from ._clipboard import Clipboard
+from ._connector import Connector, ConnectTarget, make_connector
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
@@ -47,12 +46,11 @@ from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock
-from ._playback import Playback, playback_caps
-from ._record import Record, Recorder, record_caps
+from ._playback import Playback
+from ._record import Record, Recorder
 from ._streams import StreamManager
 from ._surface import Surface
-from ._uri import SpiceURI, parse_uri
-from ._video import stream_display_caps
+from ._uri import SpiceURI
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -347,79 +345,7 @@ class Session:
                 await channel.aclose()
 
 
-class _Connector:
-    """Opens channels the way the URI says: plain first, TLS when asked or on NEED_SECURED."""
-
-    def __init__(
-        self,
-        uri: SpiceURI,
-        password: str | None,
-        ca_file: str | Path | None,
-        host_subject: str | None,
-        timeout: float,
-        opus: bool = True,
-    ) -> None:
-        self.uri = uri
-        self.opus = opus
-        self.password = password
-        self.ca_file = ca_file
-        self.host_subject = host_subject
-        self.timeout = timeout
-        self._ssl: ssl.SSLContext | None = None
-
-    def ssl_context(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = spice_net.client_ssl_context(
-                ca_file=str(self.ca_file) if self.ca_file is not None else None,
-                host_subject=self.host_subject,
-            )
-        return self._ssl
-
-    async def open(
-        self, channel_type: ChannelType, channel_id: int, connection_id: int, *, tls: bool
-    ) -> tuple[Channel, bool]:
-        """Link one channel; returns it and whether it runs over TLS."""
-        caps = CLIENT_CHANNEL_CAPS.get(channel_type, Caps())
-        if channel_type == ChannelType.DISPLAY:  # stream caps: codecs depend on the optional PyAV
-            caps = Caps(caps | set(stream_display_caps()))
-        elif channel_type == ChannelType.PLAYBACK:  # Opus too depends on PyAV
-            caps = playback_caps(self.opus)
-        elif channel_type == ChannelType.RECORD:
-            caps = record_caps(self.opus)
-        if not tls and self.uri.port is not None:
-            try:
-                channel = await spice_net.open_channel(
-                    self.uri.host,
-                    self.uri.port,
-                    channel_type=channel_type,
-                    channel_id=channel_id,
-                    connection_id=connection_id,
-                    password=self.password,
-                    channel_caps=caps,
-                    timeout=self.timeout,
-                )
-                return channel, False
-            except spice_net.NeedSecured:
-                if self.uri.tls_port is None:
-                    raise
-        if self.uri.tls_port is None:
-            raise spice_net.ConnectFailed(f"{self.uri}: TLS needed but the URI gives no tls-port")
-        channel = await spice_net.open_channel(
-            self.uri.host,
-            self.uri.tls_port,
-            channel_type=channel_type,
-            channel_id=channel_id,
-            connection_id=connection_id,
-            password=self.password,
-            ssl_context=self.ssl_context(),
-            server_hostname=self.uri.host,
-            channel_caps=caps,
-            timeout=self.timeout,
-        )
-        return channel, True
-
-
-async def _establish(connector: _Connector, memory_budget: int, audio: bool = False) -> Session:
+async def _establish(connector: Connector, memory_budget: int, audio: bool = False) -> Session:
     """Main channel, MAIN_INIT, channel list, then the display/inputs/cursor channels."""
     main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
     try:
@@ -477,7 +403,7 @@ async def _establish(connector: _Connector, memory_budget: int, audio: bool = Fa
 
 @asynccontextmanager
 async def connect(
-    uri: str | SpiceURI,
+    uri: ConnectTarget,
     *,
     password: str | None = None,
     ca_file: str | Path | None = None,
@@ -487,9 +413,14 @@ async def connect(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     audio: bool = False,
     opus: bool = True,
+    proxy: str | HttpProxy | None = None,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
+    ``uri`` may also be ``spice+unix:///path``, a :class:`SpiceURI`, a :class:`VVFile`
+    or the path of a .vv file (its CA, host subject, proxy and secure channels apply).
+    ``proxy`` (``http://[user:pass@]host[:port]``) tunnels through an HTTP proxy; without
+    it the .vv file's or ``$SPICE_PROXY`` is used (``proxy=""``: none).
     ``password`` overrides the URI's ``?password=``.  ``ca_file`` and ``host_subject``
     verify a TLS server.  ``timeout`` bounds everything up to the opened channels
     (:class:`spice_net.ConnectTimeout`).  Failures raise the :mod:`spice_net` errors
@@ -508,9 +439,16 @@ async def connect(
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
     if memory_budget < MIN_MEMORY_BUDGET:
         raise ValueError(f"memory_budget must be at least {MIN_MEMORY_BUDGET} bytes, not {memory_budget}")
-    target = uri if isinstance(uri, SpiceURI) else parse_uri(uri)
-    password = password if password is not None else target.password
-    connector = _Connector(target, password, ca_file, host_subject, timeout, opus)
+    connector = make_connector(
+        uri,
+        password=password,
+        ca_file=ca_file,
+        host_subject=host_subject,
+        timeout=timeout,
+        opus=opus,
+        proxy=proxy,
+    )
+    target = connector.uri
     with trio.move_on_after(timeout) as deadline:
         session = await _establish(connector, memory_budget, audio)
     if deadline.cancelled_caught:

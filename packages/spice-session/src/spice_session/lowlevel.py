@@ -1,6 +1,6 @@
 """What only someone extending the client or reaching under a session needs.
 
-The capabilities a session offers, URI redaction and the memory budget's bounds and
+The capabilities a session offers, URI redaction, .vv parsing and the memory budget's bounds and
 parser, the per-channel display state and its caches, the video stream manager,
 decoders, media clock and A/V presenter, the needle matcher, the USB HID to PC scancode
 tables, pointer and typing pacing, and the audio codecs and buffers.
@@ -13,6 +13,8 @@ tables, pointer and typing pacing, and the audio codecs and buffers.
 from ._channels import CLIENT_CHANNEL_CAPS as CLIENT_CHANNEL_CAPS, channel_name as channel_name
 from ._agent import CLIENT_AGENT_CAPS as CLIENT_AGENT_CAPS
 from ._uri import redact_uri as redact_uri
+from ._vv import InvalidVVFile as InvalidVVFile, parse_vv as parse_vv, KEEP_FILE_ENV as KEEP_FILE_ENV
+from ._connector import PROXY_ENV as PROXY_ENV, is_vv_path as is_vv_path
 from ._budget import DEFAULT_MEMORY_BUDGET as DEFAULT_MEMORY_BUDGET, parse_size as parse_size
 from ._session import MIN_MEMORY_BUDGET as MIN_MEMORY_BUDGET
 
