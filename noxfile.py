@@ -39,6 +39,8 @@ TEST_DEPS = [
     "pillow",
     "av>=12",  # spice-session[video]: the VP8/VP9/H.264 stream tests
     "mypy>=1.10",  # tests/test_readme_types.py: the README examples type-check
+    "mcp>=2.3",  # spice-cli[mcp]: spice mcp, driven by the SDK's own client
+    "hypercorn[trio]>=0.17",
 ]
 
 

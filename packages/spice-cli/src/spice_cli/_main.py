@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
-from . import __version__, _connect, _control, _demo, _do, _record_audio, _screenshot, _serve, _view
+from . import __version__, _connect, _control, _demo, _do, _mcp, _record_audio, _screenshot, _serve, _view
 from ._exitcodes import ExitCode
 from ._run import execute
 from ._secrets import mask_argv_secrets
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _screenshot.add_parser(subparsers)
     _do.add_parser(subparsers)
     _control.add_parser(subparsers)
+    _mcp.add_parser(subparsers)
     _record_audio.add_parser(subparsers)
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)
