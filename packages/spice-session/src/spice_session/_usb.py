@@ -20,6 +20,7 @@ from spice_net._groups import single_error
 from spice_proto import ChannelType, Direction, SpicevmcMsg, SpicevmcMsgc, UnknownMessage
 
 from ._errors import ChannelUnavailable
+from ._extra_channels import session_opener
 from ._usb_device import VirtualDevice
 from ._usb_host import UsbRedirHost
 from ._usbredir import UsbRedirError
@@ -116,24 +117,9 @@ class UsbRedirection:
     @classmethod
     def for_session(cls, session: Session, *, password: str | None = None) -> UsbRedirection:
         """Link usbredir channels to ``session``'s server (plain TCP, the session's host and port)."""
-        uri = session.uri
-        if session.tls or uri.port is None:
-            raise ChannelUnavailable(f"{uri}: USB redirection over TLS is not supported yet")
-        secret = password if password is not None else uri.password
+        opener = session_opener(session, password=password)
         ids = [int(c.id) for c in session.channels if c.type == ChannelType.USBREDIR]
-
-        async def opener(channel_id: int) -> Channel:
-            assert uri.port is not None
-            return await spice_net.open_channel(
-                uri.host,
-                uri.port,
-                channel_type=ChannelType.USBREDIR,
-                channel_id=channel_id,
-                connection_id=session.session_id,
-                password=secret,
-            )
-
-        return cls(opener, ids)
+        return cls(lambda channel_id: opener(ChannelType.USBREDIR, channel_id), ids)
 
     @property
     def free_channels(self) -> int:
