@@ -49,7 +49,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
     async with open_session(args) as session:
         main = session.main
-        say(f"connected to {session.uri} ({'TLS' if session.tls else 'plain TCP'})")
+        transport = "TLS" if session.tls else "Unix socket" if session.uri.unix_path else "plain TCP"
+        say(f"connected to {session.uri} ({transport})")
         say(f"session id: {session.session_id:#010x}")
         if session.name is not None or session.uuid is not None:
             uuid = session.uuid.hex() if session.uuid is not None else "-"

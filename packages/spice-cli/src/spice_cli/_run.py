@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TextIO
@@ -31,7 +32,10 @@ __all__ = [
     "open_session",
 ]
 
-URI_HELP = "spice://host:port[?tls-port=N] or spice+tls://host:port (?password=P works, but shows in ps)"
+URI_HELP = (
+    "spice://host:port[?tls-port=N], spice+tls://host:port, spice+unix:///path/to/socket, "
+    "or a .vv file (remote-viewer's format: Proxmox, oVirt...); ?password=P works, but shows in ps"
+)
 
 #: A subcommand: parsed arguments and stdout in, exit code out; expected failures raise.
 Command = Callable[[argparse.Namespace, TextIO], Awaitable[ExitCode]]
@@ -39,8 +43,14 @@ Command = Callable[[argparse.Namespace, TextIO], Awaitable[ExitCode]]
 
 def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> None:
     """URI, password, TLS verification and ``--timeout``: the options of every client command."""
-    p.add_argument("uri", help=URI_HELP)
+    p.add_argument("uri", metavar="URI|FILE.vv", help=URI_HELP)
     add_password_args(p)
+    p.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="tunnel through this HTTP proxy, http://[user:pass@]host[:port] (default: the .vv file's "
+        "proxy=, else $SPICE_PROXY; --proxy= for none)",
+    )
     p.add_argument("--ca-file", metavar="PEM", help="CA certificate(s) to verify a TLS server with")
     p.add_argument(
         "--host-subject",
@@ -81,20 +91,35 @@ def check_connection_args(args: argparse.Namespace) -> None:
             spice_net.parse_host_subject(args.host_subject)
         except ValueError as exc:
             raise UsageError(f"invalid host subject: {exc}") from None
-    uri = ss.parse_uri(args.uri)
+    args.vv = None
+    if ss.lowlevel.is_vv_path(args.uri):
+        args.vv = ss.load_vv(args.uri)  # once: the file may ask to be deleted when read
+        uri = args.vv.uri()
+        origin = f"the file {args.uri}"
+    else:
+        uri = ss.parse_uri(args.uri)
+        origin = "the URI"
+        if uri.password is not None:  # spice-gtk warns about this too
+            print(
+                "spice: warning: a password in the URI may be visible in process listings; "
+                "prefer --password-file",
+                file=sys.stderr,
+            )
     if password_from(args) is None and uri.password is not None:
-        check_password(uri.password, "the URI")
+        check_password(uri.password, origin)
 
 
 def open_session(args: argparse.Namespace, *, audio: bool = False) -> AbstractAsyncContextManager[ss.Session]:
     """``async with open_session(args) as session``: connect the way the options say.
 
-    ``--password`` or ``--password-file`` overrides the URI's ``?password=``; ``audio``
+    ``--password`` or ``--password-file`` overrides the URI's ``?password=`` (or the .vv
+    file's, read by :func:`check_connection_args`); ``audio``
     opens the playback and record channels too.
     """
     return ss.connect(
-        args.uri,
+        args.vv if getattr(args, "vv", None) is not None else args.uri,
         password=password_from(args),
+        proxy=args.proxy,
         ca_file=args.ca_file,
         host_subject=args.host_subject,
         timeout=args.timeout,

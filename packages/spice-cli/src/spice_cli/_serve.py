@@ -36,9 +36,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument(
         "--listen",
-        default="127.0.0.1:5900",
         metavar="HOST:PORT",
-        help="address for plain TCP (default 127.0.0.1:5900; port 0 picks a free one)",
+        help="address for plain TCP (default 127.0.0.1:5900 unless --unix is given; port 0 picks a free one)",
+    )
+    p.add_argument(
+        "--unix",
+        metavar="PATH",
+        help="listen on this Unix socket too (clients use spice+unix://PATH); alone, no TCP default",
     )
     add_password_args(p, env=True)
     p.add_argument(
@@ -105,20 +109,29 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def _uri(addr: ServerAddress) -> str:
     """Where clients connect; never the password (it may come from a file or the environment)."""
+    unix = f"spice+unix://{addr.unix_path}" if addr.unix_path is not None else ""
+    if addr.port is None and addr.tls_port is None:
+        return unix
     host = f"[{addr.host}]" if ":" in addr.host else addr.host
     query = [f"port={addr.port}"] if addr.port is not None else []
     if addr.tls_port is not None:
         query.append(f"tls-port={addr.tls_port}")
-    return f"spice://{host}?{'&'.join(query)}"
+    tcp = f"spice://{host}?{'&'.join(query)}"
+    return f"{tcp} and {unix}" if unix else tcp
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Serve until cancelled (Ctrl+C); usage problems raise :class:`UsageError`."""
-    host, port = _listen_address(args.listen)
+    listen = args.listen if args.listen is not None or args.unix is not None else "127.0.0.1:5900"
+    host, port = _listen_address(listen) if listen is not None else ("127.0.0.1", None)
+    if args.unix is not None and (not args.unix or len(args.unix.encode()) > 107):
+        raise UsageError("--unix wants a socket path of 1 to 107 bytes")
     ssl_context = _tls(args)
     tls_port = None
     if ssl_context is not None:
         tls_port = args.tls_port if args.tls_port is not None else (port + 1 if port else 0)
+    elif args.unix is not None and args.tls_port is not None:
+        raise UsageError("--tls-port needs --tls-cert and --tls-key")
     password = password_from(args, env=True)
     if args.password_lifetime is not None and password is None:
         raise UsageError("--password-lifetime needs a password")
@@ -138,9 +151,12 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         raise UsageError(str(exc)) from None
     async with trio.open_nursery() as nursery:
         try:
-            addr: ServerAddress = await nursery.start(partial(server.serve, tls_port=tls_port), host, port)
+            addr: ServerAddress = await nursery.start(
+                partial(server.serve, tls_port=tls_port, unix_path=args.unix), host, port
+            )
         except OSError as exc:
-            raise UsageError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+            where = host if port is not None or tls_port is not None else args.unix
+            raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}") from None
         needs = f" (password required: the one from {password_origin(args)})" if password is not None else ""
         print(f"serving {source.width}x{source.height} on {_uri(addr)}{needs}", file=out, flush=True)
         consume = getattr(source, "consume", None)
