@@ -216,3 +216,12 @@ def test_kept_without_delete_flag_and_unreadable(tmp_path: Path) -> None:
     assert path.exists()
     with pytest.raises(InvalidVVFile, match="cannot read"):
         load_vv(tmp_path / "missing.vv")
+
+
+def test_readme_proxmox_example_parses() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("```ini\n", 1)[1].split("```", 1)[0]
+    vv = parse_vv(block.replace("MIIB...", "MIIBfake"))
+    assert vv.proxy == HttpProxy("192.0.2.10", 3128) and vv.tls_port == 61000 and vv.port is None
+    assert vv.host is not None and vv.host.startswith("pvespiceproxy:") and vv.delete_this_file
+    assert vv.ca is not None and vv.ca.count("\n") == 3
