@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import spice_net
 import trio
 from spice_net import Channel
-from spice_net._groups import single_error
+from spice_net.lowlevel import single_error
 from spice_proto import ChannelType, Direction, SpicevmcMsg, SpicevmcMsgc, UnknownMessage
 
 from ._errors import ChannelUnavailable
