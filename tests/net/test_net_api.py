@@ -31,6 +31,7 @@ def test_exceptions_are_spice_net_errors() -> None:
         "InvalidProxy",
         "ProxyAuthRequired",
         "ProxyFailed",
+        "CaptureError",
     }
     for obj in errors:
         assert issubclass(obj, spice_net.SpiceNetError), obj

@@ -7,7 +7,19 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
-from . import __version__, _connect, _control, _demo, _do, _mcp, _record_audio, _screenshot, _serve, _view
+from . import (
+    __version__,
+    _capture_cli,
+    _connect,
+    _control,
+    _demo,
+    _do,
+    _mcp,
+    _record_audio,
+    _screenshot,
+    _serve,
+    _view,
+)
 from ._exitcodes import ExitCode
 from ._run import execute
 from ._secrets import mask_argv_secrets
@@ -69,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)
     _serve.add_parser(subparsers)
+    _capture_cli.add_capture_option(subparsers)
     return parser
 
 
@@ -88,4 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "command", None) is None:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
-    return execute(args.command, args, sys.stdout, sys.stderr)
+    command = args.command
+    if getattr(args, "capture", None):
+        command = _capture_cli.capturing(command)
+    return execute(command, args, sys.stdout, sys.stderr)

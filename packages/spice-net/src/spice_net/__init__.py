@@ -33,6 +33,9 @@ from ._tls import (
     server_ssl_context as server_ssl_context,
 )
 
+# --- Traffic capture (plaintext pcap per channel)
+from ._capture import capture_to as capture_to, read_pcap as read_pcap
+
 # --- Errors
 from ._errors import (
     AuthenticationFailed as AuthenticationFailed,
@@ -46,6 +49,7 @@ from ._errors import (
     SpiceNetError as SpiceNetError,
     TLSVerificationFailed as TLSVerificationFailed,
 )
+from ._capture import CaptureError as CaptureError
 from ._proxy import (
     InvalidProxy as InvalidProxy,
     ProxyAuthRequired as ProxyAuthRequired,

@@ -18,6 +18,7 @@ from spice_proto import (
     Role,
 )
 
+from ._capture import tap_stream
 from ._channel import Channel, _StreamIO
 from ._errors import (
     ChannelClosed,
@@ -71,6 +72,7 @@ async def link_channel(
     :class:`ChannelClosed` or :class:`ProtocolViolation`.
     """
     _password_bytes(password or "")  # fail early on an unusable password
+    stream = tap_stream(stream, channel_type, channel_id)  # inside spice_net.capture_to: a pcap
     conn = Connection(Role.CLIENT)
     io = _StreamIO(stream, conn)
     try:

@@ -15,6 +15,14 @@ from ._proxy import DEFAULT_PROXY_PORT as DEFAULT_PROXY_PORT, open_tunnel as ope
 from ._ticket import TicketKey as TicketKey, encrypt_ticket as encrypt_ticket
 from ._tls import subject_matches as subject_matches
 
+# --- Traffic capture files
+from ._capture import (
+    CAPTURE_PORT as CAPTURE_PORT,
+    Segment as Segment,
+    channel_of as channel_of,
+    tap_stream as tap_stream,
+)
+
 # --- Exception groups
 from ._groups import error_leaves as error_leaves, single_error as single_error
 
