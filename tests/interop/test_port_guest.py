@@ -14,7 +14,7 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from spice_proto import PortEvent
-from spice_session._port import PortChannels, PortError
+from spice_session import PortChannels, PortError
 
 pytestmark = pytest.mark.interop
 

@@ -19,8 +19,7 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from peers.require import require_binary
-from spice_session._usb import UsbRedirection
-from spice_session._usb_storage import usb_cdrom, usb_disk
+from spice_session import UsbRedirection, usb_cdrom, usb_disk
 
 pytestmark = pytest.mark.interop
 

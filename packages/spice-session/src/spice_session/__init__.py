@@ -43,6 +43,11 @@ from ._layouts import LAYOUTS as LAYOUTS, Layout as Layout, get_layout as get_la
 from ._driver import Driver as Driver
 from ._match import Match as Match, Needle as Needle, load_needle as load_needle
 
+# --- Extra channels: USB redirection and port (spiceport/webdav) channels
+from ._usb import UsbRedirection as UsbRedirection
+from ._usb_storage import usb_cdrom as usb_cdrom, usb_disk as usb_disk
+from ._port import Port as Port, PortChannels as PortChannels
+
 # --- Sound to send to the guest's microphone
 from ._record import (
     ArraySource as ArraySource,
@@ -68,6 +73,9 @@ from ._layouts import KeyComboError as KeyComboError, LayoutError as LayoutError
 from ._match import MatchError as MatchError, NeedleError as NeedleError
 from ._driver import OcrUnavailable as OcrUnavailable, TextNotFound as TextNotFound
 from ._filexfer import FileTransferError as FileTransferError
+from ._usbredir import UsbRedirError as UsbRedirError
+from ._usb import UsbRejected as UsbRejected
+from ._port import PortError as PortError
 
 # --- Namespaces
 from . import events as events

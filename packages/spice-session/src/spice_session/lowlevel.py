@@ -30,6 +30,11 @@ from ._presenter import MediaPresenter as MediaPresenter
 # --- Finding a picture: the matcher under Driver.expect
 from ._match import find as find
 
+# --- Extra channels: what a USB attachment and a virtual disk are, PORT_INIT
+from ._usb import UsbAttachment as UsbAttachment
+from ._usb_storage import MassStorage as MassStorage
+from ._port import PortInit as PortInit, parse_port_init as parse_port_init
+
 # --- Keyboard and mouse: HID usages to PC AT set-1 scancodes, pacing
 from ._keymap import (
     HID_KEY_NAMES as HID_KEY_NAMES,
