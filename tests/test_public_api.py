@@ -175,11 +175,12 @@ SPICE_NET = _names(
     "SpiceNetError AuthenticationFailed ChannelClosed ConnectFailed ConnectTimeout LinkRefused "
     "NeedSecured NotSpiceServer ProtocolViolation TLSVerificationFailed InvalidProxy ProxyAuthRequired "
     "ProxyFailed "
+    "capture_to read_pcap CaptureError "
     "__version__"
 )
 SPICE_NET_LOWLEVEL = _names(
     "BaseChannel DEFAULT_PROXY_PORT open_tunnel TicketKey encrypt_ticket subject_matches error_leaves "
-    "single_error"
+    "single_error CAPTURE_PORT Segment channel_of tap_stream"
 )
 
 SPICE_SERVER = _names(
