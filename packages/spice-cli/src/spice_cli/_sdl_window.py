@@ -1,4 +1,4 @@
-"""pysdl2 behind a small face: one window with a streaming texture, cursors, and polled events.
+"""pysdl2 behind a small face: one window drawn on its framebuffer, cursors, and polled events.
 
 Every SDL call happens on the thread that runs trio (the main thread); events
 are polled, never delivered through callbacks.
@@ -133,6 +133,16 @@ _REDRAW = frozenset(
 )
 
 
+#: Windows whose framebuffer must be painted whole at their next present (exposed, resized).
+_exposed: set[int] = set()
+
+
+def _clip(rect: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    x, y, w, h = rect
+    left, top = max(x, 0), max(y, 0)
+    return left, top, min(x + w, width) - left, min(y + h, height) - top
+
+
 def poll_events(limit: int = 256) -> list[InputEvent]:
     """The SDL events waiting now (at most ``limit``), as viewer events; never blocks."""
     out: list[InputEvent] = []
@@ -162,6 +172,7 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
             elif we == sdl2.SDL_WINDOWEVENT_CLOSE:
                 out.append(Quit())
             elif we in _REDRAW:
+                _exposed.add(int(event.window.windowID))
                 out.append(WindowChanged())
         elif kind == sdl2.SDL_QUIT:
             out.append(Quit())
@@ -191,9 +202,17 @@ def mod_state() -> int:
 
 
 class Window:
-    """A resizable window showing a ``width`` x ``height`` BGRX image, letterboxed when scaled."""
+    """A resizable window showing a ``width`` x ``height`` BGRX image, letterboxed when scaled.
+
+    It draws on the window's own framebuffer (no renderer): :meth:`update` copies damaged
+    rectangles into the image, :meth:`present` blits just those to the framebuffer and has
+    the display server update just them (X11: shared memory).  A renderer would draw and
+    send the whole window every frame, and without a GPU it does that in software.
+    """
 
     def __init__(self, title: str, width: int, height: int) -> None:
+        # The native framebuffer, not a texture SDL would draw with a renderer behind our back.
+        sdl2.SDL_SetHint(sdl2.SDL_HINT_FRAMEBUFFER_ACCELERATION, b"0")
         self._window = sdl2.SDL_CreateWindow(
             title.encode(),
             sdl2.SDL_WINDOWPOS_UNDEFINED,
@@ -204,34 +223,44 @@ class Window:
         )
         if not self._window:
             raise _fail("cannot create the viewer window")
-        self._renderer = sdl2.SDL_CreateRenderer(self._window, -1, 0)
-        if not self._renderer:
-            self._renderer = sdl2.SDL_CreateRenderer(self._window, -1, sdl2.SDL_RENDERER_SOFTWARE)
-        if not self._renderer:
-            sdl2.SDL_DestroyWindow(self._window)
-            raise _fail("cannot create a renderer for the viewer window")
-        self._texture: sdl2.SDL_Texture | None = None
-        self._cursor_texture: sdl2.SDL_Texture | None = None
+        self._id = int(sdl2.SDL_GetWindowID(self._window))
+        self._image: npt.NDArray[np.uint8] = np.zeros((0, 0, 4), np.uint8)
+        self._image_surface: sdl2.SDL_Surface | None = None
+        self._cursor_pixels: npt.NDArray[np.uint8] | None = None
+        self._cursor_surface: sdl2.SDL_Surface | None = None
         self._cursor_size = (0, 0)
+        self._cursor_drawn: tuple[int, int, int, int] | None = None  # window pixels, last present
         self._sdl_cursor: sdl2.SDL_Cursor | None = None
+        #: Image rectangles (x, y, w, h) changed since the last present.
+        self._damage: list[tuple[int, int, int, int]] = []
+        self._repaint = True
+        self._painted_size = (0, 0)
         self.width = 0
         self.height = 0
         self.fullscreen = False
-        self.set_source_size(width, height)
+        try:
+            self.set_source_size(width, height)
+            self._framebuffer()
+        except SDLError:
+            self.close()
+            raise
 
     # ------------------------------------------------------------- image
     def set_source_size(self, width: int, height: int) -> None:
-        """A new remote screen size: a fresh texture (black until updated)."""
-        if self._texture is not None:
-            sdl2.SDL_DestroyTexture(self._texture)
-        # Linear filtering when scaled; at 1:1 every pixel is copied as it is.
-        sdl2.SDL_SetHint(sdl2.SDL_HINT_RENDER_SCALE_QUALITY, b"linear")
-        self._texture = sdl2.SDL_CreateTexture(
-            self._renderer, sdl2.SDL_PIXELFORMAT_RGB888, sdl2.SDL_TEXTUREACCESS_STREAMING, width, height
+        """A new remote screen size: a fresh image (black until updated)."""
+        if self._image_surface is not None:
+            sdl2.SDL_FreeSurface(self._image_surface)
+            self._image_surface = None
+        image = np.zeros((height, width, 4), np.uint8)
+        surface = sdl2.SDL_CreateRGBSurfaceWithFormatFrom(
+            image.ctypes.data_as(ctypes.c_void_p), width, height, 32, width * 4, sdl2.SDL_PIXELFORMAT_RGB888
         )
-        if not self._texture:
-            raise _fail(f"cannot create a {width}x{height} texture")
+        if not surface:
+            raise _fail(f"cannot create a {width}x{height} image")
+        self._image, self._image_surface = image, surface
         self.width, self.height = width, height
+        self._damage = []
+        self._repaint = True
 
     def fit_window(self) -> None:
         """Resize the window to the remote screen size (not in fullscreen)."""
@@ -239,22 +268,30 @@ class Window:
             sdl2.SDL_SetWindowSize(self._window, self.width, self.height)
 
     def update(self, pixels: npt.NDArray[np.uint8], stride: int, x: int, y: int, w: int, h: int) -> None:
-        """Copy the rectangle (x, y, w, h) of a flat BGRX buffer of row length ``stride`` into the texture."""
+        """Copy the rectangle (x, y, w, h) of a flat BGRX buffer of row length ``stride`` into the image."""
         if w <= 0 or h <= 0:
             return
         if not (x >= 0 and y >= 0 and x + w <= self.width and y + h <= self.height):
             raise SDLError(f"update {w}x{h}+{x}+{y} outside the {self.width}x{self.height} texture")
         if pixels.nbytes < (y + h - 1) * stride + (x + w) * 4:
             raise SDLError("update: pixel buffer smaller than the rectangle")
-        rect = sdl2.SDL_Rect(x, y, w, h)
-        address = pixels.ctypes.data + y * stride + x * 4
-        if sdl2.SDL_UpdateTexture(self._texture, ctypes.byref(rect), ctypes.c_void_p(address), stride) != 0:
-            raise _fail("cannot update the texture")
+        flat = pixels.reshape(-1).view(np.uint8)
+        rows = np.lib.stride_tricks.as_strided(
+            flat[y * stride + x * 4 :], shape=(h, w * 4), strides=(stride, 1), writeable=False
+        )
+        self._image[y : y + h, x : x + w] = rows.reshape(h, w, 4)
+        self._damage.append((x, y, w, h))
+
+    def _framebuffer(self) -> sdl2.SDL_Surface:
+        surface = sdl2.SDL_GetWindowSurface(self._window)
+        if not surface:
+            raise _fail("cannot get the window's framebuffer")
+        return surface.contents
 
     def pixel_size(self) -> tuple[int, int]:
         """The window's inside in device pixels (larger than its size on a HiDPI screen)."""
         w, h = ctypes.c_int(), ctypes.c_int()
-        sdl2.SDL_GetRendererOutputSize(self._renderer, ctypes.byref(w), ctypes.byref(h))
+        sdl2.SDL_GetWindowSizeInPixels(self._window, ctypes.byref(w), ctypes.byref(h))
         return w.value, h.value
 
     def box(self) -> Box:
@@ -264,36 +301,89 @@ class Window:
         return letterbox(w.value, h.value, self.width, self.height)
 
     def present(self, cursor_at: tuple[int, int] | None = None) -> None:
-        """Draw the texture letterboxed (and the cursor image at remote pixel ``cursor_at``)."""
-        ow, oh = ctypes.c_int(), ctypes.c_int()
-        sdl2.SDL_GetRendererOutputSize(self._renderer, ctypes.byref(ow), ctypes.byref(oh))
-        box = letterbox(ow.value, oh.value, self.width, self.height)
-        sdl2.SDL_SetRenderDrawColor(self._renderer, 0, 0, 0, 255)
-        sdl2.SDL_RenderClear(self._renderer)
-        dst = sdl2.SDL_Rect(box.x, box.y, box.w, box.h)
-        sdl2.SDL_RenderCopy(self._renderer, self._texture, None, ctypes.byref(dst))
-        if cursor_at is not None and self._cursor_texture is not None and self.width and self.height:
+        """Show what changed since the last call (and the cursor image at remote pixel ``cursor_at``).
+
+        At 1:1 only the damaged rectangles (and where the drawn cursor was and is) are
+        blitted and sent; the whole picture after a resize, an expose, or when scaled.
+        """
+        fb = self._framebuffer()
+        size = (fb.w, fb.h)
+        box = letterbox(fb.w, fb.h, self.width, self.height)
+        scaled = (box.w, box.h) != (self.width, self.height)
+        exposed = self._id in _exposed
+        _exposed.discard(self._id)
+        out: list[tuple[int, int, int, int]] = []
+        if self._repaint or exposed or size != self._painted_size or (scaled and self._damage):
+            sdl2.SDL_FillRect(fb, None, 0)
+            self._blit_image(fb, box, (0, 0, self.width, self.height), scaled)
+            out.append((0, 0, fb.w, fb.h))
+            self._cursor_drawn = None
+        else:
+            for rect in self._damage:
+                self._blit_image(fb, box, rect, False)
+                out.append((box.x + rect[0], box.y + rect[1], rect[2], rect[3]))
+            if self._cursor_drawn is not None:  # take the old cursor image away
+                cx, cy, cw, ch = self._cursor_drawn
+                sdl2.SDL_FillRect(fb, ctypes.byref(sdl2.SDL_Rect(cx, cy, cw, ch)), 0)
+                left, top = max(cx - box.x, 0), max(cy - box.y, 0)
+                right, bottom = min(cx + cw - box.x, self.width), min(cy + ch - box.y, self.height)
+                if right > left and bottom > top:
+                    self._blit_image(fb, box, (left, top, right - left, bottom - top), scaled)
+                out.append(self._cursor_drawn)
+                self._cursor_drawn = None
+        if cursor_at is not None and self._cursor_surface is not None and self.width and self.height:
             cw, ch = self._cursor_size
-            cx = box.x + cursor_at[0] * box.w // self.width
-            cy = box.y + cursor_at[1] * box.h // self.height
-            crect = sdl2.SDL_Rect(cx, cy, max(1, cw * box.w // self.width), max(1, ch * box.h // self.height))
-            sdl2.SDL_RenderCopy(self._renderer, self._cursor_texture, None, ctypes.byref(crect))
-        sdl2.SDL_RenderPresent(self._renderer)
+            crect = (
+                box.x + cursor_at[0] * box.w // self.width,
+                box.y + cursor_at[1] * box.h // self.height,
+                max(1, cw * box.w // self.width),
+                max(1, ch * box.h // self.height),
+            )
+            sdl2.SDL_BlitScaled(self._cursor_surface, None, fb, ctypes.byref(sdl2.SDL_Rect(*crect)))
+            out.append(crect)
+            self._cursor_drawn = crect
+        self._damage = []
+        self._repaint = False
+        self._painted_size = size
+        rects = [_clip(r, fb.w, fb.h) for r in out]
+        rects = [r for r in rects if r[2] > 0 and r[3] > 0]
+        if rects:
+            array = (sdl2.SDL_Rect * len(rects))(*(sdl2.SDL_Rect(*r) for r in rects))
+            if sdl2.SDL_UpdateWindowSurfaceRects(self._window, array, len(rects)) != 0:
+                raise _fail("cannot update the window")
+
+    def _blit_image(
+        self, fb: sdl2.SDL_Surface, box: Box, rect: tuple[int, int, int, int], scaled: bool
+    ) -> None:
+        """Blit image rectangle ``rect`` to the framebuffer (the whole image, stretched, when ``scaled``)."""
+        if scaled:
+            dst = sdl2.SDL_Rect(box.x, box.y, box.w, box.h)
+            if fb.format.contents.format == sdl2.SDL_PIXELFORMAT_RGB888:
+                sdl2.SDL_SoftStretchLinear(self._image_surface, None, fb, ctypes.byref(dst))
+            else:
+                sdl2.SDL_BlitScaled(self._image_surface, None, fb, ctypes.byref(dst))
+            return
+        x, y, w, h = rect
+        src = sdl2.SDL_Rect(x, y, w, h)
+        dst = sdl2.SDL_Rect(box.x + x, box.y + y, w, h)
+        sdl2.SDL_BlitSurface(self._image_surface, ctypes.byref(src), fb, ctypes.byref(dst))
 
     def read_pixels(self) -> npt.NDArray[np.uint8]:
-        """What the last frame drew: (height, width, 4) B, G, R, X of the renderer output."""
-        ow, oh = ctypes.c_int(), ctypes.c_int()
-        sdl2.SDL_GetRendererOutputSize(self._renderer, ctypes.byref(ow), ctypes.byref(oh))
-        out = np.zeros((oh.value, ow.value, 4), np.uint8)
-        status = sdl2.SDL_RenderReadPixels(
-            self._renderer,
-            None,
+        """What the window shows: (height, width, 4) B, G, R, X of its framebuffer."""
+        fb = self._framebuffer()
+        out = np.zeros((fb.h, fb.w, 4), np.uint8)
+        status = sdl2.SDL_ConvertPixels(
+            fb.w,
+            fb.h,
+            fb.format.contents.format,
+            fb.pixels,
+            fb.pitch,
             sdl2.SDL_PIXELFORMAT_RGB888,
             out.ctypes.data_as(ctypes.c_void_p),
-            ow.value * 4,
+            fb.w * 4,
         )
         if status != 0:
-            raise _fail("cannot read the frame back")
+            raise _fail("cannot read the window back")
         return out
 
     # ------------------------------------------------------------- window state
@@ -317,28 +407,23 @@ class Window:
     # ------------------------------------------------------------- cursor
     def set_cursor(self, rgba: npt.NDArray[np.uint8], hot_x: int, hot_y: int) -> None:
         """Use an RGBA image as the local pointer (client mouse mode), and as the drawn cursor image."""
-        image = np.ascontiguousarray(rgba, dtype=np.uint8)
+        image = np.ascontiguousarray(rgba, dtype=np.uint8).copy()
         h, w = image.shape[:2]
         surface = sdl2.SDL_CreateRGBSurfaceWithFormatFrom(
             image.ctypes.data_as(ctypes.c_void_p), w, h, 32, w * 4, sdl2.SDL_PIXELFORMAT_RGBA32
         )
         if not surface:
             raise _fail("cannot make a cursor surface")
-        try:
-            cursor = sdl2.SDL_CreateColorCursor(surface, min(max(hot_x, 0), w - 1), min(max(hot_y, 0), h - 1))
-            texture = sdl2.SDL_CreateTextureFromSurface(self._renderer, surface)
-        finally:
-            sdl2.SDL_FreeSurface(surface)
+        sdl2.SDL_SetSurfaceBlendMode(surface, sdl2.SDL_BLENDMODE_BLEND)
+        cursor = sdl2.SDL_CreateColorCursor(surface, min(max(hot_x, 0), w - 1), min(max(hot_y, 0), h - 1))
         if cursor:
             sdl2.SDL_SetCursor(cursor)
             if self._sdl_cursor is not None:
                 sdl2.SDL_FreeCursor(self._sdl_cursor)
             self._sdl_cursor = cursor
-        if self._cursor_texture is not None:
-            sdl2.SDL_DestroyTexture(self._cursor_texture)
-        self._cursor_texture = texture or None
-        if texture:
-            sdl2.SDL_SetTextureBlendMode(texture, sdl2.SDL_BLENDMODE_BLEND)
+        if self._cursor_surface is not None:
+            sdl2.SDL_FreeSurface(self._cursor_surface)
+        self._cursor_surface, self._cursor_pixels = surface, image  # the surface uses image's memory
         self._cursor_size = (w, h)
 
     def show_pointer(self, visible: bool) -> None:
@@ -346,13 +431,13 @@ class Window:
 
     def close(self) -> None:
         sdl2.SDL_SetRelativeMouseMode(sdl2.SDL_FALSE)
-        for texture in (self._texture, self._cursor_texture):
-            if texture is not None:
-                sdl2.SDL_DestroyTexture(texture)
-        self._texture = self._cursor_texture = None
+        for surface in (self._image_surface, self._cursor_surface):
+            if surface is not None:
+                sdl2.SDL_FreeSurface(surface)
+        self._image_surface = self._cursor_surface = None
         if self._sdl_cursor is not None:
             sdl2.SDL_SetCursor(sdl2.SDL_GetDefaultCursor())
             sdl2.SDL_FreeCursor(self._sdl_cursor)
             self._sdl_cursor = None
-        sdl2.SDL_DestroyRenderer(self._renderer)
+        _exposed.discard(self._id)
         sdl2.SDL_DestroyWindow(self._window)
