@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import spice_net
 import spice_server as srv
 import trio
+from PIL import Image
 from spice_proto import Rect
 
 from tests.peers.pki import make_pki
@@ -78,3 +80,48 @@ async def test_capture_into_a_file_is_a_usage_error(tmp_path: Path) -> None:
         "screenshot", "spice://127.0.0.1:1", str(tmp_path / "s.png"), "--capture", str(tmp_path / "f" / "x")
     )
     assert result.returncode == 2 and b"--capture" in result.stderr
+
+
+async def test_replay_reproduces_the_picture_offline(nursery: trio.Nursery, tmp_path: Path) -> None:
+    fb = srv.Framebuffer(W, H)
+    picture = np.random.default_rng(2).integers(0, 255, (H, W, 3), np.uint8)
+    fb.update(picture, Rect(0, 0, W, H), format="rgb")
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    cap = tmp_path / "cap"
+    result = await spice(
+        "screenshot", f"spice://127.0.0.1:{addr.port}", str(tmp_path / "live.png"), "--capture", str(cap)
+    )
+    assert result.returncode == 0, result.stderr
+    server_gone = tmp_path / "replayed.png"
+    result = await spice("replay", str(cap), "--screenshot", str(server_gone), "--settle", "0.3")
+    assert result.returncode == 0, result.stderr
+    assert b"replayed main:0, display:0" in result.stdout
+    assert np.array_equal(np.array(Image.open(server_gone).convert("RGB")), picture)
+
+    # a capture whose first display message claims 4 GiB replays as the refusal it causes
+    display = next(cap.glob("*-display-0.pcap"))
+    data = bytearray(display.read_bytes())
+    offset, server_payloads = 24, []
+    while offset < len(data):
+        length = struct.unpack_from("<I", data, offset + 8)[0]
+        frame = offset + 16
+        if struct.unpack_from("!H", data, frame + 20)[0] == spice_net.lowlevel.CAPTURE_PORT and length > 40:
+            server_payloads.append(frame + 40)
+        offset = frame + length
+    first_message = server_payloads[2]  # after the link reply and the link result
+    struct.pack_into("<I", data, first_message + 2, 0xFFFFFFFF)  # mini header: type u16, size u32
+    display.write_bytes(bytes(data))
+    result = await spice("replay", str(cap), "--settle", "0.3", "--timeout", "5")
+    assert result.returncode == 9, result.stderr
+    assert result.stderr.startswith(b"spice: ") and b"Traceback" not in result.stderr
+
+
+async def test_replay_usage_errors(tmp_path: Path) -> None:
+    result = await spice("replay", str(tmp_path))
+    assert result.returncode == 2 and b"no NN-CHANNEL-ID.pcap" in result.stderr
+    (tmp_path / "01-main-0.pcap").write_bytes(b"junk")
+    result = await spice("replay", str(tmp_path))
+    assert result.returncode == 2 and b"pcap" in result.stderr

@@ -16,6 +16,7 @@ from . import (
     _do,
     _mcp,
     _record_audio,
+    _replay,
     _screenshot,
     _serve,
     _view,
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)
     _serve.add_parser(subparsers)
+    _replay.add_parser(subparsers)
     _capture_cli.add_capture_option(subparsers)
     return parser
 
