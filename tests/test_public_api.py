@@ -120,7 +120,7 @@ SPICE_PROTO_LOWLEVEL = _names(
 
 SPICE_SESSION = _names(
     # Connecting
-    "connect Session DisplaySettings SpiceURI parse_uri VVFile load_vv "
+    "connect Session DisplaySettings SpiceURI parse_uri VVFile load_vv run_reconnecting "
     # What a session holds: screen, cursor, keyboard and mouse, audio, agent, memory
     "Display Surface available_codecs CursorImage CursorState Inputs Playback Record opus_available "
     "Agent MonitorSpec Clipboard FileTransfers MemoryBudget "
@@ -154,7 +154,8 @@ SPICE_SESSION_EVENTS = _names(
 SPICE_SESSION_LOWLEVEL = _names(
     # Connecting: capabilities, URIs, the memory budget's bounds
     "CLIENT_CHANNEL_CAPS channel_name CLIENT_AGENT_CAPS redact_uri DEFAULT_MEMORY_BUDGET parse_size "
-    "MIN_MEMORY_BUDGET InvalidVVFile parse_vv KEEP_FILE_ENV PROXY_ENV is_vv_path "
+    "MIN_MEMORY_BUDGET InvalidVVFile parse_vv KEEP_FILE_ENV PROXY_ENV is_vv_path Backoff ReconnectNotice "
+    "SessionLost TicketExpired "
     # Display: per-channel state, caches, video streams, A/V
     "DisplayChannelState ImageStore PaletteCache Pixels StreamManager MediaClock make_decoder "
     "MediaPresenter "

@@ -21,6 +21,7 @@ blocking API for scripts.
 from ._session import DisplaySettings as DisplaySettings, Session as Session, connect as connect
 from ._uri import SpiceURI as SpiceURI, parse_uri as parse_uri
 from ._vv import VVFile as VVFile, load_vv as load_vv
+from ._reconnect import run_reconnecting as run_reconnecting
 
 # --- What a session holds: screen, cursor, keyboard and mouse, audio, agent, memory
 from ._display import Display as Display

@@ -24,6 +24,7 @@ from spice_proto import (
     MainAttachChannels,
     MainChannelsList,
     MainInit,
+    MainMigrateSwitchHost,
     MainMouseMode,
     MainMouseModeRequest,
     MainName,
@@ -101,6 +102,12 @@ class Session:
         self.channels: tuple[ChannelId, ...] = ()
         self.name: str | None = None
         self.uuid: bytes | None = None
+        #: The server's MIGRATE_SWITCH_HOST (the VM moved: reconnect there), once it came.
+        self.switch_host: MainMigrateSwitchHost | None = None
+        #: Set when :attr:`switch_host` arrives.
+        self.switched = trio.Event()
+        #: Set when the server closes the main channel (the session is over).
+        self.lost = trio.Event()
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
@@ -238,6 +245,9 @@ class Session:
                 self.name = message.name
             elif isinstance(message, MainUuid):
                 self.uuid = message.uuid
+            elif isinstance(message, MainMigrateSwitchHost):
+                self.switch_host = message
+                self.switched.set()
             self.media_clock.observe(message)
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
@@ -330,6 +340,8 @@ class Session:
                 # A batch read off the socket may hold thousands of messages: let the event
                 # reader and the application run between them.
                 await trio.lowlevel.checkpoint()
+            if key[0] == ChannelType.MAIN:
+                self.lost.set()
             closed: Event = (
                 SessionClosed("the server closed the main channel")
                 if key[0] == ChannelType.MAIN

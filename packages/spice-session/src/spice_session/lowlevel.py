@@ -15,6 +15,12 @@ from ._agent import CLIENT_AGENT_CAPS as CLIENT_AGENT_CAPS
 from ._uri import redact_uri as redact_uri
 from ._vv import InvalidVVFile as InvalidVVFile, parse_vv as parse_vv, KEEP_FILE_ENV as KEEP_FILE_ENV
 from ._connector import PROXY_ENV as PROXY_ENV, is_vv_path as is_vv_path
+from ._reconnect import (
+    Backoff as Backoff,
+    ReconnectNotice as ReconnectNotice,
+    SessionLost as SessionLost,
+    TicketExpired as TicketExpired,
+)
 from ._budget import DEFAULT_MEMORY_BUDGET as DEFAULT_MEMORY_BUDGET, parse_size as parse_size
 from ._session import MIN_MEMORY_BUDGET as MIN_MEMORY_BUDGET
 

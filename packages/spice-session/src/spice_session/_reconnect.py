@@ -1,0 +1,186 @@
+"""Keep a session alive: reconnect with backoff when the server goes, follow a VM that moves.
+
+:func:`run_reconnecting` calls ``body(session)`` for each connection.  When the body
+ends because the connection was lost, it waits (``Backoff``) and connects again; when the
+server says MIGRATE_SWITCH_HOST (QEMU migrated the VM to another host), the body is
+cancelled and the next session opens on the new host at once.  A password refused after a
+successful connection means the one-time ticket has expired: :class:`TicketExpired`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import spice_net
+import trio
+
+from ._connector import ConnectTarget, is_vv_path
+from ._errors import SessionError
+from ._session import Session, connect
+from ._uri import SpiceURI, parse_uri
+from ._vv import VVFile, load_vv
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["Backoff", "ReconnectNotice", "SessionLost", "TicketExpired", "run_reconnecting"]
+
+#: What ends a session in a way worth reconnecting after.
+_LOST = (
+    spice_net.ChannelClosed,
+    spice_net.ConnectFailed,
+    spice_net.ConnectTimeout,
+    spice_net.NotSpiceServer,
+    spice_net.ProtocolViolation,
+)
+
+
+class TicketExpired(spice_net.AuthenticationFailed):
+    """The server refused, on reconnecting, the password it had accepted: a one-time ticket expired."""
+
+
+class SessionLost(SessionError):
+    """The connection was lost and every reconnection attempt failed."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnection delays: ``first`` seconds, times ``factor`` each attempt, at most ``limit``;
+    ``attempts`` tries in all (``None``: forever)."""
+
+    first: float = 0.5
+    factor: float = 2.0
+    limit: float = 8.0
+    attempts: int | None = 10
+
+    def delays(self) -> Iterator[float]:
+        delay, n = self.first, 0
+        while self.attempts is None or n < self.attempts:
+            yield delay
+            delay, n = min(self.limit, delay * self.factor), n + 1
+
+
+@dataclass(frozen=True)
+class ReconnectNotice:
+    """What a banner shows: why, which attempt, how long until it, and where (``migrated``: a switch)."""
+
+    reason: str
+    attempt: int
+    delay: float
+    target: str
+    migrated: bool = False
+
+    def __str__(self) -> str:
+        if self.migrated:
+            return f"the VM moved: connecting to {self.target}"
+        return f"connection lost ({self.reason}); reconnecting in {self.delay:g} s (attempt {self.attempt})"
+
+
+def _resolved(target: ConnectTarget) -> SpiceURI | VVFile:
+    """The target read once (a .vv file may delete itself when read)."""
+    if isinstance(target, (SpiceURI, VVFile)):
+        return target
+    if is_vv_path(target):
+        return load_vv(target)
+    return parse_uri(str(target))
+
+
+def _switched(target: SpiceURI | VVFile, session: Session) -> tuple[SpiceURI | VVFile, str | None]:
+    """Where MIGRATE_SWITCH_HOST sends us, keeping everything else (password, CA, proxy...)."""
+    message = session.switch_host
+    assert message is not None
+    port = message.port or None
+    sport = message.sport if message.sport not in (0, 0xFFFF) else None
+    subject = message.cert_subject or None
+    if isinstance(target, VVFile):
+        moved = dataclasses.replace(target, host=message.host, port=port, tls_port=sport, unix_path=None)
+        if subject is not None:
+            moved = dataclasses.replace(moved, host_subject=subject)
+        return moved, None
+    return dataclasses.replace(target, host=message.host, port=port, tls_port=sport, unix_path=None), subject
+
+
+async def run_reconnecting(
+    target: ConnectTarget,
+    body: Callable[[Session], Awaitable[None]],
+    *,
+    backoff: Backoff = Backoff(),
+    on_reconnect: Callable[[ReconnectNotice], None] | None = None,
+    **connect_options: Any,
+) -> None:
+    """Run ``body(session)`` on a session to ``target``, again after each loss or VM switch.
+
+    Returns when ``body`` returns.  The first connection's failure is raised as it is;
+    after that, lost connections are retried on ``backoff`` (``on_reconnect`` is told
+    before each wait: a banner) and :class:`SessionLost` ends it when the attempts run
+    out.  ``connect_options`` go to :func:`~spice_session.connect` every time.
+    """
+    current = _resolved(target)
+    connected_once = False
+    delays = backoff.delays()
+    attempt = 0
+    while True:
+        try:
+            try:
+                async with connect(current, **connect_options) as session:
+                    connected_once, attempt, delays = True, 0, backoff.delays()
+                    outcome = await _run_body(session, body)
+            except BaseExceptionGroup as group:
+                single = spice_net.lowlevel.single_error(group)
+                if single is None:
+                    raise
+                raise single from None
+        except spice_net.AuthenticationFailed as exc:
+            if connected_once:
+                raise TicketExpired(
+                    exc.code, "the server no longer accepts the password (ticket expired)"
+                ) from exc
+            raise
+        except _LOST as exc:
+            if not connected_once:
+                raise
+            outcome, reason = "lost", str(exc)
+        else:
+            reason = "the server closed the session"
+        if outcome == "done":
+            return
+        if outcome == "switched":
+            current, subject = _switched(current, session)
+            if subject is not None:
+                connect_options = {**connect_options, "host_subject": subject}
+            if on_reconnect is not None:
+                on_reconnect(ReconnectNotice("migrated", 0, 0.0, _where(current), migrated=True))
+            continue
+        attempt += 1
+        delay = next(delays, None)
+        if delay is None:
+            raise SessionLost(f"gave up after {attempt - 1} reconnection attempts: {reason}")
+        if on_reconnect is not None:
+            on_reconnect(ReconnectNotice(reason, attempt, delay, _where(current)))
+        await trio.sleep(delay)
+
+
+async def _run_body(session: Session, body: Callable[[Session], Awaitable[None]]) -> str:
+    """``done`` (the body returned), ``lost`` (the server closed) or ``switched`` (the VM moved)."""
+    outcome = "done"
+    async with trio.open_nursery() as nursery:
+
+        async def until(event: trio.Event, name: str) -> None:
+            nonlocal outcome
+            await event.wait()
+            outcome = name
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(until, session.switched, "switched")
+        nursery.start_soon(until, session.lost, "lost")
+        await body(session)
+        nursery.cancel_scope.cancel()
+    return outcome
+
+
+def _where(target: SpiceURI | VVFile) -> str:
+    return str(target.uri() if isinstance(target, VVFile) else target)
