@@ -33,9 +33,11 @@ from ._sdl_window import (
 
 __all__ = ["Viewer"]
 
-#: Seconds between SDL polls while idle, and at least between frames.
+#: Seconds between SDL polls when the display connection cannot be waited on, and at least
+#: between frames; the longest idle wait (X11: the connection's socket wakes us sooner).
 _POLL = 0.004
 _FRAME = 1 / 60
+_IDLE = 0.25
 #: More damaged rectangles than this in one frame are uploaded as their bounding box.
 _MAX_RECTS = 64
 
@@ -80,6 +82,8 @@ class Viewer:
         self._redraw = False
         self._lost: str | None = None
         self._quit = False
+        #: The SDL loop's idle wait, cancelled when the session has something to show.
+        self._idle: trio.CancelScope | None = None
 
     def closing(self) -> bool:
         """Whether the window was closed."""
@@ -152,6 +156,8 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
+        if self._idle is not None and (self._dirty or self._redraw or self._lost is not None):
+            self._idle.cancel()
 
     def _show_primary(self, surface: ss.Surface) -> None:
         if self.window is None:
@@ -224,16 +230,40 @@ class Viewer:
     # ------------------------------------------------------------------ SDL side
     async def _sdl_loop(self) -> None:
         last_frame = -1.0
+        fd: int | None = None
         while not self.closing():
-            for event in poll_events():
+            events = poll_events()
+            for event in events:
                 await self.on_input(event)
                 if self.closing():
                     return
             now = trio.current_time()
-            if (self._dirty or self._redraw) and now - last_frame >= _FRAME:
+            pending = self._dirty or self._redraw
+            if pending and now - last_frame >= _FRAME:
                 self.render()
                 last_frame = now
-            await trio.sleep(_POLL)
+                pending = False
+            if fd is None and self.window is not None:
+                fd = self.window.event_fd()
+            if fd is None:
+                await trio.sleep(_POLL)
+            elif len(events) < 256:  # SDL read everything the connection had
+                await self._wait(fd, last_frame + _FRAME if pending else None)
+            else:
+                await trio.sleep(0)
+
+    async def _wait(self, fd: int, frame_at: float | None) -> None:
+        """Until the display connection has input, or the next frame is due (``frame_at``), or,
+        idle, the session has something to show (it cancels the wait): an idle viewer costs
+        no CPU."""
+        deadline = trio.current_time() + _IDLE if frame_at is None else frame_at
+        with trio.CancelScope(deadline=deadline) as scope:
+            if frame_at is None:
+                self._idle = scope
+            try:
+                await trio.lowlevel.wait_readable(fd)
+            finally:
+                self._idle = None
 
     def render(self) -> None:
         """Upload the damaged rectangles of the primary surface and present the frame."""

@@ -288,6 +288,24 @@ class Window:
             raise _fail("cannot get the window's framebuffer")
         return surface.contents
 
+    def event_fd(self) -> int | None:
+        """The display connection's socket (X11), readable when events may be waiting; ``None``
+        on other video drivers (then events can only be polled)."""
+        info = sdl2.SDL_SysWMinfo()
+        sdl2.SDL_VERSION(info.version)
+        if not sdl2.SDL_GetWindowWMInfo(self._window, ctypes.byref(info)):
+            return None
+        if info.subsystem != sdl2.SDL_SYSWM_X11 or not info.info.x11.display:
+            return None
+        try:
+            xlib = ctypes.CDLL("libX11.so.6")
+        except OSError:
+            return None
+        xlib.XConnectionNumber.argtypes = [ctypes.c_void_p]
+        xlib.XConnectionNumber.restype = ctypes.c_int
+        fd = int(xlib.XConnectionNumber(info.info.x11.display))
+        return fd if fd >= 0 else None
+
     def pixel_size(self) -> tuple[int, int]:
         """The window's inside in device pixels (larger than its size on a HiDPI screen)."""
         w, h = ctypes.c_int(), ctypes.c_int()
