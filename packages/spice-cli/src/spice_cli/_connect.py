@@ -12,6 +12,7 @@ from spice_proto import ChannelType, DisplayMsg
 
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
+from ._stats import StatsCollector, format_stats
 from ._summary import channel_caps_text, common_caps_text, describe_message, modes_text, surface_text
 
 __all__ = ["UsageError", "add_parser", "run"]  # UsageError: where it used to be defined
@@ -30,6 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument(
         "--messages", type=int, default=10, metavar="K", help="list the first K display messages (default 10)"
+    )
+    p.add_argument(
+        "--stats",
+        action="store_true",
+        help="then print statistics: round-trip time, traffic per channel and second, frames/s, streams",
     )
     p.set_defaults(command=run)
 
@@ -74,20 +80,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         surfaces: list[str] = []
         first: list[str] = []
         counts: Counter[str] = Counter()
-        closed: str | None = None
-        with trio.move_on_after(args.seconds):
-            async for event in session.events():
-                if isinstance(event, ss.events.SurfaceCreated):
-                    surfaces.append(surface_text(event))
-                if isinstance(event, ss.events.DisplayEvent):
-                    try:
-                        counts[DisplayMsg(int(event.message.type)).name] += 1
-                    except ValueError:
-                        counts[f"message {int(event.message.type)}"] += 1
-                    if len(first) < args.messages:
-                        first.append(describe_message(event.message))
-                elif isinstance(event, ss.events.SessionClosed):
-                    closed = event.reason
+        closing: list[str] = []
+        stats = StatsCollector(session)
+        async with trio.open_nursery() as nursery:
+            if args.stats:
+                nursery.start_soon(stats.run)
+            await _watch(session, args, stats, (surfaces, first, counts, closing))
+            nursery.cancel_scope.cancel()
+        closed = closing[0] if closing else None
         say("surfaces:" if surfaces else "surfaces: none yet")
         for line in surfaces:
             say(f"  {line}")
@@ -101,4 +101,31 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                 say(f"  {line}")
         if closed is not None:
             say(f"the server closed the session: {closed}")
+        if args.stats:
+            for line in format_stats(stats.snapshot()):
+                say(line)
     return ExitCode.OK
+
+
+async def _watch(
+    session: ss.Session,
+    args: argparse.Namespace,
+    stats: StatsCollector,
+    found: tuple[list[str], list[str], Counter[str], list[str]],
+) -> None:
+    """Read events for ``--seconds``: surfaces, the first messages, counts per message, a close."""
+    surfaces, first, counts, closing = found
+    with trio.move_on_after(args.seconds):
+        async for event in session.events():
+            stats.observe(event)
+            if isinstance(event, ss.events.SurfaceCreated):
+                surfaces.append(surface_text(event))
+            if isinstance(event, ss.events.DisplayEvent):
+                try:
+                    counts[DisplayMsg(int(event.message.type)).name] += 1
+                except ValueError:
+                    counts[f"message {int(event.message.type)}"] += 1
+                if len(first) < args.messages:
+                    first.append(describe_message(event.message))
+            elif isinstance(event, ss.events.SessionClosed):
+                closing.append(event.reason)

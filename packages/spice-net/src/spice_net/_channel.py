@@ -42,6 +42,8 @@ class _StreamIO:
         self._send_lock = trio.Lock()
         self._send_error: ChannelClosed | None = None
         self._eof = False
+        self.bytes_sent = 0
+        self.bytes_received = 0
 
     async def flush(self, *, best_effort: bool = False) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -57,6 +59,7 @@ class _StreamIO:
                 return
             try:
                 await self.stream.send_all(data)
+                self.bytes_sent += len(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
                 self._send_error = ChannelClosed(f"connection lost while sending: {_describe(exc)}")
                 if not best_effort:
@@ -94,6 +97,7 @@ class _StreamIO:
                 raise ChannelClosed("channel closed") from exc
             if not data:
                 self._eof = True
+            self.bytes_received += len(data)
             self.conn.receive_data(data)
 
     async def next_event(self) -> Event:
@@ -119,6 +123,19 @@ class BaseChannel:
         #: ``trio.current_time()`` when the peer's last complete message (ACK and PONG too) arrived,
         #: or when the channel was made.
         self.last_message_at = trio.current_time()
+        #: Messages received (ACK and PONG duties included) and sent with :meth:`send`.
+        self.messages_received = 0
+        self.messages_sent = 0
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes read from the stream since the link."""
+        return self._io.bytes_received
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes written to the stream since the link."""
+        return self._io.bytes_sent
 
     @property
     def connection(self) -> Connection:
@@ -157,6 +174,7 @@ class BaseChannel:
         """Read until at least one event is processed (caller holds the receive lock)."""
         for event in await self._io.next_events():
             if isinstance(event, MessageReceived):
+                self.messages_received += 1
                 self._inbox.append(event)
                 self.last_message_at = trio.current_time()
             elif isinstance(event, ConnectionClosed):
@@ -187,6 +205,7 @@ class BaseChannel:
         if self._io.conn.state is not ConnectionState.MESSAGES:
             raise ChannelClosed(f"cannot send: connection is {self._io.conn.state.name}")
         serial = self._io.conn.send(message)
+        self.messages_sent += 1
         await self._io.flush()
         return serial
 
