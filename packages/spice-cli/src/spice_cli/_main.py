@@ -17,6 +17,7 @@ from . import (
     _mcp,
     _record_audio,
     _replay,
+    _report,
     _screenshot,
     _serve,
     _view,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _demo.add_parser(subparsers)
     _serve.add_parser(subparsers)
     _replay.add_parser(subparsers)
+    _report.add_parser(subparsers)
     _capture_cli.add_capture_option(subparsers)
     return parser
 

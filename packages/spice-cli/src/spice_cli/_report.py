@@ -1,0 +1,120 @@
+"""``spice report URI OUT.zip``: a bug-report bundle of what the client sees.
+
+Connects with traffic capture on, watches for ``--seconds``, then writes a zip with
+``screenshot.png`` (the screen at the end), ``stats.json`` and ``stats.txt`` (see
+:mod:`._stats`), ``session.json`` (server name, mouse modes, agent, every channel listed
+and opened with its capabilities) and ``capture/NN-CHANNEL-ID.pcap``: the plaintext
+traffic of each channel over those seconds, from the link on (``spice replay`` and
+tshark read them).  No password or URI query value goes into the bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, TextIO
+
+import spice_net
+import spice_session as ss
+import trio
+from PIL import Image
+from spice_proto import ChannelType
+
+from ._exitcodes import ExitCode
+from ._run import UsageError, add_connection_args, check_connection_args, open_session
+from ._stats import StatsCollector, format_stats
+from ._summary import channel_caps_text, common_caps_text, modes_text
+
+__all__ = ["add_parser", "run", "session_facts"]
+
+
+def session_facts(session: ss.Session) -> dict[str, Any]:
+    """What a bug report says about the session and the server (no secrets)."""
+    opened = {(int(t), i): channel for (t, i), channel in session.opened.items()}
+    main = session.main
+    channels: list[dict[str, Any]] = [
+        {
+            "channel": "main:0",
+            "opened": True,
+            "common_caps": common_caps_text(main.peer_common_caps),
+            "channel_caps": channel_caps_text(ChannelType.MAIN, main.peer_channel_caps),
+        }
+    ]
+    for entry in session.channels:
+        channel = opened.get((int(entry.type), entry.id))
+        channels.append(
+            {
+                "channel": f"{ss.lowlevel.channel_name(entry.type)}:{entry.id}",
+                "opened": channel is not None,
+                "common_caps": common_caps_text(channel.peer_common_caps) if channel else None,
+                "channel_caps": channel_caps_text(entry.type, channel.peer_channel_caps) if channel else None,
+            }
+        )
+    primary = session.display.primary
+    return {
+        "server": {"host": session.uri.host, "tls": session.tls, "name": session.name},
+        "uuid": session.uuid.hex() if session.uuid else None,
+        "mouse_mode": modes_text(session.mouse_mode),
+        "supported_mouse_modes": modes_text(session.supported_mouse_modes),
+        "agent_connected": session.agent_connected,
+        "screen": [primary.width, primary.height] if primary is not None else None,
+        "channels": channels,
+        "client": {"spice_session": ss.__version__, "spice_net": spice_net.__version__},
+    }
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write a bug-report bundle: screenshot, stats, capabilities, traffic capture",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
+    p.add_argument("output", metavar="OUT.zip", help="the bundle to write")
+    p.add_argument("--seconds", type=float, default=3.0, metavar="S", help="watch for S seconds (default 3)")
+    p.set_defaults(command=run)
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    if not 0 < args.seconds <= 3600:
+        raise UsageError("--seconds must be in (0, 3600]")
+    check_connection_args(args)
+    if getattr(args, "capture", None):
+        raise UsageError("spice report captures by itself; leave out --capture")
+    target = Path(args.output)
+    with tempfile.TemporaryDirectory(prefix="spice-report-") as tmp:
+        capture_dir = Path(tmp) / "capture"
+        with spice_net.capture_to(capture_dir):
+            async with open_session(args) as session:
+                session.events().close()
+                stats = StatsCollector(session)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(stats.run)
+                    await trio.sleep(args.seconds)
+                    nursery.cancel_scope.cancel()
+                snapshot = stats.snapshot()
+                facts = session_facts(session)
+                picture = session.picture()
+                png = io.BytesIO()
+                if picture is not None:
+                    Image.fromarray(picture.to_rgb()).save(png, format="PNG")
+        try:
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
+                if picture is not None:
+                    bundle.writestr("screenshot.png", png.getvalue())
+                bundle.writestr("stats.json", snapshot.to_json())
+                bundle.writestr("stats.txt", "\n".join(format_stats(snapshot)) + "\n")
+                bundle.writestr("session.json", json.dumps(facts, indent=2))
+                for path in sorted(capture_dir.iterdir()):
+                    bundle.write(path, f"capture/{path.name}")
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    with zipfile.ZipFile(target) as bundle:
+        names = bundle.namelist()
+    print(f"{target}: {len(names)} files ({', '.join(names)})", file=out, flush=True)
+    return ExitCode.OK
