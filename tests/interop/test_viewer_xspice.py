@@ -131,7 +131,7 @@ def test_click_lands_where_aimed(xspice: Xspice, xvfb: Xvfb) -> None:
 
 
 def test_server_gone_ends_the_viewer_with_one_line(xspice: Xspice, xvfb: Xvfb) -> None:
-    view = start_spice_view(xvfb.display, xspice.uri)
+    view = start_spice_view(xvfb.display, xspice.uri, "--no-reconnect")
     _wait_same_picture(view, xspice)
     xspice.stop()
     code = view.exit_code()

@@ -6,6 +6,7 @@ import enum
 
 import spice_net
 from spice_session import AgentError, InvalidURI, MatchError, NeedleError, OcrUnavailable, ScreenshotTimeout
+from spice_session.lowlevel import SessionLost
 
 __all__ = ["ExitCode", "UsageError", "classify"]
 
@@ -69,6 +70,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         (spice_net.LinkRefused, ExitCode.LINK_REFUSED, "link refused"),
         (spice_net.ProtocolViolation, ExitCode.PROTOCOL_ERROR, "protocol error"),
         (spice_net.ChannelClosed, ExitCode.PROTOCOL_ERROR, "connection lost"),
+        (SessionLost, ExitCode.PROTOCOL_ERROR, "connection lost"),
         (spice_net.SpiceNetError, ExitCode.PROTOCOL_ERROR, "error"),
     ]
     for cls, code, label in table:

@@ -13,7 +13,7 @@ import select
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TextIO
+from typing import Any, TextIO
 
 import spice_net
 import spice_session as ss
@@ -28,6 +28,8 @@ __all__ = [
     "UsageError",
     "add_connection_args",
     "check_connection_args",
+    "connect_options",
+    "connect_target",
     "execute",
     "open_session",
 ]
@@ -116,16 +118,26 @@ def open_session(args: argparse.Namespace, *, audio: bool = False) -> AbstractAs
     file's, read by :func:`check_connection_args`); ``audio``
     opens the playback and record channels too.
     """
-    return ss.connect(
-        args.vv if getattr(args, "vv", None) is not None else args.uri,
-        password=password_from(args),
-        proxy=args.proxy,
-        ca_file=args.ca_file,
-        host_subject=args.host_subject,
-        timeout=args.timeout,
-        memory_budget=args.memory_budget,
-        audio=audio,
-    )
+    return ss.connect(connect_target(args), **connect_options(args, audio=audio))
+
+
+def connect_target(args: argparse.Namespace) -> str | ss.VVFile:
+    """Where to connect: the .vv file :func:`check_connection_args` read, else the URI."""
+    vv: ss.VVFile | None = getattr(args, "vv", None)
+    return vv if vv is not None else str(args.uri)
+
+
+def connect_options(args: argparse.Namespace, *, audio: bool = False) -> dict[str, Any]:
+    """The keyword arguments of :func:`spice_session.connect` the options give."""
+    return {
+        "password": password_from(args),
+        "proxy": args.proxy,
+        "ca_file": args.ca_file,
+        "host_subject": args.host_subject,
+        "timeout": args.timeout,
+        "memory_budget": args.memory_budget,
+        "audio": audio,
+    }
 
 
 def _fail(code: ExitCode, message: str, err: TextIO) -> int:

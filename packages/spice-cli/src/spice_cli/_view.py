@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from typing import TextIO
 
+import spice_session as ss
+
 from ._exitcodes import ExitCode
-from ._run import add_connection_args, check_connection_args, open_session
+from ._run import add_connection_args, check_connection_args, connect_options, connect_target
 
 __all__ = ["add_parser", "run"]
 
@@ -42,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "makes the guest screen the window's size in device pixels, half a second after the last change)",
     )
     p.add_argument(
+        "--no-reconnect",
+        action="store_true",
+        help="exit when the connection is lost (default: reconnect with backoff, saying so on stderr; "
+        "a VM that live-migrates is followed either way)",
+    )
+    p.add_argument(
         "--no-clipboard",
         action="store_true",
         help="do not share the clipboard (text) with the guest through its agent",
@@ -49,8 +58,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(command=run)
 
 
+def _banner(notice: ss.lowlevel.ReconnectNotice) -> None:
+    print(f"spice view: {notice}", file=sys.stderr, flush=True)
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
-    """Connect, show the window until it is closed; a dropped connection raises (exit code 9)."""
+    """Connect, show the window until it is closed.
+
+    A lost connection is retried (a banner on stderr) unless ``--no-reconnect``; a dropped
+    connection that is not retried, or retries that run out, raise (exit code 9); a ticket
+    refused on reconnecting exits 4 saying it expired.
+    """
     check_connection_args(args)
     from ._sdl_audio import audio_device, session_audio
     from ._sdl_viewer import Viewer
@@ -58,7 +76,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
     with sdl_video(), contextlib.ExitStack() as stack:
         audio = not args.no_audio and audio_device(stack, "spice view")
-        async with open_session(args, audio=audio) as session:
+
+        async def show(session: ss.Session) -> None:
             with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
                 viewer = Viewer(
                     session,
@@ -69,4 +88,13 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     clipboard=not args.no_clipboard,
                 )
                 await viewer.run()
+
+        backoff = ss.lowlevel.Backoff(attempts=0 if args.no_reconnect else 10)
+        await ss.run_reconnecting(
+            connect_target(args),
+            show,
+            backoff=backoff,
+            on_reconnect=_banner,
+            **connect_options(args, audio=audio),
+        )
     return ExitCode.OK

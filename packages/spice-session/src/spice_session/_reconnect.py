@@ -158,7 +158,9 @@ async def run_reconnecting(
         attempt += 1
         delay = next(delays, None)
         if delay is None:
-            raise SessionLost(f"gave up after {attempt - 1} reconnection attempts: {reason}")
+            raise SessionLost(
+                reason if attempt == 1 else f"gave up after {attempt - 1} reconnection attempts: {reason}"
+            )
         if on_reconnect is not None:
             on_reconnect(ReconnectNotice(reason, attempt, delay, _where(current)))
         await trio.sleep(delay)
