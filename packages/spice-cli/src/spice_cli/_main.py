@@ -41,6 +41,7 @@ exit codes:
   8    link refused by the server for another reason
   9    protocol error or connection lost
   10   spice do: an expect timed out (the message names the best score)
+  11   spice do: no guest agent within 10 s, or the agent refused
   130  interrupted
   141  the output pipe was closed early (e.g. | head): no message
 """
