@@ -21,8 +21,7 @@ import numpy.typing as npt
 import simplejpeg
 import spice_proto as sp
 from spice_session import Surface, available_codecs
-from spice_session.lowlevel import make_decoder
-from spice_session.lowlevel import MediaClock, StreamManager
+from spice_session.lowlevel import MediaClock, StreamManager, make_decoder
 
 W, H = 1280, 720
 

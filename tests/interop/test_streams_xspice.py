@@ -32,8 +32,7 @@ from peers.require import missing, require_binary
 from peers.xspice import Xspice
 from PIL import Image
 from spice_session import Surface
-from spice_session.events import Damage
-from spice_session.events import StreamCreated, StreamDestroyed
+from spice_session.events import Damage, StreamCreated, StreamDestroyed
 from spice_session.lowlevel import MediaClock, StreamManager
 
 pytestmark = pytest.mark.interop
