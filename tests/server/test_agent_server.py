@@ -41,6 +41,13 @@ async def test_clipboard_both_ways_and_selections() -> None:
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 assert session.agent.connected and session.agent.has(AgentCap.GUEST_LINEEND_LF)
+                while session.agent.max_clipboard is None:  # its MAX_CLIPBOARD follows our announce
+                    await trio.sleep(0.01)
+                assert session.agent.max_clipboard == agent.max_clipboard
+                stream = next(iter(agent._clients.values()))
+                while stream.max_clipboard is None:
+                    await trio.sleep(0.01)
+                assert stream.max_clipboard == session.clipboard.max_size  # and ours reached it
                 await session.clipboard.set_text("two\nlines é")
                 offered = await events.receive()
                 assert isinstance(offered, spice_server.ClipboardOffered)

@@ -282,6 +282,8 @@ class ClientAgent:
         self.link = AgentLink(WINDOW, max(agent.max_clipboard, 1 << 20) + 4096)
         self.link.start(0)
         self.caps: Caps | None = None
+        #: The most clipboard data the client accepts (its MAX_CLIPBOARD), when it said.
+        self.max_clipboard: int | None = None
         self._started = False
         self._wake = trio.Event()
         self._pending: dict[int, list[_Pending]] = {}
@@ -380,6 +382,9 @@ class ClientAgent:
                 self._send(AgentMaxClipboard(self.agent.max_clipboard).message())
             for selection, offer in self.agent._ours.items():
                 self.grab(AgentSelection(selection), tuple(offer))
+        elif kind == AgentMessageType.MAX_CLIPBOARD:
+            limit = AgentMaxClipboard.parse(message.data).max
+            self.max_clipboard = limit if limit > 0 else None
         elif kind == AgentMessageType.MONITORS_CONFIG:
             config = AgentMonitorsConfig.parse(message.data)
             ok = self.agent._resize(self.client, config.monitors)
@@ -401,7 +406,7 @@ class ClientAgent:
         elif kind == AgentMessageType.CLIPBOARD_REQUEST:
             request = AgentClipboardRequest.parse(message.data, self.layout)
             data = self.agent._ours.get(int(request.selection), {}).get(int(request.type))
-            if data is None:
+            if data is None or (self.max_clipboard is not None and len(data) > self.max_clipboard):
                 answer = AgentClipboard(AgentClipboardType.NONE, b"", request.selection)
             else:
                 answer = AgentClipboard(request.type, data, request.selection)

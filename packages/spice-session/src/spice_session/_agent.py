@@ -254,6 +254,8 @@ class Agent:
                 self.caps = announce.caps
                 if announce.request:
                     self.send(AgentAnnounceCapabilities(False, CLIENT_AGENT_CAPS).message())
+                if AgentCap.MAX_CLIPBOARD in announce.caps:  # the most we take from the guest
+                    self.send(AgentMaxClipboard(self.clipboard.max_size).message())
                 self._change()
                 self.emit(AgentReady(announce.caps))
             elif kind == AgentMessageType.REPLY:
