@@ -16,6 +16,7 @@ from . import (
     _do,
     _mcp,
     _record_audio,
+    _record_video,
     _replay,
     _report,
     _screenshot,
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _control.add_parser(subparsers)
     _mcp.add_parser(subparsers)
     _record_audio.add_parser(subparsers)
+    _record_video.add_parser(subparsers)
     _view.add_parser(subparsers)
     _demo.add_parser(subparsers)
     _serve.add_parser(subparsers)

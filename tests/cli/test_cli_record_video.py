@@ -1,0 +1,122 @@
+"""spice record: frames from damage with real timing, decoded back with PyAV."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spice_server as srv
+import trio
+from spice_proto import Rect
+from spice_session import connect
+
+av = pytest.importorskip("av")
+
+W, H = 320, 240
+STEP = 0.5  # seconds between patterns
+
+
+def pattern(k: int) -> np.ndarray:
+    """Big flat blocks (the codec keeps them within a few levels), different for each k."""
+    rng = np.random.default_rng(100 + k)
+    blocks = rng.integers(0, 256, (H // 40, W // 40, 3), dtype=np.uint8)
+    return np.kron(blocks, np.ones((40, 40, 1), np.uint8))
+
+
+def decode(path: Path) -> tuple[list[tuple[float, np.ndarray]], float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [
+            (float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(stream)
+        ]
+        duration = float(stream.duration * stream.time_base) if stream.duration else frames[-1][0]
+    return frames, duration
+
+
+async def spice(*args: str) -> subprocess.CompletedProcess[bytes]:
+    with trio.fail_after(90):
+        return await trio.run_process(
+            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
+        )
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+async def test_recording_follows_the_screen_in_real_time(
+    nursery: trio.Nursery, tmp_path: Path, suffix: str
+) -> None:
+    fb = srv.Framebuffer(W, H)
+    fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    uri = f"spice://127.0.0.1:{addr.port}"
+
+    async def change() -> None:
+        for k in range(1, 100):
+            await trio.sleep(STEP)
+            fb.update(pattern(k), Rect(0, 0, W, H), format="rgb")
+
+    out = tmp_path / f"rec{suffix}"
+    async with connect(uri) as other:  # another client watches meanwhile
+        nursery.start_soon(change)
+        result = await spice("record", uri, str(out), "--duration", "3", "--fps", "10")
+        assert (await other.screenshot()).width == W
+    assert result.returncode == 0, result.stderr
+    summary = re.search(rb"rec\.\w+: ([\d.]+) s, (\d+) frames", result.stdout)
+    assert summary is not None, result.stdout
+    frames, duration = decode(out)
+    assert 2.8 <= duration <= 3.3, duration
+    assert 6 <= len(frames) <= 31  # about one per change, never beyond the 10/s cap
+    # every frame is one of the patterns the server showed (within the codec's tolerance),
+    # in order, each held for about STEP seconds: frames follow the screen's own timing
+    shown = []
+    for t, rgb in frames:
+        errors = [np.abs(rgb.astype(int) - pattern(k).astype(int)).mean() for k in range(12)]
+        k = int(np.argmin(errors))
+        assert errors[k] < 4, (t, errors[k])
+        shown.append((t, k))
+    ks = [k for _, k in shown]
+    assert ks == sorted(ks) and len(set(ks)) >= 5
+    firsts = {}
+    for t, k in shown:
+        firsts.setdefault(k, t)
+    gaps = np.diff([firsts[k] for k in sorted(firsts)][1:])  # the first one starts whenever we connected
+    assert np.all(np.abs(gaps - STEP) < 0.15), gaps
+
+
+async def test_demo_recording_duration(tmp_path: Path) -> None:
+    demo = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "spice_cli", "demo", "--serve", "--listen", "127.0.0.1:0", "--size", "640x400"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        seen = b""
+        with trio.fail_after(30):
+            while (found := re.search(rb"spice://[0-9.]+:\d+", seen)) is None:
+                seen += await demo.stdout.receive_some()
+        out = tmp_path / "demo.mp4"
+        result = await spice("record", found.group(0).decode(), str(out), "--duration", "2", "--fps", "15")
+        assert result.returncode == 0, result.stderr
+        frames, duration = decode(out)
+        assert 1.8 <= duration <= 2.3
+        assert 10 <= len(frames) <= 31  # the demo animates all the time: about 15 a second
+        assert frames[0][1].shape == (400, 640, 3)
+    finally:
+        demo.terminate()
+        await demo.wait()
+
+
+async def test_usage_errors(tmp_path: Path) -> None:
+    for args, message in (
+        (["out.avi"], b"unknown video format"),
+        (["out.mp4", "--fps", "0"], b"--fps"),
+        (["out.mp4", "--duration", "-1"], b"--duration"),
+    ):
+        result = await spice("record", "spice://127.0.0.1:1", *args)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
