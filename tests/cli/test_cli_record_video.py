@@ -90,10 +90,18 @@ async def test_recording_follows_the_screen_in_real_time(
 
 
 async def test_demo_recording_duration(tmp_path: Path) -> None:
-    demo = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "spice_cli", "demo", "--serve", "--listen", "127.0.0.1:0", "--size", "640x400"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "spice_cli",
+        "demo",
+        "--serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--size",
+        "640x400",
+    ]
+    demo = await trio.lowlevel.open_process(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert demo.stdout is not None
         seen = b""
