@@ -1,0 +1,204 @@
+"""Viewer CPU: ``spice view`` against remote-viewer on the same server, in the same run.
+
+One ``spice serve`` (our server) shows a source; each viewer in turn opens it on the same
+Xvfb display and is measured for the same time.  CPU comes from /proc/<pid>/stat
+(utime + stime, the viewer process only; the server's CPU is listed apart).
+
+Cases: the animated demo (``--source demo``), a still picture (an idle session: the viewer
+should cost about nothing), and Xspice (a real libspice-server) showing an xterm that
+scrolls text continuously.  Prints a table; asserts nothing about speed.
+
+    python tools/bench_viewer.py [--seconds 8] [--skip-viewer-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPICE = str(Path(sys.executable).with_name("spice"))
+XVFB_SIZE = "1280x900x24"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_display() -> int:
+    for n in range(400, 700):
+        if not os.path.exists(f"/tmp/.X{n}-lock") and not os.path.exists(f"/tmp/.X11-unix/X{n}"):
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def wait_for(what: str, ready: object, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():  # type: ignore[operator]
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.05)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start(
+    argv: list[str], logs: Path, name: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    with open(logs / f"{name}.log", "wb") as out:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def measure_viewer(
+    argv: list[str], env: dict[str, str], logs: Path, name: str, server_pid: int, seconds: float
+) -> tuple[float, float]:
+    """(viewer CPU s, server CPU s) over ``seconds``, after a 3 s warm-up."""
+    viewer = start(argv, logs, name, env)
+    try:
+        time.sleep(3.0)
+        if viewer.poll() is not None:
+            raise RuntimeError(f"{name} exited early (see {logs / (name + '.log')})")
+        v0, s0 = cpu_seconds(viewer.pid), cpu_seconds(server_pid)
+        time.sleep(seconds)
+        return cpu_seconds(viewer.pid) - v0, cpu_seconds(server_pid) - s0
+    finally:
+        stop(viewer)
+
+
+def bench(seconds: float) -> None:
+    print(f"\nviewer CPU on the same server (our spice serve), {seconds:g} s each, Xvfb {XVFB_SIZE}")
+    missing = [b for b in ("Xvfb", "remote-viewer") if shutil.which(b) is None]
+    if shutil.which("Xvfb") is None:
+        print(f"skipped: missing {', '.join(missing)}")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-viewer-") as tmp:
+        logs = Path(tmp)
+        number = free_display()
+        xvfb = start(
+            ["Xvfb", f":{number}", "-screen", "0", XVFB_SIZE, "-nolisten", "tcp", "-noreset"], logs, "xvfb"
+        )
+        try:
+            wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
+            env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
+            env.pop("WAYLAND_DISPLAY", None)
+            print(f"{'source':<8} {'viewer':<16} {'viewer CPU s':>12} {'per s':>7} {'server CPU s':>13}")
+            print("(server: our spice serve for demo and still, the Xorg process of Xspice for xterm)")
+            for label, source in (("demo", ["demo"]), ("still", ["image", str(ROOT / "spice-demo.png")])):
+                port = free_port()
+                server = start(
+                    [SPICE, "serve", "--listen", f"127.0.0.1:{port}", "--source", *source],
+                    logs,
+                    f"serve-{label}",
+                )
+                try:
+                    wait_for("spice serve", lambda port=port: listening(port), server)
+                    uri = f"spice://127.0.0.1:{port}"
+                    viewers = [("spice view", [SPICE, "view", "--no-audio", uri])]
+                    if "remote-viewer" not in missing:
+                        viewers.append(("remote-viewer", ["remote-viewer", uri]))
+                    for name, argv in viewers:
+                        viewer_cpu, server_cpu = measure_viewer(
+                            argv, env, logs, name.replace(" ", "-"), server.pid, seconds
+                        )
+                        print(
+                            f"{label:<8} {name:<16} {viewer_cpu:>12.2f} {viewer_cpu / seconds:>7.3f} "
+                            f"{server_cpu:>13.2f}"
+                        )
+                finally:
+                    stop(server)
+            xterm_in_xspice(env, logs, seconds, missing)
+            if missing:
+                print(f"remote-viewer skipped: missing {', '.join(missing)}")
+        finally:
+            stop(xvfb)
+
+
+def xterm_in_xspice(env: dict[str, str], logs: Path, seconds: float, missing: list[str]) -> None:
+    """The same viewers on Xspice showing a continuously scrolling xterm.
+
+    Each viewer connects first and the xterm starts 3 s later: while the xterm floods it,
+    Xspice answers a new connection so slowly that ``spice view`` gives up (its 10 s limit).
+    """
+    from bench_server import XORG, XSPICE_CONFIG, start_xspice
+
+    if not (os.path.exists(XORG) and os.path.exists(XSPICE_CONFIG) and shutil.which("xterm")):
+        print(f"{'xterm':<8} skipped: needs Xspice ({XORG}) and xterm")
+        return
+    viewers = [("spice view", [SPICE, "view", "--no-audio"])]
+    if "remote-viewer" not in missing:
+        viewers.append(("remote-viewer", ["remote-viewer"]))
+    script = "while :; do ls -l /usr/lib /usr/share; done"
+    for name, argv in viewers:
+        xspice, port, number = start_xspice(logs)
+        viewer = xterm = None
+        try:
+            viewer = start([*argv, f"spice://127.0.0.1:{port}"], logs, "x-" + name.replace(" ", "-"), env)
+            time.sleep(3.0)
+            xterm = start(
+                ["xterm", "-geometry", "120x45+0+0", "-e", "sh", "-c", script],
+                logs,
+                "xterm",
+                {**os.environ, "DISPLAY": f":{number}"},
+            )
+            time.sleep(2.0)
+            if viewer.poll() is not None:
+                raise RuntimeError(f"{name} exited early (see {logs})")
+            v0, s0 = cpu_seconds(viewer.pid), cpu_seconds(xspice.pid)
+            time.sleep(seconds)
+            viewer_cpu, server_cpu = cpu_seconds(viewer.pid) - v0, cpu_seconds(xspice.pid) - s0
+            print(
+                f"{'xterm':<8} {name:<16} {viewer_cpu:>12.2f} "
+                f"{viewer_cpu / seconds:>7.3f} {server_cpu:>13.2f}"
+            )
+        finally:
+            for proc in (xterm, viewer):
+                if proc is not None:
+                    stop(proc)
+            stop(xspice)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per viewer (default 8)")
+    args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
+    bench(args.seconds)
+
+
+if __name__ == "__main__":
+    main()
