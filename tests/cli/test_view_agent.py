@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 import spice_server as srv
@@ -116,3 +117,35 @@ async def test_no_clipboard_shares_nothing(sdl: None) -> None:
             await trio.sleep(1.2)
             assert clipboard_text() == "host text, new"
             assert not agent.client_offers
+
+
+async def test_a_dropped_file_goes_to_the_guest(sdl: None, tmp_path: Path) -> None:
+    import ctypes
+
+    import sdl2
+
+    payload = tmp_path / "dropped file.bin"
+    payload.write_bytes(bytes(range(256)) * 400)
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent(files_dir=tmp_path / "inbox")
+    said: list[str] = []
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _):
+            assert viewer.guest is not None
+            viewer.guest.say = said.append
+            # what SDL delivers when a file is dropped: an event owning an SDL-allocated path
+            raw = bytes(payload) + b"\0"
+            buffer = sdl2.SDL_malloc(len(raw))
+            ctypes.memmove(buffer, raw, len(raw))
+            event = sdl2.SDL_Event()
+            event.type = sdl2.SDL_DROPFILE
+            ctypes.c_void_p.from_address(
+                ctypes.addressof(event) + sdl2.SDL_DropEvent.file.offset
+            ).value = buffer
+            assert sdl2.SDL_PushEvent(ctypes.byref(event)) == 1
+            while not (tmp_path / "inbox" / payload.name).exists() or said[-1:] != [
+                f"spice view: {payload.name} sent"
+            ]:
+                await trio.sleep(0.02)
+    assert (tmp_path / "inbox" / payload.name).read_bytes() == payload.read_bytes()
+    assert said[0].startswith(f"spice view: {payload.name}: ") and "102400 bytes" in said[0]

@@ -5,11 +5,15 @@ size for :data:`RESIZE_DEBOUNCE` seconds, in device pixels (so a HiDPI window ge
 guest screen it shows 1:1).  Text the guest copies goes to the host clipboard; text
 copied on the host is polled every :data:`CLIPBOARD_POLL` seconds (SDL has no change
 event everywhere) and offered to the guest.  Images are not shared: SDL's clipboard
-holds text only.
+holds text only.  Files dropped on the window are sent to the guest one after the other,
+with progress on stderr.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import spice_session as ss
@@ -35,9 +39,18 @@ class ViewerAgent:
     """Resize-guest-to-window and clipboard sharing for one viewer (``clipboard=None``: off)."""
 
     def __init__(
-        self, session: ss.Session, clipboard: HostClipboard | None, *, resize_guest: bool = True
+        self,
+        session: ss.Session,
+        clipboard: HostClipboard | None,
+        *,
+        resize_guest: bool = True,
+        say: Callable[[str], object] = lambda line: print(line, file=sys.stderr, flush=True),
     ) -> None:
         self.session = session
+        #: Where transfer progress and errors are reported (a line each).
+        self.say = say
+        #: Files dropped on the window, sent one after the other.
+        self.to_send: list[Path] = []
         self.clipboard = clipboard
         self.resize_guest = resize_guest
         self._wanted: tuple[int, int] | None = None
@@ -53,6 +66,10 @@ class ViewerAgent:
         if self.resize_guest and width > 0 and height > 0:
             self._wanted = (width, height)
             self._changed_at = trio.current_time()
+
+    def send_file(self, path: str) -> None:
+        """A file dropped on the window: queue it for the guest."""
+        self.to_send.append(Path(path))
 
     def on_event(self, event: ss.events.Event) -> None:
         """A session event: the guest copying text means the host clipboard should follow."""
@@ -80,6 +97,24 @@ class ViewerAgent:
                 await self._clipboards()
             except ss.AgentError:
                 pass  # the agent went away or refused; try again on the next change
+            if self.to_send:
+                await self._send(self.to_send.pop(0))
+
+    async def _send(self, path: Path) -> None:
+        shown = -1
+
+        def progress(sent: int, total: int) -> None:
+            nonlocal shown
+            percent = 100 * sent // max(total, 1)
+            if percent // 25 != shown // 25:
+                shown = percent
+                self.say(f"spice view: {path.name}: {percent}% of {total} bytes")
+
+        try:
+            await self.session.files.send(path, progress=progress)
+            self.say(f"spice view: {path.name} sent")
+        except (ss.AgentError, OSError) as exc:
+            self.say(f"spice view: {path.name} not sent: {exc}")
 
     async def _resize(self) -> None:
         wanted = self._wanted

@@ -17,6 +17,7 @@ from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_window import (
     ButtonInput,
+    FileDropped,
     FocusChanged,
     InputEvent,
     KeyInput,
@@ -302,6 +303,8 @@ class Viewer:
                 self.guest.window_resized(*self.window.pixel_size())
         elif isinstance(event, FocusChanged):
             await self._focus(event.focused)
+        elif isinstance(event, FileDropped) and self.guest is not None:
+            self.guest.send_file(event.path)
         elif isinstance(event, KeyInput):
             await self._key(event)
         elif isinstance(event, PointerMoved):

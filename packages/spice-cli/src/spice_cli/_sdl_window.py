@@ -25,6 +25,7 @@ from ._sdl_logic import Box, letterbox
 __all__ = [
     "WINDOW_CLASS",
     "ButtonInput",
+    "FileDropped",
     "FocusChanged",
     "InputEvent",
     "KeyInput",
@@ -119,7 +120,16 @@ class Quit:
     """The window was closed."""
 
 
-InputEvent = KeyInput | PointerMoved | ButtonInput | WheelInput | FocusChanged | WindowChanged | Quit
+@dataclass(frozen=True)
+class FileDropped:
+    """A file was dragged from the desktop and dropped on the window."""
+
+    path: str
+
+
+InputEvent = (
+    KeyInput | PointerMoved | ButtonInput | WheelInput | FocusChanged | WindowChanged | Quit | FileDropped
+)
 
 _REDRAW = frozenset(
     {
@@ -176,6 +186,13 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
                 out.append(WindowChanged())
         elif kind == sdl2.SDL_QUIT:
             out.append(Quit())
+        elif kind == sdl2.SDL_DROPFILE:
+            # SDL hands over a string it allocated: read it through the raw pointer, then free it
+            where = ctypes.addressof(event) + sdl2.SDL_DropEvent.file.offset
+            raw = ctypes.c_void_p.from_address(where).value
+            if raw:
+                out.append(FileDropped(os.fsdecode(ctypes.string_at(raw))))
+                sdl2.SDL_free(ctypes.c_void_p(raw))
     return out
 
 
