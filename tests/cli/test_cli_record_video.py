@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import spice_server as srv
 import trio
-from spice_proto import Rect
+from spice_proto import ChannelType, Rect
 from spice_session import connect
 
 av = pytest.importorskip("av")
@@ -113,7 +113,9 @@ async def test_demo_recording_duration(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         frames, duration = decode(out)
         assert 1.8 <= duration <= 2.3
-        assert 10 <= len(frames) <= 31  # the demo animates all the time: about 15 a second
+        assert (
+            10 <= len(frames) <= 2 * 15 + 2
+        )  # the demo animates all the time: 15 a second, + first and last
         assert frames[0][1].shape == (400, 640, 3)
     finally:
         demo.terminate()
@@ -128,3 +130,37 @@ async def test_usage_errors(tmp_path: Path) -> None:
     ):
         result = await spice("record", "spice://127.0.0.1:1", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+async def test_recording_carries_the_guest_sound(nursery: trio.Nursery, tmp_path: Path) -> None:
+    from spice_session import tone
+
+    audio = srv.AudioSource()
+    fb = srv.Framebuffer(W, H)
+    fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
+    server = srv.Server(fb, audio=audio)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+
+    async def play() -> None:
+        while not server.clients or (ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
+            await trio.sleep(0.05)
+        await trio.sleep(0.5)
+        audio.play(tone(1000, 1.0))
+
+    nursery.start_soon(play)
+    out = tmp_path / "sound.mp4"
+    result = await spice("record", f"spice://127.0.0.1:{addr.port}", str(out), "--duration", "3")
+    assert result.returncode == 0, result.stderr
+    assert b"with sound" in result.stdout
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        mono = np.concatenate([f.to_ndarray()[0] for f in container.decode(stream)])  # planar: left
+        rate = stream.rate
+    loud = np.flatnonzero(np.abs(mono) > 0.1 * np.abs(mono).max())
+    assert 0.8 * rate <= loud[-1] - loud[0] <= 1.2 * rate  # a second of tone
+    piece = mono[loud[0] : loud[-1]]
+    spectrum = np.abs(np.fft.rfft(piece))
+    assert abs(np.argmax(spectrum) * rate / len(piece) - 1000) < 5
+    assert 0.3 <= loud[0] / rate <= 1.5  # it starts where it was played, not at 0

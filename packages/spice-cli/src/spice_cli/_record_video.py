@@ -69,7 +69,6 @@ class VideoWriter:
         self.frames = 0
         self.last_pts = -1
         self.audio_samples = 0
-        self._audio_start: int | None = None
 
     def add(self, rgb: npt.NDArray[np.uint8], ms: int) -> None:
         """One picture shown from ``ms`` on (a later ``ms`` than the previous picture's)."""
@@ -90,14 +89,15 @@ class VideoWriter:
             self.last_pts = ms
 
     def add_audio(self, pcm: npt.NDArray[np.int16], rate: int, ms: int) -> None:
-        """Stereo (or mono) int16 sound that started ``ms`` after the first picture."""
+        """Stereo (or mono) int16 sound that had arrived ``ms`` after the first picture."""
         if self.audio is None or len(pcm) == 0:
             return
         if pcm.shape[1] == 1:
             pcm = np.repeat(pcm, 2, axis=1)
-        if self._audio_start is None:
-            self._audio_start = max(0, ms * rate // 1000)
-            self.audio_samples = self._audio_start
+        pcm = pcm[:, :2]
+        behind = ms * rate // 1000 - len(pcm) - self.audio_samples
+        if behind > rate // 10:  # before the first sound, or a pause (STOP): silence keeps A/V in step
+            pcm = np.concatenate([np.zeros((behind, 2), np.int16), pcm])
         interleaved = np.ascontiguousarray(pcm[:, :2]).reshape(1, -1)
         frame = self._av.AudioFrame.from_ndarray(interleaved, format="s16", layout="stereo")
         frame.sample_rate = rate
