@@ -125,11 +125,31 @@ async def _drive(session: ClientSession) -> None:
     assert unknown.is_error and "bad_args" in unknown.content[0].text
 
 
+async def _clipboard(session: ClientSession) -> None:
+    """Through the demo's guest agent: our clipboard pasted with Ctrl+V, the panel copied with Ctrl+C."""
+    scale = DemoLayout.for_size(W, H).text_scale
+    assert not (await session.call_tool("clipboard_set", {"text": " pasted"})).is_error
+    assert not (await session.call_tool("key", {"combo": "ctrl-v"})).is_error
+    expected = _trimmed(text_mask("Hi MCP pasted_", scale))
+    with anyio.fail_after(20):
+        while _typed_ink(_image(await session.call_tool("screenshot", {}))).shape != expected.shape:
+            await anyio.sleep(0.05)
+    assert not (await session.call_tool("key", {"combo": "ctrl-c"})).is_error
+    with anyio.fail_after(20):
+        while True:
+            got = await session.call_tool("clipboard_get", {})
+            assert not got.is_error, got.content
+            if got.content[0].text == "Hi MCP pasted":
+                break
+            await anyio.sleep(0.1)
+
+
 async def test_stdio_client_types_into_the_demo(demo_uri: str) -> None:
     params = StdioServerParameters(command=sys.executable, args=["-m", "spice_cli", "mcp", demo_uri])
     with trio.fail_after(90):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await _drive(session)
+            await _clipboard(session)
 
 
 @contextmanager
