@@ -8,10 +8,13 @@ from collections.abc import Iterator
 
 import trio
 from spice_proto import (
+    DEFAULT_COMMON_CAPS,
     Caps,
     ChannelType,
+    CommonCap,
     Connection,
     ConnectionClosed,
+    LinkErr,
     LinkEstablished,
     LinkFailed,
     LinkReplyReceived,
@@ -21,6 +24,7 @@ from spice_proto import (
 from ._capture import tap_stream
 from ._channel import Channel, _StreamIO
 from ._errors import (
+    AuthenticationFailed,
     ChannelClosed,
     ConnectFailed,
     ConnectTimeout,
@@ -30,6 +34,7 @@ from ._errors import (
     link_refused,
 )
 from ._proxy import HttpProxy, open_tunnel
+from ._sasl import sasl_login
 from ._ticket import _password_bytes, encrypt_ticket
 from ._tls import verify_host_subject
 
@@ -64,14 +69,20 @@ async def link_channel(
     password: str | None = None,
     common_caps: Caps | None = None,
     channel_caps: Caps | None = None,
+    username: str | None = None,
 ) -> Channel:
     """Link a channel over an already connected ``stream`` (the client half of the handshake).
 
-    Closes the stream on failure.  Raises :class:`NotSpiceServer`,
+    With ``username`` the link authenticates with SASL (PLAIN, over TLS) using ``password``
+    instead of a ticket.  Closes the stream on failure.  Raises :class:`NotSpiceServer`,
     :class:`AuthenticationFailed`, :class:`NeedSecured`, other :class:`LinkRefused`,
     :class:`ChannelClosed` or :class:`ProtocolViolation`.
     """
-    _password_bytes(password or "")  # fail early on an unusable password
+    if username is None:
+        _password_bytes(password or "")  # fail early on an unusable password
+    elif common_caps is None:
+        common_caps = Caps(DEFAULT_COMMON_CAPS | {CommonCap.AUTH_SASL})
+    secure = isinstance(stream, trio.SSLStream)
     stream = tap_stream(stream, channel_type, channel_id)  # inside spice_net.capture_to: a pcap
     conn = Connection(Role.CLIENT)
     io = _StreamIO(stream, conn)
@@ -89,14 +100,33 @@ async def link_channel(
         if isinstance(event, LinkFailed):
             raise link_refused(event.error, f"channel {_channel_name(channel_type)}:{channel_id}")
         assert isinstance(event, LinkReplyReceived)
-        try:
-            ticket = encrypt_ticket(event.reply.pub_key, password or "")
-            conn.send_ticket(ticket)
-        except ValueError as exc:
-            raise ProtocolViolation(f"cannot use the server's public key: {exc}") from exc
+        server_caps = event.reply.common_caps
+        if username is not None:
+            if CommonCap.AUTH_SASL not in server_caps:
+                raise AuthenticationFailed(
+                    LinkErr.PERMISSION_DENIED, "a user name was given but the server offers no SASL"
+                )
+            await sasl_login(io, conn, username, password or "", secure=secure)
+        elif CommonCap.AUTH_SASL in server_caps and CommonCap.AUTH_SPICE not in server_caps:
+            raise AuthenticationFailed(
+                LinkErr.PERMISSION_DENIED, "the server wants SASL: give a user name (spice://user@host...)"
+            )
+        else:
+            try:
+                ticket = encrypt_ticket(event.reply.pub_key, password or "")
+                conn.send_ticket(ticket)
+            except ValueError as exc:
+                raise ProtocolViolation(f"cannot use the server's public key: {exc}") from exc
         await io.flush()
-        event = await io.next_event()
+        try:
+            event = await io.next_event()
+        except ChannelClosed:
+            if username is None:
+                raise
+            event = ConnectionClosed()  # a refused SASL login may end in an abrupt TLS close
         if isinstance(event, ConnectionClosed):
+            if username is not None:  # libspice-server just closes after a failed SASL login
+                raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"SASL: user {username!r} was refused")
             raise ChannelClosed("server closed the connection before the link result")
         if isinstance(event, LinkFailed):
             raise link_refused(event.error)
@@ -160,13 +190,15 @@ async def open_channel(
     channel_caps: Caps | None = None,
     timeout: float | None = 10.0,
     proxy: HttpProxy | None = None,
+    username: str | None = None,
 ) -> Channel:
     """Connect to ``host:port`` (TLS when ``ssl_context`` is given), link one channel and authenticate.
 
     ``password=None`` sends an empty ticket (servers without ticketing accept it).
     ``timeout`` bounds connect + TLS handshake + link (:class:`ConnectTimeout`).
     With ``proxy`` the connection is an HTTP CONNECT tunnel (TLS runs inside it);
-    ``host`` may then be a name only the proxy resolves.
+    ``host`` may then be a name only the proxy resolves.  With ``username``: SASL
+    (see :func:`link_channel`).
     """
     what = f"linking {host}:{port}" if proxy is None else f"linking port {port} through proxy {proxy}"
     with _deadline(timeout, what):
@@ -179,6 +211,7 @@ async def open_channel(
             password=password,
             common_caps=common_caps,
             channel_caps=channel_caps,
+            username=username,
         )
     raise AssertionError("unreachable")  # pragma: no cover - _deadline never swallows
 

@@ -38,6 +38,8 @@ from ._connection import (
     MessageReceived as MessageReceived,
     NeedData as NeedData,
     Role as Role,
+    SaslMechanisms as SaslMechanisms,
+    SaslReply as SaslReply,
     TicketReceived as TicketReceived,
 )
 

@@ -13,6 +13,13 @@ Client role::
     conn.send_ticket(ciphertext)        -> (mechanism word and) ticket queued
     LinkEstablished(...) | LinkFailed(error)
 
+or, with SASL (the server offers ``AUTH_SASL``)::
+
+    conn.start_sasl()                   -> SaslMechanisms(names)
+    conn.sasl_start(name, data)         -> SaslReply(data, complete)
+    conn.sasl_step(data) ...            -> SaslReply(...), until complete
+    LinkEstablished(...) | LinkFailed(error)
+
 Server role::
 
     LinkRequested(mess)                 -> conn.accept_link(pub_key, ...) or conn.reject_link(error)
@@ -105,6 +112,7 @@ class ConnectionState(enum.Enum):
     AWAIT_LINK_REPLY = "await_link_reply"  # client
     SEND_TICKET = "send_ticket"  # client: caller must send_ticket()
     AWAIT_LINK_RESULT = "await_link_result"  # client
+    SASL = "sasl"  # client: a SASL exchange the caller drives (sasl_start / sasl_step)
     AWAIT_LINK_MESS = "await_link_mess"  # server
     DECIDE_LINK = "decide_link"  # server: caller must accept_link() / reject_link()
     AWAIT_TICKET = "await_ticket"  # server
@@ -136,6 +144,21 @@ class TicketReceived:
 
     mechanism: AuthMechanism
     ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class SaslMechanisms:
+    """Client: the SASL mechanisms the server offers (``start_sasl`` asked)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SaslReply:
+    """Client: the server's SASL data (``None``: none, distinct from empty) and whether it is done."""
+
+    data: bytes | None
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -171,6 +194,8 @@ Event = (
     LinkRequested
     | LinkReplyReceived
     | TicketReceived
+    | SaslMechanisms
+    | SaslReply
     | LinkEstablished
     | LinkFailed
     | MessageReceived
@@ -205,6 +230,7 @@ class Connection:
         self.mini_header = False
         self._auth_selection = False
         self._mechanism: AuthMechanism | None = None
+        self._sasl_phase = ""
         # message stage
         self._send_serial = 0
         self._recv_serial = 0
@@ -309,6 +335,8 @@ class Connection:
             return self._parse_link_mess()
         if state is _S.AWAIT_TICKET:
             return self._parse_ticket()
+        if state is _S.SASL:
+            return self._parse_sasl()
         if state is _S.CLOSED:
             return ConnectionClosed() if self._eof else NEED_DATA
         # IDLE, SEND_TICKET, DECIDE_*: waiting for the caller, not for bytes.
@@ -391,6 +419,96 @@ class Connection:
             self._out += _U32.pack(int(mechanism))
         self._out += ciphertext
         self.state = _S.AWAIT_LINK_RESULT
+
+    # --- client SASL ------------------------------------------------------------------------
+    #: The longest SASL field accepted (libspice-server's own bound).
+    MAX_SASL_DATA = 1 << 20
+
+    def start_sasl(self) -> None:
+        """Client: authenticate with SASL instead of a ticket (the server must offer AUTH_SASL)."""
+        self._require(_S.SEND_TICKET, "start_sasl")
+        needed = (CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SASL)
+        if not all(cap in self.peer_common_caps for cap in needed) or (
+            CommonCap.PROTOCOL_AUTH_SELECTION not in self.our_common_caps
+        ):
+            raise RuntimeError(
+                "start_sasl() needs AUTH_SELECTION on both sides and AUTH_SASL from the server"
+            )
+        self._out += _U32.pack(int(CommonCap.AUTH_SASL))
+        self.state = _S.SASL
+        self._sasl_phase = "mechanisms"
+
+    def sasl_start(self, mechanism: str, data: bytes | None) -> None:
+        """Client: the chosen mechanism and its first data (``None``: no initial response)."""
+        self._require(_S.SASL, "sasl_start")
+        if self._sasl_phase != "start":
+            raise RuntimeError("sasl_start() comes once, after SaslMechanisms")
+        name = mechanism.encode("ascii")
+        self._out += _U32.pack(len(name)) + name
+        self._sasl_data(data)
+
+    def sasl_step(self, data: bytes | None) -> None:
+        """Client: the next SASL data, after an incomplete :class:`SaslReply`."""
+        self._require(_S.SASL, "sasl_step")
+        if self._sasl_phase != "step":
+            raise RuntimeError("sasl_step() follows an incomplete SaslReply")
+        self._sasl_data(data)
+
+    def _sasl_data(self, data: bytes | None) -> None:
+        # on the wire a present value carries a trailing NUL; length 0 means "none"
+        if data is None:
+            self._out += _U32.pack(0)
+        else:
+            self._out += _U32.pack(len(data) + 1) + data + b"\0"
+        self._sasl_phase = "reply"
+
+    def _parse_sasl(self) -> Event | NeedData:
+        phase = self._sasl_phase
+        if phase == "result":
+            # libspice-server (0.15, seen with QEMU 7.2) follows a complete exchange with a
+            # u32 outcome, 0 for success, before the usual link result
+            if self._available() < 4:
+                return self._eof_event("SASL result", 4)
+            (outcome,) = _U32.unpack(self._consume(4))
+            if outcome != 0:
+                self.state = _S.CLOSED
+                return LinkFailed(LinkErr.PERMISSION_DENIED)
+            self.state = _S.AWAIT_LINK_RESULT
+            return self._parse_link_result()
+        if phase not in ("mechanisms", "reply"):
+            return ConnectionClosed() if self._eof and self._close_at_eof() else NEED_DATA
+        what = "SASL mechanism list" if phase == "mechanisms" else "SASL reply"
+        if self._available() < 4:
+            return self._eof_event(what, 4)
+        (size,) = _U32.unpack(self._peek(4))
+        if size > self.MAX_SASL_DATA:
+            raise ProtocolError(f"{size} bytes (at most {self.MAX_SASL_DATA})", where=what, field="length")
+        need = 4 + size + (1 if phase == "reply" else 0)
+        if self._available() < need:
+            if self._eof:
+                raise self._truncated(what, need)
+            return NEED_DATA
+        self._consume(4)
+        body = self._consume(size)
+        if phase == "mechanisms":
+            names = tuple(
+                n for n in body.rstrip(b"\0").decode("ascii", "replace").replace(",", " ").split() if n
+            )
+            self._sasl_phase = "start"
+            return SaslMechanisms(names)
+        complete = self._consume(1)[0]
+        if complete not in (0, 1):
+            raise ProtocolError(f"completion flag {complete}", where=what, field="complete")
+        data = body[:-1] if size else None  # drop the trailing NUL
+        if complete:
+            self._sasl_phase = "result"
+        else:
+            self._sasl_phase = "step"
+        return SaslReply(data, bool(complete))
+
+    def _close_at_eof(self) -> bool:
+        self.state = _S.CLOSED
+        return True
 
     def _parse_link_result(self) -> Event | NeedData:
         if self._available() < 4:

@@ -109,6 +109,7 @@ class Connector:
                     channel_caps=caps,
                     timeout=self.timeout,
                     proxy=self.proxy,
+                    username=self.uri.username,
                 )
                 return channel, False
             except spice_net.NeedSecured:
@@ -128,6 +129,7 @@ class Connector:
             channel_caps=caps,
             timeout=self.timeout,
             proxy=self.proxy,
+            username=self.uri.username,
         )
         return channel, True
 
