@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +166,41 @@ async def test_recording_carries_the_guest_sound(nursery: trio.Nursery, tmp_path
     spectrum = np.abs(np.fft.rfft(piece))
     assert abs(np.argmax(spectrum) * rate / len(piece) - 1000) < 5
     assert 0.3 <= loud[0] / rate <= 1.5  # it starts where it was played, not at 0
+
+
+async def test_spice_view_records_what_it_shows(nursery: trio.Nursery, tmp_path: Path) -> None:
+    fb = srv.Framebuffer(W, H)
+    fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    out = tmp_path / "view.mp4"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    argv = [sys.executable, "-m", "spice_cli", "view", f"spice://127.0.0.1:{addr.port}", "--no-audio"]
+    viewer = subprocess.Popen([*argv, "--record", str(out)], env=env, stderr=subprocess.PIPE)
+    try:
+        with trio.fail_after(30):
+            while not server.clients:
+                await trio.sleep(0.05)
+        for k in range(1, 5):
+            await trio.sleep(STEP)
+            fb.update(pattern(k), Rect(0, 0, W, H), format="rgb")
+        await trio.sleep(STEP)
+    finally:
+        viewer.send_signal(signal.SIGINT)
+        _, err = await trio.to_thread.run_sync(viewer.communicate)
+    assert viewer.returncode == 130, err.decode()
+    frames, duration = decode(out)
+    ks = []
+    for _, rgb in frames:
+        errors = [np.abs(rgb.astype(int) - pattern(k).astype(int)).mean() for k in range(6)]
+        assert min(errors) < 4
+        ks.append(int(np.argmin(errors)))
+    assert ks == sorted(ks) and set(ks) >= {1, 2, 3, 4}
+    assert duration >= 4 * STEP
+
+
+async def test_spice_view_record_usage_error() -> None:
+    result = await spice("view", "spice://127.0.0.1:1", "--record", "x.avi")
+    assert result.returncode == 2 and b"unknown video format" in result.stderr

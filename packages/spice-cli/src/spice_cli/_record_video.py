@@ -30,7 +30,7 @@ from spice_proto import ChannelType
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
-__all__ = ["CODECS", "VideoWriter", "add_parser", "run"]
+__all__ = ["CODECS", "VideoWriter", "add_parser", "check_video_path", "record", "record_screen", "run"]
 
 #: Codec name -> PyAV encoder.
 CODECS = {"h264": "libx264", "vp9": "libvpx-vp9"}
@@ -134,15 +134,28 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(command=run)
 
 
-def _codec(args: argparse.Namespace) -> str:
-    if args.codec:
-        return str(args.codec)
-    suffix = Path(args.output).suffix.lower()
+def check_video_path(output: str) -> str:
+    """The codec a file name asks for (``h264`` or ``vp9``); :class:`UsageError` for others."""
+    suffix = Path(output).suffix.lower()
     if suffix == ".webm":
         return "vp9"
     if suffix in (".mp4", ".m4v", ".mov", ".mkv"):
         return "h264"
-    raise UsageError(f"{args.output}: unknown video format (use .mp4, .mkv or .webm)")
+    raise UsageError(f"{output}: unknown video format (use .mp4, .mkv or .webm)")
+
+
+def _codec(args: argparse.Namespace) -> str:
+    return str(args.codec) if args.codec else check_video_path(args.output)
+
+
+async def record_screen(session: ss.Session, output: str, fps: float = 30.0) -> None:
+    """Record the screen (no sound: a viewer plays it) into ``output`` until cancelled."""
+    codec = check_video_path(output)
+
+    def writer_for(width: int, height: int, audio_rate: int | None) -> VideoWriter:
+        return VideoWriter(Path(output), codec, width, height, None)
+
+    await record(session, writer_for, None, fps, None, [], sound=False)
 
 
 async def record(
@@ -152,11 +165,13 @@ async def record(
     fps: float,
     progress: TextIO | None,
     made: list[VideoWriter],
+    *,
+    sound: bool = True,
 ) -> None:
     """Record until ``duration`` passes or the caller is cancelled; the writer goes into ``made``."""
     first = await session.screenshot(timeout=30.0)
     start = trio.current_time()
-    audio = (ChannelType.PLAYBACK, 0) in session.opened
+    audio = sound and (ChannelType.PLAYBACK, 0) in session.opened
     writer: VideoWriter = writer_for(first.width, first.height, 48000 if audio else None)
     made.append(writer)
     writer.add(first.to_rgb(), 0)

@@ -11,8 +11,10 @@ import sys
 from typing import TextIO
 
 import spice_session as ss
+import trio
 
 from ._exitcodes import ExitCode
+from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
 
 __all__ = ["add_parser", "run"]
@@ -55,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="do not share the clipboard (text) with the guest through its agent",
     )
+    p.add_argument(
+        "--record",
+        metavar="OUT.mp4",
+        help="also record the first connection's screen as a video (like spice record, without sound)",
+    )
     p.set_defaults(command=run)
 
 
@@ -74,6 +81,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     from ._sdl_viewer import Viewer
     from ._sdl_window import sdl_video
 
+    if args.record is not None:
+        check_video_path(args.record)
+    recording: list[str] = []
     with sdl_video(), contextlib.ExitStack() as stack:
         audio = not args.no_audio and audio_device(stack, "spice view")
 
@@ -87,7 +97,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     resize_guest=not args.no_resize_guest,
                     clipboard=not args.no_clipboard,
                 )
-                await viewer.run()
+                if args.record is None or recording:
+                    await viewer.run()
+                    return
+                recording.append(args.record)  # the first connection only: a reconnect would overwrite it
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(record_screen, session, args.record)
+                    await viewer.run()
+                    nursery.cancel_scope.cancel()
 
         backoff = ss.lowlevel.Backoff(attempts=0 if args.no_reconnect else 10)
         await ss.run_reconnecting(
