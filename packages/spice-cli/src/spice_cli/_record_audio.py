@@ -13,8 +13,7 @@ import trio
 from spice_session.events import AudioChunk
 
 from ._exitcodes import ExitCode
-from ._run import UsageError, add_connection_args, check_connection_args
-from ._secrets import password_from
+from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
 __all__ = ["add_parser", "assemble", "capture", "run", "save_wav", "write_wav"]
 
@@ -93,15 +92,7 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Connect, collect playback for ``--seconds``, write the WAV and a one-line summary."""
     path = _check_args(args)
-    async with ss.connect(
-        args.uri,
-        password=password_from(args),
-        ca_file=args.ca_file,
-        host_subject=args.host_subject,
-        timeout=args.timeout,
-        memory_budget=args.memory_budget,
-        audio=True,
-    ) as session:
+    async with open_session(args, audio=True) as session:
         session.events().close()  # nobody reads the events: the playback buffer is read instead
         chunks = await capture(session, args.seconds)
     print(f"{path}: {save_wav(path, chunks)}", file=out, flush=True)
