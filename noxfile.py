@@ -41,6 +41,8 @@ TEST_DEPS = [
     "mypy>=1.10",  # tests/test_readme_types.py: the README examples type-check
     "mcp>=2.3",  # spice-cli[mcp]: spice mcp, driven by the SDK's own client
     "hypercorn[trio]>=0.17",
+    "wsgidav>=4.3",  # spice-session[share]: folder sharing behind the webdav port
+    "h11>=0.14",
 ]
 
 
