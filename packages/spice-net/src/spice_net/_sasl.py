@@ -8,12 +8,15 @@ security layer, which is not implemented here (the error says to use the TLS por
 
 from __future__ import annotations
 
-from spice_proto import Connection, ConnectionClosed, LinkErr, SaslMechanisms, SaslReply
+import hmac
+from collections.abc import Callable
+
+from spice_proto import Connection, ConnectionClosed, LinkErr, SaslMechanisms, SaslReply, SaslStartReceived
 
 from ._channel import _StreamIO
 from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation, SpiceNetError
 
-__all__ = ["SaslUnsupported", "sasl_login"]
+__all__ = ["SaslUnsupported", "sasl_login", "sasl_plain_check", "sasl_users"]
 
 _SUPPORTED = ("PLAIN",)
 
@@ -61,3 +64,32 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
         raise ProtocolViolation(f"expected a SASL reply, got {type(event).__name__}")
     if not event.complete:
         raise ProtocolViolation("SASL PLAIN: the server asked for another step")
+
+
+def sasl_plain_check(start: SaslStartReceived, check: Callable[[str, str], bool]) -> str | None:
+    """Server: the user a PLAIN login names if ``check(user, password)`` accepts it, else ``None``."""
+    if start.mechanism.upper() != "PLAIN" or start.data is None:
+        return None
+    parts = start.data.split(b"\0")
+    if len(parts) != 3:
+        return None
+    try:
+        authzid, user, password = (part.decode("utf-8") for part in parts)
+    except UnicodeDecodeError:
+        return None
+    if (authzid and authzid != user) or not user:
+        return None
+    return user if check(user, password) else None
+
+
+def sasl_users(users: dict[str, str]) -> Callable[[str, str], bool]:
+    """A ``check`` for :func:`~spice_net.accept_channel`'s ``sasl=``: these users and passwords
+    (compared in constant time)."""
+    table = {user: password.encode("utf-8") for user, password in users.items()}
+
+    def check(user: str, password: str) -> bool:
+        want = table.get(user)
+        given = password.encode("utf-8")
+        return hmac.compare_digest(want if want is not None else b"\0" + given, given)
+
+    return check

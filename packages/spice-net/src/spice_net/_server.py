@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import trio
 from spice_proto import (
+    DEFAULT_COMMON_CAPS,
     Caps,
+    CommonCap,
     Connection,
     ConnectionClosed,
     LinkErr,
@@ -14,6 +16,7 @@ from spice_proto import (
     LinkMess,
     LinkRequested,
     Role,
+    SaslStartReceived,
     TicketReceived,
 )
 
@@ -21,6 +24,7 @@ from ._channel import ServerChannel, _StreamIO
 from ._client import _deadline
 from ._errors import ChannelClosed, ProtocolViolation, link_refused
 from ._keypool import TicketKeyPool
+from ._sasl import sasl_plain_check
 from ._ticket import TicketKey
 
 __all__ = ["LinkDecision", "accept_channel"]
@@ -40,6 +44,7 @@ async def accept_channel(
     keys: TicketKeyPool | None = None,
     on_wrong_ticket: Callable[[], float] | None = None,
     max_message_size: int | None = None,
+    sasl: Callable[[str, str], bool] | None = None,
 ) -> ServerChannel:
     """Run the server half of the link over ``stream`` and return the linked channel.
 
@@ -59,6 +64,12 @@ async def accept_channel(
     the client), :class:`ChannelClosed`, :class:`ProtocolViolation` or
     :class:`ConnectTimeout`; the stream is closed on failure.
     """
+    secure = isinstance(stream, trio.SSLStream)
+    if sasl is not None:  # SASL only, as libspice-server with sasl=on
+        base = DEFAULT_COMMON_CAPS if common_caps is None else common_caps
+        common_caps = Caps(
+            (base - {CommonCap.AUTH_SPICE}) | {CommonCap.AUTH_SASL, CommonCap.PROTOCOL_AUTH_SELECTION}
+        )
     conn = (
         Connection(Role.SERVER)
         if max_message_size is None
@@ -80,14 +91,29 @@ async def accept_channel(
                 await io.flush()
                 raise link_refused(decision, "refused by channel_caps_for")
             key = await keys.take() if keys is not None else await trio.to_thread.run_sync(TicketKey.generate)
-            conn.accept_link(key.public_der, common_caps, decision)
+            conn.accept_link(
+                key.public_der, common_caps, decision, sasl_mechanisms=("PLAIN",) if secure and sasl else ()
+            )
             await io.flush()
             event = await io.next_event()
             if isinstance(event, ConnectionClosed):
                 raise ChannelClosed("client closed the connection before sending its ticket")
             if isinstance(event, LinkFailed):
                 raise link_refused(event.error, "client asked for an unsupported auth mechanism")
-            if not isinstance(event, TicketReceived):
+            if isinstance(event, SaslStartReceived) and sasl is not None:
+                user = sasl_plain_check(event, sasl)
+                if user is None:  # libspice-server just closes
+                    if on_wrong_ticket is not None:
+                        await trio.sleep(on_wrong_ticket())
+                    raise link_refused(LinkErr.PERMISSION_DENIED, "SASL login refused")
+                conn.sasl_accept()
+                conn.finish_link(LinkErr.OK)
+                await io.flush()
+                channel = ServerChannel(stream, conn)
+                if ack_window:
+                    await channel.set_ack(ack_window)
+                return channel
+            if not isinstance(event, TicketReceived) or sasl is not None:
                 raise ProtocolViolation(f"unexpected {type(event).__name__} during link")
             if password is not None and not key.check(event.ciphertext, password):
                 if on_wrong_ticket is not None:

@@ -23,6 +23,9 @@ from ._capture import (
     tap_stream as tap_stream,
 )
 
+# --- SASL
+from ._sasl import sasl_users as sasl_users
+
 # --- Exception groups
 from ._groups import error_leaves as error_leaves, single_error as single_error
 

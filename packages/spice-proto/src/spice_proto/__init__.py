@@ -40,6 +40,7 @@ from ._connection import (
     Role as Role,
     SaslMechanisms as SaslMechanisms,
     SaslReply as SaslReply,
+    SaslStartReceived as SaslStartReceived,
     TicketReceived as TicketReceived,
 )
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._caps import Caps
 from ._enums import VERSION_MAJOR, ChannelType, CommonCap, CommonMsg, LinkErr, MigrateFlags
@@ -162,6 +162,14 @@ class SaslReply:
 
 
 @dataclass(frozen=True)
+class SaslStartReceived:
+    """Server: the client's chosen SASL mechanism and its initial data (``None``: none)."""
+
+    mechanism: str
+    data: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True)
 class LinkEstablished:
     """Client: the server accepted the ticket; the capabilities are the server's."""
 
@@ -196,6 +204,7 @@ Event = (
     | TicketReceived
     | SaslMechanisms
     | SaslReply
+    | SaslStartReceived
     | LinkEstablished
     | LinkFailed
     | MessageReceived
@@ -231,6 +240,7 @@ class Connection:
         self._auth_selection = False
         self._mechanism: AuthMechanism | None = None
         self._sasl_phase = ""
+        self._sasl_offer: tuple[str, ...] = ()
         # message stage
         self._send_serial = 0
         self._recv_serial = 0
@@ -336,7 +346,7 @@ class Connection:
         if state is _S.AWAIT_TICKET:
             return self._parse_ticket()
         if state is _S.SASL:
-            return self._parse_sasl()
+            return self._parse_sasl_start() if self.role is Role.SERVER else self._parse_sasl()
         if state is _S.CLOSED:
             return ConnectionClosed() if self._eof else NEED_DATA
         # IDLE, SEND_TICKET, DECIDE_*: waiting for the caller, not for bytes.
@@ -560,10 +570,20 @@ class Connection:
         return LinkRequested(mess)
 
     def accept_link(
-        self, pub_key: bytes, common_caps: Caps | None = None, channel_caps: Caps | None = None
+        self,
+        pub_key: bytes,
+        common_caps: Caps | None = None,
+        channel_caps: Caps | None = None,
+        *,
+        sasl_mechanisms: tuple[str, ...] = (),
     ) -> None:
-        """Server: answer the link request with our key (162-byte DER) and capabilities."""
+        """Server: answer the link request with our key (162-byte DER) and capabilities.
+
+        With ``AUTH_SASL`` in ``common_caps`` a client may choose SASL: it is offered
+        ``sasl_mechanisms`` and its choice comes as :class:`SaslStartReceived`.
+        """
         self._require(_S.DECIDE_LINK, "accept_link")
+        self._sasl_offer = sasl_mechanisms
         self.our_common_caps = DEFAULT_COMMON_CAPS if common_caps is None else common_caps
         self.our_channel_caps = channel_caps or Caps()
         self._out += LinkReply(
@@ -586,6 +606,12 @@ class Connection:
             if self._available() < 4:
                 return self._eof_event("auth mechanism", 4)
             (raw,) = _U32.unpack(self._consume(4))
+            if raw == CommonCap.AUTH_SASL and CommonCap.AUTH_SASL in self.our_common_caps:
+                offer = ",".join(self._sasl_offer).encode("ascii")
+                self._out += _U32.pack(len(offer)) + offer
+                self.state = _S.SASL
+                self._sasl_phase = "server-start"
+                return self._parse_sasl_start()
             if raw != AuthMechanism.SPICE:
                 # We only implement ticket auth; whatever follows is not a ticket.
                 self._out += _U32.pack(LinkErr.INVALID_DATA)
@@ -597,6 +623,42 @@ class Connection:
         ciphertext = self._consume(ENCRYPTED_TICKET_SIZE)
         self.state = _S.DECIDE_TICKET
         return TicketReceived(AuthMechanism.SPICE, ciphertext)
+
+    def _parse_sasl_start(self) -> Event | NeedData:
+        """Server: u32 name length, the name, u32 data length (0: none), the data and its NUL."""
+        if self._available() < 4:
+            return self._eof_event("SASL mechanism", 4)
+        (name_len,) = _U32.unpack(self._peek(4))
+        if not 1 <= name_len <= 100:
+            raise ProtocolError(f"name of {name_len} bytes (1 to 100)", where="SASL start", field="mechanism")
+        if self._available() < 8 + name_len:
+            return self._eof_event("SASL start", 8 + name_len) if self._eof else NEED_DATA
+        (data_len,) = _U32.unpack(self._peek(8 + name_len)[4 + name_len :])
+        if data_len > self.MAX_SASL_DATA:
+            raise ProtocolError(
+                f"{data_len} bytes (at most {self.MAX_SASL_DATA})", where="SASL start", field="data"
+            )
+        if self._available() < 8 + name_len + data_len:
+            if self._eof:
+                raise self._truncated("SASL start", 8 + name_len + data_len)
+            return NEED_DATA
+        self._consume(4)
+        name = self._consume(name_len).decode("ascii", "replace")
+        self._consume(4)
+        raw = self._consume(data_len)
+        if data_len and raw[-1:] != b"\0":
+            raise ProtocolError("data without its trailing NUL", where="SASL start", field="data")
+        self.state = _S.DECIDE_TICKET
+        self._mechanism = AuthMechanism.SASL
+        return SaslStartReceived(name, raw[:-1] if data_len else None)
+
+    def sasl_accept(self) -> None:
+        """Server: the SASL login succeeded in one step; :meth:`finish_link` follows."""
+        self._require(_S.DECIDE_TICKET, "sasl_accept")
+        if self._mechanism is not AuthMechanism.SASL:
+            raise RuntimeError("sasl_accept() answers a SaslStartReceived")
+        # no server data, complete, then the outcome word libspice-server sends
+        self._out += _U32.pack(0) + b"\x01" + _U32.pack(0)
 
     def finish_link(self, result: LinkErr) -> None:
         """Server: send the link result; OK enters the message stage, anything else closes."""

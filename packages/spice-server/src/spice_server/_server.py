@@ -8,13 +8,14 @@ import os
 import secrets
 import ssl
 import uuid as _uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import trio
 from spice_net import LinkDecision, ServerChannel, SpiceNetError, TicketKeyPool, accept_channel
+from spice_net.lowlevel import sasl_users as sasl_users_check
 from spice_proto import (
     DEFAULT_COMMON_CAPS,
     MAX_PASSWORD_LENGTH,
@@ -111,6 +112,8 @@ class Server:
     ``encode_threads`` bounds the worker threads that encode large images for all clients
     (default: the CPU count, at most 4).  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
     is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
+    ``sasl_users`` (user -> password) makes every link log in with SASL instead (PLAIN, offered
+    only over TLS, as libspice-server with ``sasl=on`` offers no ticket).
 
     Hostile clients: a connection must link and authenticate (TLS handshake included) within
     ``link_timeout`` seconds of being accepted.  At most ``max_pending_per_address`` such
@@ -151,7 +154,10 @@ class Server:
         key_pool_size: int = 4,
         audio: AudioSource | None = None,
         agent: GuestAgent | None = None,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
+        #: SASL logins (user -> password), PLAIN inside TLS only, instead of the ticket.
+        self._sasl = sasl_users_check(dict(sasl_users)) if sasl_users is not None else None
         if display is None:
             displays: list[FrameSource] = [Framebuffer(1024, 768)]
         elif isinstance(display, FrameSource):
@@ -430,6 +436,7 @@ class Server:
                     keys=self._keys,
                     on_wrong_ticket=lambda: self._wrong_ticket(entry, host, peer),
                     max_message_size=MAX_CLIENT_MESSAGE,
+                    sasl=self._sasl,
                 )
             except SpiceNetError as exc:
                 log.info("%s: link failed: %s", peer, exc)
