@@ -157,6 +157,8 @@ SPICE_SESSION_LOWLEVEL = _names(
     "CLIENT_CHANNEL_CAPS channel_name CLIENT_AGENT_CAPS redact_uri DEFAULT_MEMORY_BUDGET parse_size "
     "MIN_MEMORY_BUDGET InvalidVVFile parse_vv KEEP_FILE_ENV PROXY_ENV is_vv_path Backoff ReconnectNotice "
     "SessionLost TicketExpired "
+    # What session.stats reports
+    "ChannelStats SessionStats tcp_rtt_ms "
     # Display: per-channel state, caches, video streams, A/V
     "DisplayChannelState ImageStore PaletteCache Pixels StreamManager MediaClock make_decoder "
     "MediaPresenter "

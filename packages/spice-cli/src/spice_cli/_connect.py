@@ -12,7 +12,7 @@ from spice_proto import ChannelType, DisplayMsg
 
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
-from ._stats import StatsCollector, format_stats
+from ._stats import format_stats
 from ._summary import channel_caps_text, common_caps_text, describe_message, modes_text, surface_text
 
 __all__ = ["UsageError", "add_parser", "run"]  # UsageError: where it used to be defined
@@ -81,12 +81,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         first: list[str] = []
         counts: Counter[str] = Counter()
         closing: list[str] = []
-        stats = StatsCollector(session)
-        async with trio.open_nursery() as nursery:
-            if args.stats:
-                nursery.start_soon(stats.run)
-            await _watch(session, args, stats, (surfaces, first, counts, closing))
-            nursery.cancel_scope.cancel()
+        await _watch(session, args, (surfaces, first, counts, closing))
         closed = closing[0] if closing else None
         say("surfaces:" if surfaces else "surfaces: none yet")
         for line in surfaces:
@@ -102,7 +97,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         if closed is not None:
             say(f"the server closed the session: {closed}")
         if args.stats:
-            for line in format_stats(stats.snapshot()):
+            for line in format_stats(session.stats):
                 say(line)
     return ExitCode.OK
 
@@ -110,14 +105,12 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 async def _watch(
     session: ss.Session,
     args: argparse.Namespace,
-    stats: StatsCollector,
     found: tuple[list[str], list[str], Counter[str], list[str]],
 ) -> None:
     """Read events for ``--seconds``: surfaces, the first messages, counts per message, a close."""
     surfaces, first, counts, closing = found
     with trio.move_on_after(args.seconds):
         async for event in session.events():
-            stats.observe(event)
             if isinstance(event, ss.events.SurfaceCreated):
                 surfaces.append(surface_text(event))
             if isinstance(event, ss.events.DisplayEvent):

@@ -26,7 +26,7 @@ from spice_proto import ChannelType
 
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
-from ._stats import StatsCollector, format_stats
+from ._stats import format_stats
 from ._summary import channel_caps_text, common_caps_text, modes_text
 
 __all__ = ["add_parser", "run", "session_facts"]
@@ -92,12 +92,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         with spice_net.capture_to(capture_dir):
             async with open_session(args) as session:
                 session.events().close()
-                stats = StatsCollector(session)
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(stats.run)
-                    await trio.sleep(args.seconds)
-                    nursery.cancel_scope.cancel()
-                snapshot = stats.snapshot()
+                await trio.sleep(args.seconds)
+                snapshot = session.stats
                 facts = session_facts(session)
                 picture = session.picture()
                 png = io.BytesIO()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -49,6 +50,7 @@ from ._inputs import Inputs
 from ._mediaclock import MediaClock
 from ._playback import Playback
 from ._record import Record, Recorder
+from ._stats import SessionStats, StatsCollector
 from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI
@@ -127,6 +129,7 @@ class Session:
         self._display_changed = trio.Event()
         self._last_display_change = -math.inf
         self._events = EventStream()
+        self._stats = StatsCollector(self)
         #: The guest agent: presence, capabilities, monitors config (see :class:`Agent`).
         self.agent = Agent(main, bool(init.agent_connected), init.agent_tokens, self._events.put)
 
@@ -158,6 +161,12 @@ class Session:
     async def set_monitors(self, monitors: Sequence[MonitorSpec], *, timeout: float = 10.0) -> None:
         """Ask the guest agent for these monitors, e.g. ``[(1280, 800)]`` (see :meth:`Agent.set_monitors`)."""
         await self.agent.set_monitors(monitors, timeout=timeout)
+
+    @property
+    def stats(self) -> SessionStats:
+        """Round-trip time, traffic per channel (totals, per second), display changes per second,
+        decode-and-draw time, video streams (frames/s, late frames), the playback latency."""
+        return self._stats.snapshot()
 
     def channel(self, channel_type: ChannelType, channel_id: int = 0) -> Channel:
         """An opened channel; :class:`ChannelUnavailable` if the session did not open it."""
@@ -264,7 +273,9 @@ class Session:
     def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:
         """Update the display state; the derived events (SurfaceCreated carries the surface)."""
         state = self.display.channel(channel_id, self._streams_for(channel_id))
+        started = time.perf_counter()
         derived = state.handle(message)
+        self._stats.display_handled(time.perf_counter() - started)
         event = event_for(ChannelType.DISPLAY, channel_id, message)
         if isinstance(event, SurfaceCreated) and isinstance(message, DisplaySurfaceCreate):
             event = replace(event, surface=state.surfaces.get(message.surface_id))
@@ -272,6 +283,7 @@ class Session:
             self._last_display_change = trio.current_time()
             self._display_changed.set()
             self._display_changed = trio.Event()
+            self._stats.display_changed()
         return [event, *derived]
 
     def _queue(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
@@ -287,6 +299,7 @@ class Session:
         for key, channel in self.opened.items():
             nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
         nursery.start_soon(self.agent.run, name="spice-agent-pump")
+        nursery.start_soon(self._stats.run, name="spice-stats")
         if self._inputs is not None:
             nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
         if self._record is not None:

@@ -24,6 +24,9 @@ from ._reconnect import (
 from ._budget import DEFAULT_MEMORY_BUDGET as DEFAULT_MEMORY_BUDGET, parse_size as parse_size
 from ._session import MIN_MEMORY_BUDGET as MIN_MEMORY_BUDGET
 
+# --- What session.stats reports
+from ._stats import ChannelStats as ChannelStats, SessionStats as SessionStats, tcp_rtt_ms as tcp_rtt_ms
+
 # --- Display: per-channel state, caches, video streams
 from ._display import DisplayChannelState as DisplayChannelState
 from ._image_cache import ImageStore as ImageStore, PaletteCache as PaletteCache

@@ -1,0 +1,214 @@
+"""``session.stats``: round-trip time, traffic per channel and second, frames/s, draw time, streams, audio.
+
+:class:`StatsCollector` is fed by the session (every display message's handling time,
+every display change) and samples the channels' byte and message counters once a
+second; :meth:`StatsCollector.snapshot` turns that into a :class:`SessionStats`.
+
+SPICE has no PING a client may send (the server pings, the client answers), so the
+round-trip time is the kernel's smoothed TCP round-trip time (``TCP_INFO``) of the main
+channel's socket, which the server's PING/PONG and ACK traffic keep current.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import trio
+from spice_proto import ChannelType
+
+from ._channels import channel_name
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["ChannelStats", "SessionStats", "tcp_rtt_ms"]
+
+_TCP_INFO = getattr(socket, "TCP_INFO", 11)
+#: Seconds over which the per-second figures are measured.
+WINDOW = 1.0
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One channel's traffic: totals since the link and rates over about the last second."""
+
+    name: str
+    bytes_in: int
+    bytes_out: int
+    messages_in: int
+    messages_out: int
+    bytes_in_per_s: float
+    bytes_out_per_s: float
+    messages_in_per_s: float
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """What ``session.stats`` reports (times in ms, rates per second)."""
+
+    seconds: float
+    rtt_ms: float | None
+    channels: tuple[ChannelStats, ...]
+    fps: float
+    frames: int
+    draw_ms: float
+    draw_ms_per_s: float
+    streams: int
+    stream_frames: int
+    stream_fps: float
+    stream_late: int
+    audio_latency_ms: int | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def _socket_of(stream: object) -> socket.socket | None:
+    """The OS socket under a trio stream (TLS, capture and tunnel wrappers unwrapped)."""
+    for _ in range(8):
+        sock = getattr(stream, "socket", None)
+        if sock is not None and hasattr(sock, "getsockopt"):
+            return sock  # type: ignore[no-any-return]
+        stream = getattr(stream, "transport_stream", None) or getattr(stream, "inner", None)
+        if stream is None:
+            return None
+    return None
+
+
+def tcp_rtt_ms(stream: object) -> float | None:
+    """The kernel's smoothed round-trip time of ``stream``'s TCP socket in ms (``None``: not TCP on Linux)."""
+    sock = _socket_of(stream)
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 104)
+    except OSError:
+        return None
+    if len(info) < 72:
+        return None
+    # struct tcp_info: eight one-byte fields, then u32s; tcpi_rtt (microseconds) is the 16th
+    return float(struct.unpack_from("<I", info, 8 + 15 * 4)[0]) / 1000.0
+
+
+class StatsCollector:
+    """Counts for one session (the session feeds it; ``run`` samples the channel counters)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.started = trio.current_time()
+        self.frames = 0
+        self.draw_seconds = 0.0
+        self._changes: deque[float] = deque()
+        self._draws: deque[tuple[float, float]] = deque()
+        self._samples: deque[tuple[float, dict[tuple[int, int], tuple[int, int, int]]]] = deque()
+        self._finished_streams: dict[tuple[int, int], tuple[int, int]] = {}
+        self._stream_ids: set[tuple[int, int]] = set()
+        self._stream_frames_seen: deque[tuple[float, int]] = deque()
+        self._last_live: dict[tuple[int, int], tuple[int, int]] = {}
+
+    # --------------------------------------------------------------- fed by the session
+    def display_changed(self) -> None:
+        now = trio.current_time()
+        self.frames += 1
+        self._changes.append(now)
+        while self._changes and self._changes[0] < now - WINDOW:
+            self._changes.popleft()
+
+    def display_handled(self, seconds: float) -> None:
+        """A display message took ``seconds`` to decode and draw."""
+        now = trio.current_time()
+        self.draw_seconds += seconds
+        self._draws.append((now, seconds))
+        while self._draws and self._draws[0][0] < now - WINDOW:
+            self._draws.popleft()
+
+    # ------------------------------------------------------------------------ sampling
+    async def run(self) -> None:
+        """Sample the channel and stream counters every quarter second until cancelled."""
+        while True:
+            self.sample()
+            await trio.sleep(WINDOW / 4)
+
+    def _counters(self) -> dict[tuple[int, int], tuple[int, int, int]]:
+        return {
+            (int(kind), cid): (channel.bytes_received, channel.bytes_sent, channel.messages_received)
+            for (kind, cid), channel in self.session.opened.items()
+        }
+
+    def _stream_totals(self) -> tuple[int, int]:
+        """(frames, late frames) of every stream seen so far, live or ended."""
+        live: dict[tuple[int, int], tuple[int, int]] = {}
+        for channel_id, manager in self.session._stream_managers.items():
+            for stream_id, stream in manager.streams.items():
+                live[(channel_id, stream_id)] = (stream.frames, stream.late)
+        for key in self._stream_ids - set(live):
+            self._finished_streams.setdefault(key, self._last_live.get(key, (0, 0)))
+        self._stream_ids |= set(live)
+        self._last_live = live
+        both = [*live.values(), *self._finished_streams.values()]
+        return sum(f for f, _ in both), sum(late for _, late in both)
+
+    def sample(self) -> None:
+        now = trio.current_time()
+        self._samples.append((now, self._counters()))
+        while len(self._samples) > 2 and self._samples[1][0] <= now - WINDOW:
+            self._samples.popleft()
+        frames, _ = self._stream_totals()
+        self._stream_frames_seen.append((now, frames))
+        while len(self._stream_frames_seen) > 2 and self._stream_frames_seen[1][0] <= now - WINDOW:
+            self._stream_frames_seen.popleft()
+
+    # ------------------------------------------------------------------------ the report
+    def snapshot(self) -> SessionStats:
+        self.sample()
+        now = trio.current_time()
+        (then, before), (_, current) = self._samples[0], self._samples[-1]
+        span = now - then
+        channels = []
+        for (kind, cid), channel in sorted(
+            self.session.opened.items(), key=lambda kv: (int(kv[0][0]), kv[0][1])
+        ):
+            key = (int(kind), cid)
+            now_counts = current.get(
+                key, (channel.bytes_received, channel.bytes_sent, channel.messages_received)
+            )
+            rates = [0.0, 0.0, 0.0]
+            if key in before and span > 0:
+                rates = [(now_counts[i] - before[key][i]) / span for i in range(3)]
+            channels.append(
+                ChannelStats(
+                    name=f"{channel_name(kind)}:{cid}",
+                    bytes_in=now_counts[0],
+                    bytes_out=now_counts[1],
+                    messages_in=now_counts[2],
+                    messages_out=channel.messages_sent,
+                    bytes_in_per_s=round(rates[0], 1),
+                    bytes_out_per_s=round(rates[1], 1),
+                    messages_in_per_s=round(rates[2], 1),
+                )
+            )
+        stream_frames, stream_late = self._stream_totals()
+        first_t, first_frames = self._stream_frames_seen[0]
+        stream_span = now - first_t
+        recent_changes = [t for t in self._changes if t >= now - WINDOW]
+        recent_draw = sum(s for t, s in self._draws if t >= now - WINDOW)
+        playback = (ChannelType.PLAYBACK, 0) in self.session.opened
+        return SessionStats(
+            seconds=round(now - self.started, 3),
+            rtt_ms=tcp_rtt_ms(self.session.main.stream),
+            channels=tuple(channels),
+            fps=float(len(recent_changes)),
+            frames=self.frames,
+            draw_ms=round(self.draw_seconds * 1000, 3),
+            draw_ms_per_s=round(recent_draw * 1000 / WINDOW, 3),
+            streams=len(self._stream_ids),
+            stream_frames=stream_frames,
+            stream_fps=round((stream_frames - first_frames) / stream_span, 2) if stream_span > 0 else 0.0,
+            stream_late=stream_late,
+            audio_latency_ms=self.session.playback.latency_ms if playback else None,
+        )

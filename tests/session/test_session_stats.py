@@ -1,0 +1,69 @@
+"""session.stats against an animated spice_server: frames/s, traffic per channel, draw time, RTT."""
+
+from __future__ import annotations
+
+import numpy as np
+import spice_server as srv
+import trio
+from spice_proto import Rect
+from spice_session import connect
+from spice_session.lowlevel import tcp_rtt_ms
+
+W, H = 160, 120
+
+
+async def animated_server(nursery: trio.Nursery, hz: float) -> str:
+    fb = srv.Framebuffer(W, H)
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+
+    async def animate() -> None:
+        rng = np.random.default_rng(0)
+        while True:
+            fb.update(rng.integers(0, 255, (20, 20, 3), np.uint8), Rect(10, 10, 30, 30), format="rgb")
+            await trio.sleep(1 / hz)
+
+    nursery.start_soon(animate)
+    return f"spice://127.0.0.1:{addr.port}"
+
+
+async def test_stats_count_frames_traffic_draw_time_and_rtt(nursery: trio.Nursery) -> None:
+    uri = await animated_server(nursery, 20)
+    async with connect(uri) as session:
+        session.events().close()  # nobody reads events: stats do not depend on it
+        await trio.sleep(2.0)
+        stats = session.stats
+        later = session.stats
+    assert 8 <= stats.fps <= 30, stats.fps  # 20 draws a second, give or take a merged one
+    assert stats.frames >= 25 and later.frames >= stats.frames
+    by_name = {c.name: c for c in stats.channels}
+    display = by_name["display:0"]
+    assert display.bytes_in > 20 * 20 * 3 * 20  # noise: about 1200 bytes a frame
+    assert display.messages_in >= stats.frames
+    assert 8 * 1200 < display.bytes_in_per_s < 40 * 2000, display.bytes_in_per_s
+    assert 8 <= display.messages_in_per_s <= 80
+    assert by_name["main:0"].bytes_out > 0 and by_name["display:0"].messages_out >= 1  # DISPLAY_INIT
+    assert stats.draw_ms > 0 and 0 < stats.draw_ms_per_s < 500
+    assert stats.rtt_ms is not None and 0 <= stats.rtt_ms < 100  # loopback
+    assert stats.audio_latency_ms is None and stats.streams == 0
+    assert '"channels"' in stats.to_json()
+
+
+async def test_a_still_screen_has_no_frames_per_second(nursery: trio.Nursery) -> None:
+    fb = srv.Framebuffer(W, H)
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    async with connect(f"spice://127.0.0.1:{addr.port}") as session:
+        await session.screenshot()
+        await trio.sleep(1.5)
+        stats = session.stats
+    assert stats.fps == 0
+    assert {c.name: c for c in stats.channels}["display:0"].bytes_in_per_s == 0
+
+
+def test_rtt_of_a_non_tcp_stream_is_none() -> None:
+    assert tcp_rtt_ms(object()) is None
