@@ -149,3 +149,42 @@ async def test_a_dropped_file_goes_to_the_guest(sdl: None, tmp_path: Path) -> No
                 await trio.sleep(0.02)
     assert (tmp_path / "inbox" / payload.name).read_bytes() == payload.read_bytes()
     assert said[0].startswith(f"spice view: {payload.name}: ") and "102400 bytes" in said[0]
+
+
+async def test_one_window_per_monitor(sdl: None) -> None:
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    left.fill((250, 0, 0))
+    right.fill((0, 0, 250))
+    server = srv.Server([left, right])
+    pointer = server.input_events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            addr: srv.ServerAddress = await nursery.start(
+                lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+            )  # type: ignore[arg-type]
+            async with ss.connect(f"spice://127.0.0.1:{addr.port}") as session:
+                viewer = Viewer(session)
+                nursery.start_soon(viewer.run)
+                while 1 not in viewer.extra or viewer.window is None:
+                    await trio.sleep(0.02)
+                second = viewer.extra[1]
+                assert (second.width, second.height) == (200, 150)
+                while second.read_pixels()[75, 100, :3].tolist() != [250, 0, 0]:  # B, G, R of (0, 0, 250)
+                    await trio.sleep(0.05)
+                right.fill((0, 250, 0))  # damage on the second monitor reaches its window only
+                while second.read_pixels()[75, 100, :3].tolist() != [0, 250, 0]:
+                    await trio.sleep(0.05)
+                assert viewer.window.read_pixels()[100, 160, :3].tolist() == [0, 0, 250]
+                # a click in the second window lands on display 1 at that window's coordinates
+                from spice_cli._sdl_window import ButtonInput
+
+                await viewer.on_input(ButtonInput(1, True, 50, 40, second.id))
+                await viewer.on_input(ButtonInput(1, False, 50, 40, second.id))
+                seen = []
+                with trio.fail_after(10):
+                    async for event in pointer:
+                        seen.append(event)
+                        if isinstance(event, srv.ButtonEvent) and not event.pressed:
+                            break
+                assert any(isinstance(e, srv.PointerEvent) and (e.x, e.y) == (50, 40) for e in seen)
+                nursery.cancel_scope.cancel()  # the viewer first, then the session

@@ -1,4 +1,4 @@
-"""The viewer proper: one SDL window glued to one session.
+"""The viewer proper: SDL windows glued to one session (one per display channel).
 
 One trio task polls SDL (on the main thread, with short sleeps) and draws;
 another follows the session's events (damage, surfaces, cursor, mouse mode).
@@ -83,6 +83,9 @@ class Viewer:
         self._redraw = False
         self._lost: str | None = None
         self._quit = False
+        #: Windows of the further display channels (monitors) by channel id, and their damage.
+        self.extra: dict[int, Window] = {}
+        self._extra_dirty: dict[int, list[Rect]] = {}
         #: The SDL loop's idle wait, cancelled when the session has something to show.
         self._idle: trio.CancelScope | None = None
 
@@ -120,6 +123,9 @@ class Viewer:
             if self.window is not None:
                 self.window.close()
                 self.window = None
+            for window in self.extra.values():
+                window.close()
+            self.extra.clear()
         if self._lost is not None and not self._quit:
             raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
 
@@ -141,12 +147,16 @@ class Viewer:
             self.guest.on_event(event)
         if isinstance(event, ss.events.Damage):
             primary = self.session.display.primary
-            if event.channel_id == 0 and primary is not None and event.surface_id == primary.surface_id:
+            if event.channel_id != 0:
+                self._extra_damage(event)
+            elif primary is not None and event.surface_id == primary.surface_id:
                 self._dirty.append(event.rect)
         elif isinstance(event, ss.events.SurfaceCreated):
             surface = event.surface
             if surface is not None and surface.primary and event.channel_id == 0:
                 self._show_primary(surface)
+            elif surface is not None and surface.primary:
+                self._show_extra(event.channel_id, surface)
         elif isinstance(event, ss.events.MouseModeChanged):
             await self._mouse_mode_changed()
         elif isinstance(event, ss.events.EventsDropped):
@@ -157,7 +167,8 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        if self._idle is not None and (self._dirty or self._redraw or self._lost is not None):
+        busy = self._dirty or self._redraw or any(self._extra_dirty.values())
+        if self._idle is not None and (busy or self._lost is not None):
             self._idle.cancel()
 
     def _show_primary(self, surface: ss.Surface) -> None:
@@ -169,6 +180,45 @@ class Viewer:
             if self.guest is None or self.guest.requested != (surface.width, surface.height):
                 self.window.fit_window()  # not when the guest took the size of our window
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
+
+    def _extra_primary(self, channel_id: int) -> ss.Surface | None:
+        state = self.session.display.channels.get(channel_id)
+        return state.primary if state is not None else None
+
+    def _extra_damage(self, event: ss.events.Damage) -> None:
+        primary = self._extra_primary(event.channel_id)
+        if event.channel_id in self.extra and primary is not None and event.surface_id == primary.surface_id:
+            self._extra_dirty.setdefault(event.channel_id, []).append(event.rect)
+
+    def _show_extra(self, channel_id: int, surface: ss.Surface) -> None:
+        """A further monitor's screen: a window of its own."""
+        window = self.extra.get(channel_id)
+        if window is None:
+            title = f"{self._title()} ({channel_id + 1})"
+            window = self.extra[channel_id] = Window(title, surface.width, surface.height)
+        elif (surface.width, surface.height) != (window.width, window.height):
+            window.set_source_size(surface.width, surface.height)
+            window.fit_window()
+        self._extra_dirty[channel_id] = [Rect(0, 0, surface.width, surface.height)]
+
+    def _render_extra(self) -> None:
+        for channel_id, rects in list(self._extra_dirty.items()):
+            window, primary = self.extra.get(channel_id), self._extra_primary(channel_id)
+            self._extra_dirty[channel_id] = []
+            if window is None or primary is None or not rects:
+                continue
+            if (primary.width, primary.height) != (window.width, window.height):
+                self._show_extra(channel_id, primary)
+                rects = self._extra_dirty.pop(channel_id)
+            for r in rects:
+                left, top = max(r.left, 0), max(r.top, 0)
+                right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
+                window.update(primary.flat, primary.stride, left, top, right - left, bottom - top)
+            window.present()
+
+    def _extra_at(self, window_id: int) -> int | None:
+        """The display channel whose extra window has SDL id ``window_id``."""
+        return next((cid for cid, w in self.extra.items() if w.id == window_id), None)
 
     async def _resync(self) -> None:
         """We fell behind and events were dropped: catch up from the session's state.
@@ -239,9 +289,10 @@ class Viewer:
                 if self.closing():
                     return
             now = trio.current_time()
-            pending = self._dirty or self._redraw
+            pending = self._dirty or self._redraw or any(self._extra_dirty.values())
             if pending and now - last_frame >= _FRAME:
                 self.render()
+                self._render_extra()
                 last_frame = now
                 pending = False
             if fd is None and self.window is not None:
@@ -295,6 +346,11 @@ class Viewer:
 
     async def on_input(self, event: InputEvent) -> None:
         """Handle one window event (also the entry point for tests)."""
+        if isinstance(event, (PointerMoved, ButtonInput, Quit)) and event.window and self.extra:
+            channel_id = self._extra_at(event.window)
+            if channel_id is not None:
+                await self._extra_input(channel_id, event)
+                return
         if isinstance(event, Quit):
             self._quit = True
         elif isinstance(event, WindowChanged):
@@ -317,6 +373,28 @@ class Viewer:
             and (self.grabbed or self.mouse_mode == MouseMode.CLIENT)
         ):
             await self.inputs.wheel(event.dy)
+
+    async def _extra_input(self, channel_id: int, event: PointerMoved | ButtonInput | Quit) -> None:
+        """Input in a further monitor's window: absolute positions on that display (client mode)."""
+        window = self.extra[channel_id]
+        if isinstance(event, Quit):  # closing one monitor's window hides it; the viewer goes on
+            window.close()
+            del self.extra[channel_id]
+            return
+        if self.inputs is None or self.mouse_mode != MouseMode.CLIENT:
+            return
+        point = to_surface(window.box(), window.width, window.height, event.x, event.y)
+        if point is None:
+            return
+        await self.inputs.mouse_position(point[0], point[1], channel_id)
+        button = SDL_BUTTONS.get(event.button) if isinstance(event, ButtonInput) else None
+        if isinstance(event, ButtonInput) and button is not None:
+            if event.pressed:
+                self._buttons.add(button)
+                await self.inputs.mouse_press(button)
+            elif button in self._buttons:
+                self._buttons.discard(button)
+                await self.inputs.mouse_release(button)
 
     async def _focus(self, focused: bool) -> None:
         self.focused = focused

@@ -90,6 +90,8 @@ class PointerMoved:
     y: int
     dx: int
     dy: int
+    #: The SDL id of the window it happened in (:attr:`Window.id`).
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class ButtonInput:
     pressed: bool
     x: int
     y: int
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,9 @@ class WindowChanged:
 
 @dataclass(frozen=True)
 class Quit:
-    """The window was closed."""
+    """The window was closed (``window``: its id; 0: the application is asked to quit)."""
+
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -164,10 +169,10 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
             out.append(KeyInput(int(key.keysym.scancode), kind == sdl2.SDL_KEYDOWN, bool(key.repeat)))
         elif kind == sdl2.SDL_MOUSEMOTION:
             m = event.motion
-            out.append(PointerMoved(m.x, m.y, m.xrel, m.yrel))
+            out.append(PointerMoved(m.x, m.y, m.xrel, m.yrel, m.windowID))
         elif kind in (sdl2.SDL_MOUSEBUTTONDOWN, sdl2.SDL_MOUSEBUTTONUP):
             b = event.button
-            out.append(ButtonInput(b.button, kind == sdl2.SDL_MOUSEBUTTONDOWN, b.x, b.y))
+            out.append(ButtonInput(b.button, kind == sdl2.SDL_MOUSEBUTTONDOWN, b.x, b.y, b.windowID))
         elif kind == sdl2.SDL_MOUSEWHEEL:
             w = event.wheel
             dy = -w.y if w.direction == sdl2.SDL_MOUSEWHEEL_FLIPPED else w.y
@@ -180,7 +185,7 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
             elif we == sdl2.SDL_WINDOWEVENT_FOCUS_LOST:
                 out.append(FocusChanged(False))
             elif we == sdl2.SDL_WINDOWEVENT_CLOSE:
-                out.append(Quit())
+                out.append(Quit(event.window.windowID))
             elif we in _REDRAW:
                 _exposed.add(int(event.window.windowID))
                 out.append(WindowChanged())
@@ -322,6 +327,11 @@ class Window:
         xlib.XConnectionNumber.restype = ctypes.c_int
         fd = int(xlib.XConnectionNumber(info.info.x11.display))
         return fd if fd >= 0 else None
+
+    @property
+    def id(self) -> int:
+        """SDL's id of this window (what its events carry)."""
+        return int(sdl2.SDL_GetWindowID(self._window))
 
     def pixel_size(self) -> tuple[int, int]:
         """The window's inside in device pixels (larger than its size on a HiDPI screen)."""
