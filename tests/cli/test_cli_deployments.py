@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 from peers.http_proxy import ProxyLog, serve_proxy
+from peers.pki import Pki
 
 TICKET = "cli-t1cket-0815"
 
@@ -111,3 +113,42 @@ async def test_proxy_option() -> None:
     bad = await spice("connect", "spice://127.0.0.1:5999", "--proxy", f"ftp://bob:{TICKET}@h")
     assert bad.returncode == 2 and TICKET not in bad.stderr.decode()
     assert "only http:// proxies" in bad.stderr.decode()
+
+
+async def test_serve_with_sasl_user(pki: Pki, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "spice_cli", "serve", "--listen", "127.0.0.1:0"],
+            *["--sasl-user", "alice", "--password", TICKET],
+            *[
+                "--tls-cert",
+                str(pki.directory / "server-cert.pem"),
+                "--tls-key",
+                str(pki.directory / "server-key.pem"),
+            ],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "(SASL: user alice with the password from --password)" in line and TICKET not in line, line
+        found = re.search(r"tls-port=(\d+)", line)
+        assert found, line
+        uri = f"spice://alice@127.0.0.1?tls-port={found.group(1)}"
+        out = tmp_path / "sasl.png"
+        ok = await spice("screenshot", uri, str(out), "--password", TICKET, "--ca-file", str(pki.ca_file))
+        assert ok.returncode == 0, ok.stderr
+        assert out.stat().st_size > 1000
+        bad = await spice("screenshot", uri, str(out), "--password", "nope", "--ca-file", str(pki.ca_file))
+        assert bad.returncode == 4, bad.stderr
+        assert (
+            bad.stderr.decode().startswith("spice: authentication failed: ") and "SASL" in bad.stderr.decode()
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

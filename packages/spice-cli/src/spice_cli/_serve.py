@@ -48,6 +48,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--password-lifetime", type=float, metavar="S", help="the password expires after S seconds"
     )
+    p.add_argument(
+        "--sasl-user",
+        metavar="NAME",
+        help="log clients in with SASL as NAME and the password (PLAIN, over TLS only) instead of a ticket",
+    )
     p.add_argument("--tls-cert", metavar="PEM", help="server certificate chain for TLS")
     p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     p.add_argument("--tls-port", type=int, metavar="PORT", help="TLS port (default: the --listen port + 1)")
@@ -135,6 +140,13 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     password = password_from(args, env=True)
     if args.password_lifetime is not None and password is None:
         raise UsageError("--password-lifetime needs a password")
+    sasl_users = None
+    if args.sasl_user is not None:
+        if password is None or ssl_context is None or args.password_lifetime is not None:
+            raise UsageError(
+                "--sasl-user needs a password and --tls-cert/--tls-key (and no --password-lifetime)"
+            )
+        sasl_users, password = {args.sasl_user: password}, None
     source = _source(args.source)
     if args.verbose:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -146,6 +158,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             image_compression=args.compression,
             ssl_context=ssl_context,
             name="spice serve",
+            sasl_users=sasl_users,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -158,6 +171,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             where = host if port is not None or tls_port is not None else args.unix
             raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}") from None
         needs = f" (password required: the one from {password_origin(args)})" if password is not None else ""
+        if sasl_users is not None:
+            needs = f" (SASL: user {args.sasl_user} with the password from {password_origin(args)})"
         print(f"serving {source.width}x{source.height} on {_uri(addr)}{needs}", file=out, flush=True)
         consume = getattr(source, "consume", None)
         if args.print_input:
