@@ -67,3 +67,32 @@ async def test_a_still_screen_has_no_frames_per_second(nursery: trio.Nursery) ->
 
 def test_rtt_of_a_non_tcp_stream_is_none() -> None:
     assert tcp_rtt_ms(object()) is None
+
+
+async def test_video_stream_frames_per_second(nursery: trio.Nursery) -> None:
+    """spice_server turns a smoothly animated area into an MJPEG stream: its frames are counted."""
+    w, h, box = 480, 320, Rect(96, 64, 96 + 192, 64 + 144)
+    fb = srv.Framebuffer(w, h)
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    y, x = np.mgrid[0 : box.height, 0 : box.width]
+    async with connect(f"spice://127.0.0.1:{addr.port}") as session:
+        session.events().close()
+        await session.screenshot()
+        for i in range(75):  # 3 s at 25 frames a second
+            frame = np.zeros((box.height, box.width, 4), np.uint8)
+            frame[:, :, 0] = 128 + 100 * np.sin((x + 4 * i) / 23)
+            frame[:, :, 1] = 128 + 100 * np.cos((y - 3 * i) / 17)
+            frame[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * i) / 31)
+            fb.update(frame, box)
+            await trio.sleep(1 / 25)
+        stats = session.stats
+        pipe = server.clients[0].display
+        assert pipe is not None and pipe.streams
+        sent = sum(s.frames_sent for s in pipe.streams.values())
+    assert stats.streams >= 1
+    assert stats.stream_frames >= 20 and stats.stream_frames <= sent
+    assert 10 <= stats.stream_fps <= 30, stats.stream_fps
+    assert stats.stream_late <= stats.stream_frames
