@@ -34,7 +34,7 @@ SPICE_PROTO = _names(
     # The channel state machine and its events
     "DEFAULT_COMMON_CAPS NEED_DATA Connection ConnectionClosed ConnectionState Event LinkEstablished "
     "LinkFailed LinkReplyReceived LinkRequested MessageReceived NeedData Role TicketReceived "
-    "SaslMechanisms SaslReply "
+    "SaslMechanisms SaslReply SaslStartReceived "
     # Link stage
     "ENCRYPTED_TICKET_SIZE LINK_HEADER_SIZE LINK_MAGIC LINK_MESS_SIZE LINK_REPLY_SIZE MAX_LINK_SIZE "
     "AuthMechanism LinkHeader LinkMess LinkReply "
@@ -178,12 +178,12 @@ SPICE_NET = _names(
     "SpiceSSLContext client_ssl_context server_ssl_context parse_host_subject "
     "SpiceNetError AuthenticationFailed ChannelClosed ConnectFailed ConnectTimeout LinkRefused "
     "NeedSecured NotSpiceServer ProtocolViolation TLSVerificationFailed InvalidProxy ProxyAuthRequired "
-    "ProxyFailed "
+    "ProxyFailed SaslUnsupported "
     "capture_to read_pcap CaptureError "
     "__version__"
 )
 SPICE_NET_LOWLEVEL = _names(
-    "BaseChannel DEFAULT_PROXY_PORT open_tunnel TicketKey encrypt_ticket subject_matches error_leaves "
+    "BaseChannel DEFAULT_PROXY_PORT open_tunnel TicketKey encrypt_ticket subject_matches error_leaves sasl_users "
     "single_error CAPTURE_PORT Segment channel_of tap_stream"
 )
 
