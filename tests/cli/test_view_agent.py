@@ -188,3 +188,31 @@ async def test_one_window_per_monitor(sdl: None) -> None:
                             break
                 assert any(isinstance(e, srv.PointerEvent) and (e.x, e.y) == (50, 40) for e in seen)
                 nursery.cancel_scope.cancel()  # the viewer first, then the session
+
+
+async def test_resizing_the_first_window_keeps_the_other_monitor(sdl: None) -> None:
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    agent = srv.GuestAgent()
+    server = srv.Server([left, right], agent=agent)
+    events = agent.events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            addr: srv.ServerAddress = await nursery.start(
+                lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+            )  # type: ignore[arg-type]
+            async with ss.connect(f"spice://127.0.0.1:{addr.port}") as session:
+                viewer = Viewer(session)
+                nursery.start_soon(viewer.run)
+                await session.agent.ready()
+                while 1 not in viewer.extra or viewer.window is None:
+                    await trio.sleep(0.02)
+                _resize_window(viewer, 400, 300)
+                with trio.fail_after(10):
+                    async for event in events:
+                        if isinstance(event, srv.ResizeRequested):
+                            break
+                # the other monitor is named with its size: a config of the first alone would
+                # switch it off in a guest
+                assert [(m.width, m.height) for m in event.monitors] == [(400, 300), (200, 150)]
+                assert (left.width, left.height) == (400, 300) and (right.width, right.height) == (200, 150)
+                nursery.cancel_scope.cancel()

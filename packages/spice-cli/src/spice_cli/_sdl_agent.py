@@ -126,7 +126,9 @@ class ViewerAgent:
         if wanted in (self.requested, current) or not self.session.agent.has(AgentCap.MONITORS_CONFIG):
             return
         self.requested = wanted
-        await self.session.set_monitors([wanted], timeout=5.0)
+        # the other monitors keep their sizes: a config naming only the first would switch them off
+        others = [(m.width, m.height) for m in self.session.display.monitor_layout()[1:]]
+        await self.session.set_monitors([wanted, *others], timeout=5.0)
 
     async def _clipboards(self) -> None:
         if self.clipboard is None:
