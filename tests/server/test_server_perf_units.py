@@ -124,3 +124,35 @@ def test_never_repeating_bands_skip_hashing_and_repeats_are_found_again(
     _show(messages, canvas, client_cache)
     assert np.array_equal(canvas, sent[-1])
     assert not cache.probing
+
+
+@pytest.mark.parametrize("fmt", ["bgrx", "bgra", "rgbx", "rgba", "rgb", "bgr"])
+def test_framebuffer_update_writes_each_layout_in_place(fmt: str) -> None:
+    rng = np.random.default_rng(11)
+    b, g, r = (rng.integers(0, 256, (30, 40), dtype=np.uint8) for _ in range(3))
+    channels = {
+        "b": b,
+        "g": g,
+        "r": r,
+        "x": np.full((30, 40), 99, np.uint8),
+        "a": np.full((30, 40), 7, np.uint8),
+    }
+    pixels = np.stack([channels[c] for c in fmt], axis=2)
+    fb = ss.Framebuffer(64, 48)
+    fb.fill((1, 2, 3))
+    before = fb.frame
+    fb.update(pixels, Rect(10, 5, 50, 35), format=fmt)
+    fb.update(pixels.tobytes(), Rect(0, 0, 40, 30), format=fmt)  # bytes-like too
+    assert fb.frame is before  # drawn into, not replaced
+    want = np.stack([b, g, r], axis=2)
+    assert np.array_equal(fb.frame[0:30, 0:40, :3], want)
+    assert np.array_equal(fb.frame[35:48, :, :3], np.full((13, 64, 3), (3, 2, 1)))  # untouched
+    assert not fb.frame[:, :, 3].any()  # X stays 0 whatever the source's 4th byte
+
+
+def test_framebuffer_update_from_its_own_frame_in_rgb_order() -> None:
+    fb = ss.Framebuffer(8, 4)
+    fb.update(np.arange(8 * 4 * 3, dtype=np.uint8).reshape(4, 8, 3), format="rgb")
+    expected = fb.frame[:, :, 2::-1].copy()  # read as R, G, B: the channels swap
+    fb.update(fb.frame[:, :, :3], format="rgb")  # a view of the frame itself
+    assert np.array_equal(fb.frame[:, :, :3], expected)

@@ -161,6 +161,28 @@ def _check_size(width: int, height: int) -> None:
 
 def to_bgrx(pixels: Any, width: int, height: int, fmt: str) -> Frame:
     """``pixels`` (bytes-like or a numpy array) in layout ``fmt`` as a (height, width, 4) BGRX array."""
+    arr: Frame = _pixel_array(pixels, width, height, fmt)
+    if fmt in ("bgrx", "bgra"):
+        return arr
+    out = np.empty((height, width, 4), np.uint8)
+    _put_bgr(out, arr, fmt)
+    out[:, :, 3] = 0
+    return out
+
+
+def _put_bgr(dest: Frame, arr: Any, fmt: str) -> None:
+    """Write the B, G, R bytes of ``arr`` (layout ``fmt``, same height and width) into ``dest``:
+    one strided copy per channel, no temporary."""
+    if fmt in ("rgbx", "rgba", "rgb"):
+        dest[:, :, 0] = arr[:, :, 2]
+        dest[:, :, 1] = arr[:, :, 1]
+        dest[:, :, 2] = arr[:, :, 0]
+    else:
+        dest[:, :, :3] = arr[:, :, :3]
+
+
+def _pixel_array(pixels: Any, width: int, height: int, fmt: str) -> Any:
+    """``pixels`` as a (height, width, channels) uint8 array of layout ``fmt`` (no copy)."""
     if fmt not in PIXEL_FORMATS:
         raise SourceError(f"unknown pixel format {fmt!r}; use one of {', '.join(PIXEL_FORMATS)}")
     channels = 3 if fmt in ("rgb", "bgr") else 4
@@ -187,17 +209,7 @@ def to_bgrx(pixels: Any, width: int, height: int, fmt: str) -> Frame:
                 f"(tightly packed rows of {width * channels} bytes)"
             )
         arr = np.frombuffer(raw, np.uint8).reshape(height, width, channels)
-    if fmt in ("bgrx", "bgra"):
-        return arr
-    out = np.empty((height, width, 4), np.uint8)
-    if fmt in ("rgbx", "rgba", "rgb"):
-        out[:, :, 0] = arr[:, :, 2]
-        out[:, :, 1] = arr[:, :, 1]
-        out[:, :, 2] = arr[:, :, 0]
-    else:  # bgr
-        out[:, :, :3] = arr[:, :, :3]
-    out[:, :, 3] = 0
-    return out
+    return arr
 
 
 class Framebuffer(FrameSource):
@@ -219,8 +231,10 @@ class Framebuffer(FrameSource):
                 f"rectangle {box.left},{box.top}-{box.right},{box.bottom} is empty or outside "
                 f"the {self.width}x{self.height} frame"
             )
-        src = to_bgrx(pixels, box.width, box.height, format)
-        self._frame[box.top : box.bottom, box.left : box.right, :3] = src[:, :, :3]
+        src = _pixel_array(pixels, box.width, box.height, format)
+        if np.may_share_memory(src, self._frame):
+            src = np.array(src)  # channel by channel from an overlapping area would read written bytes
+        _put_bgr(self._frame[box.top : box.bottom, box.left : box.right], src, format)
         self._damage(box)
 
     def fill(self, rgb: tuple[int, int, int], rect: _RectLike | None = None) -> None:
