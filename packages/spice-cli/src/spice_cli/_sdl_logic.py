@@ -38,6 +38,7 @@ _LCTRL, _LALT, _RCTRL, _RALT = 0xE0, 0xE2, 0xE4, 0xE6
 _F = 0x09
 _M = 0x10
 _N = 0x11
+_S = 0x16
 _CTRL = frozenset({_LCTRL, _RCTRL})
 _ALT = frozenset({_LALT, _RALT})
 
@@ -108,20 +109,26 @@ class Command(enum.Enum):
     TOGGLE_FULLSCREEN = "toggle-fullscreen"
     TOGGLE_MUTE = "toggle-mute"
     TOGGLE_MICROPHONE = "toggle-microphone"
+    TOGGLE_STATS = "toggle-stats"
 
 
 #: Ctrl+Alt+<key> (SDL / USB HID scancodes) and what it does.
-_HOT = {_F: Command.TOGGLE_FULLSCREEN, _M: Command.TOGGLE_MUTE, _N: Command.TOGGLE_MICROPHONE}
+_HOT = {
+    _F: Command.TOGGLE_FULLSCREEN,
+    _M: Command.TOGGLE_MUTE,
+    _N: Command.TOGGLE_MICROPHONE,
+    _S: Command.TOGGLE_STATS,
+}
 
 
 @dataclass
 class HotKeys:
     """Ctrl+Alt (pressed and let go with nothing else) releases the grab; Ctrl+Alt+F toggles fullscreen,
-    Ctrl+Alt+M the sound and Ctrl+Alt+N the microphone.
+    Ctrl+Alt+M the sound, Ctrl+Alt+N the microphone and Ctrl+Alt+S the statistics overlay.
 
     :meth:`key` says whether an event goes on to the guest and what the viewer
     should do.  Ctrl and Alt themselves always reach the guest (so Ctrl+Alt+Del
-    works); only the F, M and N of those combinations are kept back.
+    works); only the F, M, N and S of those combinations are kept back.
     """
 
     held: set[int] = field(default_factory=set)

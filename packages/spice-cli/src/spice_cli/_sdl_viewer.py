@@ -7,6 +7,9 @@ Only the damaged rectangles of the primary surface are uploaded to the texture.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import spice_net
 import spice_session as ss
 import trio
@@ -15,6 +18,7 @@ from spice_proto import ChannelType, MouseButton, MouseMode, Rect
 from ._sdl_agent import ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
+from ._sdl_overlay import MARGIN, overlay_lines, overlay_patch, overlay_size
 from ._sdl_window import (
     ButtonInput,
     FileDropped,
@@ -38,6 +42,8 @@ __all__ = ["Viewer"]
 #: between frames; the longest idle wait (X11: the connection's socket wakes us sooner).
 _POLL = 0.004
 _FRAME = 1 / 60
+#: Seconds between redraws of the statistics overlay.
+_OVERLAY_PERIOD = 0.5
 _IDLE = 0.25
 #: More damaged rectangles than this in one frame are uploaded as their bounding box.
 _MAX_RECTS = 64
@@ -81,6 +87,10 @@ class Viewer:
         self._buttons: set[MouseButton] = set()
         self._dirty: list[Rect] = []
         self._redraw = False
+        #: The statistics overlay (Ctrl+Alt+S): on or off, where it is, when it was drawn.
+        self.stats_overlay = False
+        self._overlay_box: Rect | None = None
+        self._overlay_at = -math.inf
         self._lost: str | None = None
         self._quit = False
         #: Windows of the further display channels (monitors) by channel id, and their damage.
@@ -289,7 +299,8 @@ class Viewer:
                 if self.closing():
                     return
             now = trio.current_time()
-            pending = self._dirty or self._redraw or any(self._extra_dirty.values())
+            overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
+            pending = self._dirty or self._redraw or overlay_due or any(self._extra_dirty.values())
             if pending and now - last_frame >= _FRAME:
                 self.render()
                 self._render_extra()
@@ -341,8 +352,38 @@ class Viewer:
             left, top = max(r.left, 0), max(r.top, 0)
             right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
             window.update(flat, primary.stride, left, top, right - left, bottom - top)
+        if self.stats_overlay:
+            self._draw_stats(window, primary, rects)
         window.present(self._cursor_overlay())
         self._redraw = False
+
+    def _draw_stats(self, window: Window, primary: ss.Surface, damaged: list[Rect]) -> None:
+        """Draw the overlay again when it is due or the picture under it changed."""
+        now = trio.current_time()
+        box = self._overlay_box
+        if box is not None and (box.right > primary.width or box.bottom > primary.height):
+            box = None  # a new, smaller screen: the old overlay went with the old picture
+        under = box is not None and any(not r.intersect(box).empty for r in damaged)
+        if now - self._overlay_at < _OVERLAY_PERIOD and not under and box is not None:
+            return
+        lines = overlay_lines(self.session.stats)
+        w, h = overlay_size(lines, primary.width, primary.height)
+        if w <= 0 or h <= 0:
+            return
+        new = Rect(MARGIN, MARGIN, MARGIN + w, MARGIN + h)
+        if box is not None and box != new:
+            old = box
+            window.update(primary.flat, primary.stride, old.left, old.top, old.width, old.height)
+        pixels = primary.pixels
+        if pixels.ndim != 3:
+            return
+        background = pixels[new.top : new.bottom, new.left : new.right]
+        patch = overlay_patch(background, lines)
+        placed = np.zeros((new.bottom, new.right, 4), np.uint8)  # update() copies a rect in place
+        placed[new.top :, new.left :] = patch
+        window.update(placed, new.right * 4, new.left, new.top, w, h)
+        self._overlay_box = new
+        self._overlay_at = now
 
     async def on_input(self, event: InputEvent) -> None:
         """Handle one window event (also the entry point for tests)."""
@@ -419,6 +460,12 @@ class Viewer:
             self.audio.toggle_mute()
         elif command is Command.TOGGLE_MICROPHONE and self.microphone is not None:
             self.microphone.muted = not self.microphone.muted
+        elif command is Command.TOGGLE_STATS:
+            self.stats_overlay = not self.stats_overlay
+            if not self.stats_overlay and self._overlay_box is not None:
+                self._dirty.append(self._overlay_box)  # the picture under it comes back
+                self._overlay_box = None
+            self._overlay_at = -math.inf
         if forward and self.inputs is not None:
             await self.inputs.hid_key(event.scancode, event.pressed)
 

@@ -26,7 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="show a SPICE server's screen in a window, with keyboard and mouse",
         description="Open a window at the remote screen size showing the server's primary display. "
         "Click to grab keyboard and mouse, press Ctrl+Alt to release them, Ctrl+Alt+F toggles "
-        "fullscreen, Ctrl+Alt+M mutes the sound and Ctrl+Alt+N the microphone; resizing scales "
+        "fullscreen, Ctrl+Alt+M mutes the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S shows statistics; "
+        "resizing scales "
         "with the aspect ratio kept.",
     )
     add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
