@@ -12,11 +12,10 @@ import pytest
 import spice_net
 import spice_server as srv
 import trio
+from peers.pki import make_pki
+from peers.require import require_binary
 from PIL import Image
 from spice_proto import Rect
-
-from tests.peers.pki import make_pki
-from tests.peers.require import require_binary
 
 W, H = 160, 120
 

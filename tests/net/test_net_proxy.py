@@ -11,6 +11,7 @@ import pytest
 import spice_net
 import trio
 import trustme
+from peers.http_proxy import ProxyLog, serve_proxy
 from spice_net._client import open_unix_channel
 from spice_net._proxy import (
     MAX_REPLY_HEADER,
@@ -21,8 +22,6 @@ from spice_net._proxy import (
     parse_proxy,
 )
 from spice_proto import ChannelType, Ping
-
-from tests.peers.http_proxy import ProxyLog, serve_proxy
 
 SECRET = "pr0xy-s3cret"
 PSEUDO = "pvespiceproxy:6571a2b3:100:node1::0f1e2d3c4b5a"
