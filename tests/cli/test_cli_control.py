@@ -243,3 +243,32 @@ async def test_hostile_lines_and_socket_paths(nursery: trio.Nursery, tmp_path: P
         assert (await c.call("info"))["result"]["width"] == W
         async with connect(sock) as again:  # the server is still there for others
             assert (await again.call("info"))["result"]["width"] == W
+
+
+async def test_connection_events_and_exit_when_the_server_goes(tmp_path: Path) -> None:
+    fb = srv.Framebuffer(W, H)
+    sock = tmp_path / "ctl.sock"
+    async with trio.open_nursery() as outer:
+        server_scope = trio.CancelScope()
+
+        async def serve(task_status: trio.TaskStatus[str]) -> None:
+            with server_scope:
+                async with trio.open_nursery() as inner:
+                    _, uri = await _server(inner, fb)
+                    task_status.started(uri)
+
+        uri: str = await outer.start(serve)
+        async with control(uri, sock) as proc, connect(sock) as c:
+            await c.call("screenshot")
+            await c.call("subscribe", events=["connection"])
+            server_scope.cancel()  # the server and every client connection go away
+            with trio.fail_after(20):
+                while not any(e.get("kind") == "closed" for e in c.events):
+                    try:
+                        c.events.append(await c.read())
+                    except EOFError:
+                        break
+                await proc.wait()
+            assert c.events[-1] == {"event": "connection", "kind": "closed", "reason": c.events[-1]["reason"]}
+            assert proc.returncode == 0  # the session ended: so does spice control
+    assert not sock.exists()

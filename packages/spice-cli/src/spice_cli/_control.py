@@ -55,6 +55,8 @@ MAX_LINE = 32 << 20
 #: Events queued for one connection before they are dropped.
 EVENT_QUEUE = 1024
 EVENT_KINDS = ("damage", "cursor", "clipboard", "connection")
+#: Seconds the connections get to write their last events once the session ended.
+FLUSH_TIMEOUT = 2.0
 
 
 def event_json(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
@@ -110,6 +112,7 @@ class _Subscriber:
         self.kinds: set[str] = set()
         self.send, self.receive = trio.open_memory_channel[dict[str, Any]](EVENT_QUEUE)
         self.dropped = 0
+        self.flushed = trio.Event()
 
     def offer(self, kind: str, body: dict[str, Any]) -> None:
         if kind not in self.kinds:
@@ -146,6 +149,15 @@ class ControlServer:
                 for sub in list(self.subscribers):
                     sub.offer(*found)
 
+    async def flush(self, timeout: float) -> None:
+        """The session ended: let every connection write its last events (``timeout`` at most)."""
+        subscribers = list(self.subscribers)
+        for sub in subscribers:
+            sub.send.close()
+        with trio.move_on_after(timeout):
+            for sub in subscribers:
+                await sub.flushed.wait()
+
     async def handle(self, stream: trio.abc.Stream) -> None:
         """Serve one connection until it closes."""
         sub = _Subscriber()
@@ -165,6 +177,7 @@ class ControlServer:
                 async def forward_events() -> None:
                     async for body in sub.receive:
                         await write(body)
+                    sub.flushed.set()  # the session ended and everything was written
 
                 nursery.start_soon(forward_events)
                 try:
@@ -326,6 +339,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     nursery.start_soon(serve)
                     nursery.start_soon(on_sigterm)
                     await server.pump_events()
+                    await server.flush(FLUSH_TIMEOUT)
                     nursery.cancel_scope.cancel()  # the session ended
     finally:
         with suppress(OSError):
