@@ -107,6 +107,7 @@ async def test_clipboard_both_ways_with_xclip(viewer: str, xvfb: Xvfb, tmp_path:
 
 
 async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -> None:
+    """(spicy sends no monitors config on a resize: its "Resize guest" is off and has no option.)"""
     require_binary("xdotool")
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H))
