@@ -61,8 +61,13 @@ class Viewer:
         microphone: SdlMicrophone | None = None,
         resize_guest: bool = True,
         clipboard: bool = True,
+        name: str | None = None,
+        fullscreen: bool = False,
     ) -> None:
         self.session = session
+        #: The window's name (a .vv file's ``title``), else the server's VM name, else host:port.
+        self.name = name
+        self._start_fullscreen = fullscreen
         #: The guest agent's services: guest size follows the window, clipboards both ways.
         self.guest: ViewerAgent | None = None
         if hasattr(session, "agent"):
@@ -185,6 +190,8 @@ class Viewer:
         if self.window is None:
             self.window = Window(self._title(), surface.width, surface.height)
             self._apply_cursor()
+            if self._start_fullscreen:  # a .vv file's fullscreen=1
+                self.window.toggle_fullscreen()
         elif (surface.width, surface.height) != (self.window.width, self.window.height):
             self.window.set_source_size(surface.width, surface.height)
             if self.guest is None or self.guest.requested != (surface.width, surface.height):
@@ -285,7 +292,7 @@ class Viewer:
         return cursor.x - shape.hot_x, cursor.y - shape.hot_y
 
     def _title(self) -> str:
-        name = self.session.name or self.label
+        name = self.name or self.session.name or self.label
         return title(name, grabbed=self.grabbed, mouse_mode=self.mouse_mode)
 
     # ------------------------------------------------------------------ SDL side

@@ -85,6 +85,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     if args.record is not None:
         check_video_path(args.record)
     recording: list[str] = []
+    vv: ss.VVFile | None = getattr(args, "vv", None)
     with sdl_video(), contextlib.ExitStack() as stack:
         audio = not args.no_audio and audio_device(stack, "spice view")
 
@@ -97,6 +98,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     microphone=mic,
                     resize_guest=not args.no_resize_guest,
                     clipboard=not args.no_clipboard,
+                    name=vv.title if vv is not None else None,
+                    fullscreen=vv is not None and vv.fullscreen,
                 )
                 if args.record is None or recording:
                     await viewer.run()
