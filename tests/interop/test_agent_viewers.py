@@ -153,3 +153,72 @@ async def test_two_monitors_give_two_windows(viewer: str, xvfb_factory: Callable
         await trio.to_thread.run_sync(lambda: xvfb.display.run(["xdotool", "windowmove", second, "700", "0"]))
         await exact_on_screen(xvfb, left.frame)
         await exact_on_screen(xvfb, right.frame)
+
+
+def _png(width: int, height: int, seed: int) -> tuple[bytes, np.ndarray]:
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue(), pixels
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+async def test_remote_viewer_png_both_ways_with_xclip(xvfb: Xvfb, tmp_path: Path) -> None:
+    require_binary("xclip")
+    fb = ss.Framebuffer(W, H)
+    agent = ss.GuestAgent(follow_resize=False)
+    events = agent.events()
+    server = ss.Server(fb, agent=agent)
+    async with running(server) as port:
+        start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=port))
+        await agent_ready(agent)
+        host_png, host_pixels = _png(40, 30, 1)
+        (tmp_path / "host.png").write_bytes(host_png)
+        argv = [
+            "xclip",
+            "-quiet",
+            "-selection",
+            "clipboard",
+            "-t",
+            "image/png",
+            "-i",
+            str(tmp_path / "host.png"),
+        ]
+        xvfb.display.start_client("xclip", argv)
+        with trio.fail_after(TIMEOUT):
+            while True:
+                event = await events.receive()
+                if isinstance(event, ss.ClipboardOffered) and AgentClipboardType.IMAGE_PNG in event.types:
+                    break
+        got = await agent.get_image()
+        assert got is not None and np.array_equal(_pixels(got), host_pixels)
+
+        server_png, server_pixels = _png(50, 20, 2)
+        agent.set_image(server_png)
+        out: list[bytes] = []
+
+        def pasted() -> bool:
+            try:
+                out[:] = [
+                    xvfb.display.run(["xclip", "-o", "-selection", "clipboard", "-t", "image/png"]).stdout
+                ]
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                return False
+            return out[0].startswith(b"\x89PNG")
+
+        await trio.to_thread.run_sync(
+            lambda: wait_until("xclip to paste the server's PNG", pasted, timeout=TIMEOUT)
+        )
+        assert np.array_equal(_pixels(out[0]), server_pixels)
