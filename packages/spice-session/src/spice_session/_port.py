@@ -88,6 +88,8 @@ class Port:
         self.events: list[PortEvent | int] = []
         self._buffer = bytearray()
         self._ended = False
+        self._pumping = False
+        self._changed = trio.Event()
 
     async def send(self, data: bytes) -> None:
         for start in range(0, len(data), CHUNK):
@@ -125,6 +127,19 @@ class Port:
             await self._pump()
 
     async def _pump(self) -> None:
+        """Take in one message; a second task waiting meanwhile sees its effect instead."""
+        if self._pumping:
+            await self._changed.wait()
+            return
+        self._pumping = True
+        try:
+            await self._take_one()
+        finally:
+            self._pumping = False
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def _take_one(self) -> None:
         try:
             message = await self.channel.receive()
         except spice_net.ChannelClosed:
