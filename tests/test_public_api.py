@@ -123,7 +123,7 @@ SPICE_SESSION = _names(
     # Connecting
     "connect Session DisplaySettings SpiceURI parse_uri VVFile load_vv run_reconnecting "
     # What a session holds: screen, cursor, keyboard and mouse, audio, agent, memory
-    "Display Surface available_codecs CursorImage CursorState Inputs Playback Record opus_available "
+    "Display Monitor Surface available_codecs CursorImage CursorState Inputs Playback Record opus_available "
     "Agent MonitorSpec Clipboard FileTransfers MemoryBudget "
     # Keyboard layouts
     "LAYOUTS Layout get_layout "

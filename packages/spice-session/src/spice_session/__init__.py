@@ -24,7 +24,7 @@ from ._vv import VVFile as VVFile, load_vv as load_vv
 from ._reconnect import run_reconnecting as run_reconnecting
 
 # --- What a session holds: screen, cursor, keyboard and mouse, audio, agent, memory
-from ._display import Display as Display
+from ._display import Display as Display, Monitor as Monitor
 from ._surface import Surface as Surface
 from ._video import available_codecs as available_codecs
 from ._cursor import CursorImage as CursorImage, CursorState as CursorState
