@@ -32,6 +32,7 @@ def test_exceptions_are_spice_net_errors() -> None:
         "ProxyAuthRequired",
         "ProxyFailed",
         "CaptureError",
+        "SaslUnsupported",
     }
     for obj in errors:
         assert issubclass(obj, spice_net.SpiceNetError), obj
