@@ -204,3 +204,31 @@ async def test_spice_view_records_what_it_shows(nursery: trio.Nursery, tmp_path:
 async def test_spice_view_record_usage_error() -> None:
     result = await spice("view", "spice://127.0.0.1:1", "--record", "x.avi")
     assert result.returncode == 2 and b"unknown video format" in result.stderr
+
+
+async def test_recording_ends_when_the_server_closes(tmp_path: Path) -> None:
+    fb = srv.Framebuffer(W, H)
+    fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
+    out = tmp_path / "closed.mp4"
+    async with trio.open_nursery() as outer:
+
+        async def serve(task_status: trio.TaskStatus[int]) -> None:
+            async with trio.open_nursery() as inner:
+                server = srv.Server(fb)
+                addr: srv.ServerAddress = await inner.start(
+                    lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+                )  # type: ignore[arg-type]
+                task_status.started(addr.port)
+                await trio.sleep(2.0)
+                fb.update(pattern(1), Rect(0, 0, W, H), format="rgb")
+                await trio.sleep(1.0)
+                inner.cancel_scope.cancel()  # the server's listeners and client connections go
+
+        port: int = await outer.start(serve)
+        started = trio.current_time()
+        result = await spice("record", f"spice://127.0.0.1:{port}", str(out), "--duration", "60")
+        assert trio.current_time() - started < 30
+    assert result.returncode == 0, result.stderr  # and not after 60 s: it ended with the session
+    frames, duration = decode(out)
+    assert 1.5 <= duration <= 10
+    assert np.abs(frames[-1][1].astype(int) - pattern(1).astype(int)).mean() < 4  # the last picture

@@ -234,7 +234,6 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
     progress = sys.stderr if sys.stderr.isatty() else None
     async with open_session(args, audio=not args.no_audio) as session:
-        session.events().close()
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 result: list[VideoWriter] = []
@@ -247,8 +246,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     async for _ in signals:
                         nursery.cancel_scope.cancel()
 
+                async def until_closed() -> None:
+                    async for event in session.events():  # nothing else reads them
+                        if isinstance(event, ss.events.SessionClosed):
+                            nursery.cancel_scope.cancel()
+
                 nursery.start_soon(recording)
                 nursery.start_soon(on_sigterm)
+                nursery.start_soon(until_closed)
     writer = result[0] if result else None
     if writer is not None:
         seconds = writer.last_pts / 1000
