@@ -16,15 +16,15 @@ import socket
 import struct
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
+from spice_net import Channel
 from spice_proto import ChannelType
 
 from ._channels import channel_name
-
-if TYPE_CHECKING:
-    from ._session import Session
+from ._playback import Playback
+from ._streams import StreamManager
 
 __all__ = ["ChannelStats", "SessionStats", "tcp_rtt_ms"]
 
@@ -95,10 +95,19 @@ def tcp_rtt_ms(stream: object) -> float | None:
     return float(struct.unpack_from("<I", info, 8 + 15 * 4)[0]) / 1000.0
 
 
+class StatsSource(Protocol):
+    """What the collector reads of a session."""
+
+    opened: dict[tuple[ChannelType, int], Channel]
+    main: Channel
+    playback: Playback
+    _stream_managers: dict[int, StreamManager]
+
+
 class StatsCollector:
     """Counts for one session (the session feeds it; ``run`` samples the channel counters)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: StatsSource) -> None:
         self.session = session
         self.started = trio.current_time()
         self.frames = 0
