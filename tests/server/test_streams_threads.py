@@ -87,11 +87,13 @@ async def test_large_encodes_run_in_worker_threads_within_the_limit(
 async def test_jpeg_frames_are_encoded_in_worker_threads(
     nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spice_server import _streams
+    from spice_server import _video_encode
 
     probe = Probe()
     monkeypatch.setattr(
-        _streams, "encode_mjpeg", probe.wrap(_streams.encode_mjpeg, lambda frame, box, quality: box.area)
+        _video_encode,
+        "encode_mjpeg",
+        probe.wrap(_video_encode.encode_mjpeg, lambda frame, box, quality: box.area),
     )
     fb = ss.Framebuffer(480, 320)
     server = ss.Server(fb)

@@ -61,6 +61,7 @@ from ._pipeline import DisplayPipeline
 from ._pointer import SharedPointer
 from ._source import FrameSource
 from ._video import MM_TIME_DELTA, StreamingMode, media_time
+from ._video_encode import encodable_codecs
 from ._wakeup import Wakeup
 
 __all__ = ["THREAD_MIN_PIXELS", "ClientContext", "ClientSession", "client_video_codecs"]
@@ -77,13 +78,24 @@ THREAD_MIN_PIXELS = 128 * 128
 
 
 def client_video_codecs(caps: Caps) -> tuple[VideoCodecType, ...]:
-    """The stream codecs we encode that a display channel with capabilities ``caps`` decodes.
+    """The stream codecs we encode that a display channel with capabilities ``caps`` decodes,
+    in libspice-server's default order (MJPEG, H.264, VP8, VP9; the client's
+    DISPLAY_PREFERRED_VIDEO_CODEC_TYPE reorders them).
 
     Clients from before DisplayCap.MULTI_CODEC all play MJPEG.
     """
     if DisplayCap.MULTI_CODEC not in caps:
         return (VideoCodecType.MJPEG,)
-    return (VideoCodecType.MJPEG,) if DisplayCap.CODEC_MJPEG in caps else ()
+    ours = encodable_codecs()
+    return tuple(c for c, cap in _CODEC_CAPS if cap in caps and c in ours)
+
+
+_CODEC_CAPS = (
+    (VideoCodecType.MJPEG, DisplayCap.CODEC_MJPEG),
+    (VideoCodecType.H264, DisplayCap.CODEC_H264),
+    (VideoCodecType.VP8, DisplayCap.CODEC_VP8),
+    (VideoCodecType.VP9, DisplayCap.CODEC_VP9),
+)
 
 
 @dataclass(frozen=True)

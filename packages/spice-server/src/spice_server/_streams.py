@@ -1,9 +1,11 @@
 """One client's video streams (sans-I/O): which damage they take, and their messages.
 
-Areas redrawn at video rate become MJPEG streams (detection and pacing live in
+Areas redrawn at video rate become streams (detection and pacing live in
 :mod:`spice_server._video`): STREAM_CREATE, STREAM_ACTIVATE_REPORT, STREAM_DATA (or
 STREAM_DATA_SIZED), and STREAM_DESTROY followed by a lossless redraw of the stream's
-area (added to the client's dirty region).
+area (added to the client's dirty region).  Each stream uses the first codec of the
+client's order (its DISPLAY_PREFERRED_VIDEO_CODEC_TYPE, else MJPEG, H.264, VP8, VP9)
+that we encode (:mod:`._video_encode`) and that fits the area.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from spice_proto import (
     VideoCodecType,
 )
 
-from ._compress import encode_mjpeg, is_photo_like
+from ._compress import is_photo_like
 from ._draw import PRIMARY_SURFACE, Job
 from ._region import DirtyRegion
 from ._source import Frame, FrameSource
@@ -43,6 +45,7 @@ from ._video import (
     box_subtract,
     media_time,
 )
+from ._video_encode import StreamEncoder, encodable_codecs, fits_codec, make_stream_encoder
 
 __all__ = ["StreamSet"]
 
@@ -79,11 +82,19 @@ class StreamSet:
         self.created = 0
         self.destroyed = 0
         self._report_ids = 0
+        #: Each live stream's codec and encoder.
+        self.codecs: dict[int, VideoCodecType] = {}
+        self._encoders: dict[int, StreamEncoder] = {}
 
     @property
     def video_codec(self) -> VideoCodecType | None:
-        """The codec new streams use (MJPEG is the one encoder); ``None``: this client gets no streams."""
-        return VideoCodecType.MJPEG if VideoCodecType.MJPEG in self.video_codecs else None
+        """The codec new streams use (if it fits them); ``None``: this client gets no streams."""
+        ours = encodable_codecs()
+        return next((c for c in self.video_codecs if c in ours), None)
+
+    def _codec_for(self, box: Rect) -> VideoCodecType | None:
+        ours = encodable_codecs()
+        return next((c for c in self.video_codecs if c in ours and fits_codec(c, box)), None)
 
     def set_preferred_codecs(self, codecs: Sequence[int]) -> None:
         """DISPLAY_PREFERRED_VIDEO_CODEC_TYPE: order of preference.  Codecs the client can decode but
@@ -136,7 +147,7 @@ class StreamSet:
             if not box.intersect(s.box).empty:
                 s.frame(now)
             rest = [p for r in rest for p in box_subtract(r, s.area)]
-        if rest == [box] and may_start and self.video_codec is not None:
+        if rest == [box] and may_start and self._codec_for(box) is not None:
 
             def photo() -> bool:
                 return _photo_like(self.source, box)
@@ -162,13 +173,19 @@ class StreamSet:
     def _start(self, box: Rect, now: float) -> None:
         used = {*self.live, *(s.id for s in self.dying)}
         stream_id = next(i for i in range(MAX_STREAMS) if i not in used)
+        codec = self._codec_for(box)
+        assert codec is not None
         self.live[stream_id] = VideoStream(stream_id, box, now, RateController(MAX_FPS))
+        self.codecs[stream_id] = codec
+        self._encoders[stream_id] = make_stream_encoder(codec, MAX_FPS)
         self.detector.forget(box)
         self.created += 1
 
     def end(self, stream: VideoStream) -> None:
         """Stop ``stream``: STREAM_DESTROY goes out next, then its area is redrawn losslessly."""
         del self.live[stream.id]
+        self.codecs.pop(stream.id, None)
+        self._encoders.pop(stream.id, None)
         self.dying.append(stream)
         self.region.add(stream.area)
         self.ended.append(stream)
@@ -187,6 +204,8 @@ class StreamSet:
         self.ended.extend(self.live.values())
         self.live.clear()
         self.dying.clear()
+        self.codecs.clear()
+        self._encoders.clear()
         return out
 
     # --- scheduling -------------------------------------------------------------------------
@@ -214,12 +233,14 @@ class StreamSet:
             return list(self._create(fresh))
         due = next((s for s in self.live.values() if s.pending and now >= s.next_send()), None)
         if due is not None:
+            if not fits_codec(self.codecs[due.id], due.box):
+                self.end(due)  # resized to an area its codec cannot take: redrawn losslessly
+                return []
             return [self._frame(due, frame, now)]
         return None
 
     def _create(self, s: VideoStream) -> list[Message]:
-        codec = self.video_codec
-        assert codec is not None
+        codec = self.codecs[s.id]
         out: list[Message] = [
             DisplayStreamCreate(
                 surface_id=PRIMARY_SURFACE,
@@ -246,10 +267,13 @@ class StreamSet:
     def _frame(self, s: VideoStream, frame: Frame, now: float) -> Job:
         box, quality, mm_time = s.box, s.controller.quality, media_time()
         sized = box != s.origin
+        encoder = self._encoders[s.id]
         s.take(now)
 
         def run() -> list[Message]:
-            data = encode_mjpeg(frame, box, quality)
+            data = encoder.encode(frame, box, quality)
+            if not data:
+                return []  # the encoder dropped the frame
             s.bytes_sent += len(data)
             if sized:
                 return [DisplayStreamDataSized(s.id, mm_time, box.width, box.height, box, data)]

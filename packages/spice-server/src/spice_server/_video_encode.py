@@ -1,0 +1,137 @@
+"""Stream frame encoders (sans-I/O): MJPEG always, VP8, VP9 and H.264 with PyAV.
+
+One encoder per stream; its frames are encoded one at a time, in order (any thread).
+The PyAV encoders run without look-ahead (one packet out per frame in) and take their
+bit rate from the stream's JPEG-style quality, which the client's STREAM_REPORTs steer
+(:class:`~._video.RateController`): when the wanted rate moves by more than a quarter the
+encoder starts afresh (its next frame is a key frame).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import cache
+from typing import Any, Protocol
+
+import numpy as np
+from spice_proto import Rect, VideoCodecType
+
+from ._compress import encode_mjpeg
+from ._source import Frame
+
+__all__ = [
+    "AvStreamEncoder",
+    "MjpegStreamEncoder",
+    "StreamEncoder",
+    "bit_rate",
+    "encodable_codecs",
+    "fits_codec",
+    "make_stream_encoder",
+]
+
+#: PyAV (FFmpeg) encoder names, with the options that keep them frame-in, packet-out.
+_AV: dict[VideoCodecType, tuple[str, dict[str, str]]] = {
+    VideoCodecType.VP8: ("libvpx", {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}),
+    VideoCodecType.VP9: (
+        "libvpx-vp9",
+        {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "row-mt": "1"},
+    ),
+    VideoCodecType.H264: ("libx264", {"preset": "ultrafast", "tune": "zerolatency"}),
+}
+
+
+class StreamEncoder(Protocol):
+    def encode(self, frame: Frame, box: Rect, quality: int) -> bytes:
+        """The area ``box`` of a BGRX ``frame`` as the stream's next frame (may be empty: dropped)."""
+
+
+@cache
+def encodable_codecs() -> frozenset[VideoCodecType]:
+    """The stream codecs this server encodes: MJPEG, plus those PyAV has an encoder for."""
+    out = {VideoCodecType.MJPEG}
+    try:
+        import av
+    except ImportError:  # pragma: no cover - depends on the installation
+        return frozenset(out)
+    for codec, (name, _) in _AV.items():
+        try:
+            av.codec.Codec(name, "w")
+        except Exception:  # FFmpeg builds differ: any failure means "not here"
+            continue
+        out.add(codec)
+    return frozenset(out)
+
+
+def fits_codec(codec: VideoCodecType, box: Rect) -> bool:
+    """Whether ``codec`` can stream an area of this size (H.264 in 4:2:0 needs even sides)."""
+    if codec is VideoCodecType.H264:
+        return box.width % 2 == 0 and box.height % 2 == 0
+    return True
+
+
+def bit_rate(width: int, height: int, fps: float, quality: int) -> int:
+    """Bits a second for a ``width`` x ``height`` stream at ``fps`` and JPEG-style ``quality``."""
+    bits_per_pixel = 0.02 + 0.2 * (max(1, min(quality, 100)) / 100) ** 2
+    return max(20_000, int(width * height * fps * bits_per_pixel))
+
+
+class MjpegStreamEncoder:
+    """Every frame a baseline JPEG."""
+
+    def encode(self, frame: Frame, box: Rect, quality: int) -> bytes:
+        return encode_mjpeg(frame, box, quality)
+
+
+class AvStreamEncoder:
+    """VP8, VP9 or H.264 through PyAV, frames in 4:2:0 at the stream's current size."""
+
+    def __init__(self, codec: VideoCodecType, fps: float) -> None:
+        if codec not in _AV:
+            raise ValueError(f"no PyAV encoder for {codec.name}")
+        self.codec = codec
+        self.fps = max(1, round(fps))
+        self._ctx: Any = None
+        self._size = (0, 0)
+        self._rate = 0
+        self._pts = 0
+        #: Encoders started (the first, then one per size or rate change).
+        self.opened = 0
+
+    def _open(self, width: int, height: int, rate: int) -> None:
+        import av
+
+        name, options = _AV[self.codec]
+        ctx: Any = av.CodecContext.create(name, "w")  # a VideoCodecContext
+        ctx.width, ctx.height = width, height
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, self.fps)
+        ctx.framerate = Fraction(self.fps)
+        ctx.bit_rate = rate
+        ctx.gop_size = 10 * self.fps
+        ctx.options = dict(options)
+        ctx.open()
+        self._ctx, self._size, self._rate, self._pts = ctx, (width, height), rate, 0
+        self.opened += 1
+
+    def encode(self, frame: Frame, box: Rect, quality: int) -> bytes:
+        import av
+
+        if not fits_codec(self.codec, box):
+            raise ValueError(f"{self.codec.name} cannot stream a {box.width}x{box.height} area")
+        rate = bit_rate(box.width, box.height, self.fps, quality)
+        size = (box.width, box.height)
+        if self._ctx is None or size != self._size or abs(rate - self._rate) * 4 > self._rate:
+            self._open(box.width, box.height, rate)
+        pixels = np.ascontiguousarray(frame[box.top : box.bottom, box.left : box.right])
+        # B, G, R, X read as BGRA: the X byte is dropped in 4:2:0
+        picture = av.VideoFrame.from_ndarray(pixels, format="bgra").reformat(format="yuv420p")
+        picture.pts = self._pts
+        self._pts += 1
+        return b"".join(bytes(packet) for packet in self._ctx.encode(picture))
+
+
+def make_stream_encoder(codec: VideoCodecType, fps: float) -> StreamEncoder:
+    """An encoder for one stream in ``codec`` (one of :func:`encodable_codecs`)."""
+    if codec is VideoCodecType.MJPEG:
+        return MjpegStreamEncoder()
+    return AvStreamEncoder(codec, fps)
