@@ -153,7 +153,7 @@ async def test_verbs_replies_and_errors(nursery: trio.Nursery, tmp_path: Path) -
             ("screenshot", {"scale": 100}, "bad_args"),
             ("expect", {"image": "not base64!"}, "bad_args"),
             ("expect", {"image": _png(needle[::-1].copy() ^ 0x55), "timeout": 0.3}, "not_found"),
-            ("wait_still", {"seconds": float("inf")}, "bad_args"),
+            ("wait_still", {"seconds": 1e6}, "bad_args"),
         ):
             answer = await c.call(verb, **args)
             assert answer["error"]["code"] == code, (verb, args, answer)
@@ -162,6 +162,10 @@ async def test_verbs_replies_and_errors(nursery: trio.Nursery, tmp_path: Path) -
             (b"{not json", "bad_json"),
             (b"[1, 2]", "bad_request"),
             (b'{"id": "x"}', "bad_request"),
+            (b'{"id": NaN, "verb": "info"}', "bad_json"),
+            (b'{"id": 1e999, "verb": "info"}', "bad_json"),
+            (b"\xff\xfe{}", "bad_json"),
+            (b"[" * 100000 + b"]" * 100000, "bad_json"),
             (b'{"id": "y", "verb": "type", "args": [1]}', "bad_args"),
         ):
             await c.send_line(line)
@@ -272,3 +276,11 @@ async def test_connection_events_and_exit_when_the_server_goes(tmp_path: Path) -
             assert c.events[-1] == {"event": "connection", "kind": "closed", "reason": c.events[-1]["reason"]}
             assert proc.returncode == 0  # the session ended: so does spice control
     assert not sock.exists()
+
+
+def test_a_result_json_cannot_carry_becomes_an_error_reply() -> None:
+    from spice_cli._control import _dumps
+
+    line = json.loads(_dumps({"id": 3, "result": float("nan")}))
+    assert line["id"] == 3 and line["error"]["code"] == "session"
+    assert json.loads(_dumps({"id": "a", "result": [1, "x"]})) == {"id": "a", "result": [1, "x"]}

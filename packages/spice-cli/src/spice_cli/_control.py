@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import signal
 import socket
@@ -102,7 +103,12 @@ def event_json(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    """One JSON line; a value JSON cannot carry (NaN, a stray type) becomes an error reply."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    except (ValueError, TypeError) as exc:
+        rid = obj.get("id") if isinstance(obj, dict) and "event" not in obj else None
+        return json.dumps(_error(rid, "session", f"a result JSON cannot carry: {exc}")).encode() + b"\n"
 
 
 class _Subscriber:
@@ -197,7 +203,7 @@ class ControlServer:
 
     async def _request(self, line: bytes, sub: _Subscriber) -> dict[str, Any]:
         try:
-            request = json.loads(line)
+            request = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
         except (ValueError, RecursionError) as exc:
             return _error(None, "bad_json", f"not JSON: {exc}")
         if not isinstance(request, dict):
@@ -245,6 +251,17 @@ class ControlServer:
         else:
             sub.kinds -= set(kinds)
         return {"id": rid, "result": {"events": sorted(sub.kinds)}}
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _error(rid: Any, code: str, message: str) -> dict[str, Any]:
