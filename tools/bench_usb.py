@@ -20,10 +20,8 @@ from pathlib import Path
 
 import spice_session as ss
 import trio
-from spice_session._usb import UsbRedirection
-from spice_session._usb_host import UsbRedirHost
-from spice_session._usb_storage import EP_IN, EP_OUT, usb_disk
-from spice_session._usbredir import BulkPacket, Cap, UsbRedirParser
+from spice_session import usb_disk
+from spice_session.lowlevel import UsbRedirHost, UsbRedirParser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -34,10 +32,16 @@ USB_ARGS = (
 )  # fmt: skip
 
 
+def bulk(endpoint: int, length: int, data: bytes = b"") -> bytes:
+    """A BULK_PACKET as QEMU sends it (64-bit ids, 32-bit lengths agreed)."""
+    head = struct.pack("<BBHIH", endpoint, 0, length & 0xFFFF, 0, length >> 16)
+    return struct.pack("<IIQ", 101, len(head) + len(data), 1) + head + data
+
+
 def in_memory_mb_s(image: Path, transfer: int = 120 * 1024) -> float:
     """READ(10) commands of ``transfer`` bytes through parser + host + BOT + SCSI, no I/O."""
     host = UsbRedirHost(usb_disk(image, readonly=True))
-    guest = UsbRedirParser("guest", frozenset(Cap) - {Cap.BULK_STREAMS, Cap.BULK_RECEIVING})
+    guest = UsbRedirParser("guest", host.parser.caps)
     guest.receive_data(host.start())
     guest.next_packets()
     guest.receive_data(host.receive_data(guest.hello("bench")))
@@ -49,8 +53,7 @@ def in_memory_mb_s(image: Path, transfer: int = 120 * 1024) -> float:
         transfer = blocks * 512
         cdb = struct.pack(">BBIBHB", 0x28, 0, lba, 0, blocks, 0)
         cbw = struct.pack("<IIIBBB16s", 0x43425355, lba, transfer, 0x80, 0, 10, cdb)
-        raw = guest.encode(BulkPacket(EP_OUT, 0, 31, 0, cbw), 1)
-        raw += guest.encode(BulkPacket(EP_IN, 0, transfer), 2) + guest.encode(BulkPacket(EP_IN, 0, 13), 3)
+        raw = bulk(0x02, 31, cbw) + bulk(0x81, transfer) + bulk(0x81, 13)
         guest.receive_data(host.receive_data(raw))
         got = guest.next_packets()
         data = got[1].packet.data  # type: ignore[union-attr]
@@ -69,7 +72,7 @@ async def guest_mb_s(image: Path, runs: int) -> list[float]:
     rates: list[float] = []
     try:
         async with ss.connect(guest.uri) as session:
-            usb = UsbRedirection.for_session(session)
+            usb = session.usb
             async with usb.attach(usb_disk(image, readonly=True)) as dev:
                 await dev.wait_configured(timeout=120)
                 wait = "for i in $(seq 240); do [ -b /dev/sda ] && break; sleep 0.25; done"

@@ -14,7 +14,7 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from spice_proto import PortEvent
-from spice_session import PortChannels, PortError
+from spice_session import PortError
 
 pytestmark = pytest.mark.interop
 
@@ -44,7 +44,7 @@ async def test_bytes_both_ways_through_a_named_port(port_guest: LinuxGuest) -> N
     payload = bytes(range(256)) * 300  # 76800 bytes: more than one SPICEVMC_DATA message
     with trio.fail_after(180):
         async with ss.connect(port_guest.uri) as session:
-            ports = PortChannels.for_session(session)
+            ports = session.ports
             assert NAME in await ports.names()
             async with ports.open(NAME) as port:
                 assert port.name == NAME and not port.peer_opened

@@ -19,12 +19,12 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from peers.require import require_binary
-from spice_session._port import PortChannels
-from spice_session._share import WEBDAV_PORT, FolderShare
+from spice_session.lowlevel import FolderShare
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("wsgidav")
 
+WEBDAV_PORT = "org.spice-space.webdav.0"
 WEBDAV_ARGS = (
     "-device", "virtio-serial-pci,id=vs",
     "-chardev", f"spiceport,id=webdav,name={WEBDAV_PORT}",
@@ -101,7 +101,7 @@ async def serve(guest: LinuxGuest, share: FolderShare, commands: list[str]) -> l
     outputs: list[str] = []
     with trio.fail_after(240):
         async with ss.connect(guest.uri) as session:
-            ports = PortChannels.for_session(session)
+            ports = session.ports
             async with ports.open(WEBDAV_PORT) as port, trio.open_nursery() as nursery:
                 nursery.start_soon(share.serve, port)
                 await start_webdavd(guest)

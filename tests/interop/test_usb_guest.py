@@ -19,7 +19,7 @@ import spice_session as ss
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
 from peers.require import require_binary
-from spice_session import UsbRedirection, usb_cdrom, usb_disk
+from spice_session import usb_cdrom, usb_disk
 
 pytestmark = pytest.mark.interop
 
@@ -83,7 +83,7 @@ async def test_disk_image_as_usb_stick(usb_guest: LinuxGuest, tmp_path: Path) ->
     image = fat_image(tmp_path / "stick.img")
     with trio.fail_after(240):
         async with ss.connect(usb_guest.uri) as session:
-            usb = UsbRedirection.for_session(session)
+            usb = session.usb
             async with usb.attach(usb_disk(image)) as dev:
                 await dev.wait_configured(timeout=60)
                 assert "YES" in await sh(usb_guest, wait_for("/dev/sda")), await sh(
@@ -109,7 +109,7 @@ async def test_read_only_stick_refuses_writes(usb_guest: LinuxGuest, tmp_path: P
     with trio.fail_after(240):
         async with (
             ss.connect(usb_guest.uri) as session,
-            UsbRedirection.for_session(session).attach(usb_disk(image, readonly=True)) as dev,
+            session.usb.attach(usb_disk(image, readonly=True)) as dev,
         ):
             await dev.wait_configured(timeout=60)
             assert "YES" in await sh(usb_guest, wait_for("/dev/sda"))
@@ -135,7 +135,7 @@ async def test_iso_as_usb_cdrom(usb_guest: LinuxGuest, tmp_path: Path) -> None:
     await sh(usb_guest, "insmod /extra/sr_mod.ko")
     with trio.fail_after(240):
         async with ss.connect(usb_guest.uri) as session:
-            usb = UsbRedirection.for_session(session)
+            usb = session.usb
             async with usb.attach(usb_cdrom(iso)) as dev:
                 await dev.wait_configured(timeout=60)
                 assert "YES" in await sh(usb_guest, wait_for("/dev/sr0")), await sh(usb_guest, "dmesg | tail")

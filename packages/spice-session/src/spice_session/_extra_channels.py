@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-import spice_net
 from spice_net import Channel
-from spice_proto import ChannelType
+from spice_proto import ChannelId, ChannelType
 
-from ._errors import ChannelUnavailable
-
-if TYPE_CHECKING:
-    from ._session import Session
-
-__all__ = ["ChannelOpener", "session_opener"]
+__all__ = ["ChannelOpener", "ExtraChannelHost"]
 
 #: Links one channel of the session's server: ``await opener(channel_type, channel_id)``.
 ChannelOpener = Callable[[ChannelType, int], Awaitable[Channel]]
 
 
-def session_opener(session: Session, *, password: str | None = None) -> ChannelOpener:
-    """An opener for ``session``'s server (plain TCP, its host and port, its session id)."""
-    uri = session.uri
-    if session.tls or uri.port is None:
-        raise ChannelUnavailable(f"{uri}: extra channels over TLS are not supported yet")
-    port = uri.port
-    secret = password if password is not None else uri.password
+class ExtraChannelHost(Protocol):
+    """What USB redirection and ports need of a session: its channel list and a way to link."""
 
-    async def opener(channel_type: ChannelType, channel_id: int) -> Channel:
-        return await spice_net.open_channel(
-            uri.host,
-            port,
-            channel_type=channel_type,
-            channel_id=channel_id,
-            connection_id=session.session_id,
-            password=secret,
-        )
+    @property
+    def channels(self) -> tuple[ChannelId, ...]: ...
 
-    return opener
+    async def open_extra_channel(self, channel_type: ChannelType, channel_id: int) -> Channel: ...

@@ -14,7 +14,6 @@ import struct
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import spice_net
 import trio
@@ -31,10 +30,7 @@ from spice_proto import (
 )
 
 from ._errors import ChannelUnavailable, SessionError
-from ._extra_channels import ChannelOpener, session_opener
-
-if TYPE_CHECKING:
-    from ._session import Session
+from ._extra_channels import ChannelOpener, ExtraChannelHost
 
 __all__ = ["Port", "PortChannels", "PortError", "PortInit", "parse_port_init"]
 
@@ -175,9 +171,10 @@ class PortChannels:
         self._names: dict[tuple[ChannelType, int], str] = {}
 
     @classmethod
-    def for_session(cls, session: Session, *, password: str | None = None) -> PortChannels:
+    def for_session(cls, session: ExtraChannelHost) -> PortChannels:
+        """The port channels ``session``'s server listed, linked the way the session linked its own."""
         listed = [(ChannelType(c.type), int(c.id)) for c in session.channels if c.type in PORT_TYPES]
-        return cls(session_opener(session, password=password), listed)
+        return cls(session.open_extra_channel, listed)
 
     async def _link(self, key: tuple[ChannelType, int]) -> tuple[Channel, PortInit]:
         channel = await self._opener(*key)

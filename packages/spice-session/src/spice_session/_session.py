@@ -49,11 +49,13 @@ from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock
 from ._playback import Playback
+from ._port import PortChannels
 from ._record import Record, Recorder
 from ._stats import SessionStats, StatsCollector
 from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI
+from ._usb import UsbRedirection
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -132,8 +134,32 @@ class Session:
         self._stats = StatsCollector(self)
         #: The guest agent: presence, capabilities, monitors config (see :class:`Agent`).
         self.agent = Agent(main, bool(init.agent_connected), init.agent_tokens, self._events.put)
+        self._connector: Connector | None = None
+        self._usb: UsbRedirection | None = None
+        self._ports: PortChannels | None = None
 
     # ------------------------------------------------------------------ public
+    @property
+    def usb(self) -> UsbRedirection:
+        """USB redirection: ``async with session.usb.attach(usb_disk("stick.img")) as dev``."""
+        if self._usb is None:
+            self._usb = UsbRedirection.for_session(self)
+        return self._usb
+
+    @property
+    def ports(self) -> PortChannels:
+        """The server's named port channels: ``async with session.ports.open(name) as port``."""
+        if self._ports is None:
+            self._ports = PortChannels.for_session(self)
+        return self._ports
+
+    async def open_extra_channel(self, channel_type: ChannelType, channel_id: int) -> Channel:
+        """Link one more channel of this session's server the way the session's own were linked."""
+        if self._connector is None:
+            raise ChannelUnavailable(f"{self.uri}: this session cannot link more channels")
+        channel, _ = await self._connector.open(channel_type, channel_id, self.session_id, tls=self.tls)
+        return channel
+
     @property
     def inputs(self) -> Inputs:
         """Keyboard and mouse; :class:`ChannelUnavailable` when the server has no inputs channel."""
@@ -378,6 +404,7 @@ async def _establish(connector: Connector, memory_budget: int, audio: bool = Fal
         while not isinstance(message := await main.receive(), MainInit):
             early.append(message)
         session = Session(connector.uri, main, message, tls, MemoryBudget(memory_budget))
+        session._connector = connector
     except BaseException:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
             await main.aclose()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 import spice_net
 import trio
@@ -20,13 +19,10 @@ from spice_net.lowlevel import single_error
 from spice_proto import ChannelType, Direction, SpicevmcMsg, SpicevmcMsgc, UnknownMessage
 
 from ._errors import ChannelUnavailable
-from ._extra_channels import session_opener
+from ._extra_channels import ExtraChannelHost
 from ._usb_device import VirtualDevice
 from ._usb_host import UsbRedirHost
 from ._usbredir import UsbRedirError
-
-if TYPE_CHECKING:
-    from ._session import Session
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -115,11 +111,10 @@ class UsbRedirection:
         self._free = list(channel_ids)
 
     @classmethod
-    def for_session(cls, session: Session, *, password: str | None = None) -> UsbRedirection:
-        """Link usbredir channels to ``session``'s server (plain TCP, the session's host and port)."""
-        opener = session_opener(session, password=password)
+    def for_session(cls, session: ExtraChannelHost) -> UsbRedirection:
+        """Link usbredir channels to ``session``'s server, the way the session linked its own."""
         ids = [int(c.id) for c in session.channels if c.type == ChannelType.USBREDIR]
-        return cls(lambda channel_id: opener(ChannelType.USBREDIR, channel_id), ids)
+        return cls(lambda channel_id: session.open_extra_channel(ChannelType.USBREDIR, channel_id), ids)
 
     @property
     def free_channels(self) -> int:

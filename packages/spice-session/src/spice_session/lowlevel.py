@@ -43,6 +43,17 @@ from ._match import find as find
 from ._usb import UsbAttachment as UsbAttachment
 from ._usb_storage import MassStorage as MassStorage
 from ._port import PortInit as PortInit, parse_port_init as parse_port_init
+from ._usbredir import UsbRedirParser as UsbRedirParser
+from ._usb_host import UsbRedirHost as UsbRedirHost
+from ._usbredir_filter import (
+    FilterRule as FilterRule,
+    FilterVerdict as FilterVerdict,
+    UsbFilterError as UsbFilterError,
+    check_filter as check_filter,
+    parse_filter as parse_filter,
+)
+from ._webdav_mux import WebdavMux as WebdavMux
+from ._share import FolderShare as FolderShare
 
 # --- Keyboard and mouse: HID usages to PC AT set-1 scancodes, pacing
 from ._keymap import (
