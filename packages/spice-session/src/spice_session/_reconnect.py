@@ -17,8 +17,17 @@ from typing import Any
 
 import spice_net
 import trio
+from spice_net import Channel
+from spice_proto import (
+    ChannelType,
+    MainClientMigrateEnd,
+    MainMigrateConnected,
+    MainMigrateConnectError,
+    MainMigrateSwitchHost,
+    MigrationDstInfo,
+)
 
-from ._connector import ConnectTarget, is_vv_path
+from ._connector import ConnectTarget, is_vv_path, make_connector
 from ._errors import SessionError
 from ._session import Session, connect
 from ._uri import SpiceURI, parse_uri
@@ -26,6 +35,10 @@ from ._vv import VVFile, load_vv
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
+
+_Destination = MainMigrateSwitchHost | MigrationDstInfo
+#: The connect() options a Connector is made from.
+_CONNECTOR_OPTIONS = ("password", "ca_file", "host_subject", "timeout", "opus", "proxy")
 
 __all__ = ["Backoff", "ReconnectNotice", "SessionLost", "TicketExpired", "run_reconnecting"]
 
@@ -89,10 +102,8 @@ def _resolved(target: ConnectTarget) -> SpiceURI | VVFile:
     return parse_uri(str(target))
 
 
-def _switched(target: SpiceURI | VVFile, session: Session) -> tuple[SpiceURI | VVFile, str | None]:
-    """Where MIGRATE_SWITCH_HOST sends us, keeping everything else (password, CA, proxy...)."""
-    message = session.switch_host
-    assert message is not None
+def _switched(target: SpiceURI | VVFile, message: _Destination) -> tuple[SpiceURI | VVFile, str | None]:
+    """Where MIGRATE_SWITCH_HOST or MIGRATE_BEGIN sends us, keeping the rest (password, CA, proxy...)."""
     port = message.port or None
     sport = message.sport if message.sport not in (0, 0xFFFF) else None
     subject = message.cert_subject or None
@@ -123,12 +134,13 @@ async def run_reconnecting(
     connected_once = False
     delays = backoff.delays()
     attempt = 0
+    linked: tuple[Channel, bool] | None = None
     while True:
         try:
             try:
-                async with connect(current, **connect_options) as session:
-                    connected_once, attempt, delays = True, 0, backoff.delays()
-                    outcome = await _run_body(session, body)
+                async with connect(current, linked_main=linked, **connect_options) as session:
+                    connected_once, attempt, delays, linked = True, 0, backoff.delays(), None
+                    outcome, handover = await _run_body(session, body, current, connect_options)
             except BaseExceptionGroup as group:
                 single = spice_net.lowlevel.single_error(group)
                 if single is None:
@@ -148,12 +160,18 @@ async def run_reconnecting(
             reason = "the server closed the session"
         if outcome == "done":
             return
-        if outcome == "switched":
-            current, subject = _switched(current, session)
+        if outcome in ("switched", "migrated"):
+            if outcome == "migrated":
+                assert handover is not None
+                current, linked = handover
+                subject = None
+            else:
+                assert session.switch_host is not None
+                current, subject = _switched(current, session.switch_host)
             if subject is not None:
                 connect_options = {**connect_options, "host_subject": subject}
             if on_reconnect is not None:
-                on_reconnect(ReconnectNotice("migrated", 0, 0.0, _where(current), migrated=True))
+                on_reconnect(ReconnectNotice(outcome, 0, 0.0, _where(current), migrated=True))
             continue
         attempt += 1
         delay = next(delays, None)
@@ -166,9 +184,19 @@ async def run_reconnecting(
         await trio.sleep(delay)
 
 
-async def _run_body(session: Session, body: Callable[[Session], Awaitable[None]]) -> str:
-    """``done`` (the body returned), ``lost`` (the server closed) or ``switched`` (the VM moved)."""
+_Handover = tuple[SpiceURI | VVFile, tuple[Channel, bool]]
+
+
+async def _run_body(
+    session: Session,
+    body: Callable[[Session], Awaitable[None]],
+    current: SpiceURI | VVFile,
+    connect_options: dict[str, Any],
+) -> tuple[str, _Handover | None]:
+    """``done`` (the body returned), ``lost`` (the server closed), ``switched`` (SWITCH_HOST) or
+    ``migrated`` (a semi-seamless migration, with the destination's linked main channel)."""
     outcome = "done"
+    handover: _Handover | None = None
     async with trio.open_nursery() as nursery:
 
         async def until(event: trio.Event, name: str) -> None:
@@ -177,11 +205,39 @@ async def _run_body(session: Session, body: Callable[[Session], Awaitable[None]]
             outcome = name
             nursery.cancel_scope.cancel()
 
+        async def semi_seamless() -> None:
+            nonlocal outcome, handover
+            await session.migrating.wait()
+            assert session.migrate_begin is not None
+            moved, subject = _switched(current, session.migrate_begin.dst_info)
+            options = {k: v for k, v in connect_options.items() if k in _CONNECTOR_OPTIONS}
+            if subject is not None:
+                options["host_subject"] = subject
+            connector = make_connector(moved, **options)
+            try:  # the destination's main channel, linked with our session id
+                main = await connector.open(
+                    ChannelType.MAIN, 0, session.session_id, tls=connector.uri.tls_only
+                )
+            except spice_net.SpiceNetError:
+                await session.main.send(MainMigrateConnectError())
+                return  # the server falls back to SWITCH_HOST
+            try:
+                await session.main.send(MainMigrateConnected())
+                await session.migrate_end.wait()
+                await main[0].send(MainClientMigrateEnd())
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await main[0].aclose()
+                raise
+            outcome, handover = "migrated", (moved, main)
+            nursery.cancel_scope.cancel()
+
         nursery.start_soon(until, session.switched, "switched")
         nursery.start_soon(until, session.lost, "lost")
+        nursery.start_soon(semi_seamless)
         await body(session)
         nursery.cancel_scope.cancel()
-    return outcome
+    return outcome, handover
 
 
 def _where(target: SpiceURI | VVFile) -> str:

@@ -25,6 +25,8 @@ from spice_proto import (
     MainAttachChannels,
     MainChannelsList,
     MainInit,
+    MainMigrateBegin,
+    MainMigrateEnd,
     MainMigrateSwitchHost,
     MainMouseMode,
     MainMouseModeRequest,
@@ -112,6 +114,10 @@ class Session:
         self.switched = trio.Event()
         #: Set when the server closes the main channel (the session is over).
         self.lost = trio.Event()
+        #: A semi-seamless migration: MIGRATE_BEGIN (where to), then MIGRATE_END (switch now).
+        self.migrate_begin: MainMigrateBegin | None = None
+        self.migrating = trio.Event()
+        self.migrate_end = trio.Event()
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
@@ -283,6 +289,11 @@ class Session:
             elif isinstance(message, MainMigrateSwitchHost):
                 self.switch_host = message
                 self.switched.set()
+            elif isinstance(message, MainMigrateBegin):
+                self.migrate_begin = message
+                self.migrating.set()
+            elif isinstance(message, MainMigrateEnd):
+                self.migrate_end.set()
             self.media_clock.observe(message)
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
@@ -396,9 +407,17 @@ class Session:
                 await channel.aclose()
 
 
-async def _establish(connector: Connector, memory_budget: int, audio: bool = False) -> Session:
-    """Main channel, MAIN_INIT, channel list, then the display/inputs/cursor channels."""
-    main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
+async def _establish(
+    connector: Connector,
+    memory_budget: int,
+    audio: bool = False,
+    linked_main: tuple[Channel, bool] | None = None,
+) -> Session:
+    """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels."""
+    if linked_main is not None:
+        main, tls = linked_main
+    else:
+        main, tls = await connector.open(ChannelType.MAIN, 0, 0, tls=connector.uri.tls_only)
     try:
         early: list[Message | UnknownMessage] = []
         while not isinstance(message := await main.receive(), MainInit):
@@ -466,13 +485,16 @@ async def connect(
     audio: bool = False,
     opus: bool = True,
     proxy: str | HttpProxy | None = None,
+    linked_main: tuple[Channel, bool] | None = None,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
     ``uri`` may also be ``spice+unix:///path``, a :class:`SpiceURI`, a :class:`VVFile`
     or the path of a .vv file (its CA, host subject, proxy and secure channels apply).
     ``proxy`` (``http://[user:pass@]host[:port]``) tunnels through an HTTP proxy; without
-    it the .vv file's or ``$SPICE_PROXY`` is used (``proxy=""``: none).
+    it the .vv file's or ``$SPICE_PROXY`` is used (``proxy=""``: none).  ``linked_main``
+    (main channel, over TLS?) is a main channel already linked to ``uri``'s server: what
+    :func:`run_reconnecting` hands over after a semi-seamless migration.
     ``password`` overrides the URI's ``?password=``.  ``ca_file`` and ``host_subject``
     verify a TLS server.  ``timeout`` bounds everything up to the opened channels
     (:class:`spice_net.ConnectTimeout`).  Failures raise the :mod:`spice_net` errors
@@ -502,7 +524,7 @@ async def connect(
     )
     target = connector.uri
     with trio.move_on_after(timeout) as deadline:
-        session = await _establish(connector, memory_budget, audio)
+        session = await _establish(connector, memory_budget, audio, linked_main)
     if deadline.cancelled_caught:
         raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
     try:
