@@ -115,3 +115,38 @@ async def test_an_odd_sized_area_streams_in_the_next_codec_that_fits(nursery: tr
         (stream_id,) = pipe.streams
         assert pipe._streams.codecs[stream_id] is VideoCodecType.VP8
         assert pipe.streams[stream_id].box == odd
+
+
+def test_server_video_codecs_setting() -> None:
+    assert ss.Server().video_codecs == (
+        VideoCodecType.MJPEG,
+        VideoCodecType.H264,
+        VideoCodecType.VP8,
+        VideoCodecType.VP9,
+    )
+    assert ss.Server(video_codecs=["VP8", VideoCodecType.MJPEG, "vp8"]).video_codecs == (
+        VideoCodecType.VP8,
+        VideoCodecType.MJPEG,
+    )
+    with pytest.raises(ValueError, match="unknown video codec 'theora'"):
+        ss.Server(video_codecs=["theora"])
+    with pytest.raises(ValueError, match="unknown video codec"):
+        ss.Server(video_codecs=[VideoCodecType.H265])
+    order = (VideoCodecType.VP9, VideoCodecType.MJPEG)
+    decodes = caps(DisplayCap.MULTI_CODEC, DisplayCap.CODEC_MJPEG, DisplayCap.CODEC_VP9)
+    assert client_video_codecs(decodes, order) == order
+    assert client_video_codecs(caps(), (VideoCodecType.VP8,)) == ()  # an old client without MJPEG
+
+
+async def test_the_server_order_picks_the_codec_without_a_client_preference(nursery: trio.Nursery) -> None:
+    fb = ss.Framebuffer(W, H)
+    server = ss.Server(fb, video_codecs=["vp9", "mjpeg"])
+    port = await serve(nursery, server)
+    async with spice_session.connect(f"spice://127.0.0.1:{port}") as session:
+        session.events().close()
+        await session.screenshot(settle=0.2)
+        pipe = server.clients[0].display
+        assert pipe is not None and pipe.video_codec is VideoCodecType.VP9
+        await animate(fb, range(30))
+        (stream_id,) = pipe.streams
+        assert pipe._streams.codecs[stream_id] is VideoCodecType.VP9

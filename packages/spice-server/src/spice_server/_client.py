@@ -64,7 +64,13 @@ from ._video import MM_TIME_DELTA, StreamingMode, media_time
 from ._video_encode import encodable_codecs
 from ._wakeup import Wakeup
 
-__all__ = ["THREAD_MIN_PIXELS", "ClientContext", "ClientSession", "client_video_codecs"]
+__all__ = [
+    "DEFAULT_VIDEO_CODECS",
+    "THREAD_MIN_PIXELS",
+    "ClientContext",
+    "ClientSession",
+    "client_video_codecs",
+]
 
 log = logging.getLogger("spice_server")
 
@@ -77,25 +83,30 @@ ACK_WINDOW = 20
 THREAD_MIN_PIXELS = 128 * 128
 
 
-def client_video_codecs(caps: Caps) -> tuple[VideoCodecType, ...]:
-    """The stream codecs we encode that a display channel with capabilities ``caps`` decodes,
-    in libspice-server's default order (MJPEG, H.264, VP8, VP9; the client's
-    DISPLAY_PREFERRED_VIDEO_CODEC_TYPE reorders them).
+#: libspice-server's default order of stream codecs (its ``video_codecs`` setting).
+DEFAULT_VIDEO_CODECS = (VideoCodecType.MJPEG, VideoCodecType.H264, VideoCodecType.VP8, VideoCodecType.VP9)
+
+_CODEC_CAPS = {
+    VideoCodecType.MJPEG: DisplayCap.CODEC_MJPEG,
+    VideoCodecType.H264: DisplayCap.CODEC_H264,
+    VideoCodecType.VP8: DisplayCap.CODEC_VP8,
+    VideoCodecType.VP9: DisplayCap.CODEC_VP9,
+}
+
+
+def client_video_codecs(
+    caps: Caps, order: Sequence[VideoCodecType] = DEFAULT_VIDEO_CODECS
+) -> tuple[VideoCodecType, ...]:
+    """The stream codecs of ``order`` (the server's preference) we encode that a display channel
+    with capabilities ``caps`` decodes; the client's DISPLAY_PREFERRED_VIDEO_CODEC_TYPE
+    reorders them.
 
     Clients from before DisplayCap.MULTI_CODEC all play MJPEG.
     """
-    if DisplayCap.MULTI_CODEC not in caps:
-        return (VideoCodecType.MJPEG,)
     ours = encodable_codecs()
-    return tuple(c for c, cap in _CODEC_CAPS if cap in caps and c in ours)
-
-
-_CODEC_CAPS = (
-    (VideoCodecType.MJPEG, DisplayCap.CODEC_MJPEG),
-    (VideoCodecType.H264, DisplayCap.CODEC_H264),
-    (VideoCodecType.VP8, DisplayCap.CODEC_VP8),
-    (VideoCodecType.VP9, DisplayCap.CODEC_VP9),
-)
+    if DisplayCap.MULTI_CODEC not in caps:
+        return (VideoCodecType.MJPEG,) if VideoCodecType.MJPEG in order else ()
+    return tuple(c for c in order if c in ours and _CODEC_CAPS.get(c) in caps)
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,8 @@ class ClientContext:
     agent: GuestAgent | None = None
     #: One source per monitor, each its own display channel (None: just ``source``).
     displays: Callable[[], Sequence[FrameSource]] | None = None
+    #: The server's order of stream codecs.
+    video_codecs: tuple[VideoCodecType, ...] = DEFAULT_VIDEO_CODECS
 
 
 class ClientSession:
@@ -296,7 +309,7 @@ class ClientSession:
             wake=wakeup.set,
             monitors_config=DisplayCap.MONITORS_CONFIG in caps,
             streaming=ctx.streaming_video,
-            video_codecs=client_video_codecs(caps),
+            video_codecs=client_video_codecs(caps, ctx.video_codecs),
             sized_streams=DisplayCap.SIZED_STREAM in caps,
             stream_reports=DisplayCap.STREAM_REPORT in caps,
             clock=trio.current_time,

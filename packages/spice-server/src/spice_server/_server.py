@@ -27,6 +27,7 @@ from spice_proto import (
     LinkMess,
     MainCap,
     MouseMode,
+    VideoCodecType,
 )
 
 from ._admission import PendingLink, PendingLinks, Progress, address_key
@@ -41,6 +42,7 @@ from ._source import Framebuffer, FrameSource
 from ._throttle import AuthThrottle
 from ._unix import open_unix_listener, remove_unix_socket
 from ._video import StreamingMode
+from ._video_encode import parse_video_codecs
 
 __all__ = ["Server", "ServerAddress"]
 
@@ -108,7 +110,10 @@ class Server:
     (``password_lifetime`` seconds, then every new link is refused).
     ``image_compression`` is one of ``auto_glz`` (default), ``auto_lz``, ``quic``,
     ``glz``, ``lz``, ``off``.  ``streaming_video`` is ``filter`` (default: areas of photo-like
-    content redrawn at video rate become MJPEG streams), ``all`` (any such area) or ``off``.
+    content redrawn at video rate become streams), ``all`` (any such area) or ``off``.
+    ``video_codecs`` orders the stream codecs (``mjpeg``, ``h264``, ``vp8``, ``vp9``; default
+    in that order, as libspice-server); each client gets the first one it decodes, unless it
+    sends a preference of its own.  VP8, VP9 and H.264 need PyAV.
     ``encode_threads`` bounds the worker threads that encode large images for all clients
     (default: the CPU count, at most 4).  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
     is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
@@ -139,6 +144,7 @@ class Server:
         password_lifetime: float | None = None,
         image_compression: str | Compression = Compression.AUTO_GLZ,
         streaming_video: str | StreamingMode = StreamingMode.FILTER,
+        video_codecs: Sequence[str | VideoCodecType] | None = None,
         encode_threads: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         secure_only: bool = False,
@@ -176,6 +182,7 @@ class Server:
             agent._bind(lambda: self.displays)
         self.image_compression = Compression.parse(image_compression)
         self.streaming_video = StreamingMode.parse(streaming_video)
+        self.video_codecs = parse_video_codecs(video_codecs)
         threads = encode_threads if encode_threads is not None else min(4, os.cpu_count() or 1)
         if threads < 1:
             raise ValueError("encode_threads must be at least 1")
@@ -493,6 +500,7 @@ class Server:
             initial_mouse_mode=self.initial_mouse_mode,
             image_compression=self.image_compression,
             streaming_video=self.streaming_video,
+            video_codecs=self.video_codecs,
             idle_timeout=self.idle_timeout,
             encode_limiter=self.encode_limiter,
             audio=self.audio,

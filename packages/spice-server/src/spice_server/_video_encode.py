@@ -9,6 +9,7 @@ encoder starts afresh (its next frame is a key frame).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from functools import cache
 from typing import Any, Protocol
@@ -27,7 +28,15 @@ __all__ = [
     "encodable_codecs",
     "fits_codec",
     "make_stream_encoder",
+    "parse_video_codecs",
 ]
+
+_NAMES = {
+    "mjpeg": VideoCodecType.MJPEG,
+    "h264": VideoCodecType.H264,
+    "vp8": VideoCodecType.VP8,
+    "vp9": VideoCodecType.VP9,
+}
 
 #: PyAV (FFmpeg) encoder names, with the options that keep them frame-in, packet-out.
 _AV: dict[VideoCodecType, tuple[str, dict[str, str]]] = {
@@ -60,6 +69,27 @@ def encodable_codecs() -> frozenset[VideoCodecType]:
             continue
         out.add(codec)
     return frozenset(out)
+
+
+def parse_video_codecs(codecs: Sequence[str | VideoCodecType] | None) -> tuple[VideoCodecType, ...]:
+    """A server's ``video_codecs`` setting: names (``mjpeg``, ``h264``, ``vp8``, ``vp9``) or
+    :class:`VideoCodecType`, in order of preference; ``None``: all four in that order.
+
+    :class:`ValueError` names a codec that is unknown or that this installation cannot encode.
+    """
+    if codecs is None:
+        order = (VideoCodecType.MJPEG, VideoCodecType.H264, VideoCodecType.VP8, VideoCodecType.VP9)
+        return tuple(c for c in order if c in encodable_codecs())
+    out: list[VideoCodecType] = []
+    for item in codecs:
+        codec = _NAMES.get(item.lower()) if isinstance(item, str) else item
+        if codec is None or codec not in _NAMES.values():
+            raise ValueError(f"unknown video codec {item!r}; use some of {', '.join(_NAMES)}")
+        if codec not in encodable_codecs():
+            raise ValueError(f"cannot encode {codec.name} streams here (install PyAV with FFmpeg's encoder)")
+        if codec not in out:
+            out.append(codec)
+    return tuple(out)
 
 
 def fits_codec(codec: VideoCodecType, box: Rect) -> bool:
