@@ -8,10 +8,13 @@ Actions (arguments in brackets are optional)::
     capture FILE.png [X Y W H]                expect FILE.png|NEEDLE.json [TIMEOUT]
     expect-text REGEX [TIMEOUT]                record-audio FILE.wav SECONDS
     clipboard-set TEXT   clipboard-get        send-file PATH      resize WxH[,WxH...]
+    usb-attach PATH[,ro] usb-detach
 
 The last four go through the guest agent: ``clipboard-get`` prints the guest's text
 (nothing when it offers none), ``send-file`` shows a progress bar on a terminal,
 ``resize`` asks for one monitor per ``WxH``.  No agent within 10 s: exit code 11.
+``usb-attach`` plugs a disk image (an ``.iso``: a CD-ROM; ``,ro``: read-only) into
+the guest through USB redirection; ``usb-detach`` unplugs the last one attached.
 
 ``-f SCRIPT`` reads the actions from a file, one per line (shell quoting, ``#``
 comments).  An ``expect`` or ``expect-text`` that times out ends the command
@@ -36,6 +39,7 @@ from spice_session import LAYOUTS, Driver, KeyComboError, get_layout
 from ._exitcodes import ExitCode
 from ._record_audio import capture, save_wav
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
+from ._usb_actions import UsbSlots, parse_usb_spec
 
 __all__ = ["Action", "add_parser", "parse_actions", "run"]
 
@@ -137,6 +141,8 @@ _SPEC: dict[str, tuple[int, int, _Converter]] = {
     "clipboard-get": (0, 0, _text),
     "send-file": (1, 0, _text),
     "resize": (1, 0, _monitors),
+    "usb-attach": (1, 0, parse_usb_spec),
+    "usb-detach": (0, 0, _text),
 }
 
 #: Seconds ``spice do`` waits for the guest agent.
@@ -316,6 +322,15 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     async with open_session(args, audio=any(a.name == "record-audio" for a in actions)) as session:
         session.events().close()
         vm = Driver(session, args.layout, save_misses=args.save_misses)
-        for action in actions:
-            await _perform(vm, action, out)
+        usb = UsbSlots(session, out)
+        try:
+            for action in actions:
+                if action.name == "usb-attach":
+                    await usb.attach(str(action.args[0]), bool(action.args[1]))
+                elif action.name == "usb-detach":
+                    await usb.detach()
+                else:
+                    await _perform(vm, action, out)
+        finally:
+            await usb.aclose()
     return ExitCode.OK

@@ -1,0 +1,68 @@
+"""``spice do`` USB actions: ``usb-attach PATH[,ro]`` plugs a disk image (an ``.iso``: a CD-ROM)
+into the guest until ``usb-detach`` (the last one attached) or the end of the run."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TextIO
+
+from spice_session import Session, usb_cdrom, usb_disk
+from spice_session.lowlevel import MassStorage
+
+from ._run import UsageError
+
+__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbSlots", "parse_usb_spec"]
+
+#: Seconds the guest gets to configure an attached device.
+USB_CONFIGURE_TIMEOUT = 60.0
+
+
+def parse_usb_spec(name: str, words: list[str]) -> tuple[object, ...]:
+    """``PATH`` or ``PATH,ro``: (path, read-only)."""
+    path, _, flag = words[0].rpartition(",") if words[0].endswith(",ro") else (words[0], "", "")
+    if not path:
+        raise UsageError(f"{name}: expected PATH[,ro], got {words[0]!r}")
+    return (path, flag == "ro")
+
+
+def _device(path: str, readonly: bool) -> MassStorage:
+    if not Path(path).is_file():
+        raise UsageError(f"usb-attach: {path} is not a readable file")
+    try:
+        return usb_cdrom(path) if path.lower().endswith(".iso") else usb_disk(path, readonly=readonly)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"usb-attach: {path}: {exc}") from None
+
+
+class UsbSlots:
+    """The devices ``spice do`` attached, detached last-in first-out."""
+
+    def __init__(self, session: Session, out: TextIO) -> None:
+        self.session = session
+        self.out = out
+        self._stacks: list[tuple[str, AsyncExitStack]] = []
+
+    async def attach(self, path: str, readonly: bool) -> None:
+        device = _device(path, readonly)
+        stack = AsyncExitStack()
+        try:
+            attached = await stack.enter_async_context(self.session.usb.attach(device))
+            await attached.wait_configured(USB_CONFIGURE_TIMEOUT)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stacks.append((path, stack))
+        kind = "CD-ROM" if path.lower().endswith(".iso") else "read-only disk" if readonly else "disk"
+        print(f"usb: {path} attached as a {kind}", file=self.out, flush=True)
+
+    async def detach(self) -> None:
+        if not self._stacks:
+            raise UsageError("usb-detach: no USB device is attached")
+        path, stack = self._stacks.pop()
+        await stack.aclose()
+        print(f"usb: {path} detached", file=self.out, flush=True)
+
+    async def aclose(self) -> None:
+        while self._stacks:
+            await self.detach()
