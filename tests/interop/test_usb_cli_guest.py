@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,25 @@ async def test_spice_do_attaches_and_detaches_a_stick(usb_guest: LinuxGuest, tmp
     assert got.startswith(TEXT), got
     assert "No such file" in got  # unplugged at usb-detach
     subprocess.run(["fsck.vfat", "-n", str(image)], check=True, capture_output=True)
+
+
+async def test_spice_view_usb_disk_and_cdrom(usb_guest: LinuxGuest, tmp_path: Path) -> None:
+    pytest.importorskip("sdl2")
+    image = fat_image(tmp_path / "stick.img")
+    iso = tmp_path / "missing.iso"  # not there: a note on stderr, the viewer carries on
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    argv = [sys.executable, "-m", "spice_cli", "view", "--no-audio", "--no-reconnect"]
+    argv += ["--usb-disk", f"{image},ro", "--usb-cdrom", str(iso), usb_guest.uri]
+    log = tmp_path / "view.err"
+    with trio.fail_after(240), log.open("wb") as err:
+        async with trio.open_nursery() as nursery:
+            proc: trio.Process = await nursery.start(
+                partial(trio.run_process, argv, env=env, stderr=err, check=False)
+            )
+            wait = "for i in $(seq 240); do [ -b /dev/sda ] && break; sleep 0.25; done; cat /sys/block/sda/ro"
+            assert (await trio.to_thread.run_sync(usb_guest.sh, wait, 90.0)).strip() == "1"
+            proc.terminate()
+    notes = log.read_text()
+    assert f"{image} attached" in notes and f"{iso} not attached" in notes, notes
+    gone = "for i in $(seq 240); do [ -e /dev/sda ] || break; sleep 0.25; done; ls /dev/sda"
+    assert "No such file" in await trio.to_thread.run_sync(usb_guest.sh, gone, 90.0)

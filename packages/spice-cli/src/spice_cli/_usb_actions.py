@@ -7,12 +7,12 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TextIO
 
-from spice_session import Session, usb_cdrom, usb_disk
+from spice_session import Session, SessionError, usb_cdrom, usb_disk
 from spice_session.lowlevel import MassStorage
 
 from ._run import UsageError
 
-__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbSlots", "parse_usb_spec"]
+__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbSlots", "attach_all", "parse_usb_spec", "usb_option"]
 
 #: Seconds the guest gets to configure an attached device.
 USB_CONFIGURE_TIMEOUT = 60.0
@@ -24,6 +24,27 @@ def parse_usb_spec(name: str, words: list[str]) -> tuple[object, ...]:
     if not path:
         raise UsageError(f"{name}: expected PATH[,ro], got {words[0]!r}")
     return (path, flag == "ro")
+
+
+def usb_option(value: str) -> tuple[str, bool]:
+    """argparse type of ``--usb-disk IMG[,ro]``."""
+    path, readonly = parse_usb_spec("--usb-disk", [value])
+    return str(path), bool(readonly)
+
+
+async def attach_all(
+    stack: AsyncExitStack, session: Session, disks: list[tuple[str, bool]], cdroms: list[str], err: TextIO
+) -> None:
+    """Plug ``spice view``'s devices in for the life of ``stack``; a failure is a note, not an exit."""
+    wanted = [(path, readonly, False) for path, readonly in disks] + [(path, True, True) for path in cdroms]
+    for path, readonly, cdrom in wanted:
+        try:
+            device = usb_cdrom(path) if cdrom else usb_disk(path, readonly=readonly)
+            await stack.enter_async_context(session.usb.attach(device))
+        except (SessionError, OSError, ValueError) as exc:
+            print(f"spice view: {path} not attached: {exc}", file=err, flush=True)
+        else:
+            print(f"spice view: {path} attached", file=err, flush=True)
 
 
 def _device(path: str, readonly: bool) -> MassStorage:

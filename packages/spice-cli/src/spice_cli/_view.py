@@ -16,6 +16,7 @@ import trio
 from ._exitcodes import ExitCode
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
+from ._usb_actions import attach_all, usb_option
 
 __all__ = ["add_parser", "run"]
 
@@ -63,6 +64,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="OUT.mp4",
         help="also record the first connection's screen as a video (like spice record, without sound)",
     )
+    p.add_argument(
+        "--usb-disk",
+        metavar="IMG[,ro]",
+        action="append",
+        default=[],
+        type=usb_option,
+        help="plug a disk image into the guest as a USB stick (',ro': write-protected); repeatable",
+    )
+    p.add_argument(
+        "--usb-cdrom",
+        metavar="ISO",
+        action="append",
+        default=[],
+        help="plug an ISO image into the guest as a USB CD-ROM drive; repeatable",
+    )
     p.set_defaults(command=run)
 
 
@@ -90,6 +106,11 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         audio = not args.no_audio and audio_device(stack, "spice view")
 
         async def show(session: ss.Session) -> None:
+            async with contextlib.AsyncExitStack() as usb:
+                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr)
+                await show_attached(session)
+
+        async def show_attached(session: ss.Session) -> None:
             with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
                 viewer = Viewer(
                     session,
