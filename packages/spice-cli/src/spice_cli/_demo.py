@@ -19,8 +19,16 @@ from typing import TextIO
 import spice_session as ss
 import trio
 from spice_net.lowlevel import single_error
-from spice_server import AudioSource, Compression, DemoSource, GuestAgent, Server, ServerAddress, SourceError
-from spice_server._demo_audio import run_demo_audio
+from spice_server import (
+    AudioSource,
+    Compression,
+    DemoSource,
+    GuestAgent,
+    Server,
+    ServerAddress,
+    SourceError,
+    run_demo_audio,
+)
 
 from ._exitcodes import ExitCode, UsageError
 from ._screenshot import write_png

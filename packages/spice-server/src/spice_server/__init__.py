@@ -35,6 +35,7 @@ from ._source import (
     image_source as image_source,
 )
 from ._demo import DemoSource as DemoSource
+from ._demo_audio import run_demo_audio as run_demo_audio
 from ._cursor import CursorShape as CursorShape, default_cursor as default_cursor
 
 # --- What the clients do
