@@ -275,3 +275,21 @@ def test_scsi_targets_refuse_short_cdbs_and_tiny_images(tmp_path: Path) -> None:
     img.write_bytes(bytes(100))
     with pytest.raises(ValueError, match="smaller than one"):
         ScsiCdrom(img)
+
+
+def test_hostile_transfer_sizes_are_refused_without_buffering(tmp_path: Path) -> None:
+    path = tmp_path / "big.img"
+    with path.open("wb") as f:
+        f.truncate(64 << 20)  # sparse 64 MiB
+    guest = Guest(UsbRedirHost(usb_disk(path)))
+    # READ(16) of the whole disk in one command: ILLEGAL REQUEST, nothing read
+    data, csw = guest.scsi(struct.pack(">BBQIBB", 0x88, 0, 0, (64 << 20) // 512, 0, 0), 0xFFFFFFFF)
+    assert data == b"" and csw[2] == 1
+    sense, _ = guest.scsi(bytes([0x03, 0, 0, 0, 18, 0]), 18)
+    assert (sense[2], sense[12]) == (0x05, 0x24)
+    # a CBW announcing 4 GiB of write data halts instead of waiting to buffer it
+    cbw = struct.pack(
+        "<IIIBBB16s", 0x43425355, 1, 0xFFFFFFFF, 0, 0, 10, struct.pack(">BBIBHB", 0x2A, 0, 0, 0, 0xFFFF, 0)
+    )
+    assert guest.one(BulkPacket(EP_OUT, 0, 31, 0, cbw)) == BulkPacket(EP_OUT, Status.STALL, 0)
+    assert guest.one(BulkPacket(EP_OUT, 0, 4, 0, b"data")) == BulkPacket(EP_OUT, Status.STALL, 0)

@@ -16,6 +16,8 @@ from pathlib import Path
 __all__ = ["ScsiCdrom", "ScsiDisk", "ScsiResult", "ScsiTarget", "Sense"]
 
 GOOD, CHECK_CONDITION = 0, 2
+#: The most one READ or WRITE moves (a guest asking for more gets ILLEGAL REQUEST, not our memory).
+MAX_TRANSFER = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class ScsiTarget:
     def _read(self, lba: int, count: int) -> ScsiResult:
         if not self._range(lba, count):
             return self._fail(LBA_OUT_OF_RANGE)
+        if count * self.block_size > MAX_TRANSFER:
+            return self._fail(INVALID_FIELD)
         want = count * self.block_size
         got = os.pread(self._fd, want, lba * self.block_size)
         if len(got) != want:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._usb_device import DeviceInfo, EndpointInfo, Setup, VirtualDevice
-from ._usb_scsi import ScsiCdrom, ScsiDisk, ScsiTarget
+from ._usb_scsi import MAX_TRANSFER, ScsiCdrom, ScsiDisk, ScsiTarget
 from ._usbredir import EpType, Status
 
 __all__ = ["MassStorage", "usb_cdrom", "usb_disk"]
@@ -108,6 +108,9 @@ class MassStorage(VirtualDevice):
             self._status = _PASS if result.status == 0 else _FAIL
             self._data_in = result.data[:length]
             self.phase = _Phase.DATA_IN
+        elif length > MAX_TRANSFER:  # more than any write we accept: refuse before buffering it
+            self._halt()
+            return Status.STALL
         elif length:
             self._data_out = bytearray()
             self.phase = _Phase.DATA_OUT
