@@ -33,14 +33,22 @@ def usb_option(value: str) -> tuple[str, bool]:
 
 
 async def attach_all(
-    stack: AsyncExitStack, session: Session, disks: list[tuple[str, bool]], cdroms: list[str], err: TextIO
+    stack: AsyncExitStack,
+    session: Session,
+    disks: list[tuple[str, bool]],
+    cdroms: list[str],
+    err: TextIO,
+    usb_filter: str | None = None,
 ) -> None:
-    """Plug ``spice view``'s devices in for the life of ``stack``; a failure is a note, not an exit."""
+    """Plug ``spice view``'s devices in for the life of ``stack``; a failure is a note, not an exit.
+
+    ``usb_filter`` (a ``.vv`` file's ``usb-filter``) must allow each device.
+    """
     wanted = [(path, readonly, False) for path, readonly in disks] + [(path, True, True) for path in cdroms]
     for path, readonly, cdrom in wanted:
         try:
             device = usb_cdrom(path) if cdrom else usb_disk(path, readonly=readonly)
-            await stack.enter_async_context(session.usb.attach(device))
+            await stack.enter_async_context(session.usb.attach(device, filter=usb_filter))
         except (SessionError, OSError, ValueError) as exc:
             print(f"spice view: {path} not attached: {exc}", file=err, flush=True)
         else:

@@ -107,7 +107,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
         async def show(session: ss.Session) -> None:
             async with contextlib.AsyncExitStack() as usb:
-                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr)
+                usb_filter = vv.usb_filter if vv is not None else None
+                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr, usb_filter)
                 await show_attached(session)
 
         async def show_attached(session: ss.Session) -> None:

@@ -23,6 +23,7 @@ from ._extra_channels import ExtraChannelHost
 from ._usb_device import VirtualDevice
 from ._usb_host import UsbRedirHost
 from ._usbredir import UsbRedirError
+from ._usbredir_filter import FilterRule, FilterVerdict, check_filter, parse_filter
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -38,6 +39,21 @@ Opener = Callable[[int], Awaitable[Channel]]
 
 class UsbRejected(UsbRedirError):
     """The guest refused the device (its usbredir filter)."""
+
+
+def check_allowed(device: VirtualDevice, rules: Sequence[FilterRule]) -> None:
+    """:class:`UsbRejected` unless ``rules`` allow ``device`` (device class, then its interfaces)."""
+    info = device.info
+    verdict = check_filter(
+        rules,
+        device_class=0,
+        vendor_id=info.vendor_id,
+        product_id=info.product_id,
+        device_version_bcd=info.device_version_bcd,
+        interfaces=info.interfaces(),
+    )
+    if verdict != FilterVerdict.ALLOW:
+        raise UsbRejected(f"the USB filter does not allow {info.product!r} ({verdict.value})")
 
 
 class UsbAttachment:
@@ -121,8 +137,16 @@ class UsbRedirection:
         return len(self._free)
 
     @asynccontextmanager
-    async def attach(self, device: VirtualDevice) -> AsyncIterator[UsbAttachment]:
-        """Plug ``device`` into the guest for the duration of the block."""
+    async def attach(
+        self, device: VirtualDevice, *, filter: str | Sequence[FilterRule] | None = None
+    ) -> AsyncIterator[UsbAttachment]:
+        """Plug ``device`` into the guest for the duration of the block.
+
+        ``filter`` (usbredir rules, e.g. a ``.vv`` file's ``usb-filter``) must allow the
+        device, or :class:`UsbRejected` is raised before anything is linked.
+        """
+        if filter is not None:
+            check_allowed(device, parse_filter(filter) if isinstance(filter, str) else filter)
         if not self._free:
             raise ChannelUnavailable("no free usbredir channel (the server offers none, or all are in use)")
         channel_id = self._free.pop(0)
