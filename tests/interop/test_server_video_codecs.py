@@ -9,6 +9,9 @@ percentile <= 40; the values seen are printed), everything else exact; after the
 ends the whole window is exact.  H.264: Debian's remote-viewer decodes it only with
 gstreamer1.0-libav; without it (as here) it does not offer H.264 and a server preferring
 H.264 streams in the next codec of its order.
+
+LZ4: a viewer started with ``--spice-preferred-compression=lz4`` (it has the LZ4_COMPRESSION
+cap) gets LZ4 images (type 109 on the wire) and shows the frame pixel-exact.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from peers.capture import start_capture, tshark_read
 from peers.viewers import ViewerOptions, bgrx_to_rgb, pattern_frame, start_viewer
 from peers.xvfb import Xvfb
 from spice_proto import VideoCodecType
+from spice_server.lowlevel import Codec
 from test_server_streams import ANIM, no_malformed, smooth
 from test_server_viewers import TIMEOUT, H, W, running, shown_at
 
@@ -116,3 +120,29 @@ async def test_without_h264_in_the_viewer_the_next_codec_streams(xvfb: Xvfb, tmp
         finally:
             await trio.to_thread.run_sync(capture.stop)
     assert await codecs_on_the_wire(capture.path, addr.port) == {str(int(expected))}
+
+
+@pytest.mark.parametrize("viewer", ["remote-viewer", "spicy"])
+async def test_viewers_asking_for_lz4_get_lz4_images(xvfb: Xvfb, tmp_path: Path, viewer: str) -> None:
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    server = ss.Server(fb)  # auto_glz, but the viewer prefers LZ4 (and has the LZ4_COMPRESSION cap)
+    async with running(server) as addr:
+        assert addr.port is not None
+        capture = await trio.to_thread.run_sync(start_capture, addr.port, tmp_path)
+        try:
+            start_viewer(xvfb.display, viewer, ViewerOptions(port=addr.port, preferred_compression="lz4"))
+            await shown_at(xvfb, fb.frame)
+            for variant in (1, 2):
+                fb.update(pattern_frame(W, H, variant=variant))
+                await shown_at(xvfb, fb.frame)  # pixel-exact
+            pipe = server.clients[0].display
+            assert pipe is not None and pipe.encoder.counts[Codec.LZ4] >= 2
+            xvfb.display.stop_clients()
+            await trio.sleep(0.5)
+        finally:
+            await trio.to_thread.run_sync(capture.stop)
+    await no_malformed(capture.path, addr.port)
+    fields = ["-Y", "spice", "-T", "fields", "-e", "spice.image_type"]
+    out = await trio.to_thread.run_sync(lambda: tshark_read(capture.path, addr.port, *fields))
+    assert "109" in {v for line in out.split() for v in line.split(",") if v}  # LZ4

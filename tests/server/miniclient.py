@@ -4,6 +4,7 @@ decodes every DRAW_COPY itself with the codec packages (independent of spice_ses
 from __future__ import annotations
 
 import ssl
+import struct
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -34,6 +35,7 @@ from spice_proto import (
     Image,
     ImageFlags,
     InputsCap,
+    Lz4Image,
     LzRgbImage,
     MainAttachChannels,
     MainChannelsList,
@@ -66,6 +68,8 @@ def decode_image(image: Image, window: spice_glz.Window, cache: dict[int, np.nda
         out = (
             np.frombuffer(bytes(g.pixels), np.uint8).reshape(h, g.stride)[:, : 4 * w].reshape(h, w, 4).copy()
         )
+    elif isinstance(image, Lz4Image):
+        out = np.frombuffer(inflate_lz4(image, w, h), np.uint8).reshape(h, w, 4).copy()
     elif isinstance(image, FromCacheImage):
         out = cache[image.id]
     else:
@@ -74,6 +78,21 @@ def decode_image(image: Image, window: spice_glz.Window, cache: dict[int, np.nda
     if image.flags & ImageFlags.CACHE_ME:
         cache[image.id] = out
     return out
+
+
+def inflate_lz4(image: Lz4Image, w: int, h: int) -> bytes:
+    """The top-down 32-bit rows of an LZ4 image whose blocks stand alone (spice_server's)."""
+    import lz4.block  # type: ignore[import-untyped]
+
+    data = bytes(image.data)
+    assert data[0] == 1 and data[1] == BitmapFmt.FMT_32BIT, data[:2]
+    out, pos = bytearray(), 2
+    while pos < len(data):
+        (size,) = struct.unpack_from(">I", data, pos)
+        out += lz4.block.decompress(data[pos + 4 : pos + 4 + size], uncompressed_size=4 * w * h - len(out))
+        pos += 4 + size
+    assert len(out) == 4 * w * h
+    return bytes(out)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import spice_glz
 import spice_server as ss
+import trio
 from miniclient import decode_image
 from spice_proto import DisplayDrawCopy, FromCacheImage, ImageFlags, Rect
 from spice_server import _draw
@@ -156,3 +157,44 @@ def test_framebuffer_update_from_its_own_frame_in_rgb_order() -> None:
     expected = fb.frame[:, :, 2::-1].copy()  # read as R, G, B: the channels swap
     fb.update(fb.frame[:, :, :3], format="rgb")  # a view of the frame itself
     assert np.array_equal(fb.frame[:, :, :3], expected)
+
+
+def test_lz4_images_for_clients_that_decode_them() -> None:
+    from miniclient import inflate_lz4
+    from spice_proto import BitmapFmt, Lz4Image, LzRgbImage
+    from spice_server.lowlevel import Codec
+
+    rng = np.random.default_rng(5)
+    frame = np.zeros((600, 1024, 4), np.uint8)
+    frame[:, :, :3] = rng.integers(0, 4, (600, 1024, 3)) * 60  # compressible, not trivial
+    box = Rect(3, 1, 1024, 600)  # 1021 wide: rows of 4084 bytes, three blocks of rows
+    plain = ImageEncoder(ss.Compression.LZ4)  # a client without the LZ4_COMPRESSION cap
+    assert isinstance(plain.encode(frame, box), LzRgbImage)
+    encoder = ImageEncoder(ss.Compression.LZ4, lz4=True)
+    image = encoder.encode(frame, box)
+    assert isinstance(image, Lz4Image) and encoder.counts[Codec.LZ4] == 1
+    assert len(image.data) < 4 * box.area * 0.6  # compressed
+    assert image.data[:2] == bytes((1, BitmapFmt.FMT_32BIT))  # top-down 32-bit rows
+    raw = inflate_lz4(image, box.width, box.height)  # three blocks of rows
+    rows = np.frombuffer(raw, np.uint8).reshape(box.height, box.width, 4)
+    assert np.array_equal(rows[:, :, :3], frame[1:600, 3:1024, :3])
+    assert ss.Compression.from_wire(7) is ss.Compression.LZ4  # DISPLAY_PREFERRED_COMPRESSION LZ4
+
+
+async def test_spice_session_gets_lz4_images_exactly(nursery: trio.Nursery) -> None:
+    import spice_session
+    from peers.viewers import pattern_frame
+    from spice_server.lowlevel import Codec
+
+    fb = ss.Framebuffer(320, 240)
+    fb.update(pattern_frame(320, 240))
+    server = ss.Server(fb, image_compression="lz4")
+    addr = await nursery.start(server.serve, "127.0.0.1", 0)
+    async with spice_session.connect(f"spice://127.0.0.1:{addr.port}") as session:
+        session.events().close()
+        shot = await session.screenshot(settle=0.2)
+        fb.update(pattern_frame(320, 240, variant=2))
+        shot = await session.screenshot(settle=0.5)
+        assert (shot.to_rgb() == fb.frame[:, :, 2::-1]).all()
+        pipe = server.clients[0].display
+        assert pipe is not None and pipe.encoder.counts[Codec.LZ4] >= 2

@@ -305,7 +305,7 @@ class ClientSession:
         wakeup = Wakeup()
         pipeline = DisplayPipeline(
             sources[ch.channel_id],
-            ImageEncoder(ctx.image_compression),
+            ImageEncoder(ctx.image_compression, lz4=DisplayCap.LZ4_COMPRESSION in caps),
             wake=wakeup.set,
             monitors_config=DisplayCap.MONITORS_CONFIG in caps,
             streaming=ctx.streaming_video,

@@ -5,7 +5,9 @@ The choice follows libspice-server's policy names (``image_compression``):
 - ``off``: raw BITMAP;  ``quic``: QUIC;  ``lz``: LZ;  ``glz``: GLZ (LZ until the
   client announced a GLZ dictionary, and for images larger than it);
 - ``auto_lz`` / ``auto_glz`` (default): photo-like areas go to QUIC, synthetic ones
-  to LZ / GLZ; areas below :data:`TINY_AREA` pixels go raw.
+  to LZ / GLZ; areas below :data:`TINY_AREA` pixels go raw;
+- ``lz4``: LZ4 for clients with the LZ4_COMPRESSION cap (what they ask for with
+  DISPLAY_PREFERRED_COMPRESSION), LZ for the others.
 
 "Photo-like" is judged on a sample of the area: the share of neighbouring pixels
 that differ by a little (smooth gradients, noise) rather than not at all or by a
@@ -15,7 +17,9 @@ lot (flat colours, sharp edges, text).
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,7 @@ from spice_proto import (
     Image,
     ImageCompression,
     ImageFlags,
+    Lz4Image,
     LzRgbImage,
     QuicImage,
     Rect,
@@ -61,6 +66,7 @@ class Compression(str, enum.Enum):
     QUIC = "quic"
     GLZ = "glz"
     LZ = "lz"
+    LZ4 = "lz4"
     OFF = "off"
 
     @classmethod
@@ -87,6 +93,7 @@ _FROM_WIRE = {
     ImageCompression.QUIC: Compression.QUIC,
     ImageCompression.GLZ: Compression.GLZ,
     ImageCompression.LZ: Compression.LZ,
+    ImageCompression.LZ4: Compression.LZ4,
 }
 
 
@@ -97,6 +104,7 @@ class Codec(enum.Enum):
     QUIC = "quic"
     LZ = "lz"
     GLZ = "glz"
+    LZ4 = "lz4"
 
 
 _SAMPLE_SIDE = 64
@@ -135,8 +143,10 @@ class _Glz:
 class ImageEncoder:
     """Encodes areas of frames for one client, per its compression setting and GLZ dictionary."""
 
-    def __init__(self, compression: Compression = Compression.AUTO_GLZ) -> None:
+    def __init__(self, compression: Compression = Compression.AUTO_GLZ, *, lz4: bool = False) -> None:
         self.compression = compression
+        #: The client decodes LZ4 images (its LZ4_COMPRESSION cap).
+        self.lz4 = lz4
         self._glz: _Glz | None = None
         self._next_id = 1
         #: How many images went out per codec (for tests and statistics).
@@ -166,6 +176,8 @@ class ImageEncoder:
             return Codec.QUIC
         if mode is Compression.LZ:
             return Codec.LZ
+        if mode is Compression.LZ4:
+            return Codec.LZ4 if self.lz4 and _lz4_block() is not None else Codec.LZ
         if mode is Compression.GLZ:
             return Codec.GLZ if glz_fits else Codec.LZ
         if w * h < TINY_AREA:
@@ -198,6 +210,8 @@ class ImageEncoder:
         elif codec is Codec.LZ:
             blob = spice_lz.encode(flat, w, h, spice_lz.ImageType.RGB32, stride)
             image = LzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
+        elif codec is Codec.LZ4:
+            image = Lz4Image(width=w, height=h, id=image_id, flags=flags, data=_lz4_data(pixels))
         elif codec is Codec.GLZ:
             if self._glz is None:
                 raise ValueError("GLZ needs the client's dictionary (DISPLAY_INIT) first")
@@ -231,6 +245,34 @@ def encode_mjpeg(frame: Frame, box: Rect, quality: int) -> bytes:
         view, quality=quality, colorspace="BGRX", colorsubsampling="420", fastdct=True
     )
     return data
+
+
+#: Rows of an LZ4 image go out in blocks of about this many bytes (each block independent).
+_LZ4_BLOCK = 1 << 20
+
+
+@cache
+def _lz4_block() -> Any:
+    """The ``lz4.block`` module, or ``None`` without the lz4 package (then LZ4 falls back to LZ)."""
+    try:
+        import lz4.block  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    return lz4.block
+
+
+def _lz4_data(pixels: Frame) -> bytes:
+    """An LZ4 image's data: top-down 32-bit rows (``u8 1, u8 FMT_32BIT``), then
+    ``[u32 big-endian size][LZ4 block]`` per group of rows."""
+    block = _lz4_block()
+    h, w = pixels.shape[:2]
+    rows = max(1, _LZ4_BLOCK // (4 * w))
+    out = [bytes((1, BitmapFmt.FMT_32BIT))]
+    for top in range(0, h, rows):
+        chunk = np.ascontiguousarray(pixels[top : top + rows]).tobytes()
+        packed = block.compress(chunk, store_size=False)
+        out += [struct.pack(">I", len(packed)), packed]
+    return b"".join(out)
 
 
 def _window(frame: Frame, box: Rect) -> tuple[memoryview, int]:
