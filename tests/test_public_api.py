@@ -200,6 +200,8 @@ SPICE_SERVER = _names(
     "AUDIO_RATE AudioSource RecordedAudio "
     # The built-in guest agent
     "GuestAgent AgentEvent ClipboardOffered ResizeRequested FileReceived AgentError "
+    # Port channels
+    "ServerPort PortConnection "
     "__version__"
 )
 SPICE_SERVER_LOWLEVEL = _names(

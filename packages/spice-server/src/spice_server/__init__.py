@@ -58,6 +58,9 @@ from ._agent import (
     ResizeRequested as ResizeRequested,
 )
 
+# --- Port channels: named byte pipes to each client
+from ._ports import PortConnection as PortConnection, ServerPort as ServerPort
+
 # --- Sound
 from ._audio import AUDIO_RATE as AUDIO_RATE, AudioSource as AudioSource, RecordedAudio as RecordedAudio
 

@@ -59,6 +59,7 @@ from ._inputs import InputsState
 from ._keepalive import watch_silence
 from ._pipeline import DisplayPipeline
 from ._pointer import SharedPointer
+from ._ports import ServerPort
 from ._source import FrameSource
 from ._video import MM_TIME_DELTA, StreamingMode, media_time
 from ._video_encode import encodable_codecs
@@ -133,6 +134,8 @@ class ClientContext:
     displays: Callable[[], Sequence[FrameSource]] | None = None
     #: The server's order of stream codecs.
     video_codecs: tuple[VideoCodecType, ...] = DEFAULT_VIDEO_CODECS
+    #: Named port channels offered to every client.
+    ports: Sequence[ServerPort] = ()
 
 
 class ClientSession:
@@ -176,18 +179,26 @@ class ClientSession:
         """
         if self.closed or self._nursery is None:
             return None
-        runner = {
+        runners: dict[ChannelType, Callable[[ServerChannel], Awaitable[None]]] = {
             ChannelType.DISPLAY: self._display,
             ChannelType.INPUTS: self._inputs,
             ChannelType.CURSOR: self._cursor,
             ChannelType.PLAYBACK: self._playback,
             ChannelType.RECORD: self._record,
-        }.get(ChannelType(channel.channel_type))
+        }
+        runner = runners.get(ChannelType(channel.channel_type))
+        port = self._port_for(ChannelType(channel.channel_type), channel.channel_id)
+        if port is not None:
+            runner = port.serve_client
         if runner is None:
             return None
         done = trio.Event()
         self._nursery.start_soon(self._guard, channel, runner, False, done)
         return done
+
+    def _port_for(self, kind: ChannelType, channel_id: int) -> ServerPort | None:
+        ports = [p for p in self._ctx.ports if p.channel_type is kind]
+        return ports[channel_id] if 0 <= channel_id < len(ports) else None
 
     def close(self) -> None:
         """Disconnect the client (all its channels)."""
@@ -277,6 +288,9 @@ class ClientSession:
                 )
                 if self._ctx.audio is not None:
                     channels += (ChannelId(ChannelType.PLAYBACK, 0), ChannelId(ChannelType.RECORD, 0))
+                for kind in (ChannelType.PORT, ChannelType.WEBDAV):
+                    count = sum(1 for p in self._ctx.ports if p.channel_type is kind)
+                    channels += tuple(ChannelId(kind, i) for i in range(count))
                 await ch.send(MainChannelsList(channels))
             elif isinstance(msg, MainMouseModeRequest):
                 mode = int(msg.mode)

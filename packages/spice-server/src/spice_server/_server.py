@@ -38,6 +38,7 @@ from ._compress import Compression
 from ._cursor import CursorShape, default_cursor
 from ._events import InputEvent
 from ._pointer import SharedPointer
+from ._ports import ServerPort
 from ._source import Framebuffer, FrameSource
 from ._throttle import AuthThrottle
 from ._unix import open_unix_listener, remove_unix_socket
@@ -161,6 +162,7 @@ class Server:
         audio: AudioSource | None = None,
         agent: GuestAgent | None = None,
         sasl_users: Mapping[str, str] | None = None,
+        ports: Sequence[ServerPort] = (),
     ) -> None:
         #: SASL logins (user -> password), PLAIN inside TLS only, instead of the ticket.
         self._sasl = sasl_users_check(dict(sasl_users)) if sasl_users is not None else None
@@ -178,6 +180,10 @@ class Server:
         self.audio = audio
         #: The built-in guest agent (clipboard, resize requests, files), when given.
         self.agent = agent
+        #: Named port channels (``ServerPort``) offered to every client.
+        self.ports = tuple(ports)
+        if len({p.name for p in self.ports}) != len(self.ports):
+            raise ValueError("ports: two ports share a name")
         if agent is not None:
             agent._bind(lambda: self.displays)
         self.image_compression = Compression.parse(image_compression)
@@ -372,6 +378,9 @@ class Server:
         if self.audio is not None and kind in (ChannelType.PLAYBACK, ChannelType.RECORD):
             available = audio_caps()[kind is ChannelType.RECORD]
         channels = len(self.displays) if kind is ChannelType.DISPLAY else 1
+        if kind in (ChannelType.PORT, ChannelType.WEBDAV):
+            channels = sum(1 for p in self.ports if p.channel_type is kind)
+            available = Caps() if channels else None
         if available is None or not 0 <= mess.channel_id < channels:
             return LinkErr.CHANNEL_NOT_AVAILABLE
         if self.secure_only and not secure:
@@ -509,6 +518,7 @@ class Server:
             publish=self._publish,
             agent=self.agent,
             displays=lambda: self.displays,
+            ports=self.ports,
         )
 
     def _new_session_id(self) -> int:
