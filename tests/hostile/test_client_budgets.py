@@ -61,10 +61,13 @@ def test_four_display_channels_with_two_8192_surfaces_each(tmp_path: Path) -> No
     script, args = four_display_channels()
     outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
-    refused = [line for line in skipped(outcome.stderr) if "memory budget" in line]
+    refused = [line for line in skipped(outcome.stderr) if "skipped DisplaySurfaceCreate" in line]
     # 1 GiB holds the 16 MiB GLZ window and three 256 MiB surfaces: five surfaces are refused
-    # (their fills are then skipped as draws on an unknown surface)
-    assert sum("DisplaySurfaceCreate" in line for line in refused) == 5, outcome.stderr
+    # (their fills are then skipped as draws on an unknown surface).  Which limit names a refusal
+    # depends on the order the channels are read in: the session's memory budget, or display 0's
+    # own pixel cap when its second big surface comes before the budget runs out.
+    assert len(refused) == 5, outcome.stderr
+    assert all("memory budget" in line or "channel's surfaces past" in line for line in refused), refused
     assert outcome.peak_rss_mib < 1024 + BASELINE_MIB, outcome  # was 2.9 GB
     assert outcome.seconds < 60
 
