@@ -25,12 +25,17 @@ async def test_named_ports_carry_bytes_both_ways(nursery: trio.Nursery) -> None:
     payload = bytes(range(256)) * 1000  # 256000 bytes: several messages each way
 
     async def app() -> None:
-        conn = await echo.accept()
         got = bytearray()
-        while len(got) < len(payload):
+        while not got:  # names() linked and closed the channel once: that connection ends at once
+            conn = await echo.accept()
             got += await conn.receive()
+        while len(got) < len(payload):
+            data = await conn.receive()
+            assert data, "the client left early"
+            got += data
         await conn.send(bytes(got[::-1]))
         assert await conn.receive() == b""  # the client closed the port
+        assert conn.events == [sp.PortEvent.OPENED, sp.PortEvent.CLOSED]
 
     with trio.fail_after(20):
         async with ss.connect(uri) as session:

@@ -1,9 +1,9 @@
 """Port channels a server offers: named byte pipes to each client (``Server(ports=[...])``).
 
 Each :class:`ServerPort` is a PORT channel (WEBDAV for ``org.spice-space.webdav.*``) in
-every client's channel list.  A client that links it gets PORT_INIT {name, opened}; when it
-sends PORT_EVENT OPENED the application gets a :class:`PortConnection` from
-:meth:`ServerPort.accept` and exchanges bytes with that client until either side closes.
+every client's channel list.  A client that links it gets PORT_INIT {name, opened} and the
+application a :class:`PortConnection` from :meth:`ServerPort.accept`, to exchange bytes
+with that client until it sends PORT_EVENT CLOSED or leaves.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class PortConnection:
         self.client_id = channel.connection_id
         self._channel = channel
         self._inbox = inbox
+        #: The PORT_EVENT values the client sent (spice-gtk's webdav channel sends none).
+        self.events: list[int] = []
 
     async def send(self, data: bytes) -> None:
         """Bytes to the client (:class:`spice_net.ChannelClosed` once it is gone)."""
@@ -61,7 +63,7 @@ class PortConnection:
 
 
 class ServerPort:
-    """A named port; :meth:`accept` hands over each client that opens it."""
+    """A named port; :meth:`accept` hands over each client that links it."""
 
     def __init__(self, name: str, *, backlog: int = 16) -> None:
         if not name or "\0" in name or len(name.encode()) > 4096:
@@ -82,29 +84,23 @@ class ServerPort:
     async def serve_client(self, channel: ServerChannel) -> None:
         """Run one client's channel of this port until it closes."""
         await channel.send(_message(self.channel_type, PortMsg.INIT, self.init_body()))
-        inbox_send: trio.MemorySendChannel[bytes] | None = None
+        inbox_send, inbox = trio.open_memory_channel[bytes](_INBOX)
+        conn = PortConnection(self, channel, inbox)
         try:
+            self._accepted_send.send_nowait(conn)
+        except trio.WouldBlock:  # nobody accepts: the channel stays open but unread
+            await inbox_send.aclose()
+            await trio.sleep_forever()
+        async with inbox_send:
             while True:
                 try:
                     message = await channel.receive()
                 except ChannelClosed:
                     return
                 kind, body = int(message.type), message.encode()
-                if kind == PortMsgc.EVENT and body[:1] == bytes([PortEvent.OPENED]) and inbox_send is None:
-                    inbox_send, inbox = trio.open_memory_channel[bytes](_INBOX)
-                    try:
-                        self._accepted_send.send_nowait(PortConnection(self, channel, inbox))
-                    except trio.WouldBlock:  # nobody accepts: this client's port stays unread
-                        inbox_send = None
-                elif (
-                    kind == PortMsgc.EVENT
-                    and body[:1] == bytes([PortEvent.CLOSED])
-                    and inbox_send is not None
-                ):
-                    await inbox_send.aclose()
-                    inbox_send = None
-                elif kind == SpicevmcMsgc.DATA and inbox_send is not None and body:
+                if kind == PortMsgc.EVENT and len(body) == 1:
+                    conn.events.append(body[0])
+                    if body[0] == PortEvent.CLOSED:
+                        return
+                elif kind == SpicevmcMsgc.DATA and body:
                     await inbox_send.send(body)
-        finally:
-            if inbox_send is not None:
-                await inbox_send.aclose()
