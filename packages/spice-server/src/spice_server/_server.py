@@ -153,7 +153,7 @@ class Server:
         initial_mouse_mode: MouseMode = MouseMode.CLIENT,
         max_clients: int = 64,
         max_pending_links: int = 64,
-        max_pending_per_address: int = 8,
+        max_pending_per_address: int = 16,
         link_timeout: float = 10.0,
         idle_timeout: float | None = 60.0,
         wrong_ticket_delay: float = 0.5,
