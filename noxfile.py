@@ -33,6 +33,7 @@ TEST_DEPS = [
     "pytest>=8",
     "pytest-trio>=0.8",
     "pytest-timeout>=2.3",
+    "pytest-xdist>=3.5",  # the suite runs on both cores, one test module per worker at a time
     "hypothesis>=6.100",
     "trustme>=1.1",
     "numpy",
@@ -135,7 +136,10 @@ def install_workspace_once(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests and interop tests against real peers (SPICE_REQUIRE_INTEROP=1 makes a missing peer fail)."""
     install_workspace(session, *TEST_DEPS)
-    session.run("pytest", "--timeout=600", *session.posargs)
+    # Modules, not single tests, are spread over the workers: a module's peers and fixtures stay
+    # on one worker.  SPICE_TEST_WORKERS=0 runs everything in this process.
+    workers = os.environ.get("SPICE_TEST_WORKERS", "2")
+    session.run("pytest", "--timeout=600", "-n", workers, "--dist", "loadfile", *session.posargs)
 
 
 @nox.session
