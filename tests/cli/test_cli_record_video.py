@@ -201,6 +201,51 @@ async def test_spice_view_records_what_it_shows(nursery: trio.Nursery, tmp_path:
     assert duration >= 4 * STEP
 
 
+async def test_spice_view_records_the_sound_it_plays(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """The decoded sound goes both to SDL (the disk driver's file) and into the recording."""
+    from spice_session import tone
+
+    audio = srv.AudioSource()
+    fb = srv.Framebuffer(W, H)
+    fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
+    server = srv.Server(fb, audio=audio)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    out, heard_file = tmp_path / "view.mp4", tmp_path / "speaker.raw"
+    env = {
+        **os.environ,
+        "SDL_VIDEODRIVER": "dummy",
+        "SDL_AUDIODRIVER": "disk",
+        "SDL_DISKAUDIOFILE": str(heard_file),
+    }
+    argv = [sys.executable, "-m", "spice_cli", "view", f"spice://127.0.0.1:{addr.port}", "--record", str(out)]
+    viewer = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
+    try:
+        with trio.fail_after(30):
+            while not server.clients or (ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
+                await trio.sleep(0.05)
+        await trio.sleep(0.5)
+        audio.play(tone(1000, 1.0))
+        await trio.sleep(2.0)
+    finally:
+        viewer.send_signal(signal.SIGINT)
+        _, err = await trio.to_thread.run_sync(viewer.communicate)
+    assert viewer.returncode == 130, err.decode()
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        mono = np.concatenate([f.to_ndarray()[0] for f in container.decode(stream)])  # planar: left
+        rate = stream.rate
+    loud = np.flatnonzero(np.abs(mono) > 0.1 * np.abs(mono).max())
+    assert 0.8 * rate <= loud[-1] - loud[0] <= 1.2 * rate  # a second of tone
+    piece = mono[loud[0] : loud[-1]]
+    assert abs(np.argmax(np.abs(np.fft.rfft(piece))) * rate / len(piece) - 1000) < 5
+    heard = np.frombuffer(heard_file.read_bytes(), "<i2")
+    heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)[:, 0]  # the speaker played it too
+    loud = np.flatnonzero(np.abs(heard) > 1000)
+    assert len(loud) > 0.8 * 48000
+
+
 async def test_spice_view_record_usage_error() -> None:
     result = await spice("view", "spice://127.0.0.1:1", "--record", "x.avi")
     assert result.returncode == 2 and b"unknown video format" in result.stderr

@@ -148,14 +148,16 @@ def _codec(args: argparse.Namespace) -> str:
     return str(args.codec) if args.codec else check_video_path(args.output)
 
 
-async def record_screen(session: ss.Session, output: str, fps: float = 30.0) -> None:
-    """Record the screen (no sound: a viewer plays it) into ``output`` until cancelled."""
+async def record_screen(session: ss.Session, output: str, fps: float = 30.0, *, sound: bool = True) -> None:
+    """Record the screen into ``output`` until cancelled, with the guest's sound when ``sound``
+    and the session has a playback channel (its jitter buffer gets every decoded chunk, so a
+    viewer playing the same chunks from the session's events loses none to the recording)."""
     codec = check_video_path(output)
 
     def writer_for(width: int, height: int, audio_rate: int | None) -> VideoWriter:
-        return VideoWriter(Path(output), codec, width, height, None)
+        return VideoWriter(Path(output), codec, width, height, audio_rate)
 
-    await record(session, writer_for, None, fps, None, [], sound=False)
+    await record(session, writer_for, None, fps, None, [], sound=sound)
 
 
 async def record(

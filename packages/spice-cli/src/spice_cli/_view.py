@@ -40,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--no-audio",
         action="store_true",
-        help="do not play the guest's sound nor send the microphone (they need an SDL audio device)",
+        help="do not play the guest's sound nor send the microphone (they need an SDL audio device), "
+        "nor record it with --record",
     )
     p.add_argument(
         "--no-resize-guest",
@@ -62,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--record",
         metavar="OUT.mp4",
-        help="also record the first connection's screen as a video (like spice record, without sound)",
+        help="also record the first connection's screen as a video, with the guest's sound unless "
+        "--no-audio (like spice record)",
     )
     p.add_argument(
         "--usb-disk",
@@ -138,6 +140,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             show,
             backoff=backoff,
             on_reconnect=_banner,
-            **connect_options(args, audio=audio),
+            # a recording takes the sound even when no SDL device plays it
+            **connect_options(args, audio=audio or (args.record is not None and not args.no_audio)),
         )
     return ExitCode.OK
