@@ -170,7 +170,7 @@ SPICE_SESSION_LOWLEVEL = _names(
     # Keyboard and mouse
     "HID_KEY_NAMES HID_TO_SET1 PAUSE PAUSE_E1_SEQUENCE hid_to_set1 MotionPacer PacingMode "
     # Audio
-    "OpusDecoder OpusEncoder RawDecoder RawEncoder remix resample JitterBuffer playback_caps "
+    "OpusDecoder OpusEncoder RawDecoder RawEncoder apply_volume remix resample JitterBuffer playback_caps "
     "AudioInput Recorder record_caps "
 )
 SPICE_NET = _names(

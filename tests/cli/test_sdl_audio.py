@@ -15,7 +15,7 @@ import spice_session
 import trio
 from spice_cli._sdl_audio import SdlMicrophone, SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_window import SDLError
-from spice_session.events import AudioChunk
+from spice_session.events import AudioChunk, AudioMuted, AudioVolume, PlaybackStarted
 
 RATE = 48000
 
@@ -112,6 +112,33 @@ async def test_viewer_audio_plays_our_server_on_the_media_clock(disk_audio: tupl
     assert int((np.abs(heard[:, 0]) > 1000).sum()) == loud_in_tone
     assert len(heard) - 0.6 * RATE <= 0.25 * RATE
     assert abs(peak_hz(heard, RATE) - 1000) <= 2
+
+
+async def test_viewer_audio_follows_the_server_volume_and_mute(disk_audio: tuple[Path, Path]) -> None:
+    out, _ = disk_audio
+    player = ViewerAudio(lambda: 0)  # every chunk is due at once
+    played = spice_session.tone(440, 0.25)
+    with sdl_audio(), trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(player.run)
+            player.on_event(PlaybackStarted(2, RATE, sp.AudioDataMode.RAW, 0))
+            player.on_event(AudioVolume(sp.ChannelType.PLAYBACK, (16384, 65535)))
+            player.on_event(AudioVolume(sp.ChannelType.RECORD, (0, 0)))  # not for the speaker
+            player.on_event(AudioChunk(0, RATE, played))
+            await trio.sleep(0.4)
+            player.on_event(AudioMuted(sp.ChannelType.PLAYBACK, True))
+            player.on_event(AudioChunk(0, RATE, played))
+            await trio.sleep(0.4)
+            nursery.cancel_scope.cancel()
+    assert player.volume == (16384, 65535) and player.server_muted
+    pcm = np.frombuffer(out.read_bytes(), "<i2")
+    pcm = pcm[: len(pcm) // 2 * 2].reshape(-1, 2).astype(np.int32)
+    right = np.flatnonzero(np.abs(pcm[:, 1]) > 1000)
+    # the muted quarter second is silent: only the first chunk is loud
+    assert abs(len(pcm[right[0] : right[-1] + 1]) - 0.25 * RATE) <= 480
+    full = int(np.abs(played[:, 0]).max())
+    assert int(np.abs(pcm[:, 1]).max()) == full
+    assert abs(int(np.abs(pcm[:, 0]).max()) - full // 4) <= 1  # 16384 / 65535 of it
 
 
 def test_missing_devices_mean_silence_not_a_crash(

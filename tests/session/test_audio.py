@@ -29,6 +29,7 @@ from spice_proto import (
     RecordMute,
     RecordStart,
     RecordStop,
+    RecordVolume,
     UnknownMessage,
 )
 from spice_session import (
@@ -58,6 +59,7 @@ from spice_session.lowlevel import (
     OpusDecoder,
     OpusEncoder,
     Recorder,
+    apply_volume,
     playback_caps,
     record_caps,
     resample,
@@ -193,6 +195,28 @@ def test_recorder_raw_mode_when_server_lacks_opus() -> None:
     [muted] = rec.packets(pcm, 520)
     assert isinstance(muted, RecordClientData) and not any(muted.data)
     assert rec.handle(RecordStop()) and not rec.recording
+
+
+def test_volume_is_a_linear_gain_per_channel() -> None:
+    pcm = np.array([[32767, -32768], [1000, -1000]], np.int16)
+    assert apply_volume(pcm, ()) is pcm and apply_volume(pcm, (65535, 65535)) is pcm
+    half = apply_volume(pcm, (32768, 0))
+    assert half.tolist() == [[16384, 0], [500, 0]]
+    # one volume for two channels: the second takes the first's
+    assert apply_volume(pcm, (16384,)).tolist() == [[8192, -8192], [250, -250]]
+
+
+def test_recorder_applies_the_server_record_volume() -> None:
+    rec = _started()
+    rec.begin(0)
+    assert rec.handle(RecordVolume((65535, 13107))) == [AudioVolume(ChannelType.RECORD, (65535, 13107))]
+    pcm = tone(440, 0.01)
+    [data] = rec.packets(pcm, 10)
+    assert isinstance(data, RecordClientData)
+    sent = np.frombuffer(data.data, "<i2").reshape(-1, 2)
+    assert np.array_equal(sent[:, 0], pcm[:, 0])
+    assert np.abs(sent[:, 1].astype(np.int32) - pcm[:, 1] // 5).max() <= 1
+    assert int(np.abs(sent[:, 1]).max()) > 1000  # a fifth of 0.3 full scale, not silence
 
 
 @needs_opus

@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import spice_session as ss
 import trio
-from spice_session.events import AudioChunk, PlaybackStarted
-from spice_session.lowlevel import MediaPresenter
+from spice_proto import ChannelType
+from spice_session.events import AudioChunk, AudioMuted, AudioVolume, PlaybackStarted
+from spice_session.lowlevel import MediaPresenter, apply_volume
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pysdl2-dll announces which SDL binary it loads
@@ -140,7 +141,11 @@ def _mm_diff(a: int, b: int) -> int:
 
 class ViewerAudio:
     """Playback for the viewer: :meth:`on_event` takes the session's audio events and
-    :meth:`run` queues each chunk on the speaker when the media clock reaches its time."""
+    :meth:`run` queues each chunk on the speaker when the media clock reaches its time.
+
+    The server's PLAYBACK_VOLUME scales what is played (linear gain ``v / 65535`` per
+    channel) and its PLAYBACK_MUTE plays silence, like the user's mute key.
+    """
 
     def __init__(
         self, now: Callable[[], int], make_speaker: Callable[[int, int], SdlSpeaker] = SdlSpeaker
@@ -148,6 +153,9 @@ class ViewerAudio:
         self.presenter: MediaPresenter[Pcm] = MediaPresenter(now, delay_ms=-LEAD_MS)
         self._now = now
         self.muted = False
+        #: The server's PLAYBACK_VOLUME (one u16 per channel; empty: full) and PLAYBACK_MUTE.
+        self.volume: tuple[int, ...] = ()
+        self.server_muted = False
         self.speaker: SdlSpeaker | None = None
         #: No output device could be opened: the sound is dropped.
         self.failed = False
@@ -162,9 +170,14 @@ class ViewerAudio:
         return self.muted
 
     def on_event(self, event: object) -> None:
-        """Follow PlaybackStarted (the format) and AudioChunk (sound to present); ignore the rest."""
+        """Follow PlaybackStarted (the format), AudioChunk (sound to present) and the server's
+        playback volume and mute; ignore the rest."""
         if isinstance(event, PlaybackStarted):
             self._format = (event.rate, event.channels)
+        elif isinstance(event, AudioVolume) and event.channel_type == ChannelType.PLAYBACK:
+            self.volume = event.volume
+        elif isinstance(event, AudioMuted) and event.channel_type == ChannelType.PLAYBACK:
+            self.server_muted = event.mute
         elif isinstance(event, AudioChunk):
             self.presenter.push(event.time, event.pcm)
             self._wake.set()
@@ -187,7 +200,7 @@ class ViewerAudio:
                     if queued < DRY_MS and ahead > 1:  # (nearly) dry: start this chunk at its media time
                         frames = int(ahead * speaker.rate / 1000)
                         speaker.play(np.zeros((frames, speaker.channels), np.int16))
-                    speaker.play(pcm)
+                    speaker.play(np.zeros_like(pcm) if self.server_muted else apply_volume(pcm, self.volume))
         finally:
             if self.speaker is not None:
                 self.speaker.close()

@@ -26,6 +26,7 @@ __all__ = [
     "PcmEncoder",
     "RawDecoder",
     "RawEncoder",
+    "apply_volume",
     "opus_available",
     "remix",
     "resample",
@@ -212,6 +213,19 @@ def remix(pcm: Pcm, channels: int) -> Pcm:
         return pcm
     mono = pcm if have == 1 else pcm.astype(np.int32).mean(axis=1, keepdims=True).astype(np.int16)
     return np.ascontiguousarray(np.repeat(mono, channels, axis=1))
+
+
+def apply_volume(pcm: Pcm, volume: tuple[int, ...]) -> Pcm:
+    """``pcm`` scaled by a SPICE volume: one u16 per channel, a linear gain of ``v / 65535``
+    (65535 leaves it as is, 0 is silence); an empty volume changes nothing, and a channel
+    beyond the volume's count takes its last value."""
+    if not volume or all(v >= 0xFFFF for v in volume):
+        return pcm
+    channels = pcm.shape[1]
+    levels = [min(max(v, 0), 0xFFFF) for v in volume[:channels]]
+    levels += [levels[-1]] * (channels - len(levels))
+    gain = np.asarray(levels, np.float64) / 0xFFFF
+    return np.rint(pcm.astype(np.float64) * gain).astype(np.int16)
 
 
 def tone(

@@ -39,6 +39,7 @@ from ._audio import (
     Pcm,
     PcmEncoder,
     RawEncoder,
+    apply_volume,
     opus_available,
     remix,
     resample,
@@ -226,14 +227,13 @@ class Recorder:
         return [RecordClientMode(time, self.mode), RecordClientStartMark(time)]
 
     def packets(self, pcm: Pcm, time: int) -> list[Message]:
-        """DATA messages for ``pcm`` (frames, channels) captured at media ``time``; Opus keeps a
-        partial frame for the next call."""
+        """DATA messages for ``pcm`` (frames, channels) captured at media ``time``, scaled by the
+        server's RECORD_VOLUME (silence while RECORD_MUTE); Opus keeps a partial frame for the next call."""
         if self._encoder is None:
             raise AudioError("record data before begin()")
         if pcm.ndim != 2 or pcm.shape[1] != self.channels:
             raise AudioError(f"record PCM of shape {pcm.shape} is not (frames, {self.channels})")
-        if self.mute:
-            pcm = np.zeros_like(pcm)
+        pcm = np.zeros_like(pcm) if self.mute else apply_volume(pcm, self.volume)
         frame = self._encoder.frame
         if not frame:
             return [RecordClientData(time, self._encoder.encode(pcm))] if len(pcm) else []

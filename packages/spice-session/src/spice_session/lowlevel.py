@@ -72,6 +72,7 @@ from ._audio import (
     OpusEncoder as OpusEncoder,
     RawDecoder as RawDecoder,
     RawEncoder as RawEncoder,
+    apply_volume as apply_volume,
     remix as remix,
     resample as resample,
 )
