@@ -44,6 +44,7 @@ TEST_DEPS = [
     "hypercorn[trio]>=0.17",
     "wsgidav>=4.3",  # spice-session[share]: folder sharing behind the webdav port
     "h11>=0.14",
+    "pytesseract>=0.3.10",  # spice-session[ocr]: text waits through the binding
 ]
 
 

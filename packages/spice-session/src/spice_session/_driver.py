@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,9 +24,10 @@ import numpy.typing as npt
 import trio
 from spice_proto import MouseButton, MouseMode
 
-from ._errors import SessionError
 from ._layouts import get_layout
 from ._match import Match, MatchError, Needle, Rect, find, load_needle
+from ._ocr import OcrUnavailable
+from ._ocr import read_text as ocr_text
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -58,10 +58,6 @@ BUTTONS: dict[str | int, MouseButton] = {
 _MODE_WAIT = 2.0
 #: A relative move this large pins the pointer in the top-left corner (server mouse mode).
 _HOME = -10000
-
-
-class OcrUnavailable(SessionError):
-    """Text waits need the ``tesseract`` program (Debian ``tesseract-ocr``)."""
 
 
 class TextNotFound(MatchError):
@@ -255,7 +251,7 @@ class Driver:
 
     async def read_text(self, region: Rect | None = None) -> str:
         """The screen's text by OCR (Tesseract)."""
-        return await _ocr(await self.screenshot(region))
+        return await ocr_text(await self.screenshot(region))
 
     async def expect_text(
         self, pattern: str, timeout: float = 30.0, *, region: Rect | None = None
@@ -269,7 +265,7 @@ class Driver:
             while True:
                 seen = self.session.last_display_change
                 frame = await self.screenshot(region, max(0.0, deadline - trio.current_time()))
-                text = await _ocr(frame)
+                text = await ocr_text(frame)
                 found = regex.search(text)
                 if found is not None:
                     return found
@@ -288,28 +284,3 @@ class Driver:
         path = self.save_misses / f"{what}-{math.floor(trio.current_time() * 1000)}.png"
         Image.fromarray(frame).save(path)
         return path
-
-
-async def _ocr(frame: RGB) -> str:
-    tesseract = shutil.which("tesseract")
-    if tesseract is None:
-        raise OcrUnavailable("reading text needs the tesseract program (Debian: apt install tesseract-ocr)")
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    # Tesseract reads dark text on light ground best; screens are often the other way round.
-    if float(frame.mean()) < 128:
-        frame = 255 - frame
-    image = Image.fromarray(frame)
-    if image.height < 600:  # small console fonts read better enlarged
-        image = image.resize((image.width * 2, image.height * 2))
-    image.save(buf, format="PNG")
-    result = await trio.run_process(
-        [tesseract, "stdin", "stdout", "--psm", "6"],
-        stdin=buf.getvalue(),
-        capture_stdout=True,
-        capture_stderr=True,
-    )
-    return result.stdout.decode(errors="replace")
