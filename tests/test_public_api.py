@@ -180,7 +180,7 @@ SPICE_NET = _names(
     "SpiceNetError AuthenticationFailed ChannelClosed ConnectFailed ConnectTimeout LinkRefused "
     "NeedSecured NotSpiceServer ProtocolViolation TLSVerificationFailed InvalidProxy ProxyAuthRequired "
     "ProxyFailed SaslUnsupported "
-    "capture_to read_pcap CaptureError "
+    "capture_to capture_ring CaptureRing read_pcap CaptureError "
     "__version__"
 )
 SPICE_NET_LOWLEVEL = _names(

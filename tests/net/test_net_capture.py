@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import spice_server as srv
 import trio
-from spice_net import CaptureError, capture_to, read_pcap
+from spice_net import CaptureError, CaptureRing, capture_ring, capture_to, read_pcap
 from spice_net._capture import ChannelCapture
 from spice_net.lowlevel import CAPTURE_PORT, channel_of
 from spice_proto import Rect
@@ -40,6 +40,61 @@ async def test_each_channel_gets_a_pcap_with_both_directions(nursery: trio.Nurse
     async with connect(f"spice://127.0.0.1:{addr.port}") as session:
         await session.screenshot()
     assert sorted(p.name for p in directory.iterdir()) == names
+
+
+async def test_a_ring_nested_in_a_capture_keeps_the_same_packets(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    fb = srv.Framebuffer(64, 48)
+    fb.update(
+        np.random.default_rng(4).integers(0, 255, (48, 64, 3), np.uint8), Rect(0, 0, 64, 48), format="rgb"
+    )
+    server = srv.Server(fb)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    with capture_to(tmp_path / "cap") as directory, capture_ring() as ring:
+        async with connect(f"spice://127.0.0.1:{addr.port}") as session:
+            await session.screenshot()
+    pcaps = ring.pcaps()
+    assert sorted(pcaps) == sorted(p.name for p in directory.iterdir())
+    for name, data in pcaps.items():  # nothing dropped yet: the same segments as the files
+        (tmp_path / name).write_bytes(data)
+        ours = [(s.from_server, s.data) for s in read_pcap(tmp_path / name)]
+        assert ours == [(s.from_server, s.data) for s in read_pcap(directory / name)]
+    async with connect(f"spice://127.0.0.1:{addr.port}") as session:  # outside the block
+        await session.screenshot()
+    assert ring.pcaps().keys() == pcaps.keys()
+
+
+def test_a_ring_keeps_the_link_and_the_newest_bytes_only(tmp_path: Path) -> None:
+    ring = CaptureRing(seconds=60, max_bytes=100_000)
+    capture = ring.open(2, 0)
+    capture.write(False, b"REDQ" + bytes(12))
+    for i in range(200):
+        capture.write(True, bytes([i % 256]) * 1000)
+    data = ring.pcaps()["01-display-0.pcap"]
+    assert len(data) < 100_000 + 20 * 1100  # the bound, the header and the head packets
+    (tmp_path / "ring.pcap").write_bytes(data)
+    segments = read_pcap(tmp_path / "ring.pcap")
+    assert segments[0].data.startswith(b"REDQ") and not segments[0].from_server  # the link stays
+    assert segments[-1].data == bytes([199]) * 1000  # the newest
+    assert 80 < len(segments) < 120 and bytes([50]) * 1000 not in {s.data for s in segments}
+    with pytest.raises(ValueError):
+        CaptureRing(seconds=0)
+
+
+def test_a_ring_drops_what_is_older_than_its_seconds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("spice_net._capture.time.monotonic", lambda: clock[0])
+    ring = CaptureRing(seconds=5, max_bytes=1 << 30)
+    capture = ring.open(1, 0)
+    for i in range(30):  # a packet a second
+        capture.write(True, bytes([i]) * 10)
+        clock[0] += 1
+    (tmp_path / "r.pcap").write_bytes(ring.pcaps()["01-main-0.pcap"])
+    later = [s.data[0] for s in read_pcap(tmp_path / "r.pcap")][9:]  # after the head packets
+    assert later == list(range(24, 30))
 
 
 def test_large_writes_are_split_and_read_back_whole(tmp_path: Path) -> None:

@@ -34,7 +34,12 @@ from ._tls import (
 )
 
 # --- Traffic capture (plaintext pcap per channel)
-from ._capture import capture_to as capture_to, read_pcap as read_pcap
+from ._capture import (
+    CaptureRing as CaptureRing,
+    capture_ring as capture_ring,
+    capture_to as capture_to,
+    read_pcap as read_pcap,
+)
 
 # --- Errors
 from ._errors import (

@@ -12,6 +12,10 @@ the SPICE layer sees them (after TLS decryption), framed as one synthetic TCP co
 from 127.0.0.1 to 127.0.0.2:5900, so Wireshark's SPICE dissector decodes it
 (``tshark -r FILE -d tcp.port==5900,spice``).  :func:`read_pcap` reads such a file back
 as (direction, bytes) segments, e.g. to replay a server to the client.
+
+:func:`capture_ring` keeps the same packets in memory instead, only the newest seconds of
+each channel (and its first packets: the link), for a bug report taken at any moment.
+Capture blocks nest: a channel linked inside both is captured by both.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ import re
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import trio
 from spice_proto import ChannelType
@@ -36,8 +41,10 @@ from ._errors import SpiceNetError
 __all__ = [
     "CAPTURE_PORT",
     "CaptureError",
+    "CaptureRing",
     "ChannelCapture",
     "Segment",
+    "capture_ring",
     "capture_to",
     "channel_of",
     "read_pcap",
@@ -51,6 +58,8 @@ _SERVER_IP = bytes([127, 0, 0, 2])
 _LINKTYPE_RAW = 101  # packets start with their IPv4 header
 _MAX_SEGMENT = 65000
 _MAX_FILE_SEGMENT = 1 << 20  # what read_pcap accepts per packet
+#: Packets a ring always keeps from the start of a channel: the handshake and the link.
+_RING_HEAD = 12
 
 
 class CaptureError(SpiceNetError):
@@ -75,21 +84,63 @@ def _checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
-class ChannelCapture:
-    """One channel's pcap file: a TCP connection made up around the bytes that pass."""
+class _RingFile:
+    """Pcap bytes in memory: the file header, the first packets, then at most ``seconds``
+    and ``max_bytes`` of the newest packets (older ones are dropped, whole)."""
 
-    def __init__(self, path: Path, client_port: int) -> None:
+    def __init__(self, seconds: float, max_bytes: int) -> None:
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+        self.header = b""
+        self.head: list[bytes] = []
+        self.recent: deque[tuple[float, bytes]] = deque()
+        self.size = 0
+        #: Packets dropped so far (a gap in the TCP sequence numbers after the head).
+        self.dropped = 0
+
+    def write(self, data: bytes) -> int:
+        if not self.header:
+            self.header = data
+        elif len(self.head) < _RING_HEAD:
+            self.head.append(data)
+        else:
+            now = time.monotonic()
+            self.recent.append((now, data))
+            self.size += len(data)
+            while len(self.recent) > 1 and (
+                self.size > self.max_bytes or now - self.recent[0][0] > self.seconds
+            ):
+                self.size -= len(self.recent.popleft()[1])
+                self.dropped += 1
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+    def pcap(self) -> bytes:
+        return b"".join([self.header, *self.head, *(record for _, record in self.recent)])
+
+
+class ChannelCapture:
+    """One channel's pcap file: a TCP connection made up around the bytes that pass.
+
+    With ``ring``, the packets go to that in-memory ring instead of ``path`` (then only a name).
+    """
+
+    def __init__(self, path: Path, client_port: int, ring: _RingFile | None = None) -> None:
+        self._ring = ring
         try:
-            self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close()
+            file = ring if ring is not None else open(path, "wb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
             raise CaptureError(f"cannot write capture {path}: {exc.strerror or exc}") from None
+        self._file: BinaryIO | _RingFile | None = file
         self.path = path
         self._port = client_port
         self._seq = {False: 1000, True: 5000}  # next sequence number, by from_server
         self._lock = threading.Lock()
         self._offset = {False: 0, True: 0}  # bytes so far, by from_server
         self._cuts: dict[bool, set[int]] = {False: set(), True: set()}  # link-step boundaries
-        self._file.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, _LINKTYPE_RAW))
+        file.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, _LINKTYPE_RAW))
         self._packet(False, b"", syn=True)
         self._packet(True, b"", syn=True)
         self._packet(False, b"")
@@ -147,6 +198,15 @@ class ChannelCapture:
             self._file.close()
             self._file = None
 
+    @property
+    def closed(self) -> bool:
+        return self._file is None
+
+    def ring_pcap(self) -> bytes | None:
+        """A ring capture's pcap file as it stands (``None`` for a capture to a file)."""
+        with self._lock:
+            return self._ring.pcap() if self._ring is not None else None
+
 
 class _Recorder:
     """Where the captures of one ``capture_to`` block go."""
@@ -158,16 +218,62 @@ class _Recorder:
 
     def open(self, channel_type: ChannelType | int, channel_id: int) -> ChannelCapture:
         n = next(self._numbers)
-        try:
-            name = ChannelType(channel_type).name.lower()
-        except ValueError:
-            name = f"type{int(channel_type)}"
-        capture = ChannelCapture(self.directory / f"{n:02d}-{name}-{channel_id}.pcap", 40000 + n)
+        capture = ChannelCapture(self.directory / _file_name(n, channel_type, channel_id), 40000 + n)
         self.captures.append(capture)
         return capture
 
 
-_RECORDER: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("spice_capture", default=None)
+def _file_name(n: int, channel_type: ChannelType | int, channel_id: int) -> str:
+    try:
+        name = ChannelType(channel_type).name.lower()
+    except ValueError:
+        name = f"type{int(channel_type)}"
+    return f"{n:02d}-{name}-{channel_id}.pcap"
+
+
+class CaptureRing:
+    """The newest traffic of the channels linked inside a :func:`capture_ring` block, in memory.
+
+    Each channel keeps its first packets (the link) and at most ``seconds`` and ``max_bytes``
+    of its newest ones; the closed channels of at most ``keep_closed`` earlier connections'
+    channels are kept too.  :meth:`pcaps` gives them as capture files.
+    """
+
+    def __init__(self, seconds: float = 10.0, max_bytes: int = 4 << 20, keep_closed: int = 16) -> None:
+        if not seconds > 0 or max_bytes <= 0:
+            raise ValueError("a capture ring needs seconds > 0 and max_bytes > 0")
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+        self.keep_closed = keep_closed
+        self._numbers = itertools.count(1)
+        self._captures: list[tuple[str, ChannelCapture]] = []
+
+    def open(self, channel_type: ChannelType | int, channel_id: int) -> ChannelCapture:
+        n = next(self._numbers)
+        name = _file_name(n, channel_type, channel_id)
+        capture = ChannelCapture(Path(name), 40000 + n, _RingFile(self.seconds, self.max_bytes))
+        closed = [entry for entry in self._captures if entry[1].closed]
+        for entry in closed[: max(0, len(closed) - self.keep_closed)]:
+            self._captures.remove(entry)
+        self._captures.append((name, capture))
+        return capture
+
+    def pcaps(self) -> dict[str, bytes]:
+        """``NN-CHANNEL-ID.pcap`` name -> that channel's capture file, as :func:`read_pcap` and
+        tshark read it (after dropped packets, a gap in the TCP sequence numbers)."""
+        out: dict[str, bytes] = {}
+        for name, capture in self._captures:
+            data = capture.ring_pcap()
+            if data is not None:
+                out[name] = data
+        return out
+
+
+class _Opens(Protocol):
+    def open(self, channel_type: ChannelType | int, channel_id: int) -> ChannelCapture: ...
+
+
+_RECORDERS: contextvars.ContextVar[tuple[_Opens, ...]] = contextvars.ContextVar("spice_capture", default=())
 
 
 @contextmanager
@@ -179,13 +285,25 @@ def capture_to(directory: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise CaptureError(f"cannot create capture directory {path}: {exc.strerror or exc}") from None
     recorder = _Recorder(path)
-    token = _RECORDER.set(recorder)
+    token = _RECORDERS.set((*_RECORDERS.get(), recorder))
     try:
         yield path
     finally:
-        _RECORDER.reset(token)
+        _RECORDERS.reset(token)
         for capture in recorder.captures:
             capture.close()
+
+
+@contextmanager
+def capture_ring(seconds: float = 10.0, max_bytes: int = 4 << 20) -> Iterator[CaptureRing]:
+    """Keep the newest ``seconds`` (at most ``max_bytes`` a channel) of every channel linked
+    inside the block in memory (see :class:`CaptureRing`)."""
+    ring = CaptureRing(seconds, max_bytes)
+    token = _RECORDERS.set((*_RECORDERS.get(), ring))
+    try:
+        yield ring
+    finally:
+        _RECORDERS.reset(token)
 
 
 class _TappedStream(trio.abc.Stream):
@@ -214,11 +332,11 @@ class _TappedStream(trio.abc.Stream):
 
 
 def tap_stream(stream: trio.abc.Stream, channel_type: ChannelType | int, channel_id: int) -> trio.abc.Stream:
-    """``stream`` itself, or a copy-taking wrapper of it inside a :func:`capture_to` block."""
-    recorder = _RECORDER.get()
-    if recorder is None:
-        return stream
-    return _TappedStream(stream, recorder.open(channel_type, channel_id))
+    """``stream`` itself, or a copy-taking wrapper of it (one per block) inside :func:`capture_to`
+    and :func:`capture_ring` blocks."""
+    for recorder in _RECORDERS.get():
+        stream = _TappedStream(stream, recorder.open(channel_type, channel_id))
+    return stream
 
 
 _NAME = re.compile(r"(\d+)-([a-z0-9]+)-(\d+)\.pcap")
