@@ -6,6 +6,7 @@ Connects with traffic capture on, watches for ``--seconds``, then writes a zip w
 and opened with its capabilities) and ``capture/NN-CHANNEL-ID.pcap``: the plaintext
 traffic of each channel over those seconds, from the link on (``spice replay`` and
 tshark read them).  No password or URI query value goes into the bundle.
+``spice view`` writes the same bundle on Ctrl+Alt+R, with the newest seconds of capture.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,7 +31,7 @@ from ._run import UsageError, add_connection_args, check_connection_args, open_s
 from ._stats import format_stats
 from ._summary import channel_caps_text, common_caps_text, modes_text
 
-__all__ = ["add_parser", "run", "session_facts"]
+__all__ = ["add_parser", "run", "session_facts", "take_bundle"]
 
 
 def session_facts(session: ss.Session) -> dict[str, Any]:
@@ -67,6 +69,31 @@ def session_facts(session: ss.Session) -> dict[str, Any]:
     }
 
 
+def take_bundle(session: ss.Session) -> Callable[[Path, dict[str, bytes]], list[str]]:
+    """What ``session`` shows and says now; call the result with a target path and the captures
+    (pcap name -> bytes) to write the bundle (in a thread if need be): the names in it.
+    OSError when it cannot be written."""
+    snapshot = session.stats
+    facts = session_facts(session)
+    picture = session.picture()
+    rgb = picture.to_rgb() if picture is not None else None
+
+    def write(target: Path, captures: dict[str, bytes]) -> list[str]:
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
+            if rgb is not None:
+                png = io.BytesIO()
+                Image.fromarray(rgb).save(png, format="PNG")
+                bundle.writestr("screenshot.png", png.getvalue())
+            bundle.writestr("stats.json", snapshot.to_json())
+            bundle.writestr("stats.txt", "\n".join(format_stats(snapshot)) + "\n")
+            bundle.writestr("session.json", json.dumps(facts, indent=2))
+            for name in sorted(captures):
+                bundle.writestr(f"capture/{name}", captures[name])
+            return bundle.namelist()
+
+    return write
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "report",
@@ -93,24 +120,12 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             async with open_session(args) as session:
                 session.events().close()
                 await trio.sleep(args.seconds)
-                snapshot = session.stats
-                facts = session_facts(session)
-                picture = session.picture()
-                png = io.BytesIO()
-                if picture is not None:
-                    Image.fromarray(picture.to_rgb()).save(png, format="PNG")
+                write = take_bundle(session)
+        # written once the channels are closed, so their captures are complete
+        captures = {path.name: path.read_bytes() for path in capture_dir.iterdir()}
         try:
-            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
-                if picture is not None:
-                    bundle.writestr("screenshot.png", png.getvalue())
-                bundle.writestr("stats.json", snapshot.to_json())
-                bundle.writestr("stats.txt", "\n".join(format_stats(snapshot)) + "\n")
-                bundle.writestr("session.json", json.dumps(facts, indent=2))
-                for path in sorted(capture_dir.iterdir()):
-                    bundle.write(path, f"capture/{path.name}")
+            names = write(target, captures)
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    with zipfile.ZipFile(target) as bundle:
-        names = bundle.namelist()
     print(f"{target}: {len(names)} files ({', '.join(names)})", file=out, flush=True)
     return ExitCode.OK

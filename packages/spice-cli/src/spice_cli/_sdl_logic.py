@@ -39,6 +39,7 @@ _F = 0x09
 _M = 0x10
 _N = 0x11
 _S = 0x16
+_R = 0x15
 _CTRL = frozenset({_LCTRL, _RCTRL})
 _ALT = frozenset({_LALT, _RALT})
 
@@ -110,6 +111,7 @@ class Command(enum.Enum):
     TOGGLE_MUTE = "toggle-mute"
     TOGGLE_MICROPHONE = "toggle-microphone"
     TOGGLE_STATS = "toggle-stats"
+    BUG_REPORT = "bug-report"
 
 
 #: Ctrl+Alt+<key> (SDL / USB HID scancodes) and what it does.
@@ -118,17 +120,19 @@ _HOT = {
     _M: Command.TOGGLE_MUTE,
     _N: Command.TOGGLE_MICROPHONE,
     _S: Command.TOGGLE_STATS,
+    _R: Command.BUG_REPORT,
 }
 
 
 @dataclass
 class HotKeys:
     """Ctrl+Alt (pressed and let go with nothing else) releases the grab; Ctrl+Alt+F toggles fullscreen,
-    Ctrl+Alt+M the sound, Ctrl+Alt+N the microphone and Ctrl+Alt+S the statistics overlay.
+    Ctrl+Alt+M the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S the statistics overlay and
+    Ctrl+Alt+R writes a bug report.
 
     :meth:`key` says whether an event goes on to the guest and what the viewer
     should do.  Ctrl and Alt themselves always reach the guest (so Ctrl+Alt+Del
-    works); only the F, M, N and S of those combinations are kept back.
+    works); only the F, M, N, S and R of those combinations are kept back.
     """
 
     held: set[int] = field(default_factory=set)
