@@ -192,6 +192,7 @@ def test_mjpeg_stream_create_data_destroy(clock: tuple[MediaClock, FakeTime]) ->
     data = jpeg(blocks_rgb(32, 32))
     out = mgr.handle(sp.DisplayStreamData(3, 50_100, data), surfaces)
     assert out == [Damage(0, dest, 1)]
+    assert out[0].mm_time == 50_100  # the frame's media time, for a player to show it on the clock
     expected = simplejpeg.decode_jpeg(data, colorspace="RGB")
     assert np.array_equal(s.to_rgb()[4:36, 8:40], expected)  # exactly libjpeg-turbo's pixels
     assert near(quadrant_means(s, dest), QUADRANTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spice_proto import (
     Caps,
@@ -141,11 +141,16 @@ class SurfaceDestroyed(DisplayStateEvent):
 
 @dataclass(frozen=True)
 class Damage(DisplayStateEvent):
-    """Pixels of a surface inside ``rect`` changed (already clipped to the surface)."""
+    """Pixels of a surface inside ``rect`` changed (already clipped to the surface).
+
+    A video stream frame's damage carries its ``mm_time`` (media time, ms), when it is meant
+    to be seen (with the sound stamped on the same clock); ``None`` for everything else.
+    """
 
     surface_id: int
     rect: Rect
     channel_id: int = 0
+    mm_time: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ STREAM_DATA_SIZED, which brings its own size and destination), STREAM_CLIP when 
 visible part changes, STREAM_DESTROY at the end.  Each frame is decoded
 (:mod:`._video`), turned upright unless the stream is TOP_DOWN (frames are bottom-up by
 default), scaled and clipped into place (:mod:`._placement`); a :class:`Damage` event
-reports the bounding box of what changed.  Frames are drawn as they arrive: the client
-keeps no playback schedule, so the final picture is always the last frame.
+reports the bounding box of what changed, with the frame's ``mm_time``.  Frames are drawn
+on the surface as they arrive, so the final picture is always the last frame; a player that
+wants them on the media clock (``spice view``) shows each when its ``mm_time`` comes.
 
 A stream whose codec is not available gives a :class:`StreamUnsupported` event, a warning
 in the log, and an "invalid stream" report to the server; its frames are ignored.  Stream
@@ -222,7 +223,7 @@ class StreamManager:
             stream.frames += 1
             changed = place_frame(surface, frame, dest, stream.clip, top_down=stream.top_down)
             if changed is not None:
-                out.append(Damage(surface.surface_id, changed, self.channel_id))
+                out.append(Damage(surface.surface_id, changed, self.channel_id, msg.multi_media_time))
         if report is not None:
             out.append(report)
         return out
