@@ -304,6 +304,15 @@ class Window:
         self._image[y : y + h, x : x + w] = rows.reshape(h, w, 4)
         self._damage.append((x, y, w, h))
 
+    def put(self, patch: npt.NDArray[np.uint8], x: int, y: int) -> None:
+        """Copy a (height, width, 4) BGRX ``patch`` into the image at (x, y); a patch that does
+        not fit (the picture changed size since) is ignored."""
+        h, w = patch.shape[:2]
+        if x < 0 or y < 0 or x + w > self.width or y + h > self.height or w <= 0 or h <= 0:
+            return
+        self._image[y : y + h, x : x + w] = patch
+        self._damage.append((x, y, w, h))
+
     def _framebuffer(self) -> sdl2.SDL_Surface:
         surface = sdl2.SDL_GetWindowSurface(self._window)
         if not surface:

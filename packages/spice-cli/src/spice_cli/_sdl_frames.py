@@ -1,0 +1,105 @@
+"""Video stream frames on the media clock, so the picture stays with the sound.
+
+The session draws a stream frame on the surface as it arrives; its :class:`Damage` carries
+the frame's ``mm_time``.  :class:`StreamFrames` keeps a copy of the damaged pixels until the
+media clock reaches that time (the clock the viewer's sound is played on), then hands it to
+the window.  Holding is bounded: a frame stamped more than ``MAX_AHEAD_MS`` ahead is not
+held, and past ``MAX_HELD_BYTES`` the oldest frame is shown early.  Frames already late come
+out at once; a late frame covered by a later one due at the same moment is dropped unseen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import spice_session as ss
+from spice_proto import Rect
+from spice_session.lowlevel import MediaPresenter
+
+__all__ = ["MAX_AHEAD_MS", "MAX_HELD_BYTES", "HeldFrame", "StreamFrames"]
+
+#: A frame stamped further ahead of the media clock than this is shown at once (a clock gone wrong).
+MAX_AHEAD_MS = 1000
+#: Copies held at most; beyond, the oldest is shown early.
+MAX_HELD_BYTES = 128 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class HeldFrame:
+    """The pixels (height, width, 4) of ``rect`` of the primary surface as one stream frame left
+    them, to be shown at media time ``mm_time``."""
+
+    mm_time: int
+    rect: Rect
+    pixels: npt.NDArray[np.uint8]
+
+
+def _mm_diff(a: int, b: int) -> int:
+    d = (a - b) & 0xFFFFFFFF
+    return d - (1 << 32) if d & 0x80000000 else d
+
+
+class StreamFrames:
+    """Stream frames of the primary surface held until their media time (``now`` reads the clock)."""
+
+    def __init__(self, now: Callable[[], int], max_held_bytes: int = MAX_HELD_BYTES) -> None:
+        self._now = now
+        self.presenter: MediaPresenter[HeldFrame] = MediaPresenter(now)
+        self.max_held_bytes = max_held_bytes
+        self.held_bytes = 0
+        #: Late frames covered by a later one before they could be shown.
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self.presenter)
+
+    def hold(self, mm_time: int, surface: ss.Surface, rect: Rect) -> bool:
+        """Keep a copy of ``rect`` of ``surface`` until ``mm_time``; ``False`` (draw it now) when
+        it is stamped too far ahead or the surface has no BGRX pixels."""
+        pixels = surface.pixels
+        if pixels.ndim != 3 or _mm_diff(mm_time, self._now()) > MAX_AHEAD_MS:
+            return False
+        left, top = max(rect.left, 0), max(rect.top, 0)
+        right, bottom = min(rect.right, surface.width), min(rect.bottom, surface.height)
+        if right <= left or bottom <= top:
+            return True
+        copy = pixels[top:bottom, left:right].copy()
+        self.presenter.push(mm_time, HeldFrame(mm_time, Rect(left, top, right, bottom), copy))
+        self.held_bytes += copy.nbytes
+        return True
+
+    def due(self) -> list[HeldFrame]:
+        """The frames to show now, oldest first (the oldest early when too much is held)."""
+        presenter = self.presenter
+        out = [frame for _, frame in presenter.due()]
+        self.held_bytes -= sum(f.pixels.nbytes for f in out)
+        while self.held_bytes > self.max_held_bytes and len(presenter):
+            limit, presenter.limit = presenter.limit, len(presenter) - 1
+            early = [frame for _, frame in presenter.due()]
+            presenter.limit = limit
+            self.held_bytes -= sum(f.pixels.nbytes for f in early)
+            out += early
+        shown = [f for i, f in enumerate(out) if not any(_covers(g.rect, f.rect) for g in out[i + 1 :])]
+        self.dropped += len(out) - len(shown)
+        return shown
+
+    def wait_s(self) -> float | None:
+        """Seconds until the next frame is due; ``None`` when none is held."""
+        return self.presenter.wait_s()
+
+    def clear(self) -> None:
+        """Forget what is held (the surface it was cut from is gone)."""
+        self.presenter = MediaPresenter(self._now)
+        self.held_bytes = 0
+
+
+def _covers(outer: Rect, inner: Rect) -> bool:
+    return (
+        outer.left <= inner.left
+        and outer.top <= inner.top
+        and outer.right >= inner.right
+        and outer.bottom >= inner.bottom
+    )
