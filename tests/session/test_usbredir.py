@@ -144,6 +144,62 @@ def test_byte_by_byte_feeding_gives_the_same_packets() -> None:
     assert got == [Received(1, SetConfiguration(1)), Received(2, BulkPacket(0x02, 0, 5, 0, b"hello"))]
 
 
+# The body sizes of usbredir's protocol header, per capability the layout depends on.
+_LAYOUT_CAPS = (
+    Cap.CONNECT_DEVICE_VERSION,
+    Cap.EP_INFO_MAX_PACKET_SIZE,
+    Cap.BULK_STREAMS,
+    Cap.BULK_LENGTH_32BIT,
+)
+
+
+@pytest.mark.parametrize("mask", range(1 << len(_LAYOUT_CAPS)), ids=lambda m: f"caps{m:04b}")
+def test_every_layout_variant_has_the_protocol_sizes_and_round_trips(mask: int) -> None:
+    agreed = frozenset(c for i, c in enumerate(_LAYOUT_CAPS) if mask >> i & 1)
+    has = agreed.__contains__
+    mps = has(Cap.EP_INFO_MAX_PACKET_SIZE) or has(Cap.BULK_STREAMS)
+    bulk_head = 10 if has(Cap.BULK_LENGTH_32BIT) else 8
+    version = has(Cap.CONNECT_DEVICE_VERSION)
+    cases: list[tuple[str, Packet, int, Packet | None]] = [
+        (
+            "host",
+            DeviceConnect(2, 8, 6, 0x50, 1, 2, 0x0300),
+            10 if version else 8,
+            DeviceConnect(2, 8, 6, 0x50, 1, 2, 0x0300 if version else 0),
+        ),
+        (
+            "host",
+            EpInfo(tuple(Endpoint(EpType.BULK, 1, 0, 512, 9) for _ in range(SLOTS))),
+            96 + (64 if mps else 0) + (128 if has(Cap.BULK_STREAMS) else 0),
+            EpInfo(
+                tuple(
+                    Endpoint(EpType.BULK, 1, 0, 512 if mps else 0, 9 if has(Cap.BULK_STREAMS) else 0)
+                    for _ in range(SLOTS)
+                )
+            ),
+        ),
+        ("host", InterfaceInfo((Interface(0, 8, 6, 0x50),)), 4 + 4 * 32, None),
+        ("guest", BulkPacket(0x02, 0, 3, 5, b"abc"), bulk_head + 3, None),
+        ("host", BulkPacket(0x81, 0, 2, 5, b"hi"), bulk_head + 2, None),
+        ("guest", ControlPacket(0x00, 9, 0, 0, 1, 0, 1, b"x"), 10 + 1, None),
+        ("host", InterruptPacket(0x83, 0, 4, b"abcd"), 4 + 4, None),
+        ("host", AltSettingStatus(0, 1, 2), 3, None),
+        ("guest", SetAltSetting(1, 2), 2, None),
+        ("guest", GetConfiguration(), 0, None),
+    ]
+    for sender, packet, size, expected in cases:
+        host, guest = pair(host_caps=agreed | {Cap.IDS_64BIT})
+        src, dst = (host, guest) if sender == "host" else (guest, host)
+        raw = src.encode(packet, 3)
+        assert struct.unpack_from("<IIQ", raw)[1:] == (size, 3)
+        assert len(raw) == 16 + size
+        assert carry(src, dst, packet, 3) == Received(3, expected or packet)
+        if size:  # one byte short: the peer refuses it
+            dst.receive_data(struct.pack("<IIQ", packet.TYPE, size - 1, 4) + raw[16:-1])
+            with pytest.raises(UsbRedirError):
+                dst.next_packets()
+
+
 # ------------------------------------------------------------------ hostile input
 def _raw(ptype: int, body: bytes, id: int = 1) -> bytes:
     return struct.pack("<IIQ", ptype, len(body), id) + body

@@ -3,10 +3,14 @@
 usbredir (the protocol of libusbredirparser, carried in SPICEVMC_DATA messages on a
 SPICE usbredir channel) links a *USB host* side, which owns the device (our client), to
 a *USB guest* side (QEMU's ``usb-redir``).  Every packet is a little-endian header
-{type u32, length u32, id u32 | u64} followed by a type-specific header and data.  Some
-layouts depend on capabilities both sides announced in their hello: 64-bit ids, the
-device version in DEVICE_CONNECT, max packet sizes / streams in EP_INFO, 32-bit bulk
-lengths.  Anything malformed raises :class:`UsbRedirError`.
+{type u32, length u32, id u32 | u64} followed by a type-specific header and data.
+
+Packet bodies are declared, not coded: each field names its codec from
+:mod:`spice_proto.lowlevel` (``x: Annotated[int, U8]``).  Some layouts depend on
+capabilities both sides announced in their hello (64-bit ids, the device version in
+DEVICE_CONNECT, max packet sizes / streams in EP_INFO, 32-bit bulk lengths): such a field
+also carries an :class:`IfCap` mark, and the parser builds one layout per class and set of
+agreed capabilities.  Anything malformed raises :class:`UsbRedirError`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import struct
+import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from spice_proto import ProtocolError
+from spice_proto.lowlevel import U8, U16, U32, Codec, Entry, Layout, OutWriter, Reader, Rest, Writer, sub
 
 from ._errors import SessionError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "DEFAULT_MAX_PACKET",
@@ -124,58 +134,250 @@ def ep_index(endpoint: int) -> int:
     return ((endpoint & 0x80) >> 3) | (endpoint & 0x0F)
 
 
+# ------------------------------------------------------------------ wire codecs
+@dataclass(frozen=True)
+class IfCap:
+    """Marks a field that is on the wire only when both sides announced one of ``caps``
+    (with ``unless``: only when they agreed none of them); an absent field reads as its
+    default."""
+
+    caps: frozenset[Cap]
+    unless: bool = False
+
+    def present(self, agreed: frozenset[int]) -> bool:
+        return bool(self.caps & agreed) != self.unless
+
+
+def if_cap(*caps: Cap) -> IfCap:
+    return IfCap(frozenset(caps))
+
+
+def unless_cap(*caps: Cap) -> IfCap:
+    return IfCap(frozenset(caps), unless=True)
+
+
+class _Version(Codec[str]):
+    """HELLO's version: a NUL-padded 64-byte string (cut to 63 bytes on the way out)."""
+
+    __slots__ = ()
+    size = 64
+
+    def read(self, r: Reader, field: str, part: str = "") -> str:
+        raw = r.bytes(self.size, sub(field, part))
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def write(self, o: OutWriter, value: str) -> None:
+        o.w.bytes(value.encode()[: self.size - 1].ljust(self.size, b"\0"))
+
+
+class _CapWords(Codec[frozenset[int]]):
+    """HELLO's capabilities: u32 bit words to the end of the body (as few as hold them)."""
+
+    __slots__ = ()
+
+    def read(self, r: Reader, field: str, part: str = "") -> frozenset[int]:
+        raw = r.rest()
+        words = struct.unpack(f"<{len(raw) // 4}I", raw[: len(raw) // 4 * 4])
+        return frozenset(i * 32 + b for i, w in enumerate(words) for b in range(32) if w >> b & 1)
+
+    def write(self, o: OutWriter, value: frozenset[int]) -> None:
+        words = [0] * (max(value, default=0) // 32 + 1)
+        for cap in value:
+            words[cap // 32] |= 1 << (cap % 32)
+        o.w.bytes(struct.pack(f"<{len(words)}I", *words))
+
+
+class _AsciiZ(Codec[str]):
+    """ASCII text ending with a NUL at the end of the body."""
+
+    __slots__ = ()
+
+    def read(self, r: Reader, field: str, part: str = "") -> str:
+        raw = r.rest()
+        if not raw.endswith(b"\0"):
+            raise UsbRedirError(f"usbredir {r.where}: {sub(field, part)} not NUL-terminated")
+        try:
+            return raw[:-1].decode("ascii")
+        except UnicodeDecodeError:
+            raise UsbRedirError(f"usbredir {r.where}: {sub(field, part)} are not ASCII") from None
+
+    def write(self, o: OutWriter, value: str) -> None:
+        o.w.bytes(value.encode("ascii") + b"\0")
+
+
+class _Len16(Codec[int]):
+    """A u16 length that refuses values needing BULK_LENGTH_32BIT when writing."""
+
+    __slots__ = ()
+    codes = "H"
+    plain = True
+
+    def read(self, r: Reader, field: str, part: str = "") -> int:
+        return r.u16(sub(field, part))
+
+    def write(self, o: OutWriter, value: int) -> None:
+        o.w.u16(self.flat(value)[0])
+
+    def flat(self, value: int) -> tuple[Any, ...]:
+        if value > 0xFFFF:
+            raise ValueError(f"bulk length {value} needs 32-bit bulk lengths, not agreed")
+        return (value,)
+
+
+class _Low16(Codec[int]):
+    """The low half of a u32 split around other fields (wire only: the high half gives the value)."""
+
+    __slots__ = ()
+    codes = "H"
+    argument = False
+
+    def read(self, r: Reader, field: str, part: str = "") -> int:
+        return r.u16(sub(field, part))
+
+    def write(self, o: OutWriter, value: int) -> None:
+        o.w.u16(value & 0xFFFF)
+
+    def flat(self, value: int) -> tuple[Any, ...]:
+        return (value & 0xFFFF,)
+
+    def take(self, got: tuple[Any, ...], i: int, r: Reader, start: int, field: str, part: str) -> int:
+        return int(got[i])
+
+
+class _High16(Codec[int]):
+    """The high half of a u32 whose low half is the earlier field ``after``."""
+
+    __slots__ = ("after",)
+    size = 2
+
+    def __init__(self, after: str) -> None:
+        self.after = after
+
+    def read_after(self, r: Reader, field: str, part: str, earlier: Any) -> int:
+        return int(earlier) | r.u16(sub(field, part)) << 16
+
+    def write(self, o: OutWriter, value: int) -> None:
+        o.w.u16(value >> 16)
+
+
+class Columns(Codec[tuple[_T, ...]], Generic[_T]):
+    """``slots`` structures laid out column by column: every slot's first field, then every
+    slot's second... (each field a fixed-size codec); with ``counted``, a u32 count of the
+    slots in use first (the rest are zero).  ``noun`` (and ``owner``) name them in errors.
+    Fields marked :class:`IfCap` are columns only when agreed: see :meth:`narrow`."""
+
+    __slots__ = ("_cls", "_columns", "counted", "noun", "owner", "size", "slots")
+
+    def __init__(
+        self,
+        cls: type[_T],
+        slots: int,
+        noun: str,
+        *,
+        counted: bool = False,
+        owner: str = "",
+        agreed: frozenset[int] | None = None,
+    ) -> None:
+        self._cls = cls
+        self.slots, self.noun, self.counted, self.owner = slots, noun, counted, owner
+        self._columns = tuple(
+            (name, struct.Struct(f"<{slots}{codec.codes}"))
+            for name, codec, gate in _declared(cls)
+            if gate is None or agreed is None or gate.present(agreed)
+        )
+        self.size = (4 if counted else 0) + sum(st.size for _, st in self._columns)
+
+    def narrow(self, agreed: frozenset[int]) -> Columns[_T]:
+        """These columns as laid out once ``agreed`` capabilities are known."""
+        return Columns(
+            self._cls, self.slots, self.noun, counted=self.counted, owner=self.owner, agreed=agreed
+        )
+
+    def read(self, r: Reader, field: str, part: str = "") -> tuple[_T, ...]:
+        count = self.slots
+        if self.counted:
+            count = r.u32(sub(field, "count"))
+            if count > self.slots:
+                raise UsbRedirError(f"usbredir {r.where}: {count} {self.noun} (at most {self.slots})")
+        columns = [(name, r.unpack(st, sub(field, name))) for name, st in self._columns]
+        return tuple(self._cls(**{name: col[i] for name, col in columns}) for i in range(count))
+
+    def write(self, o: OutWriter, value: tuple[_T, ...]) -> None:
+        if self.counted:
+            if len(value) > self.slots:
+                raise ValueError(f"{len(value)} {self.noun} (at most {self.slots})")
+            o.w.u32(len(value))
+        elif len(value) != self.slots:
+            raise ValueError(f"{self.owner} needs {self.slots} {self.noun}, not {len(value)}")
+        pad = (0,) * (self.slots - len(value))
+        for name, st in self._columns:
+            o.w.pack(st, *(getattr(item, name) for item in value), *pad)
+
+
+def _declared(cls: type) -> list[tuple[str, Codec[Any], IfCap | None]]:
+    """(field, codec, capability mark) of each field of ``cls`` that declares a codec."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out: list[tuple[str, Codec[Any], IfCap | None]] = []
+    for f in dataclasses.fields(cls):
+        extras = getattr(hints[f.name], "__metadata__", ())
+        codecs = [x for x in extras if isinstance(x, Codec)]
+        if codecs:
+            marks = [x for x in extras if isinstance(x, IfCap)]
+            out.append((f.name, codecs[0], marks[0] if marks else None))
+    return out
+
+
 # ---------------------------------------------------------------------- packets
-# Each class: TYPE, the struct layout of its type header (FIELDS in order), who may send it
-# ("host", "guest" or "both") and whether data may follow the type header.
+# Each class: TYPE, its fields with their codecs in wire order (or ``_WIRE`` entries with a
+# capability mark each, when the wire order differs), and who may send it ("host",
+# "guest" or "both").  A body ending with a variable-size field (data, text) may be longer
+# than its fixed part; any other body is exactly its fixed part.
 
 
 @dataclass(frozen=True)
 class Hello:
-    version: str
-    caps: frozenset[int] = frozenset()
+    version: Annotated[str, _Version()]
+    caps: Annotated[frozenset[int], _CapWords()] = frozenset()
     TYPE: ClassVar[T] = T.HELLO
     SENDER: ClassVar[str] = "both"
 
 
 @dataclass(frozen=True)
 class DeviceConnect:
-    speed: int
-    device_class: int
-    device_subclass: int
-    device_protocol: int
-    vendor_id: int
-    product_id: int
-    device_version_bcd: int = 0
+    speed: Annotated[int, U8]
+    device_class: Annotated[int, U8]
+    device_subclass: Annotated[int, U8]
+    device_protocol: Annotated[int, U8]
+    vendor_id: Annotated[int, U16]
+    product_id: Annotated[int, U16]
+    device_version_bcd: Annotated[int, U16, if_cap(Cap.CONNECT_DEVICE_VERSION)] = 0
     TYPE: ClassVar[T] = T.DEVICE_CONNECT
-    FMT: ClassVar[str] = "<BBBBHHH"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class DeviceDisconnect:
     TYPE: ClassVar[T] = T.DEVICE_DISCONNECT
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class Reset:
     TYPE: ClassVar[T] = T.RESET
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class Interface:
-    number: int
-    cls: int
-    subclass: int
-    protocol: int
+    number: Annotated[int, U8]
+    cls: Annotated[int, U8]
+    subclass: Annotated[int, U8]
+    protocol: Annotated[int, U8]
 
 
 @dataclass(frozen=True)
 class InterfaceInfo:
-    interfaces: tuple[Interface, ...]
+    interfaces: Annotated[tuple[Interface, ...], Columns(Interface, SLOTS, "interfaces", counted=True)]
     TYPE: ClassVar[T] = T.INTERFACE_INFO
     SENDER: ClassVar[str] = "host"
 
@@ -184,149 +386,134 @@ class InterfaceInfo:
 class Endpoint:
     """One EP_INFO slot (``type`` INVALID for an endpoint the device lacks)."""
 
-    type: int = EpType.INVALID
-    interval: int = 0
-    interface: int = 0
-    max_packet_size: int = 0
-    max_streams: int = 0
+    type: Annotated[int, U8] = EpType.INVALID
+    interval: Annotated[int, U8] = 0
+    interface: Annotated[int, U8] = 0
+    max_packet_size: Annotated[int, U16, if_cap(Cap.EP_INFO_MAX_PACKET_SIZE, Cap.BULK_STREAMS)] = 0
+    max_streams: Annotated[int, U32, if_cap(Cap.BULK_STREAMS)] = 0
 
 
 @dataclass(frozen=True)
 class EpInfo:
     """All 32 endpoint slots, indexed by :func:`ep_index`."""
 
-    endpoints: tuple[Endpoint, ...]
+    endpoints: Annotated[tuple[Endpoint, ...], Columns(Endpoint, SLOTS, "endpoint slots", owner="EP_INFO")]
     TYPE: ClassVar[T] = T.EP_INFO
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class SetConfiguration:
-    configuration: int
+    configuration: Annotated[int, U8]
     TYPE: ClassVar[T] = T.SET_CONFIGURATION
-    FMT: ClassVar[str] = "<B"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class GetConfiguration:
     TYPE: ClassVar[T] = T.GET_CONFIGURATION
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class ConfigurationStatus:
-    status: int
-    configuration: int
+    status: Annotated[int, U8]
+    configuration: Annotated[int, U8]
     TYPE: ClassVar[T] = T.CONFIGURATION_STATUS
-    FMT: ClassVar[str] = "<BB"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class SetAltSetting:
-    interface: int
-    alt: int
+    interface: Annotated[int, U8]
+    alt: Annotated[int, U8]
     TYPE: ClassVar[T] = T.SET_ALT_SETTING
-    FMT: ClassVar[str] = "<BB"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class GetAltSetting:
-    interface: int
+    interface: Annotated[int, U8]
     TYPE: ClassVar[T] = T.GET_ALT_SETTING
-    FMT: ClassVar[str] = "<B"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class AltSettingStatus:
-    status: int
-    interface: int
-    alt: int
+    status: Annotated[int, U8]
+    interface: Annotated[int, U8]
+    alt: Annotated[int, U8]
     TYPE: ClassVar[T] = T.ALT_SETTING_STATUS
-    FMT: ClassVar[str] = "<BBB"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class StartIsoStream:
-    endpoint: int
-    pkts_per_urb: int
-    no_urbs: int
+    endpoint: Annotated[int, U8]
+    pkts_per_urb: Annotated[int, U8]
+    no_urbs: Annotated[int, U8]
     TYPE: ClassVar[T] = T.START_ISO_STREAM
-    FMT: ClassVar[str] = "<BBB"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class StopIsoStream:
-    endpoint: int
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.STOP_ISO_STREAM
-    FMT: ClassVar[str] = "<B"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class IsoStreamStatus:
-    status: int
-    endpoint: int
+    status: Annotated[int, U8]
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.ISO_STREAM_STATUS
-    FMT: ClassVar[str] = "<BB"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class StartInterruptReceiving:
-    endpoint: int
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.START_INTERRUPT_RECEIVING
-    FMT: ClassVar[str] = "<B"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class StopInterruptReceiving:
-    endpoint: int
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.STOP_INTERRUPT_RECEIVING
-    FMT: ClassVar[str] = "<B"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class InterruptReceivingStatus:
-    status: int
-    endpoint: int
+    status: Annotated[int, U8]
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.INTERRUPT_RECEIVING_STATUS
-    FMT: ClassVar[str] = "<BB"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class AllocBulkStreams:
-    endpoints: int
-    no_streams: int
+    endpoints: Annotated[int, U32]
+    no_streams: Annotated[int, U32]
     TYPE: ClassVar[T] = T.ALLOC_BULK_STREAMS
-    FMT: ClassVar[str] = "<II"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class FreeBulkStreams:
-    endpoints: int
+    endpoints: Annotated[int, U32]
     TYPE: ClassVar[T] = T.FREE_BULK_STREAMS
-    FMT: ClassVar[str] = "<I"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class BulkStreamsStatus:
-    endpoints: int
-    no_streams: int
-    status: int
+    endpoints: Annotated[int, U32]
+    no_streams: Annotated[int, U32]
+    status: Annotated[int, U8]
     TYPE: ClassVar[T] = T.BULK_STREAMS_STATUS
-    FMT: ClassVar[str] = "<IIB"
     SENDER: ClassVar[str] = "host"
 
 
@@ -335,14 +522,12 @@ class CancelDataPacket:
     """Cancels the data packet whose id the header carries."""
 
     TYPE: ClassVar[T] = T.CANCEL_DATA_PACKET
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class FilterReject:
     TYPE: ClassVar[T] = T.FILTER_REJECT
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "guest"
 
 
@@ -350,7 +535,7 @@ class FilterReject:
 class FilterFilter:
     """The sender's filter rules as text (``class,vendor,product,version,allow|...``)."""
 
-    rules: str
+    rules: Annotated[str, _AsciiZ()]
     TYPE: ClassVar[T] = T.FILTER_FILTER
     SENDER: ClassVar[str] = "both"
 
@@ -358,57 +543,55 @@ class FilterFilter:
 @dataclass(frozen=True)
 class DeviceDisconnectAck:
     TYPE: ClassVar[T] = T.DEVICE_DISCONNECT_ACK
-    FMT: ClassVar[str] = "<"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class StartBulkReceiving:
-    stream_id: int
-    bytes_per_transfer: int
-    endpoint: int
-    no_transfers: int
+    stream_id: Annotated[int, U32]
+    bytes_per_transfer: Annotated[int, U32]
+    endpoint: Annotated[int, U8]
+    no_transfers: Annotated[int, U8]
     TYPE: ClassVar[T] = T.START_BULK_RECEIVING
-    FMT: ClassVar[str] = "<IIBB"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class StopBulkReceiving:
-    stream_id: int
-    endpoint: int
+    stream_id: Annotated[int, U32]
+    endpoint: Annotated[int, U8]
     TYPE: ClassVar[T] = T.STOP_BULK_RECEIVING
-    FMT: ClassVar[str] = "<IB"
     SENDER: ClassVar[str] = "guest"
 
 
 @dataclass(frozen=True)
 class BulkReceivingStatus:
-    stream_id: int
-    endpoint: int
-    status: int
+    stream_id: Annotated[int, U32]
+    endpoint: Annotated[int, U8]
+    status: Annotated[int, U8]
     TYPE: ClassVar[T] = T.BULK_RECEIVING_STATUS
-    FMT: ClassVar[str] = "<IBB"
     SENDER: ClassVar[str] = "host"
 
 
 @dataclass(frozen=True)
 class ControlPacket:
-    endpoint: int
-    request: int
-    requesttype: int
-    status: int
-    value: int
-    index: int
-    length: int
-    data: bytes = b""
+    endpoint: Annotated[int, U8]
+    request: Annotated[int, U8]
+    requesttype: Annotated[int, U8]
+    status: Annotated[int, U8]
+    value: Annotated[int, U16]
+    index: Annotated[int, U16]
+    length: Annotated[int, U16]
+    data: Annotated[bytes, Rest()] = b""
     TYPE: ClassVar[T] = T.CONTROL_PACKET
-    FMT: ClassVar[str] = "<BBBBHHH"
     SENDER: ClassVar[str] = "both"
 
 
 @dataclass(frozen=True)
 class BulkPacket:
+    """``length`` is a u16, or with BULK_LENGTH_32BIT a u16 low half before ``stream_id``
+    and a u16 high half after it."""
+
     endpoint: int
     status: int
     length: int
@@ -416,39 +599,45 @@ class BulkPacket:
     data: bytes = b""
     TYPE: ClassVar[T] = T.BULK_PACKET
     SENDER: ClassVar[str] = "both"
+    _WIRE: ClassVar[tuple[tuple[str, Codec[Any], str, IfCap | None], ...]] = (
+        ("endpoint", U8, "endpoint", None),
+        ("status", U8, "status", None),
+        ("length", _Len16(), "length", unless_cap(Cap.BULK_LENGTH_32BIT)),
+        ("length", _Low16(), "length_low", if_cap(Cap.BULK_LENGTH_32BIT)),
+        ("stream_id", U32, "stream_id", None),
+        ("length", _High16("length_low"), "length_high", if_cap(Cap.BULK_LENGTH_32BIT)),
+        ("data", Rest(), "data", None),
+    )
 
 
 @dataclass(frozen=True)
 class IsoPacket:
-    endpoint: int
-    status: int
-    length: int
-    data: bytes = b""
+    endpoint: Annotated[int, U8]
+    status: Annotated[int, U8]
+    length: Annotated[int, U16]
+    data: Annotated[bytes, Rest()] = b""
     TYPE: ClassVar[T] = T.ISO_PACKET
-    FMT: ClassVar[str] = "<BBH"
     SENDER: ClassVar[str] = "both"
 
 
 @dataclass(frozen=True)
 class InterruptPacket:
-    endpoint: int
-    status: int
-    length: int
-    data: bytes = b""
+    endpoint: Annotated[int, U8]
+    status: Annotated[int, U8]
+    length: Annotated[int, U16]
+    data: Annotated[bytes, Rest()] = b""
     TYPE: ClassVar[T] = T.INTERRUPT_PACKET
-    FMT: ClassVar[str] = "<BBH"
     SENDER: ClassVar[str] = "both"
 
 
 @dataclass(frozen=True)
 class BufferedBulkPacket:
-    stream_id: int
-    length: int
-    endpoint: int
-    status: int
-    data: bytes = b""
+    stream_id: Annotated[int, U32]
+    length: Annotated[int, U32]
+    endpoint: Annotated[int, U8]
+    status: Annotated[int, U8]
+    data: Annotated[bytes, Rest()] = b""
     TYPE: ClassVar[T] = T.BUFFERED_BULK_PACKET
-    FMT: ClassVar[str] = "<IIBB"
     SENDER: ClassVar[str] = "host"
 
 
@@ -488,55 +677,63 @@ Packet = (
     | BufferedBulkPacket
 )
 
-#: Packets whose type header is a fixed struct of their fields (and no data).
-_FIXED: dict[int, Any] = {
-    int(c.TYPE): c
-    for c in (
-        DeviceDisconnect,
-        Reset,
-        SetConfiguration,
-        GetConfiguration,
-        ConfigurationStatus,
-        SetAltSetting,
-        GetAltSetting,
-        AltSettingStatus,
-        StartIsoStream,
-        StopIsoStream,
-        IsoStreamStatus,
-        StartInterruptReceiving,
-        StopInterruptReceiving,
-        InterruptReceivingStatus,
-        AllocBulkStreams,
-        FreeBulkStreams,
-        BulkStreamsStatus,
-        CancelDataPacket,
-        FilterReject,
-        DeviceDisconnectAck,
-        StartBulkReceiving,
-        StopBulkReceiving,
-        BulkReceivingStatus,
+#: Every packet class by type number.
+_CLASSES: dict[int, Any] = {int(c.TYPE): c for c in typing.get_args(Packet)}
+_PACKET_CLASSES = frozenset(_CLASSES.values())
+#: Data packets: a type header, then data whose length the header gives.
+_DATA = frozenset({T.CONTROL_PACKET, T.BULK_PACKET, T.ISO_PACKET, T.INTERRUPT_PACKET, T.BUFFERED_BULK_PACKET})
+_VERSION_LEN = _Version.size
+
+
+def _codec_size(codec: Codec[Any]) -> int | None:
+    """Bytes a codec takes, or ``None`` for a variable-size one."""
+    if codec.codes is not None:
+        return struct.calcsize("<" + codec.codes)
+    size: int | None = getattr(codec, "size", None)
+    return size
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """A packet class's layout once the agreed capabilities are known."""
+
+    layout: Layout
+    #: Bytes before the variable-size tail (the whole body when there is none).
+    fixed: int
+    #: Whether the body ends with a variable-size field.
+    tail: bool
+    #: Whether the layout gives every field of the class, in order (else some take defaults).
+    positional: bool
+
+
+_WIRES: dict[tuple[type, frozenset[int]], _Wire] = {}
+
+
+def _wire(cls: type, agreed: frozenset[int]) -> _Wire:
+    """The layout of ``cls`` under ``agreed`` capabilities (computed once per pair)."""
+    found = _WIRES.get((cls, agreed))
+    if found is not None:
+        return found
+    declared: tuple[tuple[str, Codec[Any], str, IfCap | None], ...] = getattr(cls, "_WIRE", None) or tuple(
+        (name, codec, name, mark) for name, codec, mark in _declared(cls)
     )
-}
-_SENDERS: dict[int, str] = {
-    **{t: c.SENDER for t, c in _FIXED.items()},
-    **{
-        int(c.TYPE): c.SENDER
-        for c in (
-            Hello,
-            DeviceConnect,
-            InterfaceInfo,
-            EpInfo,
-            FilterFilter,
-            ControlPacket,
-            BulkPacket,
-            IsoPacket,
-            InterruptPacket,
-            BufferedBulkPacket,
-        )
-    },
-}
-_VERSION_LEN = 64
-_IFACE_FMT = struct.Struct("<I32s32s32s32s")
+    entries: list[Entry] = []
+    for attr, codec, name, mark in declared:
+        if mark is not None and not mark.present(agreed):
+            continue
+        entries.append((attr, codec.narrow(agreed) if isinstance(codec, Columns) else codec, name))
+    fixed, tail = 0, False
+    for _, codec, _ in entries:
+        size = _codec_size(codec)
+        if size is None:
+            tail = True
+            break
+        fixed += size
+    present = {attr for attr, codec, _ in entries if codec.argument}
+    order = [f.name for f in dataclasses.fields(cls) if f.name in present]
+    positional = len(order) == len(dataclasses.fields(cls))
+    found = _WIRES[(cls, agreed)] = _Wire(Layout(entries, "", order), fixed, tail, positional)
+    return found
 
 
 @dataclass(frozen=True)
@@ -565,11 +762,24 @@ class UsbRedirParser:
     max_packet: int = DEFAULT_MAX_PACKET
     peer_caps: frozenset[int] | None = None
     _buf: bytearray = field(default_factory=bytearray)
+    #: ``agreed`` and the (caps, peer_caps) it was computed from.
+    _agreed: tuple[tuple[frozenset[int], frozenset[int] | None], frozenset[int]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------ capabilities
     def both(self, cap: Cap) -> bool:
         """True when we and the peer (after its HELLO) both announced ``cap``."""
         return cap in self.caps and self.peer_caps is not None and cap in self.peer_caps
+
+    @property
+    def agreed(self) -> frozenset[int]:
+        """The capabilities both sides announced (none before the peer's HELLO)."""
+        key = (self.caps, self.peer_caps)
+        if self._agreed is None or self._agreed[0] != key:
+            both = frozenset() if self.peer_caps is None else frozenset(self.caps & self.peer_caps)
+            self._agreed = (key, both)
+        return self._agreed[1]
 
     @property
     def header_size(self) -> int:
@@ -594,13 +804,13 @@ class UsbRedirParser:
                 raise UsbRedirError(
                     f"usbredir packet type {ptype} claims {length} bytes (limit {self.max_packet})"
                 )
-            if ptype not in _SENDERS:
+            if ptype not in _CLASSES:
                 raise UsbRedirError(f"usbredir packet of unknown type {ptype} (length {length})")
             if self.peer_caps is None and ptype != T.HELLO:
                 raise UsbRedirError(f"usbredir packet {T(ptype).name} before HELLO")
             if self.peer_caps is not None and ptype == T.HELLO:
                 raise UsbRedirError("usbredir: a second HELLO")
-            sender = _SENDERS[ptype]
+            sender = _CLASSES[ptype].SENDER
             if sender not in ("both", self._peer_role):
                 raise UsbRedirError(f"usbredir: a {self._peer_role} may not send {T(ptype).name}")
             if len(self._buf) < hsize + length:
@@ -618,94 +828,28 @@ class UsbRedirParser:
 
     def _decode(self, ptype: T, body: bytes) -> Packet:
         name = ptype.name
-        if ptype == T.HELLO:
-            if len(body) < _VERSION_LEN or (len(body) - _VERSION_LEN) % 4:
-                raise UsbRedirError(f"usbredir HELLO of {len(body)} bytes")
-            version = body[:_VERSION_LEN].split(b"\0", 1)[0].decode("utf-8", "replace")
-            words = struct.unpack_from(f"<{(len(body) - _VERSION_LEN) // 4}I", body, _VERSION_LEN)
-            caps = frozenset(i * 32 + b for i, w in enumerate(words) for b in range(32) if w >> b & 1)
-            return Hello(version, caps)
-        if ptype in _FIXED:
-            cls = _FIXED[ptype]
-            size = struct.calcsize(cls.FMT)
-            if len(body) != size:
-                raise UsbRedirError(f"usbredir {name}: {len(body)} bytes, expected {size}")
-            packet: Packet = cls(*struct.unpack(cls.FMT, body))
-            return packet
-        if ptype == T.FILTER_FILTER:
-            if not body.endswith(b"\0"):
-                raise UsbRedirError("usbredir FILTER_FILTER: rules not NUL-terminated")
-            try:
-                return FilterFilter(body[:-1].decode("ascii"))
-            except UnicodeDecodeError:
-                raise UsbRedirError("usbredir FILTER_FILTER: rules are not ASCII") from None
-        if ptype == T.DEVICE_CONNECT:
-            fmt = "<BBBBHHH" if self.both(Cap.CONNECT_DEVICE_VERSION) else "<BBBBHH"
-            return DeviceConnect(*self._fixed(name, fmt, body))
-        if ptype == T.INTERFACE_INFO:
-            count, num, cls_, sub, proto = self._fixed(name, _IFACE_FMT.format, body)
-            if count > SLOTS:
-                raise UsbRedirError(f"usbredir INTERFACE_INFO: {count} interfaces (at most {SLOTS})")
-            return InterfaceInfo(tuple(Interface(num[i], cls_[i], sub[i], proto[i]) for i in range(count)))
-        if ptype == T.EP_INFO:
-            return self._decode_ep_info(body)
-        return self._decode_data_packet(ptype, body)
-
-    def _fixed(self, name: str, fmt: str, body: bytes) -> tuple[Any, ...]:
-        size = struct.calcsize(fmt)
-        if len(body) != size:
-            raise UsbRedirError(f"usbredir {name}: {len(body)} bytes, expected {size}")
-        return struct.unpack(fmt, body)
-
-    def _ep_info_layout(self) -> tuple[bool, bool]:
-        """(max_packet_size present, max_streams present) for EP_INFO."""
-        if self.both(Cap.BULK_STREAMS):
-            return True, True
-        return self.both(Cap.EP_INFO_MAX_PACKET_SIZE), False
-
-    def _decode_ep_info(self, body: bytes) -> EpInfo:
-        has_mps, has_streams = self._ep_info_layout()
-        fmt = "<32s32s32s" + ("32H" if has_mps else "") + ("32I" if has_streams else "")
-        values = self._fixed("EP_INFO", fmt, body)
-        types, intervals, ifaces = values[0], values[1], values[2]
-        mps = values[3:35] if has_mps else (0,) * SLOTS
-        streams = values[35:67] if has_streams else (0,) * SLOTS
-        return EpInfo(
-            tuple(Endpoint(types[i], intervals[i], ifaces[i], mps[i], streams[i]) for i in range(SLOTS))
-        )
-
-    def _decode_data_packet(self, ptype: T, body: bytes) -> Packet:
-        name = ptype.name
-        if ptype == T.CONTROL_PACKET:
-            hsize = 10
-        elif ptype == T.BULK_PACKET:
-            hsize = 10 if self.both(Cap.BULK_LENGTH_32BIT) else 8
-        elif ptype == T.BUFFERED_BULK_PACKET:
-            hsize = 10
+        if ptype == T.HELLO and (len(body) < _VERSION_LEN or (len(body) - _VERSION_LEN) % 4):
+            raise UsbRedirError(f"usbredir HELLO of {len(body)} bytes")
+        cls = _CLASSES[ptype]
+        wire = _wire(cls, self.agreed)
+        if not wire.tail and len(body) != wire.fixed:
+            raise UsbRedirError(f"usbredir {name}: {len(body)} bytes, expected {wire.fixed}")
+        if len(body) < wire.fixed:
+            raise UsbRedirError(
+                f"usbredir {name}: {len(body)} bytes, shorter than its {wire.fixed}-byte header"
+            )
+        try:
+            values = wire.layout.read(Reader(body, name))
+        except ProtocolError as exc:  # pragma: no cover - the sizes were checked above
+            raise UsbRedirError(f"usbredir {name}: {exc}") from None
+        if wire.positional:
+            packet: Packet = cls(*values)
         else:
-            hsize = 4
-        if len(body) < hsize:
-            raise UsbRedirError(f"usbredir {name}: {len(body)} bytes, shorter than its {hsize}-byte header")
-        head, data = body[:hsize], body[hsize:]
-        packet: Packet
-        if ptype == T.CONTROL_PACKET:
-            ep, req, rtype, status, value, index, length = struct.unpack("<BBBBHHH", head)
-            packet = ControlPacket(ep, req, rtype, status, value, index, length, data)
-        elif ptype == T.BULK_PACKET:
-            ep, status, low, stream = struct.unpack_from("<BBHI", head)
-            high = struct.unpack_from("<H", head, 8)[0] if hsize == 10 else 0
-            length = low | high << 16
-            packet = BulkPacket(ep, status, length, stream, data)
-        elif ptype == T.BUFFERED_BULK_PACKET:
-            stream, length, ep, status = struct.unpack("<IIBB", head)
-            packet = BufferedBulkPacket(stream, length, ep, status, data)
-        elif ptype == T.ISO_PACKET:
-            ep, status, length = struct.unpack("<BBH", head)
-            packet = IsoPacket(ep, status, length, data)
-        else:
-            ep, status, length = struct.unpack("<BBH", head)
-            packet = InterruptPacket(ep, status, length, data)
-        self._check_data(name, packet.endpoint, packet.length, len(data), to_host=self.role == "host")
+            packet = cls(**dict(zip(wire.layout.fields, values, strict=True)))
+        if ptype in _DATA:
+            data = packet.data  # type: ignore[union-attr]
+            endpoint, length = packet.endpoint, packet.length  # type: ignore[union-attr]
+            self._check_data(name, endpoint, length, len(data), to_host=self.role == "host")
         return packet
 
     @staticmethod
@@ -723,78 +867,24 @@ class UsbRedirParser:
     # ----------------------------------------------------------------- output
     def hello(self, version: str) -> bytes:
         """Our HELLO (always with a 32-bit id: nothing is agreed yet)."""
-        raw = version.encode()[: _VERSION_LEN - 1].ljust(_VERSION_LEN, b"\0")
-        words = [0] * (max(self.caps, default=0) // 32 + 1)
-        for cap in self.caps:
-            words[cap // 32] |= 1 << (cap % 32)
-        body = raw + struct.pack(f"<{len(words)}I", *words)
+        body = self._encode_body(Hello(version, self.caps), frozenset())
         return struct.pack("<III", T.HELLO, len(body), 0) + body
 
     def encode(self, packet: Packet, id: int = 0) -> bytes:
         """The bytes of ``packet`` with header id ``id`` (after both HELLOs: layouts depend on them)."""
         if isinstance(packet, Hello):
             raise ValueError("send HELLO with UsbRedirParser.hello()")
-        body = self._encode_body(packet)
+        if type(packet) not in _PACKET_CLASSES:
+            raise TypeError(f"not a usbredir packet: {packet!r}")
+        body = self._encode_body(packet, self.agreed)
         if self.header_size == 16:
             return struct.pack("<IIQ", packet.TYPE, len(body), id) + body
         if id >> 32:
             raise ValueError(f"usbredir id {id} needs 64-bit ids, which the peer did not announce")
         return struct.pack("<III", packet.TYPE, len(body), id) + body
 
-    def _encode_body(self, p: Packet) -> bytes:
-        if int(p.TYPE) in _FIXED:
-            values = [getattr(p, f.name) for f in dataclasses.fields(p)]
-            return struct.pack(p.FMT, *values)  # type: ignore[union-attr]
-        if isinstance(p, FilterFilter):
-            return p.rules.encode("ascii") + b"\0"
-        if isinstance(p, DeviceConnect):
-            fields = (
-                p.speed,
-                p.device_class,
-                p.device_subclass,
-                p.device_protocol,
-                p.vendor_id,
-                p.product_id,
-            )
-            if self.both(Cap.CONNECT_DEVICE_VERSION):
-                return struct.pack("<BBBBHHH", *fields, p.device_version_bcd)
-            return struct.pack("<BBBBHH", *fields)
-        if isinstance(p, InterfaceInfo):
-            ifs = p.interfaces
-            if len(ifs) > SLOTS:
-                raise ValueError(f"{len(ifs)} interfaces (at most {SLOTS})")
-            cols = [bytes(getattr(i, a) for i in ifs) for a in ("number", "cls", "subclass", "protocol")]
-            return _IFACE_FMT.pack(len(ifs), *cols)
-        if isinstance(p, EpInfo):
-            if len(p.endpoints) != SLOTS:
-                raise ValueError(f"EP_INFO needs {SLOTS} endpoint slots, not {len(p.endpoints)}")
-            eps = p.endpoints
-            has_mps, has_streams = self._ep_info_layout()
-            out = (
-                bytes(e.type for e in eps) + bytes(e.interval for e in eps) + bytes(e.interface for e in eps)
-            )
-            if has_mps:
-                out += struct.pack("<32H", *(e.max_packet_size for e in eps))
-            if has_streams:
-                out += struct.pack("<32I", *(e.max_streams for e in eps))
-            return out
-        if isinstance(p, ControlPacket):
-            head = struct.pack(
-                "<BBBBHHH", p.endpoint, p.request, p.requesttype, p.status, p.value, p.index, p.length
-            )
-            return head + p.data
-        if isinstance(p, BulkPacket):
-            if self.both(Cap.BULK_LENGTH_32BIT):
-                head = struct.pack(
-                    "<BBHIH", p.endpoint, p.status, p.length & 0xFFFF, p.stream_id, p.length >> 16
-                )
-            elif p.length > 0xFFFF:
-                raise ValueError(f"bulk length {p.length} needs 32-bit bulk lengths, not agreed")
-            else:
-                head = struct.pack("<BBHI", p.endpoint, p.status, p.length, p.stream_id)
-            return head + p.data
-        if isinstance(p, BufferedBulkPacket):
-            return struct.pack("<IIBB", p.stream_id, p.length, p.endpoint, p.status) + p.data
-        if isinstance(p, (IsoPacket, InterruptPacket)):
-            return struct.pack("<BBH", p.endpoint, p.status, p.length) + p.data
-        raise TypeError(f"not a usbredir packet: {p!r}")  # pragma: no cover
+    @staticmethod
+    def _encode_body(packet: Packet, agreed: frozenset[int]) -> bytes:
+        w = Writer()
+        _wire(type(packet), agreed).layout.write(OutWriter(w), packet)
+        return w.getvalue()
