@@ -10,6 +10,8 @@ from spice_session import connect
 from spice_session.lowlevel import tcp_rtt_ms
 
 W, H = 160, 120
+#: How far behind its own media clock spice_server starts the client's (libspice-server's default).
+MM_TIME_DELTA = 400
 
 
 async def animated_server(nursery: trio.Nursery, hz: float) -> str:
@@ -96,3 +98,32 @@ async def test_video_stream_frames_per_second(nursery: trio.Nursery) -> None:
     assert stats.stream_frames >= 20 and stats.stream_frames <= sent
     assert 10 <= stats.stream_fps <= 30, stats.stream_fps
     assert stats.stream_late <= stats.stream_frames
+
+
+async def test_audio_delay_is_measured_on_the_playback_path(nursery: trio.Nursery) -> None:
+    from spice_proto import ChannelType
+    from spice_session import tone
+
+    audio = srv.AudioSource()
+    server = srv.Server(srv.Framebuffer(W, H), audio=audio)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    async with connect(f"spice://127.0.0.1:{addr.port}", audio=True) as session:
+        session.events().close()
+        with trio.fail_after(10):
+            while not server.clients or (ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
+                await trio.sleep(0.05)
+        assert session.stats.audio_delay_ms is None  # no sound yet
+        audio.play(tone(440, 0.6))
+        await trio.sleep(1.0)
+        in_step = session.stats.audio_delay_ms
+        # our clock 300 ms behind the server's: the sound arrives 300 ms before we would play it
+        session.media_clock.sync((session.media_clock.now() - 300) & 0xFFFFFFFF)
+        audio.play(tone(440, 2.0))
+        await trio.sleep(2.0)
+        behind = session.stats.audio_delay_ms
+    # our server (like spice-server) gives the client a clock MM_TIME_DELTA ms behind its own
+    # and stamps sound as it sends it: the sound waits that long to be played
+    assert in_step is not None and MM_TIME_DELTA - 60 <= in_step <= MM_TIME_DELTA + 60, in_step
+    assert behind is not None and 240 <= behind - in_step <= 360, (in_step, behind)

@@ -24,7 +24,9 @@ def overlay_lines(stats: SessionStats) -> list[str]:
         f"in {bytes_in / 1024:.1f} KiB/s   out {bytes_out / 1024:.1f} KiB/s",
         f"streams {stats.streams}: {stats.stream_fps:g} fps, {stats.stream_late} late",
     ]
-    if stats.audio_latency_ms is not None:
+    if stats.audio_delay_ms is not None:
+        lines.append(f"audio delay {stats.audio_delay_ms:g} ms (server asks {stats.audio_latency_ms} ms)")
+    elif stats.audio_latency_ms is not None:
         lines.append(f"audio latency {stats.audio_latency_ms} ms")
     return lines
 

@@ -19,6 +19,8 @@ def format_stats(stats: SessionStats) -> list[str]:
     ]
     if stats.audio_latency_ms is not None:
         lines.append(f"  audio latency asked by the server: {stats.audio_latency_ms} ms")
+    if stats.audio_delay_ms is not None:
+        lines.append(f"  audio delay measured (arrival to play time): {stats.audio_delay_ms:g} ms")
     for ch in stats.channels:
         lines.append(
             f"  {ch.name:<12} in {ch.bytes_in} B / {ch.messages_in} msgs ({ch.bytes_in_per_s:g} B/s, "

@@ -49,8 +49,8 @@ from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceC
 from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
-from ._mediaclock import MediaClock
-from ._playback import Playback
+from ._mediaclock import MediaClock, mm_diff
+from ._playback import AudioChunk, Playback
 from ._port import PortChannels
 from ._record import Record, Recorder
 from ._stats import SessionStats, StatsCollector
@@ -379,6 +379,9 @@ class Session:
                     events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
                 elif key[0] == ChannelType.PLAYBACK:
                     events = self.playback.handle_safely(message)
+                    for event in events:
+                        if isinstance(event, AudioChunk):
+                            self._stats.audio_arrived(mm_diff(event.time, self.media_clock.now()))
                 elif key[0] == ChannelType.RECORD and self._record is not None:
                     events = self._record.handle(message)
                 else:

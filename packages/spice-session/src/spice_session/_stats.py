@@ -7,6 +7,10 @@ second; :meth:`StatsCollector.snapshot` turns that into a :class:`SessionStats`.
 SPICE has no PING a client may send (the server pings, the client answers), so the
 round-trip time is the kernel's smoothed TCP round-trip time (``TCP_INFO``) of the main
 channel's socket, which the server's PING/PONG and ACK traffic keep current.
+
+The audio delay is measured on the playback path: for each decoded chunk, how long before
+its media time (when a player following the media clock plays it) it arrived; late chunks
+count as 0 (played at once).  ``audio_latency_ms`` is what the server asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ __all__ = ["ChannelStats", "SessionStats", "tcp_rtt_ms"]
 _TCP_INFO = getattr(socket, "TCP_INFO", 11)
 #: Seconds over which the per-second figures are measured.
 WINDOW = 1.0
+#: The audio delay is the mean over this many of the newest playback chunks.
+AUDIO_CHUNKS = 50
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class SessionStats:
     stream_fps: float
     stream_late: int
     audio_latency_ms: int | None
+    #: Measured: mean ms from a sound chunk's arrival to its play time (None: no sound yet).
+    audio_delay_ms: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -119,6 +127,7 @@ class StatsCollector:
         self._stream_ids: set[tuple[int, int]] = set()
         self._stream_frames_seen: deque[tuple[float, int]] = deque()
         self._last_live: dict[tuple[int, int], tuple[int, int]] = {}
+        self._audio_ahead: deque[int] = deque(maxlen=AUDIO_CHUNKS)
 
     # --------------------------------------------------------------- fed by the session
     def display_changed(self) -> None:
@@ -127,6 +136,10 @@ class StatsCollector:
         self._changes.append(now)
         while self._changes and self._changes[0] < now - WINDOW:
             self._changes.popleft()
+
+    def audio_arrived(self, ahead_ms: int) -> None:
+        """A playback chunk arrived ``ahead_ms`` before its media time (negative: late)."""
+        self._audio_ahead.append(max(0, ahead_ms))
 
     def display_handled(self, seconds: float) -> None:
         """A display message took ``seconds`` to decode and draw."""
@@ -220,4 +233,7 @@ class StatsCollector:
             stream_fps=round((stream_frames - first_frames) / stream_span, 2) if stream_span > 0 else 0.0,
             stream_late=stream_late,
             audio_latency_ms=self.session.playback.latency_ms if playback else None,
+            audio_delay_ms=(
+                round(sum(self._audio_ahead) / len(self._audio_ahead), 1) if self._audio_ahead else None
+            ),
         )
