@@ -60,3 +60,11 @@ def test_build_hook_copies_are_identical() -> None:
     canonical = (ROOT / "tools" / "hatch_cffi_hook.py").read_text()
     for name in CODECS:
         assert (ROOT / "packages" / name / "hatch_build.py").read_text() == canonical, name
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """tests/ has no __init__.py files, so two test modules with one basename break collection."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(path.relative_to(ROOT).as_posix())
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
