@@ -8,6 +8,7 @@ Only the damaged rectangles of the primary surface are uploaded to the texture.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import spice_net
@@ -19,6 +20,7 @@ from ._sdl_agent import ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_overlay import MARGIN, overlay_lines, overlay_patch, overlay_size
+from ._sdl_report import bug_report
 from ._sdl_window import (
     ButtonInput,
     FileDropped,
@@ -63,8 +65,16 @@ class Viewer:
         clipboard: bool = True,
         name: str | None = None,
         fullscreen: bool = False,
+        ring: spice_net.CaptureRing | None = None,
+        report_dir: Path | None = None,
     ) -> None:
         self.session = session
+        #: Ctrl+Alt+R writes a bug report into ``report_dir`` (default: the current directory),
+        #: with the newest traffic that ``ring`` holds.
+        self.ring = ring
+        self.report_dir = report_dir
+        #: The bug reports written so far.
+        self.reports: list[Path] = []
         #: The window's name (a .vv file's ``title``), else the server's VM name, else host:port.
         self.name = name
         self._start_fullscreen = fullscreen
@@ -467,6 +477,8 @@ class Viewer:
             self.audio.toggle_mute()
         elif command is Command.TOGGLE_MICROPHONE and self.microphone is not None:
             self.microphone.muted = not self.microphone.muted
+        elif command is Command.BUG_REPORT:
+            await self.bug_report()
         elif command is Command.TOGGLE_STATS:
             self.stats_overlay = not self.stats_overlay
             if not self.stats_overlay and self._overlay_box is not None:
@@ -475,6 +487,10 @@ class Viewer:
             self._overlay_at = -math.inf
         if forward and self.inputs is not None:
             await self.inputs.hid_key(event.scancode, event.pressed)
+
+    async def bug_report(self) -> Path | None:
+        """Write the ``spice report`` bundle with the ring's capture (Ctrl+Alt+R)."""
+        return await bug_report(self.session, self.ring, self.report_dir, self.reports)
 
     def _surface_point(self, x: int, y: int) -> tuple[int, int] | None:
         window = self.window

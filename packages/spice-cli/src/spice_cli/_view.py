@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 from typing import TextIO
 
+import spice_net
 import spice_session as ss
 import trio
 
@@ -20,6 +22,9 @@ from ._usb_actions import attach_all, usb_option
 
 __all__ = ["add_parser", "run"]
 
+#: Seconds of traffic a bug report (Ctrl+Alt+R) holds, besides each channel's link.
+_REPORT_SECONDS = 10.0
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -27,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="show a SPICE server's screen in a window, with keyboard and mouse",
         description="Open a window at the remote screen size showing the server's primary display. "
         "Click to grab keyboard and mouse, press Ctrl+Alt to release them, Ctrl+Alt+F toggles "
-        "fullscreen, Ctrl+Alt+M mutes the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S shows statistics; "
+        "fullscreen, Ctrl+Alt+M mutes the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S shows statistics, "
+        "Ctrl+Alt+R writes a bug report (like spice report, with the last seconds of traffic); "
         "resizing scales "
         "with the aspect ratio kept.",
     )
@@ -65,6 +71,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="OUT.mp4",
         help="also record the first connection's screen as a video, with the guest's sound unless "
         "--no-audio (like spice record)",
+    )
+    p.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        type=Path,
+        help="where Ctrl+Alt+R writes its spice-report-TIME.zip (default: the current directory)",
     )
     p.add_argument(
         "--usb-disk",
@@ -106,6 +118,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     vv: ss.VVFile | None = getattr(args, "vv", None)
     with sdl_video(), contextlib.ExitStack() as stack:
         audio = not args.no_audio and audio_device(stack, "spice view")
+        # the newest traffic of every channel, for a bug report (Ctrl+Alt+R)
+        ring = stack.enter_context(spice_net.capture_ring(seconds=_REPORT_SECONDS))
 
         async def show(session: ss.Session) -> None:
             async with contextlib.AsyncExitStack() as usb:
@@ -124,6 +138,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     clipboard=not args.no_clipboard,
                     name=vv.title if vv is not None else None,
                     fullscreen=vv is not None and vv.fullscreen,
+                    ring=ring,
+                    report_dir=args.report_dir,
                 )
                 if args.record is None or recording:
                     await viewer.run()
