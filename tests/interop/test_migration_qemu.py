@@ -79,4 +79,9 @@ async def test_client_follows_live_migration(qemu_factory: Callable[..., Qemu], 
     assert len(notices) == 1 and notices[0].migrated
     if slow:
         assert notices[0].reason == "migrated"  # semi-seamless, not a SWITCH_HOST
-    assert target.qmp("query-status")["status"] == "running"
+    # The target reports "running" once it has taken over (it may still say "inmigrate" or
+    # "postmigrate" just after the source says "completed"), so wait for it, bounded.
+    end = time.monotonic() + 20
+    while (state := (target.qmp("query-status") or {}).get("status")) != "running":
+        assert time.monotonic() < end, f"the migration target is {state!r}, not running"
+        await trio.sleep(0.1)
