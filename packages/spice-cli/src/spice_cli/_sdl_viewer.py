@@ -18,6 +18,7 @@ from spice_proto import ChannelType, MouseButton, MouseMode, Rect
 
 from ._sdl_agent import ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
+from ._sdl_frames import StreamFrames
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_overlay import MARGIN, overlay_lines, overlay_patch, overlay_size
 from ._sdl_report import bug_report
@@ -87,6 +88,9 @@ class Viewer:
         #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
         self.audio = audio
         self.microphone = microphone
+        #: Video stream frames held until their media time, like the sound (none without a clock).
+        clock = getattr(session, "media_clock", None)
+        self.frames: StreamFrames | None = StreamFrames(clock.now) if clock is not None else None
         self.client_mouse = client_mouse
         self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
         self.window: Window | None = None
@@ -175,7 +179,9 @@ class Viewer:
             if event.channel_id != 0:
                 self._extra_damage(event)
             elif primary is not None and event.surface_id == primary.surface_id:
-                self._dirty.append(event.rect)
+                frames, mm_time = self.frames, event.mm_time
+                if frames is None or mm_time is None or not frames.hold(mm_time, primary, event.rect):
+                    self._dirty.append(event.rect)
         elif isinstance(event, ss.events.SurfaceCreated):
             surface = event.surface
             if surface is not None and surface.primary and event.channel_id == 0:
@@ -192,7 +198,7 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        busy = self._dirty or self._redraw or any(self._extra_dirty.values())
+        busy = self._dirty or self._redraw or any(self._extra_dirty.values()) or self._frames_held()
         if self._idle is not None and (busy or self._lost is not None):
             self._idle.cancel()
 
@@ -207,6 +213,15 @@ class Viewer:
             if self.guest is None or self.guest.requested != (surface.width, surface.height):
                 self.window.fit_window()  # not when the guest took the size of our window
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
+        if self.frames is not None:
+            self.frames.clear()  # cut from the old picture
+
+    def _frames_held(self) -> bool:
+        return self.frames is not None and len(self.frames) > 0
+
+    def _frames_due_in(self) -> float | None:
+        """Seconds until a held stream frame is due; ``None`` when none is held."""
+        return self.frames.wait_s() if self.frames is not None else None
 
     def _extra_primary(self, channel_id: int) -> ss.Surface | None:
         state = self.session.display.channels.get(channel_id)
@@ -317,7 +332,14 @@ class Viewer:
                     return
             now = trio.current_time()
             overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
-            pending = self._dirty or self._redraw or overlay_due or any(self._extra_dirty.values())
+            frames_in = self._frames_due_in()
+            pending = (
+                self._dirty
+                or self._redraw
+                or overlay_due
+                or any(self._extra_dirty.values())
+                or frames_in == 0
+            )
             if pending and now - last_frame >= _FRAME:
                 self.render()
                 self._render_extra()
@@ -328,7 +350,10 @@ class Viewer:
             if fd is None:
                 await trio.sleep(_POLL)
             elif len(events) < 256:  # SDL read everything the connection had
-                await self._wait(fd, last_frame + _FRAME if pending else None)
+                frame_at = last_frame + _FRAME if pending else None
+                if frames_in is not None:
+                    frame_at = min(frame_at if frame_at is not None else math.inf, now + frames_in)
+                await self._wait(fd, frame_at)
             else:
                 await trio.sleep(0)
 
@@ -346,7 +371,8 @@ class Viewer:
                 self._idle = None
 
     def render(self) -> None:
-        """Upload the damaged rectangles of the primary surface and present the frame."""
+        """Upload the damaged rectangles of the primary surface and the stream frames now due,
+        and present the frame."""
         window = self.window
         primary = self.session.display.primary
         if window is None or primary is None:
@@ -369,6 +395,10 @@ class Viewer:
             left, top = max(r.left, 0), max(r.top, 0)
             right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
             window.update(flat, primary.stride, left, top, right - left, bottom - top)
+        if self.frames is not None:
+            for frame in self.frames.due():  # stream frames whose media time has come
+                window.put(frame.pixels, frame.rect.left, frame.rect.top)
+                rects.append(frame.rect)
         if self.stats_overlay:
             self._draw_stats(window, primary, rects)
         window.present(self._cursor_overlay())

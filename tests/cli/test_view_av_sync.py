@@ -1,0 +1,204 @@
+"""spice view shows video stream frames on the media clock, like its sound.
+
+Units: StreamFrames holds a copy of a frame's pixels until its mm_time (bounded), drops
+late frames covered by later ones; the viewer (SDL dummy driver, a scripted session) puts
+a held frame in the window only when the clock reaches it.  Against our server (SDL dummy
+video, disk audio): a flash in an MJPEG stream and a click played at the same instant
+come out of the viewer within 50 ms of each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import spice_proto as sp
+import spice_server
+import spice_session as ss
+import trio
+from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
+from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
+from spice_cli._sdl_viewer import Viewer
+from spice_cli._sdl_window import sdl_video
+
+W, H = 320, 240
+BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)
+SKEW_S = 0.050
+
+
+class Clock:
+    def __init__(self, now: int = 10_000) -> None:
+        self.t = now
+
+    def now(self) -> int:
+        return self.t & 0xFFFFFFFF
+
+
+def surface(bgr: tuple[int, int, int] = (0, 0, 255)) -> ss.Surface:
+    s = ss.Surface(0, 64, 48, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    s.pixels[:, :, :3] = bgr
+    return s
+
+
+def test_frames_are_copies_held_until_their_media_time() -> None:
+    clock, s = Clock(), surface()
+    frames = StreamFrames(clock.now)
+    assert frames.hold(10_100, s, sp.Rect(8, 4, 24, 20))
+    s.pixels[:, :, :3] = (255, 0, 0)  # the next frame is drawn on the surface meanwhile
+    assert frames.due() == [] and frames.wait_s() == pytest.approx(0.1)
+    clock.t = 10_100
+    [frame] = frames.due()
+    assert (frame.mm_time, frame.rect) == (10_100, sp.Rect(8, 4, 24, 20))
+    assert frame.pixels.shape == (16, 16, 4) and (frame.pixels[:, :, :3] == (0, 0, 255)).all()
+    assert len(frames) == 0 and frames.held_bytes == 0 and frames.wait_s() is None
+    # stamped too far ahead (a clock gone wrong): not held, the caller draws it now
+    assert not frames.hold(10_100 + MAX_AHEAD_MS + 1, s, sp.Rect(0, 0, 8, 8))
+    # across the u32 wrap
+    clock.t = 0xFFFFFFF0
+    assert frames.hold(0x10, s, sp.Rect(0, 0, 8, 8)) and frames.due() == []
+    clock.t = 0x1_0000_0010
+    assert [f.mm_time for f in frames.due()] == [0x10]
+
+
+def test_late_frames_covered_by_later_ones_are_dropped_and_holding_is_bounded() -> None:
+    clock, s = Clock(), surface()
+    frames = StreamFrames(clock.now)
+    for t in (9_900, 9_940, 9_980):  # all late: the last covers the others
+        frames.hold(t, s, sp.Rect(0, 0, 32, 32))
+    frames.hold(9_990, s, sp.Rect(40, 0, 48, 8))  # late too, elsewhere: shown
+    assert [f.mm_time for f in frames.due()] == [9_980, 9_990] and frames.dropped == 2
+    small = StreamFrames(clock.now, max_held_bytes=2 * 16 * 16 * 4)
+    for t in (10_200, 10_300, 10_400):
+        small.hold(t, s, sp.Rect(0, 0, 16, 16))
+    assert [f.mm_time for f in small.due()] == [10_200]  # shown early: three would be too many bytes
+    assert small.held_bytes == 2 * 16 * 16 * 4 and len(small) == 2
+
+
+@pytest.fixture
+def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
+    with sdl_video():
+        yield
+
+
+async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -> None:
+    clock, primary = Clock(), surface()
+    session = SimpleNamespace(
+        uri=ss.parse_uri("spice://127.0.0.1:5900"),
+        name=None,
+        inputs=None,
+        mouse_mode=sp.MouseMode.SERVER,
+        supported_mouse_modes=sp.MouseMode.SERVER,
+        display=SimpleNamespace(primary=primary),
+        cursor=ss.CursorState(),
+        media_clock=clock,
+    )
+    viewer = Viewer(session)  # type: ignore[arg-type]
+    message = sp.DisplaySurfaceCreate(0, 64, 48, primary.format, sp.SurfaceFlags.PRIMARY)
+    await viewer.on_session_event(ss.events.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message, primary))
+    viewer.render()
+    assert viewer.window is not None
+    box = sp.Rect(8, 4, 24, 20)
+    primary.pixels[4:20, 8:24, :3] = (0, 255, 0)  # a stream frame due in 200 ms
+    await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=10_200))
+    primary.pixels[4:20, 8:24, :3] = (255, 0, 0)  # and the next one, due later
+    await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=10_240))
+    viewer.render()
+    assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (0, 0, 255)).all()  # not yet
+    clock.t = 10_200
+    viewer.render()
+    assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (0, 255, 0)).all()
+    clock.t = 10_240
+    viewer.render()
+    assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (255, 0, 0)).all()
+    await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))  # not a stream: at once
+    primary.pixels[0:8, 0:8, :3] = (9, 9, 9)
+    viewer.render()
+    assert (viewer.window.read_pixels()[0:8, 0:8, :3] == (9, 9, 9)).all()
+    viewer.window.close()
+
+
+def picture(variant: int, white: bool = False) -> np.ndarray:
+    y, x = np.mgrid[0 : BOX.height, 0 : BOX.width]
+    out = np.zeros((BOX.height, BOX.width, 4), np.uint8)
+    if white:
+        out[:, :, :3] = 245 + (variant % 5)
+        return out
+    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
+    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
+    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
+    return out
+
+
+class Seen:
+    """When the first white stream frame was put in the window and the click reached the speaker."""
+
+    def __init__(self) -> None:
+        self.flash: tuple[float, int] | None = None
+        self.click: float | None = None
+
+
+async def test_stream_frame_and_sound_of_the_same_instant_come_out_together(
+    sdl: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(tmp_path / "out.raw"))
+    seen = Seen()
+
+    class Frames(StreamFrames):
+        def due(self) -> list[HeldFrame]:
+            out = super().due()
+            for frame in out:
+                if seen.flash is None and frame.pixels[:, :, :3].mean() > 200:
+                    seen.flash = (trio.current_time(), frame.mm_time)
+            return out
+
+    class Speaker(SdlSpeaker):
+        def play(self, pcm: np.ndarray) -> None:
+            loud = np.flatnonzero(np.abs(pcm[:, 0]) > 1000)
+            if seen.click is None and len(loud):  # it sounds after what is queued before it
+                seen.click = trio.current_time() + (self.queued_ms / 1000) + loud[0] / self.rate
+            super().play(pcm)
+
+    fb = spice_server.Framebuffer(W, H)
+    source = spice_server.AudioSource()
+    server = spice_server.Server(fb, audio=source)
+    with sdl_audio(), trio.fail_after(40):
+        async with trio.open_nursery() as nursery:
+            addr = await nursery.start(server.serve, "127.0.0.1", 0)
+            uri = f"spice://127.0.0.1:{addr.port}"
+            async with ss.connect(uri, audio=True, opus=False) as session:
+                audio = ViewerAudio(session.media_clock.now, make_speaker=Speaker)
+                viewer = Viewer(session, audio=audio)
+                viewer.frames = Frames(session.media_clock.now)
+                async with trio.open_nursery() as inner:
+                    inner.start_soon(viewer.run)
+                    while (
+                        not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels
+                    ):
+                        await trio.sleep(0.01)
+                    for i in range(60):  # 2.4 s at 25 fps: long enough to become a stream
+                        fb.update(picture(i), BOX)
+                        await trio.sleep(0.04)
+                    pipe = server.clients[0].display
+                    assert pipe is not None and pipe.streams, "the animation did not become a stream"
+                    fb.update(picture(0, white=True), BOX)
+                    source.play(ss.tone(1000, 0.1, amplitude=0.5))
+                    for i in range(1, 40):  # keep the stream going (white) until both came out
+                        await trio.sleep(0.04)
+                        fb.update(picture(i, white=True), BOX)
+                        if seen.flash is not None and seen.click is not None and i >= 25:
+                            break
+                    inner.cancel_scope.cancel()
+            nursery.cancel_scope.cancel()
+    assert seen.flash is not None and seen.click is not None
+    flash_at, flash_mm = seen.flash
+    print(
+        f"A/V in spice view: flash (mm {flash_mm}) shown {1000 * (flash_at - seen.click):+.1f} ms"
+        f" from the click; {viewer.frames.dropped} late frames dropped"
+    )
+    assert abs(flash_at - seen.click) <= SKEW_S
