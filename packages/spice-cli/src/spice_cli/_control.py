@@ -116,7 +116,9 @@ class _Subscriber:
 
     def __init__(self) -> None:
         self.kinds: set[str] = set()
-        self.send, self.receive = trio.open_memory_channel[dict[str, Any]](EVENT_QUEUE)
+        # (kind, body): the kind is checked again when written, so nothing of a kind
+        # unsubscribed from reaches the socket after the unsubscribe reply
+        self.send, self.receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](EVENT_QUEUE)
         self.dropped = 0
         self.flushed = trio.Event()
 
@@ -125,13 +127,13 @@ class _Subscriber:
             return
         if self.dropped:
             try:
-                self.send.send_nowait({"event": "dropped", "count": self.dropped})
+                self.send.send_nowait(("dropped", {"event": "dropped", "count": self.dropped}))
                 self.dropped = 0
             except trio.WouldBlock:
                 self.dropped += 1
                 return
         try:
-            self.send.send_nowait(body)
+            self.send.send_nowait((kind, body))
         except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
             self.dropped += 1
 
@@ -172,8 +174,10 @@ class ControlServer:
         try:
             async with trio.open_nursery() as nursery:
 
-                async def write(obj: Any) -> None:
+                async def write(obj: Any, kind: str | None = None) -> None:
                     async with write_lock:
+                        if kind is not None and kind != "dropped" and kind not in sub.kinds:
+                            return  # unsubscribed while it waited in the queue
                         try:
                             await stream.send_all(_dumps(obj))
                         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -181,8 +185,8 @@ class ControlServer:
                             await trio.lowlevel.checkpoint()
 
                 async def forward_events() -> None:
-                    async for body in sub.receive:
-                        await write(body)
+                    async for kind, body in sub.receive:
+                        await write(body, kind)
                     sub.flushed.set()  # the session ended and everything was written
 
                 nursery.start_soon(forward_events)
