@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,14 +19,21 @@ class Capture:
         self.port = port
 
     def stop(self) -> None:
+        """End the capture; a capture the kernel dropped packets from is refused (its
+        dissection would blame our bytes for the holes)."""
         procs.stop(self.proc)
+        dropped = re.search(r"(\d+) packets? dropped", self.proc.log_tail())
+        if dropped and int(dropped.group(1)) > 0:
+            raise RuntimeError(f"capture {self.path} is incomplete: {dropped.group(0)} (capture buffer)")
 
 
 def start_capture(port: int, log_dir: Path) -> Capture:
     """Capture TCP ``port`` on lo into ``log_dir/capture-PORT.pcap``; returns once tshark captures."""
     require_binary("tshark")
     path = log_dir / f"capture-{port}.pcap"
-    argv = ["tshark", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)]
+    # a 64 MiB capture buffer: uncompressed pictures arrive in bursts faster than a busy
+    # dumpcap writes them, and the default 2 MiB dropped the link of a channel once in CI
+    argv = ["tshark", "-i", "lo", "-B", "64", "-f", f"tcp port {port}", "-w", str(path)]
     proc = procs.start(f"tshark-{port}", argv, log_dir)
     procs.wait_until("tshark capturing", lambda: "Capturing on" in proc.log_tail(), proc, timeout=20)
     return Capture(proc, path, port)
