@@ -119,6 +119,20 @@ SPICE_PROTO_LOWLEVEL = _names(
     "publish "
 )
 
+SPICE_PROTO_USBREDIR = _names(
+    # Errors and the parser
+    "UsbRedirError UsbRedirParser Received Role DEFAULT_MAX_PACKET "
+    # Numbers
+    "PacketType Cap Status Speed EpType SLOTS ep_index "
+    # Packets
+    "Packet Hello DeviceConnect DeviceDisconnect Reset Interface InterfaceInfo Endpoint EpInfo "
+    "SetConfiguration GetConfiguration ConfigurationStatus SetAltSetting GetAltSetting AltSettingStatus "
+    "StartIsoStream StopIsoStream IsoStreamStatus StartInterruptReceiving StopInterruptReceiving "
+    "InterruptReceivingStatus AllocBulkStreams FreeBulkStreams BulkStreamsStatus CancelDataPacket "
+    "FilterReject FilterFilter DeviceDisconnectAck StartBulkReceiving StopBulkReceiving "
+    "BulkReceivingStatus ControlPacket BulkPacket IsoPacket InterruptPacket BufferedBulkPacket"
+)
+
 SPICE_SESSION = _names(
     # Connecting
     "connect Session DisplaySettings SpiceURI parse_uri VVFile load_vv run_reconnecting "
@@ -215,6 +229,7 @@ SPICE_SERVER_LOWLEVEL = _names(
 PUBLIC: dict[str, list[str] | None] = {
     "spice_proto": SPICE_PROTO,
     "spice_proto.lowlevel": SPICE_PROTO_LOWLEVEL,
+    "spice_proto.usbredir": SPICE_PROTO_USBREDIR,
     "spice_net": SPICE_NET,
     "spice_net.lowlevel": SPICE_NET_LOWLEVEL,
     "spice_session": SPICE_SESSION,

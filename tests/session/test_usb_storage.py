@@ -6,10 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from spice_session._usb_host import UsbRedirHost
-from spice_session._usb_scsi import ScsiCdrom, ScsiDisk
-from spice_session._usb_storage import EP_IN, EP_OUT, usb_cdrom, usb_disk
-from spice_session._usbredir import (
+from spice_proto.usbredir import (
     AltSettingStatus,
     BulkPacket,
     CancelDataPacket,
@@ -33,10 +30,13 @@ from spice_session._usbredir import (
     SetConfiguration,
     StartIsoStream,
     Status,
-    UsbRedirError,
     UsbRedirParser,
     ep_index,
 )
+from spice_session import UsbRedirError
+from spice_session._usb_host import UsbRedirHost
+from spice_session._usb_scsi import ScsiCdrom, ScsiDisk
+from spice_session._usb_storage import EP_IN, EP_OUT, usb_cdrom, usb_disk
 
 GUEST_CAPS = frozenset(Cap) - {Cap.BULK_STREAMS, Cap.BULK_RECEIVING}
 

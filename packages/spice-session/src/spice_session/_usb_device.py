@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from ._usbredir import (
+from spice_proto.usbredir import (
     SLOTS,
     DeviceConnect,
     Endpoint,

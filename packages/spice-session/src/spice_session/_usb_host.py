@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from ._usb_device import Setup, VirtualDevice
-from ._usbredir import (
+from spice_proto import usbredir as wire
+from spice_proto.usbredir import (
     AllocBulkStreams,
     AltSettingStatus,
     BulkPacket,
@@ -45,6 +45,9 @@ from ._usbredir import (
     StopIsoStream,
     UsbRedirParser,
 )
+
+from ._usb_device import Setup, VirtualDevice
+from ._usbredir import UsbRedirError
 from ._usbredir_filter import FilterVerdict, UsbFilterError, check_filter, parse_filter
 
 __all__ = ["HOST_CAPS", "UsbRedirHost"]
@@ -90,8 +93,12 @@ class UsbRedirHost:
 
     def receive_data(self, data: bytes) -> bytes:
         self.parser.receive_data(data)
+        try:
+            packets = self.parser.next_packets()
+        except wire.UsbRedirError as exc:
+            raise UsbRedirError(str(exc)) from None
         out = bytearray()
-        for received in self.parser.next_packets():
+        for received in packets:
             for reply_id, reply in self._handle(received):
                 out += self.parser.encode(reply, reply_id)
         return bytes(out)

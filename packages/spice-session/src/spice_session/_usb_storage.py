@@ -12,9 +12,10 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spice_proto.usbredir import EpType, Status
+
 from ._usb_device import DeviceInfo, EndpointInfo, Setup, VirtualDevice
 from ._usb_scsi import MAX_TRANSFER, ScsiCdrom, ScsiDisk, ScsiTarget
-from ._usbredir import EpType, Status
 
 __all__ = ["MassStorage", "usb_cdrom", "usb_disk"]
 

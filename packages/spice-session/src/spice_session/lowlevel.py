@@ -43,7 +43,7 @@ from ._match import find as find
 from ._usb import UsbAttachment as UsbAttachment
 from ._usb_storage import MassStorage as MassStorage
 from ._port import PortInit as PortInit, parse_port_init as parse_port_init
-from ._usbredir import UsbRedirParser as UsbRedirParser
+from spice_proto.usbredir import UsbRedirParser as UsbRedirParser
 from ._usb_host import UsbRedirHost as UsbRedirHost
 from ._usbredir_filter import (
     FilterRule as FilterRule,
