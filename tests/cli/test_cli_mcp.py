@@ -23,6 +23,7 @@ pytest.importorskip("hypercorn", reason="spice-cli[mcp] (hypercorn) is not insta
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from peers.spice_cli_proc import demo_server
 from spice_server._demo import TYPED, DemoLayout, text_mask
 
 W, H = 640, 400
@@ -34,32 +35,8 @@ TOOLS = {
 
 @pytest.fixture
 def demo_uri() -> Iterator[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "spice_cli",
-        "demo",
-        "--serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--size",
-        f"{W}x{H}",
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        line = ""
-        while "spice://" not in line:
-            line = proc.stdout.readline()
-            assert line, "spice demo ended"
-        found = re.search(r"spice://[0-9.]+:\d+", line)
-        assert found is not None
-        yield found.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server(f"{W}x{H}") as uri:
+        yield uri
 
 
 def _image(result: Any) -> np.ndarray:

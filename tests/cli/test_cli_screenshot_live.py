@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import trio
+from peers.spice_cli_proc import demo_server
 from PIL import Image
 
 
@@ -21,35 +22,10 @@ async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture
-async def demo_uri(nursery: trio.Nursery) -> AsyncIterator[str]:
+def demo_uri() -> Iterator[str]:
     """``spice demo --serve`` (a clock and an animation: never still) in a subprocess."""
-    argv = [
-        sys.executable,
-        "-m",
-        "spice_cli",
-        "demo",
-        "--serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--size",
-        "640x400",
-    ]
-    proc = await trio.lowlevel.open_process(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    seen = b""
-    with trio.fail_after(30):
-        while b"spice://" not in seen or not seen.split(b"spice://", 1)[1].split()[0:1]:
-            seen += await proc.stdout.receive_some(4096)
-    uri = "spice://" + seen.split(b"spice://", 1)[1].split()[0].decode().rstrip(")")
-    try:
+    with demo_server("640x400") as uri:
         yield uri
-    finally:
-        proc.terminate()
-        with trio.move_on_after(5):
-            await proc.wait()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 def _rows_drawn(path: Path) -> float:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from peers.spice_cli_proc import demo_server
 from PIL import Image
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -24,36 +22,8 @@ def _script() -> str:
 
 @pytest.fixture
 def demo_uri() -> Iterator[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "spice_cli",
-        "demo",
-        "--serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--size",
-        "640x400",
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        end = time.monotonic() + 30
-        line = ""
-        while "spice://" not in line and time.monotonic() < end:
-            line = proc.stdout.readline()
-        found = re.search(r"spice://[0-9.]+:\d+", line)
-        assert found is not None, line
-        yield found.group(0)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server("640x400") as uri:
+        yield uri
 
 
 def test_readme_automation_script(
