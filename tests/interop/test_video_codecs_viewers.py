@@ -1,14 +1,14 @@
-"""remote-viewer and spicy (spice-gtk, GStreamer) play spice_server's VP8 and VP9 streams, on Xvfb,
-with tshark.
+"""remote-viewer and spicy (spice-gtk, GStreamer) play spice_server's VP8, VP9 and H.264 streams,
+on Xvfb, with tshark.
 
 The server's ``video_codecs`` order puts the codec first; the viewer decodes it with
-GStreamer (gstreamer1.0-plugins-good: vpxdec).  tshark shows the codec in STREAM_CREATE and
-finds no malformed packet; while the stream shows a still picture the window's stream area
-is within the tolerance of our frame (absolute per-channel difference: mean <= 6, 99th
-percentile <= 40; the values seen are printed), everything else exact; after the stream
-ends the whole window is exact.  H.264: Debian's remote-viewer decodes it only with
-gstreamer1.0-libav; without it (as here) it does not offer H.264 and a server preferring
-H.264 streams in the next codec of its order.
+GStreamer (gstreamer1.0-plugins-good: vpxdec; H.264: avdec_h264 of gstreamer1.0-libav after
+h264parse of gstreamer1.0-plugins-bad; without the decoder spice-gtk does not offer H.264,
+without the parser its decodebin finds no decoder for our byte stream and the stream is
+reported invalid).  tshark shows the codec in STREAM_CREATE and finds no malformed packet;
+while the stream shows a still picture the window's stream area is within the tolerance of
+our frame (absolute per-channel difference: mean <= 6, 99th percentile <= 40; the values
+seen are printed), everything else exact; after the stream ends the whole window is exact.
 
 LZ4: a viewer started with ``--spice-preferred-compression=lz4`` (it has the LZ4_COMPRESSION
 cap) gets LZ4 images (type 109 on the wire) and shows the frame pixel-exact.
@@ -41,7 +41,9 @@ async def codecs_on_the_wire(capture: Path, port: int) -> set[str]:
 
 
 @pytest.mark.parametrize("viewer", ["remote-viewer", "spicy"])
-@pytest.mark.parametrize("codec", [VideoCodecType.VP8, VideoCodecType.VP9], ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "codec", [VideoCodecType.VP8, VideoCodecType.VP9, VideoCodecType.H264], ids=lambda c: c.name
+)
 async def test_viewers_play_the_codec(xvfb: Xvfb, tmp_path: Path, codec: VideoCodecType, viewer: str) -> None:
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H))
@@ -76,35 +78,6 @@ async def test_viewers_play_the_codec(xvfb: Xvfb, tmp_path: Path, codec: VideoCo
             await trio.to_thread.run_sync(capture.stop)
     await no_malformed(capture.path, addr.port)
     assert await codecs_on_the_wire(capture.path, addr.port) == {str(int(codec))}
-
-
-async def test_without_h264_in_the_viewer_the_next_codec_streams(xvfb: Xvfb, tmp_path: Path) -> None:
-    fb = ss.Framebuffer(W, H)
-    fb.update(pattern_frame(W, H))
-    server = ss.Server(fb, video_codecs=["h264", "mjpeg"])
-    async with running(server) as addr:
-        assert addr.port is not None
-        capture = await trio.to_thread.run_sync(start_capture, addr.port, tmp_path)
-        try:
-            start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=addr.port))
-            await shown_at(xvfb, fb.frame)
-            pipe = server.clients[0].display
-            assert pipe is not None
-            expected = pipe.video_codec
-            assert expected in (VideoCodecType.H264, VideoCodecType.MJPEG)
-            for i in range(40):
-                fb.update(smooth(i), ANIM)
-                await trio.sleep(0.04)
-            (stream_id,) = pipe.streams
-            assert pipe._streams.codecs[stream_id] is expected
-            print(f"remote-viewer here streams {expected.name} for a server preferring H.264")
-            await trio.sleep(1.5)
-            await shown_at(xvfb, fb.frame)
-            xvfb.display.stop_clients()
-            await trio.sleep(0.5)
-        finally:
-            await trio.to_thread.run_sync(capture.stop)
-    assert await codecs_on_the_wire(capture.path, addr.port) == {str(int(expected))}
 
 
 @pytest.mark.parametrize("viewer", ["remote-viewer", "spicy"])
