@@ -213,7 +213,7 @@ SPICE_SERVER = _names(
     # Sound
     "AUDIO_RATE AudioSource RecordedAudio "
     # The built-in guest agent
-    "GuestAgent AgentEvent ClipboardOffered ResizeRequested FileReceived AgentError "
+    "GuestAgent AgentEvent ClipboardOffered ResizeRequested DisplayConfigured FileReceived AgentError "
     # Port channels
     "ServerPort PortConnection "
     "__version__"

@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import spice_server as srv
 import spice_session as ss
 import trio
+from spice_cli._display_config import display_config
 from spice_cli._sdl_viewer import Viewer
 from spice_cli._sdl_window import clipboard_text, sdl_video, set_clipboard_text
+from spice_proto import AgentDisplayConfigFlags as Flags
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -28,7 +31,7 @@ def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @asynccontextmanager
 async def viewing(
-    fb: srv.Framebuffer, agent: srv.GuestAgent, **options: bool
+    fb: srv.Framebuffer, agent: srv.GuestAgent, **options: Any
 ) -> AsyncIterator[tuple[Viewer, ss.Session]]:
     server = srv.Server(fb, agent=agent)
     async with trio.open_nursery() as nursery:
@@ -216,3 +219,31 @@ async def test_resizing_the_first_window_keeps_the_other_monitor(sdl: None) -> N
                 assert [(m.width, m.height) for m in event.monitors] == [(400, 300), (200, 150)]
                 assert (left.width, left.height) == (400, 300) and (right.width, right.height) == (200, 150)
                 nursery.cancel_scope.cancel()
+
+
+async def test_the_display_config_goes_to_the_agent_once_it_connects(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    config = display_config(["font-smooth", "animation"], 16)
+    with trio.fail_after(30):
+        async with viewing(fb, agent, display_config=config) as (viewer, _):
+            async for event in events:
+                if isinstance(event, srv.DisplayConfigured):
+                    break
+            assert event.flags == Flags.DISABLE_FONT_SMOOTH | Flags.DISABLE_ANIMATION | Flags.SET_COLOR_DEPTH
+            assert event.depth == 16
+            assert viewer.guest is not None and viewer.guest.configured
+
+
+async def test_no_display_config_without_options(sdl: None) -> None:
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _):
+            _resize_window(viewer, 400, 300)  # a later agent message: everything before it was handled
+            async for event in events:
+                assert not isinstance(event, srv.DisplayConfigured)
+                if isinstance(event, srv.ResizeRequested):
+                    break

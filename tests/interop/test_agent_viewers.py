@@ -1,7 +1,8 @@
 """remote-viewer and spicy (spice-gtk) against our server's built-in agent, on Xvfb.
 
-Clipboard both ways between ``xclip`` on the viewer's display and ss.GuestAgent, and a
-remote-viewer window resized with xdotool resizing our Framebuffer, the picture exact.
+Clipboard both ways between ``xclip`` on the viewer's display and ss.GuestAgent, a viewer
+window resized with xdotool resizing our Framebuffer (the picture exact), and a .vv file's
+display config reaching the agent from remote-viewer and spice view alike.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 import spice_server as ss
 import trio
+from peers import procs
 from peers.procs import wait_until
 from peers.require import require_binary
+from peers.spice_view import start_spice_view
 from peers.viewers import (
     VIEWERS,
     ViewerOptions,
@@ -25,9 +28,10 @@ from peers.viewers import (
     find_frame,
     pattern_frame,
     start_viewer,
+    viewer_argv,
 )
 from peers.xvfb import Xvfb
-from spice_proto import AgentClipboardType
+from spice_proto import AgentClipboardType, AgentDisplayConfigFlags
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(150)]
 
@@ -106,33 +110,16 @@ async def test_clipboard_both_ways_with_xclip(viewer: str, xvfb: Xvfb, tmp_path:
         )
 
 
-async def test_remote_viewer_window_resize_resizes_the_framebuffer(xvfb: Xvfb) -> None:
-    """(spicy sends no monitors config on a resize: its "Resize guest" is off and has no option.)"""
-    require_binary("xdotool")
-    fb = ss.Framebuffer(W, H)
-    fb.update(pattern_frame(W, H))
-    agent = ss.GuestAgent()
-    events = agent.events()
-    server = ss.Server(fb, agent=agent)
-    async with running(server) as port:
-        start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=port))
-        await agent_ready(agent)
-        await exact_on_screen(xvfb, fb.frame)
-        window = await trio.to_thread.run_sync(lambda: xvfb.display.wait_window("spice-python"))
-        await trio.to_thread.run_sync(
-            lambda: xvfb.display.run(["xdotool", "windowsize", window, "900", "700"])
-        )
-        with trio.fail_after(TIMEOUT):
-            while True:
-                event = await events.receive()
-                if isinstance(event, ss.ResizeRequested) and event.applied and fb.width > W and fb.height > H:
-                    break
-        # a window 900x700 minus the viewer's menu and status bars: the framebuffer follows its inside
-        assert fb.width <= 900 and fb.height <= 700
-        await trio.sleep(0.5)  # let the last of a burst of resizes land
-        width, height = fb.width, fb.height
-        fb.update(pattern_frame(width, height, variant=1))
-        await exact_on_screen(xvfb, fb.frame)
+async def settled_size(fb: ss.Framebuffer, quiet: float = 1.0) -> tuple[int, int]:
+    """The framebuffer's size once no resize changed it for ``quiet`` seconds."""
+    size = (fb.width, fb.height)
+    since = trio.current_time()
+    with trio.fail_after(TIMEOUT):
+        while trio.current_time() - since < quiet:
+            await trio.sleep(0.05)
+            if (fb.width, fb.height) != size:
+                size, since = (fb.width, fb.height), trio.current_time()
+    return size
 
 
 SECOND_WINDOW = {"remote-viewer": r"spice-python \(2\)", "spicy": "spice display 1:0"}  # regexes
@@ -222,3 +209,76 @@ async def test_remote_viewer_png_both_ways_with_xclip(xvfb: Xvfb, tmp_path: Path
             lambda: wait_until("xclip to paste the server's PNG", pasted, timeout=TIMEOUT)
         )
         assert np.array_equal(_pixels(out[0]), server_pixels)
+
+
+def start_resizing_viewer(xvfb: Xvfb, viewer: str, port: int, config: Path) -> str:
+    """Start ``viewer`` with guest resizing on; the title of its window.
+
+    spicy's "Resize guest" is off by default: it is switched on in spicy's settings file.
+    """
+    if viewer == "remote-viewer":
+        start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        return "spice-python"
+    require_binary("spicy")
+    settings = config / "spicy" / "settings"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("[general]\nresize-guest=true\n", encoding="utf-8")
+    argv = viewer_argv("spicy", ViewerOptions(port=port))
+    env = {**xvfb.display.env, "XDG_CONFIG_HOME": str(config)}
+    xvfb.display.clients.append(procs.start("spicy", argv, xvfb.display.log_dir, env=env))
+    return "spice display 0:0"
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_window_resize_resizes_the_framebuffer(viewer: str, xvfb: Xvfb, tmp_path: Path) -> None:
+    require_binary("xdotool")
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    agent = ss.GuestAgent()
+    events = agent.events()
+    server = ss.Server(fb, agent=agent)
+    async with running(server) as port:
+        title = start_resizing_viewer(xvfb, viewer, port, tmp_path / "config")
+        await agent_ready(agent)
+        await exact_on_screen(xvfb, fb.frame)
+        window = await trio.to_thread.run_sync(lambda: xvfb.display.wait_window(title))
+        await trio.to_thread.run_sync(
+            lambda: xvfb.display.run(["xdotool", "windowsize", window, "900", "700"])
+        )
+        with trio.fail_after(TIMEOUT):
+            while True:
+                event = await events.receive()
+                if isinstance(event, ss.ResizeRequested) and event.applied and fb.width > W and fb.height > H:
+                    break
+        # a window 900x700 minus the viewer's menu, tool and status bars: the framebuffer follows its inside
+        assert fb.width <= 900 and fb.height <= 700
+        width, height = await settled_size(fb)
+        fb.update(pattern_frame(width, height, variant=1))
+        await exact_on_screen(xvfb, fb.frame)
+
+
+@pytest.mark.parametrize("client", ["remote-viewer", "spice view"])
+async def test_vv_display_config_reaches_the_agent(client: str, xvfb: Xvfb, tmp_path: Path) -> None:
+    """The .vv keys disable-effects and color-depth: spice-gtk's DISPLAY_CONFIG is the reference
+    (it ignores color-depth since 0.37: no SET_COLOR_DEPTH)."""
+    fb = ss.Framebuffer(W, H)
+    agent = ss.GuestAgent(follow_resize=False)
+    events = agent.events()
+    server = ss.Server(fb, agent=agent)
+    async with running(server) as port:
+        vv = tmp_path / "console.vv"
+        vv.write_text(
+            f"[virt-viewer]\ntype=spice\nhost=127.0.0.1\nport={port}\n"
+            "disable-effects=wallpaper;animation\ncolor-depth=16\n",
+            encoding="utf-8",
+        )
+        if client == "remote-viewer":
+            require_binary("remote-viewer")
+            xvfb.display.start_client("remote-viewer", ["remote-viewer", str(vv)])
+        else:
+            await trio.to_thread.run_sync(lambda: start_spice_view(xvfb.display, str(vv), "--no-audio"))
+        with trio.fail_after(TIMEOUT):
+            while not isinstance(event := await events.receive(), ss.DisplayConfigured):
+                pass
+    flags = AgentDisplayConfigFlags
+    assert (event.flags, event.depth) == (flags.DISABLE_WALLPAPER | flags.DISABLE_ANIMATION, 0)

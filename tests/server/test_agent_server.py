@@ -244,3 +244,30 @@ async def test_a_server_that_grants_no_tokens_stalls_only_the_agent() -> None:
                 ]:
                     await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
+
+
+async def test_display_config_reaches_the_application() -> None:
+    from spice_proto import AgentDisplayConfigFlags as Flags
+    from spice_proto import AgentMessage, AgentMessageType
+
+    agent = spice_server.GuestAgent()
+    server = spice_server.Server(spice_server.Framebuffer(64, 48), agent=agent)
+    events = agent.events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            uri = await serve(nursery, server)
+            async with spice_session.connect(uri) as session:
+                await session.agent.ready()
+                assert session.agent.has(AgentCap.DISPLAY_CONFIG)
+                await session.agent.set_display_config(Flags.DISABLE_WALLPAPER | Flags.SET_COLOR_DEPTH, 24)
+                event = await events.receive()
+                assert event == spice_server.DisplayConfigured(
+                    event.client, Flags.DISABLE_WALLPAPER | Flags.SET_COLOR_DEPTH, 24
+                )
+                # a body too short is skipped (no event, no reply); the agent goes on
+                session.agent.send(AgentMessage(AgentMessageType.DISPLAY_CONFIG, b"\x01\x00\x00\x00"))
+                await session.agent.set_display_config(Flags.DISABLE_ANIMATION)
+                event = await events.receive()
+                assert isinstance(event, spice_server.DisplayConfigured)
+                assert (event.flags, event.depth) == (Flags.DISABLE_ANIMATION, 0)
+            nursery.cancel_scope.cancel()

@@ -6,7 +6,8 @@ guest screen it shows 1:1).  Text the guest copies goes to the host clipboard; t
 copied on the host is polled every :data:`CLIPBOARD_POLL` seconds (SDL has no change
 event everywhere) and offered to the guest.  Images are not shared: SDL's clipboard
 holds text only.  Files dropped on the window are sent to the guest one after the other,
-with progress on stderr.
+with progress on stderr.  A display config (effects off, colour depth) is sent each time
+the agent connects.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol
 
 import spice_session as ss
 import trio
-from spice_proto import AgentCap, AgentClipboardType, AgentSelection
+from spice_proto import AgentCap, AgentClipboardType, AgentDisplayConfig, AgentSelection
 
 __all__ = ["CLIPBOARD_POLL", "RESIZE_DEBOUNCE", "HostClipboard", "ViewerAgent"]
 
@@ -44,6 +45,7 @@ class ViewerAgent:
         clipboard: HostClipboard | None,
         *,
         resize_guest: bool = True,
+        display_config: AgentDisplayConfig | None = None,
         say: Callable[[str], object] = lambda line: print(line, file=sys.stderr, flush=True),
     ) -> None:
         self.session = session
@@ -53,6 +55,9 @@ class ViewerAgent:
         self.to_send: list[Path] = []
         self.clipboard = clipboard
         self.resize_guest = resize_guest
+        #: Sent when the agent connects (again); ``configured`` says it went since.
+        self.display_config = display_config
+        self.configured = False
         self._wanted: tuple[int, int] | None = None
         self._changed_at = 0.0
         #: The size we last asked the guest for (the viewer keeps its window when that arrives).
@@ -91,8 +96,10 @@ class ViewerAgent:
         while True:
             await trio.sleep(_TICK)
             if not self._ready():
+                self.configured = False
                 continue
             try:
+                await self._configure()
                 await self._resize()
                 await self._clipboards()
             except ss.AgentError:
@@ -115,6 +122,14 @@ class ViewerAgent:
             self.say(f"spice view: {path.name} sent")
         except (ss.AgentError, OSError) as exc:
             self.say(f"spice view: {path.name} not sent: {exc}")
+
+    async def _configure(self) -> None:
+        if self.configured or self.display_config is None:
+            return
+        self.configured = True  # once per agent connection, even if it refuses
+        if self.session.agent.has(AgentCap.DISPLAY_CONFIG):
+            config = self.display_config
+            await self.session.agent.set_display_config(config.flags, config.depth, timeout=5.0)
 
     async def _resize(self) -> None:
         wanted = self._wanted

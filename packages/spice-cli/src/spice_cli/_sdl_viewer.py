@@ -14,7 +14,7 @@ import numpy as np
 import spice_net
 import spice_session as ss
 import trio
-from spice_proto import ChannelType, MouseButton, MouseMode, Rect
+from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode, Rect
 
 from ._sdl_agent import ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
@@ -68,6 +68,7 @@ class Viewer:
         fullscreen: bool = False,
         ring: spice_net.CaptureRing | None = None,
         report_dir: Path | None = None,
+        display_config: AgentDisplayConfig | None = None,
     ) -> None:
         self.session = session
         #: Ctrl+Alt+R writes a bug report into ``report_dir`` (default: the current directory),
@@ -83,7 +84,10 @@ class Viewer:
         self.guest: ViewerAgent | None = None
         if hasattr(session, "agent"):
             self.guest = ViewerAgent(
-                session, _SdlClipboard() if clipboard else None, resize_guest=resize_guest
+                session,
+                _SdlClipboard() if clipboard else None,
+                resize_guest=resize_guest,
+                display_config=display_config,
             )
         #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
         self.audio = audio

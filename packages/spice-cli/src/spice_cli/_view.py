@@ -15,6 +15,7 @@ import spice_net
 import spice_session as ss
 import trio
 
+from ._display_config import COLOR_DEPTHS, display_config, effects_option
 from ._exitcodes import ExitCode
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
@@ -67,6 +68,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="do not share the clipboard (text) with the guest through its agent",
     )
     p.add_argument(
+        "--disable-effects",
+        metavar="EFFECT[,EFFECT...]",
+        type=effects_option,
+        help="ask the guest agent to turn off desktop effects: wallpaper, font-smooth, animation or all "
+        "(sent when the agent connects; default: a .vv file's disable-effects)",
+    )
+    p.add_argument(
+        "--color-depth",
+        metavar="BITS",
+        type=int,
+        choices=COLOR_DEPTHS,
+        help="ask the guest agent for this colour depth (Windows 7 and older guests; a .vv file's "
+        "color-depth is ignored, as remote-viewer does)",
+    )
+    p.add_argument(
         "--record",
         metavar="OUT.mp4",
         help="also record the first connection's screen as a video, with the guest's sound unless "
@@ -116,6 +132,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         check_video_path(args.record)
     recording: list[str] = []
     vv: ss.VVFile | None = getattr(args, "vv", None)
+    effects = args.disable_effects if args.disable_effects is not None else (vv.disable_effects if vv else ())
+    # a .vv file's color-depth is not sent: spice-gtk ignores it since 0.37 (remote-viewer sends no depth)
+    depth = args.color_depth
     with sdl_video(), contextlib.ExitStack() as stack:
         audio = not args.no_audio and audio_device(stack, "spice view")
         # the newest traffic of every channel, for a bug report (Ctrl+Alt+R)
@@ -140,6 +159,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     fullscreen=vv is not None and vv.fullscreen,
                     ring=ring,
                     report_dir=args.report_dir,
+                    display_config=display_config(effects, depth),
                 )
                 if args.record is None or recording:
                     await viewer.run()

@@ -53,6 +53,7 @@ from ._agent import (
     AgentError as AgentError,
     AgentEvent as AgentEvent,
     ClipboardOffered as ClipboardOffered,
+    DisplayConfigured as DisplayConfigured,
     FileReceived as FileReceived,
     GuestAgent as GuestAgent,
     ResizeRequested as ResizeRequested,

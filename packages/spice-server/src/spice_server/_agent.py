@@ -29,6 +29,8 @@ from spice_proto import (
     AgentClipboardRelease,
     AgentClipboardRequest,
     AgentClipboardType,
+    AgentDisplayConfig,
+    AgentDisplayConfigFlags,
     AgentFileXferData,
     AgentFileXferStart,
     AgentFileXferStatus,
@@ -58,6 +60,7 @@ __all__ = [
     "AgentEvent",
     "ClientAgent",
     "ClipboardOffered",
+    "DisplayConfigured",
     "FileReceived",
     "GuestAgent",
     "ResizeRequested",
@@ -80,6 +83,7 @@ SERVER_AGENT_CAPS = Caps.of(
     AgentCap.MONITORS_CONFIG_POSITION,
     AgentCap.FILE_XFER_DETAILED_ERRORS,
     AgentCap.CLIPBOARD_NO_RELEASE_ON_REGRAB,
+    AgentCap.DISPLAY_CONFIG,
 )
 
 
@@ -104,6 +108,17 @@ class ResizeRequested(AgentEvent):
 
     monitors: tuple[AgentMonConfig, ...]
     applied: bool
+
+
+@dataclass(frozen=True)
+class DisplayConfigured(AgentEvent):
+    """A client asked to turn off these desktop effects and maybe set a colour depth.
+
+    ``depth`` counts only with :attr:`AgentDisplayConfigFlags.SET_COLOR_DEPTH` in ``flags``.
+    """
+
+    flags: AgentDisplayConfigFlags
+    depth: int
 
 
 @dataclass(frozen=True)
@@ -391,6 +406,8 @@ class ClientAgent:
             error = AgentReply.SUCCESS if ok or not self.agent.follow_resize else AgentReply.ERROR
             self._send(AgentReply(AgentMessageType.MONITORS_CONFIG, error).message())
         elif kind == AgentMessageType.DISPLAY_CONFIG:
+            display = AgentDisplayConfig.parse(message.data)
+            self.agent._emit(DisplayConfigured(self.client, display.flags, display.depth))
             self._send(AgentReply(AgentMessageType.DISPLAY_CONFIG, AgentReply.SUCCESS).message())
         elif kind == AgentMessageType.CLIPBOARD_GRAB:
             grab = AgentClipboardGrab.parse(message.data, self.layout)
