@@ -91,6 +91,8 @@ class Agent:
         self.caps: Caps | None = None
         #: The largest clipboard the agent accepts (MAX_CLIPBOARD; None: no limit said).
         self.max_clipboard: int | None = None
+        #: The monitor layout last accepted by the agent (a reconnected session asks for it again).
+        self.requested_monitors: tuple[AgentMonConfig, ...] | None = None
         self._init_tokens = tokens
         self._start: int | None = tokens if connected else None
         self._wake = trio.Event()
@@ -167,6 +169,7 @@ class Agent:
             x = max(x, mon.x + mon.width)
             placed.append(mon)
         await self._request(AgentMonitorsConfig(tuple(placed), AgentMonitorsFlags.USE_POS).message(), timeout)
+        self.requested_monitors = tuple(placed)
 
     async def set_display_config(
         self, flags: AgentDisplayConfigFlags, depth: int = 0, *, timeout: float = 10.0

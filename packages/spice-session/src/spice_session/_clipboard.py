@@ -12,6 +12,7 @@ ignored.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import trio
 from spice_proto import (
@@ -120,6 +121,19 @@ class Clipboard:
         await self._ready()
         if self._ours.pop(int(selection), None) is not None:
             self._agent.send(AgentClipboardRelease(selection).message(self._agent.layout))
+
+    def owned(self) -> dict[int, dict[int, bytes]]:
+        """What we offer now: selection -> {clipboard type: data} (a reconnect offers it again)."""
+        return {selection: dict(offer) for selection, offer in self._ours.items()}
+
+    async def offer(
+        self, selection: AgentSelection | int, offer: Mapping[int, bytes], *, timeout: float = 10.0
+    ) -> None:
+        """Grab ``selection`` offering ``offer`` ({clipboard type: data}, as :meth:`owned` gives it)."""
+        if not offer:
+            raise ValueError("an offer needs at least one type")
+        await self._ready(timeout)
+        self._grab(AgentSelection(selection), dict(offer))
 
     async def get_text(
         self, selection: AgentSelection = AgentSelection.CLIPBOARD, timeout: float = 10.0

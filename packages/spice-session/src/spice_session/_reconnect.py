@@ -27,6 +27,7 @@ from spice_proto import (
     MigrationDstInfo,
 )
 
+from ._carry import CarriedState, carried_state, restore_agent, restore_inputs
 from ._connector import ConnectTarget, is_vv_path, make_connector
 from ._errors import SessionError
 from ._session import Session, connect
@@ -129,18 +130,29 @@ async def run_reconnecting(
     after that, lost connections are retried on ``backoff`` (``on_reconnect`` is told
     before each wait: a banner) and :class:`SessionLost` ends it when the attempts run
     out.  ``connect_options`` go to :func:`~spice_session.connect` every time.
+
+    Each new session takes over the lost one's state before ``body`` runs: keys and
+    buttons held are released on it, the lock keys and client mouse mode set again, and
+    (in the background, once its agent is there) the monitor layout asked for and the
+    clipboard offered again (:mod:`spice_session._carry`).
     """
     current = _resolved(target)
     connected_once = False
     delays = backoff.delays()
     attempt = 0
     linked: tuple[Channel, bool] | None = None
+    carried: CarriedState | None = None
     while True:
         try:
             try:
                 async with connect(current, linked_main=linked, **connect_options) as session:
                     connected_once, attempt, delays, linked = True, 0, backoff.delays(), None
-                    outcome, handover = await _run_body(session, body, current, connect_options)
+                    if carried is not None:
+                        await restore_inputs(session, carried)
+                    try:
+                        outcome, handover = await _run_body(session, body, current, connect_options, carried)
+                    finally:
+                        carried = carried_state(session)
             except BaseExceptionGroup as group:
                 single = spice_net.lowlevel.single_error(group)
                 if single is None:
@@ -192,6 +204,7 @@ async def _run_body(
     body: Callable[[Session], Awaitable[None]],
     current: SpiceURI | VVFile,
     connect_options: dict[str, Any],
+    carried: CarriedState | None = None,
 ) -> tuple[str, _Handover | None]:
     """``done`` (the body returned), ``lost`` (the server closed), ``switched`` (SWITCH_HOST) or
     ``migrated`` (a semi-seamless migration, with the destination's linked main channel)."""
@@ -235,6 +248,8 @@ async def _run_body(
         nursery.start_soon(until, session.switched, "switched")
         nursery.start_soon(until, session.lost, "lost")
         nursery.start_soon(semi_seamless)
+        if carried is not None:
+            nursery.start_soon(restore_agent, session, carried)
         await body(session)
         nursery.cancel_scope.cancel()
     return outcome, handover
