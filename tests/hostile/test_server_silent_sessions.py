@@ -73,3 +73,24 @@ async def test_a_silent_sub_channel_is_dropped_and_its_client_stays(tmp_path: Pa
         assert (T.DISPLAY, 0) not in client.channels
         assert served.server.clients == [client]
         await stream.aclose()
+
+
+async def test_one_address_cannot_take_every_client_place(tmp_path: Path) -> None:
+    async with serving(tmp_path, max_clients=8, max_clients_per_address=3) as served:
+        crowd = [await link_silent(served.port, source="127.0.0.40") for _ in range(3)]
+        with trio.fail_after(5.0):
+            while len(served.server.clients) < 3:
+                await trio.sleep(0.01)
+        with pytest.raises(RuntimeError, match="link refused: ERROR"):  # a 4th from there: no place
+            await link_silent(served.port, source="127.0.0.40")
+        # ... while another address still gets in
+        async with await open_channel("127.0.0.1", served.port, channel_type=T.MAIN) as main:
+            assert isinstance(await main.receive(), sp.MainInit)
+        # one of the crowd leaves: its place is free again
+        await crowd.pop().aclose()
+        with trio.fail_after(5.0):
+            while len(served.server.clients) > 2:
+                await trio.sleep(0.01)
+        crowd.append(await link_silent(served.port, source="127.0.0.40"))
+        for stream in crowd:
+            await stream.aclose()

@@ -27,7 +27,13 @@ class FullDamageDemo(DemoSource):
 async def main(width: int, height: int, compression: str, scene: str) -> None:
     source = FullDamageDemo(width, height) if scene == "full" else DemoSource(width, height)
     # Twenty clients from one address link all at once, as no real crowd behind one address would.
-    server = Server(source, image_compression=compression, max_clients=64, max_pending_per_address=64)
+    server = Server(
+        source,
+        image_compression=compression,
+        max_clients=64,
+        max_clients_per_address=64,
+        max_pending_per_address=64,
+    )
     async with trio.open_nursery() as nursery:
         addr = await nursery.start(server.serve, "127.0.0.1", 0)
         print(addr.port, flush=True)

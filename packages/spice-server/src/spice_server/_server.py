@@ -130,7 +130,9 @@ class Server:
     before it gets a ticket key.  A linked channel that receives no message
     (not even ACK or PONG) for ``idle_timeout`` seconds is closed (a PING goes out half-way);
     for a main channel that ends the client.  Ticket keys come from a pool of ``key_pool_size``
-    refilled in a worker thread.  ``max_clients`` caps linked clients.
+    refilled in a worker thread.  ``max_clients`` caps linked clients, and
+    ``max_clients_per_address`` those from one peer address (IPv6: per /64), so that one
+    address linking main channels without a password cannot take every place.
 
     Run it with ``await nursery.start(server.serve, "127.0.0.1", 5900)``; the
     application then updates ``server.display``, reads ``server.input_events()``
@@ -152,6 +154,7 @@ class Server:
         name: str = "spice-python",
         initial_mouse_mode: MouseMode = MouseMode.CLIENT,
         max_clients: int = 64,
+        max_clients_per_address: int = 16,
         max_pending_links: int = 64,
         max_pending_per_address: int = 16,
         link_timeout: float = 10.0,
@@ -202,6 +205,10 @@ class Server:
             raise ValueError("initial_mouse_mode must be MouseMode.SERVER or MouseMode.CLIENT")
         self.initial_mouse_mode = initial_mouse_mode
         self.max_clients = max_clients
+        if max_clients_per_address < 1:
+            raise ValueError("max_clients_per_address must be at least 1")
+        self.max_clients_per_address = max_clients_per_address
+        self._session_addresses: dict[int, str] = {}  # session id -> address_key of its peer
         self.link_timeout = link_timeout
         if idle_timeout is not None and idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive (or None)")
@@ -369,7 +376,7 @@ class Server:
             if unix_path is not None:
                 remove_unix_socket(unix_path)
 
-    def _decide(self, mess: LinkMess, secure: bool) -> LinkDecision:
+    def _decide(self, mess: LinkMess, secure: bool, address: str) -> LinkDecision:
         try:
             kind = ChannelType(mess.channel_type)
         except ValueError:
@@ -388,6 +395,10 @@ class Server:
         if kind is ChannelType.MAIN:
             if len(self._sessions) >= self.max_clients:
                 log.warning("refusing a client: %d clients already", len(self._sessions))
+                return LinkErr.ERROR
+            same = sum(1 for a in self._session_addresses.values() if a == address)
+            if same >= self.max_clients_per_address:
+                log.warning("refusing a client from %s: %d clients from there already", address, same)
                 return LinkErr.ERROR
         else:
             session = self._sessions.get(mess.connection_id)
@@ -408,11 +419,13 @@ class Server:
         if kind is ChannelType.MAIN:
             session = ClientSession(self._client_context(), self._new_session_id(), peer, secure)
             self._sessions[session.id] = session
+            self._session_addresses[session.id] = address_key(host)
             log.info("%r connected%s", session, " over TLS" if secure else "")
             try:
                 await session.run(channel)
             finally:
                 self._sessions.pop(session.id, None)
+                self._session_addresses.pop(session.id, None)
                 log.info("%r disconnected", session)
             return
         # The channel runs in its client's nursery; this task (whose return closes the stream)
@@ -472,7 +485,7 @@ class Server:
     def _requested(self, entry: PendingLink, mess: LinkMess, secure: bool) -> LinkDecision:
         if entry.progress is Progress.CONNECTED:
             self._pending.advance(entry, Progress.REQUESTED)
-        return self._decide(mess, secure)
+        return self._decide(mess, secure, entry.address)
 
     def _wrong_ticket(self, entry: PendingLink, host: str, peer: str) -> float:
         self._pending.advance(entry, Progress.DENIED)
