@@ -247,3 +247,92 @@ async def test_no_display_config_without_options(sdl: None) -> None:
                 assert not isinstance(event, srv.DisplayConfigured)
                 if isinstance(event, srv.ResizeRequested):
                     break
+
+
+def test_monitors_config_places_windows_left_to_right() -> None:
+    from spice_cli._sdl_agent import monitors_config
+
+    windows = [(400, 300, 700), None, (200, 150, 10)]  # the third window stands left of the first
+    assert [(m.width, m.height, m.x, m.y) for m in monitors_config(windows, sparse=True)] == [
+        (400, 300, 200, 0),
+        (0, 0, 0, 0),
+        (200, 150, 0, 0),
+    ]
+    assert [(m.width, m.height, m.x) for m in monitors_config(windows, sparse=False)] == [
+        (400, 300, 200),
+        (200, 150, 0),
+    ]
+
+
+async def _two_monitor_viewer(
+    nursery: trio.Nursery, agent: srv.GuestAgent, left: srv.Framebuffer, right: srv.Framebuffer
+) -> Viewer:
+    server = srv.Server([left, right], agent=agent)
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
+    viewer = Viewer(session)
+    nursery.start_soon(viewer.run)
+    await session.agent.ready()
+    while 1 not in viewer.extra or viewer.window is None:
+        await trio.sleep(0.02)
+    return viewer
+
+
+async def _connected(uri: str, task_status: trio.TaskStatus[ss.Session] = trio.TASK_STATUS_IGNORED) -> None:
+    async with ss.connect(uri) as session:
+        task_status.started(session)
+        await trio.sleep_forever()
+
+
+async def _next_resize(events: trio.MemoryReceiveChannel[srv.AgentEvent]) -> srv.ResizeRequested:
+    with trio.fail_after(10):
+        async for event in events:
+            if isinstance(event, srv.ResizeRequested):
+                return event
+    raise AssertionError("the events ended")
+
+
+async def test_every_window_goes_into_one_monitors_config(sdl: None) -> None:
+    import sdl2
+
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            viewer = await _two_monitor_viewer(nursery, agent, left, right)
+            assert viewer.window is not None
+            second = viewer.extra[1]
+            sdl2.SDL_SetWindowPosition(viewer.window._window, 600, 0)  # the second monitor's window
+            sdl2.SDL_SetWindowPosition(second._window, 0, 0)  # stands left of the first
+            _resize_window(viewer, 400, 300)
+            sdl2.SDL_SetWindowSize(second._window, 240, 180)
+            event = await _next_resize(events)
+            assert [(m.width, m.height, m.x, m.y) for m in event.monitors] == [
+                (400, 300, 240, 0),
+                (240, 180, 0, 0),
+            ]
+            while (right.width, right.height) != (240, 180) or 1 not in viewer.extra:
+                await trio.sleep(0.02)
+            while viewer.extra[1].width != 240:  # the new surface reached the second window
+                await trio.sleep(0.02)
+            assert viewer.extra[1].pixel_size() == (240, 180)  # which kept the user's size
+            nursery.cancel_scope.cancel()
+
+
+async def test_closing_a_monitor_window_switches_the_monitor_off(sdl: None) -> None:
+    from spice_cli._sdl_window import Quit
+
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            viewer = await _two_monitor_viewer(nursery, agent, left, right)
+            await viewer.on_input(Quit(viewer.extra[1].id))
+            event = await _next_resize(events)
+            assert [(m.width, m.height) for m in event.monitors] == [(320, 200), (0, 0)]
+            assert 1 not in viewer.extra and not viewer.closing()
+            nursery.cancel_scope.cancel()

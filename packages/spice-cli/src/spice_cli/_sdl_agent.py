@@ -1,27 +1,35 @@
 """The viewer's side of the guest agent: the guest screen follows the window, clipboards follow each other.
 
-A window resize is sent as the guest's new monitor size once the window has kept its
-size for :data:`RESIZE_DEBOUNCE` seconds, in device pixels (so a HiDPI window gets a
-guest screen it shows 1:1).  Text the guest copies goes to the host clipboard; text
-copied on the host is polled every :data:`CLIPBOARD_POLL` seconds (SDL has no change
-event everywhere) and offered to the guest.  Images are not shared: SDL's clipboard
-holds text only.  Files dropped on the window are sent to the guest one after the other,
-with progress on stderr.  A display config (effects off, colour depth) is sent each time
-the agent connects.
+The windows' sizes are sent as the guest's monitors, all of them in one MONITORS_CONFIG,
+once they have kept their sizes for :data:`RESIZE_DEBOUNCE` seconds, in device pixels (so
+a HiDPI window gets a guest screen it shows 1:1), placed left to right in the order the
+windows stand on the host; a monitor whose window was closed is switched off.  Text the
+guest copies goes to the host clipboard; text copied on the host is polled every
+:data:`CLIPBOARD_POLL` seconds (SDL has no change event everywhere) and offered to the
+guest.  Images are not shared: SDL's clipboard holds text only.  Files dropped on the
+window are sent to the guest one after the other, with progress on stderr.  A display
+config (effects off, colour depth) is sent each time the agent connects.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import spice_session as ss
 import trio
-from spice_proto import AgentCap, AgentClipboardType, AgentDisplayConfig, AgentSelection
+from spice_proto import AgentCap, AgentClipboardType, AgentDisplayConfig, AgentMonConfig, AgentSelection
 
-__all__ = ["CLIPBOARD_POLL", "RESIZE_DEBOUNCE", "HostClipboard", "ViewerAgent"]
+__all__ = [
+    "CLIPBOARD_POLL",
+    "RESIZE_DEBOUNCE",
+    "HostClipboard",
+    "MonitorWindow",
+    "ViewerAgent",
+    "monitors_config",
+]
 
 RESIZE_DEBOUNCE = 0.4
 CLIPBOARD_POLL = 0.5
@@ -34,6 +42,32 @@ class HostClipboard(Protocol):
     def get(self) -> str | None: ...
 
     def set(self, text: str) -> None: ...
+
+
+#: One guest monitor as the viewer shows it: its window's inside in device pixels and the
+#: window's x on the host desktop, or None when the monitor has no window (switched off).
+MonitorWindow = tuple[int, int, int] | None
+
+
+def monitors_config(windows: Sequence[MonitorWindow], sparse: bool) -> list[AgentMonConfig]:
+    """The guest's monitors for these windows (index = monitor), left to right as the windows stand.
+
+    A monitor without a window is a 0x0 entry in its place when the agent takes sparse
+    configs, else left out (the others move up, as spice-gtk does).
+    """
+    shown = sorted((w[2], i, w[0]) for i, w in enumerate(windows) if w is not None)
+    x_of: dict[int, int] = {}
+    x = 0
+    for _, i, width in shown:
+        x_of[i] = x
+        x += width
+    out: list[AgentMonConfig] = []
+    for i, w in enumerate(windows):
+        if w is not None:
+            out.append(AgentMonConfig(w[0], w[1], 32, x_of[i], 0))
+        elif sparse:
+            out.append(AgentMonConfig(0, 0, 32, 0, 0))
+    return out
 
 
 class ViewerAgent:
@@ -58,19 +92,29 @@ class ViewerAgent:
         #: Sent when the agent connects (again); ``configured`` says it went since.
         self.display_config = display_config
         self.configured = False
-        self._wanted: tuple[int, int] | None = None
+        self._wanted: tuple[MonitorWindow, ...] | None = None
         self._changed_at = 0.0
-        #: The size we last asked the guest for (the viewer keeps its window when that arrives).
-        self.requested: tuple[int, int] | None = None
+        #: The monitors we last asked the guest for (the viewer keeps its windows when that arrives).
+        self.requested: tuple[MonitorWindow, ...] | None = None
         self._guest_copied = False
         self._last_text: str | None = None
         self._next_poll = 0.0
 
     def window_resized(self, width: int, height: int) -> None:
-        """The window's inside is now ``width`` x ``height`` device pixels."""
-        if self.resize_guest and width > 0 and height > 0:
-            self._wanted = (width, height)
+        """The only window's inside is now ``width`` x ``height`` device pixels."""
+        self.windows_changed([(width, height, 0)])
+
+    def windows_changed(self, windows: Sequence[MonitorWindow]) -> None:
+        """The monitors' windows now (index = guest monitor; None: closed)."""
+        if self.resize_guest and all(w is None or (w[0] > 0 and w[1] > 0) for w in windows):
+            self._wanted = tuple(windows)
             self._changed_at = trio.current_time()
+
+    def asked(self, monitor: int, size: tuple[int, int]) -> bool:
+        """Whether we asked the guest for this size of ``monitor`` (its window keeps its size)."""
+        requested = self.requested
+        window = requested[monitor] if requested is not None and monitor < len(requested) else None
+        return window is not None and window[:2] == size
 
     def send_file(self, path: str) -> None:
         """A file dropped on the window: queue it for the guest."""
@@ -136,14 +180,25 @@ class ViewerAgent:
         if wanted is None or trio.current_time() - self._changed_at < RESIZE_DEBOUNCE:
             return
         self._wanted = None
-        primary = self.session.display.primary
-        current = (primary.width, primary.height) if primary is not None else None
-        if wanted in (self.requested, current) or not self.session.agent.has(AgentCap.MONITORS_CONFIG):
+        agent = self.session.agent
+        if wanted == self.requested or not agent.has(AgentCap.MONITORS_CONFIG):
             return
+        if self._guest_sizes() == [w if w is None else w[:2] for w in wanted]:
+            return  # the windows show the guest's sizes (they opened so, or followed the guest)
         self.requested = wanted
-        # the other monitors keep their sizes: a config naming only the first would switch them off
-        others = [(m.width, m.height) for m in self.session.display.monitor_layout()[1:]]
-        await self.session.set_monitors([wanted, *others], timeout=5.0)
+        config = monitors_config(wanted, agent.has(AgentCap.SPARSE_MONITORS_CONFIG))
+        if config:
+            await self.session.set_monitors(config, timeout=5.0)
+
+    def _guest_sizes(self) -> list[tuple[int, int] | None]:
+        """The guest's monitor sizes now, by monitor index (channel id)."""
+        layout = self.session.display.monitor_layout()
+        count = max((m.channel_id for m in layout), default=-1) + 1
+        sizes: list[tuple[int, int] | None] = [None] * count
+        for m in layout:
+            if sizes[m.channel_id] is None:
+                sizes[m.channel_id] = (m.width, m.height)
+        return sizes
 
     async def _clipboards(self) -> None:
         if self.clipboard is None:

@@ -16,7 +16,7 @@ import spice_session as ss
 import trio
 from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode, Rect
 
-from ._sdl_agent import ViewerAgent
+from ._sdl_agent import MonitorWindow, ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_frames import StreamFrames
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
@@ -69,8 +69,11 @@ class Viewer:
         ring: spice_net.CaptureRing | None = None,
         report_dir: Path | None = None,
         display_config: AgentDisplayConfig | None = None,
+        keep_windows: bool = False,
     ) -> None:
-        self.session = session
+        #: Windows stay open when the session is lost (a reconnect :meth:`reattach` es them).
+        self.keep_windows = keep_windows
+        self._clipboard_on, self._resize_guest, self._display_config = clipboard, resize_guest, display_config
         #: Ctrl+Alt+R writes a bug report into ``report_dir`` (default: the current directory),
         #: with the newest traffic that ``ring`` holds.
         self.ring = ring
@@ -80,30 +83,15 @@ class Viewer:
         #: The window's name (a .vv file's ``title``), else the server's VM name, else host:port.
         self.name = name
         self._start_fullscreen = fullscreen
-        #: The guest agent's services: guest size follows the window, clipboards both ways.
-        self.guest: ViewerAgent | None = None
-        if hasattr(session, "agent"):
-            self.guest = ViewerAgent(
-                session,
-                _SdlClipboard() if clipboard else None,
-                resize_guest=resize_guest,
-                display_config=display_config,
-            )
-        #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
-        self.audio = audio
-        self.microphone = microphone
-        #: Video stream frames held until their media time, like the sound (none without a clock).
-        clock = getattr(session, "media_clock", None)
-        self.frames: StreamFrames | None = StreamFrames(clock.now) if clock is not None else None
         self.client_mouse = client_mouse
-        self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
         self.window: Window | None = None
-        self.inputs: ss.Inputs | None = None
-        try:
-            self.inputs = session.inputs
-        except ss.ChannelUnavailable:
-            pass
+        self._bind(session, audio, microphone)
         self.hotkeys = HotKeys()
+        #: Keys held over a reconnect: their release is not sent to the new server.
+        self._stale_keys: set[int] = set()
+        #: Whether :meth:`run` is on a session; what the window says while it is not.
+        self.attached = False
+        self.banner: str | None = None
         self.grabbed = False
         self.focused = False
         self.cursor_shape: ss.CursorImage | None = None
@@ -119,8 +107,98 @@ class Viewer:
         #: Windows of the further display channels (monitors) by channel id, and their damage.
         self.extra: dict[int, Window] = {}
         self._extra_dirty: dict[int, list[Rect]] = {}
+        #: Display channels whose window the user closed (their monitors are switched off).
+        self._closed: set[int] = set()
         #: The SDL loop's idle wait, cancelled when the session has something to show.
         self._idle: trio.CancelScope | None = None
+
+    def _bind(self, session: ss.Session, audio: ViewerAudio | None, microphone: SdlMicrophone | None) -> None:
+        """The parts glued to one session: its agent, sound, stream clock and inputs."""
+        self.session = session
+        #: The guest agent's services: guest size follows the window, clipboards both ways.
+        self.guest: ViewerAgent | None = None
+        if hasattr(session, "agent"):
+            self.guest = ViewerAgent(
+                session,
+                _SdlClipboard() if self._clipboard_on else None,
+                resize_guest=self._resize_guest,
+                display_config=self._display_config,
+            )
+        #: Sound out (Ctrl+Alt+M mutes it) and the microphone (Ctrl+Alt+N mutes it), when on.
+        self.audio = audio
+        self.microphone = microphone
+        #: Video stream frames held until their media time, like the sound (none without a clock).
+        clock = getattr(session, "media_clock", None)
+        self.frames: StreamFrames | None = StreamFrames(clock.now) if clock is not None else None
+        self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
+        self.inputs: ss.Inputs | None = None
+        try:
+            self.inputs = session.inputs
+        except ss.ChannelUnavailable:
+            pass
+
+    def reattach(
+        self,
+        session: ss.Session,
+        *,
+        audio: ViewerAudio | None = None,
+        microphone: SdlMicrophone | None = None,
+    ) -> None:
+        """Show ``session`` (a reconnection) in the windows kept from the lost one.
+
+        The grab and the window stay; keys still held are not released on the new server
+        later (the reconnect released them there already); buttons start up.
+        """
+        requested = self.guest.requested if self.guest is not None else None
+        self._bind(session, audio, microphone)
+        if self.guest is not None:
+            self.guest.requested = requested
+        self._stale_keys |= self.hotkeys.held
+        self.hotkeys.reset()
+        self._buttons.clear()
+        self._lost = None
+        self._overlay_box = None
+        self._dirty.clear()
+        self._extra_dirty.clear()
+        self.banner = None
+        if self.window is not None:
+            self.window.set_title(self._title())
+
+    def show_banner(self, text: str) -> None:
+        """Say ``text`` (the connection is lost, reconnecting...) over the picture and in the title."""
+        self.banner = text
+        window = self.window
+        if window is None:
+            return
+        window.set_title(f"{self.name or self.session.name or self.label} - spice view ({text})")
+        primary = self.session.display.primary
+        lines = [f"spice view: {text}"]
+        if primary is not None and (primary.width, primary.height) == (window.width, window.height):
+            w, h = overlay_size(lines, primary.width, primary.height)
+            pixels = primary.pixels
+            if w > 0 and h > 0 and pixels.ndim == 3:
+                window.put(
+                    overlay_patch(pixels[MARGIN : MARGIN + h, MARGIN : MARGIN + w], lines), MARGIN, MARGIN
+                )
+        window.present()
+
+    async def wait_offline(self, poll: float = 0.02) -> None:
+        """While no session is attached: keep the windows answering (a close quits), the banner shown.
+
+        Returns when :meth:`run` is on a session again or the main window was closed.
+        """
+        while not self.attached and not self._quit:
+            for event in poll_events():
+                if isinstance(event, Quit) and self._extra_at(event.window) is None:
+                    self._quit = True  # the main window (a monitor's window waits for a session)
+                elif isinstance(event, KeyInput) and event.pressed:
+                    self._stale_keys.add(event.scancode)  # pressed with no server: not released to one
+                elif isinstance(event, KeyInput):
+                    self.hotkeys.key(event.scancode, False)
+                    self._stale_keys.discard(event.scancode)
+                elif isinstance(event, WindowChanged) and self.banner is not None:
+                    self.show_banner(self.banner)
+            await trio.sleep(poll)
 
     def closing(self) -> bool:
         """Whether the window was closed."""
@@ -134,6 +212,7 @@ class Viewer:
     async def run(self) -> None:
         """Until the window is closed (returns) or the session ends (raises ChannelClosed)."""
         session = self.session
+        self.attached, self.banner = True, None
         if self.inputs is not None:
             self.inputs.set_mouse_mode(session.mouse_mode)
             await self.inputs.set_locks(locks_from_sdl(mod_state()))  # again whenever the focus comes back
@@ -153,14 +232,20 @@ class Viewer:
                 await self._sdl_loop()
                 nursery.cancel_scope.cancel()
         finally:
-            if self.window is not None:
-                self.window.close()
-                self.window = None
-            for window in self.extra.values():
-                window.close()
-            self.extra.clear()
+            self.attached = False
+            if self._quit or not self.keep_windows:
+                self.close()
         if self._lost is not None and not self._quit:
             raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
+
+    def close(self) -> None:
+        """Close the windows."""
+        if self.window is not None:
+            self.window.close()
+            self.window = None
+        for window in self.extra.values():
+            window.close()
+        self.extra.clear()
 
     # ------------------------------------------------------------------ session side
     async def _follow_session(self, scope: trio.CancelScope) -> None:
@@ -214,7 +299,7 @@ class Viewer:
                 self.window.toggle_fullscreen()
         elif (surface.width, surface.height) != (self.window.width, self.window.height):
             self.window.set_source_size(surface.width, surface.height)
-            if self.guest is None or self.guest.requested != (surface.width, surface.height):
+            if self.guest is None or not self.guest.asked(0, (surface.width, surface.height)):
                 self.window.fit_window()  # not when the guest took the size of our window
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
         if self.frames is not None:
@@ -242,9 +327,11 @@ class Viewer:
         if window is None:
             title = f"{self._title()} ({channel_id + 1})"
             window = self.extra[channel_id] = Window(title, surface.width, surface.height)
+            self._closed.discard(channel_id)  # the guest shows this monitor again
         elif (surface.width, surface.height) != (window.width, window.height):
             window.set_source_size(surface.width, surface.height)
-            window.fit_window()
+            if self.guest is None or not self.guest.asked(channel_id, (surface.width, surface.height)):
+                window.fit_window()  # not when the guest took the size of this window
         self._extra_dirty[channel_id] = [Rect(0, 0, surface.width, surface.height)]
 
     def _render_extra(self) -> None:
@@ -261,6 +348,23 @@ class Viewer:
                 right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
                 window.update(primary.flat, primary.stride, left, top, right - left, bottom - top)
             window.present()
+
+    def _windows_changed(self) -> None:
+        """Tell the agent glue every monitor's window (index: display channel; None: closed)."""
+        if self.guest is None or self.window is None:
+            return
+        channels = max([0, *self.session.display.channels, *self.extra]) + 1
+        monitors: list[MonitorWindow] = []
+        for i in range(channels):
+            window = self.window if i == 0 else self.extra.get(i)
+            primary = self._extra_primary(i)
+            if window is not None:
+                monitors.append((*window.pixel_size(), window.position()[0]))
+            elif i not in self._closed and primary is not None:  # its window is still to come
+                monitors.append((primary.width, primary.height, 1 << 30))
+            else:
+                monitors.append(None)
+        self.guest.windows_changed(monitors)
 
     def _extra_at(self, window_id: int) -> int | None:
         """The display channel whose extra window has SDL id ``window_id``."""
@@ -447,8 +551,7 @@ class Viewer:
             self._quit = True
         elif isinstance(event, WindowChanged):
             self._redraw = True
-            if self.guest is not None and self.window is not None:
-                self.guest.window_resized(*self.window.pixel_size())
+            self._windows_changed()
         elif isinstance(event, FocusChanged):
             await self._focus(event.focused)
         elif isinstance(event, FileDropped) and self.guest is not None:
@@ -469,9 +572,11 @@ class Viewer:
     async def _extra_input(self, channel_id: int, event: PointerMoved | ButtonInput | Quit) -> None:
         """Input in a further monitor's window: absolute positions on that display (client mode)."""
         window = self.extra[channel_id]
-        if isinstance(event, Quit):  # closing one monitor's window hides it; the viewer goes on
+        if isinstance(event, Quit):  # closing one monitor's window switches it off; the viewer goes on
             window.close()
             del self.extra[channel_id]
+            self._closed.add(channel_id)
+            self._windows_changed()
             return
         if self.inputs is None or self.mouse_mode != MouseMode.CLIENT:
             return
@@ -501,6 +606,10 @@ class Viewer:
                 self._set_grab(False)
 
     async def _key(self, event: KeyInput) -> None:
+        if event.scancode in self._stale_keys:
+            self._stale_keys.discard(event.scancode)
+            if not event.pressed:
+                return  # held over a reconnect: the new server never had it down
         forward, command = self.hotkeys.key(event.scancode, event.pressed)
         if command is Command.TOGGLE_FULLSCREEN and self.window is not None:
             self.window.toggle_fullscreen()

@@ -348,6 +348,12 @@ class Window:
         sdl2.SDL_GetWindowSizeInPixels(self._window, ctypes.byref(w), ctypes.byref(h))
         return w.value, h.value
 
+    def position(self) -> tuple[int, int]:
+        """Where the window stands on the host desktop (its top-left corner)."""
+        x, y = ctypes.c_int(), ctypes.c_int()
+        sdl2.SDL_GetWindowPosition(self._window, ctypes.byref(x), ctypes.byref(y))
+        return x.value, y.value
+
     def box(self) -> Box:
         """Where the remote screen is drawn, in window coordinates (mouse event coordinates)."""
         w, h = ctypes.c_int(), ctypes.c_int()
