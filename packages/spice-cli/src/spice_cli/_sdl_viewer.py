@@ -71,7 +71,7 @@ class Viewer:
         display_config: AgentDisplayConfig | None = None,
         keep_windows: bool = False,
     ) -> None:
-        #: Windows stay open when the session is lost (a reconnect :meth:`reattach` es them).
+        #: Windows stay open when the session is lost (:meth:`reattach` shows the next one in them).
         self.keep_windows = keep_windows
         self._clipboard_on, self._resize_guest, self._display_config = clipboard, resize_guest, display_config
         #: Ctrl+Alt+R writes a bug report into ``report_dir`` (default: the current directory),

@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import spice_net
 import spice_session as ss
@@ -20,6 +20,9 @@ from ._exitcodes import ExitCode
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
 from ._usb_actions import attach_all, usb_option
+
+if TYPE_CHECKING:
+    from ._sdl_viewer import Viewer
 
 __all__ = ["add_parser", "run"]
 
@@ -112,8 +115,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(command=run)
 
 
-def _banner(notice: ss.lowlevel.ReconnectNotice) -> None:
+def _banner(notice: ss.lowlevel.ReconnectNotice, viewer: Viewer | None) -> None:
     print(f"spice view: {notice}", file=sys.stderr, flush=True)
+    if viewer is not None:
+        viewer.show_banner(str(notice))
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
@@ -148,6 +153,10 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
         async def show_attached(session: ss.Session) -> None:
             with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
+                if kept:  # a reconnection: the same windows, grab and held keys
+                    kept[0].reattach(session, audio=speaker, microphone=mic)
+                    await kept[0].run()
+                    return
                 viewer = Viewer(
                     session,
                     client_mouse=not args.server_mouse,
@@ -160,7 +169,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     ring=ring,
                     report_dir=args.report_dir,
                     display_config=display_config(effects, depth),
+                    keep_windows=not args.no_reconnect,
                 )
+                kept.append(viewer)
                 if args.record is None or recording:
                     await viewer.run()
                     return
@@ -171,12 +182,31 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     nursery.cancel_scope.cancel()
 
         backoff = ss.lowlevel.Backoff(attempts=0 if args.no_reconnect else 10)
-        await ss.run_reconnecting(
-            connect_target(args),
-            show,
-            backoff=backoff,
-            on_reconnect=_banner,
-            # a recording takes the sound even when no SDL device plays it
-            **connect_options(args, audio=audio or (args.record is not None and not args.no_audio)),
-        )
+        kept: list[Viewer] = []
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_offline, kept, nursery.cancel_scope)
+                await ss.run_reconnecting(
+                    connect_target(args),
+                    show,
+                    backoff=backoff,
+                    on_reconnect=lambda notice: _banner(notice, kept[0] if kept else None),
+                    # a recording takes the sound even when no SDL device plays it
+                    **connect_options(args, audio=audio or (args.record is not None and not args.no_audio)),
+                )
+                nursery.cancel_scope.cancel()
+        finally:
+            if kept:
+                kept[0].close()
     return ExitCode.OK
+
+
+async def _offline(kept: list[Viewer], scope: trio.CancelScope) -> None:
+    """Between connections, keep the kept window answering; its closing ends ``spice view``."""
+    while True:
+        if kept and not kept[0].attached:
+            await kept[0].wait_offline()
+            if kept[0].closing():
+                scope.cancel()
+                return
+        await trio.sleep(0.05)
