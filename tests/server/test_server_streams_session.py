@@ -188,3 +188,57 @@ async def test_a_stalled_client_with_a_stream_does_not_slow_a_fast_one(nursery: 
         )
         shot = await fast.screenshot(settle=0.6)
         assert (shot.to_rgb() == rgb(fb.frame)).all()
+
+
+async def test_drawing_over_part_of_a_stream_clips_it_on_the_client(nursery: trio.Nursery) -> None:
+    """A "window" drawn over a corner of a live stream: the server sends STREAM_CLIP, the client
+    clips the stream's frames to it, and the covered corner stays exact under the still-running
+    stream (whose frames carry the corner lossy) while the rest of the stream is within tolerance."""
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    server = ss.Server(fb)
+    port = await serve(nursery, server)
+    window = Rect(ANIM.left - 40, ANIM.top - 30, ANIM.left + 70, ANIM.top + 50)
+    corner = window.intersect(ANIM)
+    content = pattern_frame(window.width, window.height, variant=2)
+    async with spice_session.connect(f"spice://127.0.0.1:{port}") as session:
+        session.events().close()
+        await animate(fb, range(30))
+        pipe = server.clients[0].display
+        assert pipe is not None
+        (stream,) = pipe.streams.values()
+        fb.update(content, window)
+
+        def composed(variant: int) -> np.ndarray:
+            """The stream's next picture as an application shows it: the window stays on top."""
+            out = smooth(variant)
+            c = corner.shifted(-ANIM.left, -ANIM.top)
+            w = corner.shifted(-window.left, -window.top)
+            out[c.top : c.bottom, c.left : c.right] = content[w.top : w.bottom, w.left : w.right]
+            return out
+
+        (client_stream,) = session._stream_managers[0].streams.values()
+        mean = p99 = 255.0
+        with trio.fail_after(10):
+            for i in range(30, 10_000):
+                fb.update(composed(i if i < 60 else 60), ANIM)
+                await trio.sleep(0.04)
+                primary = session.display.primary
+                assert primary is not None
+                shown = primary.copy().to_rgb()
+                want = rgb(fb.frame)
+                part = shown[ANIM.top : ANIM.bottom, ANIM.left : ANIM.right]
+                mean, p99 = jpeg_error(part, want[ANIM.top : ANIM.bottom, ANIM.left : ANIM.right])
+                exact_corner = (
+                    shown[corner.top : corner.bottom, corner.left : corner.right]
+                    == want[corner.top : corner.bottom, corner.left : corner.right]
+                ).all()
+                if i > 60 and mean <= JPEG_MEAN and p99 <= JPEG_P99 and exact_corner:
+                    break
+        assert pipe.streams == {stream.id: stream}  # the same stream, never ended
+        assert stream.frames_sent > 30
+        visible = set(client_stream.clip.rects)
+        assert visible and sum(r.area for r in visible) == ANIM.area - corner.area
+        assert all(r.intersect(corner).empty for r in visible)
+        assert (outside(shown, ANIM) == outside(want, ANIM)).all()
+        print(f"clipped stream: error mean {mean:.2f} p99 {p99:.1f} outside the covered corner")

@@ -11,10 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from spice_proto import (
     Caps,
+    ClipType,
     DisplayCap,
     DisplayDrawCopy,
     DisplayMark,
     DisplayStreamActivateReport,
+    DisplayStreamClip,
     DisplayStreamCreate,
     DisplayStreamData,
     DisplayStreamDataSized,
@@ -312,20 +314,94 @@ def test_larger_damage_covering_a_stream_ends_it() -> None:
     assert all(isinstance(m, DisplayDrawCopy) for m in msgs[1:]) and not pipe.streams
 
 
-def test_lossless_draws_never_touch_a_live_stream() -> None:
+def painted(draws: list[DisplayDrawCopy]) -> np.ndarray:
+    """How many times each pixel was drawn losslessly."""
+    out = np.zeros((H, W), int)
+    for d in draws:
+        out[d.box.top : d.box.bottom, d.box.left : d.box.right] += 1
+    return out
+
+
+def test_drawing_over_part_of_a_stream_clips_it_and_goes_lossless() -> None:
     fb, clock = ss.Framebuffer(W, H), Clock()
     pipe, _ = streamed(fb, clock)
     (stream,) = pipe.streams.values()
     clock.now += 0.04
-    fb.fill((9, 9, 9), Rect(0, 0, 100, 100))  # overlaps the stream's top-left corner
+    fb.fill((9, 9, 9), Rect(0, 0, 100, 100))  # covers the stream's top-left corner
     msgs = list(pipe.messages())
-    draws = [m for m in msgs if isinstance(m, DisplayDrawCopy)]
-    assert draws and any(isinstance(m, DisplayStreamData) for m in msgs)
-    for d in draws:
-        b = Rect(d.box.left, d.box.top, d.box.right, d.box.bottom)
-        assert b.intersect(stream.area).empty
-    painted = sum(Rect(d.box.left, d.box.top, d.box.right, d.box.bottom).area for d in draws)
-    assert painted == 100 * 100 - Rect(0, 0, 100, 100).intersect(ANIM).area
+    # STREAM_CLIP (the stream's box minus the corner) first, then the whole fill losslessly
+    clip = msgs[0]
+    assert isinstance(clip, DisplayStreamClip) and clip.id == stream.id
+    assert clip.clip.type == ClipType.RECTS
+    corner = Rect(0, 0, 100, 100).intersect(ANIM)
+    shown = np.zeros((H, W), int)
+    for r in clip.clip.rects:
+        shown[r.top : r.bottom, r.left : r.right] += 1
+    want = np.zeros((H, W), int)
+    want[ANIM.top : ANIM.bottom, ANIM.left : ANIM.right] = 1
+    want[corner.top : corner.bottom, corner.left : corner.right] = 0
+    assert (shown == want).all()
+    draws = [m for m in msgs[1:] if isinstance(m, DisplayDrawCopy)]
+    assert len(draws) == len(msgs) - 1  # no stream frame: the stream's own pixels did not change
+    want = np.zeros((H, W), int)
+    want[:100, :100] = 1
+    assert (painted(draws) == want).all()
+    assert pipe.streams == {stream.id: stream} and not pipe.stats["streams_destroyed"]
+    # the stream's next frames: its picture goes out clipped, the covered corner losslessly again
+    animate(fb, clock, 1, start=300)
+    msgs = list(pipe.messages())
+    assert {type(m) for m in msgs} == {DisplayStreamData, DisplayDrawCopy}
+    want = np.zeros((H, W), int)
+    want[corner.top : corner.bottom, corner.left : corner.right] = 1
+    assert (painted([m for m in msgs if isinstance(m, DisplayDrawCopy)]) == want).all()
+    # the same corner again: no new clip
+    clock.now += 0.04
+    fb.fill((1, 1, 1), corner)
+    assert [type(m) for m in pipe.messages()] == [DisplayDrawCopy]
+
+
+def test_a_stream_covered_mostly_ends_and_a_new_stream_starts_with_its_clip() -> None:
+    fb, clock = ss.Framebuffer(W, H), Clock()
+    pipe, _ = streamed(fb, clock)
+    (stream,) = pipe.streams.values()
+    clock.now += 0.04
+    fb.fill((9, 9, 9), Rect(0, 0, W, ANIM.top + ANIM.height * 2 // 3))  # 2/3 of it covered
+    msgs = list(pipe.messages())
+    assert isinstance(msgs[0], DisplayStreamDestroy) and msgs[0].id == stream.id
+    assert not any(isinstance(m, DisplayStreamClip) for m in msgs) and not pipe.streams
+    assert painted([m for m in msgs if isinstance(m, DisplayDrawCopy)])[
+        ANIM.top : ANIM.bottom, ANIM.left : ANIM.right
+    ].all()
+
+
+def test_a_clip_created_before_its_stream_goes_out_in_stream_create() -> None:
+    fb, clock = ss.Framebuffer(W, H), Clock()
+    pipe = pipeline(fb, clock)
+    list(pipe.messages())
+    animate(fb, clock, FRAMES_START_CONDITION)  # the stream starts: not announced yet
+    assert len(pipe.streams) == 1
+    fb.fill((9, 9, 9), Rect(0, 0, 100, 100))
+    msgs = list(pipe.messages())
+    create = msgs[0]
+    assert isinstance(create, DisplayStreamCreate) and create.clip.type == ClipType.RECTS
+    assert sum(r.area for r in create.clip.rects) == ANIM.area - Rect(0, 0, 100, 100).intersect(ANIM).area
+    assert not any(isinstance(m, DisplayStreamClip) for m in msgs)
+
+
+def test_a_moved_stream_keeps_its_covered_part_clipped() -> None:
+    fb, clock = ss.Framebuffer(W, H), Clock()
+    pipe, _ = streamed(fb, clock, sized_streams=True)
+    corner = Rect(ANIM.left, ANIM.top, ANIM.left + 20, ANIM.top + 20)
+    fb.fill((9, 9, 9), Rect(0, 0, corner.right, corner.bottom))
+    list(pipe.messages())
+    moved = ANIM.shifted(8, 4)
+    clock.now += 0.04
+    fb.update(gradient(500), moved)
+    msgs = list(pipe.messages())
+    clip = next(m for m in msgs if isinstance(m, DisplayStreamClip))
+    assert sum(r.area for r in clip.clip.rects) == moved.area - corner.intersect(moved).area
+    assert all(moved.contains(r) for r in clip.clip.rects)
+    assert any(isinstance(m, DisplayStreamDataSized) for m in msgs)
 
 
 def test_a_moved_stream_sends_sized_frames_to_clients_that_can_take_them() -> None:

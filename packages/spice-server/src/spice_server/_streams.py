@@ -3,7 +3,11 @@
 Areas redrawn at video rate become streams (detection and pacing live in
 :mod:`spice_server._video`): STREAM_CREATE, STREAM_ACTIVATE_REPORT, STREAM_DATA (or
 STREAM_DATA_SIZED), and STREAM_DESTROY followed by a lossless redraw of the stream's
-area (added to the client's dirty region).  Each stream uses the first codec of the
+area (added to the client's dirty region).  Other drawing over part of a stream (damage
+overlapping less than half of its box) covers that part for the rest of the stream's life:
+STREAM_CLIP gives the client the stream's visible boxes and the covered part is drawn
+losslessly (as libspice-server clips a stream to its visible region); a stream more than
+half covered ends.  Each stream uses the first codec of the
 client's order (its DISPLAY_PREFERRED_VIDEO_CODEC_TYPE, else MJPEG, H.264, VP8, VP9)
 that we encode (:mod:`._video_encode`) and that fits the area.
 """
@@ -18,6 +22,7 @@ from spice_proto import (
     INVALID_STREAM_DROPS,
     Clip,
     DisplayStreamActivateReport,
+    DisplayStreamClip,
     DisplayStreamCreate,
     DisplayStreamData,
     DisplayStreamDataSized,
@@ -42,7 +47,7 @@ from ._video import (
     StreamDetector,
     StreamingMode,
     VideoStream,
-    box_subtract,
+    boxes_minus,
     media_time,
 )
 from ._video_encode import StreamEncoder, encodable_codecs, fits_codec, make_stream_encoder
@@ -129,8 +134,10 @@ class StreamSet:
         """
         for s in self.live.values():
             if s.box.contains(box):
-                s.frame(now)
-                return []
+                lossless = s.covered_parts(box)
+                if lossless != [box]:
+                    s.frame(now)  # else only a covered part changed
+                return lossless
         rest = [box]
         for s in list(self.live.values()):
             if box.intersect(s.area).empty:
@@ -141,12 +148,16 @@ class StreamSet:
             if self.sized_streams and _similar(box, s.box) and box.area >= self.detector.min_area:
                 s.box = box  # the stream's destination moved or changed size
                 s.area = s.area.union(box)
+                s.clip_pending = bool(s.covered)  # the clip follows the box
                 s.frame(now)
-                rest = [p for r in rest for p in box_subtract(r, box)]
+                rest = boxes_minus(rest, [box]) + s.covered_parts(box)
                 continue
-            if not box.intersect(s.box).empty:
-                s.frame(now)
-            rest = [p for r in rest for p in box_subtract(r, s.area)]
+            if _similar(box, s.box):
+                s.frame(now)  # mostly the stream's own picture: a frame, the rest lossless
+            elif not s.cover(box.intersect(s.area)):
+                self.end(s)  # other drawing covers too much of it: the whole area goes lossless
+                continue
+            rest = boxes_minus(rest, _opaque(s))
         if rest == [box] and may_start and self._codec_for(box) is not None:
 
             def photo() -> bool:
@@ -161,7 +172,7 @@ class StreamSet:
         """``band`` minus the areas of live streams."""
         parts = [band]
         for s in self.live.values():
-            parts = [p for part in parts for p in box_subtract(part, s.area)]
+            parts = boxes_minus(parts, _opaque(s))
         return parts
 
     def touches(self, box: Rect) -> bool:
@@ -213,7 +224,7 @@ class StreamSet:
     def has_work(self, now: float) -> bool:
         """Whether :meth:`next_items` has something now."""
         return bool(self.dying) or any(
-            not s.created_sent or now >= s.expires or (s.pending and now >= s.next_send())
+            not s.created_sent or s.clip_pending or now >= s.expires or (s.pending and now >= s.next_send())
             for s in self.live.values()
         )
 
@@ -231,6 +242,10 @@ class StreamSet:
         fresh = next((s for s in self.live.values() if not s.created_sent), None)
         if fresh is not None:
             return list(self._create(fresh))
+        clipped = next((s for s in self.live.values() if s.clip_pending), None)
+        if clipped is not None:
+            clipped.clip_pending = False
+            return [DisplayStreamClip(clipped.id, _clip_of(clipped))]
         due = next((s for s in self.live.values() if s.pending and now >= s.next_send()), None)
         if due is not None:
             if not fits_codec(self.codecs[due.id], due.box):
@@ -253,10 +268,11 @@ class StreamSet:
                 src_width=s.box.width,
                 src_height=s.box.height,
                 dest=s.box,
-                clip=Clip(),
+                clip=_clip_of(s),
             )
         ]
         s.created_sent = True
+        s.clip_pending = False
         s.origin = s.box
         if self.stream_reports:
             self._report_ids += 1
@@ -299,3 +315,13 @@ def _photo_like(source: FrameSource, box: Rect) -> bool:
 def _similar(a: Rect, b: Rect) -> bool:
     """Whether two boxes overlap by at least half of the larger one (the same area, moved or resized)."""
     return 2 * a.intersect(b).area >= max(a.area, b.area)
+
+
+def _opaque(s: VideoStream) -> list[Rect]:
+    """Where lossless drawing must not go: the stream's area minus its covered parts."""
+    return boxes_minus([s.area], s.covered)
+
+
+def _clip_of(s: VideoStream) -> Clip:
+    """The stream's clip: none until something covered part of it, then its visible boxes."""
+    return Clip.of_rects(*s.visible()) if s.covered else Clip()

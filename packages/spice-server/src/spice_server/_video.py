@@ -35,8 +35,11 @@ __all__ = [
     "FRAMES_START_CONDITION",
     "GRADUAL_SHARE",
     "INPUT_FPS_WINDOW",
+    "MAX_CLIP_RECTS",
+    "MAX_COVERED",
     "MAX_FPS",
     "MAX_STREAMS",
+    "MIN_VISIBLE_SHARE",
     "MM_TIME_DELTA",
     "REPORT_TIMEOUT_MS",
     "REPORT_WINDOW",
@@ -47,6 +50,7 @@ __all__ = [
     "StreamingMode",
     "VideoStream",
     "box_subtract",
+    "boxes_minus",
     "media_time",
 ]
 
@@ -60,6 +64,12 @@ FRAMES_START_CONDITION = 20
 GRADUAL_SHARE = 0.2
 #: A candidate that did not qualify after this many frames is judged afresh from then on.
 FRAMES_RESET_CONDITION = 100
+#: Covered parts of a stream kept apart at most (more are merged into their bounding box).
+MAX_COVERED = 8
+#: A stream whose visible part would be under this share of its box, or in more pieces than
+#: :data:`MAX_CLIP_RECTS`, ends instead (its area goes lossless).
+MIN_VISIBLE_SHARE = 0.5
+MAX_CLIP_RECTS = 32
 #: A stream without a new frame for this long (s) ends.
 STREAM_TIMEOUT = 1.0
 #: ... or after this many of its frame intervals, whichever comes first (but not under MIN_TIMEOUT).
@@ -114,6 +124,13 @@ def box_subtract(a: Rect, b: Rect) -> list[Rect]:
         Rect(cut.right, cut.top, a.right, cut.bottom),
     ]
     return [p for p in out if not p.empty]
+
+
+def boxes_minus(boxes: list[Rect], cuts: list[Rect]) -> list[Rect]:
+    """Disjoint ``boxes`` minus every box of ``cuts`` (still disjoint)."""
+    for cut in cuts:
+        boxes = [p for b in boxes for p in box_subtract(b, cut)]
+    return boxes
 
 
 # --------------------------------------------------------------------------- detection
@@ -263,6 +280,10 @@ class VideoStream:
     bytes_sent: int = 0
     #: Input frames since the last frame sent (beyond one, they were dropped).
     coalesced: int = 1
+    #: Parts of ``area`` other drawing covered: sent losslessly, outside the stream's clip.
+    covered: list[Rect] = field(default_factory=list)
+    #: The clip changed since the client last heard it (STREAM_CLIP due).
+    clip_pending: bool = False
     _inputs: deque[float] = field(default_factory=deque, repr=False)
 
     def __post_init__(self) -> None:
@@ -270,6 +291,29 @@ class VideoStream:
         self.origin = self.box
         self.last_input = self.created_at
         self._inputs.append(self.created_at)
+
+    def visible(self) -> list[Rect]:
+        """The stream's box minus its covered parts, as disjoint boxes (its clip)."""
+        return boxes_minus([self.box], self.covered)
+
+    def cover(self, cut: Rect) -> bool:
+        """Other drawing covered ``cut`` (inside ``area``); False: too little would stay visible."""
+        if any(c.contains(cut) for c in self.covered):
+            return True
+        self.covered = [c for c in self.covered if not cut.contains(c)] + [cut]
+        if len(self.covered) > MAX_COVERED:
+            merged = self.covered[0]
+            for c in self.covered[1:]:
+                merged = merged.union(c)
+            self.covered = [merged]
+        self.clip_pending = True
+        visible = self.visible()
+        shown = sum(v.area for v in visible)
+        return shown >= MIN_VISIBLE_SHARE * self.box.area and len(visible) <= MAX_CLIP_RECTS
+
+    def covered_parts(self, box: Rect) -> list[Rect]:
+        """The parts of ``box`` that are covered (drawn losslessly, not by the stream)."""
+        return _disjoint([box.intersect(c) for c in self.covered])
 
     def frame(self, now: float) -> None:
         """The stream's box changed (a new input frame)."""
@@ -314,3 +358,12 @@ class VideoStream:
         self.frames_sent += 1
         self.frames_dropped += max(0, self.coalesced - 1)
         self.coalesced = 0
+
+
+def _disjoint(boxes: list[Rect]) -> list[Rect]:
+    """The union of ``boxes`` as disjoint boxes."""
+    out: list[Rect] = []
+    for b in boxes:
+        if not b.empty:
+            out += boxes_minus([b], out)
+    return out
