@@ -179,7 +179,8 @@ SPICE_SESSION_LOWLEVEL = _names(
     # The needle matcher
     "find "
     # Extra channels
-    "UsbAttachment MassStorage PortInit parse_port_init UsbRedirParser UsbRedirHost FilterRule FilterVerdict "
+    "UsbAttachment MassStorage HidKeyboard HidMouse usb_keyboard usb_mouse "
+    "PortInit parse_port_init UsbRedirParser UsbRedirHost FilterRule FilterVerdict "
     "UsbFilterError check_filter parse_filter WebdavMux FolderShare "
     # Keyboard and mouse
     "HID_KEY_NAMES HID_TO_SET1 PAUSE PAUSE_E1_SEQUENCE hid_to_set1 MotionPacer PacingMode "

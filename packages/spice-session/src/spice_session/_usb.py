@@ -65,6 +65,7 @@ class UsbAttachment:
         self._configured = trio.Event()
         self._rejected = trio.Event()
         self._acked = trio.Event()
+        self._send_lock = trio.Lock()
 
     @property
     def device(self) -> VirtualDevice:
@@ -91,11 +92,19 @@ class UsbAttachment:
         raise TimeoutError(f"the guest did not configure the USB device within {timeout:g} s")
 
     async def send(self, data: bytes) -> None:
-        for start in range(0, len(data), CHUNK):
-            body = data[start : start + CHUNK]
-            await self.channel.send(
-                UnknownMessage(ChannelType.USBREDIR, Direction.CLIENT_TO_SERVER, SpicevmcMsgc.DATA, body)
-            )
+        async with self._send_lock:  # the reader and flush() both send
+            for start in range(0, len(data), CHUNK):
+                body = data[start : start + CHUNK]
+                await self.channel.send(
+                    UnknownMessage(ChannelType.USBREDIR, Direction.CLIENT_TO_SERVER, SpicevmcMsgc.DATA, body)
+                )
+
+    async def flush(self) -> None:
+        """Send what the device has ready on its interrupt IN endpoints (HID reports queued
+        by ``press``/``move``...) once the guest receives from them; call after queueing."""
+        data = self.host.interrupt_data()
+        if data:
+            await self.send(data)
 
     async def _read(self) -> None:
         """Answer the guest's packets until the channel closes."""

@@ -73,6 +73,8 @@ class DeviceInfo:
     endpoints: tuple[EndpointInfo, ...]
     speed: Speed = Speed.HIGH
     max_packet_size0: int = 64
+    #: Class descriptors that follow the interface descriptor (a HID descriptor...).
+    class_descriptors: bytes = b""
 
     def device_descriptor(self) -> bytes:
         return struct.pack(
@@ -90,8 +92,8 @@ class DeviceInfo:
             struct.pack("<BBBBHB", 7, 5, e.address, e.type, e.max_packet_size, e.interval)
             for e in self.endpoints
         )
-        total = 9 + len(iface) + len(eps)
-        return struct.pack("<BBHBBBBB", 9, _DESC_CONFIG, total, 1, 1, 0, 0x80, 50) + iface + eps
+        body = iface + self.class_descriptors + eps
+        return struct.pack("<BBHBBBBB", 9, _DESC_CONFIG, 9 + len(body), 1, 1, 0, 0x80, 50) + body
 
     def qualifier_descriptor(self) -> bytes:
         return struct.pack("<BBHBBBBBB", 10, _DESC_QUALIFIER, 0x0200, 0, 0, 0, self.max_packet_size0, 1, 0)
@@ -190,3 +192,14 @@ class VirtualDevice:
     def bulk_in(self, endpoint: int, length: int) -> tuple[Status, bytes] | None:
         """IN data of at most ``length`` bytes, or ``None`` while the device has nothing to send."""
         return Status.STALL, b""
+
+    def interrupt_in(self, endpoint: int) -> bytes | None:
+        """The next transfer an interrupt IN endpoint has ready, or ``None``."""
+        return None
+
+    def interrupt_out(self, endpoint: int, data: bytes) -> Status:
+        return Status.STALL
+
+    def endpoint_type(self, endpoint: int) -> EpType | None:
+        """The type of one of the device's own endpoints (not endpoint 0), else ``None``."""
+        return next((e.type for e in self.info.endpoints if e.address == endpoint), None)

@@ -2,7 +2,9 @@
 
 ``start()`` gives our HELLO; ``receive_data(bytes)`` answers the guest's packets with the
 bytes to send back (HELLO answered by INTERFACE_INFO, EP_INFO, DEVICE_CONNECT; requests by
-their status packets).  ``disconnect()`` gives DEVICE_DISCONNECT.  A guest filter that
+their status packets, START_INTERRUPT_RECEIVING by the device's interrupt IN transfers as
+they become ready: ``interrupt_data()`` gives those at any time).  Isochronous streams and
+bulk streams are refused with a status.  ``disconnect()`` gives DEVICE_DISCONNECT.  A guest filter that
 refuses the device, or a FILTER_REJECT, sets ``rejected``.
 """
 
@@ -23,6 +25,7 @@ from spice_proto.usbredir import (
     ControlPacket,
     DeviceDisconnect,
     DeviceDisconnectAck,
+    EpType,
     FilterFilter,
     FilterReject,
     FreeBulkStreams,
@@ -80,6 +83,9 @@ class UsbRedirHost:
     #: SET_CONFIGURATION values the guest chose, in order.
     configurations: list[int] = field(default_factory=list)
     _pending_in: deque[tuple[int, BulkPacket]] = field(default_factory=deque)
+    #: Interrupt IN endpoints the guest started receiving from.
+    receiving: set[int] = field(default_factory=set)
+    _interrupt_id: int = 0
 
     def start(self) -> bytes:
         return self.parser.hello(self.version)
@@ -89,6 +95,7 @@ class UsbRedirHost:
             return b""
         self.connected = False
         self._pending_in.clear()
+        self.receiving.clear()
         return self.parser.encode(DeviceDisconnect())
 
     def receive_data(self, data: bytes) -> bytes:
@@ -101,6 +108,18 @@ class UsbRedirHost:
         for received in packets:
             for reply_id, reply in self._handle(received):
                 out += self.parser.encode(reply, reply_id)
+        return bytes(out) + self.interrupt_data()
+
+    def interrupt_data(self) -> bytes:
+        """INTERRUPT_PACKETs for what the device has ready on the endpoints being received."""
+        out = bytearray()
+        if not self.connected:
+            return b""
+        for endpoint in sorted(self.receiving):
+            while (data := self.device.interrupt_in(endpoint)) is not None:
+                packet = InterruptPacket(endpoint, Status.SUCCESS, len(data), data)
+                out += self.parser.encode(packet, self._interrupt_id)
+                self._interrupt_id += 1
         return bytes(out)
 
     # ---------------------------------------------------------------- packets
@@ -148,7 +167,29 @@ class UsbRedirHost:
             return self._bulk(r.id, p)
         if isinstance(p, CancelDataPacket):
             return self._cancel(r.id)
+        if isinstance(p, (StartInterruptReceiving, StopInterruptReceiving)):
+            return self._interrupt_receiving(r.id, p)
+        if isinstance(p, InterruptPacket):
+            return self._interrupt_out(r.id, p)
         return self._refuse(r)
+
+    def _interrupt_receiving(
+        self, pid: int, p: StartInterruptReceiving | StopInterruptReceiving
+    ) -> list[tuple[int, Packet]]:
+        if not p.endpoint & 0x80 or self.device.endpoint_type(p.endpoint) != EpType.INTERRUPT:
+            return [(pid, InterruptReceivingStatus(Status.INVAL, p.endpoint))]
+        if isinstance(p, StartInterruptReceiving):
+            self.receiving.add(p.endpoint)
+        else:
+            self.receiving.discard(p.endpoint)
+        return [(pid, InterruptReceivingStatus(Status.SUCCESS, p.endpoint))]
+
+    def _interrupt_out(self, pid: int, p: InterruptPacket) -> list[tuple[int, Packet]]:
+        """An OUT transfer; an IN endpoint is only read through interrupt receiving."""
+        if p.endpoint & 0x80 or self.device.endpoint_type(p.endpoint) != EpType.INTERRUPT:
+            return [(pid, InterruptPacket(p.endpoint, Status.INVAL, 0))]
+        status = self.device.interrupt_out(p.endpoint, p.data)
+        return [(pid, InterruptPacket(p.endpoint, status, p.length if status == Status.SUCCESS else 0))]
 
     def _connect(self) -> list[tuple[int, Packet]]:
         info = self.device.info

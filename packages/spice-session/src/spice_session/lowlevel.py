@@ -14,6 +14,12 @@ from ._channels import CLIENT_CHANNEL_CAPS as CLIENT_CHANNEL_CAPS, channel_name 
 from ._agent import CLIENT_AGENT_CAPS as CLIENT_AGENT_CAPS
 from ._uri import redact_uri as redact_uri
 from ._vv import InvalidVVFile as InvalidVVFile, parse_vv as parse_vv, KEEP_FILE_ENV as KEEP_FILE_ENV
+from ._vv_version import (
+    OWN_OS_ID as OWN_OS_ID,
+    VersionCheck as VersionCheck,
+    check_vv_versions as check_vv_versions,
+    compare_versions as compare_versions,
+)
 from ._connector import PROXY_ENV as PROXY_ENV, is_vv_path as is_vv_path
 from ._reconnect import (
     Backoff as Backoff,
@@ -42,6 +48,12 @@ from ._match import find as find
 # --- Extra channels: what a USB attachment and a virtual disk are, PORT_INIT
 from ._usb import UsbAttachment as UsbAttachment
 from ._usb_storage import MassStorage as MassStorage
+from ._usb_hid import (
+    HidKeyboard as HidKeyboard,
+    HidMouse as HidMouse,
+    usb_keyboard as usb_keyboard,
+    usb_mouse as usb_mouse,
+)
 from ._port import PortInit as PortInit, parse_port_init as parse_port_init
 from spice_proto.usbredir import UsbRedirParser as UsbRedirParser
 from ._usb_host import UsbRedirHost as UsbRedirHost
