@@ -13,46 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 import spice_session
 import trio
+from peers.migration import matches, migrate, wait_text_screen
 from peers.ports import free_tcp_port
 from peers.qemu import Qemu
 
 pytestmark = pytest.mark.interop
-
-
-def _wait_text_screen(vm: Qemu, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while True:
-        screen = vm.screendump()
-        if screen.shape == (400, 720, 3) and len(np.unique(screen.reshape(-1, 3), axis=0)) >= 2:
-            return
-        if time.monotonic() > end:
-            raise AssertionError(f"QEMU never showed its text screen (last {screen.shape})")
-        time.sleep(0.2)
-
-
-def _migrate(source: Qemu, target: Qemu, migration_port: int, slow: bool) -> None:
-    if slow:  # about a second: time for the client to link to B first
-        source.qmp("migrate-set-parameters", **{"max-bandwidth": 1_000_000})
-    source.qmp("client_migrate_info", protocol="spice", hostname="127.0.0.1", port=target.port)
-    source.qmp("migrate", uri=f"tcp:127.0.0.1:{migration_port}")
-    end = time.monotonic() + 60
-    while (status := source.qmp("query-migrate").get("status")) != "completed":
-        if status == "failed" or time.monotonic() > end:
-            raise AssertionError(f"migration {status}")
-        time.sleep(0.05)
-
-
-async def _matches(session: spice_session.Session, vm: Qemu) -> bool:
-    for _ in range(20):  # the text cursor blinks: retry until a pair agrees
-        shot = (await session.screenshot(timeout=30)).to_rgb()
-        truth = await trio.to_thread.run_sync(vm.screendump)
-        if np.array_equal(shot, truth):
-            return True
-    return False
 
 
 @pytest.mark.parametrize("slow", [True, False], ids=["semi-seamless", "fast"])
@@ -60,16 +28,16 @@ async def test_client_follows_live_migration(qemu_factory: Callable[..., Qemu], 
     source = qemu_factory(password="mig-pw")
     migration_port = free_tcp_port()
     target = qemu_factory(password="mig-pw", extra_args=("-incoming", f"tcp:127.0.0.1:{migration_port}"))
-    await trio.to_thread.run_sync(_wait_text_screen, source)
+    await trio.to_thread.run_sync(wait_text_screen, source)
     notices: list[spice_session.lowlevel.ReconnectNotice] = []
     sessions: list[tuple[int | None, bool]] = []
 
     async def body(session: spice_session.Session) -> None:
         if not sessions:
-            sessions.append((session.uri.port, await _matches(session, source)))
-            await trio.to_thread.run_sync(_migrate, source, target, migration_port, slow)
+            sessions.append((session.uri.port, await matches(session, source)))
+            await trio.to_thread.run_sync(migrate, source, target, migration_port, slow)
             await trio.sleep_forever()  # cancelled by MIGRATE_SWITCH_HOST
-        sessions.append((session.uri.port, await _matches(session, target)))
+        sessions.append((session.uri.port, await matches(session, target)))
 
     with trio.fail_after(120):
         await spice_session.run_reconnecting(

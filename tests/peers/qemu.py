@@ -43,6 +43,8 @@ class QemuOptions:
     extra_spice: str = ""
     #: More QEMU arguments, e.g. ("-boot", "menu=on").
     extra_args: tuple[str, ...] = ()
+    #: More environment variables, e.g. (("SPICE_DEBUG_ALLOW_MC", "1"),).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 class Qmp:
@@ -165,7 +167,7 @@ def start_qemu(options: QemuOptions | None = None, log_dir: Path | None = None, 
         port = ports.free_tcp_port()
         tls_port = ports.free_tcp_port() if opts.pki is not None else None
         qmp_path = sock_dir / f"qmp{attempt}.sock"
-        proc = procs.start(f"qemu{port}", qemu_argv(opts, port, tls_port, qmp_path), logs)
+        proc = procs.start(f"qemu{port}", qemu_argv(opts, port, tls_port, qmp_path), logs, env=dict(opts.env))
         try:
             procs.wait_until(f"QEMU listening on {port}", partial(ports.listening, port), proc)
             if tls_port is not None:

@@ -14,7 +14,10 @@ ATTACHED_TYPES = (ChannelType.DISPLAY, ChannelType.INPUTS, ChannelType.CURSOR)
 #: Channel capabilities we advertise at link time, per channel type.
 CLIENT_CHANNEL_CAPS: dict[ChannelType, Caps] = {
     ChannelType.MAIN: Caps.of(
-        MainCap.NAME_AND_UUID, MainCap.AGENT_CONNECTED_TOKENS, MainCap.SEMI_SEAMLESS_MIGRATE
+        MainCap.NAME_AND_UUID,
+        MainCap.AGENT_CONNECTED_TOKENS,
+        MainCap.SEMI_SEAMLESS_MIGRATE,
+        MainCap.SEAMLESS_MIGRATE,
     ),
     ChannelType.DISPLAY: Caps.of(
         DisplayCap.SIZED_STREAM,

@@ -30,6 +30,7 @@ from spice_proto import (
 from ._carry import CarriedState, carried_state, restore_agent, restore_inputs
 from ._connector import ConnectTarget, is_vv_path, make_connector
 from ._errors import SessionError
+from ._migration import MigrationCompleted, where
 from ._session import Session, connect
 from ._uri import SpiceURI, parse_uri
 from ._vv import VVFile, load_vv
@@ -142,11 +143,15 @@ async def run_reconnecting(
     attempt = 0
     linked: tuple[Channel, bool] | None = None
     carried: CarriedState | None = None
+    completed: MigrationCompleted | None = None
     while True:
         try:
             try:
                 async with connect(current, linked_main=linked, **connect_options) as session:
                     connected_once, attempt, delays, linked = True, 0, backoff.delays(), None
+                    if completed is not None:
+                        session._events.put(completed, force=True)
+                        completed = None
                     if carried is not None:
                         await restore_inputs(session, carried)
                     try:
@@ -172,14 +177,20 @@ async def run_reconnecting(
             reason = "the server closed the session"
         if outcome == "done":
             return
+        if session.migrated_to is not None:  # a seamless migration moved it: reconnect there
+            current, subject = _switched(current, session.migrated_to)
+            if subject is not None:
+                connect_options = {**connect_options, "host_subject": subject}
         if outcome in ("switched", "migrated"):
             if outcome == "migrated":
-                assert handover is not None
+                assert handover is not None and session.migrate_begin is not None
                 current, linked = handover
                 subject = None
+                completed = MigrationCompleted("semi-seamless", where(session.migrate_begin.dst_info))
             else:
                 assert session.switch_host is not None
                 current, subject = _switched(current, session.switch_host)
+                completed = MigrationCompleted("switch-host", where(session.switch_host))
             if subject is not None:
                 connect_options = {**connect_options, "host_subject": subject}
             if on_reconnect is not None:
@@ -227,10 +238,12 @@ async def _run_body(
             if subject is not None:
                 options["host_subject"] = subject
             connector = make_connector(moved, **options)
+            main, session.migration_main = session.migration_main, None  # a refused seamless one
             try:  # the destination's main channel, linked with our session id
-                main = await connector.open(
-                    ChannelType.MAIN, 0, session.session_id, tls=connector.uri.tls_only
-                )
+                if main is None:
+                    main = await connector.open(
+                        ChannelType.MAIN, 0, session.session_id, tls=connector.uri.tls_only
+                    )
             except spice_net.SpiceNetError:
                 await session.main.send(MainMigrateConnectError())
                 return  # the server falls back to SWITCH_HOST

@@ -26,6 +26,9 @@ from spice_proto import (
     MainChannelsList,
     MainInit,
     MainMigrateBegin,
+    MainMigrateBeginSeamless,
+    MainMigrateCancel,
+    MainMigrateConnectError,
     MainMigrateEnd,
     MainMigrateSwitchHost,
     MainMouseMode,
@@ -33,6 +36,9 @@ from spice_proto import (
     MainName,
     MainUuid,
     Message,
+    Migrate,
+    MigrateData,
+    MigrationDstInfo,
     MouseMode,
     UnknownMessage,
 )
@@ -50,6 +56,7 @@ from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock, mm_diff
+from ._migration import MigrationCompleted, MigrationStarted, SeamlessHandover, prepare_seamless, where
 from ._playback import AudioChunk, Playback
 from ._port import PortChannels
 from ._record import Record, Recorder
@@ -114,10 +121,23 @@ class Session:
         self.switched = trio.Event()
         #: Set when the server closes the main channel (the session is over).
         self.lost = trio.Event()
-        #: A semi-seamless migration: MIGRATE_BEGIN (where to), then MIGRATE_END (switch now).
-        self.migrate_begin: MainMigrateBegin | None = None
+        #: A semi-seamless migration: MIGRATE_BEGIN (where to), then MIGRATE_END (switch now);
+        #: also a seamless one the destination refused (then with its linked main channel
+        #: in :attr:`migration_main`, over TLS?).
+        self.migrate_begin: MainMigrateBegin | MainMigrateBeginSeamless | None = None
+        self.migration_main: tuple[Channel, bool] | None = None
         self.migrating = trio.Event()
         self.migrate_end = trio.Event()
+        #: Where the last seamless migration took this session (``None``: it never moved).
+        self.migrated_to: MigrationDstInfo | None = None
+        self._migration_requests, self._migration_queue = trio.open_memory_channel[
+            MainMigrateBeginSeamless | MainMigrateCancel
+        ](4)
+        # A seamless migration under way: the destination's channels and who switched.
+        self._migration_targets: dict[tuple[ChannelType, int], Channel] = {}
+        self._handover: SeamlessHandover[tuple[ChannelType, int]] | None = None
+        self._migration_connector: Connector | None = None
+        self._migration_dst: MigrationDstInfo | None = None
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
@@ -289,11 +309,18 @@ class Session:
             elif isinstance(message, MainMigrateSwitchHost):
                 self.switch_host = message
                 self.switched.set()
+                self._events.put(MigrationStarted("switch-host", where(message)), force=True)
             elif isinstance(message, MainMigrateBegin):
                 self.migrate_begin = message
                 self.migrating.set()
+                self._events.put(MigrationStarted("semi-seamless", where(message.dst_info)), force=True)
             elif isinstance(message, MainMigrateEnd):
                 self.migrate_end.set()
+            elif isinstance(message, (MainMigrateBeginSeamless, MainMigrateCancel)):
+                try:
+                    self._migration_requests.send_nowait(message)
+                except trio.WouldBlock:
+                    pass  # a server repeating itself: the queued requests are answered
             self.media_clock.observe(message)
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
@@ -336,6 +363,7 @@ class Session:
         for key, channel in self.opened.items():
             nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
         nursery.start_soon(self.agent.run, name="spice-agent-pump")
+        nursery.start_soon(self._migrations, name="spice-migration")
         nursery.start_soon(self._stats.run, name="spice-stats")
         if self._inputs is not None:
             nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
@@ -345,7 +373,7 @@ class Session:
     async def _pump_record(self, record: Record) -> None:
         """Send the record source while the server records."""
         try:
-            await record.run(self.opened[(ChannelType.RECORD, 0)])
+            await record.run(_Opened(self, (ChannelType.RECORD, 0)))
         except spice_net.ChannelClosed:
             pass  # the record reader reports the closed channel
 
@@ -367,6 +395,11 @@ class Session:
                     message = await channel.receive()
                 except spice_net.ChannelClosed:
                     break
+                handover = self._handover
+                if isinstance(message, (Migrate, MigrateData)) and handover and handover.covers(key):
+                    channel = await self._migrate_channel(key, channel, message)
+                    self._events.put(event_for(key[0], key[1], message))
+                    continue
                 self._observe(key, message)
                 if key[0] == ChannelType.DISPLAY:
                     events = self._display_message(key[1], message)
@@ -404,10 +437,75 @@ class Session:
         finally:
             self._events.producer_done()
 
+    async def _migrations(self) -> None:
+        """Answer the source's seamless migration requests, one at a time."""
+        async for request in self._migration_queue:
+            if isinstance(request, MainMigrateCancel):
+                await self._drop_migration()
+            elif self._connector is None or self._handover is not None:
+                await self.main.send(MainMigrateConnectError())
+            else:
+                await self._drop_migration()
+                await prepare_seamless(self, request, self._connector)
+
+    async def _drop_migration(self) -> None:
+        """Forget a migration that will not happen: close what was linked on the destination."""
+        targets = list(self._migration_targets.values())
+        self._migration_targets, self._handover = {}, None
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
+            for channel in targets:
+                await channel.aclose()
+
+    async def _migrate_channel(
+        self, key: tuple[ChannelType, int], channel: Channel, message: Migrate | MigrateData
+    ) -> Channel:
+        """One step of a channel's seamless switch; the channel to read from next."""
+        handover = self._handover
+        assert handover is not None
+        if isinstance(message, Migrate):
+            replies, now = handover.migrate(key, message.flags)
+            for reply in replies:
+                await channel.send(reply)
+            if not now:
+                return channel
+            forward = None
+        else:
+            forward = handover.data(key, message)
+        twin = self._migration_targets.pop(key)
+        if forward is not None:
+            await twin.send(forward)
+        self.opened[key] = twin
+        if key[0] == ChannelType.MAIN:
+            self.main = twin
+            self.agent._main = twin
+        elif key[0] == ChannelType.INPUTS and self._inputs is not None and self._inputs._channel is channel:
+            self._inputs._channel = twin
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
+            await channel.aclose()
+        if handover.switched(key):
+            assert self._migration_connector is not None and self._migration_dst is not None
+            self._handover = None
+            self._connector, self.uri = self._migration_connector, self._migration_connector.uri
+            self.migrated_to = self._migration_dst
+            self._events.put(MigrationCompleted("seamless", where(self._migration_dst)), force=True)
+        return twin
+
     async def _aclose(self) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
-            for channel in reversed(list(self.opened.values())):
+            for channel in [*reversed(list(self.opened.values())), *self._migration_targets.values()]:
                 await channel.aclose()
+            if self.migration_main is not None:
+                await self.migration_main[0].aclose()
+
+
+class _Opened:
+    """Sends on whatever channel the session has for ``key`` now (it changes in a seamless migration)."""
+
+    def __init__(self, session: Session, key: tuple[ChannelType, int]) -> None:
+        self._session, self._key = session, key
+
+    async def send(self, message: Message | UnknownMessage) -> int:
+        return await self._session.opened[self._key].send(message)
 
 
 async def _establish(

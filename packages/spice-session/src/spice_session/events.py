@@ -18,6 +18,7 @@ from ._events import (
     ChannelOpened as ChannelOpened,
     SessionClosed as SessionClosed,
 )
+from ._migration import MigrationCompleted as MigrationCompleted, MigrationStarted as MigrationStarted
 
 # --- One per message received
 from ._events import (

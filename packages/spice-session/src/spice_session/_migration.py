@@ -1,0 +1,205 @@
+"""Seamless live migration: the session moves to the destination server and keeps its state.
+
+The source says MAIN_MIGRATE_BEGIN_SEAMLESS (where, and its migration protocol version).
+:func:`prepare_seamless` links the destination's main channel with our session id, asks
+it MIGRATE_DST_DO_SEAMLESS and, on MIGRATE_DST_SEAMLESS_ACK, links every other channel
+the session has there too, then tells the source MIGRATE_CONNECTED_SEAMLESS.  When the
+VM has moved the source sends MIGRATE on each channel: the client answers
+MIGRATE_FLUSH_MARK when asked, takes the channel's MIGRATE_DATA, switches that channel
+to its destination twin and hands the data on unchanged as the client's MIGRATE_DATA
+(:class:`SeamlessHandover` decides this without I/O).  Surfaces, caches, agent and input
+state stay where they are.  A NACK falls back to semi-seamless (``run_reconnecting``
+takes over the linked main channel); a failed link is answered MIGRATE_CONNECT_ERROR
+and the source falls back to MIGRATE_SWITCH_HOST.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+import spice_net
+import trio
+from spice_net import Channel
+from spice_proto import (
+    ChannelType,
+    ClientMigrateData,
+    MainMigrateBeginSeamless,
+    MainMigrateConnectedSeamless,
+    MainMigrateConnectError,
+    MainMigrateDstDoSeamless,
+    MainMigrateDstSeamlessAck,
+    MainMigrateDstSeamlessNack,
+    MainMigrateSwitchHost,
+    Message,
+    MigrateData,
+    MigrateFlags,
+    MigrateFlushMark,
+    MigrationDstInfo,
+)
+
+from ._connector import Connector
+from ._errors import SessionError
+from ._events import Event
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = [
+    "MigrationCompleted",
+    "MigrationError",
+    "MigrationKind",
+    "MigrationStarted",
+    "SeamlessHandover",
+    "destination_connector",
+    "prepare_seamless",
+]
+
+#: How the session followed the VM: seamless (same session, state handed over), semi-seamless
+#: (a new session on the destination's pre-linked main channel) or switch-host (a new session).
+MigrationKind = Literal["seamless", "semi-seamless", "switch-host"]
+
+#: Messages the destination's main channel may send before its ACK/NACK (SET_ACK, PING...).
+_MAX_EARLY_MESSAGES = 64
+
+_K = TypeVar("_K")
+
+
+class MigrationError(SessionError):
+    """The destination of a migration answered what the protocol does not allow."""
+
+
+@dataclass(frozen=True)
+class MigrationStarted(Event):
+    """The server is moving the VM to ``target`` (``host:port``); the client follows as ``kind`` says."""
+
+    kind: MigrationKind
+    target: str
+
+
+@dataclass(frozen=True)
+class MigrationCompleted(Event):
+    """The session now talks to the migration destination ``target``."""
+
+    kind: MigrationKind
+    target: str
+
+
+class SeamlessHandover(Generic[_K]):
+    """Which channels still have to switch to the destination, and what to send when (no I/O).
+
+    ``keys`` are the channels linked on the destination.  For each, the source's MIGRATE
+    goes to :meth:`migrate`, a MIGRATE_DATA that follows it to :meth:`data`; once the
+    channel switched, :meth:`switched` says whether it was the last.
+    """
+
+    def __init__(self, keys: Iterable[_K]) -> None:
+        self.left: set[_K] = set(keys)
+        self._awaiting_data: set[_K] = set()
+
+    def covers(self, key: _K) -> bool:
+        """Whether ``key`` is linked on the destination and not switched yet."""
+        return key in self.left
+
+    def migrate(self, key: _K, flags: MigrateFlags) -> tuple[list[Message], bool]:
+        """The source's MIGRATE on ``key``: what to send back on it, and whether to switch now
+        (``False``: wait for its MIGRATE_DATA)."""
+        if key not in self.left:
+            raise MigrationError(f"MIGRATE on channel {key} that has no destination channel")
+        replies: list[Message] = [MigrateFlushMark()] if flags & MigrateFlags.NEED_FLUSH else []
+        if flags & MigrateFlags.NEED_DATA_TRANSFER:
+            self._awaiting_data.add(key)
+            return replies, False
+        return replies, True
+
+    def data(self, key: _K, message: MigrateData) -> ClientMigrateData:
+        """The source's MIGRATE_DATA on ``key``: the message for its destination twin."""
+        if key not in self._awaiting_data:
+            raise MigrationError(f"MIGRATE_DATA on channel {key} without a MIGRATE asking for it")
+        self._awaiting_data.discard(key)
+        return ClientMigrateData(message.data)
+
+    def switched(self, key: _K) -> bool:
+        """``key`` now runs on the destination; ``True`` when it was the last channel."""
+        self.left.discard(key)
+        return not self.left
+
+
+def destination_connector(connector: Connector, dst: MigrationDstInfo) -> Connector:
+    """How to reach the migration destination: its host and ports, the rest as before
+    (password, CA, proxy); its certificate subject when the server gave one."""
+    uri = dataclasses.replace(
+        connector.uri,
+        host=dst.host,
+        port=dst.port or None,
+        tls_port=dst.sport if dst.sport not in (0, 0xFFFF) else None,
+        unix_path=None,
+    )
+    subject = dst.cert_subject or connector.host_subject
+    return dataclasses.replace(connector, uri=uri, host_subject=subject)
+
+
+def where(dst: MigrationDstInfo | MainMigrateSwitchHost) -> str:
+    """``host:port`` of a migration destination (its TLS port when it has only that)."""
+    port = dst.port or (dst.sport if dst.sport not in (0, 0xFFFF) else 0)
+    return f"{dst.host}:{port}"
+
+
+async def _seamless_answer(main: Channel, timeout: float) -> bool:
+    """Read the destination main channel's ACK (``True``) or NACK (``False``)."""
+    with trio.fail_after(timeout):
+        for _ in range(_MAX_EARLY_MESSAGES):
+            message = await main.receive()
+            if isinstance(message, MainMigrateDstSeamlessAck):
+                return True
+            if isinstance(message, MainMigrateDstSeamlessNack):
+                return False
+    raise MigrationError(
+        f"the migration destination sent {_MAX_EARLY_MESSAGES} messages but no seamless answer"
+    )
+
+
+async def _close_all(channels: Iterable[Channel]) -> None:
+    with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+        for channel in channels:
+            await channel.aclose()
+
+
+async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, connector: Connector) -> None:
+    """Link the destination for a seamless migration and tell the source how it went.
+
+    ACK: every channel the session opened gets a destination twin, kept in
+    ``session._migration_targets`` until the source's MIGRATE switches it.  NACK: the
+    linked main channel waits in ``session.migration_main`` for ``run_reconnecting``'s
+    semi-seamless path.  Any failure: MIGRATE_CONNECT_ERROR (the source will say SWITCH_HOST).
+    """
+    target = destination_connector(connector, begin.dst_info)
+    linked: dict[tuple[ChannelType, int], Channel] = {}
+    try:
+        main, tls = await target.open(ChannelType.MAIN, 0, session.session_id, tls=target.uri.tls_only)
+        linked[(ChannelType.MAIN, 0)] = main
+        await main.send(MainMigrateDstDoSeamless(begin.src_mig_version))
+        if not await _seamless_answer(main, target.timeout):
+            session._events.put(MigrationStarted("semi-seamless", where(begin.dst_info)), force=True)
+            session.migration_main = (main, tls)
+            session.migrate_begin = begin
+            session.migrating.set()
+            return
+        for key in list(session.opened):
+            if key not in linked:
+                linked[key], _ = await target.open(key[0], key[1], session.session_id, tls=tls)
+    except (spice_net.SpiceNetError, MigrationError, trio.TooSlowError):
+        await _close_all(linked.values())
+        await session.main.send(MainMigrateConnectError())
+        return
+    except BaseException:
+        await _close_all(linked.values())
+        raise
+    session._migration_targets = linked
+    session._handover = SeamlessHandover(linked)
+    session._migration_connector = target
+    session._migration_dst = begin.dst_info
+    session._events.put(MigrationStarted("seamless", where(begin.dst_info)), force=True)
+    await session.main.send(MainMigrateConnectedSeamless())

@@ -1,0 +1,155 @@
+"""Seamless live migration between two QEMUs with ``seamless-migration=on``: the session stays.
+
+The source offers MIGRATE_BEGIN_SEAMLESS; our client links the destination (main, then
+display, inputs, cursor), is ACKed and says MIGRATE_CONNECTED_SEAMLESS.  When the VM has
+moved, each source channel says MIGRATE; the client flushes, takes MIGRATE_DATA and hands
+it to the destination twin.  The same Session object goes on: its display is not drawn
+again from scratch (no new surface), the picture is the destination's screen, and a key
+reaches the guest there (SeaBIOS opens its boot menu on ESC).  A destination that refuses
+seamless (spice-server NACKs when it allows several clients) gets the semi-seamless path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import spice_session
+import trio
+from peers.migration import matches, migrate, wait_text_screen
+from peers.ports import free_tcp_port
+from peers.qemu import Qemu
+from peers.x11 import RGBImage
+from spice_proto import ChannelType, MainMigrateBeginSeamless, Migrate, MigrateData, MigrateFlags
+from spice_session.events import (
+    Event,
+    MessageEvent,
+    MigrationCompleted,
+    MigrationStarted,
+    SurfaceCreated,
+)
+
+pytestmark = pytest.mark.interop
+
+_SEAMLESS = ",seamless-migration=on"
+#: SeaBIOS waits a minute at "Press ESC for boot menu." (the longest it allows is 65 s).
+_BOOT_MENU = ("-boot", "menu=on,splash-time=60000")
+
+
+async def _wait_changed(vm: Qemu, before: RGBImage, timeout: float = 30.0) -> None:
+    with trio.fail_after(timeout):
+        while np.array_equal(await trio.to_thread.run_sync(vm.screendump), before):
+            await trio.sleep(0.2)
+
+
+def _pair(
+    qemu_factory: Callable[..., Qemu], target_env: tuple[tuple[str, str], ...] = ()
+) -> tuple[Qemu, Qemu, int]:
+    source = qemu_factory(password="mig-pw", extra_spice=_SEAMLESS, extra_args=_BOOT_MENU)
+    migration_port = free_tcp_port()
+    target = qemu_factory(
+        password="mig-pw",
+        extra_spice=_SEAMLESS,
+        extra_args=(*_BOOT_MENU, "-incoming", f"tcp:127.0.0.1:{migration_port}"),
+        env=target_env,
+    )
+    return source, target, migration_port
+
+
+async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., Qemu]) -> None:
+    source, target, migration_port = _pair(qemu_factory)
+    await trio.to_thread.run_sync(wait_text_screen, source)
+    events: list[Event] = []
+    with trio.fail_after(150):
+        async with spice_session.connect(f"spice://127.0.0.1:{source.port}?password=mig-pw") as session:
+            display = session.display
+
+            async def collect() -> None:
+                async for event in session.events():
+                    events.append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collect)
+                assert await matches(session, source)
+                surfaces = dict(session.display.channel(0).surfaces)
+                started = len(events)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port)
+                while not any(isinstance(e, MigrationCompleted) for e in events):
+                    await trio.sleep(0.05)
+                assert session.uri.port == target.port
+                assert session.migrated_to is not None and session.migrated_to.port == target.port
+                assert await matches(session, target)
+                # a key reaches the guest on the destination: ESC opens SeaBIOS's boot menu
+                before = await trio.to_thread.run_sync(target.screendump)
+                await session.inputs.key("esc")
+                await _wait_changed(target, before)
+                assert await matches(session, target)
+                nursery.cancel_scope.cancel()
+    during = events[started:]
+    kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in during if hasattr(e, "kind")]
+    assert kinds == [("MigrationStarted", "seamless"), ("MigrationCompleted", "seamless")]
+    started_at = next(e for e in during if isinstance(e, MigrationStarted))
+    assert started_at.target == f"127.0.0.1:{target.port}"
+    told = {
+        (e.channel_type, e.channel_id): e.message
+        for e in during
+        if isinstance(e, MessageEvent) and isinstance(e.message, Migrate)
+    }
+    data = {
+        (e.channel_type, e.channel_id)
+        for e in during
+        if isinstance(e, MessageEvent) and isinstance(e.message, MigrateData)
+    }
+    # every channel was told to migrate; the display's state went to the destination
+    assert set(told) == set(session.opened)
+    assert told[(ChannelType.DISPLAY, 0)].flags & MigrateFlags.NEED_DATA_TRANSFER
+    assert (ChannelType.DISPLAY, 0) in data
+    # the display continued: same state object, surfaces kept, none created again
+    assert session.display is display
+    assert set(session.display.channel(0).surfaces) == set(surfaces)
+    assert not [e for e in during if isinstance(e, SurfaceCreated)]
+
+
+async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callable[..., Qemu]) -> None:
+    # spice-server NACKs a seamless migration when it allows several clients at once
+    source, target, migration_port = _pair(qemu_factory, target_env=(("SPICE_DEBUG_ALLOW_MC", "1"),))
+    await trio.to_thread.run_sync(wait_text_screen, source)
+    notices: list[spice_session.lowlevel.ReconnectNotice] = []
+    seen: list[tuple[int | None, bool, list[Event]]] = []
+
+    async def body(session: spice_session.Session) -> None:
+        if not seen:
+            seen.append((session.uri.port, await matches(session, source), []))
+
+            async def collect() -> None:
+                async for event in session.events():
+                    seen[0][2].append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collect)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port)
+                await trio.sleep_forever()  # cancelled by the switch
+        first: list[Event] = []
+        async for event in session.events():
+            first.append(event)
+            if isinstance(event, MigrationCompleted) or len(first) > 50:
+                break
+        seen.append((session.uri.port, await matches(session, target), first))
+
+    with trio.fail_after(150):
+        await spice_session.run_reconnecting(
+            f"spice://127.0.0.1:{source.port}?password=mig-pw", body, on_reconnect=notices.append
+        )
+    assert [(port, ok) for port, ok, _ in seen] == [(source.port, True), (target.port, True)]
+    assert len(notices) == 1 and notices[0].reason == "migrated"
+    # the source offered seamless, the destination refused it: semi-seamless instead
+    offered = [
+        e
+        for e in seen[0][2]
+        if isinstance(e, MessageEvent) and isinstance(e.message, MainMigrateBeginSeamless)
+    ]
+    started = [e for e in seen[0][2] if isinstance(e, MigrationStarted)]
+    assert len(offered) == 1 and started == [MigrationStarted("semi-seamless", f"127.0.0.1:{target.port}")]
+    completed = [e for e in seen[1][2] if isinstance(e, MigrationCompleted)]
+    assert completed == [MigrationCompleted("semi-seamless", f"127.0.0.1:{target.port}")]
