@@ -8,7 +8,10 @@ gets fewer than 30 updates of the tile a second.  Prints per N: updates/s of the
 and the average client, server CPU (% of one core) and per client, and the server's
 resident memory (and per client, above the N=0 process).  Asserts nothing about speed.
 
-    python tools/bench_scale.py [--seconds 4] [--max-clients 32]
+    python tools/bench_scale.py [--seconds 4] [--max-clients 32] [--no-share]
+
+``--no-share``: every client encodes for itself (as before encodes were shared between the
+clients of a source), for a before/after comparison in one run.
 """
 
 from __future__ import annotations
@@ -51,7 +54,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def serve_child() -> None:
+async def serve_child(share: bool) -> None:
+    if not share:
+        import spice_server._pipeline
+
+        spice_server._pipeline.shared_encodes = lambda source: None  # type: ignore[assignment,return-value]
     demo = DemoSource(W, H, clock=lambda: 0.0)
     demo.step(1.0)
     background = demo.frame.copy()
@@ -137,13 +144,13 @@ async def bench(args: argparse.Namespace) -> None:
         f"\nscale: one spice_server process, {W}x{H} with a {TILE_W}x{TILE_H} tile moving every "
         f"{PERIOD * 1000:.0f} ms; N raw clients, {args.seconds:g} s each"
     )
+    print("encodes shared between clients" if args.share else "every client encodes alone (--no-share)")
     print(
         f"{'clients':>7} {'tile updates/s min':>19} {'avg':>6} {'server CPU %':>13} {'per client':>11} "
         f"{'RSS MiB':>8} {'per client':>11}"
     )
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-child"], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
-    )
+    child = [sys.executable, __file__, "--serve-child"] + ([] if args.share else ["--no-share"])
+    proc = subprocess.Popen(child, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
@@ -166,11 +173,12 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-child":
-        trio.run(serve_child)
+        trio.run(serve_child, "--no-share" not in sys.argv)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per N (default 4)")
     parser.add_argument("--max-clients", type=int, default=32)
+    parser.add_argument("--no-share", dest="share", action="store_false", help="every client encodes alone")
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
     trio.run(bench, args)
 

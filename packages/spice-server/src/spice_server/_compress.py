@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -48,11 +49,16 @@ __all__ = [
     "Codec",
     "Compression",
     "ImageEncoder",
+    "Memo",
     "encode_mjpeg",
     "is_photo_like",
 ]
 
 _NO_FLAGS = ImageFlags(0)
+
+#: ``memo(what, make)``: ``make()``, or the same result worked out before for the same pixels
+#: (what :class:`~._shared.SharedEncodes` gives every client of a source).
+Memo = Callable[[Hashable, Callable[[], Any]], Any]
 
 #: Areas smaller than this many pixels are sent raw in the automatic modes.
 TINY_AREA = 32 * 32
@@ -165,8 +171,8 @@ class ImageEncoder:
         window = min(window_pixels, spice_glz.MAX_WINDOW_PIXELS)
         self._glz = _Glz(spice_glz.Encoder(window), dictionary_id)
 
-    def choose(self, pixels: Frame) -> Codec:
-        """The codec for this area."""
+    def choose(self, pixels: Frame, memo: Memo | None = None) -> Codec:
+        """The codec for this area (``memo`` may share the photo-like judgement)."""
         h, w = pixels.shape[:2]
         mode = self.compression
         glz_fits = self._glz is not None and w * h <= self._glz.encoder.window_pixels
@@ -182,7 +188,8 @@ class ImageEncoder:
             return Codec.GLZ if glz_fits else Codec.LZ
         if w * h < TINY_AREA:
             return Codec.BITMAP
-        if is_photo_like(pixels):
+        photo = is_photo_like(pixels) if memo is None else memo("photo", partial(is_photo_like, pixels))
+        if photo:
             return Codec.QUIC
         if mode is Compression.AUTO_GLZ and glz_fits:
             return Codec.GLZ
@@ -194,42 +201,67 @@ class ImageEncoder:
         return image_id
 
     def encode(
-        self, frame: Frame, box: Rect, codec: Codec | None = None, flags: ImageFlags = _NO_FLAGS
+        self,
+        frame: Frame,
+        box: Rect,
+        codec: Codec | None = None,
+        flags: ImageFlags = _NO_FLAGS,
+        memo: Memo | None = None,
     ) -> Image:
-        """The area ``box`` of ``frame`` (a C-contiguous (H, W, 4) BGRX array) as a SPICE image."""
+        """The area ``box`` of ``frame`` (a C-contiguous (H, W, 4) BGRX array) as a SPICE image.
+
+        ``memo`` (for those pixels) shares what does not depend on this client: the codec
+        judgement and the QUIC, LZ, LZ4 or raw data.  GLZ (the client's dictionary) never is.
+        """
         pixels = frame[box.top : box.bottom, box.left : box.right]
         if codec is None:
-            codec = self.choose(pixels)
+            codec = self.choose(pixels, memo)
         h, w = box.height, box.width
-        flat, stride = _window(frame, box)
         image_id = self._image_id()
         image: Image
-        if codec is Codec.QUIC:
-            blob = spice_quic.encode(flat, w, h, spice_quic.ImageType.RGB32, stride)
-            image = QuicImage(width=w, height=h, id=image_id, flags=flags, data=blob)
-        elif codec is Codec.LZ:
-            blob = spice_lz.encode(flat, w, h, spice_lz.ImageType.RGB32, stride)
-            image = LzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
-        elif codec is Codec.LZ4:
-            image = Lz4Image(width=w, height=h, id=image_id, flags=flags, data=_lz4_data(pixels))
-        elif codec is Codec.GLZ:
+        if codec is Codec.GLZ:
             if self._glz is None:
                 raise ValueError("GLZ needs the client's dictionary (DISPLAY_INIT) first")
+            flat, stride = _window(frame, box)
             blob = self._glz.encoder.encode(flat, w, h, spice_glz.ImageType.RGB32, stride)
             image = GlzRgbImage(width=w, height=h, id=image_id, flags=flags, data=blob)
         else:
-            image = BitmapImage(
-                width=w,
-                height=h,
-                id=image_id,
-                flags=flags,
-                format=BitmapFmt.FMT_32BIT,
-                stride=4 * w,
-                data=np.ascontiguousarray(pixels).tobytes(),
-                bitmap_flags=BitmapFlags.TOP_DOWN,
-            )
+            make = partial(_encode_pure, codec, frame, box)
+            data: bytes = make() if memo is None else memo(codec, make)
+            if codec is Codec.QUIC:
+                image = QuicImage(width=w, height=h, id=image_id, flags=flags, data=data)
+            elif codec is Codec.LZ:
+                image = LzRgbImage(width=w, height=h, id=image_id, flags=flags, data=data)
+            elif codec is Codec.LZ4:
+                image = Lz4Image(width=w, height=h, id=image_id, flags=flags, data=data)
+            else:
+                image = BitmapImage(
+                    width=w,
+                    height=h,
+                    id=image_id,
+                    flags=flags,
+                    format=BitmapFmt.FMT_32BIT,
+                    stride=4 * w,
+                    data=data,
+                    bitmap_flags=BitmapFlags.TOP_DOWN,
+                )
         self.counts[codec] += 1
         return image
+
+
+def _encode_pure(codec: Codec, frame: Frame, box: Rect) -> bytes:
+    """The data of a QUIC, LZ, LZ4 or raw image of ``box``: a function of the pixels alone."""
+    h, w = box.height, box.width
+    if codec is Codec.QUIC:
+        flat, stride = _window(frame, box)
+        return spice_quic.encode(flat, w, h, spice_quic.ImageType.RGB32, stride)
+    if codec is Codec.LZ:
+        flat, stride = _window(frame, box)
+        return spice_lz.encode(flat, w, h, spice_lz.ImageType.RGB32, stride)
+    pixels = frame[box.top : box.bottom, box.left : box.right]
+    if codec is Codec.LZ4:
+        return _lz4_data(pixels)
+    return np.ascontiguousarray(pixels).tobytes()
 
 
 def encode_mjpeg(frame: Frame, box: Rect, quality: int) -> bytes:

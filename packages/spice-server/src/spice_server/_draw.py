@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from spice_proto import (
     Clip,
@@ -28,6 +29,7 @@ from spice_proto import (
 
 from ._cache import CACHE_MIN_AREA, PixmapCache, content_key, sample_key
 from ._compress import ImageEncoder
+from ._shared import SharedEncodes
 from ._source import Frame
 
 __all__ = ["PRIMARY_SURFACE", "Job", "draw_band", "draw_copy"]
@@ -47,27 +49,48 @@ class Job:
     run: Callable[[], list[Message]]
 
 
-def draw_band(frame: Frame, band: Rect, encoder: ImageEncoder, cache: PixmapCache | None) -> list[Message]:
+def draw_band(
+    frame: Frame,
+    band: Rect,
+    encoder: ImageEncoder,
+    cache: PixmapCache | None,
+    shared: SharedEncodes | None = None,
+) -> list[Message]:
     """DRAW_COPY of ``band`` (FROM_CACHE when the client has that content), preceded by
-    INVAL_LIST when caching it pushes older entries out of the client's cache."""
+    INVAL_LIST when caching it pushes older entries out of the client's cache.
+
+    With ``shared`` (the source's), what other clients worked out for the same pixels is
+    reused: the snapshot and key of a cached band, the codec choice and non-GLZ data.
+    """
+    live = None if shared is None else partial(shared.live, frame, band)
     if cache is None or band.area < CACHE_MIN_AREA or not cache.fits(band.area):
-        return [draw_copy(encoder.encode(frame, band), band)]
-    sample = sample_key(frame[band.top : band.bottom, band.left : band.right])
+        return [draw_copy(encoder.encode(frame, band, memo=live), band)]
+    view = frame[band.top : band.bottom, band.left : band.right]
+    sample = sample_key(view) if live is None else live("sample", partial(sample_key, view))
     if not cache.worth_keying(band.area, sample):
-        return [draw_copy(encoder.encode(frame, band), band)]
+        return [draw_copy(encoder.encode(frame, band, memo=live), band)]
     # One snapshot for the key and the image: the frame may change while this runs.
-    pixels = frame[band.top : band.bottom, band.left : band.right].copy()
-    key = content_key(pixels.data, band.width, band.height)
+    pixels, key = _snapshot(view) if live is None else live("snapshot", partial(_snapshot, view))
     cached = cache.lookup(key)
     if cached is not None:
         return [draw_copy(FromCacheImage(width=band.width, height=band.height, id=cached), band)]
-    image = encoder.encode(pixels, Rect.of_size(band.width, band.height), flags=ImageFlags.CACHE_ME)
-    evicted = cache.add(key, image.id, band.area, sample_key(pixels))
+    named = None if shared is None else partial(shared.content, key)
+    image = encoder.encode(
+        pixels, Rect.of_size(band.width, band.height), flags=ImageFlags.CACHE_ME, memo=named
+    )
+    snap_sample = sample_key(pixels) if named is None else named("sample", partial(sample_key, pixels))
+    evicted = cache.add(key, image.id, band.area, snap_sample)
     out: list[Message] = []
     if evicted:
         out.append(DisplayInvalList(tuple(ResourceId(ResourceType.PIXMAP, i) for i in evicted)))
     out.append(draw_copy(image, band))
     return out
+
+
+def _snapshot(view: Frame) -> tuple[Frame, bytes]:
+    """A copy of an area and its content key."""
+    pixels = view.copy()
+    return pixels, content_key(pixels.data, pixels.shape[1], pixels.shape[0])
 
 
 def draw_copy(image: Image, band: Rect) -> DisplayDrawCopy:

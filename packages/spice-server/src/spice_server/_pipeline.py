@@ -32,7 +32,6 @@ from spice_proto import (
     DisplayStreamReport,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
-    Head,
     Message,
     Rect,
     SurfaceFlags,
@@ -43,8 +42,10 @@ from spice_proto import (
 from ._cache import PixmapCache
 from ._compress import Compression, ImageEncoder
 from ._draw import PRIMARY_SURFACE, Job, draw_band
+from ._heads import heads_of
 from ._region import MAX_DRAW_PIXELS, DirtyRegion, split_box
 from ._scroll import Scroll
+from ._shared import SharedEncodes, shared_encodes
 from ._source import Frame, FrameSource
 from ._streams import StreamSet
 from ._video import StreamingMode, VideoStream
@@ -59,7 +60,8 @@ class DisplayPipeline:
     ``clock`` gives seconds (stream detection, frame pacing, timeouts); the I/O side
     passes ``trio.current_time``.  ``video_codecs`` are the stream codecs the client
     decodes (empty: no streams); ``sized_streams`` and ``stream_reports`` are its
-    SIZED_STREAM and STREAM_REPORT capabilities.
+    SIZED_STREAM and STREAM_REPORT capabilities.  ``share_encodes``: reuse what other
+    clients of the same source encoded for the same pixels (:mod:`._shared`).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class DisplayPipeline:
         sized_streams: bool = False,
         stream_reports: bool = False,
         copy_bits: bool = True,
+        share_encodes: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -90,6 +93,8 @@ class DisplayPipeline:
         self.cache: PixmapCache | None = None
         self.clock = clock
         self.copy_bits = copy_bits
+        #: What the clients of this source share (None: this client encodes everything itself).
+        self.shared: SharedEncodes | None = shared_encodes(source) if share_encodes else None
         self._streams = StreamSet(
             source,
             self.region,
@@ -153,12 +158,16 @@ class DisplayPipeline:
         if not self._attached:
             self.source.subscribe(self)
             self._attached = True
+            if self.shared is not None:
+                self.shared.join()
         self.region.resize(self.source.width, self.source.height)
 
     def detach(self) -> None:
         if self._attached:
             self.source.unsubscribe(self)
             self._attached = False
+            if self.shared is not None:
+                self.shared.leave()
 
     def client_init(self, msg: DisplayInit) -> None:
         """The client's DISPLAY_INIT: its pixmap cache and GLZ dictionary."""
@@ -239,7 +248,8 @@ class DisplayPipeline:
             DisplaySurfaceCreate(PRIMARY_SURFACE, width, height, SurfaceFmt.FMT_32_xRGB, SurfaceFlags.PRIMARY)
         )
         if self.monitors_config:
-            out.append(DisplayMonitorsConfig((Head(0, PRIMARY_SURFACE, width, height, 0, 0, 0),), 1))
+            heads = heads_of(self.source)
+            out.append(DisplayMonitorsConfig(heads, max(len(heads), 1)))
         self.surface = (width, height)
         self.marked = False
         self.region.resize(width, height)
@@ -299,7 +309,7 @@ class DisplayPipeline:
 
     def draw(self, frame: Frame, band: Rect) -> list[Message]:
         """DRAW_COPY of ``band`` (see :func:`~._draw.draw_band`)."""
-        return draw_band(frame, band, self.encoder, self.cache)
+        return draw_band(frame, band, self.encoder, self.cache, self.shared)
 
 
 def _nothing() -> None:
