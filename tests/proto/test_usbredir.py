@@ -23,10 +23,17 @@ from spice_proto.usbredir import (
     Interface,
     InterfaceInfo,
     InterruptPacket,
+    InterruptReceivingStatus,
+    IsoPacket,
+    IsoStreamStatus,
     Packet,
     Received,
     SetAltSetting,
     SetConfiguration,
+    StartInterruptReceiving,
+    StartIsoStream,
+    StopInterruptReceiving,
+    StopIsoStream,
     UsbRedirError,
     UsbRedirParser,
     ep_index,
@@ -258,3 +265,53 @@ def test_random_bytes_after_hello_give_packets_or_usbredir_error(data: bytes) ->
         host.next_packets()
     except UsbRedirError:
         pass
+
+
+# ------------------------------------------------- isochronous and interrupt paths
+def test_iso_and_interrupt_packets_have_usbredirproto_layouts_and_round_trip() -> None:
+    """Byte layouts of usbredirproto.h's iso / interrupt headers, both directions."""
+    host, guest = pair()
+    for sender, packet, body in [
+        ("guest", StartIsoStream(0x83, 8, 4), bytes([0x83, 8, 4])),
+        ("guest", StopIsoStream(0x83), bytes([0x83])),
+        ("host", IsoStreamStatus(0, 0x83), bytes([0, 0x83])),
+        ("guest", IsoPacket(0x03, 0, 3, b"abc"), struct.pack("<BBH", 0x03, 0, 3) + b"abc"),
+        ("host", IsoPacket(0x03, 0, 3), struct.pack("<BBH", 0x03, 0, 3)),
+        (
+            "host",
+            IsoPacket(0x83, 0, 192, bytes(range(192))),
+            struct.pack("<BBH", 0x83, 0, 192) + bytes(range(192)),
+        ),
+        ("host", IsoPacket(0x83, 4, 0), struct.pack("<BBH", 0x83, 4, 0)),
+        ("guest", StartInterruptReceiving(0x81), bytes([0x81])),
+        ("guest", StopInterruptReceiving(0x81), bytes([0x81])),
+        ("host", InterruptReceivingStatus(0, 0x81), bytes([0, 0x81])),
+        ("host", InterruptPacket(0x81, 0, 8, bytes(8)), struct.pack("<BBH", 0x81, 0, 8) + bytes(8)),
+        ("guest", InterruptPacket(0x02, 0, 1, b"\x02"), struct.pack("<BBH", 0x02, 0, 1) + b"\x02"),
+        ("host", InterruptPacket(0x02, 0, 1), struct.pack("<BBH", 0x02, 0, 1)),
+    ]:
+        src, dst = (host, guest) if sender == "host" else (guest, host)
+        raw = src.encode(packet, 9)
+        assert raw == struct.pack("<IIQ", packet.TYPE, len(body), 9) + body, packet
+        assert carry(src, dst, packet, 9) == Received(9, packet)
+
+
+@pytest.mark.parametrize(
+    ("sender", "raw", "fault"),
+    [
+        ("host", _raw(12, bytes([0x83, 8, 4])), "host may not send START_ISO_STREAM"),
+        ("guest", _raw(14, bytes([0, 0x83])), "guest may not send ISO_STREAM_STATUS"),
+        ("guest", _raw(12, bytes([0x83, 8])), "START_ISO_STREAM: 2 bytes, expected 3"),
+        ("guest", _raw(102, struct.pack("<BBH", 0x83, 0, 4) + b"abcd"), "unexpected 4 data bytes"),
+        ("host", _raw(102, struct.pack("<BBH", 0x83, 0, 4) + b"ab"), "2 data bytes, header says 4"),
+        ("host", _raw(102, struct.pack("<BBH", 0x03, 0, 2) + b"ab"), "unexpected 2 data bytes"),
+        ("host", _raw(103, struct.pack("<BBH", 0x81, 0, 8)), "0 data bytes, header says 8"),
+        ("host", _raw(15, bytes([0x81])), "host may not send START_INTERRUPT_RECEIVING"),
+    ],
+)
+def test_hostile_iso_and_interrupt_packets_raise(sender: str, raw: bytes, fault: str) -> None:
+    host, guest = pair()
+    dst = guest if sender == "host" else host
+    dst.receive_data(raw)
+    with pytest.raises(UsbRedirError, match=fault):
+        dst.next_packets()
