@@ -170,7 +170,7 @@ SPICE_SESSION_LOWLEVEL = _names(
     # Connecting: capabilities, URIs, the memory budget's bounds
     "CLIENT_CHANNEL_CAPS channel_name CLIENT_AGENT_CAPS redact_uri DEFAULT_MEMORY_BUDGET parse_size "
     "MIN_MEMORY_BUDGET InvalidVVFile parse_vv KEEP_FILE_ENV PROXY_ENV is_vv_path Backoff ReconnectNotice "
-    "SessionLost TicketExpired "
+    "SessionLost TicketExpired OWN_OS_ID VersionCheck check_vv_versions compare_versions "
     # What session.stats reports
     "ChannelStats SessionStats tcp_rtt_ms "
     # Display: per-channel state, caches, video streams, A/V

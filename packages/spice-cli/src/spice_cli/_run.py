@@ -68,6 +68,13 @@ def add_connection_args(p: argparse.ArgumentParser, *, timeout_help: str) -> Non
         help="most memory the session may hold for the server's pictures, e.g. 512M or 2G (default 1G); "
         "what would exceed it is skipped",
     )
+    p.add_argument(
+        "--enforce-vv-version",
+        action="store_true",
+        help="refuse a .vv file whose version= (remote-viewer's minimum) is newer than spice-cli "
+        "(default: minimums for virt-viewer are reported and ignored; versions=spice-cli:V is always "
+        "enforced)",
+    )
 
 
 def _memory_size(text: str) -> int:
@@ -96,6 +103,7 @@ def check_connection_args(args: argparse.Namespace) -> None:
     args.vv = None
     if ss.lowlevel.is_vv_path(args.uri):
         args.vv = ss.load_vv(args.uri)  # once: the file may ask to be deleted when read
+        _check_vv_versions(args.vv, args.uri, getattr(args, "enforce_vv_version", False))
         uri = args.vv.uri()
         origin = f"the file {args.uri}"
     else:
@@ -109,6 +117,19 @@ def check_connection_args(args: argparse.Namespace) -> None:
             )
     if password_from(args) is None and uri.password is not None:
         check_password(uri.password, origin)
+
+
+def _check_vv_versions(vv: ss.VVFile, path: str, enforce: bool) -> None:
+    """A .vv file's minimum version for spice-cli is enforced; virt-viewer's are reported."""
+    from . import __version__
+
+    check = ss.lowlevel.check_vv_versions(vv, __version__, enforce_generic=enforce)
+    error = check.error()
+    if error is not None:
+        raise ss.lowlevel.InvalidVVFile(f"{path}: {error}")
+    notice = check.notice()
+    if notice is not None:
+        print(f"spice: {notice}", file=sys.stderr)
 
 
 def open_session(args: argparse.Namespace, *, audio: bool = False) -> AbstractAsyncContextManager[ss.Session]:
