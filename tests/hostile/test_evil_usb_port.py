@@ -108,3 +108,31 @@ async def test_webdav_mux_flood_of_clients_is_refused(tmp_path: Path) -> None:
         ):
             with pytest.raises(ss.SessionError, match="more than 64 open"):
                 await FolderShare(tmp_path).serve(port)
+
+
+INTERRUPT_OUT_SHORT = struct.pack("<III", 103, 5, 1) + struct.pack("<BBH", 0x02, 0, 8) + b"x"
+
+
+@pytest.mark.parametrize(
+    ("after_hello", "fault"),
+    [
+        (INTERRUPT_OUT_SHORT, "1 data bytes, header says 8"),
+        (struct.pack("<III", 15, 2, 1) + b"\x81\x00", "START_INTERRUPT_RECEIVING: 2 bytes"),
+        (struct.pack("<III", 103, 2, 1) + b"\x02\x00", "shorter than its 4-byte header"),
+        (struct.pack("<III", 103, 9 << 20, 1), "claims 9437184 bytes"),
+        (struct.pack("<III", 17, 2, 1) + b"\x00\x81", "may not send INTERRUPT_RECEIVING_STATUS"),
+    ],
+)
+async def test_malformed_interrupt_packets_to_a_usb_keyboard(after_hello: bytes, fault: str) -> None:
+    """The HID path: a guest starts receiving from our keyboard (which has a key report
+    waiting), then sends garbage: ``attach`` ends with UsbRedirError."""
+    start = struct.pack("<III", 15, 1, 1) + b"\x81"
+    script = {(T.USBREDIR, 0): [(DATA, HELLO + start), (DATA, after_hello)]}
+    keyboard = ss.lowlevel.usb_keyboard()
+    keyboard.tap([0x04])
+    with trio.fail_after(20):
+        async with evil_server(script) as uri, ss.connect(uri) as session:
+            with pytest.raises(ss.UsbRedirError, match=fault):
+                async with session.usb.attach(keyboard) as dev:
+                    await dev.wait_configured(timeout=15)
+    assert keyboard.queued == 0  # the reports went out once the guest started receiving
