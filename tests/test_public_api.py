@@ -208,7 +208,7 @@ SPICE_SERVER = _names(
     "Server ServerAddress ClientSession Compression StreamingMode "
     # What the clients see
     "PIXEL_FORMATS DamageListener Frame Framebuffer FrameSource ScrollListener SourceError "
-    "image_source DemoSource run_demo_audio CursorShape default_cursor "
+    "image_source Heads DemoSource run_demo_audio CursorShape default_cursor "
     # What the clients do
     "ButtonEvent InputEvent KeyEvent ModifiersEvent MotionEvent PointerEvent "
     # Sound

@@ -142,6 +142,35 @@ async def test_two_monitors_give_two_windows(viewer: str, xvfb_factory: Callable
         await exact_on_screen(xvfb, right.frame)
 
 
+SECOND_HEAD_WINDOW = {"remote-viewer": r"spice-python \(2\)", "spicy": "spice display 0:1"}  # regexes
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_two_heads_in_one_channel_give_two_windows(
+    viewer: str, xvfb_factory: Callable[..., Xvfb]
+) -> None:
+    """One display channel, one surface, two heads in its MONITORS_CONFIG (ss.Heads).
+
+    spicy opens every head's window at the first one's size and scales the picture into it
+    (seen on a screenshot), so its heads are the same size here; remote-viewer's differ.
+    """
+    require_binary("xdotool")
+    xvfb = xvfb_factory("1400x900x24")
+    width, height = (W, H) if viewer == "spicy" else (W - 160, H - 100)
+    left, right = ss.Framebuffer(W, H), ss.Framebuffer(width, height)
+    left.update(pattern_frame(W, H, variant=0))
+    right.update(pattern_frame(width, height, variant=2))
+    server = ss.Server(ss.Heads([left, right]), agent=ss.GuestAgent(follow_resize=False))
+    async with running(server) as port:
+        start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        second = await trio.to_thread.run_sync(
+            lambda: xvfb.display.wait_window(SECOND_HEAD_WINDOW[viewer], 30)
+        )
+        await trio.to_thread.run_sync(lambda: xvfb.display.run(["xdotool", "windowmove", second, "700", "0"]))
+        await exact_on_screen(xvfb, left.frame)
+        await exact_on_screen(xvfb, right.frame)
+
+
 def _png(width: int, height: int, seed: int) -> tuple[bytes, np.ndarray]:
     import io
 

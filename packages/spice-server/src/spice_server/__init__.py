@@ -34,6 +34,7 @@ from ._source import (
     SourceError as SourceError,
     image_source as image_source,
 )
+from ._heads import Heads as Heads
 from ._demo import DemoSource as DemoSource
 from ._demo_audio import run_demo_audio as run_demo_audio
 from ._cursor import CursorShape as CursorShape, default_cursor as default_cursor

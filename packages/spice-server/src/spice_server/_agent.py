@@ -54,6 +54,7 @@ from spice_proto import (
     UnknownMessage,
 )
 
+from ._heads import monitor_sources
 from ._source import FrameSource, SourceError
 
 __all__ = [
@@ -137,7 +138,8 @@ class GuestAgent:
     """The server's built-in agent; give it to ``Server(agent=...)``.
 
     ``follow_resize``: a client's monitors config resizes each monitor's source that can
-    resize (a :class:`Framebuffer`, the demo) to the client's monitor of the same index;
+    resize (a :class:`Framebuffer`, the demo) to the client's monitor of the same index
+    (monitors numbered channel by channel, then by :class:`Heads` head);
     ``on_resize(monitors) -> bool`` replaces that policy.  ``files_dir``: where files
     clients send are written (None: transfers are refused as disabled); ``max_file_size``
     bounds one.  ``max_clipboard`` bounds clipboard data both ways.
@@ -262,7 +264,7 @@ class GuestAgent:
         if self.on_resize is not None:
             applied = bool(self.on_resize(monitors))
         elif self.follow_resize and self._displays is not None:
-            for display, monitor in zip(self._displays(), monitors, strict=False):
+            for display, monitor in zip(monitor_sources(self._displays()), monitors, strict=False):
                 if monitor.width and monitor.height and self._resize_one(client, display, monitor):
                     applied = True
         self._emit(ResizeRequested(client, monitors, applied))

@@ -55,6 +55,7 @@ from ._audio import AudioSource
 from ._compress import Compression, ImageEncoder
 from ._draw import Job
 from ._events import InputEvent, MotionEvent
+from ._heads import head_at
 from ._inputs import InputsState
 from ._keepalive import watch_silence
 from ._pipeline import DisplayPipeline
@@ -305,6 +306,10 @@ class ClientSession:
 
     # --- display ----------------------------------------------------------------------------
 
+    def _head_at(self, display: int, x: int, y: int) -> int:
+        sources = self._sources()
+        return head_at(sources[display], x, y) if 0 <= display < len(sources) else 0
+
     def _sources(self) -> Sequence[FrameSource]:
         """The monitors' sources (display channel i shows the i-th)."""
         ctx = self._ctx
@@ -394,7 +399,9 @@ class ClientSession:
 
     async def _inputs(self, ch: ServerChannel) -> None:
         source = self._ctx.source()
-        state = InputsState(self.id, lambda: self.mouse_mode, lambda: (source.width, source.height))
+        state = InputsState(
+            self.id, lambda: self.mouse_mode, lambda: (source.width, source.height), self._head_at
+        )
         await ch.send(InputsInit(KeyboardModifierFlags(0)))
         async for msg in ch:
             events, replies = state.handle(msg)

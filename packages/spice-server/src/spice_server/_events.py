@@ -32,13 +32,15 @@ class KeyEvent:
 
 @dataclass(frozen=True)
 class PointerEvent:
-    """Client mouse mode: the pointer is at ``x, y`` of the display (absolute)."""
+    """Client mouse mode: the pointer is at ``x, y`` of display channel ``display``'s surface
+    (absolute), on its head ``monitor`` (0 unless the channel shows :class:`Heads`)."""
 
     x: int
     y: int
     buttons: MouseButtonMask
     client: int = 0
     display: int = 0
+    monitor: int = 0
 
 
 @dataclass(frozen=True)

@@ -77,11 +77,17 @@ class InputsState:
     """One client's inputs channel: pointer position, buttons, mouse-motion acknowledgements."""
 
     def __init__(
-        self, client: int, mouse_mode: Callable[[], MouseMode], bounds: Callable[[], tuple[int, int]]
+        self,
+        client: int,
+        mouse_mode: Callable[[], MouseMode],
+        bounds: Callable[[], tuple[int, int]],
+        head_at: Callable[[int, int, int], int] = lambda display, x, y: 0,
     ):
         self.client = client
         self._mouse_mode = mouse_mode
         self._bounds = bounds
+        #: (display, x, y) -> the head of that display the point is on.
+        self._head_at = head_at
         self.x = 0
         self.y = 0
         self.buttons = MouseButtonMask(0)
@@ -117,7 +123,8 @@ class InputsState:
         if isinstance(message, InputsMousePosition):
             self.x, self.y = message.x, message.y
             self.buttons = MouseButtonMask(message.buttons_state)
-            event = PointerEvent(message.x, message.y, self.buttons, c, message.display_id)
+            head = self._head_at(message.display_id, message.x, message.y)
+            event = PointerEvent(message.x, message.y, self.buttons, c, message.display_id, head)
             return [event], self._motion_ack()
         if isinstance(message, InputsMouseMotion):
             width, height = self._bounds()
