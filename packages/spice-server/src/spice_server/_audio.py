@@ -36,6 +36,7 @@ from spice_proto import (
     RecordStop,
 )
 
+from ._mmtime import MediaTimeControl
 from ._video import media_time
 
 __all__ = ["AUDIO_RATE", "AudioSource", "RecordedAudio", "audio_caps"]
@@ -159,8 +160,11 @@ class AudioSource:
 
     # --- per client channels (run by the client session) ------------------------------------
 
-    async def serve_playback(self, ch: ServerChannel) -> None:
-        """Send this source to one client's playback channel until it closes."""
+    async def serve_playback(self, ch: ServerChannel, media: MediaTimeControl | None = None) -> None:
+        """Send this source to one client's playback channel until it closes.
+
+        ``media``: the client's media clock, told when sound starts and stops."""
+        media = media if media is not None else MediaTimeControl()
         opus = PlaybackCap.OPUS in ch.client_channel_caps and _opus() is not None
         mode = AudioDataMode.OPUS if opus else AudioDataMode.RAW
         encode = _OpusEncoder() if opus else None
@@ -177,6 +181,7 @@ class AudioSource:
                     # DATA times follow the samples from here (a steady timeline, however the
                     # sends jitter), until the next STOP
                     start, frames_sent = media_time(), 0
+                    media.playback_started()
                     await ch.send(PlaybackStart(CHANNELS, AudioFmt.S16, AUDIO_RATE, start))
                     deadline = trio.current_time()
                     idle_since = None
@@ -198,8 +203,11 @@ class AudioSource:
                         deadline = max(deadline, now - 0.05) + PACKET / AUDIO_RATE
                         await trio.sleep_until(deadline)
                     await ch.send(PlaybackStop())
+                    media.playback_stopped()
         finally:
             self._listeners.remove(listener)
+            if not media.enabled:
+                media.playback_stopped()  # the channel went while sound played
 
     async def serve_record(self, ch: ServerChannel, client: int) -> None:
         """Ask one client to record (when ``record``) and deliver what it sends."""
