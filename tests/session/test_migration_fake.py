@@ -1,0 +1,214 @@
+"""Seamless migration between two scripted servers (spice_net's server side, no QEMU).
+
+The source lists one display channel and, when told, sends MIGRATE_BEGIN_SEAMLESS naming
+the destination; the destination answers MIGRATE_DST_DO_SEAMLESS as the test says (ACK,
+NACK, nothing).  Then the source migrates main and display; what each side received is
+recorded.  Also: a destination nobody listens on, one that never answers, and a source
+that sends MIGRATE_DATA nobody asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+
+import pytest
+import spice_net
+import spice_proto as sp
+import spice_session as ss
+import trio
+from spice_session._migration import MigrationError
+from spice_session.events import MigrationCompleted, MigrationStarted
+
+T = sp.ChannelType
+HOST = "127.0.0.1"
+SESSION_ID = 0x5EA1
+BOTH = sp.MigrateFlags.NEED_FLUSH | sp.MigrateFlags.NEED_DATA_TRANSFER
+SURFACE = sp.DisplaySurfaceCreate(0, 16, 16, sp.SurfaceFmt.FMT_32_xRGB, sp.SurfaceFlags.PRIMARY)
+
+
+@dataclass
+class Pair:
+    """The two servers' script and what they saw."""
+
+    answer: str = "ack"  # the destination's answer to DO_SEAMLESS: ack, nack or none
+    hostile: bool = False  # the source sends MIGRATE_DATA on display without MIGRATE
+    dst_port: int = 0
+    begin: trio.Event = field(default_factory=trio.Event)
+    connected: trio.Event = field(default_factory=trio.Event)
+    src_main_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
+    src_display_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
+    dst_links: list[tuple[int, int, int]] = field(default_factory=list)
+    dst_got: dict[int, list[sp.Message | sp.UnknownMessage]] = field(default_factory=dict)
+
+
+_Log = list[sp.Message | sp.UnknownMessage]
+
+
+async def _receive_until(
+    chan: spice_net.ServerChannel, kinds: tuple[type[sp.Message], ...], log: _Log
+) -> sp.Message | sp.UnknownMessage:
+    while True:
+        message = await chan.receive()
+        log.append(message)
+        if isinstance(message, kinds):
+            return message
+
+
+async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
+    modes = sp.MouseMode.SERVER | sp.MouseMode.CLIENT
+    await chan.send(sp.MainInit(SESSION_ID, 1, modes, sp.MouseMode.SERVER, False, 10, 0, 0))
+    await _receive_until(chan, (sp.MainAttachChannels,), [])
+    await chan.send(sp.MainChannelsList((sp.ChannelId(T.DISPLAY, 0),)))
+    await pair.begin.wait()
+    await chan.send(sp.MainMigrateBeginSeamless(sp.MigrationDstInfo(pair.dst_port, 0xFFFF, "127.0.0.1"), 7))
+    answer = await _receive_until(
+        chan, (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnectError), pair.src_main_got
+    )
+    pair.connected.set()
+    if isinstance(answer, sp.MainMigrateConnectedSeamless):
+        await chan.send(sp.Migrate(BOTH))
+        await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
+        await chan.send(sp.MigrateData(b"MAIN-STATE"))
+    await trio.sleep_forever()
+
+
+async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
+    pair.src_display_got.append(await chan.receive())  # DISPLAY_INIT
+    await chan.send(SURFACE)
+    await chan.send(sp.DisplayMark())
+    await pair.connected.wait()
+    if pair.hostile:
+        await chan.send(sp.MigrateData(b"nobody asked"))
+    elif pair.src_main_got and isinstance(pair.src_main_got[-1], sp.MainMigrateConnectedSeamless):
+        await chan.send(sp.Migrate(BOTH))
+        await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_display_got)
+        await chan.send(sp.MigrateData(b"DISPLAY-STATE"))
+    await trio.sleep_forever()
+
+
+async def _destination(chan: spice_net.ServerChannel, pair: Pair) -> None:
+    got = pair.dst_got.setdefault(int(chan.channel_type), [])
+    if chan.channel_type == T.MAIN:
+        await _receive_until(chan, (sp.MainMigrateDstDoSeamless,), got)
+        if pair.answer == "none":
+            await trio.sleep_forever()
+        await chan.send(
+            sp.MainMigrateDstSeamlessAck() if pair.answer == "ack" else sp.MainMigrateDstSeamlessNack()
+        )
+    got.append(await chan.receive())  # the client's MIGRATE_DATA comes first
+    if chan.channel_type == T.MAIN:
+        await chan.send(sp.MainName("the destination"))
+    await trio.sleep_forever()
+
+
+async def _serve(pair: Pair, source: bool, stream: trio.SocketStream) -> None:
+    try:
+        chan = await spice_net.accept_channel(stream, password=None)
+    except spice_net.SpiceNetError:
+        return
+    async with chan:
+        try:
+            if not source:
+                pair.dst_links.append((int(chan.channel_type), chan.channel_id, chan.connection_id))
+                await _destination(chan, pair)
+            elif chan.channel_type == T.MAIN:
+                await _source_main(chan, pair)
+            else:
+                await _source_display(chan, pair)
+        except spice_net.ChannelClosed:
+            pass
+
+
+@asynccontextmanager
+async def servers(pair: Pair, destination: bool = True) -> AsyncIterator[str]:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, partial(_serve, pair, True), 0, host="127.0.0.1")
+        )
+        if destination:
+            dst = await nursery.start(
+                partial(trio.serve_tcp, partial(_serve, pair, False), 0, host="127.0.0.1")
+            )
+            pair.dst_port = dst[0].socket.getsockname()[1]
+        else:  # a port nobody listens on
+            with trio.socket.socket() as sock:
+                await sock.bind(("127.0.0.1", 0))
+                pair.dst_port = sock.getsockname()[1]
+        yield f"spice://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+        nursery.cancel_scope.cancel()
+
+
+async def _events_until(session: ss.Session, done: type) -> list[ss.events.Event]:
+    seen: list[ss.events.Event] = []
+    async for event in session.events():
+        seen.append(event)
+        if isinstance(event, done):
+            return seen
+    raise AssertionError(f"the events ended without {done.__name__}: {seen}")
+
+
+async def test_seamless_switches_each_channel_after_handing_its_data_over() -> None:
+    pair = Pair()
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            await session.screenshot()
+            primary = session.display.primary
+            pair.begin.set()
+            events = await _events_until(session, MigrationCompleted)
+            while session.name != "the destination":  # read from the destination's main now
+                await trio.sleep(0.01)
+            assert session.display.primary is primary  # kept, not created again
+            assert session.uri.port == pair.dst_port
+            assert session.migrated_to == sp.MigrationDstInfo(pair.dst_port, 0xFFFF, "127.0.0.1")
+    where = f"127.0.0.1:{pair.dst_port}"
+    assert [e for e in events if isinstance(e, (MigrationStarted, MigrationCompleted))] == [
+        MigrationStarted("seamless", where),
+        MigrationCompleted("seamless", where),
+    ]
+    assert sorted(pair.dst_links) == [(T.MAIN, 0, SESSION_ID), (T.DISPLAY, 0, SESSION_ID)]
+    assert pair.dst_got[T.MAIN] == [sp.MainMigrateDstDoSeamless(7), sp.ClientMigrateData(b"MAIN-STATE")]
+    assert pair.dst_got[T.DISPLAY] == [sp.ClientMigrateData(b"DISPLAY-STATE")]  # no DISPLAY_INIT
+    assert isinstance(pair.src_main_got[-1], sp.MigrateFlushMark)
+    assert isinstance(pair.src_display_got[-1], sp.MigrateFlushMark)
+
+
+async def test_a_nack_leaves_the_linked_main_channel_for_semi_seamless() -> None:
+    pair = Pair(answer="nack")
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            pair.begin.set()
+            events = await _events_until(session, MigrationStarted)
+            await session.migrating.wait()
+            assert session.migration_main is not None
+            assert isinstance(session.migrate_begin, sp.MainMigrateBeginSeamless)
+    assert events[-1] == MigrationStarted("semi-seamless", f"127.0.0.1:{pair.dst_port}")
+    assert pair.dst_links == [(T.MAIN, 0, SESSION_ID)]  # nothing else linked
+    assert not pair.connected.is_set()  # CONNECTED is run_reconnecting's to send
+
+
+@pytest.mark.parametrize("answer", ["unreachable", "none"])
+async def test_a_destination_that_fails_gets_connect_error(answer: str) -> None:
+    pair = Pair(answer=answer)
+    alive = answer != "unreachable"
+    with trio.fail_after(20):
+        async with servers(pair, destination=alive) as uri, ss.connect(uri, timeout=1.0) as session:
+            pair.begin.set()
+            await pair.connected.wait()
+            assert session.main is session.opened[(T.MAIN, 0)]
+            assert session.uri.port != pair.dst_port  # still on the source
+    assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnectError)
+
+
+async def test_migrate_data_nobody_asked_for_ends_the_session_with_migration_error() -> None:
+    pair = Pair(hostile=True)
+    with trio.fail_after(20):
+        async with servers(pair) as uri:
+            with pytest.raises(MigrationError, match="without a MIGRATE"):  # noqa: PT012
+                async with ss.connect(uri) as session:
+                    pair.begin.set()
+                    async for _ in session.events():
+                        pass
+                    raise AssertionError("the session ended without the error")
