@@ -20,6 +20,7 @@ import trio
 from spice_net import ChannelClosed, ServerChannel, SpiceNetError
 from spice_net.lowlevel import error_leaves
 from spice_proto import (
+    INVALID_STREAM_DROPS,
     Caps,
     ChannelId,
     ChannelType,
@@ -58,6 +59,7 @@ from ._events import InputEvent, MotionEvent
 from ._heads import head_at
 from ._inputs import InputsState
 from ._keepalive import watch_silence
+from ._mmtime import MediaTimeControl
 from ._pipeline import DisplayPipeline
 from ._pointer import SharedPointer
 from ._ports import ServerPort
@@ -157,6 +159,9 @@ class ClientSession:
         #: This client's pointer position in server mouse mode (the cursor channel shows it).
         self.pointer = (0, 0)
         self.cursor_wakeups: list[Wakeup] = []
+        self._media_wakeup = Wakeup()
+        #: This client's media clock (MAIN_MULTI_MEDIA_TIME goes out on its main channel).
+        self.media = MediaTimeControl(self._media_wakeup.set)
 
     def __repr__(self) -> str:
         return f"<client {self.id:#010x} from {self.peer}>"
@@ -265,17 +270,25 @@ class ClientSession:
         if MainCap.NAME_AND_UUID in ch.client_channel_caps:
             await ch.send(MainName(self._ctx.name))
             await ch.send(MainUuid(self._ctx.uuid))
-        if self._ctx.agent is None:
-            await self._main_messages(ch, None)
-            return
-        agent = self._ctx.agent.attach(self.id)
+        agent = self._ctx.agent.attach(self.id) if self._ctx.agent is not None else None
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(agent.run, ch)
+                nursery.start_soon(self._media_times, ch)
+                if agent is not None:
+                    nursery.start_soon(agent.run, ch)
                 await self._main_messages(ch, agent)
                 nursery.cancel_scope.cancel()
         finally:
-            self._ctx.agent.detach(agent)
+            if self._ctx.agent is not None and agent is not None:
+                self._ctx.agent.detach(agent)
+
+    async def _media_times(self, ch: ServerChannel) -> None:
+        """Send MAIN_MULTI_MEDIA_TIME whenever the client's media clock needs setting."""
+        while True:
+            await self._media_wakeup.wait()
+            msg = self.media.take()
+            if msg is not None:
+                await ch.send(msg)
 
     async def _main_messages(self, ch: ServerChannel, agent: ClientAgent | None) -> None:
         async for msg in ch:
@@ -380,6 +393,8 @@ class ClientSession:
                     )
                 elif isinstance(msg, DisplayStreamReport):
                     pipeline.stream_report(msg)
+                    if msg.num_drops != INVALID_STREAM_DROPS:
+                        self.media.stream_report(msg.last_frame_delay)
                 elif isinstance(msg, DisplayPreferredVideoCodecType):
                     pipeline.set_preferred_codecs(msg.codecs)
                     log.info("%r: preferred video codecs %s", self, list(msg.codecs))
@@ -418,7 +433,7 @@ class ClientSession:
 
     async def _playback(self, ch: ServerChannel) -> None:
         if self._ctx.audio is not None:
-            await self._ctx.audio.serve_playback(ch)
+            await self._ctx.audio.serve_playback(ch, self.media)
 
     async def _record(self, ch: ServerChannel) -> None:
         if self._ctx.audio is not None:

@@ -1,0 +1,71 @@
+"""spice_session's media clock follows spice_server's over TCP: MAIN_INIT sets it, a stream whose
+reports show late frames makes the server raise the latency and send MAIN_MULTI_MEDIA_TIME, and
+when sound stops the server sends the time with the default latency again (libspice-server's
+points).  The bound: the client's clock within 150 ms of what the server says it should read
+(a few ms measured; the latency steps checked are 200 ms and more)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import spice_proto as sp
+import spice_server as ss
+import spice_session
+import trio
+from spice_server._video import MM_TIME_DELTA, media_time
+from test_server_streams_session import ANIM, H, W, serve, smooth
+
+BOUND = 150
+
+
+def mm_diff(a: int, b: int) -> int:
+    """``a - b`` for u32 media times."""
+    return (a - b + 2**31) % 2**32 - 2**31
+
+
+async def until(condition: Callable[[], bool], what: str, fps: float = 25.0) -> None:
+    with trio.fail_after(20):
+        while not condition():
+            await trio.sleep(1 / fps)
+    assert condition(), what
+
+
+async def test_the_session_media_clock_follows_the_server(nursery: trio.Nursery) -> None:
+    fb = ss.Framebuffer(W, H)
+    audio = ss.AudioSource()
+    server = ss.Server(fb, audio=audio)
+    port = await serve(nursery, server)
+    async with spice_session.connect(f"spice://127.0.0.1:{port}", audio=True) as session:
+        session.events().close()
+        await until(lambda: bool(server.clients), "a client")
+        media = server.clients[0].media
+        clock = session.media_clock
+
+        def gap() -> int:
+            return abs(mm_diff(clock.now(), media.client_time()))
+
+        assert clock.synced and gap() < BOUND, gap()  # from MAIN_INIT
+        assert media.sent == 0
+        # our clock 300 ms ahead: the stream's frames arrive with 100 ms to spare at most
+        clock.sync((clock.now() + 300) & 0xFFFFFFFF)
+        frames = iter(range(10**6))
+
+        def next_frame() -> bool:
+            fb.update(smooth(next(frames)), ANIM)
+            return media.sent >= 1
+
+        await until(next_frame, "MAIN_MULTI_MEDIA_TIME after late frames")
+        raised = media.latency
+        assert raised >= 2 * (MM_TIME_DELTA - 100)
+        await until(lambda: gap() < BOUND, "the clock set by MAIN_MULTI_MEDIA_TIME")
+        print(f"latency raised to {raised} ms; client clock {gap()} ms from the server's")
+        # sound plays, then stops: the time with the default latency
+        while (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels:
+            await trio.sleep(0.01)
+        audio.play(spice_session.tone(440, 0.3))
+        await until(lambda: not media.enabled, "playback started")
+        await until(lambda: media.enabled and media.sent == 2, "MAIN_MULTI_MEDIA_TIME after playback stop")
+        assert media.latency == MM_TIME_DELTA
+        await until(lambda: gap() < BOUND, "the clock set after playback")
+        off = mm_diff(media_time() - MM_TIME_DELTA, clock.now())
+        assert abs(off) < BOUND, off
