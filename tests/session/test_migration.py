@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
-from spice_proto import ClientMigrateData, MigrateData, MigrateFlags, MigrateFlushMark, MigrationDstInfo
+import trio
+import trio.testing
+from spice_proto import (
+    ChannelType,
+    ClientMigrateData,
+    MigrateData,
+    MigrateFlags,
+    MigrateFlushMark,
+    MigrationDstInfo,
+)
 from spice_session import SessionError
 from spice_session._connector import make_connector
 from spice_session._migration import MigrationError, SeamlessHandover, destination_connector, where
+from spice_session._playback import Playback
+from spice_session._stats import StatsCollector
 
 BOTH = MigrateFlags.NEED_FLUSH | MigrateFlags.NEED_DATA_TRANSFER
 
@@ -65,3 +78,26 @@ def test_destination_keeps_password_and_takes_the_servers_host_ports_and_subject
     assert (plain.uri.port, plain.uri.tls_port, plain.host_subject) == (5920, None, None)
     assert where(MigrationDstInfo(5920, 0xFFFF, "10.0.0.2", None)) == "10.0.0.2:5920"
     assert where(MigrationDstInfo(0, 5921, "10.0.0.2", None)) == "10.0.0.2:5921"
+
+
+async def test_stats_of_a_switched_channel_show_no_negative_rate() -> None:
+    def counters(n: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            bytes_received=n,
+            bytes_sent=n,
+            messages_received=n,
+            messages_sent=n,
+            stream=trio.testing.MemoryReceiveStream(),
+        )
+
+    key = (ChannelType.DISPLAY, 0)
+    session = SimpleNamespace(
+        opened={key: counters(50_000)}, main=counters(0), playback=Playback(), _stream_managers={}
+    )
+    stats = StatsCollector(session)  # type: ignore[arg-type]
+    stats.sample()
+    await trio.sleep(0.05)
+    session.opened[key] = counters(40)  # the destination's twin: its own counters
+    (channel,) = stats.snapshot().channels
+    assert (channel.bytes_in, channel.messages_in) == (40, 40)
+    assert channel.bytes_in_per_s == channel.bytes_out_per_s == channel.messages_in_per_s == 0.0

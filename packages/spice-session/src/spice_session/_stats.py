@@ -201,7 +201,8 @@ class StatsCollector:
             )
             rates = [0.0, 0.0, 0.0]
             if key in before and span > 0:
-                rates = [(now_counts[i] - before[key][i]) / span for i in range(3)]
+                # a channel a seamless migration switched counts again from 0: no negative rate
+                rates = [max(0.0, (now_counts[i] - before[key][i]) / span) for i in range(3)]
             channels.append(
                 ChannelStats(
                     name=f"{channel_name(kind)}:{cid}",
