@@ -35,6 +35,7 @@ class Pair:
 
     answer: str = "ack"  # the destination's answer to DO_SEAMLESS: ack, nack or none
     hostile: bool = False  # the source sends MIGRATE_DATA on display without MIGRATE
+    cancel: bool = False  # the source cancels after MIGRATE_CONNECTED_SEAMLESS
     dst_port: int = 0
     begin: trio.Event = field(default_factory=trio.Event)
     connected: trio.Event = field(default_factory=trio.Event)
@@ -42,6 +43,7 @@ class Pair:
     src_display_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
     dst_links: list[tuple[int, int, int]] = field(default_factory=list)
     dst_got: dict[int, list[sp.Message | sp.UnknownMessage]] = field(default_factory=dict)
+    dst_closed: list[int] = field(default_factory=list)
 
 
 _Log = list[sp.Message | sp.UnknownMessage]
@@ -68,7 +70,10 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
         chan, (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnectError), pair.src_main_got
     )
     pair.connected.set()
-    if isinstance(answer, sp.MainMigrateConnectedSeamless):
+    if pair.cancel:
+        await chan.send(sp.MainMigrateCancel())
+        await chan.send(sp.MainName("still the source"))
+    elif isinstance(answer, sp.MainMigrateConnectedSeamless):
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
         await chan.send(sp.MigrateData(b"MAIN-STATE"))
@@ -82,7 +87,11 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await pair.connected.wait()
     if pair.hostile:
         await chan.send(sp.MigrateData(b"nobody asked"))
-    elif pair.src_main_got and isinstance(pair.src_main_got[-1], sp.MainMigrateConnectedSeamless):
+    elif (
+        not pair.cancel
+        and pair.src_main_got
+        and isinstance(pair.src_main_got[-1], sp.MainMigrateConnectedSeamless)
+    ):
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_display_got)
         await chan.send(sp.MigrateData(b"DISPLAY-STATE"))
@@ -119,7 +128,8 @@ async def _serve(pair: Pair, source: bool, stream: trio.SocketStream) -> None:
             else:
                 await _source_display(chan, pair)
         except spice_net.ChannelClosed:
-            pass
+            if not source:
+                pair.dst_closed.append(int(chan.channel_type))
 
 
 @asynccontextmanager
@@ -212,3 +222,16 @@ async def test_migrate_data_nobody_asked_for_ends_the_session_with_migration_err
                     async for _ in session.events():
                         pass
                     raise AssertionError("the session ended without the error")
+
+
+async def test_migrate_cancel_closes_the_destination_and_stays_on_the_source() -> None:
+    pair = Pair(cancel=True)
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            pair.begin.set()
+            await pair.connected.wait()
+            while session.name != "still the source" or len(pair.dst_closed) < 2:
+                await trio.sleep(0.01)
+            assert session._handover is None and not session._migration_targets
+            assert session.uri.port != pair.dst_port and session.migrated_to is None
+    assert sorted(pair.dst_closed) == [T.MAIN, T.DISPLAY]
