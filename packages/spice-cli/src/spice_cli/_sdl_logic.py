@@ -8,11 +8,14 @@ without a display.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from spice_proto import KeyboardModifierFlags, MouseButton, MouseMode
+
+from ._hotkeys import MODIFIERS, Combo, combo_name
 
 __all__ = [
     "GRAB_HINT",
@@ -34,14 +37,11 @@ RELEASE_COMBO = "Ctrl+Alt"
 GRAB_HINT = "click to grab input, Ctrl+Alt+F fullscreen"
 
 # SDL scancodes (= USB HID usages) the hot keys use.
-_LCTRL, _LALT, _RCTRL, _RALT = 0xE0, 0xE2, 0xE4, 0xE6
 _F = 0x09
 _M = 0x10
 _N = 0x11
 _S = 0x16
 _R = 0x15
-_CTRL = frozenset({_LCTRL, _RCTRL})
-_ALT = frozenset({_LALT, _RALT})
 
 #: SDL mouse button number (SDL_BUTTON_LEFT=1 ... X2=5) -> SPICE button.
 SDL_BUTTONS = {
@@ -103,65 +103,112 @@ def locks_from_sdl(mod: int) -> KeyboardModifierFlags:
 
 
 class Command(enum.Enum):
-    """What a key event means to the viewer itself."""
+    """What a key event means to the viewer itself (values: the hot-key action names)."""
 
     NONE = "none"
-    RELEASE_GRAB = "release-grab"
+    RELEASE_GRAB = "release-cursor"
     TOGGLE_FULLSCREEN = "toggle-fullscreen"
     TOGGLE_MUTE = "toggle-mute"
     TOGGLE_MICROPHONE = "toggle-microphone"
     TOGGLE_STATS = "toggle-stats"
     BUG_REPORT = "bug-report"
+    SECURE_ATTENTION = "secure-attention"
+    ZOOM_IN = "zoom-in"
+    ZOOM_OUT = "zoom-out"
+    ZOOM_RESET = "zoom-reset"
+    SMARTCARD_INSERT = "smartcard-insert"
+    SMARTCARD_REMOVE = "smartcard-remove"
+    USB_DEVICE_RESET = "usb-device-reset"
 
 
-#: Ctrl+Alt+<key> (SDL / USB HID scancodes) and what it does.
-_HOT = {
-    _F: Command.TOGGLE_FULLSCREEN,
-    _M: Command.TOGGLE_MUTE,
-    _N: Command.TOGGLE_MICROPHONE,
-    _S: Command.TOGGLE_STATS,
-    _R: Command.BUG_REPORT,
+_CTRL_ALT = frozenset({"ctrl", "alt"})
+#: The default bindings: Ctrl+Alt+<key> (SDL / USB HID scancodes), and Ctrl+Alt alone.
+DEFAULT_BINDINGS = {
+    Command.RELEASE_GRAB: Combo(_CTRL_ALT),
+    Command.TOGGLE_FULLSCREEN: Combo(_CTRL_ALT, _F),
+    Command.TOGGLE_MUTE: Combo(_CTRL_ALT, _M),
+    Command.TOGGLE_MICROPHONE: Combo(_CTRL_ALT, _N),
+    Command.TOGGLE_STATS: Combo(_CTRL_ALT, _S),
+    Command.BUG_REPORT: Combo(_CTRL_ALT, _R),
 }
+#: remote-viewer's own actions: hot keys given (a .vv file, --hotkeys) replace all of these.
+_REMOTE_VIEWER = frozenset(
+    {
+        Command.RELEASE_GRAB,
+        Command.TOGGLE_FULLSCREEN,
+        Command.SECURE_ATTENTION,
+        Command.ZOOM_IN,
+        Command.ZOOM_OUT,
+        Command.ZOOM_RESET,
+        Command.SMARTCARD_INSERT,
+        Command.SMARTCARD_REMOVE,
+        Command.USB_DEVICE_RESET,
+    }
+)
 
 
-@dataclass
 class HotKeys:
-    """Ctrl+Alt (pressed and let go with nothing else) releases the grab; Ctrl+Alt+F toggles fullscreen,
-    Ctrl+Alt+M the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S the statistics overlay and
-    Ctrl+Alt+R writes a bug report.
+    """The viewer's hot keys: Ctrl+Alt (pressed and let go with nothing else) releases the grab;
+    Ctrl+Alt+F toggles fullscreen, Ctrl+Alt+M the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S
+    the statistics overlay and Ctrl+Alt+R writes a bug report, unless ``bindings`` say otherwise.
 
-    :meth:`key` says whether an event goes on to the guest and what the viewer
-    should do.  Ctrl and Alt themselves always reach the guest (so Ctrl+Alt+Del
-    works); only the F, M, N, S and R of those combinations are kept back.
+    :meth:`key` says whether an event goes on to the guest and what the viewer should do.
+    Modifiers themselves always reach the guest (so Ctrl+Alt+Del works); only the other key
+    of a bound combination is kept back.
     """
 
-    held: set[int] = field(default_factory=set)
-    _armed: bool = False
-    _used: bool = False
-    _swallowed: set[int] = field(default_factory=set)
+    def __init__(self, bindings: Mapping[Command, Combo] | None = None) -> None:
+        self.bindings: dict[Command, Combo] = dict(DEFAULT_BINDINGS if bindings is None else bindings)
+        self._table = {(c.modifiers, c.key): cmd for cmd, c in self.bindings.items() if c.key is not None}
+        release = self.bindings.get(Command.RELEASE_GRAB)
+        self._release = release.modifiers if release is not None and release.key is None else None
+        self.held: set[int] = set()
+        self._armed = False
+        self._used = False
+        self._swallowed: set[int] = set()
+
+    @classmethod
+    def from_actions(cls, given: Mapping[str, Combo]) -> HotKeys:
+        """Bindings as remote-viewer makes them from a .vv file or ``--hotkeys``: its actions
+        not named lose their keys (release-cursor falls back to Ctrl+Alt); spice view's own
+        (mute, microphone, statistics, bug report) keep theirs unless named."""
+        bound = {cmd: c for cmd, c in DEFAULT_BINDINGS.items() if cmd not in _REMOTE_VIEWER}
+        bound[Command.RELEASE_GRAB] = Combo(_CTRL_ALT)
+        for action, combo in given.items():
+            bound[Command(action)] = combo
+        return cls(bound)
+
+    def name(self, command: Command) -> str | None:
+        """How the combination of ``command`` is written (``Ctrl+Alt+F``), ``None`` if unbound."""
+        combo = self.bindings.get(command)
+        return combo_name(combo) if combo is not None else None
+
+    def _modifiers(self) -> frozenset[str]:
+        return frozenset(MODIFIERS[k] for k in self.held if k in MODIFIERS)
 
     def key(self, scancode: int, pressed: bool) -> tuple[bool, Command]:
         """(forward to the guest?, command) for one key press or release."""
-        ctrl_alt = bool(self.held & _CTRL) and bool(self.held & _ALT)
         if pressed:
-            modifier = scancode in _CTRL or scancode in _ALT
+            before = self._modifiers()
             self.held.add(scancode)
-            if modifier:
-                if bool(self.held & _CTRL) and bool(self.held & _ALT) and not ctrl_alt:
+            if scancode in MODIFIERS:
+                now, release = self._modifiers(), self._release
+                if release is not None and release <= now and not release <= before:
                     self._armed, self._used = True, False
                 return True, Command.NONE
-            if ctrl_alt:
+            if self._armed:
                 self._used = True
-                command = _HOT.get(scancode)
-                if command is not None:
-                    self._swallowed.add(scancode)
-                    return False, command
+            command = self._table.get((before, scancode))
+            if command is not None:
+                self._swallowed.add(scancode)
+                return False, command
             return True, Command.NONE
         self.held.discard(scancode)
         if scancode in self._swallowed:
             self._swallowed.discard(scancode)
             return False, Command.NONE
-        if self._armed and (scancode in _CTRL or scancode in _ALT):
+        release = self._release
+        if self._armed and release is not None and MODIFIERS.get(scancode) in release:
             self._armed = False
             if not self._used:
                 return True, Command.RELEASE_GRAB
@@ -174,10 +221,23 @@ class HotKeys:
         self._armed = self._used = False
 
 
-def title(name: str, *, grabbed: bool, mouse_mode: MouseMode | int, fullscreen: bool = False) -> str:
-    """The window title: what is shown, and how to grab or release."""
+def title(
+    name: str,
+    *,
+    grabbed: bool,
+    mouse_mode: MouseMode | int,
+    fullscreen: bool = False,
+    release: str | None = RELEASE_COMBO,
+    fullscreen_key: str | None = "Ctrl+Alt+F",
+) -> str:
+    """The window title: what is shown, and how to grab or release (the hot keys bound)."""
     mode = "client mouse" if int(mouse_mode) & MouseMode.CLIENT else "server mouse"
-    hint = f"press {RELEASE_COMBO} to release" if grabbed else GRAB_HINT
+    if grabbed:
+        hint = f"press {release} to release" if release else "grabbed"
+    else:
+        hint = (
+            f"click to grab input, {fullscreen_key} fullscreen" if fullscreen_key else "click to grab input"
+        )
     return f"{name} - spice view ({mode}; {hint})"
 
 

@@ -8,6 +8,7 @@ Only the damaged rectangles of the primary surface are uploaded to the texture.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,14 @@ _FRAME = 1 / 60
 #: Seconds between redraws of the statistics overlay.
 _OVERLAY_PERIOD = 0.5
 _IDLE = 0.25
+#: Window size factor of the zoom hot keys (None: back to the remote screen's size).
+_ZOOM = {Command.ZOOM_IN: 1.25, Command.ZOOM_OUT: 0.8, Command.ZOOM_RESET: None}
+#: Hot-key actions of remote-viewer this viewer has nothing for (said once when pressed).
+_UNAVAILABLE = {
+    Command.SMARTCARD_INSERT: "no smartcard support in spice view",
+    Command.SMARTCARD_REMOVE: "no smartcard support in spice view",
+    Command.USB_DEVICE_RESET: "no USB device to reset in spice view (--usb-disk/--usb-cdrom plug images)",
+}
 #: More damaged rectangles than this in one frame are uploaded as their bounding box.
 _MAX_RECTS = 64
 
@@ -70,6 +79,7 @@ class Viewer:
         report_dir: Path | None = None,
         display_config: AgentDisplayConfig | None = None,
         keep_windows: bool = False,
+        hotkeys: HotKeys | None = None,
     ) -> None:
         #: Windows stay open when the session is lost (:meth:`reattach` shows the next one in them).
         self.keep_windows = keep_windows
@@ -86,7 +96,9 @@ class Viewer:
         self.client_mouse = client_mouse
         self.window: Window | None = None
         self._bind(session, audio, microphone)
-        self.hotkeys = HotKeys()
+        #: The hot keys (a .vv file's or --hotkeys, else the defaults).
+        self.hotkeys = hotkeys if hotkeys is not None else HotKeys()
+        self._unavailable_said: set[Command] = set()
         #: Keys held over a reconnect: their release is not sent to the new server.
         self._stale_keys: set[int] = set()
         #: Whether :meth:`run` is on a session; what the window says while it is not.
@@ -426,7 +438,14 @@ class Viewer:
 
     def _title(self) -> str:
         name = self.name or self.session.name or self.label
-        return title(name, grabbed=self.grabbed, mouse_mode=self.mouse_mode)
+        keys = self.hotkeys
+        return title(
+            name,
+            grabbed=self.grabbed,
+            mouse_mode=self.mouse_mode,
+            release=keys.name(Command.RELEASE_GRAB),
+            fullscreen_key=keys.name(Command.TOGGLE_FULLSCREEN),
+        )
 
     # ------------------------------------------------------------------ SDL side
     async def _sdl_loop(self) -> None:
@@ -622,6 +641,18 @@ class Viewer:
             self.microphone.muted = not self.microphone.muted
         elif command is Command.BUG_REPORT:
             await self.bug_report()
+        elif command is Command.SECURE_ATTENTION and self.inputs is not None:
+            await self.inputs.key("ctrl-alt-del")
+        elif command in _ZOOM and self.window is not None:
+            factor = _ZOOM[command]
+            if factor is None:
+                self.window.fit_window()
+            else:
+                self.window.zoom(factor)
+            self._redraw = True
+        elif command in _UNAVAILABLE and command not in self._unavailable_said:
+            self._unavailable_said.add(command)
+            print(f"spice view: {command.value}: {_UNAVAILABLE[command]}", file=sys.stderr, flush=True)
         elif command is Command.TOGGLE_STATS:
             self.stats_overlay = not self.stats_overlay
             if not self.stats_overlay and self._overlay_box is not None:

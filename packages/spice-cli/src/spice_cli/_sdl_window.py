@@ -289,6 +289,19 @@ class Window:
         if not self.fullscreen:
             sdl2.SDL_SetWindowSize(self._window, self.width, self.height)
 
+    def zoom(self, factor: float) -> None:
+        """Make the window ``factor`` times its size (not in fullscreen; 64 px at least)."""
+        if self.fullscreen:
+            return
+        w, h = self.window_size()
+        sdl2.SDL_SetWindowSize(self._window, max(64, round(w * factor)), max(64, round(h * factor)))
+
+    def window_size(self) -> tuple[int, int]:
+        """The window's size in screen coordinates."""
+        w, h = ctypes.c_int(), ctypes.c_int()
+        sdl2.SDL_GetWindowSize(self._window, ctypes.byref(w), ctypes.byref(h))
+        return w.value, h.value
+
     def update(self, pixels: npt.NDArray[np.uint8], stride: int, x: int, y: int, w: int, h: int) -> None:
         """Copy the rectangle (x, y, w, h) of a flat BGRX buffer of row length ``stride`` into the image."""
         if w <= 0 or h <= 0:

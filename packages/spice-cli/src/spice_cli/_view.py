@@ -17,8 +17,10 @@ import trio
 
 from ._display_config import COLOR_DEPTHS, display_config, effects_option
 from ._exitcodes import ExitCode
+from ._hotkeys import ACTIONS, Combo, InvalidHotkey, bindings, parse_hotkeys
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
+from ._sdl_logic import HotKeys
 from ._usb_actions import attach_all, usb_option
 
 if TYPE_CHECKING:
@@ -39,9 +41,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "fullscreen, Ctrl+Alt+M mutes the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S shows statistics, "
         "Ctrl+Alt+R writes a bug report (like spice report, with the last seconds of traffic); "
         "resizing scales "
-        "with the aspect ratio kept.",
+        "with the aspect ratio kept. A .vv file's hot keys (toggle-fullscreen=shift+f11...) or --hotkeys "
+        "replace remote-viewer's (fullscreen, release, secure attention, zoom): those not named are off, "
+        "release-cursor falls back to Ctrl+Alt.",
     )
     add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")
+    p.add_argument(
+        "--hotkeys",
+        metavar="ACTION=COMBO[,...]",
+        type=_hotkeys_option,
+        help="hot keys in remote-viewer's syntax, e.g. toggle-fullscreen=shift+f11,release-cursor=shift+f12 "
+        f"(over a .vv file's); actions: {', '.join(ACTIONS)}",
+    )
     p.add_argument(
         "--server-mouse",
         action="store_true",
@@ -115,6 +126,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(command=run)
 
 
+def _hotkeys_option(text: str) -> dict[str, Combo]:
+    try:
+        return parse_hotkeys(text)
+    except InvalidHotkey as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def view_hotkeys(args: argparse.Namespace, vv: ss.VVFile | None) -> HotKeys:
+    """The viewer's hot keys: ``--hotkeys`` over the .vv file's, else the defaults."""
+    given: dict[str, Combo] = {}
+    if vv is not None:
+        try:
+            given.update(bindings(vv.hotkeys))
+        except InvalidHotkey as exc:
+            raise ss.lowlevel.InvalidVVFile(f"{args.uri}: hot key: {exc}") from None
+    if args.hotkeys is not None:
+        given.update(args.hotkeys)
+    return HotKeys.from_actions(given) if given else HotKeys()
+
+
 def _banner(notice: ss.lowlevel.ReconnectNotice, viewer: Viewer | None) -> None:
     print(f"spice view: {notice}", file=sys.stderr, flush=True)
     if viewer is not None:
@@ -137,6 +168,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         check_video_path(args.record)
     recording: list[str] = []
     vv: ss.VVFile | None = getattr(args, "vv", None)
+    hotkeys = view_hotkeys(args, vv)
     effects = args.disable_effects if args.disable_effects is not None else (vv.disable_effects if vv else ())
     # a .vv file's color-depth is not sent: spice-gtk ignores it since 0.37 (remote-viewer sends no depth)
     depth = args.color_depth
@@ -170,6 +202,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     report_dir=args.report_dir,
                     display_config=display_config(effects, depth),
                     keep_windows=not args.no_reconnect,
+                    hotkeys=hotkeys,
                 )
                 kept.append(viewer)
                 if args.record is None or recording:
