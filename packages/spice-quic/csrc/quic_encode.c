@@ -312,8 +312,11 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     if (src_len < row_bytes || (uint64_t)(height - 1) > (src_len - row_bytes) / astride) return SC_E_BUFFER;
 
     const size_t n_res = (size_t)width + 2;
-    const int convert = image_type == IT_RGB24 || image_type == IT_RGB16;
-    /* gray/alpha residual row, then two converted source rows for RGB24/RGB16 */
+    const int convert = image_type != IT_GRAY;
+    /* gray/alpha residual row, then two private 4-byte-per-pixel copies of source rows
+     * (converted for RGB24/RGB16): the coder reads each pixel more than once, so it must
+     * not read memory that may change meanwhile (a frame a server keeps drawing into) or
+     * its stream would no longer decode */
     uint8_t *mem = malloc(n_res + (convert ? 8 * (size_t)width : 0));
     Encoder *e = malloc(sizeof(Encoder) + n_res * 4);
     if (!mem || !e) {
@@ -346,7 +349,7 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
     e->wr.len = QUIC_HEADER_BYTES;
 
     int rc = 0;
-    const uint8_t *prev = NULL, *prev_src = NULL;
+    const uint8_t *prev = NULL;
     for (uint32_t y = 0; y < height && !rc; y++) {
         const uint8_t *row = src + (stride > 0 ? (size_t)y : (size_t)(height - 1 - y)) * astride;
         const int first = y == 0;
@@ -373,18 +376,20 @@ int spice_quic_encode(const uint8_t *src, size_t src_len, int64_t stride, int im
             prev = cur;
             break;
         }
-        default: /* RGB32, RGBA */
+        default: { /* RGB32, RGBA */
+            uint8_t *cur = conv + (y & 1) * 4 * (size_t)width;
+            memcpy(cur, row, 4 * (size_t)width);
             start_rgb_row(e, first);
-            code_row(e, &e->st[0], first ? enc_rgb8_first : enc_rgb8, row, prev, width);
+            code_row(e, &e->st[0], first ? enc_rgb8_first : enc_rgb8, cur, prev, width);
             if (image_type == IT_RGBA) {
                 start_plane_row(e, first);
-                code_row(e, &e->st[1], first ? enc_alpha_first : enc_alpha, row + 3,
-                         prev_src ? prev_src + 3 : NULL, width);
+                code_row(e, &e->st[1], first ? enc_alpha_first : enc_alpha, cur + 3,
+                         prev ? prev + 3 : NULL, width);
             }
-            prev = row;
+            prev = cur;
             break;
         }
-        prev_src = row;
+        }
     }
     if (!rc) rc = wr_reserve(&e->wr, 16);
     if (!rc) {
