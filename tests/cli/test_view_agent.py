@@ -17,6 +17,7 @@ from spice_cli._display_config import display_config
 from spice_cli._sdl_viewer import Viewer
 from spice_cli._sdl_window import clipboard_text, sdl_video, set_clipboard_text
 from spice_proto import AgentDisplayConfigFlags as Flags
+from spice_proto import Rect
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -335,4 +336,77 @@ async def test_closing_a_monitor_window_switches_the_monitor_off(sdl: None) -> N
             event = await _next_resize(events)
             assert [(m.width, m.height) for m in event.monitors] == [(320, 200), (0, 0)]
             assert 1 not in viewer.extra and not viewer.closing()
+            nursery.cancel_scope.cancel()
+
+
+async def _heads_viewer(nursery: trio.Nursery, server: srv.Server) -> tuple[Viewer, ss.Session]:
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
+    viewer = Viewer(session)
+    nursery.start_soon(viewer.run)
+    while (0, 1) not in viewer.heads or viewer.window is None:
+        await trio.sleep(0.02)
+    return viewer, session
+
+
+async def test_a_window_per_head_of_one_channel(sdl: None) -> None:
+    from spice_cli._sdl_window import ButtonInput
+
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    left.fill((250, 0, 0))
+    right.fill((0, 0, 250))
+    server = srv.Server(srv.Heads([left, right]))
+    pointer = server.input_events()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            viewer, _ = await _heads_viewer(nursery, server)
+            assert viewer.window is not None and not viewer.extra
+            head = viewer.heads[(0, 1)]
+            assert (viewer.window.width, viewer.window.height) == (320, 200)
+            assert (head.width, head.height) == (200, 150)
+            while head.read_pixels()[75, 100, :3].tolist() != [250, 0, 0]:  # B, G, R of (0, 0, 250)
+                await trio.sleep(0.05)
+            right.fill((0, 250, 0), Rect(10, 10, 30, 30))  # damage on the second head reaches its window
+            while head.read_pixels()[20, 20, :3].tolist() != [0, 250, 0]:
+                await trio.sleep(0.05)
+            assert (head.read_pixels()[:, :, :3][50:] == [250, 0, 0]).all()
+            while viewer.window.read_pixels()[100, 160, :3].tolist() != [0, 0, 250]:
+                await trio.sleep(0.05)
+            assert (viewer.window.read_pixels()[:, :, :3] == [0, 0, 250]).all()  # the first head only
+            # a click in the head's window: at its place on the surface, on head 1
+            await viewer.on_input(ButtonInput(1, True, 50, 40, head.id))
+            await viewer.on_input(ButtonInput(1, False, 50, 40, head.id))
+            with trio.fail_after(10):
+                async for event in pointer:
+                    if isinstance(event, srv.PointerEvent):
+                        break
+            assert (event.x, event.y, event.display, event.monitor) == (370, 40, 0, 1)
+            nursery.cancel_scope.cancel()
+
+
+async def test_head_windows_resize_and_switch_off_their_monitors(sdl: None) -> None:
+    import sdl2
+    from spice_cli._sdl_window import Quit
+
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    server = srv.Server(srv.Heads([left, right]), agent=agent)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            viewer, session = await _heads_viewer(nursery, server)
+            await session.agent.ready()
+            head = viewer.heads[(0, 1)]
+            sdl2.SDL_SetWindowSize(head._window, 260, 180)
+            event = await _next_resize(events)
+            assert [(m.width, m.height, m.x) for m in event.monitors] == [(320, 200, 0), (260, 180, 320)]
+            while (head.width, head.height) != (260, 180):  # the new layout reached the head's window
+                await trio.sleep(0.02)
+            assert head.pixel_size() == (260, 180)
+            await viewer.on_input(Quit(head.id))
+            event = await _next_resize(events)
+            assert [(m.width, m.height) for m in event.monitors] == [(320, 200), (0, 0)]
+            assert (0, 1) not in viewer.heads and not viewer.closing()
             nursery.cancel_scope.cancel()

@@ -93,7 +93,7 @@ async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -
         inputs=None,
         mouse_mode=sp.MouseMode.SERVER,
         supported_mouse_modes=sp.MouseMode.SERVER,
-        display=SimpleNamespace(primary=primary),
+        display=SimpleNamespace(primary=primary, channels={}, monitor_layout=lambda: ()),
         cursor=ss.CursorState(),
         media_clock=clock,
     )

@@ -57,7 +57,7 @@ def _session(mode: sp.MouseMode = sp.MouseMode.CLIENT) -> tuple[Any, Recorder]:
         inputs=inputs,
         mouse_mode=mode,
         supported_mouse_modes=sp.MouseMode.SERVER | sp.MouseMode.CLIENT,
-        display=SimpleNamespace(primary=primary),
+        display=SimpleNamespace(primary=primary, channels={}, monitor_layout=lambda: ()),
         cursor=ss.CursorState(),
     )
     return session, rec

@@ -42,7 +42,7 @@ def _session() -> Any:
         inputs=None,
         mouse_mode=sp.MouseMode.CLIENT,
         supported_mouse_modes=sp.MouseMode.SERVER | sp.MouseMode.CLIENT,
-        display=SimpleNamespace(primary=primary),
+        display=SimpleNamespace(primary=primary, channels={}, monitor_layout=lambda: ()),
         cursor=ss.CursorState(),
         stats=_stats(12),
     )

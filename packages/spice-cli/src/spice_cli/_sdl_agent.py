@@ -191,14 +191,8 @@ class ViewerAgent:
             await self.session.set_monitors(config, timeout=5.0)
 
     def _guest_sizes(self) -> list[tuple[int, int] | None]:
-        """The guest's monitor sizes now, by monitor index (channel id)."""
-        layout = self.session.display.monitor_layout()
-        count = max((m.channel_id for m in layout), default=-1) + 1
-        sizes: list[tuple[int, int] | None] = [None] * count
-        for m in layout:
-            if sizes[m.channel_id] is None:
-                sizes[m.channel_id] = (m.width, m.height)
-        return sizes
+        """The guest's monitor sizes now, channel by channel, head by head."""
+        return [(m.width, m.height) for m in self.session.display.monitor_layout()]
 
     async def _clipboards(self) -> None:
         if self.clipboard is None:

@@ -20,6 +20,7 @@ from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode,
 from ._sdl_agent import MonitorWindow, ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
 from ._sdl_frames import StreamFrames
+from ._sdl_heads import copy_area, head_areas, monitor_keys
 from ._sdl_logic import SDL_BUTTONS, Command, HotKeys, cursor_rgba, locks_from_sdl, title, to_surface
 from ._sdl_overlay import MARGIN, overlay_lines, overlay_patch, overlay_size
 from ._sdl_report import bug_report
@@ -119,8 +120,11 @@ class Viewer:
         #: Windows of the further display channels (monitors) by channel id, and their damage.
         self.extra: dict[int, Window] = {}
         self._extra_dirty: dict[int, list[Rect]] = {}
-        #: Display channels whose window the user closed (their monitors are switched off).
-        self._closed: set[int] = set()
+        #: Windows of a channel's further heads (MONITORS_CONFIG), by (channel id, head index).
+        self.heads: dict[tuple[int, int], Window] = {}
+        self._heads_dirty: dict[tuple[int, int], list[Rect]] = {}
+        #: Monitors (channel id, head index) whose window the user closed: switched off.
+        self._closed: set[tuple[int, int]] = set()
         #: The SDL loop's idle wait, cancelled when the session has something to show.
         self._idle: trio.CancelScope | None = None
 
@@ -255,9 +259,10 @@ class Viewer:
         if self.window is not None:
             self.window.close()
             self.window = None
-        for window in self.extra.values():
+        for window in [*self.extra.values(), *self.heads.values()]:
             window.close()
         self.extra.clear()
+        self.heads.clear()
 
     # ------------------------------------------------------------------ session side
     async def _follow_session(self, scope: trio.CancelScope) -> None:
@@ -276,6 +281,7 @@ class Viewer:
         if self.guest is not None:
             self.guest.on_event(event)
         if isinstance(event, ss.events.Damage):
+            self._heads_damage(event)
             primary = self.session.display.primary
             if event.channel_id != 0:
                 self._extra_damage(event)
@@ -289,6 +295,9 @@ class Viewer:
                 self._show_primary(surface)
             elif surface is not None and surface.primary:
                 self._show_extra(event.channel_id, surface)
+            self._sync_heads()
+        elif isinstance(event, ss.events.MonitorsConfigChanged):
+            self._sync_heads()
         elif isinstance(event, ss.events.MouseModeChanged):
             await self._mouse_mode_changed()
         elif isinstance(event, ss.events.EventsDropped):
@@ -299,19 +308,32 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        busy = self._dirty or self._redraw or any(self._extra_dirty.values()) or self._frames_held()
+        busy = (
+            self._dirty
+            or self._redraw
+            or any(self._extra_dirty.values())
+            or any(self._heads_dirty.values())
+            or self._frames_held()
+        )
         if self._idle is not None and (busy or self._lost is not None):
             self._idle.cancel()
 
+    def _area(self, channel_id: int, index: int = 0) -> Rect:
+        """The part of the channel's surface its ``index``-th head's window shows."""
+        areas = head_areas(self.session.display, channel_id)
+        return areas[index] if index < len(areas) else Rect(0, 0, 0, 0)
+
     def _show_primary(self, surface: ss.Surface) -> None:
+        area = self._area(0)
+        width, height = (area.width, area.height) if not area.empty else (surface.width, surface.height)
         if self.window is None:
-            self.window = Window(self._title(), surface.width, surface.height)
+            self.window = Window(self._title(), width, height)
             self._apply_cursor()
             if self._start_fullscreen:  # a .vv file's fullscreen=1
                 self.window.toggle_fullscreen()
-        elif (surface.width, surface.height) != (self.window.width, self.window.height):
-            self.window.set_source_size(surface.width, surface.height)
-            if self.guest is None or not self.guest.asked(0, (surface.width, surface.height)):
+        elif (width, height) != (self.window.width, self.window.height):
+            self.window.set_source_size(width, height)
+            if self.guest is None or not self.guest.asked(0, (width, height)):
                 self.window.fit_window()  # not when the guest took the size of our window
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
         if self.frames is not None:
@@ -335,14 +357,18 @@ class Viewer:
 
     def _show_extra(self, channel_id: int, surface: ss.Surface) -> None:
         """A further monitor's screen: a window of its own."""
+        area = self._area(channel_id)
+        width, height = (area.width, area.height) if not area.empty else (surface.width, surface.height)
         window = self.extra.get(channel_id)
         if window is None:
             title = f"{self._title()} ({channel_id + 1})"
-            window = self.extra[channel_id] = Window(title, surface.width, surface.height)
-            self._closed.discard(channel_id)  # the guest shows this monitor again
-        elif (surface.width, surface.height) != (window.width, window.height):
-            window.set_source_size(surface.width, surface.height)
-            if self.guest is None or not self.guest.asked(channel_id, (surface.width, surface.height)):
+            window = self.extra[channel_id] = Window(title, width, height)
+            self._closed.discard((channel_id, 0))  # the guest shows this monitor again
+        elif (width, height) != (window.width, window.height):
+            window.set_source_size(width, height)
+            if self.guest is None or not self.guest.asked(
+                self._monitor_index(channel_id, 0), (width, height)
+            ):
                 window.fit_window()  # not when the guest took the size of this window
         self._extra_dirty[channel_id] = [Rect(0, 0, surface.width, surface.height)]
 
@@ -352,31 +378,97 @@ class Viewer:
             self._extra_dirty[channel_id] = []
             if window is None or primary is None or not rects:
                 continue
-            if (primary.width, primary.height) != (window.width, window.height):
+            area = self._area(channel_id)
+            if (area.width, area.height) != (window.width, window.height):
                 self._show_extra(channel_id, primary)
                 rects = self._extra_dirty.pop(channel_id)
-            for r in rects:
-                left, top = max(r.left, 0), max(r.top, 0)
-                right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
-                window.update(primary.flat, primary.stride, left, top, right - left, bottom - top)
+            copy_area(window, primary, area, rects)
             window.present()
+
+    def _heads_damage(self, event: ss.events.Damage) -> None:
+        if not self.heads:
+            return
+        primary = self._extra_primary(event.channel_id)
+        if primary is None or event.surface_id != primary.surface_id:
+            return
+        for key in self.heads:
+            if key[0] == event.channel_id:
+                self._heads_dirty.setdefault(key, []).append(event.rect)
+
+    def _sync_heads(self) -> None:
+        """A window for each further head of every channel (not those the user closed), none
+        for heads that are gone; windows of a new size show all of their head again."""
+        display = self.session.display
+        wanted: dict[tuple[int, int], Rect] = {}
+        for channel_id in display.channels:
+            for index, area in enumerate(head_areas(display, channel_id)[1:], start=1):
+                wanted[(channel_id, index)] = area
+        for key in [k for k in self.heads if k not in wanted]:
+            self.heads.pop(key).close()
+            self._heads_dirty.pop(key, None)
+        for key, area in wanted.items():
+            window = self.heads.get(key)
+            if window is None and key in self._closed:
+                continue
+            if window is None:
+                title = f"{self._title()} ({key[0] + 1}:{key[1] + 1})"
+                window = self.heads[key] = Window(title, area.width, area.height)
+            elif (area.width, area.height) != (window.width, window.height):
+                window.set_source_size(area.width, area.height)
+                if self.guest is None or not self.guest.asked(
+                    self._monitor_index(*key), (area.width, area.height)
+                ):
+                    window.fit_window()
+            self._heads_dirty[key] = [area]
+        if self.window is not None and (self._area(0).width, self._area(0).height) != (
+            self.window.width,
+            self.window.height,
+        ):
+            primary = display.primary
+            if primary is not None:
+                self._show_primary(primary)
+        for channel_id in list(self.extra):
+            primary = self._extra_primary(channel_id)
+            if primary is not None:
+                self._extra_dirty[channel_id] = [Rect(0, 0, primary.width, primary.height)]
+
+    def _render_heads(self) -> None:
+        for key, rects in list(self._heads_dirty.items()):
+            window, primary = self.heads.get(key), self._extra_primary(key[0])
+            self._heads_dirty[key] = []
+            if window is None or primary is None or not rects:
+                continue
+            copy_area(window, primary, self._area(*key), rects)
+            window.present()
+
+    def _monitor_index(self, channel_id: int, index: int) -> int:
+        """How the guest agent numbers this monitor (channel by channel, head by head)."""
+        keys = monitor_keys(self.session.display, self.extra)
+        return keys.index((channel_id, index)) if (channel_id, index) in keys else channel_id
 
     def _windows_changed(self) -> None:
         """Tell the agent glue every monitor's window (index: display channel; None: closed)."""
         if self.guest is None or self.window is None:
             return
-        channels = max([0, *self.session.display.channels, *self.extra]) + 1
         monitors: list[MonitorWindow] = []
-        for i in range(channels):
-            window = self.window if i == 0 else self.extra.get(i)
-            primary = self._extra_primary(i)
+        for key in monitor_keys(self.session.display, [0, *self.extra]):
+            channel_id, index = key
+            if index:
+                window = self.heads.get(key)
+            else:
+                window = self.window if channel_id == 0 else self.extra.get(channel_id)
+            area = self._area(channel_id, index)
             if window is not None:
                 monitors.append((*window.pixel_size(), window.position()[0]))
-            elif i not in self._closed and primary is not None:  # its window is still to come
-                monitors.append((primary.width, primary.height, 1 << 30))
+            elif key not in self._closed and not area.empty:  # its window is still to come
+                monitors.append((area.width, area.height, 1 << 30))
             else:
                 monitors.append(None)
         self.guest.windows_changed(monitors)
+
+    def _head_at(self, window_id: int) -> tuple[int, int] | None:
+        """The (channel, head) whose head window has SDL id ``window_id``."""
+        return next((key for key, w in self.heads.items() if w.id == window_id), None)
 
     def _extra_at(self, window_id: int) -> int | None:
         """The display channel whose extra window has SDL id ``window_id``."""
@@ -434,7 +526,8 @@ class Viewer:
         cursor = self.session.cursor
         if self.mouse_mode == MouseMode.CLIENT or shape is None or not cursor.visible:
             return None
-        return cursor.x - shape.hot_x, cursor.y - shape.hot_y
+        area = self._area(0)
+        return cursor.x - shape.hot_x - area.left, cursor.y - shape.hot_y - area.top
 
     def _title(self) -> str:
         name = self.name or self.session.name or self.label
@@ -465,11 +558,13 @@ class Viewer:
                 or self._redraw
                 or overlay_due
                 or any(self._extra_dirty.values())
+                or any(self._heads_dirty.values())
                 or frames_in == 0
             )
             if pending and now - last_frame >= _FRAME:
                 self.render()
                 self._render_extra()
+                self._render_heads()
                 last_frame = now
                 pending = False
             if fd is None and self.window is not None:
@@ -505,7 +600,8 @@ class Viewer:
         if window is None or primary is None:
             self._dirty.clear()
             return
-        if (primary.width, primary.height) != (window.width, window.height):
+        area = self._area(0)
+        if (area.width, area.height) != (window.width, window.height):
             self._show_primary(primary)
         rects, self._dirty = self._dirty, []
         if len(rects) > _MAX_RECTS:
@@ -517,14 +613,10 @@ class Viewer:
                     max(r.bottom for r in rects),
                 )
             ]
-        flat = primary.flat
-        for r in rects:
-            left, top = max(r.left, 0), max(r.top, 0)
-            right, bottom = min(r.right, primary.width), min(r.bottom, primary.height)
-            window.update(flat, primary.stride, left, top, right - left, bottom - top)
+        copy_area(window, primary, area, rects)
         if self.frames is not None:
             for frame in self.frames.due():  # stream frames whose media time has come
-                window.put(frame.pixels, frame.rect.left, frame.rect.top)
+                window.put(frame.pixels, frame.rect.left - area.left, frame.rect.top - area.top)
                 rects.append(frame.rect)
         if self.stats_overlay:
             self._draw_stats(window, primary, rects)
@@ -561,6 +653,11 @@ class Viewer:
 
     async def on_input(self, event: InputEvent) -> None:
         """Handle one window event (also the entry point for tests)."""
+        if isinstance(event, (PointerMoved, ButtonInput, Quit)) and event.window and self.heads:
+            head = self._head_at(event.window)
+            if head is not None:
+                await self._head_input(head, event)
+                return
         if isinstance(event, (PointerMoved, ButtonInput, Quit)) and event.window and self.extra:
             channel_id = self._extra_at(event.window)
             if channel_id is not None:
@@ -588,21 +685,37 @@ class Viewer:
         ):
             await self.inputs.wheel(event.dy)
 
+    async def _head_input(self, key: tuple[int, int], event: PointerMoved | ButtonInput | Quit) -> None:
+        """Input in a further head's window: like a further channel's, at the head's place."""
+        if isinstance(event, Quit):  # closing a head's window switches that monitor off
+            self.heads.pop(key).close()
+            self._heads_dirty.pop(key, None)
+            self._closed.add(key)
+            self._windows_changed()
+            return
+        await self._monitor_pointer(self.heads[key], key[0], self._area(*key), event)
+
     async def _extra_input(self, channel_id: int, event: PointerMoved | ButtonInput | Quit) -> None:
         """Input in a further monitor's window: absolute positions on that display (client mode)."""
         window = self.extra[channel_id]
         if isinstance(event, Quit):  # closing one monitor's window switches it off; the viewer goes on
             window.close()
             del self.extra[channel_id]
-            self._closed.add(channel_id)
+            self._closed.add((channel_id, 0))
             self._windows_changed()
             return
+        await self._monitor_pointer(window, channel_id, self._area(channel_id), event)
+
+    async def _monitor_pointer(
+        self, window: Window, channel_id: int, area: Rect, event: PointerMoved | ButtonInput
+    ) -> None:
+        """A pointer event in a further monitor's window (client mode): at its place on the surface."""
         if self.inputs is None or self.mouse_mode != MouseMode.CLIENT:
             return
         point = to_surface(window.box(), window.width, window.height, event.x, event.y)
         if point is None:
             return
-        await self.inputs.mouse_position(point[0], point[1], channel_id)
+        await self.inputs.mouse_position(area.left + point[0], area.top + point[1], channel_id)
         button = SDL_BUTTONS.get(event.button) if isinstance(event, ButtonInput) else None
         if isinstance(event, ButtonInput) and button is not None:
             if event.pressed:
@@ -670,7 +783,9 @@ class Viewer:
         window = self.window
         if window is None:
             return None
-        return to_surface(window.box(), window.width, window.height, x, y)
+        point = to_surface(window.box(), window.width, window.height, x, y)
+        area = self._area(0)
+        return None if point is None else (area.left + point[0], area.top + point[1])
 
     async def _pointer(self, event: PointerMoved) -> None:
         if self.inputs is None:
