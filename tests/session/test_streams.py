@@ -230,6 +230,23 @@ def test_sized_frames_scale_into_their_own_dest_and_clip_changes(clock: tuple[Me
     assert near(quadrant_means(s, big)[::2], QUADRANTS[::2])
 
 
+def test_a_clip_of_several_rects_damages_each_and_not_the_covered_part(
+    clock: tuple[MediaClock, FakeTime],
+) -> None:
+    s = surface()
+    mgr = StreamManager(clock[0])
+    dest = sp.Rect(8, 4, 40, 36)
+    mgr.handle(create(dest=dest), {0: s})
+    # the server's clip after a window covered the top-left 12x10 corner: below it, right of it
+    below, right = sp.Rect(8, 14, 40, 36), sp.Rect(20, 4, 40, 14)
+    mgr.handle(sp.DisplayStreamClip(3, sp.Clip.of_rects(below, right)), {0: s})
+    out = mgr.handle(sp.DisplayStreamData(3, 50_100, jpeg(blocks_rgb(32, 32))), {0: s})
+    assert out == [Damage(0, below, 0), Damage(0, right, 0)]
+    assert all(d.mm_time == 50_100 for d in out if isinstance(d, Damage))
+    assert (s.pixels[4:14, 8:20] == 1).all()  # the covered corner untouched
+    assert (s.pixels[14:36, 8:40, 3] == 255).all() and (s.pixels[4:14, 20:40, 3] == 255).all()
+
+
 def test_destroy_all_and_surface_destroyed(clock: tuple[MediaClock, FakeTime]) -> None:
     s = surface()
     mgr = StreamManager(clock[0])

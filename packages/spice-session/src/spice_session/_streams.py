@@ -6,7 +6,8 @@ STREAM_DATA_SIZED, which brings its own size and destination), STREAM_CLIP when 
 visible part changes, STREAM_DESTROY at the end.  Each frame is decoded
 (:mod:`._video`), turned upright unless the stream is TOP_DOWN (frames are bottom-up by
 default), scaled and clipped into place (:mod:`._placement`); a :class:`Damage` event
-reports the bounding box of what changed, with the frame's ``mm_time``.  Frames are drawn
+reports the bounding box of what changed, with the frame's ``mm_time`` (one per clip rectangle
+when a STREAM_CLIP left several: the covered parts between them are not the frame's).  Frames are drawn
 on the surface as they arrive, so the final picture is always the last frame; a player that
 wants them on the media clock (``spice view``) shows each when its ``mm_time`` comes.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 from spice_proto import (
     Clip,
+    ClipType,
     DisplayStreamActivateReport,
     DisplayStreamClip,
     DisplayStreamCreate,
@@ -223,7 +225,10 @@ class StreamManager:
             stream.frames += 1
             changed = place_frame(surface, frame, dest, stream.clip, top_down=stream.top_down)
             if changed is not None:
-                out.append(Damage(surface.surface_id, changed, self.channel_id, msg.multi_media_time))
+                out += [
+                    Damage(surface.surface_id, box, self.channel_id, msg.multi_media_time)
+                    for box in _visible(stream.clip, changed)
+                ]
         if report is not None:
             out.append(report)
         return out
@@ -249,3 +254,11 @@ class StreamManager:
 
     def _invalid_report(self, stream_id: int) -> list[Outcome]:
         return [invalid_stream_report(stream_id)] if self.reports else []
+
+
+def _visible(clip: Clip, changed: Rect) -> list[Rect]:
+    """The boxes a frame drew inside ``changed``: one per clip rectangle it reached (else all of it)."""
+    if clip.type != ClipType.RECTS:
+        return [changed]
+    parts = [r.intersect(changed) for r in clip.rects]
+    return list(dict.fromkeys(p for p in parts if not p.empty))
