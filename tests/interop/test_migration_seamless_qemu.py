@@ -35,6 +35,9 @@ pytestmark = pytest.mark.interop
 _SEAMLESS = ",seamless-migration=on"
 #: SeaBIOS waits a minute at "Press ESC for boot menu." (the longest it allows is 65 s).
 _BOOT_MENU = ("-boot", "menu=on,splash-time=60000")
+#: About 2.5 s per migration: time, even under load, to link all four channels on the destination
+#: (a client not connected when the source finishes gets MIGRATE_SWITCH_HOST instead).
+_BANDWIDTH = 400_000
 
 
 async def _wait_changed(vm: Qemu, before: RGBImage, timeout: float = 30.0) -> None:
@@ -74,7 +77,7 @@ async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., 
                 assert await matches(session, source)
                 surfaces = dict(session.display.channel(0).surfaces)
                 started = len(events)
-                await trio.to_thread.run_sync(migrate, source, target, migration_port)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH)
                 while not any(isinstance(e, MigrationCompleted) for e in events):
                     await trio.sleep(0.05)
                 assert session.uri.port == target.port
@@ -111,6 +114,46 @@ async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., 
     assert not [e for e in during if isinstance(e, SurfaceCreated)]
 
 
+async def test_seamless_twice_through_three_qemus(qemu_factory: Callable[..., Qemu]) -> None:
+    first, second, second_port = _pair(qemu_factory)
+    third_port = free_tcp_port()
+    third = qemu_factory(
+        password="mig-pw",
+        extra_spice=_SEAMLESS,
+        extra_args=(*_BOOT_MENU, "-incoming", f"tcp:127.0.0.1:{third_port}"),
+    )
+    await trio.to_thread.run_sync(wait_text_screen, first)
+    completed: list[MigrationCompleted] = []
+    with trio.fail_after(200):
+        async with spice_session.connect(f"spice://127.0.0.1:{first.port}?password=mig-pw") as session:
+
+            async def collect() -> None:
+                async for event in session.events():
+                    if isinstance(event, MigrationCompleted):
+                        completed.append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collect)
+                assert await matches(session, first)
+                for n, (source, target, port) in enumerate(
+                    ((first, second, second_port), (second, third, third_port))
+                ):
+                    await trio.to_thread.run_sync(migrate, source, target, port, True, _BANDWIDTH)
+                    while len(completed) <= n:
+                        await trio.sleep(0.05)
+                    assert session.uri.port == target.port
+                    assert await matches(session, target)
+                before = await trio.to_thread.run_sync(third.screendump)
+                await session.inputs.key("esc")
+                await _wait_changed(third, before)
+                assert await matches(session, third)
+                nursery.cancel_scope.cancel()
+    assert completed == [
+        MigrationCompleted("seamless", f"127.0.0.1:{second.port}"),
+        MigrationCompleted("seamless", f"127.0.0.1:{third.port}"),
+    ]
+
+
 async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callable[..., Qemu]) -> None:
     # spice-server NACKs a seamless migration when it allows several clients at once
     source, target, migration_port = _pair(qemu_factory, target_env=(("SPICE_DEBUG_ALLOW_MC", "1"),))
@@ -128,7 +171,7 @@ async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callab
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(collect)
-                await trio.to_thread.run_sync(migrate, source, target, migration_port)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH)
                 await trio.sleep_forever()  # cancelled by the switch
         first: list[Event] = []
         async for event in session.events():

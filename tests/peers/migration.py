@@ -23,13 +23,15 @@ def wait_text_screen(vm: Qemu, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def migrate(source: Qemu, target: Qemu, migration_port: int, slow: bool = True) -> None:
+def migrate(
+    source: Qemu, target: Qemu, migration_port: int, slow: bool = True, bandwidth: int = 1_000_000
+) -> None:
     """``client_migrate_info`` then ``migrate`` on ``source``; returns once it completed.
 
-    ``slow`` limits the bandwidth (about a second for the migration): time for a client
-    to link the destination before the source finishes."""
+    ``slow`` limits the bandwidth to ``bandwidth`` bytes/s (1 MB/s: about a second for the
+    migration): time for a client to link the destination before the source finishes."""
     if slow:
-        source.qmp("migrate-set-parameters", **{"max-bandwidth": 1_000_000})
+        source.qmp("migrate-set-parameters", **{"max-bandwidth": bandwidth})
     source.qmp("client_migrate_info", protocol="spice", hostname="127.0.0.1", port=target.port)
     source.qmp("migrate", uri=f"tcp:127.0.0.1:{migration_port}")
     end = time.monotonic() + 60
