@@ -21,6 +21,7 @@ from spice_proto import (
     LinkReplyReceived,
     ProtocolError,
     Role,
+    SaslLayerStarted,
     SaslMechanisms,
     SaslReply,
 )
@@ -73,6 +74,39 @@ def test_multi_step_exchange_keeps_null_and_empty_apart() -> None:
     assert client.data_to_send() == u32(6) + b"proof\0"
     client.receive_data(u32(3) + b"ok\0" + b"\x01" + u32(1))  # the server's outcome says no
     assert client.next_event() == SaslReply(b"ok", True)
+    assert client.next_event() == LinkFailed(LinkErr.PERMISSION_DENIED)
+
+
+def test_security_layer_stops_after_the_plain_outcome() -> None:
+    client = client_at_sasl()
+    client.receive_data(u32(10) + b"DIGEST-MD5")
+    assert client.next_event() == SaslMechanisms(("DIGEST-MD5",))
+    client.sasl_start("DIGEST-MD5", None)
+    client.receive_data(u32(0) + b"\x01" + u32(0) + b"WRAPPED-LINK-RESULT")
+    assert client.next_event() == SaslReply(None, True)
+    with pytest.raises(RuntimeError, match="not allowed in state"):
+        Connection(Role.CLIENT).sasl_security_layer()
+    client.sasl_security_layer()
+    assert client.next_event() == SaslLayerStarted()
+    assert client.next_event() is NEED_DATA  # the wrapped bytes are not parsed as plaintext
+    assert client.take_unparsed() == b"WRAPPED-LINK-RESULT"
+    assert client.take_unparsed() == b""
+    client.receive_data(u32(0) + struct.pack("<HI", 103, 0))  # what the layer unwrapped
+    event = client.next_event()
+    assert isinstance(event, LinkEstablished) and client.state is ConnectionState.MESSAGES
+
+
+def test_security_layer_refused_outcome_is_still_plain() -> None:
+    client = client_at_sasl()
+    client.receive_data(u32(10) + b"DIGEST-MD5")
+    client.next_event()
+    client.sasl_start("DIGEST-MD5", None)
+    client.receive_data(u32(0) + b"\x01")
+    client.next_event()
+    client.sasl_security_layer()
+    with pytest.raises(RuntimeError, match="follows the complete"):
+        client_at_sasl().sasl_security_layer()
+    client.receive_data(u32(1) + u32(22) + b"Authentication failed\0")
     assert client.next_event() == LinkFailed(LinkErr.PERMISSION_DENIED)
 
 

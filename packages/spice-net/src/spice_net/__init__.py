@@ -55,7 +55,7 @@ from ._errors import (
     TLSVerificationFailed as TLSVerificationFailed,
 )
 from ._capture import CaptureError as CaptureError
-from ._sasl import SaslUnsupported as SaslUnsupported
+from ._sasl_lib import SaslUnsupported as SaslUnsupported
 from ._proxy import (
     InvalidProxy as InvalidProxy,
     ProxyAuthRequired as ProxyAuthRequired,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 import trio
 from spice_proto import (
@@ -35,6 +36,7 @@ from ._errors import (
 )
 from ._proxy import HttpProxy, open_tunnel
 from ._sasl import sasl_login
+from ._sasl_layer import SaslLayerStream
 from ._ticket import _password_bytes, encrypt_ticket
 from ._tls import verify_host_subject
 
@@ -73,16 +75,19 @@ async def link_channel(
 ) -> Channel:
     """Link a channel over an already connected ``stream`` (the client half of the handshake).
 
-    With ``username`` the link authenticates with SASL (PLAIN, over TLS) using ``password``
-    instead of a ticket.  Closes the stream on failure.  Raises :class:`NotSpiceServer`,
-    :class:`AuthenticationFailed`, :class:`NeedSecured`, other :class:`LinkRefused`,
+    With ``username`` the link authenticates with SASL (libsasl2's mechanisms; without TLS one
+    with a security layer, which then wraps the channel) using ``password`` instead of a ticket.
+    Closes the stream on failure.  Raises :class:`NotSpiceServer`, :class:`AuthenticationFailed`,
+    :class:`NeedSecured`, other :class:`LinkRefused`, :class:`SaslUnsupported`,
     :class:`ChannelClosed` or :class:`ProtocolViolation`.
     """
     if username is None:
         _password_bytes(password or "")  # fail early on an unusable password
     elif common_caps is None:
         common_caps = Caps(DEFAULT_COMMON_CAPS | {CommonCap.AUTH_SASL})
-    secure = isinstance(stream, trio.SSLStream)
+    layer = SaslLayerStream(stream) if username is not None else None
+    if layer is not None:
+        stream = layer  # under the capture tap: a pcap holds the plaintext
     stream = tap_stream(stream, channel_type, channel_id)  # inside spice_net.capture_to: a pcap
     conn = Connection(Role.CLIENT)
     io = _StreamIO(stream, conn)
@@ -106,7 +111,7 @@ async def link_channel(
                 raise AuthenticationFailed(
                     LinkErr.PERMISSION_DENIED, "a user name was given but the server offers no SASL"
                 )
-            await sasl_login(io, conn, username, password or "", secure=secure)
+            await sasl_login(io, conn, username, password or "")
         elif CommonCap.AUTH_SASL in server_caps and CommonCap.AUTH_SPICE not in server_caps:
             raise AuthenticationFailed(
                 LinkErr.PERMISSION_DENIED, "the server wants SASL: give a user name (spice://user@host...)"
@@ -118,18 +123,19 @@ async def link_channel(
             except ValueError as exc:
                 raise ProtocolViolation(f"cannot use the server's public key: {exc}") from exc
         await io.flush()
+        refused = f"SASL: user {username!r} was refused" if username is not None else ""
         try:
             event = await io.next_event()
         except ChannelClosed:
-            if username is None:
+            if not refused or (layer is not None and layer.active):
                 raise
             event = ConnectionClosed()  # a refused SASL login may end in an abrupt TLS close
         if isinstance(event, ConnectionClosed):
-            if username is not None:  # libspice-server just closes after a failed SASL login
-                raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"SASL: user {username!r} was refused")
+            if refused:  # libspice-server just closes after a failed SASL login
+                raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, refused)
             raise ChannelClosed("server closed the connection before the link result")
         if isinstance(event, LinkFailed):
-            raise link_refused(event.error)
+            raise link_refused(event.error, refused)
         assert isinstance(event, LinkEstablished)
     except BaseException:
         await trio.aclose_forcefully(stream)
@@ -201,19 +207,12 @@ async def open_channel(
     (see :func:`link_channel`).
     """
     what = f"linking {host}:{port}" if proxy is None else f"linking port {port} through proxy {proxy}"
-    with _deadline(timeout, what):
-        stream = await _connect(host, port, ssl_context, server_hostname, proxy)
-        return await link_channel(
-            stream,
-            channel_type=channel_type,
-            channel_id=channel_id,
-            connection_id=connection_id,
-            password=password,
-            common_caps=common_caps,
-            channel_caps=channel_caps,
-            username=username,
-        )
-    raise AssertionError("unreachable")  # pragma: no cover - _deadline never swallows
+
+    async def connect() -> trio.abc.Stream:
+        return await _connect(host, port, ssl_context, server_hostname, proxy)
+
+    link = _Link(channel_type, channel_id, connection_id, password, common_caps, channel_caps, username)
+    return await _open(connect, what, timeout, link)
 
 
 async def open_unix_channel(
@@ -226,20 +225,47 @@ async def open_unix_channel(
     common_caps: Caps | None = None,
     channel_caps: Caps | None = None,
     timeout: float | None = 10.0,
+    username: str | None = None,
 ) -> Channel:
     """Like :func:`open_channel`, over the Unix socket at ``path`` (QEMU ``-spice unix=on,addr=PATH``)."""
-    with _deadline(timeout, f"linking unix:{path}"):
+
+    async def connect() -> trio.abc.Stream:
         try:
-            stream = await trio.open_unix_socket(path)
+            return await trio.open_unix_socket(path)
         except OSError as exc:
             raise ConnectFailed(f"cannot connect to unix:{path}: {exc.strerror or exc}") from exc
+
+    link = _Link(channel_type, channel_id, connection_id, password, common_caps, channel_caps, username)
+    return await _open(connect, f"linking unix:{path}", timeout, link)
+
+
+@dataclass(frozen=True)
+class _Link:
+    """What :func:`link_channel` needs besides the stream."""
+
+    channel_type: ChannelType | int
+    channel_id: int
+    connection_id: int
+    password: str | None
+    common_caps: Caps | None
+    channel_caps: Caps | None
+    username: str | None
+
+
+async def _open(
+    connect: Callable[[], Awaitable[trio.abc.Stream]], what: str, timeout: float | None, link: _Link
+) -> Channel:
+    """Connect with ``connect`` and link, the whole within ``timeout``."""
+    with _deadline(timeout, what):
+        stream = await connect()
         return await link_channel(
             stream,
-            channel_type=channel_type,
-            channel_id=channel_id,
-            connection_id=connection_id,
-            password=password,
-            common_caps=common_caps,
-            channel_caps=channel_caps,
+            channel_type=link.channel_type,
+            channel_id=link.channel_id,
+            connection_id=link.connection_id,
+            password=link.password,
+            common_caps=link.common_caps,
+            channel_caps=link.channel_caps,
+            username=link.username,
         )
     raise AssertionError("unreachable")  # pragma: no cover - _deadline never swallows

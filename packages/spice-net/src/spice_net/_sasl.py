@@ -1,69 +1,148 @@
 """SASL authentication of a link (SPICE_COMMON_CAP_AUTH_SASL), the client side.
 
 The exchange itself is :class:`spice_proto.Connection`'s (``start_sasl``, ``sasl_start``,
-``sasl_step``); this module picks the mechanism and builds its data.  PLAIN (RFC 4616)
-is used, and only inside TLS: over plain TCP libspice-server offers DIGEST-MD5 with a
-security layer, which is not implemented here (the error says to use the TLS port).
+``sasl_step``); the mechanism is libsasl2's (:mod:`._sasl_lib`), chosen among what the server
+offers: inside TLS any (SCRAM, DIGEST-MD5, PLAIN, ...), over plain TCP or a Unix socket only
+one with a security layer of 56+ bits (DIGEST-MD5), which then wraps the rest of the link
+(:class:`._sasl_layer.SaslLayerStream`).  Wire order, as libspice-server and spice-gtk speak
+it: mechanism list, start, steps until the server says complete (the client still checks the
+server's last data, e.g. DIGEST-MD5's rspauth), the plain u32 outcome, then the layer.
 """
 
 from __future__ import annotations
 
 import hmac
+import socket
 from collections.abc import Callable
+from typing import TypeVar
 
-from spice_proto import Connection, ConnectionClosed, LinkErr, SaslMechanisms, SaslReply, SaslStartReceived
+import trio
+from spice_proto import (
+    Connection,
+    ConnectionClosed,
+    Event,
+    LinkErr,
+    LinkFailed,
+    SaslLayerStarted,
+    SaslMechanisms,
+    SaslReply,
+    SaslStartReceived,
+)
 
 from ._channel import _StreamIO
-from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation, SpiceNetError
+from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation
+from ._sasl_layer import SaslLayerStream
+from ._sasl_lib import MIN_SSF, SaslClient, SaslError, SaslUnsupported
 
 __all__ = ["SaslUnsupported", "sasl_login", "sasl_plain_check", "sasl_users"]
 
-_SUPPORTED = ("PLAIN",)
+
+_T = TypeVar("_T")
 
 
-class SaslUnsupported(SpiceNetError):
-    """The server offers no SASL mechanism we can use on this connection."""
+def _beneath(stream: trio.abc.Stream, kind: type[_T]) -> _T | None:
+    """``stream`` or the first stream under it (``inner``, ``transport_stream``) of ``kind``."""
+    current: object = stream
+    while current is not None:
+        if isinstance(current, kind):
+            return current
+        current = getattr(current, "inner", None) or getattr(current, "transport_stream", None)
+    return None
 
 
-def plain_response(username: str, password: str) -> bytes:
-    """RFC 4616: empty authorisation id, NUL, user, NUL, password (UTF-8)."""
-    if "\0" in username or "\0" in password:
-        raise ValueError("a SASL user name or password cannot contain NUL")
-    return b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")
+def _endpoints(stream: trio.abc.Stream) -> tuple[str, str | None, str | None]:
+    """The server's address as SASL's host, and both ends as ``IP;PORT`` (libsasl2's syntax)."""
+    tcp = _beneath(stream, trio.SocketStream)
+    if tcp is None or tcp.socket.family not in (socket.AF_INET, socket.AF_INET6):
+        return "localhost", None, None
+    local, remote = tcp.socket.getsockname(), tcp.socket.getpeername()
+    return str(remote[0]), f"{local[0]};{local[1]}", f"{remote[0]};{remote[1]}"
 
 
-async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: str, *, secure: bool) -> None:
-    """Run the SASL exchange after the link reply; on return the link result is next.
+def _tls_bits(stream: trio.abc.Stream) -> int | None:
+    tls = _beneath(stream, trio.SSLStream)
+    if tls is None:
+        return None
+    cipher = tls.cipher()
+    return int(cipher[2]) if cipher else 128
 
-    Raises :class:`AuthenticationFailed` (the server refused or closed), :class:`SaslUnsupported`
-    or :class:`ProtocolViolation`.
-    """
-    conn.start_sasl()
-    await io.flush()
-    event = await io.next_event()
-    if isinstance(event, ConnectionClosed):
-        raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, "the server closed the connection before SASL")
-    if not isinstance(event, SaslMechanisms):
-        raise ProtocolViolation(f"expected the SASL mechanism list, got {type(event).__name__}")
-    offered = [name.upper() for name in event.names]
-    usable = [name for name in _SUPPORTED if name in offered]
-    if not usable or not secure:
-        where = "over TLS" if secure else "over plain TCP (use the TLS port)"
-        raise SaslUnsupported(
-            f"SASL {where}: the server offers {', '.join(event.names) or 'nothing'}; we do PLAIN over TLS"
-        )
-    conn.sasl_start("PLAIN", plain_response(username, password))
-    await io.flush()
+
+async def _next(io: _StreamIO, refused: str) -> Event:
     try:
         event = await io.next_event()
-    except ChannelClosed:  # over TLS the refusal is an abrupt close
+    except ChannelClosed:  # a refusal may be an abrupt close (TLS) or a reset
         event = ConnectionClosed()
-    if isinstance(event, ConnectionClosed):
-        raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"SASL: the server refused user {username!r}")
-    if not isinstance(event, SaslReply):
-        raise ProtocolViolation(f"expected a SASL reply, got {type(event).__name__}")
-    if not event.complete:
-        raise ProtocolViolation("SASL PLAIN: the server asked for another step")
+    if isinstance(event, (ConnectionClosed, LinkFailed)):
+        raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, refused)
+    return event
+
+
+async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: str) -> None:
+    """Run the SASL exchange after the link reply; on return the link result is next.
+
+    ``io.stream`` must be a :class:`SaslLayerStream` (or reach one through ``inner``) when the
+    link is not inside TLS.  Raises :class:`AuthenticationFailed` (refused, or the server failed
+    to prove itself), :class:`SaslUnsupported` (libsasl2 missing, no usable mechanism) or
+    :class:`ProtocolViolation`.
+    """
+    host, local, remote = _endpoints(io.stream)
+    external = _tls_bits(io.stream)
+    client = SaslClient(username, password, host=host, local=local, remote=remote, external_ssf=external)
+    layered = False
+    try:
+        conn.start_sasl()
+        await io.flush()
+        event = await _next(io, "the server closed the connection before SASL")
+        if not isinstance(event, SaslMechanisms):
+            raise ProtocolViolation(f"expected the SASL mechanism list, got {type(event).__name__}")
+        where = (
+            "inside TLS" if external is not None else "over plain TCP (only mechanisms with a security layer)"
+        )
+        try:
+            mechanism, data = client.start(",".join(event.names))
+        except SaslUnsupported:
+            raise SaslUnsupported(
+                f"SASL {where}: the server offers {', '.join(event.names) or 'nothing'}, none usable here"
+            ) from None
+        refused = f"SASL {mechanism}: the server refused user {username!r}"
+        conn.sasl_start(mechanism, data)
+        await io.flush()
+        while True:
+            reply = await _next(io, refused)
+            if not isinstance(reply, SaslReply):
+                raise ProtocolViolation(f"expected a SASL reply, got {type(reply).__name__}")
+            try:
+                if reply.complete and client.done:
+                    break
+                answer = client.step(reply.data)
+            except SaslError as exc:
+                raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"{refused}: {exc}") from None
+            if reply.complete:
+                if not client.done:
+                    raise AuthenticationFailed(
+                        LinkErr.PERMISSION_DENIED, f"SASL {mechanism}: the server ended the exchange early"
+                    )
+                break
+            conn.sasl_step(answer)
+            await io.flush()
+        ssf = client.ssf
+        if external is None and ssf < MIN_SSF:
+            raise SaslUnsupported(f"SASL {mechanism}: a security layer of {ssf} bits is too weak without TLS")
+        if ssf and external is None:
+            layer = _beneath(io.stream, SaslLayerStream)
+            if layer is None:
+                raise SaslUnsupported(
+                    "SASL: a security layer was negotiated on a stream that cannot carry it"
+                )
+            conn.sasl_security_layer()
+            event = await _next(io, refused)
+            if not isinstance(event, SaslLayerStarted):
+                raise ProtocolViolation(f"expected the SASL outcome, got {type(event).__name__}")
+            layer.start(client, conn.take_unparsed())
+            layered = True
+    finally:
+        if not layered:
+            client.close()
 
 
 def sasl_plain_check(start: SaslStartReceived, check: Callable[[str, str], bool]) -> str | None:

@@ -39,6 +39,7 @@ from ._connection import (
     NeedData as NeedData,
     Role as Role,
     SaslMechanisms as SaslMechanisms,
+    SaslLayerStarted as SaslLayerStarted,
     SaslReply as SaslReply,
     SaslStartReceived as SaslStartReceived,
     TicketReceived as TicketReceived,

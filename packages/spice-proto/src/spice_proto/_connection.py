@@ -162,6 +162,12 @@ class SaslReply:
 
 
 @dataclass(frozen=True)
+class SaslLayerStarted:
+    """Client: the server accepted the SASL login and, as :meth:`Connection.sasl_security_layer`
+    announced, every byte from here on is wrapped; the link result follows inside the layer."""
+
+
+@dataclass(frozen=True)
 class SaslStartReceived:
     """Server: the client's chosen SASL mechanism and its initial data (``None``: none)."""
 
@@ -204,6 +210,7 @@ Event = (
     | TicketReceived
     | SaslMechanisms
     | SaslReply
+    | SaslLayerStarted
     | SaslStartReceived
     | LinkEstablished
     | LinkFailed
@@ -240,6 +247,7 @@ class Connection:
         self._auth_selection = False
         self._mechanism: AuthMechanism | None = None
         self._sasl_phase = ""
+        self._sasl_layer = False
         self._sasl_offer: tuple[str, ...] = ()
         # message stage
         self._send_serial = 0
@@ -288,6 +296,16 @@ class Connection:
     def last_received_serial(self) -> int:
         """Serial of the last message received (counted locally when mini headers are used)."""
         return self._recv_serial
+
+    def take_unparsed(self) -> bytes:
+        """Remove and return the received bytes not parsed yet (to unwrap them after
+        :class:`SaslLayerStarted`; feed the plaintext back with :meth:`receive_data`)."""
+        data = bytes(self._in[self._pos :])
+        self._in.clear()
+        self._pos = 0
+        if self.state is _S.SASL and self._sasl_phase == "layer":
+            self.state = _S.AWAIT_LINK_RESULT
+        return data
 
     def _available(self) -> int:
         return len(self._in) - self._pos
@@ -464,6 +482,15 @@ class Connection:
             raise RuntimeError("sasl_step() follows an incomplete SaslReply")
         self._sasl_data(data)
 
+    def sasl_security_layer(self) -> None:
+        """Client, after the complete :class:`SaslReply`: the login negotiated a security layer.
+        The server's SASL outcome is still plain; parsing stops after it with
+        :class:`SaslLayerStarted` (the bytes after it are wrapped, see :meth:`take_unparsed`)."""
+        self._require(_S.SASL, "sasl_security_layer")
+        if self._sasl_phase != "result":
+            raise RuntimeError("sasl_security_layer() follows the complete SaslReply")
+        self._sasl_layer = True
+
     def _sasl_data(self, data: bytes | None) -> None:
         # on the wire a present value carries a trailing NUL; length 0 means "none"
         if data is None:
@@ -483,8 +510,13 @@ class Connection:
             if outcome != 0:
                 self.state = _S.CLOSED
                 return LinkFailed(LinkErr.PERMISSION_DENIED)
+            if self._sasl_layer:  # parsing resumes once take_unparsed() took the wrapped bytes
+                self._sasl_phase = "layer"
+                return SaslLayerStarted()
             self.state = _S.AWAIT_LINK_RESULT
             return self._parse_link_result()
+        if phase == "layer":
+            return NEED_DATA
         if phase not in ("mechanisms", "reply"):
             return ConnectionClosed() if self._eof and self._close_at_eof() else NEED_DATA
         what = "SASL mechanism list" if phase == "mechanisms" else "SASL reply"

@@ -94,6 +94,7 @@ class Connector:
                 password=self.password,
                 channel_caps=caps,
                 timeout=self.timeout,
+                username=self.uri.username,
             )
             return channel, False
         tls = tls or self.must_secure(channel_type)
