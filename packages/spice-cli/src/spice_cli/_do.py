@@ -39,7 +39,7 @@ from spice_session import LAYOUTS, Driver, KeyComboError, get_layout
 from ._exitcodes import ExitCode
 from ._record_audio import capture, save_wav
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
-from ._usb_actions import UsbSlots, parse_usb_spec
+from ._usb_actions import UsbPolicy, UsbSlots, parse_usb_spec
 
 __all__ = ["Action", "add_parser", "parse_actions", "run"]
 
@@ -322,7 +322,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     async with open_session(args, audio=any(a.name == "record-audio" for a in actions)) as session:
         session.events().close()
         vm = Driver(session, args.layout, save_misses=args.save_misses)
-        usb = UsbSlots(session, out)
+        usb = UsbSlots(session, out, UsbPolicy.of(getattr(args, "vv", None)))
         try:
             for action in actions:
                 if action.name == "usb-attach":

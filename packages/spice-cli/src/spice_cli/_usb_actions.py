@@ -4,15 +4,16 @@ into the guest until ``usb-detach`` (the last one attached) or the end of the ru
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from spice_session import Session, SessionError, usb_cdrom, usb_disk
+from spice_session import Session, SessionError, VVFile, usb_cdrom, usb_disk
 from spice_session.lowlevel import MassStorage
 
 from ._run import UsageError
 
-__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbSlots", "attach_all", "parse_usb_spec", "usb_option"]
+__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbPolicy", "UsbSlots", "attach_all", "parse_usb_spec", "usb_option"]
 
 #: Seconds the guest gets to configure an attached device.
 USB_CONFIGURE_TIMEOUT = 60.0
@@ -32,23 +33,52 @@ def usb_option(value: str) -> tuple[str, bool]:
     return str(path), bool(readonly)
 
 
+@dataclass(frozen=True)
+class UsbPolicy:
+    """What a .vv file allows: USB redirection at all (``enable-usbredir=0``: none), devices
+    attached at connection (``enable-usb-autoshare=0``: not), and which (``usb-filter``)."""
+
+    enabled: bool = True
+    autoshare: bool = True
+    filter: str | None = None
+
+    @classmethod
+    def of(cls, vv: VVFile | None) -> UsbPolicy:
+        """A file's policy (keys not given: allowed); no file: everything allowed."""
+        if vv is None:
+            return cls()
+        return cls(vv.enable_usbredir is not False, vv.enable_usb_autoshare is not False, vv.usb_filter)
+
+    def refusal(self, *, automatic: bool) -> str | None:
+        """Why no device may be attached (``automatic``: at connection, unasked), or ``None``."""
+        if not self.enabled:
+            return "the .vv file turns USB redirection off (enable-usbredir=0)"
+        if automatic and not self.autoshare:
+            return "the .vv file turns USB auto-sharing off (enable-usb-autoshare=0)"
+        return None
+
+
 async def attach_all(
     stack: AsyncExitStack,
     session: Session,
     disks: list[tuple[str, bool]],
     cdroms: list[str],
     err: TextIO,
-    usb_filter: str | None = None,
+    policy: UsbPolicy = UsbPolicy(),
 ) -> None:
     """Plug ``spice view``'s devices in for the life of ``stack``; a failure is a note, not an exit.
 
-    ``usb_filter`` (a ``.vv`` file's ``usb-filter``) must allow each device.
+    ``policy`` (a ``.vv`` file's USB keys) may forbid them all, or its ``usb-filter`` some.
     """
     wanted = [(path, readonly, False) for path, readonly in disks] + [(path, True, True) for path in cdroms]
+    refusal = policy.refusal(automatic=True)
     for path, readonly, cdrom in wanted:
+        if refusal is not None:
+            print(f"spice view: {path} not attached: {refusal}", file=err, flush=True)
+            continue
         try:
             device = usb_cdrom(path) if cdrom else usb_disk(path, readonly=readonly)
-            await stack.enter_async_context(session.usb.attach(device, filter=usb_filter))
+            await stack.enter_async_context(session.usb.attach(device, filter=policy.filter))
         except (SessionError, OSError, ValueError) as exc:
             print(f"spice view: {path} not attached: {exc}", file=err, flush=True)
         else:
@@ -67,16 +97,22 @@ def _device(path: str, readonly: bool) -> MassStorage:
 class UsbSlots:
     """The devices ``spice do`` attached, detached last-in first-out."""
 
-    def __init__(self, session: Session, out: TextIO) -> None:
+    def __init__(self, session: Session, out: TextIO, policy: UsbPolicy = UsbPolicy()) -> None:
         self.session = session
         self.out = out
+        self.policy = policy
         self._stacks: list[tuple[str, AsyncExitStack]] = []
 
     async def attach(self, path: str, readonly: bool) -> None:
+        refusal = self.policy.refusal(automatic=False)
+        if refusal is not None:
+            raise UsageError(f"usb-attach: {path}: {refusal}")
         device = _device(path, readonly)
         stack = AsyncExitStack()
         try:
-            attached = await stack.enter_async_context(self.session.usb.attach(device))
+            attached = await stack.enter_async_context(
+                self.session.usb.attach(device, filter=self.policy.filter)
+            )
             await attached.wait_configured(USB_CONFIGURE_TIMEOUT)
         except BaseException:
             await stack.aclose()

@@ -21,7 +21,7 @@ from ._hotkeys import ACTIONS, Combo, InvalidHotkey, bindings, parse_hotkeys
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
 from ._sdl_logic import HotKeys
-from ._usb_actions import attach_all, usb_option
+from ._usb_actions import UsbPolicy, attach_all, usb_option
 
 if TYPE_CHECKING:
     from ._sdl_viewer import Viewer
@@ -179,8 +179,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
         async def show(session: ss.Session) -> None:
             async with contextlib.AsyncExitStack() as usb:
-                usb_filter = vv.usb_filter if vv is not None else None
-                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr, usb_filter)
+                policy = UsbPolicy.of(vv)
+                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr, policy)
                 await show_attached(session)
 
         async def show_attached(session: ss.Session) -> None:

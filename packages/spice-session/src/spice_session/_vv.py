@@ -58,7 +58,8 @@ class InvalidVVFile(InvalidURI):
 
 @dataclass(frozen=True)
 class VVFile:
-    """The connection settings of a .vv file (keys not given are ``None`` / empty / ``False``).
+    """The connection settings of a .vv file (keys not given are ``None`` / empty / ``False``;
+    ``enable_usbredir`` and ``enable_usb_autoshare`` are ``None`` when not given).
 
     :meth:`uri` is where to connect; ``password``, ``ca`` (PEM text), ``host_subject``,
     ``proxy``, ``secure_channels`` and ``tls_ciphers`` say how.  The rest are viewer
@@ -82,8 +83,8 @@ class VVFile:
     fullscreen: bool = False
     hotkeys: Mapping[str, str] = field(default_factory=dict)
     enable_smartcard: bool = False
-    enable_usbredir: bool = False
-    enable_usb_autoshare: bool = False
+    enable_usbredir: bool | None = None
+    enable_usb_autoshare: bool | None = None
     usb_filter: str | None = None
     disable_effects: tuple[str, ...] = ()
     color_depth: int | None = None
@@ -315,8 +316,8 @@ def parse_vv(data: str | bytes) -> VVFile:
         fullscreen=v.flag("fullscreen"),
         hotkeys=hotkeys,
         enable_smartcard=v.flag("enable-smartcard"),
-        enable_usbredir=v.flag("enable-usbredir"),
-        enable_usb_autoshare=v.flag("enable-usb-autoshare"),
+        enable_usbredir=v.flag("enable-usbredir") if "enable-usbredir" in v.group else None,
+        enable_usb_autoshare=v.flag("enable-usb-autoshare") if "enable-usb-autoshare" in v.group else None,
         usb_filter=v.text("usb-filter", 4096),
         disable_effects=v.names("disable-effects"),
         color_depth=v.integer("color-depth", 0, 32),
