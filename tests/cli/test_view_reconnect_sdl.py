@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import io
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,21 +15,15 @@ import pytest
 import spice_server as srv
 import trio
 from peers.ports import free_tcp_port
+from peers.server_task import serve_until as _serve_until
 from spice_cli import _sdl_viewer
 from spice_cli._main import build_parser
-from spice_cli._sdl_window import Window, sdl_video
+from spice_cli._sdl_window import Window
+from test_view_sdl import sdl  # noqa: F401 - a fixture
 
 W, H = 160, 120
 SDL_A, SDL_B = 4, 5  # SDL scancodes (USB HID usages) of A and B
 A, B = 0x1E, 0x30  # their set-1 make codes
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 def _push_key(scancode: int, pressed: bool) -> None:
@@ -48,19 +41,6 @@ def _push_quit() -> None:
     event = sdl2.SDL_Event()
     event.type = sdl2.SDL_QUIT
     assert sdl2.SDL_PushEvent(ctypes.byref(event)) == 1
-
-
-async def _serve_until(
-    server: srv.Server,
-    port: int,
-    stop: trio.Event,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    async with trio.open_nursery() as nursery:
-        await nursery.start(partial(server.serve, "127.0.0.1", port))
-        task_status.started()
-        await stop.wait()
-        nursery.cancel_scope.cancel()
 
 
 async def _until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -83,7 +63,9 @@ def _shows(window: Window, rgb: tuple[int, int, int]) -> bool:
 
 
 async def test_the_window_and_input_state_survive_a_reconnect(
-    sdl: None, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+    sdl: None,  # noqa: F811
+    nursery: trio.Nursery,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows: list[Window] = []
     closed: list[Window] = []

@@ -13,9 +13,11 @@ import pytest
 import spice_server as srv
 import trio
 from peers.ports import free_tcp_port
+from peers.server_task import serve_until
 from spice_cli import _sdl_viewer
 from spice_cli._main import build_parser
-from test_view_reconnect_sdl import _push_key, _push_quit, _serve_until, _server, _until, sdl  # noqa: F401
+from test_view_reconnect_sdl import _push_key, _push_quit, _server, _until
+from test_view_sdl import sdl  # noqa: F401 - a fixture
 
 LCTRL, LSHIFT, LALT = 0xE0, 0xE1, 0xE2
 F, F11, END = 0x09, 0x44, 0x4D
@@ -48,7 +50,7 @@ async def _viewing(
     port = free_tcp_port()
     server = _server((10, 120, 10))
     events = server.input_events()
-    await nursery.start(_serve_until, server, port, trio.Event())
+    await nursery.start(serve_until, server, port, trio.Event())
     vv = tmp_path / "hotkeys.vv"
     vv.write_text(
         f"[virt-viewer]\ntype=spice\nhost=127.0.0.1\nport={port}\n"

@@ -3,8 +3,6 @@ an expired ticket reported as such, giving up, and following MIGRATE_SWITCH_HOST
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pytest
 import spice_net
@@ -12,6 +10,7 @@ import spice_server as ss
 import spice_session
 import trio
 from peers.ports import free_tcp_port
+from peers.server_task import serve_until as _serve_until
 from peers.viewers import pattern_frame
 from spice_proto import ChannelType, MainMigrateSwitchHost
 from spice_session._reconnect import Backoff, ReconnectNotice, SessionLost, TicketExpired, run_reconnecting
@@ -23,19 +22,6 @@ def _fb(variant: int) -> ss.Framebuffer:
     fb = ss.Framebuffer(W, H)
     fb.update(pattern_frame(W, H, variant))
     return fb
-
-
-async def _serve_until(
-    server: ss.Server,
-    port: int,
-    stop: trio.Event,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    async with trio.open_nursery() as nursery:
-        await nursery.start(partial(server.serve, "127.0.0.1", port))
-        task_status.started()
-        await stop.wait()
-        nursery.cancel_scope.cancel()
 
 
 async def test_reconnects_after_the_server_restarts(nursery: trio.Nursery) -> None:

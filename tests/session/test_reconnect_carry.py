@@ -11,10 +11,10 @@ import spice_server as srv
 import spice_session
 import trio
 from peers.ports import free_tcp_port
+from peers.server_task import serve_until as _serve_until
 from spice_proto import AgentSelection, InputsKeyModifiers, KeyboardModifierFlags, MouseButton, MouseMode
 from spice_session._carry import CarriedState, carried_state
 from spice_session._reconnect import Backoff, run_reconnecting
-from test_reconnect import _serve_until
 
 W, H = 96, 64
 A = 0x1E  # set-1 make code of A
