@@ -83,3 +83,19 @@ def test_defaults_are_unchanged() -> None:
     keys.key(LALT, True)
     assert keys.key(F, True) == (False, Command.TOGGLE_FULLSCREEN)
     assert keys.name(Command.RELEASE_GRAB) == "Ctrl+Alt"
+
+
+def test_proxmox_keys_take_ctrl_alt_r_from_the_bug_report() -> None:
+    """What Proxmox writes: toggle-fullscreen=Shift+F11, release-cursor=Ctrl+Alt+R, secure-attention=..."""
+    given = bindings(
+        {"toggle-fullscreen": "Shift+F11", "release-cursor": "Ctrl+Alt+R", "secure-attention": "Ctrl+Alt+Ins"}
+    )
+    keys = HotKeys.from_actions(given)
+    keys.key(LCTRL, True)
+    keys.key(LALT, True)
+    assert keys.key(0x15, True) == (False, Command.RELEASE_GRAB)  # R
+    keys.key(0x15, False)
+    assert keys.key(0x49, True) == (False, Command.SECURE_ATTENTION)  # Insert
+    keys.key(0x49, False)
+    assert keys.key(M, True) == (False, Command.TOGGLE_MUTE)
+    assert keys.name(Command.BUG_REPORT) is None

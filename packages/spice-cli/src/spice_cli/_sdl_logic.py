@@ -171,11 +171,13 @@ class HotKeys:
     def from_actions(cls, given: Mapping[str, Combo]) -> HotKeys:
         """Bindings as remote-viewer makes them from a .vv file or ``--hotkeys``: its actions
         not named lose their keys (release-cursor falls back to Ctrl+Alt); spice view's own
-        (mute, microphone, statistics, bug report) keep theirs unless named."""
-        bound = {cmd: c for cmd, c in DEFAULT_BINDINGS.items() if cmd not in _REMOTE_VIEWER}
+        (mute, microphone, statistics, bug report) keep theirs unless named or their
+        combination is given to another action (Proxmox: ``release-cursor=Ctrl+Alt+R``)."""
+        named = set(given.values())
+        bound = {c: k for c, k in DEFAULT_BINDINGS.items() if c not in _REMOTE_VIEWER and k not in named}
         bound[Command.RELEASE_GRAB] = Combo(_CTRL_ALT)
         for action, combo in given.items():
-            bound[Command(action)] = combo
+            bound[Command(action)] = combo  # a combination the file names wins over our own use of it
         return cls(bound)
 
     def name(self, command: Command) -> str | None:
