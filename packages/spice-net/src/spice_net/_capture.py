@@ -84,9 +84,20 @@ def _checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
+def _checksummed(record: bytes) -> bytes:
+    """A pcap record (16-byte record header, IPv4 header, TCP header, payload) with its IP
+    and TCP checksums filled in (they are written as zeros)."""
+    ip = record[16:36]
+    tcp = record[36:]
+    pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(tcp))
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return record[:16] + ip + tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
+
+
 class _RingFile:
     """Pcap bytes in memory: the file header, the first packets, then at most ``seconds``
-    and ``max_bytes`` of the newest packets (older ones are dropped, whole)."""
+    and ``max_bytes`` of the newest packets (older ones are dropped, whole).  Records come
+    without checksums: :meth:`pcap` fills them in for the packets still kept."""
 
     def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds = seconds
@@ -118,7 +129,8 @@ class _RingFile:
         pass
 
     def pcap(self) -> bytes:
-        return b"".join([self.header, *self.head, *(record for _, record in self.recent)])
+        records = [*self.head, *(record for _, record in self.recent)]
+        return b"".join([self.header, *map(_checksummed, records)])
 
 
 class ChannelCapture:
@@ -158,17 +170,15 @@ class ChannelCapture:
         if syn and not from_server:
             ack = 0
         tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp) + len(payload))
-        tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp + payload)) + tcp[18:]
         ip = struct.pack(
             "!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6, 0, src, dst
         )
-        ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
         self._seq[from_server] = (seq + len(payload) + (1 if syn or fin else 0)) & 0xFFFFFFFF
         now = time.time()
-        frame = ip + tcp + payload
-        record = struct.pack("<IIII", int(now), int(now % 1 * 1e6), len(frame), len(frame))
-        self._file.write(record + frame)
+        size = len(ip) + len(tcp) + len(payload)
+        record = struct.pack("<IIII", int(now), int(now % 1 * 1e6), size, size) + ip + tcp + payload
+        # a ring drops most packets unread: it checksums only those it hands out
+        self._file.write(record if self._ring is not None else _checksummed(record))
 
     def write(self, from_server: bool, data: bytes) -> None:
         """Bytes that went one way, as segments of at most 65000 bytes.
