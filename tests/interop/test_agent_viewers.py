@@ -147,12 +147,15 @@ SECOND_HEAD_WINDOW = {"remote-viewer": r"spice-python \(2\)", "spicy": "spice di
 
 @pytest.mark.parametrize("viewer", VIEWERS)
 async def test_two_heads_in_one_channel_give_two_windows(
-    viewer: str, xvfb_factory: Callable[..., Xvfb]
+    viewer: str, xvfb_factory: Callable[..., Xvfb], tmp_path: Path
 ) -> None:
-    """One display channel, one surface, two heads in its MONITORS_CONFIG (ss.Heads).
+    """One display channel, one surface, two heads in its MONITORS_CONFIG (ss.Heads); with
+    remote-viewer, resizing the second head's window sends a monitors config of both, and
+    that head follows.
 
     spicy opens every head's window at the first one's size and scales the picture into it
-    (seen on a screenshot), so its heads are the same size here; remote-viewer's differ.
+    (seen on a screenshot), so its heads are the same size here, and it runs without
+    "Resize guest" (on, it sizes both heads to its windows' insides at once).
     """
     require_binary("xdotool")
     xvfb = xvfb_factory("1400x900x24")
@@ -160,15 +163,39 @@ async def test_two_heads_in_one_channel_give_two_windows(
     left, right = ss.Framebuffer(W, H), ss.Framebuffer(width, height)
     left.update(pattern_frame(W, H, variant=0))
     right.update(pattern_frame(width, height, variant=2))
-    server = ss.Server(ss.Heads([left, right]), agent=ss.GuestAgent(follow_resize=False))
+    agent = ss.GuestAgent()
+    events = agent.events()
+    server = ss.Server(ss.Heads([left, right]), agent=agent)
     async with running(server) as port:
-        start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        if viewer == "spicy":
+            start_viewer(xvfb.display, viewer, ViewerOptions(port=port))
+        else:
+            start_resizing_viewer(xvfb, viewer, port, tmp_path / "config")
         second = await trio.to_thread.run_sync(
             lambda: xvfb.display.wait_window(SECOND_HEAD_WINDOW[viewer], 30)
         )
         await trio.to_thread.run_sync(lambda: xvfb.display.run(["xdotool", "windowmove", second, "700", "0"]))
         await exact_on_screen(xvfb, left.frame)
         await exact_on_screen(xvfb, right.frame)
+        if viewer == "spicy":
+            return
+        await agent_ready(agent)
+        await trio.to_thread.run_sync(
+            lambda: xvfb.display.run(["xdotool", "windowsize", second, "600", "560"])
+        )
+        with trio.fail_after(TIMEOUT):
+            while True:
+                event = await events.receive()
+                if (
+                    isinstance(event, ss.ResizeRequested)
+                    and len([m for m in event.monitors if m.width]) == 2
+                    and right.height > height
+                ):
+                    break
+        right_size = await settled_size(right)
+        right.update(pattern_frame(*right_size, variant=3))
+        await exact_on_screen(xvfb, right.frame)
+        await exact_on_screen(xvfb, left.frame)
 
 
 def _png(width: int, height: int, seed: int) -> tuple[bytes, np.ndarray]:
