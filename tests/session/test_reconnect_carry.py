@@ -1,7 +1,7 @@
 """run_reconnecting carries a lost session's state to the next one (spice_server restarted on
 the same port): held keys and buttons released on the new server, the lock keys set again,
-client mouse mode asked for again, the monitor layout and our clipboard offer re-sent to
-the new agent."""
+the typing layout kept, client mouse mode asked for again, the monitor layout and our
+clipboard offer re-sent to the new agent."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ async def test_held_keys_and_buttons_are_released_locks_and_mouse_mode_set_again
             await _until(lambda: session.mouse_mode == MouseMode.CLIENT, "client mouse mode")
         # the guest's lock keys as a server reports them (QEMU does after each change; ours does not)
         session.inputs.handle(InputsKeyModifiers(KeyboardModifierFlags.NUM_LOCK))
+        session.inputs.layout = spice_session.get_layout("de")  # what Driver(session, "de") does
         await session.inputs.key_down(A)  # held when the server goes
         await session.inputs.mouse_press(MouseButton.LEFT)
         carried.append(carried_state(session))
@@ -80,6 +81,7 @@ async def test_held_keys_and_buttons_are_released_locks_and_mouse_mode_set_again
         KeyboardModifierFlags.NUM_LOCK
     )
     assert sessions[1].mouse_mode == MouseMode.CLIENT
+    assert sessions[1].inputs.layout.name == "de"
 
 
 async def test_the_new_agent_gets_the_layout_and_the_clipboard_again(nursery: trio.Nursery) -> None:

@@ -2,9 +2,10 @@
 
 Keys and mouse buttons held when the connection went are let go on the new server (the
 same VM would otherwise keep them pressed: spice-server releases only Shift/Ctrl/Alt when
-a client goes), the guest's lock keys are set as they were (KEY_MODIFIERS), client mouse
-mode is asked for again, and once the new session's agent is there the monitor layout
-and the clipboard offers we had made are sent to it again.
+a client goes), the guest's lock keys are set as they were (KEY_MODIFIERS), the keyboard
+layout typing uses is kept, client mouse mode is asked for again, and once the new
+session's agent is there the monitor layout and the clipboard offers we had made are sent
+to it again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from spice_proto import AgentMonConfig, KeyboardModifierFlags, MouseButton, MouseButtonMask, MouseMode
 
 from ._errors import AgentError, ChannelUnavailable
+from ._layouts import Layout
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -41,6 +43,7 @@ class CarriedState:
     client_mouse: bool = False
     monitors: tuple[AgentMonConfig, ...] | None = None
     clipboard: Mapping[int, Mapping[int, bytes]] = field(default_factory=dict, repr=False)
+    layout: Layout | None = None
 
 
 def carried_state(session: Session) -> CarriedState:
@@ -49,7 +52,9 @@ def carried_state(session: Session) -> CarriedState:
     keys: frozenset[int] = frozenset()
     buttons: tuple[MouseButton, ...] = ()
     locks = None
+    layout = None
     if inputs is not None:
+        layout = inputs.layout
         keys = frozenset(inputs.keys_down)
         buttons = tuple(button for mask, button in _BUTTONS if inputs.buttons & mask)
         locks = inputs.modifiers
@@ -60,11 +65,13 @@ def carried_state(session: Session) -> CarriedState:
         client_mouse=session.mouse_mode == MouseMode.CLIENT,
         monitors=session.agent.requested_monitors,
         clipboard=session.agent.clipboard.owned(),
+        layout=layout,
     )
 
 
 async def restore_inputs(session: Session, state: CarriedState) -> None:
-    """Let go on ``session`` of what was held, set the locks and ask for client mouse mode again."""
+    """Let go on ``session`` of what was held, set the locks and the typing layout, and ask for
+    client mouse mode again."""
     client = MouseMode.CLIENT
     if state.client_mouse and client in session.supported_mouse_modes and session.mouse_mode != client:
         await session.request_mouse_mode(MouseMode.CLIENT)
@@ -72,6 +79,8 @@ async def restore_inputs(session: Session, state: CarriedState) -> None:
         inputs = session.inputs
     except ChannelUnavailable:
         return
+    if state.layout is not None:
+        inputs.layout = state.layout
     for code in sorted(state.keys_down):
         await inputs.key_up(code)
     for button in state.buttons:
