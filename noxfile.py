@@ -45,6 +45,7 @@ TEST_DEPS = [
     "wsgidav>=4.3",  # spice-session[share]: folder sharing behind the webdav port
     "h11>=0.14",
     "pytesseract>=0.3.10",  # spice-session[ocr]: text waits through the binding
+    "libusb1>=3.1",  # spice-session[usb]: physical USB devices (tested on a umockdev device)
 ]
 
 

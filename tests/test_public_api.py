@@ -179,7 +179,8 @@ SPICE_SESSION_LOWLEVEL = _names(
     # The needle matcher
     "find "
     # Extra channels
-    "UsbAttachment MassStorage HidKeyboard HidMouse usb_keyboard usb_mouse "
+    "UsbAttachment MassStorage HidKeyboard HidMouse usb_keyboard usb_mouse LibusbDevice UsbDeviceError "
+    "open_usb_device parse_device_id "
     "PortInit parse_port_init UsbRedirParser UsbRedirHost FilterRule FilterVerdict "
     "UsbFilterError check_filter parse_filter WebdavMux FolderShare "
     # Keyboard and mouse

@@ -8,13 +8,14 @@ Actions (arguments in brackets are optional)::
     capture FILE.png [X Y W H]                expect FILE.png|NEEDLE.json [TIMEOUT]
     expect-text REGEX [TIMEOUT]                record-audio FILE.wav SECONDS
     clipboard-set TEXT   clipboard-get        send-file PATH      resize WxH[,WxH...]
-    usb-attach PATH[,ro] usb-detach
+    usb-attach PATH[,ro] usb-attach --device VID:PID     usb-detach
 
 The last four go through the guest agent: ``clipboard-get`` prints the guest's text
 (nothing when it offers none), ``send-file`` shows a progress bar on a terminal,
 ``resize`` asks for one monitor per ``WxH``.  No agent within 10 s: exit code 11.
-``usb-attach`` plugs a disk image (an ``.iso``: a CD-ROM; ``,ro``: read-only) into
-the guest through USB redirection; ``usb-detach`` unplugs the last one attached.
+``usb-attach`` plugs a disk image (an ``.iso``: a CD-ROM; ``,ro``: read-only) or, with
+``--device VID:PID``, a physical USB device (libusb, ``spice-session[usb]``) into the guest
+through USB redirection; ``usb-detach`` unplugs the last one attached.
 
 ``-f SCRIPT`` reads the actions from a file, one per line (shell quoting, ``#``
 comments).  An ``expect`` or ``expect-text`` that times out ends the command
@@ -39,7 +40,7 @@ from spice_session import LAYOUTS, Driver, KeyComboError, get_layout
 from ._exitcodes import ExitCode
 from ._record_audio import capture, save_wav
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
-from ._usb_actions import UsbPolicy, UsbSlots, parse_usb_spec
+from ._usb_actions import UsbDeviceId, UsbPolicy, UsbSlots, parse_usb_spec
 
 __all__ = ["Action", "add_parser", "parse_actions", "run"]
 
@@ -192,6 +193,9 @@ def parse_actions(words: Sequence[str]) -> list[Action]:
         if len(args) < required:
             raise UsageError(f"{name}: needs {required} argument(s)")
         i += 1 + required
+        if name == "usb-attach" and args == ["--device"] and i < len(words):  # --device VID:PID
+            args.append(words[i])
+            i += 1
         while optional and i < len(words) and words[i] not in _SPEC and _number(words[i]):
             args.append(words[i])
             i += 1
@@ -326,7 +330,10 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         try:
             for action in actions:
                 if action.name == "usb-attach":
-                    await usb.attach(str(action.args[0]), bool(action.args[1]))
+                    target = action.args[0]
+                    await usb.attach(
+                        target if isinstance(target, UsbDeviceId) else str(target), bool(action.args[1])
+                    )
                 elif action.name == "usb-detach":
                     await usb.detach()
                 else:

@@ -1,5 +1,6 @@
 """``spice do`` USB actions: ``usb-attach PATH[,ro]`` plugs a disk image (an ``.iso``: a CD-ROM)
-into the guest until ``usb-detach`` (the last one attached) or the end of the run."""
+and ``usb-attach --device VID:PID`` a physical device (libusb: ``spice-session[usb]``) into
+the guest until ``usb-detach`` (the last one attached) or the end of the run."""
 
 from __future__ import annotations
 
@@ -8,19 +9,51 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import trio
 from spice_session import Session, SessionError, VVFile, usb_cdrom, usb_disk
-from spice_session.lowlevel import MassStorage
+from spice_session.lowlevel import LibusbDevice, MassStorage, UsbDeviceError, open_usb_device, parse_device_id
 
 from ._run import UsageError
 
-__all__ = ["USB_CONFIGURE_TIMEOUT", "UsbPolicy", "UsbSlots", "attach_all", "parse_usb_spec", "usb_option"]
+__all__ = [
+    "USB_CONFIGURE_TIMEOUT",
+    "UsbDeviceId",
+    "UsbPolicy",
+    "UsbSlots",
+    "attach_all",
+    "device_option",
+    "parse_usb_spec",
+    "usb_option",
+]
 
 #: Seconds the guest gets to configure an attached device.
 USB_CONFIGURE_TIMEOUT = 60.0
 
 
+@dataclass(frozen=True)
+class UsbDeviceId:
+    """A physical device to attach, by vendor and product id."""
+
+    vendor_id: int
+    product_id: int
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id:04x}:{self.product_id:04x}"
+
+
+def _device_id(name: str, text: str) -> UsbDeviceId:
+    try:
+        return UsbDeviceId(*parse_device_id(text))
+    except UsbDeviceError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
 def parse_usb_spec(name: str, words: list[str]) -> tuple[object, ...]:
-    """``PATH`` or ``PATH,ro``: (path, read-only)."""
+    """``PATH`` or ``PATH,ro``: (path, read-only); ``--device VID:PID``: (device id, False)."""
+    if words[0] == "--device":
+        if len(words) < 2:
+            raise UsageError(f"{name}: --device needs VID:PID")
+        return (_device_id(name, words[1]), False)
     path, _, flag = words[0].rpartition(",") if words[0].endswith(",ro") else (words[0], "", "")
     if not path:
         raise UsageError(f"{name}: expected PATH[,ro], got {words[0]!r}")
@@ -31,6 +64,16 @@ def usb_option(value: str) -> tuple[str, bool]:
     """argparse type of ``--usb-disk IMG[,ro]``."""
     path, readonly = parse_usb_spec("--usb-disk", [value])
     return str(path), bool(readonly)
+
+
+def device_option(value: str) -> UsbDeviceId:
+    """argparse type of ``--usb-device VID:PID``."""
+    return _device_id("--usb-device", value)
+
+
+async def _open_physical(device_id: UsbDeviceId) -> LibusbDevice:
+    """Open and claim a physical device (libusb calls block: in a worker thread)."""
+    return await trio.to_thread.run_sync(open_usb_device, device_id.vendor_id, device_id.product_id)
 
 
 @dataclass(frozen=True)
@@ -65,24 +108,32 @@ async def attach_all(
     cdroms: list[str],
     err: TextIO,
     policy: UsbPolicy = UsbPolicy(),
+    devices: list[UsbDeviceId] | None = None,
 ) -> None:
     """Plug ``spice view``'s devices in for the life of ``stack``; a failure is a note, not an exit.
 
     ``policy`` (a ``.vv`` file's USB keys) may forbid them all, or its ``usb-filter`` some.
+    ``devices`` are physical devices (libusb), closed when ``stack`` ends.
     """
-    wanted = [(path, readonly, False) for path, readonly in disks] + [(path, True, True) for path in cdroms]
+    wanted: list[tuple[str | UsbDeviceId, bool, bool]] = [(path, readonly, False) for path, readonly in disks]
+    wanted += [(path, True, True) for path in cdroms] + [(d, False, False) for d in devices or []]
     refusal = policy.refusal(automatic=True)
-    for path, readonly, cdrom in wanted:
+    for target, readonly, cdrom in wanted:
         if refusal is not None:
-            print(f"spice view: {path} not attached: {refusal}", file=err, flush=True)
+            print(f"spice view: {target} not attached: {refusal}", file=err, flush=True)
             continue
         try:
-            device = usb_cdrom(path) if cdrom else usb_disk(path, readonly=readonly)
+            if isinstance(target, UsbDeviceId):
+                physical = await _open_physical(target)
+                stack.callback(physical.close)
+                device: MassStorage | LibusbDevice = physical
+            else:
+                device = usb_cdrom(target) if cdrom else usb_disk(target, readonly=readonly)
             await stack.enter_async_context(session.usb.attach(device, filter=policy.filter))
         except (SessionError, OSError, ValueError) as exc:
-            print(f"spice view: {path} not attached: {exc}", file=err, flush=True)
+            print(f"spice view: {target} not attached: {exc}", file=err, flush=True)
         else:
-            print(f"spice view: {path} attached", file=err, flush=True)
+            print(f"spice view: {target} attached", file=err, flush=True)
 
 
 def _device(path: str, readonly: bool) -> MassStorage:
@@ -103,13 +154,22 @@ class UsbSlots:
         self.policy = policy
         self._stacks: list[tuple[str, AsyncExitStack]] = []
 
-    async def attach(self, path: str, readonly: bool) -> None:
+    async def attach(self, target: str | UsbDeviceId, readonly: bool) -> None:
+        """Attach an image (``PATH``) or a physical device (:class:`UsbDeviceId`)."""
+        path = str(target)
         refusal = self.policy.refusal(automatic=False)
         if refusal is not None:
             raise UsageError(f"usb-attach: {path}: {refusal}")
-        device = _device(path, readonly)
         stack = AsyncExitStack()
         try:
+            if isinstance(target, UsbDeviceId):
+                physical = await _open_physical(target)
+                stack.callback(physical.close)
+                device: MassStorage | LibusbDevice = physical
+                kind = "physical device"
+            else:
+                device = _device(path, readonly)
+                kind = "CD-ROM" if path.lower().endswith(".iso") else "read-only disk" if readonly else "disk"
             attached = await stack.enter_async_context(
                 self.session.usb.attach(device, filter=self.policy.filter)
             )
@@ -118,7 +178,6 @@ class UsbSlots:
             await stack.aclose()
             raise
         self._stacks.append((path, stack))
-        kind = "CD-ROM" if path.lower().endswith(".iso") else "read-only disk" if readonly else "disk"
         print(f"usb: {path} attached as a {kind}", file=self.out, flush=True)
 
     async def detach(self) -> None:

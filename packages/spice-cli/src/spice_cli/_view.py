@@ -21,7 +21,7 @@ from ._hotkeys import ACTIONS, Combo, InvalidHotkey, bindings, parse_hotkeys
 from ._record_video import check_video_path, record_screen
 from ._run import add_connection_args, check_connection_args, connect_options, connect_target
 from ._sdl_logic import HotKeys
-from ._usb_actions import UsbPolicy, attach_all, usb_option
+from ._usb_actions import UsbPolicy, attach_all, device_option, usb_option
 
 if TYPE_CHECKING:
     from ._sdl_viewer import Viewer
@@ -123,6 +123,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=[],
         help="plug an ISO image into the guest as a USB CD-ROM drive; repeatable",
     )
+    p.add_argument(
+        "--usb-device",
+        metavar="VID:PID",
+        action="append",
+        default=[],
+        type=device_option,
+        help="redirect a physical USB device (hex ids, as lsusb shows them; needs spice-session[usb]);"
+        " repeatable",
+    )
     p.set_defaults(command=run)
 
 
@@ -180,7 +189,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         async def show(session: ss.Session) -> None:
             async with contextlib.AsyncExitStack() as usb:
                 policy = UsbPolicy.of(vv)
-                await attach_all(usb, session, args.usb_disk, args.usb_cdrom, sys.stderr, policy)
+                await attach_all(
+                    usb, session, args.usb_disk, args.usb_cdrom, sys.stderr, policy, args.usb_device
+                )
                 await show_attached(session)
 
         async def show_attached(session: ss.Session) -> None:

@@ -32,6 +32,8 @@ __all__ = ["UsbAttachment", "UsbRedirection", "UsbRejected"]
 
 #: Largest SPICEVMC_DATA body we send.
 CHUNK = 64 * 1024
+#: Pause between polls of a physical device that had nothing ready (seconds).
+POLL_INTERVAL = 0.002
 _ACK_TIMEOUT = 5.0
 
 Opener = Callable[[int], Awaitable[Channel]]
@@ -46,7 +48,7 @@ def check_allowed(device: VirtualDevice, rules: Sequence[FilterRule]) -> None:
     info = device.info
     verdict = check_filter(
         rules,
-        device_class=0,
+        device_class=info.device_class,
         vendor_id=info.vendor_id,
         product_id=info.product_id,
         device_version_bcd=info.device_version_bcd,
@@ -66,6 +68,7 @@ class UsbAttachment:
         self._rejected = trio.Event()
         self._acked = trio.Event()
         self._send_lock = trio.Lock()
+        self._host_lock = trio.Lock()
 
     @property
     def device(self) -> VirtualDevice:
@@ -102,9 +105,25 @@ class UsbAttachment:
     async def flush(self) -> None:
         """Send what the device has ready on its interrupt IN endpoints (HID reports queued
         by ``press``/``move``...) once the guest receives from them; call after queueing."""
-        data = self.host.interrupt_data()
+        data = await self._host_call(self.host.interrupt_data)
         if data:
             await self.send(data)
+
+    async def _host_call(self, call: Callable[..., bytes], *args: bytes) -> bytes:
+        """One call into the host, one at a time; in a worker thread for a blocking device."""
+        async with self._host_lock:
+            if self.host.device.blocking:
+                return await trio.to_thread.run_sync(call, *args)
+            return call(*args)
+
+    async def _poll(self) -> None:
+        """Forward what a physical device has ready (its hooks wait at most a few ms each)."""
+        while True:
+            data = await self._host_call(self.host.poll)
+            if data:
+                await self.send(data)
+            else:
+                await trio.sleep(POLL_INTERVAL)
 
     async def _read(self) -> None:
         """Answer the guest's packets until the channel closes."""
@@ -117,7 +136,7 @@ class UsbAttachment:
                 raise UsbRedirError("the server sent compressed usbredir data, which we did not offer")
             if int(message.type) != SpicevmcMsg.DATA:
                 continue  # SET_ACK, PING... are answered by spice_net
-            reply = self.host.receive_data(message.encode())
+            reply = await self._host_call(self.host.receive_data, message.encode())
             if reply:
                 await self.send(reply)
             if self.host.configurations:
@@ -166,6 +185,8 @@ class UsbRedirection:
                 async with trio.open_nursery() as nursery:
                     await attachment.send(attachment.host.start())
                     nursery.start_soon(attachment._read, name="spice-usbredir")
+                    if device.blocking:
+                        nursery.start_soon(attachment._poll, name="spice-usbredir-poll")
                     yield attachment
                     await self._detach(attachment)
                     nursery.cancel_scope.cancel()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from spice_proto.usbredir import (
     SLOTS,
@@ -75,6 +76,8 @@ class DeviceInfo:
     max_packet_size0: int = 64
     #: Class descriptors that follow the interface descriptor (a HID descriptor...).
     class_descriptors: bytes = b""
+    #: The device descriptor's class (0: given per interface).
+    device_class: int = 0
 
     def device_descriptor(self) -> bytes:
         return struct.pack(
@@ -108,7 +111,9 @@ class DeviceInfo:
         return bytes((2 + len(raw), _DESC_STRING)) + raw
 
     def connect_packet(self) -> DeviceConnect:
-        return DeviceConnect(self.speed, 0, 0, 0, self.vendor_id, self.product_id, self.device_version_bcd)
+        return DeviceConnect(
+            self.speed, self.device_class, 0, 0, self.vendor_id, self.product_id, self.device_version_bcd
+        )
 
     def interface_packet(self) -> InterfaceInfo:
         return InterfaceInfo(
@@ -124,6 +129,7 @@ class DeviceInfo:
         return EpInfo(tuple(slots))
 
     def interfaces(self) -> tuple[tuple[int, int, int], ...]:
+        """(class, subclass, protocol) of each interface, for usb-filter rules."""
         return ((self.interface_class, self.interface_subclass, self.interface_protocol),)
 
 
@@ -134,6 +140,9 @@ class VirtualDevice:
     info: DeviceInfo
     configuration: int = 0
     halted: set[int] = field(default_factory=set)
+    #: Whether its hooks block on I/O (a physical device): the session then calls them in a
+    #: worker thread and polls it for held INs and interrupt transfers.
+    blocking: ClassVar[bool] = False
 
     def control(self, setup: Setup, data: bytes) -> tuple[Status, bytes]:
         """Answer one control request: (status, IN data)."""
@@ -181,6 +190,10 @@ class VirtualDevice:
 
     def set_alt_setting(self, interface: int, alt: int) -> Status:
         return Status.SUCCESS if (interface, alt) == (0, 0) else Status.STALL
+
+    def get_alt_setting(self, interface: int) -> int | None:
+        """The interface's alternate setting, ``None`` for an interface the device lacks."""
+        return 0 if interface == 0 else None
 
     def reset(self) -> None:
         self.configuration = 0

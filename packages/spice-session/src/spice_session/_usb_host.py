@@ -116,10 +116,14 @@ class UsbRedirHost:
         if not self.connected:
             return b""
         for endpoint in sorted(self.receiving):
+            # a virtual device's queue is drained; a physical one gives one transfer per call
+            # (each read waits for the device: the session's poll comes back at once for more)
             while (data := self.device.interrupt_in(endpoint)) is not None:
                 packet = InterruptPacket(endpoint, Status.SUCCESS, len(data), data)
                 out += self.parser.encode(packet, self._interrupt_id)
                 self._interrupt_id += 1
+                if self.device.blocking:
+                    break
         return bytes(out)
 
     # ---------------------------------------------------------------- packets
@@ -153,8 +157,9 @@ class UsbRedirHost:
         if isinstance(p, SetAltSetting):
             return [(r.id, AltSettingStatus(dev.set_alt_setting(p.interface, p.alt), p.interface, p.alt))]
         if isinstance(p, GetAltSetting):
-            status = Status.SUCCESS if p.interface == 0 else Status.INVAL
-            return [(r.id, AltSettingStatus(status, p.interface, 0))]
+            alt = dev.get_alt_setting(p.interface)
+            status = Status.INVAL if alt is None else Status.SUCCESS
+            return [(r.id, AltSettingStatus(status, p.interface, alt or 0))]
         if isinstance(p, ControlPacket):
             setup = Setup(p.requesttype, p.request, p.value, p.index, p.length)
             status, data = dev.control(setup, p.data)
@@ -204,7 +209,7 @@ class UsbRedirHost:
         info = self.device.info
         verdict = check_filter(
             rules,
-            device_class=0,
+            device_class=info.device_class,
             vendor_id=info.vendor_id,
             product_id=info.product_id,
             device_version_bcd=info.device_version_bcd,
@@ -232,15 +237,27 @@ class UsbRedirHost:
         replies: list[tuple[int, Packet]] = [
             (pid, BulkPacket(p.endpoint, status, p.length if status == Status.SUCCESS else 0, p.stream_id))
         ]
-        while self._pending_in:  # an OUT may have made data ready for a waiting IN
+        return replies + self._retry_pending_in()  # an OUT may have made data ready for a waiting IN
+
+    def _retry_pending_in(self) -> list[tuple[int, Packet]]:
+        replies: list[tuple[int, Packet]] = []
+        while self._pending_in:
             wid, wp = self._pending_in[0]
-            got = dev.bulk_in(wp.endpoint, wp.length)
+            got = self.device.bulk_in(wp.endpoint, wp.length)
             if got is None:
                 break
             self._pending_in.popleft()
             status, data = got
             replies.append((wid, BulkPacket(wp.endpoint, status, len(data), wp.stream_id, data)))
         return replies
+
+    def poll(self) -> bytes:
+        """What the device has ready since the last call: held bulk INs it can now answer and
+        interrupt IN transfers (a physical device is polled; a virtual one need not be)."""
+        if not self.connected:
+            return b""
+        out = b"".join(self.parser.encode(reply, rid) for rid, reply in self._retry_pending_in())
+        return out + self.interrupt_data()
 
     def _cancel(self, pid: int) -> list[tuple[int, Packet]]:
         for i, (wid, wp) in enumerate(self._pending_in):

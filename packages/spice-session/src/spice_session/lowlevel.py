@@ -48,6 +48,12 @@ from ._match import find as find
 # --- Extra channels: what a USB attachment and a virtual disk are, PORT_INIT
 from ._usb import UsbAttachment as UsbAttachment
 from ._usb_storage import MassStorage as MassStorage
+from ._usb_libusb import (
+    LibusbDevice as LibusbDevice,
+    UsbDeviceError as UsbDeviceError,
+    open_usb_device as open_usb_device,
+    parse_device_id as parse_device_id,
+)
 from ._usb_hid import (
     HidKeyboard as HidKeyboard,
     HidMouse as HidMouse,
