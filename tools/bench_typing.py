@@ -1,20 +1,28 @@
-"""Characters per second typed without loss: into a TCG Linux guest, into Xspice, into our server.
+"""Characters per second typed without loss: into a TCG Linux guest, into Xspice, into our server;
+relative (server-mode) mouse motion per second delivered exactly: into the guest and our server.
 
 Each target gets 1,000 printable characters in one ``type_text`` call; the text
 that arrived is checked (guest: the file ``cat`` wrote, read over the serial
 shell; Xspice: the file an xterm's ``cat`` wrote; our server: the key events).
-Run: ``python tools/bench_typing.py [guest] [xspice] [server]`` (default: all
-whose peers are installed).  Prints a table; asserts only that nothing was lost.
+Motion: 400 ``Driver.move`` calls of a seeded walk (a jump across the screen
+every 50th), checked against the guest's evdev deltas (every point reached, in
+the fewest PS/2 packets) or our server's motion events (every delta as sent).
+Run: ``python tools/bench_typing.py [guest] [xspice] [server] [guest-mouse]
+[server-mouse]`` (default: all whose peers are installed).  Prints tables;
+asserts only that nothing was lost.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import spice_proto as sp
 import spice_session as ss
 import trio
 
@@ -104,16 +112,111 @@ def bench_server() -> str:
     return f"our server {1000 / elapsed:8.0f}   ({_pacing(inputs)})"
 
 
+def _walk(count: int, size: tuple[int, int]) -> list[tuple[int, int]]:
+    rng = random.Random(10)
+    x, y, path = size[0] // 2, size[1] // 2, []
+    while len(path) < count:
+        if len(path) % 50 == 49:
+            x, y = size[0] - 1 - x, size[1] - 1 - y
+        else:
+            x = min(max(x + rng.randint(-40, 40), 0), size[0] - 1)
+            y = min(max(y + rng.randint(-40, 40), 0), size[1] - 1)
+        if (x, y) != (path[-1] if path else (-1, -1)):
+            path.append((x, y))
+    return path
+
+
+def _packets(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(-(-abs(b[0] - a[0]) // 127), -(-abs(b[1] - a[1]) // 127))
+
+
+def bench_guest_mouse(logs: Path) -> str:
+    from peers.evdev import reports
+    from peers.linux_guest import start_guest
+
+    async def move(uri: str) -> tuple[float, list[tuple[int, int]], tuple[int, int], int]:
+        async with ss.connect(uri) as session:
+            vm = ss.Driver(session)
+            screen = await vm.screenshot()
+            size = (screen.shape[1], screen.shape[0])
+            path = _walk(400, size)
+            await vm.move(*path[0])  # the pin first, not timed
+            start = time.monotonic()
+            for point in path[1:]:
+                await vm.move(*point)
+            elapsed = time.monotonic() - start
+            await vm.click()
+            return elapsed, path, size, session.inputs.key_pacer.settles
+
+    guest = start_guest(logs)
+    try:
+        names = guest.sh("grep -l Mouse /sys/class/input/event*/device/name").split()
+        guest.sh(f"cat /dev/input/{names[0].split('/')[-3]} > /tmp/mouse.ev & echo $! > /tmp/mouse.pid")
+        elapsed, path, size, settles = trio.run(move, guest.uri)
+        for _ in range(120):
+            data = bytes.fromhex(guest.sh("hexdump -ve '1/1 \"%02x\"' /tmp/mouse.ev").strip())
+            got = reports(data, size)
+            if got and got[-1].keys:
+                break
+            time.sleep(0.5)
+    finally:
+        guest.stop()
+    seen = iter(r.position for r in got)
+    assert all(point in seen for point in path), "motion was lost or merged"
+    packets = sum(_packets(a, b) for a, b in itertools.pairwise(path))
+    moves = len(path) - 1
+    return f"TCG guest  {moves / elapsed:8.0f} {packets / elapsed:9.0f}   (echo, {settles} settles)"
+
+
+def bench_server_mouse() -> str:
+    import spice_server as srv
+
+    async def main() -> tuple[float, list[tuple[int, int]], list[tuple[int, int]], ss.Inputs]:
+        server = srv.Server(srv.Framebuffer(1024, 768), initial_mouse_mode=sp.MouseMode.SERVER)
+        path = _walk(2000, (1024, 768))
+        async with trio.open_nursery() as nursery:
+            addr = await nursery.start(server.serve, "127.0.0.1", 0)
+            events = server.input_events(max_buffer=100000)
+            async with ss.connect(f"spice://127.0.0.1:{addr.port}") as session:
+                inputs = session.inputs
+                start = time.monotonic()
+                for a, b in itertools.pairwise(path):
+                    await inputs.move_by(b[0] - a[0], b[1] - a[1])
+                elapsed = time.monotonic() - start
+            got: list[tuple[int, int]] = []
+            x, y = path[0]
+            with trio.move_on_after(1):
+                async for event in events:
+                    if isinstance(event, srv.MotionEvent):
+                        x, y = x + event.dx, y + event.dy
+                        got.append((x, y))
+            nursery.cancel_scope.cancel()
+        return elapsed, path, got, inputs
+
+    elapsed, path, got, inputs = trio.run(main)
+    seen = iter(got)
+    assert all(point in seen for point in path[1:]), "motion was lost or merged"
+    moves = len(path) - 1
+    return f"our server {moves / elapsed:8.0f} {len(got) / elapsed:9.0f}   ({_pacing(inputs)})"
+
+
 def main() -> None:
-    wanted = set(sys.argv[1:]) or {"guest", "xspice", "server"}
+    wanted = set(sys.argv[1:]) or {"guest", "xspice", "server", "guest-mouse", "server-mouse"}
+    guest_ok = shutil.which("qemu-system-x86_64") and list(Path("/boot").glob("vmlinuz-*"))
     logs = Path(tempfile.mkdtemp(prefix="bench-typing-"))
     print("target     chars/s  (pacing)")
-    if "guest" in wanted and shutil.which("qemu-system-x86_64") and list(Path("/boot").glob("vmlinuz-*")):
+    if "guest" in wanted and guest_ok:
         print(bench_guest(logs))
     if "xspice" in wanted and Path("/usr/lib/xorg/Xorg").exists() and shutil.which("xterm"):
         print(bench_xspice(logs))
     if "server" in wanted:
         print(bench_server())
+    if wanted & {"guest-mouse", "server-mouse"}:
+        print("relative motion  moves/s  packets/s  (pacing)")
+    if "guest-mouse" in wanted and guest_ok:
+        print(bench_guest_mouse(logs))
+    if "server-mouse" in wanted:
+        print(bench_server_mouse())
     shutil.rmtree(logs, ignore_errors=True)
 
 

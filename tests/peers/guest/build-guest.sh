@@ -11,8 +11,10 @@ R=$W/rootfs
 # Modules to load, in this order; dependencies are resolved from modules.dep.
 # (i8042, atkbd, 8250 serial, vt, fbcon, devtmpfs are built in: =y in the config.)
 # vfat needs nls_cp437 + nls_ascii (CONFIG_FAT_DEFAULT_CODEPAGE/IOCHARSET).
+# psmouse with proto=bare: the plain 3-byte PS/2 protocol, no probing of extensions; evdev
+# gives raw relative deltas (/dev/input/eventN) for the server-mode mouse tests.
 WANT="qxl xhci-pci ehci-pci uhci-hcd usb-storage sd_mod vfat nls_cp437 nls_ascii
-      isofs virtio_pci virtio_console"
+      isofs virtio_pci virtio_console psmouse evdev"
 
 rm -rf "$R"; mkdir -p "$R/bin" "$R/etc" "$R/proc" "$R/sys" "$R/dev" "$R/mnt" "$R/tmp"
 cp /bin/busybox "$R/bin/busybox"
@@ -31,6 +33,8 @@ awk '!seen[$0]++' "$W/modules.all" > "$R/etc/modules"; rm "$W/modules.all"
 while read -r p; do
   mkdir -p "$R/lib/modules/$(dirname "$p")"; cp "$M/$p" "$R/lib/modules/$p"
 done < "$R/etc/modules"
+# Module parameters go after the path, on the module's line.
+sed -i 's|/psmouse\.ko$|& proto=bare|' "$R/etc/modules"
 
 cat > "$R/init" <<'EOF'
 #!/bin/busybox sh
@@ -40,7 +44,7 @@ mount -t proc proc /proc; mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev                # CONFIG_DEVTMPFS_MOUNT is off: mount it here
 exec </dev/console >/dev/console 2>&1
 # insmod in dependency order (list written by build-guest.sh from modules.dep)
-while read -r m; do insmod "/lib/modules/$m" || echo "init: insmod $m failed"; done < /etc/modules
+while read -r m args; do insmod "/lib/modules/$m" $args || echo "init: insmod $m failed"; done < /etc/modules
 echo 0 > /proc/sys/kernel/printk          # keep kernel chatter off the shells
 echo 0 > /sys/class/graphics/fbcon/cursor_blink   # still screen: screenshots can settle
 echo "GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)s" > /dev/ttyS0

@@ -56,7 +56,8 @@ BUTTONS: dict[str | int, MouseButton] = {
 }
 #: How long to wait for the server to switch to client mouse mode.
 _MODE_WAIT = 2.0
-#: A relative move this large pins the pointer in the top-left corner (server mouse mode).
+#: A relative move this large pins the pointer in the top-left corner (server mouse mode)
+#: while the screen's size is not known yet.
 _HOME = -10000
 
 
@@ -106,8 +107,10 @@ class Driver:
     # ------------------------------------------------------------------ mouse
     async def move(self, x: int, y: int) -> None:
         """Put the pointer at (x, y): an absolute position in client mouse mode; in server mode,
-        the first move pins the pointer top-left and then moves relatively (guest pointer
-        acceleration, if any, makes that approximate)."""
+        the first move pins the pointer top-left (a move left and up by the screen's size)
+        and then moves relatively, every delta reaching the guest whole and in order
+        (:meth:`~spice_session.Inputs.move_by`); guest pointer acceleration, if any, makes
+        the position approximate."""
         inputs = self.session.inputs
         if not self._asked_client_mode:
             await self._client_mode()
@@ -115,12 +118,17 @@ class Driver:
             await inputs.mouse_position(x, y)
         else:
             if self.pointer is None:
-                await inputs.mouse_motion(_HOME, _HOME)
+                await inputs.move_by(*self._home())
                 self.pointer = (0, 0)
-            dx, dy = x - self.pointer[0], y - self.pointer[1]
-            if dx or dy:
-                await inputs.mouse_motion(dx, dy)
+            await inputs.move_by(x - self.pointer[0], y - self.pointer[1])
         self.pointer = (x, y)
+
+    def _home(self) -> tuple[int, int]:
+        """The relative move that takes the pointer from anywhere on screen to its top-left corner."""
+        screen = self.session.display.primary
+        if screen is None:
+            return _HOME, _HOME
+        return -screen.width, -screen.height
 
     async def _client_mode(self) -> None:
         """Ask once for client (absolute) mouse mode when the server offers it; wait up to 2 s for it."""
@@ -134,16 +142,16 @@ class Driver:
                 await trio.sleep(0.01)  # MAIN_MOUSE_MODE has no waiter of its own
 
     async def mousedown(self, button: str | int | MouseButton = "left") -> None:
-        await self.session.inputs.mouse_press(button_of(button))
+        await self.session.inputs.mouse_press(button_of(button), exact=True)
 
     async def mouseup(self, button: str | int | MouseButton = "left") -> None:
-        await self.session.inputs.mouse_release(button_of(button))
+        await self.session.inputs.mouse_release(button_of(button), exact=True)
 
     async def click(self, x: int | None = None, y: int | None = None, button: str | int = "left") -> None:
         """Click ``button`` (at (x, y) if given, else where the pointer is)."""
         if x is not None and y is not None:
             await self.move(x, y)
-        await self.session.inputs.click(button_of(button))
+        await self.session.inputs.click(button_of(button), exact=True)
 
     async def drag(self, start: tuple[int, int], end: tuple[int, int], steps: int = 10) -> None:
         """Press the left button at ``start``, move in ``steps`` to ``end``, release."""
@@ -153,12 +161,11 @@ class Driver:
             await self.move(
                 start[0] + (end[0] - start[0]) * i // steps, start[1] + (end[1] - start[1]) * i // steps
             )
-        await self.session.inputs.flush_motion()
         await self.mouseup("left")
 
     async def scroll(self, steps: int) -> None:
         """Scroll the wheel: positive up, negative down."""
-        await self.session.inputs.wheel(steps)
+        await self.session.inputs.wheel(steps, exact=True)
 
     # ----------------------------------------------------------------- screen
     async def _picture(self, timeout: float) -> RGB:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 import trio
@@ -32,6 +33,7 @@ from spice_proto import (
 
 from ._keymap import PAUSE, hid_to_set1
 from ._layouts import Layout, get_layout
+from ._pointer import PointerBudget, split_motion
 from ._typing import (
     BLIND_GAP,
     CAPS_LOCK,
@@ -45,6 +47,9 @@ from ._typing import (
 )
 
 __all__ = ["Inputs", "MotionPacer"]
+
+#: How long an exact pointer message waits for the MOTION_ACK window before going out anyway.
+ACK_WAIT = 1.0
 
 _BUTTON_MASKS = {
     MouseButton.LEFT: MouseButtonMask.LEFT,
@@ -102,6 +107,10 @@ class MotionPacer:
         """One MOUSE_MOTION_ACK arrived: a bunch is acknowledged."""
         self.unacked = max(0, self.unacked - self.bunch)
 
+    def sent(self) -> None:
+        """A pointer message went out that did not pass through :meth:`motion` or :meth:`position`."""
+        self.unacked += 1
+
     def release(self, *, force: bool = False) -> tuple[tuple[int, int] | None, tuple[int, int, int] | None]:
         """Pending (motion, position) that may go out now; ``force`` ignores the window (before a click)."""
         motion = self._take_motion() if force or self.window_open else None
@@ -138,6 +147,9 @@ class Inputs:
     Pointer messages are paced by the server's MOTION_ACKs (:class:`MotionPacer`):
     what could not be sent goes out with the next pointer call after an
     acknowledgement, or at once when :meth:`motion_pump` runs alongside.
+    Automation wants every motion as asked instead: :meth:`move_by` and the
+    ``exact`` button calls never merge motion and pace it for the guest's
+    PS/2 mouse (:mod:`spice_session._pointer`).
     """
 
     def __init__(
@@ -162,6 +174,8 @@ class Inputs:
         self.layout: Layout = get_layout("us")
         #: Keeps the guest's keyboard buffer from overflowing (see :mod:`spice_session._typing`).
         self.key_pacer = KeyPacer() if paced else KeyPacer(mode=PacingMode.OFF)
+        #: Keeps the guest's PS/2 mouse queue from overflowing (exact pointer calls only).
+        self.pointer_budget = PointerBudget()
         self._acked = trio.Event()
         self._modifiers_changed = trio.Event()
         self._lock = trio.Lock()
@@ -294,6 +308,7 @@ class Inputs:
                 pacer.mode = PacingMode.ECHO
                 if await self._caps_echo(SYNC_TIMEOUT):
                     pacer.settled()
+                    self.pointer_budget.settled()
                     return
             else:  # no report: put Caps Lock back in case the guest took the stroke silently
                 async with self._lock:
@@ -302,6 +317,7 @@ class Inputs:
             pacer.mode = PacingMode.BLIND
         await trio.sleep(BLIND_GAP)
         pacer.settled()
+        self.pointer_budget.settled()
 
     # ------------------------------------------------------------------ mouse
     def set_mouse_mode(self, mode: MouseMode | int) -> None:
@@ -334,27 +350,46 @@ class Inputs:
         elif dx or dy:
             await self.mouse_motion(dx, dy)
 
-    async def mouse_press(self, button: MouseButton = MouseButton.LEFT) -> None:
+    async def move_by(self, dx: int, dy: int) -> None:
+        """Relative motion that reaches the guest whole and in order (server mouse mode).
+
+        Unlike :meth:`mouse_motion` nothing is merged: the motion goes out as its
+        own message(s), each waiting for the MOTION_ACK window (at most
+        :data:`ACK_WAIT`).  To a VM it is split into PS/2-sized steps and paced
+        by the guest's confirmations (:mod:`spice_session._pointer`).
+        """
+        steps = split_motion(dx, dy) if self._pointer_paced else [(dx, dy)] if dx or dy else []
+        for step_x, step_y in steps:
+            await self._exact(partial(self._motion_message, step_x, step_y), motion=True)
+
+    async def mouse_press(self, button: MouseButton = MouseButton.LEFT, *, exact: bool = False) -> None:
+        """Press ``button``; ``exact`` paces it like :meth:`move_by` (the guest reads it in turn)."""
+        mask = _BUTTON_MASKS.get(button, MouseButtonMask(0))
+        if exact:
+            await self._exact(lambda: InputsMousePress(button, self._press(mask)))
+            return
         async with self._lock:
             await self._flush_locked(force=True)  # the click lands where the pointer was sent to
-            self.buttons |= _BUTTON_MASKS.get(button, MouseButtonMask(0))
-            await self._channel.send(InputsMousePress(button, self.buttons))
+            await self._channel.send(InputsMousePress(button, self._press(mask)))
 
-    async def mouse_release(self, button: MouseButton = MouseButton.LEFT) -> None:
+    async def mouse_release(self, button: MouseButton = MouseButton.LEFT, *, exact: bool = False) -> None:
+        mask = _BUTTON_MASKS.get(button, MouseButtonMask(0))
+        if exact:
+            await self._exact(lambda: InputsMouseRelease(button, self._release(mask)))
+            return
         async with self._lock:
             await self._flush_locked(force=True)
-            self.buttons &= ~_BUTTON_MASKS.get(button, MouseButtonMask(0))
-            await self._channel.send(InputsMouseRelease(button, self.buttons))
+            await self._channel.send(InputsMouseRelease(button, self._release(mask)))
 
-    async def click(self, button: MouseButton = MouseButton.LEFT) -> None:
-        await self.mouse_press(button)
-        await self.mouse_release(button)
+    async def click(self, button: MouseButton = MouseButton.LEFT, *, exact: bool = False) -> None:
+        await self.mouse_press(button, exact=exact)
+        await self.mouse_release(button, exact=exact)
 
-    async def wheel(self, steps: int) -> None:
+    async def wheel(self, steps: int, *, exact: bool = False) -> None:
         """Scroll ``steps`` notches: positive up, negative down (UP/DOWN button press + release each)."""
         button = MouseButton.UP if steps > 0 else MouseButton.DOWN
         for _ in range(abs(steps)):
-            await self.click(button)
+            await self.click(button, exact=exact)
 
     async def flush_motion(self) -> None:
         """Send motion or a position held back by the ack window, if the window allows now."""
@@ -369,6 +404,39 @@ class Inputs:
             await self.flush_motion()
 
     # --------------------------------------------------------------- internal
+    @property
+    def _pointer_paced(self) -> bool:
+        """Whether pointer messages reach an emulated PS/2 mouse (a VM in server mouse mode)."""
+        return self.key_pacer.mode is not PacingMode.OFF and self.mouse_mode == MouseMode.SERVER
+
+    def _motion_message(self, dx: int, dy: int) -> InputsMouseMotion:
+        return InputsMouseMotion(dx, dy, self.buttons)
+
+    def _press(self, mask: MouseButtonMask) -> MouseButtonMask:
+        self.buttons |= mask
+        return self.buttons
+
+    def _release(self, mask: MouseButtonMask) -> MouseButtonMask:
+        self.buttons &= ~mask
+        return self.buttons
+
+    async def _exact(self, make: Callable[[], Message], *, motion: bool = False) -> None:
+        """Send one pointer message made by ``make`` in turn: after what is held back, within the
+        ack window (``motion``), and, to a VM, once the guest has room for it."""
+        async with self._typing:
+            budget = self.pointer_budget
+            if self._pointer_paced and budget.must_settle(trio.current_time()):
+                await self._settle()
+            async with self._lock:
+                await self._flush_locked(force=True)
+                if motion:
+                    with trio.move_on_after(ACK_WAIT):
+                        while not self.pacer.window_open:
+                            await self._acked.wait()
+                    self.pacer.sent()
+                await self._channel.send(make())
+            budget.sent(trio.current_time())
+
     async def _flush_locked(self, *, force: bool = False) -> None:
         motion, position = self.pacer.release(force=force)
         if motion is not None:

@@ -1,0 +1,129 @@
+"""A relative (server-mode) mouse in a real Linux guest: every delta the Driver sends lands exactly.
+
+The guest (QEMU/TCG, no agent, no tablet) has only QEMU's PS/2 mouse, driven by
+``psmouse proto=bare``; its evdev device reports raw deltas (no acceleration),
+copied to a file and read back over the serial shell.  QEMU's PS/2 mouse queues
+16 bytes and keeps what does not fit for the next mouse event, so an unpaced
+burst or one big delta would arrive merged into later events or not at all.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import spice_proto as sp
+import spice_session as ss
+from peers.evdev import BTN_LEFT, BTN_RIGHT, Report, reports
+from peers.linux_guest import LinuxGuest
+from spice_session.lowlevel import PacingMode
+
+pytestmark = pytest.mark.interop
+
+STEP = 127  # the most one PS/2 packet carries per axis
+CLICKS = [(100, 50, "left"), (600, 400, "left"), (3, 700, "right"), (1000, 10, "left")]
+DRAG = ((200, 200), (700, 500))
+
+
+def _packets(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """The fewest PS/2 packets a move from ``a`` to ``b`` takes."""
+    return max(-(-abs(b[0] - a[0]) // STEP), -(-abs(b[1] - a[1]) // STEP))
+
+
+def _long_path(start: tuple[int, int], count: int, size: tuple[int, int]) -> list[tuple[int, int]]:
+    """A seeded walk inside the screen: small steps, and every 50th a jump across it."""
+    rng = random.Random(10)
+    x, y = start
+    path = []
+    while len(path) < count:
+        if len(path) % 50 == 49:
+            x, y = size[0] - 1 - x, size[1] - 1 - y
+        else:
+            x = min(max(x + rng.randint(-40, 40), 0), size[0] - 1)
+            y = min(max(y + rng.randint(-40, 40), 0), size[1] - 1)
+        if (x, y) != (path[-1] if path else start):
+            path.append((x, y))
+    return path
+
+
+def _read_reports(guest: LinuxGuest, path: str, origin: tuple[int, int], clicks: int) -> list[Report]:
+    """The guest's reports once ``clicks`` left/right releases arrived (bounded wait)."""
+    deadline = time.monotonic() + 60
+    while True:
+        data = bytes.fromhex(guest.sh(f"hexdump -ve '1/1 \"%02x\"' {path}").strip())
+        got = reports(data, origin)
+        released = sum(r.keys.get(BTN_LEFT) == 0 or r.keys.get(BTN_RIGHT) == 0 for r in got)
+        if released >= clicks or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def _presses(got: list[Report]) -> list[tuple[int, int, int]]:
+    """(x, y, button) of each press and release, in order (button negative for a release)."""
+    return [
+        (r.x, r.y, code if value else -code)
+        for r in got
+        for code, value in sorted(r.keys.items())
+        if code in (BTN_LEFT, BTN_RIGHT)
+    ]
+
+
+async def test_relative_mouse_lands_exactly_in_the_guest(linux_guest: LinuxGuest) -> None:
+    guest = linux_guest
+    names = guest.sh("grep -l Mouse /sys/class/input/event*/device/name").split()
+    assert len(names) == 1, names
+    device = "/dev/input/" + names[0].split("/")[-3]
+    guest.sh(f"cat {device} > /tmp/mouse.ev & echo $! > /tmp/mouse.pid")
+    async with ss.connect(guest.uri) as session:
+        assert session.mouse_mode == sp.MouseMode.SERVER
+        assert not session.supported_mouse_modes & sp.MouseMode.CLIENT  # no agent, no tablet
+        vm = ss.Driver(session)
+        screen = await vm.screenshot()
+        height, width = screen.shape[:2]
+        origin = (width, height)  # the pin moves left and up by the screen's size
+        for x, y, button in CLICKS:
+            await vm.click(x, y, button=button)
+        await vm.drag(*DRAG)
+        path = _long_path(DRAG[1], 400, (width, height))
+        start = time.monotonic()
+        for point in path:
+            await vm.move(*point)
+        elapsed = time.monotonic() - start
+        await vm.click()
+        pacing = session.inputs.key_pacer.mode
+    guest.sh("kill $(cat /tmp/mouse.pid)")
+    got = _read_reports(guest, "/tmp/mouse.ev", origin, len(CLICKS) + 2)
+    positions = [r.position for r in got]
+
+    # The pin: whole packets straight to the corner, then each click exactly where it was asked.
+    assert all(abs(r.motion[0]) <= STEP and abs(r.motion[1]) <= STEP for r in got)
+    first_press = next(i for i, r in enumerate(got) if r.keys)
+    corner = positions.index((0, 0))
+    assert corner == _packets((0, 0), origin) - 1
+    assert first_press - corner == _packets((0, 0), CLICKS[0][:2]) + 1
+    left, right = BTN_LEFT, BTN_RIGHT
+    want = []
+    for x, y, button in CLICKS:
+        code = right if button == "right" else left
+        want += [(x, y, code), (x, y, -code)]
+    want += [(*DRAG[0], left), (*DRAG[1], -left), (*path[-1], left), (*path[-1], -left)]
+    assert _presses(got) == want
+
+    # The drag: pressed at its start, then exactly its ten steps, released at its end.
+    press = next(i for i, r in enumerate(got) if r.keys.get(left) == 1 and r.position == DRAG[0])
+    (sx, sy), (ex, ey) = DRAG
+    steps = [(sx + (ex - sx) * i // 10, sy + (ey - sy) * i // 10) for i in range(1, 11)]
+    assert positions[press + 1 : press + 11] == steps
+    assert got[press + 11].keys == {left: 0} and got[press + 11].motion == (0, 0)
+
+    # The long path: every point reached in order, in the fewest packets, nothing merged or lost.
+    walk = got[press + 12 : -2]
+    expected_packets = sum(_packets(a, b) for a, b in zip([DRAG[1], *path[:-1]], path, strict=True))
+    assert len(walk) == expected_packets
+    seen = iter(r.position for r in walk)
+    assert all(point in seen for point in path)  # a subsequence, in order
+    assert walk[-1].position == path[-1]
+    assert pacing is PacingMode.ECHO  # confirmed by the guest's Caps Lock LED, as typing is
+    rate = expected_packets / elapsed
+    print(f"{len(path)} moves, {expected_packets} packets in {elapsed:.1f} s ({rate:.0f} packets/s)")
