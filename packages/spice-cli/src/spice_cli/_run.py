@@ -13,6 +13,7 @@ import select
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from importlib.metadata import version
 from typing import Any, TextIO
 
 import spice_net
@@ -121,9 +122,7 @@ def check_connection_args(args: argparse.Namespace) -> None:
 
 def _check_vv_versions(vv: ss.VVFile, path: str, enforce: bool) -> None:
     """A .vv file's minimum version for spice-cli is enforced; virt-viewer's are reported."""
-    from . import __version__
-
-    check = ss.lowlevel.check_vv_versions(vv, __version__, enforce_generic=enforce)
+    check = ss.lowlevel.check_vv_versions(vv, version("spice-cli"), enforce_generic=enforce)
     error = check.error()
     if error is not None:
         raise ss.lowlevel.InvalidVVFile(f"{path}: {error}")
