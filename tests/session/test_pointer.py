@@ -198,7 +198,12 @@ async def test_exact_motion_waits_for_the_ack_window_not_forever(
     assert trio.current_time() == start  # a full window goes out at once
     await inputs.move_by(1, 1)
     assert trio.current_time() - start == pytest.approx(1.0)  # then waits for an ack, bounded
-    assert len(sent) == 2 * sp.INPUT_MOTION_ACK_BUNCH + 1
+    for _ in range(20):
+        await inputs.move_by(1, 1)
+    assert trio.current_time() - start == pytest.approx(1.0)  # and not again before an ack
+    assert len(sent) == 2 * sp.INPUT_MOTION_ACK_BUNCH + 21
+    inputs.handle(sp.InputsMouseMotionAck())  # acks again: the window applies again
+    inputs.pacer.unacked = 2 * sp.INPUT_MOTION_ACK_BUNCH
 
     async def ack_soon() -> None:
         await trio.sleep(0.1)

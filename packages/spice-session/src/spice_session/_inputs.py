@@ -48,7 +48,8 @@ from ._typing import (
 
 __all__ = ["Inputs", "MotionPacer"]
 
-#: How long an exact pointer message waits for the MOTION_ACK window before going out anyway.
+#: How long an exact pointer message waits for the MOTION_ACK window before going out anyway
+#: (and no more waits until the server acknowledges again).
 ACK_WAIT = 1.0
 
 _BUTTON_MASKS = {
@@ -177,6 +178,8 @@ class Inputs:
         #: Keeps the guest's PS/2 mouse queue from overflowing (exact pointer calls only).
         self.pointer_budget = PointerBudget()
         self._acked = trio.Event()
+        #: An exact pointer message waited :data:`ACK_WAIT` in vain: no waits until the next ack.
+        self._acks_missing = False
         self._modifiers_changed = trio.Event()
         self._lock = trio.Lock()
         self._typing = trio.Lock()
@@ -430,9 +433,10 @@ class Inputs:
             async with self._lock:
                 await self._flush_locked(force=True)
                 if motion:
-                    with trio.move_on_after(ACK_WAIT):
+                    with trio.move_on_after(0 if self._acks_missing else ACK_WAIT) as waiting:
                         while not self.pacer.window_open:
                             await self._acked.wait()
+                    self._acks_missing |= waiting.cancelled_caught
                     self.pacer.sent()
                 await self._channel.send(make())
             budget.sent(trio.current_time())
@@ -459,5 +463,6 @@ class Inputs:
             self._modifiers_changed = trio.Event()
         elif isinstance(message, InputsMouseMotionAck):
             self.pacer.ack()
+            self._acks_missing = False
             self._acked.set()
             self._acked = trio.Event()
