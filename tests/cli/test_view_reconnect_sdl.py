@@ -136,3 +136,35 @@ async def test_the_window_and_input_state_survive_a_reconnect(
     with trio.fail_after(30):
         await _until(lambda: bool(codes), "spice view returns")
     assert codes == [0] and closed == [window]
+
+
+async def test_closing_the_window_while_reconnecting_quits(
+    sdl: None,  # noqa: F811
+    nursery: trio.Nursery,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    viewers: list[_sdl_viewer.Viewer] = []
+
+    class Kept(_sdl_viewer.Viewer):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            viewers.append(self)
+
+    monkeypatch.setattr(_sdl_viewer, "Viewer", Kept)
+    port = free_tcp_port()
+    stop = trio.Event()
+    await nursery.start(_serve_until, _server((200, 30, 30)), port, stop)
+    args = build_parser().parse_args(["view", f"spice://127.0.0.1:{port}", "--no-audio", "--no-clipboard"])
+    codes: list[object] = []
+
+    async def view() -> None:
+        codes.append(await args.command(args, io.StringIO()))
+
+    with trio.fail_after(60):
+        nursery.start_soon(view)
+        await _until(lambda: bool(viewers) and viewers[0].attached, "the first session")
+        stop.set()  # gone for good: the viewer keeps trying (10 attempts, minutes of backoff)
+        await _until(lambda: viewers[0].banner is not None, "the banner")
+        _push_quit()  # the user closes the window meanwhile
+        await _until(lambda: bool(codes), "spice view returns")
+    assert codes == [0] and viewers[0].window is None

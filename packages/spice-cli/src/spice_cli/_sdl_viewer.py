@@ -105,6 +105,8 @@ class Viewer:
         #: Whether :meth:`run` is on a session; what the window says while it is not.
         self.attached = False
         self.banner: str | None = None
+        #: Set when :meth:`run` ends keeping the windows (whoever waits on it replaces it).
+        self.offline = trio.Event()
         self.grabbed = False
         self.focused = False
         self.cursor_shape: ss.CursorImage | None = None
@@ -251,6 +253,8 @@ class Viewer:
             self.attached = False
             if self._quit or not self.keep_windows:
                 self.close()
+            else:
+                self.offline.set()
         if self._lost is not None and not self._quit:
             raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
 

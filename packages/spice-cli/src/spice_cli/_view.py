@@ -216,6 +216,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     hotkeys=hotkeys,
                 )
                 kept.append(viewer)
+                created.set()
                 if args.record is None or recording:
                     await viewer.run()
                     return
@@ -227,9 +228,10 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
         backoff = ss.lowlevel.Backoff(attempts=0 if args.no_reconnect else 10)
         kept: list[Viewer] = []
+        created = trio.Event()
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_offline, kept, nursery.cancel_scope)
+                nursery.start_soon(_offline, kept, created, nursery.cancel_scope)
                 await ss.run_reconnecting(
                     connect_target(args),
                     show,
@@ -245,12 +247,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     return ExitCode.OK
 
 
-async def _offline(kept: list[Viewer], scope: trio.CancelScope) -> None:
+async def _offline(kept: list[Viewer], created: trio.Event, scope: trio.CancelScope) -> None:
     """Between connections, keep the kept window answering; its closing ends ``spice view``."""
+    await created.wait()
+    viewer = kept[0]
     while True:
-        if kept and not kept[0].attached:
-            await kept[0].wait_offline()
-            if kept[0].closing():
-                scope.cancel()
-                return
-        await trio.sleep(0.05)
+        await viewer.offline.wait()  # asleep while a session shows: an idle viewer costs nothing
+        viewer.offline = trio.Event()
+        await viewer.wait_offline()
+        if viewer.closing():
+            scope.cancel()
+            return
