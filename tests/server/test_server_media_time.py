@@ -56,7 +56,8 @@ async def test_the_session_media_clock_follows_the_server(nursery: trio.Nursery)
 
         await until(next_frame, "MAIN_MULTI_MEDIA_TIME after late frames")
         raised = media.latency
-        assert raised >= 2 * (MM_TIME_DELTA - 100)
+        # twice the ~300 ms the frames seem to travel, less the error of the client's sync
+        assert raised >= 2 * (MM_TIME_DELTA - 100) - 50
         await until(lambda: gap() < BOUND, "the clock set by MAIN_MULTI_MEDIA_TIME")
         print(f"latency raised to {raised} ms; client clock {gap()} ms from the server's")
         # sound plays, then stops: the time with the default latency
