@@ -10,13 +10,18 @@ burst or one big delta would arrive merged into later events or not at all.
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 import spice_proto as sp
 import spice_session as ss
 from peers.evdev import BTN_LEFT, BTN_RIGHT, Report, reports
-from peers.linux_guest import LinuxGuest
+from peers.linux_guest import LinuxGuest, start_guest
+from peers.qemu import Qmp
 from spice_session.lowlevel import PacingMode
 
 pytestmark = pytest.mark.interop
@@ -69,8 +74,25 @@ def _presses(got: list[Report]) -> list[tuple[int, int, int]]:
     ]
 
 
-async def test_relative_mouse_lands_exactly_in_the_guest(linux_guest: LinuxGuest) -> None:
-    guest = linux_guest
+async def test_relative_mouse_lands_exactly_in_the_guest(peers: Any) -> None:
+    qmp_dir = Path(tempfile.mkdtemp(prefix="qmp-", dir="/tmp"))  # unix socket paths: 108 bytes at most
+    try:
+        qmp = qmp_dir / "qmp.sock"
+        guest = start_guest(peers.log_dir, qemu_args=("-qmp", f"unix:{qmp},server=on,wait=off"))
+        peers.started.append(guest)
+        client = Qmp(qmp)
+        try:
+            mice = client.execute("query-mice")
+        finally:
+            client.close()
+        # QEMU's only pointer is the PS/2 mouse, relative: the server can offer only server mode
+        assert [(m["name"], m["absolute"], m["current"]) for m in mice] == [("QEMU PS/2 Mouse", False, True)]
+        await _drive_and_check(guest)
+    finally:
+        shutil.rmtree(qmp_dir, ignore_errors=True)
+
+
+async def _drive_and_check(guest: LinuxGuest) -> None:
     names = guest.sh("grep -l Mouse /sys/class/input/event*/device/name").split()
     assert len(names) == 1, names
     device = "/dev/input/" + names[0].split("/")[-3]
