@@ -14,8 +14,11 @@ The rule used for exact motion (:meth:`spice_session.Inputs.move_by` and the
 split into steps of at most :data:`PS2_STEP` per axis, one packet each, and no
 more than :data:`PS2_MOUSE_PACKETS` messages go out before the guest is known
 to have read them, confirmed the way typing confirms keys (a Caps Lock LED
-round trip, see :mod:`spice_session._typing`).  Servers that front no VM
-(Xspice, our server) get the motion unsplit and unpaced.
+round trip, see :mod:`spice_session._typing`); the server's MOTION_ACK says
+only that the server received the motion, not that the guest read it.  While a
+key is held (a shift-click) or the guest reports no LEDs, the confirmation is
+a pause instead (:data:`~spice_session._typing.BLIND_GAP`).  Servers that name
+no VM (no MAIN_UUID: Xspice) get the motion unsplit and unpaced.
 """
 
 from __future__ import annotations
