@@ -171,8 +171,14 @@ def test_without_sharing_each_client_encodes_alone() -> None:
     assert sa.rgb_equals(fb.frame) and sb.rgb_equals(fb.frame)
 
 
+def two_clients(shared: SharedEncodes) -> SharedEncodes:
+    shared.join()
+    shared.join()
+    return shared
+
+
 def test_a_second_asker_waits_for_the_first_result() -> None:
-    shared = SharedEncodes()
+    shared = two_clients(SharedEncodes())
     frame = np.zeros((4, 4, 4), np.uint8)
     box = Rect(0, 0, 4, 4)
     started, release = threading.Event(), threading.Event()
@@ -195,12 +201,6 @@ def test_a_second_asker_waits_for_the_first_result() -> None:
     second.join(30)
     assert results == [b"data", b"data"] and calls == [1]
     assert shared.made == 1 and shared.reused == 1
-
-
-def two_clients(shared: SharedEncodes) -> SharedEncodes:
-    shared.join()
-    shared.join()
-    return shared
 
 
 def test_damage_during_a_computation_keeps_its_result_out() -> None:

@@ -111,6 +111,8 @@ class SharedEncodes:
         return len(self._slots)
 
     def _get(self, key: Hashable, box: Rect | None, make: Callable[[], T]) -> T:
+        if self.users <= 1:
+            return make()  # nobody to share with
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
