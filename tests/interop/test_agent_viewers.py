@@ -198,6 +198,48 @@ async def test_two_heads_in_one_channel_give_two_windows(
         await exact_on_screen(xvfb, left.frame)
 
 
+def _spice_view_window(xvfb: Xvfb, suffix: str, timeout: float = 30.0) -> str:
+    """The spice view window whose title ends with ``suffix`` (xdotool's --name search does not
+    see SDL's titles: windows are found by class, then named)."""
+    found: list[str] = []
+
+    def named() -> bool:
+        try:
+            ids = xvfb.display.run(
+                ["xdotool", "search", "--onlyvisible", "--class", "spice-view"]
+            ).stdout.split()
+        except subprocess.CalledProcessError:
+            return False
+        for window in ids:
+            name = xvfb.display.run(["xdotool", "getwindowname", window.decode()]).stdout.decode().strip()
+            if name.endswith(suffix):
+                found.append(window.decode())
+                return True
+        return False
+
+    wait_until(f"a spice view window named ...{suffix}", named, timeout=timeout)
+    return found[0]
+
+
+async def test_spice_view_shows_two_heads_in_two_windows(xvfb_factory: Callable[..., Xvfb]) -> None:
+    """spice view (SDL on X11) against Heads: the second head's window, found by its title, and
+    both heads pixel-exact on the X screen."""
+    require_binary("xdotool")
+    xvfb = xvfb_factory("1400x900x24")
+    left, right = ss.Framebuffer(W, H), ss.Framebuffer(W - 160, H - 100)
+    left.update(pattern_frame(W, H, variant=0))
+    right.update(pattern_frame(W - 160, H - 100, variant=2))
+    server = ss.Server(ss.Heads([left, right]))
+    async with running(server) as port:
+        uri = f"spice://127.0.0.1:{port}"
+        view = await trio.to_thread.run_sync(lambda: start_spice_view(xvfb.display, uri, "--no-audio"))
+        second = await trio.to_thread.run_sync(lambda: _spice_view_window(xvfb, "(1:2)"))
+        for window, x in ((view.window, "0"), (second, "700")):  # SDL centres both: side by side
+            await trio.to_thread.run_sync(xvfb.display.run, ["xdotool", "windowmove", window, x, "0"])
+        await exact_on_screen(xvfb, left.frame)
+        await exact_on_screen(xvfb, right.frame)
+
+
 def _png(width: int, height: int, seed: int) -> tuple[bytes, np.ndarray]:
     import io
 
