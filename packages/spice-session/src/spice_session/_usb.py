@@ -103,9 +103,9 @@ class UsbAttachment:
                 )
 
     async def flush(self) -> None:
-        """Send what the device has ready on its interrupt IN endpoints (HID reports queued
-        by ``press``/``move``...) once the guest receives from them; call after queueing."""
-        data = await self._host_call(self.host.interrupt_data)
+        """Send what the device has ready on its interrupt and iso IN endpoints (HID reports
+        queued by ``press``/``move``...) once the guest receives from them; call after queueing."""
+        data = await self._host_call(self.host.stream_data)
         if data:
             await self.send(data)
 

@@ -143,6 +143,8 @@ class VirtualDevice:
     #: Whether its hooks block on I/O (a physical device): the session then calls them in a
     #: worker thread and polls it for held INs and interrupt transfers.
     blocking: ClassVar[bool] = False
+    #: Whether it serves isochronous streams (``iso_in`` / ``iso_out``).
+    iso: ClassVar[bool] = True
 
     def control(self, setup: Setup, data: bytes) -> tuple[Status, bytes]:
         """Answer one control request: (status, IN data)."""
@@ -211,6 +213,13 @@ class VirtualDevice:
         return None
 
     def interrupt_out(self, endpoint: int, data: bytes) -> Status:
+        return Status.STALL
+
+    def iso_in(self, endpoint: int) -> bytes | None:
+        """The next packet (one (micro)frame) of an iso IN stream, or ``None``."""
+        return None
+
+    def iso_out(self, endpoint: int, data: bytes) -> Status:
         return Status.STALL
 
     def endpoint_type(self, endpoint: int) -> EpType | None:

@@ -3,9 +3,11 @@
 ``start()`` gives our HELLO; ``receive_data(bytes)`` answers the guest's packets with the
 bytes to send back (HELLO answered by INTERFACE_INFO, EP_INFO, DEVICE_CONNECT; requests by
 their status packets, START_INTERRUPT_RECEIVING by the device's interrupt IN transfers as
-they become ready: ``interrupt_data()`` gives those at any time).  Isochronous streams and
-bulk streams are refused with a status.  ``disconnect()`` gives DEVICE_DISCONNECT.  A guest filter that
-refuses the device, or a FILTER_REJECT, sets ``rejected``.
+they become ready, START_ISO_STREAM on an iso IN endpoint by ISO_PACKETs the same way:
+``stream_data()`` gives those at any time; iso OUT packets go to the device, answered only
+when it fails).  Bulk streams are refused with a status.  ``disconnect()`` gives
+DEVICE_DISCONNECT.  A guest filter that refuses the device, or a FILTER_REJECT, sets
+``rejected``.
 """
 
 from __future__ import annotations
@@ -85,7 +87,10 @@ class UsbRedirHost:
     _pending_in: deque[tuple[int, BulkPacket]] = field(default_factory=deque)
     #: Interrupt IN endpoints the guest started receiving from.
     receiving: set[int] = field(default_factory=set)
+    #: Isochronous endpoints (IN or OUT) whose stream the guest started.
+    iso_streams: set[int] = field(default_factory=set)
     _interrupt_id: int = 0
+    _iso_id: int = 0
 
     def start(self) -> bytes:
         return self.parser.hello(self.version)
@@ -96,6 +101,7 @@ class UsbRedirHost:
         self.connected = False
         self._pending_in.clear()
         self.receiving.clear()
+        self.iso_streams.clear()
         return self.parser.encode(DeviceDisconnect())
 
     def receive_data(self, data: bytes) -> bytes:
@@ -108,7 +114,24 @@ class UsbRedirHost:
         for received in packets:
             for reply_id, reply in self._handle(received):
                 out += self.parser.encode(reply, reply_id)
-        return bytes(out) + self.interrupt_data()
+        return bytes(out) + self.stream_data()
+
+    def stream_data(self) -> bytes:
+        """Interrupt and isochronous IN transfers the device has ready for the guest."""
+        return self.interrupt_data() + self.iso_data()
+
+    def iso_data(self) -> bytes:
+        """ISO_PACKETs for what the device has ready on the iso IN streams the guest started."""
+        out = bytearray()
+        if not self.connected:
+            return b""
+        for endpoint in sorted(e for e in self.iso_streams if e & 0x80):
+            while (data := self.device.iso_in(endpoint)) is not None:
+                out += self.parser.encode(IsoPacket(endpoint, Status.SUCCESS, len(data), data), self._iso_id)
+                self._iso_id += 1
+                if self.device.blocking:
+                    break
+        return bytes(out)
 
     def interrupt_data(self) -> bytes:
         """INTERRUPT_PACKETs for what the device has ready on the endpoints being received."""
@@ -176,7 +199,27 @@ class UsbRedirHost:
             return self._interrupt_receiving(r.id, p)
         if isinstance(p, InterruptPacket):
             return self._interrupt_out(r.id, p)
+        if isinstance(p, (StartIsoStream, StopIsoStream)):
+            return self._iso_stream(r.id, p)
+        if isinstance(p, IsoPacket):
+            return self._iso_out(r.id, p)
         return self._refuse(r)
+
+    def _iso_stream(self, pid: int, p: StartIsoStream | StopIsoStream) -> list[tuple[int, Packet]]:
+        if not self.device.iso or self.device.endpoint_type(p.endpoint) != EpType.ISO:
+            return [(pid, IsoStreamStatus(Status.INVAL, p.endpoint))]
+        if isinstance(p, StartIsoStream):
+            self.iso_streams.add(p.endpoint)
+        else:
+            self.iso_streams.discard(p.endpoint)
+        return [(pid, IsoStreamStatus(Status.SUCCESS, p.endpoint))]
+
+    def _iso_out(self, pid: int, p: IsoPacket) -> list[tuple[int, Packet]]:
+        """An iso OUT packet of a started stream; only a failure is answered."""
+        if p.endpoint & 0x80 or p.endpoint not in self.iso_streams:
+            return [(pid, IsoPacket(p.endpoint, Status.INVAL, 0))]
+        status = self.device.iso_out(p.endpoint, p.data)
+        return [] if status == Status.SUCCESS else [(pid, IsoPacket(p.endpoint, status, 0))]
 
     def _interrupt_receiving(
         self, pid: int, p: StartInterruptReceiving | StopInterruptReceiving
@@ -257,7 +300,7 @@ class UsbRedirHost:
         if not self.connected:
             return b""
         out = b"".join(self.parser.encode(reply, rid) for rid, reply in self._retry_pending_in())
-        return out + self.interrupt_data()
+        return out + self.stream_data()
 
     def _cancel(self, pid: int) -> list[tuple[int, Packet]]:
         for i, (wid, wp) in enumerate(self._pending_in):

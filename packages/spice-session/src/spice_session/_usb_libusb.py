@@ -94,6 +94,7 @@ class LibusbDevice(VirtualDevice):
     claimed: list[int] = field(default_factory=list)
     _alts: dict[int, int] = field(default_factory=dict)
     blocking: ClassVar[bool] = True
+    iso: ClassVar[bool] = False  # isochronous transfers are not forwarded (yet)
 
     # -------------------------------------------------------------- control
     def control(self, setup: Setup, data: bytes) -> tuple[Status, bytes]:
