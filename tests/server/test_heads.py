@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import spice_proto
 import spice_server
 import spice_session
 import trio
@@ -107,6 +108,12 @@ async def test_one_channel_with_two_heads_end_to_end() -> None:
                         if isinstance(event, spice_server.PointerEvent):
                             break
                 assert (event.x, event.y, event.display, event.monitor) == (330, 20, 0, 1)
+                await session.inputs.mouse_press(spice_proto.MouseButton.LEFT)
+                with trio.fail_after(10):
+                    async for click in pointer:
+                        if isinstance(click, spice_server.ButtonEvent):
+                            break
+                assert (click.pressed, click.x, click.display, click.monitor) == (True, 330, 0, 1)
 
                 # a monitors config of two: each head's source follows its monitor
                 await session.set_monitors([(400, 300), (200, 100)])

@@ -58,7 +58,8 @@ class MotionEvent:
 
 @dataclass(frozen=True)
 class ButtonEvent:
-    """A mouse button went down (``pressed``) or up at the pointer's last position."""
+    """A mouse button went down (``pressed``) or up at the pointer's last position (on the
+    ``display`` and head ``monitor`` of the last :class:`PointerEvent`; 0 in server mode)."""
 
     button: MouseButton | int
     pressed: bool
@@ -67,6 +68,8 @@ class ButtonEvent:
     buttons: MouseButtonMask
     mouse_mode: MouseMode
     client: int = 0
+    display: int = 0
+    monitor: int = 0
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,9 @@ class InputsState:
         self._head_at = head_at
         self.x = 0
         self.y = 0
+        #: The display channel and head the pointer was last on (client mouse mode).
+        self.display = 0
+        self.monitor = 0
         self.buttons = MouseButtonMask(0)
         self._motions = 0
         self._keys = ScancodeParser()
@@ -123,8 +126,9 @@ class InputsState:
         if isinstance(message, InputsMousePosition):
             self.x, self.y = message.x, message.y
             self.buttons = MouseButtonMask(message.buttons_state)
-            head = self._head_at(message.display_id, message.x, message.y)
-            event = PointerEvent(message.x, message.y, self.buttons, c, message.display_id, head)
+            self.display = message.display_id
+            self.monitor = self._head_at(message.display_id, message.x, message.y)
+            event = PointerEvent(message.x, message.y, self.buttons, c, self.display, self.monitor)
             return [event], self._motion_ack()
         if isinstance(message, InputsMouseMotion):
             width, height = self._bounds()
@@ -137,7 +141,9 @@ class InputsState:
             pressed = isinstance(message, InputsMousePress)
             self.buttons = MouseButtonMask(message.buttons_state)
             mode = self._mouse_mode()
-            return [ButtonEvent(message.button, pressed, self.x, self.y, self.buttons, mode, c)], []
+            where = (self.display, self.monitor) if mode == MouseMode.CLIENT else (0, 0)
+            event3 = ButtonEvent(message.button, pressed, self.x, self.y, self.buttons, mode, c, *where)
+            return [event3], []
         if isinstance(message, InputsClientKeyModifiers):
             self.leds = KeyboardModifierFlags(int(message.modifiers) & 0x7)
             return [ModifiersEvent(message.modifiers, c)], []
