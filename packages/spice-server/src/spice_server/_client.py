@@ -392,9 +392,11 @@ class ClientSession:
                         msg.glz_dictionary_window_size,
                     )
                 elif isinstance(msg, DisplayStreamReport):
-                    pipeline.stream_report(msg)
-                    if msg.num_drops != INVALID_STREAM_DROPS:
+                    stream = pipeline.streams.get(msg.stream_id)
+                    current = stream is not None and stream.report_id == msg.unique_id  # not stale
+                    if current and msg.num_drops != INVALID_STREAM_DROPS:
                         self.media.stream_report(msg.last_frame_delay)
+                    pipeline.stream_report(msg)
                 elif isinstance(msg, DisplayPreferredVideoCodecType):
                     pipeline.set_preferred_codecs(msg.codecs)
                     log.info("%r: preferred video codecs %s", self, list(msg.codecs))
