@@ -4,7 +4,7 @@ clipboard and the guest's follow each other."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -265,19 +265,28 @@ def test_monitors_config_places_windows_left_to_right() -> None:
     ]
 
 
-async def _two_monitor_viewer(
-    nursery: trio.Nursery, agent: srv.GuestAgent, left: srv.Framebuffer, right: srv.Framebuffer
-) -> Viewer:
-    server = srv.Server([left, right], agent=agent)
+async def _viewer_on(
+    nursery: trio.Nursery, server: srv.Server, shown: Callable[[Viewer], bool]
+) -> tuple[Viewer, ss.Session]:
+    """Serve ``server``, connect a Viewer to it; once ``shown(viewer)``."""
     addr: srv.ServerAddress = await nursery.start(
         lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
     )  # type: ignore[arg-type]
     session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
     viewer = Viewer(session)
     nursery.start_soon(viewer.run)
-    await session.agent.ready()
-    while 1 not in viewer.extra or viewer.window is None:
+    while viewer.window is None or not shown(viewer):
         await trio.sleep(0.02)
+    return viewer, session
+
+
+async def _two_monitor_viewer(
+    nursery: trio.Nursery, agent: srv.GuestAgent, left: srv.Framebuffer, right: srv.Framebuffer
+) -> Viewer:
+    viewer, session = await _viewer_on(
+        nursery, srv.Server([left, right], agent=agent), lambda v: 1 in v.extra
+    )
+    await session.agent.ready()
     return viewer
 
 
@@ -340,15 +349,7 @@ async def test_closing_a_monitor_window_switches_the_monitor_off(sdl: None) -> N
 
 
 async def _heads_viewer(nursery: trio.Nursery, server: srv.Server) -> tuple[Viewer, ss.Session]:
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
-    viewer = Viewer(session)
-    nursery.start_soon(viewer.run)
-    while (0, 1) not in viewer.heads or viewer.window is None:
-        await trio.sleep(0.02)
-    return viewer, session
+    return await _viewer_on(nursery, server, lambda v: (0, 1) in v.heads)
 
 
 async def test_a_window_per_head_of_one_channel(sdl: None) -> None:
