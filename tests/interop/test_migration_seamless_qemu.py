@@ -47,25 +47,28 @@ async def _wait_changed(vm: Qemu, before: RGBImage, timeout: float = 30.0) -> No
 
 
 def _pair(
-    qemu_factory: Callable[..., Qemu], target_env: tuple[tuple[str, str], ...] = ()
+    qemu_factory: Callable[..., Qemu], target_env: tuple[tuple[str, str], ...] = (), audio: bool = False
 ) -> tuple[Qemu, Qemu, int]:
-    source = qemu_factory(password="mig-pw", extra_spice=_SEAMLESS, extra_args=_BOOT_MENU)
+    source = qemu_factory(password="mig-pw", extra_spice=_SEAMLESS, extra_args=_BOOT_MENU, audio=audio)
     migration_port = free_tcp_port()
     target = qemu_factory(
         password="mig-pw",
         extra_spice=_SEAMLESS,
         extra_args=(*_BOOT_MENU, "-incoming", f"tcp:127.0.0.1:{migration_port}"),
         env=target_env,
+        audio=audio,
     )
     return source, target, migration_port
 
 
-async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., Qemu]) -> None:
-    source, target, migration_port = _pair(qemu_factory)
+@pytest.mark.parametrize("audio", [False, True], ids=["display", "with-audio"])
+async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., Qemu], audio: bool) -> None:
+    source, target, migration_port = _pair(qemu_factory, audio=audio)
     await trio.to_thread.run_sync(wait_text_screen, source)
     events: list[Event] = []
     with trio.fail_after(150):
-        async with spice_session.connect(f"spice://127.0.0.1:{source.port}?password=mig-pw") as session:
+        uri = f"spice://127.0.0.1:{source.port}?password=mig-pw"
+        async with spice_session.connect(uri, audio=audio) as session:
             display = session.display
 
             async def collect() -> None:
@@ -78,9 +81,11 @@ async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., 
                 surfaces = dict(session.display.channel(0).surfaces)
                 started = len(events)
                 await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH)
-                while not any(isinstance(e, MigrationCompleted) for e in events):
-                    await trio.sleep(0.05)
-                assert session.uri.port == target.port
+                with trio.move_on_after(60):
+                    while not any(isinstance(e, MigrationCompleted) for e in events):
+                        await trio.sleep(0.05)
+                seen = sorted({type(e).__name__ for e in events[started:]})
+                assert session.uri.port == target.port, f"not moved ({session.switch_host}); events: {seen}"
                 assert session.migrated_to is not None and session.migrated_to.port == target.port
                 assert await matches(session, target)
                 # a key reaches the guest on the destination: ESC opens SeaBIOS's boot menu
@@ -106,6 +111,7 @@ async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., 
     }
     # every channel was told to migrate; the display's state went to the destination
     assert set(told) == set(session.opened)
+    assert audio == ((ChannelType.PLAYBACK, 0) in told and (ChannelType.RECORD, 0) in told)
     assert told[(ChannelType.DISPLAY, 0)].flags & MigrateFlags.NEED_DATA_TRANSFER
     assert (ChannelType.DISPLAY, 0) in data
     # the display continued: same state object, surfaces kept, none created again
