@@ -411,3 +411,39 @@ async def test_head_windows_resize_and_switch_off_their_monitors(sdl: None) -> N
             assert [(m.width, m.height) for m in event.monitors] == [(320, 200), (0, 0)]
             assert (0, 1) not in viewer.heads and not viewer.closing()
             nursery.cancel_scope.cancel()
+
+
+async def test_offline_closing_a_head_window_does_not_quit(sdl: None) -> None:
+    import ctypes
+
+    import sdl2
+
+    def close_event(window_id: int) -> None:
+        event = sdl2.SDL_Event()
+        event.type = sdl2.SDL_WINDOWEVENT
+        event.window.event = sdl2.SDL_WINDOWEVENT_CLOSE
+        event.window.windowID = window_id
+        sdl2.SDL_PushEvent(ctypes.byref(event))
+
+    server = srv.Server(srv.Heads([srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)]))
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            addr: srv.ServerAddress = await nursery.start(
+                lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+            )  # type: ignore[arg-type]
+            session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
+            while len(session.display.monitor_layout()) < 2 or session.display.primary is None:
+                await session.display_changed()
+            viewer = Viewer(session)  # not running: as between two connections
+            viewer._show_primary(session.display.primary)
+            viewer._sync_heads()
+            assert viewer.window is not None and (0, 1) in viewer.heads
+            close_event(viewer.heads[(0, 1)].id)
+            with trio.move_on_after(0.5):
+                await viewer.wait_offline()
+            assert not viewer.closing()  # a monitor's window waits for a session
+            close_event(viewer.window.id)
+            await viewer.wait_offline()  # the main window quits
+            assert viewer.closing()
+            viewer.close()
+            nursery.cancel_scope.cancel()

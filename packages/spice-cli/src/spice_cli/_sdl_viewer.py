@@ -178,6 +178,7 @@ class Viewer:
         self._overlay_box = None
         self._dirty.clear()
         self._extra_dirty.clear()
+        self._heads_dirty.clear()
         self.banner = None
         if self.window is not None:
             self.window.set_title(self._title())
@@ -207,7 +208,7 @@ class Viewer:
         """
         while not self.attached and not self._quit:
             for event in poll_events():
-                if isinstance(event, Quit) and self._extra_at(event.window) is None:
+                if isinstance(event, Quit) and not self._monitor_window(event.window):
                     self._quit = True  # the main window (a monitor's window waits for a session)
                 elif isinstance(event, KeyInput) and event.pressed:
                     self._stale_keys.add(event.scancode)  # pressed with no server: not released to one
@@ -469,6 +470,10 @@ class Viewer:
             else:
                 monitors.append(None)
         self.guest.windows_changed(monitors)
+
+    def _monitor_window(self, window_id: int) -> bool:
+        """Whether SDL window ``window_id`` is a further monitor's (not the main window)."""
+        return self._extra_at(window_id) is not None or self._head_at(window_id) is not None
 
     def _head_at(self, window_id: int) -> tuple[int, int] | None:
         """The (channel, head) whose head window has SDL id ``window_id``."""
