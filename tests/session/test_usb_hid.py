@@ -98,7 +98,9 @@ def test_key_reports_flow_only_while_receiving() -> None:
     kbd = host.device
     kbd.tap([KEY_A])  # type: ignore[attr-defined]
     assert host.interrupt_data() == b""  # not receiving yet: held
+    assert not host.wants_poll
     assert reports(start_receiving(guest)) == [bytes([0, 0, 4, 0, 0, 0, 0, 0]), bytes(8)]
+    assert host.wants_poll  # an IN stream is started: a physical device would be polled
     kbd.press(LSHIFT)  # type: ignore[attr-defined]
     kbd.press(KEY_B)  # type: ignore[attr-defined]
     kbd.release(KEY_B, LSHIFT)  # type: ignore[attr-defined]
@@ -114,6 +116,7 @@ def test_key_reports_flow_only_while_receiving() -> None:
     assert guest.send(StopInterruptReceiving(HID_EP_IN)) == [
         Received(guest.next_id - 1, InterruptReceivingStatus(Status.SUCCESS, HID_EP_IN))
     ]
+    assert not host.wants_poll
     kbd.tap([KEY_A])  # type: ignore[attr-defined]
     assert host.interrupt_data() == b""
     assert kbd.queued == 2  # type: ignore[attr-defined]

@@ -34,6 +34,8 @@ __all__ = ["UsbAttachment", "UsbRedirection", "UsbRejected"]
 CHUNK = 64 * 1024
 #: Pause between polls of a physical device that had nothing ready (seconds).
 POLL_INTERVAL = 0.002
+#: How often a physical device with nothing to poll (no IN waiting) is looked at again.
+IDLE_INTERVAL = 0.02
 _ACK_TIMEOUT = 5.0
 
 Opener = Callable[[int], Awaitable[Channel]]
@@ -119,6 +121,9 @@ class UsbAttachment:
     async def _poll(self) -> None:
         """Forward what a physical device has ready (its hooks wait at most a few ms each)."""
         while True:
+            if not self.host.wants_poll:
+                await trio.sleep(IDLE_INTERVAL)
+                continue
             data = await self._host_call(self.host.poll)
             if data:
                 await self.send(data)

@@ -294,6 +294,11 @@ class UsbRedirHost:
             replies.append((wid, BulkPacket(wp.endpoint, status, len(data), wp.stream_id, data)))
         return replies
 
+    @property
+    def wants_poll(self) -> bool:
+        """Whether :meth:`poll` may find something: held bulk INs or started IN streams."""
+        return self.connected and bool(self._pending_in or self.receiving or self.iso_streams)
+
     def poll(self) -> bytes:
         """What the device has ready since the last call: held bulk INs it can now answer and
         interrupt IN transfers (a physical device is polled; a virtual one need not be)."""
