@@ -38,12 +38,13 @@ class Ps2Mouse:
         self.motions = 0
         self.inputs: Inputs | None = None
         self._x = self._y = 0
+        self._leds_in, self._leds_out = trio.open_memory_channel[bool](100)
 
     async def send(self, message: sp.Message) -> None:
         assert self.inputs is not None
         if isinstance(message, sp.InputsKeyDown) and message.code == CAPS_LOCK:
             self.caps = not self.caps
-            trio.lowlevel.spawn_system_task(self._led, self.caps)
+            self._leds_in.send_nowait(self.caps)
             return
         if isinstance(message, sp.InputsMouseMotion):
             self.held[0] += message.dx
@@ -63,12 +64,18 @@ class Ps2Mouse:
             if self.held == [0, 0]:
                 break
 
-    async def _led(self, caps: bool) -> None:
+    async def _leds(self) -> None:
         assert self.inputs is not None
-        await trio.sleep(self.led_delay)
-        self.inputs.handle(sp.InputsKeyModifiers(sp.KeyboardModifierFlags.CAPS_LOCK * caps))
+        async for caps in self._leds_out:
+            await trio.sleep(self.led_delay)
+            self.inputs.handle(sp.InputsKeyModifiers(sp.KeyboardModifierFlags.CAPS_LOCK * caps))
 
     async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._leds)
+            await self._read()
+
+    async def _read(self) -> None:
         while True:
             await trio.sleep(self.packet_time)
             if self.queue:
