@@ -324,6 +324,12 @@ async def test_connect_failed_names_host_and_port() -> None:
         await spice_net.open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN)
 
 
+async def test_a_host_name_idna_cannot_encode_is_connect_failed() -> None:
+    # a 300-character label (e.g. in a migration destination the server names)
+    with pytest.raises(ConnectFailed, match="label too long"):
+        await spice_net.open_channel("a" * 300, 5900, channel_type=ChannelType.MAIN)
+
+
 async def test_connect_timeout_when_server_never_answers() -> None:
     async def silent(stream: trio.SocketStream) -> None:
         await trio.sleep_forever()

@@ -37,6 +37,8 @@ class Pair:
     hostile: bool = False  # the source sends MIGRATE_DATA on display without MIGRATE
     cancel: bool = False  # the source cancels after MIGRATE_CONNECTED_SEAMLESS
     dst_port: int = 0
+    dst_host: str = HOST
+    no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
     begin: trio.Event = field(default_factory=trio.Event)
     connected: trio.Event = field(default_factory=trio.Event)
     src_main_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
@@ -65,7 +67,8 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await _receive_until(chan, (sp.MainAttachChannels,), [])
     await chan.send(sp.MainChannelsList((sp.ChannelId(T.DISPLAY, 0),)))
     await pair.begin.wait()
-    await chan.send(sp.MainMigrateBeginSeamless(sp.MigrationDstInfo(pair.dst_port, 0xFFFF, "127.0.0.1"), 7))
+    dst = sp.MigrationDstInfo(0 if pair.no_port else pair.dst_port, 0xFFFF, pair.dst_host)
+    await chan.send(sp.MainMigrateBeginSeamless(dst, 7))
     answer = await _receive_until(
         chan, (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnectError), pair.src_main_got
     )
@@ -235,3 +238,19 @@ async def test_migrate_cancel_closes_the_destination_and_stays_on_the_source() -
             assert session._handover is None and not session._migration_targets
             assert session.uri.port != pair.dst_port and session.migrated_to is None
     assert sorted(pair.dst_closed) == [T.MAIN, T.DISPLAY]
+
+
+@pytest.mark.parametrize(
+    ("host", "no_port"),
+    [("", False), ("a" * 300, False), ("host name with spaces", False), (HOST, True)],
+    ids=["empty-host", "300-char-label", "spaces", "no-port"],
+)
+async def test_a_destination_that_cannot_be_named_gets_connect_error(host: str, no_port: bool) -> None:
+    pair = Pair(dst_host=host, no_port=no_port)
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri, timeout=1.0) as session:
+            pair.begin.set()
+            await pair.connected.wait()
+            assert session.uri.port != pair.dst_port and session._handover is None
+    assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnectError)
+    assert pair.dst_links == []

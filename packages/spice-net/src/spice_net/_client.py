@@ -156,7 +156,7 @@ async def _connect(
     else:
         try:
             tcp = await trio.open_tcp_stream(host, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
             raise ConnectFailed(f"cannot connect to {where}: {exc}") from exc
     if ssl_context is None:
         return tcp
