@@ -149,6 +149,21 @@ async def test_recording_carries_the_guest_sound(nursery: trio.Nursery, tmp_path
     assert 0.3 <= loud[0] / rate <= 1.5  # it starts where it was played, not at 0
 
 
+async def interrupt(viewer: subprocess.Popen[bytes]) -> bytes:
+    """Ctrl+C to ``spice view``; its stderr once it ended (killed, and the test failed, if it
+    does not end within a minute: a hang is reported with what it wrote, not waited out)."""
+    viewer.send_signal(signal.SIGINT)
+    try:
+        _, err = await trio.to_thread.run_sync(lambda: viewer.communicate(timeout=60))
+    except subprocess.TimeoutExpired:
+        viewer.kill()
+        _, err = await trio.to_thread.run_sync(viewer.communicate)
+        raise AssertionError(
+            f"spice view did not end on SIGINT: {err.decode(errors='replace')[-3000:]}"
+        ) from None
+    return err
+
+
 async def test_spice_view_records_what_it_shows(nursery: trio.Nursery, tmp_path: Path) -> None:
     fb = srv.Framebuffer(W, H)
     fb.update(pattern(0), Rect(0, 0, W, H), format="rgb")
@@ -169,8 +184,7 @@ async def test_spice_view_records_what_it_shows(nursery: trio.Nursery, tmp_path:
             fb.update(pattern(k), Rect(0, 0, W, H), format="rgb")
         await trio.sleep(STEP)
     finally:
-        viewer.send_signal(signal.SIGINT)
-        _, err = await trio.to_thread.run_sync(viewer.communicate)
+        err = await interrupt(viewer)
     assert viewer.returncode == 130, err.decode()
     frames, duration = decode(out)
     ks = []
@@ -210,8 +224,7 @@ async def test_spice_view_records_the_sound_it_plays(nursery: trio.Nursery, tmp_
         audio.play(tone(1000, 1.0))
         await trio.sleep(2.0)
     finally:
-        viewer.send_signal(signal.SIGINT)
-        _, err = await trio.to_thread.run_sync(viewer.communicate)
+        err = await interrupt(viewer)
     assert viewer.returncode == 130, err.decode()
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]

@@ -58,7 +58,7 @@ async def test_spice_view_plays_and_records(tmp_path: Path) -> None:
     audio = spice_server.AudioSource(record=True)
     server = spice_server.Server(spice_server.Framebuffer(64, 48), audio=audio)
     recorded: list[np.ndarray] = []
-    with trio.fail_after(40):
+    with trio.fail_after(90):
         async with trio.open_nursery() as nursery:
             addr = await nursery.start(server.serve, "127.0.0.1", 0)
             argv = [sys.executable, "-m", "spice_cli", "view", f"spice://127.0.0.1:{addr.port}"]
