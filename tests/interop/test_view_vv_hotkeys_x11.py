@@ -26,17 +26,17 @@ def test_vv_release_cursor_key_over_x11(xvfb: Xvfb, tmp_path: Path) -> None:
             "toggle-fullscreen=Shift+F11\nrelease-cursor=Shift+F12\n"
         )
         view = start_spice_view(xvfb.display, str(vv))
-        assert "click to grab input, Shift+F11 fullscreen" in view.wait_title("click to grab")
+        assert "click to grab input, Shift+F11 fullscreen" in view.wait_title("click to grab", timeout=60)
         x, y, w, h = view.geometry()
         # not the screen centre: Xvfb starts the pointer there, and --sync would wait for a move
         xvfb.display.run(["xdotool", "mousemove", "--sync", str(x + w // 3), str(y + h // 3)])
         xvfb.display.run(["xdotool", "click", "1"])
-        assert "press Shift+F12 to release" in view.wait_title("to release")
+        assert "press Shift+F12 to release" in view.wait_title("to release", timeout=60)
         xvfb.display.run(["xdotool", "key", "ctrl+alt"])  # the default: not bound by this file
         time.sleep(1.0)  # a release would show at once; give it time to show wrongly
         assert "to release" in view.title()
         xvfb.display.run(["xdotool", "key", "shift+F12"])
-        view.wait_title("click to grab")
+        view.wait_title("click to grab", timeout=60)
         assert view.proc.alive()
     finally:
         procs.stop(server)
