@@ -63,7 +63,6 @@ async def _view(nursery: trio.Nursery, vv: Path, image: Path, log: Path) -> trio
 async def test_vv_usb_keys_and_the_stick_back_after_a_reconnect(
     usb_guest: LinuxGuest, tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    pytest.importorskip("sdl2")
     image = fat_image(tmp_path / "stick.img")
     with trio.fail_after(400):
         for keys, note in [
