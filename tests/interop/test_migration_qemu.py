@@ -19,6 +19,7 @@ import trio
 from peers.migration import matches, migrate, wait_text_screen
 from peers.ports import free_tcp_port
 from peers.qemu import Qemu
+from spice_session.events import MigrationCompleted, MigrationStarted
 
 pytestmark = pytest.mark.interop
 
@@ -31,12 +32,27 @@ async def test_client_follows_live_migration(qemu_factory: Callable[..., Qemu], 
     await trio.to_thread.run_sync(wait_text_screen, source)
     notices: list[spice_session.lowlevel.ReconnectNotice] = []
     sessions: list[tuple[int | None, bool]] = []
+    started: list[MigrationStarted] = []
+    completed: list[MigrationCompleted] = []
 
     async def body(session: spice_session.Session) -> None:
         if not sessions:
             sessions.append((session.uri.port, await matches(session, source)))
-            await trio.to_thread.run_sync(migrate, source, target, migration_port, slow)
-            await trio.sleep_forever()  # cancelled by MIGRATE_SWITCH_HOST
+
+            async def collect() -> None:
+                async for event in session.events():
+                    if isinstance(event, MigrationStarted):
+                        started.append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collect)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port, slow)
+                await trio.sleep_forever()  # cancelled by MIGRATE_END or MIGRATE_SWITCH_HOST
+        with trio.fail_after(10):  # queued before the body runs
+            async for event in session.events():
+                if isinstance(event, MigrationCompleted):
+                    completed.append(event)
+                    break
         sessions.append((session.uri.port, await matches(session, target)))
 
     with trio.fail_after(120):
@@ -47,6 +63,14 @@ async def test_client_follows_live_migration(qemu_factory: Callable[..., Qemu], 
     assert len(notices) == 1 and notices[0].migrated
     if slow:
         assert notices[0].reason == "migrated"  # semi-seamless, not a SWITCH_HOST
+    kind = "semi-seamless" if notices[0].reason == "migrated" else "switch-host"
+    where = f"127.0.0.1:{target.port}"
+    assert completed == [MigrationCompleted(kind, where)]
+    # MIGRATE_BEGIN says semi-seamless (a fast one may end in SWITCH_HOST after it; the body
+    # is cancelled at once then, maybe before its reader saw that second event)
+    assert {(e.kind, e.target) for e in started} <= {("semi-seamless", where), ("switch-host", where)}
+    if slow:
+        assert started == [MigrationStarted("semi-seamless", where)]
     # The target reports "running" once it has taken over (it may still say "inmigrate" or
     # "postmigrate" just after the source says "completed"), so wait for it, bounded.
     end = time.monotonic() + 20
