@@ -235,7 +235,7 @@ async def test_migrate_cancel_closes_the_destination_and_stays_on_the_source() -
             await pair.connected.wait()
             while session.name != "still the source" or len(pair.dst_closed) < 2:
                 await trio.sleep(0.01)
-            assert session._handover is None and not session._migration_targets
+            assert session._move is None
             assert session.uri.port != pair.dst_port and session.migrated_to is None
     assert sorted(pair.dst_closed) == [T.MAIN, T.DISPLAY]
 
@@ -251,6 +251,6 @@ async def test_a_destination_that_cannot_be_named_gets_connect_error(host: str, 
         async with servers(pair) as uri, ss.connect(uri, timeout=1.0) as session:
             pair.begin.set()
             await pair.connected.wait()
-            assert session.uri.port != pair.dst_port and session._handover is None
+            assert session.uri.port != pair.dst_port and session._move is None
     assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnectError)
     assert pair.dst_links == []

@@ -27,6 +27,7 @@ from spice_proto import (
     ChannelType,
     ClientMigrateData,
     MainMigrateBeginSeamless,
+    MainMigrateCancel,
     MainMigrateConnectedSeamless,
     MainMigrateConnectError,
     MainMigrateDstDoSeamless,
@@ -34,6 +35,7 @@ from spice_proto import (
     MainMigrateDstSeamlessNack,
     MainMigrateSwitchHost,
     Message,
+    Migrate,
     MigrateData,
     MigrateFlags,
     MigrateFlushMark,
@@ -53,8 +55,12 @@ __all__ = [
     "MigrationKind",
     "MigrationStarted",
     "SeamlessHandover",
+    "SeamlessMove",
+    "answer_migrations",
     "destination_connector",
     "prepare_seamless",
+    "switch_channel",
+    "where",
 ]
 
 #: How the session followed the VM: seamless (same session, state handed over), semi-seamless
@@ -65,6 +71,9 @@ MigrationKind = Literal["seamless", "semi-seamless", "switch-host"]
 _MAX_EARLY_MESSAGES = 64
 
 _K = TypeVar("_K")
+_Key = tuple[ChannelType, int]
+#: How long closing a channel may take.
+_CLOSE_TIMEOUT = 2.0
 
 
 class MigrationError(SessionError):
@@ -127,6 +136,16 @@ class SeamlessHandover(Generic[_K]):
         return not self.left
 
 
+@dataclass
+class SeamlessMove:
+    """A seamless migration under way: where to, and the destination twins not switched yet."""
+
+    connector: Connector
+    dst: MigrationDstInfo
+    targets: dict[_Key, Channel]
+    handover: SeamlessHandover[_Key]
+
+
 def destination_connector(connector: Connector, dst: MigrationDstInfo) -> Connector:
     """How to reach the migration destination: its host and ports, the rest as before
     (password, CA, proxy); its certificate subject when the server gave one."""
@@ -162,7 +181,7 @@ async def _seamless_answer(main: Channel, timeout: float) -> bool:
 
 
 async def _close_all(channels: Iterable[Channel]) -> None:
-    with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+    with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
         for channel in channels:
             await channel.aclose()
 
@@ -171,12 +190,12 @@ async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, co
     """Link the destination for a seamless migration and tell the source how it went.
 
     ACK: every channel the session opened gets a destination twin, kept in
-    ``session._migration_targets`` until the source's MIGRATE switches it.  NACK: the
+    ``session._move`` until the source's MIGRATE switches it.  NACK: the
     linked main channel waits in ``session.migration_main`` for ``run_reconnecting``'s
     semi-seamless path.  Any failure: MIGRATE_CONNECT_ERROR (the source will say SWITCH_HOST).
     """
     target = destination_connector(connector, begin.dst_info)
-    linked: dict[tuple[ChannelType, int], Channel] = {}
+    linked: dict[_Key, Channel] = {}
     try:
         main, tls = await target.open(ChannelType.MAIN, 0, session.session_id, tls=target.uri.tls_only)
         linked[(ChannelType.MAIN, 0)] = main
@@ -197,9 +216,58 @@ async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, co
     except BaseException:
         await _close_all(linked.values())
         raise
-    session._migration_targets = linked
-    session._handover = SeamlessHandover(linked)
-    session._migration_connector = target
-    session._migration_dst = begin.dst_info
+    session._move = SeamlessMove(target, begin.dst_info, linked, SeamlessHandover(linked))
     session._events.put(MigrationStarted("seamless", where(begin.dst_info)), force=True)
     await session.main.send(MainMigrateConnectedSeamless())
+
+
+async def answer_migrations(session: Session) -> None:
+    """Answer the source's seamless migration requests (and cancels), one at a time."""
+    async for request in session._migration_queue:
+        if isinstance(request, MainMigrateCancel):
+            await _drop(session)
+        elif session._connector is None or session._move is not None:
+            await session.main.send(MainMigrateConnectError())
+        else:
+            await prepare_seamless(session, request, session._connector)
+
+
+async def _drop(session: Session) -> None:
+    """Forget a migration that will not happen: close what was linked on the destination."""
+    move, session._move = session._move, None
+    if move is not None:
+        await _close_all(move.targets.values())
+
+
+async def switch_channel(
+    session: Session, key: _Key, channel: Channel, message: Migrate | MigrateData
+) -> Channel:
+    """One step of a channel's seamless switch (the source's MIGRATE or MIGRATE_DATA on
+    ``channel``); the channel to read from next, its destination twin once switched."""
+    move = session._move
+    assert move is not None
+    if isinstance(message, Migrate):
+        replies, now = move.handover.migrate(key, message.flags)
+        for reply in replies:
+            await channel.send(reply)
+        if not now:
+            return channel
+        forward = None
+    else:
+        forward = move.handover.data(key, message)
+    twin = move.targets.pop(key)
+    if forward is not None:
+        await twin.send(forward)  # the twin's first message from us
+    session.opened[key] = twin
+    if key[0] == ChannelType.MAIN:
+        session.main = twin
+        session.agent._main = twin
+    elif key[0] == ChannelType.INPUTS and session._inputs is not None and session._inputs._channel is channel:
+        session._inputs._channel = twin
+    await _close_all([channel])
+    if move.handover.switched(key):
+        session._move = None
+        session._connector, session.uri = move.connector, move.connector.uri
+        session.migrated_to = move.dst
+        session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)
+    return twin

@@ -28,7 +28,6 @@ from spice_proto import (
     MainMigrateBegin,
     MainMigrateBeginSeamless,
     MainMigrateCancel,
-    MainMigrateConnectError,
     MainMigrateEnd,
     MainMigrateSwitchHost,
     MainMouseMode,
@@ -56,7 +55,7 @@ from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock, mm_diff
-from ._migration import MigrationCompleted, MigrationStarted, SeamlessHandover, prepare_seamless, where
+from ._migration import MigrationStarted, SeamlessMove, answer_migrations, switch_channel, where
 from ._playback import AudioChunk, Playback
 from ._port import PortChannels
 from ._record import Record, Recorder
@@ -133,11 +132,8 @@ class Session:
         self._migration_requests, self._migration_queue = trio.open_memory_channel[
             MainMigrateBeginSeamless | MainMigrateCancel
         ](4)
-        # A seamless migration under way: the destination's channels and who switched.
-        self._migration_targets: dict[tuple[ChannelType, int], Channel] = {}
-        self._handover: SeamlessHandover[tuple[ChannelType, int]] | None = None
-        self._migration_connector: Connector | None = None
-        self._migration_dst: MigrationDstInfo | None = None
+        #: A seamless migration under way (see :mod:`spice_session._migration`).
+        self._move: SeamlessMove | None = None
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
@@ -363,7 +359,7 @@ class Session:
         for key, channel in self.opened.items():
             nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
         nursery.start_soon(self.agent.run, name="spice-agent-pump")
-        nursery.start_soon(self._migrations, name="spice-migration")
+        nursery.start_soon(answer_migrations, self, name="spice-migration")
         nursery.start_soon(self._stats.run, name="spice-stats")
         if self._inputs is not None:
             nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
@@ -395,9 +391,9 @@ class Session:
                     message = await channel.receive()
                 except spice_net.ChannelClosed:
                     break
-                handover = self._handover
-                if isinstance(message, (Migrate, MigrateData)) and handover and handover.covers(key):
-                    channel = await self._migrate_channel(key, channel, message)
+                move = self._move
+                if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
+                    channel = await switch_channel(self, key, channel, message)
                     self._events.put(event_for(key[0], key[1], message))
                     continue
                 self._observe(key, message)
@@ -437,62 +433,10 @@ class Session:
         finally:
             self._events.producer_done()
 
-    async def _migrations(self) -> None:
-        """Answer the source's seamless migration requests, one at a time."""
-        async for request in self._migration_queue:
-            if isinstance(request, MainMigrateCancel):
-                await self._drop_migration()
-            elif self._connector is None or self._handover is not None:
-                await self.main.send(MainMigrateConnectError())
-            else:
-                await self._drop_migration()
-                await prepare_seamless(self, request, self._connector)
-
-    async def _drop_migration(self) -> None:
-        """Forget a migration that will not happen: close what was linked on the destination."""
-        targets = list(self._migration_targets.values())
-        self._migration_targets, self._handover = {}, None
-        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
-            for channel in targets:
-                await channel.aclose()
-
-    async def _migrate_channel(
-        self, key: tuple[ChannelType, int], channel: Channel, message: Migrate | MigrateData
-    ) -> Channel:
-        """One step of a channel's seamless switch; the channel to read from next."""
-        handover = self._handover
-        assert handover is not None
-        if isinstance(message, Migrate):
-            replies, now = handover.migrate(key, message.flags)
-            for reply in replies:
-                await channel.send(reply)
-            if not now:
-                return channel
-            forward = None
-        else:
-            forward = handover.data(key, message)
-        twin = self._migration_targets.pop(key)
-        if forward is not None:
-            await twin.send(forward)
-        self.opened[key] = twin
-        if key[0] == ChannelType.MAIN:
-            self.main = twin
-            self.agent._main = twin
-        elif key[0] == ChannelType.INPUTS and self._inputs is not None and self._inputs._channel is channel:
-            self._inputs._channel = twin
-        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
-            await channel.aclose()
-        if handover.switched(key):
-            assert self._migration_connector is not None and self._migration_dst is not None
-            self._handover = None
-            self._connector, self.uri = self._migration_connector, self._migration_connector.uri
-            self.migrated_to = self._migration_dst
-            self._events.put(MigrationCompleted("seamless", where(self._migration_dst)), force=True)
-        return twin
-
     async def _aclose(self) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
-            for channel in [*reversed(list(self.opened.values())), *self._migration_targets.values()]:
+            moving = self._move.targets.values() if self._move is not None else ()
+            for channel in [*reversed(list(self.opened.values())), *moving]:
                 await channel.aclose()
             if self.migration_main is not None:
                 await self.migration_main[0].aclose()
