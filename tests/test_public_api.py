@@ -34,7 +34,7 @@ SPICE_PROTO = _names(
     # The channel state machine and its events
     "DEFAULT_COMMON_CAPS NEED_DATA Connection ConnectionClosed ConnectionState Event LinkEstablished "
     "LinkFailed LinkReplyReceived LinkRequested MessageReceived NeedData Role TicketReceived "
-    "SaslMechanisms SaslReply SaslLayerStarted SaslStartReceived "
+    "SaslMechanisms SaslReply SaslLayerStarted SaslStartReceived SaslStepReceived "
     # Link stage
     "ENCRYPTED_TICKET_SIZE LINK_HEADER_SIZE LINK_MAGIC LINK_MESS_SIZE LINK_REPLY_SIZE MAX_LINK_SIZE "
     "AuthMechanism LinkHeader LinkMess LinkReply "

@@ -21,7 +21,7 @@ import trio
 from peers.capture import start_capture
 from peers.pki import Pki
 from peers.qemu import Qemu
-from peers.require import require_binary
+from peers.sasl import make_sasldb
 
 pytestmark = pytest.mark.interop
 
@@ -36,14 +36,7 @@ def sasl_qemu(
     qemu_factory: Callable[..., Qemu], pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> SaslQemu:
     """``sasl_qemu("digest-md5 plain")``: a QEMU with TLS and ``sasl=on`` using these mechanisms."""
-    saslpasswd2 = require_binary("saslpasswd2")
-    db = tmp_path / "passwd.db"
-    subprocess.run(
-        [saslpasswd2, "-p", "-a", "qemu", "-f", str(db), "-c", USER],
-        input=SECRET.encode(),
-        check=True,
-        timeout=30,
-    )
+    db = make_sasldb(tmp_path / "passwd.db", USER, SECRET, app="qemu")
 
     def start(mechanisms: str) -> Qemu:
         conf = tmp_path / f"sasl-{mechanisms.replace(' ', '-')}"
@@ -78,9 +71,21 @@ async def _assert_screen_matches(session: spice_session.Session, vm: Qemu) -> No
     raise AssertionError("no exact match with QEMU's screendump in 12 grabs")
 
 
+async def _until_capturing(pcap: Path, port: int) -> None:
+    """Knock on ``port`` until the capture file grows: tshark says "Capturing on" a little
+    before packets really reach its file, and the first connection's link must be in it."""
+    with trio.fail_after(30):
+        while not pcap.exists():  # dumpcap creates it with its header first
+            await trio.sleep(0.05)
+        empty = pcap.stat().st_size
+        while pcap.stat().st_size <= empty:
+            knock = await trio.open_tcp_stream("127.0.0.1", port)
+            await knock.aclose()
+            await trio.sleep(0.1)
+
+
 def _server_records(pcap: Path, port: int) -> bytes:
-    """What the server sent on the busiest captured connection, from its SASL mechanism list on
-    (tshark may miss the first packets of the first connection)."""
+    """What the server sent on the busiest captured connection, from its SASL mechanism list on."""
     argv = ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},data", "-Y", f"tcp.srcport=={port} && data"]
     argv += ["-T", "fields", "-e", "tcp.stream", "-e", "data.data"]
     result = subprocess.run(argv, capture_output=True, timeout=120, check=True, stdin=subprocess.DEVNULL)
@@ -103,6 +108,7 @@ async def test_digest_md5_security_layer_over_plain_tcp(sasl_qemu: SaslQemu, tmp
     await _text_screen(vm)
     capture = await trio.to_thread.run_sync(start_capture, vm.port, tmp_path)
     try:
+        await _until_capturing(capture.path, vm.port)
         async with spice_session.connect(f"spice://{USER}@127.0.0.1:{vm.port}", password=SECRET) as session:
             session.events().close()
             assert not session.tls

@@ -6,7 +6,6 @@ huge SASL field, silence after a false start) ends in one clean spice_net error,
 from __future__ import annotations
 
 import struct
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 import spice_net
 import trio
 import trio.testing
-from peers.require import require_binary
+from peers.sasl import make_sasldb
 from spice_net._sasl_layer import SaslLayerStream
 from spice_net._sasl_lib import SaslClient, SaslError, SaslServer
 from spice_net.lowlevel import TicketKey, single_error
@@ -42,14 +41,7 @@ Behaviour = Callable[[trio.abc.Stream, SaslServer], Awaitable[None]]
 
 @pytest.fixture(scope="module")
 def sasldb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("sasl") / "passwd.db"
-    subprocess.run(
-        [require_binary("saslpasswd2"), "-p", "-a", "spice", "-f", str(db), "-c", USER],
-        input=SECRET.encode(),
-        check=True,
-        timeout=30,
-    )
-    return db
+    return make_sasldb(tmp_path_factory.mktemp("sasl") / "passwd.db", USER, SECRET)
 
 
 def u32(n: int) -> bytes:

@@ -24,6 +24,8 @@ from spice_proto import (
     SaslLayerStarted,
     SaslMechanisms,
     SaslReply,
+    SaslStartReceived,
+    SaslStepReceived,
 )
 
 KEY = bytes(range(162))
@@ -153,3 +155,50 @@ def test_sasl_needs_the_server_to_offer_it() -> None:
         client.start_sasl()
     with pytest.raises(RuntimeError, match="not allowed in state"):
         client.sasl_step(b"x")
+
+
+def test_server_multi_step_exchange_with_a_security_layer() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
+    client.initiate(ChannelType.MAIN, common_caps=Caps(DEFAULT_COMMON_CAPS | {CommonCap.AUTH_SASL}))
+    server.receive_data(client.data_to_send())
+    server.next_event()
+    server.accept_link(KEY, SASL_CAPS, sasl_mechanisms=("DIGEST-MD5", "PLAIN"))
+
+    def pump(src: Connection, dst: Connection) -> object:
+        dst.receive_data(src.data_to_send())
+        return dst.next_event()
+
+    assert isinstance(pump(server, client), LinkReplyReceived)
+    client.start_sasl()
+    assert pump(client, server) is NEED_DATA  # the offer went into the server's output
+    assert pump(server, client) == SaslMechanisms(("DIGEST-MD5", "PLAIN"))
+    client.sasl_start("DIGEST-MD5", None)
+    assert pump(client, server) == SaslStartReceived("DIGEST-MD5", None)
+    server.sasl_continue(b"x")
+    with pytest.raises(RuntimeError, match="not allowed in state"):
+        server.sasl_continue(b"y")  # the client's answer comes first
+    assert pump(server, client) == SaslReply(b"x", False)
+    client.sasl_step(b"")
+    assert pump(client, server) == SaslStepReceived(b"")
+    server.sasl_accept(b"rspauth=1")
+    assert pump(server, client) == SaslReply(b"rspauth=1", True)
+    client.sasl_security_layer()
+    assert client.next_event() == SaslLayerStarted()
+    assert client.take_unparsed() == b""
+    server.finish_link(LinkErr.OK)  # wrapped in real life; here the "unwrapped" bytes directly
+    event = pump(server, client)
+    assert isinstance(event, LinkEstablished) and server.state is ConnectionState.MESSAGES
+
+
+def test_server_refuses_a_huge_sasl_step() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
+    client.initiate(ChannelType.MAIN, common_caps=Caps(DEFAULT_COMMON_CAPS | {CommonCap.AUTH_SASL}))
+    server.receive_data(client.data_to_send())
+    server.next_event()
+    server.accept_link(KEY, SASL_CAPS, sasl_mechanisms=("DIGEST-MD5",))
+    server.receive_data(u32(CommonCap.AUTH_SASL) + u32(10) + b"DIGEST-MD5" + u32(0))
+    assert isinstance(server.next_event(), SaslStartReceived)
+    server.sasl_continue(None)
+    server.receive_data(u32(2 << 20))
+    with pytest.raises(ProtocolError, match="SASL step"):
+        server.next_event()

@@ -1,7 +1,10 @@
-"""spice_server with SASL logins (PLAIN inside TLS): our client logs in, wrong or missing
-credentials and plain TCP are refused with one clear error each."""
+"""spice_server with SASL logins: PLAIN inside TLS checked by sasl_users, and libsasl2's
+mechanisms (sasl_options) on both ports; our client logs in, wrong or missing credentials and
+plain TCP without a security layer are refused with one clear error each."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ import spice_server as ss
 import spice_session
 import trio
 from peers.pki import Pki
+from peers.sasl import make_sasldb
 from peers.viewers import pattern_frame
 
 W, H = 80, 60
@@ -62,3 +66,38 @@ async def test_sasl_refusals(nursery: trio.Nursery, pki: Pki) -> None:
         with pytest.raises(spice_net.SpiceNetError, match="over plain TCP"):
             async with spice_session.connect(f"spice://alice@127.0.0.1:{addr.port}", password="s3cret-pw"):
                 pass
+
+
+async def test_libsasl2_logins_on_both_ports(nursery: trio.Nursery, pki: Pki, tmp_path: Path) -> None:
+    """sasl_options: DIGEST-MD5 with its security layer over plain TCP, SCRAM inside TLS."""
+    db = make_sasldb(tmp_path / "passwd.db", "bob", "d1gest-pw")
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H, 5))
+    ctx = spice_net.server_ssl_context(
+        str(pki.directory / "server-cert.pem"), str(pki.directory / "server-key.pem")
+    )
+    options = {"mech_list": "digest-md5 scram-sha-256", "sasldb_path": str(db)}
+    server = ss.Server(fb, ssl_context=ctx, sasl_options=options)
+    addr: ss.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, tls_port=0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    with trio.fail_after(30):
+        async with spice_session.connect(
+            f"spice://bob@127.0.0.1:{addr.port}", password="d1gest-pw"
+        ) as session:
+            assert not session.tls
+            shot = await session.screenshot(timeout=20)
+            assert np.array_equal(shot.to_rgb(), fb.frame[:, :, 2::-1])
+            # every channel logged in; without TLS only a mechanism with a security layer is
+            # offered, and neither side could read the other unwrapped
+            assert len(session.opened) >= 3
+        uri = f"spice://bob@127.0.0.1?tls-port={addr.tls_port}"
+        async with spice_session.connect(uri, password="d1gest-pw", ca_file=pki.ca_file) as session:
+            assert session.tls
+            shot = await session.screenshot(timeout=20)
+            assert np.array_equal(shot.to_rgb(), fb.frame[:, :, 2::-1])
+        for target in (f"spice://bob@127.0.0.1:{addr.port}", f"spice://eve@127.0.0.1:{addr.port}"):
+            with pytest.raises(spice_net.AuthenticationFailed, match="SASL") as info:
+                async with spice_session.connect(target, password="wrong-pw"):
+                    pass
+            assert "wrong-pw" not in str(info.value)

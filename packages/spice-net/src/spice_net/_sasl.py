@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import trio
@@ -27,14 +27,15 @@ from spice_proto import (
     SaslMechanisms,
     SaslReply,
     SaslStartReceived,
+    SaslStepReceived,
 )
 
 from ._channel import _StreamIO
 from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation
 from ._sasl_layer import SaslLayerStream
-from ._sasl_lib import MIN_SSF, SaslClient, SaslError, SaslUnsupported
+from ._sasl_lib import MIN_SSF, SaslClient, SaslError, SaslServer, SaslUnsupported
 
-__all__ = ["SaslUnsupported", "sasl_login", "sasl_plain_check", "sasl_users"]
+__all__ = ["SaslLogin", "SaslUnsupported", "sasl_login", "sasl_plain_check", "sasl_users"]
 
 
 _T = TypeVar("_T")
@@ -143,6 +144,68 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
     finally:
         if not layered:
             client.close()
+
+
+class SaslLogin:
+    """The server half of one link's SASL login through libsasl2 (``options``: its settings,
+    e.g. ``mech_list`` and ``sasldb_path``).  Made once the link request arrived (inside TLS
+    the handshake is done then), so that :attr:`mechanisms` can be offered in the link reply."""
+
+    def __init__(self, stream: trio.abc.Stream, options: Mapping[str, str]) -> None:
+        _, local, remote = _endpoints(stream)
+        self._stream = stream
+        self._external = _tls_bits(stream)
+        self._server = SaslServer(options=options, local=local, remote=remote, external_ssf=self._external)
+        self._layered = False
+        try:
+            self.mechanisms = tuple(self._server.mechanisms())
+        except SaslError:
+            self.mechanisms = ()  # none fits this connection (e.g. no layer without TLS)
+
+    async def run(self, io: _StreamIO, conn: Connection, start: SaslStartReceived) -> str:
+        """Answer the client until the login succeeds (returns the user name, the outcome sent
+        and, without TLS, the security layer started) or fails (:class:`AuthenticationFailed`)."""
+        server = self._server
+        try:
+            out, done = server.start(start.mechanism, start.data)
+            while not done:
+                conn.sasl_continue(out)
+                await io.flush()
+                event = await io.next_event()
+                if isinstance(event, ConnectionClosed):
+                    raise ChannelClosed("client closed the connection during SASL")
+                if not isinstance(event, SaslStepReceived):
+                    raise ProtocolViolation(f"expected a SASL step, got {type(event).__name__}")
+                out, done = server.step(event.data)
+            ssf = server.ssf
+            user = server.username
+        except SaslError as exc:
+            raise AuthenticationFailed(
+                LinkErr.PERMISSION_DENIED, f"{start.mechanism} login refused: {exc}"
+            ) from None
+        if self._external is None and ssf < MIN_SSF:
+            raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"SASL layer of {ssf} bits is too weak")
+        conn.sasl_accept(out)
+        await io.flush()
+        if ssf and self._external is None:
+            layer = _beneath(io.stream, SaslLayerStream)
+            if layer is None:
+                raise SaslUnsupported(
+                    "SASL: a security layer was negotiated on a stream that cannot carry it"
+                )
+            layer.start(server, conn.take_unparsed())
+            self._layered = True
+        return user
+
+    @property
+    def layered(self) -> bool:
+        """Whether the login started a security layer."""
+        return self._layered
+
+    def close(self) -> None:
+        """Dispose of the SASL state unless a security layer now owns it."""
+        if not self._layered:
+            self._server.close()
 
 
 def sasl_plain_check(start: SaslStartReceived, check: Callable[[str, str], bool]) -> str | None:

@@ -42,6 +42,7 @@ from ._connection import (
     SaslLayerStarted as SaslLayerStarted,
     SaslReply as SaslReply,
     SaslStartReceived as SaslStartReceived,
+    SaslStepReceived as SaslStepReceived,
     TicketReceived as TicketReceived,
 )
 

@@ -176,6 +176,13 @@ class SaslStartReceived:
 
 
 @dataclass(frozen=True)
+class SaslStepReceived:
+    """Server: the client's next SASL data (``None``: none), after :meth:`Connection.sasl_continue`."""
+
+    data: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True)
 class LinkEstablished:
     """Client: the server accepted the ticket; the capabilities are the server's."""
 
@@ -212,6 +219,7 @@ Event = (
     | SaslReply
     | SaslLayerStarted
     | SaslStartReceived
+    | SaslStepReceived
     | LinkEstablished
     | LinkFailed
     | MessageReceived
@@ -363,8 +371,10 @@ class Connection:
             return self._parse_link_mess()
         if state is _S.AWAIT_TICKET:
             return self._parse_ticket()
+        if state is _S.SASL and self.role is Role.SERVER:
+            return self._parse_sasl_step() if self._sasl_phase == "server-step" else self._parse_sasl_start()
         if state is _S.SASL:
-            return self._parse_sasl_start() if self.role is Role.SERVER else self._parse_sasl()
+            return self._parse_sasl()
         if state is _S.CLOSED:
             return ConnectionClosed() if self._eof else NEED_DATA
         # IDLE, SEND_TICKET, DECIDE_*: waiting for the caller, not for bytes.
@@ -656,6 +666,42 @@ class Connection:
         self.state = _S.DECIDE_TICKET
         return TicketReceived(AuthMechanism.SPICE, ciphertext)
 
+    def _parse_sasl_step(self) -> Event | NeedData:
+        """Server: u32 data length (0: none), the data and its NUL."""
+        if self._available() < 4:
+            return self._eof_event("SASL step", 4)
+        (data_len,) = _U32.unpack(self._peek(4))
+        if data_len > self.MAX_SASL_DATA:
+            raise ProtocolError(
+                f"{data_len} bytes (at most {self.MAX_SASL_DATA})", where="SASL step", field="data"
+            )
+        if self._available() < 4 + data_len:
+            if self._eof:
+                raise self._truncated("SASL step", 4 + data_len)
+            return NEED_DATA
+        self._consume(4)
+        raw = self._consume(data_len)
+        if data_len and raw[-1:] != b"\0":
+            raise ProtocolError("data without its trailing NUL", where="SASL step", field="data")
+        self.state = _S.DECIDE_TICKET
+        return SaslStepReceived(raw[:-1] if data_len else None)
+
+    def _sasl_server_reply(self, data: bytes | None, complete: bool) -> None:
+        self._require(_S.DECIDE_TICKET, "sasl_continue" if not complete else "sasl_accept")
+        if self._mechanism is not AuthMechanism.SASL:
+            raise RuntimeError("SASL replies answer a SaslStartReceived or SaslStepReceived")
+        if data is not None and len(data) >= self.MAX_SASL_DATA:
+            raise ValueError(f"SASL data of {len(data)} bytes (less than {self.MAX_SASL_DATA})")
+        self._out += _U32.pack(0) if data is None else _U32.pack(len(data) + 1) + data + b"\0"
+        self._out += b"\x01" if complete else b"\x00"
+
+    def sasl_continue(self, data: bytes | None) -> None:
+        """Server: the mechanism needs another step; ``data`` goes to the client, whose answer
+        comes as :class:`SaslStepReceived`."""
+        self._sasl_server_reply(data, False)
+        self.state = _S.SASL
+        self._sasl_phase = "server-step"
+
     def _parse_sasl_start(self) -> Event | NeedData:
         """Server: u32 name length, the name, u32 data length (0: none), the data and its NUL."""
         if self._available() < 4:
@@ -684,13 +730,12 @@ class Connection:
         self._mechanism = AuthMechanism.SASL
         return SaslStartReceived(name, raw[:-1] if data_len else None)
 
-    def sasl_accept(self) -> None:
-        """Server: the SASL login succeeded in one step; :meth:`finish_link` follows."""
-        self._require(_S.DECIDE_TICKET, "sasl_accept")
-        if self._mechanism is not AuthMechanism.SASL:
-            raise RuntimeError("sasl_accept() answers a SaslStartReceived")
-        # no server data, complete, then the outcome word libspice-server sends
-        self._out += _U32.pack(0) + b"\x01" + _U32.pack(0)
+    def sasl_accept(self, data: bytes | None = None) -> None:
+        """Server: the SASL login succeeded (``data``: the mechanism's last words, e.g. DIGEST-MD5's
+        rspauth); :meth:`finish_link` follows.  With a security layer, send these bytes plain
+        and wrap the link result and everything after it."""
+        self._sasl_server_reply(data, True)
+        self._out += _U32.pack(0)  # the plain outcome word libspice-server sends
 
     def finish_link(self, result: LinkErr) -> None:
         """Server: send the link result; OK enters the message stage, anything else closes."""

@@ -119,7 +119,9 @@ class Server:
     (default: the CPU count, at most 4).  ``ssl_context`` (see :func:`spice_net.server_ssl_context`)
     is needed for a TLS port; ``secure_only`` refuses plain-TCP links (NEED_SECURED).
     ``sasl_users`` (user -> password) makes every link log in with SASL instead (PLAIN, offered
-    only over TLS, as libspice-server with ``sasl=on`` offers no ticket).
+    only over TLS, as libspice-server with ``sasl=on`` offers no ticket).  ``sasl_options`` does
+    it through Cyrus libsasl2 configured by them (``mech_list``, ``sasldb_path``, ...), plain
+    TCP included: there DIGEST-MD5, whose security layer then wraps the channel.
 
     Hostile clients: a connection must link and authenticate (TLS handshake included) within
     ``link_timeout`` seconds of being accepted.  At most ``max_pending_per_address`` such
@@ -166,9 +168,12 @@ class Server:
         agent: GuestAgent | None = None,
         sasl_users: Mapping[str, str] | None = None,
         ports: Sequence[ServerPort] = (),
+        sasl_options: Mapping[str, str] | None = None,
     ) -> None:
         #: SASL logins (user -> password), PLAIN inside TLS only, instead of the ticket.
         self._sasl = sasl_users_check(dict(sasl_users)) if sasl_users is not None else None
+        #: libsasl2's settings for SASL logins through it, any transport.
+        self._sasl_options = dict(sasl_options) if sasl_options is not None else None
         if display is None:
             displays: list[FrameSource] = [Framebuffer(1024, 768)]
         elif isinstance(display, FrameSource):
@@ -466,6 +471,7 @@ class Server:
                     on_wrong_ticket=lambda: self._wrong_ticket(entry, host, peer),
                     max_message_size=MAX_CLIENT_MESSAGE,
                     sasl=self._sasl,
+                    sasl_options=self._sasl_options,
                 )
             except SpiceNetError as exc:
                 log.info("%s: link failed: %s", peer, exc)
