@@ -20,7 +20,7 @@ import spice_session
 import trio
 from peers.procs import PeerError, wait_until
 from peers.require import require_binary
-from peers.vdagent import AgentPaths, VdAgent, start_vdagent, xspice_agent_env
+from peers.vdagent import VdAgent, start_vdagent, wait_xrandr, xspice_with_agent
 from peers.xspice import Xspice
 from spice_proto import AgentCap, AgentClipboardType, AgentSelection
 
@@ -57,11 +57,7 @@ class AgentRig:
 @pytest.fixture
 def rig(xspice_factory: Callable[..., Xspice], peers: object, tmp_path: Path) -> AgentRig:
     require_binary("xclip")
-    paths = AgentPaths(tmp_path / "agent")
-    xspice = xspice_factory(extra_env=xspice_agent_env(paths))
-    agent = start_vdagent(xspice, paths)
-    peers.started.append(agent)  # type: ignore[attr-defined]
-    return AgentRig(xspice, agent)
+    return AgentRig(*xspice_with_agent(xspice_factory, peers.started, tmp_path / "agent"))  # type: ignore[attr-defined]
 
 
 async def _ready(session: spice_session.Session) -> None:
@@ -274,75 +270,7 @@ def _within(check: Callable[[], bool], seconds: float) -> bool:
 @pytest.fixture
 def rig2(xspice_factory: Callable[..., Xspice], peers: object, tmp_path: Path) -> AgentRig:
     """Xspice with two QXL heads and the real agents."""
-    paths = AgentPaths(tmp_path / "agent")
-    xspice = xspice_factory(extra_env={**xspice_agent_env(paths), "QXL_NUM_HEADS": "2"})
-    agent = start_vdagent(xspice, paths)
-    peers.started.append(agent)  # type: ignore[attr-defined]
-    return AgentRig(xspice, agent)
-
-
-def _xrandr(rig: AgentRig) -> str:
-    return rig.xspice.display.run(["xrandr"]).stdout.decode()
-
-
-async def _x_layout(rig: AgentRig, *geometries: str) -> None:
-    """Until xrandr on the Xspice display shows these output geometries (WxH+X+Y)."""
-    await trio.to_thread.run_sync(
-        lambda: wait_until(
-            f"xrandr showing {', '.join(geometries)}",
-            lambda: all(g in _xrandr(rig) for g in geometries),
-            timeout=30,
-        )
-    )
-
-
-async def test_spice_view_shows_and_resizes_both_heads(
-    rig2: AgentRig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two monitors asked for: spice-vdagent enables the second QXL head, Xspice sends both heads of
-    its one display channel, spice view (SDL dummy) opens a window for the second head with that
-    part of the surface; resizing that window gives the guest a new layout of both monitors."""
-    require_binary("xrandr")
-    from spice_cli._sdl_viewer import Viewer
-    from spice_cli._sdl_window import sdl_video
-
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    import sdl2  # after spice_cli's window module, which quiets pysdl2's import warning
-
-    with sdl_video():
-        async with spice_session.connect(rig2.xspice.uri) as session:
-            await _ready(session)
-            async with trio.open_nursery() as nursery:
-                viewer = Viewer(session, clipboard=False)
-                nursery.start_soon(viewer.run)
-                await session.screenshot(timeout=20)
-                await session.set_monitors([(800, 600), (640, 480)])
-                await _x_layout(rig2, "800x600+0+0", "640x480+800+0")
-                with trio.fail_after(30):
-                    while (0, 1) not in viewer.heads or viewer.window is None:
-                        await trio.sleep(0.05)
-                    head = viewer.heads[(0, 1)]
-                    while (head.width, head.height) != (640, 480) or (
-                        viewer.window.width,
-                        viewer.window.height,
-                    ) != (
-                        800,
-                        600,
-                    ):
-                        await trio.sleep(0.05)
-                # the second head's window shows the surface right of the first head, exactly
-                with trio.fail_after(30):
-                    while True:
-                        second = session.display.monitor_layout()[1]
-                        want = session.display.monitor_rgb(second)
-                        got = head.read_pixels()[:, :, 2::-1]
-                        if got.shape == want.shape and (got == want).all():
-                            break
-                        await trio.sleep(0.2)
-                sdl2.SDL_SetWindowSize(head._window, 720, 400)
-                await _x_layout(rig2, "800x600+0+0", "720x400+800+0")
-                nursery.cancel_scope.cancel()
+    return AgentRig(*xspice_with_agent(xspice_factory, peers.started, tmp_path / "agent", heads=2))  # type: ignore[attr-defined]
 
 
 async def test_two_monitors_become_two_heads(rig2: AgentRig) -> None:
@@ -351,7 +279,9 @@ async def test_two_monitors_become_two_heads(rig2: AgentRig) -> None:
         await _ready(session)
         await session.screenshot(timeout=20)
         await session.set_monitors([(800, 600), (640, 480)])
-        await _x_layout(rig2, "800x600+0+0", "640x480+800+0")
+        await trio.to_thread.run_sync(
+            lambda: wait_xrandr(rig2.xspice.display, "800x600+0+0", "640x480+800+0")
+        )
         with trio.fail_after(30):  # one display channel, its MONITORS_CONFIG naming both heads
             while [(m.channel_id, m.x, m.width, m.height) for m in session.display.monitor_layout()] != [
                 (0, 0, 800, 600),

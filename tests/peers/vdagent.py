@@ -8,11 +8,14 @@ uinput file; the session agent saves received files in ``downloads``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import procs
 from .require import require_binary
+from .x11 import XDisplay
 from .xspice import Xspice
 
 
@@ -111,3 +114,29 @@ def start_vdagent(xspice: Xspice, paths: AgentPaths) -> VdAgent:
         procs.stop(daemon)
         raise
     return VdAgent(daemon, agent, paths)
+
+
+def xspice_with_agent(
+    xspice_factory: Callable[..., Xspice], started: list[Any], root: Path, heads: int = 1
+) -> tuple[Xspice, VdAgent]:
+    """An Xspice with ``heads`` QXL heads and the real agents on it (stopped with the peers:
+    the agent goes into ``started``)."""
+    paths = AgentPaths(root)
+    extra_env = {**xspice_agent_env(paths), "QXL_NUM_HEADS": str(heads)}
+    xspice = xspice_factory(extra_env=extra_env)
+    agent = start_vdagent(xspice, paths)
+    started.append(agent)
+    return xspice, agent
+
+
+def xrandr_shows(display: XDisplay, *geometries: str) -> bool:
+    """Whether ``xrandr`` on ``display`` lists every output geometry (``WxH+X+Y``)."""
+    out = display.run(["xrandr"]).stdout.decode()
+    return all(g in out for g in geometries)
+
+
+def wait_xrandr(display: XDisplay, *geometries: str, timeout: float = 30.0) -> None:
+    """Until ``xrandr`` on ``display`` lists these output geometries (the agent applied a layout)."""
+    require_binary("xrandr")
+    what = f"xrandr showing {', '.join(geometries)}"
+    procs.wait_until(what, lambda: xrandr_shows(display, *geometries), timeout=timeout, poll=0.2)
