@@ -36,6 +36,7 @@ class Pair:
     answer: str = "ack"  # the destination's answer to DO_SEAMLESS: ack, nack or none
     hostile: bool = False  # the source sends MIGRATE_DATA on display without MIGRATE
     cancel: bool = False  # the source cancels after MIGRATE_CONNECTED_SEAMLESS
+    leave: bool = False  # the source closes its main channel right after MIGRATE_BEGIN_SEAMLESS
     dst_port: int = 0
     dst_host: str = HOST
     no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
@@ -69,6 +70,8 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await pair.begin.wait()
     dst = sp.MigrationDstInfo(0 if pair.no_port else pair.dst_port, 0xFFFF, pair.dst_host)
     await chan.send(sp.MainMigrateBeginSeamless(dst, 7))
+    if pair.leave:
+        return
     answer = await _receive_until(
         chan, (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnectError), pair.src_main_got
     )
@@ -105,8 +108,8 @@ async def _destination(chan: spice_net.ServerChannel, pair: Pair) -> None:
     got = pair.dst_got.setdefault(int(chan.channel_type), [])
     if chan.channel_type == T.MAIN:
         await _receive_until(chan, (sp.MainMigrateDstDoSeamless,), got)
-        if pair.answer == "none":
-            await trio.sleep_forever()
+        while pair.answer == "none":  # silent, until the client closes the channel
+            got.append(await chan.receive())
         await chan.send(
             sp.MainMigrateDstSeamlessAck() if pair.answer == "ack" else sp.MainMigrateDstSeamlessNack()
         )
@@ -254,3 +257,18 @@ async def test_a_destination_that_cannot_be_named_gets_connect_error(host: str, 
             assert session.uri.port != pair.dst_port and session._move is None
     assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnectError)
     assert pair.dst_links == []
+
+
+async def test_a_source_that_leaves_mid_migration_just_ends_the_session() -> None:
+    pair = Pair(answer="none", leave=True)  # we wait for the destination; the source goes
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri, timeout=1.0) as session:
+            pair.begin.set()
+            async for event in session.events():
+                if isinstance(event, ss.events.SessionClosed):
+                    break
+            # the destination never answers: after its timeout the client gives up on it,
+            # and the refusal it cannot send to the gone source raises nothing
+            while T.MAIN not in pair.dst_closed:
+                await trio.sleep(0.05)
+            assert session._move is None and session.lost.is_set()

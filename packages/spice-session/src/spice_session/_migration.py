@@ -144,6 +144,8 @@ class SeamlessMove:
     dst: MigrationDstInfo
     targets: dict[_Key, Channel]
     handover: SeamlessHandover[_Key]
+    #: Whether the destination's channels run over TLS.
+    tls: bool = False
 
 
 def destination_connector(connector: Connector, dst: MigrationDstInfo) -> Connector:
@@ -216,20 +218,24 @@ async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, co
     except BaseException:
         await _close_all(linked.values())
         raise
-    session._move = SeamlessMove(target, begin.dst_info, linked, SeamlessHandover(linked))
+    session._move = SeamlessMove(target, begin.dst_info, linked, SeamlessHandover(linked), tls)
     session._events.put(MigrationStarted("seamless", where(begin.dst_info)), force=True)
     await session.main.send(MainMigrateConnectedSeamless())
 
 
 async def answer_migrations(session: Session) -> None:
-    """Answer the source's seamless migration requests (and cancels), one at a time."""
-    async for request in session._migration_queue:
-        if isinstance(request, MainMigrateCancel):
-            await _drop(session)
-        elif session._connector is None or session._move is not None:
-            await session.main.send(MainMigrateConnectError())
-        else:
-            await prepare_seamless(session, request, session._connector)
+    """Answer the source's seamless migration requests (and cancels), one at a time; until
+    the source closes its main channel (its reader reports that)."""
+    try:
+        async for request in session._migration_queue:
+            if isinstance(request, MainMigrateCancel):
+                await _drop(session)
+            elif session._connector is None or session._move is not None:
+                await session.main.send(MainMigrateConnectError())
+            else:
+                await prepare_seamless(session, request, session._connector)
+    except spice_net.ChannelClosed:
+        await _drop(session)
 
 
 async def _drop(session: Session) -> None:
@@ -267,7 +273,7 @@ async def switch_channel(
     await _close_all([channel])
     if move.handover.switched(key):
         session._move = None
-        session._connector, session.uri = move.connector, move.connector.uri
+        session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
         session.migrated_to = move.dst
         session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)
     return twin
