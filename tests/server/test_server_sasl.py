@@ -15,6 +15,7 @@ import trio
 from peers.pki import Pki
 from peers.sasl import make_sasldb
 from peers.viewers import pattern_frame
+from spice_proto import ChannelType, MainInit
 
 W, H = 80, 60
 
@@ -101,3 +102,21 @@ async def test_libsasl2_logins_on_both_ports(nursery: trio.Nursery, pki: Pki, tm
                 async with spice_session.connect(target, password="wrong-pw"):
                     pass
             assert "wrong-pw" not in str(info.value)
+
+
+async def test_libsasl2_login_over_a_unix_socket(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """open_unix_channel logs in with a user name like open_channel: DIGEST-MD5, wrapped."""
+    db = make_sasldb(tmp_path / "passwd.db", "bob", "d1gest-pw")
+    server = ss.Server(ss.Framebuffer(W, H), sasl_options={"mech_list": "digest-md5", "sasldb_path": str(db)})
+    path = str(tmp_path / "spice.sock")
+    await nursery.start(lambda task_status: server.serve(port=None, unix_path=path, task_status=task_status))
+    with trio.fail_after(30):
+        channel = await spice_net.open_unix_channel(
+            path, channel_type=ChannelType.MAIN, username="bob", password="d1gest-pw"
+        )
+        async with channel:
+            assert isinstance(await channel.receive(), MainInit)  # through the layer
+        with pytest.raises(spice_net.AuthenticationFailed, match="SASL"):
+            await spice_net.open_unix_channel(
+                path, channel_type=ChannelType.MAIN, username="bob", password="wrong-pw"
+            )
