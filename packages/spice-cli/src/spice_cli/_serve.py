@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import ssl
 import sys
 from functools import partial
@@ -25,6 +26,9 @@ from ._exitcodes import ExitCode, UsageError
 from ._secrets import add_password_args, password_from, password_origin
 
 __all__ = ["add_parser", "run"]
+
+#: What ``--sasldb`` offers; libsasl2 keeps only DIGEST-MD5 (a security layer) on the plain port.
+SASLDB_MECHANISMS = "scram-sha-256 scram-sha-1 digest-md5 plain"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,6 +56,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--sasl-user",
         metavar="NAME",
         help="log clients in with SASL as NAME and the password (PLAIN, over TLS only) instead of a ticket",
+    )
+    p.add_argument(
+        "--sasldb",
+        metavar="PATH",
+        help="log clients in with SASL through Cyrus libsasl2, users of this sasldb (saslpasswd2 -a spice "
+        "-f PATH -c USER): DIGEST-MD5 with its encryption on the plain port, also SCRAM and PLAIN inside TLS",
     )
     p.add_argument("--tls-cert", metavar="PEM", help="server certificate chain for TLS")
     p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
@@ -147,6 +157,13 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                 "--sasl-user needs a password and --tls-cert/--tls-key (and no --password-lifetime)"
             )
         sasl_users, password = {args.sasl_user: password}, None
+    sasl_options = None
+    if args.sasldb is not None:
+        if sasl_users is not None or password is not None:
+            raise UsageError("--sasldb replaces the password and --sasl-user")
+        if not os.path.isfile(args.sasldb):
+            raise UsageError(f"--sasldb {args.sasldb}: no such file (make it with saslpasswd2)")
+        sasl_options = {"mech_list": SASLDB_MECHANISMS, "sasldb_path": args.sasldb}
     source = _source(args.source)
     if args.verbose:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -159,6 +176,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             ssl_context=ssl_context,
             name="spice serve",
             sasl_users=sasl_users,
+            sasl_options=sasl_options,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -173,6 +191,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         needs = f" (password required: the one from {password_origin(args)})" if password is not None else ""
         if sasl_users is not None:
             needs = f" (SASL: user {args.sasl_user} with the password from {password_origin(args)})"
+        if sasl_options is not None:
+            needs = f" (SASL: the users of {args.sasldb})"
         print(f"serving {source.width}x{source.height} on {_uri(addr)}{needs}", file=out, flush=True)
         consume = getattr(source, "consume", None)
         if args.print_input:
