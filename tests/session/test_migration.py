@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import spice_net
 import trio
 import trio.testing
 from spice_proto import (
@@ -19,6 +20,7 @@ from spice_session import SessionError
 from spice_session._connector import make_connector
 from spice_session._migration import MigrationError, SeamlessHandover, destination_connector, where
 from spice_session._playback import Playback
+from spice_session._session import Session
 from spice_session._stats import StatsCollector
 
 BOTH = MigrateFlags.NEED_FLUSH | MigrateFlags.NEED_DATA_TRANSFER
@@ -101,3 +103,19 @@ async def test_stats_of_a_switched_channel_show_no_negative_rate() -> None:
     (channel,) = stats.snapshot().channels
     assert (channel.bytes_in, channel.messages_in) == (40, 40)
     assert channel.bytes_in_per_s == channel.bytes_out_per_s == channel.messages_in_per_s == 0.0
+
+
+async def test_a_sending_task_goes_on_when_a_switch_closed_its_channel_under_it() -> None:
+    key = (ChannelType.INPUTS, 0)
+    session = SimpleNamespace(opened={key: object()})
+    calls: list[object] = []
+
+    async def pump() -> None:
+        calls.append(session.opened[key])
+        if len(calls) == 1:  # a seamless switch: the twin replaces the channel, the old one closes
+            session.opened[key] = object()
+        raise spice_net.ChannelClosed("closed")
+
+    with trio.fail_after(5):
+        await Session._pumping(session, key, pump)  # type: ignore[arg-type]
+    assert len(calls) == 2 and calls[0] is not calls[1]  # once more on the twin, then it ended

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import spice_net
@@ -352,33 +353,42 @@ class Session:
         if int(message.type) not in _HOUSEKEEPING:
             self._events.put(event_for(key[0], key[1], message), force=True)
 
-    def _start(self, nursery: trio.Nursery, buffer: int) -> None:
-        """One reader per opened channel, and the pointer-motion pump when there is an inputs channel."""
-        self._events.buffer.limit = buffer
-        self._events.add_producers(len(self.opened))
-        for key, channel in self.opened.items():
-            nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
-        nursery.start_soon(self.agent.run, name="spice-agent-pump")
+    def _read(self, nursery: trio.Nursery, key: tuple[ChannelType, int], channel: Channel) -> None:
+        """Start reading a channel the moment it is linked, while the others still link.
+
+        A busy server stalls otherwise: Xspice's main thread blocks until the display
+        channel's queue drains, so it never answers the next link while nobody reads.
+        """
+        self._events.add_producers(1)
+        nursery.start_soon(self._reader, key, channel, name=f"spice-{channel_name(key[0])}")
+
+    def _start(self, nursery: trio.Nursery) -> None:
+        """The pumps, once every channel is open (the readers already run)."""
+        nursery.start_soon(self._pumping, (ChannelType.MAIN, 0), self.agent.run, name="spice-agent-pump")
         nursery.start_soon(answer_migrations, self, name="spice-migration")
         nursery.start_soon(self._stats.run, name="spice-stats")
         if self._inputs is not None:
-            nursery.start_soon(self._pump_motion, self._inputs, name="spice-motion-pump")
+            # pointer motion held back by the MOTION_ACK window goes as soon as an ack opens it
+            key = (ChannelType.INPUTS, self._inputs.channel_id)
+            nursery.start_soon(self._pumping, key, self._inputs.motion_pump, name="spice-motion-pump")
         if self._record is not None:
-            nursery.start_soon(self._pump_record, self._record, name="spice-record-pump")
+            # the record source goes while the server records
+            record, key = self._record, (ChannelType.RECORD, 0)
+            nursery.start_soon(
+                self._pumping, key, partial(record.run, _Opened(self, key)), name="spice-record-pump"
+            )
 
-    async def _pump_record(self, record: Record) -> None:
-        """Send the record source while the server records."""
-        try:
-            await record.run(_Opened(self, (ChannelType.RECORD, 0)))
-        except spice_net.ChannelClosed:
-            pass  # the record reader reports the closed channel
-
-    async def _pump_motion(self, inputs: Inputs) -> None:
-        """Send pointer motion held back by the MOTION_ACK window as soon as an ack opens it."""
-        try:
-            await inputs.motion_pump()
-        except spice_net.ChannelClosed:
-            pass  # the inputs reader reports the closed channel
+    async def _pumping(self, key: tuple[ChannelType, int], pump: Callable[[], Awaitable[None]]) -> None:
+        """Run a sending task until its channel closes (the channel's reader reports that);
+        again when a seamless migration switched the channel under it."""
+        while True:
+            channel = self.opened.get(key)
+            try:
+                await pump()
+            except spice_net.ChannelClosed:
+                pass
+            if self.opened.get(key) is channel:
+                return
 
     async def _reader(self, key: tuple[ChannelType, int], channel: Channel) -> None:
         """Read one channel until the server closes it; errors propagate to the session.
@@ -454,11 +464,16 @@ class _Opened:
 
 async def _establish(
     connector: Connector,
+    nursery: trio.Nursery,
+    event_buffer: int,
     memory_budget: int,
     audio: bool = False,
     linked_main: tuple[Channel, bool] | None = None,
 ) -> Session:
-    """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels."""
+    """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels.
+
+    Each channel's reader starts in ``nursery`` as soon as the channel is ready.
+    """
     if linked_main is not None:
         main, tls = linked_main
     else:
@@ -469,6 +484,7 @@ async def _establish(
             early.append(message)
         session = Session(connector.uri, main, message, tls, MemoryBudget(memory_budget))
         session._connector = connector
+        session._events.buffer.limit = event_buffer
     except BaseException:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
             await main.aclose()
@@ -485,6 +501,7 @@ async def _establish(
             session._queue(main_key, message)
         session._queue(main_key, message)
         session.channels = tuple(message.channels)
+        session._read(nursery, main_key, main)
         for channel_type, channel_id in channels_to_open(session.channels, audio=audio):
             channel, _ = await connector.open(channel_type, channel_id, session.session_id, tls=tls)
             session.opened[(channel_type, channel_id)] = channel
@@ -511,7 +528,9 @@ async def _establish(
             elif channel_type == ChannelType.RECORD and channel_id == 0:
                 recorder = Recorder(channel.server_channel_caps)
                 session._record = Record(recorder, session.media_clock.now)
+            session._read(nursery, (channel_type, channel_id), channel)
     except BaseException:
+        nursery.cancel_scope.cancel()  # the readers stop before their channels close
         await session._aclose()
         raise
     return session
@@ -568,14 +587,17 @@ async def connect(
         proxy=proxy,
     )
     target = connector.uri
-    with trio.move_on_after(timeout) as deadline:
-        session = await _establish(connector, memory_budget, audio, linked_main)
-    if deadline.cancelled_caught:
-        raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
+    session: Session | None = None
     try:
         try:
             async with trio.open_nursery() as nursery:
-                session._start(nursery, event_buffer)
+                with trio.move_on_after(timeout):
+                    session = await _establish(
+                        connector, nursery, event_buffer, memory_budget, audio, linked_main
+                    )
+                if session is None:
+                    raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
+                session._start(nursery)
                 try:
                     yield session
                 finally:
@@ -586,4 +608,5 @@ async def connect(
                 raise
             raise single from None
     finally:
-        await session._aclose()
+        if session is not None:
+            await session._aclose()
