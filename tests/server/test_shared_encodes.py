@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 import spice_server as ss
 from miniclient import Screen
 from spice_proto import DisplayDrawCopy, DisplayInit, Rect
@@ -234,3 +235,35 @@ def test_bounds_drop_the_oldest_results() -> None:
     shared.live(frame, Rect(0, 0, 1, 1), "x", lambda: b"." * 95)
     assert len(shared) == 1  # 95 + 10 bytes are over the bound: the older ones go
     assert shared.content(b"k4", "x", lambda: b"again") == b"again"
+
+
+def test_mjpeg_stream_frames_are_shared_between_clients_at_the_same_quality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spice_proto import DisplayStreamData
+    from spice_server import _video_encode
+
+    encoded: list[Rect] = []
+    real = _video_encode.encode_mjpeg
+    monkeypatch.setattr(_video_encode, "encode_mjpeg", lambda f, b, q: encoded.append(b) or real(f, b, q))
+
+    now = [100.0]
+    box = Rect(32, 24, 192, 144)
+    fb = ss.Framebuffer(W, H)
+
+    def client() -> DisplayPipeline:
+        pipe = DisplayPipeline(fb, ImageEncoder(ss.Compression.OFF), streaming="filter", clock=lambda: now[0])
+        pipe.attach()
+        list(pipe.messages())
+        return pipe
+
+    a, b = client(), client()
+    frames: dict[str, list[bytes]] = {"a": [], "b": []}
+    for i in range(40):
+        now[0] += 0.04
+        fb.update(photo(i)[box.top : box.bottom, box.left : box.right], box)
+        for name, pipe in (("a", a), ("b", b)):
+            frames[name] += [m.data for m in pipe.messages() if isinstance(m, DisplayStreamData)]
+    assert a.streams and b.streams  # both clients stream the animated box
+    assert len(frames["a"]) >= 10 and frames["a"] == frames["b"]
+    assert len(encoded) == len(frames["a"])  # one JPEG per frame for both clients

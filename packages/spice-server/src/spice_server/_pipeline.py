@@ -102,6 +102,7 @@ class DisplayPipeline:
             video_codecs=video_codecs,
             sized_streams=sized_streams,
             stream_reports=stream_reports,
+            shared=self.shared,
         )
         self._wake = wake or _nothing
         self._copies = 0

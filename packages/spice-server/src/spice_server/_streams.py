@@ -37,6 +37,7 @@ from spice_proto import (
 from ._compress import is_photo_like
 from ._draw import PRIMARY_SURFACE, Job
 from ._region import DirtyRegion
+from ._shared import SharedEncodes
 from ._source import Frame, FrameSource
 from ._video import (
     MAX_FPS,
@@ -71,8 +72,11 @@ class StreamSet:
         video_codecs: Sequence[VideoCodecType],
         sized_streams: bool,
         stream_reports: bool,
+        shared: SharedEncodes | None = None,
     ) -> None:
         self.source = source
+        #: Where MJPEG frames are shared with the source's other clients (None: not shared).
+        self.shared = shared
         self.region = region
         self.detector = StreamDetector(streaming)
         self.video_codecs = tuple(video_codecs)
@@ -188,7 +192,7 @@ class StreamSet:
         assert codec is not None
         self.live[stream_id] = VideoStream(stream_id, box, now, RateController(MAX_FPS))
         self.codecs[stream_id] = codec
-        self._encoders[stream_id] = make_stream_encoder(codec, MAX_FPS)
+        self._encoders[stream_id] = make_stream_encoder(codec, MAX_FPS, self.shared)
         self.detector.forget(box)
         self.created += 1
 

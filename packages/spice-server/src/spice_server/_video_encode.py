@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from functools import cache
+from functools import cache, partial
 from typing import Any, Protocol
 
 import numpy as np
 from spice_proto import Rect, VideoCodecType
 
 from ._compress import encode_mjpeg
+from ._shared import SharedEncodes
 from ._source import Frame
 
 __all__ = [
@@ -106,10 +107,19 @@ def bit_rate(width: int, height: int, fps: float, quality: int) -> int:
 
 
 class MjpegStreamEncoder:
-    """Every frame a baseline JPEG."""
+    """Every frame a baseline JPEG: a function of the pixels and the quality, so with
+    ``shared`` (the source's) clients streaming the same box at the same quality share it."""
+
+    def __init__(self, shared: SharedEncodes | None = None) -> None:
+        self.shared = shared
 
     def encode(self, frame: Frame, box: Rect, quality: int) -> bytes:
-        return encode_mjpeg(frame, box, quality)
+        if self.shared is None:
+            return encode_mjpeg(frame, box, quality)
+        data: bytes = self.shared.live(
+            frame, box, ("mjpeg", quality), partial(encode_mjpeg, frame, box, quality)
+        )
+        return data
 
 
 class AvStreamEncoder:
@@ -160,8 +170,11 @@ class AvStreamEncoder:
         return b"".join(bytes(packet) for packet in self._ctx.encode(picture))
 
 
-def make_stream_encoder(codec: VideoCodecType, fps: float) -> StreamEncoder:
-    """An encoder for one stream in ``codec`` (one of :func:`encodable_codecs`)."""
+def make_stream_encoder(
+    codec: VideoCodecType, fps: float, shared: SharedEncodes | None = None
+) -> StreamEncoder:
+    """An encoder for one stream in ``codec`` (one of :func:`encodable_codecs`); MJPEG frames
+    are shared through ``shared`` (VP8/VP9/H.264 encoders keep per-stream state)."""
     if codec is VideoCodecType.MJPEG:
-        return MjpegStreamEncoder()
+        return MjpegStreamEncoder(shared)
     return AvStreamEncoder(codec, fps)
