@@ -61,6 +61,23 @@ def test_bad_heads_are_refused() -> None:
         spice_server.Heads([spice_server.Framebuffer(5000, 10), spice_server.Framebuffer(5000, 10)])
 
 
+def test_heads_grown_past_the_largest_surface_are_clipped() -> None:
+    """A head resized (by a client's monitors config, say) beyond what one surface holds shows
+    its top-left part; drawing on it goes on working."""
+    a, b, c = (spice_server.Framebuffer(2500, 100) for _ in range(3))
+    heads = spice_server.Heads([a, b, c])
+    c.resize(4000, 200)
+    assert heads.layout == (Rect(0, 0, 2500, 100), Rect(2500, 0, 5000, 100), Rect(5000, 0, 8192, 200))
+    assert (heads.width, heads.height) == (8192, 200)
+    c.fill((0, 255, 0))  # beyond the clip too: no error, the visible part follows
+    assert (heads.frame[:, 5000:] == (0, 255, 0, 0)).all()
+    c.scroll(0, 10)
+    b.resize(6000, 50)  # now the third head has no room left at all
+    assert heads.layout[1] == Rect(2500, 0, 8192, 50) and heads.layout[2].empty
+    c.fill((1, 2, 3))
+    assert (heads.width, heads.height) == (8192, 100)
+
+
 async def serve(nursery: trio.Nursery, server: spice_server.Server) -> str:
     addr: spice_server.ServerAddress = await nursery.start(
         lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
@@ -126,6 +143,29 @@ async def test_one_channel_with_two_heads_end_to_end() -> None:
                         areas == [(0, 400, 300), (400, 200, 100)]
                         and (session.display.monitor_rgb(layout[1]) == [1, 2, 3]).all()
                     ):
+                        break
+                    await session.display_changed()
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_monitors_config_too_large_for_one_surface_is_clipped() -> None:
+    heads = [spice_server.Framebuffer(64, 48) for _ in range(3)]
+    agent = spice_server.GuestAgent()
+    server = spice_server.Server(spice_server.Heads(heads), agent=agent)
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            uri = await serve(nursery, server)
+            async with spice_session.connect(uri) as session:
+                await session.agent.ready()
+                await session.set_monitors([(4096, 64)] * 3)  # 12288 wide: more than a surface holds
+                assert [(fb.width, fb.height) for fb in heads] == [(4096, 64)] * 3
+                heads[2].fill((9, 9, 9))  # the head with no room left draws without error
+                heads[0].fill((200, 0, 0), Rect(0, 0, 8, 8))
+                while True:
+                    layout = session.display.monitor_layout()
+                    if [(m.x, m.width) for m in layout] == [(0, 4096), (4096, 4096)] and (
+                        session.display.monitor_rgb(layout[0])[:8, :8] == [200, 0, 0]
+                    ).all():
                         break
                     await session.display_changed()
             nursery.cancel_scope.cancel()

@@ -16,7 +16,7 @@ import trio
 from spice_proto import Head, Rect
 
 from ._draw import PRIMARY_SURFACE
-from ._source import FrameSource, SourceError, _check_size
+from ._source import MAX_SIDE, FrameSource, SourceError, _check_size
 
 __all__ = ["Heads", "head_at", "heads_of", "monitor_sources"]
 
@@ -29,7 +29,9 @@ class Heads(FrameSource):
 
     The surface is as wide as all of them and as tall as the tallest; what a source
     draws reaches the clients at its head's place.  A source that changes size lays the
-    heads out again (the clients get a new surface with the new heads).
+    heads out again (the clients get a new surface with the new heads); past the largest
+    surface side (:data:`~._source.MAX_SIDE`) a head shows only the top-left part of its
+    source that fits.
     """
 
     def __init__(self, sources: Sequence[FrameSource]) -> None:
@@ -39,6 +41,7 @@ class Heads(FrameSource):
             raise SourceError("a source can be only one head")
         self.sources: tuple[FrameSource, ...] = tuple(sources)
         self.layout: tuple[Rect, ...] = ()
+        _check_size(sum(s.width for s in sources), max(s.height for s in sources))
         width, height = self._lay_out()
         super().__init__(width, height)
         self._compose()
@@ -46,30 +49,35 @@ class Heads(FrameSource):
             source.subscribe(_HeadListener(self, index))
 
     def _lay_out(self) -> tuple[int, int]:
+        """Place the heads left to right, each clipped to what fits in a surface."""
         boxes: list[Rect] = []
         x = 0
         for source in self.sources:
-            boxes.append(Rect(x, 0, x + source.width, source.height))
-            x += source.width
+            width = max(0, min(source.width, MAX_SIDE - x))
+            boxes.append(Rect(x, 0, x + width, min(source.height, MAX_SIDE) if width else 0))
+            x += width
         self.layout = tuple(boxes)
-        width, height = x, max(box.bottom for box in boxes)
-        _check_size(width, height)
-        return width, height
+        return max(x, 1), max(box.bottom for box in boxes)
 
     def _compose(self) -> None:
         for source, box in zip(self.sources, self.layout, strict=True):
-            self._frame[box.top : box.bottom, box.left : box.right] = source.frame
+            self._frame[box.top : box.bottom, box.left : box.right] = source.frame[: box.height, : box.width]
 
     def _head_damaged(self, index: int, box: Rect) -> None:
         head = self.layout[index]
-        source = self.sources[index]
+        box = box.intersect(Rect.of_size(head.width, head.height))
+        if box.empty:
+            return
         self._frame[
             head.top + box.top : head.top + box.bottom, head.left + box.left : head.left + box.right
-        ] = source.frame[box.top : box.bottom, box.left : box.right]
+        ] = self.sources[index].frame[box.top : box.bottom, box.left : box.right]
         self._damage(box.shifted(head.left, head.top))
 
     def _head_scrolled(self, index: int, box: Rect, dx: int, dy: int) -> None:
         head = self.layout[index]
+        if not Rect.of_size(head.width, head.height).contains(box):
+            self._head_damaged(index, box)  # partly beyond what the head shows: copy it again
+            return
         self._scroll(box.shifted(head.left, head.top), dx, dy)  # the same move, on our copy
 
     def _head_resized(self) -> None:
@@ -111,6 +119,7 @@ def heads_of(source: FrameSource) -> tuple[Head, ...]:
         return tuple(
             Head(i, PRIMARY_SURFACE, box.width, box.height, box.left, box.top, 0)
             for i, box in enumerate(source.layout)
+            if not box.empty  # a head with no room left on the surface
         )
     return (Head(0, PRIMARY_SURFACE, source.width, source.height, 0, 0, 0),)
 
