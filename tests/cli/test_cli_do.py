@@ -49,6 +49,10 @@ def test_parse_actions_with_optional_arguments() -> None:
         Action("pause", (0.5,)),
         Action("capture", ("x.png", 1, 2, 3, 4)),
     ]
+    assert parse_actions(["wait-still", "2", "5", "pause", "1"]) == [
+        Action("wait-still", (2.0, 5.0)),
+        Action("pause", (1.0,)),
+    ]
     with pytest.raises(UsageError, match="unknown action 'jump'"):
         parse_actions(["jump"])
     with pytest.raises(UsageError, match="move: needs 2"):

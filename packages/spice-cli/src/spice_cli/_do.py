@@ -4,7 +4,7 @@ Actions (arguments in brackets are optional)::
 
     type TEXT            key COMBO            keydown KEY         keyup KEY
     move X Y             click [1|2|3]        mousedown B         mouseup B
-    drag X Y             scroll N             pause SECONDS       wait-still [SECONDS]
+    drag X Y             scroll N             pause SECONDS       wait-still [SECONDS [TIMEOUT]]
     capture FILE.png [X Y W H]                expect FILE.png|NEEDLE.json [TIMEOUT]
     expect-text REGEX [TIMEOUT]                record-audio FILE.wav SECONDS
     clipboard-set TEXT   clipboard-get        send-file PATH      resize WxH[,WxH...]
@@ -135,7 +135,7 @@ _SPEC: dict[str, tuple[int, int, _Converter]] = {
     "capture": (1, 4, _capture),
     "expect": (1, 1, _with_timeout),
     "expect-text": (1, 1, _with_timeout),
-    "wait-still": (0, 1, _seconds),
+    "wait-still": (0, 2, _seconds),
     "pause": (1, 0, _seconds),
     "record-audio": (2, 0, _wav_seconds),
     "clipboard-set": (1, 0, _text),
@@ -287,7 +287,7 @@ async def _perform(vm: Driver, action: Action, out: TextIO) -> None:
     elif name == "pause":
         await trio.sleep(float(str(a[0])))
     elif name == "wait-still":
-        await vm.wait_still(float(str(a[0])) if a else 1.0)
+        await vm.wait_still(*(float(str(v)) for v in a))  # seconds 1, timeout 60 unless given
     elif name == "record-audio":  # what the guest plays during SECONDS, as a WAV file
         chunks = await capture(vm.session, float(str(a[1])))
         print(f"{a[0]}: {save_wav(Path(str(a[0])), chunks)}", file=out, flush=True)
