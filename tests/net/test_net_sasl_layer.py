@@ -219,22 +219,35 @@ async def test_garbage_after_the_login_is_one_clean_error(sasldb: Path, wrapped:
 
 
 async def test_hostile_exchanges(sasldb: Path) -> None:
+    """A broken challenge, one that offers no security layer over plain TCP (a downgrade) and a
+    huge SASL field each end the link with one error, without an answer to the downgrade."""
+
     async def bogus_challenge(stream: trio.abc.Stream) -> None:
         await stream.send_all(reply(b'nonce="x",qop="auth-conf",cipher="none",algorithm=nonsense', False))
+
+    async def downgrade(stream: trio.abc.Stream) -> None:  # a valid challenge without a layer
+        challenge = b'realm="x",nonce="OA6MG9tEQGm2hh",qop="auth",charset=utf-8,algorithm=md5-sess'
+        await stream.send_all(reply(challenge, False))
 
     async def huge_field(stream: trio.abc.Stream) -> None:
         await stream.send_all(u32(1 << 30) + b"x" * 1024)
 
     for behaviour, error in [
         (bogus_challenge, spice_net.AuthenticationFailed),
+        (downgrade, spice_net.AuthenticationFailed),
         (huge_field, spice_net.ProtocolViolation),
     ]:
         client_end, server_end = trio.testing.memory_stream_pair()
 
-        async def serve(stream: trio.abc.Stream = server_end, act: Callable = behaviour) -> None:
+        answer = bytearray()
+
+        async def serve(
+            stream: trio.abc.Stream = server_end, act: Callable = behaviour, answer: bytearray = answer
+        ) -> None:
             await sasl_start(stream, Connection(Role.SERVER), ("DIGEST-MD5",))
             await act(stream)
-            await trio.sleep_forever()
+            while data := await stream.receive_some(65536):  # what the client says, until it closes
+                answer.extend(data)
 
         with trio.fail_after(20):
             async with trio.open_nursery() as nursery:
@@ -243,7 +256,7 @@ async def test_hostile_exchanges(sasldb: Path) -> None:
                     await spice_net.link_channel(
                         client_end, channel_type=ChannelType.MAIN, username=USER, password=SECRET
                     )
-                nursery.cancel_scope.cancel()
+        assert answer == b"", f"{behaviour.__name__}: the client answered {bytes(answer[:60])!r}"
 
 
 async def test_wrong_password_is_refused(sasldb: Path) -> None:
