@@ -449,3 +449,18 @@ async def test_offline_closing_a_head_window_does_not_quit(sdl: None) -> None:
             assert viewer.closing()
             viewer.close()
             nursery.cancel_scope.cancel()
+
+
+def test_head_areas_are_bounded() -> None:
+    """A server naming 40 heads on one surface gets windows for the first 16 (as spice-gtk)."""
+    from types import SimpleNamespace
+
+    from spice_cli._sdl_heads import MAX_HEADS, head_areas, monitor_keys
+    from spice_proto import SurfaceFmt
+
+    primary = ss.Surface(0, 400, 10, SurfaceFmt.FMT_32_xRGB, primary=True)
+    layout = tuple(ss.Monitor(0, i, 10 * i, 0, 10, 10) for i in range(40))
+    display = SimpleNamespace(primary=primary, channels={}, monitor_layout=lambda: layout)
+    areas = head_areas(display, 0)  # type: ignore[arg-type]
+    assert len(areas) == MAX_HEADS == 16 and areas[15] == Rect(150, 0, 160, 10)
+    assert len(monitor_keys(display, [0])) == 16  # type: ignore[arg-type]

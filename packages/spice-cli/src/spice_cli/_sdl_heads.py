@@ -14,12 +14,17 @@ from spice_proto import Rect
 
 from ._sdl_window import Window
 
-__all__ = ["copy_area", "head_areas", "monitor_keys"]
+__all__ = ["MAX_HEADS", "copy_area", "head_areas", "monitor_keys"]
+
+#: Heads of one channel the viewer opens windows for (spice-gtk's limit too): a server naming
+#: more does not get a window each.
+MAX_HEADS = 16
 
 
 def head_areas(display: ss.Display, channel_id: int) -> list[Rect]:
     """The areas of the channel's heads on its primary surface, by monitor id (clipped to
-    it); the whole surface when it names none; empty without a primary surface."""
+    it, the first :data:`MAX_HEADS`); the whole surface when it names none; empty without a
+    primary surface."""
     if channel_id == 0:
         primary = display.primary
     else:
@@ -32,7 +37,7 @@ def head_areas(display: ss.Display, channel_id: int) -> list[Rect]:
         for m in display.monitor_layout()
         if m.channel_id == channel_id
     ]
-    return areas or [Rect(0, 0, primary.width, primary.height)]
+    return areas[:MAX_HEADS] or [Rect(0, 0, primary.width, primary.height)]
 
 
 def monitor_keys(display: ss.Display, channels: Iterable[int] = ()) -> list[tuple[int, int]]:
