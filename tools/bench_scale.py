@@ -10,10 +10,11 @@ delivered (ms, summed over the clients: the figure least moved by a busy machine
 the server's resident memory (and per client, above the N=0 process).  Asserts nothing
 about speed.
 
-    python tools/bench_scale.py [--seconds 4] [--max-clients 32] [--min-rate 30] [--no-share]
+    python tools/bench_scale.py [--seconds 4] [--max-clients 32] [--min-rate 30] [--in-place] [--no-share]
 
-``--no-share``: every client encodes for itself (as before encodes were shared between the
-clients of a source), for a before/after comparison in one run.
+``--in-place``: the tile stays where it is (its content still changes every 20 ms), so it
+becomes an MJPEG stream.  ``--no-share``: every client encodes for itself (as before encodes
+were shared between the clients of a source), for a before/after comparison in one run.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def serve_child(share: bool) -> None:
+async def serve_child(share: bool, in_place: bool) -> None:
     if not share:
         import spice_server._pipeline
 
@@ -81,7 +82,7 @@ async def serve_child(share: bool) -> None:
             tile[:, :, 2] = ((x + y + i * 5) % 256).astype(np.uint8)
             tile[:, :, 3] = 0
             old = left
-            left = (left + STEP) % (W - TILE_W)
+            left = left if in_place else (left + STEP) % (W - TILE_W)
             top = 400
             if left < old:  # wrapped: the old place shows the background again
                 fb.update(
@@ -143,7 +144,8 @@ async def run_clients(port: int, pid: int, n: int, seconds: float) -> tuple[list
 
 async def bench(args: argparse.Namespace) -> None:
     print(
-        f"\nscale: one spice_server process, {W}x{H} with a {TILE_W}x{TILE_H} tile moving every "
+        f"\nscale: one spice_server process, {W}x{H} with a {TILE_W}x{TILE_H} tile "
+        f"{'changing in place' if args.in_place else 'moving'} every "
         f"{PERIOD * 1000:.0f} ms; N raw clients, {args.seconds:g} s each"
     )
     print("encodes shared between clients" if args.share else "every client encodes alone (--no-share)")
@@ -152,6 +154,7 @@ async def bench(args: argparse.Namespace) -> None:
         f"{'ms/update':>10} {'RSS MiB':>8} {'per client':>11}"
     )
     child = [sys.executable, __file__, "--serve-child"] + ([] if args.share else ["--no-share"])
+    child += ["--in-place"] if args.in_place else []
     proc = subprocess.Popen(child, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
@@ -176,7 +179,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-child":
-        trio.run(serve_child, "--no-share" not in sys.argv)
+        trio.run(serve_child, "--no-share" not in sys.argv, "--in-place" in sys.argv)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per N (default 4)")
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--min-rate", type=float, default=30.0, help="stop once the slowest client gets fewer updates/s"
     )
+    parser.add_argument("--in-place", action="store_true", help="the tile animates in place (a stream)")
     parser.add_argument("--no-share", dest="share", action="store_false", help="every client encodes alone")
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
     trio.run(bench, args)
