@@ -37,6 +37,7 @@ class Pair:
     hostile: bool = False  # the source sends MIGRATE_DATA on display without MIGRATE
     cancel: bool = False  # the source cancels after MIGRATE_CONNECTED_SEAMLESS
     leave: bool = False  # the source closes its main channel right after MIGRATE_BEGIN_SEAMLESS
+    drop_display: bool = False  # the source closes its display channel instead of migrating it
     dst_port: int = 0
     dst_host: str = HOST
     no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
@@ -91,6 +92,8 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await chan.send(SURFACE)
     await chan.send(sp.DisplayMark())
     await pair.connected.wait()
+    if pair.drop_display:
+        return
     if pair.hostile:
         await chan.send(sp.MigrateData(b"nobody asked"))
     elif (
@@ -272,3 +275,16 @@ async def test_a_source_that_leaves_mid_migration_just_ends_the_session() -> Non
             while T.MAIN not in pair.dst_closed:
                 await trio.sleep(0.05)
             assert session._move is None and session.lost.is_set()
+
+
+async def test_a_channel_the_source_closes_mid_migration_does_not_hold_the_switch() -> None:
+    pair = Pair(drop_display=True)
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            pair.begin.set()
+            events = await _events_until(session, MigrationCompleted)
+            while T.DISPLAY not in pair.dst_closed:  # its unused twin is closed
+                await trio.sleep(0.01)
+            assert session.uri.port == pair.dst_port and session._move is None
+    assert ss.events.ChannelEnded(T.DISPLAY, 0) in events
+    assert pair.dst_got[T.MAIN][-1] == sp.ClientMigrateData(b"MAIN-STATE")

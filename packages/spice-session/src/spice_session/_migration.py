@@ -57,6 +57,7 @@ __all__ = [
     "SeamlessHandover",
     "SeamlessMove",
     "answer_migrations",
+    "channel_ended",
     "destination_connector",
     "prepare_seamless",
     "switch_channel",
@@ -209,7 +210,7 @@ async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, co
             session.migrating.set()
             return
         for key in list(session.opened):
-            if key not in linked:
+            if key not in linked and key not in session._ended:
                 linked[key], _ = await target.open(key[0], key[1], session.session_id, tls=tls)
     except (spice_net.SpiceNetError, MigrationError, trio.TooSlowError):
         await _close_all(linked.values())
@@ -272,8 +273,23 @@ async def switch_channel(
         session._inputs._channel = twin
     await _close_all([channel])
     if move.handover.switched(key):
-        session._move = None
-        session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
-        session.migrated_to = move.dst
-        session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)
+        _arrived(session, move)
     return twin
+
+
+async def channel_ended(session: Session, key: _Key) -> None:
+    """The server closed ``key``: no MIGRATE will come for it, its twin is not needed."""
+    session._ended.add(key)
+    move = session._move
+    if move is not None and move.handover.covers(key):
+        await _close_all([move.targets.pop(key)])
+        if move.handover.switched(key):
+            _arrived(session, move)
+
+
+def _arrived(session: Session, move: SeamlessMove) -> None:
+    """Every channel runs on the destination now: the session is there."""
+    session._move = None
+    session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
+    session.migrated_to = move.dst
+    session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)

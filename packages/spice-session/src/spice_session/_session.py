@@ -56,7 +56,14 @@ from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock, mm_diff
-from ._migration import MigrationStarted, SeamlessMove, answer_migrations, switch_channel, where
+from ._migration import (
+    MigrationStarted,
+    SeamlessMove,
+    answer_migrations,
+    channel_ended,
+    switch_channel,
+    where,
+)
 from ._playback import AudioChunk, Playback
 from ._port import PortChannels
 from ._record import Record, Recorder
@@ -135,6 +142,8 @@ class Session:
         ](4)
         #: A seamless migration under way (see :mod:`spice_session._migration`).
         self._move: SeamlessMove | None = None
+        #: The channels the server closed (a migration does not link them again).
+        self._ended: set[tuple[ChannelType, int]] = set()
         #: The channels this session opened, by (type, id); main included.
         self.opened: dict[tuple[ChannelType, int], Channel] = {(ChannelType.MAIN, 0): main}
         self._inputs: Inputs | None = None
@@ -432,6 +441,7 @@ class Session:
                 # A batch read off the socket may hold thousands of messages: let the event
                 # reader and the application run between them.
                 await trio.lowlevel.checkpoint()
+            await channel_ended(self, key)
             if key[0] == ChannelType.MAIN:
                 self.lost.set()
             closed: Event = (
