@@ -35,7 +35,7 @@ from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation
 from ._sasl_layer import SaslLayerStream
 from ._sasl_lib import MIN_SSF, SaslClient, SaslError, SaslServer, SaslUnsupported
 
-__all__ = ["SaslLogin", "SaslUnsupported", "sasl_login", "sasl_plain_check", "sasl_users"]
+__all__ = ["SaslLogin", "SaslUnsupported", "sasl_login", "sasl_users"]
 
 
 _T = TypeVar("_T")
@@ -148,14 +148,21 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
 
 class SaslLogin:
     """The server half of one link's SASL login through libsasl2 (``options``: its settings,
-    e.g. ``mech_list`` and ``sasldb_path``).  Made once the link request arrived (inside TLS
-    the handshake is done then), so that :attr:`mechanisms` can be offered in the link reply."""
+    e.g. ``mech_list`` and ``sasldb_path``; ``checkpass(user, password)`` verifies PLAIN).
+    Made once the link request arrived (inside TLS the handshake is done then), so that
+    :attr:`mechanisms` can be offered in the link reply."""
 
-    def __init__(self, stream: trio.abc.Stream, options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        options: Mapping[str, str],
+        checkpass: Callable[[str, str], bool] | None = None,
+    ) -> None:
         _, local, remote = _endpoints(stream)
-        self._stream = stream
         self._external = _tls_bits(stream)
-        self._server = SaslServer(options=options, local=local, remote=remote, external_ssf=self._external)
+        self._server = SaslServer(
+            options=options, local=local, remote=remote, external_ssf=self._external, checkpass=checkpass
+        )
         self._layered = False
         try:
             self.mechanisms = tuple(self._server.mechanisms())
@@ -206,22 +213,6 @@ class SaslLogin:
         """Dispose of the SASL state unless a security layer now owns it."""
         if not self._layered:
             self._server.close()
-
-
-def sasl_plain_check(start: SaslStartReceived, check: Callable[[str, str], bool]) -> str | None:
-    """Server: the user a PLAIN login names if ``check(user, password)`` accepts it, else ``None``."""
-    if start.mechanism.upper() != "PLAIN" or start.data is None:
-        return None
-    parts = start.data.split(b"\0")
-    if len(parts) != 3:
-        return None
-    try:
-        authzid, user, password = (part.decode("utf-8") for part in parts)
-    except UnicodeDecodeError:
-        return None
-    if (authzid and authzid != user) or not user:
-        return None
-    return user if check(user, password) else None
 
 
 def sasl_users(users: dict[str, str]) -> Callable[[str, str], bool]:

@@ -9,7 +9,7 @@ libsasl2 calls synchronously inside the server calls.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import cffi
@@ -32,6 +32,8 @@ typedef struct sasl_security_properties {
 } sasl_security_properties_t;
 typedef int sasl_getopt_t(void *context, const char *plugin_name, const char *option,
                           const char **result, unsigned *len);
+typedef int sasl_checkpass_t(sasl_conn_t *conn, void *context, const char *user, const char *pass,
+                             unsigned passlen, void *propctx);
 int sasl_client_init(const sasl_callback_t *callbacks);
 int sasl_server_init(const sasl_callback_t *callbacks, const char *appname);
 int sasl_client_new(const char *service, const char *serverFQDN, const char *iplocalport,
@@ -63,7 +65,8 @@ const char *sasl_errdetail(sasl_conn_t *conn);
 
 # result codes, callback ids, properties and flags (sasl/sasl.h)
 OK, CONTINUE, INTERACT = 0, 1, 2
-_CB_LIST_END, _CB_GETOPT = 0, 1
+_CB_LIST_END, _CB_GETOPT, _CB_CHECKPASS = 0, 1, 0x8005
+_BADAUTH = -13
 _CB_USER, _CB_AUTHNAME, _CB_PASS, _CB_GETREALM = 0x4001, 0x4002, 0x4004, 0x4008
 _PROP_USERNAME, _PROP_SSF, _PROP_MAXOUTBUF, _PROP_MECHNAME = 0, 1, 2, 15
 _PROP_SSF_EXTERNAL, _PROP_SEC_PROPS = 100, 101
@@ -318,7 +321,8 @@ class SaslServer(_Conn):
 
     ``options`` answer libsasl2's configuration queries (``mech_list``, ``sasldb_path``,
     ``pwcheck_method``, ...) for this connection; without them libsasl2 reads
-    ``APPNAME.conf`` from ``SASL_CONF_PATH`` as QEMU does.
+    ``APPNAME.conf`` from ``SASL_CONF_PATH`` as QEMU does.  ``checkpass(user, password)``
+    verifies plain-text passwords (PLAIN) instead of the sasldb.
     """
 
     def __init__(
@@ -329,6 +333,7 @@ class SaslServer(_Conn):
         remote: str | None = None,
         external_ssf: int | None = None,
         appname: str = "spice",
+        checkpass: Callable[[str, str], bool] | None = None,
     ) -> None:
         lib = load()
         super().__init__(lib)
@@ -339,11 +344,17 @@ class SaslServer(_Conn):
                 raise SaslUnsupported(f"libsasl2 server init failed ({rc}); {_DEBIAN}")
             lib.server_ready = True
         self._options = {k: ffi.new("char[]", v.encode("utf-8")) for k, v in (options or {}).items()}
-        callbacks = ffi.new("sasl_callback_t[2]")
-        if self._options:
-            self._getopt = ffi.callback("sasl_getopt_t", self._get_option)
-            callbacks[0].id = _CB_GETOPT
-            callbacks[0].proc = ffi.cast("int (*)(void)", self._getopt)
+        callbacks = ffi.new("sasl_callback_t[3]")
+        self._procs: list[Any] = []  # cffi callbacks live as long as the connection
+        for cb, signature, proc in [
+            (_CB_GETOPT, "sasl_getopt_t", self._get_option if self._options else None),
+            (_CB_CHECKPASS, "sasl_checkpass_t", self._check_password if checkpass else None),
+        ]:
+            if proc is not None:
+                self._procs.append(ffi.callback(signature, proc))
+                callbacks[len(self._procs) - 1].id = cb
+                callbacks[len(self._procs) - 1].proc = ffi.cast("int (*)(void)", self._procs[-1])
+        self._checkpass = checkpass
         self._callbacks = callbacks
         ends = (_addr(ffi, local), _addr(ffi, remote))
         rc = lib.lib.sasl_server_new(
@@ -360,6 +371,17 @@ class SaslServer(_Conn):
         if length != ffi.NULL:
             length[0] = len(ffi.string(value))
         return OK
+
+    def _check_password(
+        self, conn: Any, context: Any, user: Any, password: Any, length: int, props: Any
+    ) -> int:
+        ffi = self._l.ffi
+        try:
+            given = bytes(ffi.buffer(password, length)).decode("utf-8")
+            ok = self._checkpass is not None and self._checkpass(_text(ffi, user), given)
+        except Exception:  # nothing may escape into C: a failure refuses
+            ok = False
+        return OK if ok else _BADAUTH
 
     def mechanisms(self) -> list[str]:
         """The mechanisms this connection may use."""

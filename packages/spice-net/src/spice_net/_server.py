@@ -24,7 +24,7 @@ from ._channel import ServerChannel, _StreamIO
 from ._client import _deadline
 from ._errors import AuthenticationFailed, ChannelClosed, ProtocolViolation, link_refused
 from ._keypool import TicketKeyPool
-from ._sasl import SaslLogin, sasl_plain_check
+from ._sasl import SaslLogin
 from ._sasl_layer import SaslLayerStream
 from ._ticket import TicketKey
 
@@ -105,10 +105,9 @@ async def accept_channel(
                 await io.flush()
                 raise link_refused(decision, "refused by channel_caps_for")
             key = await keys.take() if keys is not None else await trio.to_thread.run_sync(TicketKey.generate)
-            offer: tuple[str, ...] = ("PLAIN",) if secure and sasl else ()
-            if sasl_options is not None:
-                sasl_login = SaslLogin(stream, sasl_options)
-                offer = sasl_login.mechanisms
+            if sasl_options is not None or sasl is not None:  # sasl: PLAIN, which needs TLS
+                sasl_login = SaslLogin(stream, sasl_options or {"mech_list": "plain"}, checkpass=sasl)
+            offer = sasl_login.mechanisms if sasl_login is not None else ()
             conn.accept_link(key.public_der, common_caps, decision, sasl_mechanisms=offer)
             await io.flush()
             event = await io.next_event()
@@ -116,14 +115,9 @@ async def accept_channel(
                 raise ChannelClosed("client closed the connection before sending its ticket")
             if isinstance(event, LinkFailed):
                 raise link_refused(event.error, "client asked for an unsupported auth mechanism")
-            if isinstance(event, SaslStartReceived) and (sasl is not None or sasl_login is not None):
+            if isinstance(event, SaslStartReceived) and sasl_login is not None:
                 try:
-                    if sasl_login is not None:
-                        await sasl_login.run(io, conn, event)
-                    elif sasl is not None and sasl_plain_check(event, sasl) is None:
-                        raise link_refused(LinkErr.PERMISSION_DENIED, "SASL login refused")
-                    else:
-                        conn.sasl_accept()
+                    await sasl_login.run(io, conn, event)
                 except AuthenticationFailed:  # libspice-server just closes
                     if on_wrong_ticket is not None:
                         await trio.sleep(on_wrong_ticket())
