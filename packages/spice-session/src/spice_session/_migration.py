@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 import spice_net
 import trio
@@ -26,6 +26,7 @@ from spice_net import Channel
 from spice_proto import (
     ChannelType,
     ClientMigrateData,
+    MainMigrateBegin,
     MainMigrateBeginSeamless,
     MainMigrateCancel,
     MainMigrateConnectedSeamless,
@@ -47,7 +48,33 @@ from ._errors import SessionError
 from ._events import Event
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._agent import Agent
+    from ._eventstream import EventStream
+    from ._inputs import Inputs
+    from ._uri import SpiceURI
+
+
+class MigratingSession(Protocol):
+    """What a migration reads and switches of :class:`spice_session.Session` (a protocol,
+    so that this module does not import the session's)."""
+
+    uri: SpiceURI
+    tls: bool
+    main: Channel
+    session_id: int
+    agent: Agent
+    opened: dict[tuple[ChannelType, int], Channel]
+    migrating: trio.Event
+    migrate_begin: MainMigrateBegin | MainMigrateBeginSeamless | None
+    migration_main: tuple[Channel, bool] | None
+    migrated_to: MigrationDstInfo | None
+    _connector: Connector | None
+    _move: SeamlessMove | None
+    _ended: set[tuple[ChannelType, int]]
+    _inputs: Inputs | None
+    _events: EventStream
+    _migration_queue: trio.MemoryReceiveChannel[MainMigrateBeginSeamless | MainMigrateCancel]
+
 
 __all__ = [
     "MigrationCompleted",
@@ -189,7 +216,9 @@ async def _close_all(channels: Iterable[Channel]) -> None:
             await channel.aclose()
 
 
-async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, connector: Connector) -> None:
+async def prepare_seamless(
+    session: MigratingSession, begin: MainMigrateBeginSeamless, connector: Connector
+) -> None:
     """Link the destination for a seamless migration and tell the source how it went.
 
     ACK: every channel the session opened gets a destination twin, kept in
@@ -224,7 +253,7 @@ async def prepare_seamless(session: Session, begin: MainMigrateBeginSeamless, co
     await session.main.send(MainMigrateConnectedSeamless())
 
 
-async def answer_migrations(session: Session) -> None:
+async def answer_migrations(session: MigratingSession) -> None:
     """Answer the source's seamless migration requests (and cancels), one at a time; until
     the source closes its main channel (its reader reports that)."""
     try:
@@ -239,7 +268,7 @@ async def answer_migrations(session: Session) -> None:
         await _drop(session)
 
 
-async def _drop(session: Session) -> None:
+async def _drop(session: MigratingSession) -> None:
     """Forget a migration that will not happen: close what was linked on the destination."""
     move, session._move = session._move, None
     if move is not None:
@@ -247,7 +276,7 @@ async def _drop(session: Session) -> None:
 
 
 async def switch_channel(
-    session: Session, key: _Key, channel: Channel, message: Migrate | MigrateData
+    session: MigratingSession, key: _Key, channel: Channel, message: Migrate | MigrateData
 ) -> Channel:
     """One step of a channel's seamless switch (the source's MIGRATE or MIGRATE_DATA on
     ``channel``); the channel to read from next, its destination twin once switched."""
@@ -277,7 +306,7 @@ async def switch_channel(
     return twin
 
 
-async def channel_ended(session: Session, key: _Key) -> None:
+async def channel_ended(session: MigratingSession, key: _Key) -> None:
     """The server closed ``key``: no MIGRATE will come for it, its twin is not needed."""
     session._ended.add(key)
     move = session._move
@@ -287,7 +316,7 @@ async def channel_ended(session: Session, key: _Key) -> None:
             _arrived(session, move)
 
 
-def _arrived(session: Session, move: SeamlessMove) -> None:
+def _arrived(session: MigratingSession, move: SeamlessMove) -> None:
     """Every channel runs on the destination now: the session is there."""
     session._move = None
     session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
