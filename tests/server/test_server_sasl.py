@@ -120,3 +120,22 @@ async def test_libsasl2_login_over_a_unix_socket(nursery: trio.Nursery, tmp_path
             await spice_net.open_unix_channel(
                 path, channel_type=ChannelType.MAIN, username="bob", password="wrong-pw"
             )
+
+
+async def test_vv_file_with_a_username_logs_in_with_sasl(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """A .vv file's ``username`` (as Proxmox/oVirt write it) makes the session log in with SASL."""
+    db = make_sasldb(tmp_path / "passwd.db", "dave", "vv-d1gest")
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H, 7))
+    server = ss.Server(fb, sasl_options={"mech_list": "digest-md5", "sasldb_path": str(db)})
+    addr: ss.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    vv = tmp_path / "console.vv"
+    vv.write_text(
+        f"[virt-viewer]\ntype=spice\nhost=127.0.0.1\nport={addr.port}\nusername=dave\npassword=vv-d1gest\n"
+    )
+    with trio.fail_after(30):
+        async with spice_session.connect(vv) as session:  # the path, as `spice view FILE.vv`
+            shot = await session.screenshot(timeout=20)
+            assert np.array_equal(shot.to_rgb(), fb.frame[:, :, 2::-1])
