@@ -116,8 +116,10 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
                 if reply.complete and client.done:
                     break
                 answer = client.step(reply.data)
-            except SaslError as exc:
-                raise AuthenticationFailed(LinkErr.PERMISSION_DENIED, f"{refused}: {exc}") from None
+            except SaslError as exc:  # e.g. the server's proof is wrong, or it offers no layer
+                raise AuthenticationFailed(
+                    LinkErr.PERMISSION_DENIED, f"SASL {mechanism}: we refused the server's data ({exc})"
+                ) from None
             if reply.complete:
                 if not client.done:
                     raise AuthenticationFailed(
