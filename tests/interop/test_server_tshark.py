@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import spice_server as ss
+import spice_session
 import trio
 from peers.capture import start_capture, tshark_read
 from peers.viewers import ViewerOptions, pattern_frame, start_viewer
@@ -60,3 +61,29 @@ async def test_capture_has_no_malformed_packets(
     assert {"1", "2", "3", "4"} <= channel_types, channel_types
     expected_images = {"auto_glz": {"1", "102"}, "off": {"0"}}[mode]  # QUIC and GLZ_RGB; BITMAP
     assert expected_images <= image_types, image_types
+
+
+async def test_our_client_is_read_by_the_dissector(tmp_path: Path) -> None:
+    """spice_session linking with a password: tshark reads each channel's messages after the
+    ticket (it used to label them all "Client ticket" when the mechanism word and the ticket
+    shared a segment)."""
+    fb = ss.Framebuffer(W, H)
+    fb.update(pattern_frame(W, H))
+    server = ss.Server(fb, password="sesame")
+    async with running(server) as addr:
+        assert addr.port is not None
+        capture = await trio.to_thread.run_sync(start_capture, addr.port, tmp_path)
+        try:
+            uri = f"spice://127.0.0.1:{addr.port}"
+            async with spice_session.connect(uri, password="sesame") as session:
+                await session.screenshot(settle=0.2)
+                await session.inputs.key("a")
+                await trio.sleep(0.5)
+        finally:
+            await trio.to_thread.run_sync(capture.stop)
+    malformed = await trio.to_thread.run_sync(tshark_read, capture.path, addr.port, "-Y", "_ws.malformed")
+    assert malformed.strip() == ""
+    fields = ["-Y", f"spice && tcp.dstport == {addr.port}", "-T", "fields", "-e", "spice.message_type"]
+    table = await trio.to_thread.run_sync(lambda: tshark_read(capture.path, addr.port, *fields))
+    sent = {int(v) for line in table.splitlines() for v in line.split(",") if v}
+    assert 101 in sent, sent  # DISPLAY_INIT / INPUTS_KEY_DOWN: client messages dissected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import subprocess
 from pathlib import Path
 
@@ -28,15 +30,43 @@ class Capture:
 
 
 def start_capture(port: int, log_dir: Path) -> Capture:
-    """Capture TCP ``port`` on lo into ``log_dir/capture-PORT.pcap``; returns once tshark captures."""
+    """Capture TCP ``port`` on lo into ``log_dir/capture-PORT.pcap``; returns once packets
+    are really being captured (tshark says "Capturing on" a little before: a session started
+    right after lost its first packets, and the dissector then misread every channel)."""
     require_binary("tshark")
     path = log_dir / f"capture-{port}.pcap"
-    # a 64 MiB capture buffer: uncompressed pictures arrive in bursts faster than a busy
-    # dumpcap writes them, and the default 2 MiB dropped the link of a channel once in CI
-    argv = ["tshark", "-i", "lo", "-B", "64", "-f", f"tcp port {port}", "-w", str(path)]
-    proc = procs.start(f"tshark-{port}", argv, log_dir)
-    procs.wait_until("tshark capturing", lambda: "Capturing on" in proc.log_tail(), proc, timeout=20)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))  # ours while the capture starts: nothing else gets them
+        probe_port = probe.getsockname()[1]
+        # a 64 MiB capture buffer: uncompressed pictures arrive in bursts faster than a busy
+        # dumpcap writes them
+        bpf = f"tcp port {port} or (udp and dst port {probe_port})"
+        argv = ["tshark", "-i", "lo", "-B", "64", "-f", bpf, "-w", str(path)]
+        proc = procs.start(f"tshark-{port}", argv, log_dir)
+        procs.wait_until("tshark capturing", lambda: "Capturing on" in proc.log_tail(), proc, timeout=20)
+
+        def probe_captured() -> bool:
+            probe.sendto(b"capture probe", ("127.0.0.1", probe_port))
+            return _packets_written(path) > 0
+
+        procs.wait_until("the capture's first probe", probe_captured, proc, timeout=30, poll=0.02)
     return Capture(proc, path, port)
+
+
+def _packets_written(path: Path) -> int:
+    """Packet blocks dumpcap has written to the pcapng file so far (a partial last block aside)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    count = offset = 0
+    while offset + 12 <= len(data):
+        kind, length = struct.unpack_from("<II", data, offset)
+        if length < 12 or offset + length > len(data):
+            break
+        count += kind in (3, 6)  # simple and enhanced packet blocks
+        offset += length
+    return count
 
 
 def tshark_read(path: Path, port: int, *args: str) -> str:

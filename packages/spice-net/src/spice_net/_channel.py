@@ -45,10 +45,12 @@ class _StreamIO:
         self.bytes_sent = 0
         self.bytes_received = 0
 
-    async def flush(self, *, best_effort: bool = False) -> None:
+    async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
         receiving) swallows a send failure so that messages already received are not lost;
-        the failure is raised by the next explicit send."""
+        the failure is raised by the next explicit send.  ``tail``: the last so many bytes go
+        in a write of their own (the ticket after the auth mechanism word, as spice-gtk sends
+        them: Wireshark's SPICE dissector reads them only from separate segments)."""
         async with self._send_lock:
             data = self.conn.data_to_send()
             if self._send_error is not None:
@@ -57,8 +59,11 @@ class _StreamIO:
                 raise ChannelClosed(str(self._send_error)) from self._send_error
             if not data:
                 return
+            cut = len(data) - tail if 0 < tail < len(data) else len(data)
             try:
-                await self.stream.send_all(data)
+                for part in (data[:cut], data[cut:]):
+                    if part:
+                        await self.stream.send_all(part)
                 self.bytes_sent += len(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
                 self._send_error = ChannelClosed(f"connection lost while sending: {_describe(exc)}")

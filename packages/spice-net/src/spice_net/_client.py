@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import trio
 from spice_proto import (
     DEFAULT_COMMON_CAPS,
+    ENCRYPTED_TICKET_SIZE,
     Caps,
     ChannelType,
     CommonCap,
@@ -122,7 +123,7 @@ async def link_channel(
                 conn.send_ticket(ticket)
             except ValueError as exc:
                 raise ProtocolViolation(f"cannot use the server's public key: {exc}") from exc
-        await io.flush()
+        await io.flush(tail=ENCRYPTED_TICKET_SIZE if username is None else 0)
         refused = f"SASL: user {username!r} was refused" if username is not None else ""
         try:
             event = await io.next_event()
