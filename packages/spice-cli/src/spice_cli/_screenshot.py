@@ -2,7 +2,9 @@
 
 A picture is complete once the server has drawn on the primary surface and then
 paused for :data:`COMPLETE_GAP` (the draws of one update arrive back to back), so a
-half-drawn update is never written.  Then up to ``--settle`` seconds are spent
+half-drawn update is never written.  A server that never pauses that long (an xterm
+flooding the screen) has its picture taken between two draws after :data:`GAP_WAIT`:
+every draw it sent so far is in it.  Then up to ``--settle`` seconds are spent
 waiting for the screen to be still for ``--still`` seconds; a screen that never
 settles (a clock, a video) gets its newest complete picture written, with a note.
 ``--wait-still`` makes stillness mandatory (exit 7 at ``--timeout``).
@@ -31,6 +33,8 @@ __all__ = ["COMPLETE_GAP", "add_parser", "capture", "run"]
 
 #: A pause this long in the drawing marks the end of an update: the picture is complete.
 COMPLETE_GAP = 0.02
+#: Seconds to wait for such a pause once there is a picture; then any moment between draws will do.
+GAP_WAIT = 1.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,8 +117,15 @@ def write_png(surface: ss.Surface, path: Path) -> None:
 
 
 async def _complete(session: ss.Session, deadline: float) -> ss.Surface:
-    """A copy of the primary surface taken after a pause of :data:`COMPLETE_GAP` in the drawing."""
+    """A copy of the primary surface taken after a pause of :data:`COMPLETE_GAP` in the drawing,
+    or after :data:`GAP_WAIT` without one, as of the newest draw."""
     with trio.move_on_at(deadline):
+        while True:
+            surface = session.picture()
+            if surface is not None:
+                break
+            await session.display_changed()
+    with trio.move_on_at(min(deadline, trio.current_time() + GAP_WAIT)):
         while True:
             surface = session.picture()
             if surface is not None:
@@ -125,8 +136,10 @@ async def _complete(session: ss.Session, deadline: float) -> ss.Surface:
                     await session.display_changed()
             else:
                 await session.display_changed()
-    state = "no picture yet" if session.picture() is None else "the server never paused drawing"
-    raise ss.ScreenshotTimeout(f"{session.uri}: no complete picture in time: {state}")
+    surface = session.picture()
+    if surface is None:
+        raise ss.ScreenshotTimeout(f"{session.uri}: no complete picture in time: no picture yet")
+    return surface.copy()  # the drawing never paused: the picture as of the newest draw
 
 
 async def capture(
