@@ -29,6 +29,8 @@ class Script:
     #: With an inputs handler, the server also lists an inputs channel.
     inputs: Callable[[spice_net.ServerChannel], Awaitable[None]] | None = None
     send_init: bool = True
+    #: False: every connection after the main channel's is held without a link reply.
+    link_others: bool = True
     linked: list[tuple[int, int, int]] = field(default_factory=list)
     display_init: list[sp.Message] = field(default_factory=list)
 
@@ -51,6 +53,8 @@ async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
 
 
 async def _handler(script: Script, stream: trio.SocketStream) -> None:
+    if script.linked and not script.link_others:
+        await trio.sleep_forever()
     try:
         chan = await spice_net.accept_channel(stream, password=None)
     except spice_net.SpiceNetError:
@@ -136,6 +140,14 @@ async def test_no_main_init_times_out() -> None:
             async with ss.connect(uri, timeout=0.5):
                 raise AssertionError("connected without MAIN_INIT")
         assert trio.current_time() - start < 5
+
+
+async def test_a_channel_link_never_answered_times_out() -> None:
+    # the timeout fires while the display channel links, after MAIN_INIT: still ConnectTimeout
+    async with fake_server(Script(link_others=False)) as uri:
+        with pytest.raises(spice_net.ConnectTimeout, match=r"0\.5 s"):
+            async with ss.connect(uri, timeout=0.5):
+                raise AssertionError("connected without the display channel")
 
 
 async def test_display_closing_is_an_event_not_an_error() -> None:

@@ -612,6 +612,8 @@ async def connect(
                     yield session
                 finally:
                     nursery.cancel_scope.cancel()
+            if session is None:  # timed out after the main channel: _establish cancelled the nursery
+                raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
         except BaseExceptionGroup as group:
             single = spice_net.lowlevel.single_error(group)
             if single is None:
