@@ -139,3 +139,33 @@ async def test_vv_file_with_a_username_logs_in_with_sasl(nursery: trio.Nursery, 
         async with spice_session.connect(vv) as session:  # the path, as `spice view FILE.vv`
             shot = await session.screenshot(timeout=20)
             assert np.array_equal(shot.to_rgb(), fb.frame[:, :, 2::-1])
+
+
+async def test_garbage_inside_the_layer_drops_only_that_client(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """A logged-in client that sends bytes which are no security-layer record is disconnected;
+    the server goes on serving the next login."""
+    db = make_sasldb(tmp_path / "passwd.db", "bob", "d1gest-pw")
+    server = ss.Server(ss.Framebuffer(W, H), sasl_options={"mech_list": "digest-md5", "sasldb_path": str(db)})
+    addr: ss.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    with trio.fail_after(30):
+        channel = await spice_net.open_channel(
+            "127.0.0.1", addr.port, channel_type=ChannelType.MAIN, username="bob", password="d1gest-pw"
+        )
+        assert isinstance(await channel.receive(), MainInit)
+        raw = channel.stream.inner  # type: ignore[attr-defined]  # beneath the security layer
+        await raw.send_all(b"\x00\x00\x00\x40" + b"not a record, no MAC" * 4)
+
+        async def drain() -> None:
+            while True:
+                await channel.receive()
+
+        with pytest.raises(spice_net.ChannelClosed):
+            await drain()  # the server closed on the bad record
+        await channel.aclose()
+        again = await spice_net.open_channel(
+            "127.0.0.1", addr.port, channel_type=ChannelType.MAIN, username="bob", password="d1gest-pw"
+        )
+        async with again:
+            assert isinstance(await again.receive(), MainInit)
