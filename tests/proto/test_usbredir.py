@@ -237,6 +237,18 @@ def test_packets_before_hello_and_bad_hello() -> None:
         host.next_packets()
 
 
+def test_a_hello_full_of_capability_bits_keeps_only_the_first_words() -> None:
+    """64 KB of set bits would be half a million capabilities (and 8 MB, 64 million):
+    only the first 8 words (256 bits) are read, the agreed ones still work."""
+    host = UsbRedirParser("host", ALL_CAPS)
+    body = b"hostile".ljust(64, b"\0") + b"\xff" * (64 << 10)
+    host.receive_data(struct.pack("<III", 0, len(body), 0) + body)
+    [got] = host.next_packets()
+    assert isinstance(got.packet, Hello)
+    assert got.packet.caps == frozenset(range(256))
+    assert host.agreed == ALL_CAPS and host.header_size == 16
+
+
 def test_hostile_host_packets_raise() -> None:
     _, guest = pair()
     guest.receive_data(_raw(4, struct.pack("<I", 33) + bytes(128)))

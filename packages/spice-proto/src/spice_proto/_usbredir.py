@@ -209,15 +209,22 @@ class _Version(Codec[str]):
         o.w.bytes(value.encode()[: self.size - 1].ljust(self.size, b"\0"))
 
 
+#: HELLO capability words read from the peer; later words are ignored (no capability is
+#: numbered that high, and a peer's megabytes of set bits must not become a huge set).
+_CAP_WORDS_READ = 8
+
+
 class _CapWords(Codec[frozenset[int]]):
-    """HELLO's capabilities: u32 bit words to the end of the body (as few as hold them)."""
+    """HELLO's capabilities: u32 bit words to the end of the body (as few as hold them);
+    only the first :data:`_CAP_WORDS_READ` words are read."""
 
     __slots__ = ()
 
     def read(self, r: Reader, field: str, part: str = "") -> frozenset[int]:
         raw = r.rest()
-        words = struct.unpack(f"<{len(raw) // 4}I", raw[: len(raw) // 4 * 4])
-        return frozenset(i * 32 + b for i, w in enumerate(words) for b in range(32) if w >> b & 1)
+        count = min(len(raw) // 4, _CAP_WORDS_READ)
+        words = struct.unpack(f"<{count}I", raw[: count * 4])
+        return frozenset(i * 32 + b for i, w in enumerate(words) if w for b in range(32) if w >> b & 1)
 
     def write(self, o: OutWriter, value: frozenset[int]) -> None:
         words = [0] * (max(value, default=0) // 32 + 1)
