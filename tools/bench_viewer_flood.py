@@ -1,0 +1,145 @@
+"""Viewers on a flooded Xspice (issue 14): time to the first picture and CPU, ours against remote-viewer.
+
+An xterm in Xspice scrolls ``ls -l`` as fast as it can; only then does each viewer
+connect (``spice view`` and remote-viewer on the same Xvfb display, one after the other,
+each with a fresh Xspice).  The first picture is the moment the viewer's window on Xvfb
+shows the xterm (over 150,000 white pixels; the Xvfb root is black).  CPU comes from
+/proc/<pid>/stat for the viewer process and for Xspice's Xorg over ``--seconds``.
+``spice screenshot`` is timed too (connect to PNG written, ``--settle 0``).
+Prints a table (medians over ``--rounds``); asserts nothing about speed.
+
+    python tools/bench_viewer_flood.py [--seconds 8] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+sys.path.insert(0, str(TOOLS.parent / "tests"))
+
+from bench_server import XORG, XSPICE_CONFIG, start_xspice  # noqa: E402
+from bench_viewer import SPICE, cpu_seconds, free_display, start, stop, wait_for  # noqa: E402
+from peers.x11 import parse_xwd  # noqa: E402
+
+FLOOD = "while :; do ls -l /usr/lib /usr/share; done"
+WHITE_SHOWN = 150_000
+FIRST_PICTURE_LIMIT = 60.0
+
+
+def white_pixels(display: int) -> int:
+    out = subprocess.run(
+        ["xwd", "-root", "-silent", "-display", f":{display}"], capture_output=True, check=True, timeout=10
+    ).stdout
+    return int((parse_xwd(out) == 255).all(axis=2).sum())
+
+
+def flooded_xspice(logs: Path) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int]:
+    """A fresh Xspice whose xterm floods; (Xorg, xterm, port) once the flood is on for 2 s."""
+    xspice, port, number = start_xspice(logs)
+    argv = ["xterm", "-geometry", "80x40+0+0", "-bg", "white", "-fg", "black", "-e", "sh", "-c", FLOOD]
+    xterm = start(argv, logs, "xterm", {**os.environ, "DISPLAY": f":{number}"})
+    time.sleep(2.0)
+    return xspice, xterm, port
+
+
+def one_round(
+    name: str, argv: list[str], env: dict[str, str], display: int, logs: Path, seconds: float
+) -> tuple[float, float, float]:
+    """(seconds to the first picture, viewer CPU per s, Xorg CPU per s)."""
+    xspice, xterm, port = flooded_xspice(logs)
+    viewer = None
+    try:
+        begin = time.monotonic()
+        viewer = start([*argv, f"spice://127.0.0.1:{port}"], logs, name.replace(" ", "-"), env)
+        while white_pixels(display) < WHITE_SHOWN:
+            if viewer.poll() is not None:
+                raise RuntimeError(f"{name} exited early (see {logs})")
+            if time.monotonic() - begin > FIRST_PICTURE_LIMIT:
+                return float("inf"), float("nan"), float("nan")
+            time.sleep(0.05)
+        first = time.monotonic() - begin
+        time.sleep(1.0)
+        v0, s0 = cpu_seconds(viewer.pid), cpu_seconds(xspice.pid)
+        time.sleep(seconds)
+        return first, (cpu_seconds(viewer.pid) - v0) / seconds, (cpu_seconds(xspice.pid) - s0) / seconds
+    finally:
+        for proc in (viewer, xterm, xspice):
+            if proc is not None:
+                stop(proc)
+
+
+def screenshot_round(logs: Path) -> float:
+    """Seconds ``spice screenshot --settle 0`` needs on a flooded Xspice (inf: it failed)."""
+    xspice, xterm, port = flooded_xspice(logs)
+    try:
+        begin = time.monotonic()
+        argv = [SPICE, "screenshot", f"spice://127.0.0.1:{port}", str(logs / "shot.png"), "--settle", "0"]
+        result = subprocess.run([*argv, "--timeout", "30"], capture_output=True, check=False, timeout=60)
+        return time.monotonic() - begin if result.returncode == 0 else float("inf")
+    finally:
+        stop(xterm)
+        stop(xspice)
+
+
+def bench(seconds: float, rounds: int) -> None:
+    print(
+        f"\nviewers on Xspice flooded by an xterm before they connect, {seconds:g} s CPU each, "
+        f"medians of {rounds}"
+    )
+    needed = ("Xvfb", "xterm", "xwd")
+    if not (os.path.exists(XORG) and os.path.exists(XSPICE_CONFIG)) or any(
+        shutil.which(b) is None for b in needed
+    ):
+        print(f"skipped: needs Xspice ({XORG}), {', '.join(needed)}")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-flood-") as tmp:
+        logs = Path(tmp)
+        number = free_display()
+        xvfb = start(
+            ["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-br", "-nolisten", "tcp"], logs, "xvfb"
+        )
+        try:
+            wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
+            env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
+            env.pop("WAYLAND_DISPLAY", None)
+            viewers = [("spice view", [SPICE, "view", "--no-audio"])]
+            if shutil.which("remote-viewer"):
+                viewers.append(("remote-viewer", ["remote-viewer"]))
+            print(f"{'client':<16} {'first picture s':>15} {'client CPU/s':>12} {'Xorg CPU/s':>11}")
+            for name, argv in viewers:
+                runs = [one_round(name, argv, env, number, logs, seconds) for _ in range(rounds)]
+                first, cpu, server = (statistics.median(r[i] for r in runs) for i in range(3))
+                every = " ".join(f"{r[0]:.2f}" for r in runs)
+                print(f"{name:<16} {first:>15.2f} {cpu:>12.3f} {server:>11.3f}   (first: {every})")
+            shots = [screenshot_round(logs) for _ in range(rounds)]
+            every = " ".join(f"{s:.2f}" for s in shots)
+            print(
+                f"{'spice screenshot':<16} {statistics.median(shots):>15.2f} {'':>12} {'':>11}"
+                f"   (to PNG: {every})"
+            )
+        finally:
+            stop(xvfb)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float, default=8.0, help="CPU measuring time per viewer (default 8)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="fresh Xspice per viewer and round (default 3)")
+    args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
+    bench(args.seconds, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
