@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from spice_proto.usbredir import (
+    DEFAULT_MAX_PACKET,
     SLOTS,
     Endpoint,
     EpInfo,
@@ -33,6 +34,9 @@ __all__ = ["LibusbDevice", "UsbDeviceError", "open_usb_device", "parse_device_id
 #: How long a poll waits for bulk / interrupt IN data (ms); control and OUT transfers wait longer.
 POLL_TIMEOUT_MS = 5
 TRANSFER_TIMEOUT_MS = 5000
+#: The longest bulk IN read forwarded (bytes): libusb allocates the asked length up front, and
+#: a guest's 32-bit bulk length may ask for 4 GB; the reply must fit in one usbredir packet.
+MAX_BULK_IN = DEFAULT_MAX_PACKET
 _SPEEDS = {1: Speed.LOW, 2: Speed.FULL, 3: Speed.HIGH, 4: Speed.SUPER, 5: Speed.SUPER}
 
 
@@ -165,6 +169,8 @@ class LibusbDevice(VirtualDevice):
         return self._write(self.handle.bulkWrite, endpoint, data)
 
     def bulk_in(self, endpoint: int, length: int) -> tuple[Status, bytes] | None:
+        if length > MAX_BULK_IN:
+            return Status.INVAL, b""
         return self._read(self.handle.bulkRead, endpoint, length)
 
     def interrupt_in(self, endpoint: int) -> bytes | None:

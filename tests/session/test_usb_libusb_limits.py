@@ -1,0 +1,41 @@
+"""A physical device's bulk IN read allocates the length the guest asks for (libusb's
+buffer): one longer than a usbredir packet holds (4 GB from a 32-bit bulk length) is
+refused before libusb is called."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spice_proto.usbredir import BulkPacket, EpType, Status
+from spice_session._usb_device import DeviceInfo, EndpointInfo
+from spice_session._usb_host import UsbRedirHost
+from spice_session._usb_libusb import MAX_BULK_IN, LibusbDevice
+from test_usb_storage import Guest
+
+BULK_IN = 0x81
+
+
+@dataclass
+class RecordingHandle:
+    """Stands in for a libusb device handle: notes the bulk read lengths, answers up to 64 KB."""
+
+    asked: list[int] = field(default_factory=list)
+
+    def bulkRead(self, endpoint: int, length: int, timeout: int = 0) -> bytes:
+        self.asked.append(length)
+        return bytes(min(length, 1 << 16))
+
+
+def test_a_bulk_in_longer_than_a_packet_is_refused_before_libusb_reads() -> None:
+    info = DeviceInfo(
+        0x1D6B, 0x0D31, 0x0100, "spice-python", "bulk test", "1", 0xFF, 0, 0,
+        (EndpointInfo(BULK_IN, EpType.BULK, 512, 0),),
+    )  # fmt: skip
+    handle = RecordingHandle()
+    guest = Guest(UsbRedirHost(LibusbDevice(info, handle=handle)))
+    for length in (0xFFFFFFFF, MAX_BULK_IN + 1):
+        assert guest.one(BulkPacket(BULK_IN, 0, length, 0)) == BulkPacket(BULK_IN, Status.INVAL, 0, 0)
+    assert handle.asked == []
+    got = guest.one(BulkPacket(BULK_IN, 0, 1 << 16, 0))  # a 32-bit length within the limit
+    assert got == BulkPacket(BULK_IN, Status.SUCCESS, 1 << 16, 0, bytes(1 << 16))
+    assert handle.asked == [1 << 16]
