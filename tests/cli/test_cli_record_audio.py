@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import spice_session as ss
 import trio
+from peers.ports import client_links
 from peers.xspice import Xspice
 
 pytestmark = pytest.mark.interop
@@ -52,7 +53,10 @@ async def test_record_audio_writes_what_the_guest_plays(
         argv = [sys.executable, "-m", "spice_cli", "do", xspice.uri, "record-audio", str(out), "6"]
     else:
         argv = [sys.executable, "-m", "spice_cli", "record-audio", xspice.uri, str(out), "--seconds", "6"]
-    with trio.fail_after(40):
+    async with ss.connect(xspice.uri, audio=True):  # how many channels a client with audio links
+        links = client_links(xspice.port)
+    assert links >= 2  # main and playback at least
+    with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             done: list[subprocess.CompletedProcess[bytes]] = []
 
@@ -62,7 +66,10 @@ async def test_record_audio_writes_what_the_guest_plays(
                 )
 
             nursery.start_soon(spice)
-            await trio.sleep(2.5)  # connected by then, even on a busy machine
+            # connected (all its channels linked) before the guest plays: on a loaded machine the
+            # client's start alone took 4 s, more than the fixed 2.5 s waited here before
+            while client_links(xspice.port) < links and not done:
+                await trio.sleep(0.05)
             os.mkfifo(fifo_dir / "playback.fifo")
             await write_fifo(fifo_dir / "playback.fifo", ss.tone(1000, 1.0).astype("<i2").tobytes())
     result = done[0]

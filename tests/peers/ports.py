@@ -35,6 +35,13 @@ def listening(port: int, host: str = HOST) -> bool:
     return False
 
 
+def client_links(port: int, host: str = HOST) -> int:
+    """How many ESTABLISHED TCP connections on this machine go to ``host:port`` (from /proc)."""
+    want = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[2:4] == [want, "01"])
+
+
 def free_display(low: int = 100, high: int = 900) -> int:
     """An X display number with neither a socket nor a lock file (random start, to spread parallel runs)."""
     numbers = list(range(low, high))
