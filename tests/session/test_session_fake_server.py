@@ -31,6 +31,8 @@ class Script:
     send_init: bool = True
     #: False: every connection after the main channel's is held without a link reply.
     link_others: bool = True
+    #: Set: connections after the main and display channels wait for it before their link.
+    hold_late_links: trio.Event | None = None
     linked: list[tuple[int, int, int]] = field(default_factory=list)
     display_init: list[sp.Message] = field(default_factory=list)
 
@@ -55,6 +57,8 @@ async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
 async def _handler(script: Script, stream: trio.SocketStream) -> None:
     if script.linked and not script.link_others:
         await trio.sleep_forever()
+    if script.hold_late_links is not None and len(script.linked) >= 2:
+        await script.hold_late_links.wait()
     try:
         chan = await spice_net.accept_channel(stream, password=None)
     except spice_net.SpiceNetError:
@@ -160,3 +164,28 @@ async def test_display_closing_is_an_event_not_an_error() -> None:
                 if isinstance(event, ss.events.ChannelEnded):
                     assert (event.channel_type, event.channel_id) == (T.DISPLAY, 0)
                     break
+
+
+async def test_linked_channels_are_read_while_the_next_one_links() -> None:
+    """Issue 14: a busy Xspice answers the next link only once the display channel drained.
+
+    The display channel sends far more than the socket buffers hold; the inputs channel's
+    link is answered only after that.  A session that read no channel before every one
+    was linked waited for that link forever.
+    """
+    drained = trio.Event()
+
+    async def display(chan: spice_net.ServerChannel) -> None:
+        for n in range(128):  # 32 MiB: the sends complete only while the client reads
+            await chan.send(sp.Ping(n, 0, bytes(256 * 1024)))
+        drained.set()
+
+    async def inputs(chan: spice_net.ServerChannel) -> None:
+        await trio.sleep_forever()
+
+    script = Script(display=display, inputs=inputs, hold_late_links=drained)
+    with trio.fail_after(30):
+        async with fake_server(script) as uri, ss.connect(uri, timeout=20) as session:
+            assert drained.is_set()
+            assert session.inputs is not None
+    assert [link[0] for link in script.linked] == [T.MAIN, T.DISPLAY, T.INPUTS]
