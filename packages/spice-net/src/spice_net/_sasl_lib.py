@@ -102,6 +102,9 @@ class _Lib:
             ) from None
         self.client_ready = False
         self.server_ready = False
+        # one C trampoline per kind, made once; each connection passes itself as the context
+        self.getopt = self.ffi.callback("sasl_getopt_t", _get_option)
+        self.checkpass = self.ffi.callback("sasl_checkpass_t", _check_password)
 
 
 _LOADED: list[_Lib] = []
@@ -204,6 +207,37 @@ class _Conn:
         if self._pconn[0] != self._l.ffi.NULL:
             self._l.lib.sasl_dispose(self._pconn)
         self._keep.clear()
+
+
+def _server_of(context: Any) -> SaslServer:
+    server = load().ffi.from_handle(context)
+    assert isinstance(server, SaslServer)
+    return server
+
+
+def _get_option(context: Any, plugin: Any, option: Any, result: Any, length: Any) -> int:
+    """libsasl2 asks a server connection's option ``option``."""
+    server = _server_of(context)
+    ffi = server._l.ffi
+    value = server._options.get(_text(ffi, option))
+    if value is None:
+        return -1  # SASL_FAIL: not set here
+    result[0] = value
+    if length != ffi.NULL:
+        length[0] = len(ffi.string(value))
+    return OK
+
+
+def _check_password(conn: Any, context: Any, user: Any, password: Any, length: int, props: Any) -> int:
+    """libsasl2 asks a server connection to verify a plain-text password (PLAIN)."""
+    try:
+        server = _server_of(context)
+        ffi = server._l.ffi
+        given = bytes(ffi.buffer(password, length)).decode("utf-8")
+        ok = server._checkpass is not None and server._checkpass(_text(ffi, user), given)
+    except Exception:  # nothing may escape into C: a failure refuses
+        ok = False
+    return OK if ok else _BADAUTH
 
 
 def _addr(ffi: cffi.FFI, end: str | None) -> Any:
@@ -344,44 +378,27 @@ class SaslServer(_Conn):
                 raise SaslUnsupported(f"libsasl2 server init failed ({rc}); {_DEBIAN}")
             lib.server_ready = True
         self._options = {k: ffi.new("char[]", v.encode("utf-8")) for k, v in (options or {}).items()}
-        callbacks = ffi.new("sasl_callback_t[3]")
-        self._procs: list[Any] = []  # cffi callbacks live as long as the connection
-        for cb, signature, proc in [
-            (_CB_GETOPT, "sasl_getopt_t", self._get_option if self._options else None),
-            (_CB_CHECKPASS, "sasl_checkpass_t", self._check_password if checkpass else None),
-        ]:
-            if proc is not None:
-                self._procs.append(ffi.callback(signature, proc))
-                callbacks[len(self._procs) - 1].id = cb
-                callbacks[len(self._procs) - 1].proc = ffi.cast("int (*)(void)", self._procs[-1])
         self._checkpass = checkpass
+        self._handle = ffi.new_handle(self)  # the callbacks' context: lives as long as we do
+        callbacks = ffi.new("sasl_callback_t[3]")
+        used = [
+            (cb, proc)
+            for cb, proc, on in [
+                (_CB_GETOPT, lib.getopt, self._options),
+                (_CB_CHECKPASS, lib.checkpass, checkpass),
+            ]
+            if on
+        ]
+        for i, (cb, proc) in enumerate(used):
+            callbacks[i].id = cb
+            callbacks[i].proc = ffi.cast("int (*)(void)", proc)
+            callbacks[i].context = self._handle
         self._callbacks = callbacks
         ends = (_addr(ffi, local), _addr(ffi, remote))
         rc = lib.lib.sasl_server_new(
             b"spice", ffi.NULL, ffi.NULL, *ends, callbacks, _SUCCESS_DATA, self._pconn
         )
         self._created(rc, "server", external_ssf)
-
-    def _get_option(self, context: Any, plugin: Any, option: Any, result: Any, length: Any) -> int:
-        ffi = self._l.ffi
-        value = self._options.get(_text(ffi, option))
-        if value is None:
-            return -1  # SASL_FAIL: not set here
-        result[0] = value
-        if length != ffi.NULL:
-            length[0] = len(ffi.string(value))
-        return OK
-
-    def _check_password(
-        self, conn: Any, context: Any, user: Any, password: Any, length: int, props: Any
-    ) -> int:
-        ffi = self._l.ffi
-        try:
-            given = bytes(ffi.buffer(password, length)).decode("utf-8")
-            ok = self._checkpass is not None and self._checkpass(_text(ffi, user), given)
-        except Exception:  # nothing may escape into C: a failure refuses
-            ok = False
-        return OK if ok else _BADAUTH
 
     def mechanisms(self) -> list[str]:
         """The mechanisms this connection may use."""
