@@ -217,6 +217,19 @@ async def test_hostile_proxy_replies(reply: bytes, match: str) -> None:
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.parametrize("host", ["evil\r\nX-Injected: 1", "two words", "", "tab\there", "nul\0"])
+async def test_a_host_that_would_break_the_connect_request_never_reaches_the_proxy(host: str) -> None:
+    """A migration destination's host comes from the server: CR/LF in it would add header
+    lines to our CONNECT request (its Proxy-Authorization travels in the same request)."""
+    log = ProxyLog()
+    async with trio.open_nursery() as nursery:
+        proxy = await _start_proxy(nursery, log)
+        with trio.fail_after(10), pytest.raises(spice_net.ConnectFailed, match="not a host name"):
+            await spice_net.open_channel(host, 5900, channel_type=ChannelType.MAIN, proxy=proxy, timeout=5)
+        nursery.cancel_scope.cancel()
+    assert log.targets == []
+
+
 async def test_silent_proxy_times_out() -> None:
     async with trio.open_nursery() as nursery:
         port = await nursery.start(_fake_proxy, b"HTTP/1.1 200")

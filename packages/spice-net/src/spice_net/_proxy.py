@@ -140,8 +140,12 @@ async def open_tunnel(proxy: HttpProxy, host: str, port: int) -> trio.SocketStre
     """A TCP stream to ``host:port`` through ``proxy`` (HTTP CONNECT).
 
     ``host`` may be a name only the proxy knows (Proxmox's ``pvespiceproxy:...``).
-    Raises :class:`ProxyFailed` (unreachable, refusing, not HTTP) or :class:`ProxyAuthRequired`.
+    Raises :class:`ProxyFailed` (unreachable, refusing, not HTTP) or :class:`ProxyAuthRequired`;
+    :class:`ConnectFailed` for a ``host`` that would break the request line (empty, spaces,
+    control characters: a migration destination comes from the server).
     """
+    if not host or any(c.isspace() or not c.isprintable() for c in host):
+        raise ConnectFailed(f"cannot tunnel to {host[:80]!r}: not a host name")
     try:
         stream = await trio.open_tcp_stream(proxy.host, proxy.port)
     except OSError as exc:
