@@ -274,3 +274,24 @@ def test_missing_library_names_the_debian_package(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(_sasl_lib, "_LOADED", [])
     with pytest.raises(spice_net.SaslUnsupported, match="libsasl2-modules"):
         SaslClient(USER, SECRET, host="localhost")
+
+
+async def test_capture_holds_the_plaintext_of_a_wrapped_channel(sasldb: Path, tmp_path: Path) -> None:
+    """capture_to records what the layer unwrapped: after the plain SASL outcome the pcap goes on
+    with the link result and SET_ACK in clear, never a wrapped byte (the login reads the plain
+    exchange byte by byte, so no wrapped byte arrives with it)."""
+    set_ack = struct.pack("<HI", 3, 8) + u32(7) + u32(10)
+
+    async def answer(stream: trio.abc.Stream, server: SaslServer) -> None:
+        await stream.send_all(server.encode(u32(0)) + server.encode(set_ack))  # one write, as QEMU
+        await trio.sleep_forever()
+
+    with spice_net.capture_to(tmp_path / "pcap"), trio.fail_after(20):
+        channel = await link(sasldb, answer)  # SET_ACK is already on its way
+        assert isinstance(await channel.receive(), SetAck)
+        await channel.aclose()
+    (pcap,) = (tmp_path / "pcap").iterdir()
+    incoming = b"".join(s.data for s in spice_net.read_pcap(pcap) if s.from_server)
+    rspauth = incoming.index(b"rspauth=")
+    outcome = incoming.index(b"\0\x01", rspauth) + 2  # the reply's NUL and complete flag
+    assert incoming[outcome:] == u32(0) + u32(0) + set_ack  # outcome, link result, SET_ACK

@@ -89,6 +89,9 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
     host, local, remote = _endpoints(io.stream)
     external = _tls_bits(io.stream)
     client = SaslClient(username, password, host=host, local=local, remote=remote, external_ssf=external)
+    layer = _beneath(io.stream, SaslLayerStream) if external is None else None
+    if layer is not None:
+        layer.trickle()  # a few hundred bytes; then nothing wrapped is read as plain
     layered = False
     try:
         conn.start_sasl()
@@ -132,7 +135,6 @@ async def sasl_login(io: _StreamIO, conn: Connection, username: str, password: s
         if external is None and ssf < MIN_SSF:
             raise SaslUnsupported(f"SASL {mechanism}: a security layer of {ssf} bits is too weak without TLS")
         if ssf and external is None:
-            layer = _beneath(io.stream, SaslLayerStream)
             if layer is None:
                 raise SaslUnsupported(
                     "SASL: a security layer was negotiated on a stream that cannot carry it"

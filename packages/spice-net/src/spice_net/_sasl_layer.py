@@ -1,6 +1,7 @@
 """A trio stream through a SASL security layer (DIGEST-MD5's auth-conf over plain TCP).
 
-Until :meth:`SaslLayerStream.start` bytes pass unchanged (the SASL exchange itself is plain);
+Until :meth:`SaslLayerStream.start` bytes pass unchanged (the SASL exchange itself is plain;
+with :meth:`~SaslLayerStream.trickle` one at a time, so that no wrapped byte is read as plain);
 after it every write is encoded in records of at most the layer's output size and every read
 is decoded.  The record framing (a 4-byte big-endian length, then the protected bytes) is the
 mechanism's own and is checked by libsasl2, which refuses a record longer than the receive
@@ -43,13 +44,21 @@ class SaslLayerStream(trio.abc.Stream):
         self._plain = bytearray()
         self._broken: str | None = None
         self._pending = b""
+        self._trickle = False
 
     @property
     def active(self) -> bool:
         return self._layer is not None
 
+    def trickle(self) -> None:
+        """Until :meth:`start`, read one byte at a time: the plain SASL exchange is followed by
+        wrapped bytes at a place only the parser knows, and what is read above this stream (a
+        capture tap) must not see them unwrapped."""
+        self._trickle = True
+
     def start(self, layer: _Layer, pending: bytes = b"") -> None:
         """Wrap from now on; ``pending`` are wrapped bytes already read from ``inner``."""
+        self._trickle = False
         self._layer = layer
         self._chunk = max(1, min(layer.max_out, 65536))
         self._pending = pending  # decoded by the next read, where errors are the stream's
@@ -81,7 +90,7 @@ class SaslLayerStream(trio.abc.Stream):
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         if self._layer is None:
-            return await self.inner.receive_some(max_bytes)
+            return await self.inner.receive_some(1 if self._trickle else max_bytes)
         if self._broken is not None:
             raise trio.BrokenResourceError(self._broken)
         while not self._plain:
