@@ -76,7 +76,8 @@ def test_forty_thousand_surface_creates(tmp_path: Path) -> None:
     script, args = surface_flood(40_000)
     outcome = run_spice(script, "screenshot", *args, tmp_path=tmp_path)
     assert outcome.returncode == 0, outcome.stderr
-    assert outcome.seconds < 10, outcome  # 69 s when every create re-summed all surfaces
+    # 69 s when every create re-summed all surfaces; 23 s with the machine loaded five times over
+    assert outcome.seconds < 30, outcome
     assert outcome.peak_rss_mib < BASELINE_MIB + 100, outcome
 
 

@@ -1,4 +1,7 @@
-"""Idle sockets (no byte ever sent) can neither lock clients out nor stay forever, plain or TLS."""
+"""Idle sockets (no byte ever sent) can neither lock clients out nor stay forever, plain or TLS.
+
+A locked-out client waits for the 10 s link deadline (or its own 10 s timeout); one that gets in
+needs < 2 s unloaded but up to 4.1 s was seen on a loaded machine: the bound is 5 s."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ async def test_idle_sockets_from_one_address_are_capped(tls: bool, tmp_path: Pat
             assert served.server.pending_links <= 8  # the other 192 were closed at once
             assert stats.closed_by_server >= 150  # long before the 10 s link deadline
             took = await time_real_client(served)
-            assert took < 2.0, f"a real client needed {took:.2f} s to get in"
+            assert took < 5.0, f"a real client needed {took:.2f} s to get in"  # (2 s unloaded)
             assert rss_mb() - rss_before < 64
             nursery.cancel_scope.cancel()
 
@@ -41,7 +44,7 @@ async def test_idle_sockets_from_many_addresses_make_room_for_a_client(tls: bool
             assert served.server.pending_links <= 64
             for _ in range(3):
                 took = await time_real_client(served)
-                assert took < 2.0, f"a real client needed {took:.2f} s to get in"
+                assert took < 5.0, f"a real client needed {took:.2f} s to get in"  # (2 s unloaded)
             assert rss_mb() - rss_before < 64
             nursery.cancel_scope.cancel()
 

@@ -73,7 +73,8 @@ async def test_guesser_is_throttled_and_a_real_client_gets_in(tls: bool, tmp_pat
                 )
                 await trio.sleep(4.0)
                 took = await time_real_client(served)
-                assert took < 2.0, f"a real client needed {took:.2f} s under the guesser"
+                # 2 s unloaded, 3 s loaded: the guesser's 4 s backoff reaching it still fails
+                assert took < 3.0, f"a real client needed {took:.2f} s under the guesser"
                 nursery.cancel_scope.cancel()
             assert rss_mb() - rss_before < 64
     denied = stats.replies.get(sp.LinkErr.PERMISSION_DENIED, 0)
