@@ -32,6 +32,7 @@ from bench_viewer import SPICE, cpu_seconds, free_display, start, stop, wait_for
 from peers.x11 import parse_xwd  # noqa: E402
 
 FLOOD = "while :; do ls -l /usr/lib /usr/share; done"
+STILL = "ls -l /usr/lib | head -38; exec sleep infinity"
 WHITE_SHOWN = 150_000
 FIRST_PICTURE_LIMIT = 60.0
 
@@ -43,20 +44,23 @@ def white_pixels(display: int) -> int:
     return int((parse_xwd(out) == 255).all(axis=2).sum())
 
 
-def flooded_xspice(logs: Path) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int]:
-    """A fresh Xspice whose xterm floods; (Xorg, xterm, port) once the flood is on for 2 s."""
+def flooded_xspice(
+    logs: Path, flood: bool = True
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int]:
+    """A fresh Xspice whose xterm floods (or shows still text); (Xorg, xterm, port) 2 s after its start."""
     xspice, port, number = start_xspice(logs)
-    argv = ["xterm", "-geometry", "80x40+0+0", "-bg", "white", "-fg", "black", "-e", "sh", "-c", FLOOD]
+    script = FLOOD if flood else STILL
+    argv = ["xterm", "-geometry", "80x40+0+0", "-bg", "white", "-fg", "black", "-e", "sh", "-c", script]
     xterm = start(argv, logs, "xterm", {**os.environ, "DISPLAY": f":{number}"})
     time.sleep(2.0)
     return xspice, xterm, port
 
 
 def one_round(
-    name: str, argv: list[str], env: dict[str, str], display: int, logs: Path, seconds: float
+    name: str, argv: list[str], env: dict[str, str], display: int, logs: Path, seconds: float, flood: bool
 ) -> tuple[float, float, float]:
     """(seconds to the first picture, viewer CPU per s, Xorg CPU per s)."""
-    xspice, xterm, port = flooded_xspice(logs)
+    xspice, xterm, port = flooded_xspice(logs, flood)
     viewer = None
     try:
         begin = time.monotonic()
@@ -78,9 +82,9 @@ def one_round(
                 stop(proc)
 
 
-def screenshot_round(logs: Path) -> float:
-    """Seconds ``spice screenshot --settle 0`` needs on a flooded Xspice (inf: it failed)."""
-    xspice, xterm, port = flooded_xspice(logs)
+def screenshot_round(logs: Path, flood: bool) -> float:
+    """Seconds ``spice screenshot --settle 0`` needs on a flooded (or still) Xspice (inf: it failed)."""
+    xspice, xterm, port = flooded_xspice(logs, flood)
     try:
         begin = time.monotonic()
         argv = [SPICE, "screenshot", f"spice://127.0.0.1:{port}", str(logs / "shot.png"), "--settle", "0"]
@@ -116,17 +120,19 @@ def bench(seconds: float, rounds: int) -> None:
             if shutil.which("remote-viewer"):
                 viewers.append(("remote-viewer", ["remote-viewer"]))
             print(f"{'client':<16} {'first picture s':>15} {'client CPU/s':>12} {'Xorg CPU/s':>11}")
-            for name, argv in viewers:
-                runs = [one_round(name, argv, env, number, logs, seconds) for _ in range(rounds)]
-                first, cpu, server = (statistics.median(r[i] for r in runs) for i in range(3))
-                every = " ".join(f"{r[0]:.2f}" for r in runs)
-                print(f"{name:<16} {first:>15.2f} {cpu:>12.3f} {server:>11.3f}   (first: {every})")
-            shots = [screenshot_round(logs) for _ in range(rounds)]
-            every = " ".join(f"{s:.2f}" for s in shots)
-            print(
-                f"{'spice screenshot':<16} {statistics.median(shots):>15.2f} {'':>12} {'':>11}"
-                f"   (to PNG: {every})"
-            )
+            for flood in (True, False):
+                print("flooding xterm:" if flood else "still xterm (the same clients without the flood):")
+                for name, argv in viewers:
+                    runs = [one_round(name, argv, env, number, logs, seconds, flood) for _ in range(rounds)]
+                    first, cpu, server = (statistics.median(r[i] for r in runs) for i in range(3))
+                    every = " ".join(f"{r[0]:.2f}" for r in runs)
+                    print(f"{name:<16} {first:>15.2f} {cpu:>12.3f} {server:>11.3f}   (first: {every})")
+            for flood in (True, False):
+                shots = [screenshot_round(logs, flood) for _ in range(rounds)]
+                every = " ".join(f"{s:.2f}" for s in shots)
+                label = "flooding" if flood else "still"
+                median = statistics.median(shots)
+                print(f"{'spice screenshot':<16} {median:>15.2f}   ({label} xterm, to PNG: {every})")
         finally:
             stop(xvfb)
 
