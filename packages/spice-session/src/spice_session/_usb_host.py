@@ -185,7 +185,10 @@ class UsbRedirHost:
             return [(r.id, AltSettingStatus(status, p.interface, alt or 0))]
         if isinstance(p, ControlPacket):
             setup = Setup(p.requesttype, p.request, p.value, p.index, p.length)
-            status, data = dev.control(setup, p.data)
+            if bool(p.endpoint & 0x80) != setup.is_in:  # the reply's data would follow neither
+                status, data = Status.INVAL, b""
+            else:
+                status, data = dev.control(setup, p.data)
             length = len(data) if setup.is_in else (p.length if status == Status.SUCCESS else 0)
             reply = ControlPacket(
                 p.endpoint, p.request, p.requesttype, status, p.value, p.index, length, data
