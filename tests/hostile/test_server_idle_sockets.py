@@ -1,7 +1,8 @@
 """Idle sockets (no byte ever sent) can neither lock clients out nor stay forever, plain or TLS.
 
 A locked-out client waits for the 10 s link deadline (or its own 10 s timeout); one that gets in
-needs < 2 s unloaded but up to 4.1 s was seen on a loaded machine: the bound is 5 s."""
+needs < 2 s unloaded but up to 4.1 s was seen on a loaded machine: each gets 5 s (and the best of
+three 2 s)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,8 @@ async def test_idle_sockets_from_many_addresses_make_room_for_a_client(tls: bool
             )
             await trio.sleep(0.5)
             assert served.server.pending_links <= 64
-            for _ in range(3):
-                took = await time_real_client(served)
-                assert took < 5.0, f"a real client needed {took:.2f} s to get in"  # (2 s unloaded)
+            times = [await time_real_client(served) for _ in range(3)]
+            assert min(times) < 2.0 and max(times) < 5.0, f"a real client needed {times} s to get in"
             assert rss_mb() - rss_before < 64
             nursery.cancel_scope.cancel()
 
