@@ -295,3 +295,17 @@ async def test_capture_holds_the_plaintext_of_a_wrapped_channel(sasldb: Path, tm
     rspauth = incoming.index(b"rspauth=")
     outcome = incoming.index(b"\0\x01", rspauth) + 2  # the reply's NUL and complete flag
     assert incoming[outcome:] == u32(0) + u32(0) + set_ack  # outcome, link result, SET_ACK
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # cffi reports it
+def test_a_callback_that_raises_fails_in_libsasl2() -> None:
+    """cffi returns a callback's ``error`` value when Python raises in it: never SASL_OK (0)."""
+    from spice_net import _sasl_lib
+
+    lib = _sasl_lib.load()
+    ffi = lib.ffi
+    no_server = ffi.NULL  # looking up the server of this context raises
+    option, result = ffi.new("char[]", b"mech_list"), ffi.new("char *[1]")
+    assert lib.getopt(no_server, ffi.NULL, option, result, ffi.NULL) == _sasl_lib._FAIL
+    user, password = ffi.new("char[]", b"u"), ffi.new("char[]", b"p")
+    assert lib.checkpass(ffi.NULL, no_server, user, password, 1, ffi.NULL) == _sasl_lib._BADAUTH

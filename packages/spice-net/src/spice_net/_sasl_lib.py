@@ -66,7 +66,7 @@ const char *sasl_errdetail(sasl_conn_t *conn);
 # result codes, callback ids, properties and flags (sasl/sasl.h)
 OK, CONTINUE, INTERACT = 0, 1, 2
 _CB_LIST_END, _CB_GETOPT, _CB_CHECKPASS = 0, 1, 0x8005
-_BADAUTH = -13
+_FAIL, _BADAUTH = -1, -13
 _CB_USER, _CB_AUTHNAME, _CB_PASS, _CB_GETREALM = 0x4001, 0x4002, 0x4004, 0x4008
 _PROP_USERNAME, _PROP_SSF, _PROP_MAXOUTBUF, _PROP_MECHNAME = 0, 1, 2, 15
 _PROP_SSF_EXTERNAL, _PROP_SEC_PROPS = 100, 101
@@ -103,8 +103,9 @@ class _Lib:
         self.client_ready = False
         self.server_ready = False
         # one C trampoline per kind, made once; each connection passes itself as the context
-        self.getopt = self.ffi.callback("sasl_getopt_t", _get_option)
-        self.checkpass = self.ffi.callback("sasl_checkpass_t", _check_password)
+        # whatever escapes a callback (cffi then returns ``error``) must fail, never be SASL_OK
+        self.getopt = self.ffi.callback("sasl_getopt_t", _get_option, error=_FAIL)
+        self.checkpass = self.ffi.callback("sasl_checkpass_t", _check_password, error=_BADAUTH)
 
 
 _LOADED: list[_Lib] = []
@@ -221,7 +222,7 @@ def _get_option(context: Any, plugin: Any, option: Any, result: Any, length: Any
     ffi = server._l.ffi
     value = server._options.get(_text(ffi, option))
     if value is None:
-        return -1  # SASL_FAIL: not set here
+        return _FAIL  # not set here
     result[0] = value
     if length != ffi.NULL:
         length[0] = len(ffi.string(value))
