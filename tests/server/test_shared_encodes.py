@@ -204,6 +204,28 @@ def test_a_second_asker_waits_for_the_first_result() -> None:
     assert shared.made == 1 and shared.reused == 1
 
 
+async def test_the_event_loop_never_waits_for_a_workers_encode() -> None:
+    """A trio task asking for a result a worker thread is still making makes its own."""
+    shared = two_clients(SharedEncodes())
+    frame = np.zeros((4, 4, 4), np.uint8)
+    box = Rect(0, 0, 4, 4)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        started.set()
+        assert release.wait(30)
+        return b"worker's"
+
+    worker = threading.Thread(target=lambda: shared.live(frame, box, "x", slow))
+    worker.start()
+    try:
+        assert started.wait(30)
+        assert shared.live(frame, box, "x", lambda: b"loop's") == b"loop's"  # blocked before
+    finally:
+        release.set()
+        worker.join(30)
+
+
 def test_damage_during_a_computation_keeps_its_result_out() -> None:
     shared = two_clients(SharedEncodes())
     frame = np.zeros((8, 8, 4), np.uint8)

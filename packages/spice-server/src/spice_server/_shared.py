@@ -27,6 +27,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+import trio
 from spice_proto import Rect
 
 from ._source import Frame, FrameSource
@@ -126,6 +127,8 @@ class SharedEncodes:
                     self._slots.move_to_end(key)
                 mine = False
         if not mine:
+            if not slot.done.is_set() and _in_event_loop():
+                return make()  # the event loop never blocks on a worker's encode: make its own
             slot.done.wait()
             if slot.ok:
                 with self._lock:
@@ -192,3 +195,12 @@ def shared_encodes(source: FrameSource) -> SharedEncodes:
         shared = _BY_SOURCE[source] = SharedEncodes()
         source.subscribe(shared)
     return shared
+
+
+def _in_event_loop() -> bool:
+    """Called from a trio task (not from a worker thread)."""
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
