@@ -137,7 +137,7 @@ def test_led_output_report_by_interrupt_out_and_set_report() -> None:
         HID_EP_OUT, Status.SUCCESS, 1
     )
     assert guest.one(ControlPacket(0x00, 0x09, 0x21, 0, 0x0200, 0, 1, b"\x05")).status == Status.SUCCESS  # type: ignore[union-attr]
-    assert host.device.led_reports == [2, 5]  # type: ignore[attr-defined]
+    assert list(host.device.led_reports) == [2, 5]  # type: ignore[attr-defined]
     assert guest.one(InterruptPacket(HID_EP_OUT, 0, 2, b"\x01\x02")).status == Status.STALL  # type: ignore[union-attr]
 
 

@@ -1,17 +1,19 @@
 """Guest requests the USB host side refuses: a bulk IN longer than a usbredir packet holds
 (a physical device's read allocates the asked length: 4 GB from a 32-bit bulk length), and
-a control request whose endpoint and request type disagree on the direction."""
+a control request whose endpoint and request type disagree on the direction, and more bulk
+INs held waiting for data than the host keeps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from spice_proto.usbredir import BulkPacket, ControlPacket, EpType, Status
 from spice_session._usb_device import DeviceInfo, EndpointInfo
 from spice_session._usb_hid import usb_keyboard
-from spice_session._usb_host import UsbRedirHost
+from spice_session._usb_host import MAX_PENDING_IN, UsbRedirHost
 from spice_session._usb_libusb import MAX_BULK_IN, LibusbDevice
-from test_usb_storage import Guest
+from test_usb_storage import Guest, disk
 
 BULK_IN = 0x81
 
@@ -56,3 +58,12 @@ def test_a_control_request_whose_endpoint_and_type_disagree_is_answered_inval() 
     descriptor = guest.one(ControlPacket(0x80, 6, 0x80, 0, 0x0100, 0, 18))  # a consistent one still works
     assert isinstance(descriptor, ControlPacket) and descriptor.status == Status.SUCCESS
     assert len(descriptor.data) == 18
+
+
+def test_bulk_ins_held_for_data_are_bounded(tmp_path: Path) -> None:
+    """A disk with no command has nothing to read: its INs wait, up to MAX_PENDING_IN of them."""
+    guest = Guest(disk(tmp_path)[1])
+    ep_in = 0x81
+    for _ in range(MAX_PENDING_IN):
+        assert guest.send(BulkPacket(ep_in, 0, 13)) == []  # held
+    assert guest.one(BulkPacket(ep_in, 0, 13)) == BulkPacket(ep_in, Status.INVAL, 0, 0)

@@ -138,7 +138,7 @@ class HidKeyboard(HidDevice):
 
     leds: int = 0
     #: Every LED byte the guest sent, in order.
-    led_reports: list[int] = field(default_factory=list)
+    led_reports: deque[int] = field(default_factory=lambda: deque(maxlen=1024))  # the newest
     _down: list[int] = field(default_factory=list)
 
     def press(self, *usages: int) -> None:

@@ -57,6 +57,9 @@ from ._usbredir_filter import FilterVerdict, UsbFilterError, check_filter, parse
 
 __all__ = ["HOST_CAPS", "UsbRedirHost"]
 
+#: Bulk INs a guest may have waiting for data at once; further ones are answered INVAL.
+MAX_PENDING_IN = 4096
+
 #: What we announce: no bulk streams, no buffered bulk receiving.
 HOST_CAPS = frozenset(
     {
@@ -275,6 +278,8 @@ class UsbRedirHost:
         if p.endpoint & 0x80:
             got = dev.bulk_in(p.endpoint, p.length)
             if got is None:
+                if len(self._pending_in) >= MAX_PENDING_IN:  # a guest may not park INs without end
+                    return [(pid, BulkPacket(p.endpoint, Status.INVAL, 0, p.stream_id))]
                 self._pending_in.append((pid, p))
                 return []
             status, data = got
