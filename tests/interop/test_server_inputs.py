@@ -43,6 +43,9 @@ async def test_typed_keys_arrive_as_scancodes(viewer: str, xvfb: Xvfb) -> None:
             # No window manager: the keyboard goes to the window under the pointer.
             await xdotool(xvfb, "mousemove", str(x + 100), str(y + 100))
             await collect(events, ss.PointerEvent, 1)
+            # No autorepeat: held for 0.4 s plus an xdotool start (seconds on a loaded machine),
+            # Right would pass the X server's 660 ms repeat delay and press again.
+            await trio.to_thread.run_sync(xvfb.display.run, ["xset", "r", "off"])
             # quick presses (spice-gtk sends KEY_SCANCODE with press and release together) ...
             await xdotool(xvfb, "type", "--delay", "150", "ab1")
             # ... an extended key held down (separate KEY_DOWN and KEY_UP) ...
