@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 import sys
 from pathlib import Path
 
@@ -10,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # tools/ holds the header parser used by the proto constant test.
 sys.path.insert(0, str(ROOT / "tools"))
 pytest_plugins = ["peers.fixtures"]
+
+# A test run started in the background of a non-interactive shell (`nox -s tests &`, some CI
+# runners) inherits SIGINT ignored, and an ignored signal stays ignored through exec: every
+# `spice` process a test interrupts with Ctrl+C would then never see it.  With a handler here
+# instead, children start with SIGINT at its default again (handlers do not survive exec).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_make_parametrize_id(config: object, val: object, argname: str) -> str | None:
