@@ -176,3 +176,24 @@ def test_agent_skips_a_malformed_message_and_drops_a_stream_beyond_its_tokens() 
     assert kinds.count("AgentDisconnected") == 1 and kinds[gone - 1] == "AgentProblem"
     assert "beyond the tokens" in events[gone - 1].reason  # type: ignore[attr-defined]
     assert all(k == "AgentProblem" for k in kinds[gone + 1 :])  # later chunks: reported, never a crash
+
+
+class _MainRecorder:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    async def send(self, message: object) -> None:
+        self.sent.append(message)
+
+
+async def test_a_rebound_agent_sends_through_the_new_main_channel() -> None:
+    old, new = _MainRecorder(), _MainRecorder()
+    agent = Agent(old, True, 10, lambda event: None)  # type: ignore[arg-type]
+    agent.rebind(new)  # type: ignore[arg-type]
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(agent.run)
+            while not new.sent:
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+    assert old.sent == [] and type(new.sent[0]).__name__ == "MainAgentStart"

@@ -279,3 +279,13 @@ async def test_set_locks_sends_client_key_modifiers() -> None:
     inputs = Inputs(rec)
     await inputs.set_locks(sp.KeyboardModifierFlags.NUM_LOCK | sp.KeyboardModifierFlags.CAPS_LOCK)
     assert rec.wire() == [(103, bytes([6, 0]))]
+
+
+async def test_rebound_inputs_send_through_the_new_channel_only() -> None:
+    old, new = Recorder(), Recorder()
+    inputs = Inputs(old)
+    await inputs.key_down(0x1E)
+    inputs.rebind(new)
+    await inputs.key_up(0x1E)
+    assert old.wire() == [(101, bytes([0x1E, 0, 0, 0]))]
+    assert new.wire() == [(102, bytes([0x9E, 0, 0, 0]))]

@@ -102,6 +102,10 @@ class Agent:
         self.clipboard: Clipboard = Clipboard(self)
         self.files: FileTransfers = FileTransfers(self)
 
+    def rebind(self, main: Channel) -> None:
+        """Talk to the agent through ``main`` from now on (a seamless migration's switched main channel)."""
+        self._main = main
+
     # ------------------------------------------------------------------ state
     @property
     def layout(self) -> AgentClipboardLayout:

@@ -184,6 +184,10 @@ class Inputs:
         self._lock = trio.Lock()
         self._typing = trio.Lock()
 
+    def rebind(self, channel: _Sender) -> None:
+        """Send through ``channel`` from now on (a seamless migration's switched inputs channel)."""
+        self._channel = channel
+
     # --------------------------------------------------------------- keyboard
     async def key_down(self, code: int) -> None:
         """Press key ``code`` (a set-1 make code, ``0xE0xx`` for extended keys)."""

@@ -297,9 +297,11 @@ async def switch_channel(
     session.opened[key] = twin
     if key[0] == ChannelType.MAIN:
         session.main = twin
-        session.agent._main = twin
-    elif key[0] == ChannelType.INPUTS and session._inputs is not None and session._inputs._channel is channel:
-        session._inputs._channel = twin
+        session.agent.rebind(twin)
+    elif (
+        key[0] == ChannelType.INPUTS and session._inputs is not None and session._inputs.channel_id == key[1]
+    ):
+        session._inputs.rebind(twin)
     await _close_all([channel])
     if move.handover.switched(key):
         _arrived(session, move)
