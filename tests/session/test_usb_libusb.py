@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,19 @@ def test_emulated_keyboard_served_to_a_guest_through_libusb(tmp_path: Path) -> N
         report,
     )
     assert steps[-1]["poll"] == []  # a poll with nothing from the device sends nothing
+
+
+def test_a_composite_device_tells_the_guest_its_device_level_class(tmp_path: Path) -> None:
+    """A device whose descriptor names class 0xEF, subclass 2, protocol 1 (a composite device
+    with interface associations): DEVICE_CONNECT carries all three, as libusb read them."""
+    info = replace(usb_keyboard().info, device_class=0xEF, device_subclass=2, device_protocol=1)
+    description = describe(
+        info.vendor_id, info.product_id, info.device_descriptor() + info.config_descriptor()
+    )
+    argv = [sys.executable, str(CHILD), "1d6b:0d21", "--connect-only"]
+    done = run_with_device(tmp_path, description, [], argv)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [step] = [json.loads(line) for line in done.stdout.splitlines()]
+    connect = step["connect"][-1]
+    assert connect["type"] == "DeviceConnect"
+    assert (connect["device_class"], connect["device_subclass"], connect["device_protocol"]) == (0xEF, 2, 1)

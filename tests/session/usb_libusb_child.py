@@ -33,6 +33,9 @@ def main() -> None:
     guest.next_packets()
     guest.receive_data(host.receive_data(guest.hello("umockdev guest")))
     print(json.dumps({"connect": [show(r.packet) for r in guest.next_packets()]}, default=str))
+    if sys.argv[2:] == ["--connect-only"]:
+        device.close()
+        return
     requests: list[Packet] = [
         SetConfiguration(1),
         ControlPacket(0x80, 6, 0x80, 0, 0x0302, 0x0409, 255),  # product string

@@ -76,13 +76,17 @@ class DeviceInfo:
     max_packet_size0: int = 64
     #: Class descriptors that follow the interface descriptor (a HID descriptor...).
     class_descriptors: bytes = b""
-    #: The device descriptor's class (0: given per interface).
+    #: The device descriptor's class, subclass and protocol (0: given per interface; a hub,
+    #: or 0xEF/2/1 for a composite device with interface associations, says them here).
     device_class: int = 0
+    device_subclass: int = 0
+    device_protocol: int = 0
 
     def device_descriptor(self) -> bytes:
         return struct.pack(
             "<BBHBBBBHHHBBBB",
-            18, _DESC_DEVICE, 0x0200, 0, 0, 0, self.max_packet_size0,
+            18, _DESC_DEVICE, 0x0200, self.device_class, self.device_subclass, self.device_protocol,
+            self.max_packet_size0,
             self.vendor_id, self.product_id, self.device_version_bcd, 1, 2, 3, 1,
         )  # fmt: skip
 
@@ -112,7 +116,13 @@ class DeviceInfo:
 
     def connect_packet(self) -> DeviceConnect:
         return DeviceConnect(
-            self.speed, self.device_class, 0, 0, self.vendor_id, self.product_id, self.device_version_bcd
+            self.speed,
+            self.device_class,
+            self.device_subclass,
+            self.device_protocol,
+            self.vendor_id,
+            self.product_id,
+            self.device_version_bcd,
         )
 
     def interface_packet(self) -> InterfaceInfo:

@@ -280,6 +280,8 @@ def _physical_info(device: Any) -> PhysicalInfo:
         speed=_SPEEDS.get(device.getDeviceSpeed(), Speed.UNKNOWN),
         max_packet_size0=device.getMaxPacketSize0(),
         device_class=device.getDeviceClass(),
+        device_subclass=device.getDeviceSubClass(),
+        device_protocol=device.getDeviceProtocol(),
         all_interfaces=tuple(interfaces),
         owners=tuple(owners),
     )
