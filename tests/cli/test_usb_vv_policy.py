@@ -5,16 +5,19 @@ connection (spice do's explicit usb-attach still may), usb-filter decides which 
 from __future__ import annotations
 
 import io
+import threading
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import trio
+from spice_cli import _usb_actions
 from spice_cli._run import UsageError
-from spice_cli._usb_actions import UsbPolicy, UsbSlots, attach_all
+from spice_cli._usb_actions import UsbDeviceId, UsbPolicy, UsbSlots, attach_all
 from spice_session import UsbRedirection
-from spice_session.lowlevel import parse_vv
+from spice_session.lowlevel import parse_vv, usb_keyboard
 
 BASE = "[virt-viewer]\ntype=spice\nhost=h\nport=5900\n"
 NO_STORAGE = "0x08,-1,-1,-1,0|-1,-1,-1,-1,1"  # usbredir filter: mass storage refused, the rest allowed
@@ -84,3 +87,41 @@ async def test_do_usb_attach_follows_the_file(tmp_path: Path) -> None:
     explicit = UsbSlots(session, io.StringIO(), UsbPolicy.of(parse_vv(BASE + "enable-usb-autoshare=0\n")))
     with pytest.raises(Exception, match="no free usbredir channel"):  # allowed: it gets as far as a channel
         await explicit.attach(image, False)
+
+
+class _StandIn:
+    """What the CLI needs of a physical device: an identity for the filter, and close()."""
+
+    def __init__(self) -> None:
+        self.info = usb_keyboard().info
+        self.closed_in: list[threading.Thread] = []
+
+    def close(self) -> None:
+        self.closed_in.append(threading.current_thread())
+
+
+async def test_physical_devices_are_closed_in_a_worker_thread_even_when_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libusb's close blocks: never on the event loop, and never skipped by a cancellation."""
+    devices: list[_StandIn] = []
+
+    def open_usb_device(vendor_id: int, product_id: int) -> _StandIn:
+        devices.append(_StandIn())
+        return devices[-1]
+
+    monkeypatch.setattr(_usb_actions, "open_usb_device", open_usb_device)
+    session, _ = _session()
+    err = io.StringIO()
+    with trio.CancelScope() as scope:
+        async with AsyncExitStack() as stack:
+            await attach_all(stack, session, [], [], err, devices=[UsbDeviceId(0x1D6B, 0x0D21)])
+            assert "no free usbredir channel" in err.getvalue() and devices[0].closed_in == []
+            scope.cancel()
+    slots = UsbSlots(session, io.StringIO())
+    with pytest.raises(Exception, match="no free usbredir channel"):
+        await slots.attach(UsbDeviceId(0x1D6B, 0x0D21), False)
+    assert len(devices) == 2
+    for device in devices:
+        [thread] = device.closed_in
+        assert thread is not threading.main_thread()

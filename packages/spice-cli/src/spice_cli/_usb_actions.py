@@ -76,6 +76,12 @@ async def _open_physical(device_id: UsbDeviceId) -> LibusbDevice:
     return await trio.to_thread.run_sync(open_usb_device, device_id.vendor_id, device_id.product_id)
 
 
+async def _close_physical(device: LibusbDevice) -> None:
+    """Release and close it in a worker thread (libusb calls block), even in a cancelled scope."""
+    with trio.CancelScope(shield=True):
+        await trio.to_thread.run_sync(device.close)
+
+
 @dataclass(frozen=True)
 class UsbPolicy:
     """What a .vv file allows: USB redirection at all (``enable-usbredir=0``: none), devices
@@ -125,7 +131,7 @@ async def attach_all(
         try:
             if isinstance(target, UsbDeviceId):
                 physical = await _open_physical(target)
-                stack.callback(physical.close)
+                stack.push_async_callback(_close_physical, physical)
                 device: MassStorage | LibusbDevice = physical
             else:
                 device = usb_cdrom(target) if cdrom else usb_disk(target, readonly=readonly)
@@ -164,7 +170,7 @@ class UsbSlots:
         try:
             if isinstance(target, UsbDeviceId):
                 physical = await _open_physical(target)
-                stack.callback(physical.close)
+                stack.push_async_callback(_close_physical, physical)
                 device: MassStorage | LibusbDevice = physical
                 kind = "physical device"
             else:
