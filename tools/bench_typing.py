@@ -15,7 +15,6 @@ asserts only that nothing was lost.
 from __future__ import annotations
 
 import itertools
-import random
 import shutil
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import spice_session as ss
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from peers.mouse_walk import ps2_packets, seeded_walk
 
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
 TEXT = (PRINTABLE * 11)[:1000]
@@ -112,24 +112,6 @@ def bench_server() -> str:
     return f"our server {1000 / elapsed:8.0f}   ({_pacing(inputs)})"
 
 
-def _walk(count: int, size: tuple[int, int]) -> list[tuple[int, int]]:
-    rng = random.Random(10)
-    x, y, path = size[0] // 2, size[1] // 2, []
-    while len(path) < count:
-        if len(path) % 50 == 49:
-            x, y = size[0] - 1 - x, size[1] - 1 - y
-        else:
-            x = min(max(x + rng.randint(-40, 40), 0), size[0] - 1)
-            y = min(max(y + rng.randint(-40, 40), 0), size[1] - 1)
-        if (x, y) != (path[-1] if path else (-1, -1)):
-            path.append((x, y))
-    return path
-
-
-def _packets(a: tuple[int, int], b: tuple[int, int]) -> int:
-    return max(-(-abs(b[0] - a[0]) // 127), -(-abs(b[1] - a[1]) // 127))
-
-
 def bench_guest_mouse(logs: Path) -> str:
     from peers.evdev import reports
     from peers.linux_guest import start_guest
@@ -139,7 +121,7 @@ def bench_guest_mouse(logs: Path) -> str:
             vm = ss.Driver(session)
             screen = await vm.screenshot()
             size = (screen.shape[1], screen.shape[0])
-            path = _walk(400, size)
+            path = seeded_walk((size[0] // 2, size[1] // 2), 400, size)
             await vm.move(*path[0])  # the pin first, not timed
             start = time.monotonic()
             for point in path[1:]:
@@ -163,7 +145,7 @@ def bench_guest_mouse(logs: Path) -> str:
         guest.stop()
     seen = iter(r.position for r in got)
     assert all(point in seen for point in path), "motion was lost or merged"
-    packets = sum(_packets(a, b) for a, b in itertools.pairwise(path))
+    packets = sum(ps2_packets(a, b) for a, b in itertools.pairwise(path))
     moves = len(path) - 1
     return f"TCG guest  {moves / elapsed:8.0f} {packets / elapsed:9.0f}   (echo, {settles} settles)"
 
@@ -173,7 +155,7 @@ def bench_server_mouse() -> str:
 
     async def main() -> tuple[float, list[tuple[int, int]], list[tuple[int, int]], ss.Inputs]:
         server = srv.Server(srv.Framebuffer(1024, 768), initial_mouse_mode=sp.MouseMode.SERVER)
-        path = _walk(2000, (1024, 768))
+        path = seeded_walk((512, 384), 2000, (1024, 768))
         async with trio.open_nursery() as nursery:
             addr = await nursery.start(server.serve, "127.0.0.1", 0)
             events = server.input_events(max_buffer=100000)

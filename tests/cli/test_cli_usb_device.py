@@ -6,26 +6,25 @@ from __future__ import annotations
 
 import struct
 import sys
+from functools import partial
 from pathlib import Path
 
 import spice_proto as sp
-import trio
-from hostile.evil_server import EvilChannel, EvilServerThread
+from hostile.evil_server import EvilServerThread
 from peers.umockdev_usb import CONTROL, Urb, describe, run_with_device
+from peers.usbredir_guest import run_usbredir_guest
 from spice_proto.usbredir import (
     ConfigurationStatus,
     ControlPacket,
     DeviceConnect,
-    DeviceDisconnect,
-    DeviceDisconnectAck,
     Packet,
+    Received,
     SetConfiguration,
     Status,
     UsbRedirParser,
 )
 from spice_session.lowlevel import usb_keyboard
 
-DATA = int(sp.SpicevmcMsg.DATA)
 PRODUCT = "Python USB keyboard".encode("utf-16-le")
 STRING = bytes([2 + len(PRODUCT), 3]) + PRODUCT
 
@@ -38,24 +37,14 @@ def test_spice_do_attaches_a_physical_device_through_libusb(tmp_path: Path) -> N
     setup = struct.pack("<BBHHH", 0x80, 6, 0x0302, 0x0409, 255)
     got: list[Packet] = []
 
-    async def guest(chan: EvilChannel) -> None:
-        parser = UsbRedirParser("guest")
-        await chan.send(DATA, parser.hello("scripted guest"))
-        seen = 0
-        while True:
-            await chan.got_message.wait()
-            chan.got_message = trio.Event()
-            for msg_type, body in chan.received[seen:]:
-                if msg_type == DATA:
-                    parser.receive_data(body)
-            seen = len(chan.received)
-            for r in parser.next_packets():
-                got.append(r.packet)
-                if isinstance(r.packet, DeviceConnect):  # read a string, then configure
-                    read = parser.encode(ControlPacket(0x80, 6, 0x80, 0, 0x0302, 0x0409, 255), 1)
-                    await chan.send(DATA, read + parser.encode(SetConfiguration(1), 2))
-                if isinstance(r.packet, DeviceDisconnect):
-                    await chan.send(DATA, parser.encode(DeviceDisconnectAck()))
+    def answer(parser: UsbRedirParser, r: Received) -> bytes:
+        got.append(r.packet)
+        if isinstance(r.packet, DeviceConnect):  # read a string, then configure
+            read = parser.encode(ControlPacket(0x80, 6, 0x80, 0, 0x0302, 0x0409, 255), 1)
+            return read + parser.encode(SetConfiguration(1), 2)
+        return b""
+
+    guest = partial(run_usbredir_guest, name="scripted guest", answer=answer)
 
     urbs = [Urb(CONTROL, 0x80, 255, setup=setup, reply=STRING)]
     script = {(sp.ChannelType.USBREDIR, 0): guest, (sp.ChannelType.INPUTS, 0): []}  # spice do needs inputs

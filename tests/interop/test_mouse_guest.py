@@ -9,7 +9,6 @@ burst or one big delta would arrive merged into later events or not at all.
 
 from __future__ import annotations
 
-import random
 import shutil
 import tempfile
 import time
@@ -21,35 +20,14 @@ import spice_proto as sp
 import spice_session as ss
 from peers.evdev import BTN_LEFT, BTN_RIGHT, Report, reports
 from peers.linux_guest import LinuxGuest, start_guest
+from peers.mouse_walk import PS2_STEP, ps2_packets, seeded_walk
 from peers.qemu import Qmp
 from spice_session.lowlevel import PacingMode
 
 pytestmark = pytest.mark.interop
 
-STEP = 127  # the most one PS/2 packet carries per axis
 CLICKS = [(100, 50, "left"), (600, 400, "left"), (3, 700, "right"), (1000, 10, "left")]
 DRAG = ((200, 200), (700, 500))
-
-
-def _packets(a: tuple[int, int], b: tuple[int, int]) -> int:
-    """The fewest PS/2 packets a move from ``a`` to ``b`` takes."""
-    return max(-(-abs(b[0] - a[0]) // STEP), -(-abs(b[1] - a[1]) // STEP))
-
-
-def _long_path(start: tuple[int, int], count: int, size: tuple[int, int]) -> list[tuple[int, int]]:
-    """A seeded walk inside the screen: small steps, and every 50th a jump across it."""
-    rng = random.Random(10)
-    x, y = start
-    path = []
-    while len(path) < count:
-        if len(path) % 50 == 49:
-            x, y = size[0] - 1 - x, size[1] - 1 - y
-        else:
-            x = min(max(x + rng.randint(-40, 40), 0), size[0] - 1)
-            y = min(max(y + rng.randint(-40, 40), 0), size[1] - 1)
-        if (x, y) != (path[-1] if path else start):
-            path.append((x, y))
-    return path
 
 
 def _read_reports(guest: LinuxGuest, path: str, origin: tuple[int, int], clicks: int) -> list[Report]:
@@ -107,7 +85,7 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
         for x, y, button in CLICKS:
             await vm.click(x, y, button=button)
         await vm.drag(*DRAG)
-        path = _long_path(DRAG[1], 400, (width, height))
+        path = seeded_walk(DRAG[1], 400, (width, height))
         start = time.monotonic()
         for point in path:
             await vm.move(*point)
@@ -119,11 +97,11 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
     positions = [r.position for r in got]
 
     # The pin: whole packets straight to the corner, then each click exactly where it was asked.
-    assert all(abs(r.motion[0]) <= STEP and abs(r.motion[1]) <= STEP for r in got)
+    assert all(abs(r.motion[0]) <= PS2_STEP and abs(r.motion[1]) <= PS2_STEP for r in got)
     first_press = next(i for i, r in enumerate(got) if r.keys)
     corner = positions.index((0, 0))
-    assert corner == _packets((0, 0), origin) - 1
-    assert first_press - corner == _packets((0, 0), CLICKS[0][:2]) + 1
+    assert corner == ps2_packets((0, 0), origin) - 1
+    assert first_press - corner == ps2_packets((0, 0), CLICKS[0][:2]) + 1
     left, right = BTN_LEFT, BTN_RIGHT
     want = []
     for x, y, button in CLICKS:
@@ -141,7 +119,7 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
 
     # The long path: every point reached in order, in the fewest packets, nothing merged or lost.
     walk = got[press + 12 : -2]
-    expected_packets = sum(_packets(a, b) for a, b in zip([DRAG[1], *path[:-1]], path, strict=True))
+    expected_packets = sum(ps2_packets(a, b) for a, b in zip([DRAG[1], *path[:-1]], path, strict=True))
     assert len(walk) == expected_packets
     seen = iter(r.position for r in walk)
     assert all(point in seen for point in path)  # a subsequence, in order

@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 import spice_proto as sp
 import spice_session as ss
 import trio
-from hostile.evil_server import EvilChannel, evil_server
+from hostile.evil_server import evil_server
+from peers.usbredir_guest import run_usbredir_guest
 from spice_proto.usbredir import (
     DeviceConnect,
-    DeviceDisconnect,
-    DeviceDisconnectAck,
     InterruptPacket,
     Received,
     StartInterruptReceiving,
     UsbRedirParser,
 )
 from spice_session._usb_hid import HidKeyboard, usb_keyboard
-
-DATA = int(sp.SpicevmcMsg.DATA)
 
 
 @dataclass
@@ -44,25 +42,13 @@ async def test_a_blocking_device_is_served_from_a_worker_thread_and_polled() -> 
     got: list[Received] = []
     done = trio.Event()
 
-    async def guest(chan: EvilChannel) -> None:
-        parser = UsbRedirParser("guest")
-        await chan.send(DATA, parser.hello("test guest"))
-        seen = 0
-        while True:
-            await chan.got_message.wait()
-            chan.got_message = trio.Event()
-            for msg_type, body in chan.received[seen:]:
-                if msg_type == DATA:
-                    parser.receive_data(body)
-            seen = len(chan.received)
-            for r in parser.next_packets():
-                got.append(r)
-                if isinstance(r.packet, DeviceConnect):
-                    await chan.send(DATA, parser.encode(StartInterruptReceiving(0x81), 1))
-                if isinstance(r.packet, DeviceDisconnect):
-                    await chan.send(DATA, parser.encode(DeviceDisconnectAck()))
-            if sum(isinstance(r.packet, InterruptPacket) for r in got) == 4:
-                done.set()
+    def answer(parser: UsbRedirParser, r: Received) -> bytes:
+        got.append(r)
+        if sum(isinstance(p.packet, InterruptPacket) for p in got) == 4:
+            done.set()
+        return parser.encode(StartInterruptReceiving(0x81), 1) if isinstance(r.packet, DeviceConnect) else b""
+
+    guest = partial(run_usbredir_guest, name="test guest", answer=answer)
 
     with trio.fail_after(20):
         async with (
