@@ -23,7 +23,7 @@ from ._extra_channels import ExtraChannelHost
 from ._usb_device import VirtualDevice
 from ._usb_host import UsbRedirHost
 from ._usbredir import UsbRedirError
-from ._usbredir_filter import FilterRule, FilterVerdict, check_filter, parse_filter
+from ._usbredir_filter import FilterRule, FilterVerdict, parse_filter
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -48,14 +48,7 @@ class UsbRejected(UsbRedirError):
 def check_allowed(device: VirtualDevice, rules: Sequence[FilterRule]) -> None:
     """:class:`UsbRejected` unless ``rules`` allow ``device`` (device class, then its interfaces)."""
     info = device.info
-    verdict = check_filter(
-        rules,
-        device_class=info.device_class,
-        vendor_id=info.vendor_id,
-        product_id=info.product_id,
-        device_version_bcd=info.device_version_bcd,
-        interfaces=info.interfaces(),
-    )
+    verdict = info.filter_verdict(rules)
     if verdict != FilterVerdict.ALLOW:
         raise UsbRejected(f"the USB filter does not allow {info.product!r} ({verdict.value})")
 

@@ -8,6 +8,7 @@ endpoints.  Nothing here does I/O: :mod:`spice_session._usb` drives a device.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -23,6 +24,8 @@ from spice_proto.usbredir import (
     Status,
     ep_index,
 )
+
+from ._usbredir_filter import FilterRule, FilterVerdict, check_filter
 
 __all__ = ["DeviceInfo", "EndpointInfo", "Setup", "VirtualDevice"]
 
@@ -141,6 +144,17 @@ class DeviceInfo:
     def interfaces(self) -> tuple[tuple[int, int, int], ...]:
         """(class, subclass, protocol) of each interface, for usb-filter rules."""
         return ((self.interface_class, self.interface_subclass, self.interface_protocol),)
+
+    def filter_verdict(self, rules: Sequence[FilterRule]) -> FilterVerdict:
+        """What usb-filter ``rules`` say of this device (its class, then its interfaces)."""
+        return check_filter(
+            rules,
+            device_class=self.device_class,
+            vendor_id=self.vendor_id,
+            product_id=self.product_id,
+            device_version_bcd=self.device_version_bcd,
+            interfaces=self.interfaces(),
+        )
 
 
 @dataclass

@@ -53,7 +53,7 @@ from spice_proto.usbredir import (
 
 from ._usb_device import Setup, VirtualDevice
 from ._usbredir import UsbRedirError
-from ._usbredir_filter import FilterVerdict, UsbFilterError, check_filter, parse_filter
+from ._usbredir_filter import FilterVerdict, UsbFilterError, parse_filter
 
 __all__ = ["HOST_CAPS", "UsbRedirHost"]
 
@@ -255,15 +255,7 @@ class UsbRedirHost:
             rules = parse_filter(text)
         except UsbFilterError as exc:
             raise UsbFilterError(f"the guest sent an invalid filter: {exc}") from None
-        info = self.device.info
-        verdict = check_filter(
-            rules,
-            device_class=info.device_class,
-            vendor_id=info.vendor_id,
-            product_id=info.product_id,
-            device_version_bcd=info.device_version_bcd,
-            interfaces=info.interfaces(),
-        )
+        verdict = self.device.info.filter_verdict(rules)
         if verdict != FilterVerdict.ALLOW and self.connected:
             self.rejected = f"the guest's filter {text!r} gives {verdict.value}"
             return [(0, self._disconnect_packet())]
