@@ -14,6 +14,7 @@ from peers.server_task import serve_until as _serve_until
 from peers.viewers import pattern_frame
 from spice_proto import ChannelType, MainMigrateSwitchHost
 from spice_session._reconnect import Backoff, ReconnectNotice, SessionLost, TicketExpired, run_reconnecting
+from spice_session.events import ChannelOpened, Event, MigrationCompleted
 
 W, H = 96, 64
 
@@ -107,8 +108,14 @@ async def test_follows_switch_host(nursery: trio.Nursery) -> None:
     await nursery.start(_serve_until, ss.Server(_fb(2), password="pw"), port_b, trio.Event())
     notices: list[ReconnectNotice] = []
     seen: list[tuple[int | None, np.ndarray]] = []
+    first_events: list[Event] = []
 
     async def body(session: spice_session.Session) -> None:
+        if seen:  # the new session announces the move before any channel's events
+            async for event in session.events():
+                first_events.append(event)
+                if isinstance(event, MigrationCompleted) or len(first_events) > 20:
+                    break
         seen.append((session.uri.port, (await session.screenshot(timeout=20)).to_rgb()))
         if len(seen) == 1:
             move = MainMigrateSwitchHost(port=port_b, sport=0xFFFF, host="127.0.0.1")
@@ -121,3 +128,6 @@ async def test_follows_switch_host(nursery: trio.Nursery) -> None:
     assert np.array_equal(seen[1][1], pattern_frame(W, H, 2)[:, :, 2::-1])
     assert len(notices) == 1 and notices[0].migrated
     assert str(notices[0]) == f"the VM moved: connecting to spice://127.0.0.1:{port_b}"
+    assert [type(e) for e in first_events] == [ChannelOpened, MigrationCompleted]
+    assert first_events[0].channel_type == ChannelType.MAIN
+    assert first_events[1] == MigrationCompleted("switch-host", f"127.0.0.1:{port_b}")

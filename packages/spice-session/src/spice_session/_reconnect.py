@@ -147,11 +147,12 @@ async def run_reconnecting(
     while True:
         try:
             try:
-                async with connect(current, linked_main=linked, **connect_options) as session:
+                # a completed migration is announced before any channel's events
+                async with connect(
+                    current, linked_main=linked, _first_event=completed, **connect_options
+                ) as session:
                     connected_once, attempt, delays, linked = True, 0, backoff.delays(), None
-                    if completed is not None:
-                        session._events.put(completed, force=True)
-                        completed = None
+                    completed = None
                     if carried is not None:
                         await restore_inputs(session, carried)
                     try:

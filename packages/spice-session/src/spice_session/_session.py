@@ -479,10 +479,12 @@ async def _establish(
     memory_budget: int,
     audio: bool = False,
     linked_main: tuple[Channel, bool] | None = None,
+    first_event: Event | None = None,
 ) -> Session:
     """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels.
 
-    Each channel's reader starts in ``nursery`` as soon as the channel is ready.
+    Each channel's reader starts in ``nursery`` as soon as the channel is ready;
+    ``first_event`` is queued right after the main channel's ChannelOpened, before any.
     """
     if linked_main is not None:
         main, tls = linked_main
@@ -504,6 +506,8 @@ async def _establish(
         session._events.put(
             ChannelOpened(ChannelType.MAIN, 0, main.server_common_caps, main.server_channel_caps), force=True
         )
+        if first_event is not None:
+            session._events.put(first_event, force=True)
         for message in [*early, session.init]:
             session._queue(main_key, message)
         await main.send(MainAttachChannels())
@@ -560,6 +564,7 @@ async def connect(
     opus: bool = True,
     proxy: str | HttpProxy | None = None,
     linked_main: tuple[Channel, bool] | None = None,
+    _first_event: Event | None = None,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
 
@@ -603,7 +608,7 @@ async def connect(
             async with trio.open_nursery() as nursery:
                 with trio.move_on_after(timeout):
                     session = await _establish(
-                        connector, nursery, event_buffer, memory_budget, audio, linked_main
+                        connector, nursery, event_buffer, memory_budget, audio, linked_main, _first_event
                     )
                 if session is None:
                     raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
