@@ -8,8 +8,9 @@ them out after the fixed part and patches the pointers; decoding follows them.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from ._display_images import Image
 from ._display_types import (
@@ -35,6 +36,7 @@ from ._display_types import (
     Rect,
     Transform,
 )
+from ._draw_fast import decode_copy_like
 from ._enums import AlphaFlags, CompositeFlags, DisplayMsg, ImageScaleMode, Ropd
 from ._field_codecs import U8, U16, U32, EnumScalar, Pointer, Var, When, bit_flags
 from ._message import register
@@ -57,6 +59,7 @@ __all__ = [
     "DisplayDrawWhiteness",
 ]
 
+_C = TypeVar("_C", bound="_CopyLike")
 _NO_MASK = QMask()
 _ORIGIN16 = Point16(0, 0)
 
@@ -126,6 +129,12 @@ class _CopyLike(_FromImage):
     rop_descriptor: Annotated[Ropd, _ROPD] = Ropd.OP_PUT
     scale_mode: Annotated[ImageScaleMode, _SCALE_MODE] = ImageScaleMode.INTERPOLATE
     mask: Annotated[QMask, QMASK] = _NO_MASK
+
+    @classmethod
+    def decode(cls: builtins.type[_C], body: bytes | bytearray | memoryview) -> _C:
+        """The common shape in one struct call (see ``_draw_fast``), anything else field by field."""
+        fast = decode_copy_like(cls, body)
+        return fast if fast is not None else super().decode(body)
 
 
 @register
