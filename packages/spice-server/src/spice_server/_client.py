@@ -54,7 +54,7 @@ from ._agent import WINDOW as AGENT_WINDOW
 from ._agent import ClientAgent, GuestAgent
 from ._audio import AudioSource
 from ._compress import Compression, ImageEncoder
-from ._draw import Job
+from ._draw import THREAD_MIN_PIXELS, Job
 from ._events import InputEvent, MotionEvent
 from ._heads import head_at
 from ._inputs import InputsState
@@ -82,9 +82,6 @@ SUPPORTED_MOUSE_MODES = MouseMode.SERVER | MouseMode.CLIENT
 
 #: ACK window (messages) on the display and cursor channels, as libspice-server uses.
 ACK_WINDOW = 20
-
-#: Encodes of at least this many pixels run in a worker thread (smaller ones are not worth the trip).
-THREAD_MIN_PIXELS = 128 * 128
 
 
 #: libspice-server's default order of stream codecs (its ``video_codecs`` setting).
@@ -374,7 +371,7 @@ class ClientSession:
 
     async def _run(self, job: Job) -> list[Message]:
         """Run an encode: large ones in a worker thread (one at a time per client, in order)."""
-        if job.pixels < THREAD_MIN_PIXELS:
+        if job.inline:
             return job.run()
         return await trio.to_thread.run_sync(job.run, limiter=self._ctx.encode_limiter)
 

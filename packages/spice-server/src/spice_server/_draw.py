@@ -32,9 +32,19 @@ from ._compress import ImageEncoder
 from ._shared import SharedEncodes
 from ._source import Frame
 
-__all__ = ["PRIMARY_SURFACE", "Job", "draw_band", "draw_copy"]
+__all__ = ["MJPEG_THREAD_MIN_PIXELS", "PRIMARY_SURFACE", "THREAD_MIN_PIXELS", "Job", "draw_band", "draw_copy"]
 
 PRIMARY_SURFACE = 0
+
+#: Lossless encodes (QUIC, LZ, GLZ...) of at least this many pixels run in a worker thread;
+#: smaller ones are not worth the trip.
+THREAD_MIN_PIXELS = 128 * 128
+
+#: MJPEG stream frames of at least this many pixels run in a worker thread.  A thread hand-off
+#: costs 0.25-0.4 ms of CPU at 25 frames/s (wake-ups, the frame read from another core's
+#: cache): more than a 320x240 JPEG and half a 640x480 one, so smaller frames (under ~1 ms
+#: of encoding, the longest they hold the event loop) are encoded inline.
+MJPEG_THREAD_MIN_PIXELS = 800 * 600
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,13 @@ class Job:
 
     pixels: int
     run: Callable[[], list[Message]]
+    #: From this size on the encode is worth a worker thread; smaller ones run inline.
+    thread_min_pixels: int = THREAD_MIN_PIXELS
+
+    @property
+    def inline(self) -> bool:
+        """Whether to run it on the caller's thread (cheaper than a worker thread's hand-off)."""
+        return self.pixels < self.thread_min_pixels
 
 
 def draw_band(
