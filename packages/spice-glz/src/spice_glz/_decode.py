@@ -13,7 +13,6 @@ from ._contract import (
     byte_view,
     check_output,
     choose_format,
-    writable_size,
 )
 from ._lib import ffi, lib
 from ._types import FORMATS, Header, Image, ImageType
@@ -148,29 +147,24 @@ class _Job:
         return Header(self.itype, self.width, self.height, self.top_down, h.stride, self.id, h.win_head_dist)
 
 
-def _call(window: Window, job: _Job, out: Any, stride: int, pin: bool) -> tuple[int, Any]:
-    """The C decode under the window's lock: (code, pinned pointer or NULL); error details
-    are left in ``window._err``.  The input and output buffers are released on return."""
+def _call(window: Window, job: _Job, dst: Any, stride: int, pin: bool) -> tuple[int, Any]:
+    """The C decode under the window's lock into ``dst`` (an exported buffer, or NULL):
+    (code, pinned pointer or NULL); error details are left in ``window._err``.  The input
+    buffer is released on return."""
     pinned = window._pinned
+    size = 0 if dst == ffi.NULL else ffi.sizeof(dst)
     with ffi.from_buffer(job.view) as src:
-        if out is None:
-            code = lib.glz_decode(
-                window._ptr, src, job.view.nbytes, ffi.NULL, 0, stride,
-                _FORMAT_CODES[job.fmt], job.limits.max_pixels, window._err, pinned if pin else ffi.NULL,
-            )  # fmt: skip
-        else:
-            with ffi.from_buffer(out, require_writable=True) as dst:
-                code = lib.glz_decode(
-                    window._ptr, src, job.view.nbytes, dst, ffi.sizeof(dst), stride,
-                    _FORMAT_CODES[job.fmt], job.limits.max_pixels, window._err, pinned if pin else ffi.NULL,
-                )  # fmt: skip
+        code = lib.glz_decode(
+            window._ptr, src, job.view.nbytes, dst, size, stride,
+            _FORMAT_CODES[job.fmt], job.limits.max_pixels, window._err, pinned if pin else ffi.NULL,
+        )  # fmt: skip
     return int(code), pinned[0] if pin else ffi.NULL
 
 
-def _run(window: Window, job: _Job, out: Any, stride: int, pin: bool) -> Any:
+def _run(window: Window, job: _Job, dst: Any, stride: int, pin: bool) -> Any:
     """Decode under the window's lock; returns the pinned pixel pointer (or NULL)."""
     with window._lock:
-        code, ptr = _call(window, job, out, stride, pin)
+        code, ptr = _call(window, job, dst, stride, pin)
         err = window._err
         where = (int(err.offset), int(err.pixel), int(err.detail))
     if ptr != ffi.NULL:
@@ -195,11 +189,12 @@ def decode(blob: Any, *, format: str | None = None, limits: Limits | None = None
     stride = job.width * FORMAT_BYTES[fmt]
     nbytes = stride * job.height
     if job.top_down and _STORED_FORMAT[job.itype] == fmt:
-        ptr = _run(window, job, None, stride, True)
+        ptr = _run(window, job, ffi.NULL, stride, True)
         pixels = memoryview(ffi.buffer(ptr, nbytes)).toreadonly()
     else:
         out = bytearray(nbytes)
-        _run(window, job, out, stride, False)
+        with ffi.from_buffer(out, require_writable=True) as dst:
+            _run(window, job, dst, stride, False)
         pixels = memoryview(out).toreadonly()
     return Image(job.width, job.height, fmt, stride, pixels, job.itype, job.id)
 
@@ -220,8 +215,14 @@ def decode_into(
     the header, so callers learn the size and id.
     """
     job = _Job(blob, format, limits)
-    check_output("GLZ", writable_size(ffi, out), stride, job.width, job.height, job.fmt)
-    _run(window, job, out, stride, False)
+    try:  # exported once: for the size check and the decode
+        dst = ffi.from_buffer(out, require_writable=True)
+    except (TypeError, BufferError, ValueError) as exc:
+        check_output("GLZ", str(exc), stride, job.width, job.height, job.fmt)
+        raise  # not reached: check_output raises for a reason
+    with dst:
+        check_output("GLZ", int(ffi.sizeof(dst)), stride, job.width, job.height, job.fmt)
+        _run(window, job, dst, stride, False)
     return job.header()
 
 

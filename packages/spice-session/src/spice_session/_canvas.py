@@ -64,6 +64,8 @@ U32 = npt.NDArray[np.uint32]
 U8 = npt.NDArray[np.uint8]
 
 _COPY_ONLY = int(Ropd.OP_PUT)
+#: Rop descriptor bits other than INVERS_DEST (as an int: flag enum arithmetic is slow).
+_NOT_INVERS_DEST = ~int(Ropd.INVERS_DEST)
 _NO_MASK = QMask()
 
 
@@ -84,11 +86,12 @@ def draw_fill(surface: Surface, msg: DisplayDrawFill, decoder: ImageDecoder) -> 
 def _fits_whole(surface: Surface, msg: DisplayDrawCopy) -> bool:
     """The zero-copy conditions of DRAW_COPY (see :meth:`ImageDecoder.decode_into`)."""
     box, area, image = msg.box, msg.src_area, msg.src_bitmap
-    if msg.rop_descriptor & ~int(Ropd.INVERS_DEST) != _COPY_ONLY or msg.mask.bitmap is not None:
+    if int(msg.rop_descriptor) & _NOT_INVERS_DEST != _COPY_ONLY or msg.mask.bitmap is not None:
         return False
-    if (area.left, area.top, area.right, area.bottom) != (0, 0, image.width, image.height):
+    width, height = image.width, image.height
+    if area.left or area.top or area.right != width or area.bottom != height:
         return False
-    if (box.width, box.height) != (image.width, image.height):
+    if box.right - box.left != width or box.bottom - box.top != height:
         return False
     if box.left < 0 or box.top < 0 or box.right > surface.width or box.bottom > surface.height:
         return False

@@ -51,6 +51,8 @@ __all__ = ["ImageDecoder"]
 DECODE_BYTES_PER_PIXEL = 8
 
 SurfaceLookup = Callable[[int], Surface]
+_HIGH_BITS_SET = int(ImageFlags.HIGH_BITS_SET)
+_CACHING = int(ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME)
 #: Image types whose pixels come from the caches or a surface, not from the image.
 _REFERENCES = (FromCacheImage, FromCacheLosslessImage, SurfaceImage)
 
@@ -112,7 +114,8 @@ class ImageDecoder:
         codec = CODECS.get(image.type)
         if codec is None or codec.decode_into is None:
             return False
-        if surface.words is None or image.flags & ImageFlags.HIGH_BITS_SET:
+        flags = int(image.flags)  # plain int arithmetic: flag enum operators are slow
+        if surface.words is None or flags & _HIGH_BITS_SET:
             return False
         target = surface.flat[y * surface.stride + x * 4 :]
         failure = ""
@@ -126,7 +129,7 @@ class ImageDecoder:
             failure = f"{describe(image)}: {exc}"
         if failure:  # raised outside the handler: nothing chains the codec error and its frames
             raise DisplayError(failure)
-        if image.flags & (ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME):
+        if flags & _CACHING:
             region = surface.pixels[y : y + image.height, x : x + image.width]
             self._cache(image, Pixels(region, fmt == "bgra32"))
         return True
