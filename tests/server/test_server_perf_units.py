@@ -53,6 +53,15 @@ def test_photo_like_matches_its_definition() -> None:
     assert 50 < sum(answers) < 350  # both answers were exercised
 
 
+@pytest.mark.parametrize(("low", "high"), [(0, 255), (5, 250), (0, 233)])
+def test_photo_like_steps_are_not_taken_modulo_256(low: int, high: int) -> None:
+    # sharp edges whose byte difference wraps around to a small one are still sharp edges
+    pixels = np.full((64, 512, 4), low, np.uint8)
+    pixels[:, 1::2, :3] = high
+    assert reference_photo_like(pixels) is False
+    assert is_photo_like(pixels) is False
+
+
 def test_cache_goes_to_probing_after_turnovers_without_a_hit() -> None:
     cache = PixmapCache(1000)
     image_id = 0
