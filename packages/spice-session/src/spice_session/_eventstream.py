@@ -42,6 +42,9 @@ __all__ = ["MAX_DAMAGE_RECTS", "EventBuffer", "EventStream", "merge_rect"]
 
 #: Rectangles kept per surface while damage is merged; more become one bounding box.
 MAX_DAMAGE_RECTS = 4
+#: :meth:`EventStream.receive` lets other tasks run at least once per this many events
+#: (always when it has to wait for one).
+_EVENTS_PER_YIELD = 64
 
 _ALWAYS_KEPT = (ChannelOpened, ChannelEnded, SessionClosed)
 
@@ -187,6 +190,7 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         self._producers = 0
         self._started = False
         self._closed = False
+        self._since_yield = 0
 
     # ------------------------------------------------------------- producers
     def put(self, event: Event, *, force: bool = False) -> None:
@@ -223,14 +227,22 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         raise trio.WouldBlock
 
     async def receive(self) -> Event:
+        """The next event.  Always a cancel point; it lets other tasks run when it waits, and
+        at least once per ``_EVENTS_PER_YIELD`` events taken without waiting.  (A yield per
+        event let the reader take one event per scheduler round while a channel reader put
+        two per draw: the buffer filled under any flood.)"""
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             try:
                 event = self.receive_nowait()
             except trio.WouldBlock:
                 await self._lot.park()
+                self._since_yield = 0
                 continue
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            self._since_yield += 1
+            if self._since_yield >= _EVENTS_PER_YIELD:
+                self._since_yield = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return event
 
     def close(self) -> None:
