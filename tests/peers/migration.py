@@ -23,16 +23,30 @@ def wait_text_screen(vm: Qemu, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def announce(source: Qemu, target: Qemu) -> None:
+    """``client_migrate_info`` on ``source``: its SPICE clients are told to link ``target``."""
+    source.qmp("client_migrate_info", protocol="spice", hostname="127.0.0.1", port=target.port)
+
+
 def migrate(
-    source: Qemu, target: Qemu, migration_port: int, slow: bool = True, bandwidth: int = 1_000_000
+    source: Qemu,
+    target: Qemu,
+    migration_port: int,
+    slow: bool = True,
+    bandwidth: int = 1_000_000,
+    announced: bool = False,
 ) -> None:
-    """``client_migrate_info`` then ``migrate`` on ``source``; returns once it completed.
+    """``client_migrate_info`` (unless ``announced`` already) then ``migrate`` on ``source``;
+    returns once it completed.
 
     ``slow`` limits the bandwidth to ``bandwidth`` bytes/s (1 MB/s: about a second for the
-    migration): time for a client to link the destination before the source finishes."""
+    migration): time for a client to link the destination before the source finishes.  A
+    client that has not linked it by then gets MIGRATE_SWITCH_HOST instead; a test of the
+    seamless path announces first and waits for its client (libspice-server gives it 10 s)."""
     if slow:
         source.qmp("migrate-set-parameters", **{"max-bandwidth": bandwidth})
-    source.qmp("client_migrate_info", protocol="spice", hostname="127.0.0.1", port=target.port)
+    if not announced:
+        announce(source, target)
     source.qmp("migrate", uri=f"tcp:127.0.0.1:{migration_port}")
     end = time.monotonic() + 60
     while (status := source.qmp("query-migrate").get("status")) != "completed":
