@@ -177,11 +177,13 @@ class BaseChannel:
 
     async def _pump(self) -> None:
         """Read until at least one event is processed (caller holds the receive lock)."""
-        for event in await self._io.next_events():
+        events = await self._io.next_events()
+        now = trio.current_time()  # one batch, one arrival time
+        for event in events:
             if isinstance(event, MessageReceived):
                 self.messages_received += 1
                 self._inbox.append(event)
-                self.last_message_at = trio.current_time()
+                self.last_message_at = now
             elif isinstance(event, ConnectionClosed):
                 self._peer_closed = True
             else:  # a link event after the link stage cannot happen

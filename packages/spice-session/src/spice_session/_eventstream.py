@@ -198,7 +198,8 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         if self._closed:
             return
         self.buffer.put(event, force=force)
-        self._lot.unpark_all()
+        if self._lot:  # a reader waits (most puts find none: it is busy with earlier events)
+            self._lot.unpark_all()
 
     def add_producers(self, count: int) -> None:
         """``count`` readers will put events; the stream ends when all called :meth:`producer_done`."""
