@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import trio
+from spice_cli._cli import build_parser
 from spice_cli._exitcodes import ExitCode
-from spice_cli._main import build_parser
 from spice_cli._run import execute
 from spice_server import Framebuffer, Server
 

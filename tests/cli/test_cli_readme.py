@@ -12,7 +12,7 @@ import numpy as np
 import trio
 from peers.ports import free_tcp_port
 from PIL import Image
-from spice_cli._main import build_parser
+from spice_cli._cli import build_parser
 
 README = Path(__file__).resolve().parents[2] / "packages" / "spice-cli" / "README.md"
 

@@ -21,7 +21,8 @@ import spice_net
 import spice_session as ss
 import trio
 from PIL import Image
-from spice_cli._main import build_parser, main
+from spice_cli import main
+from spice_cli._cli import build_parser
 from spice_cli._secrets import password_from
 from spice_server import Framebuffer, Server
 

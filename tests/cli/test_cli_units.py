@@ -9,8 +9,9 @@ import pytest
 import spice_net
 import spice_proto as sp
 import spice_session as ss
+from spice_cli import main
+from spice_cli._cli import build_parser
 from spice_cli._exitcodes import ExitCode, classify
-from spice_cli._main import build_parser, main
 from spice_cli._summary import caps_text, describe_message, modes_text, surface_text
 
 

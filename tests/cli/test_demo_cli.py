@@ -14,10 +14,10 @@ import pytest
 import spice_session as ss
 import trio
 from PIL import Image
-from spice_cli import _demo
+from spice_cli import _demo, main
+from spice_cli._cli import build_parser
 from spice_cli._connect import UsageError
 from spice_cli._exitcodes import ExitCode
-from spice_cli._main import build_parser, main
 from spice_proto import MouseButton
 from spice_server import DemoSource
 from spice_server._demo import PENS

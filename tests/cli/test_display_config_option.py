@@ -34,7 +34,7 @@ def test_unknown_effects_are_refused(text: str) -> None:
 
 
 def test_the_view_options_parse() -> None:
-    from spice_cli._main import build_parser
+    from spice_cli._cli import build_parser
 
     args = build_parser().parse_args(
         ["view", "spice://h:1", "--disable-effects", "all", "--color-depth", "16"]

@@ -7,7 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
-from spice_cli._main import build_parser
+from spice_cli._cli import build_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

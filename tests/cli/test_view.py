@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import spice_proto as sp
-from spice_cli._main import build_parser, main
+from spice_cli import main
+from spice_cli._cli import build_parser
 from spice_cli._sdl_logic import (
     GRAB_HINT,
     RELEASE_COMBO,

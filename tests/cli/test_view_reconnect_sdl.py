@@ -17,7 +17,7 @@ import trio
 from peers.ports import free_tcp_port
 from peers.server_task import serve_until as _serve_until
 from spice_cli import _sdl_viewer
-from spice_cli._main import build_parser
+from spice_cli._cli import build_parser
 from spice_cli._sdl_window import Window
 from test_view_sdl import sdl  # noqa: F401 - a fixture
 

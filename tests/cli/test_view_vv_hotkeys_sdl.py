@@ -15,7 +15,7 @@ import trio
 from peers.ports import free_tcp_port
 from peers.server_task import serve_until
 from spice_cli import _sdl_viewer
-from spice_cli._main import build_parser
+from spice_cli._cli import build_parser
 from test_view_reconnect_sdl import _push_key, _push_quit, _server, _until
 from test_view_sdl import sdl  # noqa: F401 - a fixture
 
@@ -142,7 +142,7 @@ async def test_hotkeys_option_over_the_file(
 
 
 def test_a_bad_hot_key_in_the_file_is_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from spice_cli._main import main
+    from spice_cli import main
 
     vv = tmp_path / "bad.vv"
     vv.write_text(

@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 # isort: skip_file
 from ._exitcodes import ExitCode as ExitCode
 from ._main import main as main
-from spice_proto.lowlevel import publish as _publish
 
-__all__ = _publish(__name__, globals())
+# Light on purpose (no spice_proto.lowlevel.publish: it imports the whole protocol): ``spice``
+# imports this package before it can turn Ctrl+C into exit code 130.
+ExitCode.__module__ = main.__module__ = __name__
+__all__ = ["ExitCode", "__version__", "main"]

@@ -1,15 +1,18 @@
-"""``--capture DIR`` on every client command: a plaintext pcap per channel (:func:`spice_net.capture_to`)."""
+"""``--capture DIR`` on every client command: a plaintext pcap per channel (:func:`spice_net.capture_to`).
+
+Light: the option is added while the command line is parsed; spice_net is imported to capture.
+"""
 
 from __future__ import annotations
 
 import argparse
 from contextlib import ExitStack
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import spice_net
+from ._exitcodes import ExitCode, UsageError
 
-from ._exitcodes import ExitCode
-from ._run import Command, UsageError
+if TYPE_CHECKING:
+    from ._run import Command
 
 __all__ = ["add_capture_option", "capturing"]
 
@@ -30,6 +33,8 @@ def capturing(command: Command) -> Command:
     """``command`` run inside :func:`spice_net.capture_to` of its ``--capture`` directory."""
 
     async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
+        import spice_net
+
         with ExitStack() as stack:
             try:
                 stack.enter_context(spice_net.capture_to(args.capture))

@@ -10,6 +10,7 @@ import spice_session as ss
 import trio
 from spice_proto import ChannelType, DisplayMsg
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 from ._stats import format_stats
@@ -21,7 +22,7 @@ __all__ = ["UsageError", "add_parser", "run"]  # UsageError: where it used to be
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "connect",
-        help="connect to a SPICE server and print a summary",
+        help=HELP["connect"],
         description="Connect to a SPICE server, print its capabilities, channels, mouse mode, "
         "surfaces and first display messages, then disconnect.",
     )

@@ -45,6 +45,7 @@ import trio
 from spice_session import LAYOUTS, Driver
 from spice_session import events as ev
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 from ._verbs import ERROR_CODES, VERBS, Shot, VerbError, call
@@ -328,7 +329,7 @@ async def _listen(path: str) -> trio.SocketListener:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "control",
-        help="serve the automation verbs as JSON lines on a Unix socket",
+        help=HELP["control"],
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -30,6 +30,7 @@ from spice_server import (
     run_demo_audio,
 )
 
+from ._commands import HELP
 from ._exitcodes import ExitCode, UsageError
 from ._screenshot import write_png
 from ._secrets import add_password_args, password_from, password_origin
@@ -55,7 +56,7 @@ DEFAULT_SCREENSHOT = "spice-demo.png"
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="run the built-in demo server and view it (or screenshot it without a display)",
+        help=HELP["demo"],
         description="Start a SPICE server showing a live demo scene (clock, animation, a text panel "
         "you can type into, a canvas you can draw on) and open the viewer on it. Without a display "
         "(or with --headless) connect headless instead, write a screenshot and exit. The spice:// URI "

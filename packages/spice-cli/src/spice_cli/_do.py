@@ -37,6 +37,7 @@ import trio
 from PIL import Image
 from spice_session import LAYOUTS, Driver, KeyComboError, get_layout
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._record_audio import capture, save_wav
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
@@ -222,7 +223,7 @@ def read_script(path: Path) -> list[str]:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "do",
-        help="type, click, wait for the screen (vncdotool's actions)",
+        help=HELP["do"],
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

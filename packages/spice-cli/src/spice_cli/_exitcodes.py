@@ -1,14 +1,14 @@
-"""Exit codes of the ``spice`` command, and the one-line message for each expected failure."""
+"""Exit codes of the ``spice`` command, and the one-line message for each expected failure.
+
+Light on purpose (``enum`` only): the ``spice`` entry point needs it before any command runs.
+"""
 
 from __future__ import annotations
 
 import enum
+from typing import TextIO
 
-import spice_net
-from spice_session import AgentError, InvalidURI, MatchError, NeedleError, OcrUnavailable, ScreenshotTimeout
-from spice_session.lowlevel import SessionLost
-
-__all__ = ["ExitCode", "UsageError", "classify"]
+__all__ = ["ExitCode", "UsageError", "classify", "fail"]
 
 
 class UsageError(Exception):
@@ -52,8 +52,28 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def fail(code: ExitCode, message: str, err: TextIO) -> int:
+    """Print ``spice: <message>`` on ``err``; ``code`` as an int."""
+    try:
+        print(f"spice: {message}", file=err, flush=True)
+    except OSError:  # stderr is gone too: the exit code is all that is left
+        pass
+    return int(code)
+
+
 def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
     """The exit code and one-line message for an expected failure, or ``None`` for a bug."""
+    import spice_net
+    from spice_session import (
+        AgentError,
+        InvalidURI,
+        MatchError,
+        NeedleError,
+        OcrUnavailable,
+        ScreenshotTimeout,
+    )
+    from spice_session.lowlevel import SessionLost
+
     detail = _one_line(exc)
     table: list[tuple[type[BaseException], ExitCode, str]] = [
         (InvalidURI, ExitCode.USAGE, "invalid URI"),

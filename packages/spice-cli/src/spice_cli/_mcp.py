@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import trio
 from spice_session import LAYOUTS, Driver
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
@@ -40,7 +41,7 @@ def _host_port(text: str) -> tuple[str, int]:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "mcp",
-        help="serve the automation verbs to AI agents (Model Context Protocol)",
+        help=HELP["mcp"],
         description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
     )
     add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")

@@ -12,6 +12,7 @@ import spice_session as ss
 import trio
 from spice_session.events import AudioChunk
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
@@ -24,7 +25,7 @@ PAUSE_MS = 100
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "record-audio",
-        help="save what the guest plays as a WAV file",
+        help=HELP["record-audio"],
         description="Connect to a SPICE server with its playback channel, record what the guest plays "
         "for --seconds seconds and write it to OUT as 16-bit PCM WAV (silence where nothing played "
         "after the first sound).",

@@ -27,6 +27,7 @@ import spice_session as ss
 import trio
 from spice_proto import ChannelType
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
@@ -120,7 +121,7 @@ class VideoWriter:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "record",
-        help="record the session as a video (H.264 or VP9, with sound)",
+        help=HELP["record"],
         description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
     )
     add_connection_args(p, timeout_help="give up connecting after S seconds (default 10)")

@@ -24,6 +24,7 @@ import trio
 from PIL import Image
 from spice_proto import ChannelType
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError
 
@@ -113,7 +114,7 @@ async def _drain(stream: trio.abc.ReceiveStream) -> None:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "replay",
-        help="replay a --capture directory through the client (offline bug reproduction)",
+        help=HELP["replay"],
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -26,6 +26,7 @@ import trio
 from PIL import Image
 from spice_proto import ChannelType
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 from ._stats import format_stats
@@ -97,7 +98,7 @@ def take_bundle(session: ss.Session) -> Callable[[Path, dict[str, bytes]], list[
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "report",
-        help="write a bug-report bundle: screenshot, stats, capabilities, traffic capture",
+        help=HELP["report"],
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -20,7 +20,7 @@ import spice_net
 import spice_session as ss
 import trio
 
-from ._exitcodes import ExitCode, UsageError, classify
+from ._exitcodes import ExitCode, UsageError, classify, fail
 from ._secrets import add_password_args, check_password, password_from
 
 __all__ = [
@@ -160,14 +160,6 @@ def connect_options(args: argparse.Namespace, *, audio: bool = False) -> dict[st
     }
 
 
-def _fail(code: ExitCode, message: str, err: TextIO) -> int:
-    try:
-        print(f"spice: {message}", file=err, flush=True)
-    except OSError:  # stderr is gone too: the exit code is all that is left
-        pass
-    return int(code)
-
-
 def _reader_gone(out: TextIO) -> bool:
     """Nobody reads ``out`` any more (a pipe or socket with the far end closed)."""
     try:
@@ -206,14 +198,14 @@ def execute(command: Command, args: argparse.Namespace, out: TextIO, err: TextIO
     except BaseException as exc:
         leaves = spice_net.lowlevel.error_leaves(exc) or [exc]
         if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-            return _fail(ExitCode.INTERRUPTED, "interrupted", err)
+            return fail(ExitCode.INTERRUPTED, "interrupted", err)
         if all(isinstance(leaf, BrokenPipeError) for leaf in leaves) and _reader_gone(out):
             return _quiet_broken_pipe(out)
         if len(leaves) != 1 or not isinstance(leaves[0], Exception):
             raise
         if isinstance(leaves[0], UsageError):
-            return _fail(ExitCode.USAGE, str(leaves[0]), err)
+            return fail(ExitCode.USAGE, str(leaves[0]), err)
         known = classify(leaves[0])
         if known is None:
             raise
-        return _fail(known[0], known[1], err)
+        return fail(known[0], known[1], err)

@@ -26,6 +26,7 @@ import trio
 from PIL import Image
 from spice_proto import ChannelType
 
+from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
@@ -40,7 +41,7 @@ GAP_WAIT = 1.0
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "screenshot",
-        help="save the remote screen as a PNG",
+        help=HELP["screenshot"],
         description="Connect to a SPICE server, wait for its first complete picture, then up to --settle "
         "seconds for the screen to be still; write the still picture, or the newest complete one if the "
         "screen never settled (a note on stderr says so), to OUT as PNG and exit.",

@@ -22,6 +22,7 @@ from spice_server import (
     image_source,
 )
 
+from ._commands import HELP
 from ._exitcodes import ExitCode, UsageError
 from ._secrets import add_password_args, password_from, password_origin
 
@@ -34,7 +35,7 @@ SASLDB_MECHANISMS = "scram-sha-256 scram-sha-1 digest-md5 plain"
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "serve",
-        help="run a SPICE server (demo scene or an image) for remote-viewer, spicy or spice view",
+        help=HELP["serve"],
         description="Serve a display over SPICE until interrupted. Sources: 'demo' (the live demo "
         "scene) or 'image FILE' (a still picture, any format Pillow reads).",
     )

@@ -15,6 +15,7 @@ import spice_net
 import spice_session as ss
 import trio
 
+from ._commands import HELP
 from ._display_config import COLOR_DEPTHS, display_config, effects_option
 from ._exitcodes import ExitCode
 from ._hotkeys import ACTIONS, Combo, InvalidHotkey, bindings, parse_hotkeys
@@ -35,7 +36,7 @@ _REPORT_SECONDS = 10.0
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "view",
-        help="show a SPICE server's screen in a window, with keyboard and mouse",
+        help=HELP["view"],
         description="Open a window at the remote screen size showing the server's primary display. "
         "Click to grab keyboard and mouse, press Ctrl+Alt to release them, Ctrl+Alt+F toggles "
         "fullscreen, Ctrl+Alt+M mutes the sound, Ctrl+Alt+N the microphone, Ctrl+Alt+S shows statistics, "
