@@ -120,8 +120,8 @@ class StatsCollector:
         self.started = trio.current_time()
         self.frames = 0
         self.draw_seconds = 0.0
-        self._changes: deque[float] = deque()
-        self._draws: deque[tuple[float, float]] = deque()
+        #: (time, frames, draw seconds) at each sample: the per-draw calls only add to totals.
+        self._draw_samples: deque[tuple[float, int, float]] = deque()
         self._samples: deque[tuple[float, dict[tuple[int, int], tuple[int, int, int]]]] = deque()
         self._finished_streams: dict[tuple[int, int], tuple[int, int]] = {}
         self._stream_ids: set[tuple[int, int]] = set()
@@ -131,11 +131,7 @@ class StatsCollector:
 
     # --------------------------------------------------------------- fed by the session
     def display_changed(self) -> None:
-        now = trio.current_time()
         self.frames += 1
-        self._changes.append(now)
-        while self._changes and self._changes[0] < now - WINDOW:
-            self._changes.popleft()
 
     def audio_arrived(self, ahead_ms: int) -> None:
         """A playback chunk arrived ``ahead_ms`` before its media time (negative: late)."""
@@ -143,11 +139,7 @@ class StatsCollector:
 
     def display_handled(self, seconds: float) -> None:
         """A display message took ``seconds`` to decode and draw."""
-        now = trio.current_time()
         self.draw_seconds += seconds
-        self._draws.append((now, seconds))
-        while self._draws and self._draws[0][0] < now - WINDOW:
-            self._draws.popleft()
 
     # ------------------------------------------------------------------------ sampling
     async def run(self) -> None:
@@ -184,6 +176,9 @@ class StatsCollector:
         self._stream_frames_seen.append((now, frames))
         while len(self._stream_frames_seen) > 2 and self._stream_frames_seen[1][0] <= now - WINDOW:
             self._stream_frames_seen.popleft()
+        self._draw_samples.append((now, self.frames, self.draw_seconds))
+        while len(self._draw_samples) > 2 and self._draw_samples[1][0] <= now - WINDOW:
+            self._draw_samples.popleft()
 
     # ------------------------------------------------------------------------ the report
     def snapshot(self) -> SessionStats:
@@ -218,17 +213,19 @@ class StatsCollector:
         stream_frames, stream_late = self._stream_totals()
         first_t, first_frames = self._stream_frames_seen[0]
         stream_span = now - first_t
-        recent_changes = [t for t in self._changes if t >= now - WINDOW]
-        recent_draw = sum(s for t, s in self._draws if t >= now - WINDOW)
+        draw_t, draw_frames, draw_seconds = self._draw_samples[0]
+        draw_span = now - draw_t
         playback = (ChannelType.PLAYBACK, 0) in self.session.opened
         return SessionStats(
             seconds=round(now - self.started, 3),
             rtt_ms=tcp_rtt_ms(self.session.main.stream),
             channels=tuple(channels),
-            fps=float(len(recent_changes)),
+            fps=round((self.frames - draw_frames) / draw_span, 1) if draw_span > 0 else 0.0,
             frames=self.frames,
             draw_ms=round(self.draw_seconds * 1000, 3),
-            draw_ms_per_s=round(recent_draw * 1000 / WINDOW, 3),
+            draw_ms_per_s=round((self.draw_seconds - draw_seconds) * 1000 / draw_span, 3)
+            if draw_span > 0
+            else 0.0,
             streams=len(self._stream_ids),
             stream_frames=stream_frames,
             stream_fps=round((stream_frames - first_frames) / stream_span, 2) if stream_span > 0 else 0.0,
