@@ -141,10 +141,14 @@ class ClientContext:
 class ClientSession:
     """A client (one main channel and its sub-channels) of a :class:`Server`."""
 
-    def __init__(self, context: ClientContext, session_id: int, peer: str, secure: bool) -> None:
+    def __init__(
+        self, context: ClientContext, session_id: int, peer: str, secure: bool, *, address: str
+    ) -> None:
         self._ctx = context
         self.id = session_id
         self.peer = peer
+        #: What the server's per-address limit counts this client as (``address_key`` of its host).
+        self.address = address
         self.secure = secure
         self.mouse_mode = context.initial_mouse_mode
         self.channels: dict[tuple[int, int], ServerChannel] = {}

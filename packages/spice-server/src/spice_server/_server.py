@@ -213,7 +213,6 @@ class Server:
         if max_clients_per_address < 1:
             raise ValueError("max_clients_per_address must be at least 1")
         self.max_clients_per_address = max_clients_per_address
-        self._session_addresses: dict[int, str] = {}  # session id -> address_key of its peer
         self.link_timeout = link_timeout
         if idle_timeout is not None and idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive (or None)")
@@ -401,7 +400,7 @@ class Server:
             if len(self._sessions) >= self.max_clients:
                 log.warning("refusing a client: %d clients already", len(self._sessions))
                 return LinkErr.ERROR
-            same = sum(1 for a in self._session_addresses.values() if a == address)
+            same = sum(1 for s in self._sessions.values() if s.address == address)
             if same >= self.max_clients_per_address:
                 log.warning("refusing a client from %s: %d clients from there already", address, same)
                 return LinkErr.ERROR
@@ -422,15 +421,15 @@ class Server:
             return
         kind = ChannelType(channel.channel_type)
         if kind is ChannelType.MAIN:
-            session = ClientSession(self._client_context(), self._new_session_id(), peer, secure)
+            session = ClientSession(
+                self._client_context(), self._new_session_id(), peer, secure, address=address_key(host)
+            )
             self._sessions[session.id] = session
-            self._session_addresses[session.id] = address_key(host)
             log.info("%r connected%s", session, " over TLS" if secure else "")
             try:
                 await session.run(channel)
             finally:
                 self._sessions.pop(session.id, None)
-                self._session_addresses.pop(session.id, None)
                 log.info("%r disconnected", session)
             return
         # The channel runs in its client's nursery; this task (whose return closes the stream)
