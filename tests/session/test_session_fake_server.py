@@ -31,10 +31,52 @@ class Script:
     send_init: bool = True
     #: False: every connection after the main channel's is held without a link reply.
     link_others: bool = True
-    #: Set: connections after the main and display channels wait for it before their link.
-    hold_late_links: trio.Event | None = None
+    #: Channel types listed after those (linked, then only read).
+    extra: tuple[sp.ChannelType, ...] = ()
+    #: Links of these channel types are answered only once their event is set.
+    hold: dict[sp.ChannelType, trio.Event] = field(default_factory=dict)
+    #: The channel types of the links held now.
+    held: list[sp.ChannelType] = field(default_factory=list)
+    #: Links of these channel types are refused with that error.
+    refuse: dict[sp.ChannelType, sp.LinkErr] = field(default_factory=dict)
     linked: list[tuple[int, int, int]] = field(default_factory=list)
     display_init: list[sp.Message] = field(default_factory=list)
+    #: Connections the server holds now (a linked channel counts until the client closes it).
+    connections: int = 0
+
+
+class _Replayed(trio.abc.Stream):
+    """A stream whose first bytes were read ahead: they are received again first."""
+
+    def __init__(self, inner: trio.abc.Stream, head: bytes) -> None:
+        self.inner, self._head = inner, head
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._head:
+            size = len(self._head) if max_bytes is None else max_bytes
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return await self.inner.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _link_type(stream: trio.SocketStream) -> tuple[sp.ChannelType | None, bytes]:
+    """The channel type a link message asks for (read ahead: header, connection id, type)."""
+    head = b""
+    while len(head) < 21:
+        chunk = await stream.receive_some(21 - len(head))
+        if not chunk:
+            return None, head
+        head += chunk
+    return sp.ChannelType(head[20]), head
 
 
 async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
@@ -50,17 +92,38 @@ async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
     channels = (sp.ChannelId(T.PLAYBACK, 0), sp.ChannelId(T.DISPLAY, 0), sp.ChannelId(T.USBREDIR, 0))
     if script.inputs is not None:
         channels += (sp.ChannelId(T.INPUTS, 0),)
+    channels += tuple(sp.ChannelId(kind, 0) for kind in script.extra)
     await chan.send(sp.MainChannelsList(channels))
-    await trio.sleep_forever()
+    await _read_until_closed(chan)
+
+
+async def _read_until_closed(chan: spice_net.ServerChannel) -> None:
+    while True:
+        await chan.receive()  # ChannelClosed once the client closed it
 
 
 async def _handler(script: Script, stream: trio.SocketStream) -> None:
+    script.connections += 1
+    try:
+        await _serve(script, stream)
+    finally:
+        script.connections -= 1
+
+
+async def _serve(script: Script, stream: trio.SocketStream) -> None:
     if script.linked and not script.link_others:
         await trio.sleep_forever()
-    if script.hold_late_links is not None and len(script.linked) >= 2:
-        await script.hold_late_links.wait()
+    kind, head = await _link_type(stream)
+    if kind in script.hold:
+        script.held.append(kind)
+        await script.hold[kind].wait()
+    refused = script.refuse.get(kind) if kind is not None else None
     try:
-        chan = await spice_net.accept_channel(stream, password=None)
+        chan = await spice_net.accept_channel(
+            _Replayed(stream, head),
+            password=None,
+            channel_caps_for=(lambda mess: refused) if refused is not None else None,
+        )
     except spice_net.SpiceNetError:
         return
     async with chan:
@@ -72,10 +135,9 @@ async def _handler(script: Script, stream: trio.SocketStream) -> None:
                 script.display_init.append(await chan.receive())  # type: ignore[arg-type]
                 if script.display is not None:
                     await script.display(chan)
-                await trio.sleep_forever()
             elif chan.channel_type == T.INPUTS and script.inputs is not None:
                 await script.inputs(chan)
-                await trio.sleep_forever()
+            await _read_until_closed(chan)
         except spice_net.ChannelClosed:
             pass
 
@@ -183,9 +245,95 @@ async def test_linked_channels_are_read_while_the_next_one_links() -> None:
     async def inputs(chan: spice_net.ServerChannel) -> None:
         await trio.sleep_forever()
 
-    script = Script(display=display, inputs=inputs, hold_late_links=drained)
+    script = Script(display=display, inputs=inputs, hold={T.INPUTS: drained})
     with trio.fail_after(30):
         async with fake_server(script) as uri, ss.connect(uri, timeout=20) as session:
             assert drained.is_set()
             assert session.inputs is not None
     assert [link[0] for link in script.linked] == [T.MAIN, T.DISPLAY, T.INPUTS]
+
+
+async def test_channels_link_in_parallel_whatever_order_the_server_answers() -> None:
+    """The display link is answered only once inputs and cursor are linked: a session that
+    linked one channel after the other waited for the display forever."""
+    display_answer = trio.Event()
+
+    async def inputs(chan: spice_net.ServerChannel) -> None:
+        pass
+
+    script = Script(inputs=inputs, extra=(T.CURSOR,), hold={T.DISPLAY: display_answer})
+
+    async def answer_display_last() -> None:
+        while not {T.INPUTS, T.CURSOR} <= {kind for kind, _, _ in script.linked}:
+            await trio.sleep(0.01)
+        display_answer.set()
+
+    with trio.fail_after(30):
+        async with fake_server(script) as uri, trio.open_nursery() as nursery:
+            nursery.start_soon(answer_display_last)
+            async with ss.connect(uri, timeout=20) as session:
+                events = session.events()
+                first = await events.receive()
+                assert isinstance(first, ss.events.ChannelOpened)
+                opened = [first]
+                while len(opened) < 4:
+                    event = await events.receive()
+                    if isinstance(event, ss.events.ChannelOpened):
+                        opened.append(event)
+                assert session.inputs is not None
+                listed = [(T.MAIN, 0), (T.DISPLAY, 0), (T.INPUTS, 0), (T.CURSOR, 0)]
+                assert list(session.opened) == listed  # the server's order, not the links'
+    assert (first.channel_type, first.channel_id) == (T.MAIN, 0)
+    assert {(e.channel_type, e.channel_id) for e in opened} == set(listed)
+    assert [link[0] for link in script.linked][-1] == T.DISPLAY
+    assert len(script.display_init) == 1
+
+
+@pytest.mark.parametrize(
+    ("refuse", "error"),
+    [
+        ({T.INPUTS: sp.LinkErr.CHANNEL_NOT_AVAILABLE}, spice_net.LinkRefused),
+        ({T.INPUTS: sp.LinkErr.PERMISSION_DENIED}, spice_net.AuthenticationFailed),
+        (
+            {T.INPUTS: sp.LinkErr.PERMISSION_DENIED, T.CURSOR: sp.LinkErr.PERMISSION_DENIED},
+            spice_net.AuthenticationFailed,
+        ),
+    ],
+    ids=["not-available", "denied", "two-denied"],
+)
+async def test_a_refused_link_cancels_the_others_and_closes_every_channel(
+    refuse: dict[sp.ChannelType, sp.LinkErr], error: type[spice_net.LinkRefused]
+) -> None:
+    """Display linked and being read, cursor linked (or refused too), the record link held
+    unanswered: one refused link ends connect with that error alone, and the client closes
+    every connection it made."""
+    never, release = trio.Event(), trio.Event()
+
+    async def display(chan: spice_net.ServerChannel) -> None:
+        await chan.send(
+            sp.DisplaySurfaceCreate(0, 64, 48, sp.SurfaceFmt.FMT_32_xRGB, sp.SurfaceFlags.PRIMARY)
+        )
+
+    async def inputs(chan: spice_net.ServerChannel) -> None:
+        pass
+
+    hold = {T.RECORD: never, **dict.fromkeys(refuse, release)}
+    script = Script(display=display, inputs=inputs, extra=(T.CURSOR, T.RECORD), hold=hold, refuse=refuse)
+
+    async def refuse_while_record_waits() -> None:
+        while not set(hold) <= set(script.held):
+            await trio.sleep(0.01)
+        release.set()
+
+    with trio.fail_after(30):
+        async with fake_server(script) as uri, trio.open_nursery() as nursery:
+            nursery.start_soon(refuse_while_record_waits)
+            with pytest.raises(error) as raised:
+                async with ss.connect(uri, timeout=20, audio=True):
+                    raise AssertionError("connected with a refused channel")
+            assert type(raised.value) is error
+            never.set()  # the held link is answered now: the client has closed that socket
+            while script.connections:
+                await trio.sleep(0.01)
+    assert script.linked[0][0] == T.MAIN
+    assert T.RECORD not in {kind for kind, _, _ in script.linked}

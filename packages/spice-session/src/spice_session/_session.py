@@ -1,4 +1,4 @@
-"""The client session: main channel first, then display, inputs and cursor, one reader task each."""
+"""The client session: main channel first, then display, inputs and cursor in parallel, one reader each."""
 
 from __future__ import annotations
 
@@ -81,6 +81,8 @@ __all__ = ["DEFAULT_TIMEOUT", "MIN_MEMORY_BUDGET", "DisplaySettings", "Session",
 #: Seconds allowed for connecting, linking and the main channel handshake.
 DEFAULT_TIMEOUT = 10.0
 _CLOSE_TIMEOUT = 2.0
+#: At most this many channels link at once (a server listing hundreds gets them a few at a time).
+_PARALLEL_LINKS = 8
 #: Common messages that only drive flow control (answered by spice_net); not passed on as events.
 _HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
 
@@ -481,7 +483,7 @@ async def _establish(
     linked_main: tuple[Channel, bool] | None = None,
     first_event: Event | None = None,
 ) -> Session:
-    """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels.
+    """Main channel (or ``linked_main``), MAIN_INIT, channel list, then the other channels in parallel.
 
     Each channel's reader starts in ``nursery`` as soon as the channel is ready;
     ``first_event`` is queued right after the main channel's ChannelOpened, before any.
@@ -516,16 +518,42 @@ async def _establish(
         session._queue(main_key, message)
         session.channels = tuple(message.channels)
         session._read(nursery, main_key, main)
-        for channel_type, channel_id in channels_to_open(session.channels, audio=audio):
-            channel, _ = await connector.open(channel_type, channel_id, session.session_id, tls=tls)
-            session.opened[(channel_type, channel_id)] = channel
+        await _link_channels(
+            session, connector, nursery, channels_to_open(session.channels, audio=audio), tls
+        )
+    except BaseException:
+        nursery.cancel_scope.cancel()  # the readers stop before their channels close
+        await session._aclose()
+        raise
+    return session
+
+
+async def _link_channels(
+    session: Session,
+    connector: Connector,
+    nursery: trio.Nursery,
+    wanted: list[tuple[ChannelType, int]],
+    tls: bool,
+) -> None:
+    """Link the channels ``wanted`` all at once, as spice-gtk does; each is read from the moment it is ready.
+
+    The first failure cancels the other links and is raised alone; what was linked is then
+    in ``session.opened`` for the caller to close.  ``session.opened`` ends in list order.
+    """
+    limiter = trio.CapacityLimiter(_PARALLEL_LINKS)
+    first_inputs = next((key for key in wanted if key[0] == ChannelType.INPUTS), None)
+    failed: list[Exception] = []
+
+    async def link(key: tuple[ChannelType, int]) -> None:
+        try:
+            async with limiter:
+                channel, _ = await connector.open(key[0], key[1], session.session_id, tls=tls)
+            session.opened[key] = channel  # at once (no checkpoint since the link): closed on failure
             session._events.put(
-                ChannelOpened(
-                    channel_type, channel_id, channel.server_common_caps, channel.server_channel_caps
-                ),
+                ChannelOpened(key[0], key[1], channel.server_common_caps, channel.server_channel_caps),
                 force=True,
             )
-            if channel_type == ChannelType.DISPLAY:
+            if key[0] == ChannelType.DISPLAY:
                 s = DisplaySettings
                 await channel.send(
                     DisplayInit(
@@ -535,19 +563,24 @@ async def _establish(
                         s.glz_dictionary_window_size,
                     )
                 )
-            elif channel_type == ChannelType.INPUTS and session._inputs is None:
+            elif key == first_inputs:
                 # only a VM (the server sent its UUID) has an emulated keyboard to pace for
-                session._inputs = Inputs(channel, channel_id, paced=session.uuid is not None)
+                session._inputs = Inputs(channel, key[1], paced=session.uuid is not None)
                 session._inputs.set_mouse_mode(session.mouse_mode)
-            elif channel_type == ChannelType.RECORD and channel_id == 0:
-                recorder = Recorder(channel.server_channel_caps)
-                session._record = Record(recorder, session.media_clock.now)
-            session._read(nursery, (channel_type, channel_id), channel)
-    except BaseException:
-        nursery.cancel_scope.cancel()  # the readers stop before their channels close
-        await session._aclose()
-        raise
-    return session
+            elif key == (ChannelType.RECORD, 0):
+                session._record = Record(Recorder(channel.server_channel_caps), session.media_clock.now)
+            session._read(nursery, key, channel)
+        except Exception as exc:
+            failed.append(exc)
+            links.cancel_scope.cancel()
+
+    async with trio.open_nursery() as links:
+        for key in wanted:
+            links.start_soon(link, key, name=f"spice-link-{channel_name(key[0])}")
+    if failed:
+        raise failed[0]
+    for key in wanted:  # in the server's list order, whichever linked first
+        session.opened[key] = session.opened.pop(key)
 
 
 @asynccontextmanager
