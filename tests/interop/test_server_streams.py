@@ -43,6 +43,15 @@ def smooth(variant: int) -> np.ndarray:
     return out
 
 
+async def animate(fb: ss.Framebuffer, frames: int = 40) -> np.ndarray:
+    """Draw ``frames`` moving pictures into ANIM at 25 fps, enough for the server to stream
+    the area; the last picture."""
+    for i in range(frames):
+        fb.update(smooth(i), ANIM)
+        await trio.sleep(0.04)
+    return smooth(frames - 1)
+
+
 def text_rows(height: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     rows = np.full((height, W, 4), 250, np.uint8)
@@ -112,14 +121,11 @@ async def test_remote_viewer_plays_an_animated_area_as_an_mjpeg_stream(xvfb: Xvf
         try:
             start_viewer(xvfb.display, "remote-viewer", ViewerOptions(port=addr.port))
             x, y = await shown_at(xvfb, fb.frame)
-            for i in range(40):
-                fb.update(smooth(i), ANIM)
-                await trio.sleep(0.04)
+            last = await animate(fb)
             pipe = server.clients[0].display
             assert pipe is not None
             (stream,) = pipe.streams.values()
             # a still picture, still streamed: within the JPEG tolerance, the rest exact
-            last = smooth(39)
             want = bgrx_to_rgb(fb.frame)
             window, diff, seen = await still_stream_shown(xvfb, fb, pipe, last, (x, y), JPEG_MEAN, JPEG_P99)
             assert diff.max() > 0  # lossy: a JPEG frame, not a lossless draw

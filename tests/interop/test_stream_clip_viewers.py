@@ -25,6 +25,7 @@ from test_server_streams import (
     ANIM,
     JPEG_MEAN,
     JPEG_P99,
+    animate,
     message_types,
     no_malformed,
     smooth,
@@ -60,9 +61,7 @@ async def test_viewers_clip_a_partly_covered_stream(xvfb: Xvfb, tmp_path: Path, 
         try:
             start_viewer(xvfb.display, viewer, ViewerOptions(port=addr.port))
             x, y = await shown_at(xvfb, fb.frame)
-            for i in range(40):
-                fb.update(smooth(i), ANIM)
-                await trio.sleep(0.04)
+            await animate(fb)
             pipe = server.clients[0].display
             assert pipe is not None
             (stream,) = pipe.streams.values()

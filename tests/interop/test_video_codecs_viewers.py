@@ -26,7 +26,7 @@ from peers.viewers import ViewerOptions, bgrx_to_rgb, pattern_frame, start_viewe
 from peers.xvfb import Xvfb
 from spice_proto import VideoCodecType
 from spice_server.lowlevel import Codec
-from test_server_streams import ANIM, no_malformed, smooth, still_stream_shown
+from test_server_streams import ANIM, animate, no_malformed, still_stream_shown
 from test_server_viewers import H, W, running, shown_at
 
 pytestmark = pytest.mark.interop
@@ -57,12 +57,9 @@ async def test_viewers_play_the_codec(xvfb: Xvfb, tmp_path: Path, codec: VideoCo
             pipe = server.clients[0].display
             assert pipe is not None
             assert pipe.video_codec is codec, f"{viewer} does not offer the codec (GStreamer plugins?)"
-            for i in range(40):
-                fb.update(smooth(i), ANIM)
-                await trio.sleep(0.04)
+            last = await animate(fb)
             (stream_id,) = pipe.streams
             assert pipe._streams.codecs[stream_id] is codec
-            last = smooth(39)
             want = bgrx_to_rgb(fb.frame)
             window, diff, seen = await still_stream_shown(xvfb, fb, pipe, last, (x, y), MEAN, P99)
             assert diff.max() > 0  # lossy: a video frame, not a lossless draw
