@@ -155,7 +155,7 @@ SPICE_SESSION = _names(
 )
 SPICE_SESSION_EVENTS = _names(
     "Event EventsDropped EventStream MAX_DAMAGE_RECTS "
-    "ChannelOpened ChannelEnded SessionClosed MigrationStarted MigrationCompleted "
+    "ChannelOpened ChannelEnded SessionClosed MigrationStarted MigrationCompleted MigrationFailed "
     "MessageEvent MainEvent MouseModeChanged DisplayEvent SurfaceCreated DrawEvent CursorEvent "
     "InputsEvent "
     "DisplayStateEvent Damage SurfaceDestroyed DisplayMarked DisplayWasReset MonitorsConfigChanged "

@@ -3,8 +3,9 @@
 The source lists one display channel and, when told, sends MIGRATE_BEGIN_SEAMLESS naming
 the destination; the destination answers MIGRATE_DST_DO_SEAMLESS as the test says (ACK,
 NACK, nothing).  Then the source migrates main and display; what each side received is
-recorded.  Also: a destination nobody listens on, one that never answers, and a source
-that sends MIGRATE_DATA nobody asked for.
+recorded.  Also: a destination nobody listens on, one that never answers, a source
+that sends MIGRATE_DATA nobody asked for, and migrations that stall (each given up after
+the session's migration_timeout).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import spice_proto as sp
 import spice_session as ss
 import trio
 from spice_session._migration import MigrationError
-from spice_session.events import MigrationCompleted, MigrationStarted
+from spice_session.events import MigrationCompleted, MigrationFailed, MigrationStarted
 
 T = sp.ChannelType
 HOST = "127.0.0.1"
@@ -41,6 +42,10 @@ class Pair:
     dst_port: int = 0
     dst_host: str = HOST
     no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
+    # where the source stalls after MIGRATE_CONNECTED(_SEAMLESS): "migrate" (never says MIGRATE),
+    # "data" (MIGRATE on main, no MIGRATE_DATA), "close" (closes its main channel instead)
+    stall: str = ""
+    semi: bool = False  # MIGRATE_BEGIN (semi-seamless), never followed by MIGRATE_END
     begin: trio.Event = field(default_factory=trio.Event)
     connected: trio.Event = field(default_factory=trio.Event)
     src_main_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
@@ -70,14 +75,20 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await chan.send(sp.MainChannelsList((sp.ChannelId(T.DISPLAY, 0),)))
     await pair.begin.wait()
     dst = sp.MigrationDstInfo(0 if pair.no_port else pair.dst_port, 0xFFFF, pair.dst_host)
-    await chan.send(sp.MainMigrateBeginSeamless(dst, 7))
+    await chan.send(sp.MainMigrateBegin(dst) if pair.semi else sp.MainMigrateBeginSeamless(dst, 7))
     if pair.leave:
         return
-    answer = await _receive_until(
-        chan, (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnectError), pair.src_main_got
-    )
+    answers = (sp.MainMigrateConnectedSeamless, sp.MainMigrateConnected, sp.MainMigrateConnectError)
+    answer = await _receive_until(chan, answers, pair.src_main_got)
     pair.connected.set()
-    if pair.cancel:
+    if pair.stall == "close":
+        return
+    if pair.stall == "data":
+        await chan.send(sp.Migrate(BOTH))
+        await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
+    elif pair.semi or pair.stall:
+        pass  # the source never finishes
+    elif pair.cancel:
         await chan.send(sp.MainMigrateCancel())
         await chan.send(sp.MainName("still the source"))
     elif isinstance(answer, sp.MainMigrateConnectedSeamless):
@@ -98,6 +109,7 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
         await chan.send(sp.MigrateData(b"nobody asked"))
     elif (
         not pair.cancel
+        and not pair.stall
         and pair.src_main_got
         and isinstance(pair.src_main_got[-1], sp.MainMigrateConnectedSeamless)
     ):
@@ -109,6 +121,13 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
 
 async def _destination(chan: spice_net.ServerChannel, pair: Pair) -> None:
     got = pair.dst_got.setdefault(int(chan.channel_type), [])
+    if chan.channel_type == T.MAIN and chan.connection_id == 0:  # a new session, no migration
+        modes = sp.MouseMode.SERVER | sp.MouseMode.CLIENT
+        await chan.send(sp.MainInit(SESSION_ID + 1, 1, modes, sp.MouseMode.SERVER, False, 10, 0, 0))
+        await _receive_until(chan, (sp.MainAttachChannels,), got)
+        await chan.send(sp.MainChannelsList(()))
+        await chan.send(sp.MainName("a new session on the destination"))
+        await trio.sleep_forever()
     if chan.channel_type == T.MAIN:
         await _receive_until(chan, (sp.MainMigrateDstDoSeamless,), got)
         while pair.answer == "none":  # silent, until the client closes the channel
@@ -288,3 +307,94 @@ async def test_a_channel_the_source_closes_mid_migration_does_not_hold_the_switc
             assert session.uri.port == pair.dst_port and session._move is None
     assert ss.events.ChannelEnded(T.DISPLAY, 0) in events
     assert pair.dst_got[T.MAIN][-1] == sp.ClientMigrateData(b"MAIN-STATE")
+
+
+def _kinds(events: list[ss.events.Event]) -> list[tuple[str, str]]:
+    return [
+        (type(e).__name__, e.kind)
+        for e in events
+        if isinstance(e, (MigrationStarted, MigrationCompleted, MigrationFailed))
+    ]
+
+
+async def test_a_source_that_never_migrates_is_given_up_and_the_session_stays() -> None:
+    pair = Pair(stall="migrate")
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri, migration_timeout=1.0) as session:
+            pair.begin.set()
+            started = trio.current_time()
+            events = await _events_until(session, MigrationFailed)
+            waited = trio.current_time() - started
+            while sorted(pair.dst_closed) != [T.MAIN, T.DISPLAY]:  # both twins closed
+                await trio.sleep(0.01)
+            assert session._move is None and not session.switched.is_set()
+            assert session.uri.port != pair.dst_port and session.main is session.opened[(T.MAIN, 0)]
+            assert not session.lost.is_set()
+    assert 1.0 <= waited < 10
+    assert _kinds(events) == [("MigrationStarted", "seamless"), ("MigrationFailed", "seamless")]
+    failed = events[-1]
+    assert isinstance(failed, MigrationFailed) and "within 1 s" in failed.reason
+    assert failed.target == f"127.0.0.1:{pair.dst_port}"
+
+
+async def test_a_handover_that_stalls_after_the_vm_moved_reconnects_to_the_destination() -> None:
+    pair = Pair(stall="data")  # MIGRATE on main, then no MIGRATE_DATA
+    seen: list[list[ss.events.Event]] = []
+
+    async def body(session: ss.Session) -> None:
+        seen.append([])
+        if len(seen) == 1:
+            session.migration_timeout = 1.0
+            pair.begin.set()
+        async for event in session.events():
+            seen[-1].append(event)
+            if len(seen) == 2 and isinstance(event, ss.events.MainEvent):
+                return  # the new session on the destination talks
+
+    with trio.fail_after(20):
+        async with servers(pair) as uri:
+            await ss.run_reconnecting(uri, body)
+    where = f"127.0.0.1:{pair.dst_port}"
+    # the switch cancels the first body, maybe before it read the MigrationStarted("switch-host")
+    assert _kinds(seen[0])[:2] == [("MigrationStarted", "seamless"), ("MigrationFailed", "seamless")]
+    assert _kinds(seen[1]) == [("MigrationCompleted", "switch-host")]
+    assert MigrationCompleted("switch-host", where) in seen[1]
+    assert (T.MAIN, 0, 0) in pair.dst_links  # a fresh session there
+    assert T.MAIN in pair.dst_got and sp.MainAttachChannels() in pair.dst_got[T.MAIN]
+
+
+async def test_a_source_that_closes_mid_migration_does_not_complete_it() -> None:
+    pair = Pair(stall="close")  # the source closes its main channel instead of migrating
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            pair.begin.set()
+            events = await _events_until(session, MigrationFailed)
+            events += await _events_until(session, MigrationStarted)
+            assert session.switched.is_set() and session.switch_host is not None
+            assert session.switch_host.port == pair.dst_port
+            assert session.migrated_to is None  # no MigrationCompleted("seamless") for this
+    assert _kinds(events) == [
+        ("MigrationStarted", "seamless"),
+        ("MigrationFailed", "seamless"),
+        ("MigrationStarted", "switch-host"),
+    ]
+
+
+async def test_semi_seamless_without_migrate_end_is_given_up_and_stays_on_the_source() -> None:
+    pair = Pair(semi=True)
+    seen: list[ss.events.Event] = []
+
+    async def body(session: ss.Session) -> None:
+        assert session.migration_timeout == 1.0
+        pair.begin.set()
+        seen.extend(await _events_until(session, MigrationFailed))
+        while T.MAIN not in pair.dst_closed:  # the linked destination main channel is closed
+            await trio.sleep(0.01)
+        assert session.uri.port != pair.dst_port and not session.lost.is_set()
+
+    with trio.fail_after(20):
+        async with servers(pair) as uri:
+            await ss.run_reconnecting(uri, body, migration_timeout=1.0)
+    assert _kinds(seen) == [("MigrationStarted", "semi-seamless"), ("MigrationFailed", "semi-seamless")]
+    assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnected)
+    assert pair.dst_links == [(T.MAIN, 0, SESSION_ID)]

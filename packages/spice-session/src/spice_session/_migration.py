@@ -11,11 +11,19 @@ to its destination twin and hands the data on unchanged as the client's MIGRATE_
 state stay where they are.  A NACK falls back to semi-seamless (``run_reconnecting``
 takes over the linked main channel); a failed link is answered MIGRATE_CONNECT_ERROR
 and the source falls back to MIGRATE_SWITCH_HOST.
+
+A migration is bounded: one that has not completed ``session.migration_timeout`` seconds
+after the source's MIGRATE_BEGIN_SEAMLESS is abandoned (:class:`MigrationFailed`).  The
+session stays on the source while that is alive and the VM has not moved; otherwise it
+falls back to a fresh session on the destination, as if the source had said
+MIGRATE_SWITCH_HOST.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
@@ -68,6 +76,10 @@ class MigratingSession(Protocol):
     migrate_begin: MainMigrateBegin | MainMigrateBeginSeamless | None
     migration_main: tuple[Channel, bool] | None
     migrated_to: MigrationDstInfo | None
+    migration_timeout: float | None
+    switch_host: MainMigrateSwitchHost | None
+    switched: trio.Event
+    lost: trio.Event
     _connector: Connector | None
     _move: SeamlessMove | None
     _ended: set[tuple[ChannelType, int]]
@@ -77,8 +89,10 @@ class MigratingSession(Protocol):
 
 
 __all__ = [
+    "DEFAULT_MIGRATION_TIMEOUT",
     "MigrationCompleted",
     "MigrationError",
+    "MigrationFailed",
     "MigrationKind",
     "MigrationStarted",
     "SeamlessHandover",
@@ -94,6 +108,12 @@ __all__ = [
 #: How the session followed the VM: seamless (same session, state handed over), semi-seamless
 #: (a new session on the destination's pre-linked main channel) or switch-host (a new session).
 MigrationKind = Literal["seamless", "semi-seamless", "switch-host"]
+
+log = logging.getLogger("spice_session.migration")
+
+#: Seconds a migration may take from the source's MIGRATE_BEGIN until the session runs on
+#: the destination (linking there, the VM's move, the channels' handover).
+DEFAULT_MIGRATION_TIMEOUT = 30.0
 
 #: Messages the destination's main channel may send before its ACK/NACK (SET_ACK, PING...).
 _MAX_EARLY_MESSAGES = 64
@@ -122,6 +142,18 @@ class MigrationCompleted(Event):
 
     kind: MigrationKind
     target: str
+
+
+@dataclass(frozen=True)
+class MigrationFailed(Event):
+    """The migration to ``target`` was abandoned (``reason``).  The session stays on the
+    source; a ``MigrationStarted("switch-host", target)`` follows when the VM had moved
+    or the source is gone (:func:`~spice_session.run_reconnecting` then opens a new
+    session there)."""
+
+    kind: MigrationKind
+    target: str
+    reason: str
 
 
 class SeamlessHandover(Generic[_K]):
@@ -174,6 +206,10 @@ class SeamlessMove:
     handover: SeamlessHandover[_Key]
     #: Whether the destination's channels run over TLS.
     tls: bool = False
+    #: Set once the move completed or was given up.
+    done: trio.Event = dataclasses.field(default_factory=trio.Event)
+    #: Whether the source said MIGRATE on a channel (the VM runs on the destination now).
+    moved: bool = False
 
 
 def destination_connector(connector: Connector, dst: MigrationDstInfo) -> Connector:
@@ -217,61 +253,136 @@ async def _close_all(channels: Iterable[Channel]) -> None:
 
 
 async def prepare_seamless(
-    session: MigratingSession, begin: MainMigrateBeginSeamless, connector: Connector
-) -> None:
-    """Link the destination for a seamless migration and tell the source how it went.
+    session: MigratingSession,
+    begin: MainMigrateBeginSeamless,
+    connector: Connector,
+    deadline: float = math.inf,
+) -> SeamlessMove | None:
+    """Link the destination for a seamless migration and tell the source how it went;
+    the move under way (also in ``session._move``) after an ACK.
 
-    ACK: every channel the session opened gets a destination twin, kept in
-    ``session._move`` until the source's MIGRATE switches it.  NACK: the
+    ACK: every channel the session opened gets a destination twin (linked in parallel),
+    kept in ``session._move`` until the source's MIGRATE switches it.  NACK: the
     linked main channel waits in ``session.migration_main`` for ``run_reconnecting``'s
-    semi-seamless path.  Any failure: MIGRATE_CONNECT_ERROR (the source will say SWITCH_HOST).
+    semi-seamless path.  Any failure, or no answer by ``deadline`` (trio time):
+    MIGRATE_CONNECT_ERROR (the source will say SWITCH_HOST).
     """
     target = destination_connector(connector, begin.dst_info)
     linked: dict[_Key, Channel] = {}
     try:
-        main, tls = await target.open(ChannelType.MAIN, 0, session.session_id, tls=target.uri.tls_only)
-        linked[(ChannelType.MAIN, 0)] = main
-        await main.send(MainMigrateDstDoSeamless(begin.src_mig_version))
-        if not await _seamless_answer(main, target.timeout):
-            session._events.put(MigrationStarted("semi-seamless", where(begin.dst_info)), force=True)
-            session.migration_main = (main, tls)
-            session.migrate_begin = begin
-            session.migrating.set()
-            return
-        for key in list(session.opened):
-            if key not in linked and key not in session._ended:
-                linked[key], _ = await target.open(key[0], key[1], session.session_id, tls=tls)
-    except (spice_net.SpiceNetError, MigrationError, trio.TooSlowError):
+        with trio.fail_at(deadline):
+            main, tls = await target.open(ChannelType.MAIN, 0, session.session_id, tls=target.uri.tls_only)
+            linked[(ChannelType.MAIN, 0)] = main
+            await main.send(MainMigrateDstDoSeamless(begin.src_mig_version))
+            if not await _seamless_answer(main, target.timeout):
+                session._events.put(MigrationStarted("semi-seamless", where(begin.dst_info)), force=True)
+                session.migration_main = (main, tls)
+                session.migrate_begin = begin
+                session.migrating.set()
+                return None
+            others = [key for key in session.opened if key not in linked and key not in session._ended]
+            await _link_twins(target, session.session_id, tls, others, linked)
+    except (spice_net.SpiceNetError, MigrationError, trio.TooSlowError) as exc:
+        log.warning(
+            "cannot follow the seamless migration to %s: %s", where(begin.dst_info), exc or "timed out"
+        )
         await _close_all(linked.values())
         await session.main.send(MainMigrateConnectError())
-        return
+        return None
     except BaseException:
         await _close_all(linked.values())
         raise
-    session._move = SeamlessMove(target, begin.dst_info, linked, SeamlessHandover(linked), tls)
+    move = session._move = SeamlessMove(target, begin.dst_info, linked, SeamlessHandover(linked), tls)
     session._events.put(MigrationStarted("seamless", where(begin.dst_info)), force=True)
     await session.main.send(MainMigrateConnectedSeamless())
+    return move
+
+
+async def _link_twins(
+    target: Connector, session_id: int, tls: bool, keys: list[_Key], linked: dict[_Key, Channel]
+) -> None:
+    """Link ``keys`` on the destination all at once into ``linked`` (the source finishes the
+    VM's move without waiting for us); the first failure cancels the rest and is raised."""
+    failed: list[spice_net.SpiceNetError] = []
+
+    async def link(key: _Key) -> None:
+        try:
+            linked[key], _ = await target.open(key[0], key[1], session_id, tls=tls)
+        except spice_net.SpiceNetError as exc:
+            failed.append(exc)
+            nursery.cancel_scope.cancel()
+
+    async with trio.open_nursery() as nursery:
+        for key in keys:
+            nursery.start_soon(link, key)
+    if failed:
+        raise failed[0]
 
 
 async def answer_migrations(session: MigratingSession) -> None:
-    """Answer the source's seamless migration requests (and cancels), one at a time; until
-    the source closes its main channel (its reader reports that)."""
-    try:
-        async for request in session._migration_queue:
-            if isinstance(request, MainMigrateCancel):
-                await _drop(session)
-            elif session._connector is None or session._move is not None:
-                await session.main.send(MainMigrateConnectError())
-            else:
-                await prepare_seamless(session, request, session._connector)
-    except spice_net.ChannelClosed:
-        await _drop(session)
+    """Answer the source's seamless migration requests (and cancels), one at a time, and
+    give up a migration not completed in ``session.migration_timeout`` seconds; until the
+    source closes its main channel (its reader reports that)."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_drop_on_switch_host, session)
+        try:
+            async for request in session._migration_queue:
+                if isinstance(request, MainMigrateCancel):
+                    await _drop(session)
+                elif session._connector is None or session._move is not None:
+                    await session.main.send(MainMigrateConnectError())
+                else:
+                    timeout = session.migration_timeout
+                    deadline = math.inf if timeout is None else trio.current_time() + timeout
+                    move = await prepare_seamless(session, request, session._connector, deadline)
+                    if move is not None and session.switched.is_set():
+                        await _drop(session)  # the source said SWITCH_HOST meanwhile
+                    elif move is not None:
+                        nursery.start_soon(_watch, session, move, deadline, timeout)
+        except spice_net.ChannelClosed:
+            await _drop(session)
+        nursery.cancel_scope.cancel()
+
+
+async def _drop_on_switch_host(session: MigratingSession) -> None:
+    """MIGRATE_SWITCH_HOST ends a seamless migration: its destination twins are not needed."""
+    await session.switched.wait()
+    await _drop(session)
+
+
+async def _watch(
+    session: MigratingSession, move: SeamlessMove, deadline: float, timeout: float | None
+) -> None:
+    """Abandon ``move`` when it has not completed by ``deadline`` (trio time)."""
+    with trio.move_on_at(deadline):
+        await move.done.wait()
+        return
+    if session._move is move:
+        await _abandon(session, move, f"not completed within {timeout:g} s")
+
+
+async def _abandon(session: MigratingSession, move: SeamlessMove, reason: str) -> None:
+    """Give up ``move``: close its twins; stay on the source if it is alive and still runs
+    the VM, else fall back to a new session on the destination (as SWITCH_HOST would)."""
+    session._move = None
+    move.done.set()
+    await _close_all(move.targets.values())
+    target, dst = where(move.dst), move.dst
+    session._events.put(MigrationFailed("seamless", target, reason), force=True)
+    if not move.moved and not session.lost.is_set() and (ChannelType.MAIN, 0) not in session._ended:
+        log.warning("seamless migration to %s abandoned (%s): staying on the source", target, reason)
+        return
+    log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
+    session.switch_host = MainMigrateSwitchHost(dst.port, dst.sport, dst.host, dst.cert_subject)
+    session._events.put(MigrationStarted("switch-host", target), force=True)
+    session.switched.set()
 
 
 async def _drop(session: MigratingSession) -> None:
     """Forget a migration that will not happen: close what was linked on the destination."""
     move, session._move = session._move, None
     if move is not None:
+        move.done.set()
         await _close_all(move.targets.values())
 
 
@@ -283,6 +394,7 @@ async def switch_channel(
     move = session._move
     assert move is not None
     if isinstance(message, Migrate):
+        move.moved = True
         replies, now = move.handover.migrate(key, message.flags)
         for reply in replies:
             await channel.send(reply)
@@ -303,24 +415,28 @@ async def switch_channel(
     ):
         session._inputs.rebind(twin)
     await _close_all([channel])
-    if move.handover.switched(key):
+    if move.handover.switched(key) and session._move is move:  # not given up meanwhile
         _arrived(session, move)
     return twin
 
 
 async def channel_ended(session: MigratingSession, key: _Key) -> None:
-    """The server closed ``key``: no MIGRATE will come for it, its twin is not needed."""
+    """The server closed ``key``: no MIGRATE will come for it, its twin is not needed.
+    Without its main channel the source is gone: the migration cannot complete."""
     session._ended.add(key)
     move = session._move
-    if move is not None and move.handover.covers(key):
+    if move is not None and key == (ChannelType.MAIN, 0) and move.handover.covers(key):
+        await _abandon(session, move, "the source closed its main channel")
+    elif move is not None and move.handover.covers(key):
         await _close_all([move.targets.pop(key)])
-        if move.handover.switched(key):
+        if move.handover.switched(key) and session._move is move:
             _arrived(session, move)
 
 
 def _arrived(session: MigratingSession, move: SeamlessMove) -> None:
     """Every channel runs on the destination now: the session is there."""
     session._move = None
+    move.done.set()
     session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
     session.migrated_to = move.dst
     session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)

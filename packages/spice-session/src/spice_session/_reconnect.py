@@ -10,6 +10,8 @@ successful connection means the one-time ticket has expired: :class:`TicketExpir
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from spice_proto import (
 from ._carry import CarriedState, carried_state, restore_agent, restore_inputs
 from ._connector import ConnectTarget, is_vv_path, make_connector
 from ._errors import SessionError
-from ._migration import MigrationCompleted, where
+from ._migration import MigrationCompleted, MigrationFailed, where
 from ._session import Session, connect
 from ._uri import SpiceURI, parse_uri
 from ._vv import VVFile, load_vv
@@ -43,6 +45,8 @@ _Destination = MainMigrateSwitchHost | MigrationDstInfo
 _CONNECTOR_OPTIONS = ("password", "ca_file", "host_subject", "timeout", "opus", "proxy")
 
 __all__ = ["Backoff", "ReconnectNotice", "SessionLost", "TicketExpired", "run_reconnecting"]
+
+log = logging.getLogger("spice_session.migration")
 
 #: What ends a session in a way worth reconnecting after.
 _LOST = (
@@ -145,12 +149,14 @@ async def run_reconnecting(
     carried: CarriedState | None = None
     completed: MigrationCompleted | None = None
     while True:
+        established: Session | None = None
         try:
             try:
                 # a completed migration is announced before any channel's events
                 async with connect(
                     current, linked_main=linked, _first_event=completed, **connect_options
                 ) as session:
+                    established = session
                     connected_once, attempt, delays, linked = True, 0, backoff.delays(), None
                     completed = None
                     if carried is not None:
@@ -178,6 +184,8 @@ async def run_reconnecting(
             reason = "the server closed the session"
         if outcome == "done":
             return
+        if outcome == "lost" and established is not None and established.switch_host is not None:
+            outcome = "switched"  # the source said where the VM went, then closed
         if session.migrated_to is not None:  # a seamless migration moved it: reconnect there
             current, subject = _switched(current, session.migrated_to)
             if subject is not None:
@@ -233,7 +241,10 @@ async def _run_body(
         async def semi_seamless() -> None:
             nonlocal outcome, handover
             await session.migrating.wait()
+            timeout = session.migration_timeout
+            deadline = math.inf if timeout is None else trio.current_time() + timeout
             assert session.migrate_begin is not None
+            target = where(session.migrate_begin.dst_info)
             moved, subject = _switched(current, session.migrate_begin.dst_info)
             options = {k: v for k, v in connect_options.items() if k in _CONNECTOR_OPTIONS}
             if subject is not None:
@@ -250,12 +261,23 @@ async def _run_body(
                 return  # the server falls back to SWITCH_HOST
             try:
                 await session.main.send(MainMigrateConnected())
-                await session.migrate_end.wait()
-                await main[0].send(MainClientMigrateEnd())
+                with trio.move_on_at(deadline):
+                    await session.migrate_end.wait()
+                if session.migrate_end.is_set():
+                    await main[0].send(MainClientMigrateEnd())
             except BaseException:
                 with trio.CancelScope(shield=True):
                     await main[0].aclose()
                 raise
+            if not session.migrate_end.is_set():  # stay on the source (a later SWITCH_HOST is followed)
+                with trio.CancelScope(shield=True):
+                    await main[0].aclose()
+                reason = f"no MIGRATE_END from the source within {timeout:g} s"
+                log.warning(
+                    "semi-seamless migration to %s abandoned (%s): staying on the source", target, reason
+                )
+                session._events.put(MigrationFailed("semi-seamless", target, reason), force=True)
+                return
             outcome, handover = "migrated", (moved, main)
             nursery.cancel_scope.cancel()
 

@@ -57,6 +57,7 @@ from ._filexfer import FileTransfers
 from ._inputs import Inputs
 from ._mediaclock import MediaClock, mm_diff
 from ._migration import (
+    DEFAULT_MIGRATION_TIMEOUT,
     MigrationStarted,
     SeamlessMove,
     answer_migrations,
@@ -139,6 +140,9 @@ class Session:
         self.migrate_end = trio.Event()
         #: Where the last seamless migration took this session (``None``: it never moved).
         self.migrated_to: MigrationDstInfo | None = None
+        #: Seconds a migration may take from MIGRATE_BEGIN on before it is given up
+        #: (:class:`~spice_session.events.MigrationFailed`); ``None``: no bound.
+        self.migration_timeout: float | None = DEFAULT_MIGRATION_TIMEOUT
         self._migration_requests, self._migration_queue = trio.open_memory_channel[
             MainMigrateBeginSeamless | MainMigrateCancel
         ](4)
@@ -597,6 +601,7 @@ async def connect(
     opus: bool = True,
     proxy: str | HttpProxy | None = None,
     linked_main: tuple[Channel, bool] | None = None,
+    migration_timeout: float | None = DEFAULT_MIGRATION_TIMEOUT,
     _first_event: Event | None = None,
 ) -> AsyncIterator[Session]:
     """Connect to a SPICE server; ``async with connect("spice://127.0.0.1:5900") as session``.
@@ -619,7 +624,9 @@ async def connect(
     ``audio`` also opens the playback channel (decoded sound as
     :class:`~spice_session.events.AudioChunk` events, ``session.playback``) and the record
     channel (``session.record.source``); ``opus=False`` keeps both raw S16 (Opus is
-    otherwise offered when PyAV has it).
+    otherwise offered when PyAV has it).  ``migration_timeout`` (seconds, ``None``: no
+    bound) is how long a live migration may take from the server's MIGRATE_BEGIN before
+    it is given up (``session.migration_timeout``; see docs/connecting.md).
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
@@ -645,6 +652,7 @@ async def connect(
                     )
                 if session is None:
                     raise spice_net.ConnectTimeout(f"{target}: no SPICE session within {timeout:g} s")
+                session.migration_timeout = migration_timeout
                 session._start(nursery)
                 try:
                     yield session

@@ -18,7 +18,11 @@ from ._events import (
     ChannelOpened as ChannelOpened,
     SessionClosed as SessionClosed,
 )
-from ._migration import MigrationCompleted as MigrationCompleted, MigrationStarted as MigrationStarted
+from ._migration import (
+    MigrationCompleted as MigrationCompleted,
+    MigrationFailed as MigrationFailed,
+    MigrationStarted as MigrationStarted,
+)
 
 # --- One per message received
 from ._events import (
