@@ -19,14 +19,11 @@ import spice_proto as sp
 import spice_server
 import spice_session as ss
 import trio
+from peers.av_sync import SKEW_S, H, W, flash_and_click
 from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
 from spice_cli._sdl_viewer import Viewer
 from spice_cli._sdl_window import sdl_video
-
-W, H = 320, 240
-BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)
-SKEW_S = 0.050
 
 
 class Clock:
@@ -122,18 +119,6 @@ async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -
     viewer.window.close()
 
 
-def picture(variant: int, white: bool = False) -> np.ndarray:
-    y, x = np.mgrid[0 : BOX.height, 0 : BOX.width]
-    out = np.zeros((BOX.height, BOX.width, 4), np.uint8)
-    if white:
-        out[:, :, :3] = 245 + (variant % 5)
-        return out
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
-    return out
-
-
 class Seen:
     """When the first white stream frame was put in the window and the click reached the speaker."""
 
@@ -177,22 +162,10 @@ async def test_stream_frame_and_sound_of_the_same_instant_come_out_together(
                 viewer.frames = Frames(session.media_clock.now)
                 async with trio.open_nursery() as inner:
                     inner.start_soon(viewer.run)
-                    while (
-                        not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels
-                    ):
-                        await trio.sleep(0.01)
-                    for i in range(60):  # 2.4 s at 25 fps: long enough to become a stream
-                        fb.update(picture(i), BOX)
-                        await trio.sleep(0.04)
-                    pipe = server.clients[0].display
-                    assert pipe is not None and pipe.streams, "the animation did not become a stream"
-                    fb.update(picture(0, white=True), BOX)
-                    source.play(ss.tone(1000, 0.1, amplitude=0.5))
-                    for i in range(1, 40):  # keep the stream going (white) until both came out
-                        await trio.sleep(0.04)
-                        fb.update(picture(i, white=True), BOX)
-                        if seen.flash is not None and seen.click is not None and i >= 25:
-                            break
+                    # the stream goes on white until both came out
+                    await flash_and_click(
+                        server, fb, source, white=25, until=lambda: None not in (seen.flash, seen.click)
+                    )
                     inner.cancel_scope.cancel()
             nursery.cancel_scope.cancel()
     assert seen.flash is not None and seen.click is not None

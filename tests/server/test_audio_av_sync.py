@@ -10,6 +10,7 @@ when the first white frame and the first loud chunk come out.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import numpy as np
 import simplejpeg
@@ -17,28 +18,12 @@ import spice_proto as sp
 import spice_server as ss
 import spice_session
 import trio
+from peers.av_sync import SKEW_S, H, W, flash_and_click
 from spice_session.lowlevel import MediaPresenter
-
-W, H = 320, 240
-BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)
-SKEW_S = 0.050
-PLAYBACK = (sp.ChannelType.PLAYBACK, 0)
 
 
 def serve_on(server: ss.Server) -> Callable[..., Awaitable[None]]:
     return lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-
-
-def picture(variant: int, white: bool = False) -> np.ndarray:
-    y, x = np.mgrid[0 : BOX.height, 0 : BOX.width]
-    out = np.zeros((BOX.height, BOX.width, 4), np.uint8)
-    if white:
-        out[:, :, :3] = 245 + (variant % 5)
-        return out
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
-    return out
 
 
 async def test_flash_and_click_come_out_together() -> None:
@@ -78,25 +63,10 @@ async def test_flash_and_click_come_out_together() -> None:
                             if kind in ("flash", "click") and kind not in shown:
                                 shown[kind] = (trio.current_time(), time)
 
-                async def animate() -> None:
-                    while (
-                        not server.clients or (sp.ChannelType.PLAYBACK, 0) not in server.clients[0].channels
-                    ):
-                        await trio.sleep(0.01)
-                    for i in range(60):  # 2.4 s at 25 fps: long enough to become a stream
-                        fb.update(picture(i), BOX)
-                        await trio.sleep(0.04)
-                    pipe = server.clients[0].display
-                    assert pipe is not None and pipe.streams, "the animation did not become a stream"
-                    fb.update(picture(0, white=True), BOX)
-                    audio.play(spice_session.tone(1000, 0.1, amplitude=0.5))
-                    for i in range(1, 25):  # keep the stream going (white) while it is presented
-                        await trio.sleep(0.04)
-                        fb.update(picture(i, white=True), BOX)
-
                 async with trio.open_nursery() as inner:
                     inner.start_soon(receive)
-                    inner.start_soon(animate)
+                    # the stream goes on white while it is presented
+                    inner.start_soon(partial(flash_and_click, server, fb, audio, white=24))
                     await present()
                     inner.cancel_scope.cancel()
             nursery.cancel_scope.cancel()
