@@ -11,6 +11,7 @@ from miniclient import decode_image
 from spice_proto import DisplayDrawCopy, FromCacheImage, ImageFlags, Rect
 from spice_server import _draw
 from spice_server._cache import CHURN_TURNOVERS, PROBE_EVERY, PixmapCache
+from spice_server._source import to_bgrx
 from spice_server.lowlevel import ImageEncoder, is_photo_like
 
 
@@ -158,6 +159,27 @@ def test_framebuffer_update_writes_each_layout_in_place(fmt: str) -> None:
     assert np.array_equal(fb.frame[0:30, 0:40, :3], want)
     assert np.array_equal(fb.frame[35:48, :, :3], np.full((13, 64, 3), (3, 2, 1)))  # untouched
     assert not fb.frame[:, :, 3].any()  # X stays 0 whatever the source's 4th byte
+
+
+@pytest.mark.parametrize("fmt", ["bgrx", "bgra", "rgbx", "rgba", "rgb", "bgr"])
+@pytest.mark.parametrize("width", [1, 2, 3, 37])
+def test_framebuffer_update_any_width_and_layout_leaves_neighbours_alone(fmt: str, width: int) -> None:
+    rng = np.random.default_rng(width)
+    pixels = rng.integers(0, 256, (5, width, len(fmt)), dtype=np.uint8)
+    order = [fmt.index(c) for c in "bgr"]
+    want = pixels[:, :, order]
+    strided = np.zeros((5, 2 * width, len(fmt)), np.uint8)[:, ::2]  # not contiguous: per channel
+    strided[:] = pixels
+    for src in (pixels, pixels.tobytes(), strided):
+        fb = ss.Framebuffer(width + 4, 9)
+        fb.fill((200, 201, 202))
+        fb.update(src, Rect(2, 2, 2 + width, 7), format=fmt)
+        assert np.array_equal(fb.frame[2:7, 2 : 2 + width, :3], want)
+        assert not fb.frame[:, :, 3].any()
+        outside = np.ones((9, width + 4), bool)
+        outside[2:7, 2 : 2 + width] = False
+        assert (fb.frame[outside][:, :3] == (202, 201, 200)).all()
+        assert np.array_equal(to_bgrx(src, width, 5, fmt)[:, :, :3], want)
 
 
 def test_framebuffer_update_from_its_own_frame_in_rgb_order() -> None:

@@ -166,19 +166,43 @@ def to_bgrx(pixels: Any, width: int, height: int, fmt: str) -> Frame:
         return arr
     out = np.empty((height, width, 4), np.uint8)
     _put_bgr(out, arr, fmt)
-    out[:, :, 3] = 0
     return out
 
 
 def _put_bgr(dest: Frame, arr: Any, fmt: str) -> None:
-    """Write the B, G, R bytes of ``arr`` (layout ``fmt``, same height and width) into ``dest``:
-    one strided copy per channel, no temporary."""
-    if fmt in ("rgbx", "rgba", "rgb"):
-        dest[:, :, 0] = arr[:, :, 2]
-        dest[:, :, 1] = arr[:, :, 1]
-        dest[:, :, 2] = arr[:, :, 0]
+    """Write the B, G, R bytes of ``arr`` (layout ``fmt``, same height and width) into ``dest``
+    (its X bytes become 0).
+
+    One pass of 32-bit words: each source pixel read as the word starting at its first byte
+    (big-endian for RGB orders, so a shift puts B, G, R in place; little-endian for BGR
+    orders, masked), written straight into the frame.  A 3-byte pixel's word takes one byte
+    of the next pixel, so a row's last pixel, whose word would run past the row, is copied
+    per channel; arrays laid out otherwise go channel by channel.
+    """
+    h, w, channels = arr.shape
+    rgb_order = fmt in ("rgbx", "rgba", "rgb")
+    if not arr.flags.c_contiguous or dest.strides[2] != 1:
+        _put_bgr_channels(dest, arr, rgb_order)
+        return
+    words = dest.view("<u4")[:, :, 0]
+    if channels == 4:
+        src = arr.view(">u4" if rgb_order else "<u4")[:, :, 0]
     else:
-        dest[:, :, :3] = arr[:, :, :3]
+        w -= 1  # all but each row's last pixel
+        src = np.ndarray((h, w), ">u4" if rgb_order else "<u4", arr, 0, (arr.strides[0], 3))
+        _put_bgr_channels(dest[:, w:], arr[:, w:], rgb_order)
+    if rgb_order:
+        np.right_shift(src, 8, out=words[:, :w])  # R G B x -> 0 R G B: bytes B G R 0
+    else:
+        np.bitwise_and(src, 0x00FFFFFF, out=words[:, :w])
+
+
+def _put_bgr_channels(dest: Frame, arr: Any, rgb_order: bool) -> None:
+    """:func:`_put_bgr` one strided copy per channel."""
+    order = (2, 1, 0) if rgb_order else (0, 1, 2)
+    for channel, source in enumerate(order):
+        dest[:, :, channel] = arr[:, :, source]
+    dest[:, :, 3] = 0
 
 
 def _pixel_array(pixels: Any, width: int, height: int, fmt: str) -> Any:
