@@ -18,7 +18,7 @@ from ._display_types import Clip, QMask, Rect
 from ._enums import ImageFlags, ImageScaleMode, Ropd
 from ._fields import member
 
-__all__ = ["decode_copy_like"]
+__all__: list[str] = []  # used by _display_draw only
 
 _M = TypeVar("_M")
 
