@@ -4,7 +4,7 @@ clipboard and the guest's follow each other."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,19 +15,11 @@ import spice_session as ss
 import trio
 from spice_cli._display_config import display_config
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import clipboard_text, sdl_video, set_clipboard_text
+from spice_cli._sdl_window import clipboard_text, set_clipboard_text
 from spice_proto import AgentDisplayConfigFlags as Flags
 from spice_proto import Rect
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 @asynccontextmanager

@@ -9,7 +9,6 @@ come out of the viewer within 50 ms of each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +22,6 @@ from peers.av_sync import SKEW_S, H, W, flash_and_click
 from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import sdl_video
 
 
 class Clock:
@@ -72,14 +70,6 @@ def test_late_frames_covered_by_later_ones_are_dropped_and_holding_is_bounded() 
         small.hold(t, s, sp.Rect(0, 0, 16, 16))
     assert [f.mm_time for f in small.due()] == [10_200]  # shown early: three would be too many bytes
     assert small.held_bytes == 2 * 16 * 16 * 4 and len(small) == 2
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -> None:

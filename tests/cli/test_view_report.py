@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,21 +15,13 @@ import trio
 from PIL import Image
 from spice_cli._sdl_logic import Command, HotKeys
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import KeyInput, sdl_video
+from spice_cli._sdl_window import KeyInput
 from spice_net import capture_ring, read_pcap
 from spice_proto import Rect
 from spice_session import connect
 
 W, H = 160, 120
 CTRL, ALT, R = 0xE0, 0xE2, 0x15
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 def test_ctrl_alt_r_is_the_bug_report_hot_key() -> None:

@@ -6,7 +6,6 @@ what input turns into on the inputs channel, without an X server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,7 +23,6 @@ from spice_cli._sdl_window import (
     PointerMoved,
     Quit,
     WheelInput,
-    sdl_video,
 )
 
 
@@ -37,14 +35,6 @@ class Recorder:
 
     def kinds(self) -> list[str]:
         return [type(m).__name__ for m in self.sent]
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 def _session(mode: sp.MouseMode = sp.MouseMode.CLIENT) -> tuple[Any, Recorder]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import pytest
 import spice_proto as sp
 import spice_session as ss
 from spice_cli._sdl_logic import Command, HotKeys
 from spice_cli._sdl_overlay import overlay_lines
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import KeyInput, sdl_video
+from spice_cli._sdl_window import KeyInput
 from spice_session.lowlevel import ChannelStats, SessionStats
 
 W, H = 320, 200
@@ -23,14 +21,6 @@ CTRL, ALT, S = 0xE0, 0xE2, 0x16
 def _stats(fps: float) -> SessionStats:
     channel = ChannelStats("display:0", 1000, 10, 5, 1, 2048.0, 0.0, 5.0)
     return SessionStats(1.0, 0.25, (channel,), fps, 10, 3.0, 1.5, 1, 20, 24.0, 2, None)
-
-
-@pytest.fixture
-def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
-    with sdl_video():
-        yield
 
 
 def _session() -> Any:

@@ -1,0 +1,17 @@
+"""Fixtures of the spice_cli tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from spice_cli._sdl_window import sdl_video
+
+
+@pytest.fixture
+def sdl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SDL video on its dummy driver (no display needed), for viewers and windows made in the test."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_RENDER_DRIVER", "software")
+    with sdl_video():
+        yield
