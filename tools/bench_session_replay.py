@@ -43,9 +43,8 @@ from spice_proto import (
     NeedData,
     Role,
 )
-from spice_session._channels import CLIENT_CHANNEL_CAPS
-from spice_session._display import Display
-from spice_session._session import DisplaySettings, Session
+from spice_session import Display, DisplaySettings, Session
+from spice_session.lowlevel import CLIENT_CHANNEL_CAPS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
