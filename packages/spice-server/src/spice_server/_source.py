@@ -176,21 +176,26 @@ def _put_bgr(dest: Frame, arr: Any, fmt: str) -> None:
     One pass of 32-bit words: each source pixel read as the word starting at its first byte
     (big-endian for RGB orders, so a shift puts B, G, R in place; little-endian for BGR
     orders, masked), written straight into the frame.  A 3-byte pixel's word takes one byte
-    of the next pixel, so a row's last pixel, whose word would run past the row, is copied
-    per channel; arrays laid out otherwise go channel by channel.
+    of the next pixel, so a row's last pixel is read from the byte before it instead (then
+    masked for RGB, shifted for BGR); arrays laid out otherwise go channel by channel.
     """
     h, w, channels = arr.shape
     rgb_order = fmt in ("rgbx", "rgba", "rgb")
-    if not arr.flags.c_contiguous or dest.strides[2] != 1:
+    if not arr.flags.c_contiguous or dest.strides[2] != 1 or (channels == 3 and w < 2):
         _put_bgr_channels(dest, arr, rgb_order)
         return
     words = dest.view("<u4")[:, :, 0]
+    order = ">u4" if rgb_order else "<u4"
     if channels == 4:
-        src = arr.view(">u4" if rgb_order else "<u4")[:, :, 0]
+        src = arr.view(order)[:, :, 0]
     else:
         w -= 1  # all but each row's last pixel
-        src = np.ndarray((h, w), ">u4" if rgb_order else "<u4", arr, 0, (arr.strides[0], 3))
-        _put_bgr_channels(dest[:, w:], arr[:, w:], rgb_order)
+        src = np.ndarray((h, w), order, arr, 0, (arr.strides[0], 3))
+        last = np.ndarray((h, 1), order, arr, 3 * w - 1, (arr.strides[0], 4))
+        if rgb_order:
+            np.bitwise_and(last, 0x00FFFFFF, out=words[:, w:])  # x R G B
+        else:
+            np.right_shift(last, 8, out=words[:, w:])  # x B G R, little-endian
     if rgb_order:
         np.right_shift(src, 8, out=words[:, :w])  # R G B x -> 0 R G B: bytes B G R 0
     else:
