@@ -43,7 +43,8 @@ class Pair:
     dst_host: str = HOST
     no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
     # where the source stalls after MIGRATE_CONNECTED(_SEAMLESS): "migrate" (never says MIGRATE),
-    # "data" (MIGRATE on main, no MIGRATE_DATA), "close" (closes its main channel instead)
+    # "data" (MIGRATE on main, no MIGRATE_DATA), "close" (closes its main channel instead),
+    # "late" (MIGRATE on main once the client has closed the destination's main channel)
     stall: str = ""
     semi: bool = False  # MIGRATE_BEGIN (semi-seamless), never followed by MIGRATE_END
     begin: trio.Event = field(default_factory=trio.Event)
@@ -83,7 +84,10 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
     pair.connected.set()
     if pair.stall == "close":
         return
-    if pair.stall == "data":
+    if pair.stall == "late":
+        while T.MAIN not in pair.dst_closed:
+            await trio.sleep(0.01)
+    if pair.stall in ("data", "late"):
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
     elif pair.semi or pair.stall:
@@ -398,3 +402,19 @@ async def test_semi_seamless_without_migrate_end_is_given_up_and_stays_on_the_so
     assert _kinds(seen) == [("MigrationStarted", "semi-seamless"), ("MigrationFailed", "semi-seamless")]
     assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnected)
     assert pair.dst_links == [(T.MAIN, 0, SESSION_ID)]
+
+
+async def test_a_vm_that_moves_after_its_migration_was_given_up_is_followed() -> None:
+    pair = Pair(stall="late")  # MIGRATE only after the client gave up and closed its twins
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri, migration_timeout=1.0) as session:
+            pair.begin.set()
+            events = await _events_until(session, MigrationFailed)
+            events += await _events_until(session, MigrationStarted)
+            assert session.switch_host is not None and session.switch_host.port == pair.dst_port
+            assert session.switched.is_set()
+    assert _kinds(events) == [
+        ("MigrationStarted", "seamless"),
+        ("MigrationFailed", "seamless"),
+        ("MigrationStarted", "switch-host"),
+    ]

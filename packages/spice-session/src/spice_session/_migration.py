@@ -82,6 +82,7 @@ class MigratingSession(Protocol):
     lost: trio.Event
     _connector: Connector | None
     _move: SeamlessMove | None
+    _abandoned: MigrationDstInfo | None
     _ended: set[tuple[ChannelType, int]]
     _inputs: Inputs | None
     _events: EventStream
@@ -102,6 +103,7 @@ __all__ = [
     "destination_connector",
     "prepare_seamless",
     "switch_channel",
+    "vm_left",
     "where",
 ]
 
@@ -328,10 +330,12 @@ async def answer_migrations(session: MigratingSession) -> None:
         try:
             async for request in session._migration_queue:
                 if isinstance(request, MainMigrateCancel):
+                    session._abandoned = None  # the VM stays on the source
                     await _drop(session)
                 elif session._connector is None or session._move is not None:
                     await session.main.send(MainMigrateConnectError())
                 else:
+                    session._abandoned = None  # a new migration replaces a given-up one
                     timeout = session.migration_timeout
                     deadline = math.inf if timeout is None else trio.current_time() + timeout
                     move = await prepare_seamless(session, request, session._connector, deadline)
@@ -362,19 +366,34 @@ async def _watch(
 
 
 async def _abandon(session: MigratingSession, move: SeamlessMove, reason: str) -> None:
-    """Give up ``move``: close its twins; stay on the source if it is alive and still runs
-    the VM, else fall back to a new session on the destination (as SWITCH_HOST would)."""
+    """Give up ``move``: stay on the source if it is alive and still runs the VM, else fall
+    back to a new session on the destination (as SWITCH_HOST would); close its twins."""
     session._move = None
     move.done.set()
-    await _close_all(move.targets.values())
     target, dst = where(move.dst), move.dst
     session._events.put(MigrationFailed("seamless", target, reason), force=True)
     if not move.moved and not session.lost.is_set() and (ChannelType.MAIN, 0) not in session._ended:
         log.warning("seamless migration to %s abandoned (%s): staying on the source", target, reason)
-        return
-    log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
+        session._abandoned = dst  # until the source says the VM left after all
+    else:
+        log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
+        _fall_back(session, dst)
+    await _close_all(move.targets.values())
+
+
+def vm_left(session: MigratingSession) -> None:
+    """The source says MIGRATE (or closed its main channel) after a seamless migration was
+    given up while the VM was still there: the VM runs on that destination now."""
+    dst, session._abandoned = session._abandoned, None
+    if dst is not None:
+        log.warning("the VM moved to %s after its migration was given up: reconnecting there", where(dst))
+        _fall_back(session, dst)
+
+
+def _fall_back(session: MigratingSession, dst: MigrationDstInfo) -> None:
+    """A new session on ``dst`` instead of the handover: what SWITCH_HOST asks for."""
     session.switch_host = MainMigrateSwitchHost(dst.port, dst.sport, dst.host, dst.cert_subject)
-    session._events.put(MigrationStarted("switch-host", target), force=True)
+    session._events.put(MigrationStarted("switch-host", where(dst)), force=True)
     session.switched.set()
 
 
@@ -425,7 +444,9 @@ async def channel_ended(session: MigratingSession, key: _Key) -> None:
     Without its main channel the source is gone: the migration cannot complete."""
     session._ended.add(key)
     move = session._move
-    if move is not None and key == (ChannelType.MAIN, 0) and move.handover.covers(key):
+    if move is None and key == (ChannelType.MAIN, 0):
+        vm_left(session)
+    elif move is not None and key == (ChannelType.MAIN, 0) and move.handover.covers(key):
         await _abandon(session, move, "the source closed its main channel")
     elif move is not None and move.handover.covers(key):
         await _close_all([move.targets.pop(key)])

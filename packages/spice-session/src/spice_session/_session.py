@@ -63,6 +63,7 @@ from ._migration import (
     answer_migrations,
     channel_ended,
     switch_channel,
+    vm_left,
     where,
 )
 from ._playback import AudioChunk, Playback
@@ -148,6 +149,8 @@ class Session:
         ](4)
         #: A seamless migration under way (see :mod:`spice_session._migration`).
         self._move: SeamlessMove | None = None
+        #: Where a seamless migration given up while the VM stayed was going.
+        self._abandoned: MigrationDstInfo | None = None
         #: The channels the server closed (a migration does not link them again).
         self._ended: set[tuple[ChannelType, int]] = set()
         #: The channels this session opened, by (type, id); main included.
@@ -421,6 +424,8 @@ class Session:
                     channel = await switch_channel(self, key, channel, message)
                     self._events.put(event_for(key[0], key[1], message))
                     continue
+                if isinstance(message, Migrate) and move is None:
+                    vm_left(self)  # after a seamless migration was given up, if one was
                 self._observe(key, message)
                 if key[0] == ChannelType.DISPLAY:
                     events = self._display_message(key[1], message)
