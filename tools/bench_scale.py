@@ -10,11 +10,14 @@ delivered (ms, summed over the clients: the figure least moved by a busy machine
 the server's resident memory (and per client, above the N=0 process).  Asserts nothing
 about speed.
 
-    python tools/bench_scale.py [--seconds 4] [--max-clients 32] [--min-rate 30] [--in-place] [--no-share]
+    python tools/bench_scale.py [--seconds 4] [--max-clients 32] [--min-rate 30] [--in-place]
+                                [--codec mjpeg|vp8|vp9|h264] [--no-share]
 
 ``--in-place``: the tile stays where it is (its content still changes every 20 ms), so it
-becomes an MJPEG stream.  ``--no-share``: every client encodes for itself (as before encodes
-were shared between the clients of a source), for a before/after comparison in one run.
+becomes an MJPEG stream.  ``--codec``: the stream's codec (the server offers only that one and
+the clients announce it; implies ``--in-place``).  ``--no-share``: every client encodes for
+itself (as before encodes were shared between the clients of a source), for a before/after
+comparison in one run.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ import numpy as np
 import trio
 from spice_net import open_channel
 from spice_proto import (
+    Caps,
     ChannelType,
+    DisplayCap,
     DisplayDrawCopy,
     DisplayInit,
     DisplayStreamData,
@@ -38,6 +43,9 @@ from spice_proto import (
     Rect,
 )
 from spice_server import DemoSource, Framebuffer, Server
+
+CODEC_CAPS = {"mjpeg": DisplayCap.CODEC_MJPEG, "vp8": DisplayCap.CODEC_VP8, "vp9": DisplayCap.CODEC_VP9}
+CODEC_CAPS["h264"] = DisplayCap.CODEC_H264
 
 W, H = 1920, 1080
 TILE_W, TILE_H, STEP, PERIOD = 480, 270, 8, 0.02
@@ -57,7 +65,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def serve_child(share: bool, in_place: bool) -> None:
+async def serve_child(share: bool, in_place: bool, codec: str) -> None:
     if not share:
         import spice_server._pipeline
 
@@ -68,7 +76,7 @@ async def serve_child(share: bool, in_place: bool) -> None:
     fb = Framebuffer(W, H)
     fb.update(background)
     y, x = np.mgrid[0:TILE_H, 0:TILE_W].astype(np.float32)
-    server = Server(fb)
+    server = Server(fb, video_codecs=[codec])
     async with trio.open_nursery() as nursery:
         addr = await nursery.start(server.serve, "127.0.0.1", 0)
         print(addr.port, flush=True)
@@ -99,7 +107,13 @@ async def serve_child(share: bool, in_place: bool) -> None:
 
 
 async def client(
-    port: int, seconds: float, warmup: float, counts: list[int], slot: int, linking: trio.Semaphore
+    port: int,
+    seconds: float,
+    warmup: float,
+    counts: list[int],
+    slot: int,
+    linking: trio.Semaphore,
+    codec: str,
 ) -> None:
     async with linking:  # the server refuses more than 8 pending links per address
         main = await open_channel("127.0.0.1", port, channel_type=ChannelType.MAIN)
@@ -109,7 +123,11 @@ async def client(
         while not isinstance(await main.receive(), MainChannelsList):
             pass
         display = await open_channel(
-            "127.0.0.1", port, channel_type=ChannelType.DISPLAY, connection_id=init.session_id
+            "127.0.0.1",
+            port,
+            channel_type=ChannelType.DISPLAY,
+            connection_id=init.session_id,
+            channel_caps=Caps.of(DisplayCap.MULTI_CODEC, CODEC_CAPS[codec]),
         )
     await display.send(DisplayInit(1, 20 * 1024 * 1024, 1, 4 * 1024 * 1024))
     async with main, display:
@@ -127,13 +145,15 @@ async def client(
         counts[slot] = pixels
 
 
-async def run_clients(port: int, pid: int, n: int, seconds: float) -> tuple[list[float], float, int]:
+async def run_clients(
+    port: int, pid: int, n: int, seconds: float, codec: str
+) -> tuple[list[float], float, int]:
     counts = [0] * n
     warmup = 2.0 + n * 0.05
     linking = trio.Semaphore(4)
     async with trio.open_nursery() as nursery:
         for k in range(n):
-            nursery.start_soon(client, port, seconds, warmup, counts, k, linking)
+            nursery.start_soon(client, port, seconds, warmup, counts, k, linking, codec)
         await trio.sleep(warmup)
         cpu0 = cpu_seconds(pid)
         await trio.sleep(seconds)
@@ -147,6 +167,7 @@ async def bench(args: argparse.Namespace) -> None:
         f"\nscale: one spice_server process, {W}x{H} with a {TILE_W}x{TILE_H} tile "
         f"{'changing in place' if args.in_place else 'moving'} every "
         f"{PERIOD * 1000:.0f} ms; N raw clients, {args.seconds:g} s each"
+        + (f"; streams in {args.codec}" if args.in_place else "")
     )
     print("encodes shared between clients" if args.share else "every client encodes alone (--no-share)")
     print(
@@ -154,7 +175,7 @@ async def bench(args: argparse.Namespace) -> None:
         f"{'ms/update':>10} {'RSS MiB':>8} {'per client':>11}"
     )
     child = [sys.executable, __file__, "--serve-child"] + ([] if args.share else ["--no-share"])
-    child += ["--in-place"] if args.in_place else []
+    child += (["--in-place"] if args.in_place else []) + ["--codec", args.codec]
     proc = subprocess.Popen(child, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
@@ -163,7 +184,7 @@ async def bench(args: argparse.Namespace) -> None:
         base = rss_kib(proc.pid)
         n = 1
         while n <= args.max_clients:
-            rates, cpu, rss = await run_clients(port, proc.pid, n, args.seconds)
+            rates, cpu, rss = await run_clients(port, proc.pid, n, args.seconds, args.codec)
             print(
                 f"{n:>7} {min(rates):>19.1f} {sum(rates) / n:>6.1f} {100 * cpu:>13.0f} "
                 f"{100 * cpu / n:>11.1f} {1000 * cpu / max(sum(rates), 1e-9):>10.2f} "
@@ -179,7 +200,8 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-child":
-        trio.run(serve_child, "--no-share" not in sys.argv, "--in-place" in sys.argv)
+        codec = sys.argv[sys.argv.index("--codec") + 1]
+        trio.run(serve_child, "--no-share" not in sys.argv, "--in-place" in sys.argv, codec)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per N (default 4)")
@@ -188,8 +210,13 @@ def main() -> None:
         "--min-rate", type=float, default=30.0, help="stop once the slowest client gets fewer updates/s"
     )
     parser.add_argument("--in-place", action="store_true", help="the tile animates in place (a stream)")
+    parser.add_argument(
+        "--codec", choices=sorted(CODEC_CAPS), default=None, help="the stream codec (implies --in-place)"
+    )
     parser.add_argument("--no-share", dest="share", action="store_false", help="every client encodes alone")
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
+    args.in_place = args.in_place or args.codec is not None
+    args.codec = args.codec or "mjpeg"
     trio.run(bench, args)
 
 

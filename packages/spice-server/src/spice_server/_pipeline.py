@@ -167,6 +167,7 @@ class DisplayPipeline:
         if self._attached:
             self.source.unsubscribe(self)
             self._attached = False
+            self._streams.close()
             if self.shared is not None:
                 self.shared.leave()
 
@@ -204,7 +205,7 @@ class DisplayPipeline:
 
     def next_deadline(self) -> float | None:
         """When a stream next needs attention (a paced frame, a timeout); ``None``: no stream."""
-        return self._streams.next_deadline()
+        return self._streams.next_deadline(self.clock())
 
     # --- streams ----------------------------------------------------------------------------
 
@@ -271,6 +272,7 @@ class DisplayPipeline:
                 return  # resized meanwhile: the next round starts with a new surface
             now = self.clock()
             self._streams.expire(now)
+            self._streams.observe(now)
             if self._ops:
                 yield self._ops.popleft()
                 continue

@@ -30,9 +30,9 @@ from weakref import WeakKeyDictionary
 import trio
 from spice_proto import Rect
 
-from ._source import Frame, FrameSource
+from ._source import DamageListener, Frame, FrameSource
 
-__all__ = ["SharedEncodes", "shared_encodes"]
+__all__ = ["SharedEncodes", "shared_encodes", "source_listener"]
 
 T = TypeVar("T")
 
@@ -190,11 +190,21 @@ _BY_SOURCE: WeakKeyDictionary[FrameSource, SharedEncodes] = WeakKeyDictionary()
 
 def shared_encodes(source: FrameSource) -> SharedEncodes:
     """The shared results of ``source`` (created and subscribed to it on first use)."""
-    shared = _BY_SOURCE.get(source)
-    if shared is None:
-        shared = _BY_SOURCE[source] = SharedEncodes()
-        source.subscribe(shared)
-    return shared
+    return source_listener(_BY_SOURCE, source, SharedEncodes)
+
+
+L = TypeVar("L", bound=DamageListener)
+
+
+def source_listener(
+    registry: WeakKeyDictionary[FrameSource, L], source: FrameSource, make: Callable[[], L]
+) -> L:
+    """``registry``'s listener of ``source``, made by ``make()`` and subscribed on first use."""
+    listener = registry.get(source)
+    if listener is None:
+        listener = registry[source] = make()
+        source.subscribe(listener)
+    return listener
 
 
 def _in_event_loop() -> bool:

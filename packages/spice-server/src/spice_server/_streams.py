@@ -9,13 +9,16 @@ STREAM_CLIP gives the client the stream's visible boxes and the covered part is 
 losslessly (as libspice-server clips a stream to its visible region); a stream more than
 half covered ends.  Each stream uses the first codec of the
 client's order (its DISPLAY_PREFERRED_VIDEO_CODEC_TYPE, else MJPEG, H.264, VP8, VP9)
-that we encode (:mod:`._video_encode`) and that fits the area.
+that we encode (:mod:`._video_encode`) and that fits the area.  With ``shared`` (the
+source's), MJPEG frames are shared between the clients of the source, and so are VP8, VP9
+and H.264 encoders while the clients' streams get the same frames (:mod:`._video_share`).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from functools import partial
 from weakref import WeakKeyDictionary
 
 from spice_proto import (
@@ -52,8 +55,12 @@ from ._video import (
     media_time,
 )
 from ._video_encode import StreamEncoder, encodable_codecs, fits_codec, make_stream_encoder
+from ._video_share import VideoMember, VideoShares, video_shares
 
 __all__ = ["StreamSet"]
+
+#: How soon (s) a stream whose frame another client is still encoding looks again.
+WAIT_POLL = 0.002
 
 
 class StreamSet:
@@ -77,6 +84,8 @@ class StreamSet:
         self.source = source
         #: Where MJPEG frames are shared with the source's other clients (None: not shared).
         self.shared = shared
+        #: Where VP8/VP9/H.264 encoders are shared (None: each stream has its own).
+        self.video: VideoShares | None = video_shares(source) if shared is not None else None
         self.region = region
         self.detector = StreamDetector(streaming)
         self.video_codecs = tuple(video_codecs)
@@ -94,6 +103,8 @@ class StreamSet:
         #: Each live stream's codec and encoder.
         self.codecs: dict[int, VideoCodecType] = {}
         self._encoders: dict[int, StreamEncoder] = {}
+        #: Each live VP8/VP9/H.264 stream's place in the shared encoders (with ``video``).
+        self._members: dict[int, VideoMember] = {}
 
     @property
     def video_codec(self) -> VideoCodecType | None:
@@ -192,7 +203,10 @@ class StreamSet:
         assert codec is not None
         self.live[stream_id] = VideoStream(stream_id, box, now, RateController(MAX_FPS))
         self.codecs[stream_id] = codec
-        self._encoders[stream_id] = make_stream_encoder(codec, MAX_FPS, self.shared)
+        if self.video is not None and codec is not VideoCodecType.MJPEG:
+            self._members[stream_id] = self.video.member(MAX_FPS)
+        else:
+            self._encoders[stream_id] = make_stream_encoder(codec, MAX_FPS, self.shared)
         self.detector.forget(box)
         self.created += 1
 
@@ -201,6 +215,9 @@ class StreamSet:
         del self.live[stream.id]
         self.codecs.pop(stream.id, None)
         self._encoders.pop(stream.id, None)
+        member = self._members.pop(stream.id, None)
+        if member is not None:
+            member.leave()
         self.dying.append(stream)
         self.region.add(stream.area)
         self.ended.append(stream)
@@ -210,6 +227,11 @@ class StreamSet:
         """End the streams whose area was not redrawn for too long."""
         for s in [s for s in self.live.values() if now >= s.expires]:
             self.end(s)
+
+    def observe(self, now: float) -> None:
+        """Note the shared frames found encoded by now (after each job: see :mod:`._video_share`)."""
+        for member in self._members.values():
+            member.observe(now)
 
     def reset(self) -> list[Message]:
         """Forget every stream (the surface goes away); the STREAM_DESTROYs the client needs."""
@@ -221,22 +243,39 @@ class StreamSet:
         self.dying.clear()
         self.codecs.clear()
         self._encoders.clear()
+        self.close()
         return out
+
+    def close(self) -> None:
+        """Leave the shared encoders (the client is gone or its streams are)."""
+        for member in self._members.values():
+            member.leave()
+        self._members.clear()
 
     # --- scheduling -------------------------------------------------------------------------
 
     def has_work(self, now: float) -> bool:
         """Whether :meth:`next_items` has something now."""
         return bool(self.dying) or any(
-            not s.created_sent or s.clip_pending or now >= s.expires or (s.pending and now >= s.next_send())
+            not s.created_sent or s.clip_pending or now >= s.expires or self._due(s, now)
             for s in self.live.values()
         )
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, now: float) -> float | None:
         """When a stream next needs attention (a paced frame, a timeout); ``None``: no stream."""
         times = [s.expires for s in self.live.values()]
-        times += [s.next_send() for s in self.live.values() if s.pending]
+        for s in self.live.values():
+            if s.pending:
+                times.append(s.next_send() if self._ready(s, now) else max(s.next_send(), now + WAIT_POLL))
         return min(times, default=None)
+
+    def _due(self, s: VideoStream, now: float) -> bool:
+        return s.pending and now >= s.next_send() and self._ready(s, now)
+
+    def _ready(self, s: VideoStream, now: float) -> bool:
+        """Whether the stream's frame can be taken now (not waiting on a shared encoder)."""
+        member = self._members.get(s.id)
+        return member is None or member.ready(s.box, self.codecs[s.id], s.controller.quality, now)
 
     def next_items(self, frame: Frame, now: float) -> list[Message | Job] | None:
         """The next step of stream traffic (a destroy, a create, a due frame); ``None``: nothing."""
@@ -250,7 +289,7 @@ class StreamSet:
         if clipped is not None:
             clipped.clip_pending = False
             return [DisplayStreamClip(clipped.id, _clip_of(clipped))]
-        due = next((s for s in self.live.values() if s.pending and now >= s.next_send()), None)
+        due = next((s for s in self.live.values() if self._due(s, now)), None)
         if due is not None:
             if not fits_codec(self.codecs[due.id], due.box):
                 self.end(due)  # resized to an area its codec cannot take: redrawn losslessly
@@ -287,11 +326,18 @@ class StreamSet:
     def _frame(self, s: VideoStream, frame: Frame, now: float) -> Job:
         box, quality, mm_time = s.box, s.controller.quality, media_time()
         sized = box != s.origin
-        encoder = self._encoders[s.id]
+        member = self._members.get(s.id)
+        if member is not None:
+            took = member.take(frame, box, self.codecs[s.id], quality, now)
+            encode, pixels = took.run, box.area if took.encodes else 0
+        else:
+            encode, pixels = partial(self._encoders[s.id].encode, frame, box, quality), box.area
         s.take(now)
+        if member is not None and took.stale:
+            s.pending = True  # a frame another client took earlier: the newest picture is still due
 
         def run() -> list[Message]:
-            data = encoder.encode(frame, box, quality)
+            data = encode()
             if not data:
                 return []  # the encoder dropped the frame
             s.bytes_sent += len(data)
@@ -299,7 +345,7 @@ class StreamSet:
                 return [DisplayStreamDataSized(s.id, mm_time, box.width, box.height, box, data)]
             return [DisplayStreamData(s.id, mm_time, data)]
 
-        return Job(box.area, run)
+        return Job(pixels, run)
 
 
 #: The last answer of :func:`_photo_like` per source: every client's pipeline asks about the same damage.

@@ -134,8 +134,10 @@ class AvStreamEncoder:
         self._size = (0, 0)
         self._rate = 0
         self._pts = 0
-        #: Encoders started (the first, then one per size or rate change).
+        #: Encoders started (the first, then one per size or rate change or :meth:`restart`).
         self.opened = 0
+        #: The last frame encoded was a key frame.
+        self.key = False
 
     def _open(self, width: int, height: int, rate: int) -> None:
         import av
@@ -153,6 +155,10 @@ class AvStreamEncoder:
         self._ctx, self._size, self._rate, self._pts = ctx, (width, height), rate, 0
         self.opened += 1
 
+    def restart(self) -> None:
+        """Start afresh: the next frame is a key frame (no reference to the frames before it)."""
+        self._ctx = None
+
     def encode(self, frame: Frame, box: Rect, quality: int) -> bytes:
         import av
 
@@ -167,14 +173,17 @@ class AvStreamEncoder:
         picture = av.VideoFrame.from_ndarray(pixels, format="bgra").reformat(format="yuv420p")
         picture.pts = self._pts
         self._pts += 1
-        return b"".join(bytes(packet) for packet in self._ctx.encode(picture))
+        packets = self._ctx.encode(picture)
+        self.key = any(packet.is_keyframe for packet in packets)
+        return b"".join(bytes(packet) for packet in packets)
 
 
 def make_stream_encoder(
     codec: VideoCodecType, fps: float, shared: SharedEncodes | None = None
 ) -> StreamEncoder:
     """An encoder for one stream in ``codec`` (one of :func:`encodable_codecs`); MJPEG frames
-    are shared through ``shared`` (VP8/VP9/H.264 encoders keep per-stream state)."""
+    are shared through ``shared`` (VP8/VP9/H.264 encoders keep per-stream state: the streams
+    share them through :mod:`._video_share` instead)."""
     if codec is VideoCodecType.MJPEG:
         return MjpegStreamEncoder(shared)
     return AvStreamEncoder(codec, fps)
