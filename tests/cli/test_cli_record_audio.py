@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 import sys
@@ -14,31 +13,11 @@ import numpy as np
 import pytest
 import spice_session as ss
 import trio
+from peers.audio import peak_hz, write_fifo
 from peers.ports import client_links
 from peers.xspice import Xspice
 
 pytestmark = pytest.mark.interop
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
-
-
-async def write_fifo(path: Path, data: bytes) -> None:
-    while True:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-            await trio.sleep(0.05)
-    async with trio.lowlevel.FdStream(fd) as stream:
-        await stream.send_all(data)
 
 
 @pytest.mark.parametrize("command", ["record-audio", "do"])

@@ -13,19 +13,12 @@ import spice_proto as sp
 import spice_server
 import spice_session
 import trio
+from peers.audio import peak_hz
 from spice_cli._sdl_audio import SdlMicrophone, SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_window import SDLError
 from spice_session.events import AudioChunk, AudioMuted, AudioVolume, PlaybackStarted
 
 RATE = 48000
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
 
 
 def loud_part(path: Path) -> np.ndarray:

@@ -14,18 +14,11 @@ import numpy as np
 import spice_proto as sp
 import spice_server
 import trio
+from peers.audio import peak_hz
 from spice_cli._sdl_logic import Command, HotKeys
 
 RATE = 48000
 LCTRL, LALT, M, N = 0xE0, 0xE2, 0x10, 0x11
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
 
 
 def tone(freq: float, seconds: float) -> np.ndarray:

@@ -16,6 +16,7 @@ import pytest
 import spice_proto as sp
 import spice_session
 import trio
+from peers.audio import peak_hz
 from peers.linux_guest import start_guest
 from peers.require import require_binary
 from spice_session.events import AudioChunk
@@ -27,14 +28,6 @@ MODULES = ("snd-hda-codec-generic", "snd-hda-intel")  # the generic codec first,
 LIBS = ("libasound.so.2", "libc.so.6", "libm.so.6")
 ALSA = "ALSA_CONFIG_PATH=/extra/alsa.conf /extra/lib/ld-linux-x86-64.so.2 --library-path /extra/lib"
 PCM = "-D hw:0,0 -f S16_LE -r 48000 -c 2 -t raw"
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
 
 
 def _modules(kernel: str) -> list[str]:

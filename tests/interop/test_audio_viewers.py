@@ -18,6 +18,7 @@ import pytest
 import spice_server
 import trio
 from peers import procs
+from peers.audio import peak_hz
 from peers.require import require_binary
 from peers.viewers import ViewerOptions, viewer_argv
 from peers.xvfb import Xvfb
@@ -26,14 +27,6 @@ pytestmark = pytest.mark.interop
 
 RATE = 48000
 TIMEOUT = 60.0
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
 
 
 def tone(freq: float, seconds: float) -> np.ndarray:

@@ -8,7 +8,6 @@ and the DATA times have no gap longer than one packet.
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import pytest
 import spice_proto as sp
 import spice_session as ss
 import trio
+from peers.audio import peak_hz, write_fifo
 from peers.xspice import Xspice
 
 pytestmark = pytest.mark.interop
@@ -26,29 +26,6 @@ pytestmark = pytest.mark.interop
 RATE = 48000
 SECONDS = 1.5  # of each tone
 DEADLINE = 40.0
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    """The strongest frequency of the first channel (Hann window, parabolic interpolation)."""
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
-
-
-async def write_fifo(path: Path, data: bytes) -> None:
-    """Write ``data`` into the FIFO once Xspice has opened it for reading (non-blocking, trio)."""
-    while True:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:  # no reader yet
-                raise
-            await trio.sleep(0.05)
-    async with trio.lowlevel.FdStream(fd) as stream:
-        await stream.send_all(data)
 
 
 @pytest.mark.parametrize("mode", [sp.AudioDataMode.RAW, sp.AudioDataMode.OPUS])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trio
+from peers.audio import peak_hz
 from spice_proto import (
     AudioDataMode,
     AudioFmt,
@@ -66,15 +67,6 @@ from spice_session.lowlevel import (
 )
 
 needs_opus = pytest.mark.skipif(not opus_available(), reason="PyAV with Opus is not installed")
-
-
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    """The frequency of the strongest FFT bin of the first channel (Hann window, interpolated)."""
-    x = pcm[:, 0].astype(np.float64) * np.hanning(len(pcm))
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-9)
-    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(pcm))
 
 
 def test_raw_playback_gives_pcm_chunks_with_times() -> None:
