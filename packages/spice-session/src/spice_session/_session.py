@@ -87,6 +87,9 @@ _CLOSE_TIMEOUT = 2.0
 _PARALLEL_LINKS = 8
 #: Common messages that only drive flow control (answered by spice_net); not passed on as events.
 _HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
+#: A channel reader lets the other tasks run at least once per this many messages (and
+#: whenever it waits for the socket); a scheduler round per message was a third of a draw's cost.
+_MESSAGES_PER_YIELD = 32
 
 
 class DisplaySettings:
@@ -360,8 +363,9 @@ class Session:
             event = replace(event, surface=state.surfaces.get(message.surface_id))
         if derived or isinstance(message, DisplaySurfaceCreate):
             self._last_display_change = trio.current_time()
-            self._display_changed.set()
-            self._display_changed = trio.Event()
+            if self._display_changed.statistics().tasks_waiting:  # waiters wait at once: none, no news
+                self._display_changed.set()
+                self._display_changed = trio.Event()
             self._stats.display_changed()
         return [event, *derived]
 
@@ -413,6 +417,7 @@ class Session:
 
         Never waits for the event stream's reader (see :meth:`events`).
         """
+        since_yield = 0
         try:
             while True:
                 try:
@@ -450,8 +455,11 @@ class Session:
                 for event in events:
                     self._events.put(event)
                 # A batch read off the socket may hold thousands of messages: let the event
-                # reader and the application run between them.
-                await trio.lowlevel.checkpoint()
+                # reader and the application run between every so many of them.
+                since_yield += 1
+                if since_yield >= _MESSAGES_PER_YIELD:
+                    since_yield = 0
+                    await trio.lowlevel.checkpoint()
             await channel_ended(self, key)
             if key[0] == ChannelType.MAIN:
                 self.lost.set()
