@@ -241,7 +241,9 @@ async def test_a_destination_that_fails_gets_connect_error(answer: str) -> None:
             await pair.connected.wait()
             assert session.main is session.opened[(T.MAIN, 0)]
             assert session.uri.port != pair.dst_port  # still on the source
+            failed = (await _events_until(session, MigrationFailed))[-1]  # queued before the refusal
     assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnectError)
+    assert isinstance(failed, MigrationFailed) and failed.reason.startswith("cannot link the destination")
 
 
 async def test_migrate_data_nobody_asked_for_ends_the_session_with_migration_error() -> None:

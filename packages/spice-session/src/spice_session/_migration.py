@@ -285,9 +285,9 @@ async def prepare_seamless(
             others = [key for key in session.opened if key not in linked and key not in session._ended]
             await _link_twins(target, session.session_id, tls, others, linked)
     except (spice_net.SpiceNetError, MigrationError, trio.TooSlowError) as exc:
-        log.warning(
-            "cannot follow the seamless migration to %s: %s", where(begin.dst_info), exc or "timed out"
-        )
+        reason = f"cannot link the destination: {exc or 'timed out'}"
+        log.warning("seamless migration to %s abandoned (%s)", where(begin.dst_info), reason)
+        session._events.put(MigrationFailed("seamless", where(begin.dst_info), reason), force=True)
         await _close_all(linked.values())
         await session.main.send(MainMigrateConnectError())
         return None
