@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from functools import partial
 
@@ -11,25 +9,10 @@ import pytest
 import trio
 from peers.pki import Pki
 from peers.ports import HOST, free_tcp_port
+from peers.spice_cli_proc import one_line, spice
 from peers.xspice import Xspice
 
 pytestmark = pytest.mark.interop
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
-
-
-def one_line(result: subprocess.CompletedProcess[bytes]) -> str:
-    """stderr must be exactly one line, without a traceback."""
-    err: str = result.stderr.decode()
-    assert "Traceback" not in err
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert result.stdout == b""
-    return err
 
 
 async def test_summary_against_xspice(xspice: Xspice) -> None:

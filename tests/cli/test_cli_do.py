@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import spice_server as srv
 import trio
+from peers.spice_cli_proc import spice
 from PIL import Image
 from spice_cli._do import Action, parse_actions
 from spice_cli._run import UsageError
 from spice_proto import Rect
 
 W, H = 320, 200
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
 
 
 async def _server(nursery: trio.Nursery, fb: srv.Framebuffer) -> tuple[srv.Server, str]:

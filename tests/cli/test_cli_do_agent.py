@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import spice_server as srv
 import trio
+from peers.spice_cli_proc import spice
 from spice_cli._do import Action, parse_actions
 from spice_cli._run import UsageError
 
 pytestmark = pytest.mark.timeout(90)
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
 
 
 async def _server(nursery: trio.Nursery, server: srv.Server) -> str:

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import trio
 from peers.ports import HOST, free_tcp_port
+from peers.spice_cli_proc import one_line, spice
 from peers.xspice import Xspice
 from PIL import Image
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
-
-
-def one_line(result: subprocess.CompletedProcess[bytes]) -> str:
-    err: str = result.stderr.decode()
-    assert "Traceback" not in err
-    assert err.count("\n") == 1 and err.endswith("\n"), err
-    assert result.stdout == b""
-    return err
 
 
 @pytest.mark.interop

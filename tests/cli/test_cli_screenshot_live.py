@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import trio
-from peers.spice_cli_proc import demo_server
+from peers.spice_cli_proc import demo_server, spice
 from PIL import Image
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ SURFACE images, the pixmap cache, GLZ dictionary references...), not as one imag
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ import spice_proto as sp
 import spice_session as ss
 import trio
 from peers.require import require_binary
+from peers.spice_cli_proc import spice
 from peers.xspice import Xspice
 from PIL import Image
 
@@ -56,13 +55,6 @@ def start_scene(server: Xspice, photo: Path) -> None:
     server.display.start_client("display", ["display", "-geometry", f"+{x}+{y}", str(photo)])
     server.display.wait_window("rig-xterm")
     server.display.wait_window("xclock")
-
-
-async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    with trio.fail_after(timeout):
-        return await trio.run_process(
-            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
-        )
 
 
 async def cli_screenshot(uri: str, out: Path) -> RGB:

@@ -1,5 +1,6 @@
-"""Our own ``spice serve`` / ``spice demo --serve`` in a subprocess, for tests that need a
-server in another process (the CLI under test connects to it like any client would)."""
+"""Our own ``spice`` command in a subprocess: a command run to its end (:func:`spice`), or
+``spice serve`` / ``spice demo --serve`` for tests that need a server in another process
+(the CLI under test connects to it like any client would)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,26 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
+import trio
+
 URI = re.compile(r"spice://[0-9.]+:\d+")
+
+
+async def spice(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """``spice ARGS`` (``python -m spice_cli``) run to its end within ``timeout`` s, output captured."""
+    with trio.fail_after(timeout):
+        return await trio.run_process(
+            [sys.executable, "-m", "spice_cli", *args], capture_stdout=True, capture_stderr=True, check=False
+        )
+
+
+def one_line(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The one line on stderr (exactly one, no traceback, nothing on stdout)."""
+    err: str = result.stderr.decode()
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert result.stdout == b""
+    return err
 
 
 @contextmanager
