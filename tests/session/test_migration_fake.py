@@ -47,6 +47,10 @@ class Pair:
     # "late" (MIGRATE on main once the client has closed the destination's main channel)
     stall: str = ""
     semi: bool = False  # MIGRATE_BEGIN (semi-seamless), never followed by MIGRATE_END
+    # the display's MIGRATE comes 0.5 s after main's MIGRATE_DATA; as libspice-server does,
+    # the source drops every channel once the client closes its main channel
+    slow_display: bool = False
+    src_main_closed: trio.Event = field(default_factory=trio.Event)
     begin: trio.Event = field(default_factory=trio.Event)
     connected: trio.Event = field(default_factory=trio.Event)
     src_main_got: list[sp.Message | sp.UnknownMessage] = field(default_factory=list)
@@ -99,6 +103,12 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
         await chan.send(sp.MigrateData(b"MAIN-STATE"))
+        if pair.slow_display:
+            try:  # until the client closes it
+                while True:
+                    pair.src_main_got.append(await chan.receive())
+            except spice_net.ChannelClosed:
+                pair.src_main_closed.set()
     await trio.sleep_forever()
 
 
@@ -117,6 +127,11 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
         and pair.src_main_got
         and isinstance(pair.src_main_got[-1], sp.MainMigrateConnectedSeamless)
     ):
+        if pair.slow_display:
+            with trio.move_on_after(0.5):
+                await pair.src_main_closed.wait()
+            if pair.src_main_closed.is_set():
+                return  # the client is gone for libspice-server
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_display_got)
         await chan.send(sp.MigrateData(b"DISPLAY-STATE"))
@@ -420,3 +435,19 @@ async def test_a_vm_that_moves_after_its_migration_was_given_up_is_followed() ->
         ("MigrationFailed", "seamless"),
         ("MigrationStarted", "switch-host"),
     ]
+
+
+async def test_the_source_main_channel_stays_open_until_every_channel_switched() -> None:
+    # closing the source's main channel ends the client there: a channel whose MIGRATE
+    # comes later must still get it and hand its data over
+    pair = Pair(slow_display=True)
+    with trio.fail_after(20):
+        async with servers(pair) as uri, ss.connect(uri) as session:
+            pair.begin.set()
+            events = await _events_until(session, MigrationCompleted)
+            assert session.uri.port == pair.dst_port
+            while not pair.src_main_closed.is_set():  # closed once the move is over
+                await trio.sleep(0.01)
+    assert pair.dst_got[T.DISPLAY] == [sp.ClientMigrateData(b"DISPLAY-STATE")]
+    assert isinstance(pair.src_display_got[-1], sp.MigrateFlushMark)
+    assert ss.events.ChannelEnded(T.DISPLAY, 0) not in events

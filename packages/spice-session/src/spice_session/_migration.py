@@ -212,6 +212,9 @@ class SeamlessMove:
     done: trio.Event = dataclasses.field(default_factory=trio.Event)
     #: Whether the source said MIGRATE on a channel (the VM runs on the destination now).
     moved: bool = False
+    #: Source channels already switched away, closed once the move is over: closing the
+    #: source's main channel ends all the others there, before their FLUSH_MARK or data.
+    sources: list[Channel] = dataclasses.field(default_factory=list)
 
 
 def destination_connector(connector: Connector, dst: MigrationDstInfo) -> Connector:
@@ -378,7 +381,7 @@ async def _abandon(session: MigratingSession, move: SeamlessMove, reason: str) -
     else:
         log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
         _fall_back(session, dst)
-    await _close_all(move.targets.values())
+    await _close_all([*move.targets.values(), *move.sources])
 
 
 def vm_left(session: MigratingSession) -> None:
@@ -402,7 +405,7 @@ async def _drop(session: MigratingSession) -> None:
     move, session._move = session._move, None
     if move is not None:
         move.done.set()
-        await _close_all(move.targets.values())
+        await _close_all([*move.targets.values(), *move.sources])
 
 
 async def switch_channel(
@@ -422,9 +425,11 @@ async def switch_channel(
         forward = None
     else:
         forward = move.handover.data(key, message)
-    twin = move.targets.pop(key)
+    twin = move.targets[key]
     if forward is not None:
         await twin.send(forward)  # the twin's first message from us
+    del move.targets[key]
+    move.sources.append(channel)
     session.opened[key] = twin
     if key[0] == ChannelType.MAIN:
         session.main = twin
@@ -433,9 +438,10 @@ async def switch_channel(
         key[0] == ChannelType.INPUTS and session._inputs is not None and session._inputs.channel_id == key[1]
     ):
         session._inputs.rebind(twin)
-    await _close_all([channel])
-    if move.handover.switched(key) and session._move is move:  # not given up meanwhile
-        _arrived(session, move)
+    if session._move is not move:  # given up meanwhile
+        await _close_all([channel])
+    elif move.handover.switched(key):
+        await _arrived(session, move)
     return twin
 
 
@@ -451,13 +457,15 @@ async def channel_ended(session: MigratingSession, key: _Key) -> None:
     elif move is not None and move.handover.covers(key):
         await _close_all([move.targets.pop(key)])
         if move.handover.switched(key) and session._move is move:
-            _arrived(session, move)
+            await _arrived(session, move)
 
 
-def _arrived(session: MigratingSession, move: SeamlessMove) -> None:
-    """Every channel runs on the destination now: the session is there."""
+async def _arrived(session: MigratingSession, move: SeamlessMove) -> None:
+    """Every channel runs on the destination now: the session is there (the source's
+    channels are closed)."""
     session._move = None
     move.done.set()
     session._connector, session.uri, session.tls = move.connector, move.connector.uri, move.tls
     session.migrated_to = move.dst
     session._events.put(MigrationCompleted("seamless", where(move.dst)), force=True)
+    await _close_all(move.sources)

@@ -426,7 +426,10 @@ class Session:
                     break
                 move = self._move
                 if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
-                    channel = await switch_channel(self, key, channel, message)
+                    try:
+                        channel = await switch_channel(self, key, channel, message)
+                    except spice_net.ChannelClosed:
+                        break  # the source or the destination went mid-switch: the channel ended
                     self._events.put(event_for(key[0], key[1], message))
                     continue
                 if isinstance(message, Migrate) and move is None:
@@ -474,7 +477,8 @@ class Session:
 
     async def _aclose(self) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_TIMEOUT):
-            moving = self._move.targets.values() if self._move is not None else ()
+            move = self._move
+            moving = [*move.targets.values(), *move.sources] if move is not None else []
             for channel in [*reversed(list(self.opened.values())), *moving]:
                 await channel.aclose()
             if self.migration_main is not None:
