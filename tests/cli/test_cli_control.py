@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import spice_server as srv
 import trio
+from peers.server_task import serve_uri
 from PIL import Image
 from spice_proto import Rect
 
@@ -62,14 +63,6 @@ class Client:
             answer = await self.reply()
         assert answer["id"] == self.next_id
         return answer
-
-
-async def _server(nursery: trio.Nursery, fb: srv.Framebuffer) -> tuple[srv.Server, str]:
-    server = srv.Server(fb)
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return server, f"spice://127.0.0.1:{addr.port}"
 
 
 @asynccontextmanager
@@ -122,7 +115,8 @@ async def test_verbs_replies_and_errors(nursery: trio.Nursery, tmp_path: Path) -
     fb.fill((10, 20, 30))
     needle = np.random.default_rng(7).integers(0, 255, (16, 24, 3), np.uint8)
     fb.update(needle, Rect(100, 60, 124, 76), format="rgb")
-    server, uri = await _server(nursery, fb)
+    server = srv.Server(fb)
+    uri = await serve_uri(nursery, server)
     inputs = server.input_events()
     sock = tmp_path / "ctl.sock"
     async with control(uri, sock), connect(sock) as c:
@@ -188,7 +182,7 @@ async def test_verbs_replies_and_errors(nursery: trio.Nursery, tmp_path: Path) -
 async def test_subscribe_to_damage_and_unsubscribe(nursery: trio.Nursery, tmp_path: Path) -> None:
     fb = srv.Framebuffer(W, H)
     fb.fill((0, 0, 0))
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     sock = tmp_path / "ctl.sock"
     async with control(uri, sock), connect(sock) as c, connect(sock) as quiet:
         await c.call("screenshot")  # the first picture is there
@@ -220,7 +214,7 @@ async def test_subscribe_to_damage_and_unsubscribe(nursery: trio.Nursery, tmp_pa
 
 async def test_hostile_lines_and_socket_paths(nursery: trio.Nursery, tmp_path: Path) -> None:
     fb = srv.Framebuffer(W, H)
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     occupied = tmp_path / "file"
     occupied.write_text("mine")
     result = subprocess.run(
@@ -261,7 +255,7 @@ async def test_connection_events_and_exit_when_the_server_goes(tmp_path: Path) -
         async def serve(task_status: trio.TaskStatus[str]) -> None:
             with server_scope:
                 async with trio.open_nursery() as inner:
-                    _, uri = await _server(inner, fb)
+                    uri = await serve_uri(inner, srv.Server(fb))
                     task_status.started(uri)
 
         uri: str = await outer.start(serve)

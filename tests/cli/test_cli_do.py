@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import spice_server as srv
 import trio
+from peers.server_task import serve_uri
 from peers.spice_cli_proc import spice
 from PIL import Image
 from spice_cli._do import Action, parse_actions
@@ -15,14 +16,6 @@ from spice_cli._run import UsageError
 from spice_proto import Rect
 
 W, H = 320, 200
-
-
-async def _server(nursery: trio.Nursery, fb: srv.Framebuffer) -> tuple[srv.Server, str]:
-    server = srv.Server(fb)
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return server, f"spice://127.0.0.1:{addr.port}"
 
 
 def test_parse_actions_with_optional_arguments() -> None:
@@ -61,7 +54,8 @@ async def test_actions_reach_the_server_and_expect_finds_the_needle(
     needle = np.random.default_rng(4).integers(0, 255, (16, 24, 3), np.uint8)
     fb.update(needle, Rect(100, 60, 124, 76), format="rgb")
     Image.fromarray(needle).save(tmp_path / "n.png")
-    server, uri = await _server(nursery, fb)
+    server = srv.Server(fb)
+    uri = await serve_uri(nursery, server)
     events = server.input_events()
     script = tmp_path / "script.txt"
     script.write_text("# a comment\nkey shift-f10\nmove 50 60  # trailing comment\nclick 3\n")
@@ -91,7 +85,7 @@ async def test_expect_timeout_exits_10_with_the_best_score(nursery: trio.Nursery
     fb = srv.Framebuffer(W, H)
     fb.fill((10, 20, 30))
     Image.fromarray(np.random.default_rng(5).integers(0, 255, (16, 24, 3), np.uint8)).save(tmp_path / "n.png")
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     result = await spice(
         "do", "--save-misses", str(tmp_path / "miss"), uri, "expect", str(tmp_path / "n.png"), "0.5"
     )

@@ -1,5 +1,6 @@
-"""Our spice_server serving on a fixed port inside a test's nursery until told to stop,
-so a test can take it away and bring another up on the same port (reconnect tests)."""
+"""Our spice_server serving inside a test's nursery: on a free port (:func:`serve_uri`), or on
+a fixed port until told to stop, so a test can take it away and bring another up on the same
+port (reconnect tests)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,9 @@ async def serve_until(
         task_status.started()
         await stop.wait()
         nursery.cancel_scope.cancel()
+
+
+async def serve_uri(nursery: trio.Nursery, server: srv.Server) -> str:
+    """Start ``server`` in ``nursery`` on a free 127.0.0.1 port; its ``spice://`` URI."""
+    addr: srv.ServerAddress = await nursery.start(partial(server.serve, "127.0.0.1", 0))
+    return f"spice://127.0.0.1:{addr.port}"

@@ -10,16 +10,10 @@ import pytest
 import spice_server
 import spice_session
 import trio
+from peers.server_task import serve_uri
 from spice_proto import AgentCap, AgentClipboardType, AgentSelection, MainAgentData
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def serve(nursery: trio.Nursery, server: spice_server.Server) -> str:
-    addr: spice_server.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return f"spice://127.0.0.1:{addr.port}"
 
 
 def png(width: int, height: int, seed: int = 1) -> bytes:
@@ -37,7 +31,7 @@ async def test_clipboard_both_ways_and_selections() -> None:
     events = agent.events()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 assert session.agent.connected and session.agent.has(AgentCap.GUEST_LINEEND_LF)
@@ -82,7 +76,7 @@ async def test_monitors_config_resizes_the_framebuffer() -> None:
     events = agent.events()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 first = await session.screenshot(timeout=10)
                 assert (first.width, first.height) == (320, 240)
@@ -109,7 +103,7 @@ async def test_monitors_config_refused_by_the_application() -> None:
     )
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 with pytest.raises(spice_session.AgentError, match="refused"):
                     await session.set_monitors([(400, 300)])
@@ -129,7 +123,7 @@ async def test_files_arrive_in_the_directory_with_limits(tmp_path: Path) -> None
     progress: list[int] = []
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.files.send(
                     tmp_path / "a.bin", progress=lambda sent, total: progress.append(sent)
@@ -154,7 +148,7 @@ async def test_files_refused_without_a_directory(tmp_path: Path) -> None:
     (tmp_path / "x").write_bytes(b"x")
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 with pytest.raises(spice_session.FileTransferError, match="DISABLED"):
                     await session.files.send(tmp_path / "x")
@@ -165,7 +159,7 @@ async def test_no_agent_means_disconnected_and_no_hang() -> None:
     server = spice_server.Server(spice_server.Framebuffer(64, 48))
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 assert not session.agent.connected
                 with pytest.raises(spice_session.AgentError, match="not connected"):
@@ -183,7 +177,7 @@ async def test_a_client_that_stops_returning_tokens_stalls_only_the_agent() -> N
     server = spice_server.Server(fb, agent=agent)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 received = 0
@@ -223,7 +217,7 @@ async def test_a_server_that_grants_no_tokens_stalls_only_the_agent() -> None:
     server = spice_server.Server(fb, agent=agent)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 stream = next(iter(agent._clients.values()))
@@ -255,7 +249,7 @@ async def test_display_config_reaches_the_application() -> None:
     events = agent.events()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 assert session.agent.has(AgentCap.DISPLAY_CONFIG)

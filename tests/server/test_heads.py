@@ -9,6 +9,7 @@ import spice_proto
 import spice_server
 import spice_session
 import trio
+from peers.server_task import serve_uri
 from spice_proto import ChannelType, Rect
 
 pytestmark = pytest.mark.timeout(60)
@@ -78,13 +79,6 @@ def test_heads_grown_past_the_largest_surface_are_clipped() -> None:
     assert (heads.width, heads.height) == (8192, 100)
 
 
-async def serve(nursery: trio.Nursery, server: spice_server.Server) -> str:
-    addr: spice_server.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return f"spice://127.0.0.1:{addr.port}"
-
-
 async def test_one_channel_with_two_heads_end_to_end() -> None:
     left, right = spice_server.Framebuffer(320, 200), spice_server.Framebuffer(160, 240)
     left.fill((200, 10, 10))
@@ -94,7 +88,7 @@ async def test_one_channel_with_two_heads_end_to_end() -> None:
     pointer = server.input_events()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 assert [c.id for c in session.channels if c.type == ChannelType.DISPLAY] == [0]
                 while len(session.display.monitor_layout()) < 2:
@@ -154,7 +148,7 @@ async def test_a_monitors_config_too_large_for_one_surface_is_clipped() -> None:
     server = spice_server.Server(spice_server.Heads(heads), agent=agent)
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 await session.agent.ready()
                 await session.set_monitors([(4096, 64)] * 3)  # 12288 wide: more than a surface holds

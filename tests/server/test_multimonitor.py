@@ -11,17 +11,11 @@ import pytest
 import spice_server
 import spice_session
 import trio
+from peers.server_task import serve_uri
 from PIL import Image
 from spice_proto import ChannelType
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def serve(nursery: trio.Nursery, server: spice_server.Server) -> str:
-    addr: spice_server.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return f"spice://127.0.0.1:{addr.port}"
 
 
 async def test_two_sources_are_two_display_channels_with_a_layout() -> None:
@@ -32,7 +26,7 @@ async def test_two_sources_are_two_display_channels_with_a_layout() -> None:
     server = spice_server.Server([left, right], agent=agent)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             async with spice_session.connect(uri) as session:
                 displays = sorted(c.id for c in session.channels if c.type == ChannelType.DISPLAY)
                 assert displays == [0, 1]
@@ -67,7 +61,7 @@ async def test_screenshot_of_one_monitor_and_of_all(tmp_path: Path) -> None:
     server = spice_server.Server([left, right])
     with trio.fail_after(50):
         async with trio.open_nursery() as nursery:
-            uri = await serve(nursery, server)
+            uri = await serve_uri(nursery, server)
             for which, name in (("1", "one.png"), ("all", "all.png")):
                 result = await trio.run_process(
                     [

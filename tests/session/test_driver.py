@@ -11,6 +11,7 @@ import pytest
 import spice_server as srv
 import spice_session as ss
 import trio
+from peers.server_task import serve_uri
 from spice_proto import MouseButton, Rect
 from spice_session import sync
 from spice_session._driver import Driver
@@ -23,19 +24,11 @@ def _needle(seed: int = 5) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 255, (20, 30, 3), np.uint8)
 
 
-async def _server(nursery: trio.Nursery, fb: srv.Framebuffer) -> tuple[srv.Server, str]:
-    server = srv.Server(fb)
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-    return server, f"spice://127.0.0.1:{addr.port}"
-
-
 async def test_expect_waits_for_the_needle_to_be_drawn(nursery: trio.Nursery) -> None:
     fb = srv.Framebuffer(W, H)
     fb.fill((20, 30, 40))
     needle = _needle()
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     async with ss.connect(uri) as session:
         vm = Driver(session)
         assert (await vm.screenshot()).shape == (H, W, 3)
@@ -54,7 +47,7 @@ async def test_expect_waits_for_the_needle_to_be_drawn(nursery: trio.Nursery) ->
 async def test_a_miss_names_best_score_and_saves_the_frame(nursery: trio.Nursery, tmp_path: Path) -> None:
     fb = srv.Framebuffer(W, H)
     fb.fill((20, 30, 40))
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     async with ss.connect(uri) as session:
         vm = Driver(session, save_misses=tmp_path)
         with pytest.raises(MatchError, match=r"best score 0\.\d+ at \(\d+, \d+\); frame saved to") as info:
@@ -65,7 +58,7 @@ async def test_a_miss_names_best_score_and_saves_the_frame(nursery: trio.Nursery
 
 async def test_wait_still_returns_after_the_screen_settles(nursery: trio.Nursery) -> None:
     fb = srv.Framebuffer(W, H)
-    _, uri = await _server(nursery, fb)
+    uri = await serve_uri(nursery, srv.Server(fb))
     async with ss.connect(uri) as session:
         vm = Driver(session)
 
@@ -86,7 +79,8 @@ async def test_wait_still_returns_after_the_screen_settles(nursery: trio.Nursery
 
 async def test_keys_and_clicks_reach_the_server(nursery: trio.Nursery) -> None:
     fb = srv.Framebuffer(W, H)
-    server, uri = await _server(nursery, fb)
+    server = srv.Server(fb)
+    uri = await serve_uri(nursery, server)
     events = server.input_events()
     async with ss.connect(uri) as session:
         vm = Driver(session, layout="de")
@@ -127,7 +121,7 @@ def threaded_server() -> Iterator[ThreadedServer]:
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            _, box["uri"] = await _server(nursery, fb)
+            box["uri"] = await serve_uri(nursery, srv.Server(fb))
             box["token"] = trio.lowlevel.current_trio_token()
             box["cancel"] = nursery.cancel_scope
             started.set()
