@@ -16,15 +16,10 @@ import spice_server
 import trio
 from peers.audio import peak_hz
 from spice_cli._sdl_logic import Command, HotKeys
+from spice_session import tone
 
 RATE = 48000
 LCTRL, LALT, M, N = 0xE0, 0xE2, 0x10, 0x11
-
-
-def tone(freq: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    wave = np.rint(np.sin(2 * np.pi * freq * t) * 0.3 * 32767).astype(np.int16)
-    return np.repeat(wave[:, None], 2, axis=1)
 
 
 def test_mute_hot_keys_are_commands_not_keys() -> None:

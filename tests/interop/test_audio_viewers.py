@@ -22,17 +22,12 @@ from peers.audio import peak_hz
 from peers.require import require_binary
 from peers.viewers import ViewerOptions, viewer_argv
 from peers.xvfb import Xvfb
+from spice_session import tone
 
 pytestmark = pytest.mark.interop
 
 RATE = 48000
 TIMEOUT = 60.0
-
-
-def tone(freq: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    wave = np.rint(np.sin(2 * np.pi * freq * t) * 0.3 * 32767).astype(np.int16)
-    return np.repeat(wave[:, None], 2, axis=1)
 
 
 @pytest.fixture
