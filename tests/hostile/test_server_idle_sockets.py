@@ -1,8 +1,9 @@
 """Idle sockets (no byte ever sent) can neither lock clients out nor stay forever, plain or TLS.
 
 A locked-out client waits for the 10 s link deadline (or its own 10 s timeout); one that gets in
-needs < 2 s unloaded but up to 4.1 s was seen on a loaded machine: each gets 5 s (and the best of
-three 2 s)."""
+needs < 2 s unloaded but up to 4.1 s was seen on a loaded machine (TLS: the best of three 2.4 s
+at load 8): each gets 5 s where one client is timed, and where three are timed 8 s each and 4 s
+for the best."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ async def test_idle_sockets_from_many_addresses_make_room_for_a_client(tls: bool
             await trio.sleep(0.5)
             assert served.server.pending_links <= 64
             times = [await time_real_client(served) for _ in range(3)]
-            assert min(times) < 2.0 and max(times) < 5.0, f"a real client needed {times} s to get in"
+            assert min(times) < 4.0 and max(times) < 8.0, f"a real client needed {times} s to get in"
             assert rss_mb() - rss_before < 64
             nursery.cancel_scope.cancel()
 

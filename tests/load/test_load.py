@@ -7,7 +7,8 @@ messages they get, without decoding the images.
 
 - no starvation: every client gets updates in every 5 s window;
 - the stalled client (it links a display channel and never reads it, so never ACKs)
-  does not slow the others: their rate after it joined stays within half of the rate before;
+  does not slow the others: what they get per second of the server's CPU after it joined
+  stays within half of what they got before (and the no-starvation windows above);
 - memory stays bounded: the server's peak RSS (VmHWM) stays within the idle server's RSS plus
   a fixed budget per client (measured: it levels off once the clients' GLZ windows are full,
   about 25 s into the run, at ~30 MB per client).
@@ -155,12 +156,18 @@ async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) 
             link_seconds = trio.current_time() - linked
             t0 = trio.current_time()
             cpu0 = cpu_seconds(server.pid)
+            await trio.sleep_until(t0 + SETTLE)
+            cpu_settled = cpu_seconds(server.pid)
             await trio.sleep_until(t0 + SECONDS * STALL_AT)
             t_stall = trio.current_time()
+            cpu_stall = cpu_seconds(server.pid)
             stalled: Channel = await nursery.start(staller, port)
+            await trio.sleep_until(t_stall + SETTLE)
+            cpu_stall_settled = cpu_seconds(server.pid)
             await trio.sleep_until(t0 + SECONDS)
             t_end = trio.current_time()
-            cpu = cpu_seconds(server.pid) - cpu0
+            cpu_end = cpu_seconds(server.pid)
+            cpu = cpu_end - cpu0
             unread = unread_bytes(stalled)
             nursery.cancel_scope.cancel()
         assert server.poll() is None, "the server died under load"
@@ -179,9 +186,15 @@ async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) 
             if log.count(start, start + WINDOW) == 0:
                 starved.append((i, round(start - t0, 1)))
             start += WINDOW
-    # the staller does not slow the others
-    before = sum(log.count(t0 + SETTLE, t_stall) for log in logs) / (t_stall - t0 - SETTLE) / CLIENTS
-    after = sum(log.count(t_stall + SETTLE, t_end) for log in logs) / (t_end - t_stall - SETTLE) / CLIENTS
+    # the staller does not slow the others: per second of the server's CPU (the machine's load
+    # decides how many seconds of CPU the server gets; CI saw 28 messages/s fall to 4 when a
+    # heavy test started beside this one), the others get as much as before it joined
+    sent_before = sum(log.count(t0 + SETTLE, t_stall) for log in logs)
+    sent_after = sum(log.count(t_stall + SETTLE, t_end) for log in logs)
+    before = sent_before / (t_stall - t0 - SETTLE) / CLIENTS
+    after = sent_after / (t_end - t_stall - SETTLE) / CLIENTS
+    per_cpu_before = sent_before / max(cpu_stall - cpu_settled, 1e-3)
+    per_cpu_after = sent_after / max(cpu_end - cpu_stall_settled, 1e-3)
     per_client = [log.count(t_stall + SETTLE, t_end) / (t_end - t_stall - SETTLE) for log in logs]
     frames = sum(log.pixels(t0, t_end) for log in logs) / (WIDTH * HEIGHT) / (t_end - t0) / CLIENTS
     budget = idle + (CLIENTS + 1) * CLIENT_BUDGET_MB
@@ -190,12 +203,13 @@ async def test_twenty_clients_and_a_staller(capsys: pytest.CaptureFixture[str]) 
             f"\nload: {CLIENTS} clients linked in {link_seconds:.1f} s, "
             f"at {WIDTH}x{HEIGHT} ({SCENE} scene) for {t_end - t0:.1f} s: "
             f"{before:.1f} draw messages/s per client before the staller joined, {after:.1f} after "
+            f"({per_cpu_before:.0f} and {per_cpu_after:.0f} per server CPU s) "
             f"(slowest client {min(per_client):.1f}/s), {frames:.1f} full frames/s per client; "
             f"{unread // 1024} KB wait unread at the staller; server RSS idle {idle:.0f} MB, "
             f"peak {peak:.0f} MB (budget {budget:.0f} MB); server CPU {cpu:.1f} s"
         )
     assert unread > 0, "the stalled client was sent nothing: it did not test anything"
     assert not starved, f"(client, window start) without any update: {starved}"
-    assert after >= 0.5 * before, (before, after)
+    assert per_cpu_after >= 0.5 * per_cpu_before, (per_cpu_before, per_cpu_after)
     assert min(per_client) >= 0.25 * after, per_client
     assert peak < budget, (peak, budget)
