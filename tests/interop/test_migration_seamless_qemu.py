@@ -209,7 +209,9 @@ async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callab
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(collect)
-                await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH)
+                # the client's MigrationStarted("semi-seamless") comes with the NACK, right
+                # before it says MIGRATE_CONNECTED: then the 2.5 s migration starts
+                await _migrate_seamlessly(source, target, migration_port, lambda: seen[0][2])
                 await trio.sleep_forever()  # cancelled by the switch
         first: list[Event] = []
         async for event in session.events():
