@@ -114,7 +114,7 @@ async def test_read_only_stick_refuses_writes(usb_guest: LinuxGuest, tmp_path: P
             await dev.wait_configured(timeout=60)
             assert "YES" in await sh(usb_guest, wait_for("/dev/sda"))
             ro = await sh(usb_guest, "cat /sys/block/sda/ro")
-            assert ro.strip() == "1"  # MODE SENSE said write-protected
+            assert ro.strip() == "1", await sh(usb_guest, "dmesg | tail -30")  # MODE SENSE: write-protected
             out = await sh(usb_guest, "mount -t vfat /dev/sda /mnt; cat /mnt/hello.txt")
             assert TEXT in out
             out = await sh(usb_guest, "echo x > /mnt/new.txt && echo WROTE || echo REFUSED")
