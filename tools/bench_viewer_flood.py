@@ -5,7 +5,8 @@ connect (``spice view`` and remote-viewer on the same Xvfb display, one after th
 each with a fresh Xspice).  The first picture is the moment the viewer's window on Xvfb
 shows the xterm (over 150,000 white pixels; the Xvfb root is black).  CPU comes from
 /proc/<pid>/stat for the viewer process and for Xspice's Xorg over ``--seconds``.
-``spice screenshot`` is timed too (connect to PNG written, ``--settle 0``).
+``spice screenshot`` is timed too (connect to PNG written, ``--settle 0``), and
+``spice_session.connect`` alone (from the call to every channel linked, in a fresh process).
 Prints a table (medians over ``--rounds``); asserts nothing about speed.
 
     python tools/bench_viewer_flood.py [--seconds 8] [--rounds 3]
@@ -95,6 +96,29 @@ def screenshot_round(logs: Path, flood: bool) -> float:
         stop(xspice)
 
 
+#: Times ``spice_session.connect`` to the URI in argv[1]: prints the seconds until it yields.
+CONNECT = """
+import sys, time, trio, spice_session
+async def main():
+    begin = time.monotonic()
+    async with spice_session.connect(sys.argv[1], timeout=30):
+        print(time.monotonic() - begin)
+trio.run(main)
+"""
+
+
+def connect_round(logs: Path, flood: bool) -> float:
+    """Seconds ``spice_session.connect`` needs on a flooded (or still) Xspice (inf: it failed)."""
+    xspice, xterm, port = flooded_xspice(logs, flood)
+    try:
+        argv = [sys.executable, "-c", CONNECT, f"spice://127.0.0.1:{port}"]
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+        return float(result.stdout) if result.returncode == 0 else float("inf")
+    finally:
+        stop(xterm)
+        stop(xspice)
+
+
 def bench(seconds: float, rounds: int) -> None:
     print(
         f"\nviewers on Xspice flooded by an xterm before they connect, {seconds:g} s CPU each, "
@@ -133,6 +157,11 @@ def bench(seconds: float, rounds: int) -> None:
                 label = "flooding" if flood else "still"
                 median = statistics.median(shots)
                 print(f"{'spice screenshot':<16} {median:>15.2f}   ({label} xterm, to PNG: {every})")
+            for flood in (True, False):
+                links = [connect_round(logs, flood) for _ in range(rounds)]
+                every = " ".join(f"{s:.3f}" for s in links)
+                label = "flooding" if flood else "still"
+                print(f"{'ss.connect':<16} {statistics.median(links):>15.3f}   ({label} xterm: {every})")
         finally:
             stop(xvfb)
 
