@@ -38,7 +38,7 @@ from spice_proto import (
 )
 
 from ._compress import is_photo_like
-from ._draw import PRIMARY_SURFACE, Job
+from ._draw import MJPEG_THREAD_MIN_PIXELS, PRIMARY_SURFACE, THREAD_MIN_PIXELS, Job
 from ._region import DirtyRegion
 from ._shared import SharedEncodes
 from ._source import Frame, FrameSource
@@ -345,7 +345,8 @@ class StreamSet:
                 return [DisplayStreamDataSized(s.id, mm_time, box.width, box.height, box, data)]
             return [DisplayStreamData(s.id, mm_time, data)]
 
-        return Job(pixels, run)
+        mjpeg = self.codecs[s.id] is VideoCodecType.MJPEG
+        return Job(pixels, run, MJPEG_THREAD_MIN_PIXELS if mjpeg else THREAD_MIN_PIXELS)
 
 
 #: The last answer of :func:`_photo_like` per source: every client's pipeline asks about the same damage.
