@@ -238,52 +238,44 @@ async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callab
     assert completed == [MigrationCompleted("semi-seamless", f"127.0.0.1:{target.port}")]
 
 
-async def test_a_migration_given_up_is_followed_when_the_vm_moves_after_all(
+async def test_a_vm_that_moves_later_than_the_timeout_still_migrates_seamlessly(
     qemu_factory: Callable[..., Qemu],
 ) -> None:
-    # the client links the destination, then the migration does not start within its bound:
-    # given up, the session stays on the source; when the VM moves later, the source's
-    # MIGRATE tells the client, and run_reconnecting opens a new session on the destination
-    # (a machine so loaded that the links took the whole bound: given up as well, and the
-    # source's SWITCH_HOST leads to the same new session)
+    # migration_timeout bounds the stalls (linking the destination, the handover once the
+    # VM moved), not the VM's own move, which takes minutes for a big VM: here it starts
+    # only well after the bound has passed, and the session still moves seamlessly
     source, target, migration_port = _pair(qemu_factory)
     await trio.to_thread.run_sync(wait_text_screen, source)
-    first: list[Event] = []
-    seen: list[tuple[int | None, bool, list[Event]]] = []
+    timeout = 5.0
+    events: list[Event] = []
+    with trio.fail_after(150):
+        uri = f"spice://127.0.0.1:{source.port}?password=mig-pw"
+        async with spice_session.connect(uri, migration_timeout=timeout) as session:
 
-    async def body(session: spice_session.Session) -> None:
-        if seen:
-            events: list[Event] = []
-            async for event in session.events():
-                events.append(event)
-                if isinstance(event, MigrationCompleted) or len(events) > 50:
-                    break
-            seen.append((session.uri.port, await matches(session, target), events))
-            return
-        seen.append((session.uri.port, await matches(session, source), first))
+            async def collect() -> None:
+                async for event in session.events():
+                    events.append(event)
 
-        async def collect() -> None:
-            async for event in session.events():
-                first.append(event)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(collect)
-            await trio.to_thread.run_sync(announce, source, target)
-            await _until(
-                lambda: any(isinstance(e, MigrationFailed) for e in first), "MigrationFailed", lambda: first
-            )
-            assert session.uri.port == source.port and not session.switched.is_set()
-            assert await matches(session, source)  # still drawn by the source
-            await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH, True)
-            await trio.sleep_forever()  # cancelled by the switch
-
-    uri = f"spice://127.0.0.1:{source.port}?password=mig-pw"
-    with trio.fail_after(240):
-        await spice_session.run_reconnecting(uri, body, migration_timeout=5.0)
-    assert [(port, ok) for port, ok, _ in seen] == [(source.port, True), (target.port, True)]
-    where = f"127.0.0.1:{target.port}"
-    failed = [e for e in first if isinstance(e, MigrationFailed)]
-    assert len(failed) == 1 and failed[0].kind == "seamless" and failed[0].target == where
-    assert [e for e in seen[1][2] if isinstance(e, MigrationCompleted)] == [
-        MigrationCompleted("switch-host", where)
-    ]
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collect)
+                assert await matches(session, source)
+                await trio.to_thread.run_sync(announce, source, target)
+                await _until(
+                    lambda: any(isinstance(e, MigrationStarted) for e in events),
+                    "MigrationStarted",
+                    lambda: [type(e).__name__ for e in events],
+                )
+                await trio.sleep(timeout + 3)  # the VM has not moved yet: nothing is given up
+                assert not [e for e in events if isinstance(e, MigrationFailed)]
+                assert await matches(session, source)  # still drawn by the source
+                await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH, True)
+                await _until(
+                    lambda: any(isinstance(e, MigrationCompleted) for e in events),
+                    "MigrationCompleted",
+                    lambda: [type(e).__name__ for e in events],
+                )
+                assert session.uri.port == target.port
+                assert await matches(session, target)
+                nursery.cancel_scope.cancel()
+    kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in events if hasattr(e, "kind")]
+    assert kinds == [("MigrationStarted", "seamless"), ("MigrationCompleted", "seamless")]

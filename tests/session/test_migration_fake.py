@@ -4,8 +4,8 @@ The source lists one display channel and, when told, sends MIGRATE_BEGIN_SEAMLES
 the destination; the destination answers MIGRATE_DST_DO_SEAMLESS as the test says (ACK,
 NACK, nothing).  Then the source migrates main and display; what each side received is
 recorded.  Also: a destination nobody listens on, one that never answers, a source
-that sends MIGRATE_DATA nobody asked for, and migrations that stall (each given up after
-the session's migration_timeout).
+that sends MIGRATE_DATA nobody asked for, handovers that stall (given up after the
+session's migration_timeout), and VMs that take longer than that to move (not given up).
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ class Pair:
     dst_port: int = 0
     dst_host: str = HOST
     no_port: bool = False  # MIGRATE_BEGIN_SEAMLESS names neither a port nor a TLS port
-    # where the source stalls after MIGRATE_CONNECTED(_SEAMLESS): "migrate" (never says MIGRATE),
-    # "data" (MIGRATE on main, no MIGRATE_DATA), "close" (closes its main channel instead),
-    # "late" (MIGRATE on main once the client has closed the destination's main channel)
+    # where the source stalls after MIGRATE_CONNECTED(_SEAMLESS): "data" (MIGRATE on main,
+    # no MIGRATE_DATA), "close" (closes its main channel instead)
     stall: str = ""
-    semi: bool = False  # MIGRATE_BEGIN (semi-seamless), never followed by MIGRATE_END
+    semi: bool = False  # MIGRATE_BEGIN (semi-seamless), followed by MIGRATE_END only with move_after
+    # seconds the VM's move takes: the source says MIGRATE (MIGRATE_END) that long after
+    # the client said it is connected to the destination
+    move_after: float = 0.0
     # the display's MIGRATE comes 0.5 s after main's MIGRATE_DATA; as libspice-server does,
     # the source drops every channel once the client closes its main channel
     slow_display: bool = False
@@ -88,12 +90,12 @@ async def _source_main(chan: spice_net.ServerChannel, pair: Pair) -> None:
     pair.connected.set()
     if pair.stall == "close":
         return
-    if pair.stall == "late":
-        while T.MAIN not in pair.dst_closed:
-            await trio.sleep(0.01)
-    if pair.stall in ("data", "late"):
+    await trio.sleep(pair.move_after)
+    if pair.stall == "data":
         await chan.send(sp.Migrate(BOTH))
         await _receive_until(chan, (sp.MigrateFlushMark,), pair.src_main_got)
+    elif pair.semi and pair.move_after:
+        await chan.send(sp.MainMigrateEnd())
     elif pair.semi or pair.stall:
         pass  # the source never finishes
     elif pair.cancel:
@@ -117,6 +119,7 @@ async def _source_display(chan: spice_net.ServerChannel, pair: Pair) -> None:
     await chan.send(SURFACE)
     await chan.send(sp.DisplayMark())
     await pair.connected.wait()
+    await trio.sleep(pair.move_after)
     if pair.drop_display:
         return
     if pair.hostile:
@@ -146,6 +149,14 @@ async def _destination(chan: spice_net.ServerChannel, pair: Pair) -> None:
         await _receive_until(chan, (sp.MainAttachChannels,), got)
         await chan.send(sp.MainChannelsList(()))
         await chan.send(sp.MainName("a new session on the destination"))
+        await trio.sleep_forever()
+    if chan.channel_type == T.MAIN and pair.semi:  # the session comes over once the VM did
+        await _receive_until(chan, (sp.MainClientMigrateEnd,), got)
+        modes = sp.MouseMode.SERVER | sp.MouseMode.CLIENT
+        await chan.send(sp.MainInit(SESSION_ID, 1, modes, sp.MouseMode.SERVER, False, 10, 0, 0))
+        await _receive_until(chan, (sp.MainAttachChannels,), got)
+        await chan.send(sp.MainChannelsList(()))
+        await chan.send(sp.MainName("the destination"))
         await trio.sleep_forever()
     if chan.channel_type == T.MAIN:
         await _receive_until(chan, (sp.MainMigrateDstDoSeamless,), got)
@@ -338,24 +349,16 @@ def _kinds(events: list[ss.events.Event]) -> list[tuple[str, str]]:
     ]
 
 
-async def test_a_source_that_never_migrates_is_given_up_and_the_session_stays() -> None:
-    pair = Pair(stall="migrate")
+async def test_a_vm_slower_to_move_than_the_timeout_still_moves_seamlessly() -> None:
+    # the bound is for stalls (linking, the handover), not for the VM's memory moving
+    pair = Pair(move_after=1.5)
     with trio.fail_after(20):
-        async with servers(pair) as uri, ss.connect(uri, migration_timeout=1.0) as session:
+        async with servers(pair) as uri, ss.connect(uri, migration_timeout=0.5) as session:
             pair.begin.set()
-            started = trio.current_time()
-            events = await _events_until(session, MigrationFailed)
-            waited = trio.current_time() - started
-            while sorted(pair.dst_closed) != [T.MAIN, T.DISPLAY]:  # both twins closed
-                await trio.sleep(0.01)
-            assert session._move is None and not session.switched.is_set()
-            assert session.uri.port != pair.dst_port and session.main is session.opened[(T.MAIN, 0)]
-            assert not session.lost.is_set()
-    assert 1.0 <= waited < 10
-    assert _kinds(events) == [("MigrationStarted", "seamless"), ("MigrationFailed", "seamless")]
-    failed = events[-1]
-    assert isinstance(failed, MigrationFailed) and "within 1 s" in failed.reason
-    assert failed.target == f"127.0.0.1:{pair.dst_port}"
+            events = await _events_until(session, MigrationCompleted)
+            assert session.uri.port == pair.dst_port
+    assert _kinds(events) == [("MigrationStarted", "seamless"), ("MigrationCompleted", "seamless")]
+    assert pair.dst_got[T.DISPLAY] == [sp.ClientMigrateData(b"DISPLAY-STATE")]
 
 
 async def test_a_handover_that_stalls_after_the_vm_moved_reconnects_to_the_destination() -> None:
@@ -401,40 +404,27 @@ async def test_a_source_that_closes_mid_migration_does_not_complete_it() -> None
     ]
 
 
-async def test_semi_seamless_without_migrate_end_is_given_up_and_stays_on_the_source() -> None:
-    pair = Pair(semi=True)
-    seen: list[ss.events.Event] = []
+async def test_semi_seamless_waits_for_a_vm_slower_to_move_than_the_timeout() -> None:
+    pair = Pair(semi=True, move_after=1.5)
+    seen: list[list[ss.events.Event]] = []
 
     async def body(session: ss.Session) -> None:
-        assert session.migration_timeout == 1.0
-        pair.begin.set()
-        seen.extend(await _events_until(session, MigrationFailed))
-        while T.MAIN not in pair.dst_closed:  # the linked destination main channel is closed
-            await trio.sleep(0.01)
-        assert session.uri.port != pair.dst_port and not session.lost.is_set()
+        seen.append([])
+        if len(seen) == 1:
+            pair.begin.set()
+        async for event in session.events():
+            seen[-1].append(event)
+            if isinstance(event, MigrationCompleted):
+                return
 
     with trio.fail_after(20):
         async with servers(pair) as uri:
-            await ss.run_reconnecting(uri, body, migration_timeout=1.0)
-    assert _kinds(seen) == [("MigrationStarted", "semi-seamless"), ("MigrationFailed", "semi-seamless")]
+            await ss.run_reconnecting(uri, body, migration_timeout=0.5)
+    assert _kinds(seen[0]) == [("MigrationStarted", "semi-seamless")]  # then the switch cancelled it
+    assert seen[1][1] == MigrationCompleted("semi-seamless", f"127.0.0.1:{pair.dst_port}")
     assert isinstance(pair.src_main_got[-1], sp.MainMigrateConnected)
-    assert pair.dst_links == [(T.MAIN, 0, SESSION_ID)]
-
-
-async def test_a_vm_that_moves_after_its_migration_was_given_up_is_followed() -> None:
-    pair = Pair(stall="late")  # MIGRATE only after the client gave up and closed its twins
-    with trio.fail_after(20):
-        async with servers(pair) as uri, ss.connect(uri, migration_timeout=1.0) as session:
-            pair.begin.set()
-            events = await _events_until(session, MigrationFailed)
-            events += await _events_until(session, MigrationStarted)
-            assert session.switch_host is not None and session.switch_host.port == pair.dst_port
-            assert session.switched.is_set()
-    assert _kinds(events) == [
-        ("MigrationStarted", "seamless"),
-        ("MigrationFailed", "seamless"),
-        ("MigrationStarted", "switch-host"),
-    ]
+    assert pair.dst_links == [(T.MAIN, 0, SESSION_ID)]  # the main channel linked for it
+    assert sp.MainClientMigrateEnd() in pair.dst_got[T.MAIN]
 
 
 async def test_the_source_main_channel_stays_open_until_every_channel_switched() -> None:

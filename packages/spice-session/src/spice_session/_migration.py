@@ -12,11 +12,14 @@ state stay where they are.  A NACK falls back to semi-seamless (``run_reconnecti
 takes over the linked main channel); a failed link is answered MIGRATE_CONNECT_ERROR
 and the source falls back to MIGRATE_SWITCH_HOST.
 
-A migration is bounded: one that has not completed ``session.migration_timeout`` seconds
-after the source's MIGRATE_BEGIN_SEAMLESS is abandoned (:class:`MigrationFailed`).  The
-session stays on the source while that is alive and the VM has not moved; otherwise it
-falls back to a fresh session on the destination, as if the source had said
-MIGRATE_SWITCH_HOST.
+A migration's stalls are bounded by ``session.migration_timeout`` seconds: linking the
+destination (from the source's MIGRATE_BEGIN_SEAMLESS; on failure MIGRATE_CONNECT_ERROR)
+and the handover (from the source's first MIGRATE, when the VM has moved: the session is
+frozen until every channel switched).  A handover not done by then is abandoned
+(:class:`MigrationFailed`) and the session falls back to a fresh one on the destination,
+as if the source had said MIGRATE_SWITCH_HOST.  Between the two the VM's memory moves,
+which takes as long as it takes (minutes for a big VM): the session keeps running on the
+source, which ends the wait with MIGRATE, MIGRATE_CANCEL or by closing.
 """
 
 from __future__ import annotations
@@ -82,7 +85,6 @@ class MigratingSession(Protocol):
     lost: trio.Event
     _connector: Connector | None
     _move: SeamlessMove | None
-    _abandoned: MigrationDstInfo | None
     _ended: set[tuple[ChannelType, int]]
     _inputs: Inputs | None
     _events: EventStream
@@ -103,7 +105,6 @@ __all__ = [
     "destination_connector",
     "prepare_seamless",
     "switch_channel",
-    "vm_left",
     "where",
 ]
 
@@ -113,8 +114,8 @@ MigrationKind = Literal["seamless", "semi-seamless", "switch-host"]
 
 log = logging.getLogger("spice_session.migration")
 
-#: Seconds a migration may take from the source's MIGRATE_BEGIN until the session runs on
-#: the destination (linking there, the VM's move, the channels' handover).
+#: Seconds linking the destination may take (from the source's MIGRATE_BEGIN), and the
+#: handover (from the source's first MIGRATE until every channel runs on the destination).
 DEFAULT_MIGRATION_TIMEOUT = 30.0
 
 #: Messages the destination's main channel may send before its ACK/NACK (SET_ACK, PING...).
@@ -148,10 +149,11 @@ class MigrationCompleted(Event):
 
 @dataclass(frozen=True)
 class MigrationFailed(Event):
-    """The migration to ``target`` was abandoned (``reason``).  The session stays on the
-    source; a ``MigrationStarted("switch-host", target)`` follows when the VM had moved
-    or the source is gone (:func:`~spice_session.run_reconnecting` then opens a new
-    session there)."""
+    """The migration to ``target`` was abandoned (``reason``).  When the destination could
+    not be linked the session stays on the source (which moves the VM and then says
+    SWITCH_HOST); when a seamless handover stalled or the source left mid-migration a
+    ``MigrationStarted("switch-host", target)`` follows
+    (:func:`~spice_session.run_reconnecting` then opens a new session there)."""
 
     kind: MigrationKind
     target: str
@@ -210,8 +212,8 @@ class SeamlessMove:
     tls: bool = False
     #: Set once the move completed or was given up.
     done: trio.Event = dataclasses.field(default_factory=trio.Event)
-    #: Whether the source said MIGRATE on a channel (the VM runs on the destination now).
-    moved: bool = False
+    #: Set when the source said MIGRATE on a channel (the VM runs on the destination now).
+    moved: trio.Event = dataclasses.field(default_factory=trio.Event)
     #: Source channels already switched away, closed once the move is over: closing the
     #: source's main channel ends all the others there, before their FLUSH_MARK or data.
     sources: list[Channel] = dataclasses.field(default_factory=list)
@@ -326,26 +328,24 @@ async def _link_twins(
 
 async def answer_migrations(session: MigratingSession) -> None:
     """Answer the source's seamless migration requests (and cancels), one at a time, and
-    give up a migration not completed in ``session.migration_timeout`` seconds; until the
-    source closes its main channel (its reader reports that)."""
+    give up a link or a handover that takes more than ``session.migration_timeout``
+    seconds; until the source closes its main channel (its reader reports that)."""
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_drop_on_switch_host, session)
         try:
             async for request in session._migration_queue:
                 if isinstance(request, MainMigrateCancel):
-                    session._abandoned = None  # the VM stays on the source
-                    await _drop(session)
+                    await _drop(session)  # the VM stays on the source
                 elif session._connector is None or session._move is not None:
                     await session.main.send(MainMigrateConnectError())
                 else:
-                    session._abandoned = None  # a new migration replaces a given-up one
                     timeout = session.migration_timeout
                     deadline = math.inf if timeout is None else trio.current_time() + timeout
                     move = await prepare_seamless(session, request, session._connector, deadline)
                     if move is not None and session.switched.is_set():
                         await _drop(session)  # the source said SWITCH_HOST meanwhile
                     elif move is not None:
-                        nursery.start_soon(_watch, session, move, deadline, timeout)
+                        nursery.start_soon(_watch, session, move, timeout)
         except spice_net.ChannelClosed:
             await _drop(session)
         nursery.cancel_scope.cancel()
@@ -357,40 +357,36 @@ async def _drop_on_switch_host(session: MigratingSession) -> None:
     await _drop(session)
 
 
-async def _watch(
-    session: MigratingSession, move: SeamlessMove, deadline: float, timeout: float | None
-) -> None:
-    """Abandon ``move`` when it has not completed by ``deadline`` (trio time)."""
-    with trio.move_on_at(deadline):
+async def _watch(session: MigratingSession, move: SeamlessMove, timeout: float | None) -> None:
+    """Abandon ``move`` when its handover has not completed ``timeout`` seconds after the VM
+    moved (the source's first MIGRATE); the move itself may take as long as it needs."""
+    if timeout is None:
+        return
+    async with trio.open_nursery() as nursery:
+
+        async def stop_on(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(stop_on, move.done)
+        nursery.start_soon(stop_on, move.moved)
+    with trio.move_on_after(timeout):
         await move.done.wait()
         return
     if session._move is move:
-        await _abandon(session, move, f"not completed within {timeout:g} s")
+        await _abandon(session, move, f"the handover took more than {timeout:g} s")
 
 
 async def _abandon(session: MigratingSession, move: SeamlessMove, reason: str) -> None:
-    """Give up ``move``: stay on the source if it is alive and still runs the VM, else fall
-    back to a new session on the destination (as SWITCH_HOST would); close its twins."""
+    """Give up ``move`` (the VM moved, or the source is gone): fall back to a new session on
+    the destination, as SWITCH_HOST would; close its twins and the source's channels."""
     session._move = None
     move.done.set()
-    target, dst = where(move.dst), move.dst
+    target = where(move.dst)
     session._events.put(MigrationFailed("seamless", target, reason), force=True)
-    if not move.moved and not session.lost.is_set() and (ChannelType.MAIN, 0) not in session._ended:
-        log.warning("seamless migration to %s abandoned (%s): staying on the source", target, reason)
-        session._abandoned = dst  # until the source says the VM left after all
-    else:
-        log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
-        _fall_back(session, dst)
+    log.warning("seamless migration to %s abandoned (%s): reconnecting there", target, reason)
+    _fall_back(session, move.dst)
     await _close_all([*move.targets.values(), *move.sources])
-
-
-def vm_left(session: MigratingSession) -> None:
-    """The source says MIGRATE (or closed its main channel) after a seamless migration was
-    given up while the VM was still there: the VM runs on that destination now."""
-    dst, session._abandoned = session._abandoned, None
-    if dst is not None:
-        log.warning("the VM moved to %s after its migration was given up: reconnecting there", where(dst))
-        _fall_back(session, dst)
 
 
 def _fall_back(session: MigratingSession, dst: MigrationDstInfo) -> None:
@@ -416,7 +412,7 @@ async def switch_channel(
     move = session._move
     assert move is not None
     if isinstance(message, Migrate):
-        move.moved = True
+        move.moved.set()
         replies, now = move.handover.migrate(key, message.flags)
         for reply in replies:
             await channel.send(reply)
@@ -450,9 +446,7 @@ async def channel_ended(session: MigratingSession, key: _Key) -> None:
     Without its main channel the source is gone: the migration cannot complete."""
     session._ended.add(key)
     move = session._move
-    if move is None and key == (ChannelType.MAIN, 0):
-        vm_left(session)
-    elif move is not None and key == (ChannelType.MAIN, 0) and move.handover.covers(key):
+    if move is not None and key == (ChannelType.MAIN, 0) and move.handover.covers(key):
         await _abandon(session, move, "the source closed its main channel")
     elif move is not None and move.handover.covers(key):
         await _close_all([move.targets.pop(key)])

@@ -63,7 +63,6 @@ from ._migration import (
     answer_migrations,
     channel_ended,
     switch_channel,
-    vm_left,
     where,
 )
 from ._playback import AudioChunk, Playback
@@ -152,8 +151,6 @@ class Session:
         ](4)
         #: A seamless migration under way (see :mod:`spice_session._migration`).
         self._move: SeamlessMove | None = None
-        #: Where a seamless migration given up while the VM stayed was going.
-        self._abandoned: MigrationDstInfo | None = None
         #: The channels the server closed (a migration does not link them again).
         self._ended: set[tuple[ChannelType, int]] = set()
         #: The channels this session opened, by (type, id); main included.
@@ -432,8 +429,6 @@ class Session:
                         break  # the source or the destination went mid-switch: the channel ended
                     self._events.put(event_for(key[0], key[1], message))
                     continue
-                if isinstance(message, Migrate) and move is None:
-                    vm_left(self)  # after a seamless migration was given up, if one was
                 self._observe(key, message)
                 if key[0] == ChannelType.DISPLAY:
                     events = self._display_message(key[1], message)
@@ -642,8 +637,9 @@ async def connect(
     :class:`~spice_session.events.AudioChunk` events, ``session.playback``) and the record
     channel (``session.record.source``); ``opus=False`` keeps both raw S16 (Opus is
     otherwise offered when PyAV has it).  ``migration_timeout`` (seconds, ``None``: no
-    bound) is how long a live migration may take from the server's MIGRATE_BEGIN before
-    it is given up (``session.migration_timeout``; see docs/connecting.md).
+    bound) is how long a live migration's link to the destination, and its handover once
+    the VM moved, may take before they are given up (``session.migration_timeout``; the
+    VM's own move is not bounded; see docs/connecting.md).
     """
     if event_buffer < 1:
         raise ValueError(f"event_buffer must be at least 1, not {event_buffer}")
