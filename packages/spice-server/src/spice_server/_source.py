@@ -20,6 +20,8 @@ import numpy.typing as npt
 import trio
 from spice_proto import Rect
 
+from ._video import DamageHistory
+
 __all__ = [
     "PIXEL_FORMATS",
     "DamageListener",
@@ -86,6 +88,8 @@ class FrameSource:
         self._listeners: list[DamageListener] = []
         #: Counts changes (damage, scrolls, new frames): listeners may memoise per change.
         self.serial = 0
+        #: Runs of repeated damage, kept whether or not anyone listens (stream detection).
+        self.history = DamageHistory()
 
     @property
     def width(self) -> int:
@@ -114,6 +118,7 @@ class FrameSource:
         if box.empty:
             return
         self.serial += 1
+        self.history.record(box)
         for listener in list(self._listeners):
             listener.damaged(box)
 
@@ -143,6 +148,10 @@ class FrameSource:
         resized = frame.shape != self._frame.shape
         self._frame = np.ascontiguousarray(frame)
         self.serial += 1
+        if resized:
+            self.history.clear()
+        else:
+            self.history.record(Rect.of_size(self.width, self.height))
         for listener in list(self._listeners):
             if resized:
                 listener.resized(self.width, self.height)

@@ -87,7 +87,7 @@ class StreamSet:
         #: Where VP8/VP9/H.264 encoders are shared (None: each stream has its own).
         self.video: VideoShares | None = video_shares(source) if shared is not None else None
         self.region = region
-        self.detector = StreamDetector(streaming)
+        self.detector = StreamDetector(streaming, history=source.history)
         self.video_codecs = tuple(video_codecs)
         self.sized_streams = sized_streams
         self.stream_reports = stream_reports

@@ -7,7 +7,10 @@ libspice-server decides it (its published thresholds, see the constants below):
   time within :data:`DETECTION_MAX_DELTA` of the previous one, is a candidate; after
   :data:`FRAMES_START_CONDITION` repetitions it becomes a stream.  In ``filter`` mode
   (the default) at least :data:`GRADUAL_SHARE` of those frames must look photo-like;
-  ``all`` streams any such area, ``off`` never streams.
+  ``all`` streams any such area, ``off`` never streams.  The repetitions before a client
+  came count too (libspice-server detects on the display's drawing, whoever watches): each
+  source keeps a :class:`DamageHistory`, and a client's detector starts a box from its run
+  there (those frames judged photo-like as the current one is).
 - Damage inside a stream's box is a new frame of it.  Frames are never queued: a stream
   only remembers that its box changed and encodes the newest picture when the client
   can take it, so frames that arrive meanwhile are dropped (counted).
@@ -45,6 +48,7 @@ __all__ = [
     "REPORT_WINDOW",
     "STREAM_MIN_AREA",
     "STREAM_TIMEOUT",
+    "DamageHistory",
     "RateController",
     "StreamDetector",
     "StreamingMode",
@@ -144,6 +148,49 @@ class _Candidate:
     last: float
 
 
+class DamageHistory:
+    """A source's recent damage boxes of stream size and how many times in a row each came,
+    each within :data:`DETECTION_MAX_DELTA` of the one before (a few Python steps per damage)."""
+
+    def __init__(
+        self,
+        *,
+        min_area: int = STREAM_MIN_AREA,
+        max_delta: float = DETECTION_MAX_DELTA,
+        slots: int = TRACE_SLOTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_area = min_area
+        self.max_delta = max_delta
+        self.clock = clock
+        self._runs: deque[_Candidate] = deque(maxlen=slots)
+
+    def record(self, box: Rect) -> None:
+        """``box`` was damaged now."""
+        if box.area < self.min_area:
+            return
+        now = self.clock()
+        run = next((r for r in self._runs if r.box == box), None)
+        if run is None or now - run.last > self.max_delta:
+            if run is not None:
+                self._runs.remove(run)
+            run = _Candidate(box, 0, 0, now)
+            self._runs.append(run)
+        run.frames += 1
+        run.last = now
+
+    def repeats(self, box: Rect) -> int:
+        """How many times in a row ``box`` was damaged, the last time just now (else 0)."""
+        run = next((r for r in self._runs if r.box == box), None)
+        if run is None or self.clock() - run.last > self.max_delta:
+            return 0
+        return run.frames
+
+    def clear(self) -> None:
+        """Forget every run (the frame was resized)."""
+        self._runs.clear()
+
+
 class StreamDetector:
     """Finds boxes damaged again and again at video rate.
 
@@ -160,11 +207,14 @@ class StreamDetector:
         frames: int = FRAMES_START_CONDITION,
         max_delta: float = DETECTION_MAX_DELTA,
         slots: int = TRACE_SLOTS,
+        history: DamageHistory | None = None,
     ) -> None:
         self.mode = mode
         self.min_area = min_area
         self.frames = frames
         self.max_delta = max_delta
+        #: The source's damage runs (a new candidate starts from its run there).
+        self.history = history
         self._trace: deque[_Candidate] = deque(maxlen=slots)
 
     @property
@@ -176,11 +226,19 @@ class StreamDetector:
         if self.mode is StreamingMode.OFF or box.area < self.min_area:
             return False
         found = next((c for c in self._trace if c.box == box), None)
+        new = found is None
         if found is None or now - found.last > self.max_delta:
             if found is not None:
                 self._trace.remove(found)
             found = _Candidate(box, 0, 0, now)
             self._trace.append(found)
+            # a box new to this client: the source's run of it so far counts (the source
+            # recorded this damage before telling us, hence the - 1)
+            earlier = self.history.repeats(box) - 1 if new and self.history is not None else 0
+            if earlier > 0:
+                found.frames = min(earlier, self.frames - 1)
+                photo = self.mode is not StreamingMode.FILTER or photo_like()
+                found.gradual = found.frames if photo else 0
         if found.frames >= FRAMES_RESET_CONDITION:
             found.frames = found.gradual = 0
         found.frames += 1
