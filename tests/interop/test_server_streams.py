@@ -18,7 +18,7 @@ import pytest
 import spice_server as ss
 import trio
 from peers.capture import start_capture, tshark_read
-from peers.viewers import ViewerOptions, bgrx_to_rgb, pattern_frame, start_viewer
+from peers.viewers import ViewerOptions, bgrx_to_rgb, pattern_frame, smooth_frame, start_viewer
 from peers.xvfb import Xvfb
 from spice_proto import Rect
 from spice_server.lowlevel import DisplayPipeline
@@ -35,12 +35,7 @@ STREAM_ACTIVATE_REPORT = 319
 
 def smooth(variant: int) -> np.ndarray:
     """A photo-like BGRX picture for ANIM that moves with ``variant``."""
-    y, x = np.mgrid[0 : ANIM.height, 0 : ANIM.width]
-    out = np.zeros((ANIM.height, ANIM.width, 4), np.uint8)
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
-    return out
+    return smooth_frame(ANIM.width, ANIM.height, variant)
 
 
 async def animate(fb: ss.Framebuffer, frames: int = 40) -> np.ndarray:

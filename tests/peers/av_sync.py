@@ -11,6 +11,8 @@ import spice_server
 import spice_session
 import trio
 
+from .viewers import smooth_frame
+
 W, H = 320, 240
 #: The area that becomes a stream.
 BOX = sp.Rect(64, 48, 64 + 160, 48 + 120)
@@ -20,14 +22,10 @@ SKEW_S = 0.050
 
 def picture(variant: int, white: bool = False) -> np.ndarray:
     """A photo-like BGRX picture for BOX that moves with ``variant``; nearly white with ``white``."""
-    y, x = np.mgrid[0 : BOX.height, 0 : BOX.width]
+    if not white:
+        return smooth_frame(BOX.width, BOX.height, variant)
     out = np.zeros((BOX.height, BOX.width, 4), np.uint8)
-    if white:
-        out[:, :, :3] = 245 + (variant % 5)
-        return out
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
+    out[:, :, :3] = 245 + (variant % 5)
     return out
 
 

@@ -122,3 +122,14 @@ def pattern_frame(width: int, height: int, variant: int = 0) -> np.ndarray:
     frame[0, :, 1] = (np.arange(width) // 256 + 17 * variant + 1) % 256
     frame[0, :, 2] = 255 - np.arange(width) % 256
     return frame
+
+
+def smooth_frame(width: int, height: int, variant: int) -> np.ndarray:
+    """A (h, w, 4) BGRX photo-like picture (crossing sines) that moves with ``variant``: what
+    a video looks like to the server's stream detection and encoders."""
+    y, x = np.mgrid[0:height, 0:width]
+    out = np.zeros((height, width, 4), np.uint8)
+    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
+    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
+    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
+    return out

@@ -15,7 +15,7 @@ import spice_server as ss
 import spice_session
 import trio
 from miniclient import mini_session
-from peers.viewers import pattern_frame
+from peers.viewers import pattern_frame, smooth_frame
 from spice_proto import Rect
 
 W, H = 480, 320
@@ -33,12 +33,7 @@ async def serve(nursery: trio.Nursery, server: ss.Server) -> int:
 
 def smooth(variant: int, box: Rect = ANIM) -> np.ndarray:
     """A photo-like BGRX picture for ``box`` that moves with ``variant``."""
-    y, x = np.mgrid[0 : box.height, 0 : box.width]
-    out = np.zeros((box.height, box.width, 4), np.uint8)
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
-    return out
+    return smooth_frame(box.width, box.height, variant)
 
 
 async def animate(fb: ss.Framebuffer, frames: range, fps: float = 25.0, box: Rect = ANIM) -> None:

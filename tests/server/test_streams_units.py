@@ -9,6 +9,7 @@ import simplejpeg
 import spice_server as ss
 from hypothesis import given
 from hypothesis import strategies as st
+from peers.viewers import smooth_frame
 from spice_proto import (
     Caps,
     ClipType,
@@ -192,12 +193,7 @@ ANIM = Rect(64, 48, 64 + 160, 48 + 120)
 
 def gradient(variant: int) -> np.ndarray:
     """A photo-like (smooth) BGRX picture of the animated box."""
-    y, x = np.mgrid[0 : ANIM.height, 0 : ANIM.width]
-    out = np.zeros((ANIM.height, ANIM.width, 4), np.uint8)
-    out[:, :, 0] = 128 + 100 * np.sin((x + 4 * variant) / 23)
-    out[:, :, 1] = 128 + 100 * np.cos((y - 3 * variant) / 17)
-    out[:, :, 2] = 128 + 90 * np.sin((x + y + 5 * variant) / 31)
-    return out
+    return smooth_frame(ANIM.width, ANIM.height, variant)
 
 
 def pipeline(fb: ss.Framebuffer, clock: Clock, **kwargs: object) -> DisplayPipeline:
