@@ -187,7 +187,7 @@ async def test_session_cursor_state_follows_xsetroot(xspice: Xspice) -> None:
         events = session.events()
         with trio.fail_after(DEADLINE):
             opened = False
-            while not opened:  # the cursor channel is linked before the readers start
+            while not opened:  # the channels link in parallel: the cursor's may come after draws
                 event = await events.receive()
                 opened = (
                     isinstance(event, ss.events.ChannelOpened) and event.channel_type == sp.ChannelType.CURSOR

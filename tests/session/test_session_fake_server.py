@@ -1,7 +1,8 @@
 """The session against a small scripted server built on spice_net's server side (no real peers).
 
 Covers what real servers rarely do on demand: malformed messages mid-session,
-a server that never sends MAIN_INIT, listed channels of other types.
+a server that never sends MAIN_INIT, listed channels of other types, links answered
+out of order, held or refused.
 """
 
 from __future__ import annotations
