@@ -10,7 +10,9 @@ Each server runs in its own process; its CPU time comes from /proc/<pid>/stat (u
    screen) served by our server (the frames go into a Framebuffer) and by Xspice (a Tk window
    puts the frames on its X screen); the same spice_session client, decoding everything,
    watches each for the same time.  Prints each server's CPU seconds side by side (Xspice:
-   the Xorg process; the Tk client drawing into it is listed apart).
+   the Xorg process; the Tk client drawing into it is listed apart) and their ratio.
+3. Without I/O (in this process): the 1080p source of 1. through one client's display pipeline
+   (messages and their wire bytes) per compression; CPU ms per frame and the codecs' share of it.
 
 Prints tables; asserts nothing about speed.
 
@@ -28,8 +30,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import spice_glz
+import spice_lz
+import spice_quic
 import spice_session as ss
 import trio
 from spice_net import open_channel
@@ -41,7 +47,8 @@ from spice_proto import (
     MainChannelsList,
     MainInit,
 )
-from spice_server import DemoSource, Framebuffer, FrameSource, Server
+from spice_server import Compression, DemoSource, Framebuffer, FrameSource, Server
+from spice_server.lowlevel import DisplayPipeline, ImageEncoder
 
 FULL_W, FULL_H = 1920, 1080
 ANIM_W, ANIM_H, ANIM_FPS = 640, 480, 25
@@ -359,12 +366,97 @@ async def bench_against_xspice(seconds: float) -> None:
                 xspice.wait()
         print(f"{'Xspice (Xorg process)':<26} {theirs[0]:>12.2f} {theirs[2]:>21}")
         print(f"{'  (its Tk X client)':<26} {theirs[1]:>12.2f}")
+        if theirs[0] > 0:
+            print(f"ours / Xspice's Xorg: {ours[0] / theirs[0]:.2f} in CPU seconds", end="")
+            if ours[2] and theirs[2]:
+                per = (ours[0] / ours[2]) / (theirs[0] / theirs[2])
+                print(f", {per:.2f} per client damage event", end="")
+            print()
+
+
+# --- the pipeline alone -------------------------------------------------------------------------
+
+
+class _Held(FrameSource):
+    """A source the benchmark hands frames to."""
+
+    def __init__(self, frame: np.ndarray) -> None:
+        super().__init__(frame.shape[1], frame.shape[0])
+        self._set_frame(frame)
+
+    def show(self, frame: np.ndarray) -> None:
+        self._set_frame(frame)
+
+
+class _CodecClock:
+    """Process CPU time spent in the QUIC, LZ and GLZ encoders while installed."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._saved: list[tuple[object, str, object]] = []
+
+    def _timed(self, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - start
+
+        return run
+
+    def __enter__(self) -> _CodecClock:
+        for owner, name in ((spice_quic, "encode"), (spice_lz, "encode"), (spice_glz.Encoder, "encode")):
+            fn = getattr(owner, name)
+            self._saved.append((owner, name, fn))
+            setattr(owner, name, self._timed(fn))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, fn in self._saved:
+            setattr(owner, name, fn)
+
+
+def pipeline_costs(frames: list[np.ndarray], mode: str, count: int) -> tuple[float, float]:
+    """CPU seconds per frame of one client's pipeline (with wire bytes), and of its codecs."""
+    source = _Held(frames[0])
+    pipeline = DisplayPipeline(source, ImageEncoder(Compression(mode)))
+    pipeline.attach()
+    pipeline.client_init(DisplayInit(1, 20 * 1024 * 1024, 1, 4 * 1024 * 1024))
+
+    def frame(i: int) -> None:
+        picture = frames[i % len(frames)]
+        picture[:, 0, 0], picture[:, 0, 1] = i & 0xFF, (i >> 8) & 0xFF  # never seen before
+        source.show(picture)
+        for msg in pipeline.messages():
+            msg.encode()
+
+    for i in range(count):  # warm up: the pixmap cache goes to probing as in a long run
+        frame(i)
+    with _CodecClock() as codecs:
+        start = time.process_time()
+        for i in range(count, 2 * count):
+            frame(i)
+        spent = time.process_time() - start
+    pipeline.detach()
+    return spent / count, codecs.seconds / count
+
+
+def bench_pipeline(count: int = 60) -> None:
+    print(f"\nwithout I/O: {FULL_W}x{FULL_H} frames through one client's pipeline and Message.encode")
+    print(f"{'compression':<12} {'CPU ms/frame':>13} {'codecs ms':>10} {'codec share':>12}")
+    frames = demo_frames(FULL_W, FULL_H, 6)
+    for mode in MODES:
+        spent, codecs = pipeline_costs(frames, mode, count)
+        share = f"{100 * codecs / spent:.0f} %" if mode != "off" else "-"
+        print(f"{mode:<12} {1000 * spent:>13.1f} {1000 * codecs:>10.1f} {share:>12}")
 
 
 async def bench(args: argparse.Namespace) -> None:
     await bench_modes(args.seconds)
     if not args.skip_xspice:
         await bench_against_xspice(args.seconds)
+    bench_pipeline()
 
 
 def main() -> None:

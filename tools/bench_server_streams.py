@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 
 import numpy as np
 import spice_server as ss
@@ -42,6 +43,33 @@ def encode_table() -> None:
             print(f"{w}x{h:<5} {quality:>7} {spent / 20 * 1000:>9.2f} {np.mean(sizes) / 1024:>9.1f}")
 
 
+async def handoff_table(frames: int = 60) -> None:
+    """Per frame at 25 frames/s: a Framebuffer update (RGB) then its MJPEG encode, run on the
+    event loop or in a worker thread; process CPU (every thread) per frame, median of 3."""
+    print("\nMJPEG encode on the event loop vs in a worker thread (25 frames/s, CPU ms a frame)")
+    print(f"{'size':>10} {'inline':>7} {'thread':>7} {'hand-off':>9}")
+    limiter = trio.CapacityLimiter(2)
+    for w, h in ((320, 240), (480, 360), (640, 480), (800, 600), (1280, 720)):
+        fb = ss.Framebuffer(1920, 1080)
+        box = Rect(0, 0, w, h)
+        rgb = [smooth(w, h, i)[:, :, 2::-1].copy() for i in range(8)]
+        results: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(3):
+            for threaded in (False, True):
+                start = time.process_time()
+                for i in range(frames):
+                    fb.update(rgb[i % len(rgb)], box, format="rgb")
+                    encode = partial(encode_mjpeg, fb.frame, box, 70)
+                    if threaded:
+                        await trio.to_thread.run_sync(encode, limiter=limiter)
+                    else:
+                        encode()
+                    await trio.sleep(1 / 25)
+                results[threaded].append((time.process_time() - start) / frames * 1000)
+        inline, thread = (sorted(results[t])[1] for t in (False, True))
+        print(f"{w}x{h:<5} {inline:>7.2f} {thread:>7.2f} {1000 * (thread - inline):>6.0f} us")
+
+
 async def end_to_end(seconds: float) -> None:
     w, h, fps = 1024, 768, 30.0
     anim = Rect(192, 144, 192 + 640, 144 + 480)
@@ -75,6 +103,7 @@ async def end_to_end(seconds: float) -> None:
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     encode_table()
+    trio.run(handoff_table)
     trio.run(end_to_end, seconds)
 
 

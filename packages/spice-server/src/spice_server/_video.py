@@ -8,9 +8,9 @@ libspice-server decides it (its published thresholds, see the constants below):
   :data:`FRAMES_START_CONDITION` repetitions it becomes a stream.  In ``filter`` mode
   (the default) at least :data:`GRADUAL_SHARE` of those frames must look photo-like;
   ``all`` streams any such area, ``off`` never streams.  The repetitions before a client
-  came count too (libspice-server detects on the display's drawing, whoever watches): each
-  source keeps a :class:`DamageHistory`, and a client's detector starts a box from its run
-  there (those frames judged photo-like as the current one is).
+  came count too (libspice-server's trace belongs to the display channel, not to a client):
+  each source keeps a :class:`DamageHistory`, and a client's detector starts a box new to it
+  from its run there (those frames judged photo-like as the current one is).
 - Damage inside a stream's box is a new frame of it.  Frames are never queued: a stream
   only remembers that its box changed and encodes the newest picture when the client
   can take it, so frames that arrive meanwhile are dropped (counted).
