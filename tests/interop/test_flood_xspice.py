@@ -93,7 +93,10 @@ async def test_screenshot_of_a_flooded_screen(flooded: tuple[Xspice, Path], tmp_
         assert image.size == (1024, 768)
         picture: RGBImage = np.array(image.convert("RGB"))
     white, black = _text_pixels(picture)
-    assert white > 100_000 and black > 1000, (white, black)  # the xterm with its text, not a blank screen
+    # the xterm (white with black text), not a black or garbled screen; how much text it
+    # shows depends on the moment: a jump scroll clears it (seen once under load: 999 black pixels)
+    area = picture[XTERM].shape[0] * picture[XTERM].shape[1]
+    assert white > 100_000 and white + black > 0.9 * area, (white, black, area)
 
 
 async def test_do_wait_still_on_a_flood_times_out_clearly(flooded: tuple[Xspice, Path]) -> None:
