@@ -5,34 +5,18 @@ from __future__ import annotations
 import re
 import sys
 
-import numpy as np
-import spice_server as srv
 import trio
-from spice_proto import Rect
-
-W, H = 160, 120
+from peers.server_task import animated_server
 
 
 async def test_spice_connect_stats(nursery: trio.Nursery) -> None:
-    fb = srv.Framebuffer(W, H)
-    server = srv.Server(fb)
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-
-    async def animate() -> None:
-        rng = np.random.default_rng(0)
-        while True:
-            fb.update(rng.integers(0, 255, (20, 20, 3), np.uint8), Rect(10, 10, 30, 30), format="rgb")
-            await trio.sleep(0.05)
-
-    nursery.start_soon(animate)
+    uri = await animated_server(nursery, 20)
     argv = [
         sys.executable,
         "-m",
         "spice_cli",
         "connect",
-        f"spice://127.0.0.1:{addr.port}",
+        uri,
         "--seconds",
         "2.5",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import spice_server as srv
 import trio
+from peers.server_task import animated_server
 from spice_proto import Rect
 from spice_session import connect
 from spice_session.lowlevel import tcp_rtt_ms
@@ -12,23 +13,6 @@ from spice_session.lowlevel import tcp_rtt_ms
 W, H = 160, 120
 #: How far behind its own media clock spice_server starts the client's (libspice-server's default).
 MM_TIME_DELTA = 400
-
-
-async def animated_server(nursery: trio.Nursery, hz: float) -> str:
-    fb = srv.Framebuffer(W, H)
-    server = srv.Server(fb)
-    addr: srv.ServerAddress = await nursery.start(
-        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-    )  # type: ignore[arg-type]
-
-    async def animate() -> None:
-        rng = np.random.default_rng(0)
-        while True:
-            fb.update(rng.integers(0, 255, (20, 20, 3), np.uint8), Rect(10, 10, 30, 30), format="rgb")
-            await trio.sleep(1 / hz)
-
-    nursery.start_soon(animate)
-    return f"spice://127.0.0.1:{addr.port}"
 
 
 async def test_stats_count_frames_traffic_draw_time_and_rtt(nursery: trio.Nursery) -> None:
