@@ -18,7 +18,7 @@ import spice_proto as sp
 import spice_server
 import spice_session as ss
 import trio
-from peers.av_sync import SKEW_S, H, W, flash_and_click
+from peers.av_sync import SKEW_S, H, W, flash_and_click, frozen_heap
 from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
 from spice_cli._sdl_viewer import Viewer
@@ -142,7 +142,7 @@ async def test_stream_frame_and_sound_of_the_same_instant_come_out_together(
     fb = spice_server.Framebuffer(W, H)
     source = spice_server.AudioSource()
     server = spice_server.Server(fb, audio=source)
-    with sdl_audio(), trio.fail_after(40):
+    with frozen_heap(), sdl_audio(), trio.fail_after(40):
         async with trio.open_nursery() as nursery:
             addr = await nursery.start(server.serve, "127.0.0.1", 0)
             uri = f"spice://127.0.0.1:{addr.port}"

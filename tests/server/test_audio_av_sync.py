@@ -18,7 +18,7 @@ import spice_proto as sp
 import spice_server as ss
 import spice_session
 import trio
-from peers.av_sync import SKEW_S, H, W, flash_and_click
+from peers.av_sync import SKEW_S, H, W, flash_and_click, frozen_heap
 from spice_session.lowlevel import MediaPresenter
 
 
@@ -31,7 +31,7 @@ async def test_flash_and_click_come_out_together() -> None:
     audio = ss.AudioSource()
     server = ss.Server(fb, audio=audio)
     shown: dict[str, tuple[float, int]] = {}  # kind -> (wall time it came out, its media time)
-    with trio.fail_after(30):
+    with frozen_heap(), trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             addr = await nursery.start(
                 lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
