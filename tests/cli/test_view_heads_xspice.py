@@ -12,7 +12,6 @@ import trio
 from peers.vdagent import wait_xrandr, xspice_with_agent
 from peers.xspice import Xspice
 from spice_cli._sdl_viewer import Viewer
-from test_view_agent import sdl  # noqa: F401  (the SDL dummy-driver fixture)
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 

@@ -19,7 +19,6 @@ from peers.server_task import serve_until as _serve_until
 from spice_cli import _sdl_viewer
 from spice_cli._cli import build_parser
 from spice_cli._sdl_window import Window
-from test_view_sdl import sdl  # noqa: F401 - a fixture
 
 W, H = 160, 120
 SDL_A, SDL_B = 4, 5  # SDL scancodes (USB HID usages) of A and B
@@ -63,7 +62,7 @@ def _shows(window: Window, rgb: tuple[int, int, int]) -> bool:
 
 
 async def test_the_window_and_input_state_survive_a_reconnect(
-    sdl: None,  # noqa: F811
+    sdl: None,
     nursery: trio.Nursery,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -139,7 +138,7 @@ async def test_the_window_and_input_state_survive_a_reconnect(
 
 
 async def test_closing_the_window_while_reconnecting_quits(
-    sdl: None,  # noqa: F811
+    sdl: None,
     nursery: trio.Nursery,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -17,7 +17,6 @@ from peers.server_task import serve_until
 from spice_cli import _sdl_viewer
 from spice_cli._cli import build_parser
 from test_view_reconnect_sdl import _push_key, _push_quit, _server, _until
-from test_view_sdl import sdl  # noqa: F401 - a fixture
 
 LCTRL, LSHIFT, LALT = 0xE0, 0xE1, 0xE2
 F, F11, END = 0x09, 0x44, 0x4D
@@ -68,7 +67,7 @@ async def _viewing(
 
 
 async def test_vv_hot_keys_replace_the_defaults(
-    sdl: None,  # noqa: F811
+    sdl: None,
     nursery: trio.Nursery,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -111,7 +110,7 @@ async def test_vv_hot_keys_replace_the_defaults(
 
 
 async def test_hotkeys_option_over_the_file(
-    sdl: None,  # noqa: F811
+    sdl: None,
     nursery: trio.Nursery,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

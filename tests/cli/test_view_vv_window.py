@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from spice_cli._sdl_viewer import Viewer
-from test_view_sdl import _created, _session, sdl  # noqa: F401 - sdl is a fixture
+from test_view_sdl import _created, _session
 
 
-async def test_vv_title_and_fullscreen(sdl: None) -> None:  # noqa: F811
+async def test_vv_title_and_fullscreen(sdl: None) -> None:
     session, _ = _session()
     viewer = Viewer(session, name="VM 100 - debian", fullscreen=True)
     await viewer.on_session_event(_created(session.display.primary))
