@@ -154,7 +154,7 @@ SPICE_SESSION = _names(
     "__version__"
 )
 SPICE_SESSION_EVENTS = _names(
-    "Event EventsDropped EventStream MAX_DAMAGE_RECTS "
+    "Event EventsDropped EventStream MAX_DAMAGE_RECTS merge_rect "
     "ChannelOpened ChannelEnded SessionClosed MigrationStarted MigrationCompleted MigrationFailed "
     "MessageEvent MainEvent MouseModeChanged DisplayEvent SurfaceCreated DrawEvent CursorEvent "
     "InputsEvent "

@@ -91,6 +91,69 @@ async def test_only_damaged_rectangles_reach_the_window(sdl: None) -> None:
     viewer.window.close()
 
 
+async def test_a_frames_damage_is_copied_once_per_merged_box(sdl: None) -> None:
+    session, _ = _session()
+    primary = session.display.primary
+    viewer = Viewer(session)
+    _fill(primary, (0, 0, 255))
+    await viewer.on_session_event(_created(primary))
+    assert viewer.window is not None
+    viewer.render()
+    copied: list[tuple[int, int, int, int]] = []
+    update = viewer.window.update
+
+    def record(pixels: Any, stride: int, x: int, y: int, w: int, h: int) -> None:
+        copied.append((x, y, w, h))
+        update(pixels, stride, x, y, w, h)
+
+    viewer.window.update = record  # type: ignore[method-assign]
+    _fill(primary, (255, 0, 0))
+    # a scrolling terminal: every line of a block redrawn, each many times, between two frames
+    for _ in range(5):
+        for top in range(4, 28, 4):
+            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(2, top, 30, top + 4)))
+    await viewer.on_session_event(ss.events.Damage(0, sp.Rect(50, 40, 60, 46)))  # apart from it
+    viewer.render()
+    assert sorted(copied) == [(2, 4, 28, 24), (50, 40, 10, 6)]
+    frame = viewer.window.read_pixels()[:, :, :3]
+    inside = np.zeros((48, 64), bool)
+    inside[4:28, 2:30] = True
+    inside[40:46, 50:60] = True
+    assert (frame[inside] == (255, 0, 0)).all()
+    assert (frame[~inside] == (0, 0, 255)).all()
+
+    copied.clear()
+    _fill(primary, (0, 255, 0))
+    for i in range(20):  # more separate boxes than a frame keeps: bounding boxes
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(3 * i, i, 3 * i + 1, i + 1)))
+    viewer.render()
+    assert 1 <= len(copied) <= 16
+    frame = viewer.window.read_pixels()[:, :, :3]
+    for i in range(20):
+        assert (frame[i, 3 * i] == (0, 255, 0)).all()
+        assert any(x <= 3 * i < x + w and y <= i < y + h for x, y, w, h in copied)
+    viewer.window.close()
+
+
+async def test_damage_wakes_the_idle_loop_once(sdl: None) -> None:
+    session, _ = _session()
+    primary = session.display.primary
+    viewer = Viewer(session)
+    await viewer.on_session_event(_created(primary))
+    viewer.render()
+    with trio.CancelScope() as idle:
+        viewer._idle = idle  # what the SDL loop's idle wait sets
+        await viewer.on_session_event(ss.events.ChannelOpened(sp.ChannelType.CURSOR, 0, sp.Caps(), sp.Caps()))
+        assert not idle.cancel_called  # nothing to show: the loop sleeps on
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))
+        assert idle.cancel_called and viewer._idle is None
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 8, 16, 16)))
+        await trio.sleep_forever()  # the cancelled wait returns
+    assert viewer._dirty == [sp.Rect(0, 0, 8, 8), sp.Rect(8, 8, 16, 16)]
+    assert viewer.window is not None
+    viewer.window.close()
+
+
 async def test_new_primary_size_resizes_the_texture(sdl: None) -> None:
     session, _ = _session()
     viewer = Viewer(session)

@@ -16,6 +16,7 @@ import spice_net
 import spice_session as ss
 import trio
 from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode, Rect
+from spice_session.events import merge_rect
 
 from ._sdl_agent import MonitorWindow, ViewerAgent
 from ._sdl_audio import SdlMicrophone, ViewerAudio
@@ -58,8 +59,9 @@ _UNAVAILABLE = {
     Command.SMARTCARD_REMOVE: "no smartcard support in spice view",
     Command.USB_DEVICE_RESET: "no USB device to reset in spice view (--usb-disk/--usb-cdrom plug images)",
 }
-#: More damaged rectangles than this in one frame are uploaded as their bounding box.
-_MAX_RECTS = 64
+#: A frame's damage is merged into at most this many boxes (overlapping or touching ones
+#: join; past this, one bounding box) before it is copied and shown.
+_MAX_RECTS = 16
 
 
 class Viewer:
@@ -313,15 +315,17 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        busy = (
-            self._dirty
+        idle = self._idle  # the SDL loop's idle wait: only then is anything to look at
+        if idle is not None and (
+            self._lost is not None
+            or self._dirty
             or self._redraw
             or any(self._extra_dirty.values())
             or any(self._heads_dirty.values())
             or self._frames_held()
-        )
-        if self._idle is not None and (busy or self._lost is not None):
-            self._idle.cancel()
+        ):
+            idle.cancel()
+            self._idle = None  # once: the events until the loop runs need not cancel it again
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -612,16 +616,10 @@ class Viewer:
         area = self._area(0)
         if (area.width, area.height) != (window.width, window.height):
             self._show_primary(primary)
-        rects, self._dirty = self._dirty, []
-        if len(rects) > _MAX_RECTS:
-            rects = [
-                Rect(
-                    min(r.left for r in rects),
-                    min(r.top for r in rects),
-                    max(r.right for r in rects),
-                    max(r.bottom for r in rects),
-                )
-            ]
+        rects: list[Rect] = []
+        for rect in self._dirty:  # one copy per merged box, not per damage event
+            rects = merge_rect(rects, rect, _MAX_RECTS)
+        self._dirty = []
         copy_area(window, primary, area, rects)
         if self.frames is not None:
             for frame in self.frames.due():  # stream frames whose media time has come

@@ -10,7 +10,11 @@ the session made of it (damage, streams, cursor, audio, agent).
 
 # --- The stream
 from ._events import Event as Event, EventsDropped as EventsDropped
-from ._eventstream import MAX_DAMAGE_RECTS as MAX_DAMAGE_RECTS, EventStream as EventStream
+from ._eventstream import (
+    MAX_DAMAGE_RECTS as MAX_DAMAGE_RECTS,
+    EventStream as EventStream,
+    merge_rect as merge_rect,
+)
 
 # --- Channels and the session
 from ._events import (
