@@ -34,6 +34,8 @@ class Script:
     link_others: bool = True
     #: Channel types listed after those (linked, then only read).
     extra: tuple[sp.ChannelType, ...] = ()
+    #: How many display channels (ids 0, 1, ...) the server lists.
+    displays: int = 1
     #: Links of these channel types are answered only once their event is set.
     hold: dict[sp.ChannelType, trio.Event] = field(default_factory=dict)
     #: The channel types of the links held now.
@@ -91,6 +93,7 @@ async def _main(chan: spice_net.ServerChannel, script: Script) -> None:
     while not isinstance(await chan.receive(), sp.MainAttachChannels):
         pass
     channels = (sp.ChannelId(T.PLAYBACK, 0), sp.ChannelId(T.DISPLAY, 0), sp.ChannelId(T.USBREDIR, 0))
+    channels += tuple(sp.ChannelId(T.DISPLAY, n) for n in range(1, script.displays))
     if script.inputs is not None:
         channels += (sp.ChannelId(T.INPUTS, 0),)
     channels += tuple(sp.ChannelId(kind, 0) for kind in script.extra)
@@ -338,3 +341,28 @@ async def test_a_refused_link_cancels_the_others_and_closes_every_channel(
                 await trio.sleep(0.01)
     assert script.linked[0][0] == T.MAIN
     assert T.RECORD not in {kind for kind, _, _ in script.linked}
+
+
+async def test_the_screen_is_display_0_even_when_another_display_draws_first() -> None:
+    """Two monitors (display channels 0 and 1); display 0 draws half a second after display
+    1: the session's screen (primary, screenshot) is display 0's, never display 1's picture."""
+    colours = {0: 0x00C80A0A, 1: 0x000A0AC8}
+    rect = sp.Rect(0, 0, 32, 24)
+
+    async def display(chan: spice_net.ServerChannel) -> None:
+        if chan.channel_id == 0:
+            await trio.sleep(0.5)
+        await chan.send(
+            sp.DisplaySurfaceCreate(0, 32, 24, sp.SurfaceFmt.FMT_32_xRGB, sp.SurfaceFlags.PRIMARY)
+        )
+        fill = sp.DisplayDrawFill(0, rect, sp.Clip(), sp.Brush.solid(colours[chan.channel_id]))
+        await chan.send(fill)
+        await chan.send(sp.DisplayMark())
+
+    script = Script(display=display, displays=2)
+    with trio.fail_after(30):
+        async with fake_server(script) as uri, ss.connect(uri) as session:
+            shot = await session.screenshot(timeout=20)
+            assert shot.to_rgb()[0, 0].tolist() == [200, 10, 10]
+            primary = session.display.primary
+            assert primary is not None and primary is session.display.channel(0).primary

@@ -534,9 +534,12 @@ async def _establish(
         session._queue(main_key, message)
         session.channels = tuple(message.channels)
         session._read(nursery, main_key, main)
-        await _link_channels(
-            session, connector, nursery, channels_to_open(session.channels, audio=audio), tls
-        )
+        to_open = channels_to_open(session.channels, audio=audio)
+        for channel_type, channel_id in to_open:
+            # the lowest display channel is the screen whichever channel links first
+            if channel_type == ChannelType.DISPLAY:
+                session.display.channel(channel_id, session._streams_for(channel_id))
+        await _link_channels(session, connector, nursery, to_open, tls)
     except BaseException:
         nursery.cancel_scope.cancel()  # the readers stop before their channels close
         await session._aclose()
