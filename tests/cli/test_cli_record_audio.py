@@ -50,7 +50,15 @@ async def test_record_audio_writes_what_the_guest_plays(
             while client_links(xspice.port) < links and not done:
                 await trio.sleep(0.05)
             os.mkfifo(fifo_dir / "playback.fifo")
-            await write_fifo(fifo_dir / "playback.fifo", ss.tone(1000, 1.0).astype("<i2").tobytes())
+            with trio.CancelScope() as playing:
+
+                async def stop_when_the_client_ends() -> None:
+                    while not done:
+                        await trio.sleep(0.05)
+                    playing.cancel()  # nobody left to play to: its output says why
+
+                nursery.start_soon(stop_when_the_client_ends)
+                await write_fifo(fifo_dir / "playback.fifo", ss.tone(1000, 1.0).astype("<i2").tobytes())
     result = done[0]
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().startswith(f"{out}: ")
