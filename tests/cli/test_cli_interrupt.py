@@ -109,3 +109,30 @@ def test_help_imports_no_command() -> None:
 
 def test_help_without_the_commands_is_the_help_with_them() -> None:
     assert build_parser([]).format_help() == build_parser().format_help()
+
+
+def test_ctrl_c_with_the_errors_it_caused_is_still_an_interruption() -> None:
+    """KeyboardInterrupt in one task (the demo's own server) and ChannelClosed in another (its
+    viewer, whose server went away): exit 130, not 1 with a traceback (CI saw the latter)."""
+    import argparse
+    import io
+
+    import spice_net
+    import trio
+    from spice_cli._run import execute
+
+    async def command(args: argparse.Namespace, out: object) -> int:
+        async def interrupted() -> None:
+            raise KeyboardInterrupt
+
+        async def lost() -> None:
+            raise spice_net.ChannelClosed("the server closed the display channel")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(interrupted)
+            nursery.start_soon(lost)
+        return 0
+
+    err = io.StringIO()
+    assert execute(command, argparse.Namespace(), io.StringIO(), err) == 130
+    assert err.getvalue() == "spice: interrupted\n"

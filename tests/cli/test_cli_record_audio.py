@@ -29,9 +29,22 @@ async def test_record_audio_writes_what_the_guest_plays(
     xspice = xspice_factory(extra_env={"XSPICE_PLAYBACK_FIFO_DIR": str(fifo_dir)})
     out = tmp_path / "out.wav"
     if command == "do":  # spice do's action: record-audio FILE.wav SECONDS
-        argv = [sys.executable, "-m", "spice_cli", "do", xspice.uri, "record-audio", str(out), "6"]
+        argv = [
+            sys.executable,
+            "-m",
+            "spice_cli",
+            "do",
+            "--timeout",
+            "30",
+            xspice.uri,
+            "record-audio",
+            str(out),
+            "6",
+        ]
     else:
         argv = [sys.executable, "-m", "spice_cli", "record-audio", xspice.uri, str(out), "--seconds", "6"]
+        argv += ["--timeout", "30"]
+    # (the connect timeout is 30 s, not 10: CI once saw "no SPICE session within 10 s" here)
     async with ss.connect(xspice.uri, audio=True):  # how many channels a client with audio links
         links = client_links(xspice.port)
     assert links >= 2  # main and playback at least

@@ -12,6 +12,7 @@ import json
 import shutil
 import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -115,7 +116,15 @@ class Qemu:
         """The guest screen as an (height, width, 3) RGB array (QMP ``screendump`` as PNG)."""
         with tempfile.TemporaryDirectory(prefix="qemu-shot-") as tmp:
             path = Path(tmp, "screen.png")
-            self.qmp("screendump", filename=str(path), format="png")
+            for _ in range(3):  # a QXL screendump during a mode switch may write nothing (CI saw it once)
+                self.qmp("screendump", filename=str(path), format="png")
+                for _ in range(50):
+                    if path.exists() and path.stat().st_size:
+                        break
+                    time.sleep(0.1)
+                else:
+                    continue
+                break
             with Image.open(io.BytesIO(path.read_bytes())) as image:
                 pixels: RGBImage = np.array(image.convert("RGB"), dtype=np.uint8)
                 return pixels

@@ -192,12 +192,14 @@ def execute(command: Command, args: argparse.Namespace, out: TextIO, err: TextIO
     """Run a subcommand under trio; its exit code, or the code of the expected failure it raised.
 
     A failure inside a nursery arrives as an exception group; it is judged by what it holds.
+    Ctrl+C anywhere in it wins: what else failed is its consequence (the demo's own server
+    interrupted closes the viewer's channels).
     """
     try:
         return int(trio.run(command, args, out))
     except BaseException as exc:
         leaves = spice_net.lowlevel.error_leaves(exc) or [exc]
-        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
             return fail(ExitCode.INTERRUPTED, "interrupted", err)
         if all(isinstance(leaf, BrokenPipeError) for leaf in leaves) and _reader_gone(out):
             return _quiet_broken_pipe(out)
