@@ -27,7 +27,11 @@ async def test_boot_menu_by_ocr_and_by_needle(qemu_factory: Callable[..., Qemu])
         assert found.group(0) == "Select boot device"
         menu = await drive.screenshot()
     truth = vm.screendump()
-    assert np.array_equal(menu, truth)  # what was searched is what QEMU shows
+    # what was searched is what QEMU shows, but for SeaBIOS's blinking text cursor (one
+    # 9x16 character cell; CI caught a screendump taken in the other blink phase)
+    assert menu.shape == truth.shape
+    ys, xs = np.nonzero(np.any(menu != truth, axis=2))
+    assert not len(ys) or (ys.max() - ys.min() < 16 and xs.max() - xs.min() < 9), (ys, xs)
     # a needle cut from this machine's menu is found on a second machine's menu
     rows = np.flatnonzero(np.any(menu != before, axis=(1, 2)))  # the menu's own lines
     needle = menu[rows[0] : rows[0] + 16, 0:200].copy()
