@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import spice_proto as sp
 import spice_session as ss
-from peers.evdev import BTN_LEFT, BTN_RIGHT, Report, reports
+from peers.evdev import BTN_LEFT, BTN_RIGHT, Report, capture, reports
 from peers.linux_guest import LinuxGuest, start_guest
 from peers.mouse_walk import PS2_STEP, ps2_packets, seeded_walk
 from peers.qemu import Qmp
@@ -74,7 +74,9 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
     names = guest.sh("grep -l Mouse /sys/class/input/event*/device/name").split()
     assert len(names) == 1, names
     device = "/dev/input/" + names[0].split("/")[-3]
-    guest.sh(f"cat {device} > /tmp/mouse.ev & echo $! > /tmp/mouse.pid")
+    # events that come before cat has the device open are lost: wait for it
+    opened = guest.sh(f"{capture(device, '/tmp/mouse.ev')}; echo $! > /tmp/mouse.pid")
+    assert "OPEN" in opened, opened
     async with ss.connect(guest.uri) as session:
         assert session.mouse_mode == sp.MouseMode.SERVER
         assert not session.supported_mouse_modes & sp.MouseMode.CLIENT  # no agent, no tablet

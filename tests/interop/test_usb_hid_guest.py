@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import spice_session as ss
 import trio
+from peers.evdev import capture
 from peers.linux_guest import LinuxGuest, start_guest
 from spice_session.lowlevel import usb_keyboard, usb_mouse
 from test_usb_guest import USB_ARGS, sh
@@ -72,15 +73,6 @@ async def event_node(guest: LinuxGuest, name: str) -> str:
         if name in block and (found := re.search(r"Handlers=.*?\b(event\d+)", block)):
             return f"/dev/input/{found.group(1)}"
     raise AssertionError(f"no input device {name!r}: {out} {await sh(guest, 'dmesg | tail -20')}")
-
-
-def capture(node: str, path: str) -> str:
-    """Copy ``node``'s events to ``path`` in the background; OPEN once the node is open
-    (events before that are not delivered to it)."""
-    return (
-        f"cat {node} > {path} & for i in $(seq 600); do"
-        f" ls -l /proc/$!/fd 2>/dev/null | grep -q {node} && echo OPEN && break; sleep 0.1; done"
-    )
 
 
 def parse_events(dump: str) -> list[tuple[int, int, int]]:

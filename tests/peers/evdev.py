@@ -57,3 +57,12 @@ def reports(data: bytes, start: tuple[int, int] = (0, 0)) -> list[Report]:
             dx = dy = 0
             keys = {}
     return out
+
+
+def capture(node: str, path: str) -> str:
+    """Copy ``node``'s events to ``path`` in the background; OPEN once the node is open
+    (events before that are not delivered to it)."""
+    return (
+        f"cat {node} > {path} & for i in $(seq 600); do"
+        f" ls -l /proc/$!/fd 2>/dev/null | grep -q {node} && echo OPEN && break; sleep 0.1; done"
+    )
