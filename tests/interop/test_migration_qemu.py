@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 import spice_session
 import trio
-from peers.migration import matches, migrate, wait_text_screen
+from peers.migration import announce, matches, migrate, wait_linked, wait_text_screen
 from peers.ports import free_tcp_port
 from peers.qemu import Qemu
 from spice_session.events import MigrationCompleted, MigrationStarted
@@ -46,7 +46,10 @@ async def test_client_follows_live_migration(qemu_factory: Callable[..., Qemu], 
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(collect)
-                await trio.to_thread.run_sync(migrate, source, target, migration_port, slow)
+                if slow:  # the client links the destination first, however loaded the machine
+                    await trio.to_thread.run_sync(announce, source, target)
+                    await trio.to_thread.run_sync(wait_linked, target)
+                await trio.to_thread.run_sync(migrate, source, target, migration_port, slow, 1_000_000, slow)
                 await trio.sleep_forever()  # cancelled by MIGRATE_END or MIGRATE_SWITCH_HOST
         with trio.fail_after(10):  # queued before the body runs
             async for event in session.events():

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import spice_session
 import trio
-from peers.migration import announce, matches, migrate, wait_text_screen
+from peers.migration import announce, collecting, matches, migrate, wait_text_screen
 from peers.ports import free_tcp_port
 from peers.qemu import Qemu
 from peers.x11 import RGBImage
@@ -75,6 +75,10 @@ async def _migrate_seamlessly(
     await trio.to_thread.run_sync(migrate, source, target, port, True, _BANDWIDTH, True)
 
 
+def _is_migration(event: Event) -> bool:
+    return isinstance(event, (MigrationStarted, MigrationCompleted))
+
+
 def _pair(
     qemu_factory: Callable[..., Qemu], target_env: tuple[tuple[str, str], ...] = (), audio: bool = False
 ) -> tuple[Qemu, Qemu, int]:
@@ -94,18 +98,11 @@ def _pair(
 async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., Qemu], audio: bool) -> None:
     source, target, migration_port = _pair(qemu_factory, audio=audio)
     await trio.to_thread.run_sync(wait_text_screen, source)
-    events: list[Event] = []
     with trio.fail_after(150):
         uri = f"spice://127.0.0.1:{source.port}?password=mig-pw"
         async with spice_session.connect(uri, audio=audio) as session:
             display = session.display
-
-            async def collect() -> None:
-                async for event in session.events():
-                    events.append(event)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(collect)
+            async with collecting(session) as events:
                 assert await matches(session, source)
                 surfaces = dict(session.display.channel(0).surfaces)
                 started = len(events)
@@ -122,7 +119,6 @@ async def test_seamless_migration_keeps_the_session(qemu_factory: Callable[..., 
                 await session.inputs.key("esc")
                 await _wait_changed(target, before)
                 assert await matches(session, target)
-                nursery.cancel_scope.cancel()
     during = events[started:]
     kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in during if hasattr(e, "kind")]
     assert kinds == [("MigrationStarted", "seamless"), ("MigrationCompleted", "seamless")]
@@ -158,34 +154,25 @@ async def test_seamless_twice_through_three_qemus(qemu_factory: Callable[..., Qe
         extra_args=(*_BOOT_MENU, "-incoming", f"tcp:127.0.0.1:{third_port}"),
     )
     await trio.to_thread.run_sync(wait_text_screen, first)
-    events: list[Event] = []
     with trio.fail_after(300):
-        async with spice_session.connect(f"spice://127.0.0.1:{first.port}?password=mig-pw") as session:
-
-            async def collect() -> None:
-                async for event in session.events():
-                    if isinstance(event, (MigrationStarted, MigrationCompleted)):
-                        events.append(event)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(collect)
-                assert await matches(session, first)
-                for n, (source, target, port) in enumerate(
-                    ((first, second, second_port), (second, third, third_port))
-                ):
-                    await _migrate_seamlessly(source, target, port, lambda: events)
-                    await _until(
-                        lambda n=n: sum(isinstance(e, MigrationCompleted) for e in events) > n,
-                        f"MigrationCompleted {n + 1}",
-                        lambda: events,
-                    )
-                    assert session.uri.port == target.port
-                    assert await matches(session, target)
-                before = await trio.to_thread.run_sync(third.screendump)
-                await session.inputs.key("esc")
-                await _wait_changed(third, before)
-                assert await matches(session, third)
-                nursery.cancel_scope.cancel()
+        uri = f"spice://127.0.0.1:{first.port}?password=mig-pw"
+        async with spice_session.connect(uri) as session, collecting(session, _is_migration) as events:
+            assert await matches(session, first)
+            for n, (source, target, port) in enumerate(
+                ((first, second, second_port), (second, third, third_port))
+            ):
+                await _migrate_seamlessly(source, target, port, lambda: events)
+                await _until(
+                    lambda n=n: sum(isinstance(e, MigrationCompleted) for e in events) > n,
+                    f"MigrationCompleted {n + 1}",
+                    lambda: events,
+                )
+                assert session.uri.port == target.port
+                assert await matches(session, target)
+            before = await trio.to_thread.run_sync(third.screendump)
+            await session.inputs.key("esc")
+            await _wait_changed(third, before)
+            assert await matches(session, third)
     assert [e for e in events if isinstance(e, MigrationCompleted)] == [
         MigrationCompleted("seamless", f"127.0.0.1:{second.port}"),
         MigrationCompleted("seamless", f"127.0.0.1:{third.port}"),
@@ -201,14 +188,9 @@ async def test_refused_seamless_falls_back_to_semi_seamless(qemu_factory: Callab
 
     async def body(session: spice_session.Session) -> None:
         if not seen:
-            seen.append((session.uri.port, await matches(session, source), []))
-
-            async def collect() -> None:
-                async for event in session.events():
-                    seen[0][2].append(event)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(collect)
+            on_source = await matches(session, source)
+            async with collecting(session) as events:
+                seen.append((session.uri.port, on_source, events))
                 # the client's MigrationStarted("semi-seamless") comes with the NACK, right
                 # before it says MIGRATE_CONNECTED: then the 2.5 s migration starts
                 await _migrate_seamlessly(source, target, migration_port, lambda: seen[0][2])
@@ -247,35 +229,29 @@ async def test_a_vm_that_moves_later_than_the_timeout_still_migrates_seamlessly(
     source, target, migration_port = _pair(qemu_factory)
     await trio.to_thread.run_sync(wait_text_screen, source)
     timeout = 5.0
-    events: list[Event] = []
     with trio.fail_after(150):
         uri = f"spice://127.0.0.1:{source.port}?password=mig-pw"
-        async with spice_session.connect(uri, migration_timeout=timeout) as session:
-
-            async def collect() -> None:
-                async for event in session.events():
-                    events.append(event)
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(collect)
-                assert await matches(session, source)
-                await trio.to_thread.run_sync(announce, source, target)
-                await _until(
-                    lambda: any(isinstance(e, MigrationStarted) for e in events),
-                    "MigrationStarted",
-                    lambda: [type(e).__name__ for e in events],
-                )
-                await trio.sleep(timeout + 3)  # the VM has not moved yet: nothing is given up
-                assert not [e for e in events if isinstance(e, MigrationFailed)]
-                assert await matches(session, source)  # still drawn by the source
-                await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH, True)
-                await _until(
-                    lambda: any(isinstance(e, MigrationCompleted) for e in events),
-                    "MigrationCompleted",
-                    lambda: [type(e).__name__ for e in events],
-                )
-                assert session.uri.port == target.port
-                assert await matches(session, target)
-                nursery.cancel_scope.cancel()
+        async with (
+            spice_session.connect(uri, migration_timeout=timeout) as session,
+            collecting(session) as events,
+        ):
+            assert await matches(session, source)
+            await trio.to_thread.run_sync(announce, source, target)
+            await _until(
+                lambda: any(isinstance(e, MigrationStarted) for e in events),
+                "MigrationStarted",
+                lambda: [type(e).__name__ for e in events],
+            )
+            await trio.sleep(timeout + 3)  # the VM has not moved yet: nothing is given up
+            assert not [e for e in events if isinstance(e, MigrationFailed)]
+            assert await matches(session, source)  # still drawn by the source
+            await trio.to_thread.run_sync(migrate, source, target, migration_port, True, _BANDWIDTH, True)
+            await _until(
+                lambda: any(isinstance(e, MigrationCompleted) for e in events),
+                "MigrationCompleted",
+                lambda: [type(e).__name__ for e in events],
+            )
+            assert session.uri.port == target.port
+            assert await matches(session, target)
     kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in events if hasattr(e, "kind")]
     assert kinds == [("MigrationStarted", "seamless"), ("MigrationCompleted", "seamless")]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,37 @@ def wait_text_screen(vm: Qemu, timeout: float = 60.0) -> None:
 def announce(source: Qemu, target: Qemu) -> None:
     """``client_migrate_info`` on ``source``: its SPICE clients are told to link ``target``."""
     source.qmp("client_migrate_info", protocol="spice", hostname="127.0.0.1", port=target.port)
+
+
+def wait_linked(target: Qemu, timeout: float = 60.0) -> None:
+    """Wait (bounded) until a client has linked ``target``'s main channel (QMP query-spice):
+    a client told of a semi-seamless migration has then said MIGRATE_CONNECTED or is about
+    to, so a migration started now ends in MIGRATE_END, not SWITCH_HOST, however loaded
+    the machine is."""
+    end = time.monotonic() + timeout
+    while not any(c.get("channel-type") == 1 for c in target.qmp("query-spice").get("channels", [])):
+        if time.monotonic() > end:
+            raise AssertionError(f"no client linked the migration target within {timeout} s")
+        time.sleep(0.05)
+
+
+@asynccontextmanager
+async def collecting(
+    session: Any, keep: Callable[[Any], bool] = lambda event: True
+) -> AsyncIterator[list[Any]]:
+    """The session's events that ``keep`` accepts, gathered in the background while the
+    block runs (the list stays filled after it)."""
+    events: list[Any] = []
+
+    async def collect() -> None:
+        async for event in session.events():
+            if keep(event):
+                events.append(event)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(collect)
+        yield events
+        nursery.cancel_scope.cancel()
 
 
 def migrate(
