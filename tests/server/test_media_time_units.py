@@ -1,9 +1,10 @@
-"""MediaTimeControl without I/O: when a client is sent MAIN_MULTI_MEDIA_TIME and what it says,
-as libspice-server does (reds_enable_mm_time / reds_set_client_mm_time_latency)."""
+"""MediaTimeControl without I/O: when a client is sent MAIN_MULTI_MEDIA_TIME or PLAYBACK_LATENCY
+and what it says, as libspice-server does (reds_enable_mm_time / reds_set_client_mm_time_latency
+/ snd_set_playback_latency)."""
 
 from __future__ import annotations
 
-from spice_proto import MainMultiMediaTime
+from spice_proto import MainMultiMediaTime, PlaybackLatency
 from spice_server._mmtime import MAX_LATENCY, MediaTimeControl
 from spice_server._video import MM_TIME_DELTA
 
@@ -59,3 +60,65 @@ def test_the_time_wraps_like_a_u32() -> None:
     media, clock, _ = control()
     clock.now = 100
     assert media.client_time() == (100 - MM_TIME_DELTA) & 0xFFFFFFFF
+
+
+def playing(latency_cap: bool = True) -> tuple[MediaTimeControl, list[int], list[int]]:
+    """A control whose playback channel is attached, and the main / playback wake-ups."""
+    woken: list[int] = []
+    media = MediaTimeControl(lambda: woken.append(1), Clock())
+    playback_woken: list[int] = []
+    media.attach_playback(latency_cap, lambda: playback_woken.append(1))
+    return media, woken, playback_woken
+
+
+def test_late_frames_while_sound_plays_ask_the_playback_channel_for_the_latency() -> None:
+    media, woken, playback_woken = playing()
+    media.playback_started()
+    assert media.take_playback() is None and not playback_woken  # the default latency: nothing
+    media.stream_report(300)  # 100 ms in transit: 200 needed, 400 given
+    assert media.take_playback() is None and not playback_woken
+    media.stream_report(100)  # 300 ms in transit: 600 needed
+    assert playback_woken and media.take_playback() == PlaybackLatency(600)
+    assert media.take_playback() is None
+    media.stream_report(500)  # a better report never lowers it while the sound plays
+    assert media.take_playback() is None and media.latency == 600
+    media.stream_report(-10_000)
+    assert media.take_playback() == PlaybackLatency(MAX_LATENCY)
+    assert media.take() is None and not woken  # no MAIN_MULTI_MEDIA_TIME meanwhile
+    assert media.playback_sent == 2 and media.sent == 0
+
+
+def test_a_latency_the_streams_needed_before_the_sound_is_asked_when_it_starts() -> None:
+    media, _, _ = playing()
+    media.stream_report(100)  # no sound: MAIN_MULTI_MEDIA_TIME with 600
+    assert media.take() is not None and media.take_playback() is None
+    media.playback_started()
+    assert media.take_playback() == PlaybackLatency(600)
+    media.playback_stopped()  # the default latency again, on the main channel
+    assert media.latency == MM_TIME_DELTA and media.take() is not None
+    media.playback_started()
+    assert media.take_playback() is None
+
+
+def test_playback_stop_drops_a_latency_not_yet_sent() -> None:
+    media, _, _ = playing()
+    media.playback_started()
+    media.stream_report(100)
+    media.playback_stopped()
+    assert media.take_playback() is None and media.take() is not None
+
+
+def test_clients_without_the_latency_cap_are_not_sent_playback_latency() -> None:
+    media, woken, playback_woken = playing(latency_cap=False)
+    media.playback_started()
+    media.stream_report(-1000)
+    assert media.take_playback() is None and not playback_woken
+    assert media.take() is None and not woken
+
+
+def test_a_detached_playback_channel_is_not_woken() -> None:
+    media, _, playback_woken = playing()
+    media.playback_started()
+    media.detach_playback()
+    media.stream_report(-1000)
+    assert media.take_playback() is None and not playback_woken

@@ -2,7 +2,9 @@
 reports show late frames makes the server raise the latency and send MAIN_MULTI_MEDIA_TIME, and
 when sound stops the server sends the time with the default latency again (libspice-server's
 points).  The bound: the client's clock within 150 ms of what the server says it should read
-(a few ms measured; the latency steps checked are 200 ms and more)."""
+(a few ms measured; the latency steps checked are 200 ms and more).  While sound plays, such a
+stream makes the server send PLAYBACK_LATENCY instead, and the session's clock follows the sound
+that far behind."""
 
 from __future__ import annotations
 
@@ -70,3 +72,38 @@ async def test_the_session_media_clock_follows_the_server(nursery: trio.Nursery)
         await until(lambda: gap() < BOUND, "the clock set after playback")
         off = mm_diff(media_time() - MM_TIME_DELTA, clock.now())
         assert abs(off) < BOUND, off
+
+
+async def test_late_frames_while_sound_plays_set_the_session_clock_by_playback_latency(
+    nursery: trio.Nursery,
+) -> None:
+    fb = ss.Framebuffer(W, H)
+    audio = ss.AudioSource(max_seconds=60)
+    server = ss.Server(fb, audio=audio)
+    port = await serve(nursery, server)
+    async with spice_session.connect(f"spice://127.0.0.1:{port}", audio=True) as session:
+        session.events().close()
+        await until(lambda: bool(server.clients), "a client")
+        client = server.clients[0]
+        media, clock = client.media, session.media_clock
+        await until(lambda: (sp.ChannelType.PLAYBACK, 0) in client.channels, "the playback channel")
+        audio.play(spice_session.tone(440, 30.0))  # longer than the test
+        await until(lambda: not media.enabled, "playback started")
+        assert media.playback_sent == 0  # the default latency: nothing to ask
+        # our clock 300 ms ahead: the stream's frames arrive with 100 ms to spare at most
+        clock.sync((clock.now() + 300) & 0xFFFFFFFF)
+        frames = iter(range(10**6))
+
+        def next_frame() -> bool:
+            fb.update(smooth(next(frames)), ANIM)
+            return media.playback_sent >= 1
+
+        await until(next_frame, "PLAYBACK_LATENCY after late frames")
+        assert media.sent == 0  # no MAIN_MULTI_MEDIA_TIME while the sound plays
+        assert media.latency >= 2 * (MM_TIME_DELTA - 100) - 50
+        await until(lambda: clock.latency_ms == media.latency, "the session told the latency")
+        assert session.playback.latency_ms == media.latency
+        # the session's clock now runs that latency behind the server's (as the sound stamps say)
+        off = mm_diff(clock.now(), media.client_time())
+        print(f"PLAYBACK_LATENCY {media.latency} ms; client clock {off:+d} ms from the server's")
+        assert abs(off) < 2 * BOUND, off

@@ -38,6 +38,7 @@ from spice_proto import (
 
 from ._mmtime import MediaTimeControl
 from ._video import media_time
+from ._wakeup import Wakeup
 
 __all__ = ["AUDIO_RATE", "AudioSource", "RecordedAudio", "audio_caps"]
 
@@ -163,8 +164,11 @@ class AudioSource:
     async def serve_playback(self, ch: ServerChannel, media: MediaTimeControl | None = None) -> None:
         """Send this source to one client's playback channel until it closes.
 
-        ``media``: the client's media clock, told when sound starts and stops."""
+        ``media``: the client's media clock, told when sound starts and stops (and what
+        PLAYBACK_LATENCY it asks for while sound plays)."""
         media = media if media is not None else MediaTimeControl()
+        latency_due = Wakeup()
+        media.attach_playback(PlaybackCap.LATENCY in ch.client_channel_caps, latency_due.set)
         opus = PlaybackCap.OPUS in ch.client_channel_caps and _opus() is not None
         mode = AudioDataMode.OPUS if opus else AudioDataMode.RAW
         encode = _OpusEncoder() if opus else None
@@ -174,6 +178,7 @@ class AudioSource:
             await ch.send(PlaybackMode(media_time(), mode))
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_drain, ch, nursery.cancel_scope)
+                nursery.start_soon(_latencies, ch, media, latency_due)
                 while True:
                     while listener.frames < PACKET:
                         listener.wake = trio.Event()
@@ -181,8 +186,8 @@ class AudioSource:
                     # DATA times follow the samples from here (a steady timeline, however the
                     # sends jitter), until the next STOP
                     start, frames_sent = media_time(), 0
-                    media.playback_started()
                     await ch.send(PlaybackStart(CHANNELS, AudioFmt.S16, AUDIO_RATE, start))
+                    media.playback_started()  # (a PLAYBACK_LATENCY it asks for follows START)
                     deadline = trio.current_time()
                     idle_since = None
                     while True:
@@ -206,6 +211,7 @@ class AudioSource:
                     media.playback_stopped()
         finally:
             self._listeners.remove(listener)
+            media.detach_playback()
             if not media.enabled:
                 media.playback_stopped()  # the channel went while sound played
 
@@ -244,6 +250,15 @@ def _decode_record(data: bytes, mode: AudioDataMode, decoder: _OpusDecoder | Non
     if len(data) % (2 * CHANNELS):
         raise ProtocolError(f"raw record packet of {len(data)} bytes is not whole stereo S16 frames")
     return np.frombuffer(data, "<i2").astype(np.int16).reshape(-1, CHANNELS)
+
+
+async def _latencies(ch: ServerChannel, media: MediaTimeControl, due: Wakeup) -> None:
+    """Send PLAYBACK_LATENCY whenever the client's media clock asks for one."""
+    while True:
+        await due.wait()
+        msg = media.take_playback()
+        if msg is not None:
+            await ch.send(msg)
 
 
 async def _drain(ch: ServerChannel, scope: trio.CancelScope | None) -> None:

@@ -13,14 +13,18 @@ MAIN_MULTI_MEDIA_TIME = now - ``latency``:
   at least twice what a frame takes to arrive (capped at :data:`MAX_LATENCY`); the latency
   only grows until playback resets it.
 
-While sound plays, its PLAYBACK_START/DATA times drive the clients' clocks and none is sent.
+While sound plays, its PLAYBACK_START/DATA times drive the client's clock (minus the sound
+it buffers) and no MAIN_MULTI_MEDIA_TIME is sent.  Then streams that need more latency ask
+the playback channel for it with PLAYBACK_LATENCY (clients with ``PlaybackCap.LATENCY``), as
+libspice-server's snd_set_playback_latency does: when the sound starts if the streams already
+needed more than the default, and whenever a report raises it while it plays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from spice_proto import MainMultiMediaTime
+from spice_proto import MainMultiMediaTime, PlaybackLatency
 
 from ._video import MM_TIME_DELTA, media_time
 
@@ -35,10 +39,12 @@ def _nothing() -> None:
 
 
 class MediaTimeControl:
-    """One client's media clock: when MAIN_MULTI_MEDIA_TIME is due and what it says.
+    """One client's media clock: when MAIN_MULTI_MEDIA_TIME or PLAYBACK_LATENCY is due and
+    what it says.
 
-    ``wake`` is called when a message becomes due (the main channel's sender then
-    :meth:`take` s it); ``clock`` is the server's media time.
+    ``wake`` is called when a MAIN_MULTI_MEDIA_TIME becomes due (the main channel's sender
+    then :meth:`take` s it); ``clock`` is the server's media time.  The playback channel
+    registers with :meth:`attach_playback` and :meth:`take_playback` s its messages.
     """
 
     def __init__(self, wake: Callable[[], None] = _nothing, clock: Callable[[], int] = media_time) -> None:
@@ -50,33 +56,59 @@ class MediaTimeControl:
         self.latency = MM_TIME_DELTA
         #: MAIN_MULTI_MEDIA_TIME messages taken for sending.
         self.sent = 0
+        #: PLAYBACK_LATENCY messages taken for sending.
+        self.playback_sent = 0
         self._due = False
+        self._playback_due = False
+        self._latency_cap = False
+        self._playback_wake = _nothing
+
+    def attach_playback(self, latency_cap: bool, wake: Callable[[], None]) -> None:
+        """The client's playback channel: ``latency_cap`` if it has ``PlaybackCap.LATENCY``;
+        ``wake`` is called when a PLAYBACK_LATENCY becomes due."""
+        self._latency_cap, self._playback_wake = latency_cap, wake
+
+    def detach_playback(self) -> None:
+        """The playback channel is gone (nothing more is due on it)."""
+        self._latency_cap, self._playback_wake, self._playback_due = False, _nothing, False
 
     def client_time(self) -> int:
         """What the client's media clock should read now."""
         return (self._clock() - self.latency) & 0xFFFFFFFF
 
     def playback_started(self) -> None:
-        """Sound plays: its timeline drives the client's clock."""
+        """Sound plays: its timeline drives the client's clock (kept ``latency`` behind if
+        the streams already need more than the default)."""
         self.enabled = False
+        if self.latency > MM_TIME_DELTA:
+            self._push_playback()
 
     def playback_stopped(self) -> None:
         """Sound stopped: the server's clock again, with the default latency."""
         self.enabled = True
         self.latency = MM_TIME_DELTA
+        self._playback_due = False
         self._push()
 
     def stream_report(self, last_frame_delay: int) -> None:
         """A STREAM_REPORT's ``last_frame_delay`` (ms the last frame came before its time)."""
         transit = self.latency - last_frame_delay
         needed = min(MAX_LATENCY, 2 * transit)
-        if self.enabled and needed > self.latency:
+        if needed > self.latency:
             self.latency = needed
-            self._push()
+            if self.enabled:
+                self._push()
+            else:
+                self._push_playback()
 
     def _push(self) -> None:
         self._due = True
         self._wake()
+
+    def _push_playback(self) -> None:
+        if self._latency_cap:
+            self._playback_due = True
+            self._playback_wake()
 
     def take(self) -> MainMultiMediaTime | None:
         """The MAIN_MULTI_MEDIA_TIME to send now, if one is due."""
@@ -85,3 +117,11 @@ class MediaTimeControl:
         self._due = False
         self.sent += 1
         return MainMultiMediaTime(self.client_time())
+
+    def take_playback(self) -> PlaybackLatency | None:
+        """The PLAYBACK_LATENCY to send now, if one is due."""
+        if not self._playback_due:
+            return None
+        self._playback_due = False
+        self.playback_sent += 1
+        return PlaybackLatency(self.latency)

@@ -440,6 +440,7 @@ class Session:
                 elif key[0] == ChannelType.CURSOR:
                     events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
                 elif key[0] == ChannelType.PLAYBACK:
+                    self.media_clock.observe(message)  # sound stamps and PLAYBACK_LATENCY
                     events = self.playback.handle_safely(message)
                     for event in events:
                         if isinstance(event, AudioChunk):
