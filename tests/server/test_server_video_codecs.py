@@ -7,6 +7,7 @@ percentile <= 40 for every codec.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import spice_server as ss
 import spice_session
@@ -58,6 +59,31 @@ def test_bit_rate_follows_the_quality_the_reports_steer() -> None:
     # small changes keep the encoder, 70 -> 20 and 20 -> 85 start it afresh (a key frame each)
     assert encoder.opened == 3
     assert sizes[4] < sizes[1]  # a lower rate: smaller frames
+
+
+@pytest.mark.parametrize("codec", AV_CODECS, ids=lambda c: c.name)
+def test_a_box_is_encoded_where_it_lies_in_the_frame(codec: VideoCodecType) -> None:
+    """The encoder reads the box in place (any offset, rows a frame apart; a frame stored
+    bottom-up too): the same stream as from the box alone, and it decodes to the box."""
+    import av
+
+    size = Rect(0, 0, 96, 64)
+    box = Rect(37, 21, 37 + size.width, 21 + size.height)
+    alone, placed, flipped = (AvStreamEncoder(codec, 30) for _ in range(3))
+    decoder = av.CodecContext.create(codec.name.lower(), "r")
+    for i in range(6):
+        picture = smooth(i, size)
+        frame = pattern_frame(W, H)
+        frame[box.top : box.bottom, box.left : box.right] = picture
+        bottom_up = frame[::-1].copy()[::-1]  # the same pixels, a negative row stride
+        data = alone.encode(picture, size, 70)
+        assert placed.encode(frame, box, 70) == data
+        assert flipped.encode(bottom_up, box, 70) == data
+        for shown in decoder.decode(av.Packet(data)):
+            diff = np.abs(shown.to_ndarray(format="bgra")[:, :, :3].astype(int) - picture[:, :, :3])
+            # a moving picture: test_shared_video's bound (the still one of MEAN converges later)
+            assert diff.mean() <= 12 and np.percentile(diff, 99) <= P99, (i, diff.mean())
+    assert alone.key is False and placed.key is False  # one encoder each: key frame only first
 
 
 @pytest.mark.parametrize("codec", AV_CODECS, ids=lambda c: c.name)
