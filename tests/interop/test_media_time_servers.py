@@ -21,7 +21,7 @@ import pytest
 import spice_server
 import trio
 from peers import procs
-from peers.capture import start_capture, tshark_read
+from peers.capture import Capture, start_capture, tshark_read
 from peers.viewers import ViewerOptions, viewer_argv
 from peers.xspice import Xspice
 from peers.xvfb import Xvfb
@@ -67,6 +67,21 @@ async def serving(
         nursery.cancel_scope.cancel()
 
 
+@asynccontextmanager
+async def watched(port: int, xvfb: Xvfb, pulse: dict[str, str], tmp_path: Path) -> AsyncIterator[Capture]:
+    """tshark capturing ``port`` and remote-viewer (sound through ``pulse``) on it, until the end."""
+    capture = await trio.to_thread.run_sync(start_capture, port, tmp_path)
+    try:
+        argv = viewer_argv("remote-viewer", ViewerOptions(port=port))
+        viewer = procs.start("remote-viewer", argv, xvfb.display.log_dir, env={**xvfb.display.env, **pulse})
+        try:
+            yield capture
+        finally:
+            procs.stop(viewer)
+    finally:
+        await trio.to_thread.run_sync(capture.stop)
+
+
 async def messages(capture: Path, port: int) -> list[tuple[float, str, int | None]]:
     """(capture time, name, media time or stamp) of the server's MULTI_MEDIA_TIME, MODE, START and
     STOP messages, in order."""
@@ -108,20 +123,13 @@ async def test_multi_media_time_follows_playback_stop(
     tmp_path: Path,
 ) -> None:
     with trio.fail_after(TIMEOUT):
-        async with serving(kind, xspice_factory, tmp_path) as (port, play):
-            capture = await trio.to_thread.run_sync(start_capture, port, tmp_path)
-            try:
-                argv = viewer_argv("remote-viewer", ViewerOptions(port=port))
-                env = {**xvfb.display.env, **pulse}
-                viewer = procs.start("remote-viewer", argv, xvfb.display.log_dir, env=env)
-                try:
-                    await seen(capture.path, port, "MODE")  # the playback channel is linked
-                    await play()
-                    await seen(capture.path, port, "MULTI_MEDIA_TIME")
-                finally:
-                    procs.stop(viewer)
-            finally:
-                await trio.to_thread.run_sync(capture.stop)
+        async with (
+            serving(kind, xspice_factory, tmp_path) as (port, play),
+            watched(port, xvfb, pulse, tmp_path) as capture,
+        ):
+            await seen(capture.path, port, "MODE")  # the playback channel is linked
+            await play()
+            await seen(capture.path, port, "MULTI_MEDIA_TIME")
     await no_malformed(capture.path, port)
     found = await messages(capture.path, port)
     names = [n for _, n, _ in found]

@@ -16,8 +16,17 @@ MAIN_MULTI_MEDIA_TIME = now - ``latency``:
 While sound plays, its PLAYBACK_START/DATA times drive the client's clock (minus the sound
 it buffers) and no MAIN_MULTI_MEDIA_TIME is sent.  Then streams that need more latency ask
 the playback channel for it with PLAYBACK_LATENCY (clients with ``PlaybackCap.LATENCY``), as
-libspice-server's snd_set_playback_latency does: when the sound starts if the streams already
-needed more than the default, and whenever a report raises it while it plays.
+libspice-server's snd_set_playback_latency does:
+
+- when the sound starts, if the streams already needed more than the default;
+- when a report shows a frame came ``late`` ms after its time: the latency asked so far plus
+  twice that, at most once per :data:`SETTLE` ms (the time a client takes to follow), and
+  again only if the client followed the previous ask (its frames came at least a quarter of
+  the raise less late): spice-gtk's clock moves only partly (asked 1344 ms, it ran ~110 ms
+  further behind), and asking more of it would only climb to :data:`MAX_LATENCY`.  How far
+  the client's clock runs behind ours is its audio delay, which the server does not know
+  (spice-gtk keeps less than 400 ms), so frames that came in time ask nothing: reading their
+  spare time against an assumed latency would raise it on every report.
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from spice_proto import MainMultiMediaTime, PlaybackLatency
 
 from ._video import MM_TIME_DELTA, media_time
 
-__all__ = ["MAX_LATENCY", "MediaTimeControl"]
+__all__ = ["MAX_LATENCY", "SETTLE", "MediaTimeControl"]
 
 #: The most latency streams may ask of a client's media clock (ms; libspice-server's MJPEG cap).
 MAX_LATENCY = 5000
+#: After asking a playing client for more latency, the time (ms) reports get to show it.
+SETTLE = 1000
 
 
 def _nothing() -> None:
@@ -60,6 +71,10 @@ class MediaTimeControl:
         self.playback_sent = 0
         self._due = False
         self._playback_due = False
+        #: The last ask while sound plays: (when, raise, the late report's delay or None).
+        self._ask: tuple[int, int, int | None] | None = None
+        #: The playing client did not follow an ask: none more until the sound stops.
+        self.unfollowed = False
         self._latency_cap = False
         self._playback_wake = _nothing
 
@@ -80,7 +95,9 @@ class MediaTimeControl:
         """Sound plays: its timeline drives the client's clock (kept ``latency`` behind if
         the streams already need more than the default)."""
         self.enabled = False
+        self._ask, self.unfollowed = None, False
         if self.latency > MM_TIME_DELTA:
+            self._ask = (self._clock(), self.latency - MM_TIME_DELTA, None)
             self._push_playback()
 
     def playback_stopped(self) -> None:
@@ -92,14 +109,27 @@ class MediaTimeControl:
 
     def stream_report(self, last_frame_delay: int) -> None:
         """A STREAM_REPORT's ``last_frame_delay`` (ms the last frame came before its time)."""
-        transit = self.latency - last_frame_delay
-        needed = min(MAX_LATENCY, 2 * transit)
-        if needed > self.latency:
-            self.latency = needed
-            if self.enabled:
+        if self.enabled:
+            transit = self.latency - last_frame_delay
+            needed = min(MAX_LATENCY, 2 * transit)
+            if needed > self.latency:
+                self.latency = needed
                 self._push()
-            else:
-                self._push_playback()
+            return
+        if last_frame_delay >= 0 or self.unfollowed or self.latency >= MAX_LATENCY:
+            return
+        now = self._clock()
+        if self._ask is not None:
+            when, raised, delay = self._ask
+            if (now - when) & 0xFFFFFFFF < SETTLE:
+                return
+            if delay is not None and 4 * (last_frame_delay - delay) < raised:
+                self.unfollowed = True
+                return
+        latency = min(MAX_LATENCY, self.latency - 2 * last_frame_delay)
+        self._ask = (now, latency - self.latency, last_frame_delay)
+        self.latency = latency
+        self._push_playback()
 
     def _push(self) -> None:
         self._due = True
