@@ -167,6 +167,10 @@ class Glz:
         self.m = spice_glz
         self.error = spice_glz.DecodeError
         self.window = spice_glz.Window(1 << 22)
+        types = spice_glz.ImageType
+        self.formats = spice_glz.DirectFormats(
+            {types.RGB16: "bgrx32", types.RGB24: "bgrx32", types.RGB32: "bgrx32", types.RGBA: "bgra32"}
+        )
 
     def calls(self, blob: bytes, codec: str, kind: str, out: str) -> list[Callable[[], object]]:
         rng = self.rng
@@ -182,6 +186,17 @@ class Glz:
             ),
             lambda: self.m.decode_zlib(
                 as_input(kind, zlib.compress(blob)), window=window, glz_data_size=len(blob)
+            ),
+            lambda: self.m.decode_at(
+                as_input(kind, blob),
+                as_output(out, out_size(w + 3, h + 2)),
+                stride + 12,
+                rng.randrange(4),
+                rng.randrange(3),
+                w,
+                h if rng.random() < 0.9 else h + 1,
+                formats=self.formats,
+                window=window,
             ),
         ]
 

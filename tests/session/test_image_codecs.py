@@ -11,6 +11,7 @@ import spice_lz
 import spice_quic
 from spice_proto import (
     GlzRgbImage,
+    ImageFlags,
     ImageType,
     LzPltImage,
     LzRgbImage,
@@ -129,3 +130,26 @@ def test_lz_types_must_match_the_spice_image_type() -> None:
     )
     pixels = decoder().decode(LzPltImage(width=W, height=H, data=plt_blob, palette=palette))
     assert pixels.words()[0, :W].tolist() == list(range(W))
+
+
+def test_glz_zero_copy_checks_the_header_against_the_descriptor_in_one_call() -> None:
+    px = picture(9)
+    px[..., 3] = np.arange(W, dtype=np.uint8)[None, :] * 20
+    blob = spice_glz.Encoder(1 << 16).encode(px.tobytes(), W, H, spice_glz.ImageType.RGBA)
+    dec = decoder()
+    # a descriptor that disagrees with the GLZ header: not taken, nothing written or kept
+    surface = Surface(0, 20, 10, SurfaceFmt.FMT_32_ARGB)
+    assert not dec.decode_into(GlzRgbImage(width=W, height=H - 1, data=blob), surface, 0, 0)
+    assert not surface.pixels.any() and len(dec.store.glz) == 0
+    # RGBA goes straight into an ARGB surface with its alpha, and is cached when asked
+    image = GlzRgbImage(width=W, height=H, data=blob, id=5, flags=ImageFlags.CACHE_ME)
+    assert dec.decode_into(image, surface, 8, 3)
+    assert np.array_equal(surface.pixels[3 : 3 + H, 8 : 8 + W], px)
+    assert not surface.pixels[:3].any() and not surface.pixels[:, :8].any()
+    cached = dec.store.get(5)
+    assert cached.alpha and np.array_equal(cached.data, px)
+    # a corrupt blob is a DisplayError naming the image, the surface keeps its pixels
+    before = surface.pixels.copy()
+    with pytest.raises(DisplayError, match=r"GLZ_RGB image id 0x0.*stream ends early"):
+        dec.decode_into(GlzRgbImage(width=W, height=H, data=blob[:-2]), surface, 0, 0)
+    assert np.array_equal(surface.pixels, before)

@@ -11,7 +11,7 @@
 #include "spice_codec.h"
 
 /* CDEF-BEGIN */
-#define GLZ_ABI 6
+#define GLZ_ABI 7
 
 /* Output pixel formats. */
 #define GLZ_FMT_BGRX32 0
@@ -68,6 +68,18 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
                size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
                uint8_t **pinned);
 void glz_unpin(uint8_t *pixels);
+
+/* glz_decode straight into the width x height rectangle at (x, y) of out
+ * (rows out_stride bytes apart), when the header says width x height and
+ * fmts names a format for its type: 4 bits per type from RGB16 up (bits 0-3
+ * RGB16, 4-7 RGB24, 8-11 RGB32, 12-15 RGBA), GLZ_FMT_NONE for none. Returns
+ * GLZ_SKIPPED, having done nothing, when the image does not qualify;
+ * SC_E_BUFFER when the rectangle is not inside out. hdr receives the header. */
+#define GLZ_FMT_NONE 15
+#define GLZ_SKIPPED -1
+int glz_decode_at(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
+                  size_t out_stride, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                  uint32_t fmts, uint64_t max_image_pixels, sc_error *err, glz_header *hdr);
 
 glz_encoder *glz_encoder_new(uint64_t window_pixels);
 void glz_encoder_free(glz_encoder *e);

@@ -255,6 +255,28 @@ SC_INLINE void copy4_fast(uint8_t *dst, const uint8_t *src, size_t n) {
     } while (dst < end);
 }
 
+/* The alpha pass writes byte 3 of 4-byte pixels: whole words are loaded,
+ * merged and stored so that the loops have no byte-wide store-to-load chain
+ * (a run repeating the previous pixel's alpha was a serial dependency, and
+ * RGBA is what Xspice sends for the screen). */
+#if SC_BIG_ENDIAN
+#define GLZ_ALPHA_WORD(a) ((uint32_t)(a))
+#else
+#define GLZ_ALPHA_WORD(a) ((uint32_t)(a) << 24)
+#endif
+
+/* Sets byte 3 of n pixels to a. */
+SC_INLINE void alpha_fill(uint8_t *o, uint8_t a, size_t n) {
+    const uint32_t aw = GLZ_ALPHA_WORD(a);
+    for (size_t i = 0; i < n; i++) sc_st32(o + 4 * i, (sc_ld32(o + 4 * i) & GLZ_RGB_MASK) | aw);
+}
+
+/* Copies byte 3 of n pixels from src to o, in order (src may be in o's run). */
+SC_INLINE void alpha_copy(uint8_t *o, const uint8_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        sc_st32(o + 4 * i, (sc_ld32(o + 4 * i) & GLZ_RGB_MASK) | (sc_ld32(src + 4 * i) & ~GLZ_RGB_MASK));
+}
+
 SC_INLINE void copy2_fast(uint8_t *dst, const uint8_t *src, size_t n) {
     uint8_t *end = dst + n * 2;
     do {
@@ -353,7 +375,10 @@ SC_INLINE int decode_pass(dctx *c, const int kind) {
             if (SC_UNLIKELY(ofs > op)) return fail(c, SC_E_REFERENCE, at, op, ofs);
             const uint8_t *src = o - ofs * ps;
             if (kind == K_ALPHA) {
-                for (uint64_t i = 0; i < len; i++) o[4 * i + 3] = src[4 * i + 3];
+                if (ofs == 1)
+                    alpha_fill(o, src[3], len);
+                else
+                    alpha_copy(o, src, len);
             } else if (kind == K_RGB) {
                 if (ofs == 1) {
                     uint32_t v = sc_ld32(src);
@@ -380,7 +405,7 @@ SC_INLINE int decode_pass(dctx *c, const int kind) {
             const uint8_t *src = lookup_ref(c, dist, ofs, len, at, op);
             if (!src) return c->code;
             if (kind == K_ALPHA) {
-                for (uint64_t i = 0; i < len; i++) o[4 * i + 3] = src[4 * i + 3];
+                alpha_copy(o, src, len);
             } else if (kind == K_RGB) {
                 copy4_fast(o, src, len);
             } else {
@@ -462,12 +487,12 @@ static int is_stored_format(const glz_header *h, int fmt) {
     return fmt == GLZ_FMT_BGRX32;
 }
 
-int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-               size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
-               uint8_t **pinned) {
-    glz_header h;
-    int rc = glz_read_header(in, in_len, &h, err);
-    if (rc) return rc;
+/* glz_decode after its header is parsed (and checked) into h. */
+static int decode_parsed(glz_window *w, const glz_header *hp, const uint8_t *in, size_t in_len, uint8_t *out,
+                         size_t out_len, size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
+                         uint8_t **pinned) {
+    const glz_header h = *hp;
+    int rc;
     uint64_t npix = (uint64_t)h.width * h.height;
     if (npix > max_image_pixels || npix > ((uint64_t)1 << 40)) return sc_fail(err, SC_E_TOO_LARGE, 9, -1, npix);
     if (npix > glz_pixel_bound(in_len)) return sc_fail(err, SC_E_IMPLAUSIBLE, 9, -1, npix);
@@ -520,4 +545,30 @@ int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, si
         *pinned = pix;
     }
     return window_commit(w, &h, npix, pix, pcap);
+}
+
+int glz_decode(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
+               size_t out_stride, int fmt, uint64_t max_image_pixels, sc_error *err,
+               uint8_t **pinned) {
+    glz_header h;
+    int rc = glz_read_header(in, in_len, &h, err);
+    if (rc) return rc;
+    return decode_parsed(w, &h, in, in_len, out, out_len, out_stride, fmt, max_image_pixels, err, pinned);
+}
+
+int glz_decode_at(glz_window *w, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
+                  size_t out_stride, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                  uint32_t fmts, uint64_t max_image_pixels, sc_error *err, glz_header *hdr) {
+    int rc = glz_read_header(in, in_len, hdr, err);
+    if (rc) return rc;
+    int fmt = (int)((fmts >> (4 * (hdr->type - T_RGB16))) & 0xF);
+    if (hdr->width != width || hdr->height != height || fmt == GLZ_FMT_NONE) return GLZ_SKIPPED;
+    /* the rectangle lies inside out, each of its rows inside one stride */
+    const uint64_t obpp = fmt == GLZ_FMT_X1R5G5B5 ? 2 : 4;
+    if (out_stride == 0 || ((uint64_t)x + width) * obpp > out_stride || y > out_len / out_stride)
+        return sc_fail(err, SC_E_BUFFER, -1, -1, out_len);
+    uint64_t start = (uint64_t)y * out_stride + (uint64_t)x * obpp;
+    if (start >= out_len) return sc_fail(err, SC_E_BUFFER, -1, -1, out_len);
+    return decode_parsed(w, hdr, in, in_len, out + start, out_len - start, out_stride, fmt, max_image_pixels,
+                         err, NULL);
 }

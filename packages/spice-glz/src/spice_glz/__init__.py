@@ -5,7 +5,16 @@ Decode with :func:`decode` (or :func:`decode_into`, :func:`decode_zlib`) against
 """
 
 from ._contract import DecodeError, EncodeError, Limits, PixelFormat
-from ._decode import decode, decode_into, decode_zlib, decode_zlib_into, inflate, read_header
+from ._decode import (
+    DirectFormats,
+    decode,
+    decode_at,
+    decode_into,
+    decode_zlib,
+    decode_zlib_into,
+    inflate,
+    read_header,
+)
 from ._encoder import MAX_WINDOW_PIXELS, Encoder
 from ._types import FORMATS, Header, Image, ImageType
 from ._window import DEFAULT_WINDOW_PIXELS, Window
@@ -17,6 +26,7 @@ __all__ = [
     "FORMATS",
     "MAX_WINDOW_PIXELS",
     "DecodeError",
+    "DirectFormats",
     "EncodeError",
     "Encoder",
     "Header",
@@ -27,6 +37,7 @@ __all__ = [
     "Window",
     "__version__",
     "decode",
+    "decode_at",
     "decode_into",
     "decode_zlib",
     "decode_zlib_into",
@@ -34,6 +45,6 @@ __all__ = [
     "read_header",
 ]
 
-for _cls in (DecodeError, EncodeError, Limits, Header, Image, ImageType, Encoder, Window):
+for _cls in (DecodeError, DirectFormats, EncodeError, Limits, Header, Image, ImageType, Encoder, Window):
     _cls.__module__ = __name__
 del _cls

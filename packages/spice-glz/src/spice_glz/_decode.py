@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from ._contract import (
@@ -18,7 +19,7 @@ from ._lib import ffi, lib
 from ._types import FORMATS, Header, Image, ImageType
 from ._window import Window
 
-__all__ = ["decode", "decode_into", "decode_zlib", "decode_zlib_into", "inflate", "read_header"]
+__all__ = ["decode", "decode_at", "decode_into", "decode_zlib", "decode_zlib_into", "inflate", "read_header"]
 
 _DEFAULT_LIMITS = Limits()
 #: An inflated ZLIB_GLZ_RGB blob may hold this many bytes per pixel of ``Limits.max_pixels``,
@@ -26,6 +27,7 @@ _DEFAULT_LIMITS = Limits()
 ZLIB_BYTES_PER_PIXEL = 8
 ZLIB_SLACK = 256
 _FORMAT_CODES = {"bgrx32": lib.GLZ_FMT_BGRX32, "bgra32": lib.GLZ_FMT_BGRA32, "x1r5g5b5": lib.GLZ_FMT_X1R5G5B5}
+_FORMAT_NAMES = {code: name for name, code in _FORMAT_CODES.items()}
 _TYPES = {int(t): t for t in ImageType}
 _STRIDE_BPP = {6: 2, 7: 3, 8: 4, 9: 4}
 #: Names of the LZ image types a GLZ header can hold but GLZ does not carry.
@@ -224,6 +226,92 @@ def decode_into(
         check_output("GLZ", int(ffi.sizeof(dst)), stride, job.width, job.height, job.fmt)
         _run(window, job, dst, stride, False)
     return job.header()
+
+
+_SKIPPED = int(lib.GLZ_SKIPPED)
+
+
+class DirectFormats:
+    """The output format :func:`decode_at` writes for each image type (a mapping checked and
+    packed once); images of the types left out are not decoded there."""
+
+    __slots__ = ("formats", "packed")
+
+    def __init__(self, formats: Mapping[ImageType, str]) -> None:
+        packed = 0
+        for itype in ImageType:
+            fmt = formats.get(itype)
+            code = lib.GLZ_FMT_NONE
+            if fmt is not None:
+                code = _FORMAT_CODES[choose_format("GLZ", itype.name, FORMATS[itype], fmt)]
+            packed |= code << (4 * (itype - ImageType.RGB16))
+        #: The formats, by image type.
+        self.formats: dict[ImageType, str] = {t: f for t, f in formats.items() if f is not None}
+        #: 4 bits a type from RGB16 up, as glz_decode_at takes them.
+        self.packed = int(packed)
+
+    def __repr__(self) -> str:
+        return f"DirectFormats({self.formats!r})"
+
+
+def decode_at(
+    blob: Any,
+    out: Any,
+    stride: int,
+    x: int,
+    y: int,
+    width: int,
+    height: int,
+    *,
+    formats: DirectFormats | Mapping[ImageType, str],
+    limits: Limits | None = None,
+    window: Window,
+) -> str | None:
+    """Decode one GLZ image against ``window`` straight into the ``width`` x ``height``
+    rectangle at ``x, y`` of ``out`` (rows ``stride`` bytes apart, as a surface is) and add
+    it to the window, when its header says ``width`` x ``height`` and ``formats`` names an
+    output format for its type.
+
+    Returns the format written, or None, having done nothing, when the image does not
+    qualify (another size, or a type not in ``formats``).  One header parse and one C call:
+    the per-draw path of a client.  A rectangle not inside ``out`` is a DecodeError.
+    """
+    if not isinstance(formats, DirectFormats):
+        formats = DirectFormats(formats)
+    limits = limits or _DEFAULT_LIMITS
+    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
+        limits.check("GLZ", width, height)
+    try:
+        src = ffi.from_buffer(blob)
+    except (TypeError, BufferError, ValueError):
+        src = ffi.from_buffer(byte_view("GLZ", blob))  # DecodeError naming what is wrong
+    try:
+        dst = ffi.from_buffer(out, require_writable=True)
+    except (TypeError, BufferError, ValueError) as exc:
+        ffi.release(src)
+        raise DecodeError(f"GLZ decode_at needs a writable contiguous buffer ({exc})") from None
+    packed = formats.packed
+    with window._lock, dst, src:
+        h, err, size = window._head, window._err, ffi.sizeof(dst)
+        try:
+            code = lib.glz_decode_at(
+                window._ptr, src, ffi.sizeof(src), dst, size, stride, x, y, width, height,
+                packed, limits.max_pixels, err, h,
+            )  # fmt: skip
+        except (OverflowError, TypeError):
+            code = lib.SC_E_ARG
+        if code == 0:
+            return _FORMAT_NAMES[(packed >> (4 * (h.type - ImageType.RGB16))) & 15]
+        if code == _SKIPPED:
+            return None
+        if code in (lib.SC_E_BUFFER, lib.SC_E_ARG):
+            failure = DecodeError(
+                f"GLZ decode_at: {width}x{height} at {x},{y} with stride {stride} is not inside "
+                f"a {size}-byte buffer"
+            )
+        else:
+            failure = _decode_error(code, int(err.offset), int(err.pixel), int(err.detail), h)
+    raise failure
 
 
 _ZLIB_HEAD = struct.Struct("<II")

@@ -9,7 +9,7 @@ from ._glz import lib as _lib
 
 __all__ = ["ABI", "ffi", "lib"]
 
-ABI = 6
+ABI = 7
 ffi: Any = _ffi
 lib: Any = _lib
 

@@ -36,6 +36,7 @@ class Window:
         # scratch for decode calls, used only while holding the lock
         self._err: Any = ffi.new("sc_error *")
         self._pinned: Any = ffi.new("uint8_t **")
+        self._head: Any = ffi.new("glz_header *")
 
     @property
     def max_pixels(self) -> int:

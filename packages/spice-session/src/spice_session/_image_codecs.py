@@ -24,6 +24,7 @@ from spice_proto import ImageType, Payload, ZlibGlzRgbImage
 
 from ._image_cache import ImageStore
 from ._pixels import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, describe
+from ._surface import Surface
 
 __all__ = ["CODECS", "CODEC_ERRORS", "Codec", "CodecHeader", "CodecImage", "Direct"]
 
@@ -80,6 +81,10 @@ class Codec:
     decode_into: Callable[[Payload, Any, int, str, ImageStore], object] | None
     carries: frozenset[enum.IntEnum]
     direct: Mapping[enum.IntEnum, Direct]
+    #: ``decode_at(blob, surface, x, y, image, store)``: the codec checks the header against
+    #: the descriptor and writes straight into the surface in one call; the format written,
+    #: None (nothing done) when the image does not qualify.  None: read_header + decode_into.
+    decode_at: Callable[[Payload, Surface, int, int, WireImage, ImageStore], str | None] | None = None
 
     def direct_format(self, head: CodecHeader, image: WireImage, argb: bool) -> str | None:
         """The format that decodes ``image`` straight into a 4-byte surface, or None when the
@@ -137,6 +142,29 @@ def _rgb_direct(types: Any) -> dict[enum.IntEnum, Direct]:
     return {types.RGB16: _RGB, types.RGB24: _RGB, types.RGB32: _RGB, types.RGBA: _RGBA}
 
 
+def _direct_formats(argb: bool) -> spice_glz.DirectFormats:
+    """What GLZ writes into a surface as it is (see :class:`Direct`), for xRGB or ARGB surfaces."""
+    formats: dict[spice_glz.ImageType, str] = {}
+    for itype, direct in _rgb_direct(spice_glz.ImageType).items():
+        fmt = direct.argb if argb else direct.xrgb
+        if fmt is not None:
+            formats[spice_glz.ImageType(itype)] = fmt
+    return spice_glz.DirectFormats(formats)
+
+
+_GLZ_INTO = (_direct_formats(False), _direct_formats(True))
+
+
+def _glz_at(
+    blob: Payload, surface: Surface, x: int, y: int, image: WireImage, store: ImageStore
+) -> str | None:
+    formats = _GLZ_INTO[surface.has_alpha]
+    return spice_glz.decode_at(
+        blob, surface.flat, surface.stride, x, y, image.width, image.height,
+        formats=formats, limits=_GLZ_LIMITS, window=store.glz,
+    )  # fmt: skip
+
+
 _LZ_PALETTE = frozenset(t for t in spice_lz.ImageType if t.is_palette)
 _GLZ = Codec(
     blob=_data,
@@ -145,6 +173,7 @@ _GLZ = Codec(
     decode_into=_glz_into,
     carries=frozenset(spice_glz.ImageType),
     direct=_rgb_direct(spice_glz.ImageType),
+    decode_at=_glz_at,
 )
 
 #: The codec of each compressed SPICE image type.

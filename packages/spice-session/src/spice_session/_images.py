@@ -117,14 +117,18 @@ class ImageDecoder:
         flags = int(image.flags)  # plain int arithmetic: flag enum operators are slow
         if surface.words is None or flags & _HIGH_BITS_SET:
             return False
-        target = surface.flat[y * surface.stride + x * 4 :]
         failure = ""
         try:
             blob = codec.blob(image, self.store)
-            fmt = codec.direct_format(codec.read_header(blob), image, surface.has_alpha)
+            if codec.decode_at is not None:  # one call: header checked and decoded in C
+                fmt = codec.decode_at(blob, surface, x, y, image, self.store)
+            else:
+                fmt = codec.direct_format(codec.read_header(blob), image, surface.has_alpha)
+                if fmt is not None:
+                    target = surface.flat[y * surface.stride + x * 4 :]
+                    codec.decode_into(blob, target, surface.stride, fmt, self.store)
             if fmt is None:
                 return False
-            codec.decode_into(blob, target, surface.stride, fmt, self.store)
         except CODEC_ERRORS as exc:
             failure = f"{describe(image)}: {exc}"
         if failure:  # raised outside the handler: nothing chains the codec error and its frames
