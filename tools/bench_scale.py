@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import trio
 from spice_net import open_channel
 from spice_proto import (
@@ -65,6 +66,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+_YX = np.mgrid[0:TILE_H, 0:TILE_W].astype(np.float32)
+
+
+def tile_picture(i: int) -> npt.NDArray[np.uint8]:
+    """The tile's ``i``-th picture (BGRX): smooth waves and a ramp that move with ``i``."""
+    y, x = _YX
+    tile = np.empty((TILE_H, TILE_W, 4), np.uint8)
+    tile[:, :, 0] = (128 + 100 * np.sin(x * 0.05 + i * 0.3)).astype(np.uint8)
+    tile[:, :, 1] = (128 + 100 * np.sin(y * 0.07 - i * 0.2)).astype(np.uint8)
+    tile[:, :, 2] = ((x + y + i * 5) % 256).astype(np.uint8)
+    tile[:, :, 3] = 0
+    return tile
+
+
 async def serve_child(share: bool, in_place: bool, codec: str) -> None:
     if not share:
         import spice_server._pipeline
@@ -75,7 +90,6 @@ async def serve_child(share: bool, in_place: bool, codec: str) -> None:
     background = demo.frame.copy()
     fb = Framebuffer(W, H)
     fb.update(background)
-    y, x = np.mgrid[0:TILE_H, 0:TILE_W].astype(np.float32)
     server = Server(fb, video_codecs=[codec])
     async with trio.open_nursery() as nursery:
         addr = await nursery.start(server.serve, "127.0.0.1", 0)
@@ -84,11 +98,7 @@ async def serve_child(share: bool, in_place: bool, codec: str) -> None:
         deadline = trio.current_time()
         while True:
             i += 1
-            tile = np.empty((TILE_H, TILE_W, 4), np.uint8)
-            tile[:, :, 0] = (128 + 100 * np.sin(x * 0.05 + i * 0.3)).astype(np.uint8)
-            tile[:, :, 1] = (128 + 100 * np.sin(y * 0.07 - i * 0.2)).astype(np.uint8)
-            tile[:, :, 2] = ((x + y + i * 5) % 256).astype(np.uint8)
-            tile[:, :, 3] = 0
+            tile = tile_picture(i)
             old = left
             left = left if in_place else (left + STEP) % (W - TILE_W)
             top = 400
