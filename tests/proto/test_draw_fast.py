@@ -6,6 +6,7 @@ message, or a ProtocolError); the fast reader only takes the common shape.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -155,3 +156,27 @@ def test_damaged_bodies_decode_or_fail_as_the_generic_reader_does(cls: Any) -> N
             tried += 1
             fast += fast_only(cls, data) is not None
     assert tried == 3000 and 0 < fast < tried  # both readers were exercised
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize(
+    "image_cls", [sp.GlzRgbImage, sp.LzRgbImage, sp.QuicImage, sp.JpegImage, sp.Lz4Image]
+)
+def test_fast_objects_are_whole_dataclasses(cls: Any, image_cls: Any) -> None:
+    """The fast reader fills the frozen dataclasses without their __init__: every field, no
+    other attribute, no __post_init__ skipped; equal (and hashed, shown) as the generic ones."""
+    msg = common(cls, image_cls(id=4, width=2, height=3, data=b"abc"), scale_mode=sp.ImageScaleMode.NEAREST)
+    body = msg.encode()
+    fast, slow = fast_only(cls, body), generic(cls, body)
+    for got, want in [
+        (fast, slow),
+        (fast.src_bitmap, slow.src_bitmap),
+        (fast.box, slow.box),
+        (fast.src_area, slow.src_area),
+    ]:
+        assert type(got) is type(want) and not hasattr(type(got), "__post_init__")
+        assert list(vars(got)) == [f.name for f in dataclasses.fields(got)]
+        assert got == want
+    assert hash(fast.box) == hash(slow.box) and repr(fast.box) == repr(slow.box)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.surface_id = 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import spice_net
@@ -155,3 +157,13 @@ def test_surface_memory_is_bounded_per_channel() -> None:
     assert state.handle(sp.DisplaySurfaceCreate(2, side, side, sp.SurfaceFmt.FMT_8_A)) == [
         ss.events.SurfaceDestroyed(2, 0)
     ]
+
+
+def test_the_per_draw_damage_is_a_whole_damage_event() -> None:
+    from spice_session._events import damage
+
+    rect = sp.Rect(1, 2, 30, 40)
+    fast, slow = damage(3, rect, 1), ss.events.Damage(3, rect, 1)
+    assert type(fast) is ss.events.Damage and fast == slow and hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow) and fast.mm_time is None
+    assert list(vars(fast)) == [f.name for f in dataclasses.fields(fast)]

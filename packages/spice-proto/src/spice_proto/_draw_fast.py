@@ -27,6 +27,8 @@ _M = TypeVar("_M")
 _FIXED = struct.Struct("<IiiiiBIiiiiHBBiiI")
 #: image descriptor (id, type, flags, width, height) and a binary image's data_size.
 _IMAGE = struct.Struct("<QBBIII")
+_new = object.__new__
+_set = object.__setattr__
 _NO_CLIP = Clip()
 _NO_MASK = QMask()
 _ROPD = member(Ropd)
@@ -74,15 +76,29 @@ def decode_copy_like(cls: type[_M], body: Any) -> _M | None:
         image_flags = _IMAGE_FLAGS(flags)
     except ValueError:
         return None
+    # the frozen dataclasses are filled in directly (their __init__ costs one attribute call
+    # per field; none of these classes has a __post_init__, tests compare with the reader)
+    image = _new(image_cls)
     data = memoryview(body)[end : end + size]
-    image = image_cls(id=image_id, flags=image_flags, width=width, height=height, data=data)  # type: ignore[call-arg]
-    return cls(
-        sid,  # type: ignore[call-arg]
-        Rect(left, top, right, bottom),
-        _NO_CLIP,
+    _set(
         image,
-        Rect(a_left, a_top, a_right, a_bottom),
-        rop_descriptor,
-        _SCALE[scale],
-        _NO_MASK,
+        "__dict__",
+        {"width": width, "height": height, "id": image_id, "flags": image_flags, "data": data},
     )
+    box = _new(Rect)
+    _set(box, "__dict__", {"left": left, "top": top, "right": right, "bottom": bottom})
+    area = _new(Rect)
+    _set(area, "__dict__", {"left": a_left, "top": a_top, "right": a_right, "bottom": a_bottom})
+    message = _new(cls)
+    fields = {
+        "surface_id": sid,
+        "box": box,
+        "clip": _NO_CLIP,
+        "src_bitmap": image,
+        "src_area": area,
+        "rop_descriptor": rop_descriptor,
+        "scale_mode": _SCALE[scale],
+        "mask": _NO_MASK,
+    }
+    _set(message, "__dict__", fields)
+    return message

@@ -9,6 +9,7 @@ visible so the caches and the GLZ window stay in step with the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ from ._strokes import draw_stroke
 from ._surface import Surface
 from ._text import draw_text
 
-__all__ = ["DRAWERS", "draw"]
+__all__ = ["DRAWERS", "Drawer", "draw"]
 
 Array = npt.NDArray[Any]
 U32 = npt.NDArray[np.uint32]
@@ -266,7 +267,10 @@ def _composite(surface: Surface, msg: DisplayDrawComposite, decoder: ImageDecode
     return draw_composite(surface, msg, decoder)
 
 
-DRAWERS: dict[type[Message], object] = {
+#: A draw command: the surface, the message, the decoder -> the damaged rectangle or None.
+Drawer = Callable[[Surface, Any, ImageDecoder], "Rect | None"]
+
+DRAWERS: dict[type[object], Drawer] = {
     DisplayDrawFill: draw_fill,
     DisplayDrawCopy: draw_copy,
     DisplayDrawBlend: draw_copy,
@@ -289,5 +293,4 @@ def draw(surface: Surface, message: Message, decoder: ImageDecoder) -> Rect | No
     fn = DRAWERS.get(type(message))
     if fn is None:
         raise DisplayError(f"{type(message).__name__} is not a draw command")
-    result: Rect | None = fn(surface, message, decoder)  # type: ignore[operator]
-    return result
+    return fn(surface, message, decoder)

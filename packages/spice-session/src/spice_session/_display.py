@@ -44,16 +44,16 @@ from spice_proto import (
 )
 
 from ._budget import MemoryBudget
-from ._canvas import DRAWERS, draw
+from ._canvas import DRAWERS
 from ._errors import DisplayError
 from ._events import (
-    Damage,
     DisplayMarked,
     DisplayProblem,
     DisplayWasReset,
     Event,
     MonitorsConfigChanged,
     SurfaceDestroyed,
+    damage,
 )
 from ._image_cache import ImageStore, PaletteCache
 from ._images import ImageDecoder
@@ -150,15 +150,16 @@ class DisplayChannelState:
 
     def _handle(self, message: Message | UnknownMessage) -> list[Event]:
         cid = self.channel_id
-        if type(message) in DRAWERS:
+        drawer = DRAWERS.get(type(message))
+        if drawer is not None:  # the per-draw path: one lookup, one call
             surface_id: int = message.surface_id  # type: ignore[union-attr]
-            surface = self.surface(surface_id)
-            rect = draw(surface, message, self.decoder)  # type: ignore[arg-type]
+            surface = self.surfaces.get(surface_id) or self.surface(surface_id)
+            rect = drawer(surface, message, self.decoder)
             if rect is None:
                 return []
             if surface.primary:
                 self.drawn = True
-            return [Damage(surface_id, rect, cid)]
+            return [damage(surface_id, rect, cid)]
         if isinstance(message, DisplaySurfaceCreate):
             return self._create(message)
         if isinstance(message, DisplaySurfaceDestroy):

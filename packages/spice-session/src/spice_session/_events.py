@@ -153,6 +153,20 @@ class Damage(DisplayStateEvent):
     mm_time: int | None = field(default=None, compare=False)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def damage(surface_id: int, rect: Rect, channel_id: int) -> Damage:
+    """``Damage(surface_id, rect, channel_id)`` without the frozen dataclass's ``__init__``
+    (one attribute call per field): the display handler makes one per draw command."""
+    event = _new(Damage)
+    _set(
+        event, "__dict__", {"surface_id": surface_id, "rect": rect, "channel_id": channel_id, "mm_time": None}
+    )
+    return event
+
+
 @dataclass(frozen=True)
 class DisplayMarked(DisplayStateEvent):
     """MARK: the server finished drawing the first complete picture of the primary surface."""

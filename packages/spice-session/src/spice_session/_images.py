@@ -33,7 +33,7 @@ from spice_proto import (
 
 from ._errors import DisplayError
 from ._image_cache import ImageStore, PaletteCache
-from ._image_codecs import CODEC_ERRORS, CODECS
+from ._image_codecs import CODEC_ERRORS, CODECS, Codec
 from ._image_decoders import (
     bitmap_rows,
     decode_bitmap,
@@ -57,6 +57,12 @@ _CACHING = int(ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME)
 _REFERENCES = (FromCacheImage, FromCacheLosslessImage, SurfaceImage)
 
 
+def _zero_copy_codec(image: Image) -> Codec | None:
+    """The codec that decodes ``image``'s type straight into a surface, if any."""
+    codec = CODECS.get(image.type)
+    return codec if codec is not None and codec.decode_into is not None else None
+
+
 class ImageDecoder:
     """Turns wire images into :class:`Pixels`, keeping the caches in step.
 
@@ -78,6 +84,8 @@ class ImageDecoder:
             ImageType.SURFACE: self._surface_pixels,
             **dict.fromkeys(CODECS, self._codec),
         }
+        #: The codec that decodes into a surface, by image class (None: none does).
+        self._into: dict[type[Image], Codec | None] = {}
 
     # ----------------------------------------------------------------- public
     def decode(self, image: Image) -> Pixels:
@@ -111,8 +119,11 @@ class ImageDecoder:
         False, having done nothing, when the image does not qualify.  The caller has
         checked that the whole image fits inside the surface.
         """
-        codec = CODECS.get(image.type)
-        if codec is None or codec.decode_into is None:
+        try:
+            codec = self._into[type(image)]
+        except KeyError:  # first image of its class (keyed by class: enum keys hash in Python)
+            codec = self._into[type(image)] = _zero_copy_codec(image)
+        if codec is None:
             return False
         flags = int(image.flags)  # plain int arithmetic: flag enum operators are slow
         if surface.words is None or flags & _HIGH_BITS_SET:
@@ -124,9 +135,9 @@ class ImageDecoder:
                 fmt = codec.decode_at(blob, surface, x, y, image, self.store)
             else:
                 fmt = codec.direct_format(codec.read_header(blob), image, surface.has_alpha)
-                if fmt is not None:
-                    target = surface.flat[y * surface.stride + x * 4 :]
-                    codec.decode_into(blob, target, surface.stride, fmt, self.store)
+                into = codec.decode_into
+                if fmt is not None and into is not None:  # (into: never None, see _zero_copy_codec)
+                    into(blob, surface.flat[y * surface.stride + x * 4 :], surface.stride, fmt, self.store)
             if fmt is None:
                 return False
         except CODEC_ERRORS as exc:

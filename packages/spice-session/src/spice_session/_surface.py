@@ -18,6 +18,7 @@ _FOUR_BYTES = frozenset(
     {SurfaceFmt.FMT_32_xRGB, SurfaceFmt.FMT_32_ARGB, SurfaceFmt.FMT_16_555, SurfaceFmt.FMT_16_565}
 )
 _ONE_BYTE = frozenset({SurfaceFmt.FMT_8_A, SurfaceFmt.FMT_1_A})
+_WITH_ALPHA = (SurfaceFmt.FMT_32_ARGB, SurfaceFmt.FMT_8_A, SurfaceFmt.FMT_1_A)
 
 
 def bytes_per_pixel(fmt: SurfaceFmt | int) -> int:
@@ -47,7 +48,17 @@ class Surface:
     :meth:`copy` takes a snapshot.
     """
 
-    __slots__ = ("_data", "format", "height", "primary", "stride", "surface_id", "width", "words")
+    __slots__ = (
+        "_data",
+        "format",
+        "has_alpha",
+        "height",
+        "primary",
+        "stride",
+        "surface_id",
+        "width",
+        "words",
+    )
 
     def __init__(
         self, surface_id: int, width: int, height: int, format: SurfaceFmt, primary: bool = False
@@ -58,6 +69,8 @@ class Surface:
         self.width = width
         self.height = height
         self.format = SurfaceFmt(format)
+        #: Whether the fourth byte of a pixel is alpha (ARGB and the alpha-only formats).
+        self.has_alpha = self.format in _WITH_ALPHA
         self.primary = primary
         self.stride = width * bpp
         self._data: npt.NDArray[np.uint8] = np.zeros(self.stride * height, np.uint8)
@@ -70,11 +83,6 @@ class Surface:
     def bpp(self) -> int:
         """Bytes per stored pixel (4 or 1)."""
         return 4 if self.words is not None else 1
-
-    @property
-    def has_alpha(self) -> bool:
-        """Whether the fourth byte of a pixel is alpha (ARGB and the alpha-only formats)."""
-        return self.format in (SurfaceFmt.FMT_32_ARGB, SurfaceFmt.FMT_8_A, SurfaceFmt.FMT_1_A)
 
     @property
     def pixels(self) -> npt.NDArray[np.uint8]:
