@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 import ssl
-
-from cryptography import x509
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ._errors import TLSVerificationFailed
+
+if TYPE_CHECKING:  # cryptography.x509 is imported when a subject is checked (~20 ms of start-up)
+    from cryptography import x509
+    from cryptography.x509.oid import ObjectIdentifier
 
 __all__ = [
     "SpiceSSLContext",
@@ -29,33 +32,42 @@ __all__ = [
     "verify_host_subject",
 ]
 
-_NAMES: dict[str, ObjectIdentifier] = {}
-for _oid, _aliases in [
-    (NameOID.COUNTRY_NAME, ("C", "countryName")),
-    (NameOID.STATE_OR_PROVINCE_NAME, ("ST", "S", "stateOrProvinceName")),
-    (NameOID.LOCALITY_NAME, ("L", "localityName")),
-    (NameOID.STREET_ADDRESS, ("street", "streetAddress")),
-    (NameOID.ORGANIZATION_NAME, ("O", "organizationName")),
-    (NameOID.ORGANIZATIONAL_UNIT_NAME, ("OU", "organizationalUnitName")),
-    (NameOID.COMMON_NAME, ("CN", "commonName")),
-    (NameOID.EMAIL_ADDRESS, ("emailAddress",)),
-    (NameOID.DOMAIN_COMPONENT, ("DC", "domainComponent")),
-    (NameOID.SURNAME, ("SN", "surname")),
-    (NameOID.GIVEN_NAME, ("GN", "givenName")),
-    (NameOID.TITLE, ("title",)),
-    (NameOID.SERIAL_NUMBER, ("serialNumber",)),
-    (NameOID.USER_ID, ("UID", "userId")),
-    (NameOID.POSTAL_CODE, ("postalCode",)),
-]:
-    for _alias in _aliases:
-        _NAMES[_alias.lower()] = _oid
+
+@cache
+def _names() -> dict[str, ObjectIdentifier]:
+    """The attribute keys a host subject may use (lower case), with their OIDs."""
+    from cryptography.x509.oid import NameOID
+
+    names: dict[str, ObjectIdentifier] = {}
+    for oid, aliases in [
+        (NameOID.COUNTRY_NAME, ("C", "countryName")),
+        (NameOID.STATE_OR_PROVINCE_NAME, ("ST", "S", "stateOrProvinceName")),
+        (NameOID.LOCALITY_NAME, ("L", "localityName")),
+        (NameOID.STREET_ADDRESS, ("street", "streetAddress")),
+        (NameOID.ORGANIZATION_NAME, ("O", "organizationName")),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, ("OU", "organizationalUnitName")),
+        (NameOID.COMMON_NAME, ("CN", "commonName")),
+        (NameOID.EMAIL_ADDRESS, ("emailAddress",)),
+        (NameOID.DOMAIN_COMPONENT, ("DC", "domainComponent")),
+        (NameOID.SURNAME, ("SN", "surname")),
+        (NameOID.GIVEN_NAME, ("GN", "givenName")),
+        (NameOID.TITLE, ("title",)),
+        (NameOID.SERIAL_NUMBER, ("serialNumber",)),
+        (NameOID.USER_ID, ("UID", "userId")),
+        (NameOID.POSTAL_CODE, ("postalCode",)),
+    ]:
+        for alias in aliases:
+            names[alias.lower()] = oid
+    return names
 
 
 def _oid_for(key: str, subject: str) -> ObjectIdentifier:
-    found = _NAMES.get(key.lower())
+    found = _names().get(key.lower())
     if found is not None:
         return found
     if re.fullmatch(r"\d+(\.\d+)+", key):
+        from cryptography.x509.oid import ObjectIdentifier
+
         return ObjectIdentifier(key)
     raise ValueError(f"host subject {subject!r}: unknown attribute {key!r}")
 
@@ -170,6 +182,8 @@ def verify_host_subject(ctx: ssl.SSLContext, cert_der: bytes | None) -> None:
         return
     if cert_der is None:
         raise TLSVerificationFailed("server sent no certificate")
+    from cryptography import x509
+
     cert = x509.load_der_x509_certificate(cert_der)
     if not subject_matches(cert.subject, parse_host_subject(subject)):
         raise TLSVerificationFailed(
