@@ -107,7 +107,8 @@ def rop2(desc: int, src: Array | int, dest: Array, src_flag: int, dest_flag: int
 
     ``src_flag``/``dest_flag`` say which INVERS_* bit inverts each input (the brush is
     the "source" of a fill, for instance).  OP_PUT / OR / AND / XOR honour INVERS_RES;
-    BLACKNESS, WHITENESS and INVERS ignore the inputs.  Without any OP bit: a copy.
+    BLACKNESS, WHITENESS and INVERS ignore the inputs.  Without any OP bit: a copy.  The
+    result may be a read-only view (of ``src`` broadcast): for ``store``, not for writing.
     """
     dtype = dest.dtype
     ones = np.iinfo(dtype).max
@@ -121,7 +122,8 @@ def rop2(desc: int, src: Array | int, dest: Array, src_flag: int, dest_flag: int
     if desc & src_flag:
         s = np.bitwise_not(s)
     if desc & Ropd.OP_PUT or not desc & (Ropd.OP_OR | Ropd.OP_AND | Ropd.OP_XOR):
-        out = np.broadcast_to(s, dest.shape).copy()
+        # a read-only view: a solid fill is not made into a picture first (store() writes it)
+        out = np.broadcast_to(s, dest.shape)
     else:
         d = np.bitwise_not(dest) if desc & dest_flag else dest
         if desc & Ropd.OP_OR:
