@@ -386,3 +386,55 @@ def test_random_message_bodies_after_link(body: bytes) -> None:
         except ProtocolError:
             continue
         assert len(got) == 1 and isinstance(got[0], MessageReceived)
+
+
+def _mixed_stream(server: Connection, *, big: bool) -> bytes:
+    """A server's SET_ACK, PINGs, notes and unknown messages (one over 64 KiB with ``big``)."""
+    server.send_set_ack(3)
+    to_client = Direction.SERVER_TO_CLIENT
+    for i in range(7):
+        server.send(Ping(i, 1000 + i, b"\x5a" * (i * 5)))
+        server.send(UnknownMessage(ChannelType.DISPLAY, to_client, 900 + i, bytes([i]) * i))
+        if big and i == 3:
+            server.send(UnknownMessage(ChannelType.DISPLAY, to_client, 999, b"\x77" * 70_000))
+    server.send(Notify(9, NotifySeverity.WARN, NotifyVisibility.HIGH, 4, "the end"))
+    return server.data_to_send()
+
+
+@pytest.mark.parametrize("mini", [True, False])
+def test_any_split_of_the_byte_stream_gives_the_same_messages_and_replies(mini: bool) -> None:
+    """The message parser cuts a buffer at message boundaries whatever the reads were: every
+    two-piece split of a stream (and byte-by-byte, and chunks across a message over 64 KiB,
+    where the buffer is compacted) gives the same events, serials and ACK/PONG replies."""
+    no_mini = Caps.of(CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE)
+
+    def fresh() -> Connection:
+        client, _ = linked_pair(server_common=None if mini else no_mini)
+        assert client.mini_header is mini
+        return client
+
+    for big in (False, True):
+        _, server = linked_pair(server_common=None if mini else no_mini)
+        wire = _mixed_stream(server, big=big)
+        whole = fresh()
+        whole.receive_data(wire)
+        expected = events(whole)
+        replies = whole.data_to_send()
+        assert len(expected) == 16 + big
+        assert sum(isinstance(e, MessageReceived) and isinstance(e.message, Ping) for e in expected) == 7
+        assert [e.serial for e in expected if isinstance(e, MessageReceived)] == list(range(1, 17 + big))
+        if big:
+            cuts = [[wire[i : i + n] for i in range(0, len(wire), n)] for n in (1, 4093, 65536)]
+        else:
+            cuts = [[wire[:at], wire[at:]] for at in range(len(wire) + 1)]
+            cuts.append([wire[i : i + 1] for i in range(len(wire))])
+        for pieces in cuts:
+            client = fresh()
+            got: list[Event] = []
+            for piece in pieces:
+                if piece:  # b"" would be end of file
+                    client.receive_data(piece)
+                got += events(client)
+            assert got == expected
+            assert client.data_to_send() == replies
+            assert client.last_received_serial == len(expected)

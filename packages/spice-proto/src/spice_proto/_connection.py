@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from ._caps import Caps
 from ._enums import VERSION_MAJOR, ChannelType, CommonCap, CommonMsg, LinkErr, MigrateFlags
 from ._errors import ProtocolError
+from ._header import _DATA as _DATA_HEADER
+from ._header import _MINI as _MINI_HEADER
 from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE, DataHeader, MiniHeader
 from ._link import (
     ENCRYPTED_TICKET_SIZE,
@@ -64,7 +66,7 @@ from ._link import (
     LinkMess,
     LinkReply,
 )
-from ._message import Direction, Message, UnknownMessage, decode_message
+from ._message import Direction, Message, UnknownMessage, decode_with, message_class
 from ._msg_common import Ack, AckSync, ClientDisconnecting, Disconnecting, Migrate, Ping, Pong, SetAck
 
 __all__ = [
@@ -88,6 +90,8 @@ __all__ = [
 DEFAULT_COMMON_CAPS = Caps.of(CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER)
 
 _U32 = struct.Struct("<I")
+#: Messages a client acts on as it receives them (besides counting them for ACKs).
+_CLIENT_DUTY_TYPES = frozenset({SetAck, Ping, Disconnecting, Migrate})
 
 
 class Role(enum.Enum):
@@ -263,6 +267,8 @@ class Connection:
         self._recv_direction = (
             Direction.SERVER_TO_CLIENT if role is Role.CLIENT else Direction.CLIENT_TO_SERVER
         )
+        #: The decoder class of each message type received so far (``None``: unknown type).
+        self._classes: dict[int, type[Message] | None] = {}
         # client ACK duty
         self._ack_window = 0
         self._ack_count = 0
@@ -792,37 +798,45 @@ class Connection:
         return self.ack_window == 0 or self.unacked <= 2 * self.ack_window
 
     def _parse_message(self) -> Event | NeedData:
-        header_size = MINI_HEADER_SIZE if self.mini_header else DATA_HEADER_SIZE
-        if self._available() < header_size:
-            return self._eof_event("message header", header_size)
-        head = self._peek(header_size)
-        sub_list = 0
+        # One message per call, straight from the buffer (struct on the bytearray, one copy of
+        # the body): this runs for every message of a flood.
+        buf, pos = self._in, self._pos
         if self.mini_header:
-            mini = MiniHeader.decode(head)
-            msg_type, size = mini.type, mini.size
-            serial = self._recv_serial + 1
+            header_size = MINI_HEADER_SIZE
+            if len(buf) - pos < header_size:
+                return self._eof_event("message header", header_size)
+            msg_type, size = _MINI_HEADER.unpack_from(buf, pos)
+            serial, sub_list = self._recv_serial + 1, 0
         else:
-            full = DataHeader.decode(head)
-            msg_type, size, serial, sub_list = full.type, full.size, full.serial, full.sub_list
+            header_size = DATA_HEADER_SIZE
+            if len(buf) - pos < header_size:
+                return self._eof_event("message header", header_size)
+            serial, msg_type, size, sub_list = _DATA_HEADER.unpack_from(buf, pos)
         if size > self.max_message_size:
             raise ProtocolError(
                 f"message type {msg_type} claims {size} bytes, limit is {self.max_message_size}",
                 where="message header",
                 field="size",
             )
-        if self._available() < header_size + size:
+        start = pos + header_size
+        end = start + size
+        if len(buf) < end:
             if self._eof:
                 raise self._truncated(f"message type {msg_type}", header_size + size)
             return NEED_DATA
-        self._consume(header_size)
-        body = self._consume(size)
+        body = bytes(buf[start:end])
+        if end > 65536 and end * 2 > len(buf):
+            del buf[:end]
+            end = 0
+        self._pos = end
         self._recv_serial = serial
         # A sub-message list (old servers): its messages come first; the body itself is then
         # decoded whole (decoders ignore trailing bytes).  A LIST message is only a list.
         is_list = msg_type == CommonMsg.LIST and self.role is Role.CLIENT
-        if sub_list or is_list:
-            for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
-                self._events.append(self._deliver(sub_type, sub_body, serial))
+        if not (sub_list or is_list):
+            return self._deliver(msg_type, body, serial)
+        for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
+            self._events.append(self._deliver(sub_type, sub_body, serial))
         if not is_list:
             self._events.append(self._deliver(msg_type, body, serial))
         return self._events.popleft() if self._events else NEED_DATA
@@ -846,7 +860,12 @@ class Connection:
         return out
 
     def _deliver(self, msg_type: int, body: bytes, serial: int) -> MessageReceived:
-        message = decode_message(self.channel_type, self._recv_direction, msg_type, body)
+        classes = self._classes
+        if msg_type in classes:
+            cls = classes[msg_type]
+        else:
+            cls = classes[msg_type] = message_class(self.channel_type, self._recv_direction, msg_type)
+        message = decode_with(cls, self.channel_type, self._recv_direction, msg_type, body)
         if self.role is Role.CLIENT:
             self._client_duties(message)
         else:
@@ -854,17 +873,18 @@ class Connection:
         return MessageReceived(message, serial)
 
     def _client_duties(self, message: Message | UnknownMessage) -> None:
-        if isinstance(message, SetAck):
-            self._ack_window = message.window
-            self._ack_count = 0
-            self.send(AckSync(message.generation))
-            return
-        if isinstance(message, Ping):
-            self.send(Pong(message.id, message.timestamp))
-        elif isinstance(message, Disconnecting):
-            self.disconnect_reason = message.reason
-        elif isinstance(message, Migrate):
-            self.migrate_flags = message.flags
+        if type(message) in _CLIENT_DUTY_TYPES:
+            if isinstance(message, SetAck):
+                self._ack_window = message.window
+                self._ack_count = 0
+                self.send(AckSync(message.generation))
+                return
+            if isinstance(message, Ping):
+                self.send(Pong(message.id, message.timestamp))
+            elif isinstance(message, Disconnecting):
+                self.disconnect_reason = message.reason
+            elif isinstance(message, Migrate):
+                self.migrate_flags = message.flags
         if self._ack_window:
             self._ack_count += 1
             if self._ack_count >= self._ack_window:

@@ -110,7 +110,17 @@ def decode_message(
     Unknown numbers give :class:`UnknownMessage`; a known message whose body is
     malformed raises :class:`ProtocolError` naming the message and field.
     """
-    cls = message_class(channel, direction, msg_type)
+    return decode_with(message_class(channel, direction, msg_type), channel, direction, msg_type, body)
+
+
+def decode_with(
+    cls: type[Message] | None,
+    channel: ChannelType | int,
+    direction: Direction,
+    msg_type: int,
+    body: bytes | bytearray | memoryview,
+) -> Message | UnknownMessage:
+    """:func:`decode_message` with the class already looked up (``None``: not registered)."""
     if cls is None:
         return UnknownMessage(channel, direction, msg_type, bytes(body))
     try:
