@@ -7,9 +7,12 @@ shows the xterm (over 150,000 white pixels; the Xvfb root is black).  CPU comes 
 /proc/<pid>/stat for the viewer process and for Xspice's Xorg over ``--seconds``.
 ``spice screenshot`` is timed too (connect to PNG written, ``--settle 0``), and
 ``spice_session.connect`` alone (from the call to every channel linked, in a fresh process).
-Prints a table (medians over ``--rounds``); asserts nothing about speed.
+Prints a table (medians over ``--rounds``); asserts nothing about speed.  With ``--before
+PATH`` (a PYTHONPATH holding another tree's packages, e.g. ``/tmp/old/packages/*/src`` joined
+by ``:``) ``spice view`` and ``spice screenshot`` of that tree run too, alternated round by
+round with this one's.
 
-    python tools/bench_viewer_flood.py [--seconds 8] [--rounds 3]
+    python tools/bench_viewer_flood.py [--seconds 8] [--rounds 3] [--before PATH]
 """
 
 from __future__ import annotations
@@ -83,13 +86,15 @@ def one_round(
                 stop(proc)
 
 
-def screenshot_round(logs: Path, flood: bool) -> float:
+def screenshot_round(logs: Path, flood: bool, env: dict[str, str] | None = None) -> float:
     """Seconds ``spice screenshot --settle 0`` needs on a flooded (or still) Xspice (inf: it failed)."""
     xspice, xterm, port = flooded_xspice(logs, flood)
     try:
         begin = time.monotonic()
         argv = [SPICE, "screenshot", f"spice://127.0.0.1:{port}", str(logs / "shot.png"), "--settle", "0"]
-        result = subprocess.run([*argv, "--timeout", "30"], capture_output=True, check=False, timeout=60)
+        result = subprocess.run(
+            [*argv, "--timeout", "30"], capture_output=True, check=False, timeout=60, env=env
+        )
         return time.monotonic() - begin if result.returncode == 0 else float("inf")
     finally:
         stop(xterm)
@@ -119,7 +124,7 @@ def connect_round(logs: Path, flood: bool) -> float:
         stop(xspice)
 
 
-def bench(seconds: float, rounds: int) -> None:
+def bench(seconds: float, rounds: int, before: str | None = None) -> None:
     print(
         f"\nviewers on Xspice flooded by an xterm before they connect, {seconds:g} s CPU each, "
         f"medians of {rounds}"
@@ -140,28 +145,40 @@ def bench(seconds: float, rounds: int) -> None:
             wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
             env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
             env.pop("WAYLAND_DISPLAY", None)
-            viewers = [("spice view", [SPICE, "view", "--no-audio"])]
+            old_env = {**env, "PYTHONPATH": before} if before else None
+            viewers = [("spice view", [SPICE, "view", "--no-audio"], env)]
+            if old_env is not None:
+                viewers.insert(0, ("spice view before", [SPICE, "view", "--no-audio"], old_env))
             if shutil.which("remote-viewer"):
-                viewers.append(("remote-viewer", ["remote-viewer"]))
-            print(f"{'client':<16} {'first picture s':>15} {'client CPU/s':>12} {'Xorg CPU/s':>11}")
+                viewers.append(("remote-viewer", ["remote-viewer"], env))
+            print(f"{'client':<17} {'first picture s':>15} {'client CPU/s':>12} {'Xorg CPU/s':>11}")
             for flood in (True, False):
                 print("flooding xterm:" if flood else "still xterm (the same clients without the flood):")
-                for name, argv in viewers:
-                    runs = [one_round(name, argv, env, number, logs, seconds, flood) for _ in range(rounds)]
-                    first, cpu, server = (statistics.median(r[i] for r in runs) for i in range(3))
-                    every = " ".join(f"{r[0]:.2f}" for r in runs)
-                    print(f"{name:<16} {first:>15.2f} {cpu:>12.3f} {server:>11.3f}   (first: {every})")
+                runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in viewers}
+                for _ in range(rounds):  # the viewers alternate round by round
+                    for name, argv, viewer_env in viewers:
+                        runs[name].append(one_round(name, argv, viewer_env, number, logs, seconds, flood))
+                for name, results in runs.items():
+                    first, cpu, server = (statistics.median(r[i] for r in results) for i in range(3))
+                    every = " ".join(f"{r[0]:.2f}" for r in results)
+                    print(f"{name:<17} {first:>15.2f} {cpu:>12.3f} {server:>11.3f}   (first: {every})")
+            shooters = [("spice screenshot", None)]
+            if old_env is not None:
+                shooters.insert(0, ("screenshot before", old_env))
             for flood in (True, False):
-                shots = [screenshot_round(logs, flood) for _ in range(rounds)]
-                every = " ".join(f"{s:.2f}" for s in shots)
+                shots: dict[str, list[float]] = {name: [] for name, _ in shooters}
+                for _ in range(rounds):
+                    for name, shot_env in shooters:
+                        shots[name].append(screenshot_round(logs, flood, shot_env))
                 label = "flooding" if flood else "still"
-                median = statistics.median(shots)
-                print(f"{'spice screenshot':<16} {median:>15.2f}   ({label} xterm, to PNG: {every})")
+                for name, times in shots.items():
+                    every = " ".join(f"{s:.2f}" for s in times)
+                    print(f"{name:<17} {statistics.median(times):>15.2f}   ({label} xterm, to PNG: {every})")
             for flood in (True, False):
                 links = [connect_round(logs, flood) for _ in range(rounds)]
                 every = " ".join(f"{s:.3f}" for s in links)
                 label = "flooding" if flood else "still"
-                print(f"{'ss.connect':<16} {statistics.median(links):>15.3f}   ({label} xterm: {every})")
+                print(f"{'ss.connect':<17} {statistics.median(links):>15.3f}   ({label} xterm: {every})")
         finally:
             stop(xvfb)
 
@@ -172,8 +189,9 @@ def main() -> None:
         "--seconds", type=float, default=8.0, help="CPU measuring time per viewer (default 8)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="fresh Xspice per viewer and round (default 3)")
+    parser.add_argument("--before", metavar="PATH", help="PYTHONPATH of another tree to compare with")
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
-    bench(args.seconds, args.rounds)
+    bench(args.seconds, args.rounds, args.before)
 
 
 if __name__ == "__main__":

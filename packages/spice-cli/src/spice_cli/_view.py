@@ -162,18 +162,24 @@ def _banner(notice: ss.lowlevel.ReconnectNotice, viewer: Viewer | None) -> None:
         viewer.show_banner(str(notice))
 
 
+def _import_sdl() -> None:
+    """Import the SDL modules (in a worker thread while the first connection is made)."""
+    from . import _sdl_audio, _sdl_viewer, _sdl_window  # noqa: F401
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     """Connect, show the window until it is closed.
 
     A lost connection is retried (a banner on stderr) unless ``--no-reconnect``; a dropped
     connection that is not retried, or retries that run out, raise (exit code 9); a ticket
     refused on reconnecting exits 4 saying it expired.
+
+    The connection starts first: SDL's modules load in a worker thread while the links are
+    in flight (~0.1 s of start-up), and SDL starts once the session is there.  The playback
+    and record channels are asked for unless ``--no-audio`` (an SDL audio device that then
+    does not open leaves the sound unplayed).
     """
     check_connection_args(args)
-    from ._sdl_audio import audio_device, session_audio
-    from ._sdl_viewer import Viewer
-    from ._sdl_window import sdl_video
-
     if args.record is not None:
         check_video_path(args.record)
     recording: list[str] = []
@@ -182,12 +188,31 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
     effects = args.disable_effects if args.disable_effects is not None else (vv.disable_effects if vv else ())
     # a .vv file's color-depth is not sent: spice-gtk ignores it since 0.37 (remote-viewer sends no depth)
     depth = args.color_depth
-    with sdl_video(), contextlib.ExitStack() as stack:
-        audio = not args.no_audio and audio_device(stack, "spice view")
+    sdl_loaded = trio.Event()
+    audio = [False]  # whether SDL's audio device opened (known once SDL started)
+    started: list[bool] = []  # SDL started (once: a reconnection keeps it)
+
+    async def load_sdl() -> None:
+        await trio.to_thread.run_sync(_import_sdl)
+        sdl_loaded.set()
+
+    with contextlib.ExitStack() as stack:
         # the newest traffic of every channel, for a bug report (Ctrl+Alt+R)
         ring = stack.enter_context(spice_net.capture_ring(seconds=_REPORT_SECONDS))
 
+        async def start_sdl() -> None:
+            """SDL's video (and audio) on this thread, once, before the first window."""
+            await sdl_loaded.wait()
+            if not started:
+                from ._sdl_audio import audio_device
+                from ._sdl_window import sdl_video
+
+                stack.enter_context(sdl_video())
+                started.append(True)
+                audio[0] = not args.no_audio and audio_device(stack, "spice view")
+
         async def show(session: ss.Session) -> None:
+            await start_sdl()
             async with contextlib.AsyncExitStack() as usb:
                 policy = UsbPolicy.of(vv)
                 await attach_all(
@@ -196,7 +221,11 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                 await show_attached(session)
 
         async def show_attached(session: ss.Session) -> None:
-            with session_audio(session) if audio else contextlib.nullcontext((None, None)) as (speaker, mic):
+            from ._sdl_audio import session_audio
+            from ._sdl_viewer import Viewer
+
+            players = session_audio(session) if audio[0] else contextlib.nullcontext((None, None))
+            with players as (speaker, mic):
                 if kept:  # a reconnection: the same windows, grab and held keys
                     kept[0].reattach(session, audio=speaker, microphone=mic)
                     await kept[0].run()
@@ -232,6 +261,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
         created = trio.Event()
         try:
             async with trio.open_nursery() as nursery:
+                nursery.start_soon(load_sdl)
                 nursery.start_soon(_offline, kept, created, nursery.cancel_scope)
                 await ss.run_reconnecting(
                     connect_target(args),
@@ -239,7 +269,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
                     backoff=backoff,
                     on_reconnect=lambda notice: _banner(notice, kept[0] if kept else None),
                     # a recording takes the sound even when no SDL device plays it
-                    **connect_options(args, audio=audio or (args.record is not None and not args.no_audio)),
+                    **connect_options(args, audio=not args.no_audio),
                 )
                 nursery.cancel_scope.cancel()
         finally:
