@@ -161,3 +161,25 @@ def test_shared_pixels_survive_replacement_by_the_same_id() -> None:
     for _ in range(3):
         spice_glz.decode(case.blob, window=window)
     assert first.pixels == case.expected[0].read()
+
+
+def test_a_long_stream_slides_the_window_and_every_picture_comes_back() -> None:
+    """Hundreds of images through a window that keeps a few: the oldest leave from the front
+    (the window's array moves its run back or grows many times) and references still land."""
+    width, height, keep = 24, 6, 5
+    encoder = spice_glz.Encoder(keep * width * height)
+    window = spice_glz.Window(keep * width * height)
+    blobs, pictures = [], []
+    for i in range(300):
+        picture = _tile(i % 7, width, height)[(i % 4) * 4 :] + bytes((i % 4) * 4)
+        blobs.append(encoder.encode(picture, width, height, ImageType.RGB32))
+        pictures.append(picture)
+        out = spice_glz.decode(blobs[-1], window=window)
+        assert bytes(out.pixels) == picture
+        assert window.ids() == list(range(max(0, i - keep + 1), i + 1))
+    # the image before the newest, sent again: replaced in the middle of the run
+    again = spice_glz.decode(blobs[-2], window=window)
+    assert bytes(again.pixels) == pictures[-2] and window.ids() == list(range(295, 300))
+    picture = _tile(3, width, height)
+    out = spice_glz.decode(encoder.encode(picture, width, height, ImageType.RGB32), window=window)
+    assert bytes(out.pixels) == picture and window.ids()[-1] == 300

@@ -70,9 +70,14 @@ void glz_unpin(uint8_t *pix) {
     if (pix && REF_DEC(hdr_of(pix)) == 0) free(hdr_of(pix));
 }
 
+/* The images are a run imgs[0..count) inside an array of cap entries from
+ * base (imgs = base + off): the oldest leave by moving imgs on, so a window
+ * of ~1,000 images costs no array shift per decoded image; the run moves back
+ * to base only when it reaches the end of the array while using at most half. */
 struct glz_window {
     wimage *imgs; /* sorted by id */
-    size_t count, cap;
+    wimage *base;
+    size_t off, count, cap;
     uint64_t total;
     uint64_t max_pixels;
     glz_pool pool; /* buffers of evicted images, for reuse */
@@ -95,8 +100,9 @@ static void window_drop_front(glz_window *w, size_t k) {
         w->total -= w->imgs[i].npix;
         release(w, w->imgs[i].pix, w->imgs[i].cap);
     }
-    if (w->count > k) memmove(w->imgs, w->imgs + k, (w->count - k) * sizeof(wimage));
     w->count -= k;
+    w->off = w->count ? w->off + k : 0;
+    w->imgs = w->base ? w->base + w->off : NULL;
 }
 
 void glz_window_clear(glz_window *w) {
@@ -107,7 +113,7 @@ void glz_window_clear(glz_window *w) {
 void glz_window_free(glz_window *w) {
     if (!w) return;
     glz_window_clear(w);
-    free(w->imgs);
+    free(w->base);
     free(w);
 }
 
@@ -134,6 +140,10 @@ size_t glz_window_ids(const glz_window *w, uint64_t *out, size_t cap) {
 
 /* Index of the first image whose id is >= id. */
 static size_t window_lower_bound(const glz_window *w, uint64_t id) {
+    if (w->count && id >= w->imgs[0].id && id - w->imgs[0].id < w->count) {
+        size_t guess = (size_t)(id - w->imgs[0].id); /* ids are usually consecutive */
+        if (w->imgs[guess].id == id && (guess == 0 || w->imgs[guess - 1].id < id)) return guess;
+    }
     size_t lo = 0, hi = w->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -162,15 +172,21 @@ static int window_commit(glz_window *w, const glz_header *h, uint64_t npix, uint
         return SC_OK;
     }
     window_fit(w, npix);
-    if (w->count == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 16;
-        wimage *n = realloc(w->imgs, ncap * sizeof(wimage));
-        if (!n) {
-            release(w, pix, pcap);
-            return SC_E_NOMEM;
+    if (w->off + w->count == w->cap) { /* no room after the run */
+        if (w->off && w->count <= w->cap / 2) {
+            memmove(w->base, w->imgs, w->count * sizeof(wimage));
+            w->off = 0;
+        } else {
+            size_t ncap = w->cap ? w->cap * 2 : 16;
+            wimage *n = realloc(w->base, ncap * sizeof(wimage));
+            if (!n) {
+                release(w, pix, pcap);
+                return SC_E_NOMEM;
+            }
+            w->base = n;
+            w->cap = ncap;
         }
-        w->imgs = n;
-        w->cap = ncap;
+        w->imgs = w->base ? w->base + w->off : NULL;
     }
     pos = window_lower_bound(w, h->id);
     if (w->count > pos) memmove(w->imgs + pos + 1, w->imgs + pos, (w->count - pos) * sizeof(wimage));
