@@ -389,3 +389,50 @@ async def test_a_socket_read_of_many_messages_costs_one_scheduler_round() -> Non
     assert pongs == [Pong(i, batch) for batch in range(3) for i in range(50)]
     await client.aclose()
     await server.aclose()
+
+
+async def test_min_read_interval_batches_a_flood_and_not_a_lone_message(
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    """With ``min_read_interval`` the channel reads again only that long after data came (so
+    messages written meanwhile come in one read), but reads at once after a quiet spell."""
+    client, server = await linked()  # on a stopped clock (the link waits for a thread)
+    mock_clock.autojump_threshold = 0  # then virtual time: it jumps whenever all tasks wait
+    reads: list[float] = []
+    inner = client.stream.receive_some
+
+    async def counted(max_bytes: int | None = None) -> bytes | bytearray:
+        data = await inner(max_bytes)
+        reads.append(trio.current_time())
+        return data
+
+    client.stream.receive_some = counted  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match=r"within 0\.\.1"):
+        client.min_read_interval = -1
+    client.min_read_interval = 0.5
+    assert client.min_read_interval == 0.5
+    await server.send(Ping(1, 1))
+    assert await client.receive() == Ping(1, 1)
+    first = trio.current_time()
+    assert reads == [first]
+    async with trio.open_nursery() as nursery:
+
+        async def trickle() -> None:
+            for i in range(2, 6):  # four writes within the interval
+                await server.send(Ping(i, i))
+                await trio.sleep(0.1)
+
+        nursery.start_soon(trickle)
+        got = [await client.receive() for _ in range(2, 6)]
+    assert got == [Ping(i, i) for i in range(2, 6)]
+    assert len(reads) == 2 and reads[1] >= first + 0.5  # one read, after the interval
+    await trio.sleep(10)  # a quiet spell: the next message is read as soon as it comes
+    await server.send(Ping(9, 9))
+    sent = trio.current_time()
+    assert await client.receive() == Ping(9, 9)
+    assert reads[-1] == sent
+    client.min_read_interval = 0
+    await server.send(Ping(10, 10))
+    assert await client.receive() == Ping(10, 10)
+    await client.aclose()
+    await server.aclose()

@@ -53,6 +53,8 @@ class _StreamIO:
         self._eof = False
         self.bytes_sent = 0
         self.bytes_received = 0
+        self.min_read_interval = 0.0
+        self._last_read = -float("inf")
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -106,6 +108,12 @@ class _StreamIO:
                 return batch
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
+            if self.min_read_interval:
+                # Data came in less than the interval ago: let more arrive and take it in one
+                # read (a wake-up costs more than the small messages a flood comes in).
+                wait = self._last_read + self.min_read_interval - trio.current_time()
+                if wait > 0:
+                    await trio.sleep(wait)
             try:
                 data = await self.stream.receive_some(_RECEIVE_SIZE)
             except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
@@ -114,6 +122,8 @@ class _StreamIO:
                 raise ChannelClosed("channel closed") from exc
             if not data:
                 self._eof = True
+            elif self.min_read_interval:
+                self._last_read = trio.current_time()
             self.bytes_received += len(data)
             self.conn.receive_data(data)
 
@@ -153,6 +163,20 @@ class BaseChannel:
     def bytes_sent(self) -> int:
         """Bytes written to the stream since the link."""
         return self._io.bytes_sent
+
+    @property
+    def min_read_interval(self) -> float:
+        """Seconds from one socket read that brought data to the next (0, the default: read
+        at once).  Under a flood of small messages a short interval (1 ms) lets each read
+        take many of them, at the cost of up to that much delay for messages that follow
+        within it; a message after a quiet spell is read as soon as it arrives."""
+        return self._io.min_read_interval
+
+    @min_read_interval.setter
+    def min_read_interval(self, seconds: float) -> None:
+        if not 0 <= seconds <= 1:
+            raise ValueError(f"min_read_interval must be within 0..1 s, not {seconds}")
+        self._io.min_read_interval = seconds
 
     @property
     def connection(self) -> Connection:

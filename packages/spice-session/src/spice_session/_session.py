@@ -89,6 +89,10 @@ _HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
 #: A channel reader lets the other tasks run at least once per this many messages (and
 #: whenever it waits for the socket); a scheduler round per message was a third of a draw's cost.
 _MESSAGES_PER_YIELD = 32
+#: A display channel reads its socket at most once per this many seconds while data keeps
+#: coming (spice_net's ``min_read_interval``): Xspice sends a scrolling terminal as ~770-byte
+#: draws a few at a time, and each wake-up of the reader cost more than the draws it brought.
+_DISPLAY_READ_INTERVAL = 0.001
 
 
 class DisplaySettings:
@@ -415,6 +419,8 @@ class Session:
         Never waits for the event stream's reader (see :meth:`events`).
         """
         since_yield = 0
+        if key[0] == ChannelType.DISPLAY:
+            channel.min_read_interval = _DISPLAY_READ_INTERVAL
         try:
             while True:
                 try:
@@ -425,6 +431,8 @@ class Session:
                 if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
                     try:
                         channel = await switch_channel(self, key, channel, message)
+                        if key[0] == ChannelType.DISPLAY:
+                            channel.min_read_interval = _DISPLAY_READ_INTERVAL
                     except spice_net.ChannelClosed:
                         break  # the source or the destination went mid-switch: the channel ended
                     self._events.put(event_for(key[0], key[1], message))
