@@ -23,7 +23,6 @@ import numpy as np
 import numpy.typing as npt
 import spice_session as ss
 import trio
-from PIL import Image
 from spice_proto import ChannelType
 
 from ._commands import HELP
@@ -114,6 +113,8 @@ async def monitors_picture(session: ss.Session, which: str, deadline: float) -> 
 
 def write_png(surface: ss.Surface, path: Path) -> None:
     """Write a surface as an RGB PNG (alpha-only surfaces as grey)."""
+    from PIL import Image  # (after the connection: not on the way to the first byte)
+
     Image.fromarray(surface.to_rgb(), "RGB").save(path, format="PNG")
 
 
@@ -177,6 +178,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             session, settle=args.settle, still=args.still, wait_still=args.wait_still, deadline=deadline
         )
         rgb = shot.to_rgb() if monitor is None else await monitors_picture(session, monitor, deadline)
+    from PIL import Image
+
     try:
         Image.fromarray(rgb, "RGB").save(path, format="PNG")
     except OSError as exc:
