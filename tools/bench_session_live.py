@@ -6,7 +6,8 @@ it measures the client's CPU (user + sys), Xorg's CPU, the display messages the 
 received, its socket reads (``receive_some`` calls and bytes) and trio task steps, and
 prints CPU per display message and per Xorg CPU second.  ``--before SRC`` runs the same
 client a second time from another source tree (``PYTHONPATH`` to its ``packages/*/src``),
-alternating ``--rounds`` times (a fresh Xspice each), so before and after share the load.
+alternating ``--rounds`` times (a fresh Xspice each), so before and after share the load;
+``--interval S`` (repeatable) adds runs with the display channel's ``min_read_interval`` set.
 The C codecs are the installed ones in both.
 
     python tools/bench_session_live.py [--seconds 6] [--rounds 2] [--before /tmp/before/packages]
@@ -37,6 +38,7 @@ import trio, spice_net, spice_session as ss
 from spice_proto import ChannelType
 
 port, seconds = int(sys.argv[1]), float(sys.argv[2])
+interval = float(sys.argv[3]) if len(sys.argv) > 3 else None
 reads = [0, 0]
 steps = [0]
 by_task = {}
@@ -67,6 +69,8 @@ def sys_cpu():
 async def main():
     async with ss.connect(f"spice://127.0.0.1:{port}") as session:
         display = session.opened[(ChannelType.DISPLAY, 0)]
+        if interval is not None:
+            display.min_read_interval = interval
         stream = display.stream
         inner = stream.receive_some
 
@@ -113,12 +117,18 @@ trio.run(main, instruments=[Steps()])
 
 
 def run_client(
-    port: int, seconds: float, env: dict[str, str], xorg_pid: int, profile: str | None = None
+    port: int,
+    seconds: float,
+    env: dict[str, str],
+    xorg_pid: int,
+    profile: str | None = None,
+    interval: float | None = None,
 ) -> dict[str, Any]:
     from bench_viewer import cpu_seconds
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLIENT, str(port), str(seconds)],
+        [sys.executable, "-c", CLIENT, str(port), str(seconds)]
+        + ([] if interval is None else [str(interval)]),
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -173,6 +183,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--before", help="a packages/ directory of another tree, run alternately")
     parser.add_argument(
+        "--interval", type=float, action="append", help="also run with this display min_read_interval"
+    )
+    parser.add_argument(
         "--profile", help="py-spy --native raw output of the clients here (FILE.strace: strace -c)"
     )
     args = parser.parse_args()
@@ -181,7 +194,11 @@ def main() -> None:
 
     if not (os.path.exists(XORG) and os.path.exists(XSPICE_CONFIG) and shutil.which("xterm")):
         raise SystemExit(f"needs Xspice ({XORG}) and xterm")
-    trees = [("after", None)] + ([("before", args.before)] if args.before else [])
+    trees: list[tuple[str, str | None, float | None]] = [("after", None, None)]
+    if args.before:
+        trees.append(("before", args.before, None))
+    for interval in args.interval or ():
+        trees.append((f"{interval * 1000:g} ms", None, interval))
     print(
         f"{'tree':<7} {'us/msg':>7} {'msgs':>7} {'cpu s':>6} {'sys s':>6} {'xorg s':>6} {'cpu/xorg':>8} "
         f"{'msg/read':>8} {'B/read':>7} {'steps/msg':>9} {'events':>7}"
@@ -189,13 +206,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
         logs = Path(tmp)
         for _ in range(args.rounds):
-            for name, src in trees if _ % 2 == 0 else trees[::-1]:
+            for name, src, interval in trees if _ % 2 == 0 else trees[::-1]:
                 xspice, port, number = start_xspice(logs)
                 xterm = None
                 try:
                     argv = ["xterm", "-geometry", "120x45+0+0", "-e", "sh", "-c", FLOOD]
                     xterm = start(argv, logs, "xterm", {**os.environ, "DISPLAY": f":{number}"})
-                    r = run_client(port, args.seconds, env_for(src), xspice.pid, args.profile)
+                    r = run_client(port, args.seconds, env_for(src), xspice.pid, args.profile, interval)
                 finally:
                     if xterm is not None:
                         stop(xterm)
