@@ -121,7 +121,7 @@ class ImageDecoder:
         """
         try:
             codec = self._into[type(image)]
-        except KeyError:  # first image of its class (keyed by class: enum keys hash in Python)
+        except KeyError:  # first image of its class (keyed by class: no `type` property per draw)
             codec = self._into[type(image)] = _zero_copy_codec(image)
         if codec is None:
             return False
