@@ -7,7 +7,6 @@ directory.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import subprocess
@@ -223,17 +222,12 @@ async def test_agent_going_away_and_coming_back(rig: AgentRig) -> None:
         assert not session.agent.connected and session.agent.caps is None
         with pytest.raises(spice_session.AgentError):
             await session.clipboard.set_text("nobody", timeout=0.5)
-        # Xspice refuses its agent port (ENXIO) for a while after the old daemon left, and a
-        # daemon that meets that gives up: start another one, waiting longer each time
-        for attempt in range(8):
-            await trio.sleep(1.0 + attempt)
-            again = await trio.to_thread.run_sync(lambda: start_vdagent(rig.xspice, rig.agent.paths))
-            rig.agent = again
-            with contextlib.suppress(spice_session.AgentError):
-                await session.agent.ready(timeout=5)
-            if session.agent.caps is not None:
-                break
-            await trio.to_thread.run_sync(again.stop)
+        # A new daemon: libspice-server kept our tokens while the agent was away and sends
+        # the new agent's first chunks on them, before it reads our new AGENT_START (the
+        # client used to drop such an agent as "beyond the tokens granted": about every
+        # second comeback failed)
+        rig.agent = await trio.to_thread.run_sync(lambda: start_vdagent(rig.xspice, rig.agent.paths))
+        await session.agent.ready(timeout=30)
         assert session.agent.connected and session.agent.caps is not None
         kinds = []
         while True:
@@ -242,6 +236,7 @@ async def test_agent_going_away_and_coming_back(rig: AgentRig) -> None:
             except trio.WouldBlock:
                 break
         assert "AgentConnected" in kinds and "AgentReady" in kinds  # the comeback is reported
+        assert "AgentProblem" not in kinds, kinds
 
         def pasted() -> bool:
             try:

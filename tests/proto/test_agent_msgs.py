@@ -152,3 +152,27 @@ def test_link_tokens_both_ways() -> None:
     link.receive(b"")  # returned tokens allow more
     link.reset()
     assert link.send_tokens == 0 and link.queued == 0
+
+
+def test_link_tokens_granted_before_an_agent_reattach_still_count() -> None:
+    # libspice-server keeps a client's tokens while its agent is away: the new agent's first
+    # chunks may come on them, before the server has read our new AGENT_START
+    link = AgentLink(window=3)
+    link.start(send_tokens=1)
+    link.receive(b"a")  # 2 tokens left with the server
+    link.reset()  # AGENT_DISCONNECTED
+    link.receive(b"b")  # the new agent's first chunk, before AGENT_CONNECTED was handled
+    assert link.start(send_tokens=1) == 3  # AGENT_START: the server's count becomes 3
+    for chunk in (b"c", b"d", b"e", b"f"):  # the one old token left, then the 3 new ones
+        link.receive(chunk)
+    with pytest.raises(ProtocolError):
+        link.receive(b"g")  # beyond both grants
+    assert link.tokens_to_return() == 4  # all since AGENT_START (that grant replaced the rest)
+    # however often the agent comes back, no more than twice the window is ever allowed
+    for _ in range(5):
+        link.reset()
+        link.start(send_tokens=0)
+    for _ in range(6):
+        link.receive(b"x")
+    with pytest.raises(ProtocolError):
+        link.receive(b"x")

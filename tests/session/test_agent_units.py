@@ -19,7 +19,9 @@ from spice_proto import (
     AgentMessageType,
     AgentSelection,
     Caps,
+    MainAgentConnectedTokens,
     MainAgentData,
+    MainAgentDisconnected,
     agent_chunks,
 )
 from spice_session._agent import Agent
@@ -197,3 +199,38 @@ async def test_a_rebound_agent_sends_through_the_new_main_channel() -> None:
                 await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
     assert old.sent == [] and type(new.sent[0]).__name__ == "MainAgentStart"
+
+
+async def test_a_reattached_agent_may_speak_before_our_new_agent_start_arrives() -> None:
+    # libspice-server keeps the client's tokens while the agent is away and sends the new
+    # agent's first chunks with them, before it has read our AGENT_START (CI saw Xspice do
+    # it: the client dropped the new agent as "beyond the tokens granted")
+    events: list[ss.events.Event] = []
+    main = _MainRecorder()
+    agent = Agent(main, True, 10, events.append)  # type: ignore[arg-type]
+    announce = AgentMessage(
+        AgentMessageType.ANNOUNCE_CAPABILITIES, struct.pack("<II", 0, 1 << AgentCap.MOUSE_STATE)
+    )
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(agent.run)
+            while not main.sent:
+                await trio.sleep(0.01)
+            for message in _agent_data(announce):
+                agent.handle(message)
+            assert agent.caps is not None
+            agent.handle(MainAgentDisconnected())
+            agent.handle(MainAgentConnectedTokens(10))  # no checkpoint: AGENT_START not sent yet
+            for _ in range(3):  # the new agent's announcement (and more) on the old tokens
+                for message in _agent_data(announce):
+                    agent.handle(message)
+            while sum(type(m).__name__ == "MainAgentStart" for m in main.sent) < 2:
+                await trio.sleep(0.01)
+            for _ in range(10):  # then the whole new grant
+                for message in _agent_data(announce):
+                    agent.handle(message)
+            nursery.cancel_scope.cancel()
+    assert not [e for e in events if isinstance(e, ss.events.AgentProblem)]
+    assert agent.connected and agent.caps is not None
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[kinds.index("AgentDisconnected") :][:2] == ["AgentDisconnected", "AgentConnected"]

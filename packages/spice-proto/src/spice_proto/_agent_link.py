@@ -37,18 +37,25 @@ class AgentLink:
         self._to_return = 0
 
     def start(self, send_tokens: int) -> int:
-        """Begin a fresh stream (the agent (re)connected); returns the tokens we grant first."""
+        """Begin a fresh stream (the agent (re)connected); returns the tokens we grant now.
+
+        Tokens granted earlier may still be spent: libspice-server keeps a client's tokens
+        while its agent is away and sends the new agent's first chunks with them, before
+        it reads the new grant (which replaces its count).  The peer never holds more than
+        ``window``, so at most ``2 * window`` chunks are allowed until tokens come back.
+        """
+        earlier = min(self._allowed, self.window)
         self.reset()
         self.send_tokens = send_tokens
-        self._allowed = self.window
+        self._allowed = earlier + self.window
         return self.window
 
     def reset(self) -> None:
-        """Forget everything in flight: the agent went away."""
+        """Forget the stream and the chunks queued both ways: the agent went away.  The
+        tokens we granted stay with the peer (see :meth:`start`)."""
         self.send_tokens = 0
         self._out.clear()
         self._stream = AgentStream(self.max_message_size)
-        self._allowed = 0
         self._to_return = 0
 
     def grant(self, tokens: int) -> None:
