@@ -103,7 +103,9 @@ async def test_late_frames_while_sound_plays_set_the_session_clock_by_playback_l
         assert media.latency >= MM_TIME_DELTA + 2 * 100 - 50  # twice the lateness more
         await until(lambda: clock.latency_ms == media.latency, "the session told the latency")
         assert session.playback.latency_ms == media.latency
-        # the session's clock now runs that latency behind the server's (as the sound stamps say)
+        # the session's clock now runs that latency behind the server's, as the sound stamps
+        # say (not followed, it would be ~500 ms ahead of that); a loaded server's sound stamps
+        # may lag its clock, so only the client running ahead is bounded tightly
         off = mm_diff(clock.now(), media.client_time())
         print(f"PLAYBACK_LATENCY {media.latency} ms; client clock {off:+d} ms from the server's")
-        assert abs(off) < 2 * BOUND, off
+        assert -1000 < off < BOUND, off
