@@ -34,6 +34,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def still_picture(path: Path) -> Path:
+    """A 1024x768 picture with gradients and text-like detail for the idle case."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:768, 0:1024]
+    rgb = np.stack([x * 255 // 1023, y * 255 // 767, ((x // 8 + y // 16) % 2) * 200], axis=-1)
+    Image.fromarray(rgb.astype(np.uint8)).save(path)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,7 +130,8 @@ def bench(seconds: float) -> None:
             env.pop("WAYLAND_DISPLAY", None)
             print(f"{'source':<8} {'viewer':<16} {'viewer CPU s':>12} {'per s':>7} {'server CPU s':>13}")
             print("(server: our spice serve for demo and still, the Xorg process of Xspice for xterm)")
-            for label, source in (("demo", ["demo"]), ("still", ["image", str(ROOT / "spice-demo.png")])):
+            still = still_picture(logs / "still.png")
+            for label, source in (("demo", ["demo"]), ("still", ["image", str(still)])):
                 port = free_port()
                 server = start(
                     [SPICE, "serve", "--listen", f"127.0.0.1:{port}", "--source", *source],
