@@ -15,10 +15,17 @@ on the wire after PLAYBACK_START with exactly the values that rule gives for the
 server got (read on the server: tshark does not dissect last_frame_delay), no
 MAIN_MULTI_MEDIA_TIME while the sound plays, no malformed packet.  Measured here: asked
 1344 ms, remote-viewer's frames came only ~110 ms less late, so it was asked no more.
+
+Xspice (libspice-server) in the same situation (an animated GIF streamed as MJPEG while its
+playback FIFO plays a tone) sends PLAYBACK_LATENCY too, after PLAYBACK_START and with no
+MAIN_MULTI_MEDIA_TIME meanwhile; its values are its MJPEG encoder's estimate of what a frame
+needs (0 or 5 ms here, sent again on every rate update), not a measured lateness.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,9 +33,12 @@ import pytest
 import spice_server as ss
 import spice_session
 import trio
+from peers.audio import write_fifo
 from peers.capture import tshark_read
 from peers.viewers import smooth_frame
+from peers.xspice import Xspice
 from peers.xvfb import Xvfb
+from PIL import Image
 from spice_proto import ChannelType, Rect
 from spice_server import _streams
 from spice_server._mmtime import MAX_LATENCY, SETTLE
@@ -37,6 +47,7 @@ from test_audio_viewers import pulse
 from test_media_time_servers import watched
 from test_server_streams import no_malformed
 from test_server_viewers import running
+from test_streams_xspice import animation_frames
 
 pytestmark = pytest.mark.interop
 
@@ -156,3 +167,41 @@ async def test_remote_viewer_is_asked_for_the_latency_its_streams_need_while_sou
     for when, latency in rule:
         after = [d for w, d in reports if w - when >= SETTLE]
         print(f"asked {latency} ms; last_frame_delay {after[:1]} a second later")
+
+
+async def test_xspice_asks_remote_viewer_for_latency_while_it_streams_and_plays(
+    xvfb: Xvfb, pulse: dict[str, str], xspice_factory: Callable[..., Xspice], tmp_path: Path
+) -> None:
+    fifo_dir = tmp_path / "audio"
+    fifo_dir.mkdir()
+    gif = tmp_path / "loop.gif"  # a block moving over a gradient, looping: an endless stream
+    images = [Image.fromarray(f) for f in animation_frames(40)]
+    images[0].save(gif, save_all=True, append_images=images[1:], duration=[40] * 40, loop=0)
+    env = {"QXL_ENABLE_SURFACES": "0", "XSPICE_PLAYBACK_FIFO_DIR": str(fifo_dir)}
+    server = xspice_factory(streaming_video="all", extra_env=env)
+    fifo = fifo_dir / "playback.fifo"
+    os.mkfifo(fifo)
+    sound = spice_session.tone(440, TIMEOUT + 10).astype("<i2").tobytes()  # longer than the test
+    with trio.fail_after(TIMEOUT):
+        async with watched(server.port, xvfb, pulse, tmp_path) as capture, trio.open_nursery() as nursery:
+            server.display.start_client("animate", ["animate", str(gif)])
+            nursery.start_soon(write_fifo, fifo, sound)
+            while True:
+                try:
+                    found = await wire(capture.path, server.port)
+                except subprocess.CalledProcessError:  # the capture ends in the middle of a packet
+                    found = []
+                if any(n == "LATENCY" for n, _ in found):
+                    break
+                await trio.sleep(0.5)
+            nursery.cancel_scope.cancel()
+    await no_malformed(capture.path, server.port)
+    found = await wire(capture.path, server.port)
+    names = [n for n, _ in found]
+    print("Xspice:", [f for f in found if f[0] != "MULTI_MEDIA_TIME"][:12])
+    assert "START" in names
+    playing = False  # (a gap in the FIFO under load may stop and restart the sound)
+    for name, value in found:
+        playing = {"START": True, "STOP": False}.get(name, playing)
+        assert name != "LATENCY" or (playing and value is not None and 0 <= value <= MAX_LATENCY)
+        assert name != "MULTI_MEDIA_TIME" or not playing
