@@ -1,6 +1,6 @@
-"""The client's ticket encryption (RSA-OAEP, SHA-1, on the standard library) against the
-server's key pairs (cryptography): every password decrypts to itself, and a public key that
-is not a well-formed RSA SubjectPublicKeyInfo raises ValueError, never another error."""
+"""The client's ticket encryption (RSA-OAEP, SHA-1) against the server's key pairs: every
+password decrypts to itself, and a public key that is not a well-formed RSA
+SubjectPublicKeyInfo raises ValueError, never another error."""
 
 from __future__ import annotations
 
