@@ -436,3 +436,21 @@ async def test_min_read_interval_batches_a_flood_and_not_a_lone_message(
     assert await client.receive() == Ping(10, 10)
     await client.aclose()
     await server.aclose()
+
+
+async def test_min_read_interval_does_not_slow_a_large_message(mock_clock: trio.testing.MockClock) -> None:
+    """A message of many reads is read back to back: the interval batches small messages,
+    it must not cost a wait per read of an 8 MB bitmap (it did: 1 ms per 256 KiB)."""
+    client, server = await linked()
+    mock_clock.autojump_threshold = 0
+    client.min_read_interval = 0.001
+    await server.send(Ping(1, 1))
+    assert await client.receive() == Ping(1, 1)  # the interval now runs from this read
+    big = Ping(2, 2, bytes(16 << 20))
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server.send, big)
+        assert await client.receive() == big
+    assert trio.current_time() - start < 0.005  # one interval at most, not 64 of them
+    await client.aclose()
+    await server.aclose()

@@ -26,6 +26,10 @@ from ._errors import ChannelClosed, ProtocolViolation
 __all__ = ["BaseChannel", "Channel", "ServerChannel"]
 
 _RECEIVE_SIZE = 256 * 1024
+#: A read that brought this much is followed by the next at once, whatever
+#: ``min_read_interval`` says: a large message (an 8 MB bitmap would otherwise wait 1 ms per
+#: read), or a sender the interval would hold back.
+_BIG_READ = 64 * 1024
 
 
 def _describe(exc: BaseException) -> str:
@@ -55,6 +59,7 @@ class _StreamIO:
         self.bytes_received = 0
         self.min_read_interval = 0.0
         self._last_read = -float("inf")
+        self._last_read_size = 0
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -108,7 +113,7 @@ class _StreamIO:
                 return batch
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
-            if self.min_read_interval:
+            if self.min_read_interval and self._last_read_size < _BIG_READ:
                 # Data came in less than the interval ago: let more arrive and take it in one
                 # read (a wake-up costs more than the small messages a flood comes in).
                 wait = self._last_read + self.min_read_interval - trio.current_time()
@@ -124,6 +129,7 @@ class _StreamIO:
                 self._eof = True
             elif self.min_read_interval:
                 self._last_read = trio.current_time()
+                self._last_read_size = len(data)
             self.bytes_received += len(data)
             self.conn.receive_data(data)
 
@@ -169,7 +175,8 @@ class BaseChannel:
         """Seconds from one socket read that brought data to the next (0, the default: read
         at once).  Under a flood of small messages a short interval (1 ms) lets each read
         take many of them, at the cost of up to that much delay for messages that follow
-        within it; a message after a quiet spell is read as soon as it arrives."""
+        within it; a message after a quiet spell is read as soon as it arrives, and a read
+        that brought 64 KiB or more (a large message) is followed at once."""
         return self._io.min_read_interval
 
     @min_read_interval.setter
