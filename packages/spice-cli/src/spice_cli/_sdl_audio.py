@@ -22,11 +22,13 @@ from spice_proto import ChannelType
 from spice_session.events import AudioChunk, AudioMuted, AudioVolume, PlaybackStarted
 from spice_session.lowlevel import MediaPresenter, apply_volume
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pysdl2-dll announces which SDL binary it loads
-    import sdl2
+# pysdl2-dll announces which SDL binary it loads.  A filter for just that message, not
+# catch_warnings(): `spice view` imports this module in a worker thread, and
+# catch_warnings() swaps the whole process's filters (any thread's warnings meanwhile lost).
+warnings.filterwarnings("ignore", message="Using SDL2 binaries from pysdl2-dll", category=UserWarning)
+import sdl2  # noqa: E402
 
-from ._sdl_window import SDLError
+from ._sdl_window import SDLError  # noqa: E402
 
 __all__ = ["SdlMicrophone", "SdlSpeaker", "ViewerAudio", "audio_device", "sdl_audio", "session_audio"]
 

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pysdl2-dll announces which SDL binary it loads
-    import sdl2
+# pysdl2-dll announces which SDL binary it loads.  A filter for just that message, not
+# catch_warnings(): `spice view` imports this module in a worker thread, and
+# catch_warnings() swaps the whole process's filters (any thread's warnings meanwhile lost).
+warnings.filterwarnings("ignore", message="Using SDL2 binaries from pysdl2-dll", category=UserWarning)
+import sdl2  # noqa: E402
 
-from ._sdl_logic import Box, letterbox
+from ._sdl_logic import Box, letterbox  # noqa: E402
 
 __all__ = [
     "WINDOW_CLASS",
