@@ -95,6 +95,12 @@ _MESSAGES_PER_YIELD = 32
 _DISPLAY_READ_INTERVAL = 0.001
 
 
+def _tune_reads(key: tuple[ChannelType, int], channel: Channel) -> None:
+    """Set how ``channel`` reads its socket for what it carries (display: batched reads)."""
+    if key[0] == ChannelType.DISPLAY:
+        channel.min_read_interval = _DISPLAY_READ_INTERVAL
+
+
 class DisplaySettings:
     """What DISPLAY_INIT tells the server about our image caches (sizes in pixels)."""
 
@@ -419,8 +425,7 @@ class Session:
         Never waits for the event stream's reader (see :meth:`events`).
         """
         since_yield = 0
-        if key[0] == ChannelType.DISPLAY:
-            channel.min_read_interval = _DISPLAY_READ_INTERVAL
+        _tune_reads(key, channel)
         try:
             while True:
                 try:
@@ -431,8 +436,7 @@ class Session:
                 if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
                     try:
                         channel = await switch_channel(self, key, channel, message)
-                        if key[0] == ChannelType.DISPLAY:
-                            channel.min_read_interval = _DISPLAY_READ_INTERVAL
+                        _tune_reads(key, channel)
                     except spice_net.ChannelClosed:
                         break  # the source or the destination went mid-switch: the channel ended
                     self._events.put(event_for(key[0], key[1], message))
