@@ -113,9 +113,14 @@ async def monitors_picture(session: ss.Session, which: str, deadline: float) -> 
 
 def write_png(surface: ss.Surface, path: Path) -> None:
     """Write a surface as an RGB PNG (alpha-only surfaces as grey)."""
+    _save_rgb(surface.to_rgb(), path)
+
+
+def _save_rgb(rgb: npt.NDArray[np.uint8], path: Path) -> None:
+    """Write an (height, width, 3) RGB picture as a PNG."""
     from PIL import Image  # (after the connection: not on the way to the first byte)
 
-    Image.fromarray(surface.to_rgb(), "RGB").save(path, format="PNG")
+    Image.fromarray(rgb, "RGB").save(path, format="PNG")
 
 
 async def _complete(session: ss.Session, deadline: float) -> ss.Surface:
@@ -178,10 +183,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             session, settle=args.settle, still=args.still, wait_still=args.wait_still, deadline=deadline
         )
         rgb = shot.to_rgb() if monitor is None else await monitors_picture(session, monitor, deadline)
-    from PIL import Image
-
     try:
-        Image.fromarray(rgb, "RGB").save(path, format="PNG")
+        _save_rgb(rgb, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"{path}: {rgb.shape[1]}x{rgb.shape[0]}", file=out, flush=True)
