@@ -32,6 +32,17 @@ async def until(condition: Callable[[], bool], what: str, fps: float = 25.0) -> 
     assert condition(), what
 
 
+async def animate_until(fb: ss.Framebuffer, condition: Callable[[], bool], what: str) -> None:
+    """Draw the next frame of the animation at each check of :func:`until` until ``condition()``."""
+    frames = iter(range(10**6))
+
+    def next_frame() -> bool:
+        fb.update(smooth(next(frames)), ANIM)
+        return condition()
+
+    await until(next_frame, what)
+
+
 async def test_the_session_media_clock_follows_the_server(nursery: trio.Nursery) -> None:
     fb = ss.Framebuffer(W, H)
     audio = ss.AudioSource()
@@ -50,13 +61,7 @@ async def test_the_session_media_clock_follows_the_server(nursery: trio.Nursery)
         assert media.sent == 0
         # our clock 300 ms ahead: the stream's frames arrive with 100 ms to spare at most
         clock.sync((clock.now() + 300) & 0xFFFFFFFF)
-        frames = iter(range(10**6))
-
-        def next_frame() -> bool:
-            fb.update(smooth(next(frames)), ANIM)
-            return media.sent >= 1
-
-        await until(next_frame, "MAIN_MULTI_MEDIA_TIME after late frames")
+        await animate_until(fb, lambda: media.sent >= 1, "MAIN_MULTI_MEDIA_TIME after late frames")
         raised = media.latency
         # twice the ~300 ms the frames seem to travel, less the error of the client's sync
         assert raised >= 2 * (MM_TIME_DELTA - 100) - 50
@@ -92,13 +97,7 @@ async def test_late_frames_while_sound_plays_set_the_session_clock_by_playback_l
         assert media.playback_sent == 0  # the default latency: nothing to ask
         # our clock 500 ms ahead: the stream's frames arrive 100 ms late at least
         clock.sync((clock.now() + 500) & 0xFFFFFFFF)
-        frames = iter(range(10**6))
-
-        def next_frame() -> bool:
-            fb.update(smooth(next(frames)), ANIM)
-            return media.playback_sent >= 1
-
-        await until(next_frame, "PLAYBACK_LATENCY after late frames")
+        await animate_until(fb, lambda: media.playback_sent >= 1, "PLAYBACK_LATENCY after late frames")
         assert media.sent == 0  # no MAIN_MULTI_MEDIA_TIME while the sound plays
         assert media.latency >= MM_TIME_DELTA + 2 * 100 - 50  # twice the lateness more
         await until(lambda: clock.latency_ms == media.latency, "the session told the latency")
