@@ -271,15 +271,19 @@ async def test_closed_session_is_reported(sdl: None) -> None:
     await viewer.on_session_event(ss.events.SessionClosed("the server closed the main channel"))
     assert viewer._lost == "the server closed the main channel"
 
-    send, receive = trio.open_memory_channel[ss.events.Event](1)
-    send.send_nowait(ss.events.SessionClosed("gone"))
-    session.events = lambda: receive
+    stream = ss.events.EventStream(4)
+    stream.add_producers(1)
+    stream.put(ss.events.SessionClosed("gone"))
+    session.events = lambda: stream
     session.request_mouse_mode = None
     session.mouse_mode = sp.MouseMode.CLIENT
     with pytest.raises(spice_net.ChannelClosed, match=r": gone$") as caught:
         await Viewer(session).run()
     # The CLI's failure table adds the "connection lost" label once; the message must not repeat it.
     assert "connection lost" not in str(caught.value)
+    # the viewer draws from Damage: it asked for no per-message display events, and joined damage
+    assert not stream.wants(ss.events.DrawEvent) and not stream.wants(ss.events.DisplayEvent)
+    assert stream.wants(ss.events.Damage) and stream.buffer.merge_damage
 
 
 async def _cursor(viewer: Viewer, message: sp.Message) -> None:

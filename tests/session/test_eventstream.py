@@ -238,3 +238,60 @@ async def test_a_reader_of_queued_events_still_lets_other_tasks_run() -> None:
     gaps = [b - a for a, b in itertools.pairwise(taken_when_other_ran)]
     # once per 64 events; trio may run the other task first in one round and last in the next
     assert taken_when_other_ran and max(gaps) <= 2 * 64, gaps
+
+
+def test_ignored_classes_are_left_out_but_not_their_subclasses() -> None:
+    stream = EventStream(8)
+    assert stream.wants(ss.events.DrawEvent) and stream.wants(ss.events.DisplayEvent)
+    stream.ignore(ss.events.DisplayEvent)
+    stream.ignore(ss.events.DrawEvent)
+    message = sp.DisplayMark()
+    stream.put(ss.events.DrawEvent(sp.ChannelType.DISPLAY, 0, message))
+    stream.put(ss.events.DisplayEvent(sp.ChannelType.DISPLAY, 0, message))
+    created = ss.events.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message)  # a DisplayEvent subclass
+    stream.put(created)
+    stream.put(ss.events.DisplayMarked(0))
+    assert drain(stream.buffer) == [created, ss.events.DisplayMarked(0)]
+    assert stream.buffer.dropped_total == 0  # left out, not dropped
+    assert not stream.wants(ss.events.DrawEvent) and stream.wants(ss.events.SurfaceCreated)
+    stream.close()
+    assert not stream.wants(ss.events.SurfaceCreated)  # a closed stream wants nothing
+
+
+def test_merged_damage_joins_only_touching_damage_queued_last() -> None:
+    def dmg(
+        left: int, top: int, right: int, bottom: int, surface: int = 0, mm: int | None = None
+    ) -> ss.events.Damage:
+        return ss.events.Damage(surface, sp.Rect(left, top, right, bottom), 0, mm)
+
+    plain = EventBuffer(16)
+    for event in (dmg(0, 0, 10, 2), dmg(0, 2, 6, 4)):
+        plain.put(event)
+    assert drain(plain) == [dmg(0, 0, 10, 2), dmg(0, 2, 6, 4)]  # off by default
+
+    buffer = EventBuffer(16)
+    buffer.merge_damage = True
+    for event in (
+        dmg(0, 0, 10, 2),
+        dmg(0, 2, 6, 4),  # shares an edge: joined
+        dmg(3, 1, 12, 3),  # overlaps the joined box: joined
+        dmg(50, 50, 60, 60),  # apart: a Damage of its own
+        dmg(50, 60, 60, 70, surface=1),  # another surface
+        dmg(50, 70, 60, 80, surface=1, mm=5),  # a stream frame's: never joined
+        dmg(50, 80, 60, 90, surface=1),  # the queued one before it is the frame's
+        ss.events.DisplayMarked(0),
+        dmg(50, 90, 60, 99, surface=1),  # another event came between
+    ):
+        buffer.put(event)
+    got = drain(buffer)
+    assert got == [
+        dmg(0, 0, 12, 4),
+        dmg(50, 50, 60, 60),
+        dmg(50, 60, 60, 70, surface=1),
+        dmg(50, 70, 60, 80, surface=1, mm=5),
+        dmg(50, 80, 60, 90, surface=1),
+        ss.events.DisplayMarked(0),
+        dmg(50, 90, 60, 99, surface=1),
+    ]
+    assert [e.mm_time for e in got if isinstance(e, ss.events.Damage)] == [None, None, None, 5, None, None]
+    assert buffer.merged_total == 2

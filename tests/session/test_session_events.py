@@ -32,6 +32,24 @@ def expected(draws: list[tuple[sp.Rect, int]]) -> npt.NDArray[np.uint8]:
     return rgb
 
 
+def queued(events: ss.events.EventStream) -> list[ss.events.Event]:
+    """The events waiting in ``events`` now."""
+    out = []
+    while True:
+        try:
+            out.append(events.receive_nowait())
+        except trio.WouldBlock:
+            return out
+
+
+def coverage(damage: list[ss.events.Damage]) -> npt.NDArray[np.bool_]:
+    """Which pixels of the surface ``damage`` names."""
+    covered = np.zeros((H, W), bool)
+    for e in damage:
+        covered[e.rect.top : e.rect.bottom, e.rect.left : e.rect.right] = True
+    return covered
+
+
 def drawing(draws: list[tuple[sp.Rect, int]], done: trio.Event) -> Script:
     async def display(chan: spice_net.ServerChannel) -> None:
         await chan.send(PRIMARY)
@@ -69,19 +87,38 @@ async def test_a_slow_reader_gets_damage_covering_every_change() -> None:
         with trio.fail_after(20):
             await done.wait()
             shot = await session.screenshot(settle=0.3)
-        while True:
-            try:
-                seen.append(events.receive_nowait())
-            except trio.WouldBlock:
-                break
+        seen += queued(events)
     assert (shot.to_rgb() == expected(draws)).all()
     damage = [e for e in seen if isinstance(e, ss.events.Damage)]
     dropped = [e for e in seen if isinstance(e, ss.events.EventsDropped)]
     assert len(dropped) == 1 and dict(dropped[0].kinds)["DrawEvent"] >= 380
     assert len(damage) < 40  # merged: far fewer than the 400 draws
     assert all(e.surface_id == 0 and e.channel_id == 0 for e in damage)
-    covered = np.zeros((H, W), bool)
-    for e in damage:
-        covered[e.rect.top : e.rect.bottom, e.rect.left : e.rect.right] = True
+    covered = coverage(damage)
     for rect, _ in draws:
         assert covered[rect.top : rect.bottom, rect.left : rect.right].all(), rect
+
+
+async def test_a_viewer_like_reader_gets_joined_damage_and_no_draw_events() -> None:
+    """A reader that ignores the per-message events and merges damage (as ``spice view``
+    does) gets no DrawEvent, the session builds none, and its Damage still covers every
+    draw in far fewer events."""
+    draws = [(sp.Rect(0, row, W, row + 1), 0x010101 * (row + 1)) for row in range(H)]  # touching lines
+    done = trio.Event()
+    async with fake_server(drawing(draws, done)) as uri, ss.connect(uri) as session:
+        events = session.events()
+        events.ignore(ss.events.DrawEvent, ss.events.DisplayEvent)
+        events.merge_damage()
+        seen: list[ss.events.Event] = []
+        with trio.fail_after(20):
+            await done.wait()
+            shot = await session.screenshot(settle=0.3)
+        seen += queued(events)
+    assert (shot.to_rgb() == expected(draws)).all()
+    assert not any(type(e) in (ss.events.DrawEvent, ss.events.DisplayEvent) for e in seen)
+    assert any(isinstance(e, ss.events.SurfaceCreated) for e in seen)  # a subclass still comes
+    damage = [e for e in seen if isinstance(e, ss.events.Damage)]
+    assert 1 <= len(damage) < len(draws) // 4
+    covered = coverage(damage)
+    assert covered.all()
+    assert events.buffer.dropped_total == 0

@@ -273,7 +273,12 @@ class Viewer:
 
     # ------------------------------------------------------------------ session side
     async def _follow_session(self, scope: trio.CancelScope) -> None:
-        async for event in self.session.events():
+        events = self.session.events()
+        # The picture is drawn from Damage once a frame: the per-message events are not
+        # needed, and Damage that queued up meanwhile may come joined.
+        events.ignore(ss.events.DrawEvent, ss.events.DisplayEvent)
+        events.merge_damage()
+        async for event in events:
             await self.on_session_event(event)
             if self._lost is not None:
                 break

@@ -43,6 +43,7 @@ __all__ = [
     "StreamUnsupported",
     "SurfaceCreated",
     "SurfaceDestroyed",
+    "event_class",
     "event_for",
 ]
 
@@ -246,8 +247,12 @@ _DRAW_TYPES = frozenset(int(m) for m in DisplayMsg if m.name.startswith("DRAW_")
 def event_for(
     channel_type: ChannelType | int, channel_id: int, message: Message | UnknownMessage
 ) -> MessageEvent:
-    """The most specific event class for a message received on a channel."""
-    msg_type = int(message.type)
+    """The event of the most specific class for a message received on a channel."""
+    return event_class(channel_type, int(message.type))(channel_type, channel_id, message)
+
+
+def event_class(channel_type: ChannelType | int, msg_type: int) -> type[MessageEvent]:
+    """The most specific event class for a message of ``msg_type`` on a channel of ``channel_type``."""
     cls: type[MessageEvent]
     if channel_type == ChannelType.MAIN:
         cls = MouseModeChanged if msg_type == MainMsg.MOUSE_MODE else MainEvent
@@ -264,4 +269,4 @@ def event_for(
         cls = InputsEvent
     else:
         cls = MessageEvent
-    return cls(channel_type, channel_id, message)
+    return cls

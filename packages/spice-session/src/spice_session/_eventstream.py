@@ -16,6 +16,11 @@ event; then the summary is queued, in this order:
 
 Events then queue normally again.  Events keep their arrival order, except that
 summarised ones come as that summary.  :class:`EventStream` is the trio face of it.
+
+A reader that redraws once a frame can ask for less: :meth:`EventStream.ignore` leaves whole
+event classes out (the session then does not even build them), and
+:meth:`EventStream.merge_damage` joins each :class:`Damage` with the Damage queued just
+before it when they touch, as the reader would itself.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from ._events import (
     SessionClosed,
     SurfaceCreated,
     SurfaceDestroyed,
+    damage,
 )
 
 __all__ = ["MAX_DAMAGE_RECTS", "EventBuffer", "EventStream", "merge_rect"]
@@ -108,6 +114,8 @@ class EventBuffer:
         self.dropped_total = 0
         #: Damage events merged into others since the start.
         self.merged_total = 0
+        #: Join a Damage with the queued Damage before it (see :meth:`EventStream.merge_damage`).
+        self.merge_damage = False
 
     def __len__(self) -> int:
         """Events waiting, the pending summary not included."""
@@ -124,7 +132,20 @@ class EventBuffer:
         ``force`` queues it past the limit (the handshake's events, before any reader runs).
         """
         if not self._overflowing and (force or len(self._queue) < self.limit):
-            self._queue.append(event)
+            queue = self._queue
+            if self.merge_damage and type(event) is Damage and queue and event.mm_time is None:
+                last = queue[-1]
+                if (
+                    type(last) is Damage
+                    and last.mm_time is None
+                    and last.surface_id == event.surface_id
+                    and last.channel_id == event.channel_id
+                    and _touch(last.rect, event.rect)
+                ):
+                    queue[-1] = damage(event.surface_id, _union(last.rect, event.rect), event.channel_id)
+                    self.merged_total += 1
+                    return
+            queue.append(event)
             return
         self._overflowing = True
         if isinstance(event, _ALWAYS_KEPT):
@@ -191,11 +212,37 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         self._started = False
         self._closed = False
         self._since_yield = 0
+        self._ignored: frozenset[type[Event]] = frozenset()
+
+    # ------------------------------------------------------------- what to keep
+    def ignore(self, *kinds: type[Event]) -> None:
+        """Leave out events of exactly these classes from now on (subclasses still come):
+        they are neither queued nor counted as dropped, and the session does not build them.
+
+        For a reader that needs none of them, such as a viewer, which draws from ``Damage``
+        and needs no per-message ``DrawEvent``.
+        """
+        self._ignored = self._ignored | frozenset(kinds)
+
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether an event of exactly class ``kind`` would be queued (not closed, not ignored)."""
+        return not self._closed and kind not in self._ignored
+
+    def merge_damage(self, merge: bool = True) -> None:
+        """Join each ``Damage`` with the ``Damage`` queued just before it, of the same surface,
+        when their rectangles overlap or share an edge: one Damage of their bounding box.
+
+        It may then name pixels that did not change (the box of two touching lines of
+        different lengths), which a viewer redrawing once a frame does not mind; a reader
+        that needs each draw's exact rectangle leaves it off (the default).  A stream
+        frame's Damage (with ``mm_time``) is never merged.
+        """
+        self.buffer.merge_damage = merge
 
     # ------------------------------------------------------------- producers
     def put(self, event: Event, *, force: bool = False) -> None:
         """Queue an event (dropped silently once the stream is closed)."""
-        if self._closed:
+        if self._closed or type(event) in self._ignored:
             return
         self.buffer.put(event, force=force)
         if self._lot:  # a reader waits (most puts find none: it is busy with earlier events)

@@ -51,7 +51,7 @@ from ._connector import Connector, ConnectTarget, make_connector
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
-from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_for
+from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_class, event_for
 from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
@@ -180,6 +180,7 @@ class Session:
             DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size, self.budget
         )
         self._display_changed = trio.Event()
+        self._display_waiters = 0  # tasks in _display_change
         self._last_display_change = -math.inf
         self._events = EventStream()
         self._stats = StatsCollector(self)
@@ -283,11 +284,10 @@ class Session:
                     quiet = trio.current_time() - self._last_display_change
                     if quiet >= settle:
                         return primary.copy()
-                    changed = self._display_changed
                     with trio.move_on_after(settle - quiet):
-                        await changed.wait()
+                        await self._display_change()
                 else:
-                    await self._display_changed.wait()
+                    await self._display_change()
         state = "no primary surface yet" if self.display.primary is None else "the screen kept changing"
         raise ScreenshotTimeout(f"{self.uri}: no settled screenshot within {timeout:g} s: {state}")
 
@@ -306,7 +306,7 @@ class Session:
 
     async def display_changed(self) -> None:
         """Return at the display's next change (a draw, a new surface, a video frame)."""
-        await self._display_changed.wait()
+        await self._display_change()
 
     async def request_mouse_mode(self, mode: MouseMode) -> None:
         """Ask the server for a mouse mode; a :class:`~spice_session.events.MouseModeChanged`
@@ -365,16 +365,27 @@ class Session:
         started = time.perf_counter()
         derived = state.handle(message)
         self._stats.display_handled(time.perf_counter() - started)
-        event = event_for(ChannelType.DISPLAY, channel_id, message)
-        if isinstance(event, SurfaceCreated) and isinstance(message, DisplaySurfaceCreate):
-            event = replace(event, surface=state.surfaces.get(message.surface_id))
         if derived or isinstance(message, DisplaySurfaceCreate):
             self._last_display_change = trio.current_time()
-            if self._display_changed.statistics().tasks_waiting:  # waiters wait at once: none, no news
+            if self._display_waiters:  # waiters wait at once: none, no news
                 self._display_changed.set()
                 self._display_changed = trio.Event()
             self._stats.display_changed()
+        cls = event_class(ChannelType.DISPLAY, int(message.type))
+        if not self._events.wants(cls):  # nobody listens for it (a viewer draws from Damage)
+            return derived
+        event = cls(ChannelType.DISPLAY, channel_id, message)
+        if isinstance(event, SurfaceCreated) and isinstance(message, DisplaySurfaceCreate):
+            event = replace(event, surface=state.surfaces.get(message.surface_id))
         return [event, *derived]
+
+    async def _display_change(self) -> None:
+        """Until the display's next change."""
+        self._display_waiters += 1
+        try:
+            await self._display_changed.wait()
+        finally:
+            self._display_waiters -= 1
 
     def _queue(self, key: tuple[ChannelType, int], message: Message | UnknownMessage) -> None:
         """A message of the handshake (before the readers run): observed, its event queued."""
