@@ -60,6 +60,8 @@ _MAX_SEGMENT = 65000
 _MAX_FILE_SEGMENT = 1 << 20  # what read_pcap accepts per packet
 #: Packets a ring always keeps from the start of a channel: the handshake and the link.
 _RING_HEAD = 12
+#: Bytes a packet's record adds to its payload (record, IPv4 and TCP headers).
+_RECORD_OVERHEAD = 16 + 20 + 20
 
 
 class CaptureError(SpiceNetError):
@@ -94,43 +96,61 @@ def _checksummed(record: bytes) -> bytes:
     return record[:16] + ip + tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
 
 
+#: One packet as :func:`_record` makes it: from_server, client port, seq, ack, TCP flags,
+#: payload, wall time.
+_Packet = tuple[bool, int, int, int, int, bytes, float]
+
+
+def _record(packet: _Packet) -> bytes:
+    """The pcap record of ``packet`` (IP and TCP checksums left zero)."""
+    from_server, port, seq, ack, flags, payload, now = packet
+    src, dst = (_SERVER_IP, _CLIENT_IP) if from_server else (_CLIENT_IP, _SERVER_IP)
+    sport, dport = (CAPTURE_PORT, port) if from_server else (port, CAPTURE_PORT)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6, 0, src, dst)
+    size = len(ip) + len(tcp) + len(payload)
+    return struct.pack("<IIII", int(now), int(now % 1 * 1e6), size, size) + ip + tcp + payload
+
+
 class _RingFile:
-    """Pcap bytes in memory: the file header, the first packets, then at most ``seconds``
-    and ``max_bytes`` of the newest packets (older ones are dropped, whole).  Records come
-    without checksums: :meth:`pcap` fills them in for the packets still kept."""
+    """Packets in memory: the first ones, then at most ``seconds`` and ``max_bytes`` of the
+    newest (older ones are dropped, whole).  A packet is kept as its fields and the bytes
+    it carried: :meth:`pcap` makes the records, with checksums, only for the packets still
+    kept when a capture is asked for (most are dropped unread)."""
 
     def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds = seconds
         self.max_bytes = max_bytes
         self.header = b""
-        self.head: list[bytes] = []
-        self.recent: deque[tuple[float, bytes]] = deque()
+        self.head: list[_Packet] = []
+        self.recent: deque[tuple[float, _Packet]] = deque()
         self.size = 0
         #: Packets dropped so far (a gap in the TCP sequence numbers after the head).
         self.dropped = 0
 
     def write(self, data: bytes) -> int:
-        if not self.header:
-            self.header = data
-        elif len(self.head) < _RING_HEAD:
-            self.head.append(data)
-        else:
-            now = time.monotonic()
-            self.recent.append((now, data))
-            self.size += len(data)
-            while len(self.recent) > 1 and (
-                self.size > self.max_bytes or now - self.recent[0][0] > self.seconds
-            ):
-                self.size -= len(self.recent.popleft()[1])
-                self.dropped += 1
+        """The pcap file header."""
+        self.header = data
         return len(data)
+
+    def add(self, packet: _Packet) -> None:
+        if len(self.head) < _RING_HEAD:
+            self.head.append(packet)
+            return
+        now = time.monotonic()
+        recent = self.recent
+        recent.append((now, packet))
+        self.size += len(packet[5]) + _RECORD_OVERHEAD
+        while len(recent) > 1 and (self.size > self.max_bytes or now - recent[0][0] > self.seconds):
+            self.size -= len(recent.popleft()[1][5]) + _RECORD_OVERHEAD
+            self.dropped += 1
 
     def close(self) -> None:
         pass
 
     def pcap(self) -> bytes:
-        records = [*self.head, *(record for _, record in self.recent)]
-        return b"".join([self.header, *map(_checksummed, records)])
+        packets = [*self.head, *(packet for _, packet in self.recent)]
+        return b"".join([self.header, *(_checksummed(_record(packet)) for packet in packets)])
 
 
 class ChannelCapture:
@@ -158,10 +178,9 @@ class ChannelCapture:
         self._packet(False, b"")
 
     def _packet(self, from_server: bool, payload: bytes, *, syn: bool = False, fin: bool = False) -> None:
-        if self._file is None:
+        file = self._file
+        if file is None:
             return
-        src, dst = (_SERVER_IP, _CLIENT_IP) if from_server else (_CLIENT_IP, _SERVER_IP)
-        sport, dport = (CAPTURE_PORT, self._port) if from_server else (self._port, CAPTURE_PORT)
         seq = self._seq[from_server]
         ack = self._seq[not from_server]
         flags = 0x02 if syn else 0x10 | (0x08 if payload else 0) | (0x01 if fin else 0)
@@ -169,16 +188,12 @@ class ChannelCapture:
             flags |= 0x10
         if syn and not from_server:
             ack = 0
-        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-        ip = struct.pack(
-            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6, 0, src, dst
-        )
         self._seq[from_server] = (seq + len(payload) + (1 if syn or fin else 0)) & 0xFFFFFFFF
-        now = time.time()
-        size = len(ip) + len(tcp) + len(payload)
-        record = struct.pack("<IIII", int(now), int(now % 1 * 1e6), size, size) + ip + tcp + payload
-        # a ring drops most packets unread: it checksums only those it hands out
-        self._file.write(record if self._ring is not None else _checksummed(record))
+        packet = (from_server, self._port, seq, ack, flags, payload, time.time())
+        if self._ring is not None:
+            self._ring.add(packet)  # the record is made only if it is still kept when asked for
+        else:
+            file.write(_checksummed(_record(packet)))
 
     def write(self, from_server: bool, data: bytes) -> None:
         """Bytes that went one way, as segments of at most 65000 bytes.
@@ -194,7 +209,15 @@ class ChannelCapture:
             if not from_server and start in self._cuts[False] and len(data) == 4 + 128:
                 self._cuts[False].add(start + 4)
             self._offset[from_server] = start + len(data)
-            pieces = sorted(c - start for c in self._cuts[from_server] if start < c < start + len(data))
+            cuts = self._cuts[from_server]
+            if cuts:  # the link: cut where a step ends; a cut behind this write is done with
+                pieces = sorted(c - start for c in cuts if start < c < start + len(data))
+                self._cuts[from_server] = {c for c in cuts if c >= start}
+            else:
+                pieces = []
+            if not pieces and len(data) <= _MAX_SEGMENT:
+                self._packet(from_server, bytes(data))  # bytes(...) of bytes is the object itself
+                return
             for a, b in zip([0, *pieces], [*pieces, len(data)], strict=True):
                 for first in range(a, b, _MAX_SEGMENT):
                     self._packet(from_server, bytes(data[first : min(b, first + _MAX_SEGMENT)]))
@@ -333,7 +356,7 @@ class _TappedStream(trio.abc.Stream):
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         data = await self.inner.receive_some(max_bytes)
         if data:
-            self.capture.write(True, bytes(data))
+            self.capture.write(True, bytes(data))  # no copy when it is bytes already
         return data
 
     async def aclose(self) -> None:

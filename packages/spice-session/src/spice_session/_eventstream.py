@@ -53,6 +53,8 @@ MAX_DAMAGE_RECTS = 4
 _EVENTS_PER_YIELD = 64
 
 _ALWAYS_KEPT = (ChannelOpened, ChannelEnded, SessionClosed)
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _union(a: Rect, b: Rect) -> Rect:
@@ -133,18 +135,8 @@ class EventBuffer:
         """
         if not self._overflowing and (force or len(self._queue) < self.limit):
             queue = self._queue
-            if self.merge_damage and type(event) is Damage and queue and event.mm_time is None:
-                last = queue[-1]
-                if (
-                    type(last) is Damage
-                    and last.mm_time is None
-                    and last.surface_id == event.surface_id
-                    and last.channel_id == event.channel_id
-                    and _touch(last.rect, event.rect)
-                ):
-                    queue[-1] = damage(event.surface_id, _union(last.rect, event.rect), event.channel_id)
-                    self.merged_total += 1
-                    return
+            if self.merge_damage and queue and type(event) is Damage and self._joined(queue[-1], event):
+                return
             queue.append(event)
             return
         self._overflowing = True
@@ -168,6 +160,35 @@ class EventBuffer:
                 del self._damage[key]
         self._dropped[type(event).__name__] += 1
         self.dropped_total += 1
+
+    def _joined(self, last: Event, event: Damage) -> bool:
+        """Whether ``event`` was joined with the queued ``last`` (see ``merge_damage``).
+
+        Per draw while a viewer lags a little: attribute reads, no Rect built through its
+        ``__init__``."""
+        if type(last) is not Damage or last.mm_time is not None or event.mm_time is not None:
+            return False
+        if last.surface_id != event.surface_id or last.channel_id != event.channel_id:
+            return False
+        a, b = last.rect, event.rect
+        if not (a.left <= b.right and b.left <= a.right and a.top <= b.bottom and b.top <= a.bottom):
+            return False
+        self.merged_total += 1
+        if a.left <= b.left and a.top <= b.top and a.right >= b.right and a.bottom >= b.bottom:
+            return True  # inside the queued one already
+        box = _new(Rect)
+        _set(
+            box,
+            "__dict__",
+            {
+                "left": min(a.left, b.left),
+                "top": min(a.top, b.top),
+                "right": max(a.right, b.right),
+                "bottom": max(a.bottom, b.bottom),
+            },
+        )
+        self._queue[-1] = damage(event.surface_id, box, event.channel_id)
+        return True
 
     def take(self) -> Event | None:
         """The next event, or ``None`` when there is none yet."""
