@@ -7,7 +7,9 @@ bytes through the client's own code, without a server, in three layers:
 - ``parse``: spice_proto's :class:`Connection` only (headers, message decoding, ACK duties);
 - ``display``: parsing plus the display state (canvas, image decoding, GLZ);
 - ``session``: a real :class:`spice_session.Session` reading a :class:`spice_net.Channel` over
-  an in-memory stream (events, statistics, trio) with a task draining ``events()``.
+  an in-memory stream (events, statistics, trio) with a task draining ``events()``;
+- ``viewer``: the same, its events read as ``spice view`` reads them (``ignore`` of the
+  per-message display events, ``merge_damage``); skipped for a tree without them.
 
 CPU seconds per layer (best of ``--rounds``) and microseconds per display message are
 printed; the difference between layers is what each adds.  Without ``--capture`` it records
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +174,9 @@ class _Replay(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
-def run_session(data: bytes) -> dict[str, int]:
+def run_session(data: bytes, *, viewer: bool = False) -> dict[str, int]:
+    """The session layer; ``viewer``: its events read as ``spice view`` reads them (no
+    per-message display events, Damage joined while it queues)."""
     counts: dict[str, int] = {}
 
     async def main() -> None:
@@ -184,7 +189,11 @@ def run_session(data: bytes) -> dict[str, int]:
         events = dropped = damages = 0
         async with trio.open_nursery() as nursery:
             session._read(nursery, (ChannelType.DISPLAY, 0), channel)
-            async for event in session.events():
+            stream = session.events()
+            if viewer:
+                stream.ignore(ss.events.DrawEvent, ss.events.DisplayEvent)
+                stream.merge_damage()
+            async for event in stream:
                 events += 1
                 if isinstance(event, ss.events.Damage):
                     damages += 1
@@ -200,12 +209,16 @@ LAYERS: dict[str, Callable[[bytes], dict[str, int]]] = {
     "parse": run_parse,
     "display": run_display,
     "session": run_session,
+    "viewer": partial(run_session, viewer=True),
 }
 
 
 def measure(data: bytes, rounds: int) -> None:
     print(f"{'layer':<8} {'CPU s (best)':>12} {'us/message':>11}  counts")
     for name, layer in LAYERS.items():
+        if name == "viewer" and not hasattr(ss.events.EventStream, "merge_damage"):
+            print(f"{name:<8} {'n/a':>12}  (this tree's EventStream has no ignore/merge_damage)")
+            continue
         best = float("inf")
         counts: dict[str, Any] = {}
         for _ in range(rounds):
