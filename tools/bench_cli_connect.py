@@ -26,6 +26,7 @@ TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 
 from bench_viewer import SPICE, cpu_seconds, free_display, start, stop, wait_for  # noqa: E402
+from benchlib import byte_compile  # noqa: E402
 
 LIMIT = 60.0
 
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--before", metavar="SRC", help="PYTHONPATH of the version to compare with")
     opts = parser.parse_args()
+    byte_compile(opts.before)
     logs = Path(tempfile.mkdtemp(prefix="bench-cli-connect-"))
     display = free_display()
     xvfb = start(["Xvfb", f":{display}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], logs, "xvfb")

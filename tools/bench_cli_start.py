@@ -18,6 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import byte_compile
+
 SPICE = str(Path(sys.executable).with_name("spice"))
 COMMANDS = (["--help"], ["--version"], ["view", "--help"])
 
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--before", metavar="SRC", help="the src directory of the spice_cli to compare with")
     opts = parser.parse_args()
+    byte_compile(opts.before)
     versions = {"now": dict(os.environ)}
     if opts.before:
         versions = {"before": {**os.environ, "PYTHONPATH": opts.before}, **versions}

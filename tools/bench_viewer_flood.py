@@ -33,6 +33,7 @@ sys.path.insert(0, str(TOOLS.parent / "tests"))
 
 from bench_server import XORG, XSPICE_CONFIG, start_xspice  # noqa: E402
 from bench_viewer import SPICE, cpu_seconds, free_display, start, stop, wait_for  # noqa: E402
+from benchlib import byte_compile  # noqa: E402
 from peers.x11 import parse_xwd  # noqa: E402
 
 FLOOD = "while :; do ls -l /usr/lib /usr/share; done"
@@ -129,6 +130,7 @@ def bench(seconds: float, rounds: int, before: str | None = None) -> None:
         f"\nviewers on Xspice flooded by an xterm before they connect, {seconds:g} s CPU each, "
         f"medians of {rounds}"
     )
+    byte_compile(before)
     needed = ("Xvfb", "xterm", "xwd")
     if not (os.path.exists(XORG) and os.path.exists(XSPICE_CONFIG)) or any(
         shutil.which(b) is None for b in needed
