@@ -172,6 +172,13 @@ class Glz:
             {types.RGB16: "bgrx32", types.RGB24: "bgrx32", types.RGB32: "bgrx32", types.RGBA: "bgra32"}
         )
 
+    def _target_at(
+        self, blob: Any, out: Any, stride: int, rect: tuple[int, int, int, int], window: Any
+    ) -> object:
+        """decode_at through a DecodeTarget (the buffer exported once, as a client's surface is)."""
+        with self.m.DecodeTarget(out, stride, formats=self.formats) as target:
+            return target.decode_at(blob, *rect, window)
+
     def calls(self, blob: bytes, codec: str, kind: str, out: str) -> list[Callable[[], object]]:
         rng = self.rng
         w, h = header_size("glz", blob)
@@ -197,6 +204,13 @@ class Glz:
                 h if rng.random() < 0.9 else h + 1,
                 formats=self.formats,
                 window=window,
+            ),
+            lambda: self._target_at(
+                as_input(kind, blob),
+                as_output(out, out_size(w + 3, h + 2)),
+                stride + 12,
+                (rng.randrange(4), rng.randrange(3), w, h if rng.random() < 0.9 else h + 1),
+                window,
             ),
         ]
 

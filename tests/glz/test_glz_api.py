@@ -14,6 +14,7 @@ def test_exports() -> None:
             "FORMATS",
             "MAX_WINDOW_PIXELS",
             "DecodeError",
+            "DecodeTarget",
             "DirectFormats",
             "EncodeError",
             "Encoder",

@@ -130,3 +130,64 @@ def test_bad_blobs_and_buffers_are_decode_errors_and_change_nothing() -> None:
     with pytest.raises(DecodeError, match="cannot be decoded to 'gray8'"):
         DirectFormats({ImageType.RGB32: "gray8"})
     assert bytes(surface) == before and len(window) == 0
+
+
+@pytest.mark.parametrize("itype", list(ImageType), ids=lambda t: t.name)
+def test_target_writes_what_decode_at_writes(itype: ImageType) -> None:
+    width, height, x, y = 21, 9, 17, 30
+    target_window, at_window = spice_glz.Window(1 << 16), spice_glz.Window(1 << 16)
+    surface, expected = _surface(), _surface()
+    with spice_glz.DecodeTarget(surface, STRIDE, formats=XRGB) as target:
+        for blob in _frames(itype, width, height, 4):
+            fmt = target.decode_at(blob, x, y, width, height, target_window)
+            assert fmt == spice_glz.decode_at(
+                blob, expected, STRIDE, x, y, width, height, formats=XRGB, window=at_window
+            )
+            assert surface == expected
+        # another size or a type without a format: nothing done
+        (blob,) = _frames(itype, 8, 4, 1, seed=3)
+        assert target.decode_at(blob, 0, 0, 8, 5, target_window) is None
+        assert surface == expected
+    assert target_window.ids() == at_window.ids() == [0, 1, 2, 3]
+
+
+def test_target_keeps_its_buffer_exported_until_released() -> None:
+    surface = _surface()
+    target = spice_glz.DecodeTarget(surface, STRIDE, formats={ImageType.RGBA: "bgra32"})
+    with pytest.raises(BufferError):
+        surface.extend(b"more")  # exported: it cannot move under the C code
+    (blob,) = _frames(ImageType.RGBA, 8, 4, 1)
+    target.release()
+    target.release()
+    surface.extend(b"more")
+    with pytest.raises(DecodeError, match="released"):
+        target.decode_at(blob, 0, 0, 8, 4, spice_glz.Window())
+    # a buffer only the target refers to stays alive with it
+    lone = spice_glz.DecodeTarget(bytearray(STRIDE * SURFACE_H), STRIDE, formats=XRGB)
+    assert lone.decode_at(blob, 1, 1, 8, 4, spice_glz.Window()) == "bgra32"
+
+
+def test_target_checks_what_decode_at_checks() -> None:
+    window = spice_glz.Window(1 << 16)
+    (blob,) = _frames(ImageType.RGBA, 8, 4, 1)
+    surface = _surface()
+    before = bytes(surface)
+    with pytest.raises(DecodeError, match="writable"):
+        spice_glz.DecodeTarget(bytes(surface), STRIDE, formats=XRGB)
+    with pytest.raises(DecodeError, match="cannot be decoded to 'gray8'"):
+        spice_glz.DecodeTarget(surface, STRIDE, formats={ImageType.RGB32: "gray8"})
+    target = spice_glz.DecodeTarget(surface, STRIDE, formats=XRGB)
+    for bad, match in [
+        (blob[:-3], "stream ends early"),
+        (blob + b"\0", "left after the image"),
+        (b"\0" * 40, "bad magic"),
+        ("text", "bytes-like"),
+    ]:
+        with pytest.raises(DecodeError, match=match):
+            target.decode_at(bad, 1, 1, 8, 4, window)
+    with pytest.raises(DecodeError, match="not inside"):
+        target.decode_at(blob, SURFACE_W - 7, 0, 8, 4, window)
+    small = spice_glz.DecodeTarget(surface, STRIDE, formats=XRGB, limits=spice_glz.Limits(max_pixels=31))
+    with pytest.raises(DecodeError, match="exceeds the limit"):
+        small.decode_at(blob, 1, 1, 8, 4, window)
+    assert bytes(surface) == before and len(window) == 0

@@ -116,13 +116,52 @@ def test_fill_box_outside_the_surface_is_cut() -> None:
         (Ropd.OP_OR | Ropd.INVERS_RES, 0b0001),
         (Ropd.OP_XOR | Ropd.INVERS_SRC | Ropd.INVERS_DEST, 0b0110),
         (Ropd.OP_BLACKNESS, 0b0000),
+        (Ropd.OP_WHITENESS, 0b1111),
         (Ropd.OP_INVERS, 0b0101),
+        (Ropd.OP_INVERS | Ropd.OP_XOR, 0b0110),  # an OP bit wins over INVERS
+        (Ropd(0), 0b1100),  # no OP bit: a copy
+        (Ropd.INVERS_RES, 0b0011),
     ],
 )
 def test_rop_descriptor(desc: Ropd, expected: int) -> None:
     src = np.array([0b1100], np.uint8)
     dest = np.array([0b1010], np.uint8)
     assert int(rop2(desc, src, dest, Ropd.INVERS_SRC, Ropd.INVERS_DEST)[0]) & 0xF == expected
+
+
+@pytest.mark.parametrize(
+    ("fmt", "color", "stored", "ones"),
+    [
+        (SurfaceFmt.FMT_32_xRGB, 0x80112233, 0x80112233, 0xFFFFFFFF),
+        (SurfaceFmt.FMT_32_ARGB, 0x80112233, 0x80112233, 0xFFFFFFFF),
+        (SurfaceFmt.FMT_16_555, 0x7C10, 0xFF0084, 0xFFFFFFFF),
+        (SurfaceFmt.FMT_16_565, 0xFFE0, 0xFFFF00, 0xFFFFFFFF),
+        (SurfaceFmt.FMT_8_A, 0x1280, 0x80, 0xFF),
+    ],
+)
+@pytest.mark.parametrize(
+    ("desc", "inverted"),
+    [
+        (Ropd.OP_PUT, False),
+        (Ropd.OP_PUT | Ropd.INVERS_DEST, False),
+        (Ropd.OP_PUT | Ropd.INVERS_BRUSH, True),
+        (Ropd.OP_PUT | Ropd.INVERS_RES, True),
+        (Ropd.OP_PUT | Ropd.INVERS_BRUSH | Ropd.INVERS_RES, False),
+        (Ropd.OP_PUT | Ropd.INVERS_BRUSH | Ropd.INVERS_DEST, True),
+    ],
+)
+def test_solid_fill_stores_the_brush_colour_as_the_surface_keeps_it(
+    fmt: SurfaceFmt, color: int, stored: int, ones: int, desc: Ropd, inverted: bool
+) -> None:
+    state = channel(fmt)
+    box = Rect(1, 2, 4, 3)
+    events = state.handle(DisplayDrawFill(0, box, Clip(), Brush.solid(color), rop_descriptor=desc))
+    assert events == [ss.events.Damage(0, box, 0)]
+    surface = state.surfaces[0]
+    values = surface.words if surface.words is not None else surface.pixels
+    expected = np.zeros((H, W), values.dtype)
+    expected[2:3, 1:4] = stored ^ ones if inverted else stored
+    assert values.tolist() == expected.tolist()
 
 
 def test_rop3_codes() -> None:

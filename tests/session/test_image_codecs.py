@@ -10,6 +10,9 @@ import spice_glz
 import spice_lz
 import spice_quic
 from spice_proto import (
+    Clip,
+    DisplayDrawCopy,
+    DisplaySurfaceCreate,
     GlzRgbImage,
     ImageFlags,
     ImageType,
@@ -17,14 +20,17 @@ from spice_proto import (
     LzRgbImage,
     Palette,
     QuicImage,
+    Rect,
+    SurfaceFlags,
     SurfaceFmt,
     ZlibGlzRgbImage,
 )
-from spice_session import DisplayError
+from spice_session import Display, DisplayError
 from spice_session._image_cache import ImageStore, PaletteCache
 from spice_session._image_codecs import CODECS
 from spice_session._images import ImageDecoder
 from spice_session._surface import Surface
+from spice_session.events import Damage
 
 W, H = 12, 7
 
@@ -153,3 +159,36 @@ def test_glz_zero_copy_checks_the_header_against_the_descriptor_in_one_call() ->
     with pytest.raises(DisplayError, match=r"GLZ_RGB image id 0x0.*stream ends early"):
         dec.decode_into(GlzRgbImage(width=W, height=H, data=blob[:-2]), surface, 0, 0)
     assert np.array_equal(surface.pixels, before)
+
+
+def test_glz_draws_follow_a_surface_that_is_replaced() -> None:
+    """Each surface exports its buffer once for GLZ draws; a new surface under the same id
+    gets the next draws, the old one keeps what it had."""
+    encoder = spice_glz.Encoder(1 << 16)
+    state = Display(1 << 16, 1 << 16).channel(0)
+    state.handle(DisplaySurfaceCreate(0, 20, 10, SurfaceFmt.FMT_32_xRGB, SurfaceFlags.PRIMARY))
+
+    def draw(seed: int, x: int, y: int) -> np.ndarray:
+        px = picture(seed)
+        image = GlzRgbImage(
+            width=W, height=H, data=encoder.encode(px.tobytes(), W, H, spice_glz.ImageType.RGB32)
+        )
+        box = Rect(x, y, x + W, y + H)
+        assert state.handle(DisplayDrawCopy(0, box, Clip(), image, Rect(0, 0, W, H))) == [Damage(0, box, 0)]
+        return px
+
+    first = state.surfaces[0]
+    px = draw(1, 2, 1)
+    px2 = draw(2, 8, 3)
+    expected = np.zeros((10, 20, 4), np.uint8)
+    expected[1 : 1 + H, 2 : 2 + W, :3] = px[..., :3]
+    expected[3 : 3 + H, 8 : 8 + W, :3] = px2[..., :3]
+    assert np.array_equal(first.pixels, expected)
+    state.handle(DisplaySurfaceCreate(0, 30, 12, SurfaceFmt.FMT_32_xRGB, SurfaceFlags.PRIMARY))
+    second = state.surfaces[0]
+    assert second is not first
+    px3 = draw(3, 15, 4)
+    assert np.array_equal(second.pixels[4 : 4 + H, 15 : 15 + W, :3], px3[..., :3])
+    assert second.pixels[:4].sum() == 0 and second.pixels[:, :15].sum() == 0
+    assert np.array_equal(first.pixels, expected)
+    assert state.errors == 0

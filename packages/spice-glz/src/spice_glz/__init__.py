@@ -6,6 +6,7 @@ Decode with :func:`decode` (or :func:`decode_into`, :func:`decode_zlib`) against
 
 from ._contract import DecodeError, EncodeError, Limits, PixelFormat
 from ._decode import (
+    DecodeTarget,
     DirectFormats,
     decode,
     decode_at,
@@ -26,6 +27,7 @@ __all__ = [
     "FORMATS",
     "MAX_WINDOW_PIXELS",
     "DecodeError",
+    "DecodeTarget",
     "DirectFormats",
     "EncodeError",
     "Encoder",
@@ -45,6 +47,17 @@ __all__ = [
     "read_header",
 ]
 
-for _cls in (DecodeError, DirectFormats, EncodeError, Limits, Header, Image, ImageType, Encoder, Window):
+for _cls in (
+    DecodeError,
+    DecodeTarget,
+    DirectFormats,
+    EncodeError,
+    Limits,
+    Header,
+    Image,
+    ImageType,
+    Encoder,
+    Window,
+):
     _cls.__module__ = __name__
 del _cls

@@ -19,7 +19,16 @@ from ._lib import ffi, lib
 from ._types import FORMATS, Header, Image, ImageType
 from ._window import Window
 
-__all__ = ["decode", "decode_at", "decode_into", "decode_zlib", "decode_zlib_into", "inflate", "read_header"]
+__all__ = [
+    "DecodeTarget",
+    "decode",
+    "decode_at",
+    "decode_into",
+    "decode_zlib",
+    "decode_zlib_into",
+    "inflate",
+    "read_header",
+]
 
 _DEFAULT_LIMITS = Limits()
 #: An inflated ZLIB_GLZ_RGB blob may hold this many bytes per pixel of ``Limits.max_pixels``,
@@ -229,6 +238,8 @@ def decode_into(
 
 
 _SKIPPED = int(lib.GLZ_SKIPPED)
+#: The first type of the packed formats, as an int (enum attribute lookups are slow per call).
+_FIRST_PACKED = int(ImageType.RGB16)
 
 
 class DirectFormats:
@@ -254,6 +265,61 @@ class DirectFormats:
         return f"DirectFormats({self.formats!r})"
 
 
+def _exported_blob(blob: Any, width: int, height: int, limits: Limits) -> Any:
+    """``limits`` checked against ``width`` x ``height``, then ``blob`` exported for the C call."""
+    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
+        limits.check("GLZ", width, height)
+    try:
+        return ffi.from_buffer(blob)
+    except (TypeError, BufferError, ValueError):
+        return ffi.from_buffer(byte_view("GLZ", blob))  # DecodeError naming what is wrong
+
+
+def _decode_at(
+    window: Window,
+    src: Any,
+    dst: Any,
+    size: int,
+    stride: int,
+    x: int,
+    y: int,
+    width: int,
+    height: int,
+    packed: int,
+    max_pixels: int,
+) -> str | None:
+    """The C call of :func:`decode_at` under the window's lock; ``src`` is released on return."""
+    with window._lock, src:
+        h, err = window._head, window._err
+        try:
+            code = lib.glz_decode_at(
+                window._ptr, src, ffi.sizeof(src), dst, size, stride, x, y, width, height,
+                packed, max_pixels, err, h,
+            )  # fmt: skip
+        except (OverflowError, TypeError):
+            code = lib.SC_E_ARG
+        if code == 0:
+            return _FORMAT_NAMES[(packed >> (4 * (h.type - _FIRST_PACKED))) & 15]
+        if code == _SKIPPED:
+            return None
+        if code in (lib.SC_E_BUFFER, lib.SC_E_ARG):
+            failure = DecodeError(
+                f"GLZ decode_at: {width}x{height} at {x},{y} with stride {stride} is not inside "
+                f"a {size}-byte buffer"
+            )
+        else:
+            failure = _decode_error(code, int(err.offset), int(err.pixel), int(err.detail), h)
+    raise failure
+
+
+def _writable(out: Any) -> Any:
+    """``out`` exported for writing; DecodeError when it cannot be."""
+    try:
+        return ffi.from_buffer(out, require_writable=True)
+    except (TypeError, BufferError, ValueError) as exc:
+        raise DecodeError(f"GLZ decode_at needs a writable contiguous buffer ({exc})") from None
+
+
 def decode_at(
     blob: Any,
     out: Any,
@@ -275,43 +341,99 @@ def decode_at(
     Returns the format written, or None, having done nothing, when the image does not
     qualify (another size, or a type not in ``formats``).  One header parse and one C call:
     the per-draw path of a client.  A rectangle not inside ``out`` is a DecodeError.
+    :class:`DecodeTarget` does the same into a buffer exported once for many calls.
     """
     if not isinstance(formats, DirectFormats):
         formats = DirectFormats(formats)
     limits = limits or _DEFAULT_LIMITS
-    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
-        limits.check("GLZ", width, height)
+    src = _exported_blob(blob, width, height, limits)
     try:
-        src = ffi.from_buffer(blob)
-    except (TypeError, BufferError, ValueError):
-        src = ffi.from_buffer(byte_view("GLZ", blob))  # DecodeError naming what is wrong
-    try:
-        dst = ffi.from_buffer(out, require_writable=True)
-    except (TypeError, BufferError, ValueError) as exc:
+        dst = _writable(out)
+    except DecodeError:
         ffi.release(src)
-        raise DecodeError(f"GLZ decode_at needs a writable contiguous buffer ({exc})") from None
-    packed = formats.packed
-    with window._lock, dst, src:
-        h, err, size = window._head, window._err, ffi.sizeof(dst)
-        try:
-            code = lib.glz_decode_at(
-                window._ptr, src, ffi.sizeof(src), dst, size, stride, x, y, width, height,
-                packed, limits.max_pixels, err, h,
-            )  # fmt: skip
-        except (OverflowError, TypeError):
-            code = lib.SC_E_ARG
-        if code == 0:
-            return _FORMAT_NAMES[(packed >> (4 * (h.type - ImageType.RGB16))) & 15]
-        if code == _SKIPPED:
-            return None
-        if code in (lib.SC_E_BUFFER, lib.SC_E_ARG):
-            failure = DecodeError(
-                f"GLZ decode_at: {width}x{height} at {x},{y} with stride {stride} is not inside "
-                f"a {size}-byte buffer"
-            )
-        else:
-            failure = _decode_error(code, int(err.offset), int(err.pixel), int(err.detail), h)
-    raise failure
+        raise
+    with dst:
+        size = ffi.sizeof(dst)
+        return _decode_at(
+            window, src, dst, size, stride, x, y, width, height, formats.packed, limits.max_pixels
+        )
+
+
+class DecodeTarget:
+    """A writable buffer (a client's surface) exported once for many :meth:`decode_at` calls,
+    with its row stride, output formats and limits: what :func:`decode_at` checks and exports
+    on every call is done here once.
+
+    The buffer stays exported, and alive, until :meth:`release` (or the end of a ``with``
+    block, or this object going away): a ``bytearray`` cannot change size meanwhile.  After
+    :meth:`release`, :meth:`decode_at` is a DecodeError.
+    """
+
+    __slots__ = (
+        "_dst",
+        "_max_height",
+        "_max_pixels",
+        "_max_width",
+        "_packed",
+        "_size",
+        "formats",
+        "limits",
+        "stride",
+    )
+
+    def __init__(
+        self,
+        out: Any,
+        stride: int,
+        *,
+        formats: DirectFormats | Mapping[ImageType, str],
+        limits: Limits | None = None,
+    ) -> None:
+        if not isinstance(formats, DirectFormats):
+            formats = DirectFormats(formats)
+        #: The output format of each image type (see :class:`DirectFormats`).
+        self.formats = formats
+        #: The caps every decoded image is checked against.
+        self.limits = limits or _DEFAULT_LIMITS
+        #: Bytes from one row of the buffer to the next.
+        self.stride = stride
+        self._packed = formats.packed
+        self._max_width = self.limits.max_width
+        self._max_height = self.limits.max_height
+        self._max_pixels = self.limits.max_pixels
+        self._dst: Any = _writable(out)
+        self._size = int(ffi.sizeof(self._dst))
+
+    def decode_at(self, blob: Any, x: int, y: int, width: int, height: int, window: Window) -> str | None:
+        """:func:`decode_at` of ``blob`` into this buffer (the format written, or None)."""
+        dst = self._dst
+        if dst is None:
+            raise DecodeError("GLZ decode_at: the target was released")
+        if width > self._max_width or height > self._max_height or width * height > self._max_pixels:
+            self.limits.check("GLZ", width, height)
+        try:  # (_exported_blob inlined: this is the per-draw path)
+            src = ffi.from_buffer(blob)
+        except (TypeError, BufferError, ValueError):
+            src = ffi.from_buffer(byte_view("GLZ", blob))  # DecodeError naming what is wrong
+        return _decode_at(
+            window, src, dst, self._size, self.stride, x, y, width, height, self._packed, self._max_pixels
+        )
+
+    def release(self) -> None:
+        """Let go of the buffer now (idempotent)."""
+        dst, self._dst = self._dst, None
+        if dst is not None:
+            ffi.release(dst)
+
+    def __enter__(self) -> DecodeTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "released" if self._dst is None else f"{self._size} bytes"
+        return f"DecodeTarget({state}, stride={self.stride}, formats={self.formats.formats!r})"
 
 
 _ZLIB_HEAD = struct.Struct("<II")

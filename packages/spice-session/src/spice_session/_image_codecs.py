@@ -158,11 +158,13 @@ _GLZ_INTO = (_direct_formats(False), _direct_formats(True))
 def _glz_at(
     blob: Payload, surface: Surface, x: int, y: int, image: WireImage, store: ImageStore
 ) -> str | None:
-    formats = _GLZ_INTO[surface.has_alpha]
-    return spice_glz.decode_at(
-        blob, surface.flat, surface.stride, x, y, image.width, image.height,
-        formats=formats, limits=_GLZ_LIMITS, window=store.glz,
-    )  # fmt: skip
+    target = surface._glz_target
+    if target is None:  # the surface's buffer, exported once for all its draws
+        formats = _GLZ_INTO[surface.has_alpha]
+        target = surface._glz_target = spice_glz.DecodeTarget(
+            surface.flat, surface.stride, formats=formats, limits=_GLZ_LIMITS
+        )
+    return target.decode_at(blob, x, y, image.width, image.height, store.glz)
 
 
 _LZ_PALETTE = frozenset(t for t in spice_lz.ImageType if t.is_palette)

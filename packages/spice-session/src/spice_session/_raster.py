@@ -29,6 +29,12 @@ U32 = npt.NDArray[np.uint32]
 Mask = npt.NDArray[np.bool_]
 
 _ALL = np.uint32(0xFFFFFFFF)
+_RECTS = int(ClipType.RECTS)
+# Ropd bits as ints: IntFlag operators cost ~1 us each, per draw
+_OP_PUT, _OP_OR, _OP_AND, _OP_XOR = int(Ropd.OP_PUT), int(Ropd.OP_OR), int(Ropd.OP_AND), int(Ropd.OP_XOR)
+_OP_ANY = _OP_PUT | _OP_OR | _OP_AND | _OP_XOR
+_OP_BLACKNESS, _OP_WHITENESS, _OP_INVERS = int(Ropd.OP_BLACKNESS), int(Ropd.OP_WHITENESS), int(Ropd.OP_INVERS)
+_INVERS_RES = int(Ropd.INVERS_RES)
 
 
 @dataclass
@@ -75,7 +81,7 @@ def region_for(width: int, height: int, box: Rect, clip: Clip) -> Region:
     x0, y0 = max(box.left, 0), max(box.top, 0)
     x1, y1 = max(x0, min(box.right, width)), max(y0, min(box.bottom, height))
     region = Region(x0, y0, x1, y1)
-    if clip.type != ClipType.RECTS or region.is_empty():
+    if clip.type != _RECTS or region.is_empty():
         return region
     rects = clip.rects
     if not rects:
@@ -110,29 +116,29 @@ def rop2(desc: int, src: Array | int, dest: Array, src_flag: int, dest_flag: int
     BLACKNESS, WHITENESS and INVERS ignore the inputs.  Without any OP bit: a copy.  The
     result may be a read-only view (of ``src`` broadcast): for ``store``, not for writing.
     """
-    dtype = dest.dtype
-    ones = np.iinfo(dtype).max
-    if desc & Ropd.OP_BLACKNESS and not desc & (Ropd.OP_PUT | Ropd.OP_OR | Ropd.OP_AND | Ropd.OP_XOR):
-        return np.zeros_like(dest)
-    if desc & Ropd.OP_WHITENESS and not desc & (Ropd.OP_PUT | Ropd.OP_OR | Ropd.OP_AND | Ropd.OP_XOR):
-        return np.full_like(dest, ones)
-    if desc & Ropd.OP_INVERS and not desc & (Ropd.OP_PUT | Ropd.OP_OR | Ropd.OP_AND | Ropd.OP_XOR):
-        return np.bitwise_not(dest)
-    s = np.asarray(src, dtype=dtype)
+    desc, src_flag, dest_flag = int(desc), int(src_flag), int(dest_flag)
+    if not desc & _OP_ANY:
+        if desc & _OP_BLACKNESS:
+            return np.zeros_like(dest)
+        if desc & _OP_WHITENESS:
+            return np.full_like(dest, np.iinfo(dest.dtype).max)
+        if desc & _OP_INVERS:
+            return np.bitwise_not(dest)
+    s = np.asarray(src, dtype=dest.dtype)
     if desc & src_flag:
         s = np.bitwise_not(s)
-    if desc & Ropd.OP_PUT or not desc & (Ropd.OP_OR | Ropd.OP_AND | Ropd.OP_XOR):
+    if desc & _OP_PUT or not desc & (_OP_OR | _OP_AND | _OP_XOR):
         # a read-only view: a solid fill is not made into a picture first (store() writes it)
         out = np.broadcast_to(s, dest.shape)
     else:
         d = np.bitwise_not(dest) if desc & dest_flag else dest
-        if desc & Ropd.OP_OR:
+        if desc & _OP_OR:
             out = s | d
-        elif desc & Ropd.OP_AND:
+        elif desc & _OP_AND:
             out = s & d
         else:
             out = s ^ d
-    if desc & Ropd.INVERS_RES:
+    if desc & _INVERS_RES:
         out = np.bitwise_not(out)
     result: Array = out
     return result

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 from spice_proto import SurfaceFmt
 
 from ._errors import DisplayError
+
+if TYPE_CHECKING:
+    import spice_glz
 
 __all__ = ["MAX_SURFACE_PIXELS", "MAX_SURFACE_SIDE", "Surface", "bytes_per_pixel", "check_surface_size"]
 
@@ -50,6 +55,7 @@ class Surface:
 
     __slots__ = (
         "_data",
+        "_glz_target",
         "format",
         "has_alpha",
         "height",
@@ -78,6 +84,9 @@ class Surface:
         self.words: npt.NDArray[np.uint32] | None = (
             self._data.view(np.uint32).reshape(height, width) if bpp == 4 else None
         )
+        #: The buffer exported once for GLZ images decoded straight into it (made on first
+        #: use; it keeps ``_data`` exported, and goes with the surface).
+        self._glz_target: spice_glz.DecodeTarget | None = None
 
     @property
     def bpp(self) -> int:
