@@ -115,8 +115,8 @@ SPICE_PROTO_LOWLEVEL = _names(
     # The stock field codecs
     "BOOL8 BOOL32 I16 I32 I64 U8 U16 U32 U64 CString Counted EnumScalar Fixed Items LengthOf "
     "PointedCString Pointer Rest Scalar SizedBytes Text Var When bit_flags fixed_bytes lenient "
-    # Presenting re-exports
-    "publish "
+    # Presenting re-exports, making records
+    "publish frozen frozen_kw "
 )
 
 SPICE_PROTO_USBREDIR = _names(

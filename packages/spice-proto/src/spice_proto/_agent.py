@@ -12,7 +12,6 @@ other type is passed along as an :class:`AgentMessage` with raw data.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import Annotated, ClassVar, TypeVar
 
@@ -20,6 +19,7 @@ from ._caps import Caps
 from ._errors import ProtocolError
 from ._field_codecs import BOOL32, I32, U32, Items, LengthOf, bit_flags, lenient
 from ._fields import Codec, Entry, OutWriter, Struct, read_fields, sub, write_fields
+from ._frozen import frozen
 from ._wire import Reader, Writer
 
 __all__ = [
@@ -88,7 +88,7 @@ class AgentMonitorsFlags(IntFlag):
     PHYSICAL_SIZE = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentMessage:
     """One VDAgentMessage: its type, opaque cookie and raw data."""
 
@@ -157,7 +157,7 @@ class AgentStream:
 _B = TypeVar("_B", bound="_AgentBody")
 
 
-@dataclass(frozen=True)
+@frozen
 class _AgentBody:
     """An agent message's data, declared like a channel message: a codec with each field."""
 
@@ -189,7 +189,7 @@ class _CapsWords(Codec[Caps]):
             o.w.u32(word)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentAnnounceCapabilities(_AgentBody):
     """VDAgentAnnounceCapabilities: u32 request (answer with ours), then the caps words."""
 
@@ -200,7 +200,7 @@ class AgentAnnounceCapabilities(_AgentBody):
     caps: Annotated[Caps, _CapsWords()]
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentMonConfig:
     """One monitor of VDAgentMonitorsConfig; on the wire height, width, depth, x, y."""
 
@@ -219,7 +219,7 @@ class AgentMonConfig:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentMonitorsConfig(_AgentBody):
     """VDAgentMonitorsConfig: u32 count, u32 flags, then 20 bytes per monitor."""
 
@@ -236,7 +236,7 @@ class AgentMonitorsConfig(_AgentBody):
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentReply(_AgentBody):
     """VDAgentReply: which message type is answered, and 1 (success) or 2 (error)."""
 

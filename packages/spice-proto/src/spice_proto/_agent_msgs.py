@@ -9,13 +9,13 @@ come from spice-protocol's ``vd_agent.h``; every malformed body raises :class:`P
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import ClassVar
 
 from ._agent import AgentCap, AgentMessage, AgentMessageType
 from ._caps import Caps
 from ._errors import ProtocolError
+from ._frozen import frozen
 from ._wire import Reader, Writer
 
 __all__ = [
@@ -70,7 +70,7 @@ class AgentDisplayConfigFlags(IntFlag):
     SET_COLOR_DEPTH = 8
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentClipboardLayout:
     """Which optional clipboard fields are on the wire: both sides' caps decide."""
 
@@ -114,7 +114,7 @@ def _types(r: Reader) -> tuple[AgentClipboardType | int, ...]:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentClipboardGrab:
     """VDAgentClipboardGrab: [selection], [serial], then the offered types."""
 
@@ -140,7 +140,7 @@ class AgentClipboardGrab:
         return cls(_types(r), selection, serial)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentClipboardRequest:
     """VDAgentClipboardRequest: [selection], the wanted type."""
 
@@ -163,7 +163,7 @@ class AgentClipboardRequest:
         return cls(_enum(AgentClipboardType, kind), selection)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentClipboard:
     """VDAgentClipboard: [selection], the type, then the data (type NONE: no data to give)."""
 
@@ -186,7 +186,7 @@ class AgentClipboard:
         return cls(_enum(AgentClipboardType, kind), r.rest(), selection)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentClipboardRelease:
     """VDAgentClipboardRelease: only the [selection]."""
 
@@ -205,7 +205,7 @@ class AgentClipboardRelease:
         return cls(selection)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentMaxClipboard:
     """VDAgentMaxClipboard: the largest clipboard data the sender accepts (i32; <= 0: no limit)."""
 
@@ -223,7 +223,7 @@ class AgentMaxClipboard:
         return cls(value)
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentDisplayConfig:
     """VDAgentDisplayConfig: u32 flags, u32 colour depth (used with SET_COLOR_DEPTH)."""
 
@@ -248,7 +248,7 @@ def _key_file(name: str, size: int) -> bytes:
     return f"[vdagent-file-xfer]\nname={name}\nsize={size}\n".encode() + b"\0"  # agents read a C string
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentFileXferStart:
     """VDAgentFileXferStartMessage: u32 id, then a NUL-terminated GLib key file (file name, size)."""
 
@@ -280,7 +280,7 @@ class AgentFileXferStart:
         return cls(xfer_id, name, int(size))
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentFileXferStatus:
     """VDAgentFileXferStatusMessage: u32 id, u32 result, then detail bytes (see ``free_space``/``error``)."""
 
@@ -315,7 +315,7 @@ class AgentFileXferStatus:
         return None
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentFileXferData:
     """VDAgentFileXferDataMessage: u32 id, u64 size, then ``size`` bytes of the file."""
 

@@ -48,11 +48,12 @@ from __future__ import annotations
 import enum
 import struct
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ._caps import Caps
 from ._enums import VERSION_MAJOR, ChannelType, CommonCap, CommonMsg, LinkErr, MigrateFlags
 from ._errors import ProtocolError
+from ._frozen import frozen
 from ._header import _DATA as _DATA_HEADER
 from ._header import _MINI as _MINI_HEADER
 from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE, DataHeader, MiniHeader
@@ -128,21 +129,21 @@ class ConnectionState(enum.Enum):
 # --- events -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkRequested:
     """Server: a client asked for a channel."""
 
     mess: LinkMess
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkReplyReceived:
     """Client: the server accepted the link request and sent its key and capabilities."""
 
     reply: LinkReply
 
 
-@dataclass(frozen=True)
+@frozen
 class TicketReceived:
     """Server: the client's auth mechanism and encrypted ticket."""
 
@@ -150,14 +151,14 @@ class TicketReceived:
     ciphertext: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslMechanisms:
     """Client: the SASL mechanisms the server offers (``start_sasl`` asked)."""
 
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslReply:
     """Client: the server's SASL data (``None``: none, distinct from empty) and whether it is done."""
 
@@ -165,13 +166,13 @@ class SaslReply:
     complete: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslLayerStarted:
     """Client: the server accepted the SASL login and, as :meth:`Connection.sasl_security_layer`
     announced, every byte from here on is wrapped; the link result follows inside the layer."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslStartReceived:
     """Server: the client's chosen SASL mechanism and its initial data (``None``: none)."""
 
@@ -179,14 +180,14 @@ class SaslStartReceived:
     data: bytes | None = field(repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class SaslStepReceived:
     """Server: the client's next SASL data (``None``: none), after :meth:`Connection.sasl_continue`."""
 
     data: bytes | None = field(repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkEstablished:
     """Client: the server accepted the ticket; the capabilities are the server's."""
 
@@ -195,14 +196,14 @@ class LinkEstablished:
     mini_header: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkFailed:
     """The link was refused (client: by the server; server: a malformed request we answered)."""
 
     error: LinkErr
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageReceived:
     """A message from the peer and its serial number."""
 
@@ -210,7 +211,7 @@ class MessageReceived:
     serial: int
 
 
-@dataclass(frozen=True)
+@frozen
 class ConnectionClosed:
     """The peer closed the connection cleanly (between messages)."""
 

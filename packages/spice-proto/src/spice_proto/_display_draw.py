@@ -9,7 +9,6 @@ them out after the fixed part and patches the pointers; decoding follows them.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 from typing import Annotated, ClassVar, TypeVar
 
 from ._display_images import Image
@@ -39,6 +38,7 @@ from ._display_types import (
 from ._draw_fast import decode_copy_like
 from ._enums import AlphaFlags, CompositeFlags, DisplayMsg, ImageScaleMode, Ropd
 from ._field_codecs import U8, U16, U32, EnumScalar, Pointer, Var, When, bit_flags
+from ._frozen import frozen
 from ._message import register
 from ._msg_display import ServerMessage
 
@@ -68,7 +68,7 @@ _ROPD = bit_flags("H", Ropd)
 _SCALE_MODE = EnumScalar("B", ImageScaleMode)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Draw(ServerMessage):
     """The DisplayBase fields of every draw command."""
 
@@ -82,7 +82,7 @@ class _Draw(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayCopyBits(_Draw):
     """COPY_BITS: copy the surface area at ``src_pos`` to ``box``."""
 
@@ -92,7 +92,7 @@ class DisplayCopyBits(_Draw):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawFill(_Draw):
     """DRAW_FILL: paint ``box`` with a brush."""
 
@@ -103,7 +103,7 @@ class DisplayDrawFill(_Draw):
     mask: Annotated[QMask, QMASK] = _NO_MASK
 
 
-@dataclass(frozen=True)
+@frozen
 class _FromImage(_Draw):
     """The source of the draw commands that copy from an image."""
 
@@ -112,7 +112,7 @@ class _FromImage(_Draw):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawOpaque(_FromImage):
     """DRAW_OPAQUE: copy an image combined with a brush."""
 
@@ -124,7 +124,7 @@ class DisplayDrawOpaque(_FromImage):
     mask: Annotated[QMask, QMASK] = _NO_MASK
 
 
-@dataclass(frozen=True)
+@frozen
 class _CopyLike(_FromImage):
     rop_descriptor: Annotated[Ropd, _ROPD] = Ropd.OP_PUT
     scale_mode: Annotated[ImageScaleMode, _SCALE_MODE] = ImageScaleMode.INTERPOLATE
@@ -138,7 +138,7 @@ class _CopyLike(_FromImage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawCopy(_CopyLike):
     """DRAW_COPY: copy ``src_area`` of ``src_bitmap`` into ``box`` (the workhorse)."""
 
@@ -146,20 +146,20 @@ class DisplayDrawCopy(_CopyLike):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawBlend(_CopyLike):
     """DRAW_BLEND: like DRAW_COPY, combined with the destination by ``rop_descriptor``."""
 
     TYPE: ClassVar[int] = DisplayMsg.DRAW_BLEND
 
 
-@dataclass(frozen=True)
+@frozen
 class _MaskOnly(_Draw):
     mask: Annotated[QMask, QMASK] = _NO_MASK
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawBlackness(_MaskOnly):
     """DRAW_BLACKNESS: fill with black."""
 
@@ -167,7 +167,7 @@ class DisplayDrawBlackness(_MaskOnly):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawWhiteness(_MaskOnly):
     """DRAW_WHITENESS: fill with white."""
 
@@ -175,7 +175,7 @@ class DisplayDrawWhiteness(_MaskOnly):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawInvers(_MaskOnly):
     """DRAW_INVERS: invert the destination."""
 
@@ -183,7 +183,7 @@ class DisplayDrawInvers(_MaskOnly):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawRop3(_FromImage):
     """DRAW_ROP3: combine image, brush and destination with a ternary raster op."""
 
@@ -196,7 +196,7 @@ class DisplayDrawRop3(_FromImage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawStroke(_Draw):
     """DRAW_STROKE: draw a path with a brush."""
 
@@ -210,7 +210,7 @@ class DisplayDrawStroke(_Draw):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawText(_Draw):
     """DRAW_TEXT: glyphs painted with ``fore_brush`` over ``back_area`` painted with ``back_brush``."""
 
@@ -225,7 +225,7 @@ class DisplayDrawText(_Draw):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawTransparent(_FromImage):
     """DRAW_TRANSPARENT: copy an image, skipping pixels of ``src_color``."""
 
@@ -236,7 +236,7 @@ class DisplayDrawTransparent(_FromImage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawAlphaBlend(_Draw):
     """DRAW_ALPHA_BLEND: blend an image with constant ``alpha`` (and its own, per ``alpha_flags``)."""
 
@@ -257,7 +257,7 @@ _OPTIONAL: tuple[tuple[CompositeFlags, str], ...] = (
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayDrawComposite(_Draw):
     """DRAW_COMPOSITE: a Render-style composite.
 

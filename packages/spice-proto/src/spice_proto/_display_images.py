@@ -13,13 +13,13 @@ fields are keyword-only.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from ._enums import BitmapFlags, BitmapFmt, ImageFlags, ImageType, JpegAlphaFlags
 from ._errors import ProtocolError
 from ._field_codecs import U32, U64, Fixed, SizedBytes, bit_flags
 from ._fields import Entry, Layout, OutWriter, layout, member, read_payload, read_pointer, sub
+from ._frozen import frozen, frozen_kw
 from ._wire import Payload, Reader
 
 __all__ = [
@@ -60,7 +60,7 @@ def _unpacked(values: tuple[Any, ...]) -> tuple[Any, ...]:
     return values
 
 
-@dataclass(frozen=True)
+@frozen
 class Palette:
     """A colour table: ``unique`` (its cache id) and up to 65535 u32 entries."""
 
@@ -84,7 +84,7 @@ class Palette:
 _PALETTE_HEAD: Fixed[tuple[Any, ...]] = Fixed("QH", ("unique", "num_ents"), _values, _unpacked)
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageDescriptor:
     """The common head of every image."""
 
@@ -124,7 +124,7 @@ def image_class(image_type: ImageType | int) -> type[Image] | None:
         return None
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class Image:
     """Base of the image classes: the descriptor fields; subclasses add the payload.
 
@@ -230,7 +230,7 @@ def _read_palette_field(
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class BitmapImage(Image):
     """Uncompressed pixels: ``stride * y`` bytes, rows bottom-up unless ``TOP_DOWN``.
 
@@ -286,7 +286,7 @@ _BITMAP_HEAD: Fixed[tuple[Any, ...]] = Fixed(
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class BinaryImage(Image):
     """An image whose payload is ``u32 data_size`` then that many bytes of codec data."""
 
@@ -294,7 +294,7 @@ class BinaryImage(Image):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class QuicImage(BinaryImage):
     """QUIC-compressed pixels (decode with ``spice_quic``)."""
 
@@ -302,7 +302,7 @@ class QuicImage(BinaryImage):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class LzRgbImage(BinaryImage):
     """LZ-compressed RGB(A) pixels (decode with ``spice_lz``)."""
 
@@ -310,7 +310,7 @@ class LzRgbImage(BinaryImage):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class GlzRgbImage(BinaryImage):
     """GLZ-compressed pixels, referring to the channel's dictionary (``spice_glz``)."""
 
@@ -318,7 +318,7 @@ class GlzRgbImage(BinaryImage):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class JpegImage(BinaryImage):
     """A JPEG file."""
 
@@ -326,7 +326,7 @@ class JpegImage(BinaryImage):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class Lz4Image(BinaryImage):
     """LZ4 data: ``u8 top_down, u8 BitmapFmt``, then ``[u32 big-endian size][block]...``."""
 
@@ -334,7 +334,7 @@ class Lz4Image(BinaryImage):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class LzPltImage(Image):
     """LZ-compressed palette indices; the palette is inline or (``PAL_FROM_CACHE``) cached."""
 
@@ -365,7 +365,7 @@ _LZ_PLT_HEAD: Fixed[tuple[Any, ...]] = Fixed("BI", ("flags", "data_size"), _valu
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class ZlibGlzRgbImage(Image):
     """A GLZ image of ``glz_data_size`` bytes, deflated into ``data``."""
 
@@ -377,7 +377,7 @@ class ZlibGlzRgbImage(Image):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class JpegAlphaImage(Image):
     """A JPEG (the first ``jpeg_size`` bytes of ``data``) followed by an LZ alpha plane."""
 
@@ -398,7 +398,7 @@ class JpegAlphaImage(Image):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class SurfaceImage(Image):
     """The current contents of another surface."""
 
@@ -409,7 +409,7 @@ class SurfaceImage(Image):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class FromCacheImage(Image):
     """The image the client cached under ``id`` (possibly lossy)."""
 
@@ -417,7 +417,7 @@ class FromCacheImage(Image):
 
 
 @_image_type
-@dataclass(frozen=True, kw_only=True)
+@frozen_kw
 class FromCacheLosslessImage(Image):
     """The image cached under ``id``, which must be the lossless version."""
 

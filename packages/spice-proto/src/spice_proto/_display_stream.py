@@ -3,12 +3,12 @@ STREAM_REPORT is in ``_msg_display``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._display_types import CLIP, RECT, Clip, Rect
 from ._enums import DisplayMsg, StreamFlags, VideoCodecType
 from ._field_codecs import U32, U64, SizedBytes, bit_flags, lenient
+from ._frozen import frozen
 from ._message import register
 from ._msg_display import ServerMessage
 from ._wire import Payload
@@ -28,7 +28,7 @@ _FRAME = SizedBytes()
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamCreate(ServerMessage):
     """STREAM_CREATE: frames of ``stream_width`` x ``stream_height`` scaled into ``dest``.
 
@@ -51,7 +51,7 @@ class DisplayStreamCreate(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamData(ServerMessage):
     """STREAM_DATA: one encoded frame, to show at ``multi_media_time``.
 
@@ -66,7 +66,7 @@ class DisplayStreamData(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamDataSized(ServerMessage):
     """STREAM_DATA_SIZED: a frame of its own ``width`` x ``height``, scaled into ``dest``."""
 
@@ -81,7 +81,7 @@ class DisplayStreamDataSized(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamClip(ServerMessage):
     """STREAM_CLIP: a new clip for a stream."""
 
@@ -92,7 +92,7 @@ class DisplayStreamClip(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamDestroy(ServerMessage):
     """STREAM_DESTROY."""
 
@@ -102,7 +102,7 @@ class DisplayStreamDestroy(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamDestroyAll(ServerMessage):
     """STREAM_DESTROY_ALL."""
 
@@ -110,7 +110,7 @@ class DisplayStreamDestroyAll(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamActivateReport(ServerMessage):
     """STREAM_ACTIVATE_REPORT: send STREAM_REPORTs for this stream."""
 

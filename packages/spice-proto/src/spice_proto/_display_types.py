@@ -8,7 +8,6 @@ re-exported here.  Field names follow spice-protocol.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Annotated, Any, ClassVar, TypeVar, cast
 
@@ -25,6 +24,7 @@ from ._enums import (
 from ._errors import ProtocolError
 from ._field_codecs import U8, U16, U32, Counted, EnumScalar, Fixed, Pointer, Var, bit_flags
 from ._fields import OutWriter, Struct, at, layout, member, read_bytes, read_pointer, sub
+from ._frozen import frozen
 from ._wire import Reader, Writer
 
 __all__ = [
@@ -92,7 +92,7 @@ def _packed(cls: type[_P], codes: str, wire_order: str, build: Any = None, **enu
     return codec
 
 
-@dataclass(frozen=True)
+@frozen
 class Point(_Packed):
     """A point with i32 coordinates."""
 
@@ -100,7 +100,7 @@ class Point(_Packed):
     y: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Point16(_Packed):
     """A point with i16 coordinates (composite origins)."""
 
@@ -108,7 +108,7 @@ class Point16(_Packed):
     y: int
 
 
-@dataclass(frozen=True)
+@frozen
 class PointFix(_Packed):
     """A point in 28.4 fixed point; ``x`` and ``y`` are the raw i32 values (16 = 1.0)."""
 
@@ -116,7 +116,7 @@ class PointFix(_Packed):
     y: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Rect(_Packed):
     """A rectangle, ``right`` and ``bottom`` exclusive.  On the wire: top, left, bottom, right (i32)."""
 
@@ -178,7 +178,7 @@ class Rect(_Packed):
         return Rect(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
 
 
-@dataclass(frozen=True)
+@frozen
 class Transform(_Packed):
     """A 2x3 affine matrix of u32 values (pixman 16.16 fixed point), row by row."""
 
@@ -200,7 +200,7 @@ _CLIP_TYPE = EnumScalar("B", ClipType)
 _BRUSH_TYPE = EnumScalar("B", BrushType)
 
 
-@dataclass(frozen=True)
+@frozen
 class Clip:
     """``ClipType.NONE`` (draw everywhere) or ``RECTS``: the union of ``rects`` (inline on the wire)."""
 
@@ -236,7 +236,7 @@ _NO_CLIP = Clip()
 CLIP: Var[Clip] = Var(Clip._read, lambda o, clip: clip._write(o.w))
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayBase(_Declared):
     """What every draw command starts with: target surface, bounding box, clip."""
 
@@ -245,7 +245,7 @@ class DisplayBase(_Declared):
     clip: Annotated[Clip, CLIP] = Clip()
 
 
-@dataclass(frozen=True)
+@frozen
 class Pattern:
     """A tiled image brush, ``pos`` being the tile origin."""
 
@@ -253,7 +253,7 @@ class Pattern:
     pos: Point = Point(0, 0)
 
 
-@dataclass(frozen=True)
+@frozen
 class Brush:
     """``NONE``, ``SOLID`` (``color``, a u32 pixel) or ``PATTERN`` (``pattern``)."""
 
@@ -272,7 +272,7 @@ class Brush:
         return cls(BrushType.SOLID, color)
 
     @classmethod
-    def of_pattern(cls, image: Image, pos: Point = Point(0, 0)) -> Brush:
+    def of_pattern(cls, image: Image, pos: Point = Point(0, 0)) -> Brush:  # noqa: B008 - frozen
         return cls(BrushType.PATTERN, pattern=Pattern(image, pos))
 
     def _write(self, o: OutWriter) -> None:
@@ -295,7 +295,7 @@ class Brush:
         return cls(brush_type)
 
 
-@dataclass(frozen=True)
+@frozen
 class QMask:
     """An optional 1-bit mask image at ``pos`` (``bitmap`` ``None``: no mask)."""
 
@@ -334,7 +334,7 @@ BRUSH: Var[Brush] = Var(Brush._read, lambda o, brush: brush._write(o))
 QMASK: Var[QMask] = Var(QMask._read, lambda o, mask: mask._write(o))
 
 
-@dataclass(frozen=True)
+@frozen
 class PathSegment(_Declared):
     """Points joined by lines (or Béziers with ``PathFlags.BEZIER``)."""
 
@@ -342,7 +342,7 @@ class PathSegment(_Declared):
     points: Annotated[tuple[PointFix, ...], Counted(U32, "count", _POINT_FIX, 8)]
 
 
-@dataclass(frozen=True)
+@frozen
 class Path(_Declared):
     """The path of a stroke: its segments, laid out one after another."""
 
@@ -352,7 +352,7 @@ class Path(_Declared):
 PATH: Pointer[Path] = Pointer(Struct(Path))
 
 
-@dataclass(frozen=True)
+@frozen
 class LineAttr:
     """Line attributes; with ``LineFlags.STYLED``, ``style`` holds up to 255 dash lengths (28.4 fixed)."""
 
@@ -413,7 +413,7 @@ def _glyph_size(bpp: int, width: int, height: int) -> int:
     return (bpp * width + 7) // 8 * height
 
 
-@dataclass(frozen=True)
+@frozen
 class RasterGlyph:
     """One glyph: rows of ``(bpp * width + 7) // 8`` bytes, ``bpp`` set by the string's flags."""
 
@@ -433,7 +433,7 @@ _GLYPH_HEAD: Fixed[tuple[Any, ...]] = Fixed(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class GlyphString:
     """A run of glyphs (the ``String`` of DRAW_TEXT); exactly one RASTER_A1/A4/A8 flag says their depth."""
 
@@ -480,7 +480,7 @@ class GlyphString:
 GLYPH_STRING: Pointer[GlyphString] = Pointer(Var(GlyphString._read, lambda o, s: s._write(o)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Head(_Packed):
     """One monitor of MONITORS_CONFIG: a ``width`` x ``height`` area at ``x``, ``y`` of a surface."""
 
@@ -493,7 +493,7 @@ class Head(_Packed):
     flags: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class ResourceId(_Packed):
     """A cached resource named in INVAL_LIST."""
 

@@ -9,9 +9,9 @@ number and a sub-message list offset.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ._errors import ProtocolError
+from ._frozen import frozen
 
 __all__ = ["DATA_HEADER_SIZE", "MINI_HEADER_SIZE", "DataHeader", "MiniHeader"]
 
@@ -22,7 +22,7 @@ _DATA = struct.Struct("<QHII")
 _MINI = struct.Struct("<HI")
 
 
-@dataclass(frozen=True)
+@frozen
 class DataHeader:
     """SpiceDataHeader: serial u64, type u16, size u32, sub_list u32 (offset into the body, 0 = none)."""
 
@@ -42,7 +42,7 @@ class DataHeader:
         return cls(serial, msg_type, size, sub_list)
 
 
-@dataclass(frozen=True)
+@frozen
 class MiniHeader:
     """SpiceMiniDataHeader: type u16, size u32."""
 

@@ -11,12 +11,13 @@ a u32 :class:`LinkErr`.  All integers are little-endian.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
 from ._caps import Caps
 from ._enums import TICKET_PUBKEY_BYTES, VERSION_MAJOR, VERSION_MINOR, ChannelType, LinkErr
 from ._errors import ProtocolError
+from ._frozen import frozen
 from ._wire import Reader
 
 __all__ = [
@@ -55,7 +56,7 @@ class AuthMechanism(IntEnum):
     SASL = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkHeader:
     """SpiceLinkHeader: magic ``REDQ``, protocol version, size of the packet that follows."""
 
@@ -101,7 +102,7 @@ def _read_caps(r: Reader, fixed: int, n_common: int, n_channel: int, offset: int
     return Caps.from_words(words[:n_common]), Caps.from_words(words[n_common:])
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkMess:
     """SpiceLinkMess: what channel the client wants and its capabilities."""
 
@@ -141,7 +142,7 @@ class LinkMess:
         return cls(connection_id, channel_type, channel_id, common, channel)
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkReply:
     """SpiceLinkReply: the link error, the server's RSA public key (DER) and its capabilities."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import builtins
 import enum
-from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from ._enums import ChannelType
 from ._errors import ProtocolError
 from ._fields import read_fields, write_fields
+from ._frozen import frozen
 from ._wire import Reader, Writer
 
 
@@ -27,7 +27,7 @@ class Direction(enum.Enum):
     CLIENT_TO_SERVER = "client"
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     """A decoded message body.  Subclasses set the three class attributes and declare a
     codec with each field."""
@@ -65,7 +65,7 @@ class Message:
 M = TypeVar("M", bound=Message)
 
 
-@dataclass(frozen=True)
+@frozen
 class UnknownMessage:
     """A message we have no class for: its number and raw body, passed along untouched."""
 

@@ -9,11 +9,11 @@ audio data runs to the end of the body.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._enums import AudioDataMode, AudioFmt, ChannelType, PlaybackMsg, RecordMsg, RecordMsgc
 from ._field_codecs import BOOL8, U8, U16, U32, Counted, EnumScalar, Rest
+from ._frozen import frozen
 from ._message import Direction, Message, register
 
 __all__ = [
@@ -38,7 +38,7 @@ _FORMAT = EnumScalar("H", AudioFmt, "unknown audio format {}")
 _VOLUME = Counted(U8, "nchannels", U16, 2, "{} volume channels do not fit a u8")
 
 
-@dataclass(frozen=True)
+@frozen
 class _Playback(Message):
     """A playback channel message from the server."""
 
@@ -46,7 +46,7 @@ class _Playback(Message):
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class _RecordToClient(Message):
     """A record channel message from the server."""
 
@@ -54,7 +54,7 @@ class _RecordToClient(Message):
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class _RecordToServer(Message):
     """A record channel message from the client."""
 
@@ -66,7 +66,7 @@ class _RecordToServer(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackData(_Playback):
     """SPICE_MSG_PLAYBACK_DATA: u32 time (ms, media clock), then one packet of audio in the current mode."""
 
@@ -77,7 +77,7 @@ class PlaybackData(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackMode(_Playback):
     """SPICE_MSG_PLAYBACK_MODE: u32 time, u16 :class:`AudioDataMode` for the DATA that follow, mode data."""
 
@@ -89,7 +89,7 @@ class PlaybackMode(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackStart(_Playback):
     """SPICE_MSG_PLAYBACK_START: u32 channels, u16 :class:`AudioFmt`, u32 frequency (Hz), u32 time."""
 
@@ -102,7 +102,7 @@ class PlaybackStart(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackStop(_Playback):
     """SPICE_MSG_PLAYBACK_STOP: the guest stopped playing (no body)."""
 
@@ -110,7 +110,7 @@ class PlaybackStop(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackVolume(_Playback):
     """SPICE_MSG_PLAYBACK_VOLUME: u8 channel count, then a u16 volume per channel."""
 
@@ -120,7 +120,7 @@ class PlaybackVolume(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackMute(_Playback):
     """SPICE_MSG_PLAYBACK_MUTE: u8 flag."""
 
@@ -130,7 +130,7 @@ class PlaybackMute(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class PlaybackLatency(_Playback):
     """SPICE_MSG_PLAYBACK_LATENCY: the latency (ms) the client should keep (``PlaybackCap.LATENCY``)."""
 
@@ -143,7 +143,7 @@ class PlaybackLatency(_Playback):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordStart(_RecordToClient):
     """SPICE_MSG_RECORD_START: the guest wants sound: u32 channels, u16 :class:`AudioFmt`, u32 frequency."""
 
@@ -155,7 +155,7 @@ class RecordStart(_RecordToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordStop(_RecordToClient):
     """SPICE_MSG_RECORD_STOP: the guest stopped recording (no body)."""
 
@@ -163,7 +163,7 @@ class RecordStop(_RecordToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordVolume(_RecordToClient):
     """SPICE_MSG_RECORD_VOLUME: u8 channel count, then a u16 volume per channel."""
 
@@ -173,7 +173,7 @@ class RecordVolume(_RecordToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordMute(_RecordToClient):
     """SPICE_MSG_RECORD_MUTE: u8 flag."""
 
@@ -186,7 +186,7 @@ class RecordMute(_RecordToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordClientData(_RecordToServer):
     """SPICE_MSGC_RECORD_DATA: u32 time, then one packet of recorded audio in the chosen mode."""
 
@@ -197,7 +197,7 @@ class RecordClientData(_RecordToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordClientMode(_RecordToServer):
     """SPICE_MSGC_RECORD_MODE: u32 time, u16 :class:`AudioDataMode` the client will send, mode data."""
 
@@ -209,7 +209,7 @@ class RecordClientMode(_RecordToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class RecordClientStartMark(_RecordToServer):
     """SPICE_MSGC_RECORD_START_MARK: u32 time of the first recorded sample."""
 

@@ -9,7 +9,6 @@ Server to client: :class:`Migrate`, :class:`MigrateData`, :class:`SetAck`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._enums import (
@@ -23,6 +22,7 @@ from ._enums import (
 )
 from ._field_codecs import U8, U32, U64, Counted, EnumScalar, Rest, Text, bit_flags, lenient
 from ._fields import Struct
+from ._frozen import frozen
 from ._message import Direction, Message, register
 
 __all__ = [
@@ -50,7 +50,7 @@ CHANNEL_TYPE = lenient("B", ChannelType)
 _LINK_ERR = EnumScalar("I", LinkErr, "unknown LinkErr value {}")
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToClient(Message):
     """A common message from the server."""
 
@@ -58,7 +58,7 @@ class _ToClient(Message):
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToServer(Message):
     """A common message from the client."""
 
@@ -70,7 +70,7 @@ class _ToServer(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Migrate(_ToClient):
     """MIGRATE: the channel is about to migrate; flags say whether to flush and send data."""
 
@@ -80,7 +80,7 @@ class Migrate(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MigrateData(_ToClient):
     """MIGRATE_DATA: opaque channel state for the migration target."""
 
@@ -90,7 +90,7 @@ class MigrateData(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class SetAck(_ToClient):
     """SET_ACK: answer with ACK_SYNC(generation), then ACK after every ``window`` messages."""
 
@@ -101,7 +101,7 @@ class SetAck(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Ping(_ToClient):
     """PING: id, timestamp and optional padding (for measuring bandwidth); answer with :class:`Pong`."""
 
@@ -112,7 +112,7 @@ class Ping(_ToClient):
     data: Annotated[bytes, Rest()] = b""
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelWait:
     """One entry of WAIT_FOR_CHANNELS: wait until that channel has handled ``message_serial``."""
 
@@ -127,7 +127,7 @@ CHANNEL_WAIT: Struct[ChannelWait] = Struct(ChannelWait)
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class WaitForChannels(_ToClient):
     """WAIT_FOR_CHANNELS: do not handle later messages until the listed channels caught up."""
 
@@ -142,7 +142,7 @@ class WaitForChannels(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Disconnecting(_ToClient):
     """DISCONNECTING: the server is about to close the channel, with a reason."""
 
@@ -153,7 +153,7 @@ class Disconnecting(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Notify(_ToClient):
     """NOTIFY: a text message for the user (severity, visibility, code ``what``).
 
@@ -176,7 +176,7 @@ class Notify(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class AckSync(_ToServer):
     """ACK_SYNC: the client accepted the SET_ACK of this generation."""
 
@@ -186,7 +186,7 @@ class AckSync(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Ack(_ToServer):
     """ACK (empty): the client handled another window of messages."""
 
@@ -194,7 +194,7 @@ class Ack(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class Pong(_ToServer):
     """PONG: id and timestamp of the PING answered (12 bytes; the padding is never echoed)."""
 
@@ -205,7 +205,7 @@ class Pong(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MigrateFlushMark(_ToServer):
     """MIGRATE_FLUSH_MARK (empty): the client flushed its pending messages for migration."""
 
@@ -213,7 +213,7 @@ class MigrateFlushMark(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class ClientMigrateData(_ToServer):
     """MIGRATE_DATA from the client: opaque channel state."""
 
@@ -223,7 +223,7 @@ class ClientMigrateData(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class ClientDisconnecting(_ToServer):
     """DISCONNECTING from the client: it is about to close the channel."""
 

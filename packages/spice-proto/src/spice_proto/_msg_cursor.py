@@ -20,13 +20,13 @@ carries no data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, CursorFlags, CursorMsg, CursorType
 from ._errors import ProtocolError
 from ._field_codecs import BOOL8, I16, U16, U64, EnumScalar, bit_flags
 from ._fields import Codec, OutWriter, Struct, sub
+from ._frozen import frozen
 from ._message import Direction, Message, register
 from ._wire import Reader
 
@@ -67,7 +67,7 @@ def cursor_data_size(kind: CursorType | int, width: int, height: int) -> int:
     raise ValueError(f"unknown cursor type {int(kind)}")
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorHeader:
     """SpiceCursorHeader: the shape's cache key, type, size and hot spot (17 bytes)."""
 
@@ -86,7 +86,7 @@ class CursorHeader:
         return cursor_data_size(self.type, self.width, self.height)
 
 
-@dataclass(frozen=True)
+@frozen
 class Cursor:
     """SpiceCursor: flags, the header unless ``NONE``, and the shape data (rest of the body)."""
 
@@ -136,7 +136,7 @@ _CURSOR = CursorCodec()
 # --------------------------------------------------------------------------- messages
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToClient(Message):
     """A cursor channel message (they all come from the server)."""
 
@@ -145,7 +145,7 @@ class _ToClient(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorInit(_ToClient):
     """SPICE_MSG_CURSOR_INIT: position (i16 x, i16 y), u16 trail length and frequency,
     u8 visible, the cursor; also clears the client's shape cache."""
@@ -161,7 +161,7 @@ class CursorInit(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorReset(_ToClient):
     """SPICE_MSG_CURSOR_RESET: hide the cursor and clear the shape cache until the next INIT."""
 
@@ -169,7 +169,7 @@ class CursorReset(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorSet(_ToClient):
     """SPICE_MSG_CURSOR_SET: position (i16 x, i16 y), u8 visible, the new shape."""
 
@@ -182,7 +182,7 @@ class CursorSet(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorMove(_ToClient):
     """SPICE_MSG_CURSOR_MOVE: new position (i16 x, i16 y)."""
 
@@ -193,7 +193,7 @@ class CursorMove(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorHide(_ToClient):
     """SPICE_MSG_CURSOR_HIDE."""
 
@@ -201,7 +201,7 @@ class CursorHide(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorTrail(_ToClient):
     """SPICE_MSG_CURSOR_TRAIL: u16 length, u16 frequency."""
 
@@ -212,7 +212,7 @@ class CursorTrail(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorInvalOne(_ToClient):
     """SPICE_MSG_CURSOR_INVAL_ONE: drop the cached shape ``id`` (a header's ``unique``)."""
 
@@ -222,7 +222,7 @@ class CursorInvalOne(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class CursorInvalAll(_ToClient):
     """SPICE_MSG_CURSOR_INVAL_ALL: clear the shape cache."""
 

@@ -8,7 +8,6 @@ Every display message declares its wire layout next to its fields
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._display_types import HEAD, RESOURCE_ID, Head, ResourceId
@@ -38,6 +37,7 @@ from ._field_codecs import (
     lenient,
 )
 from ._fields import Entry
+from ._frozen import frozen
 from ._message import Direction, Message, register
 from ._msg_common import CHANNEL_WAIT, ChannelWait
 
@@ -70,13 +70,13 @@ _NO_SURFACE_FLAGS = SurfaceFlags(0)
 _NO_GL_FLAGS = GlScanoutFlags(0)
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerMessage(Message):
     CHANNEL: ClassVar[ChannelType | None] = ChannelType.DISPLAY
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientMessage(Message):
     CHANNEL: ClassVar[ChannelType | None] = ChannelType.DISPLAY
     DIRECTION: ClassVar[Direction] = Direction.CLIENT_TO_SERVER
@@ -86,7 +86,7 @@ class ClientMessage(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayMode(ServerMessage):
     """MODE: legacy display mode (resolution and depth)."""
 
@@ -98,7 +98,7 @@ class DisplayMode(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayMark(ServerMessage):
     """MARK: the primary surface is complete; show it."""
 
@@ -106,7 +106,7 @@ class DisplayMark(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayReset(ServerMessage):
     """RESET: drop all surfaces and caches."""
 
@@ -114,7 +114,7 @@ class DisplayReset(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayInvalList(ServerMessage):
     """INVAL_LIST: remove these resources from the client's caches."""
 
@@ -124,7 +124,7 @@ class DisplayInvalList(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayInvalAllPixmaps(ServerMessage):
     """INVAL_ALL_PIXMAPS: empty the image cache once the listed channels caught up."""
 
@@ -143,7 +143,7 @@ class DisplayInvalAllPixmaps(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayInvalPalette(ServerMessage):
     """INVAL_PALETTE: forget one cached palette."""
 
@@ -153,7 +153,7 @@ class DisplayInvalPalette(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayInvalAllPalettes(ServerMessage):
     """INVAL_ALL_PALETTES: forget every cached palette."""
 
@@ -161,7 +161,7 @@ class DisplayInvalAllPalettes(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplaySurfaceCreate(ServerMessage):
     """SURFACE_CREATE: a new surface (``SurfaceFlags.PRIMARY``: the screen)."""
 
@@ -175,7 +175,7 @@ class DisplaySurfaceCreate(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplaySurfaceDestroy(ServerMessage):
     """SURFACE_DESTROY."""
 
@@ -185,7 +185,7 @@ class DisplaySurfaceDestroy(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayMonitorsConfig(ServerMessage):
     """MONITORS_CONFIG: which parts of which surfaces are monitors (``max_allowed`` 0: no limit)."""
 
@@ -206,7 +206,7 @@ class DisplayMonitorsConfig(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayGlScanoutUnix(ServerMessage):
     """GL_SCANOUT_UNIX: a dma-buf scanout.  The fd itself travels out of band (SCM_RIGHTS),
     so it is not part of the body and a remote client cannot use this message."""
@@ -221,7 +221,7 @@ class DisplayGlScanoutUnix(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayGlDraw(ServerMessage):
     """GL_DRAW: this area of the GL scanout changed."""
 
@@ -234,7 +234,7 @@ class DisplayGlDraw(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayQualityIndicator(ServerMessage):
     """QUALITY_INDICATOR: opaque bytes (the rest of the body)."""
 
@@ -247,7 +247,7 @@ class DisplayQualityIndicator(ServerMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayInit(ClientMessage):
     """INIT: the client's image cache and GLZ dictionary (sizes in pixels)."""
 
@@ -260,7 +260,7 @@ class DisplayInit(ClientMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayStreamReport(ClientMessage):
     """STREAM_REPORT: how playback of a stream went (:data:`INVALID_STREAM_DROPS`, no frames: unsupported)."""
 
@@ -277,7 +277,7 @@ class DisplayStreamReport(ClientMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayPreferredCompression(ClientMessage):
     """PREFERRED_COMPRESSION: an :class:`ImageCompression` (plain int when unknown)."""
 
@@ -287,7 +287,7 @@ class DisplayPreferredCompression(ClientMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayGlDrawDone(ClientMessage):
     """GL_DRAW_DONE: the client finished with the last GL_DRAW."""
 
@@ -295,7 +295,7 @@ class DisplayGlDrawDone(ClientMessage):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class DisplayPreferredVideoCodecType(ClientMessage):
     """PREFERRED_VIDEO_CODEC_TYPE: codecs in order of preference (:class:`VideoCodecType` when known)."""
 

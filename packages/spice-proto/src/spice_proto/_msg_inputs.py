@@ -8,11 +8,11 @@ US key table live in :mod:`._keys` and are re-exported from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, InputsMsg, InputsMsgc, KeyboardModifierFlags, MouseButton, MouseButtonMask
 from ._field_codecs import I32, U8, U32, bit_flags, lenient
+from ._frozen import frozen
 from ._keys import KEY_NAMES, US_KEYMAP, key_code, scancode_bytes, scancode_down, scancode_up
 from ._message import Direction, Message, register
 from ._msg_main import _Data
@@ -48,7 +48,7 @@ _BUTTONS = bit_flags("H", MouseButtonMask)
 _BUTTON = lenient("B", MouseButton)
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToClient(Message):
     """An inputs channel message from the server."""
 
@@ -56,7 +56,7 @@ class _ToClient(Message):
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToServer(Message):
     """An inputs channel message from the client."""
 
@@ -68,7 +68,7 @@ class _ToServer(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsInit(_ToClient):
     """SPICE_MSG_INPUTS_INIT: the guest's lock-key state (u16 :class:`KeyboardModifierFlags`)."""
 
@@ -78,7 +78,7 @@ class InputsInit(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsKeyModifiers(_ToClient):
     """SPICE_MSG_INPUTS_KEY_MODIFIERS: the guest's lock keys changed (u16)."""
 
@@ -88,7 +88,7 @@ class InputsKeyModifiers(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsMouseMotionAck(_ToClient):
     """SPICE_MSG_INPUTS_MOUSE_MOTION_ACK: sent after every 4 (INPUT_MOTION_ACK_BUNCH) motions."""
 
@@ -99,7 +99,7 @@ class InputsMouseMotionAck(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsKeyDown(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_DOWN: u32 code from :func:`scancode_down`."""
 
@@ -109,7 +109,7 @@ class InputsKeyDown(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsKeyUp(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_UP: u32 code from :func:`scancode_up`."""
 
@@ -119,7 +119,7 @@ class InputsKeyUp(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsClientKeyModifiers(_ToServer):
     """SPICE_MSGC_INPUTS_KEY_MODIFIERS: set the guest's lock keys (u16)."""
 
@@ -129,7 +129,7 @@ class InputsClientKeyModifiers(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsKeyScancode(_Data):
     """SPICE_MSGC_INPUTS_KEY_SCANCODE: raw scancode bytes, e.g. a press and its release at once.
 
@@ -143,7 +143,7 @@ class InputsKeyScancode(_Data):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsMouseMotion(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_MOTION (server mouse mode): i32 dx, i32 dy, u16 buttons."""
 
@@ -155,7 +155,7 @@ class InputsMouseMotion(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsMousePosition(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_POSITION (client mouse mode): u32 x, u32 y, u16 buttons, u8 display."""
 
@@ -168,7 +168,7 @@ class InputsMousePosition(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsMousePress(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_PRESS: u8 button, u16 buttons held after the press."""
 
@@ -179,7 +179,7 @@ class InputsMousePress(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class InputsMouseRelease(_ToServer):
     """SPICE_MSGC_INPUTS_MOUSE_RELEASE: u8 button, u16 buttons still held after the release."""
 

@@ -10,7 +10,6 @@ migration messages.  Layouts follow spice-protocol's ``protocol.h`` and the
 from __future__ import annotations
 
 import uuid as _uuid
-from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from ._enums import ChannelType, LinkErr, MainMsg, MainMsgc, MouseMode
@@ -30,6 +29,7 @@ from ._field_codecs import (
     lenient,
 )
 from ._fields import Struct
+from ._frozen import frozen
 from ._message import Direction, Message, register
 from ._msg_common import CHANNEL_TYPE
 
@@ -77,7 +77,7 @@ _HOST = PointedCString("MigrationDstInfo.host", absent="")
 _CERT_SUBJECT = PointedCString("MigrationDstInfo.cert_subject", absent=None)
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToClient(Message):
     """A main channel message from the server."""
 
@@ -85,7 +85,7 @@ class _ToClient(Message):
     DIRECTION: ClassVar[Direction] = Direction.SERVER_TO_CLIENT
 
 
-@dataclass(frozen=True)
+@frozen
 class _ToServer(Message):
     """A main channel message from the client."""
 
@@ -96,7 +96,7 @@ class _ToServer(Message):
 # --------------------------------------------------------------------------- shared structures
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelId:
     """One entry of MAIN_CHANNELS_LIST: a channel type and its id (e.g. display 0)."""
 
@@ -106,7 +106,7 @@ class ChannelId:
     WIRE_SIZE: ClassVar[int] = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class MigrationDstInfo:
     """Where a migrating client should connect: SpiceMigrationDstInfo.
 
@@ -126,14 +126,14 @@ class MigrationDstInfo:
 _DST_INFO: Struct[MigrationDstInfo] = Struct(MigrationDstInfo)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Data(Message):
     """A message whose body is raw bytes (spice.proto's ``Data``)."""
 
     data: Annotated[bytes, Rest()] = b""
 
 
-@dataclass(frozen=True)
+@frozen
 class _Tokens(Message):
     """A message carrying one u32 ``num_tokens``."""
 
@@ -144,7 +144,7 @@ class _Tokens(Message):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateBegin(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_BEGIN: semi-seamless migration to ``dst_info`` starts."""
 
@@ -154,7 +154,7 @@ class MainMigrateBegin(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateCancel(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_CANCEL."""
 
@@ -162,7 +162,7 @@ class MainMigrateCancel(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainInit(_ToClient):
     """SPICE_MSG_MAIN_INIT: eight u32 fields describing the session."""
 
@@ -179,7 +179,7 @@ class MainInit(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainChannelsList(_ToClient):
     """SPICE_MSG_MAIN_CHANNELS_LIST: u32 count, then {type u8, id u8} per channel."""
 
@@ -191,7 +191,7 @@ class MainChannelsList(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMouseMode(_ToClient):
     """SPICE_MSG_MAIN_MOUSE_MODE: supported and current mode, u16 each."""
 
@@ -202,7 +202,7 @@ class MainMouseMode(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMultiMediaTime(_ToClient):
     """SPICE_MSG_MAIN_MULTI_MEDIA_TIME: the server's media clock in milliseconds."""
 
@@ -212,7 +212,7 @@ class MainMultiMediaTime(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentConnected(_ToClient):
     """SPICE_MSG_MAIN_AGENT_CONNECTED (without tokens; see :class:`MainAgentConnectedTokens`)."""
 
@@ -220,7 +220,7 @@ class MainAgentConnected(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentDisconnected(_ToClient):
     """SPICE_MSG_MAIN_AGENT_DISCONNECTED: u32 error code (a :class:`LinkErr`)."""
 
@@ -230,7 +230,7 @@ class MainAgentDisconnected(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentData(_Data):
     """SPICE_MSG_MAIN_AGENT_DATA: a chunk of the agent byte stream (server to client)."""
 
@@ -240,7 +240,7 @@ class MainAgentData(_Data):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentToken(_Tokens):
     """SPICE_MSG_MAIN_AGENT_TOKEN: the client may send ``num_tokens`` more AGENT_DATA."""
 
@@ -250,7 +250,7 @@ class MainAgentToken(_Tokens):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateSwitchHost(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_SWITCH_HOST: reconnect to another host (same layout as DstInfo)."""
 
@@ -263,7 +263,7 @@ class MainMigrateSwitchHost(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateEnd(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_END."""
 
@@ -271,7 +271,7 @@ class MainMigrateEnd(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainName(_ToClient):
     """SPICE_MSG_MAIN_NAME: the VM name; u32 length (counting the NUL) then the bytes."""
 
@@ -281,7 +281,7 @@ class MainName(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainUuid(_ToClient):
     """SPICE_MSG_MAIN_UUID: the VM's 16-byte UUID."""
 
@@ -299,7 +299,7 @@ class MainUuid(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentConnectedTokens(_Tokens):
     """SPICE_MSG_MAIN_AGENT_CONNECTED_TOKENS: agent connected, with the client's initial tokens."""
 
@@ -309,7 +309,7 @@ class MainAgentConnectedTokens(_Tokens):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateBeginSeamless(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_BEGIN_SEAMLESS: DstInfo, then u32 src_mig_version."""
 
@@ -320,7 +320,7 @@ class MainMigrateBeginSeamless(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateDstSeamlessAck(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_ACK."""
 
@@ -328,7 +328,7 @@ class MainMigrateDstSeamlessAck(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateDstSeamlessNack(_ToClient):
     """SPICE_MSG_MAIN_MIGRATE_DST_SEAMLESS_NACK."""
 
@@ -339,7 +339,7 @@ class MainMigrateDstSeamlessNack(_ToClient):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainClientInfo(_ToServer):
     """SPICE_MSGC_MAIN_CLIENT_INFO (obsolete; decoded for completeness): u64 cache_size."""
 
@@ -349,7 +349,7 @@ class MainClientInfo(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateConnected(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED."""
 
@@ -357,7 +357,7 @@ class MainMigrateConnected(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateConnectError(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR."""
 
@@ -365,7 +365,7 @@ class MainMigrateConnectError(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAttachChannels(_ToServer):
     """SPICE_MSGC_MAIN_ATTACH_CHANNELS: ask for MAIN_CHANNELS_LIST (empty body)."""
 
@@ -373,7 +373,7 @@ class MainAttachChannels(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMouseModeRequest(_ToServer):
     """SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: u16 mode."""
 
@@ -383,7 +383,7 @@ class MainMouseModeRequest(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainAgentStart(_Tokens):
     """SPICE_MSGC_MAIN_AGENT_START: the server may send ``num_tokens`` AGENT_DATA."""
 
@@ -393,7 +393,7 @@ class MainAgentStart(_Tokens):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainClientAgentData(_Data):
     """SPICE_MSGC_MAIN_AGENT_DATA: a chunk of the agent byte stream (client to server)."""
 
@@ -403,7 +403,7 @@ class MainClientAgentData(_Data):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainClientAgentToken(_Tokens):
     """SPICE_MSGC_MAIN_AGENT_TOKEN: the server may send ``num_tokens`` more AGENT_DATA."""
 
@@ -413,7 +413,7 @@ class MainClientAgentToken(_Tokens):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainClientMigrateEnd(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_END."""
 
@@ -421,7 +421,7 @@ class MainClientMigrateEnd(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateDstDoSeamless(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_DST_DO_SEAMLESS: u32 src_version."""
 
@@ -431,7 +431,7 @@ class MainMigrateDstDoSeamless(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainMigrateConnectedSeamless(_ToServer):
     """SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS."""
 
@@ -439,7 +439,7 @@ class MainMigrateConnectedSeamless(_ToServer):
 
 
 @register
-@dataclass(frozen=True)
+@frozen
 class MainQualityIndicator(_Data):
     """SPICE_MSGC_MAIN_QUALITY_INDICATOR: raw bytes (free-form text from the client)."""
 

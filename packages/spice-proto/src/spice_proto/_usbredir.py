@@ -26,6 +26,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from ._errors import ProtocolError
 from ._field_codecs import U8, U16, U32, Rest
 from ._fields import Codec, Entry, Layout, OutWriter, sub
+from ._frozen import frozen
 from ._wire import Reader, Writer
 
 _T = TypeVar("_T")
@@ -174,7 +175,7 @@ def ep_index(endpoint: int) -> int:
 
 
 # ------------------------------------------------------------------ wire codecs
-@dataclass(frozen=True)
+@frozen
 class IfCap:
     """Marks a field that is on the wire only when both sides announced one of ``caps``
     (with ``unless``: only when they agreed none of them); an absent field reads as its
@@ -380,7 +381,7 @@ def _declared(cls: type) -> list[tuple[str, Codec[Any], IfCap | None]]:
 # than its fixed part; any other body is exactly its fixed part.
 
 
-@dataclass(frozen=True)
+@frozen
 class Hello:
     version: Annotated[str, _Version()]
     caps: Annotated[frozenset[int], _CapWords()] = frozenset()
@@ -388,7 +389,7 @@ class Hello:
     SENDER: ClassVar[str] = "both"
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceConnect:
     speed: Annotated[int, U8]
     device_class: Annotated[int, U8]
@@ -401,19 +402,19 @@ class DeviceConnect:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceDisconnect:
     TYPE: ClassVar[PacketType] = PacketType.DEVICE_DISCONNECT
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class Reset:
     TYPE: ClassVar[PacketType] = PacketType.RESET
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class Interface:
     number: Annotated[int, U8]
     cls: Annotated[int, U8]
@@ -421,14 +422,14 @@ class Interface:
     protocol: Annotated[int, U8]
 
 
-@dataclass(frozen=True)
+@frozen
 class InterfaceInfo:
     interfaces: Annotated[tuple[Interface, ...], Columns(Interface, SLOTS, "interfaces", counted=True)]
     TYPE: ClassVar[PacketType] = PacketType.INTERFACE_INFO
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class Endpoint:
     """One EP_INFO slot (``type`` INVALID for an endpoint the device lacks)."""
 
@@ -439,7 +440,7 @@ class Endpoint:
     max_streams: Annotated[int, U32, if_cap(Cap.BULK_STREAMS)] = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class EpInfo:
     """All 32 endpoint slots, indexed by :func:`ep_index`."""
 
@@ -448,20 +449,20 @@ class EpInfo:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class SetConfiguration:
     configuration: Annotated[int, U8]
     TYPE: ClassVar[PacketType] = PacketType.SET_CONFIGURATION
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class GetConfiguration:
     TYPE: ClassVar[PacketType] = PacketType.GET_CONFIGURATION
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigurationStatus:
     status: Annotated[int, U8]
     configuration: Annotated[int, U8]
@@ -469,7 +470,7 @@ class ConfigurationStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class SetAltSetting:
     interface: Annotated[int, U8]
     alt: Annotated[int, U8]
@@ -477,14 +478,14 @@ class SetAltSetting:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class GetAltSetting:
     interface: Annotated[int, U8]
     TYPE: ClassVar[PacketType] = PacketType.GET_ALT_SETTING
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class AltSettingStatus:
     status: Annotated[int, U8]
     interface: Annotated[int, U8]
@@ -493,7 +494,7 @@ class AltSettingStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class StartIsoStream:
     endpoint: Annotated[int, U8]
     pkts_per_urb: Annotated[int, U8]
@@ -502,14 +503,14 @@ class StartIsoStream:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class StopIsoStream:
     endpoint: Annotated[int, U8]
     TYPE: ClassVar[PacketType] = PacketType.STOP_ISO_STREAM
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class IsoStreamStatus:
     status: Annotated[int, U8]
     endpoint: Annotated[int, U8]
@@ -517,21 +518,21 @@ class IsoStreamStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class StartInterruptReceiving:
     endpoint: Annotated[int, U8]
     TYPE: ClassVar[PacketType] = PacketType.START_INTERRUPT_RECEIVING
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class StopInterruptReceiving:
     endpoint: Annotated[int, U8]
     TYPE: ClassVar[PacketType] = PacketType.STOP_INTERRUPT_RECEIVING
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class InterruptReceivingStatus:
     status: Annotated[int, U8]
     endpoint: Annotated[int, U8]
@@ -539,7 +540,7 @@ class InterruptReceivingStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class AllocBulkStreams:
     endpoints: Annotated[int, U32]
     no_streams: Annotated[int, U32]
@@ -547,14 +548,14 @@ class AllocBulkStreams:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class FreeBulkStreams:
     endpoints: Annotated[int, U32]
     TYPE: ClassVar[PacketType] = PacketType.FREE_BULK_STREAMS
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class BulkStreamsStatus:
     endpoints: Annotated[int, U32]
     no_streams: Annotated[int, U32]
@@ -563,7 +564,7 @@ class BulkStreamsStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class CancelDataPacket:
     """Cancels the data packet whose id the header carries."""
 
@@ -571,13 +572,13 @@ class CancelDataPacket:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class FilterReject:
     TYPE: ClassVar[PacketType] = PacketType.FILTER_REJECT
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class FilterFilter:
     """The sender's filter rules as text (``class,vendor,product,version,allow|...``)."""
 
@@ -586,13 +587,13 @@ class FilterFilter:
     SENDER: ClassVar[str] = "both"
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceDisconnectAck:
     TYPE: ClassVar[PacketType] = PacketType.DEVICE_DISCONNECT_ACK
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class StartBulkReceiving:
     stream_id: Annotated[int, U32]
     bytes_per_transfer: Annotated[int, U32]
@@ -602,7 +603,7 @@ class StartBulkReceiving:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class StopBulkReceiving:
     stream_id: Annotated[int, U32]
     endpoint: Annotated[int, U8]
@@ -610,7 +611,7 @@ class StopBulkReceiving:
     SENDER: ClassVar[str] = "guest"
 
 
-@dataclass(frozen=True)
+@frozen
 class BulkReceivingStatus:
     stream_id: Annotated[int, U32]
     endpoint: Annotated[int, U8]
@@ -619,7 +620,7 @@ class BulkReceivingStatus:
     SENDER: ClassVar[str] = "host"
 
 
-@dataclass(frozen=True)
+@frozen
 class ControlPacket:
     endpoint: Annotated[int, U8]
     request: Annotated[int, U8]
@@ -633,7 +634,7 @@ class ControlPacket:
     SENDER: ClassVar[str] = "both"
 
 
-@dataclass(frozen=True)
+@frozen
 class BulkPacket:
     """``length`` is a u16, or with BULK_LENGTH_32BIT a u16 low half before ``stream_id``
     and a u16 high half after it."""
@@ -656,7 +657,7 @@ class BulkPacket:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class IsoPacket:
     endpoint: Annotated[int, U8]
     status: Annotated[int, U8]
@@ -666,7 +667,7 @@ class IsoPacket:
     SENDER: ClassVar[str] = "both"
 
 
-@dataclass(frozen=True)
+@frozen
 class InterruptPacket:
     endpoint: Annotated[int, U8]
     status: Annotated[int, U8]
@@ -676,7 +677,7 @@ class InterruptPacket:
     SENDER: ClassVar[str] = "both"
 
 
-@dataclass(frozen=True)
+@frozen
 class BufferedBulkPacket:
     stream_id: Annotated[int, U32]
     length: Annotated[int, U32]
@@ -747,7 +748,7 @@ def _codec_size(codec: Codec[Any]) -> int | None:
     return size
 
 
-@dataclass(frozen=True)
+@frozen
 class _Wire:
     """A packet class's layout once the agreed capabilities are known."""
 
@@ -790,7 +791,7 @@ def _wire(cls: type, agreed: frozenset[int]) -> _Wire:
     return found
 
 
-@dataclass(frozen=True)
+@frozen
 class Received:
     """A parsed packet and the id its header carried."""
 

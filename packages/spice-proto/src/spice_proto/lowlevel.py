@@ -1,7 +1,9 @@
 """What only someone adding a message, a structure, a codec or a channel needs.
 
 A message is a frozen dataclass subclassing :class:`spice_proto.Message` with a codec
-declared next to each field (``x: Annotated[int, U32]``); :func:`register` makes
+declared next to each field (``x: Annotated[int, U32]``), made with :func:`frozen` (or
+:func:`frozen_kw`) as ours are: ``dataclass(frozen=True)`` that compiles three methods a
+class instead of six, which halves what importing 250 of them costs; :func:`register` makes
 :func:`spice_proto.decode_message` find it.  :class:`Codec` is the contract a field codec
 fulfils, :class:`Reader` and :class:`Writer` move its bytes, and :class:`OutWriter` lays
 out what u32 pointers refer to.  The payload type of image data and video frames is
@@ -71,7 +73,8 @@ from ._field_codecs import (
     lenient as lenient,
 )
 
-# --- Presenting a package's re-exports (used by every package of the monorepo)
+# --- Presenting a package's re-exports and making records (used by every package of the monorepo)
 from ._public import publish as publish
+from ._frozen import frozen as frozen, frozen_kw as frozen_kw
 
 __all__ = publish(__name__, globals())

@@ -1,0 +1,93 @@
+"""``spice_proto.lowlevel.frozen``: the frozen dataclasses spice_proto's records are, with
+shared ``__eq__``/``__hash__``/``__repr__`` that behave as ``dataclass(frozen=True)``'s."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import spice_proto as sp
+from spice_proto.lowlevel import frozen, frozen_kw
+
+
+@frozen
+class Two:
+    a: int
+    b: float = 0.0
+    hidden: int = dataclasses.field(default=0, compare=False, repr=False)
+
+
+@frozen
+class One:
+    x: float
+
+
+@frozen
+class Empty:
+    pass
+
+
+@frozen
+class Child(Two):
+    c: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    a: int
+    b: float = 0.0
+    hidden: int = dataclasses.field(default=0, compare=False, repr=False)
+
+
+def test_behaves_as_a_frozen_dataclass() -> None:
+    two = Two(1, 2.5, hidden=7)
+    ref = Reference(1, 2.5, hidden=7)
+    assert dataclasses.is_dataclass(two) and dataclasses.fields(two)[0].name == "a"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        two.a = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del two.a  # type: ignore[misc]
+    assert repr(two) == repr(ref).replace("Reference", "Two") == "Two(a=1, b=2.5)"
+    assert two == Two(1, 2.5, hidden=99)  # compare=False left out, as the generated __eq__ does
+    assert two != Two(1, 2.6) and two != ref  # another class is never equal
+    assert two.__eq__(ref) is NotImplemented
+    assert hash(two) == hash(Two(1, 2.5, hidden=99)) and len({two, Two(1, 2.5), Two(2, 2.5)}) == 2
+    assert dataclasses.replace(two, a=5) == Two(5, 2.5)
+    same = One(math.nan)
+    assert same == same  # identity first, as the generated tuple comparison does
+    assert Empty() == Empty() and hash(Empty()) == hash(Empty()) and repr(Empty()) == "Empty()"
+    assert Child(1, 2.5, c="x") != Two(1, 2.5) and Child(1, c="x") == Child(1, c="x")
+    assert repr(Child(1, c="x")) == "Child(a=1, b=0.0, c='x')"
+
+
+def test_keyword_only_variant() -> None:
+    @frozen_kw
+    class Kw:
+        a: int
+
+    with pytest.raises(TypeError):
+        Kw(1)  # type: ignore[misc]
+    assert Kw(a=1) == Kw(a=1)
+
+
+def test_a_class_with_its_own_eq_or_hash_is_refused() -> None:
+    with pytest.raises(TypeError, match="gives __eq__"):
+
+        @frozen
+        class Own:
+            a: int
+
+            def __eq__(self, other: object) -> bool:
+                return True
+
+            __hash__ = object.__hash__
+
+
+def test_messages_compare_hash_and_print_as_before() -> None:
+    rect = sp.Rect(1, 2, 3, 4)
+    assert rect == sp.Rect(1, 2, 3, 4) and rect != sp.Rect(1, 2, 3, 5)
+    assert {rect: 1}[sp.Rect(1, 2, 3, 4)] == 1
+    assert repr(rect) == "Rect(left=1, top=2, right=3, bottom=4)"
+    fill = sp.DisplayDrawFill(0, rect, sp.Clip(), sp.Brush.solid(5))
+    assert sp.DisplayDrawFill.decode(fill.encode()) == fill
