@@ -191,3 +191,17 @@ def test_target_checks_what_decode_at_checks() -> None:
     with pytest.raises(DecodeError, match="exceeds the limit"):
         small.decode_at(blob, 1, 1, 8, 4, window)
     assert bytes(surface) == before and len(window) == 0
+
+
+def test_target_holds_no_export_of_the_blob_after_a_call() -> None:
+    (blob,) = _frames(ImageType.RGBA, 8, 4, 1)
+    target = spice_glz.DecodeTarget(_surface(), STRIDE, formats=XRGB)
+    window = spice_glz.Window(1 << 16)
+    good = bytearray(blob)
+    assert target.decode_at(good, 1, 1, 8, 4, window) == "bgra32"
+    good.extend(b"more")  # a bytearray with an export left could not change size
+    bad = bytearray(blob[:-3])
+    with pytest.raises(DecodeError, match="stream ends early") as failed:
+        target.decode_at(bad, 1, 1, 8, 4, window)
+    bad.extend(b"more")  # nor while the kept exception's frames hold the blob's export
+    assert failed.value is not None

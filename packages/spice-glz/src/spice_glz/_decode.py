@@ -288,8 +288,10 @@ def _decode_at(
     packed: int,
     max_pixels: int,
 ) -> str | None:
-    """The C call of :func:`decode_at` under the window's lock; ``src`` is released on return."""
-    with window._lock, src:
+    """The C call of :func:`decode_at` under the window's lock.  ``src`` goes with this call
+    (no ``with``: its __exit__ costs more than the rest of the wrapper); an error releases it
+    at once, so that a kept exception holds no export of the blob."""
+    with window._lock:
         h, err = window._head, window._err
         try:
             code = lib.glz_decode_at(
@@ -309,6 +311,7 @@ def _decode_at(
             )
         else:
             failure = _decode_error(code, int(err.offset), int(err.pixel), int(err.detail), h)
+    ffi.release(src)
     raise failure
 
 

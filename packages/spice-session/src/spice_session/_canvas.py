@@ -65,6 +65,7 @@ U32 = npt.NDArray[np.uint32]
 U8 = npt.NDArray[np.uint8]
 
 _COPY_ONLY = int(Ropd.OP_PUT)
+_OP_PUT = Ropd.OP_PUT
 #: Rop descriptor bits other than INVERS_DEST (as an int: flag enum arithmetic is slow).
 _NOT_INVERS_DEST = ~int(Ropd.INVERS_DEST)
 _NO_MASK = QMask()
@@ -96,22 +97,24 @@ def draw_fill(surface: Surface, msg: DisplayDrawFill, decoder: ImageDecoder) -> 
 
 def _fits_whole(surface: Surface, msg: DisplayDrawCopy) -> bool:
     """The zero-copy conditions of DRAW_COPY (see :meth:`ImageDecoder.decode_into`)."""
-    box, area, image = msg.box, msg.src_area, msg.src_bitmap
-    if int(msg.rop_descriptor) & _NOT_INVERS_DEST != _COPY_ONLY or msg.mask.bitmap is not None:
+    rop = msg.rop_descriptor  # (the flag member itself first: int() of a flag costs more)
+    if (rop is not _OP_PUT and int(rop) & _NOT_INVERS_DEST != _COPY_ONLY) or msg.mask.bitmap is not None:
         return False
+    box, area, image = msg.box, msg.src_area, msg.src_bitmap
     width, height = image.width, image.height
     if area.left or area.top or area.right != width or area.bottom != height:
         return False
-    if box.right - box.left != width or box.bottom - box.top != height:
+    left, top, right, bottom = box.left, box.top, box.right, box.bottom
+    if right - left != width or bottom - top != height:
         return False
-    if box.left < 0 or box.top < 0 or box.right > surface.width or box.bottom > surface.height:
+    if left < 0 or top < 0 or right > surface.width or bottom > surface.height:
         return False
     clip = msg.clip
     if clip.type == _RECTS:
         if len(clip.rects) != 1:
             return False
         r = clip.rects[0]
-        if r.left > box.left or r.top > box.top or r.right < box.right or r.bottom < box.bottom:
+        if r.left > left or r.top > top or r.right < right or r.bottom < bottom:
             return False
     return True
 

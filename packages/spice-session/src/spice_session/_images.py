@@ -53,6 +53,7 @@ DECODE_BYTES_PER_PIXEL = 8
 SurfaceLookup = Callable[[int], Surface]
 _HIGH_BITS_SET = int(ImageFlags.HIGH_BITS_SET)
 _CACHING = int(ImageFlags.CACHE_ME | ImageFlags.CACHE_REPLACE_ME)
+_NO_FLAGS = ImageFlags(0)
 #: Image types whose pixels come from the caches or a surface, not from the image.
 _REFERENCES = (FromCacheImage, FromCacheLosslessImage, SurfaceImage)
 
@@ -125,7 +126,8 @@ class ImageDecoder:
             codec = self._into[type(image)] = _zero_copy_codec(image)
         if codec is None:
             return False
-        flags = int(image.flags)  # plain int arithmetic: flag enum operators are slow
+        # plain int arithmetic: flag enum operators (and int() of a flag) are slow
+        flags = 0 if image.flags is _NO_FLAGS else int(image.flags)
         if surface.words is None or flags & _HIGH_BITS_SET:
             return False
         failure = ""
