@@ -29,12 +29,12 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import trio
 from spice_proto import ChannelType
+from spice_proto.lowlevel import frozen
 
 from ._errors import SpiceNetError
 
@@ -68,7 +68,7 @@ class CaptureError(SpiceNetError):
     """A capture file cannot be written, or one being read is not a capture of ours."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Segment:
     """Bytes of one direction at one time: ``from_server`` tells which."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 
 import trio
 from spice_proto import (
@@ -22,6 +21,7 @@ from spice_proto import (
     LinkReplyReceived,
     Role,
 )
+from spice_proto.lowlevel import frozen
 
 from ._capture import tap_stream
 from ._channel import Channel, _StreamIO
@@ -240,7 +240,7 @@ async def open_unix_channel(
     return await _open(connect, f"linking unix:{path}", timeout, link)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Link:
     """What :func:`link_channel` needs besides the stream."""
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import unquote, urlsplit
 
 import trio
+from spice_proto.lowlevel import frozen
 
 from ._errors import ConnectFailed, SpiceNetError
 
@@ -46,7 +47,7 @@ class ProxyAuthRequired(ProxyFailed):
     """The proxy wants credentials (HTTP 407), or refused the ones we sent."""
 
 
-@dataclass(frozen=True)
+@frozen
 class HttpProxy:
     """An HTTP proxy that tunnels with CONNECT; ``repr`` and ``str`` hide the credentials."""
 

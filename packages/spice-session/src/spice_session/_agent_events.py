@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from spice_proto import AgentClipboardType, AgentSelection, Caps
+from spice_proto.lowlevel import frozen
 
 from ._events import Event
 
@@ -18,31 +17,31 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentConnected(Event):
     """The guest agent is there (at connect time or later); its capabilities follow."""
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentDisconnected(Event):
     """The guest agent went away; pending clipboard requests and transfers fail."""
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentProblem(Event):
     """An agent message that could not be used (skipped), or a broken stream (agent dropped)."""
 
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentReady(Event):
     """The agent announced its capabilities: clipboard and monitors config can be used."""
 
     caps: Caps
 
 
-@dataclass(frozen=True)
+@frozen
 class ClipboardGrabbed(Event):
     """The guest owns a selection now and offers these types."""
 
@@ -50,7 +49,7 @@ class ClipboardGrabbed(Event):
     types: tuple[AgentClipboardType | int, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class ClipboardReleased(Event):
     """The guest gave up a selection."""
 

@@ -11,10 +11,11 @@ to it again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from spice_proto import AgentMonConfig, KeyboardModifierFlags, MouseButton, MouseButtonMask, MouseMode
+from spice_proto.lowlevel import frozen
 
 from ._errors import AgentError, ChannelUnavailable
 from ._layouts import Layout
@@ -33,7 +34,7 @@ _BUTTONS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class CarriedState:
     """A lost session's input and agent state (see :func:`carried_state`)."""
 

@@ -42,6 +42,7 @@ from spice_proto import (
     UnknownMessage,
     cursor_data_size,
 )
+from spice_proto.lowlevel import frozen
 
 from ._budget import BudgetExceeded, MemoryBudget
 from ._errors import SessionError
@@ -207,7 +208,7 @@ def _shape_bytes(shape: CursorImage) -> int:
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorShapeChanged(Event):
     """The server set a new cursor shape (at ``x``, ``y``; ``visible`` as the server says)."""
 
@@ -217,7 +218,7 @@ class CursorShapeChanged(Event):
     visible: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorMoved(Event):
     """The server moved the cursor (the hot spot goes to ``x``, ``y`` of the primary display)."""
 
@@ -225,12 +226,12 @@ class CursorMoved(Event):
     y: int
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorHidden(Event):
     """The server hid the cursor (HIDE, a NONE shape, INIT/SET with visible 0, or RESET)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorProblem(Event):
     """A cursor message whose shape could not be used (also logged); the state is unchanged."""
 

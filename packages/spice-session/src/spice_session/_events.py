@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from spice_proto import (
     Caps,
@@ -15,6 +15,7 @@ from spice_proto import (
     UnknownMessage,
     VideoCodecType,
 )
+from spice_proto.lowlevel import frozen
 
 from ._errors import DisplayError
 from ._surface import Surface
@@ -48,12 +49,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     """Base class of every session event."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelOpened(Event):
     """A channel finished its link; the server's capabilities for it."""
 
@@ -63,7 +64,7 @@ class ChannelOpened(Event):
     channel_caps: Caps
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelEnded(Event):
     """The server closed a display, inputs or cursor channel (the session goes on)."""
 
@@ -71,14 +72,14 @@ class ChannelEnded(Event):
     channel_id: int
 
 
-@dataclass(frozen=True)
+@frozen
 class SessionClosed(Event):
     """The server closed the main channel: the session is over."""
 
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class EventsDropped(Event):
     """The event stream overflowed: ``count`` events were left out, ``kinds`` says which.
 
@@ -91,7 +92,7 @@ class EventsDropped(Event):
     kinds: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageEvent(Event):
     """A message received on a channel."""
 
@@ -100,39 +101,39 @@ class MessageEvent(Event):
     message: Message | UnknownMessage
 
 
-@dataclass(frozen=True)
+@frozen
 class MainEvent(MessageEvent):
     """A message on the main channel."""
 
 
-@dataclass(frozen=True)
+@frozen
 class MouseModeChanged(MainEvent):
     """MAIN_MOUSE_MODE: the supported and current mouse modes changed."""
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayEvent(MessageEvent):
     """A message on a display channel (surfaces, streams, drawing, monitors)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SurfaceCreated(DisplayEvent):
     """DISPLAY_SURFACE_CREATE; ``surface`` is the new, live :class:`~spice_session.Surface`."""
 
     surface: Surface | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class DrawEvent(DisplayEvent):
     """One of the DISPLAY_DRAW_* messages."""
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayStateEvent(Event):
     """Base of the events about the decoded display state (not one per message)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SurfaceDestroyed(DisplayStateEvent):
     """A surface is gone (SURFACE_DESTROY or RESET)."""
 
@@ -140,7 +141,7 @@ class SurfaceDestroyed(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class Damage(DisplayStateEvent):
     """Pixels of a surface inside ``rect`` changed (already clipped to the surface).
 
@@ -168,21 +169,21 @@ def damage(surface_id: int, rect: Rect, channel_id: int) -> Damage:
     return event
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayMarked(DisplayStateEvent):
     """MARK: the server finished drawing the first complete picture of the primary surface."""
 
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayWasReset(DisplayStateEvent):
     """RESET: every surface and cache of the channel was dropped."""
 
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class MonitorsConfigChanged(DisplayStateEvent):
     """MONITORS_CONFIG: which areas of which surfaces are the monitors."""
 
@@ -191,7 +192,7 @@ class MonitorsConfigChanged(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class DisplayProblem(DisplayStateEvent):
     """A display command that could not be drawn and was skipped (also logged)."""
 
@@ -199,7 +200,7 @@ class DisplayProblem(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class StreamCreated(DisplayStateEvent):
     """STREAM_CREATE for a codec we decode: frames of ``width`` x ``height`` go to ``dest``."""
 
@@ -212,7 +213,7 @@ class StreamCreated(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class StreamDestroyed(DisplayStateEvent):
     """A stream ended (STREAM_DESTROY, STREAM_DESTROY_ALL); ``frames`` were drawn from it."""
 
@@ -221,7 +222,7 @@ class StreamDestroyed(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class StreamUnsupported(DisplayStateEvent):
     """STREAM_CREATE with a codec this client cannot decode; its frames are ignored."""
 
@@ -231,12 +232,12 @@ class StreamUnsupported(DisplayStateEvent):
     channel_id: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class CursorEvent(MessageEvent):
     """A message on the cursor channel."""
 
 
-@dataclass(frozen=True)
+@frozen
 class InputsEvent(MessageEvent):
     """A message on the inputs channel (INIT, KEY_MODIFIERS, MOUSE_MOTION_ACK)."""
 

@@ -8,10 +8,10 @@ client must press the keys a German keyboard has them on.  The tables in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from spice_proto import KEY_NAMES
+from spice_proto.lowlevel import frozen
 
 from ._layouts_data import LAYOUT_CHARS, LAYOUT_DEAD
 from ._typing import KeyEvent
@@ -71,7 +71,7 @@ def _level_events(code: int, level: int) -> list[KeyEvent]:
     return [*((m, True) for m in mods), (code, True), (code, False), *((m, False) for m in reversed(mods))]
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """One guest layout: the keys (and Shift/AltGr) that type each character."""
 

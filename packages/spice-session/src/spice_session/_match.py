@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from spice_proto.lowlevel import frozen
 
 from ._errors import SessionError
 
@@ -59,7 +60,7 @@ class MatchError(SessionError, TimeoutError):
         self.frame_path = frame_path
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """Where a needle was found (``x``, ``y``, ``w``, ``h``, screen pixels) and how well (``score`` 0..1)."""
 
@@ -75,7 +76,7 @@ class Match:
         return self.x + self.w // 2, self.y + self.h // 2
 
 
-@dataclass(frozen=True)
+@frozen
 class Needle:
     """An image to find: pixels, the pixels that count (``mask``), threshold, where to look.
 

@@ -53,6 +53,7 @@ from spice_proto import (
     MigrateFlushMark,
     MigrationDstInfo,
 )
+from spice_proto.lowlevel import frozen
 
 from ._connector import Connector
 from ._errors import SessionError
@@ -131,7 +132,7 @@ class MigrationError(SessionError):
     """The destination of a migration answered what the protocol does not allow."""
 
 
-@dataclass(frozen=True)
+@frozen
 class MigrationStarted(Event):
     """The server is moving the VM to ``target`` (``host:port``); the client follows as ``kind`` says."""
 
@@ -139,7 +140,7 @@ class MigrationStarted(Event):
     target: str
 
 
-@dataclass(frozen=True)
+@frozen
 class MigrationCompleted(Event):
     """The session now talks to the migration destination ``target``."""
 
@@ -147,7 +148,7 @@ class MigrationCompleted(Event):
     target: str
 
 
-@dataclass(frozen=True)
+@frozen
 class MigrationFailed(Event):
     """The migration to ``target`` was abandoned (``reason``).  When the destination could
     not be linked the session stays on the source (which moves the VM and then says

@@ -27,6 +27,7 @@ from spice_proto import (
     PlaybackVolume,
     UnknownMessage,
 )
+from spice_proto.lowlevel import frozen
 
 from ._audio import AudioError, OpusDecoder, Pcm, PcmDecoder, RawDecoder, opus_available
 from ._events import Event
@@ -54,7 +55,7 @@ def playback_caps(opus: bool = True) -> Caps:
     return Caps.of(*caps)
 
 
-@dataclass(frozen=True)
+@frozen
 class PlaybackStarted(Event):
     """The guest started playing: ``channels``, ``rate`` (Hz), ``mode`` and the media ``time`` (ms)."""
 
@@ -64,7 +65,7 @@ class PlaybackStarted(Event):
     time: int
 
 
-@dataclass(frozen=True)
+@frozen
 class PlaybackStopped(Event):
     """The guest stopped playing."""
 
@@ -82,7 +83,7 @@ class AudioChunk(Event):
         return 1000.0 * len(self.pcm) / self.rate
 
 
-@dataclass(frozen=True)
+@frozen
 class AudioVolume(Event):
     """The server set the volume of a ``channel_type`` (playback or record): one u16 per audio channel."""
 
@@ -90,7 +91,7 @@ class AudioVolume(Event):
     volume: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class AudioMuted(Event):
     """The server muted or unmuted a ``channel_type`` (playback or record)."""
 
@@ -98,14 +99,14 @@ class AudioMuted(Event):
     mute: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class PlaybackLatencyChanged(Event):
     """The latency (ms) the server asks the client to keep."""
 
     latency_ms: int
 
 
-@dataclass(frozen=True)
+@frozen
 class AudioProblem(Event):
     """An audio packet or message that was skipped, and why."""
 

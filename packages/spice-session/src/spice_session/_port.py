@@ -13,7 +13,6 @@ import contextlib
 import struct
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import spice_net
 import trio
@@ -28,6 +27,7 @@ from spice_proto import (
     SpicevmcMsgc,
     UnknownMessage,
 )
+from spice_proto.lowlevel import frozen
 
 from ._errors import ChannelUnavailable, SessionError
 from ._extra_channels import ChannelOpener, ExtraChannelHost
@@ -44,7 +44,7 @@ class PortError(SessionError):
     """A port message that breaks the protocol, or a port that does not exist."""
 
 
-@dataclass(frozen=True)
+@frozen
 class PortInit:
     name: str
     opened: bool

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import spice_net
@@ -26,6 +25,7 @@ from spice_proto import (
     MainMigrateSwitchHost,
     MigrationDstInfo,
 )
+from spice_proto.lowlevel import frozen
 
 from ._carry import CarriedState, carried_state, restore_agent, restore_inputs
 from ._connector import ConnectTarget, is_vv_path, make_connector
@@ -63,7 +63,7 @@ class SessionLost(SessionError):
     """The connection was lost and every reconnection attempt failed."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Backoff:
     """Reconnection delays: ``first`` seconds, times ``factor`` each attempt, at most ``limit``;
     ``attempts`` tries in all (``None``: forever)."""
@@ -80,7 +80,7 @@ class Backoff:
             delay, n = min(self.limit, delay * self.factor), n + 1
 
 
-@dataclass(frozen=True)
+@frozen
 class ReconnectNotice:
     """What a banner shows: why, which attempt, how long until it, and where (``migrated``: a switch)."""
 
@@ -122,7 +122,7 @@ async def run_reconnecting(
     target: ConnectTarget,
     body: Callable[[Session], Awaitable[None]],
     *,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = Backoff(),  # noqa: B008 - frozen
     on_reconnect: Callable[[ReconnectNotice], None] | None = None,
     **connect_options: Any,
 ) -> None:

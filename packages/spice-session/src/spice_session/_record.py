@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +30,7 @@ from spice_proto import (
     RecordVolume,
     UnknownMessage,
 )
+from spice_proto.lowlevel import frozen
 
 from ._audio import (
     OPUS_RATE,
@@ -72,7 +72,7 @@ def record_caps(opus: bool = True) -> Caps:
     return Caps.of(*caps)
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordStarted(Event):
     """The guest started recording: we send ``channels`` at ``rate`` Hz in ``mode``."""
 
@@ -80,7 +80,7 @@ class RecordStarted(Event):
     rate: int
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordStopped(Event):
     """The guest stopped recording."""
 

@@ -19,12 +19,13 @@ import json
 import socket
 import struct
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Protocol
 
 import trio
 from spice_net import Channel
 from spice_proto import ChannelType
+from spice_proto.lowlevel import frozen
 
 from ._channels import channel_name
 from ._playback import Playback
@@ -39,7 +40,7 @@ WINDOW = 1.0
 AUDIO_CHUNKS = 50
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelStats:
     """One channel's traffic: totals since the link and rates over about the last second."""
 
@@ -53,7 +54,7 @@ class ChannelStats:
     messages_in_per_s: float
 
 
-@dataclass(frozen=True)
+@frozen
 class SessionStats:
     """What ``session.stats`` reports (times in ms, rates per second)."""
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import spice_net
 from spice_net import HttpProxy, InvalidProxy, parse_proxy
+from spice_proto.lowlevel import frozen
 
 from ._errors import InvalidURI
 from ._uri import SpiceURI
@@ -56,7 +57,7 @@ class InvalidVVFile(InvalidURI):
     """A .vv file that cannot be used; the message names the file, line or key, never a secret."""
 
 
-@dataclass(frozen=True)
+@frozen
 class VVFile:
     """The connection settings of a .vv file (keys not given are ``None`` / empty / ``False``;
     ``enable_usbredir`` and ``enable_usb_autoshare`` are ``None`` when not given).

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from spice_proto.lowlevel import frozen
 
 from ._vv import VVFile
 
@@ -49,7 +51,7 @@ def compare_versions(a: str, b: str) -> int:
     return _compare_dotted(ra, rb)
 
 
-@dataclass(frozen=True)
+@frozen
 class VersionCheck:
     """What a .vv file's version keys ask of this client.
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from spice_proto.lowlevel import frozen
+
 from ._errors import SessionError
 
 __all__ = ["ClientClosed", "ClientData", "MuxError", "WebdavMux"]
@@ -22,13 +24,13 @@ class MuxError(SessionError):
     """A malformed webdav mux stream."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientData:
     client: int
     data: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientClosed:
     client: int
 
