@@ -201,7 +201,16 @@ async def test_xspice_asks_remote_viewer_for_latency_while_it_streams_and_plays(
     print("Xspice:", [f for f in found if f[0] != "MULTI_MEDIA_TIME"][:12])
     assert "START" in names
     playing = False  # (a gap in the FIFO under load may stop and restart the sound)
-    for name, value in found:
+    for i, (name, value) in enumerate(found):
         playing = {"START": True, "STOP": False}.get(name, playing)
         assert name != "LATENCY" or (playing and value is not None and 0 <= value <= MAX_LATENCY)
-        assert name != "MULTI_MEDIA_TIME" or not playing
+        # libspice-server turns the main channel's media clock back on (and sends it) on a
+        # stop before it queues PLAYBACK_STOP, so the clock may reach the wire first, and when
+        # the playback channel closes (remote-viewer leaving as the test ends), with no STOP.
+        assert name != "MULTI_MEDIA_TIME" or not playing or stops_next(found[i + 1 :]), found
+
+
+def stops_next(rest: list[tuple[str, int | None]]) -> bool:
+    """Whether the next playback message in ``rest`` is PLAYBACK_STOP, or none follows."""
+    following = [name for name, _ in rest if name != "MULTI_MEDIA_TIME"]
+    return following[:1] in ([], ["STOP"])
