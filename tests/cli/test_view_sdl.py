@@ -24,6 +24,7 @@ from spice_cli._sdl_window import (
     Quit,
     WheelInput,
 )
+from spice_net.lowlevel import Alarm
 
 
 class Recorder:
@@ -135,20 +136,32 @@ async def test_a_frames_damage_is_copied_once_per_merged_box(sdl: None) -> None:
     viewer.window.close()
 
 
+class _CountingAlarm(Alarm):
+    rings = 0
+
+    def ring(self) -> None:
+        self.rings += 1
+        super().ring()
+
+
 async def test_damage_wakes_the_idle_loop_once(sdl: None) -> None:
     session, _ = _session()
     primary = session.display.primary
     viewer = Viewer(session)
     await viewer.on_session_event(_created(primary))
     viewer.render()
-    with trio.CancelScope() as idle:
-        viewer._idle = idle  # what the SDL loop's idle wait sets
+    with _CountingAlarm() as alarm:
+        viewer._alarm, viewer._idle = alarm, True  # what the SDL loop's idle wait sets
         await viewer.on_session_event(ss.events.ChannelOpened(sp.ChannelType.CURSOR, 0, sp.Caps(), sp.Caps()))
-        assert not idle.cancel_called  # nothing to show: the loop sleeps on
+        with trio.move_on_after(0.05) as still:
+            await alarm.wait()
+        assert still.cancelled_caught  # nothing to show: not rung, the loop sleeps on
         await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))
-        assert idle.cancel_called and viewer._idle is None
+        assert not viewer._idle
         await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 8, 16, 16)))
-        await trio.sleep_forever()  # the cancelled wait returns
+        assert alarm.rings == 1  # the second damage found the loop awake: no second ring
+        with trio.fail_after(5):
+            await alarm.wait()  # the ring ends the wait
     assert viewer._dirty == [sp.Rect(0, 0, 8, 8), sp.Rect(8, 8, 16, 16)]
     assert viewer.window is not None
     viewer.window.close()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import spice_session as ss
 import trio
+from spice_net.lowlevel import nap
 from spice_proto import AgentCap, AgentClipboardType, AgentDisplayConfig, AgentMonConfig, AgentSelection
 
 __all__ = [
@@ -138,7 +139,7 @@ class ViewerAgent:
         if self.clipboard is not None:
             self._last_text = self.clipboard.get()  # what the host held before: not pushed unasked
         while True:
-            await trio.sleep(_TICK)
+            await nap(_TICK)  # 20 wake-ups a second: without a cancellation each
             if not self._ready():
                 self.configured = False
                 continue

@@ -15,6 +15,7 @@ import numpy as np
 import spice_net
 import spice_session as ss
 import trio
+from spice_net.lowlevel import Alarm
 from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode, Rect
 from spice_session.events import merge_rect
 
@@ -129,8 +130,10 @@ class Viewer:
         self._heads_dirty: dict[tuple[int, int], list[Rect]] = {}
         #: Monitors (channel id, head index) whose window the user closed: switched off.
         self._closed: set[tuple[int, int]] = set()
-        #: The SDL loop's idle wait, cancelled when the session has something to show.
-        self._idle: trio.CancelScope | None = None
+        #: What the SDL loop waits on (the X connection, the next frame's time, a ring), and
+        #: whether it waits idle (then the session rings it when it has something to show).
+        self._alarm: Alarm | None = None
+        self._idle = False
 
     def _bind(self, session: ss.Session, audio: ViewerAudio | None, microphone: SdlMicrophone | None) -> None:
         """The parts glued to one session: its agent, sound, stream clock and inputs."""
@@ -320,17 +323,21 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        idle = self._idle  # the SDL loop's idle wait: only then is anything to look at
-        if idle is not None and (
-            self._lost is not None
-            or self._dirty
-            or self._redraw
-            or any(self._extra_dirty.values())
-            or any(self._heads_dirty.values())
-            or self._frames_held()
+        alarm = self._alarm  # the SDL loop's idle wait: only then is anything to look at
+        if (
+            self._idle
+            and alarm is not None
+            and (
+                self._lost is not None
+                or self._dirty
+                or self._redraw
+                or any(self._extra_dirty.values())
+                or any(self._heads_dirty.values())
+                or self._frames_held()
+            )
         ):
-            idle.cancel()
-            self._idle = None  # once: the events until the loop runs need not cancel it again
+            alarm.ring()
+            self._idle = False  # once: the events until the loop runs need not ring it again
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -560,6 +567,14 @@ class Viewer:
 
     # ------------------------------------------------------------------ SDL side
     async def _sdl_loop(self) -> None:
+        with Alarm() as alarm:
+            self._alarm = alarm
+            try:
+                await self._sdl_steps(alarm)
+            finally:
+                self._alarm = None
+
+    async def _sdl_steps(self, alarm: Alarm) -> None:
         last_frame = -1.0
         fd: int | None = None
         while not self.closing():
@@ -588,27 +603,26 @@ class Viewer:
             if fd is None and self.window is not None:
                 fd = self.window.event_fd()
             if fd is None:
-                await trio.sleep(_POLL)
+                await alarm.wait(now + _POLL)
             elif len(events) < 256:  # SDL read everything the connection had
                 frame_at = last_frame + _FRAME if pending else None
                 if frames_in is not None:
                     frame_at = min(frame_at if frame_at is not None else math.inf, now + frames_in)
-                await self._wait(fd, frame_at)
+                alarm.watch(fd)
+                await self._wait(alarm, frame_at)
             else:
                 await trio.sleep(0)
 
-    async def _wait(self, fd: int, frame_at: float | None) -> None:
+    async def _wait(self, alarm: Alarm, frame_at: float | None) -> None:
         """Until the display connection has input, or the next frame is due (``frame_at``), or,
-        idle, the session has something to show (it cancels the wait): an idle viewer costs
-        no CPU."""
+        idle, the session has something to show (it rings the alarm): an idle viewer costs no
+        CPU, and none of these wake-ups is a cancellation (trio's deadlines are)."""
         deadline = trio.current_time() + _IDLE if frame_at is None else frame_at
-        with trio.CancelScope(deadline=deadline) as scope:
-            if frame_at is None:
-                self._idle = scope
-            try:
-                await trio.lowlevel.wait_readable(fd)
-            finally:
-                self._idle = None
+        self._idle = frame_at is None
+        try:
+            await alarm.wait(deadline)
+        finally:
+            self._idle = False
 
     def render(self) -> None:
         """Upload the damaged rectangles of the primary surface and the stream frames now due,

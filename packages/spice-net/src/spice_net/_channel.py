@@ -21,6 +21,7 @@ from spice_proto import (
     UnknownMessage,
 )
 
+from ._alarm import nap
 from ._errors import ChannelClosed, ProtocolViolation
 
 __all__ = ["BaseChannel", "Channel", "ServerChannel"]
@@ -118,7 +119,7 @@ class _StreamIO:
                 # read (a wake-up costs more than the small messages a flood comes in).
                 wait = self._last_read + self.min_read_interval - trio.current_time()
                 if wait > 0:
-                    await trio.sleep(wait)
+                    await nap(wait)  # a timed wake-up without a cancellation
             try:
                 data = await self.stream.receive_some(_RECEIVE_SIZE)
             except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:

@@ -1,12 +1,16 @@
 """What only someone building another transport or a test peer needs: the channel base
-class, HTTP CONNECT tunnels, the ticket cryptography, the SPICE host-subject check and the
-exception-group helpers the other packages use to report one error out of a nursery."""
+class, cheap timed wake-ups, HTTP CONNECT tunnels, the ticket cryptography, the SPICE
+host-subject check and the exception-group helpers the other packages use to report one
+error out of a nursery."""
 
 # Grouped by purpose, not by module name:
 # isort: skip_file
 
 # --- Channels
 from ._channel import BaseChannel as BaseChannel
+
+# --- Cheap wake-ups (no cancellation per timed wake-up)
+from ._alarm import Alarm as Alarm, nap as nap
 
 # --- HTTP CONNECT tunnels
 from ._proxy import DEFAULT_PROXY_PORT as DEFAULT_PROXY_PORT, open_tunnel as open_tunnel

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import trio
 from spice_net import Channel
+from spice_net.lowlevel import nap
 from spice_proto import ChannelType
 from spice_proto.lowlevel import frozen
 
@@ -147,7 +148,7 @@ class StatsCollector:
         """Sample the channel and stream counters every quarter second until cancelled."""
         while True:
             self.sample()
-            await trio.sleep(WINDOW / 4)
+            await nap(WINDOW / 4)
 
     def _counters(self) -> dict[tuple[int, int], tuple[int, int, int]]:
         return {

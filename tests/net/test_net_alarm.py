@@ -1,0 +1,144 @@
+"""spice_net.lowlevel.Alarm: wake-ups on a descriptor, a deadline or a ring, on descriptors
+(Linux) and on trio's cancel scopes (elsewhere, and under a test's MockClock)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+import trio
+import trio.testing
+from spice_net.lowlevel import Alarm, nap
+
+WAYS = [pytest.param(False, id="descriptors"), pytest.param(True, id="cancel-scopes")]
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_a_deadline_ends_the_wait_at_its_time(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        assert alarm.native is not portable
+        for delay in (0.02, 0.005):
+            start = trio.current_time()
+            await alarm.wait(start + delay)
+            took = trio.current_time() - start
+            assert delay <= took < delay + 0.5
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_a_passed_deadline_returns_at_once_and_is_a_checkpoint(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await alarm.wait(trio.current_time() - 1)
+        assert scope.cancelled_caught
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_the_watched_descriptor_ends_the_wait(portable: bool) -> None:
+    a, b = socket.socketpair()
+    with a, b, Alarm(portable=portable) as alarm:
+        alarm.watch(a.fileno())
+        async with trio.open_nursery() as nursery:
+
+            async def send_later() -> None:
+                await trio.sleep(0.05)
+                b.send(b"x")
+
+            nursery.start_soon(send_later)
+            start = trio.current_time()
+            await alarm.wait(start + 10)
+            assert 0.04 <= trio.current_time() - start < 5
+            assert a.recv(1) == b"x"
+        # an old descriptor no longer wakes it once another is watched
+        c, d = socket.socketpair()
+        with c, d:
+            alarm.watch(c.fileno())
+            b.send(b"y")
+            start = trio.current_time()
+            await alarm.wait(start + 0.05)
+            assert trio.current_time() - start >= 0.05
+            alarm.watch(None)
+            d.send(b"z")
+            start = trio.current_time()
+            await alarm.wait(start + 0.05)
+            assert trio.current_time() - start >= 0.05
+
+
+async def ring_after(alarm: Alarm, seconds: float) -> None:
+    await trio.sleep(seconds)
+    alarm.ring()
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_a_ring_wakes_the_waiter_and_an_early_ring_the_next_wait(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ring_after, alarm, 0.05)
+            start = trio.current_time()
+            await alarm.wait()  # no deadline: only the ring ends it
+            assert 0.04 <= trio.current_time() - start < 5
+        alarm.ring()
+        alarm.ring()
+        start = trio.current_time()
+        await alarm.wait(start + 10)
+        assert trio.current_time() - start < 1
+        await alarm.wait(trio.current_time() + 0.05)  # both rings were used up by one wait
+        assert trio.current_time() - start >= 0.05
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_a_later_wait_forgets_an_earlier_deadline(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        # armed 30 ms ahead but ended at once by a ring: that timer must not end the next
+        # wait, which has no deadline and ends only with the second ring
+        alarm.ring()
+        await alarm.wait(trio.current_time() + 0.03)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ring_after, alarm, 0.1)
+            start = trio.current_time()
+            await alarm.wait()
+            assert trio.current_time() - start >= 0.09
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_cancelling_the_waiter_works_and_a_closed_alarm_refuses(portable: bool) -> None:
+    alarm = Alarm(portable=portable)
+    with trio.move_on_after(0.02) as scope:
+        await alarm.wait()
+    assert scope.cancelled_caught
+    alarm.close()
+    alarm.close()
+    alarm.ring()  # nothing to wake: harmless
+    with pytest.raises(trio.ClosedResourceError):
+        await alarm.wait(trio.current_time() + 1)
+
+
+async def test_its_descriptors_are_released() -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    alarms = [Alarm() for _ in range(20)]
+    assert len(os.listdir("/proc/self/fd")) >= before + 20
+    for alarm in alarms:
+        await alarm.wait(trio.current_time() + 0.001)
+        alarm.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+async def test_under_a_mock_clock_it_follows_virtual_time(mock_clock: trio.testing.MockClock) -> None:
+    mock_clock.autojump_threshold = 0
+    with Alarm() as alarm:
+        start = trio.current_time()
+        wall = time.monotonic()
+        await alarm.wait(start + 3600)
+        assert trio.current_time() - start == pytest.approx(3600)
+        assert time.monotonic() - wall < 5
+        await nap(60)
+        assert trio.current_time() - start == pytest.approx(3660)
+
+
+async def test_nap_sleeps() -> None:
+    for seconds in (0.02, 0.0005):
+        start = trio.current_time()
+        await nap(seconds)
+        assert trio.current_time() - start >= seconds
