@@ -77,6 +77,29 @@ def test_place_frame_top_down_writes_opaque_and_reports_the_box() -> None:
     assert (s.pixels[4, 10:14] == 1).all() and (s.pixels[5, 9] == 1).all()  # nothing outside
 
 
+def test_place_frame_of_an_opaque_frame_copies_its_pixels_as_they_are() -> None:
+    s = surface()
+    frame = numbered(4, 3)
+    frame[..., 3] = 255
+    frame[0, 0, 3] = 9  # a decoder that broke its promise shows as such, not as a crash
+    assert place_frame(s, frame, sp.Rect(10, 5, 14, 8), opaque=True) == sp.Rect(10, 5, 14, 8)
+    assert np.array_equal(s.pixels[5:8, 10:14], frame)
+    assert (s.pixels[4, 10:14] == 1).all() and (s.pixels[5, 9] == 1).all()  # nothing outside
+
+
+def test_mjpeg_decodes_as_spice_gtk_does_into_opaque_frames() -> None:
+    rgb = np.random.default_rng(5).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    data = simplejpeg.encode_jpeg(rgb, quality=80, colorspace="RGB", colorsubsampling="420")
+    mjpeg = _video.MjpegDecoder()
+    (frame,) = mjpeg.decode(data)
+    # spice-gtk: JDCT_IFAST and no fancy upsampling, which differ from libjpeg's defaults
+    fast = simplejpeg.decode_jpeg(data, colorspace="BGRX", fastdct=True, fastupsample=True)
+    assert np.array_equal(frame, fast) and not np.array_equal(
+        frame, simplejpeg.decode_jpeg(data, colorspace="BGRX")
+    )
+    assert mjpeg.opaque and (frame[..., 3] == 255).all()
+
+
 def test_place_frame_bottom_up_flips_rows() -> None:
     s = surface()
     place_frame(s, numbered(4, 3), sp.Rect(0, 0, 4, 3), top_down=False)
@@ -193,8 +216,9 @@ def test_mjpeg_stream_create_data_destroy(clock: tuple[MediaClock, FakeTime]) ->
     out = mgr.handle(sp.DisplayStreamData(3, 50_100, data), surfaces)
     assert out == [Damage(0, dest, 1)]
     assert out[0].mm_time == 50_100  # the frame's media time, for a player to show it on the clock
-    expected = simplejpeg.decode_jpeg(data, colorspace="RGB")
-    assert np.array_equal(s.to_rgb()[4:36, 8:40], expected)  # exactly libjpeg-turbo's pixels
+    # exactly libjpeg-turbo's pixels with spice-gtk's settings (fast DCT, plain upsampling)
+    expected = simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True)
+    assert np.array_equal(s.to_rgb()[4:36, 8:40], expected)
     assert near(quadrant_means(s, dest), QUADRANTS)
     assert (s.pixels[4:36, 8:40, 3] == 255).all() and (s.pixels[3, 8:40] == 1).all()
     assert mgr.handle(sp.DisplayStreamDestroy(3), surfaces) == [StreamDestroyed(3, 1, 1)]
@@ -377,6 +401,7 @@ def test_pyav_codecs_decode_and_place(
     assert near(quadrant_means(s, dest), QUADRANTS[::-1], tol=12)
     assert (s.pixels[:16] == 1).all() and (s.pixels[:, :32] == 1).all()
     assert mgr.streams[3].frames == 2
+    assert mgr.streams[3].decoder.opaque and (s.pixels[16:64, 32:96, 3] == 255).all()  # copied as decoded
 
 
 def test_corrupt_pyav_frame_is_a_stream_error(clock: tuple[MediaClock, FakeTime]) -> None:

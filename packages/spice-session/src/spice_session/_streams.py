@@ -223,7 +223,9 @@ class StreamManager:
                     "stream %d: frame says %dx%d, decodes to %dx%d", stream.id, *expected, width, height
                 )
             stream.frames += 1
-            changed = place_frame(surface, frame, dest, stream.clip, top_down=stream.top_down)
+            changed = place_frame(
+                surface, frame, dest, stream.clip, top_down=stream.top_down, opaque=stream.decoder.opaque
+            )
             if changed is not None:
                 out += [
                     Damage(surface.surface_id, box, self.channel_id, msg.multi_media_time)
