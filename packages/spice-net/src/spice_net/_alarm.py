@@ -91,7 +91,8 @@ class Alarm:
         functions = _timerfd_functions() if native else None
         if functions is None:
             return
-        self._libc, self._spec = functions
+        self._libc, spec = functions
+        self._setting = spec()  # the timer's setting, reused for every wait
         timer = self._libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
         if timer < 0:
             return
@@ -154,23 +155,24 @@ class Alarm:
     def _arm(self, delay: float) -> None:
         """Set the timer ``delay`` seconds ahead (0: stop it); this also clears its count."""
         seconds = int(delay)
-        nanos = 0 if delay <= 0 else max(1, int((delay - seconds) * 1e9))
-        spec = self._spec()
-        spec.it_value.tv_sec, spec.it_value.tv_nsec = seconds, nanos
-        if self._libc.timerfd_settime(self._timer, 0, spec, None) != 0:
+        value = self._setting.it_value
+        value.tv_sec, value.tv_nsec = seconds, 0 if delay <= 0 else max(1, int((delay - seconds) * 1e9))
+        if self._libc.timerfd_settime(self._timer, 0, self._setting, None) != 0:
             raise OSError("timerfd_settime failed")
         self._armed = delay > 0
 
     def _drain(self) -> None:
         """Clear the bell and an expired timer (the watched descriptor is its reader's)."""
         self._rung = False
-        for fd in (self._bell, self._timer):
-            try:
-                os.read(fd, 8)
-            except BlockingIOError:
-                continue
-            if fd == self._timer:
-                self._armed = False
+        assert self._epoll is not None
+        for fd, _ in self._epoll.poll(0):
+            if fd == self._timer or fd == self._bell:
+                try:
+                    os.read(fd, 8)
+                except BlockingIOError:  # cleared meanwhile
+                    pass
+                if fd == self._timer:
+                    self._armed = False
 
     async def _wait_portably(self, deadline: float) -> None:
         if self._rung:
