@@ -438,6 +438,48 @@ async def test_min_read_interval_batches_a_flood_and_not_a_lone_message(
     await server.aclose()
 
 
+async def test_min_read_interval_does_not_hold_back_a_sparse_stream(
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    """A read that waited longer than the interval for its data means no flood (a video
+    frame every 40 ms, say): the next read goes at once, not an interval after it (a wasted
+    wake-up per message); once reads find data waiting again, the interval is back."""
+    client, server = await linked()
+    mock_clock.autojump_threshold = 0
+    reads: list[float] = []
+    inner = client.stream.receive_some
+
+    async def counted(max_bytes: int | None = None) -> bytes | bytearray:
+        data = await inner(max_bytes)
+        reads.append(trio.current_time())
+        return data
+
+    client.stream.receive_some = counted  # type: ignore[method-assign]
+    client.min_read_interval = 0.5
+    async with trio.open_nursery() as nursery:
+
+        async def sparse() -> None:
+            await trio.sleep(1.0)  # the client's read waits 1 s for this one
+            await server.send(Ping(1, 1))
+            await trio.sleep(0.1)  # and this one comes within the interval
+            await server.send(Ping(2, 2))
+
+        nursery.start_soon(sparse)
+        start = trio.current_time()
+        assert await client.receive() == Ping(1, 1)
+        assert await client.receive() == Ping(2, 2)
+    assert reads == [start + 1.0, start + 1.1]  # the second read did not wait for the interval
+    # data waiting at once: a flood again, and the interval holds the next read back
+    await server.send(Ping(3, 3))
+    assert await client.receive() == Ping(3, 3)
+    quick = trio.current_time()
+    await server.send(Ping(4, 4))
+    assert await client.receive() == Ping(4, 4)
+    assert reads[-1] == pytest.approx(quick + 0.5)
+    await client.aclose()
+    await server.aclose()
+
+
 async def test_min_read_interval_does_not_slow_a_large_message(mock_clock: trio.testing.MockClock) -> None:
     """A message of many reads is read back to back: the interval batches small messages,
     it must not cost a wait per read of an 8 MB bitmap (it did: 1 ms per 256 KiB)."""

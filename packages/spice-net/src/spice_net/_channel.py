@@ -61,6 +61,7 @@ class _StreamIO:
         self.min_read_interval = 0.0
         self._last_read = -float("inf")
         self._last_read_size = 0
+        self._last_read_waited = False
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -114,12 +115,13 @@ class _StreamIO:
                 return batch
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
-            if self.min_read_interval and self._last_read_size < _BIG_READ:
+            if self.min_read_interval and self._last_read_size < _BIG_READ and not self._last_read_waited:
                 # Data came in less than the interval ago: let more arrive and take it in one
                 # read (a wake-up costs more than the small messages a flood comes in).
                 wait = self._last_read + self.min_read_interval - trio.current_time()
                 if wait > 0:
                     await nap(wait)  # a timed wake-up without a cancellation
+            asked = trio.current_time() if self.min_read_interval else 0.0
             try:
                 data = await self.stream.receive_some(_RECEIVE_SIZE)
             except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
@@ -131,6 +133,10 @@ class _StreamIO:
             elif self.min_read_interval:
                 self._last_read = trio.current_time()
                 self._last_read_size = len(data)
+                # The socket stayed empty longer than the interval: no flood (a video stream's
+                # frame every 40 ms, say), so waiting before the next read would gather
+                # nothing and cost a wake-up per message.
+                self._last_read_waited = self._last_read - asked >= self.min_read_interval
             self.bytes_received += len(data)
             self.conn.receive_data(data)
 
