@@ -102,6 +102,35 @@ async def test_clipboards_follow_each_other(sdl: None) -> None:
             assert await agent.get_text() == "copied on the host"
 
 
+async def test_an_idle_agent_loop_wakes_for_the_clipboard_poll_only(sdl: None) -> None:
+    """Nothing changing: the loop runs at each host clipboard poll (two a second), not on a
+    fixed tick (it was 20 a second); news still wakes it at once."""
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _session):
+            guest = viewer.guest
+            assert guest is not None
+            steps: list[float] = []
+            step = guest._step
+
+            async def counted() -> None:
+                steps.append(trio.current_time())
+                await step()
+
+            await trio.sleep(1.0)  # the window's first sizes settle (a resize 0.4 s later)
+            guest._step = counted  # type: ignore[method-assign]
+            await trio.sleep(2.0)
+            assert 2 <= len(steps) <= 6, [
+                round(t - steps[0], 3) for t in steps
+            ]  # 4 polls in 2 s, give or take a ring
+            steps.clear()
+            agent.set_text("news from the guest")
+            while clipboard_text() != "news from the guest":
+                await trio.sleep(0.01)
+            assert steps  # the grab rang it: no wait for the next poll needed
+
+
 async def test_no_clipboard_shares_nothing(sdl: None) -> None:
     fb = srv.Framebuffer(320, 200)
     agent = srv.GuestAgent()

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import spice_session as ss
 import trio
-from spice_net.lowlevel import nap
+from spice_net.lowlevel import Alarm
 from spice_proto import AgentCap, AgentClipboardType, AgentDisplayConfig, AgentMonConfig, AgentSelection
 
 __all__ = [
@@ -33,8 +33,9 @@ __all__ = [
 ]
 
 RESIZE_DEBOUNCE = 0.4
+#: How often the host clipboard is looked at (SDL says nothing when another program copies),
+#: and the longest the loop sleeps without being rung.
 CLIPBOARD_POLL = 0.5
-_TICK = 0.05
 
 
 class HostClipboard(Protocol):
@@ -100,6 +101,8 @@ class ViewerAgent:
         self._guest_copied = False
         self._last_text: str | None = None
         self._next_poll = 0.0
+        #: What :meth:`run` waits on; the viewer's calls ring it.
+        self._alarm: Alarm | None = None
 
     def window_resized(self, width: int, height: int) -> None:
         """The only window's inside is now ``width`` x ``height`` device pixels."""
@@ -110,6 +113,7 @@ class ViewerAgent:
         if self.resize_guest and all(w is None or (w[0] > 0 and w[1] > 0) for w in windows):
             self._wanted = tuple(windows)
             self._changed_at = trio.current_time()
+            self._ring()
 
     def asked(self, monitor: int, size: tuple[int, int]) -> bool:
         """Whether we asked the guest for this size of ``monitor`` (its window keeps its size)."""
@@ -120,6 +124,7 @@ class ViewerAgent:
     def send_file(self, path: str) -> None:
         """A file dropped on the window: queue it for the guest."""
         self.to_send.append(Path(path))
+        self._ring()
 
     def on_event(self, event: ss.events.Event) -> None:
         """A session event: the guest copying text means the host clipboard should follow."""
@@ -129,28 +134,60 @@ class ViewerAgent:
             and AgentClipboardType.UTF8_TEXT in event.types
         ):
             self._guest_copied = True
+            self._ring()
+        elif isinstance(event, (ss.events.AgentReady, ss.events.AgentConnected, ss.events.AgentDisconnected)):
+            self._ring()
+
+    def _ring(self) -> None:
+        if self._alarm is not None:
+            self._alarm.ring()
 
     def _ready(self) -> bool:
         agent = self.session.agent
         return agent.connected and agent.caps is not None
 
     async def run(self) -> None:
-        """Until cancelled."""
+        """Until cancelled.  Wakes when the viewer or the session has news (a window changed,
+        a file was dropped, the agent came or the guest copied), when a resize has settled,
+        and at each host clipboard poll: an idle viewer's agent costs two wake-ups a second."""
         if self.clipboard is not None:
             self._last_text = self.clipboard.get()  # what the host held before: not pushed unasked
-        while True:
-            await nap(_TICK)  # 20 wake-ups a second: without a cancellation each
-            if not self._ready():
-                self.configured = False
-                continue
+        with Alarm() as alarm:
+            self._alarm = alarm
             try:
-                await self._configure()
-                await self._resize()
-                await self._clipboards()
-            except ss.AgentError:
-                pass  # the agent went away or refused; try again on the next change
-            if self.to_send:
-                await self._send(self.to_send.pop(0))
+                while True:
+                    await alarm.wait(self._next_wake())
+                    await self._step()
+            finally:
+                self._alarm = None
+
+    def _next_wake(self) -> float:
+        """When there is something to do next (trio's clock)."""
+        now = trio.current_time()
+        if not self._ready():
+            return now + CLIPBOARD_POLL  # AgentReady rings before that
+        unconfigured = not self.configured and self.display_config is not None
+        if self.to_send or (self._guest_copied and self.clipboard is not None) or unconfigured:
+            return now
+        at = now + CLIPBOARD_POLL
+        if self._wanted is not None:
+            at = min(at, self._changed_at + RESIZE_DEBOUNCE)
+        if self.clipboard is not None:
+            at = min(at, self._next_poll)
+        return at
+
+    async def _step(self) -> None:
+        if not self._ready():
+            self.configured = False
+            return
+        try:
+            await self._configure()
+            await self._resize()
+            await self._clipboards()
+        except ss.AgentError:
+            pass  # the agent went away or refused; try again on the next change
+        if self.to_send:
+            await self._send(self.to_send.pop(0))
 
     async def _send(self, path: Path) -> None:
         shown = -1
