@@ -38,6 +38,22 @@ def surface(bgr: tuple[int, int, int] = (0, 0, 255)) -> ss.Surface:
     return s
 
 
+def test_a_stream_frame_given_with_its_damage_is_held_without_a_copy() -> None:
+    clock, s = Clock(), surface()
+    frames = StreamFrames(clock.now)
+    decoded = np.full((16, 16, 4), 7, np.uint8)
+    decoded.flags.writeable = False
+    assert frames.hold(10_100, s, sp.Rect(8, 4, 24, 20), decoded)
+    # a frame that does not fit the box (or reaches off the surface) is copied from the surface
+    assert frames.hold(10_200, s, sp.Rect(0, 0, 8, 8), decoded)
+    assert frames.hold(10_300, s, sp.Rect(56, 40, 72, 56), decoded)
+    clock.t = 10_300
+    first, second, third = frames.due()
+    assert first.pixels is decoded
+    assert second.pixels.shape == (8, 8, 4) and (second.pixels[:, :, :3] == (0, 0, 255)).all()
+    assert third.rect == sp.Rect(56, 40, 64, 48) and not np.shares_memory(third.pixels, decoded)
+
+
 def test_frames_are_copies_held_until_their_media_time() -> None:
     clock, s = Clock(), surface()
     frames = StreamFrames(clock.now)

@@ -216,6 +216,9 @@ def test_mjpeg_stream_create_data_destroy(clock: tuple[MediaClock, FakeTime]) ->
     out = mgr.handle(sp.DisplayStreamData(3, 50_100, data), surfaces)
     assert out == [Damage(0, dest, 1)]
     assert out[0].mm_time == 50_100  # the frame's media time, for a player to show it on the clock
+    held = out[0].pixels  # placed as decoded: the frame itself, read-only, what dest holds now
+    assert held is not None and not held.flags.writeable
+    assert np.array_equal(held, s.pixels[4:36, 8:40])
     # exactly libjpeg-turbo's pixels with spice-gtk's settings (fast DCT, plain upsampling)
     expected = simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True)
     assert np.array_equal(s.to_rgb()[4:36, 8:40], expected)
@@ -230,9 +233,10 @@ def test_bottom_up_stream_is_flipped(clock: tuple[MediaClock, FakeTime]) -> None
     mgr = StreamManager(clock[0])
     dest = sp.Rect(0, 0, 32, 32)
     mgr.handle(create(dest=dest, flags=sp.StreamFlags(0)), {0: s})
-    mgr.handle(sp.DisplayStreamData(3, 50_100, jpeg(blocks_rgb(32, 32))), {0: s})
+    (damage,) = mgr.handle(sp.DisplayStreamData(3, 50_100, jpeg(blocks_rgb(32, 32))), {0: s})
     # rows reversed: the blue/white half is now on top
     assert near(quadrant_means(s, dest), [QUADRANTS[2], QUADRANTS[3], QUADRANTS[0], QUADRANTS[1]])
+    assert isinstance(damage, Damage) and damage.pixels is None  # flipped: not the frame as decoded
 
 
 def test_sized_frames_scale_into_their_own_dest_and_clip_changes(clock: tuple[MediaClock, FakeTime]) -> None:
@@ -243,6 +247,7 @@ def test_sized_frames_scale_into_their_own_dest_and_clip_changes(clock: tuple[Me
     frame = jpeg(blocks_rgb(16, 16))
     out = mgr.handle(sp.DisplayStreamDataSized(3, 50_100, 16, 16, big, frame), {0: s})
     assert out == [Damage(0, big, 0)]
+    assert out[0].pixels is None  # scaled: the surface does not hold the decoded frame
     assert near(quadrant_means(s, big), QUADRANTS)
     assert (s.pixels[0:20, 0:10] == 1).all()
     # a clip covering only the left half of the next frame's destination
@@ -267,6 +272,7 @@ def test_a_clip_of_several_rects_damages_each_and_not_the_covered_part(
     out = mgr.handle(sp.DisplayStreamData(3, 50_100, jpeg(blocks_rgb(32, 32))), {0: s})
     assert out == [Damage(0, below, 0), Damage(0, right, 0)]
     assert all(d.mm_time == 50_100 for d in out if isinstance(d, Damage))
+    assert all(d.pixels is None for d in out if isinstance(d, Damage))  # clipped: partly drawn
     assert (s.pixels[4:14, 8:20] == 1).all()  # the covered corner untouched
     assert (s.pixels[14:36, 8:40, 3] == 255).all() and (s.pixels[4:14, 20:40, 3] == 255).all()
 

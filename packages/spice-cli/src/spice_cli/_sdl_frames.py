@@ -56,9 +56,12 @@ class StreamFrames:
     def __len__(self) -> int:
         return len(self.presenter)
 
-    def hold(self, mm_time: int, surface: ss.Surface, rect: Rect) -> bool:
+    def hold(
+        self, mm_time: int, surface: ss.Surface, rect: Rect, frame: npt.NDArray[np.uint8] | None = None
+    ) -> bool:
         """Keep a copy of ``rect`` of ``surface`` until ``mm_time``; ``False`` (draw it now) when
-        it is stamped too far ahead or the surface has no BGRX pixels."""
+        it is stamped too far ahead or the surface has no BGRX pixels.  ``frame``: what ``rect``
+        holds, read-only (a stream Damage's ``pixels``), kept as it is instead of a copy."""
         pixels = surface.pixels
         if pixels.ndim != 3 or _mm_diff(mm_time, self._now()) > MAX_AHEAD_MS:
             return False
@@ -66,7 +69,11 @@ class StreamFrames:
         right, bottom = min(rect.right, surface.width), min(rect.bottom, surface.height)
         if right <= left or bottom <= top:
             return True
-        copy = pixels[top:bottom, left:right].copy()
+        whole = (left, top, right, bottom) == (rect.left, rect.top, rect.right, rect.bottom)
+        if frame is not None and whole and frame.shape == (bottom - top, right - left, 4):
+            copy = frame
+        else:
+            copy = pixels[top:bottom, left:right].copy()
         self.presenter.push(mm_time, HeldFrame(mm_time, Rect(left, top, right, bottom), copy))
         self.held_bytes += copy.nbytes
         return True

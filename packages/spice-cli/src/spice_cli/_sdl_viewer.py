@@ -302,7 +302,11 @@ class Viewer:
                 self._extra_damage(event)
             elif primary is not None and event.surface_id == primary.surface_id:
                 frames, mm_time = self.frames, event.mm_time
-                if frames is None or mm_time is None or not frames.hold(mm_time, primary, event.rect):
+                if (
+                    frames is None
+                    or mm_time is None
+                    or not frames.hold(mm_time, primary, event.rect, event.pixels)
+                ):
                     self._dirty.append(event.rect)
         elif isinstance(event, ss.events.SurfaceCreated):
             surface = event.surface

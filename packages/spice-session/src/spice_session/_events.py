@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import field
 
+import numpy as np
+import numpy.typing as npt
 from spice_proto import (
     Caps,
     ChannelType,
@@ -147,12 +149,16 @@ class Damage(DisplayStateEvent):
 
     A video stream frame's damage carries its ``mm_time`` (media time, ms), when it is meant
     to be seen (with the sound stamped on the same clock); ``None`` for everything else.
+    When such a frame went onto the surface as decoded (not scaled, flipped or clipped),
+    ``pixels`` is that frame, read-only: exactly what ``rect`` holds now, as (height, width,
+    4) B, G, R, X, for a player that shows it later to keep without a copy.
     """
 
     surface_id: int
     rect: Rect
     channel_id: int = 0
     mm_time: int | None = field(default=None, compare=False)
+    pixels: npt.NDArray[np.uint8] | None = field(default=None, compare=False, repr=False)
 
 
 _new = object.__new__
@@ -163,9 +169,14 @@ def damage(surface_id: int, rect: Rect, channel_id: int) -> Damage:
     """``Damage(surface_id, rect, channel_id)`` without the frozen dataclass's ``__init__``
     (one attribute call per field): the display handler makes one per draw command."""
     event = _new(Damage)
-    _set(
-        event, "__dict__", {"surface_id": surface_id, "rect": rect, "channel_id": channel_id, "mm_time": None}
-    )
+    fields = {
+        "surface_id": surface_id,
+        "rect": rect,
+        "channel_id": channel_id,
+        "mm_time": None,
+        "pixels": None,
+    }
+    _set(event, "__dict__", fields)
     return event
 
 

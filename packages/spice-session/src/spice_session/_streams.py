@@ -223,10 +223,21 @@ class StreamManager:
                     "stream %d: frame says %dx%d, decodes to %dx%d", stream.id, *expected, width, height
                 )
             stream.frames += 1
-            changed = place_frame(
-                surface, frame, dest, stream.clip, top_down=stream.top_down, opaque=stream.decoder.opaque
+            opaque = stream.decoder.opaque
+            changed = place_frame(surface, frame, dest, stream.clip, top_down=stream.top_down, opaque=opaque)
+            if changed is None:
+                continue
+            as_decoded = (
+                changed == dest
+                and opaque
+                and stream.top_down
+                and stream.clip.type != ClipType.RECTS
+                and (width, height) == (dest.width, dest.height)
             )
-            if changed is not None:
+            if as_decoded:  # the surface holds the frame as it is: a player may keep this one
+                frame.flags.writeable = False
+                out.append(Damage(surface.surface_id, changed, self.channel_id, msg.multi_media_time, frame))
+            else:
                 out += [
                     Damage(surface.surface_id, box, self.channel_id, msg.multi_media_time)
                     for box in _visible(stream.clip, changed)
