@@ -295,3 +295,26 @@ def test_merged_damage_joins_only_touching_damage_queued_last() -> None:
     ]
     assert [e.mm_time for e in got if isinstance(e, ss.events.Damage)] == [None, None, None, 5, None, None]
     assert buffer.merged_total == 2
+
+
+def test_queued_stream_frames_are_bounded_later_damage_goes_without_pixels() -> None:
+    from spice_session._eventstream import MAX_QUEUED_FRAME_BYTES
+
+    frame = np.zeros((1080, 1920, 4), np.uint8)  # 8 MB: a stalled reader of a 1080p stream
+    rect = sp.Rect(0, 0, 1920, 1080)
+    buffer = EventBuffer(256)
+    for i in range(20):
+        buffer.put(ss.events.Damage(0, rect, 0, 1000 + 40 * i, frame))
+    fits = MAX_QUEUED_FRAME_BYTES // frame.nbytes
+    assert buffer.frame_bytes == fits * frame.nbytes <= MAX_QUEUED_FRAME_BYTES
+    taken = [buffer.take() for _ in range(20)]
+    assert all(isinstance(d, ss.events.Damage) for d in taken)
+    assert [d.pixels is not None for d in taken if isinstance(d, ss.events.Damage)] == [True] * fits + [
+        False
+    ] * (20 - fits)
+    assert [d.mm_time for d in taken if isinstance(d, ss.events.Damage)] == [1000 + 40 * i for i in range(20)]
+    assert buffer.frame_bytes == 0  # taken frames are no longer counted: they may queue again
+    buffer.put(ss.events.Damage(0, rect, 0, 5000, frame))
+    assert buffer.frame_bytes == frame.nbytes
+    buffer.clear()
+    assert buffer.frame_bytes == 0

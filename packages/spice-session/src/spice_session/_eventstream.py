@@ -21,6 +21,10 @@ A reader that redraws once a frame can ask for less: :meth:`EventStream.ignore` 
 event classes out (the session then does not even build them), and
 :meth:`EventStream.merge_damage` joins each :class:`Damage` with the Damage queued just
 before it when they touch, as the reader would itself.
+
+A stream frame's :class:`Damage` may carry the frame's pixels; the queue keeps at most
+:data:`MAX_QUEUED_FRAME_BYTES` of them, and later Damage goes in without (a reader that
+stalls behind a 1080p stream would otherwise hold 256 frames).
 """
 
 from __future__ import annotations
@@ -99,6 +103,10 @@ def merge_rect(rects: list[Rect], rect: Rect, limit: int = MAX_DAMAGE_RECTS) -> 
     return rest
 
 
+#: Stream frame pixels (``Damage.pixels``) a buffer holds at most.
+MAX_QUEUED_FRAME_BYTES = 64 << 20
+
+
 class EventBuffer:
     """Bounded event queue that summarises instead of growing (see the module docstring)."""
 
@@ -118,6 +126,8 @@ class EventBuffer:
         self.merged_total = 0
         #: Join a Damage with the queued Damage before it (see :meth:`EventStream.merge_damage`).
         self.merge_damage = False
+        #: Bytes of the stream frames queued Damage carries.
+        self.frame_bytes = 0
 
     def __len__(self) -> int:
         """Events waiting, the pending summary not included."""
@@ -135,8 +145,15 @@ class EventBuffer:
         """
         if not self._overflowing and (force or len(self._queue) < self.limit):
             queue = self._queue
-            if self.merge_damage and queue and type(event) is Damage and self._joined(queue[-1], event):
-                return
+            if type(event) is Damage:
+                if self.merge_damage and queue and self._joined(queue[-1], event):
+                    return
+                pixels = event.pixels
+                if pixels is not None:
+                    if self.frame_bytes + pixels.nbytes > MAX_QUEUED_FRAME_BYTES:
+                        event = Damage(event.surface_id, event.rect, event.channel_id, event.mm_time)
+                    else:
+                        self.frame_bytes += pixels.nbytes
             queue.append(event)
             return
         self._overflowing = True
@@ -194,11 +211,17 @@ class EventBuffer:
         """The next event, or ``None`` when there is none yet."""
         if not self._queue and self._overflowing:
             self._flush()
-        return self._queue.popleft() if self._queue else None
+        if not self._queue:
+            return None
+        event = self._queue.popleft()
+        if type(event) is Damage and event.pixels is not None:
+            self.frame_bytes -= event.pixels.nbytes
+        return event
 
     def clear(self) -> None:
         """Forget everything queued or summarised."""
         self._queue.clear()
+        self.frame_bytes = 0
         self._reset_summary()
 
     def _flush(self) -> None:
