@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,20 @@ class XDisplay:
         return found[0]
 
     def screenshot(self) -> RGBImage:
-        """The whole root window via ``xwd -root``, as an (height, width, 3) RGB array."""
+        """The whole root window via ``xwd -root``, as an (height, width, 3) RGB array.
+
+        xwd once exited 1 on a busy Xvfb in a full CI run (its message was not kept): it is
+        tried three times, and the last failure says what xwd printed."""
         require_binary("xwd")
-        return parse_xwd(self.run(["xwd", "-root", "-silent"]).stdout)
+        for attempt in range(3):
+            try:
+                return parse_xwd(self.run(["xwd", "-root", "-silent"]).stdout)
+            except subprocess.CalledProcessError as exc:
+                if attempt == 2:
+                    said = exc.stderr.decode(errors="replace").strip()
+                    raise RuntimeError(f"xwd -root on {self.name} failed 3 times: {said}") from exc
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
 
     def stop_clients(self) -> None:
         for proc in reversed(self.clients):
