@@ -12,6 +12,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
 import sys
 import typing
 from pathlib import Path
@@ -19,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import spice_session
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {p.parent.name for p in ROOT.glob("packages/*/src/*/__init__.py")}
@@ -116,7 +118,7 @@ SPICE_PROTO_LOWLEVEL = _names(
     "BOOL8 BOOL32 I16 I32 I64 U8 U16 U32 U64 CString Counted EnumScalar Fixed Items LengthOf "
     "PointedCString Pointer Rest Scalar SizedBytes Text Var When bit_flags fixed_bytes lenient "
     # Presenting re-exports, making records
-    "publish frozen frozen_kw "
+    "publish lazy_attributes frozen frozen_kw "
 )
 
 SPICE_PROTO_USBREDIR = _names(
@@ -283,6 +285,11 @@ def test_all_is_what_type_checkers_see(name: str) -> None:
     tree = ast.parse(Path(module.__file__).read_text())
     static: set[str] = set()
     for node in tree.body:
+        if isinstance(node, ast.If) and _type_checking_only(node):
+            lazy = {a.asname: n.module for n in node.body if isinstance(n, ast.ImportFrom) for a in n.names}
+            full = {a: f"{name.partition('.')[0]}.{m}" if m.startswith("_") else m for a, m in lazy.items()}
+            assert full == getattr(module, "_LAZY", {}), f"{name}: the TYPE_CHECKING imports are _LAZY"
+            static |= set(lazy)
         if isinstance(node, ast.ImportFrom):
             assert all(a.name != "*" for a in node.names), f"{name} imports * from {node.module}"
             static |= {a.asname for a in node.names if a.asname == a.name and not a.name.startswith("_")}
@@ -295,7 +302,17 @@ def test_all_is_what_type_checkers_see(name: str) -> None:
     static = {n for n in static if not isinstance(getattr(module, n), ModuleType)}
     assert set(module.__all__) == static
     public = {n for n, v in vars(module).items() if not n.startswith("_") and not isinstance(v, ModuleType)}
+    public |= set(getattr(module, "_LAZY", ()))
     assert public == set(module.__all__) - {"__version__"}
+
+
+def _type_checking_only(node: ast.If) -> bool:
+    """``if TYPE_CHECKING:`` or ``if <module>.TYPE_CHECKING:``: imports a public module loads
+    on first use (``_LAZY``, PEP 562 ``__getattr__``), written there for type checkers."""
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
@@ -422,3 +439,25 @@ def test_tests_tools_and_readmes_use_public_modules() -> None:
                 for m in re.findall(rf"\b(?:{'|'.join(SEALED)})\._\w+", block)
             ]
     assert found == []
+
+
+def test_usb_modules_load_on_first_use() -> None:
+    """``import spice_session`` (and what ``spice view``/``spice do`` import before they
+    connect) leaves USB redirection's modules unloaded; a name of theirs loads them."""
+    script = (
+        "import sys, spice_cli._view, spice_cli._do\n"
+        "print(sorted(m for m in sys.modules if 'usb' in m))\n"
+        "import spice_session as ss\n"
+        "from spice_session.lowlevel import UsbRedirParser, usb_keyboard\n"
+        "print(ss.usb_disk.__module__, ss.UsbRedirection.__module__, usb_keyboard.__module__,"
+        " UsbRedirParser.__module__, 'spice_session._usb_storage' in sys.modules)\n"
+        "print(ss.usb_disk is ss.usb_disk and 'usb_disk' in vars(ss))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    before, after, cached = run.stdout.splitlines()
+    assert before == "['spice_cli._usb_actions']"
+    assert after == "spice_session spice_session spice_session.lowlevel spice_proto.usbredir True"
+    assert cached == "True"
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        spice_session.no_such_name  # type: ignore[attr-defined]  # noqa: B018

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import spice_session.lowlevel
 import trio
-from spice_cli import _usb_actions
 from spice_cli._run import UsageError
 from spice_cli._usb_actions import UsbDeviceId, UsbPolicy, UsbSlots, attach_all
 from spice_session import UsbRedirection
@@ -110,7 +110,7 @@ async def test_physical_devices_are_closed_in_a_worker_thread_even_when_cancelle
         devices.append(_StandIn())
         return devices[-1]
 
-    monkeypatch.setattr(_usb_actions, "open_usb_device", open_usb_device)
+    monkeypatch.setattr(spice_session.lowlevel, "open_usb_device", open_usb_device)
     session, _ = _session()
     err = io.StringIO()
     with trio.CancelScope() as scope:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import threading
+from typing import Any
 
 import pytest
 import spice_proto as sp
@@ -91,3 +94,69 @@ def test_messages_compare_hash_and_print_as_before() -> None:
     assert repr(rect) == "Rect(left=1, top=2, right=3, bottom=4)"
     fill = sp.DisplayDrawFill(0, rect, sp.Clip(), sp.Brush.solid(5))
     assert sp.DisplayDrawFill.decode(fill.encode()) == fill
+
+
+def test_the_frozen_pair_refuses_as_the_generated_one_does() -> None:
+    class Plain(Two):  # an undecorated subclass: the generated pair lets it grow attributes
+        pass
+
+    class PlainRef(Reference):
+        pass
+
+    for made, ref in ((Two(1), Reference(1)), (Plain(1), PlainRef(1))):
+        for obj in (made, ref):
+            with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'a'"):
+                obj.a = 2  # type: ignore[misc]
+            with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'b'"):
+                del obj.b  # type: ignore[misc]
+    for obj in (Two(1), Reference(1)):
+        with pytest.raises(dataclasses.FrozenInstanceError, match="'extra'"):
+            obj.extra = 1  # type: ignore[attr-defined]
+    for obj in (Plain(1), PlainRef(1)):
+        obj.extra = 1  # type: ignore[attr-defined]
+        assert obj.extra == 1  # type: ignore[attr-defined]
+        del obj.extra  # type: ignore[attr-defined]
+        assert not hasattr(obj, "extra")
+
+
+def test_the_frozen_pair_is_shared_where_dataclasses_makes_it_per_class() -> None:
+    if sys.version_info >= (3, 13):  # one compile a class there: dataclasses keeps its own pair
+        assert Two.__setattr__ is not One.__setattr__
+        return
+    assert Two.__setattr__ is One.__setattr__ is Empty.__setattr__
+    assert Two.__delattr__ is One.__delattr__
+    assert Two.__setattr__ is not Reference.__setattr__
+    # dataclasses is left as it was found, for everybody else's classes
+    maker = dataclasses._frozen_get_del_attr  # type: ignore[attr-defined]
+    assert (maker.__module__, maker.__name__) == ("dataclasses", "_frozen_get_del_attr")
+
+    @dataclasses.dataclass(frozen=True)
+    class Theirs:
+        a: int
+
+    assert Theirs.__setattr__ is not Two.__setattr__
+    # A dataclass another thread makes while one of ours is being made gets its own pair.
+    # dataclasses reads a field's default off the class while it makes it: a descriptor
+    # there runs the other thread at that moment.
+    seen: list[Any] = []
+
+    def other_thread() -> None:
+        @dataclasses.dataclass(frozen=True)
+        class Meanwhile:
+            a: int
+
+        seen.append(Meanwhile.__setattr__)
+
+    class StartsAThread:
+        def __get__(self, obj: object, owner: type | None = None) -> int:
+            if owner is not None and not seen:
+                worker = threading.Thread(target=other_thread)
+                worker.start()
+                worker.join(5)
+            return 0
+
+    @frozen
+    class Ours:
+        a: int = StartsAThread()  # type: ignore[assignment]
+
+    assert seen and seen[0] is not Ours.__setattr__ and Ours.__setattr__ is Two.__setattr__

@@ -7,13 +7,16 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+import spice_session
 import trio
-from spice_session import Session, SessionError, VVFile, usb_cdrom, usb_disk
-from spice_session.lowlevel import LibusbDevice, MassStorage, UsbDeviceError, open_usb_device, parse_device_id
+from spice_session import Session, SessionError, VVFile, lowlevel
 
 from ._run import UsageError
+
+if TYPE_CHECKING:  # spice_session loads its USB modules when one of these is first used
+    from spice_session.lowlevel import LibusbDevice, MassStorage
 
 __all__ = [
     "USB_CONFIGURE_TIMEOUT",
@@ -43,8 +46,8 @@ class UsbDeviceId:
 
 def _device_id(name: str, text: str) -> UsbDeviceId:
     try:
-        return UsbDeviceId(*parse_device_id(text))
-    except UsbDeviceError as exc:
+        return UsbDeviceId(*lowlevel.parse_device_id(text))
+    except lowlevel.UsbDeviceError as exc:
         raise UsageError(f"{name}: {exc}") from None
 
 
@@ -73,7 +76,7 @@ def device_option(value: str) -> UsbDeviceId:
 
 async def _open_physical(device_id: UsbDeviceId) -> LibusbDevice:
     """Open and claim a physical device (libusb calls block: in a worker thread)."""
-    return await trio.to_thread.run_sync(open_usb_device, device_id.vendor_id, device_id.product_id)
+    return await trio.to_thread.run_sync(lowlevel.open_usb_device, device_id.vendor_id, device_id.product_id)
 
 
 async def _close_physical(device: LibusbDevice) -> None:
@@ -134,7 +137,11 @@ async def attach_all(
                 stack.push_async_callback(_close_physical, physical)
                 device: MassStorage | LibusbDevice = physical
             else:
-                device = usb_cdrom(target) if cdrom else usb_disk(target, readonly=readonly)
+                device = (
+                    spice_session.usb_cdrom(target)
+                    if cdrom
+                    else spice_session.usb_disk(target, readonly=readonly)
+                )
             await stack.enter_async_context(session.usb.attach(device, filter=policy.filter))
         except (SessionError, OSError, ValueError) as exc:
             print(f"spice view: {target} not attached: {exc}", file=err, flush=True)
@@ -146,7 +153,9 @@ def _device(path: str, readonly: bool) -> MassStorage:
     if not Path(path).is_file():
         raise UsageError(f"usb-attach: {path} is not a readable file")
     try:
-        return usb_cdrom(path) if path.lower().endswith(".iso") else usb_disk(path, readonly=readonly)
+        if path.lower().endswith(".iso"):
+            return spice_session.usb_cdrom(path)
+        return spice_session.usb_disk(path, readonly=readonly)
     except (OSError, ValueError) as exc:
         raise UsageError(f"usb-attach: {path}: {exc}") from None
 

@@ -9,12 +9,23 @@ instance's class with one :func:`operator.attrgetter`.  They behave as the gener
 equal only to an instance of the very same class with equal compared fields (fields with
 ``compare=False`` left out), hash of those fields, ``Name(field=value, ...)`` of the
 ``repr=True`` fields.
+
+The frozen ``__setattr__`` and ``__delattr__`` are shared too on CPython 3.10-3.12: there
+dataclasses compiles a pair per class (about half of the time a class took to make), and the
+decorator hands it ours while it makes one of our classes (:func:`_shared_frozen_pair`).  They
+refuse as the generated pair refuses: every attribute of an instance of the decorated class
+itself, the fields only on an undecorated subclass.  3.13 compiles a class's methods in one
+go, so it keeps its own pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+import dataclasses
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -49,6 +60,56 @@ def _repr(self: Any) -> str:
     return f"{cls.__qualname__}({shown})"
 
 
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    cls = self.__class__
+    if "__record_key__" in cls.__dict__ or name in cls.__dataclass_fields__:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _frozen_delattr(self: Any, name: str) -> None:
+    cls = self.__class__
+    if "__record_key__" in cls.__dict__ or name in cls.__dataclass_fields__:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+    object.__delattr__(self, name)
+
+
+_frozen_setattr.__name__ = _frozen_setattr.__qualname__ = "__setattr__"
+_frozen_delattr.__name__ = _frozen_delattr.__qualname__ = "__delattr__"
+
+# dataclasses' maker of the frozen pair, where it is one function of (cls, fields, globals)
+_MAKE_PAIR: Callable[..., Any] | None = (
+    getattr(dataclasses, "_frozen_get_del_attr", None) if sys.version_info < (3, 13) else None
+)
+_making = threading.local()  # .cls: the class this thread's decorator is making
+_swap_lock = threading.Lock()
+
+
+def _pair_for(cls: type, field_list: Any, namespace: Any) -> Any:
+    """Stands in for dataclasses' maker: ours for the class being made here, theirs otherwise."""
+    if getattr(_making, "cls", None) is cls:
+        return (_frozen_setattr, _frozen_delattr)
+    assert _MAKE_PAIR is not None
+    return _MAKE_PAIR(cls, field_list, namespace)
+
+
+@contextmanager
+def _shared_frozen_pair(cls: type) -> Iterator[None]:
+    """While ``cls`` is made, dataclasses gives it the shared frozen pair (see the module
+    docstring); another thread making its own dataclass meanwhile still gets a generated one."""
+    if _MAKE_PAIR is None:
+        yield
+        return
+    with _swap_lock:
+        _making.cls = cls
+        setattr(dataclasses, "_frozen_get_del_attr", _pair_for)  # noqa: B010 - not in typeshed
+        try:
+            yield
+        finally:
+            setattr(dataclasses, "_frozen_get_del_attr", _MAKE_PAIR)  # noqa: B010
+            _making.cls = None
+
+
 def _shared_methods(cls: type[_T]) -> type[_T]:
     body = cls.__dict__
     if "__eq__" in body or "__hash__" in body:
@@ -77,10 +138,14 @@ def _shared_methods(cls: type[_T]) -> type[_T]:
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def frozen(cls: type[_T]) -> type[_T]:
     """``@dataclass(frozen=True)`` made for less (see the module docstring)."""
-    return _shared_methods(dataclass(frozen=True, eq=False, repr=False)(cls))
+    with _shared_frozen_pair(cls):
+        made = dataclass(frozen=True, eq=False, repr=False)(cls)
+    return _shared_methods(made)
 
 
 @dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
 def frozen_kw(cls: type[_T]) -> type[_T]:
     """``@dataclass(frozen=True, kw_only=True)`` made for less."""
-    return _shared_methods(dataclass(frozen=True, eq=False, repr=False, kw_only=True)(cls))
+    with _shared_frozen_pair(cls):
+        made = dataclass(frozen=True, eq=False, repr=False, kw_only=True)(cls)
+    return _shared_methods(made)

@@ -10,9 +10,11 @@ __future__ import annotations`` and are looked up in the class's module), so
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import types
 import typing
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -27,21 +29,48 @@ def _resolve_annotations(cls: type) -> None:
         cls.__annotations__ = {name: hints[name] for name in own}
 
 
-def publish(module: str, namespace: dict[str, Any]) -> list[str]:
+def _move(obj: Any, module: str) -> None:
+    """Say ``obj`` lives in public ``module`` if it was defined in a private module of its package."""
+    private = module.partition(".")[0] + "._"
+    if not (inspect.isclass(obj) or inspect.isfunction(obj)) or not obj.__module__.startswith(private):
+        return
+    if inspect.isclass(obj):
+        _resolve_annotations(obj)
+    obj.__module__ = module
+
+
+def publish(module: str, namespace: dict[str, Any], lazy: Mapping[str, str] | None = None) -> list[str]:
     """Call as ``__all__ = publish(__name__, globals())`` at the end of a public module.
 
     Move the public objects of ``namespace`` (module ``module``) that were defined in a
     private module of the same package to ``module``, and return the public names (for
-    ``__all__``): those not starting with ``_``, except modules, plus ``__version__``."""
-    private = module.partition(".")[0] + "._"
+    ``__all__``): those not starting with ``_``, except modules, plus ``__version__``, plus
+    the names of ``lazy`` (see :func:`lazy_attributes`)."""
     names = [n for n, v in namespace.items() if not n.startswith("_") and not isinstance(v, types.ModuleType)]
     for name in names:
-        obj = namespace[name]
-        if not (inspect.isclass(obj) or inspect.isfunction(obj)) or not obj.__module__.startswith(private):
-            continue
-        if inspect.isclass(obj):
-            _resolve_annotations(obj)
-        obj.__module__ = module
+        _move(namespace[name], module)
+    names += [n for n in lazy or () if n not in namespace]
     if "__version__" in namespace:
         names.append("__version__")
     return names
+
+
+def lazy_attributes(module: str, namespace: dict[str, Any], lazy: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for names whose modules are imported on first use.
+
+    ``lazy`` maps a public name to the module that defines it (``{"Thing": "pkg._things"}``);
+    write the same imports under ``if TYPE_CHECKING:`` for type checkers, and pass ``lazy``
+    to :func:`publish` too.  The first ``module.Thing`` (or ``from module import Thing``)
+    imports ``pkg._things``, presents ``Thing`` as :func:`publish` would and keeps it in the
+    module, so later lookups do not come here."""
+
+    def __getattr__(name: str) -> Any:
+        source = lazy.get(name)
+        if source is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        obj = getattr(importlib.import_module(source), name)
+        _move(obj, module)
+        namespace[name] = obj
+        return obj
+
+    return __getattr__

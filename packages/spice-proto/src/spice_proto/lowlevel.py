@@ -74,7 +74,7 @@ from ._field_codecs import (
 )
 
 # --- Presenting a package's re-exports and making records (used by every package of the monorepo)
-from ._public import publish as publish
+from ._public import lazy_attributes as lazy_attributes, publish as publish
 from ._frozen import frozen as frozen, frozen_kw as frozen_kw
 
 __all__ = publish(__name__, globals())

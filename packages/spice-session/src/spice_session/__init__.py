@@ -17,6 +17,8 @@ blocking API for scripts.
 # Grouped by purpose, not by module name:
 # isort: skip_file
 
+import typing as _typing_module
+
 # --- Connecting
 from ._session import DisplaySettings as DisplaySettings, Session as Session, connect as connect
 from ._uri import SpiceURI as SpiceURI, parse_uri as parse_uri
@@ -44,9 +46,8 @@ from ._layouts import LAYOUTS as LAYOUTS, Layout as Layout, get_layout as get_la
 from ._driver import Driver as Driver
 from ._match import Match as Match, Needle as Needle, load_needle as load_needle
 
-# --- Extra channels: USB redirection and port (spiceport/webdav) channels
-from ._usb import UsbRedirection as UsbRedirection
-from ._usb_storage import usb_cdrom as usb_cdrom, usb_disk as usb_disk
+# --- Extra channels: USB redirection (imported on first use, see _LAZY) and port
+# (spiceport/webdav) channels
 from ._port import Port as Port, PortChannels as PortChannels
 
 # --- Sound to send to the guest's microphone
@@ -74,15 +75,28 @@ from ._layouts import KeyComboError as KeyComboError, LayoutError as LayoutError
 from ._match import MatchError as MatchError, NeedleError as NeedleError
 from ._driver import OcrUnavailable as OcrUnavailable, TextNotFound as TextNotFound
 from ._filexfer import FileTransferError as FileTransferError
-from ._usbredir import UsbRedirError as UsbRedirError
-from ._usb import UsbRejected as UsbRejected
 from ._port import PortError as PortError
 
 # --- Namespaces
 from . import events as events
 from . import lowlevel as lowlevel
-from spice_proto.lowlevel import publish as _publish
+
+# --- USB redirection: its modules (and spice_proto.usbredir) load when one of these is first used
+if _typing_module.TYPE_CHECKING:
+    from ._usb import UsbRedirection as UsbRedirection, UsbRejected as UsbRejected
+    from ._usb_storage import usb_cdrom as usb_cdrom, usb_disk as usb_disk
+    from ._usbredir import UsbRedirError as UsbRedirError
+from spice_proto.lowlevel import lazy_attributes as _lazy_attributes, publish as _publish
+
+_LAZY = {
+    "UsbRedirection": "spice_session._usb",
+    "UsbRejected": "spice_session._usb",
+    "usb_cdrom": "spice_session._usb_storage",
+    "usb_disk": "spice_session._usb_storage",
+    "UsbRedirError": "spice_session._usbredir",
+}
 
 __version__ = "0.1.0"
 
-__all__ = _publish(__name__, globals())
+__all__ = _publish(__name__, globals(), _LAZY)
+__getattr__ = _lazy_attributes(__name__, globals(), _LAZY)

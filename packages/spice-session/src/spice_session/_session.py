@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import spice_net
 import trio
@@ -72,10 +73,11 @@ from ._stats import SessionStats, StatsCollector
 from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI
-from ._usb import UsbRedirection
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
+if TYPE_CHECKING:
+    from ._usb import UsbRedirection
 
 __all__ = ["DEFAULT_TIMEOUT", "MIN_MEMORY_BUDGET", "DisplaySettings", "Session", "connect"]
 
@@ -195,6 +197,8 @@ class Session:
     def usb(self) -> UsbRedirection:
         """USB redirection: ``async with session.usb.attach(usb_disk("stick.img")) as dev``."""
         if self._usb is None:
+            from ._usb import UsbRedirection  # USB's modules load on first use
+
             self._usb = UsbRedirection.for_session(self)
         return self._usb
 

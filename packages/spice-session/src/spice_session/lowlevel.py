@@ -9,6 +9,8 @@ tables, pointer and typing pacing, and the audio codecs and buffers.
 # Grouped by purpose, not by module name:
 # isort: skip_file
 
+import typing as _typing_module
+
 # --- Connecting: capabilities, URIs, the memory budget's bounds
 from ._channels import CLIENT_CHANNEL_CAPS as CLIENT_CHANNEL_CAPS, channel_name as channel_name
 from ._agent import CLIENT_AGENT_CAPS as CLIENT_AGENT_CAPS
@@ -45,31 +47,8 @@ from ._presenter import MediaPresenter as MediaPresenter
 # --- Finding a picture: the matcher under Driver.expect
 from ._match import find as find
 
-# --- Extra channels: what a USB attachment and a virtual disk are, PORT_INIT
-from ._usb import UsbAttachment as UsbAttachment
-from ._usb_storage import MassStorage as MassStorage
-from ._usb_libusb import (
-    LibusbDevice as LibusbDevice,
-    UsbDeviceError as UsbDeviceError,
-    open_usb_device as open_usb_device,
-    parse_device_id as parse_device_id,
-)
-from ._usb_hid import (
-    HidKeyboard as HidKeyboard,
-    HidMouse as HidMouse,
-    usb_keyboard as usb_keyboard,
-    usb_mouse as usb_mouse,
-)
+# --- Extra channels: PORT_INIT, webdav, folder sharing (USB: imported on first use, below)
 from ._port import PortInit as PortInit, parse_port_init as parse_port_init
-from spice_proto.usbredir import UsbRedirParser as UsbRedirParser
-from ._usb_host import UsbRedirHost as UsbRedirHost
-from ._usbredir_filter import (
-    FilterRule as FilterRule,
-    FilterVerdict as FilterVerdict,
-    UsbFilterError as UsbFilterError,
-    check_filter as check_filter,
-    parse_filter as parse_filter,
-)
 from ._webdav_mux import WebdavMux as WebdavMux
 from ._share import FolderShare as FolderShare
 
@@ -97,6 +76,48 @@ from ._audio import (
 from ._playback import JitterBuffer as JitterBuffer, playback_caps as playback_caps
 from ._record import AudioInput as AudioInput, Recorder as Recorder, record_caps as record_caps
 
-from spice_proto.lowlevel import publish as _publish
+# --- USB: what an attachment and a virtual disk are, libusb and HID devices, the usbredir
+# host and filters; these modules (and spice_proto.usbredir) load when one is first used
+if _typing_module.TYPE_CHECKING:
+    from ._usb import UsbAttachment as UsbAttachment
+    from ._usb_storage import MassStorage as MassStorage
+    from ._usb_libusb import (
+        LibusbDevice as LibusbDevice,
+        UsbDeviceError as UsbDeviceError,
+        open_usb_device as open_usb_device,
+        parse_device_id as parse_device_id,
+    )
+    from ._usb_hid import (
+        HidKeyboard as HidKeyboard,
+        HidMouse as HidMouse,
+        usb_keyboard as usb_keyboard,
+        usb_mouse as usb_mouse,
+    )
+    from spice_proto.usbredir import UsbRedirParser as UsbRedirParser
+    from ._usb_host import UsbRedirHost as UsbRedirHost
+    from ._usbredir_filter import (
+        FilterRule as FilterRule,
+        FilterVerdict as FilterVerdict,
+        UsbFilterError as UsbFilterError,
+        check_filter as check_filter,
+        parse_filter as parse_filter,
+    )
+from spice_proto.lowlevel import lazy_attributes as _lazy_attributes, publish as _publish
 
-__all__ = _publish(__name__, globals())
+_LAZY = {
+    "UsbAttachment": "spice_session._usb",
+    "MassStorage": "spice_session._usb_storage",
+    **dict.fromkeys(
+        ("LibusbDevice", "UsbDeviceError", "open_usb_device", "parse_device_id"), "spice_session._usb_libusb"
+    ),
+    **dict.fromkeys(("HidKeyboard", "HidMouse", "usb_keyboard", "usb_mouse"), "spice_session._usb_hid"),
+    "UsbRedirParser": "spice_proto.usbredir",
+    "UsbRedirHost": "spice_session._usb_host",
+    **dict.fromkeys(
+        ("FilterRule", "FilterVerdict", "UsbFilterError", "check_filter", "parse_filter"),
+        "spice_session._usbredir_filter",
+    ),
+}
+
+__all__ = _publish(__name__, globals(), _LAZY)
+__getattr__ = _lazy_attributes(__name__, globals(), _LAZY)
