@@ -4,7 +4,9 @@ clipboard and the guest's follow each other."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,12 @@ import pytest
 import spice_server as srv
 import spice_session as ss
 import trio
+from peers.require import require_binary
+from peers.xvfb import Xvfb
+from spice_cli import _sdl_viewer
 from spice_cli._display_config import display_config
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import clipboard_text, set_clipboard_text
+from spice_cli._sdl_window import clipboard_text, poll_events, sdl_video, set_clipboard_text
 from spice_proto import AgentDisplayConfigFlags as Flags
 from spice_proto import Rect
 
@@ -485,3 +490,69 @@ def test_head_areas_are_bounded() -> None:
     areas = head_areas(display, 0)  # type: ignore[arg-type]
     assert len(areas) == MAX_HEADS == 16 and areas[15] == Rect(150, 0, 160, 10)
     assert len(monitor_keys(display, [0])) == 16  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def x11_sdl(xvfb: Xvfb, monkeypatch: pytest.MonkeyPatch) -> Iterator[Xvfb]:
+    """SDL video on its X11 driver, on a fresh Xvfb."""
+    monkeypatch.setenv("DISPLAY", xvfb.display.name)
+    monkeypatch.setenv("SDL_VIDEODRIVER", "x11")
+    with sdl_video():
+        yield xvfb
+
+
+@pytest.mark.interop
+async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On X11 (SDL >= 2.30) SDL reports other programs' copies: neither the agent loop nor
+    the SDL loop of an idle viewer wakes on a timer, and text copied by another program
+    (xclip) still reaches the guest at once."""
+    require_binary("xclip")
+    polls: list[float] = []
+
+    def counted_poll_events() -> list[Any]:
+        polls.append(trio.current_time())
+        return poll_events()
+
+    monkeypatch.setattr(_sdl_viewer, "poll_events", counted_poll_events)
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _session):
+            guest = viewer.guest
+            assert guest is not None and guest.clipboard is not None
+            assert guest.clipboard.reports_changes
+            steps: list[float] = []
+            step = guest._step
+
+            async def counted() -> None:
+                steps.append(trio.current_time())
+                await step()
+
+            await trio.sleep(2.0)  # the window's first sizes settle, the viewer's news die down
+            guest._step = counted  # type: ignore[method-assign]
+            polls.clear()
+            await trio.sleep(2.0)
+            assert steps == [] and len(polls) <= 1, (steps, polls)  # polled every 0.25 s before
+            with open(os.devnull, "wb") as quiet:
+                copier = subprocess.Popen(
+                    ["xclip", "-quiet", "-selection", "clipboard", "-i"],
+                    stdin=subprocess.PIPE,
+                    stdout=quiet,
+                    stderr=quiet,
+                    env={**os.environ, "DISPLAY": x11_sdl.display.name},
+                )
+            try:
+                assert copier.stdin is not None
+                copier.stdin.write(b"copied by another program")
+                copier.stdin.close()
+                with trio.fail_after(5):
+                    async for event in events:
+                        if isinstance(event, srv.ClipboardOffered) and event.types:
+                            break
+                    assert await agent.get_text() == "copied by another program"
+            finally:
+                copier.kill()
+                copier.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import spice_server as srv
 import trio
-from peers.server_task import animated_server
+from peers.server_task import animated_server, serve_uri
 from spice_proto import Rect
 from spice_session import connect
 from spice_session.lowlevel import tcp_rtt_ms
@@ -111,3 +111,30 @@ async def test_audio_delay_is_measured_on_the_playback_path(nursery: trio.Nurser
     # and stamps sound as it sends it: the sound waits that long to be played
     assert in_step is not None and MM_TIME_DELTA - 60 <= in_step <= MM_TIME_DELTA + 60, in_step
     assert behind is not None and 240 <= behind - in_step <= 360, (in_step, behind)
+
+
+async def test_the_sampler_rests_while_nothing_comes_and_rates_restart_after_it(
+    nursery: trio.Nursery,
+) -> None:
+    """An idle session takes no samples (no timed wake-ups); the first message wakes the
+    sampler, and the rates just after count from then, not over the rest."""
+    fb = srv.Framebuffer(W, H)
+    uri = await serve_uri(nursery, srv.Server(fb))
+    async with connect(uri) as session:
+        session.events().close()
+        await session.screenshot()
+        with trio.fail_after(5):
+            while not session._stats.resting:
+                await trio.sleep(0.05)
+        await trio.sleep(2.0)  # a long rest: rates over it would be a quarter of the real ones
+        assert session._stats.resting
+        rng = np.random.default_rng(0)
+        for _ in range(12):  # 20 draws a second for 0.6 s
+            fb.update(rng.integers(0, 255, (20, 20, 3), np.uint8), Rect(10, 10, 30, 30), format="rgb")
+            await trio.sleep(0.05)
+        assert not session._stats.resting
+        stats = session.stats
+    # ~11 as a sampler that never rested counts (12 draws over its last 1.1 s); ~4 if the
+    # second were measured from the last sample before the rest
+    assert stats.fps >= 7, stats.fps
+    assert {c.name: c for c in stats.channels}["display:0"].messages_in_per_s >= 7

@@ -4,15 +4,16 @@ The windows' sizes are sent as the guest's monitors, all of them in one MONITORS
 once they have kept their sizes for :data:`RESIZE_DEBOUNCE` seconds, in device pixels (so
 a HiDPI window gets a guest screen it shows 1:1), placed left to right in the order the
 windows stand on the host; a monitor whose window was closed is switched off.  Text the
-guest copies goes to the host clipboard; text copied on the host is polled every
-:data:`CLIPBOARD_POLL` seconds (SDL has no change event everywhere) and offered to the
-guest.  Images are not shared: SDL's clipboard holds text only.  Files dropped on the
+guest copies goes to the host clipboard; text copied on the host is offered to the guest
+when SDL reports the change (X11 with SDL >= 2.30), else found by a poll every
+:data:`CLIPBOARD_POLL` seconds.  Images are not shared: SDL's clipboard holds text only.  Files dropped on the
 window are sent to the guest one after the other, with progress on stderr.  A display
 config (effects off, colour depth) is sent each time the agent connects.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,13 +34,16 @@ __all__ = [
 ]
 
 RESIZE_DEBOUNCE = 0.4
-#: How often the host clipboard is looked at (SDL says nothing when another program copies),
-#: and the longest the loop sleeps without being rung.
+#: How often the host clipboard is looked at where it does not report its changes.
 CLIPBOARD_POLL = 0.5
 
 
 class HostClipboard(Protocol):
-    """The host's text clipboard (SDL's in the viewer)."""
+    """The host's text clipboard (SDL's in the viewer).  Where ``reports_changes``, its owner
+    calls :meth:`ViewerAgent.host_clipboard_changed` on each change; else it is polled."""
+
+    @property
+    def reports_changes(self) -> bool: ...
 
     def get(self) -> str | None: ...
 
@@ -126,6 +130,11 @@ class ViewerAgent:
         self.to_send.append(Path(path))
         self._ring()
 
+    def host_clipboard_changed(self) -> None:
+        """The host clipboard changed (see :class:`HostClipboard`): look at it now."""
+        self._next_poll = trio.current_time()
+        self._ring()
+
     def on_event(self, event: ss.events.Event) -> None:
         """A session event: the guest copying text means the host clipboard should follow."""
         if (
@@ -148,8 +157,9 @@ class ViewerAgent:
 
     async def run(self) -> None:
         """Until cancelled.  Wakes when the viewer or the session has news (a window changed,
-        a file was dropped, the agent came or the guest copied), when a resize has settled,
-        and at each host clipboard poll: an idle viewer's agent costs two wake-ups a second."""
+        a file was dropped, the host clipboard changed, the agent came or the guest copied),
+        when a resize has settled, and at each host clipboard poll where the clipboard does not
+        report its changes: an idle viewer's agent then costs no wake-up (else two a second)."""
         if self.clipboard is not None:
             self._last_text = self.clipboard.get()  # what the host held before: not pushed unasked
         with Alarm() as alarm:
@@ -165,11 +175,11 @@ class ViewerAgent:
         """When there is something to do next (trio's clock)."""
         now = trio.current_time()
         if not self._ready():
-            return now + CLIPBOARD_POLL  # AgentReady rings before that
+            return math.inf  # AgentReady rings
         unconfigured = not self.configured and self.display_config is not None
         if self.to_send or (self._guest_copied and self.clipboard is not None) or unconfigured:
             return now
-        at = now + CLIPBOARD_POLL
+        at = math.inf
         if self._wanted is not None:
             at = min(at, self._changed_at + RESIZE_DEBOUNCE)
         if self.clipboard is not None:
@@ -243,7 +253,7 @@ class ViewerAgent:
                 self.clipboard.set(text)
         now = trio.current_time()
         if now >= self._next_poll:
-            self._next_poll = now + CLIPBOARD_POLL
+            self._next_poll = math.inf if self.clipboard.reports_changes else now + CLIPBOARD_POLL
             text = self.clipboard.get()
             if text and text != self._last_text:
                 self._last_text = text

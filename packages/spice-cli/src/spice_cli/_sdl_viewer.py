@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from ._sdl_overlay import MARGIN, overlay_lines, overlay_patch, overlay_size
 from ._sdl_report import bug_report
 from ._sdl_window import (
     ButtonInput,
+    ClipboardChanged,
     FileDropped,
     FocusChanged,
     InputEvent,
@@ -37,6 +39,7 @@ from ._sdl_window import (
     WheelInput,
     Window,
     WindowChanged,
+    clipboard_reports_changes,
     clipboard_text,
     mod_state,
     poll_events,
@@ -51,7 +54,11 @@ _POLL = 0.004
 _FRAME = 1 / 60
 #: Seconds between redraws of the statistics overlay.
 _OVERLAY_PERIOD = 0.5
+#: Seconds between SDL polls for a while after the window or the session last had news: SDL's
+#: X11 driver hands over some events only at a later poll (focus changes, 200 ms late).
 _IDLE = 0.25
+#: How long that while is; after it, an idle viewer waits without a deadline.
+_SETTLE = 1.0
 #: Window size factor of the zoom hot keys (None: back to the remote screen's size).
 _ZOOM = {Command.ZOOM_IN: 1.25, Command.ZOOM_OUT: 0.8, Command.ZOOM_RESET: None}
 #: Hot-key actions of remote-viewer this viewer has nothing for (said once when pressed).
@@ -134,6 +141,8 @@ class Viewer:
         #: whether it waits idle (then the session rings it when it has something to show).
         self._alarm: Alarm | None = None
         self._idle = False
+        #: When the window or the session last had news (trio's clock; see :meth:`_wait`).
+        self._news_at = -math.inf
 
     def _bind(self, session: ss.Session, audio: ViewerAudio | None, microphone: SdlMicrophone | None) -> None:
         """The parts glued to one session: its agent, sound, stream clock and inputs."""
@@ -143,7 +152,7 @@ class Viewer:
         if hasattr(session, "agent"):
             self.guest = ViewerAgent(
                 session,
-                _SdlClipboard() if self._clipboard_on else None,
+                _SdlClipboard(self._wake) if self._clipboard_on else None,
                 resize_guest=self._resize_guest,
                 display_config=self._display_config,
             )
@@ -606,6 +615,8 @@ class Viewer:
                 pending = False
             if fd is None and self.window is not None:
                 fd = self.window.event_fd()
+            if events:
+                self._news_at = now
             if fd is None:
                 await alarm.wait(now + _POLL)
             elif len(events) < 256:  # SDL read everything the connection had
@@ -619,14 +630,32 @@ class Viewer:
 
     async def _wait(self, alarm: Alarm, frame_at: float | None) -> None:
         """Until the display connection has input, or the next frame is due (``frame_at``), or,
-        idle, the session has something to show (it rings the alarm): an idle viewer costs no
-        CPU, and none of these wake-ups is a cancellation (trio's deadlines are)."""
-        deadline = trio.current_time() + _IDLE if frame_at is None else frame_at
+        idle, the session has something to show (it rings the alarm): none of these wake-ups
+        is a cancellation (trio's deadlines are).  Idle, SDL is polled every :data:`_IDLE`
+        seconds for :data:`_SETTLE` seconds after the last news, then not at all: an idle
+        viewer costs no CPU."""
+        now = trio.current_time()
+        deadline = frame_at
+        if deadline is None:
+            window = self.window
+            if now - self._news_at < _SETTLE:
+                deadline = now + _IDLE
+            elif window is not None and window.events_queued():
+                deadline = now  # read off the socket by an X call meanwhile: the socket will not say
+            else:
+                deadline = math.inf
         self._idle = frame_at is None
         try:
             await alarm.wait(deadline)
         finally:
             self._idle = False
+        if trio.current_time() < deadline:  # the connection or the session has news
+            self._news_at = trio.current_time()
+
+    def _wake(self) -> None:
+        """Look at SDL again now: an X call made outside the SDL loop may have read events."""
+        if self._alarm is not None:
+            self._alarm.ring()
 
     def render(self) -> None:
         """Upload the damaged rectangles of the primary surface and the stream frames now due,
@@ -702,6 +731,8 @@ class Viewer:
             await self._focus(event.focused)
         elif isinstance(event, FileDropped) and self.guest is not None:
             self.guest.send_file(event.path)
+        elif isinstance(event, ClipboardChanged) and self.guest is not None:
+            self.guest.host_clipboard_changed()
         elif isinstance(event, KeyInput):
             await self._key(event)
         elif isinstance(event, PointerMoved):
@@ -858,10 +889,24 @@ class Viewer:
 
 
 class _SdlClipboard:
-    """SDL's clipboard as the viewer agent's host clipboard."""
+    """SDL's clipboard as the viewer agent's host clipboard.  Reading it waits for X replies,
+    and Xlib keeps the events it reads meanwhile: ``wake`` has the SDL loop look at them."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+
+    @property
+    def reports_changes(self) -> bool:
+        return clipboard_reports_changes()  # asked when needed: SDL's video may start after us
 
     def get(self) -> str | None:
-        return clipboard_text()
+        try:
+            return clipboard_text()
+        finally:
+            self._wake()
 
     def set(self, text: str) -> None:
-        set_clipboard_text(text)
+        try:
+            set_clipboard_text(text)
+        finally:
+            self._wake()

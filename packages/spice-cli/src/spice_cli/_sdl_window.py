@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ from ._sdl_logic import Box, letterbox  # noqa: E402
 __all__ = [
     "WINDOW_CLASS",
     "ButtonInput",
+    "ClipboardChanged",
     "FileDropped",
     "FocusChanged",
     "InputEvent",
@@ -37,6 +38,7 @@ __all__ = [
     "WheelInput",
     "Window",
     "WindowChanged",
+    "clipboard_reports_changes",
     "clipboard_text",
     "mod_state",
     "poll_events",
@@ -134,8 +136,21 @@ class FileDropped:
     path: str
 
 
+@dataclass(frozen=True)
+class ClipboardChanged:
+    """The host clipboard changed (SDL says so where :func:`clipboard_reports_changes`)."""
+
+
 InputEvent = (
-    KeyInput | PointerMoved | ButtonInput | WheelInput | FocusChanged | WindowChanged | Quit | FileDropped
+    KeyInput
+    | PointerMoved
+    | ButtonInput
+    | WheelInput
+    | FocusChanged
+    | WindowChanged
+    | Quit
+    | FileDropped
+    | ClipboardChanged
 )
 
 _REDRAW = frozenset(
@@ -193,6 +208,8 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
                 out.append(WindowChanged())
         elif kind == sdl2.SDL_QUIT:
             out.append(Quit())
+        elif kind == sdl2.SDL_CLIPBOARDUPDATE:
+            out.append(ClipboardChanged())
         elif kind == sdl2.SDL_DROPFILE:
             # SDL hands over a string it allocated: read it through the raw pointer, then free it
             where = ctypes.addressof(event) + sdl2.SDL_DropEvent.file.offset
@@ -201,6 +218,29 @@ def poll_events(limit: int = 256) -> list[InputEvent]:
                 out.append(FileDropped(os.fsdecode(ctypes.string_at(raw))))
                 sdl2.SDL_free(ctypes.c_void_p(raw))
     return out
+
+
+#: The first SDL 2 whose X11 driver reports other programs' copies (XFixes selection events).
+_X11_CLIPBOARD_EVENTS_SINCE = (2, 30, 0)
+
+
+def clipboard_reports_changes() -> bool:
+    """Whether SDL sends :class:`ClipboardChanged` when another program copies, so that the
+    clipboard need not be polled: SDL's X11 driver does from SDL 2.30 when libXfixes loads
+    (it looks at CLIPBOARD and PRIMARY through XFixes selection events).  Elsewhere (older
+    SDL, other video drivers, not checked here) the clipboard is polled."""
+    driver = sdl2.SDL_GetCurrentVideoDriver()
+    if driver is None or driver.decode(errors="replace") != "x11":
+        return False
+    version = sdl2.SDL_version()
+    sdl2.SDL_GetVersion(ctypes.byref(version))
+    if (version.major, version.minor, version.patch) < _X11_CLIPBOARD_EVENTS_SINCE:
+        return False
+    try:
+        ctypes.CDLL("libXfixes.so.3")
+    except OSError:
+        return False
+    return True
 
 
 def clipboard_text() -> str | None:
@@ -257,6 +297,7 @@ class Window:
         self._sdl_cursor: sdl2.SDL_Cursor | None = None
         #: Image rectangles (x, y, w, h) changed since the last present.
         self._damage: list[tuple[int, int, int, int]] = []
+        self._events_queued: Callable[[], bool] = lambda: False
         self._repaint = True
         self._painted_size = (0, 0)
         self.width = 0
@@ -349,8 +390,22 @@ class Window:
             return None
         xlib.XConnectionNumber.argtypes = [ctypes.c_void_p]
         xlib.XConnectionNumber.restype = ctypes.c_int
-        fd = int(xlib.XConnectionNumber(info.info.x11.display))
-        return fd if fd >= 0 else None
+        xlib.XEventsQueued.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        xlib.XEventsQueued.restype = ctypes.c_int
+        display = ctypes.c_void_p(info.info.x11.display)
+        fd = int(xlib.XConnectionNumber(display))
+        if fd < 0:
+            return None
+        self._events_queued = lambda: int(xlib.XEventsQueued(display, 0)) > 0  # 0: QueuedAlready
+        return fd
+
+    def events_queued(self) -> bool:
+        """Whether events wait where the display connection's socket cannot say so: in
+        SDL's queue, or read by Xlib (while it waited for a reply) but not taken yet.  Asks no
+        server; the X11 part once :meth:`event_fd` found the connection."""
+        if sdl2.SDL_HasEvents(sdl2.SDL_FIRSTEVENT, sdl2.SDL_LASTEVENT):
+            return True
+        return self._events_queued()
 
     @property
     def id(self) -> int:

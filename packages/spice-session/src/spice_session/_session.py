@@ -447,6 +447,8 @@ class Session:
                     message = await channel.receive()
                 except spice_net.ChannelClosed:
                     break
+                if self._stats.resting:
+                    self._stats.wake()
                 move = self._move
                 if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
                     try:

@@ -1,8 +1,12 @@
 """``session.stats``: round-trip time, traffic per channel and second, frames/s, draw time, streams, audio.
 
 :class:`StatsCollector` is fed by the session (every display message's handling time,
-every display change) and samples the channels' byte and message counters once a
-second; :meth:`StatsCollector.snapshot` turns that into a :class:`SessionStats`.
+every display change) and samples the channels' byte and message counters four times a
+second; :meth:`StatsCollector.snapshot` turns that into a :class:`SessionStats`.  When a
+sample finds nothing changed since the one before, the sampler rests until the session's
+next received message wakes it (:meth:`StatsCollector.wake`): an idle session does not
+wake up for its statistics.  What the session sends while no message comes in is counted
+then, in the first second after the rest.
 
 SPICE has no PING a client may send (the server pings, the client answers), so the
 round-trip time is the kernel's smoothed TCP round-trip time (``TCP_INFO``) of the main
@@ -24,7 +28,7 @@ from typing import Protocol
 
 import trio
 from spice_net import Channel
-from spice_net.lowlevel import nap
+from spice_net.lowlevel import Alarm
 from spice_proto import ChannelType
 from spice_proto.lowlevel import frozen
 
@@ -130,6 +134,9 @@ class StatsCollector:
         self._stream_frames_seen: deque[tuple[float, int]] = deque()
         self._last_live: dict[tuple[int, int], tuple[int, int]] = {}
         self._audio_ahead: deque[int] = deque(maxlen=AUDIO_CHUNKS)
+        #: The sampler waits for :meth:`wake` (nothing changed in its last quarter second).
+        self.resting = False
+        self._alarm: Alarm | None = None
 
     # --------------------------------------------------------------- fed by the session
     def display_changed(self) -> None:
@@ -145,10 +152,42 @@ class StatsCollector:
 
     # ------------------------------------------------------------------------ sampling
     async def run(self) -> None:
-        """Sample the channel and stream counters every quarter second until cancelled."""
-        while True:
-            self.sample()
-            await nap(WINDOW / 4)
+        """Sample the channel and stream counters every quarter second until cancelled,
+        resting while they stand still (see the module docstring)."""
+        with Alarm() as alarm:
+            self._alarm = alarm
+            try:
+                while True:
+                    if self.sample():
+                        await alarm.wait(trio.current_time() + WINDOW / 4)
+                        continue
+                    self.resting = True
+                    await alarm.wait()
+                    self.resting = False
+                    self._restamp()
+            finally:
+                self._alarm = None
+                self.resting = False
+
+    def wake(self) -> None:
+        """The session received a message: a resting sampler starts again."""
+        self.resting = False
+        if self._alarm is not None:
+            self._alarm.ring()
+
+    def _restamp(self) -> None:
+        """Fill the last second of the rest with the samples a sampler that never rested would
+        have taken: the counters stood still, so each is the last sample's."""
+        now = trio.current_time()
+        last = self._samples[-1][0] if self._samples else now
+        times = [t for t in (now - WINDOW + k * WINDOW / 4 for k in range(5)) if t > last]
+        if self._samples:
+            self._samples.extend((t, self._samples[-1][1]) for t in times)
+        if self._stream_frames_seen:
+            self._stream_frames_seen.extend((t, self._stream_frames_seen[-1][1]) for t in times)
+        if self._draw_samples:
+            _, frames, seconds = self._draw_samples[-1]
+            self._draw_samples.extend((t, frames, seconds) for t in times)
 
     def _counters(self) -> dict[tuple[int, int], tuple[int, int, int]]:
         return {
@@ -169,18 +208,28 @@ class StatsCollector:
         both = [*live.values(), *self._finished_streams.values()]
         return sum(f for f, _ in both), sum(late for _, late in both)
 
-    def sample(self) -> None:
+    def sample(self) -> bool:
+        """Take a sample; whether anything changed since the one before."""
         now = trio.current_time()
-        self._samples.append((now, self._counters()))
+        counters = self._counters()
+        changed = not self._samples or counters != self._samples[-1][1]
+        self._samples.append((now, counters))
         while len(self._samples) > 2 and self._samples[1][0] <= now - WINDOW:
             self._samples.popleft()
         frames, _ = self._stream_totals()
+        changed = changed or not self._stream_frames_seen or frames != self._stream_frames_seen[-1][1]
         self._stream_frames_seen.append((now, frames))
         while len(self._stream_frames_seen) > 2 and self._stream_frames_seen[1][0] <= now - WINDOW:
             self._stream_frames_seen.popleft()
+        changed = (
+            changed
+            or not self._draw_samples
+            or self._draw_samples[-1][1:] != (self.frames, self.draw_seconds)
+        )
         self._draw_samples.append((now, self.frames, self.draw_seconds))
         while len(self._draw_samples) > 2 and self._draw_samples[1][0] <= now - WINDOW:
             self._draw_samples.popleft()
+        return changed
 
     # ------------------------------------------------------------------------ the report
     def snapshot(self) -> SessionStats:
