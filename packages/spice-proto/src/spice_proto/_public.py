@@ -12,21 +12,38 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import types
-import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
+#: Annotation text -> its compiled expression (the same few dozen texts recur in every module).
+_compiled: dict[str, types.CodeType] = {}
+
 
 def _resolve_annotations(cls: type) -> None:
-    """Replace the string annotations of ``cls`` (its own, not its bases') by their values."""
+    """Replace the string annotations of ``cls`` (its own, not its bases') by their values.
+
+    Each is evaluated as ``typing.get_type_hints`` evaluates a class's annotation (the
+    class's module first, then the class's namespace), but only the class's own and each
+    text compiled once: ``get_type_hints`` walks the bases again for every class."""
     own = inspect.get_annotations(cls)
-    if any(isinstance(value, str) for value in own.values()):
-        try:
-            hints = typing.get_type_hints(cls, include_extras=True)
-        except NameError:  # a name imported only for type checkers: leave the strings
-            return
-        cls.__annotations__ = {name: hints[name] for name in own}
+    if not any(isinstance(value, str) for value in own.values()):
+        return
+    module_names = vars(sys.modules[cls.__module__])
+    class_names = dict(vars(cls))
+    resolved: dict[str, Any] = {}
+    for name, value in own.items():
+        if isinstance(value, str):
+            code = _compiled.get(value)
+            if code is None:
+                code = _compiled[value] = compile(value, "<annotation>", "eval")
+            try:
+                value = eval(code, class_names, module_names)  # our own annotation text
+            except NameError:  # a name imported only for type checkers: leave the strings
+                return
+        resolved[name] = type(None) if value is None else value
+    cls.__annotations__ = resolved
 
 
 def _move(obj: Any, module: str) -> None:
