@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
+import json
+import os
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -89,10 +93,15 @@ class AvDecoder:
     opaque = True
 
     def __init__(self, codec_name: str) -> None:
-        av = importlib.import_module("av")
+        try:
+            av = importlib.import_module("av")
+            context = av.CodecContext.create(codec_name, "r")
+        except Exception as exc:  # PyAV or its decoder went since the codecs were cached
+            _forget_cache()
+            raise StreamError(f"no {codec_name} decoder in PyAV: {exc}") from None
         self._av: Any = av
         self.codec_name = codec_name
-        self._context: Any = av.CodecContext.create(codec_name, "r")
+        self._context: Any = context
 
     def decode(self, data: Payload) -> list[Frame]:
         try:
@@ -107,9 +116,35 @@ class AvDecoder:
         self._context = None
 
 
+#: Where the PyAV probe's answer is kept between runs (under ``$XDG_CACHE_HOME``).
+CACHE_NAME = "spice-python/video-decoders.json"
+
+
 @functools.cache
 def _av_codecs() -> dict[VideoCodecType, str]:
-    """The PyAV decoders available here (empty without the ``video`` extra)."""
+    """The PyAV decoders available here (empty without the ``video`` extra).
+
+    Finding out means importing PyAV and FFmpeg (~80 ms, on the way to the display
+    channel's link, whose capabilities name them): the answer is kept in a cache file for
+    as long as the PyAV installation it came from stays as it is."""
+    spec = importlib.util.find_spec("av")
+    if spec is None or spec.origin is None:
+        return {}
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return {}
+    key = f"{spec.origin}|{info.st_mtime_ns}|{info.st_size}"
+    by_name = {name: codec for codec, (name, _) in _AV_CODECS.items()}
+    cached = _read_cache(key)
+    if cached is not None and all(name in by_name for name in cached):
+        return {by_name[name]: name for name in cached}
+    found = _probe_av()
+    _write_cache(key, sorted(found.values()))
+    return found
+
+
+def _probe_av() -> dict[VideoCodecType, str]:
     try:
         av: Any = importlib.import_module("av")
     except ImportError:
@@ -122,6 +157,45 @@ def _av_codecs() -> dict[VideoCodecType, str]:
             continue
         found[codec] = name
     return found
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / CACHE_NAME
+
+
+def _read_cache(key: str) -> list[str] | None:
+    try:
+        data = json.loads(_cache_file().read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    names = data.get("decoders")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def _write_cache(key: str, names: list[str]) -> None:
+    """Keep the answer (a cache: a failure to write it is no error)."""
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"key": key, "decoders": names}), "utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def _forget_cache() -> None:
+    """The cached answer was wrong (a decoder it named is gone): ask PyAV again next time."""
+    _av_codecs.cache_clear()
+    try:
+        _cache_file().unlink()
+    except OSError:
+        pass
 
 
 def available_codecs() -> frozenset[VideoCodecType]:
