@@ -590,6 +590,7 @@ class Viewer:
     async def _sdl_steps(self, alarm: Alarm) -> None:
         last_frame = -1.0
         fd: int | None = None
+        fd_window: Window | None = None  # the window whose display connection fd is
         while not self.closing():
             events = poll_events()
             for event in events:
@@ -613,8 +614,8 @@ class Viewer:
                 self._render_heads()
                 last_frame = now
                 pending = False
-            if fd is None and self.window is not None:
-                fd = self.window.event_fd()
+            if self.window is not None and self.window is not fd_window:  # a new window (too)
+                fd, fd_window = self.window.event_fd(), self.window
             if events:
                 self._news_at = now
             if fd is None:
