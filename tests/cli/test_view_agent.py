@@ -556,3 +556,27 @@ async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
             finally:
                 copier.kill()
                 copier.wait()
+
+
+@pytest.mark.interop
+async def test_an_idle_viewer_on_x11_still_redraws_its_statistics_overlay(
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overlay's figures are redrawn twice a second while nothing else happens: the idle
+    wait without a deadline is not for a viewer showing them."""
+    fb = srv.Framebuffer(320, 200)
+    with trio.fail_after(30):
+        async with viewing(fb, srv.GuestAgent()) as (viewer, _session):
+            await trio.sleep(2.0)  # the viewer's news die down
+            drawn: list[float] = []
+            draw = viewer._draw_stats
+
+            def counted(*args: Any) -> None:
+                drawn.append(trio.current_time())
+                draw(*args)
+
+            monkeypatch.setattr(viewer, "_draw_stats", counted)
+            viewer.stats_overlay = True  # as Ctrl+Alt+S does from inside the SDL loop
+            viewer._wake()
+            await trio.sleep(2.5)
+    assert viewer._overlay_box is not None and len(drawn) >= 4, drawn

@@ -645,6 +645,8 @@ class Viewer:
                 deadline = now  # read off the socket by an X call meanwhile: the socket will not say
             else:
                 deadline = math.inf
+        if self.stats_overlay:  # its figures are redrawn on time, news or not
+            deadline = min(deadline, self._overlay_at + _OVERLAY_PERIOD)
         self._idle = frame_at is None
         try:
             await alarm.wait(deadline)
