@@ -160,3 +160,33 @@ def test_the_frozen_pair_is_shared_where_dataclasses_makes_it_per_class() -> Non
         a: int = StartsAThread()  # type: ignore[assignment]
 
     assert seen and seen[0] is not Ours.__setattr__ and Ours.__setattr__ is Two.__setattr__
+
+
+def test_a_class_made_while_making_another_on_the_same_thread() -> None:
+    """Making a class may make another (a field default's descriptor importing a module of
+    records): no deadlock, both get the shared pair, and dataclasses is restored after."""
+
+    class MakesOneMore:
+        def __get__(self, obj: object, owner: type | None = None) -> int:
+            if owner is not None and not made:
+
+                @frozen
+                class Inner:
+                    b: int
+
+                made.append(Inner)
+            return 0
+
+    made: list[type] = []
+
+    @frozen
+    class Outer:
+        a: int = MakesOneMore()  # type: ignore[assignment]
+
+    assert made
+    if sys.version_info < (3, 13):
+        assert made[0].__setattr__ is Outer.__setattr__ is Two.__setattr__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0](1).b = 2
+    maker = dataclasses._frozen_get_del_attr  # type: ignore[attr-defined]
+    assert (maker.__module__, maker.__name__) == ("dataclasses", "_frozen_get_del_attr")

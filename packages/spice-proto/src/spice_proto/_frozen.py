@@ -82,7 +82,7 @@ _MAKE_PAIR: Callable[..., Any] | None = (
     getattr(dataclasses, "_frozen_get_del_attr", None) if sys.version_info < (3, 13) else None
 )
 _making = threading.local()  # .cls: the class this thread's decorator is making
-_swap_lock = threading.Lock()
+_swap_lock = threading.RLock()  # re-entered when making a class makes another (a default's import)
 
 
 def _pair_for(cls: type, field_list: Any, namespace: Any) -> Any:
@@ -101,13 +101,16 @@ def _shared_frozen_pair(cls: type) -> Iterator[None]:
         yield
         return
     with _swap_lock:
+        outer = getattr(_making, "cls", None)
         _making.cls = cls
-        setattr(dataclasses, "_frozen_get_del_attr", _pair_for)  # noqa: B010 - not in typeshed
+        if outer is None:
+            setattr(dataclasses, "_frozen_get_del_attr", _pair_for)  # noqa: B010 - not in typeshed
         try:
             yield
         finally:
-            setattr(dataclasses, "_frozen_get_del_attr", _MAKE_PAIR)  # noqa: B010
-            _making.cls = None
+            _making.cls = outer
+            if outer is None:
+                setattr(dataclasses, "_frozen_get_del_attr", _MAKE_PAIR)  # noqa: B010
 
 
 def _shared_methods(cls: type[_T]) -> type[_T]:
