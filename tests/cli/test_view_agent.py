@@ -441,6 +441,20 @@ async def test_head_windows_resize_and_switch_off_their_monitors(sdl: None) -> N
             nursery.cancel_scope.cancel()
 
 
+async def _unread_heads_viewer(nursery: trio.Nursery, server: srv.Server) -> tuple[Viewer, ss.Session]:
+    """A viewer showing the server's two heads that does not run: the session's events stay unread."""
+    addr: srv.ServerAddress = await nursery.start(
+        lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
+    )  # type: ignore[arg-type]
+    session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
+    while len(session.display.monitor_layout()) < 2 or session.display.primary is None:
+        await session.display_changed()
+    viewer = Viewer(session)
+    viewer._show_primary(session.display.primary)
+    viewer._sync_heads()
+    return viewer, session
+
+
 async def test_offline_closing_a_head_window_does_not_quit(sdl: None) -> None:
     import ctypes
 
@@ -456,15 +470,7 @@ async def test_offline_closing_a_head_window_does_not_quit(sdl: None) -> None:
     server = srv.Server(srv.Heads([srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)]))
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            addr: srv.ServerAddress = await nursery.start(
-                lambda task_status: server.serve("127.0.0.1", 0, task_status=task_status)
-            )  # type: ignore[arg-type]
-            session = await nursery.start(_connected, f"spice://127.0.0.1:{addr.port}")
-            while len(session.display.monitor_layout()) < 2 or session.display.primary is None:
-                await session.display_changed()
-            viewer = Viewer(session)  # not running: as between two connections
-            viewer._show_primary(session.display.primary)
-            viewer._sync_heads()
+            viewer, _ = await _unread_heads_viewer(nursery, server)  # as between two connections
             assert viewer.window is not None and (0, 1) in viewer.heads
             close_event(viewer.heads[(0, 1)].id)
             with trio.move_on_after(0.5):
@@ -473,6 +479,34 @@ async def test_offline_closing_a_head_window_does_not_quit(sdl: None) -> None:
             close_event(viewer.window.id)
             await viewer.wait_offline()  # the main window quits
             assert viewer.closing()
+            viewer.close()
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_head_layout_that_changed_before_its_event_resizes_the_window_first(sdl: None) -> None:
+    """The session's state runs ahead of the events the viewer has read: damage drawn after a head
+    grew can be rendered before the MonitorsConfigChanged saying so (CI: 'update 720x400+0+0
+    outside the 640x480 texture' against Xspice)."""
+    left, right = srv.Framebuffer(320, 200), srv.Framebuffer(200, 150)
+    server = srv.Server(srv.Heads([left, right]))
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            viewer, session = await _unread_heads_viewer(nursery, server)
+            head = viewer.heads[(0, 1)]
+            assert (head.width, head.height) == (200, 150)
+            right.resize(260, 180)
+            right.fill((0, 250, 0))
+            green = [0, 250, 0]
+            while True:  # the session has the new layout and the head's new picture
+                layout = session.display.monitor_layout()
+                grown = [(m.width, m.height) for m in layout][1:] == [(260, 180)]
+                if grown and session.display.monitor_rgb(layout[1])[170, 250].tolist() == green:
+                    break
+                await session.display_changed()
+            viewer._heads_dirty[(0, 1)] = [viewer._area(0, 1)]  # damage on the grown head, read first
+            viewer._render_heads()
+            assert viewer.heads[(0, 1)] is head and (head.width, head.height) == (260, 180)
+            assert head.read_pixels()[170, 250, 2::-1].tolist() == green  # all of it shown again
             viewer.close()
             nursery.cancel_scope.cancel()
 

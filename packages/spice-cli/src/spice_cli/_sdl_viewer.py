@@ -467,6 +467,12 @@ class Viewer:
                 self._extra_dirty[channel_id] = [Rect(0, 0, primary.width, primary.height)]
 
     def _render_heads(self) -> None:
+        for key, head in self.heads.items():
+            area = self._area(*key)
+            if (area.width, area.height) != (head.width, head.height):
+                # the session's layout changed before its event reached us: windows first
+                self._sync_heads()
+                break
         for key, rects in list(self._heads_dirty.items()):
             window, primary = self.heads.get(key), self._extra_primary(key[0])
             self._heads_dirty[key] = []
