@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from peers.xvfb import Xvfb
 from spice_cli import _sdl_viewer
 from spice_cli._display_config import display_config
 from spice_cli._sdl_viewer import Viewer
-from spice_cli._sdl_window import clipboard_text, poll_events, sdl_video, set_clipboard_text
+from spice_cli._sdl_window import clipboard_text, poll_events, set_clipboard_text
 from spice_proto import AgentDisplayConfigFlags as Flags
 from spice_proto import Rect
 
@@ -524,15 +524,6 @@ def test_head_areas_are_bounded() -> None:
     areas = head_areas(display, 0)  # type: ignore[arg-type]
     assert len(areas) == MAX_HEADS == 16 and areas[15] == Rect(150, 0, 160, 10)
     assert len(monitor_keys(display, [0])) == 16  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def x11_sdl(xvfb: Xvfb, monkeypatch: pytest.MonkeyPatch) -> Iterator[Xvfb]:
-    """SDL video on its X11 driver, on a fresh Xvfb."""
-    monkeypatch.setenv("DISPLAY", xvfb.display.name)
-    monkeypatch.setenv("SDL_VIDEODRIVER", "x11")
-    with sdl_video():
-        yield xvfb
 
 
 @pytest.mark.interop

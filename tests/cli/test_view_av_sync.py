@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,9 +20,13 @@ import spice_server
 import spice_session as ss
 import trio
 from peers.av_sync import SKEW_S, H, W, flash_and_click, frozen_heap
+from peers.xvfb import Xvfb
+from spice_cli import _sdl_viewer
 from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
 from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
 from spice_cli._sdl_viewer import Viewer
+from spice_cli._sdl_window import poll_events
+from spice_net.lowlevel import Alarm
 
 
 class Clock:
@@ -88,7 +93,8 @@ def test_late_frames_covered_by_later_ones_are_dropped_and_holding_is_bounded() 
     assert small.held_bytes == 2 * 16 * 16 * 4 and len(small) == 2
 
 
-async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -> None:
+async def _viewer_on_clock() -> tuple[Viewer, Clock, ss.Surface]:
+    """A viewer of a scripted session whose media clock is a :class:`Clock`, its window open."""
     clock, primary = Clock(), surface()
     session = SimpleNamespace(
         uri=ss.parse_uri("spice://127.0.0.1:5900"),
@@ -104,6 +110,11 @@ async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -
     message = sp.DisplaySurfaceCreate(0, 64, 48, primary.format, sp.SurfaceFlags.PRIMARY)
     await viewer.on_session_event(ss.events.SurfaceCreated(sp.ChannelType.DISPLAY, 0, message, primary))
     viewer.render()
+    return viewer, clock, primary
+
+
+async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -> None:
+    viewer, clock, primary = await _viewer_on_clock()
     assert viewer.window is not None
     box = sp.Rect(8, 4, 24, 20)
     primary.pixels[4:20, 8:24, :3] = (0, 255, 0)  # a stream frame due in 200 ms
@@ -122,6 +133,82 @@ async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -
     primary.pixels[0:8, 0:8, :3] = (9, 9, 9)
     viewer.render()
     assert (viewer.window.read_pixels()[0:8, 0:8, :3] == (9, 9, 9)).all()
+    viewer.window.close()
+
+
+async def test_a_held_frame_wakes_the_idle_loop_once_at_its_time(sdl: None) -> None:
+    """The SDL loop's idle wait is set to the held frame's time, not rung now to wait again."""
+    viewer, _, _ = await _viewer_on_clock()
+    rings: list[float] = []
+
+    class Counting(Alarm):
+        def ring(self) -> None:
+            rings.append(trio.current_time())
+            super().ring()
+
+    box = sp.Rect(8, 4, 24, 20)
+    with Counting() as alarm, trio.fail_after(5):
+        viewer._alarm, viewer._idle = alarm, True  # what the SDL loop's idle wait sets
+        start = trio.current_time()
+        await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=10_150))
+        await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=10_300))  # later: no change
+        await alarm.wait()  # the idle wait: no deadline of its own
+        assert 0.14 <= trio.current_time() - start < 1.5 and not rings
+        viewer._idle = True
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))  # not a stream: now
+        assert len(rings) == 1 and not viewer._idle
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+@pytest.mark.interop
+async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream at 25 frames/s, each frame held 60 ms: the SDL loop looks at SDL once a frame (it
+    once woke again at once after each frame: its wait used the frame it had just shown)."""
+    polls: list[float] = []
+
+    def counted_poll_events() -> list[Any]:
+        polls.append(trio.current_time())
+        return poll_events()
+
+    monkeypatch.setattr(_sdl_viewer, "poll_events", counted_poll_events)
+    viewer, clock, primary = await _viewer_on_clock()
+    start, start_mm = trio.current_time(), clock.t
+    shown: list[HeldFrame] = []
+    frames = viewer.frames
+    assert frames is not None
+    due = frames.due
+
+    def counted_due() -> list[HeldFrame]:
+        out = due()
+        shown.extend(out)
+        return out
+
+    monkeypatch.setattr(frames, "due", counted_due)
+
+    async def stream() -> None:
+        for i in range(40):
+            clock.t = start_mm + round((trio.current_time() - start) * 1000)
+            primary.pixels[4:20, 8:24, :3] = (i * 6, 255 - i * 6, 0)
+            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=clock.t + 60))
+            await trio.sleep(0.04)
+
+    async def media_clock() -> None:
+        while True:
+            clock.t = start_mm + round((trio.current_time() - start) * 1000)
+            await trio.sleep(0.0005)
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(media_clock)
+            nursery.start_soon(viewer._sdl_loop)
+            await trio.sleep(0.3)  # the window is mapped, its first events are read
+            polls.clear()
+            await stream()
+            nursery.cancel_scope.cancel()
+    assert len(shown) >= 30
+    assert len(polls) <= 1.3 * len(shown) + 5, (len(polls), len(shown))
+    assert viewer.window is not None
     viewer.window.close()
 
 

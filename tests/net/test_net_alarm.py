@@ -102,6 +102,50 @@ async def test_a_later_wait_forgets_an_earlier_deadline(portable: bool) -> None:
             assert trio.current_time() - start >= 0.09
 
 
+async def ring_at_after(alarm: Alarm, delay: float, due_in: float) -> None:
+    await trio.sleep(delay)
+    alarm.ring_at(trio.current_time() + due_in)
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_ring_at_brings_the_waiters_deadline_forward_never_back(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ring_at_after, alarm, 0.02, 0.05)  # due 70 ms after the start
+            nursery.start_soon(ring_at_after, alarm, 0.03, 5)  # later than that: changes nothing
+            start = trio.current_time()
+            await alarm.wait()  # no deadline of its own
+            assert 0.065 <= trio.current_time() - start < 2
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ring_at_after, alarm, 0.02, -1)  # already due: at once
+            await alarm.wait(start + 10)
+            assert 0.015 <= trio.current_time() - start < 2
+        async with trio.open_nursery() as nursery:  # a later one does not hold back an earlier deadline
+            nursery.start_soon(ring_at_after, alarm, 0.01, 10)
+            start = trio.current_time()
+            await alarm.wait(start + 0.05)
+            assert 0.045 <= trio.current_time() - start < 2
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_ring_at_while_nobody_waits_ends_the_next_wait_by_then_only(portable: bool) -> None:
+    with Alarm(portable=portable) as alarm:
+        start = trio.current_time()
+        alarm.ring_at(start + 0.06)
+        alarm.ring_at(start + 0.04)  # the earliest counts
+        alarm.ring_at(start + 0.08)
+        await alarm.wait(start + 10)
+        assert 0.035 <= trio.current_time() - start < 2
+        start = trio.current_time()
+        await alarm.wait(start + 0.05)  # used up: the next wait keeps its own deadline
+        assert trio.current_time() - start >= 0.045
+        alarm.ring_at(trio.current_time() + 10)
+        start = trio.current_time()
+        await alarm.wait(start + 0.02)  # later than the wait's own: no effect
+        assert 0.015 <= trio.current_time() - start < 2
+
+
 @pytest.mark.parametrize("portable", WAYS)
 async def test_cancelling_the_waiter_works_and_a_closed_alarm_refuses(portable: bool) -> None:
     alarm = Alarm(portable=portable)

@@ -337,20 +337,21 @@ class Viewer:
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
         alarm = self._alarm  # the SDL loop's idle wait: only then is anything to look at
+        if not self._idle or alarm is None:
+            return
         if (
-            self._idle
-            and alarm is not None
-            and (
-                self._lost is not None
-                or self._dirty
-                or self._redraw
-                or any(self._extra_dirty.values())
-                or any(self._heads_dirty.values())
-                or self._frames_held()
-            )
+            self._lost is not None
+            or self._dirty
+            or self._redraw
+            or any(self._extra_dirty.values())
+            or any(self._heads_dirty.values())
         ):
             alarm.ring()
             self._idle = False  # once: the events until the loop runs need not ring it again
+            return
+        due_in = self._frames_due_in()
+        if due_in is not None:  # only held stream frames: wake the loop once, when one is due
+            alarm.ring_at(trio.current_time() + due_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -372,9 +373,6 @@ class Viewer:
         self._dirty = [Rect(0, 0, surface.width, surface.height)]
         if self.frames is not None:
             self.frames.clear()  # cut from the old picture
-
-    def _frames_held(self) -> bool:
-        return self.frames is not None and len(self.frames) > 0
 
     def _frames_due_in(self) -> float | None:
         """Seconds until a held stream frame is due; ``None`` when none is held."""
@@ -620,6 +618,8 @@ class Viewer:
                 self._render_heads()
                 last_frame = now
                 pending = False
+                # the frames shown are gone: when is the next one due, from now
+                now, frames_in = trio.current_time(), self._frames_due_in()
             if self.window is not None and self.window is not fd_window:  # a new window (too)
                 fd, fd_window = self.window.event_fd(), self.window
             if events:
@@ -637,7 +637,8 @@ class Viewer:
 
     async def _wait(self, alarm: Alarm, frame_at: float | None) -> None:
         """Until the display connection has input, or the next frame is due (``frame_at``), or,
-        idle, the session has something to show (it rings the alarm): none of these wake-ups
+        idle, the session has something to show (it rings the alarm, or for a stream frame held
+        back, sets it to the frame's time): none of these wake-ups
         is a cancellation (trio's deadlines are).  Idle, SDL is polled every :data:`_IDLE`
         seconds for :data:`_SETTLE` seconds after the last news, then not at all: an idle
         viewer costs no CPU."""

@@ -84,6 +84,8 @@ class Alarm:
         self._timer = -1
         self._bell = -1
         self._armed = False
+        self._until: float | None = None  # the deadline of the wait going on (None: no wait)
+        self._soon = math.inf  # the earliest ring_at made while nobody waited
         # the portable way
         self._rung = False
         self._scope: trio.CancelScope | None = None
@@ -132,14 +134,46 @@ class Alarm:
         if self._scope is not None:
             self._scope.cancel()
 
+    def ring_at(self, deadline: float) -> None:
+        """Wake the task waiting now at ``deadline`` (trio's clock) if its own deadline is later,
+        or make the next wait end by then: one wake-up at the time something is due, instead of
+        a ring now and a second wait until then."""
+        if self._closed:
+            return
+        until = self._until
+        if until is None:
+            self._soon = min(self._soon, deadline)
+            return
+        if deadline >= until:
+            return
+        self._until = deadline
+        if self._scope is not None:
+            self._scope.deadline = deadline
+        elif self._epoll is not None:
+            delay = deadline - trio.current_time()
+            if delay > 0:
+                self._arm(delay)
+            else:
+                self.ring()
+
     async def wait(self, deadline: float = math.inf) -> None:
-        """Until the watched descriptor is readable, ``deadline`` passes or :meth:`ring` is
-        called; a checkpoint even when one of them holds already."""
+        """Until the watched descriptor is readable, ``deadline`` passes (or one that
+        :meth:`ring_at` set) or :meth:`ring` is called; a checkpoint even when one of them
+        holds already."""
         if self._closed:
             raise trio.ClosedResourceError("the alarm is closed")
-        if self._epoll is None or not _real_clock():
-            await self._wait_portably(deadline)
-            return
+        deadline, self._soon = min(deadline, self._soon), math.inf
+        self._until = deadline
+        try:
+            if self._epoll is None or not _real_clock():
+                await self._wait_portably(deadline)
+            else:
+                await self._wait_natively(deadline)
+        finally:
+            self._until = None
+
+    async def _wait_natively(self, deadline: float) -> None:
+        assert self._epoll is not None
         delay = deadline - trio.current_time()
         if delay <= 0:
             self._drain()
