@@ -69,6 +69,33 @@ async def test_clipboard_both_ways_and_selections() -> None:
             nursery.cancel_scope.cancel()
 
 
+def test_an_offer_is_grabbed_once_for_a_client_announcing_twice() -> None:
+    """Client and server each ask for the other's capabilities, so the client announces twice
+    (its own, then its answer to ours): an offer made between the two is grabbed once, not
+    grabbed again by the answer (a late second grab took the host clipboard back from a
+    later host copy in spice view's test)."""
+    from spice_proto import AgentAnnounceCapabilities, AgentMessageType, Caps, MainAgentStart
+    from spice_server._agent import ClientAgent
+
+    agent = spice_server.GuestAgent()
+    stream = ClientAgent(agent, 1)
+    sent: list[int] = []
+    stream._send = lambda message: sent.append(message.type)  # type: ignore[method-assign]
+    caps = Caps.of(AgentCap.CLIPBOARD_BY_DEMAND, AgentCap.CLIPBOARD_SELECTION)
+    agent.set_text("offered before the client came")  # no client yet: nothing sent
+    assert stream.handle(MainAgentStart(10))
+    stream._dispatch(AgentAnnounceCapabilities(True, caps).message())  # its own
+    assert sent.count(AgentMessageType.CLIPBOARD_GRAB) == 1  # what was on offer when it came
+    agent._clients[1] = stream
+    agent.set_text("offered between")
+    assert sent.count(AgentMessageType.CLIPBOARD_GRAB) == 2
+    stream._dispatch(AgentAnnounceCapabilities(False, caps).message())  # its answer to ours
+    assert sent.count(AgentMessageType.CLIPBOARD_GRAB) == 2
+    assert stream.handle(MainAgentStart(10))  # its agent starts again: it learns the offer again
+    stream._dispatch(AgentAnnounceCapabilities(True, caps).message())
+    assert sent.count(AgentMessageType.CLIPBOARD_GRAB) == 3
+
+
 async def test_monitors_config_resizes_the_framebuffer() -> None:
     fb = spice_server.Framebuffer(320, 240)
     agent = spice_server.GuestAgent()

@@ -372,6 +372,7 @@ class ClientAgent:
         """A main-channel message; False if it is not agent traffic."""
         if isinstance(msg, MainAgentStart):
             self._started = True
+            self.caps = None  # a client agent (re)starting announces itself again
             self.link.grant(msg.num_tokens)
             self._send(AgentAnnounceCapabilities(True, SERVER_AGENT_CAPS).message())
         elif isinstance(msg, MainClientAgentToken):
@@ -392,13 +393,15 @@ class ClientAgent:
         kind = message.type
         if kind == AgentMessageType.ANNOUNCE_CAPABILITIES:
             announce = AgentAnnounceCapabilities.parse(message.data)
+            first = self.caps is None  # not its answer to our own announce
             self.caps = announce.caps
             if announce.request:
                 self._send(AgentAnnounceCapabilities(False, SERVER_AGENT_CAPS).message())
             if AgentCap.MAX_CLIPBOARD in announce.caps:
                 self._send(AgentMaxClipboard(self.agent.max_clipboard).message())
-            for selection, offer in self.agent._ours.items():
-                self.grab(AgentSelection(selection), tuple(offer))
+            if first:  # what we offer now; offers made later grab on their own
+                for selection, offer in self.agent._ours.items():
+                    self.grab(AgentSelection(selection), tuple(offer))
         elif kind == AgentMessageType.MAX_CLIPBOARD:
             limit = AgentMaxClipboard.parse(message.data).max
             self.max_clipboard = limit if limit > 0 else None
