@@ -32,6 +32,7 @@ exit codes:
   9    protocol error or connection lost
   10   spice do: an expect timed out (the message names the best score)
   11   spice do: no guest agent within 10 s, or the agent refused
+  12   spice view: no screen to open a window on ($DISPLAY unset or unreachable)
   130  interrupted
   141  the output pipe was closed early (e.g. | head): no message
 """

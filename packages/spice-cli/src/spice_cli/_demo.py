@@ -174,13 +174,13 @@ async def _view(uri: str, password: str | None, out: TextIO) -> bool:
     try:
         from ._sdl_audio import audio_device, session_audio
         from ._sdl_viewer import Viewer
-        from ._sdl_window import SDLError, sdl_video
+        from ._sdl_window import SDLError, open_video
     except ImportError as exc:  # pragma: no cover - depends on the installation
         print(f"spice demo: the viewer is unavailable ({exc}); going headless", file=out, flush=True)
         return False
     with ExitStack() as stack:
         try:
-            stack.enter_context(sdl_video())
+            await open_video(stack)
         except SDLError as exc:
             print(f"spice demo: {exc}; going headless", file=out, flush=True)
             return False

@@ -8,11 +8,15 @@ from __future__ import annotations
 import enum
 from typing import TextIO
 
-__all__ = ["ExitCode", "UsageError", "classify", "fail"]
+__all__ = ["ExitCode", "NoDisplayError", "UsageError", "classify", "fail"]
 
 
 class UsageError(Exception):
     """A command-line value that cannot be used (reported with exit code 2)."""
+
+
+class NoDisplayError(Exception):
+    """No screen to open a window on: ``$DISPLAY`` unset or unreachable (exit code 12)."""
 
 
 class ExitCode(enum.IntEnum):
@@ -41,6 +45,8 @@ class ExitCode(enum.IntEnum):
     EXPECT_FAILED = 10
     #: ``spice do``: no guest agent, or the agent refused (clipboard, send-file, resize).
     AGENT_FAILED = 11
+    #: ``spice view``: no screen to open a window on ($DISPLAY unset or unreachable).
+    NO_DISPLAY = 12
     #: Interrupted (Ctrl-C).
     INTERRUPTED = 130
     #: Whoever read the output went away (``spice connect URI | head``): 128 + SIGPIPE, no message.
@@ -76,6 +82,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
 
     detail = _one_line(exc)
     table: list[tuple[type[BaseException], ExitCode, str]] = [
+        (NoDisplayError, ExitCode.NO_DISPLAY, "no display"),
         (InvalidURI, ExitCode.USAGE, "invalid URI"),
         (NeedleError, ExitCode.USAGE, "bad needle"),
         (OcrUnavailable, ExitCode.USAGE, "no OCR"),

@@ -10,11 +10,12 @@ import ctypes
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import trio
 
 # pysdl2-dll announces which SDL binary it loads.  A filter for just that message, not
 # catch_warnings(): `spice view` imports this module in a worker thread, and
@@ -22,6 +23,7 @@ import numpy.typing as npt
 warnings.filterwarnings("ignore", message="Using SDL2 binaries from pysdl2-dll", category=UserWarning)
 import sdl2  # noqa: E402
 
+from ._exitcodes import NoDisplayError  # noqa: E402
 from ._sdl_logic import Box, letterbox  # noqa: E402
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "FocusChanged",
     "InputEvent",
     "KeyInput",
+    "NoDisplay",
     "PointerMoved",
     "Quit",
     "SDLError",
@@ -41,6 +44,7 @@ __all__ = [
     "clipboard_reports_changes",
     "clipboard_text",
     "mod_state",
+    "open_video",
     "poll_events",
     "sdl_video",
     "set_clipboard_text",
@@ -55,27 +59,86 @@ class SDLError(Exception):
     """SDL could not do what the viewer needs (no display, no renderer...)."""
 
 
+class NoDisplay(SDLError, NoDisplayError):
+    """No screen to open a window on: SDL opened no video driver, or only a headless one."""
+
+
+#: SDL's video drivers that show nothing on a screen.  SDL falls back to them when no real
+#: one opens (an unreachable ``$DISPLAY``): a viewer would then run with its window nowhere.
+#: They are used only when ``SDL_VIDEODRIVER`` names them (tests, recordings).
+HEADLESS_VIDEO_DRIVERS = frozenset({"offscreen", "dummy", "evdev"})
+#: How long :func:`open_video` keeps trying a display that refuses (an X server under load
+#: refuses some connections: an Xvfb with both cores busy refused 8 of 300 xwd and 2 of 300
+#: SDL starts here, and SDL then fell back to its offscreen driver).
+DISPLAY_PATIENCE = 2.0
+#: The first wait before trying again; each next one doubles, up to 0.8 s (five tries in 2 s:
+#: each failed try may have SDL's Wayland probe print a line on stderr).
+_DISPLAY_RETRY = 0.1
+_DISPLAY_RETRY_MAX = 0.8
+
+
 def _fail(what: str) -> SDLError:
     detail = sdl2.SDL_GetError().decode(errors="replace") or "unknown SDL error"
     return SDLError(f"{what}: {detail}")
 
 
+def _display_named() -> str:
+    """Which display the environment names, for messages."""
+    named = [f"{name}={os.environ[name]}" for name in ("DISPLAY", "WAYLAND_DISPLAY") if os.environ.get(name)]
+    return ", ".join(named) or "$DISPLAY is not set"
+
+
+def _start_video() -> None:
+    """SDL_Init of video and events on a driver that shows windows (:class:`NoDisplay` if none)."""
+    if sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) != 0:
+        detail = sdl2.SDL_GetError().decode(errors="replace") or "unknown SDL error"
+        raise NoDisplay(f"cannot open SDL's video ({_display_named()}): {detail}")
+    driver = (sdl2.SDL_GetCurrentVideoDriver() or b"").decode(errors="replace").lower()
+    asked = {name.strip().lower() for name in os.environ.get("SDL_VIDEODRIVER", "").split(",")}
+    if driver in HEADLESS_VIDEO_DRIVERS and driver not in asked:
+        sdl2.SDL_Quit()
+        raise NoDisplay(
+            f"no screen to open a window on ({_display_named()}): SDL found only its {driver!r} "
+            "driver, which shows nothing (SDL_VIDEODRIVER selects such a driver on purpose)"
+        )
+
+
 @contextmanager
 def sdl_video() -> Iterator[None]:
-    """SDL's video and event subsystems for the duration of the block."""
+    """SDL's video and event subsystems for the duration of the block.
+
+    Raises :class:`NoDisplay` when no driver that shows windows starts.
+    """
     # Ctrl+C stays a signal for trio rather than becoming an SDL quit event.
     sdl2.SDL_SetHint(sdl2.SDL_HINT_NO_SIGNAL_HANDLERS, b"1")
     sdl2.SDL_SetHint(sdl2.SDL_HINT_MOUSE_FOCUS_CLICKTHROUGH, b"1")
     sdl2.SDL_SetHint(sdl2.SDL_HINT_APP_NAME, WINDOW_CLASS.encode())
     os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", WINDOW_CLASS)  # what SDL2's X11 driver reads
     sdl2.SDL_SetHint(sdl2.SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, b"0")
-    if sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) != 0:
-        raise _fail("cannot open the SDL video subsystem (is DISPLAY set?)")
+    _start_video()
     try:
         sdl2.SDL_StopTextInput()
         yield
     finally:
         sdl2.SDL_Quit()
+
+
+async def open_video(stack: ExitStack, patience: float = DISPLAY_PATIENCE) -> None:
+    """Enter :func:`sdl_video` on ``stack``.  A display that refuses is tried again for up to
+    ``patience`` seconds (none when the environment names no display) before :class:`NoDisplay`."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        patience = 0.0  # nothing to wait for (macOS and Windows open their screens at once)
+    deadline = trio.current_time() + patience
+    delay = _DISPLAY_RETRY
+    while True:
+        try:
+            stack.enter_context(sdl_video())
+            return
+        except NoDisplay:
+            if trio.current_time() + delay > deadline:
+                raise
+        await trio.sleep(delay)
+        delay = min(2 * delay, _DISPLAY_RETRY_MAX)
 
 
 # ----------------------------------------------------------------------------- events

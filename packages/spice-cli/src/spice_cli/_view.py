@@ -205,9 +205,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> ExitCode:
             await sdl_loaded.wait()
             if not started:
                 from ._sdl_audio import audio_device
-                from ._sdl_window import sdl_video
+                from ._sdl_window import open_video
 
-                stack.enter_context(sdl_video())
+                await open_video(stack)
                 started.append(True)
                 audio[0] = not args.no_audio and audio_device(stack, "spice view")
 

@@ -1,0 +1,109 @@
+"""No screen to show a window on: ``spice view`` says so (exit 12) instead of drawing nowhere.
+
+SDL falls back to its ``offscreen`` driver when no display opens (``$DISPLAY`` unreachable,
+or an X server under load refusing the connection): before, ``spice view`` then ran for
+ever with its window on no screen (one of twelve rounds of bench_viewer_flood.py at load 4
+"never showed the xterm").  A display that refuses is tried again for a while first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+import sdl2
+import trio
+from peers.spice_cli_proc import demo_server
+from spice_cli import _sdl_window
+from spice_cli._exitcodes import ExitCode
+from spice_cli._sdl_window import NoDisplay, open_video, sdl_video
+
+UNREACHABLE = ":987"  # no X server listens there
+
+
+@pytest.fixture
+def no_screen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """An environment naming an X display nobody serves, with no SDL driver asked for."""
+    monkeypatch.setenv("DISPLAY", UNREACHABLE)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("SDL_VIDEODRIVER", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # SDL's Wayland probe complains without one
+    return dict(os.environ)
+
+
+def test_sdl_does_not_fall_back_to_drawing_nowhere(no_screen: dict[str, str]) -> None:
+    with pytest.raises(NoDisplay, match=f"DISPLAY={UNREACHABLE}.*'offscreen'"), sdl_video():
+        pass
+    assert sdl2.SDL_WasInit(0) == 0  # SDL was shut down again
+
+
+def test_a_headless_driver_asked_for_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    with sdl_video():
+        assert sdl2.SDL_GetCurrentVideoDriver() == b"dummy"
+
+
+def _flaky_video(failures: int, calls: list[float]) -> object:
+    """A stand-in for sdl_video whose display refuses ``failures`` times."""
+
+    @contextmanager
+    def video() -> Iterator[None]:
+        calls.append(trio.current_time())
+        if len(calls) <= failures:
+            raise NoDisplay("refused")
+        yield
+
+    return video
+
+
+async def test_a_display_that_refuses_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch, no_screen: dict[str, str], autojump_clock: trio.abc.Clock
+) -> None:
+    calls: list[float] = []
+    monkeypatch.setattr(_sdl_window, "sdl_video", _flaky_video(2, calls))
+    with ExitStack() as stack:
+        await open_video(stack, patience=5.0)
+    assert len(calls) == 3
+
+
+async def test_a_display_that_keeps_refusing_gives_up_after_the_patience(
+    monkeypatch: pytest.MonkeyPatch, no_screen: dict[str, str], autojump_clock: trio.abc.Clock
+) -> None:
+    calls: list[float] = []
+    monkeypatch.setattr(_sdl_window, "sdl_video", _flaky_video(1000, calls))
+    with ExitStack() as stack, pytest.raises(NoDisplay):
+        await open_video(stack, patience=0.45)
+    # at 0, 0.1 and 0.3 s (the waits double): a fourth try would come after the patience
+    assert [round(t - calls[0], 3) for t in calls] == [0.0, 0.1, 0.3]
+
+
+async def test_no_display_at_all_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.abc.Clock
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    calls: list[float] = []
+    monkeypatch.setattr(_sdl_window, "sdl_video", _flaky_video(1000, calls))
+    with ExitStack() as stack, pytest.raises(NoDisplay):
+        await open_video(stack, patience=5.0)
+    assert len(calls) == 1
+
+
+async def test_spice_view_without_a_screen_exits_12(no_screen: dict[str, str]) -> None:
+    with demo_server("320x200") as uri:
+        with trio.fail_after(60):  # before the fix: no exit, the window drawn off screen for ever
+            result = await trio.run_process(
+                [sys.executable, "-m", "spice_cli", "view", "--no-audio", uri],
+                env=no_screen,
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+    err = result.stderr.decode()
+    assert result.returncode == ExitCode.NO_DISPLAY, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"spice: no display: no screen to open a window on (DISPLAY={UNREACHABLE})"), err
