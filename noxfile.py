@@ -197,7 +197,9 @@ def build(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Throughput benchmarks (codecs, canvas, server); prints tables, asserts nothing about time."""
-    install_workspace(session, "numpy", "pillow")
+    # the test dependencies too: several benchmarks drive the tests' peers (tests/peers,
+    # tests/hostile: pytest, trustme) and time the PyAV video codecs
+    install_workspace(session, *TEST_DEPS)
     for script in sorted(glob.glob("tools/bench_*.py")):
         session.run("python", script, *session.posargs)
 

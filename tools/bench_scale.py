@@ -90,7 +90,8 @@ async def serve_child(share: bool, in_place: bool, codec: str) -> None:
     background = demo.frame.copy()
     fb = Framebuffer(W, H)
     fb.update(background)
-    server = Server(fb, video_codecs=[codec])
+    # every client comes from 127.0.0.1: lift the per-address cap (16) a public server keeps
+    server = Server(fb, video_codecs=[codec], max_clients=1024, max_clients_per_address=1024)
     async with trio.open_nursery() as nursery:
         addr = await nursery.start(server.serve, "127.0.0.1", 0)
         print(addr.port, flush=True)
