@@ -138,9 +138,11 @@ class Viewer:
         #: Monitors (channel id, head index) whose window the user closed: switched off.
         self._closed: set[tuple[int, int]] = set()
         #: What the SDL loop waits on (the X connection, the next frame's time, a ring), and
-        #: whether it waits idle (then the session rings it when it has something to show).
+        #: whether it waits with nothing new to draw (then the session's news rings it).
         self._alarm: Alarm | None = None
-        self._idle = False
+        self._waiting = False
+        #: The earliest time the loop draws again (at most one frame per :data:`_FRAME`).
+        self._next_frame_at = -math.inf
         #: When the window or the session last had news (trio's clock; see :meth:`_wait`).
         self._news_at = -math.inf
 
@@ -336,21 +338,24 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
-        alarm = self._alarm  # the SDL loop's idle wait: only then is anything to look at
-        if not self._idle or alarm is None:
+        alarm = self._alarm  # the SDL loop's wait: only then is anything to look at
+        if not self._waiting or alarm is None:
             return
         if (
-            self._lost is not None
-            or self._dirty
+            self._dirty
+            or self._lost is not None
             or self._redraw
             or any(self._extra_dirty.values())
             or any(self._heads_dirty.values())
         ):
-            alarm.ring()
-            self._idle = False  # once: the events until the loop runs need not ring it again
+            # drawn at the next frame time, also while the loop waits for a held stream
+            # frame's time (it waited for that frame before: a typed key's damage came up
+            # to a stream frame late)
+            alarm.ring_at(self._next_frame_at)
+            self._waiting = False  # once: the events until the loop runs need not ring it again
             return
         due_in = self._frames_due_in()
-        if due_in is not None:  # only held stream frames: wake the loop once, when one is due
+        if due_in is not None:  # held stream frames: wake the loop once, when the first is due
             alarm.ring_at(trio.current_time() + due_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
@@ -617,6 +622,7 @@ class Viewer:
                 self._render_extra()
                 self._render_heads()
                 last_frame = now
+                self._next_frame_at = now + _FRAME
                 pending = False
                 # the frames shown are gone: when is the next one due, from now
                 now, frames_in = trio.current_time(), self._frames_due_in()
@@ -636,9 +642,9 @@ class Viewer:
                 await trio.sleep(0)
 
     async def _wait(self, alarm: Alarm, frame_at: float | None) -> None:
-        """Until the display connection has input, or the next frame is due (``frame_at``), or,
-        idle, the session has something to show (it rings the alarm, or for a stream frame held
-        back, sets it to the frame's time): none of these wake-ups
+        """Until the display connection has input, or the next frame is due (``frame_at``), or
+        the session has something new to show (its damage sets the alarm to the next frame
+        time, a stream frame held back to that frame's time): none of these wake-ups
         is a cancellation (trio's deadlines are).  Idle, SDL is polled every :data:`_IDLE`
         seconds for :data:`_SETTLE` seconds after the last news, then not at all: an idle
         viewer costs no CPU."""
@@ -654,11 +660,11 @@ class Viewer:
                 deadline = math.inf
         if self.stats_overlay:  # its figures are redrawn on time, news or not
             deadline = min(deadline, self._overlay_at + _OVERLAY_PERIOD)
-        self._idle = frame_at is None
+        self._waiting = True
         try:
             await alarm.wait(deadline)
         finally:
-            self._idle = False
+            self._waiting = False
         if trio.current_time() < deadline:  # the connection or the session has news
             self._news_at = trio.current_time()
 
