@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 
@@ -22,10 +21,9 @@ from spice_proto import ChannelType
 from spice_session.events import AudioChunk, AudioMuted, AudioVolume, PlaybackStarted
 from spice_session.lowlevel import MediaPresenter, apply_volume
 
-# pysdl2-dll announces which SDL binary it loads.  A filter for just that message, not
-# catch_warnings(): `spice view` imports this module in a worker thread, and
-# catch_warnings() swaps the whole process's filters (any thread's warnings meanwhile lost).
-warnings.filterwarnings("ignore", message="Using SDL2 binaries from pysdl2-dll", category=UserWarning)
+from ._sdl_import import import_sdl2
+
+import_sdl2()  # pysdl2 without its slow system search, and quiet
 import sdl2  # noqa: E402
 
 from ._sdl_window import SDLError  # noqa: E402

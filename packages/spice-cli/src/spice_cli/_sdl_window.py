@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,10 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import trio
 
-# pysdl2-dll announces which SDL binary it loads.  A filter for just that message, not
-# catch_warnings(): `spice view` imports this module in a worker thread, and
-# catch_warnings() swaps the whole process's filters (any thread's warnings meanwhile lost).
-warnings.filterwarnings("ignore", message="Using SDL2 binaries from pysdl2-dll", category=UserWarning)
+from ._sdl_import import import_sdl2
+
+import_sdl2()  # pysdl2 without its slow system search, and quiet
 import sdl2  # noqa: E402
 
 from ._exitcodes import NoDisplayError  # noqa: E402
