@@ -23,7 +23,6 @@ from typing import Any, TextIO
 import spice_net
 import spice_session as ss
 import trio
-from PIL import Image
 from spice_proto import ChannelType
 
 from ._commands import HELP
@@ -82,6 +81,8 @@ def take_bundle(session: ss.Session) -> Callable[[Path, dict[str, bytes]], list[
     def write(target: Path, captures: dict[str, bytes]) -> list[str]:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
             if rgb is not None:
+                from PIL import Image  # here: spice view imports this module at its start
+
                 png = io.BytesIO()
                 Image.fromarray(rgb).save(png, format="PNG")
                 bundle.writestr("screenshot.png", png.getvalue())

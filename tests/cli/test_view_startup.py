@@ -1,5 +1,5 @@
-"""spice view's pysdl2 import: no system search for SDL when pysdl2-dll's folder has it, the
-system's SDL when that folder's does not load."""
+"""What spice view loads before its first picture: pysdl2 without a system search for SDL when
+pysdl2-dll's folder has it (the system's SDL when that folder's does not load), no Pillow."""
 
 from __future__ import annotations
 
@@ -96,3 +96,18 @@ def test_only_sdl_names_are_hidden_and_only_while_pysdl2_loads() -> None:
         assert all(ctypes.util.find_library(name) is None for name in SDL_NAMES)
         assert ctypes.util.find_library("c") == real("c") is not None
     assert ctypes.util.find_library is real
+
+
+def test_pillow_loads_with_the_first_overlay_or_report_not_at_start() -> None:
+    """Pillow (~27 ms of the start) is for the statistics overlay and the bug report only."""
+    script = (
+        "import sys, numpy as np\n"
+        "import spice_cli._view, spice_cli._sdl_viewer, spice_cli._sdl_audio\n"
+        "print('PIL' in sys.modules)\n"
+        "from spice_cli._sdl_overlay import overlay_patch\n"
+        "patch = overlay_patch(np.full((20, 60, 4), 90, np.uint8), ['fps'])\n"
+        "print('PIL' in sys.modules, int(patch[:, :, 0].max()), int(patch[:, :, 0].min()))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "True", "255", "30"]  # white text on the darkened band
