@@ -3,8 +3,8 @@
 pysdl2 looks for SDL in ``$PYSDL2_DLL_PATH`` (pysdl2-dll's folder by default) *and* asks
 :func:`ctypes.util.find_library` for six names, whatever it found there.  On Linux each
 name the linker cache lacks costs a run of ``ldconfig``, ``gcc`` and ``ld``: four of the
-six, 60-80 ms of a quiet machine's start-up and several times that on a busy one, all for
-libraries it does not load when the folder has SDL.  So while pysdl2 loads, those names
+six, 60-80 ms of wall time on a quiet machine (about as much with both cores busy), all
+for libraries it does not load when the folder has SDL.  So while pysdl2 loads, those names
 answer "not on the system" when the folder has an SDL; any other name, or a folder without
 SDL, gets the real search.  Should the folder's SDL not load, the import runs again with
 the real search (pysdl2's own fallback to the system's SDL).
