@@ -39,11 +39,15 @@ print(json.dumps({
 """
 
 
+def _fresh(script: str, env: dict[str, str] | None = None) -> str:
+    """What ``script`` prints when run in a fresh interpreter (which must exit 0)."""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def _probe(env: dict[str, str]) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=60, check=True
-    )
-    got: dict[str, Any] = json.loads(result.stdout)
+    got: dict[str, Any] = json.loads(_fresh(_PROBE, env))
     return got
 
 
@@ -108,6 +112,4 @@ def test_pillow_loads_with_the_first_overlay_or_report_not_at_start() -> None:
         "patch = overlay_patch(np.full((20, 60, 4), 90, np.uint8), ['fps'])\n"
         "print('PIL' in sys.modules, int(patch[:, :, 0].max()), int(patch[:, :, 0].min()))\n"
     )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["False", "True", "255", "30"]  # white text on the darkened band
+    assert _fresh(script).split() == ["False", "True", "255", "30"]  # white text on the darkened band
