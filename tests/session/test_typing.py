@@ -131,6 +131,35 @@ async def test_server_without_led_reports_gets_bursts(autojump_clock: trio.testi
     assert not guest.caps  # the probe's Caps Lock was put back
 
 
+async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A guest too busy to switch its LED within the probe's second is not left blind for good."""
+    guest = SlowGuest(byte_time=0.001, led_delay=1.5)  # reads a burst within the blind gap
+    text = PRINTABLE * 3
+    inputs = Inputs(guest, key_scancode=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(text[:40])
+        assert inputs.key_pacer.mode is PacingMode.BLIND  # the probe went unanswered in time
+        await trio.sleep(5.0)  # its two late reports come in
+        assert inputs.key_pacer.mode is PacingMode.BLIND  # noticed at the next confirmation
+        await inputs.type_text(text[40:])
+        assert inputs.key_pacer.mode is PacingMode.ECHO
+        await trio.sleep(30.0)
+        nursery.cancel_scope.cancel()
+    assert guest.dropped == 0
+    assert "".join(guest.text) == text
+    assert not guest.shift and not guest.caps
+
+
+async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.testing.MockClock) -> None:
+    guest = SlowGuest(echo=False, byte_time=0.0005)
+    inputs = await _type(guest, PRINTABLE * 3, drain=1.0)
+    assert inputs.key_pacer.mode is PacingMode.BLIND
+    assert "".join(guest.text) == PRINTABLE * 3 and guest.dropped == 0
+
+
 def _events(char: str) -> list[tuple[int, bool]]:
     code, shifted = _US[char]
     keys = [(code, True), (code, False)]

@@ -181,6 +181,10 @@ class Inputs:
         #: An exact pointer message waited :data:`ACK_WAIT` in vain: no waits until the next ack.
         self._acks_missing = False
         self._modifiers_changed = trio.Event()
+        #: KEY_MODIFIERS reports received (LED changes), to notice an echo that came late.
+        self._led_reports = 0
+        #: ``_led_reports`` when a probe went unanswered, until the late-echo check is spent.
+        self._unanswered_probe_at: int | None = None
         self._lock = trio.Lock()
         self._typing = trio.Lock()
 
@@ -309,6 +313,9 @@ class Inputs:
     async def _settle(self) -> None:
         """Wait until the guest has read every key sent (LED round trip), or the blind gap."""
         pacer = self.key_pacer
+        if self._late_echo_seen():
+            await trio.sleep(BLIND_GAP)  # what was sent on blind terms may fill the buffer: drain it first
+            pacer.mode = PacingMode.ECHO
         if pacer.mode is not PacingMode.BLIND and not self.keys_down:
             timeout = PROBE_TIMEOUT if pacer.mode is PacingMode.UNKNOWN else SYNC_TIMEOUT
             if await self._caps_echo(timeout):
@@ -318,6 +325,8 @@ class Inputs:
                     self.pointer_budget.settled()
                     return
             else:  # no report: put Caps Lock back in case the guest took the stroke silently
+                if pacer.mode is PacingMode.UNKNOWN:
+                    self._unanswered_probe_at = self._led_reports
                 async with self._lock:
                     await self._channel.send(key_press(CAPS_LOCK))
                     await self._channel.send(key_release(CAPS_LOCK))
@@ -325,6 +334,20 @@ class Inputs:
         await trio.sleep(BLIND_GAP)
         pacer.settled()
         self.pointer_budget.settled()
+
+    def _late_echo_seen(self) -> bool:
+        """Whether the unanswered probe was answered late after all (checked once).
+
+        A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its
+        LED.  Once both the probe's stroke and the one putting Caps Lock back
+        have been reported, the server does report LEDs: confirm by echo again.
+        """
+        if self._unanswered_probe_at is None or self.key_pacer.mode is not PacingMode.BLIND:
+            return False
+        if self._led_reports - self._unanswered_probe_at < 2:
+            return False
+        self._unanswered_probe_at = None
+        return True
 
     # ------------------------------------------------------------------ mouse
     def set_mouse_mode(self, mode: MouseMode | int) -> None:
@@ -463,6 +486,7 @@ class Inputs:
             self.modifiers = message.keyboard_modifiers
         elif isinstance(message, InputsKeyModifiers):
             self.modifiers = message.modifiers
+            self._led_reports += 1
             self._modifiers_changed.set()
             self._modifiers_changed = trio.Event()
         elif isinstance(message, InputsMouseMotionAck):
