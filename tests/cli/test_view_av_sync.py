@@ -178,11 +178,12 @@ async def test_damage_is_drawn_at_once_while_the_loop_waits_for_a_held_frame(sdl
         due_in = viewer._frames_due_in()
         assert due_in is not None and due_in > 0.3
         start = trio.current_time()
+        viewer._next_frame_at = start + 0.1  # drawn just now: the next frame time is 0.1 s away
         async with trio.open_nursery() as nursery:
             nursery.start_soon(viewer._wait, alarm, start + due_in)  # the SDL loop, waiting for it
             await trio.sleep(0.02)
             await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))  # not a stream
-        assert trio.current_time() - start < 0.2
+        assert 0.09 <= trio.current_time() - start < 0.2  # woken at the next frame time
     assert viewer.window is not None
     viewer.window.close()
 
@@ -234,6 +235,58 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
             nursery.cancel_scope.cancel()
     assert len(shown) >= 30
     assert len(polls) <= 1.3 * len(shown) + 5, (len(polls), len(shown))
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+@pytest.mark.interop
+async def test_the_x11_loop_does_not_spin_while_a_due_frame_waits_for_the_frame_rate(
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 30 frames/s stream held 10 ms with 60 Hz damage beside it: a frame that comes due less
+    than a frame time after the last draw waits for the frame rate, asleep (the loop once turned
+    ~10,000 times a second there: its wait ended at the due frame, then the throttle drew nothing)."""
+    polls: list[float] = []
+
+    def counted_poll_events() -> list[Any]:
+        polls.append(trio.current_time())
+        return poll_events()
+
+    monkeypatch.setattr(_sdl_viewer, "poll_events", counted_poll_events)
+    viewer, clock, primary = await _viewer_on_clock()
+    start, start_mm = trio.current_time(), clock.t
+    seconds = 1.5
+
+    async def stream() -> None:
+        for i in range(round(seconds * 30)):
+            primary.pixels[4:20, 8:24, :3] = (i * 5, 255 - i * 5, 0)
+            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=clock.t + 10))
+            await trio.sleep(1 / 30)
+
+    async def damage() -> None:
+        for i in range(round(seconds * 60)):
+            primary.pixels[30:40, 30:40, :3] = (i * 2, i * 2, i * 2)
+            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(30, 30, 40, 40)))
+            await trio.sleep(1 / 60)
+
+    async def media_clock() -> None:
+        while True:
+            clock.t = start_mm + round((trio.current_time() - start) * 1000)
+            await trio.sleep(0.0005)
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(media_clock)
+            nursery.start_soon(viewer._sdl_loop)
+            await trio.sleep(0.3)  # the window is mapped, its first events are read
+            polls.clear()
+            async with trio.open_nursery() as sources:
+                sources.start_soon(stream)
+                sources.start_soon(damage)
+            elapsed = trio.current_time() - start - 0.3
+            nursery.cancel_scope.cancel()
+    # at most a draw per frame time, plus a wake-up per damage and per stream frame
+    assert len(polls) <= (60 + 60 + 30) * elapsed + 10, (len(polls), elapsed)
     assert viewer.window is not None
     viewer.window.close()
 

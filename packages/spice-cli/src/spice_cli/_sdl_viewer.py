@@ -634,8 +634,9 @@ class Viewer:
                 await alarm.wait(now + _POLL)
             elif len(events) < 256:  # SDL read everything the connection had
                 frame_at = last_frame + _FRAME if pending else None
-                if frames_in is not None:
-                    frame_at = min(frame_at if frame_at is not None else math.inf, now + frames_in)
+                if frames_in is not None:  # a held frame waits for its time and the frame rate
+                    due_at = max(now + frames_in, last_frame + _FRAME)
+                    frame_at = min(frame_at if frame_at is not None else math.inf, due_at)
                 alarm.watch(fd)
                 await self._wait(alarm, frame_at)
             else:
