@@ -20,7 +20,7 @@ import trio
 from peers.spice_cli_proc import demo_server
 from spice_cli import _sdl_window
 from spice_cli._exitcodes import ExitCode
-from spice_cli._sdl_window import NoDisplay, open_video, sdl_video
+from spice_cli._sdl_window import NoDisplay, UnknownVideoDriver, open_video, sdl_video
 
 UNREACHABLE = ":987"  # no X server listens there
 
@@ -35,10 +35,34 @@ def no_screen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]
     return dict(os.environ)
 
 
-def test_sdl_does_not_fall_back_to_drawing_nowhere(no_screen: dict[str, str]) -> None:
-    with pytest.raises(NoDisplay, match=f"DISPLAY={UNREACHABLE}.*'offscreen'"), sdl_video():
+def test_sdl_does_not_fall_back_to_drawing_nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with pytest.raises(NoDisplay, match=r"\$DISPLAY is not set.*'offscreen'"), sdl_video():
         pass
     assert sdl2.SDL_WasInit(0) == 0  # SDL was shut down again
+
+
+def test_an_unreachable_x_display_is_tried_with_x11_only(no_screen: dict[str, str]) -> None:
+    """Not also with Wayland (whose library prints a line per try without XDG_RUNTIME_DIR), nor
+    with SDL's headless fallbacks; and the failed start leaves nothing of SDL running."""
+    with pytest.raises(NoDisplay, match=f"DISPLAY={UNREACHABLE}.*x11 not available"), sdl_video():
+        pass
+    assert sdl2.SDL_WasInit(0) == 0  # the events subsystem SDL_Init had started is gone too
+
+
+def test_a_video_driver_sdl_lacks_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "x12")
+    with pytest.raises(UnknownVideoDriver, match=r"SDL_VIDEODRIVER=x12 .*x11"), sdl_video():
+        pass
+    assert sdl2.SDL_WasInit(0) == 0
+    monkeypatch.setenv("SDL_VIDEODRIVER", "x12, offscreen")  # SDL trims no spaces in its list
+    with pytest.raises(UnknownVideoDriver), sdl_video():
+        pass
+    monkeypatch.setenv("SDL_VIDEODRIVER", "x12,OFFSCREEN")  # one that exists is enough (SDL tries in order)
+    with sdl_video():
+        assert sdl2.SDL_GetCurrentVideoDriver() == b"offscreen"
 
 
 def test_a_headless_driver_asked_for_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,8 +101,8 @@ async def test_a_display_that_keeps_refusing_gives_up_after_the_patience(
     monkeypatch.setattr(_sdl_window, "sdl_video", _flaky_video(1000, calls))
     with ExitStack() as stack, pytest.raises(NoDisplay):
         await open_video(stack, patience=0.45)
-    # at 0, 0.1 and 0.3 s (the waits double): a fourth try would come after the patience
-    assert [round(t - calls[0], 3) for t in calls] == [0.0, 0.1, 0.3]
+    # at 0, 0.1 and 0.3 s (the waits double), and a last one when the patience ends
+    assert [round(t - calls[0], 3) for t in calls] == [0.0, 0.1, 0.3, 0.45]
 
 
 async def test_no_display_at_all_is_not_waited_for(
@@ -93,17 +117,50 @@ async def test_no_display_at_all_is_not_waited_for(
     assert len(calls) == 1
 
 
-async def test_spice_view_without_a_screen_exits_12(no_screen: dict[str, str]) -> None:
+async def test_a_wayland_display_without_its_runtime_dir_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.abc.Clock
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")  # its socket is looked for in XDG_RUNTIME_DIR
+    calls: list[float] = []
+    monkeypatch.setattr(_sdl_window, "sdl_video", _flaky_video(1000, calls))
+    with ExitStack() as stack, pytest.raises(NoDisplay):
+        await open_video(stack, patience=5.0)
+    assert len(calls) == 1
+    monkeypatch.setenv("WAYLAND_DISPLAY", "/run/user/0/wayland-0")  # an absolute path needs none
+    calls.clear()
+    with ExitStack() as stack, pytest.raises(NoDisplay):
+        await open_video(stack, patience=5.0)
+    assert len(calls) > 1
+
+
+async def _spice_view(uri: str, env: dict[str, str]) -> tuple[int, str]:
+    with trio.fail_after(60):  # before the fix: no exit, the window drawn off screen for ever
+        result = await trio.run_process(
+            [sys.executable, "-m", "spice_cli", "view", "--no-audio", uri],
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    return result.returncode, result.stderr.decode()
+
+
+@pytest.mark.parametrize("runtime_dir", [True, False], ids=["XDG_RUNTIME_DIR", "no-XDG_RUNTIME_DIR"])
+async def test_spice_view_without_a_screen_exits_12(no_screen: dict[str, str], runtime_dir: bool) -> None:
+    """One line on stderr, also where SDL's Wayland probe would add its own line per try."""
+    env = {k: v for k, v in no_screen.items() if runtime_dir or k != "XDG_RUNTIME_DIR"}
     with demo_server("320x200") as uri:
-        with trio.fail_after(60):  # before the fix: no exit, the window drawn off screen for ever
-            result = await trio.run_process(
-                [sys.executable, "-m", "spice_cli", "view", "--no-audio", uri],
-                env=no_screen,
-                capture_stdout=True,
-                capture_stderr=True,
-                check=False,
-            )
-    err = result.stderr.decode()
-    assert result.returncode == ExitCode.NO_DISPLAY, err
+        code, err = await _spice_view(uri, env)
+    assert code == ExitCode.NO_DISPLAY, err
     assert "Traceback" not in err and err.count("\n") == 1, err
-    assert err.startswith(f"spice: no display: no screen to open a window on (DISPLAY={UNREACHABLE})"), err
+    assert err.startswith(f"spice: no display: cannot open SDL's video (DISPLAY={UNREACHABLE})"), err
+
+
+async def test_spice_view_with_a_misspelt_video_driver_is_a_usage_error(no_screen: dict[str, str]) -> None:
+    with demo_server("320x200") as uri:
+        code, err = await _spice_view(uri, {**no_screen, "SDL_VIDEODRIVER": "x12"})
+    assert code == ExitCode.USAGE, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert "SDL_VIDEODRIVER=x12 names no video driver" in err, err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from ._sdl_import import import_sdl2
 import_sdl2()  # pysdl2 without its slow system search, and quiet
 import sdl2  # noqa: E402
 
-from ._exitcodes import NoDisplayError  # noqa: E402
+from ._exitcodes import NoDisplayError, UsageError  # noqa: E402
 from ._sdl_logic import Box, letterbox  # noqa: E402
 
 __all__ = [
@@ -61,6 +62,10 @@ class NoDisplay(SDLError, NoDisplayError):
     """No screen to open a window on: SDL opened no video driver, or only a headless one."""
 
 
+class UnknownVideoDriver(SDLError, UsageError):
+    """``SDL_VIDEODRIVER`` names no driver this SDL has (a usage error, not a missing display)."""
+
+
 #: SDL's video drivers that show nothing on a screen.  SDL falls back to them when no real
 #: one opens (an unreachable ``$DISPLAY``): a viewer would then run with its window nowhere.
 #: They are used only when ``SDL_VIDEODRIVER`` names them (tests, recordings).
@@ -86,14 +91,67 @@ def _display_named() -> str:
     return ", ".join(named) or "$DISPLAY is not set"
 
 
+def _asked_drivers() -> set[str]:
+    """The drivers ``SDL_VIDEODRIVER`` names (lower case; empty when it is unset)."""
+    names = os.environ.get("SDL_VIDEODRIVER", "").split(",")
+    return {name.strip().lower() for name in names if name.strip()}
+
+
+def _check_asked_drivers() -> None:
+    """:class:`UnknownVideoDriver` when ``SDL_VIDEODRIVER`` names only drivers SDL lacks."""
+    value = os.environ.get("SDL_VIDEODRIVER", "")
+    if not value:
+        return
+    asked = {name.lower() for name in value.split(",")}  # as SDL reads it: no spaces trimmed
+    count = sdl2.SDL_GetNumVideoDrivers()
+    known = [(sdl2.SDL_GetVideoDriver(i) or b"").decode(errors="replace") for i in range(count)]
+    if not asked & {name.lower() for name in known}:
+        raise UnknownVideoDriver(
+            f"SDL_VIDEODRIVER={os.environ['SDL_VIDEODRIVER']} names no video driver of this SDL "
+            f"(it has {', '.join(known)})"
+        )
+
+
+def _driver_for_named_display() -> bytes | None:
+    """On Linux, the one SDL driver for the one kind of display the environment names.
+
+    SDL otherwise also tries the other kind when the named one fails, and Wayland's library
+    prints a line on stderr for each try without ``XDG_RUNTIME_DIR``.  ``SDL_VIDEODRIVER``
+    (which SDL reads before this hint) still chooses freely.
+    """
+    if not sys.platform.startswith("linux") or _asked_drivers():
+        return None
+    x11 = bool(os.environ.get("DISPLAY"))
+    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not _wayland_unreachable()
+    if x11 and not wayland:
+        return b"x11"
+    if wayland and not x11:
+        return b"wayland"
+    return None
+
+
+def _wayland_unreachable() -> bool:
+    """Whether the Wayland display named is one no retry can reach (no ``XDG_RUNTIME_DIR`` to find
+    its socket in, and not an absolute path)."""
+    named = os.environ.get("WAYLAND_DISPLAY", "")
+    return not os.path.isabs(named) and not os.environ.get("XDG_RUNTIME_DIR")
+
+
 def _start_video() -> None:
     """SDL_Init of video and events on a driver that shows windows (:class:`NoDisplay` if none)."""
-    if sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) != 0:
+    _check_asked_drivers()
+    driver_hint = _driver_for_named_display()
+    sdl2.SDL_SetHint(sdl2.SDL_HINT_VIDEODRIVER, driver_hint or b"")
+    try:
+        started = sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) == 0
+    finally:
+        sdl2.SDL_SetHint(sdl2.SDL_HINT_VIDEODRIVER, b"")
+    if not started:
         detail = sdl2.SDL_GetError().decode(errors="replace") or "unknown SDL error"
+        sdl2.SDL_Quit()  # what did start (the events) goes too: the next try starts clean
         raise NoDisplay(f"cannot open SDL's video ({_display_named()}): {detail}")
     driver = (sdl2.SDL_GetCurrentVideoDriver() or b"").decode(errors="replace").lower()
-    asked = {name.strip().lower() for name in os.environ.get("SDL_VIDEODRIVER", "").split(",")}
-    if driver in HEADLESS_VIDEO_DRIVERS and driver not in asked:
+    if driver in HEADLESS_VIDEO_DRIVERS and driver not in _asked_drivers():
         sdl2.SDL_Quit()
         raise NoDisplay(
             f"no screen to open a window on ({_display_named()}): SDL found only its {driver!r} "
@@ -124,7 +182,9 @@ def sdl_video() -> Iterator[None]:
 async def open_video(stack: ExitStack, patience: float = DISPLAY_PATIENCE) -> None:
     """Enter :func:`sdl_video` on ``stack``.  A display that refuses is tried again for up to
     ``patience`` seconds (none when the environment names no display) before :class:`NoDisplay`."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    x11 = bool(os.environ.get("DISPLAY"))
+    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not _wayland_unreachable()
+    if not (x11 or wayland):
         patience = 0.0  # nothing to wait for (macOS and Windows open their screens at once)
     deadline = trio.current_time() + patience
     delay = _DISPLAY_RETRY
@@ -133,9 +193,10 @@ async def open_video(stack: ExitStack, patience: float = DISPLAY_PATIENCE) -> No
             stack.enter_context(sdl_video())
             return
         except NoDisplay:
-            if trio.current_time() + delay > deadline:
+            left = deadline - trio.current_time()
+            if left <= 0:
                 raise
-        await trio.sleep(delay)
+        await trio.sleep(min(delay, left))  # the last try is at the deadline
         delay = min(2 * delay, _DISPLAY_RETRY_MAX)
 
 
