@@ -526,6 +526,32 @@ def test_head_areas_are_bounded() -> None:
     assert len(monitor_keys(display, [0])) == 16  # type: ignore[arg-type]
 
 
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _xclip_copy(display: str, text: bytes) -> subprocess.Popen[bytes]:
+    """``text`` copied to the CLIPBOARD of ``display`` by another program (kill it when done)."""
+    with open(os.devnull, "wb") as quiet:
+        copier = subprocess.Popen(
+            ["xclip", "-quiet", "-selection", "clipboard", "-i"],
+            stdin=subprocess.PIPE,
+            stdout=quiet,
+            stderr=quiet,
+            env={**os.environ, "DISPLAY": display},
+        )
+    assert copier.stdin is not None
+    copier.stdin.write(text)
+    copier.stdin.close()
+    return copier
+
+
 @pytest.mark.interop
 async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
     x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
@@ -561,18 +587,8 @@ async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
             polls.clear()
             await trio.sleep(2.0)
             assert steps == [] and len(polls) <= 1, (steps, polls)  # polled every 0.25 s before
-            with open(os.devnull, "wb") as quiet:
-                copier = subprocess.Popen(
-                    ["xclip", "-quiet", "-selection", "clipboard", "-i"],
-                    stdin=subprocess.PIPE,
-                    stdout=quiet,
-                    stderr=quiet,
-                    env={**os.environ, "DISPLAY": x11_sdl.display.name},
-                )
+            copier = _xclip_copy(x11_sdl.display.name, b"copied by another program")
             try:
-                assert copier.stdin is not None
-                copier.stdin.write(b"copied by another program")
-                copier.stdin.close()
                 with trio.fail_after(5):
                     async for event in events:
                         if isinstance(event, srv.ClipboardOffered) and event.types:
@@ -581,6 +597,51 @@ async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
             finally:
                 copier.kill()
                 copier.wait()
+
+
+@pytest.mark.interop
+async def test_the_same_host_text_copied_again_after_a_guest_image_copy_reaches_the_guest(
+    x11_sdl: Xvfb,
+) -> None:
+    """Host copies "A" (shared), the guest copies an image, the host copies "A" again: the
+    guest is offered "A" again (it was taken for the text already shared)."""
+    require_binary("xclip")
+    fb = srv.Framebuffer(320, 200)
+    agent = srv.GuestAgent()
+    events = agent.events()
+
+    async def offered_text() -> str | None:
+        async for event in events:
+            if isinstance(event, srv.ClipboardOffered) and event.types:
+                return await agent.get_text()
+        return None
+
+    copiers = []
+    try:
+        with trio.fail_after(30):
+            async with viewing(fb, agent) as (viewer, _session):
+                assert viewer.guest is not None and viewer.guest.clipboard is not None
+                assert viewer.guest.clipboard.reports_changes
+                copiers.append(_xclip_copy(x11_sdl.display.name, b"the same text"))
+                assert await offered_text() == "the same text"
+                guest, grabs = viewer.guest, trio.Event()
+                on_event = guest.on_event
+
+                def seen(event: ss.events.Event) -> None:
+                    on_event(event)
+                    if isinstance(event, ss.events.ClipboardGrabbed):
+                        grabs.set()
+
+                guest.on_event = seen  # type: ignore[method-assign]
+                agent.set_image(_png())  # the guest copies a picture
+                await grabs.wait()
+                copiers.append(_xclip_copy(x11_sdl.display.name, b"the same text"))
+                with trio.fail_after(5):
+                    assert await offered_text() == "the same text"
+    finally:
+        for copier in copiers:
+            copier.kill()
+            copier.wait()
 
 
 @pytest.mark.interop

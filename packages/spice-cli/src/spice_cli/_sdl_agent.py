@@ -144,6 +144,17 @@ class ViewerAgent:
         ):
             self._guest_copied = True
             self._ring()
+        elif (
+            isinstance(event, ss.events.ClipboardGrabbed)
+            and event.selection == AgentSelection.CLIPBOARD
+            and self.clipboard is not None
+            and self.clipboard.reports_changes
+        ):
+            # The guest copied something else (an image): it no longer holds the text last
+            # shared, so the host copying that same text again must reach it.  Only where the
+            # host clipboard reports its changes: a poll cannot tell a new copy of the same
+            # text from no copy, and would push the old text over the guest's copy.
+            self._last_text = None
         elif isinstance(event, (ss.events.AgentReady, ss.events.AgentConnected, ss.events.AgentDisconnected)):
             self._ring()
 
