@@ -63,7 +63,8 @@ class LinuxGuest:
             # the markers are split by '' so only the output holds them whole
             sock.sendall(f"echo B''{tag}; {command}; echo E''{tag}\n".encode())
             buf, end = b"", time.monotonic() + timeout
-            while time.monotonic() < end and f"\nE{tag}".encode() not in buf.replace(b"\r", b""):
+            # the end marker may follow output without a final newline (hexdump's)
+            while time.monotonic() < end and f"E{tag}\n".encode() not in buf.replace(b"\r", b""):
                 try:
                     buf += sock.recv(65536)
                 except TimeoutError:
