@@ -35,13 +35,32 @@ def no_screen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]
     return dict(os.environ)
 
 
-def test_sdl_does_not_fall_back_to_drawing_nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    with pytest.raises(NoDisplay, match=r"\$DISPLAY is not set.*'offscreen'"), sdl_video():
+def test_sdl_does_not_fall_back_to_drawing_nowhere(
+    no_screen: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both kinds of display named, neither reachable: SDL's own order ends at its offscreen
+    driver, which is refused."""
+    monkeypatch.setenv("WAYLAND_DISPLAY", str(Path(no_screen["XDG_RUNTIME_DIR"]) / "no-wayland-here"))
+    with pytest.raises(NoDisplay, match=f"DISPLAY={UNREACHABLE}, WAYLAND_DISPLAY=.*'offscreen'"), sdl_video():
         pass
     assert sdl2.SDL_WasInit(0) == 0  # SDL was shut down again
+
+
+@pytest.mark.parametrize("runtime_dir", [True, False], ids=["XDG_RUNTIME_DIR", "no-XDG_RUNTIME_DIR"])
+def test_no_display_named_tries_the_drivers_that_show_windows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, runtime_dir: bool
+) -> None:
+    """Not the headless ones, and Wayland's default socket only where it can be looked for."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    if runtime_dir:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    shows = [d for d in _sdl_window._sdl_drivers() if d.lower() not in {"offscreen", "dummy", "evdev"}]
+    assert {"x11", "wayland"} <= set(shows)
+    tried = ",".join(d for d in shows if runtime_dir or d != "wayland")
+    with pytest.raises(NoDisplay, match=rf"\$DISPLAY is not set\): {tried} not available"), sdl_video():
+        pass
+    assert sdl2.SDL_WasInit(0) == 0
 
 
 def test_an_unreachable_x_display_is_tried_with_x11_only(no_screen: dict[str, str]) -> None:
@@ -147,15 +166,21 @@ async def _spice_view(uri: str, env: dict[str, str]) -> tuple[int, str]:
     return result.returncode, result.stderr.decode()
 
 
+@pytest.mark.parametrize("display", [UNREACHABLE, None], ids=["unreachable", "unset"])
 @pytest.mark.parametrize("runtime_dir", [True, False], ids=["XDG_RUNTIME_DIR", "no-XDG_RUNTIME_DIR"])
-async def test_spice_view_without_a_screen_exits_12(no_screen: dict[str, str], runtime_dir: bool) -> None:
+async def test_spice_view_without_a_screen_exits_12(
+    no_screen: dict[str, str], runtime_dir: bool, display: str | None
+) -> None:
     """One line on stderr, also where SDL's Wayland probe would add its own line per try."""
-    env = {k: v for k, v in no_screen.items() if runtime_dir or k != "XDG_RUNTIME_DIR"}
+    env = {k: v for k, v in no_screen.items() if (runtime_dir or k != "XDG_RUNTIME_DIR") and k != "DISPLAY"}
+    if display is not None:
+        env["DISPLAY"] = display
     with demo_server("320x200") as uri:
         code, err = await _spice_view(uri, env)
     assert code == ExitCode.NO_DISPLAY, err
     assert "Traceback" not in err and err.count("\n") == 1, err
-    assert err.startswith(f"spice: no display: cannot open SDL's video (DISPLAY={UNREACHABLE})"), err
+    named = f"DISPLAY={display}" if display else "$DISPLAY is not set"
+    assert err.startswith(f"spice: no display: cannot open SDL's video ({named})"), err
 
 
 async def test_spice_view_with_a_misspelt_video_driver_is_a_usage_error(no_screen: dict[str, str]) -> None:

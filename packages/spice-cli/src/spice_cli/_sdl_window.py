@@ -88,6 +88,8 @@ def _fail(what: str) -> SDLError:
 def _display_named() -> str:
     """Which display the environment names, for messages."""
     named = [f"{name}={os.environ[name]}" for name in ("DISPLAY", "WAYLAND_DISPLAY") if os.environ.get(name)]
+    if os.environ.get("WAYLAND_DISPLAY") and _wayland_unreachable():
+        named[-1] += " without $XDG_RUNTIME_DIR to find it in"
     return ", ".join(named) or "$DISPLAY is not set"
 
 
@@ -103,8 +105,7 @@ def _check_asked_drivers() -> None:
     if not value:
         return
     asked = {name.lower() for name in value.split(",")}  # as SDL reads it: no spaces trimmed
-    count = sdl2.SDL_GetNumVideoDrivers()
-    known = [(sdl2.SDL_GetVideoDriver(i) or b"").decode(errors="replace") for i in range(count)]
+    known = _sdl_drivers()
     if not asked & {name.lower() for name in known}:
         raise UnknownVideoDriver(
             f"SDL_VIDEODRIVER={os.environ['SDL_VIDEODRIVER']} names no video driver of this SDL "
@@ -112,12 +113,21 @@ def _check_asked_drivers() -> None:
         )
 
 
-def _driver_for_named_display() -> bytes | None:
-    """On Linux, the one SDL driver for the one kind of display the environment names.
+def _sdl_drivers() -> list[str]:
+    """The video drivers this SDL has, in the order it tries them."""
+    count = sdl2.SDL_GetNumVideoDrivers()
+    return [(sdl2.SDL_GetVideoDriver(i) or b"").decode(errors="replace") for i in range(count)]
 
-    SDL otherwise also tries the other kind when the named one fails, and Wayland's library
-    prints a line on stderr for each try without ``XDG_RUNTIME_DIR``.  ``SDL_VIDEODRIVER``
-    (which SDL reads before this hint) still chooses freely.
+
+def _drivers_to_try() -> bytes | None:
+    """On Linux, the SDL drivers for the display the environment names (an ``SDL_VIDEODRIVER``
+    value), or ``None`` for SDL's own choice.
+
+    SDL otherwise also tries the other kind of display when the named one fails, and its
+    headless drivers, and Wayland's library prints a line on stderr for each try without
+    ``XDG_RUNTIME_DIR``.  With no display named, SDL's drivers that show windows are tried
+    (a console's KMSDRM), Wayland's default socket only where it can be looked for.
+    ``SDL_VIDEODRIVER`` (which SDL reads before this hint) still chooses freely.
     """
     if not sys.platform.startswith("linux") or _asked_drivers():
         return None
@@ -127,7 +137,15 @@ def _driver_for_named_display() -> bytes | None:
         return b"x11"
     if wayland and not x11:
         return b"wayland"
-    return None
+    if x11 and wayland:
+        return None
+    names = [
+        name
+        for name in _sdl_drivers()
+        if name.lower() not in HEADLESS_VIDEO_DRIVERS
+        and not (name.lower() == "wayland" and _wayland_unreachable())
+    ]
+    return ",".join(names).encode() or None
 
 
 def _wayland_unreachable() -> bool:
@@ -140,7 +158,7 @@ def _wayland_unreachable() -> bool:
 def _start_video() -> None:
     """SDL_Init of video and events on a driver that shows windows (:class:`NoDisplay` if none)."""
     _check_asked_drivers()
-    driver_hint = _driver_for_named_display()
+    driver_hint = _drivers_to_try()
     sdl2.SDL_SetHint(sdl2.SDL_HINT_VIDEODRIVER, driver_hint or b"")
     try:
         started = sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) == 0
