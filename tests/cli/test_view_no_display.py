@@ -63,6 +63,17 @@ def test_no_display_named_tries_the_drivers_that_show_windows(
     assert sdl2.SDL_WasInit(0) == 0
 
 
+def test_an_sdl_without_driver_lists_chooses_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SDL before 2.0.22 takes one driver name only: with no display named it keeps its own order."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
+    assert _sdl_window._drivers_to_try() not in (None, b"")
+    monkeypatch.setattr(_sdl_window, "_sdl_version", lambda: (2, 0, 20))
+    assert _sdl_window._drivers_to_try() is None
+    monkeypatch.setenv("DISPLAY", UNREACHABLE)  # one name is understood by every SDL 2
+    assert _sdl_window._drivers_to_try() == b"x11"
+
+
 def test_an_unreachable_x_display_is_tried_with_x11_only(no_screen: dict[str, str]) -> None:
     """Not also with Wayland (whose library prints a line per try without XDG_RUNTIME_DIR), nor
     with SDL's headless fallbacks; and the failed start leaves nothing of SDL running."""

@@ -113,6 +113,17 @@ def _check_asked_drivers() -> None:
         )
 
 
+def _sdl_version() -> tuple[int, int, int]:
+    """The version of the SDL library loaded."""
+    version = sdl2.SDL_version()
+    sdl2.SDL_GetVersion(ctypes.byref(version))
+    return version.major, version.minor, version.patch
+
+
+#: The first SDL 2 that takes a list of drivers to try in SDL_VIDEODRIVER.
+_DRIVER_LISTS_SINCE = (2, 0, 22)
+
+
 def _sdl_drivers() -> list[str]:
     """The video drivers this SDL has, in the order it tries them."""
     count = sdl2.SDL_GetNumVideoDrivers()
@@ -137,7 +148,7 @@ def _drivers_to_try() -> bytes | None:
         return b"x11"
     if wayland and not x11:
         return b"wayland"
-    if x11 and wayland:
+    if (x11 and wayland) or _sdl_version() < _DRIVER_LISTS_SINCE:
         return None
     names = [
         name
@@ -372,9 +383,7 @@ def clipboard_reports_changes() -> bool:
     driver = sdl2.SDL_GetCurrentVideoDriver()
     if driver is None or driver.decode(errors="replace") != "x11":
         return False
-    version = sdl2.SDL_version()
-    sdl2.SDL_GetVersion(ctypes.byref(version))
-    if (version.major, version.minor, version.patch) < _X11_CLIPBOARD_EVENTS_SINCE:
+    if _sdl_version() < _X11_CLIPBOARD_EVENTS_SINCE:
         return False
     try:
         ctypes.CDLL("libXfixes.so.3")
