@@ -22,7 +22,10 @@ class SlowGuest:
     Scancode bytes go into a 16-byte queue (overflow is dropped, like QEMU);
     the guest reads one byte every ``byte_time`` seconds, keeps Shift and Caps
     Lock state, types characters, and reports Caps Lock LED changes back
-    (KEY_MODIFIERS) after ``led_delay`` when ``echo`` is on.
+    (KEY_MODIFIERS) after ``led_delay`` when ``echo`` is on.  Like libspice-server,
+    the server also sends its own guess of the LEDs (the last reported ones, Caps
+    Lock flipped by each Caps Lock press since) 2 s after the last lock key or
+    client KEY_MODIFIERS, whether the guest answered or not.
     """
 
     def __init__(self, echo: bool = True, byte_time: float = 0.002, led_delay: float = 0.05) -> None:
@@ -37,8 +40,19 @@ class SlowGuest:
         self.extended = False
         self.inputs: Inputs | None = None
         self._led_send, self._led_recv = trio.open_memory_channel[bool](100)
+        #: The server's guess of the Caps Lock LED, and when it sends it.
+        self.guess = False
+        self.guess_at: float | None = None
+        self.guesses = 0
 
     async def send(self, message: sp.Message) -> None:
+        if isinstance(message, sp.InputsClientKeyModifiers):
+            self.guess = bool(message.modifiers & sp.KeyboardModifierFlags.CAPS_LOCK)
+            self.guess_at = trio.current_time() + 2.0
+            return
+        if isinstance(message, sp.InputsKeyDown) and message.code == 0x3A:
+            self.guess = not self.guess
+            self.guess_at = trio.current_time() + 2.0
         if isinstance(message, sp.InputsKeyDown | sp.InputsKeyUp):
             data = int(message.code).to_bytes(4, "little").rstrip(b"\0") or b"\0"
         elif isinstance(message, sp.InputsKeyScancode):
@@ -77,11 +91,17 @@ class SlowGuest:
                 await trio.sleep(self.byte_time)
                 if self.queue:
                     self._key(self.queue.pop(0))
+                if self.guess_at is not None and trio.current_time() >= self.guess_at:
+                    self.guess_at = None
+                    self.guesses += 1
+                    flags = sp.KeyboardModifierFlags.CAPS_LOCK if self.guess else sp.KeyboardModifierFlags(0)
+                    inputs.handle(sp.InputsKeyModifiers(flags))
 
     async def _leds(self, inputs: Inputs) -> None:
         async for caps in self._led_recv:
             if self.echo:
                 await trio.sleep(self.led_delay)
+                self.guess = caps  # the server learns the guest's LEDs
                 flags = sp.KeyboardModifierFlags.CAPS_LOCK if caps else sp.KeyboardModifierFlags(0)
                 inputs.handle(sp.InputsKeyModifiers(flags))
 
@@ -154,10 +174,46 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
 
 
 async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.testing.MockClock) -> None:
+    """The server's own guesses of the LEDs (2 s after a lock key) are not taken for the guest's
+    late answer, nor a lock set from the client meanwhile: typing stays in fast bursts."""
     guest = SlowGuest(echo=False, byte_time=0.0005)
-    inputs = await _type(guest, PRINTABLE * 3, drain=1.0)
-    assert inputs.key_pacer.mode is PacingMode.BLIND
-    assert "".join(guest.text) == PRINTABLE * 3 and guest.dropped == 0
+    inputs = Inputs(guest, key_scancode=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(PRINTABLE)
+        assert inputs.key_pacer.mode is PacingMode.BLIND
+        await trio.sleep(3.0)
+        await inputs.set_locks(sp.KeyboardModifierFlags.NUM_LOCK)  # as the viewer does on focus-in
+        await trio.sleep(3.0)
+        assert guest.guesses == 2  # two reports have come since the probe
+        start = trio.current_time()
+        await inputs.type_text(PRINTABLE)
+        assert trio.current_time() - start < 1.0  # bursts, no confirmations waiting for echoes
+        assert inputs.key_pacer.mode is PacingMode.BLIND
+        await trio.sleep(1.0)
+        nursery.cancel_scope.cancel()
+    assert "".join(guest.text) == PRINTABLE * 2 and guest.dropped == 0
+
+
+async def test_caps_lock_pressed_meanwhile_is_not_taken_for_the_late_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """After the unanswered probe the user toggles Caps Lock twice: the server's guesses then
+    say flipped, then back, as a late answer would; they are not taken for one."""
+    guest = SlowGuest(echo=False, byte_time=0.0005)
+    inputs = Inputs(guest, key_scancode=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(PRINTABLE)
+        assert inputs.key_pacer.mode is PacingMode.BLIND
+        await trio.sleep(3.0)
+        for _ in range(2):
+            await inputs.press_key("Caps_Lock")
+            await trio.sleep(3.0)
+        assert guest.guesses == 3
+        await inputs.type_text(PRINTABLE)
+        assert inputs.key_pacer.mode is PacingMode.BLIND
+        nursery.cancel_scope.cancel()
 
 
 def _events(char: str) -> list[tuple[int, bool]]:

@@ -181,10 +181,11 @@ class Inputs:
         #: An exact pointer message waited :data:`ACK_WAIT` in vain: no waits until the next ack.
         self._acks_missing = False
         self._modifiers_changed = trio.Event()
-        #: KEY_MODIFIERS reports received (LED changes), to notice an echo that came late.
-        self._led_reports = 0
-        #: ``_led_reports`` when a probe went unanswered, until the late-echo check is spent.
-        self._unanswered_probe_at: int | None = None
+        #: After an unanswered probe: Caps Lock as it was before it, and whether a report has
+        #: shown it flipped since (the guest's late echo of the probe); ``None`` when not watching.
+        self._late_probe: tuple[bool, bool] | None = None
+        #: The guest did answer the probe late, and put Caps Lock back: pacing may use echo again.
+        self._late_answer = False
         self._lock = trio.Lock()
         self._typing = trio.Lock()
 
@@ -214,6 +215,8 @@ class Inputs:
             if self.key_pacer.must_settle(cost, trio.current_time()):
                 await self._settle()
             async with self._lock:
+                if any(code == CAPS_LOCK for code, _ in events):
+                    self._late_probe = None  # its LED changes would look like the guest's late echo
                 for code, pressed in events:
                     await self._channel.send(key_press(code) if pressed else key_release(code))
                     if pressed:
@@ -226,6 +229,8 @@ class Inputs:
         """Press and release ``code`` at once (one KEY_SCANCODE message when the server takes it)."""
         if self.key_scancode:
             data = scancode_bytes(code) + scancode_bytes(code, release=True)
+            if code == CAPS_LOCK:
+                self._late_probe = None
             async with self._typing:
                 cost = len(data)
                 if self.key_pacer.must_settle(cost, trio.current_time()):
@@ -261,6 +266,8 @@ class Inputs:
 
     async def set_locks(self, locks: KeyboardModifierFlags) -> None:
         """Make the guest's Caps/Num/Scroll Lock match ``locks`` (client KEY_MODIFIERS)."""
+        if (locks ^ self.modifiers) & KeyboardModifierFlags.CAPS_LOCK:
+            self._late_probe = None  # the server toggles Caps Lock: not the probe's echo
         await self._send(InputsClientKeyModifiers(KeyboardModifierFlags(int(locks) & 0x7)))
 
     async def press_key(self, name: str) -> None:
@@ -326,7 +333,7 @@ class Inputs:
                     return
             else:  # no report: put Caps Lock back in case the guest took the stroke silently
                 if pacer.mode is PacingMode.UNKNOWN:
-                    self._unanswered_probe_at = self._led_reports
+                    self._late_probe = (bool(self.modifiers & KeyboardModifierFlags.CAPS_LOCK), False)
                 async with self._lock:
                     await self._channel.send(key_press(CAPS_LOCK))
                     await self._channel.send(key_release(CAPS_LOCK))
@@ -336,18 +343,30 @@ class Inputs:
         self.pointer_budget.settled()
 
     def _late_echo_seen(self) -> bool:
-        """Whether the unanswered probe was answered late after all (checked once).
+        """Whether the unanswered probe was answered late after all (once).
 
-        A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its
-        LED.  Once both the probe's stroke and the one putting Caps Lock back
-        have been reported, the server does report LEDs: confirm by echo again.
+        A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its LED.  What
+        counts as its answer is Caps Lock reported flipped, then reported back: the probe's
+        stroke and the one putting Caps Lock back, both read by the guest.  A report that
+        only repeats the state (libspice-server sends its own guess of the LEDs 2 s after
+        the last lock key, whether the guest answered or not) does not count, and a Caps
+        Lock sent meanwhile by anything else ends the watch.
         """
-        if self._unanswered_probe_at is None or self.key_pacer.mode is not PacingMode.BLIND:
+        if not self._late_answer or self.key_pacer.mode is not PacingMode.BLIND:
             return False
-        if self._led_reports - self._unanswered_probe_at < 2:
-            return False
-        self._unanswered_probe_at = None
+        self._late_answer = False
         return True
+
+    def _watch_late_probe(self, caps: bool) -> None:
+        """Follow a KEY_MODIFIERS report's Caps Lock while an unanswered probe is watched."""
+        if self._late_probe is None:
+            return
+        before, flipped = self._late_probe
+        if not flipped and caps != before:
+            self._late_probe = (before, True)
+        elif flipped and caps == before:
+            self._late_probe = None
+            self._late_answer = True
 
     # ------------------------------------------------------------------ mouse
     def set_mouse_mode(self, mode: MouseMode | int) -> None:
@@ -486,7 +505,7 @@ class Inputs:
             self.modifiers = message.keyboard_modifiers
         elif isinstance(message, InputsKeyModifiers):
             self.modifiers = message.modifiers
-            self._led_reports += 1
+            self._watch_late_probe(bool(message.modifiers & KeyboardModifierFlags.CAPS_LOCK))
             self._modifiers_changed.set()
             self._modifiers_changed = trio.Event()
         elif isinstance(message, InputsMouseMotionAck):
