@@ -4,11 +4,13 @@ clipboard and the guest's follow each other."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,10 +21,11 @@ from peers.require import require_binary
 from peers.xvfb import Xvfb
 from spice_cli import _sdl_viewer
 from spice_cli._display_config import display_config
+from spice_cli._sdl_agent import ViewerAgent
 from spice_cli._sdl_viewer import Viewer
 from spice_cli._sdl_window import clipboard_text, poll_events, set_clipboard_text
+from spice_proto import AgentClipboardType, AgentSelection, Rect
 from spice_proto import AgentDisplayConfigFlags as Flags
-from spice_proto import Rect
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -524,6 +527,57 @@ def test_head_areas_are_bounded() -> None:
     areas = head_areas(display, 0)  # type: ignore[arg-type]
     assert len(areas) == MAX_HEADS == 16 and areas[15] == Rect(150, 0, 160, 10)
     assert len(monitor_keys(display, [0])) == 16  # type: ignore[arg-type]
+
+
+class _ReportingClipboard:
+    """A host clipboard that reports its changes (as SDL's X11 driver does)."""
+
+    reports_changes = True
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+    def get(self) -> str | None:
+        return self.text
+
+    def set(self, text: str) -> None:
+        self.text = text
+
+
+async def test_a_guest_image_copy_is_not_overwritten_by_a_host_change_reported_before_it() -> None:
+    """The guest copies text, the viewer puts it on the host clipboard (SDL reports that set as a
+    change: a look is due), then the guest copies a picture before the agent loop runs: the
+    look is dropped, and the guest's older text does not go back over its picture."""
+    pushed: list[str] = []
+
+    async def get_text(timeout: float) -> str:
+        return "copied in the guest"
+
+    async def set_text(text: str, timeout: float) -> None:
+        pushed.append(text)
+
+    session = SimpleNamespace(
+        agent=SimpleNamespace(connected=True, caps=frozenset()),  # an agent that is up
+        clipboard=SimpleNamespace(get_text=get_text, set_text=set_text),
+    )
+    host = _ReportingClipboard()
+    guest = ViewerAgent(session, host, resize_guest=False)  # type: ignore[arg-type]
+    guest._next_poll = math.inf  # as run() leaves it where changes are reported
+
+    def grab(kind: AgentClipboardType) -> ss.events.ClipboardGrabbed:
+        return ss.events.ClipboardGrabbed(AgentSelection.CLIPBOARD, (kind,))
+
+    guest.on_event(grab(AgentClipboardType.UTF8_TEXT))
+    await guest._step()
+    assert host.text == "copied in the guest"
+    guest.host_clipboard_changed()  # SDL's report of that set
+    guest.on_event(grab(AgentClipboardType.IMAGE_PNG))
+    await guest._step()
+    assert pushed == []
+    host.set("copied on the host")  # a copy after the picture's still goes
+    guest.host_clipboard_changed()
+    await guest._step()
+    assert pushed == ["copied on the host"]
 
 
 def _png() -> bytes:

@@ -153,8 +153,11 @@ class ViewerAgent:
             # The guest copied something else (an image): it no longer holds the text last
             # shared, so the host copying that same text again must reach it.  Only where the
             # host clipboard reports its changes: a poll cannot tell a new copy of the same
-            # text from no copy, and would push the old text over the guest's copy.
+            # text from no copy, and would push the old text over the guest's copy.  A look
+            # at the host clipboard already due (a change reported before this copy, such as
+            # SDL's report of the viewer's own last set) is dropped: the guest's copy is newer.
             self._last_text = None
+            self._next_poll = math.inf
         elif isinstance(event, (ss.events.AgentReady, ss.events.AgentConnected, ss.events.AgentDisconnected)):
             self._ring()
 
