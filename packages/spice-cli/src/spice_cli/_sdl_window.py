@@ -120,8 +120,9 @@ def _sdl_version() -> tuple[int, int, int]:
     return version.major, version.minor, version.patch
 
 
-#: The first SDL 2 that takes a list of drivers to try in SDL_VIDEODRIVER.
-_DRIVER_LISTS_SINCE = (2, 0, 22)
+#: The first SDL 2 that reads SDL_VIDEODRIVER as a hint (earlier ones read only the environment
+#: variable) and takes a list of drivers to try in it.
+_DRIVER_HINT_SINCE = (2, 0, 22)
 
 
 def _sdl_drivers() -> list[str]:
@@ -140,7 +141,7 @@ def _drivers_to_try() -> bytes | None:
     (a console's KMSDRM), Wayland's default socket only where it can be looked for.
     ``SDL_VIDEODRIVER`` (which SDL reads before this hint) still chooses freely.
     """
-    if not sys.platform.startswith("linux") or _asked_drivers():
+    if not sys.platform.startswith("linux") or _asked_drivers() or _sdl_version() < _DRIVER_HINT_SINCE:
         return None
     x11 = bool(os.environ.get("DISPLAY"))
     wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not _wayland_unreachable()
@@ -148,7 +149,7 @@ def _drivers_to_try() -> bytes | None:
         return b"x11"
     if wayland and not x11:
         return b"wayland"
-    if (x11 and wayland) or _sdl_version() < _DRIVER_LISTS_SINCE:
+    if x11 and wayland:
         return None
     names = [
         name
