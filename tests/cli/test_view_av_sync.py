@@ -188,10 +188,8 @@ async def test_damage_is_drawn_at_once_while_the_loop_waits_for_a_held_frame(sdl
     viewer.window.close()
 
 
-@pytest.mark.interop
-async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stream at 25 frames/s, each frame held 60 ms: the SDL loop looks at SDL once a frame (it
-    once woke again at once after each frame: its wait used the frame it had just shown)."""
+def _count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When the SDL loop looks at SDL (the list fills as it runs)."""
     polls: list[float] = []
 
     def counted_poll_events() -> list[Any]:
@@ -199,6 +197,21 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
         return poll_events()
 
     monkeypatch.setattr(_sdl_viewer, "poll_events", counted_poll_events)
+    return polls
+
+
+async def _follow_trio_clock(clock: Clock, start: float, start_mm: int) -> None:
+    """Keep the media clock at ``start_mm`` plus the trio time since ``start`` (ms)."""
+    while True:
+        clock.t = start_mm + round((trio.current_time() - start) * 1000)
+        await trio.sleep(0.0005)
+
+
+@pytest.mark.interop
+async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream at 25 frames/s, each frame held 60 ms: the SDL loop looks at SDL once a frame (it
+    once woke again at once after each frame: its wait used the frame it had just shown)."""
+    polls = _count_polls(monkeypatch)
     viewer, clock, primary = await _viewer_on_clock()
     start, start_mm = trio.current_time(), clock.t
     shown: list[HeldFrame] = []
@@ -220,14 +233,9 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
             await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=clock.t + 60))
             await trio.sleep(0.04)
 
-    async def media_clock() -> None:
-        while True:
-            clock.t = start_mm + round((trio.current_time() - start) * 1000)
-            await trio.sleep(0.0005)
-
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(media_clock)
+            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
             nursery.start_soon(viewer._sdl_loop)
             await trio.sleep(0.3)  # the window is mapped, its first events are read
             polls.clear()
@@ -246,13 +254,7 @@ async def test_the_x11_loop_does_not_spin_while_a_due_frame_waits_for_the_frame_
     """A 30 frames/s stream held 10 ms with 60 Hz damage beside it: a frame that comes due less
     than a frame time after the last draw waits for the frame rate, asleep (the loop once turned
     ~10,000 times a second there: its wait ended at the due frame, then the throttle drew nothing)."""
-    polls: list[float] = []
-
-    def counted_poll_events() -> list[Any]:
-        polls.append(trio.current_time())
-        return poll_events()
-
-    monkeypatch.setattr(_sdl_viewer, "poll_events", counted_poll_events)
+    polls = _count_polls(monkeypatch)
     viewer, clock, primary = await _viewer_on_clock()
     start, start_mm = trio.current_time(), clock.t
     seconds = 1.5
@@ -269,14 +271,9 @@ async def test_the_x11_loop_does_not_spin_while_a_due_frame_waits_for_the_frame_
             await viewer.on_session_event(ss.events.Damage(0, sp.Rect(30, 30, 40, 40)))
             await trio.sleep(1 / 60)
 
-    async def media_clock() -> None:
-        while True:
-            clock.t = start_mm + round((trio.current_time() - start) * 1000)
-            await trio.sleep(0.0005)
-
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(media_clock)
+            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
             nursery.start_soon(viewer._sdl_loop)
             await trio.sleep(0.3)  # the window is mapped, its first events are read
             polls.clear()

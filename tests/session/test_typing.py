@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import string
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import spice_proto as sp
@@ -173,9 +175,10 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
     assert not guest.shift and not guest.caps
 
 
-async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.testing.MockClock) -> None:
-    """The server's own guesses of the LEDs (2 s after a lock key) are not taken for the guest's
-    late answer, nor a lock set from the client meanwhile: typing stays in fast bursts."""
+@asynccontextmanager
+async def _blind_after_an_unanswered_probe() -> AsyncIterator[tuple[SlowGuest, Inputs]]:
+    """A guest that never reports LEDs, running, PRINTABLE typed at it (the probe unanswered:
+    blind pacing), and the server's guess after the probe come; the guest stops after the block."""
     guest = SlowGuest(echo=False, byte_time=0.0005)
     inputs = Inputs(guest, key_scancode=False)
     async with trio.open_nursery() as nursery:
@@ -183,6 +186,14 @@ async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.tes
         await inputs.type_text(PRINTABLE)
         assert inputs.key_pacer.mode is PacingMode.BLIND
         await trio.sleep(3.0)
+        yield guest, inputs
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.testing.MockClock) -> None:
+    """The server's own guesses of the LEDs (2 s after a lock key) are not taken for the guest's
+    late answer, nor a lock set from the client meanwhile: typing stays in fast bursts."""
+    async with _blind_after_an_unanswered_probe() as (guest, inputs):
         await inputs.set_locks(sp.KeyboardModifierFlags.NUM_LOCK)  # as the viewer does on focus-in
         await trio.sleep(3.0)
         assert guest.guesses == 2  # two reports have come since the probe
@@ -191,7 +202,6 @@ async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.tes
         assert trio.current_time() - start < 1.0  # bursts, no confirmations waiting for echoes
         assert inputs.key_pacer.mode is PacingMode.BLIND
         await trio.sleep(1.0)
-        nursery.cancel_scope.cancel()
     assert "".join(guest.text) == PRINTABLE * 2 and guest.dropped == 0
 
 
@@ -200,20 +210,13 @@ async def test_caps_lock_pressed_meanwhile_is_not_taken_for_the_late_answer(
 ) -> None:
     """After the unanswered probe the user toggles Caps Lock twice: the server's guesses then
     say flipped, then back, as a late answer would; they are not taken for one."""
-    guest = SlowGuest(echo=False, byte_time=0.0005)
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
-        await inputs.type_text(PRINTABLE)
-        assert inputs.key_pacer.mode is PacingMode.BLIND
-        await trio.sleep(3.0)
+    async with _blind_after_an_unanswered_probe() as (guest, inputs):
         for _ in range(2):
             await inputs.press_key("Caps_Lock")
             await trio.sleep(3.0)
         assert guest.guesses == 3
         await inputs.type_text(PRINTABLE)
         assert inputs.key_pacer.mode is PacingMode.BLIND
-        nursery.cancel_scope.cancel()
 
 
 def _events(char: str) -> list[tuple[int, bool]]:

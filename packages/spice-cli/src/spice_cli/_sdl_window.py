@@ -143,8 +143,7 @@ def _drivers_to_try() -> bytes | None:
     """
     if not sys.platform.startswith("linux") or _asked_drivers() or _sdl_version() < _DRIVER_HINT_SINCE:
         return None
-    x11 = bool(os.environ.get("DISPLAY"))
-    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not _wayland_unreachable()
+    x11, wayland = _displays_named()
     if x11 and not wayland:
         return b"x11"
     if wayland and not x11:
@@ -158,6 +157,13 @@ def _drivers_to_try() -> bytes | None:
         and not (name.lower() == "wayland" and _wayland_unreachable())
     ]
     return ",".join(names).encode() or None
+
+
+def _displays_named() -> tuple[bool, bool]:
+    """Whether the environment names an X display, and a Wayland display that can be found."""
+    return bool(os.environ.get("DISPLAY")), bool(
+        os.environ.get("WAYLAND_DISPLAY")
+    ) and not _wayland_unreachable()
 
 
 def _wayland_unreachable() -> bool:
@@ -212,9 +218,7 @@ def sdl_video() -> Iterator[None]:
 async def open_video(stack: ExitStack, patience: float = DISPLAY_PATIENCE) -> None:
     """Enter :func:`sdl_video` on ``stack``.  A display that refuses is tried again for up to
     ``patience`` seconds (none when the environment names no display) before :class:`NoDisplay`."""
-    x11 = bool(os.environ.get("DISPLAY"))
-    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not _wayland_unreachable()
-    if not (x11 or wayland):
+    if not any(_displays_named()):
         patience = 0.0  # nothing to wait for (macOS and Windows open their screens at once)
     deadline = trio.current_time() + patience
     delay = _DISPLAY_RETRY
