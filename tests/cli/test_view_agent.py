@@ -5,8 +5,6 @@ clipboard and the guest's follow each other."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -590,25 +588,9 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def _xclip_copy(display: str, text: bytes) -> subprocess.Popen[bytes]:
-    """``text`` copied to the CLIPBOARD of ``display`` by another program (kill it when done)."""
-    with open(os.devnull, "wb") as quiet:
-        copier = subprocess.Popen(
-            ["xclip", "-quiet", "-selection", "clipboard", "-i"],
-            stdin=subprocess.PIPE,
-            stdout=quiet,
-            stderr=quiet,
-            env={**os.environ, "DISPLAY": display},
-        )
-    assert copier.stdin is not None
-    copier.stdin.write(text)
-    copier.stdin.close()
-    return copier
-
-
 @pytest.mark.interop
 async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
-    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """On X11 (SDL >= 2.30) SDL reports other programs' copies: neither the agent loop nor
     the SDL loop of an idle viewer wakes on a timer, and text copied by another program
@@ -641,28 +623,27 @@ async def test_an_idle_viewer_on_x11_sleeps_and_still_hears_of_a_host_copy(
             polls.clear()
             await trio.sleep(2.0)
             assert steps == [] and len(polls) <= 1, (steps, polls)  # polled every 0.25 s before
-            copier = _xclip_copy(x11_sdl.display.name, b"copied by another program")
-            try:
-                with trio.fail_after(5):
-                    async for event in events:
-                        if isinstance(event, srv.ClipboardOffered) and event.types:
-                            break
-                    assert await agent.get_text() == "copied by another program"
-            finally:
-                copier.kill()
-                copier.wait()
+            copied = tmp_path / "copied.txt"
+            copied.write_bytes(b"copied by another program")
+            x11_sdl.display.copy_text(copied)
+            with trio.fail_after(5):
+                async for event in events:
+                    if isinstance(event, srv.ClipboardOffered) and event.types:
+                        break
+                assert await agent.get_text() == "copied by another program"
 
 
 @pytest.mark.interop
 async def test_the_same_host_text_copied_again_after_a_guest_image_copy_reaches_the_guest(
-    x11_sdl: Xvfb,
+    x11_sdl: Xvfb, tmp_path: Path
 ) -> None:
     """Host copies "A" (shared), the guest copies an image, the host copies "A" again: the
     guest is offered "A" again (it was taken for the text already shared)."""
-    require_binary("xclip")
     fb = srv.Framebuffer(320, 200)
     agent = srv.GuestAgent()
     events = agent.events()
+    same = tmp_path / "same.txt"
+    same.write_bytes(b"the same text")
 
     async def offered_text() -> str | None:
         async for event in events:
@@ -670,32 +651,26 @@ async def test_the_same_host_text_copied_again_after_a_guest_image_copy_reaches_
                 return await agent.get_text()
         return None
 
-    copiers = []
-    try:
-        with trio.fail_after(30):
-            async with viewing(fb, agent) as (viewer, _session):
-                assert viewer.guest is not None and viewer.guest.clipboard is not None
-                assert viewer.guest.clipboard.reports_changes
-                copiers.append(_xclip_copy(x11_sdl.display.name, b"the same text"))
+    with trio.fail_after(30):
+        async with viewing(fb, agent) as (viewer, _session):
+            assert viewer.guest is not None and viewer.guest.clipboard is not None
+            assert viewer.guest.clipboard.reports_changes
+            x11_sdl.display.copy_text(same)
+            assert await offered_text() == "the same text"
+            guest, grabs = viewer.guest, trio.Event()
+            on_event = guest.on_event
+
+            def seen(event: ss.events.Event) -> None:
+                on_event(event)
+                if isinstance(event, ss.events.ClipboardGrabbed):
+                    grabs.set()
+
+            guest.on_event = seen  # type: ignore[method-assign]
+            agent.set_image(_png())  # the guest copies a picture
+            await grabs.wait()
+            x11_sdl.display.copy_text(same)
+            with trio.fail_after(5):
                 assert await offered_text() == "the same text"
-                guest, grabs = viewer.guest, trio.Event()
-                on_event = guest.on_event
-
-                def seen(event: ss.events.Event) -> None:
-                    on_event(event)
-                    if isinstance(event, ss.events.ClipboardGrabbed):
-                        grabs.set()
-
-                guest.on_event = seen  # type: ignore[method-assign]
-                agent.set_image(_png())  # the guest copies a picture
-                await grabs.wait()
-                copiers.append(_xclip_copy(x11_sdl.display.name, b"the same text"))
-                with trio.fail_after(5):
-                    assert await offered_text() == "the same text"
-    finally:
-        for copier in copiers:
-            copier.kill()
-            copier.wait()
 
 
 @pytest.mark.interop

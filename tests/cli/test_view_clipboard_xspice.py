@@ -33,12 +33,6 @@ def _paste(display: XDisplay) -> bytes | None:
         return None
 
 
-def _copy(display: XDisplay, path: Path) -> None:
-    """xclip owns CLIPBOARD on ``display`` with the UTF-8 text of ``path`` (until replaced)."""
-    argv = ["xclip", "-quiet", "-selection", "clipboard", "-t", "UTF8_STRING", "-i", str(path)]
-    display.start_client("xclip", argv)
-
-
 async def _pasted(display: XDisplay, expected: str, seconds: float = 30.0) -> bytes | None:
     """Paste on ``display`` until it gives ``expected`` or ``seconds`` pass; the last paste."""
     got = None
@@ -77,12 +71,12 @@ async def test_host_copy_pastes_in_the_guest(x11_sdl: Xvfb, xspice: Xspice, tmp_
         assert guest is not None and guest.clipboard is not None
         source = tmp_path / "host.txt"
         source.write_text(TEXT, encoding="utf-8")
-        _copy(x11_sdl.display, source)
+        x11_sdl.display.copy_text(source)
         got = await _pasted(xspice.display, TEXT)
         assert got == TEXT.encode(), got
         # a second copy replaces the first in the guest too
         source.write_text("second copy", encoding="utf-8")
-        _copy(x11_sdl.display, source)
+        x11_sdl.display.copy_text(source)
         got = await _pasted(xspice.display, "second copy")
         assert got == b"second copy", got
 
@@ -93,6 +87,6 @@ async def test_guest_copy_pastes_on_the_host(x11_sdl: Xvfb, xspice: Xspice, tmp_
     async with _viewing(xspice):
         source = tmp_path / "guest.txt"
         source.write_text(GUEST_TEXT, encoding="utf-8")
-        _copy(xspice.display, source)
+        xspice.display.copy_text(source)
         got = await _pasted(x11_sdl.display, GUEST_TEXT)
         assert got == GUEST_TEXT.encode(), got

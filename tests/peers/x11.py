@@ -72,6 +72,12 @@ class XDisplay:
         argv = ["xterm", "-geometry", geometry, "-bg", "white", "-fg", "black", "-T", title]
         return self.start_client("xterm", [*argv, "-e", "/bin/sh", "-c", shell])
 
+    def copy_text(self, path: Path) -> procs.Proc:
+        """xclip owns CLIPBOARD on this display with the UTF-8 text of ``path`` (until replaced)."""
+        require_binary("xclip")
+        argv = ["xclip", "-quiet", "-selection", "clipboard", "-t", "UTF8_STRING", "-i", str(path)]
+        return self.start_client("xclip", argv)
+
     def start_xclock(self, geometry: str = "200x200+600+50") -> procs.Proc:
         require_binary("xclock")
         return self.start_client("xclock", ["xclock", "-geometry", geometry, "-update", "1"])
