@@ -165,7 +165,7 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
         await inputs.type_text(text[:40])
         assert inputs.key_pacer.mode is PacingMode.BLIND  # the probe went unanswered in time
         await trio.sleep(5.0)  # its two late reports come in
-        assert inputs.key_pacer.mode is PacingMode.BLIND  # noticed at the next confirmation
+        assert inputs.key_pacer.mode is PacingMode.ECHO
         await inputs.type_text(text[40:])
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await trio.sleep(5.0)

@@ -184,8 +184,9 @@ class Inputs:
         #: After an unanswered probe: Caps Lock as it was before it, and whether a report has
         #: shown it flipped since (the guest's late echo of the probe); ``None`` when not watching.
         self._late_probe: tuple[bool, bool] | None = None
-        #: The guest did answer the probe late, and put Caps Lock back: pacing may use echo again.
-        self._late_answer = False
+        #: Pacing turned to echo after the blind gaps: the next confirmation first waits one
+        #: gap (what was sent on blind terms may still fill the buffer).
+        self._drain_first = False
         self._lock = trio.Lock()
         self._typing = trio.Lock()
 
@@ -320,9 +321,9 @@ class Inputs:
     async def _settle(self) -> None:
         """Wait until the guest has read every key sent (LED round trip), or the blind gap."""
         pacer = self.key_pacer
-        if self._late_echo_seen():
+        if self._drain_first:
+            self._drain_first = False
             await trio.sleep(BLIND_GAP)  # what was sent on blind terms may fill the buffer: drain it first
-            pacer.mode = PacingMode.ECHO
         if pacer.mode is not PacingMode.BLIND and not self.keys_down:
             timeout = PROBE_TIMEOUT if pacer.mode is PacingMode.UNKNOWN else SYNC_TIMEOUT
             if await self._caps_echo(timeout):
@@ -342,23 +343,16 @@ class Inputs:
         pacer.settled()
         self.pointer_budget.settled()
 
-    def _late_echo_seen(self) -> bool:
-        """Whether the unanswered probe was answered late after all (once).
+    def _watch_late_probe(self, caps: bool) -> None:
+        """Follow a KEY_MODIFIERS report's Caps Lock while an unanswered probe is watched.
 
         A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its LED.  What
         counts as its answer is Caps Lock reported flipped, then reported back: the probe's
-        stroke and the one putting Caps Lock back, both read by the guest.  A report that
-        only repeats the state (libspice-server sends its own guess of the LEDs 2 s after
-        the last lock key, whether the guest answered or not) does not count, and a Caps
-        Lock sent meanwhile by anything else ends the watch.
+        stroke and the one putting Caps Lock back, both read by the guest.  Pacing then
+        turns to echo at once.  A report that only repeats the state (libspice-server sends
+        its own guess of the LEDs 2 s after the last lock key, whether the guest answered or
+        not) does not count, and a Caps Lock sent meanwhile by anything else ends the watch.
         """
-        if not self._late_answer or self.key_pacer.mode is not PacingMode.BLIND:
-            return False
-        self._late_answer = False
-        return True
-
-    def _watch_late_probe(self, caps: bool) -> None:
-        """Follow a KEY_MODIFIERS report's Caps Lock while an unanswered probe is watched."""
         if self._late_probe is None:
             return
         before, flipped = self._late_probe
@@ -366,7 +360,9 @@ class Inputs:
             self._late_probe = (before, True)
         elif flipped and caps == before:
             self._late_probe = None
-            self._late_answer = True
+            if self.key_pacer.mode is PacingMode.BLIND:
+                self.key_pacer.mode = PacingMode.ECHO
+                self._drain_first = True
 
     # ------------------------------------------------------------------ mouse
     def set_mouse_mode(self, mode: MouseMode | int) -> None:
