@@ -52,6 +52,21 @@ def _presses(got: list[Report]) -> list[tuple[int, int, int]]:
     ]
 
 
+def _record_led_reports(session: ss.Session) -> list[tuple[float, int]]:
+    """(seconds since now, lock flags) of each KEY_MODIFIERS the session gets (the list fills)."""
+    start, reports = time.monotonic(), []
+    inputs = session.inputs
+    handle = inputs.handle
+
+    def recording(message: Any) -> None:
+        if isinstance(message, sp.InputsKeyModifiers):
+            reports.append((round(time.monotonic() - start, 3), int(message.modifiers)))
+        handle(message)
+
+    inputs.handle = recording  # type: ignore[method-assign]
+    return reports
+
+
 async def test_relative_mouse_lands_exactly_in_the_guest(peers: Any) -> None:
     qmp_dir = Path(tempfile.mkdtemp(prefix="qmp-", dir="/tmp"))  # unix socket paths: 108 bytes at most
     try:
@@ -78,6 +93,7 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
     opened = guest.sh(f"{capture(device, '/tmp/mouse.ev')}; echo $! > /tmp/mouse.pid")
     assert "OPEN" in opened, opened
     async with ss.connect(guest.uri) as session:
+        leds = _record_led_reports(session)
         assert session.mouse_mode == sp.MouseMode.SERVER
         assert not session.supported_mouse_modes & sp.MouseMode.CLIENT  # no agent, no tablet
         vm = ss.Driver(session)
@@ -126,6 +142,7 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
     seen = iter(r.position for r in walk)
     assert all(point in seen for point in path)  # a subsequence, in order
     assert walk[-1].position == path[-1]
-    assert pacing is PacingMode.ECHO  # confirmed by the guest's Caps Lock LED, as typing is
+    # confirmed by the guest's Caps Lock LED, as typing is (the reports, for a failure)
+    assert pacing is PacingMode.ECHO, leds
     rate = expected_packets / elapsed
     print(f"{len(path)} moves, {expected_packets} packets in {elapsed:.1f} s ({rate:.0f} packets/s)")
