@@ -307,16 +307,15 @@ class Inputs:
             await self._channel.send(key_press(CAPS_LOCK))
             await self._channel.send(key_release(CAPS_LOCK))
         with trio.move_on_after(timeout):
-            while True:
-                changed = self._modifiers_changed
-                if (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) == target:
-                    # QEMU reports the LED byte before the guest has read the keyboard's
-                    # acknowledgement of it; keys sent into that gap can spoil the guest's
-                    # next LED command, so give it a moment to finish.
-                    await trio.sleep(ECHO_GRACE)
-                    return True
-                await changed.wait()
-        return False
+            while (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) != target:
+                await self._modifiers_changed.wait()
+        if (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) != target:
+            return False  # (a report taken just as the time ran out still counts)
+        # QEMU reports the LED byte before the guest has read the keyboard's acknowledgement
+        # of it; keys sent into that gap can spoil the guest's next LED command, so give it
+        # a moment to finish.
+        await trio.sleep(ECHO_GRACE)
+        return True
 
     async def _settle(self) -> None:
         """Wait until the guest has read every key sent (LED round trip), or the blind gap."""
@@ -326,6 +325,7 @@ class Inputs:
             await trio.sleep(BLIND_GAP)  # what was sent on blind terms may fill the buffer: drain it first
         if pacer.mode is not PacingMode.BLIND and not self.keys_down:
             timeout = PROBE_TIMEOUT if pacer.mode is PacingMode.UNKNOWN else SYNC_TIMEOUT
+            before = bool(self.modifiers & KeyboardModifierFlags.CAPS_LOCK)
             if await self._caps_echo(timeout):
                 pacer.mode = PacingMode.ECHO
                 if await self._caps_echo(SYNC_TIMEOUT):
@@ -334,7 +334,7 @@ class Inputs:
                     return
             else:  # no report: put Caps Lock back in case the guest took the stroke silently
                 if pacer.mode is PacingMode.UNKNOWN:
-                    self._late_probe = (bool(self.modifiers & KeyboardModifierFlags.CAPS_LOCK), False)
+                    self._late_probe = (before, False)
                 async with self._lock:
                     await self._channel.send(key_press(CAPS_LOCK))
                     await self._channel.send(key_release(CAPS_LOCK))
