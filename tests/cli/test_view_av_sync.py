@@ -93,10 +93,11 @@ def test_late_frames_covered_by_later_ones_are_dropped_and_holding_is_bounded() 
     assert small.held_bytes == 2 * 16 * 16 * 4 and len(small) == 2
 
 
-async def _viewer_on_clock() -> tuple[Viewer, Clock, ss.Surface]:
+async def _viewer_on_clock(**extra: Any) -> tuple[Viewer, Clock, ss.Surface]:
     """A viewer of a scripted session whose media clock is a :class:`Clock`, its window open."""
     clock, primary = Clock(), surface()
     session = SimpleNamespace(
+        **extra,
         uri=ss.parse_uri("spice://127.0.0.1:5900"),
         name=None,
         inputs=None,
@@ -113,6 +114,15 @@ async def _viewer_on_clock() -> tuple[Viewer, Clock, ss.Surface]:
     return viewer, clock, primary
 
 
+def _shows_the_two_frames_in_turn(viewer: Viewer, clock: Clock) -> None:
+    """At 10.2 s the window shows the green frame at (8, 4, 24, 20); at 10.24 s the red one."""
+    assert viewer.window is not None
+    for t, bgr in ((10_200, (0, 255, 0)), (10_240, (255, 0, 0))):
+        clock.t = t
+        viewer.render()
+        assert (viewer.window.read_pixels()[4:20, 8:24, :3] == bgr).all()
+
+
 async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -> None:
     viewer, clock, primary = await _viewer_on_clock()
     assert viewer.window is not None
@@ -123,16 +133,32 @@ async def test_viewer_puts_a_stream_frame_in_the_window_at_its_time(sdl: None) -
     await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=10_240))
     viewer.render()
     assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (0, 0, 255)).all()  # not yet
-    clock.t = 10_200
-    viewer.render()
-    assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (0, 255, 0)).all()
-    clock.t = 10_240
-    viewer.render()
-    assert (viewer.window.read_pixels()[4:20, 8:24, :3] == (255, 0, 0)).all()
+    _shows_the_two_frames_in_turn(viewer, clock)
     await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))  # not a stream: at once
     primary.pixels[0:8, 0:8, :3] = (9, 9, 9)
     viewer.render()
     assert (viewer.window.read_pixels()[0:8, 0:8, :3] == (9, 9, 9)).all()
+    viewer.window.close()
+
+
+async def test_frames_the_session_kept_back_are_shown_without_writing_them(sdl: None) -> None:
+    """The viewer asks the session to keep frames back from the surface, and shows them from
+    their Damage: neither holding nor showing one reads the surface (which would write it)."""
+    viewer, clock, primary = await _viewer_on_clock(defer_stream_frames=False)
+    assert viewer.session.defer_stream_frames is True
+    assert viewer.window is not None
+    await viewer.on_session_event(ss.events.Damage(0, sp.Rect(40, 0, 48, 8)))  # a draw: read at once
+    viewer.render()
+    box = sp.Rect(8, 4, 24, 20)
+    for t, bgr in ((10_200, (0, 255, 0)), (10_240, (255, 0, 0))):
+        frame = np.zeros((16, 16, 4), np.uint8)
+        frame[:, :, :3] = bgr
+        frame.flags.writeable = False
+        primary.defer_frame(frame.view(np.uint32).reshape(16, 16), box.left, box.top)
+        await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=t, pixels=frame))
+    _shows_the_two_frames_in_turn(viewer, clock)
+    viewer.render()  # nothing damaged: the surface is not read either
+    assert primary.deferred  # still kept back: never written, never read
     viewer.window.close()
 
 

@@ -62,8 +62,7 @@ class StreamFrames:
         """Keep a copy of ``rect`` of ``surface`` until ``mm_time``; ``False`` (draw it now) when
         it is stamped too far ahead or the surface has no BGRX pixels.  ``frame``: what ``rect``
         holds, read-only (a stream Damage's ``pixels``), kept as it is instead of a copy."""
-        pixels = surface.pixels
-        if pixels.ndim != 3 or _mm_diff(mm_time, self._now()) > MAX_AHEAD_MS:
+        if surface.words is None or _mm_diff(mm_time, self._now()) > MAX_AHEAD_MS:
             return False
         left, top = max(rect.left, 0), max(rect.top, 0)
         right, bottom = min(rect.right, surface.width), min(rect.bottom, surface.height)
@@ -71,9 +70,9 @@ class StreamFrames:
             return True
         whole = (left, top, right, bottom) == (rect.left, rect.top, rect.right, rect.bottom)
         if frame is not None and whole and frame.shape == (bottom - top, right - left, 4):
-            copy = frame
+            copy = frame  # (not read from the surface: a frame the session kept back stays so)
         else:
-            copy = pixels[top:bottom, left:right].copy()
+            copy = surface.pixels[top:bottom, left:right].copy()
         self.presenter.push(mm_time, HeldFrame(mm_time, Rect(left, top, right, bottom), copy))
         self.held_bytes += copy.nbytes
         return True

@@ -7,7 +7,7 @@ in a window of its own, the channel's first window showing the first head.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import spice_session as ss
 from spice_proto import Rect
@@ -51,9 +51,11 @@ def monitor_keys(display: ss.Display, channels: Iterable[int] = ()) -> list[tupl
     return keys
 
 
-def copy_area(window: Window, primary: ss.Surface, area: Rect, rects: Iterable[Rect]) -> None:
+def copy_area(window: Window, primary: ss.Surface, area: Rect, rects: Sequence[Rect]) -> None:
     """Copy the parts of ``rects`` (surface coordinates) inside ``area`` into ``window``,
     whose image is that area."""
+    if not rects:
+        return  # (the surface is not read: a stream frame the session kept back stays so)
     flat = primary.flat
     stride = primary.stride
     base = flat[area.top * stride + area.left * 4 :]

@@ -164,6 +164,9 @@ class Viewer:
         #: Video stream frames held until their media time, like the sound (none without a clock).
         clock = getattr(session, "media_clock", None)
         self.frames: StreamFrames | None = StreamFrames(clock.now) if clock is not None else None
+        if self.frames is not None and hasattr(session, "defer_stream_frames"):
+            # frames are shown from their Damage: the session need not copy them into the surface
+            session.defer_stream_frames = True
         self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
         self.inputs: ss.Inputs | None = None
         try:

@@ -33,6 +33,8 @@ from spice_proto import (
     DisplayMark,
     DisplayMonitorsConfig,
     DisplayReset,
+    DisplayStreamData,
+    DisplayStreamDataSized,
     DisplaySurfaceCreate,
     DisplaySurfaceDestroy,
     Head,
@@ -63,6 +65,8 @@ __all__ = ["Display", "DisplayChannelState", "Monitor", "StreamHook"]
 
 log = logging.getLogger("spice_session.display")
 
+#: The messages that may keep a frame back (the others write the frames kept back first).
+_FRAME_MESSAGES = (DisplayStreamData, DisplayStreamDataSized)
 #: All surfaces of one display channel together may hold at most this many pixels.
 MAX_CHANNEL_PIXELS = 1 << 27
 #: What a surface costs the memory budget beyond its pixels (object, array header, dict slot).
@@ -81,6 +85,10 @@ class StreamHook(Protocol):
         self, message: Message | UnknownMessage, surfaces: Mapping[int, Surface]
     ) -> list[Event | Message]:
         """Handle a STREAM_* message: events to emit and messages (reports) to send."""
+        ...
+
+    def settle_frames(self) -> None:
+        """Write the frames kept back into their surfaces."""
         ...
 
     def destroy_all(self) -> list[Event | Message]:
@@ -150,6 +158,9 @@ class DisplayChannelState:
 
     def _handle(self, message: Message | UnknownMessage) -> list[Event]:
         cid = self.channel_id
+        streams = self.streams
+        if streams is not None and type(message) not in _FRAME_MESSAGES:
+            streams.settle_frames()  # what follows may draw over, or read, a frame kept back
         drawer = DRAWERS.get(type(message))
         if drawer is not None:  # the per-draw path: one lookup, one call
             surface_id: int = message.surface_id  # type: ignore[union-attr]

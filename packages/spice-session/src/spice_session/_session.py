@@ -177,6 +177,7 @@ class Session:
         self.media_clock = MediaClock()
         self.media_clock.observe(init)
         self._stream_managers: dict[int, StreamManager] = {}
+        self._defer_stream_frames = False
         #: The decoded display: surfaces, monitors, caches (see :class:`~spice_session.Display`).
         self.display = Display(
             DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size, self.budget
@@ -354,6 +355,27 @@ class Session:
         elif key[0] == ChannelType.INPUTS and self._inputs is not None:
             self._inputs.handle(message)
 
+    @property
+    def defer_stream_frames(self) -> bool:
+        """Whether a video frame covering its whole destination is kept back from the surface
+        until the surface is read (off by default).
+
+        For a reader that shows stream frames from ``Damage.pixels`` (a viewer): the frames
+        nobody reads the surface for are never copied into it.  Reading the surface through
+        ``pixels``, ``flat``, ``buffer``, ``copy()`` or ``to_rgb()`` writes the frame first, and
+        so does the next display message that is not a frame; ``Surface.words`` does not (call
+        ``Surface.settle()`` first).  Turning it off writes what was kept back.
+        """
+        return self._defer_stream_frames
+
+    @defer_stream_frames.setter
+    def defer_stream_frames(self, on: bool) -> None:
+        self._defer_stream_frames = on
+        for manager in self._stream_managers.values():
+            manager.defer_frames = on
+            if not on:
+                manager.settle_frames()
+
     def _streams_for(self, channel_id: int) -> StreamHook | None:
         """The video stream handler of a display channel (one per channel, made on first use)."""
         manager = self._stream_managers.get(channel_id)
@@ -361,6 +383,7 @@ class Session:
             manager = self._stream_managers[channel_id] = StreamManager(
                 self.media_clock, channel_id=channel_id, budget=self.budget
             )
+            manager.defer_frames = self._defer_stream_frames
         return manager
 
     def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 from spice_proto import (
     Clip,
     ClipType,
@@ -108,6 +109,18 @@ class StreamManager:
         self.streams: dict[int, Stream] = {}
         #: Streams created with a codec we cannot decode: their frames are ignored quietly.
         self.unsupported: set[int] = set()
+        #: Keep a frame that covers its whole destination back from the surface until the
+        #: surface is read (see :meth:`Surface.defer_frame`): for a viewer that shows frames
+        #: from their ``Damage.pixels``, most frames are then never copied into the surface.
+        self.defer_frames = False
+        #: Surfaces that may hold a frame kept back, by id.
+        self._deferring: dict[int, Surface] = {}
+
+    def settle_frames(self) -> None:
+        """Write the frames kept back into their surfaces (before anything else draws)."""
+        for surface in self._deferring.values():
+            surface.settle()
+        self._deferring.clear()
 
     def handle(self, message: Message | UnknownMessage, surfaces: Mapping[int, Surface]) -> list[Outcome]:
         """Apply one stream message; other messages return ``[]``.
@@ -147,6 +160,7 @@ class StreamManager:
 
     def surface_destroyed(self, surface_id: int) -> list[Outcome]:
         """Drop the streams drawing on a surface that went away."""
+        self._deferring.pop(surface_id, None)
         out: list[Outcome] = []
         for stream in [s for s in self.streams.values() if s.surface_id == surface_id]:
             out += self._destroy(stream.id)
@@ -224,17 +238,29 @@ class StreamManager:
                 )
             stream.frames += 1
             opaque = stream.decoder.opaque
-            changed = place_frame(surface, frame, dest, stream.clip, top_down=stream.top_down, opaque=opaque)
-            if changed is None:
-                continue
-            as_decoded = (
-                changed == dest
-                and opaque
+            whole = (
+                opaque
                 and stream.top_down
                 and stream.clip.type != ClipType.RECTS
                 and (width, height) == (dest.width, dest.height)
+                and dest.left >= 0
+                and dest.top >= 0
+                and dest.right <= surface.width
+                and dest.bottom <= surface.height
+                and surface.words is not None
             )
-            if as_decoded:  # the surface holds the frame as it is: a player may keep this one
+            if whole and self.defer_frames:
+                words = np.ascontiguousarray(frame).view(np.uint32).reshape(height, width)
+                surface.defer_frame(words, dest.left, dest.top)
+                self._deferring[surface.surface_id] = surface
+                changed: Rect | None = dest
+            else:
+                surface.settle()  # a frame kept back is older than this one
+                top_down = stream.top_down
+                changed = place_frame(surface, frame, dest, stream.clip, top_down=top_down, opaque=opaque)
+            if changed is None:
+                continue
+            if whole and changed == dest:  # the surface holds the frame as it is: a player may keep this one
                 frame.flags.writeable = False
                 out.append(Damage(surface.surface_id, changed, self.channel_id, msg.multi_media_time, frame))
             else:

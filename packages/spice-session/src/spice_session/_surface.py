@@ -51,10 +51,17 @@ class Surface:
     and ``FMT_1_A`` surfaces hold one alpha byte per pixel (``FMT_1_A`` as 0 or 255).
     ``pixels`` is a numpy view of the live buffer (it changes as the server draws);
     :meth:`copy` takes a snapshot.
+
+    A video frame may be kept back (:meth:`defer_frame`, for a session whose viewer shows
+    frames from their :class:`Damage`): it is written into the buffer when the buffer is
+    next read through :attr:`pixels`, :attr:`flat`, :attr:`buffer`, :meth:`copy` or
+    :meth:`to_rgb`, or by :meth:`settle`; a later frame over the same rectangle replaces
+    it unwritten.  :attr:`words` is the raw buffer: call :meth:`settle` before reading it.
     """
 
     __slots__ = (
         "_data",
+        "_deferred",
         "_glz_target",
         "format",
         "has_alpha",
@@ -87,6 +94,8 @@ class Surface:
         #: The buffer exported once for GLZ images decoded straight into it (made on first
         #: use; it keeps ``_data`` exported, and goes with the surface).
         self._glz_target: spice_glz.DecodeTarget | None = None
+        #: A frame kept back: its (height, width) words and where its top-left corner goes.
+        self._deferred: tuple[npt.NDArray[np.uint32], int, int] | None = None
 
     @property
     def bpp(self) -> int:
@@ -96,6 +105,8 @@ class Surface:
     @property
     def pixels(self) -> npt.NDArray[np.uint8]:
         """The live pixels: ``(height, width, 4)`` uint8 B, G, R, X/A, or ``(height, width)`` for alpha."""
+        if self._deferred is not None:
+            self.settle()
         if self.words is not None:
             return self._data.reshape(self.height, self.width, 4)
         return self._data.reshape(self.height, self.width)
@@ -103,21 +114,54 @@ class Surface:
     @property
     def flat(self) -> npt.NDArray[np.uint8]:
         """The live buffer as one flat uint8 array (``stride * height`` bytes)."""
+        if self._deferred is not None:
+            self.settle()
         return self._data
 
     @property
     def buffer(self) -> memoryview:
         """The live buffer as a writable, flat memoryview."""
+        if self._deferred is not None:
+            self.settle()
         return memoryview(self._data.data)
+
+    @property
+    def deferred(self) -> bool:
+        """Whether a frame is kept back (see :meth:`defer_frame`)."""
+        return self._deferred is not None
+
+    def defer_frame(self, words: npt.NDArray[np.uint32], left: int, top: int) -> None:
+        """Keep ``words`` (height, width: opaque pixels as :attr:`words` holds them, read-only,
+        not changed later) back for the rectangle at (``left``, ``top``), instead of copying
+        it now.  A frame kept back for another rectangle is written first."""
+        if self.words is None:
+            raise DisplayError(f"surface {self.surface_id} ({self.format.name}) cannot show video")
+        height, width = words.shape
+        if left < 0 or top < 0 or left + width > self.width or top + height > self.height:
+            raise DisplayError(f"frame of {width}x{height} at ({left}, {top}) is outside {self!r}")
+        old = self._deferred
+        if old is not None and (old[0].shape, old[1], old[2]) != (words.shape, left, top):
+            self.settle()
+        self._deferred = (words, left, top)
+
+    def settle(self) -> None:
+        """Write the frame kept back (if any) into the buffer."""
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None and self.words is not None:
+            words, left, top = deferred
+            height, width = words.shape
+            np.copyto(self.words[top : top + height, left : left + width], words)
 
     def copy(self) -> Surface:
         """A snapshot: a new Surface with its own copy of the pixels."""
         clone = Surface(self.surface_id, self.width, self.height, self.format, self.primary)
-        clone._data[:] = self._data
+        clone._data[:] = self.flat
         return clone
 
     def to_rgb(self) -> npt.NDArray[np.uint8]:
         """A new ``(height, width, 3)`` uint8 RGB array (alpha surfaces: grey levels of the alpha)."""
+        if self._deferred is not None:
+            self.settle()
         if self.words is None:
             plane = self.pixels
             return np.repeat(plane[:, :, None], 3, axis=2)
