@@ -19,6 +19,7 @@ import spice_proto as sp
 import spice_server
 import spice_session as ss
 import trio
+import trio.testing
 from peers.av_sync import SKEW_S, H, W, flash_and_click, frozen_heap
 from peers.xvfb import Xvfb
 from spice_cli import _sdl_viewer
@@ -159,6 +160,30 @@ async def test_frames_the_session_kept_back_are_shown_without_writing_them(sdl: 
     _shows_the_two_frames_in_turn(viewer, clock)
     viewer.render()  # nothing damaged: the surface is not read either
     assert primary.deferred  # still kept back: never written, never read
+    viewer.window.close()
+
+
+async def test_damage_is_noted_as_the_session_puts_it(sdl: None) -> None:
+    """The viewer takes Damage from the event stream as it is put: no queueing, no scheduler
+    round of its event task; other events still go through the queue, in order."""
+    stream = ss.events.EventStream(16)
+    viewer, _, _ = await _viewer_on_clock(events=lambda: stream)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(viewer._follow_session, nursery.cancel_scope)
+        await trio.testing.wait_all_tasks_blocked()
+        viewer._dirty.clear()
+        stream.put(ss.events.Damage(0, sp.Rect(1, 2, 3, 4)))
+        assert viewer._dirty == [sp.Rect(1, 2, 3, 4)] and len(stream.buffer) == 0  # at once
+        frame = np.zeros((16, 16, 4), np.uint8)
+        stream.put(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=10_200, pixels=frame))
+        assert viewer.frames is not None and len(viewer.frames) == 1  # held at once
+        stream.put(ss.events.DisplayMarked(0))
+        stream.put(ss.events.Damage(0, sp.Rect(5, 5, 6, 6)))  # behind a queued event: waits its turn
+        assert len(stream.buffer) == 2 and sp.Rect(5, 5, 6, 6) not in viewer._dirty
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(stream.buffer) == 0 and viewer._dirty[-1] == sp.Rect(5, 5, 6, 6)
+        nursery.cancel_scope.cancel()
+    assert viewer.window is not None
     viewer.window.close()
 
 

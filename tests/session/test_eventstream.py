@@ -258,6 +258,35 @@ def test_ignored_classes_are_left_out_but_not_their_subclasses() -> None:
     assert not stream.wants(ss.events.SurfaceCreated)  # a closed stream wants nothing
 
 
+def test_events_handled_at_once_skip_the_queue_but_never_overtake_it() -> None:
+    stream = EventStream(2)
+    taken: list[ss.events.Event] = []
+
+    def note(event: ss.events.Event) -> bool:
+        taken.append(event)
+        return isinstance(event, ss.events.Damage) and event.rect.left < 100  # declines the rest
+
+    stream.handle_at_once(ss.events.Damage, note)
+    first, declined = ss.events.Damage(0, sp.Rect(0, 0, 2, 2)), ss.events.Damage(0, sp.Rect(100, 0, 102, 2))
+    stream.put(first)
+    assert taken == [first] and drain(stream.buffer) == []  # taken: never queued
+    stream.put(declined)
+    assert drain(stream.buffer) == [declined]  # offered, declined: queued
+    mark, after = ss.events.DisplayMarked(0), ss.events.Damage(0, sp.Rect(4, 4, 6, 6))
+    stream.put(mark)  # not a Damage: queued
+    stream.put(after)  # something is queued before it: queued too, in order, not offered
+    assert taken == [first, declined]
+    assert drain(stream.buffer) == [mark, after]
+    for event in (mark, mark, mark):  # past the limit: summarising
+        stream.put(event)
+    stream.put(after)
+    assert taken == [first, declined] and stream.buffer.overflowing
+    drain(stream.buffer)
+    stream.handle_at_once(ss.events.Damage, None)
+    stream.put(first)
+    assert taken == [first, declined] and drain(stream.buffer) == [first]
+
+
 def test_merged_damage_joins_only_touching_damage_queued_last() -> None:
     def dmg(
         left: int, top: int, right: int, bottom: int, surface: int = 0, mm: int | None = None

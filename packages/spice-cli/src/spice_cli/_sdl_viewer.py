@@ -295,6 +295,9 @@ class Viewer:
         # needed, and Damage that queued up meanwhile may come joined.
         events.ignore(ss.events.DrawEvent, ss.events.DisplayEvent)
         events.merge_damage()
+        # Damage is only noted for the next frame: noted as it comes, it costs no queueing and
+        # no scheduler round of this task (a video frame's damage each frame)
+        events.handle_at_once(ss.events.Damage, self._damage_at_once)
         async for event in events:
             await self.on_session_event(event)
             if self._lost is not None:
@@ -310,18 +313,7 @@ class Viewer:
         if self.guest is not None:
             self.guest.on_event(event)
         if isinstance(event, ss.events.Damage):
-            self._heads_damage(event)
-            primary = self.session.display.primary
-            if event.channel_id != 0:
-                self._extra_damage(event)
-            elif primary is not None and event.surface_id == primary.surface_id:
-                frames, mm_time = self.frames, event.mm_time
-                if (
-                    frames is None
-                    or mm_time is None
-                    or not frames.hold(mm_time, primary, event.rect, event.pixels)
-                ):
-                    self._dirty.append(event.rect)
+            self._note_damage(event)
         elif isinstance(event, ss.events.SurfaceCreated):
             surface = event.surface
             if surface is not None and surface.primary and event.channel_id == 0:
@@ -341,6 +333,30 @@ class Viewer:
             self._lost = event.reason
         elif isinstance(event, ss.events.ChannelEnded) and event.channel_type == ChannelType.DISPLAY:
             self._lost = "the server closed the display channel"
+        self._ring_for_news()
+
+    def _damage_at_once(self, event: ss.events.Event) -> bool:
+        """A Damage noted as the session puts it (see :meth:`EventStream.handle_at_once`)."""
+        if not isinstance(event, ss.events.Damage):
+            return False
+        self._note_damage(event)
+        self._ring_for_news()
+        return True
+
+    def _note_damage(self, event: ss.events.Damage) -> None:
+        """Note what to draw: a rectangle for the next frame, or a stream frame held to its time."""
+        self._heads_damage(event)
+        primary = self.session.display.primary
+        if event.channel_id != 0:
+            self._extra_damage(event)
+        elif primary is not None and event.surface_id == primary.surface_id:
+            frames, mm_time, rect = self.frames, event.mm_time, event.rect
+            if frames is None or mm_time is None or not frames.hold(mm_time, primary, rect, event.pixels):
+                self._dirty.append(rect)
+
+    def _ring_for_news(self) -> None:
+        """Wake the SDL loop's wait when there is something to draw (at the next frame time),
+        or at the time of the first held stream frame."""
         alarm = self._alarm  # the SDL loop's wait: only then is anything to look at
         if not self._waiting or alarm is None:
             return

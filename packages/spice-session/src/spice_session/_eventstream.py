@@ -30,6 +30,7 @@ stalls behind a 1080p stream would otherwise hold 256 frames).
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from types import TracebackType
 
 import trio
@@ -257,6 +258,7 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         self._closed = False
         self._since_yield = 0
         self._ignored: frozenset[type[Event]] = frozenset()
+        self._at_once: dict[type[Event], Callable[[Event], bool]] = {}
 
     # ------------------------------------------------------------- what to keep
     def ignore(self, *kinds: type[Event]) -> None:
@@ -267,6 +269,21 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         and needs no per-message ``DrawEvent``.
         """
         self._ignored = self._ignored | frozenset(kinds)
+
+    def handle_at_once(self, kind: type[Event], handler: Callable[[Event], bool] | None) -> None:
+        """Offer each event of exactly class ``kind`` to ``handler`` as it is put, in the task
+        that puts it, when nothing is queued before it (events keep their order); ``handler``
+        returns whether it took the event, else the event is queued as usual.  ``None`` stops.
+
+        For a reader that only needs to note an event (a viewer noting a Damage rectangle for
+        its next frame): the event costs no queueing and no scheduler round to reach it.
+        ``handler`` runs inside the session's channel reader: it must not block, and what it
+        raises ends that reader.
+        """
+        if handler is None:
+            self._at_once.pop(kind, None)
+        else:
+            self._at_once[kind] = handler
 
     def wants(self, kind: type[Event]) -> bool:
         """Whether an event of exactly class ``kind`` would be queued (not closed, not ignored)."""
@@ -288,6 +305,11 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         """Queue an event (dropped silently once the stream is closed)."""
         if self._closed or type(event) in self._ignored:
             return
+        if self._at_once:
+            handler = self._at_once.get(type(event))
+            buffer = self.buffer
+            if handler is not None and not len(buffer) and not buffer.overflowing and handler(event):
+                return
         self.buffer.put(event, force=force)
         if self._lot:  # a reader waits (most puts find none: it is busy with earlier events)
             self._lot.unpark_all()
