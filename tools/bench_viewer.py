@@ -6,14 +6,16 @@ Xvfb display and is measured for the same time.  CPU comes from /proc/<pid>/stat
 
 Cases: the animated demo (``--source demo``), a still picture (an idle session: the viewer
 should cost about nothing), and Xspice (a real libspice-server) showing an xterm that
-scrolls text continuously.  Prints a table; asserts nothing about speed.
+scrolls text continuously.  The demo is also watched by both viewers at once, over the same
+seconds (``--together-rounds``, the start order alternating): the steadiest comparison,
+since both see the same load.  Prints tables; asserts nothing about speed.
 
 The xterm case is compared per unit of the same terminal output: the xterm counts the
 loops of its listing, and each viewer's CPU (and Xorg's, and the bytes the viewer received)
 is divided by the loops done while it watched.  Per Xorg CPU second is not a fair unit:
 Xorg spends 1.7-1.9x more CPU a loop while remote-viewer watches (it drains slower).
 
-    python tools/bench_viewer.py [--seconds 8] [--skip-viewer-bench]
+    python tools/bench_viewer.py [--seconds 8] [--together-rounds 4] [--skip-viewer-bench]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,7 +139,7 @@ def measure_viewer(
         stop(viewer)
 
 
-def bench(seconds: float) -> None:
+def bench(seconds: float, rounds: int) -> None:
     print(f"\nviewer CPU on the same server (our spice serve), {seconds:g} s each, Xvfb {XVFB_SIZE}")
     missing = [b for b in ("Xvfb", "remote-viewer") if shutil.which(b) is None]
     if shutil.which("Xvfb") is None:
@@ -178,11 +181,61 @@ def bench(seconds: float) -> None:
                         )
                 finally:
                     stop(server)
+            if "remote-viewer" not in missing:
+                demo_together(env, logs, seconds, rounds)
             xterm_in_xspice(env, logs, seconds, missing)
             if missing:
                 print(f"remote-viewer skipped: missing {', '.join(missing)}")
         finally:
             stop(xvfb)
+
+
+def demo_together(env: dict[str, str], logs: Path, seconds: float, rounds: int) -> None:
+    """Both viewers on one demo server at the same time, measured over the same seconds.
+
+    Measured one after the other, the same viewer's CPU moves by 10-20 % between runs (what
+    else the two cores do); side by side, both see the same load and the ratio moves by a
+    few percent.  The viewer started first costs a few percent less, so the order
+    alternates by round.
+    """
+    port = free_port()
+    server = start(
+        [SPICE, "serve", "--listen", f"127.0.0.1:{port}", "--source", "demo"], logs, "serve-together"
+    )
+    uri = f"spice://127.0.0.1:{port}"
+    argvs = {"spice view": [SPICE, "view", "--no-audio", uri], "remote-viewer": ["remote-viewer", uri]}
+    print(f"demo, both viewers at once on one server, {seconds:g} s a round:")
+    ratios: list[float] = []
+    try:
+        wait_for("spice serve", lambda: listening(port), server)
+        for round_ in range(rounds):
+            order = list(argvs) if round_ % 2 == 0 else list(argvs)[::-1]
+            viewers = {
+                name: start(argvs[name], logs, f"together-{round_}-{name.replace(' ', '-')}", env)
+                for name in order
+            }
+            try:
+                time.sleep(3.0)
+                for name, viewer in viewers.items():
+                    if viewer.poll() is not None:
+                        raise RuntimeError(f"{name} exited early (see {logs})")
+                before = {name: cpu_seconds(viewer.pid) for name, viewer in viewers.items()}
+                time.sleep(seconds)
+                used = {name: cpu_seconds(viewer.pid) - before[name] for name, viewer in viewers.items()}
+            finally:
+                for viewer in viewers.values():
+                    stop(viewer)
+            ratio = used["spice view"] / max(used["remote-viewer"], 1e-9)
+            ratios.append(ratio)
+            print(
+                f"  round {round_ + 1} ({order[0]} first): spice view {used['spice view']:.2f} s, "
+                f"remote-viewer {used['remote-viewer']:.2f} s, ratio {ratio:.2f}"
+            )
+    finally:
+        stop(server)
+    if ratios:
+        median = statistics.median(ratios)
+        print(f"  spice view / remote-viewer CPU, median of {len(ratios)} rounds: {median:.2f}")
 
 
 def xterm_in_xspice(env: dict[str, str], logs: Path, seconds: float, missing: list[str]) -> None:
@@ -242,8 +295,14 @@ def xterm_in_xspice(env: dict[str, str], logs: Path, seconds: float, missing: li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per viewer (default 8)")
+    parser.add_argument(
+        "--together-rounds",
+        type=int,
+        default=4,
+        help="rounds of the demo watched by both viewers at once (default 4)",
+    )
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
-    bench(args.seconds)
+    bench(args.seconds, args.together_rounds)
 
 
 if __name__ == "__main__":
