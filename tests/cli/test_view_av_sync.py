@@ -293,7 +293,9 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
             await stream()
             nursery.cancel_scope.cancel()
     assert len(shown) >= 30
-    assert len(polls) <= 1.3 * len(shown) + 5, (len(polls), len(shown))
+    # the bug woke the loop twice a frame (2x); a loaded machine adds a few polls (57 for 39
+    # frames seen once in 36 runs with two busy loops beside it)
+    assert len(polls) <= 1.5 * len(shown) + 5, (len(polls), len(shown))
     assert viewer.window is not None
     viewer.window.close()
 
