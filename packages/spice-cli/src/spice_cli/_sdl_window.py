@@ -424,7 +424,9 @@ class Window:
 
     It draws on the window's own framebuffer (no renderer): :meth:`update` copies damaged
     rectangles into the image, :meth:`present` blits just those to the framebuffer and has
-    the display server update just them (X11: shared memory).  A renderer would draw and
+    the display server update just them (X11: shared memory).  A patch :meth:`put` at 1:1
+    (a video frame) is written straight into the framebuffer, and into the image only when
+    the image is needed (a repaint, a cursor taken away, other drawing there).  A renderer would draw and
     send the whole window every frame, and without a GPU it does that in software.
     """
 
@@ -451,6 +453,11 @@ class Window:
         self._sdl_cursor: sdl2.SDL_Cursor | None = None
         #: Image rectangles (x, y, w, h) changed since the last present.
         self._damage: list[tuple[int, int, int, int]] = []
+        #: A patch :meth:`put` wrote straight into the framebuffer and not into the image yet:
+        #: (pixels, x, y); written into the image when the image is next needed.
+        self._in_framebuffer_only: tuple[npt.NDArray[np.uint8], int, int] | None = None
+        #: Framebuffer rectangles written straight since the last present (to send, not blit).
+        self._sent: list[tuple[int, int, int, int]] = []
         self._events_queued: Callable[[], bool] = lambda: False
         self._repaint = True
         self._painted_size = (0, 0)
@@ -479,6 +486,8 @@ class Window:
         self._image, self._image_surface = image, surface
         self.width, self.height = width, height
         self._damage = []
+        self._in_framebuffer_only = None
+        self._sent = []
         self._repaint = True
 
     def fit_window(self) -> None:
@@ -507,6 +516,7 @@ class Window:
             raise SDLError(f"update {w}x{h}+{x}+{y} outside the {self.width}x{self.height} texture")
         if pixels.nbytes < (y + h - 1) * stride + (x + w) * 4:
             raise SDLError("update: pixel buffer smaller than the rectangle")
+        self._settle()
         flat = pixels.reshape(-1).view(np.uint8)
         rows = np.lib.stride_tricks.as_strided(
             flat[y * stride + x * 4 :], shape=(h, w * 4), strides=(stride, 1), writeable=False
@@ -520,8 +530,45 @@ class Window:
         h, w = patch.shape[:2]
         if x < 0 or y < 0 or x + w > self.width or y + h > self.height or w <= 0 or h <= 0:
             return
+        if self._put_in_framebuffer(patch, x, y):
+            return
+        self._settle()
         self._image[y : y + h, x : x + w] = patch
         self._damage.append((x, y, w, h))
+
+    def _put_in_framebuffer(self, patch: npt.NDArray[np.uint8], x: int, y: int) -> bool:
+        """Write ``patch`` straight into the window's framebuffer, when the image is shown
+        there 1:1 as last presented and nothing drawn there since must be blitted over it
+        (a video frame: one copy instead of two).  The image gets the patch only when it is
+        needed (:meth:`_settle`); ``patch`` is kept until then, so it must not change."""
+        h, w = patch.shape[:2]
+        if self._repaint or self._cursor_drawn is not None or self._id in _exposed:
+            return False
+        if any(x < dx + dw and dx < x + w and y < dy + dh and dy < y + h for dx, dy, dw, dh in self._damage):
+            return False  # blitted from the image at present: it would cover the patch
+        fb = self._framebuffer()
+        if (fb.w, fb.h) != self._painted_size or fb.format.contents.format != sdl2.SDL_PIXELFORMAT_RGB888:
+            return False
+        box = letterbox(fb.w, fb.h, self.width, self.height)
+        if (box.w, box.h) != (self.width, self.height) or fb.pitch % 4:
+            return False  # scaled: drawn from the image
+        pending = self._in_framebuffer_only
+        if pending is not None and (pending[0].shape, pending[1], pending[2]) != (patch.shape, x, y):
+            self._settle()  # another rectangle: the image takes it now
+        memory = (ctypes.c_uint8 * (fb.pitch * fb.h)).from_address(fb.pixels)
+        pixels = np.frombuffer(memory, np.uint8).reshape(fb.h, fb.pitch // 4, 4)
+        pixels[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
+        self._in_framebuffer_only = (patch, x, y)
+        self._sent.append((box.x + x, box.y + y, w, h))
+        return True
+
+    def _settle(self) -> None:
+        """Write the patch that so far went only to the framebuffer into the image."""
+        pending, self._in_framebuffer_only = self._in_framebuffer_only, None
+        if pending is not None:
+            patch, x, y = pending
+            h, w = patch.shape[:2]
+            self._image[y : y + h, x : x + w] = patch
 
     def _framebuffer(self) -> sdl2.SDL_Surface:
         surface = sdl2.SDL_GetWindowSurface(self._window)
@@ -596,8 +643,10 @@ class Window:
         scaled = (box.w, box.h) != (self.width, self.height)
         exposed = self._id in _exposed
         _exposed.discard(self._id)
-        out: list[tuple[int, int, int, int]] = []
+        out: list[tuple[int, int, int, int]] = self._sent
+        self._sent = []
         if self._repaint or exposed or size != self._painted_size or (scaled and self._damage):
+            self._settle()
             sdl2.SDL_FillRect(fb, None, 0)
             self._blit_image(fb, box, (0, 0, self.width, self.height), scaled)
             out.append((0, 0, fb.w, fb.h))
@@ -607,6 +656,7 @@ class Window:
                 self._blit_image(fb, box, rect, False)
                 out.append((box.x + rect[0], box.y + rect[1], rect[2], rect[3]))
             if self._cursor_drawn is not None:  # take the old cursor image away
+                self._settle()
                 cx, cy, cw, ch = self._cursor_drawn
                 sdl2.SDL_FillRect(fb, ctypes.byref(sdl2.SDL_Rect(cx, cy, cw, ch)), 0)
                 left, top = max(cx - box.x, 0), max(cy - box.y, 0)
