@@ -8,6 +8,7 @@ uinput file; the session agent saves received files in ``downloads``.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +131,14 @@ def xspice_with_agent(
 
 
 def xrandr_shows(display: XDisplay, *geometries: str) -> bool:
-    """Whether ``xrandr`` on ``display`` lists every output geometry (``WxH+X+Y``)."""
-    out = display.run(["xrandr"]).stdout.decode()
+    """Whether ``xrandr`` on ``display`` lists every output geometry (``WxH+X+Y``).
+
+    An ``xrandr`` that fails counts as "not yet": while the agent changes the layout it
+    can exit 1 (seen once in a full run, on Xspice with two heads)."""
+    try:
+        out = display.run(["xrandr"]).stdout.decode()
+    except subprocess.CalledProcessError:
+        return False
     return all(g in out for g in geometries)
 
 
