@@ -198,11 +198,12 @@ def test_a_frame_outside_the_surface_is_refused() -> None:
 
 
 async def test_a_session_keeps_frames_back_when_asked_and_writes_them_when_told_not_to() -> None:
-    shown = trio.Event()
+    asked, shown = trio.Event(), trio.Event()
 
     async def display(chan: spice_net.ServerChannel) -> None:
         await chan.send(PRIMARY)
         await chan.send(create())
+        await asked.wait()  # the first frame only once the client asked for frames kept back
         await chan.send(sp.DisplayStreamData(3, MM_TIME + 5_000, RED))
         await shown.wait()
         await chan.send(sp.DisplayStreamData(3, MM_TIME + 5_040, GREEN))
@@ -210,6 +211,7 @@ async def test_a_session_keeps_frames_back_when_asked_and_writes_them_when_told_
     async with fake_server(Server(display, idle)) as uri, ss.connect(uri) as session:
         assert not session.defer_stream_frames
         session.defer_stream_frames = True
+        asked.set()
         frames: list[ss.events.Damage] = []
         with trio.fail_after(10):
             async for event in session.events():
