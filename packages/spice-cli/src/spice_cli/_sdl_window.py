@@ -426,8 +426,9 @@ class Window:
     rectangles into the image, :meth:`present` blits just those to the framebuffer and has
     the display server update just them (X11: shared memory).  A patch :meth:`put` at 1:1
     (a video frame) is written straight into the framebuffer, and into the image only when
-    the image is needed (a repaint, a cursor taken away, other drawing there).  A renderer would draw and
-    send the whole window every frame, and without a GPU it does that in software.
+    the image is needed (a repaint, a cursor taken away, other drawing there).  A renderer
+    would draw and send the whole window every frame, and without a GPU it does that in
+    software.
     """
 
     def __init__(self, title: str, width: int, height: int) -> None:

@@ -238,6 +238,8 @@ class StreamManager:
                 )
             stream.frames += 1
             opaque = stream.decoder.opaque
+            # the frame as decoded fills its destination, inside the surface: placing it
+            # writes exactly ``dest`` (so it can be kept back, and handed on with its Damage)
             whole = (
                 opaque
                 and stream.top_down
@@ -260,7 +262,7 @@ class StreamManager:
                 changed = place_frame(surface, frame, dest, stream.clip, top_down=top_down, opaque=opaque)
             if changed is None:
                 continue
-            if whole and changed == dest:  # the surface holds the frame as it is: a player may keep this one
+            if whole:  # the surface holds (or will) the frame as it is: a player may keep this one
                 frame.flags.writeable = False
                 out.append(Damage(surface.surface_id, changed, self.channel_id, msg.multi_media_time, frame))
             else:
