@@ -169,10 +169,13 @@ async def test_mjpeg_stream_frames_match_the_x_screen(
     check_last_frame(server, stream.dest, last, frames)
 
 
+@pytest.mark.parametrize("defer", [False, True], ids=["placed", "kept-back"])
 @pytest.mark.parametrize("codec", [sp.VideoCodecType.MJPEG, sp.VideoCodecType.VP8])
 async def test_session_places_stream_frames_on_the_primary_surface(
-    xspice_factory: Callable[..., Xspice], tmp_path: Path, codec: sp.VideoCodecType
+    xspice_factory: Callable[..., Xspice], tmp_path: Path, codec: sp.VideoCodecType, defer: bool
 ) -> None:
+    """``kept-back``: with ``defer_stream_frames`` (as spice view sets it) frames are kept back
+    from the surface, and written when it is read: the last one matches the X screen."""
     tolerance = MJPEG_TOLERANCE
     if codec == sp.VideoCodecType.VP8:
         if not glob.glob("/usr/lib/*/gstreamer-1.0/libgstvpx.so"):
@@ -190,7 +193,9 @@ async def test_session_places_stream_frames_on_the_primary_surface(
     after_frame = False
     # The reader may draw ahead of the events we handle; after the last frame the server waits
     # about a second (its stream timeout) before touching the region, so ``last`` is that frame.
+    seen_kept_back = 0
     async with ss.connect(server.uri) as session:
+        session.defer_stream_frames = defer
         server.display.start_client("animate", ["animate", "-loop", "1", str(gif)])
         with trio.fail_after(DEADLINE):
             async for event in session.events():
@@ -204,6 +209,7 @@ async def test_session_places_stream_frames_on_the_primary_surface(
                     assert primary is not None and event.surface_id == primary.surface_id
                     assert event.rect == created.dest
                     d = created.dest
+                    seen_kept_back += primary.deferred
                     last = primary.to_rgb()[d.top : d.bottom, d.left : d.right]
                     placed += 1
                 elif isinstance(event, ss.events.StreamDestroyed):
@@ -213,4 +219,5 @@ async def test_session_places_stream_frames_on_the_primary_surface(
     assert created is not None and created.codec == codec
     assert activated == 1  # we advertised STREAM_REPORT, so the server asked for reports
     assert placed >= 10 and last is not None
+    assert (seen_kept_back > 0) == defer, seen_kept_back
     check_last_frame(server, created.dest, last, frames, tolerance)
