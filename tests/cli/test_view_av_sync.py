@@ -24,7 +24,7 @@ from peers.av_sync import SKEW_S, H, W, flash_and_click, frozen_heap
 from peers.xvfb import Xvfb
 from spice_cli import _sdl_viewer
 from spice_cli._sdl_audio import SdlSpeaker, ViewerAudio, sdl_audio
-from spice_cli._sdl_frames import MAX_AHEAD_MS, HeldFrame, StreamFrames
+from spice_cli._sdl_frames import EARLY_MS, LATE_MS, MAX_AHEAD_MS, HeldFrame, StreamFrames
 from spice_cli._sdl_viewer import Viewer
 from spice_cli._sdl_window import poll_events
 from spice_net.lowlevel import Alarm
@@ -65,7 +65,7 @@ def test_frames_are_copies_held_until_their_media_time() -> None:
     frames = StreamFrames(clock.now)
     assert frames.hold(10_100, s, sp.Rect(8, 4, 24, 20))
     s.pixels[:, :, :3] = (255, 0, 0)  # the next frame is drawn on the surface meanwhile
-    assert frames.due() == [] and frames.wait_s() == pytest.approx(0.1)
+    assert frames.due() == [] and frames.wait_s() == pytest.approx(0.1 + LATE_MS / 1000)
     clock.t = 10_100
     [frame] = frames.due()
     assert (frame.mm_time, frame.rect) == (10_100, sp.Rect(8, 4, 24, 20))
@@ -92,6 +92,28 @@ def test_late_frames_covered_by_later_ones_are_dropped_and_holding_is_bounded() 
         small.hold(t, s, sp.Rect(0, 0, 16, 16))
     assert [f.mm_time for f in small.due()] == [10_200]  # shown early: three would be too many bytes
     assert small.held_bytes == 2 * 16 * 16 * 4 and len(small) == 2
+
+
+def test_a_frame_due_soon_comes_out_early_alone_and_one_due_later_is_waited_for_past_its_time() -> None:
+    clock, s = Clock(), surface()
+    frames = StreamFrames(clock.now)
+    box = sp.Rect(0, 0, 16, 16)
+    for t in (10_000 + EARLY_MS + 1, 10_000 + EARLY_MS + 20):
+        frames.hold(t, s, box)
+    assert not frames.showable() and frames.due() == []
+    # the viewer wakes for the first frame LATE_MS after its time, not at it
+    assert frames.wait_s() == pytest.approx((EARLY_MS + 1 + LATE_MS) / 1000)
+    clock.t += 1  # now due within EARLY_MS: handed out on a wake-up made for something else
+    assert frames.showable() and frames.wait_s() == pytest.approx((EARLY_MS + LATE_MS) / 1000)
+    assert [f.mm_time for f in frames.due()] == [10_000 + EARLY_MS + 1]
+    assert frames.dropped == 0 and len(frames) == 1
+    # a frame comes due while the next is within EARLY_MS: only the due one comes out (the
+    # early one would cover it, and the due one would be dropped unseen)
+    clock.t = 10_000 + EARLY_MS + 4
+    frames.hold(10_000 + EARLY_MS + 2, s, box)
+    assert [f.mm_time for f in frames.due()] == [10_000 + EARLY_MS + 2] and frames.dropped == 0
+    assert [f.mm_time for f in frames.due()] == [10_000 + EARLY_MS + 20]  # now early, alone
+    assert frames.wait_s() is None and not frames.showable() and frames.held_bytes == 0
 
 
 async def _viewer_on_clock(**extra: Any) -> tuple[Viewer, Clock, ss.Surface]:
@@ -296,6 +318,57 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
     # the bug woke the loop twice a frame (2x); a loaded machine adds a few polls (57 for 39
     # frames seen once in 36 runs with two busy loops beside it)
     assert len(polls) <= 1.5 * len(shown) + 5, (len(polls), len(shown))
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+@pytest.mark.interop
+async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream at 25 frames/s, each frame held 100 ms: a frame is shown when a later one
+    arrives (20 ms before its time, or 20 ms after), not on a wake-up of its own at its
+    time (before: every frame woke the process twice, at its arrival and at its time)."""
+    viewer, clock, primary = await _viewer_on_clock()
+    start, start_mm = trio.current_time(), clock.t
+    frames = viewer.frames
+    assert frames is not None
+    arrivals: list[float] = []
+    shown: list[tuple[float, int]] = []
+    due = frames.due
+
+    def noted_due() -> list[HeldFrame]:
+        out = due()
+        shown.extend((trio.current_time(), f.mm_time) for f in out)
+        return out
+
+    monkeypatch.setattr(frames, "due", noted_due)
+    stamps: list[int] = []
+
+    async def stream() -> None:
+        for i in range(40):
+            clock.t = start_mm + round((trio.current_time() - start) * 1000)
+            primary.pixels[4:20, 8:24, :3] = (i * 6, 255 - i * 6, 0)
+            stamps.append(clock.t + 100)
+            arrivals.append(trio.current_time())
+            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=stamps[-1]))
+            await trio.sleep(0.04)
+        await trio.sleep(0.2)  # the last ones come out on their own wake-ups
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
+            nursery.start_soon(viewer._sdl_loop)
+            await trio.sleep(0.3)  # the window is mapped, its first events are read
+            await stream()
+            nursery.cancel_scope.cancel()
+    assert [t for _, t in shown] == stamps and frames.dropped == 0  # all, in order
+    # each shown while the arrival that woke the process was handled: at most a few ms
+    # after it (the old timer wake-ups came 20 ms after one)
+    on_arrival = [at for at, _ in shown[:-3] if any(0 <= at - a <= 0.008 for a in arrivals)]
+    assert len(on_arrival) >= 0.8 * len(shown[:-3]), [
+        round(1000 * (at - max(a for a in arrivals if a <= at)), 1) for at, _ in shown
+    ]
     assert viewer.window is not None
     viewer.window.close()
 

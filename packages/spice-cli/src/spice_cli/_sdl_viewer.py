@@ -374,8 +374,13 @@ class Viewer:
             self._waiting = False  # once: the events until the loop runs need not ring it again
             return
         due_in = self._frames_due_in()
-        if due_in is not None:  # held stream frames: wake the loop once, when the first is due
-            alarm.ring_at(trio.current_time() + due_in)
+        if due_in is None:
+            return
+        now = trio.current_time()
+        if self._frame_showable(now):  # awake anyway: a frame due soon is shown on this wake-up
+            alarm.ring_at(now)
+        else:  # held stream frames: wake the loop once, when the first is due
+            alarm.ring_at(now + due_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -399,8 +404,13 @@ class Viewer:
             self.frames.clear()  # cut from the old picture
 
     def _frames_due_in(self) -> float | None:
-        """Seconds until a held stream frame is due; ``None`` when none is held."""
+        """Seconds until the SDL loop must wake for a held stream frame; ``None`` when none is held."""
         return self.frames.wait_s() if self.frames is not None else None
+
+    def _frame_showable(self, now: float) -> bool:
+        """Whether a held stream frame may be shown now, on a wake-up made for something else
+        (due within ``EARLY_MS``, and a frame time since the last draw)."""
+        return self.frames is not None and now >= self._next_frame_at and self.frames.showable()
 
     def _extra_primary(self, channel_id: int) -> ss.Surface | None:
         state = self.session.display.channels.get(channel_id)
@@ -635,6 +645,7 @@ class Viewer:
                 or any(self._extra_dirty.values())
                 or any(self._heads_dirty.values())
                 or frames_in == 0
+                or (frames_in is not None and self._frame_showable(now))
             )
             if pending and now - last_frame >= _FRAME:
                 self.render()
