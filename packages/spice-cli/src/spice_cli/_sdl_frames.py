@@ -125,14 +125,22 @@ class StreamFrames:
 
     def showable(self) -> bool:
         """Whether a frame is due now or within ``EARLY_MS`` (:meth:`due` would hand it out)."""
-        wait = self.presenter.wait_s()
-        return wait is not None and wait * 1000 <= self.early_ms
+        timing = self.timing()
+        return timing is not None and timing[0]
 
     def wait_s(self) -> float | None:
         """Seconds until the viewer must wake for the next frame: 0 when one is due, else its
         time plus ``LATE_MS`` from now; ``None`` when none is held."""
+        timing = self.timing()
+        return None if timing is None else timing[1]
+
+    def timing(self) -> tuple[bool, float] | None:
+        """:meth:`showable` and :meth:`wait_s` at once (one look at the clock); ``None`` when
+        no frame is held."""
         wait = self.presenter.wait_s()
-        return wait if not wait else wait + self.late_ms / 1000
+        if wait is None:
+            return None
+        return wait * 1000 <= self.early_ms, wait if not wait else wait + self.late_ms / 1000
 
     def clear(self) -> None:
         """Forget what is held (the surface it was cut from is gone)."""

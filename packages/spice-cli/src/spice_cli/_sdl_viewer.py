@@ -143,6 +143,8 @@ class Viewer:
         self._waiting = False
         #: The earliest time the loop draws again (at most one frame per :data:`_FRAME`).
         self._next_frame_at = -math.inf
+        #: head_areas of each channel, with what they were worked out from (see _area).
+        self._areas: dict[int, tuple[tuple[object, object, object], list[Rect]]] = {}
         #: When the window or the session last had news (trio's clock; see :meth:`_wait`).
         self._news_at = -math.inf
 
@@ -373,18 +375,27 @@ class Viewer:
             alarm.ring_at(self._next_frame_at)
             self._waiting = False  # once: the events until the loop runs need not ring it again
             return
-        due_in = self._frames_due_in()
-        if due_in is None:
+        timing = self.frames.timing() if self.frames is not None else None
+        if timing is None:
             return
+        showable, due_in = timing
         now = trio.current_time()
-        if self._frame_showable(now):  # awake anyway: a frame due soon is shown on this wake-up
+        if showable and now >= self._next_frame_at:  # awake anyway: a frame due soon is shown now
             alarm.ring_at(now)
         else:  # held stream frames: wake the loop once, when the first is due
             alarm.ring_at(now + due_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
-        areas = head_areas(self.session.display, channel_id)
+        display = self.session.display
+        state = display.channels.get(channel_id)
+        # what head_areas reads: the channel's primary surface and heads (replaced, never
+        # changed in place), and the display's primary for channel 0
+        inputs = (display.primary, None, ()) if state is None else (display.primary, state.primary, state.monitors)
+        cached = self._areas.get(channel_id)
+        if cached is None or any(a is not b for a, b in zip(cached[0], inputs)):
+            cached = self._areas[channel_id] = (inputs, head_areas(display, channel_id))
+        areas = cached[1]
         return areas[index] if index < len(areas) else Rect(0, 0, 0, 0)
 
     def _show_primary(self, surface: ss.Surface) -> None:
@@ -406,11 +417,6 @@ class Viewer:
     def _frames_due_in(self) -> float | None:
         """Seconds until the SDL loop must wake for a held stream frame; ``None`` when none is held."""
         return self.frames.wait_s() if self.frames is not None else None
-
-    def _frame_showable(self, now: float) -> bool:
-        """Whether a held stream frame may be shown now, on a wake-up made for something else
-        (due within ``EARLY_MS``, and a frame time since the last draw)."""
-        return self.frames is not None and now >= self._next_frame_at and self.frames.showable()
 
     def _extra_primary(self, channel_id: int) -> ss.Surface | None:
         state = self.session.display.channels.get(channel_id)
@@ -637,15 +643,16 @@ class Viewer:
                     return
             now = trio.current_time()
             overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
-            frames_in = self._frames_due_in()
+            timing = self.frames.timing() if self.frames is not None else None
+            frames_in = None if timing is None else timing[1]
             pending = (
                 self._dirty
                 or self._redraw
                 or overlay_due
                 or any(self._extra_dirty.values())
                 or any(self._heads_dirty.values())
-                or frames_in == 0
-                or (frames_in is not None and self._frame_showable(now))
+                # a held frame due, or due soon (shown on this wake-up if a draw may be made)
+                or (timing is not None and (frames_in == 0 or (timing[0] and now >= self._next_frame_at)))
             )
             if pending and now - last_frame >= _FRAME:
                 self.render()

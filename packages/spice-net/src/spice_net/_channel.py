@@ -69,6 +69,8 @@ class _StreamIO:
         the failure is raised by the next explicit send.  ``tail``: the last so many bytes go
         in a write of their own (the ticket after the auth mechanism word, as spice-gtk sends
         them: Wireshark's SPICE dissector reads them only from separate segments)."""
+        if self._send_error is None and not self.conn.has_data_to_send:
+            return  # nothing queued (most reads): no lock taken
         await _acquire(self._send_lock)
         try:
             data = self.conn.data_to_send()

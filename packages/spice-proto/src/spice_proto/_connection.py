@@ -296,6 +296,11 @@ class Connection:
         self._in += data
         self._got_any = True
 
+    @property
+    def has_data_to_send(self) -> bool:
+        """Whether :meth:`data_to_send` would return bytes (asks without copying them)."""
+        return bool(self._out)
+
     def data_to_send(self) -> bytes:
         """Bytes queued for the peer (and forget them)."""
         out = bytes(self._out)

@@ -78,10 +78,11 @@ class Stream:
     report: ReportWindow | None = field(default=None, repr=False)
     #: Bytes charged to the memory budget for this stream's decoder and frames.
     cost: int = 0
+    #: Whether the first row of a frame is its top (``flags``; looked up once, not per frame).
+    top_down: bool = field(init=False)
 
-    @property
-    def top_down(self) -> bool:
-        return bool(self.flags & StreamFlags.TOP_DOWN)
+    def __post_init__(self) -> None:
+        self.top_down = bool(self.flags & StreamFlags.TOP_DOWN)
 
 
 class StreamManager:
