@@ -137,6 +137,31 @@ async def _viewer_on_clock(**extra: Any) -> tuple[Viewer, Clock, ss.Surface]:
     return viewer, clock, primary
 
 
+async def test_head_areas_are_worked_out_again_only_when_the_surface_or_heads_change(sdl: None) -> None:
+    viewer, _, primary = await _viewer_on_clock()
+    layout: list[ss.Monitor] = []
+    asked: list[int] = []
+
+    def monitor_layout() -> tuple[ss.Monitor, ...]:
+        asked.append(1)
+        return tuple(layout)
+
+    state = SimpleNamespace(primary=primary, monitors=())
+    display = SimpleNamespace(primary=primary, channels={0: state}, monitor_layout=monitor_layout)
+    viewer.session.display = display  # type: ignore[assignment]
+    assert viewer._area(0) == sp.Rect(0, 0, 64, 48) and len(asked) == 1
+    assert viewer._area(0) == sp.Rect(0, 0, 64, 48) and len(asked) == 1  # kept: nothing changed
+    layout.append(ss.Monitor(0, 0, 0, 0, 32, 48))
+    state.monitors = (object(),)  # a MONITORS_CONFIG replaces the heads
+    assert viewer._area(0) == sp.Rect(0, 0, 32, 48) and len(asked) == 2
+    layout.clear()
+    bigger = ss.Surface(0, 80, 60, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    state.primary = display.primary = bigger  # a new primary surface
+    assert viewer._area(0) == sp.Rect(0, 0, 80, 60) and len(asked) == 3
+    assert viewer.window is not None
+    viewer.window.close()
+
+
 def _shows_the_two_frames_in_turn(viewer: Viewer, clock: Clock) -> None:
     """At 10.2 s the window shows the green frame at (8, 4, 24, 20); at 10.24 s the red one."""
     assert viewer.window is not None

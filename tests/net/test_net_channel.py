@@ -391,6 +391,43 @@ async def test_a_socket_read_of_many_messages_costs_one_scheduler_round() -> Non
     await server.aclose()
 
 
+async def test_a_read_that_owes_no_answer_does_not_wait_for_a_send_in_progress() -> None:
+    """A message that asks for no ACK or PONG is received while another task's send is stuck
+    (the peer reads nothing): the read takes the send lock only when it queued bytes."""
+    client, server = await linked()
+    stuck = trio.Event()
+
+    class Stalled(trio.abc.Stream):
+        """The client's stream, whose sends never finish."""
+
+        def __init__(self, inner: trio.abc.Stream) -> None:
+            self.inner = inner
+
+        async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+            stuck.set()
+            await trio.sleep_forever()
+
+        async def wait_send_all_might_not_block(self) -> None:
+            await trio.sleep_forever()
+
+        async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+            return await self.inner.receive_some(max_bytes)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    io = client._io
+    io.stream = Stalled(io.stream)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.send, Pong(1, 2))  # holds the send lock, forever
+            await stuck.wait()
+            await server.send(Notify(0, NotifySeverity.INFO, NotifyVisibility.LOW, 7, "hi"))
+            assert await client.receive() == Notify(0, NotifySeverity.INFO, NotifyVisibility.LOW, 7, "hi")
+            nursery.cancel_scope.cancel()
+    await server.aclose()
+
+
 async def test_min_read_interval_batches_a_flood_and_not_a_lone_message(
     mock_clock: trio.testing.MockClock,
 ) -> None:

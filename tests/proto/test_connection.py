@@ -201,6 +201,18 @@ def test_ack_window_both_sides() -> None:
     assert server.unacked == 1 and server.may_send
 
 
+def test_has_data_to_send_says_whether_bytes_are_queued_without_taking_them() -> None:
+    client, server = linked_pair()
+    assert not server.has_data_to_send and server.data_to_send() == b""
+    server.send(Ping(1, 0))
+    assert server.has_data_to_send and server.has_data_to_send  # asking twice takes nothing
+    wire = server.data_to_send()
+    assert wire and not server.has_data_to_send
+    client.receive_data(wire)
+    assert events(client) == [MessageReceived(Ping(1, 0), 1)]
+    assert client.has_data_to_send  # the PONG it owes
+
+
 def test_stale_generation_acks_are_ignored() -> None:
     client, server = linked_pair()
     server.send_set_ack(1)

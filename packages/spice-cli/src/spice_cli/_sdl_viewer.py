@@ -391,9 +391,17 @@ class Viewer:
         state = display.channels.get(channel_id)
         # what head_areas reads: the channel's primary surface and heads (replaced, never
         # changed in place), and the display's primary for channel 0
-        inputs = (display.primary, None, ()) if state is None else (display.primary, state.primary, state.monitors)
+        inputs = (
+            (display.primary, None, ())
+            if state is None
+            else (
+                display.primary,
+                state.primary,
+                state.monitors,
+            )
+        )
         cached = self._areas.get(channel_id)
-        if cached is None or any(a is not b for a, b in zip(cached[0], inputs)):
+        if cached is None or any(a is not b for a, b in zip(cached[0], inputs, strict=True)):
             cached = self._areas[channel_id] = (inputs, head_areas(display, channel_id))
         areas = cached[1]
         return areas[index] if index < len(areas) else Rect(0, 0, 0, 0)
