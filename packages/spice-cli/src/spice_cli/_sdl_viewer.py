@@ -382,7 +382,7 @@ class Viewer:
         now = trio.current_time()
         if showable and now >= self._next_frame_at:  # awake anyway: a frame due soon is shown now
             alarm.ring_at(now)
-        else:  # held stream frames: wake the loop once, when the first is due
+        else:  # held stream frames: wake the loop once, when the first must be shown (LATE_MS)
             alarm.ring_at(now + due_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
