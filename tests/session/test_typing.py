@@ -11,7 +11,7 @@ import spice_proto as sp
 import trio
 import trio.testing
 from spice_session import Inputs
-from spice_session._typing import BLIND_GAP, PS2_QUEUE_BYTES, KeyPacer, PacingMode, stroke_cost
+from spice_session._typing import BLIND_GAP, PS2_QUEUE_BYTES, SYNC_TIMEOUT, KeyPacer, PacingMode, stroke_cost
 
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
 _US = {ch: (code, shifted) for ch, (code, shifted) in sp.US_KEYMAP.items()}
@@ -167,6 +167,59 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
         await trio.sleep(5.0)  # its two late reports come in
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await inputs.type_text(text[40:])
+        assert inputs.key_pacer.mode is PacingMode.ECHO
+        await trio.sleep(5.0)
+        nursery.cancel_scope.cancel()
+    assert guest.dropped == 0
+    assert "".join(guest.text) == text
+    assert not guest.shift and not guest.caps
+
+
+class SpoiledLedGuest(SlowGuest):
+    """After ``spoil`` is set, the next Caps Lock press the guest reads is answered with a
+    stale LED report (the state before it), and its own report comes only once the next
+    Caps Lock press is read: a keyboard whose LED command was spoiled (as QEMU's guest was
+    once in CI, under load)."""
+
+    def __init__(self, **kw: float) -> None:
+        super().__init__(**kw)
+        self.spoil = False
+        self._held: bool | None = None
+
+    def _key(self, byte: int) -> None:
+        caps_press = byte == 0x3A and not self.extended
+        if caps_press and self.spoil:
+            self.spoil = False
+            self.caps = not self.caps
+            self._led_send.send_nowait(not self.caps)
+            self._held = self.caps
+            return
+        if caps_press and self._held is not None:
+            held, self._held = self._held, None
+            self._led_send.send_nowait(held)
+        super()._key(byte)
+
+
+async def test_a_confirmation_a_spoiled_guest_lost_turns_pacing_back_to_echo_when_it_comes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A guest that answered LED changes loses one answer mid-text: the confirmation times out
+    (SYNC_TIMEOUT) and pacing goes blind; the late answers that come once Caps Lock is put
+    back turn it to echo again (before, only the first probe's late answers did)."""
+    guest = SpoiledLedGuest(byte_time=0.001)
+    text = PRINTABLE
+    inputs = Inputs(guest, key_scancode=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(text[:40])
+        assert inputs.key_pacer.mode is PacingMode.ECHO
+        guest.spoil = True
+        start = trio.current_time()
+        await inputs.type_text(text[40:60])
+        assert trio.current_time() - start >= SYNC_TIMEOUT  # the lost confirmation was waited for
+        await trio.sleep(1.0)
+        assert inputs.key_pacer.mode is PacingMode.ECHO
+        await inputs.type_text(text[60:])
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await trio.sleep(5.0)
         nursery.cancel_scope.cancel()

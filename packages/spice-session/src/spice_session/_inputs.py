@@ -332,9 +332,12 @@ class Inputs:
                     pacer.settled()
                     self.pointer_budget.settled()
                     return
+                # (the stroke putting Caps Lock back went unanswered: its late echo could not
+                # be told from the server's guess of the LEDs 2 s later, so none is watched)
             else:  # no report: put Caps Lock back in case the guest took the stroke silently
-                if pacer.mode is PacingMode.UNKNOWN:
-                    self._late_probe = (before, False)
+                # the probe, or a confirmation a guest busy for SYNC_TIMEOUT lost: both
+                # strokes' echoes may come late and turn pacing back to echo
+                self._late_probe = (before, False)
                 async with self._lock:
                     await self._channel.send(key_press(CAPS_LOCK))
                     await self._channel.send(key_release(CAPS_LOCK))
@@ -346,7 +349,8 @@ class Inputs:
     def _watch_late_probe(self, caps: bool) -> None:
         """Follow a KEY_MODIFIERS report's Caps Lock while an unanswered probe is watched.
 
-        A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its LED.  What
+        A busy guest can take longer than :data:`PROBE_TIMEOUT` to switch its LED (or, once
+        it answered, lose an answer: a LED command spoiled under load).  What
         counts as its answer is Caps Lock reported flipped, then reported back: the probe's
         stroke and the one putting Caps Lock back, both read by the guest.  Pacing then
         turns to echo at once.  A report that only repeats the state (libspice-server sends

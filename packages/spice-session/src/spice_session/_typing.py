@@ -14,9 +14,10 @@ Caps Lock back before any further key is sent, so no typed character ever
 sees it.  A VM whose guest does not report LED changes promptly (a boot
 loader, say) gets the keys in bursts of :data:`PS2_QUEUE_BYTES` bytes separated
 by :data:`BLIND_GAP`; should the unanswered probe's LED changes come in later (a
-busy guest), confirmations by echo start again.  A server that names no virtual machine (no MAIN_UUID:
-Xspice, our own server) has no emulated keyboard in front of its input: there
-the keys go unpaced (:attr:`PacingMode.OFF`).
+busy guest), confirmations by echo start again, as they do after a confirmation that a
+guest which answered before lost (no answer within :data:`SYNC_TIMEOUT`).  A server
+that names no virtual machine (no MAIN_UUID: Xspice, our own server) has no emulated
+keyboard in front of its input: there the keys go unpaced (:attr:`PacingMode.OFF`).
 """
 
 from __future__ import annotations
