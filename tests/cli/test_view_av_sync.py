@@ -9,6 +9,8 @@ come out of the viewer within 50 ms of each other.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -305,6 +307,18 @@ async def _follow_trio_clock(clock: Clock, start: float, start_mm: int) -> None:
         await trio.sleep(0.0005)
 
 
+@asynccontextmanager
+async def _sdl_loop_running(viewer: Viewer, clock: Clock, start: float, start_mm: int) -> AsyncIterator[None]:
+    """The viewer's SDL loop running, the media clock following trio's from (``start``,
+    ``start_mm``), the window mapped and its first events read; both stop after the block."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
+        nursery.start_soon(viewer._sdl_loop)
+        await trio.sleep(0.3)
+        yield
+        nursery.cancel_scope.cancel()
+
+
 @pytest.mark.interop
 async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stream at 25 frames/s, each frame held 60 ms: the SDL loop looks at SDL once a frame (it
@@ -332,13 +346,9 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
             await trio.sleep(0.04)
 
     with trio.fail_after(20):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
-            nursery.start_soon(viewer._sdl_loop)
-            await trio.sleep(0.3)  # the window is mapped, its first events are read
+        async with _sdl_loop_running(viewer, clock, start, start_mm):
             polls.clear()
             await stream()
-            nursery.cancel_scope.cancel()
     assert len(shown) >= 30
     # the bug woke the loop twice a frame (2x); a loaded machine adds a few polls (57 for 39
     # frames seen once in 36 runs with two busy loops beside it)
@@ -381,12 +391,8 @@ async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
         await trio.sleep(0.2)  # the last ones come out on their own wake-ups
 
     with trio.fail_after(20):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
-            nursery.start_soon(viewer._sdl_loop)
-            await trio.sleep(0.3)  # the window is mapped, its first events are read
+        async with _sdl_loop_running(viewer, clock, start, start_mm):
             await stream()
-            nursery.cancel_scope.cancel()
     assert [t for _, t in shown] == stamps and frames.dropped == 0  # all, in order
     # each shown while the arrival that woke the process was handled: at most a few ms
     # after it (the old timer wake-ups came 20 ms after one)
@@ -423,16 +429,12 @@ async def test_the_x11_loop_does_not_spin_while_a_due_frame_waits_for_the_frame_
             await trio.sleep(1 / 60)
 
     with trio.fail_after(20):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_follow_trio_clock, clock, start, start_mm)
-            nursery.start_soon(viewer._sdl_loop)
-            await trio.sleep(0.3)  # the window is mapped, its first events are read
+        async with _sdl_loop_running(viewer, clock, start, start_mm):
             polls.clear()
             async with trio.open_nursery() as sources:
                 sources.start_soon(stream)
                 sources.start_soon(damage)
             elapsed = trio.current_time() - start - 0.3
-            nursery.cancel_scope.cancel()
     # at most a draw per frame time, plus a wake-up per damage and per stream frame
     assert len(polls) <= (60 + 60 + 30) * elapsed + 10, (len(polls), elapsed)
     assert viewer.window is not None

@@ -108,6 +108,13 @@ class SlowGuest:
                 inputs.handle(sp.InputsKeyModifiers(flags))
 
 
+def _typed_exactly(guest: SlowGuest, text: str) -> None:
+    """The guest got ``text``, nothing dropped, with Shift and Caps Lock left off."""
+    assert guest.dropped == 0
+    assert "".join(guest.text) == text
+    assert not guest.shift and not guest.caps
+
+
 async def _type(guest: SlowGuest, text: str, drain: float = 5.0) -> Inputs:
     inputs = Inputs(guest, key_scancode=False)
     async with trio.open_nursery() as nursery:
@@ -125,9 +132,7 @@ async def test_a_thousand_characters_reach_a_slow_guest_exactly(
     text = (PRINTABLE * 11)[:1000]
     guest = SlowGuest(byte_time=byte_time)
     inputs = await _type(guest, text, drain=60.0)
-    assert guest.dropped == 0
-    assert "".join(guest.text) == text
-    assert not guest.shift and not guest.caps
+    _typed_exactly(guest, text)
     assert inputs.key_pacer.mode is PacingMode.ECHO
 
 
@@ -170,9 +175,7 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await trio.sleep(5.0)
         nursery.cancel_scope.cancel()
-    assert guest.dropped == 0
-    assert "".join(guest.text) == text
-    assert not guest.shift and not guest.caps
+    _typed_exactly(guest, text)
 
 
 class SpoiledLedGuest(SlowGuest):
@@ -223,9 +226,7 @@ async def test_a_confirmation_a_spoiled_guest_lost_turns_pacing_back_to_echo_whe
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await trio.sleep(5.0)
         nursery.cancel_scope.cancel()
-    assert guest.dropped == 0
-    assert "".join(guest.text) == text
-    assert not guest.shift and not guest.caps
+    _typed_exactly(guest, text)
 
 
 @asynccontextmanager

@@ -375,15 +375,14 @@ class Viewer:
             alarm.ring_at(self._next_frame_at)
             self._waiting = False  # once: the events until the loop runs need not ring it again
             return
-        timing = self.frames.timing() if self.frames is not None else None
-        if timing is None:
-            return
-        showable, due_in = timing
         now = trio.current_time()
-        if showable and now >= self._next_frame_at:  # awake anyway: a frame due soon is shown now
-            alarm.ring_at(now)
-        else:  # held stream frames: wake the loop once, when the first must be shown (LATE_MS)
-            alarm.ring_at(now + due_in)
+        held = self._held_frames(now)
+        if held is None:
+            return
+        show_now, wake_in = held
+        # awake anyway: a frame due soon is shown now; else the loop wakes once, when the
+        # first must be shown (its time plus LATE_MS)
+        alarm.ring_at(now if show_now else now + wake_in)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -425,6 +424,16 @@ class Viewer:
     def _frames_due_in(self) -> float | None:
         """Seconds until the SDL loop must wake for a held stream frame; ``None`` when none is held."""
         return self.frames.wait_s() if self.frames is not None else None
+
+    def _held_frames(self, now: float) -> tuple[bool, float] | None:
+        """(whether a held stream frame is shown on this wake-up: due within ``EARLY_MS`` and a
+        frame time since the last draw, seconds until the SDL loop must wake for one); ``None``
+        when none is held."""
+        timing = self.frames.timing() if self.frames is not None else None
+        if timing is None:
+            return None
+        showable, wake_in = timing
+        return showable and now >= self._next_frame_at, wake_in
 
     def _extra_primary(self, channel_id: int) -> ss.Surface | None:
         state = self.session.display.channels.get(channel_id)
@@ -651,8 +660,8 @@ class Viewer:
                     return
             now = trio.current_time()
             overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
-            timing = self.frames.timing() if self.frames is not None else None
-            frames_in = None if timing is None else timing[1]
+            held = self._held_frames(now)
+            frames_in = None if held is None else held[1]
             pending = (
                 self._dirty
                 or self._redraw
@@ -660,7 +669,7 @@ class Viewer:
                 or any(self._extra_dirty.values())
                 or any(self._heads_dirty.values())
                 # a held frame due, or due soon (shown on this wake-up if a draw may be made)
-                or (timing is not None and (frames_in == 0 or (timing[0] and now >= self._next_frame_at)))
+                or (held is not None and (frames_in == 0 or held[0]))
             )
             if pending and now - last_frame >= _FRAME:
                 self.render()
