@@ -143,6 +143,6 @@ async def _drive_and_check(guest: LinuxGuest) -> None:
     assert all(point in seen for point in path)  # a subsequence, in order
     assert walk[-1].position == path[-1]
     # confirmed by the guest's Caps Lock LED, as typing is (the reports, for a failure)
-    assert pacing is PacingMode.ECHO, leds
+    assert pacing is PacingMode.ECHO, f"LED reports (s, flags): {leds}"  # a str: shown whole
     rate = expected_packets / elapsed
     print(f"{len(path)} moves, {expected_packets} packets in {elapsed:.1f} s ({rate:.0f} packets/s)")

@@ -35,9 +35,12 @@ from ._keymap import PAUSE, hid_to_set1
 from ._layouts import Layout, get_layout
 from ._pointer import PointerBudget, split_motion
 from ._typing import (
+    ASK_TIMEOUT,
     BLIND_GAP,
     CAPS_LOCK,
     ECHO_GRACE,
+    ECHO_QUIET,
+    NUM_LOCK,
     PROBE_TIMEOUT,
     SYNC_TIMEOUT,
     KeyEvent,
@@ -300,22 +303,78 @@ class Inputs:
         """Release the key named ``name``."""
         await self.key_up(self.layout.key_code(name))
 
-    async def _caps_echo(self, timeout: float) -> bool:
-        """Stroke Caps Lock; whether the guest's Caps Lock LED flipped within ``timeout``."""
-        target = (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) ^ KeyboardModifierFlags.CAPS_LOCK
-        async with self._lock:
-            await self._channel.send(key_press(CAPS_LOCK))
-            await self._channel.send(key_release(CAPS_LOCK))
-        with trio.move_on_after(timeout):
-            while (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) != target:
-                await self._modifiers_changed.wait()
-        if (self.modifiers & KeyboardModifierFlags.CAPS_LOCK) != target:
-            return False  # (a report taken just as the time ran out still counts)
+    async def _caps_echo(self, timeout: float, *, repair: bool = False, release_first: bool = False) -> bool:
+        """Stroke Caps Lock; whether the guest's Caps Lock LED flipped within ``timeout``.
+
+        With ``repair`` (a guest known to answer), a stroke left unanswered for
+        :data:`ECHO_QUIET` is checked (:meth:`_ask_leds`) and sent again if the guest
+        never got it, until ``timeout``.  ``release_first`` sends a Caps Lock release
+        before the stroke (see :meth:`_stroke`).
+        """
+        target = not self.modifiers & KeyboardModifierFlags.CAPS_LOCK
+        deadline = trio.current_time() + timeout
+        await self._stroke(CAPS_LOCK, release_first=release_first)
+        while True:
+            wait = min(ECHO_QUIET, deadline - trio.current_time()) if repair else timeout
+            if await self._lock_state(KeyboardModifierFlags.CAPS_LOCK, target, wait):
+                break  # (a report taken just as the time ran out still counts)
+            left = deadline - trio.current_time()
+            if not repair or left <= 0:
+                return False
+            leds = await self._ask_leds(min(ASK_TIMEOUT, left))
+            if leds is None:
+                return False
+            if bool(leds & KeyboardModifierFlags.CAPS_LOCK) == target:
+                break  # it arrived (its own answer was lost)
+            # lost: the guest may also have missed the release of an earlier stroke, which
+            # would leave Caps Lock held down there and make a new press a no-op; release it
+            await self._stroke(CAPS_LOCK, release_first=True)
         # QEMU reports the LED byte before the guest has read the keyboard's acknowledgement
         # of it; keys sent into that gap can spoil the guest's next LED command, so give it
         # a moment to finish.
         await trio.sleep(ECHO_GRACE)
         return True
+
+    async def _stroke(self, code: int, *, release_first: bool = False) -> None:
+        """Press and release ``code`` as two messages.
+
+        ``release_first`` sends a release before them: a stroke sent just after the same
+        key's LED answer finds it held down if the guest lost the earlier release (its press
+        would then do nothing); a release of a key not held is ignored by guests.
+        """
+        async with self._lock:
+            if release_first:
+                await self._channel.send(key_release(code))
+            await self._channel.send(key_press(code))
+            await self._channel.send(key_release(code))
+
+    async def _lock_state(self, lock: KeyboardModifierFlags, on: bool, timeout: float) -> bool:
+        """Wait until the reports show ``lock`` on (or off); whether they did within ``timeout``."""
+        with trio.move_on_after(timeout):
+            while bool(self.modifiers & lock) != on:
+                await self._modifiers_changed.wait()
+        return bool(self.modifiers & lock) == on
+
+    async def _ask_leds(self, timeout: float) -> KeyboardModifierFlags | None:
+        """The guest's lock LEDs once it has read every key sent so far; ``None`` if it did not say.
+
+        A Num Lock stroke (its LED answer carries Caps Lock too), then one putting Num Lock
+        back, each answered within ``timeout``; Caps Lock is not touched.  Unanswered, the
+        stroke putting Num Lock back goes anyway, for the guest to read after the first; if
+        that one is lost, Num Lock stays toggled in the guest.
+        """
+        num = bool(self.modifiers & KeyboardModifierFlags.NUM_LOCK)
+        await self._stroke(NUM_LOCK)
+        if not await self._lock_state(KeyboardModifierFlags.NUM_LOCK, not num, timeout):
+            await self._stroke(NUM_LOCK, release_first=True)
+            return None
+        leds = self.modifiers
+        await trio.sleep(ECHO_GRACE)
+        await self._stroke(NUM_LOCK, release_first=True)
+        if not await self._lock_state(KeyboardModifierFlags.NUM_LOCK, num, timeout):
+            return None
+        await trio.sleep(ECHO_GRACE)
+        return leds
 
     async def _settle(self) -> None:
         """Wait until the guest has read every key sent (LED round trip), or the blind gap."""
@@ -326,9 +385,13 @@ class Inputs:
         if pacer.mode is not PacingMode.BLIND and not self.keys_down:
             timeout = PROBE_TIMEOUT if pacer.mode is PacingMode.UNKNOWN else SYNC_TIMEOUT
             before = bool(self.modifiers & KeyboardModifierFlags.CAPS_LOCK)
+            start = trio.current_time()
             if await self._caps_echo(timeout):
                 pacer.mode = PacingMode.ECHO
-                if await self._caps_echo(SYNC_TIMEOUT):
+                # a guest that answered the first stroke promptly should answer this one as
+                # promptly: if it does not, the stroke was lost (seen under load), not slow
+                prompt = trio.current_time() - start < ECHO_QUIET
+                if await self._caps_echo(SYNC_TIMEOUT, repair=prompt, release_first=True):
                     pacer.settled()
                     self.pointer_budget.settled()
                     return
