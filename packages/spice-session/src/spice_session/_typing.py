@@ -17,14 +17,19 @@ by :data:`BLIND_GAP`; should the unanswered probe's LED changes come in later (a
 busy guest), confirmations by echo start again, as they do after a confirmation that a
 guest which answered before lost (no answer within :data:`SYNC_TIMEOUT`).
 
-A confirming stroke can also be lost outright: a Linux guest under load drops keyboard
-bytes that arrive while it is in the middle of a LED command (seen in CI: the stroke putting
-Caps Lock back, sent just after the first one's LED answer, never toggled Caps Lock).  So
-when a stroke's answer has not come within :data:`ECHO_QUIET`, the guest is asked for its
-lock state with a Num Lock stroke and one putting it back, which leave Caps Lock alone: the
-Caps Lock of its answer says whether the stroke arrived, and a lost one is sent again.  A server
-that names no virtual machine (no MAIN_UUID: Xspice, our own server) has no emulated
-keyboard in front of its input: there the keys go unpaced (:attr:`PacingMode.OFF`).
+A confirming stroke can also be lost outright: under load, a Linux guest now and then
+ignored the stroke putting Caps Lock back, sent just after the first one's LED answer (seen
+in CI; most likely it lost the first stroke's release during the LED command that stroke
+started, so the next press found Caps Lock still held).  So that stroke is preceded by a
+Caps Lock release, which a guest with no Caps Lock held ignores; and when a guest that
+answered the first stroke promptly leaves it unanswered for :data:`ECHO_QUIET`, the guest
+is asked for its lock state with a Num Lock stroke and one putting it back (Caps Lock left
+alone): the Caps Lock of its answer says whether the stroke arrived, and a lost one is sent
+again.
+
+A server that names no virtual machine (no MAIN_UUID: Xspice) has no emulated keyboard in
+front of its input: there the keys go unpaced (:attr:`PacingMode.OFF`).  Our own server
+sends MAIN_UUID, so it is paced like a VM.
 """
 
 from __future__ import annotations
