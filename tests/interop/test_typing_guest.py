@@ -32,10 +32,20 @@ def _typed_file(guest: LinuxGuest) -> bytes:
     return _CURSOR_REPORT.sub(b"", data)
 
 
-async def _typed_into_file(guest: LinuxGuest, text: str) -> tuple[bytes, ss.Inputs, float]:
-    """Type ``cat > /tmp/typed``, ``text`` and Ctrl-D on tty1; the bytes the guest wrote."""
+async def _typed_into_file(
+    guest: LinuxGuest, text: str, *, caps_lock: bool = False
+) -> tuple[bytes, ss.Inputs, float]:
+    """Type ``cat > /tmp/typed``, ``text`` and Ctrl-D on tty1; the bytes the guest wrote.
+
+    ``caps_lock``: turn the guest's Caps Lock on first (client KEY_MODIFIERS) and wait for
+    its LED report."""
     async with ss.connect(guest.uri) as session:
         inputs = session.inputs
+        if caps_lock:
+            await inputs.set_locks(sp.KeyboardModifierFlags.CAPS_LOCK)
+            with trio.fail_after(10):
+                while not inputs.modifiers & sp.KeyboardModifierFlags.CAPS_LOCK:
+                    await trio.sleep(0.05)
         await inputs.type_text("cat > /tmp/typed\n")
         start = time.monotonic()
         await inputs.type_text(text + "\n")
@@ -53,6 +63,13 @@ async def _typed_into_file(guest: LinuxGuest, text: str) -> tuple[bytes, ss.Inpu
 async def test_every_printable_character_arrives(linux_guest: LinuxGuest) -> None:
     data, inputs, _ = await _typed_into_file(linux_guest, PRINTABLE)
     assert data.decode() == PRINTABLE + "\n"
+    assert inputs.key_pacer.mode is PacingMode.ECHO
+
+
+async def test_text_comes_out_as_asked_with_the_guests_caps_lock_on(linux_guest: LinuxGuest) -> None:
+    data, inputs, _ = await _typed_into_file(linux_guest, PRINTABLE, caps_lock=True)
+    assert data.decode() == PRINTABLE + "\n"
+    assert inputs.modifiers & sp.KeyboardModifierFlags.CAPS_LOCK  # left as the user had it
     assert inputs.key_pacer.mode is PacingMode.ECHO
 
 

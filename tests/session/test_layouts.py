@@ -53,6 +53,19 @@ def test_french_is_azerty_and_japanese_has_its_own_keys() -> None:
     assert _down(jp.char_events("_")) == [SHIFT, 0x73]  # the Ro key
 
 
+def test_with_caps_lock_on_letters_take_shift_the_other_way() -> None:
+    """Caps Lock turns a letter whose other case is on the same key; digits, signs and AltGr
+    letters keep their keys."""
+    us, de = get_layout("us"), get_layout("de")
+    assert _down(us.char_events("a", caps_lock=True)) == [SHIFT, 0x1E]
+    assert _down(us.char_events("A", caps_lock=True)) == [0x1E]
+    assert _down(us.char_events("1", caps_lock=True)) == [0x02]
+    assert _down(us.char_events("!", caps_lock=True)) == [SHIFT, 0x02]
+    assert _down(de.char_events("\u00e4", caps_lock=True)) == [SHIFT, 0x28]  # ä: a letter key
+    assert _down(de.char_events("\u20ac", caps_lock=True)) == [ALTGR, 0x12]
+    assert [_down(g) for g in us.strokes("aB", caps_lock=True)] == [[SHIFT, 0x1E], [0x30]]
+
+
 def test_unknown_layout_and_untypable_text() -> None:
     with pytest.raises(LayoutError, match="unknown keyboard layout 'xx'"):
         get_layout("xx")

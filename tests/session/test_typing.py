@@ -313,6 +313,26 @@ async def test_a_guest_that_stops_answering_after_a_lost_stroke_gets_num_lock_ba
     assert not guest.num and guest.dropped == 0
 
 
+async def test_text_comes_out_as_asked_with_the_guests_caps_lock_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The guest has Caps Lock on (reported at connect): the text arrives in the case asked for,
+    through the confirmations' own Caps Lock strokes, and Caps Lock is left on."""
+    guest = SlowGuest(byte_time=0.001)
+    guest.caps = True
+    text = PRINTABLE * 2
+    inputs = Inputs(guest, key_scancode=False)
+    inputs.handle(sp.InputsInit(sp.KeyboardModifierFlags.CAPS_LOCK))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(guest.run, inputs)
+        await inputs.type_text(text)
+        await trio.sleep(5.0)
+        nursery.cancel_scope.cancel()
+    assert "".join(guest.text) == text and guest.dropped == 0
+    assert guest.caps and not guest.shift
+    assert inputs.key_pacer.mode is PacingMode.ECHO
+
+
 @asynccontextmanager
 async def _blind_after_an_unanswered_probe() -> AsyncIterator[tuple[SlowGuest, Inputs]]:
     """A guest that never reports LEDs, running, PRINTABLE typed at it (the probe unanswered:

@@ -284,9 +284,12 @@ class Inputs:
 
         The whole text is checked first (:class:`~spice_session.LayoutError`).
         Paced so that a guest with a small keyboard buffer loses nothing (see
-        :mod:`spice_session._typing`); fast servers get the keys in bursts.
+        :mod:`spice_session._typing`); fast servers get the keys in bursts.  With the
+        guest's Caps Lock on (as the server last reported it), letters still come out in
+        the case asked for, and Caps Lock stays on.
         """
-        for events in self.layout.strokes(text):
+        caps_lock = bool(self.modifiers & KeyboardModifierFlags.CAPS_LOCK)
+        for events in self.layout.strokes(text, caps_lock=caps_lock):
             await self.send_keys(events)
 
     async def key(self, combo: str, repeat: int = 1) -> None:

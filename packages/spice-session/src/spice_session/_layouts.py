@@ -82,20 +82,35 @@ class Layout:
     def can_type(self, char: str) -> bool:
         return char in self.chars or char in self.dead
 
-    def char_events(self, char: str) -> list[KeyEvent]:
-        """The key events that type ``char`` (a dead key's spacing character: the dead key, then space)."""
+    def char_events(self, char: str, *, caps_lock: bool = False) -> list[KeyEvent]:
+        """The key events that type ``char`` (a dead key's spacing character: the dead key, then space).
+
+        With ``caps_lock`` (the guest's Caps Lock on), a letter whose other case is on the
+        same key is typed with Shift the other way round, as Caps Lock turns it.
+        """
         if char in self.chars:
-            return _level_events(*self.chars[char])
+            code, level = self.chars[char]
+            if caps_lock and self._caps_turns(char, code, level):
+                level ^= 1
+            return _level_events(code, level)
         if char in self.dead:
             return _level_events(*self.dead[char]) + _level_events(_SPACE, 0)
         raise LayoutError(f"layout {self.name!r} has no key for {char!r}")
 
-    def strokes(self, text: str) -> list[list[KeyEvent]]:
-        """One group of key events per character; the whole text is checked before anything is returned."""
+    def _caps_turns(self, char: str, code: int, level: int) -> bool:
+        """Whether Caps Lock changes ``char``'s case: its other case is the same key, Shift flipped."""
+        other = char.swapcase()
+        return level in (0, 1) and other != char and self.chars.get(other) == (code, level ^ 1)
+
+    def strokes(self, text: str, *, caps_lock: bool = False) -> list[list[KeyEvent]]:
+        """One group of key events per character; the whole text is checked before anything is returned.
+
+        ``caps_lock``: the guest's Caps Lock is on (see :meth:`char_events`).
+        """
         for index, char in enumerate(text):
             if not self.can_type(char):
                 raise LayoutError(f"layout {self.name!r} has no key for {char!r} (index {index} of the text)")
-        return [self.char_events(char) for char in text]
+        return [self.char_events(char, caps_lock=caps_lock) for char in text]
 
     def key_code(self, name: str) -> int:
         """The set-1 code of one key: a key name (any case, ``-`` or ``_``) or a character of this layout."""
