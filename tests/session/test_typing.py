@@ -132,13 +132,23 @@ def _typed_exactly(guest: SlowGuest, text: str) -> None:
     assert not guest.shift and not guest.caps and not guest.num
 
 
-async def _type(guest: SlowGuest, text: str, drain: float = 5.0) -> Inputs:
-    inputs = Inputs(guest, key_scancode=False)
+@asynccontextmanager
+async def _running(
+    guest: SlowGuest, drain: float = 5.0, inputs: Inputs | None = None
+) -> AsyncIterator[Inputs]:
+    """``guest`` running with an :class:`Inputs` typing at it; after the block, ``drain``
+    seconds for it to read what is left, then it stops."""
+    inputs = inputs or Inputs(guest, key_scancode=False)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(guest.run, inputs)
-        await inputs.type_text(text)
+        yield inputs
         await trio.sleep(drain)
         nursery.cancel_scope.cancel()
+
+
+async def _type(guest: SlowGuest, text: str, drain: float = 5.0) -> Inputs:
+    async with _running(guest, drain) as inputs:
+        await inputs.type_text(text)
     return inputs
 
 
@@ -181,17 +191,13 @@ async def test_a_probe_answered_late_turns_blind_pacing_back_to_echo(
     """A guest too busy to switch its LED within the probe's second is not left blind for good."""
     guest = SlowGuest(byte_time=0.001, led_delay=1.5)  # reads a burst within the blind gap
     text = PRINTABLE
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 5.0) as inputs:
         await inputs.type_text(text[:40])
         assert inputs.key_pacer.mode is PacingMode.BLIND  # the probe went unanswered in time
         await trio.sleep(5.0)  # its two late reports come in
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await inputs.type_text(text[40:])
         assert inputs.key_pacer.mode is PacingMode.ECHO
-        await trio.sleep(5.0)
-        nursery.cancel_scope.cancel()
     _typed_exactly(guest, text)
 
 
@@ -228,9 +234,7 @@ async def test_a_confirmation_a_spoiled_guest_lost_turns_pacing_back_to_echo_whe
     back turn it to echo again (before, only the first probe's late answers did)."""
     guest = SpoiledLedGuest(byte_time=0.001)
     text = PRINTABLE
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 5.0) as inputs:
         await inputs.type_text(text[:40])
         assert inputs.key_pacer.mode is PacingMode.ECHO
         guest.spoil = True
@@ -241,8 +245,6 @@ async def test_a_confirmation_a_spoiled_guest_lost_turns_pacing_back_to_echo_whe
         assert inputs.key_pacer.mode is PacingMode.ECHO
         await inputs.type_text(text[60:])
         assert inputs.key_pacer.mode is PacingMode.ECHO
-        await trio.sleep(5.0)
-        nursery.cancel_scope.cancel()
     _typed_exactly(guest, text)
 
 
@@ -278,9 +280,7 @@ async def test_a_lost_stroke_putting_caps_lock_back_is_found_and_sent_again(
     typed meanwhile came out in the wrong case)."""
     guest = LossyGuest(byte_time=0.001)
     text = PRINTABLE
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 5.0) as inputs:
         await inputs.type_text(text[:40])
         guest.lose = True
         start = trio.current_time()
@@ -288,8 +288,6 @@ async def test_a_lost_stroke_putting_caps_lock_back_is_found_and_sent_again(
         assert guest.lost == 1
         assert trio.current_time() - start < 3.0  # one quiet second and the Num Lock question
         assert inputs.key_pacer.mode is PacingMode.ECHO
-        await trio.sleep(5.0)
-        nursery.cancel_scope.cancel()
     _typed_exactly(guest, text)
 
 
@@ -300,16 +298,12 @@ async def test_a_guest_that_stops_answering_after_a_lost_stroke_gets_num_lock_ba
     Lock back still goes, so the guest ends with Num Lock as it was."""
     guest = LossyGuest(byte_time=0.001)
     guest.mute_after = True
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 5.0) as inputs:
         await inputs.type_text(PRINTABLE[:40])
         guest.lose = True
         await inputs.type_text(PRINTABLE[40:])
         assert guest.lost == 1
         assert inputs.key_pacer.mode is PacingMode.BLIND
-        await trio.sleep(5.0)
-        nursery.cancel_scope.cancel()
     assert not guest.num and guest.dropped == 0
 
 
@@ -323,11 +317,8 @@ async def test_text_comes_out_as_asked_with_the_guests_caps_lock_on(
     text = PRINTABLE * 2
     inputs = Inputs(guest, key_scancode=False)
     inputs.handle(sp.InputsInit(sp.KeyboardModifierFlags.CAPS_LOCK))
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 5.0, inputs):
         await inputs.type_text(text)
-        await trio.sleep(5.0)
-        nursery.cancel_scope.cancel()
     assert "".join(guest.text) == text and guest.dropped == 0
     assert guest.caps and not guest.shift
     assert inputs.key_pacer.mode is PacingMode.ECHO
@@ -338,14 +329,11 @@ async def _blind_after_an_unanswered_probe() -> AsyncIterator[tuple[SlowGuest, I
     """A guest that never reports LEDs, running, PRINTABLE typed at it (the probe unanswered:
     blind pacing), and the server's guess after the probe come; the guest stops after the block."""
     guest = SlowGuest(echo=False, byte_time=0.0005)
-    inputs = Inputs(guest, key_scancode=False)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(guest.run, inputs)
+    async with _running(guest, 0.0) as inputs:
         await inputs.type_text(PRINTABLE)
         assert inputs.key_pacer.mode is PacingMode.BLIND
         await trio.sleep(3.0)
         yield guest, inputs
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_server_without_led_reports_stays_blind(autojump_clock: trio.testing.MockClock) -> None:

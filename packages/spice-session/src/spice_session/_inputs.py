@@ -404,9 +404,7 @@ class Inputs:
                 # the probe, or a confirmation a guest busy for SYNC_TIMEOUT lost: both
                 # strokes' echoes may come late and turn pacing back to echo
                 self._late_probe = (before, False)
-                async with self._lock:
-                    await self._channel.send(key_press(CAPS_LOCK))
-                    await self._channel.send(key_release(CAPS_LOCK))
+                await self._stroke(CAPS_LOCK)
             pacer.mode = PacingMode.BLIND
         await trio.sleep(BLIND_GAP)
         pacer.settled()
