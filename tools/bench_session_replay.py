@@ -81,21 +81,26 @@ def record(directory: Path, seconds: float) -> bool:
             start_new_session=True,
         )
         time.sleep(1.0)
-
-        async def watch() -> None:
-            async with ss.connect(f"spice://127.0.0.1:{port}") as session:
-                with trio.move_on_after(seconds):
-                    async for _ in session.events():
-                        pass
-
-        with spice_net.capture_to(directory):
-            trio.run(watch)
+        watch_captured(f"spice://127.0.0.1:{port}", seconds, directory)
     finally:
         if xterm is not None:
             xterm.terminate()
             xterm.wait()
         stop(xspice)
     return True
+
+
+def watch_captured(uri: str, seconds: float, directory: Path) -> None:
+    """A headless session on ``uri`` for ``seconds``, its channels captured into ``directory``."""
+
+    async def watch() -> None:
+        async with ss.connect(uri) as session:
+            with trio.move_on_after(seconds):
+                async for _ in session.events():
+                    pass
+
+    with spice_net.capture_to(directory):
+        trio.run(watch)
 
 
 def display_bytes(directory: Path) -> bytes:

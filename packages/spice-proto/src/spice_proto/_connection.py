@@ -830,7 +830,8 @@ class Connection:
             if self._eof:
                 raise self._truncated(f"message type {msg_type}", header_size + size)
             return NEED_DATA
-        body = bytes(buf[start:end])
+        with memoryview(buf) as view:
+            body = bytes(view[start:end])  # (slicing the bytearray would copy twice)
         if end > 65536 and end * 2 > len(buf):
             del buf[:end]
             end = 0
