@@ -19,10 +19,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from spice_cli._cli import build_parser
+from spice_cli._cli import _loading, build_parser
 
 #: an ``-X importtime`` line for a module that only a command needs
 COMMAND_MODULE = re.compile(rb"^import time:.*\| +(?:spice_(?:proto|net|session|server)|trio|numpy)\b", re.M)
@@ -89,6 +90,61 @@ def test_ctrl_c_exits_130_with_one_line(entry: list[str], argv: list[str], when:
     assert b"Traceback" not in err, err.decode(errors="replace")
     assert (code, err) == (130, b"spice: interrupted")
     assert not (tmp_path / "shot.png").exists()
+
+
+@pytest.fixture
+def python_sigint_handler() -> Iterator[None]:
+    """Python's own SIGINT handler in place for the test (as in ``spice``), then what was there."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
+def test_an_import_failure_a_ctrl_c_caused_is_the_interrupt() -> None:
+    """Ctrl+C while an extension module imports, which turns it into an ImportError of its own
+    (numpy's "PyCapsule_Import could not import module datetime", seen in CI): the interrupt."""
+    with pytest.raises(KeyboardInterrupt), _loading():
+        _import_failing_on_ctrl_c()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def _import_failing_on_ctrl_c() -> None:
+    """Ctrl+C, as an extension module's import makes it into an ImportError."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        raise ImportError('PyCapsule_Import could not import module "datetime"') from None
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
+def test_an_import_failure_without_ctrl_c_stays_what_it_is() -> None:
+    with pytest.raises(ImportError, match="no such thing"), _loading():
+        raise ImportError("no such thing")
+    with pytest.raises(KeyboardInterrupt), _loading():  # a plain interrupt passes as it is
+        signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_callers_own_sigint_handler_is_left_alone() -> None:
+    def handler(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        with pytest.raises(ImportError, match="of its own"), _loading():
+            _ctrl_c_then_a_failed_import()
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_then_a_failed_import() -> None:
+    """Ctrl+C (the caller's handler takes it), then an import failing for a reason of its own."""
+    signal.raise_signal(signal.SIGINT)
+    raise ImportError("a failure of its own")
 
 
 def test_help_imports_no_command() -> None:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import signal
 import sys
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import NoReturn, cast
 
 from . import __version__, _capture_cli
@@ -88,6 +92,39 @@ def _command_word(words: Sequence[str]) -> str | None:
     return None
 
 
+@contextmanager
+def _loading() -> Iterator[None]:
+    """A block that imports a command's modules: a failure after a Ctrl+C is the interrupt.
+
+    Python raises KeyboardInterrupt wherever the main thread is when Ctrl+C comes.  Inside an
+    extension module's import, the module may turn it into an ImportError of its own (numpy's
+    does when it comes while numpy's C code imports ``datetime``), which would be reported as
+    a crash with a traceback.  So Ctrl+C is noted as it is raised, and any error the block
+    then ends with becomes the KeyboardInterrupt.  Python's handler is wrapped only where it
+    is the one installed (a program calling in keeps its own), and put back after the block.
+    """
+    noted: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    ours = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if ours:
+        signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    except Exception:
+        if noted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if ours and signal.getsignal(signal.SIGINT) is note:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_command_line(argv: Sequence[str] | None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), import the command named and run it; the exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -97,7 +134,8 @@ def run_command_line(argv: Sequence[str] | None) -> int:
         # CPU); once loaded they are frozen (see below).
         gc.disable()
     try:
-        parser = build_parser([word] if (word := _command_word(words)) in COMMANDS else [])
+        with _loading():
+            parser = build_parser([word] if (word := _command_word(words)) in COMMANDS else [])
     finally:
         if argv is None:
             gc.freeze()
@@ -121,6 +159,7 @@ def run_command_line(argv: Sequence[str] | None) -> int:
         # as the process, so the cyclic collector stops walking it.  Full collections get
         # shorter and the exit (Ctrl+C included) takes 0.1-0.2 s instead of 0.5-1.3 s.
         gc.freeze()
-    from ._run import execute
+    with _loading():
+        from ._run import execute
 
     return execute(command, args, sys.stdout, sys.stderr)
