@@ -280,7 +280,7 @@ async def test_damage_is_drawn_at_once_while_the_loop_waits_for_a_held_frame(sdl
         start = trio.current_time()
         viewer._next_frame_at = start + 0.1  # drawn just now: the next frame time is 0.1 s away
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(viewer._wait, alarm, start + due_in)  # the SDL loop, waiting for it
+            nursery.start_soon(viewer._wait, alarm, start + due_in, start)  # the SDL loop, waiting for it
             await trio.sleep(0.02)
             await viewer.on_session_event(ss.events.Damage(0, sp.Rect(0, 0, 8, 8)))  # not a stream
         assert 0.09 <= trio.current_time() - start < 0.3  # at the next frame time, not the held frame's

@@ -533,3 +533,65 @@ async def test_min_read_interval_does_not_slow_a_large_message(mock_clock: trio.
     assert trio.current_time() - start < 0.005  # one interval at most, not 64 of them
     await client.aclose()
     await server.aclose()
+
+
+async def test_two_receivers_take_turns_and_each_message_goes_to_one_of_them() -> None:
+    """Receives of two tasks at once are served in turn (the receive lock, contended)."""
+    client, server = await linked()
+    got: list[int] = []
+
+    async def receive_one() -> None:
+        message = await client.receive()
+        assert isinstance(message, Notify)
+        got.append(message.what)
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive_one)
+            nursery.start_soon(receive_one)
+            await trio.testing.wait_all_tasks_blocked()  # one waits on the socket, one for its turn
+            for what in (1, 2):
+                await server.send(Notify(0, NotifySeverity.INFO, NotifyVisibility.LOW, what, "hi"))
+    assert sorted(got) == [1, 2]
+    await server.aclose()
+
+
+async def test_the_receive_lock_passes_in_order_and_skips_a_waiter_that_gave_up() -> None:
+    from spice_net._channel import _Turn
+
+    turn = _Turn()
+    order: list[str] = []
+
+    async def take(name: str, hold: trio.Event) -> None:
+        await turn.acquire()
+        order.append(name)
+        await hold.wait()
+        turn.release()
+
+    async def give_up(scope: trio.CancelScope) -> None:
+        with scope:
+            await turn.acquire()
+            order.append("gave up")  # never: cancelled while waiting
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            first, second = trio.Event(), trio.Event()
+            nursery.start_soon(take, "first", first)
+            await trio.testing.wait_all_tasks_blocked()
+            scope = trio.CancelScope()
+            nursery.start_soon(give_up, scope)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(take, "second", second)
+            await trio.testing.wait_all_tasks_blocked()
+            scope.cancel()
+            await trio.testing.wait_all_tasks_blocked()
+            assert order == ["first"]
+            first.set()
+            await trio.testing.wait_all_tasks_blocked()
+            assert order == ["first", "second"]
+            second.set()
+    with trio.CancelScope() as free:
+        free.cancel()
+        await turn.acquire()  # free: taken without a checkpoint, so not cancelled
+    turn.release()
+    assert not free.cancelled_caught

@@ -48,11 +48,6 @@ class HeldFrame:
     pixels: npt.NDArray[np.uint8]
 
 
-def _mm_diff(a: int, b: int) -> int:
-    d = (a - b) & 0xFFFFFFFF
-    return d - (1 << 32) if d & 0x80000000 else d
-
-
 class StreamFrames:
     """Stream frames of the primary surface held until their media time (``now`` reads the clock)."""
 
@@ -82,7 +77,8 @@ class StreamFrames:
         """Keep a copy of ``rect`` of ``surface`` until ``mm_time``; ``False`` (draw it now) when
         it is stamped too far ahead or the surface has no BGRX pixels.  ``frame``: what ``rect``
         holds, read-only (a stream Damage's ``pixels``), kept as it is instead of a copy."""
-        if surface.words is None or _mm_diff(mm_time, self._now()) > MAX_AHEAD_MS:
+        ahead = (mm_time - self._now()) & 0xFFFFFFFF
+        if surface.words is None or (ahead < 0x80000000 and ahead > MAX_AHEAD_MS):
             return False
         left, top = max(rect.left, 0), max(rect.top, 0)
         right, bottom = min(rect.right, surface.width), min(rect.bottom, surface.height)
@@ -93,7 +89,8 @@ class StreamFrames:
             copy = frame  # (not read from the surface: a frame the session kept back stays so)
         else:
             copy = surface.pixels[top:bottom, left:right].copy()
-        self.presenter.push(mm_time, HeldFrame(mm_time, Rect(left, top, right, bottom), copy))
+        inside = rect if whole else Rect(left, top, right, bottom)
+        self.presenter.push(mm_time, HeldFrame(mm_time, inside, copy))
         self.held_bytes += copy.nbytes
         return True
 
@@ -104,12 +101,16 @@ class StreamFrames:
         (:meth:`showable`): only one, so that no frame is dropped for being covered by one
         that was not due yet."""
         presenter = self.presenter
-        out = [frame for _, frame in presenter.due()]
-        self.held_bytes -= sum(f.pixels.nbytes for f in out)
+        out = []
+        for _, frame in presenter.due():
+            out.append(frame)
+            self.held_bytes -= frame.pixels.nbytes
         if not out and self.showable():
             out = self._first()
         while self.held_bytes > self.max_held_bytes and len(presenter):
             out += self._first()
+        if len(out) < 2:
+            return out  # (one a wake-up, mostly: nothing can cover it)
         shown = [f for i, f in enumerate(out) if not any(_covers(g.rect, f.rect) for g in out[i + 1 :])]
         self.dropped += len(out) - len(shown)
         return shown

@@ -246,7 +246,8 @@ class Viewer:
 
     @property
     def mouse_mode(self) -> MouseMode:
-        return MouseMode(self.session.mouse_mode)
+        mode = self.session.mouse_mode
+        return mode if isinstance(mode, MouseMode) else MouseMode(mode)
 
     # ------------------------------------------------------------------ top level
     async def run(self) -> None:
@@ -400,7 +401,7 @@ class Viewer:
             )
         )
         cached = self._areas.get(channel_id)
-        if cached is None or any(a is not b for a, b in zip(cached[0], inputs, strict=True)):
+        if cached is None or not _same(cached[0], inputs):
             cached = self._areas[channel_id] = (inputs, head_areas(display, channel_id))
         areas = cached[1]
         return areas[index] if index < len(areas) else Rect(0, 0, 0, 0)
@@ -423,7 +424,8 @@ class Viewer:
 
     def _frames_due_in(self) -> float | None:
         """Seconds until the SDL loop must wake for a held stream frame; ``None`` when none is held."""
-        return self.frames.wait_s() if self.frames is not None else None
+        timing = self.frames.timing() if self.frames is not None else None
+        return None if timing is None else timing[1]
 
     def _held_frames(self, now: float) -> tuple[bool, float] | None:
         """(whether a held stream frame is shown on this wake-up: due within ``EARLY_MS`` and a
@@ -692,18 +694,17 @@ class Viewer:
                     due_at = max(now + frames_in, last_frame + _FRAME)
                     frame_at = min(frame_at if frame_at is not None else math.inf, due_at)
                 alarm.watch(fd)
-                await self._wait(alarm, frame_at)
+                await self._wait(alarm, frame_at, now)
             else:
                 await trio.sleep(0)
 
-    async def _wait(self, alarm: Alarm, frame_at: float | None) -> None:
+    async def _wait(self, alarm: Alarm, frame_at: float | None, now: float) -> None:
         """Until the display connection has input, or the next frame is due (``frame_at``), or
         the session has something new to show (its damage sets the alarm to the next frame
         time, a stream frame held back to that frame's time): none of these wake-ups
         is a cancellation (trio's deadlines are).  Idle, SDL is polled every :data:`_IDLE`
         seconds for :data:`_SETTLE` seconds after the last news, then not at all: an idle
-        viewer costs no CPU."""
-        now = trio.current_time()
+        viewer costs no CPU.  ``now``: ``trio.current_time()`` as the caller last read it."""
         deadline = frame_at
         if deadline is None:
             window = self.window
@@ -720,8 +721,9 @@ class Viewer:
             await alarm.wait(deadline)
         finally:
             self._waiting = False
-        if trio.current_time() < deadline:  # the connection or the session has news
-            self._news_at = trio.current_time()
+        woken = trio.current_time()
+        if woken < deadline:  # the connection or the session has news
+            self._news_at = woken
 
     def _wake(self) -> None:
         """Look at SDL again now: an X call made outside the SDL loop may have read events."""
@@ -981,3 +983,8 @@ class _SdlClipboard:
             set_clipboard_text(text)
         finally:
             self._wake()
+
+
+def _same(old: tuple[object, object, object], new: tuple[object, object, object]) -> bool:
+    """Whether a head-area cache's inputs are the very objects they were."""
+    return old[0] is new[0] and old[1] is new[1] and old[2] is new[2]

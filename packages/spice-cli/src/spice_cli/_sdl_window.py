@@ -325,10 +325,17 @@ _REDRAW = frozenset(
 _exposed: set[int] = set()
 
 
-def _clip(rect: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    x, y, w, h = rect
-    left, top = max(x, 0), max(y, 0)
-    return left, top, min(x + w, width) - left, min(y + h, height) - top
+def _clipped(
+    rects: list[tuple[int, int, int, int]], width: int, height: int
+) -> list[tuple[int, int, int, int]]:
+    """The parts of ``rects`` (x, y, w, h) inside a ``width`` x ``height`` framebuffer, but empty ones."""
+    out = []
+    for x, y, w, h in rects:
+        left, top = max(x, 0), max(y, 0)
+        w, h = min(x + w, width) - left, min(y + h, height) - top
+        if w > 0 and h > 0:
+            out.append((left, top, w, h))
+    return out
 
 
 def poll_events(limit: int = 256) -> list[InputEvent]:
@@ -462,6 +469,11 @@ class Window:
         self._events_queued: Callable[[], bool] = lambda: False
         self._repaint = True
         self._painted_size = (0, 0)
+        #: The last :meth:`_letterbox`: (framebuffer w, h, image w, h) and its box.
+        self._box_key: tuple[int, int, int, int] | None = None
+        self._box = Box(0, 0, 0, 0)
+        #: The framebuffer's pixels as an array, with the (address, pitch, height) it is for.
+        self._framebuffer_view: tuple[tuple[int, int, int], npt.NDArray[np.uint8]] | None = None
         self.width = 0
         self.height = 0
         self.fullscreen = False
@@ -545,19 +557,27 @@ class Window:
         h, w = patch.shape[:2]
         if self._repaint or self._cursor_drawn is not None or self._id in _exposed:
             return False
-        if any(x < dx + dw and dx < x + w and y < dy + dh and dy < y + h for dx, dy, dw, dh in self._damage):
+        damage = self._damage
+        if damage and any(
+            x < dx + dw and dx < x + w and y < dy + dh and dy < y + h for dx, dy, dw, dh in damage
+        ):
             return False  # blitted from the image at present: it would cover the patch
         fb = self._framebuffer()
         if (fb.w, fb.h) != self._painted_size or fb.format.contents.format != sdl2.SDL_PIXELFORMAT_RGB888:
             return False
-        box = letterbox(fb.w, fb.h, self.width, self.height)
+        box = self._letterbox(fb.w, fb.h)
         if (box.w, box.h) != (self.width, self.height) or fb.pitch % 4:
             return False  # scaled: drawn from the image
         pending = self._in_framebuffer_only
         if pending is not None and (pending[0].shape, pending[1], pending[2]) != (patch.shape, x, y):
             self._settle()  # another rectangle: the image takes it now
-        memory = (ctypes.c_uint8 * (fb.pitch * fb.h)).from_address(fb.pixels)
-        pixels = np.frombuffer(memory, np.uint8).reshape(fb.h, fb.pitch // 4, 4)
+        where = (fb.pixels, fb.pitch, fb.h)
+        view = self._framebuffer_view
+        if view is None or view[0] != where:  # the framebuffer's pixels as an array, once per framebuffer
+            memory = (ctypes.c_uint8 * (fb.pitch * fb.h)).from_address(fb.pixels)
+            array = np.frombuffer(memory, np.uint8).reshape(fb.h, fb.pitch // 4, 4)
+            view = self._framebuffer_view = (where, array)
+        pixels = view[1]
         pixels[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
         self._in_framebuffer_only = (patch, x, y)
         self._sent.append((box.x + x, box.y + y, w, h))
@@ -570,6 +590,13 @@ class Window:
             patch, x, y = pending
             h, w = patch.shape[:2]
             self._image[y : y + h, x : x + w] = patch
+
+    def _letterbox(self, out_w: int, out_h: int) -> Box:
+        """:func:`letterbox` of the image in an ``out_w`` x ``out_h`` framebuffer (the last one kept)."""
+        key = (out_w, out_h, self.width, self.height)
+        if key != self._box_key:
+            self._box_key, self._box = key, letterbox(out_w, out_h, self.width, self.height)
+        return self._box
 
     def _framebuffer(self) -> sdl2.SDL_Surface:
         surface = sdl2.SDL_GetWindowSurface(self._window)
@@ -640,7 +667,7 @@ class Window:
         """
         fb = self._framebuffer()
         size = (fb.w, fb.h)
-        box = letterbox(fb.w, fb.h, self.width, self.height)
+        box = self._letterbox(fb.w, fb.h)
         scaled = (box.w, box.h) != (self.width, self.height)
         exposed = self._id in _exposed
         _exposed.discard(self._id)
@@ -680,10 +707,11 @@ class Window:
         self._damage = []
         self._repaint = False
         self._painted_size = size
-        rects = [_clip(r, fb.w, fb.h) for r in out]
-        rects = [r for r in rects if r[2] > 0 and r[3] > 0]
+        rects = _clipped(out, fb.w, fb.h)
         if rects:
-            array = (sdl2.SDL_Rect * len(rects))(*(sdl2.SDL_Rect(*r) for r in rects))
+            array = (sdl2.SDL_Rect * len(rects))()
+            for item, (x, y, w, h) in zip(array, rects, strict=True):
+                item.x, item.y, item.w, item.h = x, y, w, h
             if sdl2.SDL_UpdateWindowSurfaceRects(self._window, array, len(rects)) != 0:
                 raise _fail("cannot update the window")
 

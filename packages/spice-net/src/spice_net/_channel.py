@@ -38,13 +38,37 @@ def _describe(exc: BaseException) -> str:
     return f"{exc} ({cause})" if cause and str(cause) else str(exc) or type(exc).__name__
 
 
-async def _acquire(lock: trio.Lock) -> None:
-    """Take ``lock``, without a scheduler round when it is free (``trio.Lock.acquire`` always
-    yields: three of the four rounds a socket read of the receive path cost)."""
-    try:
-        lock.acquire_nowait()
-    except trio.WouldBlock:
-        await lock.acquire()
+class _Turn:
+    """A lock taken in turn: free, taking it makes no trio call; contended, the takers wait in
+    a parking lot and the lock passes straight to the first of them.
+
+    ``trio.Lock`` costs about a dozen Python calls to take and give back even when free (the
+    current task looked up twice, a parking-lot breaker added and removed); the receive path
+    takes one per message.
+    """
+
+    __slots__ = ("_held", "_lot", "_waiting")
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting = 0
+        self._lot = trio.lowlevel.ParkingLot()
+
+    async def acquire(self) -> None:
+        if not self._held:
+            self._held = True
+            return
+        self._waiting += 1
+        try:
+            await self._lot.park()  # woken by release(): the lock is ours, still held
+        finally:
+            self._waiting -= 1
+
+    def release(self) -> None:
+        if self._waiting:
+            self._lot.unpark()
+        else:
+            self._held = False
 
 
 class _StreamIO:
@@ -53,7 +77,7 @@ class _StreamIO:
     def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
         self.stream = stream
         self.conn = conn
-        self._send_lock = trio.Lock()
+        self._send_lock = _Turn()
         self._send_error: ChannelClosed | None = None
         self._eof = False
         self.bytes_sent = 0
@@ -71,7 +95,7 @@ class _StreamIO:
         them: Wireshark's SPICE dissector reads them only from separate segments)."""
         if self._send_error is None and not self.conn.has_data_to_send:
             return  # nothing queued (most reads): no lock taken
-        await _acquire(self._send_lock)
+        await self._send_lock.acquire()
         try:
             data = self.conn.data_to_send()
             if self._send_error is not None:
@@ -156,7 +180,7 @@ class BaseChannel:
 
     def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
         self._io = _StreamIO(stream, conn)
-        self._recv_lock = trio.Lock()
+        self._recv_lock = _Turn()
         self._inbox: deque[MessageReceived] = deque()
         self._peer_closed = False
         self._closed = False
@@ -251,7 +275,7 @@ class BaseChannel:
         while not self._inbox:
             if self._peer_closed:
                 raise ChannelClosed("peer closed the connection")
-            await _acquire(self._recv_lock)
+            await self._recv_lock.acquire()
             try:
                 if not self._inbox and not self._peer_closed:
                     await self._pump()
@@ -344,7 +368,7 @@ class ServerChannel(BaseChannel):
             self._check_open()
             if self._peer_closed or conn.state is not ConnectionState.MESSAGES:
                 raise ChannelClosed("peer closed the connection")
-            await _acquire(self._recv_lock)
+            await self._recv_lock.acquire()
             try:
                 if not conn.may_send and not self._peer_closed:
                     await self._pump()

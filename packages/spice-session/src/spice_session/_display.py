@@ -297,7 +297,11 @@ class Display:
 
     @property
     def _first(self) -> DisplayChannelState | None:
-        return self.channels[min(self.channels)] if self.channels else None
+        channels = self.channels
+        first = channels.get(0)  # the first display channel nearly always (ids start at 0)
+        if first is None and channels:
+            first = channels[min(channels)]
+        return first
 
     @property
     def surfaces(self) -> dict[int, Surface]:
@@ -306,8 +310,11 @@ class Display:
 
     @property
     def primary(self) -> Surface | None:
-        first = self._first
-        return first.primary if first is not None else None
+        # read several times a stream frame: the first channel's primary, in one call
+        first = self.channels.get(0) or self._first
+        if first is None or first._primary_id is None:
+            return None
+        return first.surfaces.get(first._primary_id)
 
     @property
     def monitors(self) -> tuple[Head, ...]:

@@ -18,11 +18,6 @@ __all__ = ["MediaPresenter"]
 T = TypeVar("T")
 
 
-def _mm_diff(a: int, b: int) -> int:
-    d = (a - b) & 0xFFFFFFFF
-    return d - (1 << 32) if d & 0x80000000 else d
-
-
 class MediaPresenter(Generic[T]):
     """At most ``limit`` items ordered by media time; what is due comes out in time order.
 
@@ -44,29 +39,32 @@ class MediaPresenter(Generic[T]):
     def __len__(self) -> int:
         return len(self._heap)
 
-    def _key(self, time: int) -> int:
-        """``time`` as a signed offset from the first item's, so wrapping u32 times still sort."""
+    # The u32 media-time differences are worked out in line: these run several times a frame.
+    def push(self, time: int, item: T) -> None:
+        late = (self._now() - time - self.delay_ms) & 0xFFFFFFFF
+        if late and not late & 0x80000000:
+            self.late += 1
         if self._base is None:
             self._base = time
-        return _mm_diff(time, self._base)
-
-    def push(self, time: int, item: T) -> None:
-        if _mm_diff(self._now(), (time + self.delay_ms) & 0xFFFFFFFF) > 0:
-            self.late += 1
-        heapq.heappush(self._heap, (self._key(time), next(self._order), item))
+        key = (time - self._base) & 0xFFFFFFFF
+        heapq.heappush(self._heap, (key - ((key & 0x80000000) << 1), next(self._order), item))
 
     def due(self) -> list[tuple[int, T]]:
         """The items whose time (plus the delay) has come, oldest first, as (media time, item)."""
         out: list[tuple[int, T]] = []
-        now = self._now()
-        while self._heap:
-            key, _, item = self._heap[0]
-            time = (key + (self._base or 0)) & 0xFFFFFFFF
-            if _mm_diff(now, (time + self.delay_ms) & 0xFFFFFFFF) < 0 and len(self._heap) <= self.limit:
-                break
-            if _mm_diff(now, (time + self.delay_ms) & 0xFFFFFFFF) < 0:
+        heap = self._heap
+        if not heap:
+            return out
+        now, base, delay = self._now(), self._base or 0, self.delay_ms
+        while heap:
+            key, _, item = heap[0]
+            time = (key + base) & 0xFFFFFFFF
+            early = (now - time - delay) & 0x80000000  # not due yet
+            if early:
+                if len(heap) <= self.limit:
+                    break
                 self.early += 1
-            heapq.heappop(self._heap)
+            heapq.heappop(heap)
             out.append((time, item))
         return out
 
@@ -74,5 +72,5 @@ class MediaPresenter(Generic[T]):
         """Seconds until the next item is due (0 if one is), ``None`` when empty."""
         if not self._heap:
             return None
-        time = (self._heap[0][0] + (self._base or 0)) & 0xFFFFFFFF
-        return max(0.0, _mm_diff((time + self.delay_ms) & 0xFFFFFFFF, self._now()) / 1000.0)
+        ahead = (self._heap[0][0] + (self._base or 0) + self.delay_ms - self._now()) & 0xFFFFFFFF
+        return 0.0 if ahead & 0x80000000 else ahead / 1000.0
