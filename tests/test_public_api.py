@@ -202,8 +202,8 @@ SPICE_NET = _names(
     "__version__"
 )
 SPICE_NET_LOWLEVEL = _names(
-    "BaseChannel Alarm nap DEFAULT_PROXY_PORT open_tunnel TicketKey encrypt_ticket subject_matches "
-    "error_leaves sasl_users single_error CAPTURE_PORT Segment channel_of tap_stream"
+    "BaseChannel Alarm clock_reader nap DEFAULT_PROXY_PORT open_tunnel TicketKey encrypt_ticket "
+    "subject_matches error_leaves sasl_users single_error CAPTURE_PORT Segment channel_of tap_stream"
 )
 
 SPICE_SERVER = _names(

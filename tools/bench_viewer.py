@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +99,21 @@ def listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def xvfb_display(logs: Path) -> Iterator[dict[str, str]]:
+    """An Xvfb of :data:`XVFB_SIZE` for the block; yields the environment of programs shown on it."""
+    number = free_display()
+    argv = ["Xvfb", f":{number}", "-screen", "0", XVFB_SIZE, "-nolisten", "tcp", "-noreset"]
+    xvfb = start(argv, logs, "xvfb")
+    try:
+        wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
+        env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
+        env.pop("WAYLAND_DISPLAY", None)
+        yield env
+    finally:
+        stop(xvfb)
 
 
 def start(

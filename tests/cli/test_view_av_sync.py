@@ -246,10 +246,10 @@ async def test_a_held_frame_wakes_the_idle_loop_once_at_its_time(sdl: None) -> N
             rings.append(trio.current_time())
             super().ring()
 
-        def ring_at(self, deadline: float) -> None:
+        def ring_at(self, deadline: float, now: float | None = None) -> None:
             if deadline <= trio.current_time():  # a ring now, said as a time
                 rings.append(trio.current_time())
-            super().ring_at(deadline)
+            super().ring_at(deadline, now)
 
     box = sp.Rect(8, 4, 24, 20)
     with Counting() as alarm, trio.fail_after(5):

@@ -186,3 +186,18 @@ async def test_nap_sleeps() -> None:
         start = trio.current_time()
         await nap(seconds)
         assert trio.current_time() - start >= seconds
+
+
+def test_clock_reader_reads_the_running_clock_and_outside_a_run_is_trio_current_time() -> None:
+    from spice_net.lowlevel import clock_reader
+
+    assert clock_reader() is trio.current_time  # no run: trio's function (raises when called)
+    clock = trio.testing.MockClock()
+
+    async def main() -> None:
+        now = clock_reader()
+        assert now() == trio.current_time()
+        clock.jump(12.5)
+        assert now() == trio.current_time() == clock.current_time()
+
+    trio.run(main, clock=clock)

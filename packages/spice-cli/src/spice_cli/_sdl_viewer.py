@@ -16,7 +16,7 @@ import numpy as np
 import spice_net
 import spice_session as ss
 import trio
-from spice_net.lowlevel import Alarm
+from spice_net.lowlevel import Alarm, clock_reader
 from spice_proto import AgentDisplayConfig, ChannelType, MouseButton, MouseMode, Rect
 from spice_session.events import merge_rect
 
@@ -143,6 +143,8 @@ class Viewer:
         self._waiting = False
         #: The earliest time the loop draws again (at most one frame per :data:`_FRAME`).
         self._next_frame_at = -math.inf
+        #: ``trio.current_time`` (the run's clock's own method once the SDL loop runs: one call).
+        self._now: Callable[[], float] = trio.current_time
         #: head_areas of each channel, with what they were worked out from (see _area).
         self._areas: dict[int, tuple[tuple[object, object, object], list[Rect]]] = {}
         #: When the window or the session last had news (trio's clock; see :meth:`_wait`).
@@ -376,14 +378,14 @@ class Viewer:
             alarm.ring_at(self._next_frame_at)
             self._waiting = False  # once: the events until the loop runs need not ring it again
             return
-        now = trio.current_time()
+        now = self._now()
         held = self._held_frames(now)
         if held is None:
             return
         show_now, wake_in = held
         # awake anyway: a frame due soon is shown now; else the loop wakes once, when the
         # first must be shown (its time plus LATE_MS)
-        alarm.ring_at(now if show_now else now + wake_in)
+        alarm.ring_at(now if show_now else now + wake_in, now)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -643,6 +645,7 @@ class Viewer:
 
     # ------------------------------------------------------------------ SDL side
     async def _sdl_loop(self) -> None:
+        self._now = clock_reader()
         with Alarm() as alarm:
             self._alarm = alarm
             try:
@@ -660,7 +663,7 @@ class Viewer:
                 await self.on_input(event)
                 if self.closing():
                     return
-            now = trio.current_time()
+            now = self._now()
             overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
             held = self._held_frames(now)
             frames_in = None if held is None else held[1]
@@ -681,7 +684,7 @@ class Viewer:
                 self._next_frame_at = now + _FRAME
                 pending = False
                 # the frames shown are gone: when is the next one due, from now
-                now, frames_in = trio.current_time(), self._frames_due_in()
+                now, frames_in = self._now(), self._frames_due_in()
             if self.window is not None and self.window is not fd_window:  # a new window (too)
                 fd, fd_window = self.window.event_fd(), self.window
             if events:
@@ -721,7 +724,7 @@ class Viewer:
             await alarm.wait(deadline)
         finally:
             self._waiting = False
-        woken = trio.current_time()
+        woken = self._now()
         if woken < deadline:  # the connection or the session has news
             self._news_at = woken
 

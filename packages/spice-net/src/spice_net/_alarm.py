@@ -15,6 +15,7 @@ import math
 import os
 import select
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -61,10 +62,20 @@ def _timerfd_functions() -> tuple[Any, Any] | None:
     return _timerfd
 
 
-def _real_clock() -> bool:
-    """Whether trio runs on its system clock (a test's MockClock has a time of its own, which a
+def _real_clock(clock: trio.abc.Clock) -> bool:
+    """Whether ``clock`` is trio's system clock (a test's MockClock has a time of its own, which a
     timerfd would not follow)."""
-    return type(trio.lowlevel.current_clock()).__name__ == "SystemClock"
+    return type(clock).__name__ == "SystemClock"
+
+
+def clock_reader() -> Callable[[], float]:
+    """``trio.current_time`` as one call: the running trio clock's own ``current_time`` (outside
+    a run, ``trio.current_time`` itself).  What reads the time several times a video frame binds
+    this once; the run's clock does not change while it runs."""
+    try:
+        return trio.lowlevel.current_clock().current_time
+    except RuntimeError:
+        return trio.current_time
 
 
 class Alarm:
@@ -134,10 +145,11 @@ class Alarm:
         if self._scope is not None:
             self._scope.cancel()
 
-    def ring_at(self, deadline: float) -> None:
+    def ring_at(self, deadline: float, now: float | None = None) -> None:
         """Wake the task waiting now at ``deadline`` (trio's clock) if its own deadline is later,
         or make the next wait end by then: one wake-up at the time something is due, instead of
-        a ring now and a second wait until then."""
+        a ring now and a second wait until then.  ``now``: ``trio.current_time()``, when the
+        caller has just read it."""
         if self._closed:
             return
         until = self._until
@@ -150,7 +162,7 @@ class Alarm:
         if self._scope is not None:
             self._scope.deadline = deadline
         elif self._epoll is not None:
-            delay = deadline - trio.current_time()
+            delay = deadline - (trio.current_time() if now is None else now)
             if delay > 0:
                 self._arm(delay)
             else:
@@ -165,16 +177,17 @@ class Alarm:
         deadline, self._soon = min(deadline, self._soon), math.inf
         self._until = deadline
         try:
-            if self._epoll is None or not _real_clock():
+            clock = trio.lowlevel.current_clock()
+            if self._epoll is None or not _real_clock(clock):
                 await self._wait_portably(deadline)
             else:
-                await self._wait_natively(deadline)
+                await self._wait_natively(deadline, clock.current_time())
         finally:
             self._until = None
 
-    async def _wait_natively(self, deadline: float) -> None:
+    async def _wait_natively(self, deadline: float, now: float) -> None:
         assert self._epoll is not None
-        delay = deadline - trio.current_time()
+        delay = deadline - now
         if delay <= 0:
             self._drain()
             await trio.lowlevel.checkpoint()

@@ -21,7 +21,7 @@ from spice_proto import (
     UnknownMessage,
 )
 
-from ._alarm import nap
+from ._alarm import clock_reader, nap
 from ._errors import ChannelClosed, ProtocolViolation
 
 __all__ = ["BaseChannel", "Channel", "ServerChannel"]
@@ -86,6 +86,8 @@ class _StreamIO:
         self._last_read = -float("inf")
         self._last_read_size = 0
         self._last_read_waited = False
+        #: ``trio.current_time`` in one call (read several times a message).
+        self.now = clock_reader()
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -144,10 +146,10 @@ class _StreamIO:
             if self.min_read_interval and self._last_read_size < _BIG_READ and not self._last_read_waited:
                 # Data came in less than the interval ago: let more arrive and take it in one
                 # read (a wake-up costs more than the small messages a flood comes in).
-                wait = self._last_read + self.min_read_interval - trio.current_time()
+                wait = self._last_read + self.min_read_interval - self.now()
                 if wait > 0:
                     await nap(wait)  # a timed wake-up without a cancellation
-            asked = trio.current_time() if self.min_read_interval else 0.0
+            asked = self.now() if self.min_read_interval else 0.0
             try:
                 data = await self.stream.receive_some(_RECEIVE_SIZE)
             except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
@@ -157,7 +159,7 @@ class _StreamIO:
             if not data:
                 self._eof = True
             elif self.min_read_interval:
-                self._last_read = trio.current_time()
+                self._last_read = self.now()
                 self._last_read_size = len(data)
                 # The socket stayed empty longer than the interval: no flood (a video stream's
                 # frame every 40 ms, say), so waiting before the next read would gather
@@ -254,7 +256,7 @@ class BaseChannel:
     async def _pump(self) -> None:
         """Read until at least one event is processed (caller holds the receive lock)."""
         events = await self._io.next_events()
-        now = trio.current_time()  # one batch, one arrival time
+        now = self._io.now()  # one batch, one arrival time
         for event in events:
             if isinstance(event, MessageReceived):
                 self.messages_received += 1

@@ -10,7 +10,7 @@ error out of a nursery."""
 from ._channel import BaseChannel as BaseChannel
 
 # --- Cheap wake-ups (no cancellation per timed wake-up)
-from ._alarm import Alarm as Alarm, nap as nap
+from ._alarm import Alarm as Alarm, clock_reader as clock_reader, nap as nap
 
 # --- HTTP CONNECT tunnels
 from ._proxy import DEFAULT_PROXY_PORT as DEFAULT_PROXY_PORT, open_tunnel as open_tunnel

@@ -185,6 +185,7 @@ class Session:
         self._display_changed = trio.Event()
         self._display_waiters = 0  # tasks in _display_change
         self._last_display_change = -math.inf
+        self._now = spice_net.lowlevel.clock_reader()  # trio.current_time in one call
         self._events = EventStream()
         self._stats = StatsCollector(self)
         #: The guest agent: presence, capabilities, monitors config (see :class:`Agent`).
@@ -393,7 +394,7 @@ class Session:
         derived = state.handle(message)
         self._stats.display_handled(time.perf_counter() - started)
         if derived or isinstance(message, DisplaySurfaceCreate):
-            self._last_display_change = trio.current_time()
+            self._last_display_change = self._now()
             if self._display_waiters:  # waiters wait at once: none, no news
                 self._display_changed.set()
                 self._display_changed = trio.Event()
