@@ -357,6 +357,41 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
     viewer.window.close()
 
 
+def _note_shown(frames: StreamFrames, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, int]]:
+    """(trio time, media time) of each held frame as it is shown (the list fills as it runs)."""
+    shown: list[tuple[float, int]] = []
+    due = frames.due
+
+    def noted_due() -> list[HeldFrame]:
+        out = due()
+        shown.extend((trio.current_time(), f.mm_time) for f in out)
+        return out
+
+    monkeypatch.setattr(frames, "due", noted_due)
+    return shown
+
+
+async def _stream_held_100ms(
+    viewer: Viewer,
+    clock: Clock,
+    primary: ss.Surface,
+    origin: tuple[float, int],
+    stamps: list[int],
+    arrivals: list[float],
+) -> None:
+    """40 stream frames at 25 frames/s, each stamped 100 ms ahead of the media clock, which
+    follows trio's from ``origin`` (trio time, media time); their stamps and arrival times
+    are appended to ``stamps`` and ``arrivals``."""
+    start, start_mm = origin
+    for i in range(40):
+        clock.t = start_mm + round((trio.current_time() - start) * 1000)
+        primary.pixels[4:20, 8:24, :3] = (i * 6, 255 - i * 6, 0)
+        stamps.append(clock.t + 100)
+        arrivals.append(trio.current_time())
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=stamps[-1]))
+        await trio.sleep(0.04)
+
+
 @pytest.mark.interop
 async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
     x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
@@ -368,26 +403,12 @@ async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
     start, start_mm = trio.current_time(), clock.t
     frames = viewer.frames
     assert frames is not None
-    arrivals: list[float] = []
-    shown: list[tuple[float, int]] = []
-    due = frames.due
-
-    def noted_due() -> list[HeldFrame]:
-        out = due()
-        shown.extend((trio.current_time(), f.mm_time) for f in out)
-        return out
-
-    monkeypatch.setattr(frames, "due", noted_due)
+    shown = _note_shown(frames, monkeypatch)
     stamps: list[int] = []
+    arrivals: list[float] = []
 
     async def stream() -> None:
-        for i in range(40):
-            clock.t = start_mm + round((trio.current_time() - start) * 1000)
-            primary.pixels[4:20, 8:24, :3] = (i * 6, 255 - i * 6, 0)
-            stamps.append(clock.t + 100)
-            arrivals.append(trio.current_time())
-            await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=stamps[-1]))
-            await trio.sleep(0.04)
+        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, arrivals)
         await trio.sleep(0.2)  # the last ones come out on their own wake-ups
 
     with trio.fail_after(20):
@@ -402,6 +423,55 @@ async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
     ]
     assert viewer.window is not None
     viewer.window.close()
+
+
+@pytest.mark.interop
+async def test_a_frame_shown_on_an_arrival_costs_the_sdl_loop_no_wake_up(
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames held 100 ms at 25 frames/s are drawn from the session's task as later frames
+    arrive, while the SDL loop sleeps on: it looks at SDL a few times in all, not once a frame
+    (before: the arrival rang the loop, one more scheduler round a frame)."""
+    polls = _count_polls(monkeypatch)
+    viewer, clock, primary = await _viewer_on_clock()
+    start, start_mm = trio.current_time(), clock.t
+    frames = viewer.frames
+    assert frames is not None
+    noted = _note_shown(frames, monkeypatch)
+    stamps: list[int] = []
+
+    async def stream() -> None:
+        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, [])
+
+    with trio.fail_after(20):
+        async with _sdl_loop_running(viewer, clock, start, start_mm):
+            polls.clear()
+            await stream()
+    shown = [t for _, t in noted]
+    assert shown == stamps[: len(shown)] and len(shown) >= 35 and frames.dropped == 0
+    # the loop still wakes while SDL news settles (_SETTLE) and for what it must do itself
+    assert len(polls) <= 0.25 * len(shown) + 8, (len(polls), len(shown))
+    assert viewer.window is not None
+    viewer.window.close()
+
+
+async def test_a_draw_from_the_sessions_task_that_fails_is_raised_by_the_sdl_loop(sdl: None) -> None:
+    viewer, clock, _ = await _viewer_on_clock()
+    window = viewer.window
+    assert window is not None
+
+    def broken_put(*args: object) -> None:
+        raise RuntimeError("the window went away")
+
+    window.put = broken_put  # type: ignore[method-assign]
+    with Alarm() as alarm, trio.fail_after(5):
+        viewer._alarm, viewer._waiting = alarm, True  # what the SDL loop's wait sets
+        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=clock.t))
+        assert viewer._draw_error is not None
+        viewer._alarm, viewer._waiting = None, False
+        with pytest.raises(RuntimeError, match="the window went away"):
+            await viewer._sdl_steps(alarm)
+    window.close()
 
 
 @pytest.mark.interop

@@ -201,3 +201,26 @@ def test_clock_reader_reads_the_running_clock_and_outside_a_run_is_trio_current_
         assert now() == trio.current_time() == clock.current_time()
 
     trio.run(main, clock=clock)
+
+
+@pytest.mark.parametrize("portable", WAYS)
+async def test_reschedule_moves_the_wait_going_on_later_or_earlier_and_else_does_nothing(
+    portable: bool,
+) -> None:
+    with Alarm(portable=portable) as alarm, trio.fail_after(5):
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(alarm.wait, start + 0.05)
+            await trio.sleep(0.01)
+            alarm.reschedule(start + 0.3)  # later than it would have
+        assert 0.28 <= trio.current_time() - start < 1.5
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(alarm.wait, start + 30)
+            await trio.sleep(0.01)
+            alarm.reschedule(start + 0.05)  # earlier
+        assert trio.current_time() - start < 1.5
+        alarm.reschedule(trio.current_time() - 1)  # nobody waits: nothing to move
+        start = trio.current_time()
+        await alarm.wait(start + 0.1)
+        assert trio.current_time() - start >= 0.09

@@ -145,6 +145,10 @@ class Viewer:
         self._next_frame_at = -math.inf
         #: ``trio.current_time`` (the run's clock's own method once the SDL loop runs: one call).
         self._now: Callable[[], float] = trio.current_time
+        #: When the loop's wait going on ends (set by :meth:`_wait`, moved by :meth:`_show_held_now`).
+        self._wait_until = math.inf
+        #: A draw made from the session's task failed: raised in the SDL loop.
+        self._draw_error: Exception | None = None
         #: head_areas of each channel, with what they were worked out from (see _area).
         self._areas: dict[int, tuple[tuple[object, object, object], list[Rect]]] = {}
         #: When the window or the session last had news (trio's clock; see :meth:`_wait`).
@@ -361,7 +365,7 @@ class Viewer:
 
     def _ring_for_news(self) -> None:
         """Wake the SDL loop's wait when there is something to draw (at the next frame time),
-        or at the time of the first held stream frame."""
+        or at the time of the first held stream frame; a held frame due now is shown at once."""
         alarm = self._alarm  # the SDL loop's wait: only then is anything to look at
         if not self._waiting or alarm is None:
             return
@@ -383,9 +387,29 @@ class Viewer:
         if held is None:
             return
         show_now, wake_in = held
-        # awake anyway: a frame due soon is shown now; else the loop wakes once, when the
-        # first must be shown (its time plus LATE_MS)
-        alarm.ring_at(now if show_now else now + wake_in, now)
+        if show_now:  # awake anyway: a frame due soon is shown now
+            self._show_held_now(alarm, now)
+        else:  # the loop wakes once, when the first must be shown (its time plus LATE_MS)
+            alarm.ring_at(now + wake_in, now)
+
+    def _show_held_now(self, alarm: Alarm, now: float) -> None:
+        """Draw the held stream frame due now from the session's task, while the SDL loop
+        waits: the wake-up that brought the next frame shows this one, without a wake-up of
+        the loop (its wait then ends when it would have after drawing).  X events read
+        meanwhile (the draw's round trip) ring it."""
+        try:
+            self._draw(now)
+        except Exception as exc:  # a draw's failure belongs to the SDL loop: raised there
+            self._draw_error = exc
+            alarm.ring()
+            return
+        window = self.window
+        if window is not None and window.events_queued():
+            alarm.ring()  # read off the socket by the draw: the socket will not say
+            return
+        now = self._now()
+        self._wait_until = self._deadline(now, self._frame_at(now, False, self._frames_due_in()))
+        alarm.reschedule(self._wait_until, now)
 
     def _area(self, channel_id: int, index: int = 0) -> Rect:
         """The part of the channel's surface its ``index``-th head's window shows."""
@@ -654,10 +678,12 @@ class Viewer:
                 self._alarm = None
 
     async def _sdl_steps(self, alarm: Alarm) -> None:
-        last_frame = -1.0
         fd: int | None = None
         fd_window: Window | None = None  # the window whose display connection fd is
         while not self.closing():
+            if self._draw_error is not None:
+                error, self._draw_error = self._draw_error, None
+                raise error
             events = poll_events()
             for event in events:
                 await self.on_input(event)
@@ -667,7 +693,7 @@ class Viewer:
             overlay_due = self.stats_overlay and now - self._overlay_at >= _OVERLAY_PERIOD
             held = self._held_frames(now)
             frames_in = None if held is None else held[1]
-            pending = (
+            pending = bool(
                 self._dirty
                 or self._redraw
                 or overlay_due
@@ -676,12 +702,8 @@ class Viewer:
                 # a held frame due, or due soon (shown on this wake-up if a draw may be made)
                 or (held is not None and (frames_in == 0 or held[0]))
             )
-            if pending and now - last_frame >= _FRAME:
-                self.render()
-                self._render_extra()
-                self._render_heads()
-                last_frame = now
-                self._next_frame_at = now + _FRAME
+            if pending and now >= self._next_frame_at:
+                self._draw(now)
                 pending = False
                 # the frames shown are gone: when is the next one due, from now
                 now, frames_in = self._now(), self._frames_due_in()
@@ -692,14 +714,27 @@ class Viewer:
             if fd is None:
                 await alarm.wait(now + _POLL)
             elif len(events) < 256:  # SDL read everything the connection had
-                frame_at = last_frame + _FRAME if pending else None
-                if frames_in is not None:  # a held frame waits for its time and the frame rate
-                    due_at = max(now + frames_in, last_frame + _FRAME)
-                    frame_at = min(frame_at if frame_at is not None else math.inf, due_at)
                 alarm.watch(fd)
-                await self._wait(alarm, frame_at, now)
+                await self._wait(alarm, self._frame_at(now, pending, frames_in), now)
             else:
                 await trio.sleep(0)
+
+    def _draw(self, now: float) -> None:
+        """Draw every window (one frame, at ``now``)."""
+        self.render()
+        self._render_extra()
+        self._render_heads()
+        self._next_frame_at = now + _FRAME
+
+    def _frame_at(self, now: float, pending: bool, frames_in: float | None) -> float | None:
+        """When the next frame is drawn: the next frame time when something is ``pending``,
+        or when a held stream frame is due (``frames_in`` seconds from ``now``) and the frame
+        rate allows; ``None`` when nothing waits to be drawn."""
+        frame_at = self._next_frame_at if pending else None
+        if frames_in is not None:  # a held frame waits for its time and the frame rate
+            due_at = max(now + frames_in, self._next_frame_at)
+            frame_at = min(frame_at if frame_at is not None else math.inf, due_at)
+        return frame_at
 
     async def _wait(self, alarm: Alarm, frame_at: float | None, now: float) -> None:
         """Until the display connection has input, or the next frame is due (``frame_at``), or
@@ -708,6 +743,20 @@ class Viewer:
         is a cancellation (trio's deadlines are).  Idle, SDL is polled every :data:`_IDLE`
         seconds for :data:`_SETTLE` seconds after the last news, then not at all: an idle
         viewer costs no CPU.  ``now``: ``trio.current_time()`` as the caller last read it."""
+        self._wait_until = self._deadline(now, frame_at)
+        self._waiting = True
+        try:
+            await alarm.wait(self._wait_until)
+        finally:
+            self._waiting = False
+        woken = self._now()
+        if woken < self._wait_until:  # the connection or the session has news
+            self._news_at = woken
+
+    def _deadline(self, now: float, frame_at: float | None) -> float:
+        """When the loop's wait ends at the latest: at ``frame_at``; with nothing to draw, soon
+        while there was news lately (:data:`_IDLE`), else never; and when the statistics
+        overlay is due."""
         deadline = frame_at
         if deadline is None:
             window = self.window
@@ -719,14 +768,7 @@ class Viewer:
                 deadline = math.inf
         if self.stats_overlay:  # its figures are redrawn on time, news or not
             deadline = min(deadline, self._overlay_at + _OVERLAY_PERIOD)
-        self._waiting = True
-        try:
-            await alarm.wait(deadline)
-        finally:
-            self._waiting = False
-        woken = self._now()
-        if woken < deadline:  # the connection or the session has news
-            self._news_at = woken
+        return deadline
 
     def _wake(self) -> None:
         """Look at SDL again now: an X call made outside the SDL loop may have read events."""

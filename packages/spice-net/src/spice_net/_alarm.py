@@ -156,17 +156,30 @@ class Alarm:
         if until is None:
             self._soon = min(self._soon, deadline)
             return
-        if deadline >= until:
-            return
+        if deadline < until:
+            self._end_at(deadline, now)
+
+    def reschedule(self, deadline: float, now: float | None = None) -> None:
+        """Make the wait going on end at ``deadline`` (trio's clock), later or earlier than it
+        would have: for a waiter whose reason to wake another task dealt with.  A ring or the
+        watched descriptor still end it sooner; nothing happens while nobody waits.  ``now``:
+        ``trio.current_time()``, when the caller has just read it."""
+        if not self._closed and self._until is not None:
+            self._end_at(deadline, now)
+
+    def _end_at(self, deadline: float, now: float | None) -> None:
+        """Make the wait going on end at ``deadline``."""
         self._until = deadline
         if self._scope is not None:
             self._scope.deadline = deadline
         elif self._epoll is not None:
             delay = deadline - (trio.current_time() if now is None else now)
-            if delay > 0:
-                self._arm(delay)
-            else:
+            if delay <= 0:
                 self.ring()
+            elif math.isfinite(delay):
+                self._arm(delay)
+            elif self._armed:
+                self._arm(0.0)
 
     async def wait(self, deadline: float = math.inf) -> None:
         """Until the watched descriptor is readable, ``deadline`` passes (or one that

@@ -88,6 +88,9 @@ class _StreamIO:
         self._last_read_waited = False
         #: ``trio.current_time`` in one call (read several times a message).
         self.now = clock_reader()
+        #: Whether the connection's buffered bytes were found to make no further message (the
+        #: next :meth:`next_events` reads before it parses).
+        self._drained = False
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -125,22 +128,27 @@ class _StreamIO:
         Link-stage events come one at a time; messages come in batches so that the
         automatic ACK/PONG replies they cause go out in one write."""
         while True:
-            batch: list[Event] = []
-            while True:
-                try:
-                    event = self.conn.next_event()
-                except ProtocolError as exc:
-                    if batch:
-                        break  # deliver what came before; the error is raised on the next call
-                    raise ProtocolViolation(str(exc)) from exc
-                if isinstance(event, NeedData):
-                    break
-                batch.append(event)
-                if not isinstance(event, MessageReceived):
-                    break
-            await self.flush(best_effort=True)
-            if batch:
-                return batch
+            if not self._drained:
+                batch: list[Event] = []
+                while True:
+                    try:
+                        event = self.conn.next_event()
+                    except ProtocolError as exc:
+                        if batch:
+                            break  # deliver what came before; the error is raised on the next call
+                        raise ProtocolViolation(str(exc)) from exc
+                    if isinstance(event, NeedData):
+                        # what is buffered makes no further message: the next call reads first
+                        # (after the link stage only: there, what the caller sends next may
+                        # change how the same bytes parse)
+                        self._drained = self.conn.state is ConnectionState.MESSAGES
+                        break
+                    batch.append(event)
+                    if not isinstance(event, MessageReceived):
+                        break
+                await self.flush(best_effort=True)
+                if batch:
+                    return batch
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
             if self.min_read_interval and self._last_read_size < _BIG_READ and not self._last_read_waited:
@@ -167,6 +175,7 @@ class _StreamIO:
                 self._last_read_waited = self._last_read - asked >= self.min_read_interval
             self.bytes_received += len(data)
             self.conn.receive_data(data)
+            self._drained = False
 
     async def next_event(self) -> Event:
         """The next event (during the link stage, where events come singly)."""
