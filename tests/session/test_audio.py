@@ -332,6 +332,18 @@ def test_presenter_orders_across_the_u32_wrap_and_stays_bounded() -> None:
     assert p.due() == [(0x10, 2)]
 
 
+def test_presenter_pop_first_takes_the_earliest_whatever_its_time() -> None:
+    now = [0xFFFFFF00]
+    p: MediaPresenter[int] = MediaPresenter(lambda: now[0])
+    assert p.pop_first() is None
+    p.push(0x10, 2)
+    p.push(0xFFFFFE00, 1)  # due already
+    p.push(0xFFFFFFF0, 3)
+    assert p.pop_first() == (0xFFFFFE00, 1) and p.early == 0
+    assert p.pop_first() == (0xFFFFFFF0, 3) and p.early == 1  # before 0x10, across the wrap
+    assert p.pop_first() == (0x10, 2) and p.early == 2 and len(p) == 0
+
+
 def test_jitter_buffer_drain_hands_out_everything_in_order() -> None:
     jb = JitterBuffer()
     for t in (0, 10, 20):

@@ -105,8 +105,10 @@ class StreamFrames:
         for _, frame in presenter.due():
             out.append(frame)
             self.held_bytes -= frame.pixels.nbytes
-        if not out and self.showable():
-            out = self._first()
+        if not out:
+            wait = presenter.wait_s()  # (showable(), in line: this runs once a frame)
+            if wait is not None and wait * 1000 <= self.early_ms:
+                out = self._first()
         while self.held_bytes > self.max_held_bytes and len(presenter):
             out += self._first()
         if len(out) < 2:
@@ -117,12 +119,12 @@ class StreamFrames:
 
     def _first(self) -> list[HeldFrame]:
         """The frame due first, taken out whatever its time."""
-        presenter = self.presenter
-        limit, presenter.limit = presenter.limit, len(presenter) - 1
-        first = [frame for _, frame in presenter.due()]
-        presenter.limit = limit
-        self.held_bytes -= sum(f.pixels.nbytes for f in first)
-        return first
+        first = self.presenter.pop_first()
+        if first is None:
+            return []
+        frame = first[1]
+        self.held_bytes -= frame.pixels.nbytes
+        return [frame]
 
     def showable(self) -> bool:
         """Whether a frame is due now or within ``EARLY_MS`` (:meth:`due` would hand it out)."""

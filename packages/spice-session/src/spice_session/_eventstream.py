@@ -308,7 +308,8 @@ class EventStream(trio.abc.ReceiveChannel[Event]):
         if self._at_once:
             handler = self._at_once.get(type(event))
             buffer = self.buffer
-            if handler is not None and not len(buffer) and not buffer.overflowing and handler(event):
+            # (the buffer's state read in line: this runs once a message)
+            if handler is not None and not buffer._queue and not buffer._overflowing and handler(event):
                 return
         self.buffer.put(event, force=force)
         if self._lot:  # a reader waits (most puts find none: it is busy with earlier events)

@@ -68,6 +68,18 @@ class MediaPresenter(Generic[T]):
             out.append((time, item))
         return out
 
+    def pop_first(self) -> tuple[int, T] | None:
+        """The item due first, as (media time, item), taken out whatever its time (counted in
+        ``early`` when not due yet); ``None`` when empty."""
+        heap = self._heap
+        if not heap:
+            return None
+        key, _, item = heapq.heappop(heap)
+        time = (key + (self._base or 0)) & 0xFFFFFFFF
+        if (self._now() - time - self.delay_ms) & 0x80000000:
+            self.early += 1
+        return time, item
+
     def wait_s(self) -> float | None:
         """Seconds until the next item is due (0 if one is), ``None`` when empty."""
         if not self._heap:

@@ -245,7 +245,8 @@ class StreamManager:
                 opaque
                 and stream.top_down
                 and stream.clip.type != ClipType.RECTS
-                and (width, height) == (dest.width, dest.height)
+                and width == dest.right - dest.left
+                and height == dest.bottom - dest.top
                 and dest.left >= 0
                 and dest.top >= 0
                 and dest.right <= surface.width
