@@ -23,6 +23,7 @@ from spice_proto import (
 
 from ._alarm import clock_reader, nap
 from ._errors import ChannelClosed, ProtocolViolation
+from ._plain import PlainSocket, plain_socket, read_plain, write_plain
 
 __all__ = ["BaseChannel", "Channel", "ServerChannel"]
 
@@ -91,6 +92,15 @@ class _StreamIO:
         #: Whether the connection's buffered bytes were found to make no further message (the
         #: next :meth:`next_events` reads before it parses).
         self._drained = False
+        #: The stream :attr:`_plain` was worked out for, and what moves its bytes directly
+        #: (``None``: its own ``receive_some``/``send_all``).
+        self._plain_for: trio.abc.Stream | None = None
+        self._plain: PlainSocket | None = None
+
+    def _plain_socket(self) -> PlainSocket | None:
+        if self.stream is not self._plain_for:  # (a test may swap the stream)
+            self._plain_for, self._plain = self.stream, plain_socket(self.stream)
+        return self._plain
 
     async def flush(self, *, best_effort: bool = False, tail: int = 0) -> None:
         """Send what the connection queued.  ``best_effort`` (automatic ACK/PONG duties while
@@ -110,10 +120,16 @@ class _StreamIO:
             if not data:
                 return
             cut = len(data) - tail if 0 < tail < len(data) else len(data)
+            # the automatic replies on a plain socket: written at once, no checkpoint (the
+            # reader's next read is one)
+            plain = self._plain_socket() if best_effort and not tail else None
             try:
-                for part in (data[:cut], data[cut:]):
-                    if part:
-                        await self.stream.send_all(part)
+                if plain is not None:
+                    await write_plain(plain, data)
+                else:
+                    for part in (data[:cut], data[cut:]):
+                        if part:
+                            await self.stream.send_all(part)
                 self.bytes_sent += len(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
                 self._send_error = ChannelClosed(f"connection lost while sending: {_describe(exc)}")
@@ -146,9 +162,11 @@ class _StreamIO:
                     batch.append(event)
                     if not isinstance(event, MessageReceived):
                         break
-                await self.flush(best_effort=True)
                 if batch:
+                    await self.flush(best_effort=True)
                     return batch
+            # replies queued since (BaseChannel.queue), or by the batch before: out before waiting
+            await self.flush(best_effort=True)
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
             if self.min_read_interval and self._last_read_size < _BIG_READ and not self._last_read_waited:
@@ -158,8 +176,13 @@ class _StreamIO:
                 if wait > 0:
                     await nap(wait)  # a timed wake-up without a cancellation
             asked = self.now() if self.min_read_interval else 0.0
+            plain = self._plain_socket()
+            data: bytes | bytearray
             try:
-                data = await self.stream.receive_some(_RECEIVE_SIZE)
+                if plain is not None:
+                    data = await read_plain(plain, _RECEIVE_SIZE)
+                else:
+                    data = await self.stream.receive_some(_RECEIVE_SIZE)
             except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
                 raise ChannelClosed(f"connection lost while receiving: {_describe(exc)}") from exc
             except trio.ClosedResourceError as exc:
@@ -296,13 +319,23 @@ class BaseChannel:
         self.last_serial = item.serial
         return item.message
 
-    async def send(self, message: Message | UnknownMessage) -> int:
-        """Send one message; returns its serial number."""
+    def queue(self, message: Message | UnknownMessage) -> int:
+        """Queue one message to go out with the automatic replies (ACK, PONG): after the next
+        batch this channel receives, or before its reader next waits for data, whichever
+        comes first; returns its serial number.  For what the reader itself answers and may
+        wait that long (stream reports): on a plain socket no scheduler round is spent on it.
+        A failure to send it is raised by the next :meth:`send`; a server channel's ACK window
+        is not waited for."""
         self._check_open()
         if self._io.conn.state is not ConnectionState.MESSAGES:
             raise ChannelClosed(f"cannot send: connection is {self._io.conn.state.name}")
         serial = self._io.conn.send(message)
         self.messages_sent += 1
+        return serial
+
+    async def send(self, message: Message | UnknownMessage) -> int:
+        """Send one message; returns its serial number."""
+        serial = self.queue(message)
         await self._io.flush()
         return serial
 

@@ -486,8 +486,8 @@ class Session:
                 if key[0] == ChannelType.DISPLAY:
                     events = self._display_message(key[1], message)
                     state = self.display.channels[key[1]]
-                    while state.outbox:
-                        await channel.send(state.outbox.pop(0))
+                    while state.outbox:  # (stream reports: out before the reader next waits)
+                        channel.queue(state.outbox.pop(0))
                 elif int(message.type) in _HOUSEKEEPING:
                     continue
                 elif key[0] == ChannelType.CURSOR:
