@@ -128,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="counted time (default 10)")
     parser.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
     bench(args.seconds, args.top)
 
 

@@ -64,6 +64,21 @@ async def test_reads_wait_for_data_keep_what_came_and_a_cancelled_wait_loses_not
     await a.aclose()
 
 
+async def test_a_closed_socket_is_neither_read_nor_written_even_if_its_number_came_back() -> None:
+    a, b = await _tcp_pair()
+    plain = plain_socket(a)
+    assert plain is not None
+    await a.aclose()
+    c, d = await _tcp_pair()  # may well get the number the closed socket had
+    await d.send_all(b"not ours")
+    with pytest.raises(trio.ClosedResourceError):
+        await read_plain(plain, 100)
+    with pytest.raises(trio.ClosedResourceError):
+        await write_plain(plain, b"nor this")
+    for stream in (b, c, d):
+        await stream.aclose()
+
+
 async def test_a_write_the_socket_cannot_take_at_once_waits_for_the_peer() -> None:
     a, b = await _tcp_pair()
     plain = plain_socket(a)

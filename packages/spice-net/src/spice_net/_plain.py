@@ -46,6 +46,13 @@ def plain_socket(stream: trio.abc.Stream) -> PlainSocket | None:
     return PlainSocket(stream.socket.fileno(), stream, capture)
 
 
+def _check_open(plain: PlainSocket) -> None:
+    """Raise ``trio.ClosedResourceError`` once the socket is closed: its descriptor number may
+    belong to another connection by then.  (A close while waiting wakes the wait with it.)"""
+    if plain.socket_stream.socket.fileno() != plain.fd:
+        raise trio.ClosedResourceError("the socket was closed")
+
+
 async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
     """Up to ``max_bytes`` bytes, waiting until some came (``b""`` at end of file); a checkpoint.
 
@@ -53,6 +60,7 @@ async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
     closed while waiting."""
     fd = plain.fd
     await trio.lowlevel.checkpoint_if_cancelled()
+    _check_open(plain)
     try:
         data = os.read(fd, max_bytes)
     except BlockingIOError:
@@ -74,6 +82,7 @@ async def write_plain(plain: PlainSocket, data: bytes | bytearray | memoryview) 
     """Send all of ``data``: at once when the socket takes it (no checkpoint then), else the
     rest through the socket stream (which waits)."""
     fd = plain.fd
+    _check_open(plain)
     sent = 0
     try:
         sent = os.write(fd, data)
