@@ -164,14 +164,7 @@ def bench(seconds: float, rounds: int) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="bench-viewer-") as tmp:
         logs = Path(tmp)
-        number = free_display()
-        xvfb = start(
-            ["Xvfb", f":{number}", "-screen", "0", XVFB_SIZE, "-nolisten", "tcp", "-noreset"], logs, "xvfb"
-        )
-        try:
-            wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
-            env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
-            env.pop("WAYLAND_DISPLAY", None)
+        with xvfb_display(logs) as env:
             print(f"{'source':<8} {'viewer':<16} {'viewer CPU s':>12} {'per s':>7} {'server CPU s':>13}")
             print("(server: our spice serve for demo and still, the Xorg process of Xspice for xterm)")
             still = still_picture(logs / "still.png")
@@ -203,8 +196,6 @@ def bench(seconds: float, rounds: int) -> None:
             xterm_in_xspice(env, logs, seconds, missing)
             if missing:
                 print(f"remote-viewer skipped: missing {', '.join(missing)}")
-        finally:
-            stop(xvfb)
 
 
 def demo_together(env: dict[str, str], logs: Path, seconds: float, rounds: int) -> None:

@@ -26,7 +26,6 @@ import argparse
 import collections
 import ctypes
 import itertools
-import os
 import shutil
 import socket
 import statistics
@@ -38,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_viewer import SPICE, XVFB_SIZE, free_display, free_port, listening, start, stop, wait_for
+from bench_viewer import SPICE, XVFB_SIZE, free_port, listening, start, stop, wait_for, xvfb_display
 
 HOLD = 10  # frames kept decoded before shown (spice view holds ~400 ms of a 25 frames/s stream)
 _LENGTH = struct.Struct("<I")
@@ -223,15 +222,8 @@ def bench(seconds: float, rounds: int) -> None:
             f"recorded: {len(frames)} frames of {statistics.mean(map(len, frames)) / 1024:.1f} KiB, "
             f"{dest[2]}x{dest[3]} at ({dest[0]}, {dest[1]}) of {size[0]}x{size[1]}, {rate:.1f} frames/s"
         )
-        number = free_display()
-        xvfb = start(
-            ["Xvfb", f":{number}", "-screen", "0", XVFB_SIZE, "-nolisten", "tcp", "-noreset"], logs, "xvfb"
-        )
         results: dict[str, list[float]] = collections.defaultdict(list)
-        try:
-            wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{number}"), xvfb)
-            env = {**os.environ, "DISPLAY": f":{number}", "SDL_AUDIODRIVER": "dummy", "GDK_BACKEND": "x11"}
-            env.pop("WAYLAND_DISPLAY", None)
+        with xvfb_display(logs) as env:
             port = free_port()
             server = start(
                 [SPICE, "serve", "--listen", f"127.0.0.1:{port}", "--source", "demo"], logs, "serve"
@@ -251,8 +243,6 @@ def bench(seconds: float, rounds: int) -> None:
                         )
             finally:
                 stop(server)
-        finally:
-            stop(xvfb)
     frames_seen = seconds * rate
     print(f"{'viewer':<16} {'CPU s, each round':<28} {'ms a frame (median)':>20}")
     for name, cpus in results.items():

@@ -105,10 +105,8 @@ class StreamFrames:
         for _, frame in presenter.due():
             out.append(frame)
             self.held_bytes -= frame.pixels.nbytes
-        if not out:
-            wait = presenter.wait_s()  # (showable(), in line: this runs once a frame)
-            if wait is not None and wait * 1000 <= self.early_ms:
-                out = self._first()
+        if not out and self.showable():
+            out = self._first()
         while self.held_bytes > self.max_held_bytes and len(presenter):
             out += self._first()
         if len(out) < 2:
