@@ -1,8 +1,18 @@
 """Viewer CPU: ``spice view`` against remote-viewer on the same server, in the same run.
 
 One ``spice serve`` (our server) shows a source; each viewer in turn opens it on the same
-Xvfb display and is measured for the same time.  CPU comes from /proc/<pid>/stat
-(utime + stime, the viewer process only; the server's CPU is listed apart).
+Xvfb display and is measured for the same time.  A viewer's CPU is given two ways (the
+viewer process only; the server's CPU is listed apart):
+
+- ``sched``: the scheduler's run time of the process's threads (``sum_exec_runtime``, from
+  ``/proc/<pid>/task/*/schedstat``, in ns), each thread from its own start value: a thread
+  that exits while it is measured takes its time with it, and a ``*`` marks such a row.
+- ``ticks``: utime + stime from ``/proc/<pid>/stat``, in 10 ms clock ticks (every thread,
+  exited ones too), too coarse for a ratio of two 0.2 s figures on its own.
+
+Summing the live threads' run times at both ends instead is wrong: a thread that exits in
+between (trio's idle worker, 10 s after start-up) takes its whole past run time off the
+total, and the viewer looks ~20 % cheaper than it is.
 
 Cases: the animated demo (``--source demo``), a still picture (an idle session: the viewer
 should cost about nothing), and Xspice (a real libspice-server) showing an xterm that
@@ -40,8 +50,35 @@ XVFB_SIZE = "1280x900x24"
 
 
 def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_run_ns(pid: int) -> dict[int, int]:
+    """Each live thread's run time so far (ns), by thread id."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[int(task.name)] = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # it exited meanwhile
+    return out
+
+
+class CpuMeter:
+    """A process's CPU from now until :meth:`read`, by both clocks (see the module docstring)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._threads = thread_run_ns(pid)
+        self._ticks = cpu_seconds(pid)
+
+    def read(self) -> tuple[float, float, bool]:
+        """(run time s, ticks s, whether a thread measured exited before the end)."""
+        now, ticks = thread_run_ns(self.pid), cpu_seconds(self.pid)
+        ran = sum(ns - self._threads.get(tid, 0) for tid, ns in now.items())
+        return ran / 1e9, ticks - self._ticks, not self._threads.keys() <= now.keys()
 
 
 def still_picture(path: Path) -> Path:
@@ -142,16 +179,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def measure_viewer(
     argv: list[str], env: dict[str, str], logs: Path, name: str, server_pid: int, seconds: float
-) -> tuple[float, float]:
-    """(viewer CPU s, server CPU s) over ``seconds``, after a 3 s warm-up."""
+) -> tuple[tuple[float, float, bool], float]:
+    """((viewer run time s, ticks s, a thread exited), server run time s) over ``seconds``,
+    after a 3 s warm-up."""
     viewer = start(argv, logs, name, env)
     try:
         time.sleep(3.0)
         if viewer.poll() is not None:
             raise RuntimeError(f"{name} exited early (see {logs / (name + '.log')})")
-        v0, s0 = cpu_seconds(viewer.pid), cpu_seconds(server_pid)
+        meter, server = CpuMeter(viewer.pid), CpuMeter(server_pid)
         time.sleep(seconds)
-        return cpu_seconds(viewer.pid) - v0, cpu_seconds(server_pid) - s0
+        return meter.read(), server.read()[0]
     finally:
         stop(viewer)
 
@@ -165,7 +203,10 @@ def bench(seconds: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-viewer-") as tmp:
         logs = Path(tmp)
         with xvfb_display(logs) as env:
-            print(f"{'source':<8} {'viewer':<16} {'viewer CPU s':>12} {'per s':>7} {'server CPU s':>13}")
+            print(
+                f"{'source':<8} {'viewer':<16} {'viewer CPU s: sched':>19} {'ticks':>6} {'per s':>7} "
+                f"{'server CPU s':>13}"
+            )
             print("(server: our spice serve for demo and still, the Xorg process of Xspice for xterm)")
             still = still_picture(logs / "still.png")
             for label, source in (("demo", ["demo"]), ("still", ["image", str(still)])):
@@ -182,11 +223,12 @@ def bench(seconds: float, rounds: int) -> None:
                     if "remote-viewer" not in missing:
                         viewers.append(("remote-viewer", ["remote-viewer", uri]))
                     for name, argv in viewers:
-                        viewer_cpu, server_cpu = measure_viewer(
+                        (ran, ticks, exited), server_cpu = measure_viewer(
                             argv, env, logs, name.replace(" ", "-"), server.pid, seconds
                         )
+                        mark = "*" if exited else " "
                         print(
-                            f"{label:<8} {name:<16} {viewer_cpu:>12.2f} {viewer_cpu / seconds:>7.3f} "
+                            f"{label:<8} {name:<16} {ran:>18.3f}{mark} {ticks:>6.2f} {ran / seconds:>7.3f} "
                             f"{server_cpu:>13.2f}"
                         )
                 finally:
@@ -212,8 +254,9 @@ def demo_together(env: dict[str, str], logs: Path, seconds: float, rounds: int) 
     )
     uri = f"spice://127.0.0.1:{port}"
     argvs = {"spice view": [SPICE, "view", "--no-audio", uri], "remote-viewer": ["remote-viewer", uri]}
-    print(f"demo, both viewers at once on one server, {seconds:g} s a round:")
+    print(f"demo, both viewers at once on one server, {seconds:g} s a round (CPU s: sched / ticks):")
     ratios: list[float] = []
+    tick_ratios: list[float] = []
     try:
         wait_for("spice serve", lambda: listening(port), server)
         for round_ in range(rounds):
@@ -227,23 +270,29 @@ def demo_together(env: dict[str, str], logs: Path, seconds: float, rounds: int) 
                 for name, viewer in viewers.items():
                     if viewer.poll() is not None:
                         raise RuntimeError(f"{name} exited early (see {logs})")
-                before = {name: cpu_seconds(viewer.pid) for name, viewer in viewers.items()}
+                meters = {name: CpuMeter(viewer.pid) for name, viewer in viewers.items()}
                 time.sleep(seconds)
-                used = {name: cpu_seconds(viewer.pid) - before[name] for name, viewer in viewers.items()}
+                used = {name: meter.read() for name, meter in meters.items()}
             finally:
                 for viewer in viewers.values():
                     stop(viewer)
-            ratio = used["spice view"] / max(used["remote-viewer"], 1e-9)
-            ratios.append(ratio)
+            ours, theirs = used["spice view"], used["remote-viewer"]
+            ratios.append(ours[0] / max(theirs[0], 1e-9))
+            tick_ratios.append(ours[1] / max(theirs[1], 1e-9))
+            marks = {name: "*" if u[2] else "" for name, u in used.items()}
             print(
-                f"  round {round_ + 1} ({order[0]} first): spice view {used['spice view']:.2f} s, "
-                f"remote-viewer {used['remote-viewer']:.2f} s, ratio {ratio:.2f}"
+                f"  round {round_ + 1} ({order[0]} first): "
+                f"spice view {ours[0]:.3f}{marks['spice view']} / {ours[1]:.2f} s, "
+                f"remote-viewer {theirs[0]:.3f}{marks['remote-viewer']} / {theirs[1]:.2f} s, "
+                f"ratio {ratios[-1]:.2f} / {tick_ratios[-1]:.2f}"
             )
     finally:
         stop(server)
     if ratios:
-        median = statistics.median(ratios)
-        print(f"  spice view / remote-viewer CPU, median of {len(ratios)} rounds: {median:.2f}")
+        print(
+            f"  spice view / remote-viewer CPU, median of {len(ratios)} rounds: "
+            f"{statistics.median(ratios):.2f} by run time, {statistics.median(tick_ratios):.2f} by ticks"
+        )
 
 
 def xterm_in_xspice(env: dict[str, str], logs: Path, seconds: float, missing: list[str]) -> None:
@@ -283,13 +332,14 @@ def xterm_in_xspice(env: dict[str, str], logs: Path, seconds: float, missing: li
             time.sleep(2.0)
             if viewer.poll() is not None:
                 raise RuntimeError(f"{name} exited early (see {logs})")
-            v0, s0 = cpu_seconds(viewer.pid), cpu_seconds(xspice.pid)
+            meter, xorg = CpuMeter(viewer.pid), CpuMeter(xspice.pid)
             l0, b0 = loops(counter), received(port)
             time.sleep(seconds)
-            viewer_cpu, server_cpu = cpu_seconds(viewer.pid) - v0, cpu_seconds(xspice.pid) - s0
+            (viewer_cpu, _, exited), server_cpu = meter.read(), xorg.read()[0]
             done, kbytes = max(1, loops(counter) - l0), (received(port) - b0) / 1000
+            label = name + ("*" if exited else "")
             print(
-                f"{'xterm':<8} {name:<16} {done:>6} {viewer_cpu * 1000 / done:>15.1f} "
+                f"{'xterm':<8} {label:<16} {done:>6} {viewer_cpu * 1000 / done:>15.1f} "
                 f"{server_cpu * 1000 / done:>13.1f} {kbytes / done:>8.0f} "
                 f"{viewer_cpu * 1e6 / max(kbytes, 1):>13.1f}"
             )

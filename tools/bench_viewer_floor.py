@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_viewer import SPICE, XVFB_SIZE, free_port, listening, start, stop, wait_for, xvfb_display
+from bench_viewer import SPICE, XVFB_SIZE, CpuMeter, free_port, listening, start, stop, wait_for, xvfb_display
 
 HOLD = 10  # frames kept decoded before shown (spice view holds ~400 ms of a 25 frames/s stream)
 _LENGTH = struct.Struct("<I")
@@ -182,27 +182,17 @@ def connected(port: int) -> socket.socket:
             time.sleep(0.05)
 
 
-def cpu_ns(pid: int) -> int:
-    """CPU time of all of ``pid``'s threads so far, in nanoseconds."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass  # a thread that ended meanwhile
-    return total
-
-
 def measure(argv: list[str], env: dict[str, str], logs: Path, name: str, seconds: float) -> float:
-    """CPU seconds of the process ``argv`` starts, over ``seconds`` after a 4 s warm-up."""
+    """CPU seconds of the process ``argv`` starts, over ``seconds`` after a 4 s warm-up (run
+    time of its threads, each from its own start value: see ``bench_viewer.CpuMeter``)."""
     proc = start(argv, logs, name, env)
     try:
         time.sleep(4.0)
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited early (see {logs / (name + '.log')})")
-        before = cpu_ns(proc.pid)
+        meter = CpuMeter(proc.pid)
         time.sleep(seconds)
-        return (cpu_ns(proc.pid) - before) / 1e9
+        return meter.read()[0]
     finally:
         stop(proc)
 

@@ -163,10 +163,12 @@ class _StreamIO:
                     if not isinstance(event, MessageReceived):
                         break
                 if batch:
-                    await self.flush(best_effort=True)
+                    if self._send_error is not None or self.conn.has_data_to_send:  # (no await: most batches)
+                        await self.flush(best_effort=True)
                     return batch
             # replies queued since (BaseChannel.queue), or by the batch before: out before waiting
-            await self.flush(best_effort=True)
+            if self._send_error is not None or self.conn.has_data_to_send:
+                await self.flush(best_effort=True)
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
             if self.min_read_interval and self._last_read_size < _BIG_READ and not self._last_read_waited:

@@ -366,7 +366,7 @@ class Connection:
         if self._events:
             return self._events.popleft()
         try:
-            event = self._parse()
+            event = self._parse_message() if self.state is _S.MESSAGES else self._parse()
         except ProtocolError as exc:
             raise self._fail(exc) from None
         return event
@@ -810,13 +810,13 @@ class Connection:
         if self.mini_header:
             header_size = MINI_HEADER_SIZE
             if len(buf) - pos < header_size:
-                return self._eof_event("message header", header_size)
+                return NEED_DATA if not self._eof else self._eof_event("message header", header_size)
             msg_type, size = _MINI_HEADER.unpack_from(buf, pos)
             serial, sub_list = self._recv_serial + 1, 0
         else:
             header_size = DATA_HEADER_SIZE
             if len(buf) - pos < header_size:
-                return self._eof_event("message header", header_size)
+                return NEED_DATA if not self._eof else self._eof_event("message header", header_size)
             serial, msg_type, size, sub_list = _DATA_HEADER.unpack_from(buf, pos)
         if size > self.max_message_size:
             raise ProtocolError(

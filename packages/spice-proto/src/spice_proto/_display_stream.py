@@ -3,7 +3,9 @@ STREAM_REPORT is in ``_msg_display``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+import builtins
+import struct
+from typing import Annotated, ClassVar, TypeVar
 
 from ._display_types import CLIP, RECT, Clip, Rect
 from ._enums import DisplayMsg, StreamFlags, VideoCodecType
@@ -25,6 +27,11 @@ __all__ = [
 
 _NO_CLIP = Clip()
 _FRAME = SizedBytes()
+#: STREAM_DATA's fixed part: id, multi_media_time, data_size.
+_DATA_HEAD = struct.Struct("<III")
+_new = object.__new__
+_set = object.__setattr__
+_D = TypeVar("_D", bound="DisplayStreamData")
 
 
 @register
@@ -63,6 +70,25 @@ class DisplayStreamData(ServerMessage):
     id: Annotated[int, U32]
     multi_media_time: Annotated[int, U32]
     data: Annotated[Payload, _FRAME]
+
+    @classmethod
+    def decode(cls: builtins.type[_D], body: bytes | bytearray | memoryview) -> _D:
+        """A ``bytes`` body in one struct call (a stream sends one such message a frame); any
+        other body, or one whose data does not fit, field by field (which names the fault)."""
+        if type(body) is bytes and len(body) >= _DATA_HEAD.size:
+            stream_id, mm_time, size = _DATA_HEAD.unpack_from(body)
+            end = _DATA_HEAD.size + size
+            if end <= len(body):
+                # filled in directly, as the generic reader would (the class has no __post_init__)
+                message = _new(cls)
+                fields = {
+                    "id": stream_id,
+                    "multi_media_time": mm_time,
+                    "data": memoryview(body)[_DATA_HEAD.size : end],
+                }
+                _set(message, "__dict__", fields)
+                return message
+        return super().decode(body)
 
 
 @register
