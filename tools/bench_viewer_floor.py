@@ -15,7 +15,9 @@ only what every viewer must do per frame:
 ``floor (trio)`` does this in a trio task on trio's socket, and ``floor (plain)`` on a blocking
 socket.  ``spice view`` and remote-viewer watch the live demo.  All four run in turn on one
 Xvfb, in ``--rounds`` rounds.  Printed: each one's CPU in ``--seconds`` (all threads, from
-/proc schedstat) and per frame.  Asserts nothing about speed.
+/proc schedstat) and per frame.  Then ``spice view`` and ``floor (trio)`` each run beside
+remote-viewer, both at once (two viewers' load on two cores): their CPU over remote-viewer's.
+Asserts nothing about speed.
 
     python tools/bench_viewer_floor.py [--seconds 10] [--rounds 2]
 """
@@ -33,6 +35,8 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -182,19 +186,22 @@ def connected(port: int) -> socket.socket:
             time.sleep(0.05)
 
 
-def measure(argv: list[str], env: dict[str, str], logs: Path, name: str, seconds: float) -> float:
-    """CPU seconds of the process ``argv`` starts, over ``seconds`` after a 4 s warm-up (run
-    time of its threads, each from its own start value: see ``bench_viewer.CpuMeter``)."""
-    proc = start(argv, logs, name, env)
+def measure(argvs: dict[str, list[str]], env: dict[str, str], logs: Path, seconds: float) -> dict[str, float]:
+    """CPU seconds of the processes ``argvs`` start (by name), running at the same time, over
+    ``seconds`` after a 4 s warm-up (run time of their threads, each from its own start value:
+    see ``bench_viewer.CpuMeter``)."""
+    procs = {name: start(argv, logs, name.replace(" ", "-"), env) for name, argv in argvs.items()}
     try:
         time.sleep(4.0)
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited early (see {logs / (name + '.log')})")
-        meter = CpuMeter(proc.pid)
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited early (see {logs})")
+        meters = {name: CpuMeter(proc.pid) for name, proc in procs.items()}
         time.sleep(seconds)
-        return meter.read()[0]
+        return {name: meter.read()[0] for name, meter in meters.items()}
     finally:
-        stop(proc)
+        for proc in procs.values():
+            stop(proc)
 
 
 def bench(seconds: float, rounds: int) -> None:
@@ -213,6 +220,7 @@ def bench(seconds: float, rounds: int) -> None:
             f"{dest[2]}x{dest[3]} at ({dest[0]}, {dest[1]}) of {size[0]}x{size[1]}, {rate:.1f} frames/s"
         )
         results: dict[str, list[float]] = collections.defaultdict(list)
+        beside: dict[str, list[float]] = collections.defaultdict(list)
         with xvfb_display(logs) as env:
             port = free_port()
             server = start(
@@ -221,16 +229,28 @@ def bench(seconds: float, rounds: int) -> None:
             try:
                 wait_for("spice serve", lambda: listening(port), server)
                 uri = f"spice://127.0.0.1:{port}"
-                viewers = [("spice view", [SPICE, "view", "--no-audio", uri])]
-                if shutil.which("remote-viewer"):
-                    viewers.append(("remote-viewer", ["remote-viewer", uri]))
+                viewers = {"spice view": [SPICE, "view", "--no-audio", uri]}
+                rv = ["remote-viewer", uri] if shutil.which("remote-viewer") else None
+                if rv is not None:
+                    viewers["remote-viewer"] = rv
                 for _ in range(rounds):
-                    for name, argv in viewers:
-                        results[name].append(measure(argv, env, logs, name.replace(" ", "-"), seconds))
+                    for name, argv in viewers.items():
+                        results[name] += measure({name: argv}, env, logs, seconds).values()
                     for mode in ("trio", "plain"):
-                        results[f"floor ({mode})"].append(
-                            _measure_floor(mode, dest, size, frames_file, interval, env, logs, seconds)
-                        )
+                        with _sender(frames_file, interval, env, logs) as sender:
+                            argv = _floor_argv(mode, sender, dest, size)
+                            results[f"floor ({mode})"] += measure(
+                                {"floor": argv}, env, logs, seconds
+                            ).values()
+                    if rv is None:
+                        continue
+                    # beside remote-viewer, both at once (the load of two viewers on two cores)
+                    used = measure({"ours": viewers["spice view"], "rv": rv}, env, logs, seconds)
+                    beside["spice view"].append(used["ours"] / used["rv"])
+                    with _sender(frames_file, interval, env, logs) as sender:
+                        argv = _floor_argv("trio", sender, dest, size)
+                        used = measure({"ours": argv, "rv": rv}, env, logs, seconds)
+                    beside["floor (trio)"].append(used["ours"] / used["rv"])
             finally:
                 stop(server)
     frames_seen = seconds * rate
@@ -238,34 +258,30 @@ def bench(seconds: float, rounds: int) -> None:
     for name, cpus in results.items():
         each = " / ".join(f"{c:.3f}" for c in cpus)
         print(f"{name:<16} {each:<28} {1000 * statistics.median(cpus) / frames_seen:>20.3f}")
+    if beside:
+        print("beside remote-viewer (both watching at once), CPU over remote-viewer's:")
+        for name, ratios in beside.items():
+            each = " / ".join(f"{r:.2f}" for r in ratios)
+            print(f"{name:<16} {each:<28} {statistics.median(ratios):>20.2f}")
     if "remote-viewer" not in results:
         print("remote-viewer skipped: missing remote-viewer")
 
 
-def _measure_floor(
-    mode: str,
-    dest: tuple[int, int, int, int],
-    size: tuple[int, int],
-    frames_file: Path,
-    interval: float,
-    env: dict[str, str],
-    logs: Path,
-    seconds: float,
-) -> float:
+@contextmanager
+def _sender(frames_file: Path, interval: float, env: dict[str, str], logs: Path) -> Iterator[int]:
+    """A pacing process sending the recorded frames; yields its port."""
     port = free_port()
-    me = [sys.executable, __file__]
-    sender = start([*me, "--send", str(port), str(frames_file), str(interval)], logs, "sender", env)
+    argv = [sys.executable, __file__, "--send", str(port), str(frames_file), str(interval)]
+    sender = start(argv, logs, "sender", env)
     try:
-        where = ",".join(map(str, dest))
-        return measure(
-            [*me, "--floor", mode, str(port), where, f"{size[0]},{size[1]}"],
-            env,
-            logs,
-            f"floor-{mode}",
-            seconds,
-        )
+        yield port
     finally:
         stop(sender)
+
+
+def _floor_argv(mode: str, port: int, dest: tuple[int, int, int, int], size: tuple[int, int]) -> list[str]:
+    where = ",".join(map(str, dest))
+    return [sys.executable, __file__, "--floor", mode, str(port), where, f"{size[0]},{size[1]}"]
 
 
 def main() -> None:
