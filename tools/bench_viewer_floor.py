@@ -15,8 +15,10 @@ only what every viewer must do per frame:
 ``floor (trio)`` does this in a trio task on trio's socket, and ``floor (plain)`` on a blocking
 socket.  ``spice view`` and remote-viewer watch the live demo.  All four run in turn on one
 Xvfb, in ``--rounds`` rounds.  Printed: each one's CPU in ``--seconds`` (all threads, from
-/proc schedstat) and per frame.  Then ``spice view`` and ``floor (trio)`` each run beside
-remote-viewer, both at once (two viewers' load on two cores): their CPU over remote-viewer's.
+/proc schedstat) and per frame.  Then ``spice view``, ``floor (trio)`` and a ``headless
+session`` (``spice_session`` reading the demo's events, drawing nothing: the session's layers
+without the viewer's) each run beside remote-viewer, both at once (two viewers' load on two
+cores): their CPU over remote-viewer's.
 Asserts nothing about speed.
 
     python tools/bench_viewer_floor.py [--seconds 10] [--rounds 2]
@@ -174,6 +176,21 @@ def floor(mode: str, port: int, dest: tuple[int, int, int, int], size: tuple[int
     trio.run(main)
 
 
+def headless(uri: str) -> None:
+    """A ``spice_session`` client that reads every event and draws nothing (stream frames
+    kept back from the surface, as for ``spice view``): the session's layers alone."""
+    import spice_session
+    import trio
+
+    async def run() -> None:
+        async with spice_session.connect(uri) as session:
+            session.defer_stream_frames = True
+            async for _ in session.events():
+                pass
+
+    trio.run(run)
+
+
 def connected(port: int) -> socket.socket:
     """A connection to the frame sender, once it listens (it serves the first that comes)."""
     deadline = time.monotonic() + 10
@@ -251,6 +268,10 @@ def bench(seconds: float, rounds: int) -> None:
                         argv = _floor_argv("trio", sender, dest, size)
                         used = measure({"ours": argv, "rv": rv}, env, logs, seconds)
                     beside["floor (trio)"].append(used["ours"] / used["rv"])
+                    used = measure(
+                        {"ours": [sys.executable, __file__, "--headless", uri], "rv": rv}, env, logs, seconds
+                    )
+                    beside["headless session"].append(used["ours"] / used["rv"])
             finally:
                 stop(server)
     frames_seen = seconds * rate
@@ -287,6 +308,9 @@ def _floor_argv(mode: str, port: int, dest: tuple[int, int, int, int], size: tup
 def main() -> None:
     if sys.argv[1:2] == ["--send"]:
         send(int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]))
+        return
+    if sys.argv[1:2] == ["--headless"]:
+        headless(sys.argv[2])
         return
     if sys.argv[1:2] == ["--floor"]:
         x, y, w, h = (int(n) for n in sys.argv[4].split(","))
