@@ -372,9 +372,8 @@ class Connection:
         return event
 
     def _parse(self) -> Event | NeedData:
+        """The next event outside the MESSAGES state (:meth:`next_event` parses messages itself)."""
         state = self.state
-        if state is _S.MESSAGES:
-            return self._parse_message()
         if state is _S.AWAIT_LINK_REPLY:
             return self._parse_link_reply()
         if state is _S.AWAIT_LINK_RESULT:
