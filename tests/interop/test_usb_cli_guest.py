@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import trio
 from peers.linux_guest import LinuxGuest, start_guest
-from test_usb_guest import TEXT, USB_ARGS, fat_image
+from test_usb_guest import SDA_READ_ONLY, TEXT, USB_ARGS, fat_image
 
 pytestmark = pytest.mark.interop
 
@@ -59,8 +59,8 @@ async def test_spice_view_usb_disk_and_cdrom(usb_guest: LinuxGuest, tmp_path: Pa
             proc: trio.Process = await nursery.start(
                 partial(trio.run_process, argv, env=env, stderr=err, check=False)
             )
-            wait = "for i in $(seq 240); do [ -b /dev/sda ] && break; sleep 0.25; done; cat /sys/block/sda/ro"
-            assert (await trio.to_thread.run_sync(usb_guest.sh, wait, 90.0)).strip() == "1"
+            ro = await trio.to_thread.run_sync(usb_guest.sh, SDA_READ_ONLY, 90.0)
+            assert ro.strip() == "1", await trio.to_thread.run_sync(usb_guest.sh, "dmesg | tail -30")
             proc.terminate()
     notes = log.read_text()
     assert f"{image} attached" in notes and f"{iso} not attached" in notes, notes

@@ -29,6 +29,14 @@ USB_ARGS = (
     "-device", "usb-redir,chardev=ur,bus=xhci.0",
 )  # fmt: skip
 TEXT = "hello from the host\n"
+#: Waits up to 60 s for /dev/sda to be there and read-only, then prints its ``ro`` flag.  The
+#: kernel clears the flag at the start of each revalidation and sets it again after MODE SENSE,
+#: so one read just as /dev/sda appears is not the verdict; a stick that never says
+#: write-protected still prints 0.
+SDA_READ_ONLY = (
+    'for i in $(seq 240); do [ -b /dev/sda ] && [ "$(cat /sys/block/sda/ro)" = 1 ] && break;'
+    " sleep 0.25; done; cat /sys/block/sda/ro"
+)
 
 
 def fat_image(path: Path, kib: int = 8192) -> Path:
@@ -113,7 +121,7 @@ async def test_read_only_stick_refuses_writes(usb_guest: LinuxGuest, tmp_path: P
         ):
             await dev.wait_configured(timeout=60)
             assert "YES" in await sh(usb_guest, wait_for("/dev/sda"))
-            ro = await sh(usb_guest, "cat /sys/block/sda/ro")
+            ro = await sh(usb_guest, SDA_READ_ONLY)
             assert ro.strip() == "1", await sh(usb_guest, "dmesg | tail -30")  # MODE SENSE: write-protected
             out = await sh(usb_guest, "mount -t vfat /dev/sda /mnt; cat /mnt/hello.txt")
             assert TEXT in out
