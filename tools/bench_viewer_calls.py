@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_viewer import SPICE, XVFB_SIZE, free_port, listening, start, stop, wait_for, xvfb_display
 
 #: Where a stream frame is handled once (one DISPLAY_STREAM_DATA): the frame count.
-FRAME_FUNCTION = ("_streams.py", "_frame")
+FRAME_FUNCTION = ("_streams.py", "frame")
 
 
 def _where(filename: str) -> str:

@@ -81,3 +81,20 @@ def test_client_caps_cover_the_attached_types() -> None:
     for channel_type in (ChannelType.MAIN, *ATTACHED_TYPES):
         assert channel_type in ss.lowlevel.CLIENT_CHANNEL_CAPS
     assert sp.MainCap.NAME_AND_UUID in ss.lowlevel.CLIENT_CHANNEL_CAPS[ChannelType.MAIN]
+
+
+def test_display_event_classes_are_those_of_event_for_and_none_for_housekeeping() -> None:
+    """The display reader's per-class lookup agrees with event_for; SET_ACK and PING have no event."""
+    from spice_session._session import _DISPLAY_EVENT_CLASSES, _display_event_class
+
+    assert _display_event_class(sp.SetAck(1, 10)) is None
+    assert _display_event_class(sp.Ping(1, 2)) is None
+    assert _DISPLAY_EVENT_CLASSES[sp.Ping] is None  # kept by class
+    for message in (_SURFACE, sp.DisplayMark(), sp.DisplayStreamDestroy(3)):
+        assert _display_event_class(message) is type(event_for(ChannelType.DISPLAY, 0, message))
+        assert _DISPLAY_EVENT_CLASSES[type(message)] is _display_event_class(message)
+    # an unknown message goes by its own type, and is not kept under UnknownMessage
+    for number in (int(sp.DisplayMsg.DRAW_FILL), int(sp.DisplayMsg.MARK), 999):
+        unknown = sp.UnknownMessage(ChannelType.DISPLAY, sp.Direction.SERVER_TO_CLIENT, number, b"")
+        assert _display_event_class(unknown) is type(event_for(ChannelType.DISPLAY, 0, unknown))
+    assert sp.UnknownMessage not in _DISPLAY_EVENT_CLASSES

@@ -77,7 +77,8 @@ class StreamFrames:
         """Keep a copy of ``rect`` of ``surface`` until ``mm_time``; ``False`` (draw it now) when
         it is stamped too far ahead or the surface has no BGRX pixels.  ``frame``: what ``rect``
         holds, read-only (a stream Damage's ``pixels``), kept as it is instead of a copy."""
-        ahead = (mm_time - self._now()) & 0xFFFFFFFF
+        now = self._now()
+        ahead = (mm_time - now) & 0xFFFFFFFF
         if surface.words is None or (ahead < 0x80000000 and ahead > MAX_AHEAD_MS):
             return False
         left, top = max(rect.left, 0), max(rect.top, 0)
@@ -90,7 +91,7 @@ class StreamFrames:
         else:
             copy = surface.pixels[top:bottom, left:right].copy()
         inside = rect if whole else Rect(left, top, right, bottom)
-        self.presenter.push(mm_time, HeldFrame(mm_time, inside, copy))
+        self.presenter.push(mm_time, HeldFrame(mm_time, inside, copy), now)
         self.held_bytes += copy.nbytes
         return True
 
@@ -101,23 +102,26 @@ class StreamFrames:
         (:meth:`showable`): only one, so that no frame is dropped for being covered by one
         that was not due yet."""
         presenter = self.presenter
+        now = self._now()  # (read once: every look below is at this moment)
         out = []
-        for _, frame in presenter.due():
+        for _, frame in presenter.due(now):
             out.append(frame)
             self.held_bytes -= frame.pixels.nbytes
-        if not out and self.showable():
-            out = self._first()
+        if not out:
+            timing = self.timing(now)
+            if timing is not None and timing[0]:  # showable
+                out = self._first(now)
         while self.held_bytes > self.max_held_bytes and len(presenter):
-            out += self._first()
+            out += self._first(now)
         if len(out) < 2:
             return out  # (one a wake-up, mostly: nothing can cover it)
         shown = [f for i, f in enumerate(out) if not any(_covers(g.rect, f.rect) for g in out[i + 1 :])]
         self.dropped += len(out) - len(shown)
         return shown
 
-    def _first(self) -> list[HeldFrame]:
+    def _first(self, now: int | None = None) -> list[HeldFrame]:
         """The frame due first, taken out whatever its time."""
-        first = self.presenter.pop_first()
+        first = self.presenter.pop_first(now)
         if first is None:
             return []
         frame = first[1]
@@ -135,10 +139,10 @@ class StreamFrames:
         timing = self.timing()
         return None if timing is None else timing[1]
 
-    def timing(self) -> tuple[bool, float] | None:
-        """:meth:`showable` and :meth:`wait_s` at once (one look at the clock); ``None`` when
-        no frame is held."""
-        wait = self.presenter.wait_s()
+    def timing(self, now: int | None = None) -> tuple[bool, float] | None:
+        """:meth:`showable` and :meth:`wait_s` at once (one look at the clock, or at ``now``);
+        ``None`` when no frame is held."""
+        wait = self.presenter.wait_s(now)
         if wait is None:
             return None
         return wait * 1000 <= self.early_ms, wait if not wait else wait + self.late_ms / 1000

@@ -354,7 +354,8 @@ class Viewer:
 
     def _note_damage(self, event: ss.events.Damage) -> None:
         """Note what to draw: a rectangle for the next frame, or a stream frame held to its time."""
-        self._heads_damage(event)
+        if self.heads:
+            self._heads_damage(event)
         primary = self.session.display.primary
         if event.channel_id != 0:
             self._extra_damage(event)
@@ -722,8 +723,10 @@ class Viewer:
     def _draw(self, now: float) -> None:
         """Draw every window (one frame, at ``now``)."""
         self.render()
-        self._render_extra()
-        self._render_heads()
+        if self._extra_dirty:  # (further monitors and heads: looked at only when there are any)
+            self._render_extra()
+        if self.heads or self._heads_dirty:
+            self._render_heads()
         self._next_frame_at = now + _FRAME
 
     def _frame_at(self, now: float, pending: bool, frames_in: float | None) -> float | None:
@@ -790,7 +793,8 @@ class Viewer:
         for rect in self._dirty:  # one copy per merged box, not per damage event
             rects = merge_rect(rects, rect, _MAX_RECTS)
         self._dirty = []
-        copy_area(window, primary, area, rects)
+        if rects:
+            copy_area(window, primary, area, rects)
         if self.frames is not None:
             for frame in self.frames.due():  # stream frames whose media time has come
                 window.put(frame.pixels, frame.rect.left - area.left, frame.rect.top - area.top)

@@ -87,6 +87,12 @@ class StreamHook(Protocol):
         """Handle a STREAM_* message: events to emit and messages (reports) to send."""
         ...
 
+    def frame(
+        self, message: DisplayStreamData | DisplayStreamDataSized, surfaces: Mapping[int, Surface]
+    ) -> list[Event | Message]:
+        """Handle a STREAM_DATA or STREAM_DATA_SIZED (what :meth:`handle` does with one)."""
+        ...
+
     def settle_frames(self) -> None:
         """Write the frames kept back into their surfaces."""
         ...
@@ -159,7 +165,9 @@ class DisplayChannelState:
     def _handle(self, message: Message | UnknownMessage) -> list[Event]:
         cid = self.channel_id
         streams = self.streams
-        if streams is not None and type(message) not in _FRAME_MESSAGES:
+        if streams is not None:
+            if type(message) in _FRAME_MESSAGES:  # a stream frame: the video's per-frame path
+                return self._split(streams.frame(message, self.surfaces))  # type: ignore[arg-type]
             streams.settle_frames()  # what follows may draw over, or read, a frame kept back
         drawer = DRAWERS.get(type(message))
         if drawer is not None:  # the per-draw path: one lookup, one call

@@ -52,7 +52,16 @@ from ._connector import Connector, ConnectTarget, make_connector
 from ._cursor import CursorState
 from ._display import Display, StreamHook
 from ._errors import ChannelUnavailable, ScreenshotTimeout
-from ._events import ChannelEnded, ChannelOpened, Event, SessionClosed, SurfaceCreated, event_class, event_for
+from ._events import (
+    ChannelEnded,
+    ChannelOpened,
+    Event,
+    MessageEvent,
+    SessionClosed,
+    SurfaceCreated,
+    event_class,
+    event_for,
+)
 from ._eventstream import EventStream
 from ._filexfer import FileTransfers
 from ._inputs import Inputs
@@ -88,6 +97,20 @@ _CLOSE_TIMEOUT = 2.0
 _PARALLEL_LINKS = 8
 #: Common messages that only drive flow control (answered by spice_net); not passed on as events.
 _HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
+
+
+def _display_event_class(message: Message | UnknownMessage) -> type[MessageEvent] | None:
+    """The event class of a display message (``None`` for SET_ACK and PING: no event), kept
+    in :data:`_DISPLAY_EVENT_CLASSES` by message class (an unknown message's type is its own)."""
+    msg_type = int(message.type)
+    cls = None if msg_type in _HOUSEKEEPING else event_class(ChannelType.DISPLAY, msg_type)
+    if type(message) is not UnknownMessage:
+        _DISPLAY_EVENT_CLASSES[type(message)] = cls
+    return cls
+
+
+#: A display message's event class by message class (``None``: no event), filled as they come.
+_DISPLAY_EVENT_CLASSES: dict[type[Message | UnknownMessage], type[MessageEvent] | None] = {}
 #: A channel reader lets the other tasks run at least once per this many messages (and
 #: whenever it waits for the socket); a scheduler round per message was a third of a draw's cost.
 _MESSAGES_PER_YIELD = 32
@@ -388,8 +411,13 @@ class Session:
         return manager
 
     def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:
-        """Update the display state; the derived events (SurfaceCreated carries the surface)."""
-        state = self.display.channel(channel_id, self._streams_for(channel_id))
+        """Update the display state; the derived events (SurfaceCreated carries the surface).
+
+        A SET_ACK or PING (spice_net answers them) has no event of its own."""
+        # (the channel's state looked up in line first: this runs once a message)
+        state = self.display.channels.get(channel_id) or self.display.channel(
+            channel_id, self._streams_for(channel_id)
+        )
         started = time.perf_counter()
         derived = state.handle(message)
         self._stats.display_handled(time.perf_counter() - started)
@@ -399,8 +427,11 @@ class Session:
                 self._display_changed.set()
                 self._display_changed = trio.Event()
             self._stats.display_changed()
-        cls = event_class(ChannelType.DISPLAY, int(message.type))
-        if not self._events.wants(cls):  # nobody listens for it (a viewer draws from Damage)
+        try:
+            cls = _DISPLAY_EVENT_CLASSES[type(message)]
+        except KeyError:  # a message class not seen yet, or an unknown message
+            cls = _display_event_class(message)
+        if cls is None or not self._events.wants(cls):  # housekeeping, or nobody listens for it
             return derived
         event = cls(ChannelType.DISPLAY, channel_id, message)
         if isinstance(event, SurfaceCreated) and isinstance(message, DisplaySurfaceCreate):
@@ -482,28 +513,27 @@ class Session:
                         break  # the source or the destination went mid-switch: the channel ended
                     self._events.put(event_for(key[0], key[1], message))
                     continue
-                self._observe(key, message)
-                if key[0] == ChannelType.DISPLAY:
+                if key[0] == ChannelType.DISPLAY:  # (nothing for _observe)
                     events = self._display_message(key[1], message)
                     state = self.display.channels[key[1]]
                     while state.outbox:  # (stream reports: out before the reader next waits)
                         channel.queue(state.outbox.pop(0))
-                elif int(message.type) in _HOUSEKEEPING:
-                    continue
-                elif key[0] == ChannelType.CURSOR:
-                    events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
-                elif key[0] == ChannelType.PLAYBACK:
-                    self.media_clock.observe(message)  # sound stamps and PLAYBACK_LATENCY
-                    events = self.playback.handle_safely(message)
-                    for event in events:
-                        if isinstance(event, AudioChunk):
-                            self._stats.audio_arrived(mm_diff(event.time, self.media_clock.now()))
-                elif key[0] == ChannelType.RECORD and self._record is not None:
-                    events = self._record.handle(message)
                 else:
-                    events = [event_for(key[0], key[1], message)]
-                if int(message.type) in _HOUSEKEEPING:
-                    continue
+                    self._observe(key, message)
+                    if int(message.type) in _HOUSEKEEPING:
+                        continue
+                    if key[0] == ChannelType.CURSOR:
+                        events = [event_for(key[0], key[1], message), *self.cursor.handle_safely(message)]
+                    elif key[0] == ChannelType.PLAYBACK:
+                        self.media_clock.observe(message)  # sound stamps and PLAYBACK_LATENCY
+                        events = self.playback.handle_safely(message)
+                        for event in events:
+                            if isinstance(event, AudioChunk):
+                                self._stats.audio_arrived(mm_diff(event.time, self.media_clock.now()))
+                    elif key[0] == ChannelType.RECORD and self._record is not None:
+                        events = self._record.handle(message)
+                    else:
+                        events = [event_for(key[0], key[1], message)]
                 for event in events:
                     self._events.put(event)
                 # A batch read off the socket may hold thousands of messages: let the event

@@ -33,7 +33,6 @@ from spice_proto import (
     DisplayStreamDataSized,
     DisplayStreamDestroy,
     DisplayStreamDestroyAll,
-    DisplayStreamReport,
     Message,
     Rect,
     StreamFlags,
@@ -44,7 +43,7 @@ from spice_proto import (
 from ._budget import BudgetExceeded, MemoryBudget
 from ._errors import StreamError
 from ._events import Damage, Event, StreamCreated, StreamDestroyed, StreamUnsupported
-from ._mediaclock import MediaClock, mm_diff
+from ._mediaclock import MediaClock
 from ._placement import place_frame
 from ._reports import ReportWindow, invalid_stream_report
 from ._surface import Surface
@@ -132,7 +131,7 @@ class StreamManager:
         if isinstance(message, DisplayStreamCreate):
             return self._create(message, surfaces)
         if isinstance(message, (DisplayStreamData, DisplayStreamDataSized)):
-            return self._frame(message, surfaces)
+            return self.frame(message, surfaces)
         if isinstance(message, DisplayStreamClip):
             stream = self.streams.get(message.id)
             if stream is None:
@@ -213,17 +212,21 @@ class StreamManager:
             )
         ]
 
-    def _frame(
+    def frame(
         self, msg: DisplayStreamData | DisplayStreamDataSized, surfaces: Mapping[int, Surface]
     ) -> list[Outcome]:
+        """Decode and place one STREAM_DATA or STREAM_DATA_SIZED (what :meth:`handle` does with it)."""
         stream = self.streams.get(msg.id)
         if stream is None:
             return [] if msg.id in self.unsupported else self._unknown(msg.id)
         out: list[Outcome] = []
-        latency = mm_diff(msg.multi_media_time, self.clock.now())
-        if latency < 0:
+        latency = (msg.multi_media_time - self.clock.now()) & 0xFFFFFFFF  # mm_diff, in line
+        if latency & 0x80000000:
+            latency -= 1 << 32
             stream.late += 1
-        report = self._account(stream, msg.multi_media_time, latency)
+        report = None  # (the report window's count, in line: this runs once a frame)
+        if stream.report is not None and self.reports:
+            report = stream.report.count(stream.id, msg.multi_media_time, latency, self.clock.monotonic_ms())
         dest = msg.dest if isinstance(msg, DisplayStreamDataSized) else stream.dest
         surface = surfaces.get(stream.surface_id)
         if surface is None:
@@ -275,12 +278,6 @@ class StreamManager:
         if report is not None:
             out.append(report)
         return out
-
-    def _account(self, stream: Stream, mm_time: int, latency: int) -> DisplayStreamReport | None:
-        """Count one frame in the report window; the report to send now, if it is due."""
-        if stream.report is None or not self.reports:
-            return None
-        return stream.report.count(stream.id, mm_time, latency, self.clock.monotonic_ms())
 
     def _destroy(self, stream_id: int) -> list[Outcome]:
         self.unsupported.discard(stream_id)
