@@ -417,18 +417,19 @@ class Viewer:
         display = self.session.display
         state = display.channels.get(channel_id)
         # what head_areas reads: the channel's primary surface and heads (replaced, never
-        # changed in place), and the display's primary for channel 0
-        inputs = (
-            (display.primary, None, ())
-            if state is None
-            else (
-                display.primary,
-                state.primary,
-                state.monitors,
-            )
-        )
+        # changed in place); for channel 0 the display's primary, which is that channel's
+        # own once it has a state
+        if state is None:
+            inputs: tuple[object, object, object] = (display.primary, None, ())
+        else:
+            primary = state.primary
+            inputs = (primary, primary, state.monitors)
         cached = self._areas.get(channel_id)
-        if cached is None or not _same(cached[0], inputs):
+        if cached is not None:  # (compared in line: this runs once a frame)
+            old = cached[0]
+            if old[0] is not inputs[0] or old[1] is not inputs[1] or old[2] is not inputs[2]:
+                cached = None
+        if cached is None:
             cached = self._areas[channel_id] = (inputs, head_areas(display, channel_id))
         areas = cached[1]
         return areas[index] if index < len(areas) else Rect(0, 0, 0, 0)
@@ -651,9 +652,11 @@ class Viewer:
 
     def _cursor_overlay(self) -> tuple[int, int] | None:
         shape = self.cursor_shape
-        cursor = self.session.cursor
-        if self.mouse_mode == MouseMode.CLIENT or shape is None or not cursor.visible:
+        session = self.session
+        # (the session's mode read as it is, an int or a MouseMode: this runs once a frame)
+        if shape is None or session.mouse_mode == MouseMode.CLIENT or not session.cursor.visible:
             return None
+        cursor = session.cursor
         area = self._area(0)
         return cursor.x - shape.hot_x - area.left, cursor.y - shape.hot_y - area.top
 
@@ -1032,8 +1035,3 @@ class _SdlClipboard:
             set_clipboard_text(text)
         finally:
             self._wake()
-
-
-def _same(old: tuple[object, object, object], new: tuple[object, object, object]) -> bool:
-    """Whether a head-area cache's inputs are the very objects they were."""
-    return old[0] is new[0] and old[1] is new[1] and old[2] is new[2]

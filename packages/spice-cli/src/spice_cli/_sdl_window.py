@@ -565,7 +565,8 @@ class Window:
         fb = self._framebuffer()
         if (fb.w, fb.h) != self._painted_size or fb.format.contents.format != sdl2.SDL_PIXELFORMAT_RGB888:
             return False
-        box = self._letterbox(fb.w, fb.h)
+        key = (fb.w, fb.h, self.width, self.height)  # (the letterbox kept, looked up in line)
+        box = self._box if key == self._box_key else self._letterbox(fb.w, fb.h)
         if (box.w, box.h) != (self.width, self.height) or fb.pitch % 4:
             return False  # scaled: drawn from the image
         pending = self._in_framebuffer_only
@@ -667,7 +668,8 @@ class Window:
         """
         fb = self._framebuffer()
         size = (fb.w, fb.h)
-        box = self._letterbox(fb.w, fb.h)
+        key = (fb.w, fb.h, self.width, self.height)  # (the letterbox kept, looked up in line)
+        box = self._box if key == self._box_key else self._letterbox(fb.w, fb.h)
         scaled = (box.w, box.h) != (self.width, self.height)
         exposed = self._id in _exposed
         _exposed.discard(self._id)

@@ -178,7 +178,8 @@ class _StreamIO:
                 if wait > 0:
                     await nap(wait)  # a timed wake-up without a cancellation
             asked = self.now() if self.min_read_interval else 0.0
-            plain = self._plain_socket()
+            # (the plain socket kept, looked up in line: this runs once a read)
+            plain = self._plain if self.stream is self._plain_for else self._plain_socket()
             data: bytes | bytearray
             try:
                 if plain is not None:

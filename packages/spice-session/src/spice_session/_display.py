@@ -153,6 +153,9 @@ class DisplayChannelState:
     def handle(self, message: Message | UnknownMessage) -> list[Event]:
         """Apply one display message; the display events it caused."""
         try:
+            streams = self.streams
+            if streams is not None and type(message) in _FRAME_MESSAGES:  # the video's per-frame path
+                return self._split(streams.frame(message, self.surfaces))  # type: ignore[arg-type]
             return self._handle(message)
         except DisplayError as exc:
             self.errors += 1
@@ -165,9 +168,7 @@ class DisplayChannelState:
     def _handle(self, message: Message | UnknownMessage) -> list[Event]:
         cid = self.channel_id
         streams = self.streams
-        if streams is not None:
-            if type(message) in _FRAME_MESSAGES:  # a stream frame: the video's per-frame path
-                return self._split(streams.frame(message, self.surfaces))  # type: ignore[arg-type]
+        if streams is not None:  # (not a stream frame: handle took those)
             streams.settle_frames()  # what follows may draw over, or read, a frame kept back
         drawer = DRAWERS.get(type(message))
         if drawer is not None:  # the per-draw path: one lookup, one call

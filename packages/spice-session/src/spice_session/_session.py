@@ -418,15 +418,16 @@ class Session:
         state = self.display.channels.get(channel_id) or self.display.channel(
             channel_id, self._streams_for(channel_id)
         )
+        stats = self._stats
         started = time.perf_counter()
         derived = state.handle(message)
-        self._stats.display_handled(time.perf_counter() - started)
+        stats.draw_seconds += time.perf_counter() - started  # (SessionStats' counters, in line)
         if derived or isinstance(message, DisplaySurfaceCreate):
             self._last_display_change = self._now()
             if self._display_waiters:  # waiters wait at once: none, no news
                 self._display_changed.set()
                 self._display_changed = trio.Event()
-            self._stats.display_changed()
+            stats.frames += 1
         try:
             cls = _DISPLAY_EVENT_CLASSES[type(message)]
         except KeyError:  # a message class not seen yet, or an unknown message

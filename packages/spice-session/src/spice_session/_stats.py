@@ -124,6 +124,8 @@ class StatsCollector:
     def __init__(self, session: StatsSource) -> None:
         self.session = session
         self.started = trio.current_time()
+        #: Display messages that changed the display, and the seconds spent handling display
+        #: messages: the session adds to these in line (once a message).
         self.frames = 0
         self.draw_seconds = 0.0
         #: (time, frames, draw seconds) at each sample: the per-draw calls only add to totals.
@@ -139,16 +141,9 @@ class StatsCollector:
         self._alarm: Alarm | None = None
 
     # --------------------------------------------------------------- fed by the session
-    def display_changed(self) -> None:
-        self.frames += 1
-
     def audio_arrived(self, ahead_ms: int) -> None:
         """A playback chunk arrived ``ahead_ms`` before its media time (negative: late)."""
         self._audio_ahead.append(max(0, ahead_ms))
-
-    def display_handled(self, seconds: float) -> None:
-        """A display message took ``seconds`` to decode and draw."""
-        self.draw_seconds += seconds
 
     # ------------------------------------------------------------------------ sampling
     async def run(self) -> None:
