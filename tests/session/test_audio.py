@@ -344,6 +344,22 @@ def test_presenter_pop_first_takes_the_earliest_whatever_its_time() -> None:
     assert p.pop_first() == (0x10, 2) and p.early == 2 and len(p) == 0
 
 
+def test_presenter_takes_the_clock_reading_from_its_caller() -> None:
+    """Given ``now``, no method reads the clock, and each answers as it would at that time."""
+
+    def no_clock() -> int:
+        raise AssertionError("the clock was read")
+
+    p: MediaPresenter[str] = MediaPresenter(no_clock, delay_ms=20)
+    p.push(1010, "frame", 1000)
+    p.push(900, "late", 1000)
+    assert p.late == 1 and p.wait_s(1000) == 0.0
+    assert p.due(1000) == [(900, "late")] and p.wait_s(1000) == pytest.approx(0.030)
+    assert p.due(1029) == [] and p.due(1030) == [(1010, "frame")]
+    p.push(2000, "early", 1030)
+    assert p.pop_first(1030) == (2000, "early") and p.early == 1
+
+
 def test_jitter_buffer_drain_hands_out_everything_in_order() -> None:
     jb = JitterBuffer()
     for t in (0, 10, 20):
