@@ -97,6 +97,15 @@ _CLOSE_TIMEOUT = 2.0
 _PARALLEL_LINKS = 8
 #: Common messages that only drive flow control (answered by spice_net); not passed on as events.
 _HOUSEKEEPING = frozenset({int(CommonMsg.SET_ACK), int(CommonMsg.PING)})
+#: A channel reader lets the other tasks run at least once per this many messages (and
+#: whenever it waits for the socket); a scheduler round per message was a third of a draw's cost.
+_MESSAGES_PER_YIELD = 32
+#: A display channel reads its socket at most once per this many seconds while data keeps
+#: coming (spice_net's ``min_read_interval``): Xspice sends a scrolling terminal as ~770-byte
+#: draws a few at a time, and each wake-up of the reader cost more than the draws it brought.
+_DISPLAY_READ_INTERVAL = 0.001
+#: A display message's event class by message class (``None``: no event), filled as they come.
+_DISPLAY_EVENT_CLASSES: dict[type[Message | UnknownMessage], type[MessageEvent] | None] = {}
 
 
 def _display_event_class(message: Message | UnknownMessage) -> type[MessageEvent] | None:
@@ -107,17 +116,6 @@ def _display_event_class(message: Message | UnknownMessage) -> type[MessageEvent
     if type(message) is not UnknownMessage:
         _DISPLAY_EVENT_CLASSES[type(message)] = cls
     return cls
-
-
-#: A display message's event class by message class (``None``: no event), filled as they come.
-_DISPLAY_EVENT_CLASSES: dict[type[Message | UnknownMessage], type[MessageEvent] | None] = {}
-#: A channel reader lets the other tasks run at least once per this many messages (and
-#: whenever it waits for the socket); a scheduler round per message was a third of a draw's cost.
-_MESSAGES_PER_YIELD = 32
-#: A display channel reads its socket at most once per this many seconds while data keeps
-#: coming (spice_net's ``min_read_interval``): Xspice sends a scrolling terminal as ~770-byte
-#: draws a few at a time, and each wake-up of the reader cost more than the draws it brought.
-_DISPLAY_READ_INTERVAL = 0.001
 
 
 def _tune_reads(key: tuple[ChannelType, int], channel: Channel) -> None:
@@ -421,7 +419,7 @@ class Session:
         stats = self._stats
         started = time.perf_counter()
         derived = state.handle(message)
-        stats.draw_seconds += time.perf_counter() - started  # (SessionStats' counters, in line)
+        stats.draw_seconds += time.perf_counter() - started  # (the StatsCollector's totals, in line)
         if derived or isinstance(message, DisplaySurfaceCreate):
             self._last_display_change = self._now()
             if self._display_waiters:  # waiters wait at once: none, no news
