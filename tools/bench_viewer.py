@@ -194,6 +194,29 @@ def measure_viewer(
         stop(viewer)
 
 
+def run_together(
+    viewers: dict[str, tuple[list[str], dict[str, str]]], logs: Path, tag: str, warmup: float, seconds: float
+) -> dict[str, tuple[float, float, bool]]:
+    """Start ``viewers`` (name: argv and environment) in their order, wait ``warmup`` s, then
+    measure all of them over the same ``seconds`` (:class:`CpuMeter`: run time s, ticks s,
+    a thread exited); stops them.  Logs go to ``logs/<tag>-<name>.log``."""
+    procs = {
+        name: start(argv, logs, f"{tag}-{name.replace(' ', '-')}", env)
+        for name, (argv, env) in viewers.items()
+    }
+    try:
+        time.sleep(warmup)
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited early (see {logs})")
+        meters = {name: CpuMeter(proc.pid) for name, proc in procs.items()}
+        time.sleep(seconds)
+        return {name: meter.read() for name, meter in meters.items()}
+    finally:
+        for proc in procs.values():
+            stop(proc)
+
+
 def bench(seconds: float, rounds: int) -> None:
     print(f"\nviewer CPU on the same server (our spice serve), {seconds:g} s each, Xvfb {XVFB_SIZE}")
     missing = [b for b in ("Xvfb", "remote-viewer") if shutil.which(b) is None]
@@ -261,21 +284,9 @@ def demo_together(env: dict[str, str], logs: Path, seconds: float, rounds: int) 
         wait_for("spice serve", lambda: listening(port), server)
         for round_ in range(rounds):
             order = list(argvs) if round_ % 2 == 0 else list(argvs)[::-1]
-            viewers = {
-                name: start(argvs[name], logs, f"together-{round_}-{name.replace(' ', '-')}", env)
-                for name in order
-            }
-            try:
-                time.sleep(3.0)
-                for name, viewer in viewers.items():
-                    if viewer.poll() is not None:
-                        raise RuntimeError(f"{name} exited early (see {logs})")
-                meters = {name: CpuMeter(viewer.pid) for name, viewer in viewers.items()}
-                time.sleep(seconds)
-                used = {name: meter.read() for name, meter in meters.items()}
-            finally:
-                for viewer in viewers.values():
-                    stop(viewer)
+            used = run_together(
+                {name: (argvs[name], env) for name in order}, logs, f"together-{round_}", 3.0, seconds
+            )
             ours, theirs = used["spice view"], used["remote-viewer"]
             ratios.append(ours[0] / max(theirs[0], 1e-9))
             tick_ratios.append(ours[1] / max(theirs[1], 1e-9))
