@@ -31,8 +31,8 @@ USB_ARGS = (
 TEXT = "hello from the host\n"
 #: Waits up to 60 s for /dev/sda to be there and read-only, then prints its ``ro`` flag.  The
 #: kernel clears the flag at the start of each revalidation and sets it again after MODE SENSE,
-#: so one read just as /dev/sda appears is not the verdict; a stick that never says
-#: write-protected still prints 0.
+#: so one read just as /dev/sda appears is not the verdict (2 of 8 runs with busy loops beside
+#: them read 0 first and 1 from 50 ms on); a stick that never says write-protected prints 0.
 SDA_READ_ONLY = (
     'for i in $(seq 240); do [ -b /dev/sda ] && [ "$(cat /sys/block/sda/ro)" = 1 ] && break;'
     " sleep 0.25; done; cat /sys/block/sda/ro"
