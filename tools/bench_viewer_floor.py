@@ -43,7 +43,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_viewer import SPICE, XVFB_SIZE, CpuMeter, free_port, listening, start, stop, wait_for, xvfb_display
+from bench_viewer import (
+    SPICE,
+    XVFB_SIZE,
+    free_port,
+    listening,
+    run_together,
+    start,
+    stop,
+    wait_for,
+    xvfb_display,
+)
 
 HOLD = 10  # frames kept decoded before shown (spice view holds ~400 ms of a 25 frames/s stream)
 _LENGTH = struct.Struct("<I")
@@ -207,18 +217,8 @@ def measure(argvs: dict[str, list[str]], env: dict[str, str], logs: Path, second
     """CPU seconds of the processes ``argvs`` start (by name), running at the same time, over
     ``seconds`` after a 4 s warm-up (run time of their threads, each from its own start value:
     see ``bench_viewer.CpuMeter``)."""
-    procs = {name: start(argv, logs, name.replace(" ", "-"), env) for name, argv in argvs.items()}
-    try:
-        time.sleep(4.0)
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited early (see {logs})")
-        meters = {name: CpuMeter(proc.pid) for name, proc in procs.items()}
-        time.sleep(seconds)
-        return {name: meter.read()[0] for name, meter in meters.items()}
-    finally:
-        for proc in procs.values():
-            stop(proc)
+    used = run_together({name: (argv, env) for name, argv in argvs.items()}, logs, "measured", 4.0, seconds)
+    return {name: cpu[0] for name, cpu in used.items()}
 
 
 def bench(seconds: float, rounds: int) -> None:
