@@ -93,7 +93,9 @@ async def test_record_audio_writes_what_the_guest_plays(
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 48000)
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
     loud = np.flatnonzero(np.abs(pcm[:, 0]) > 0)
-    assert len(loud) and (loud[-1] - loud[0]) >= 0.99 * 48000, f"{len(pcm)} frames, tone at {loud[:1]}"
+    said = result.stdout.decode().strip()
+    kept = f"{len(pcm)} frames, tone at {loud[:1]}: {said}"
+    assert len(loud) and (loud[-1] - loud[0]) >= 0.99 * 48000, kept
     assert abs(peak_hz(pcm[loud[0] : loud[-1]], 48000) - 1000) <= 2
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -16,10 +18,37 @@ from ._commands import HELP
 from ._exitcodes import ExitCode
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
-__all__ = ["add_parser", "assemble", "capture", "run", "save_wav", "write_wav"]
+__all__ = [
+    "RECORDER_BUFFER_MS",
+    "add_parser",
+    "assemble",
+    "capture",
+    "keep_sound",
+    "run",
+    "save_wav",
+    "write_wav",
+]
 
 #: A jump of more than this in the DATA times is a pause (the server stamps packets as it sends them).
 PAUSE_MS = 100
+#: How much sound the playback buffer holds for a recorder between two of its reads.  A
+#: player's buffer keeps 500 ms and pushes the oldest out; a recorder that reads late (a
+#: loaded machine) while the server sends a second of sound at once (Xspice reading its
+#: FIFO) would lose the start of it.
+RECORDER_BUFFER_MS = 10_000.0
+
+
+@contextmanager
+def keep_sound(session: ss.Session) -> Iterator[None]:
+    """While recording: the session's playback buffer holds up to :data:`RECORDER_BUFFER_MS`
+    (as it was after)."""
+    jitter = session.playback.jitter
+    limit = jitter.max_ms
+    jitter.max_ms = max(limit, RECORDER_BUFFER_MS)
+    try:
+        yield
+    finally:
+        jitter.max_ms = limit
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,15 +80,17 @@ def _check_args(args: argparse.Namespace) -> Path:
 async def capture(session: ss.Session, seconds: float) -> list[AudioChunk]:
     """What the session's playback channel delivers during ``seconds``, in order.
 
-    Read from ``session.playback.jitter`` (which keeps up to 500 ms whether or not anyone
-    reads the session's events), emptied every 50 ms.
+    Read from ``session.playback.jitter`` (which gets every chunk whether or not anyone
+    reads the session's events), emptied every 50 ms; it holds up to
+    :data:`RECORDER_BUFFER_MS` meanwhile (:func:`keep_sound`).
     """
     chunks: list[AudioChunk] = []
-    with trio.move_on_after(seconds):
-        while True:
-            chunks += session.playback.jitter.drain()
-            await trio.sleep(0.05)
-    return chunks + session.playback.jitter.drain()
+    with keep_sound(session):
+        with trio.move_on_after(seconds):
+            while True:
+                chunks += session.playback.jitter.drain()
+                await trio.sleep(0.05)
+        return chunks + session.playback.jitter.drain()
 
 
 def assemble(chunks: list[AudioChunk]) -> np.ndarray:

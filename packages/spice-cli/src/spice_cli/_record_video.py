@@ -29,6 +29,7 @@ from spice_proto import ChannelType
 
 from ._commands import HELP
 from ._exitcodes import ExitCode
+from ._record_audio import keep_sound
 from ._run import UsageError, add_connection_args, check_connection_args, open_session
 
 __all__ = ["CODECS", "VideoWriter", "add_parser", "check_video_path", "record", "record_screen", "run"]
@@ -210,10 +211,11 @@ async def record(
 
 
 async def _pump_audio(session: ss.Session, writer: VideoWriter, start: float) -> None:
-    while True:
-        for chunk in session.playback.jitter.drain():
-            writer.add_audio(chunk.pcm, chunk.rate, round((trio.current_time() - start) * 1000))
-        await trio.sleep(0.05)
+    with keep_sound(session):  # a late read loses nothing
+        while True:
+            for chunk in session.playback.jitter.drain():
+                writer.add_audio(chunk.pcm, chunk.rate, round((trio.current_time() - start) * 1000))
+            await trio.sleep(0.05)
 
 
 async def _progress(writer: VideoWriter, start: float, err: TextIO) -> None:
