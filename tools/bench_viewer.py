@@ -31,6 +31,7 @@ Xorg spends 1.7-1.9x more CPU a loop while remote-viewer watches (it drains slow
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -39,10 +40,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SPICE = str(Path(sys.executable).with_name("spice"))
@@ -215,6 +218,43 @@ def run_together(
     finally:
         for proc in procs.values():
             stop(proc)
+
+
+def instrumented_viewer(
+    uri: str, warmup: float, seconds: float, begin: Callable[[], None], end: Callable[[], Any], out: Path
+) -> None:
+    """In a measured viewer's own process: run ``spice view uri``; ``warmup`` s after the start
+    call ``begin``, ``seconds`` later write what ``end`` returns to ``out`` as JSON and exit."""
+
+    def clock() -> None:
+        time.sleep(warmup)
+        begin()
+        time.sleep(seconds)
+        out.write_text(json.dumps(end()))
+        os._exit(0)
+
+    threading.Thread(target=clock, daemon=True).start()
+    from spice_cli import main
+
+    sys.argv = ["spice", "view", "--no-audio", uri]
+    main()
+
+
+def run_instrumented_viewer(
+    script: str, uri: str, warmup: float, seconds: float, env: dict[str, str], logs: Path, name: str
+) -> Any:
+    """Run ``script --measure URI WARMUP SECONDS OUT`` (a viewer that calls
+    :func:`instrumented_viewer`) to its end; what it wrote."""
+    out = logs / f"{name}.json"
+    argv = [sys.executable, script, "--measure", uri, str(warmup), str(seconds), str(out)]
+    viewer = start(argv, logs, name, env)
+    try:
+        viewer.wait(warmup + seconds + 30)
+    finally:
+        stop(viewer)
+    if not out.exists():
+        raise RuntimeError(f"the measured viewer wrote nothing (see {logs / (name + '.log')})")
+    return json.loads(out.read_text())
 
 
 def bench(seconds: float, rounds: int) -> None:

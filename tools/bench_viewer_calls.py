@@ -4,7 +4,7 @@ CPU time per frame on this stream is noisy (10-15 % between 10 s rounds), and wh
 add to a frame is about a third of it; the number of Python calls a frame costs is steady
 from run to run and follows that part (about 1.6 us a call here, with the body it runs).  This
 counts them.  It starts Xvfb and ``spice serve --source demo``, runs ``spice view`` on it with
-a profile hook on every thread, and after ``--warmup`` seconds counts each function entered
+a profile hook on every thread, and after 4 s (``WARMUP``) counts each function entered
 (a coroutine resumed counts again: that is a frame entered too) for ``--seconds``.  Frames
 are the stream frames the session handled in that time.  Prints the calls per frame, the
 share of each package, and the ``--top`` functions.  Asserts nothing.
@@ -16,18 +16,28 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_viewer import SPICE, XVFB_SIZE, free_port, listening, start, stop, wait_for, xvfb_display
+from bench_viewer import (
+    SPICE,
+    XVFB_SIZE,
+    free_port,
+    instrumented_viewer,
+    listening,
+    run_instrumented_viewer,
+    start,
+    stop,
+    wait_for,
+    xvfb_display,
+)
 
+#: Seconds the viewer runs before the count starts.
+WARMUP = 4.0
 #: Where a stream frame is handled once (one DISPLAY_STREAM_DATA): the frame count.
 FRAME_FUNCTION = ("_streams.py", "frame")
 
@@ -55,11 +65,12 @@ def counted(uri: str, warmup: float, seconds: float, out: Path) -> None:
         if on and event == "call":
             calls[frame.f_code] += 1
 
-    def clock() -> None:
+    def begin() -> None:
         nonlocal on
-        time.sleep(warmup)
         on = True
-        time.sleep(seconds)
+
+    def end() -> dict[str, object]:
+        nonlocal on
         on = False
         by_function: collections.Counter[str] = collections.Counter()
         frames = 0
@@ -68,16 +79,11 @@ def counted(uri: str, warmup: float, seconds: float, out: Path) -> None:
             by_function[f"{where}:{code.co_name}"] += n
             if where.endswith(FRAME_FUNCTION[0]) and code.co_name == FRAME_FUNCTION[1]:
                 frames += n
-        out.write_text(json.dumps({"frames": frames, "calls": dict(by_function)}))
-        os._exit(0)
+        return {"frames": frames, "calls": dict(by_function)}
 
     sys.setprofile(hook)
     threading.setprofile(hook)
-    threading.Thread(target=clock, daemon=True).start()
-    from spice_cli import main
-
-    sys.argv = ["spice", "view", "--no-audio", uri]
-    main()
+    instrumented_viewer(uri, warmup, seconds, begin, end, out)
 
 
 def bench(seconds: float, top: int) -> None:
@@ -92,17 +98,8 @@ def bench(seconds: float, top: int) -> None:
         server = start(serve, logs, "serve")
         try:
             wait_for("spice serve", lambda: listening(port), server)
-            result = logs / "calls.json"
             uri = f"spice://127.0.0.1:{port}"
-            argv = [sys.executable, __file__, "--count", uri, str(seconds), str(result)]
-            viewer = start(argv, logs, "view", env)
-            try:
-                viewer.wait(seconds + 30)
-            finally:
-                stop(viewer)
-            if not result.exists():
-                raise RuntimeError(f"the counting viewer wrote nothing (see {logs / 'view.log'})")
-            counts = json.loads(result.read_text())
+            counts = run_instrumented_viewer(__file__, uri, WARMUP, seconds, env, logs, "view")
         finally:
             stop(server)
     frames, calls = counts["frames"], collections.Counter(counts["calls"])
@@ -122,8 +119,8 @@ def bench(seconds: float, top: int) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--count"]:
-        counted(sys.argv[2], 4.0, float(sys.argv[3]), Path(sys.argv[4]))
+    if sys.argv[1:2] == ["--measure"]:
+        counted(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="counted time (default 10)")

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -28,7 +26,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_viewer import SPICE, XVFB_SIZE, free_port, listening, start, stop, wait_for, xvfb_display
+from bench_viewer import (
+    SPICE,
+    XVFB_SIZE,
+    free_port,
+    instrumented_viewer,
+    listening,
+    run_instrumented_viewer,
+    start,
+    stop,
+    wait_for,
+    xvfb_display,
+)
 
 #: (module, class, method, label) of the phases timed, in the order printed.
 PHASES = (
@@ -67,39 +76,20 @@ def measured(uri: str, warmup: float, seconds: float, out: Path) -> None:
         cls = getattr(importlib.import_module(module), cls_name)
         setattr(cls, method, wrapped(getattr(cls, method), label))
 
-    def clock() -> None:
-        nonlocal on
-        cpu_clock = time.pthread_getcpuclockid(main)
-        time.sleep(warmup)
+    cpu_clock = time.pthread_getcpuclockid(main)
+    before = 0
+
+    def begin() -> None:
+        nonlocal on, before
         before = time.clock_gettime_ns(cpu_clock)
         on = True
-        time.sleep(seconds)
+
+    def end() -> dict[str, object]:
+        nonlocal on
         on = False
-        total = time.clock_gettime_ns(cpu_clock) - before
-        out.write_text(json.dumps({"total": total, "spent": spent, "calls": calls}))
-        os._exit(0)
+        return {"total": time.clock_gettime_ns(cpu_clock) - before, "spent": spent, "calls": calls}
 
-    threading.Thread(target=clock, daemon=True).start()
-    from spice_cli import main as spice_main
-
-    sys.argv = ["spice", "view", "--no-audio", uri]
-    spice_main()
-
-
-def one_run(
-    env: dict[str, str], logs: Path, uri: str, warmup: float, seconds: float, run: int
-) -> dict[str, Any]:
-    result = logs / f"phases{run}.json"
-    argv = [sys.executable, __file__, "--measure", uri, str(warmup), str(seconds), str(result)]
-    viewer = start(argv, logs, f"view{run}", env)
-    try:
-        viewer.wait(warmup + seconds + 30)
-    finally:
-        stop(viewer)
-    if not result.exists():
-        raise RuntimeError(f"the measured viewer wrote nothing (see {logs / f'view{run}.log'})")
-    out: dict[str, Any] = json.loads(result.read_text())
-    return out
+    instrumented_viewer(uri, warmup, seconds, begin, end, out)
 
 
 def bench(seconds: float, warmup: float, runs: int) -> None:
@@ -115,8 +105,11 @@ def bench(seconds: float, warmup: float, runs: int) -> None:
         server = start([SPICE, "serve", "--listen", f"127.0.0.1:{port}", "--source", "demo"], logs, "serve")
         try:
             wait_for("spice serve", lambda: listening(port), server)
+            uri = f"spice://127.0.0.1:{port}"
             for run in range(runs):
-                results.append(one_run(env, logs, f"spice://127.0.0.1:{port}", warmup, seconds, run))
+                results.append(
+                    run_instrumented_viewer(__file__, uri, warmup, seconds, env, logs, f"view{run}")
+                )
         finally:
             stop(server)
     header = "".join(f"{'run ' + str(i + 1):>9}" for i in range(runs))
@@ -143,7 +136,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time (default 10)")
     parser.add_argument("--warmup", type=float, default=12.0, help="seconds before measuring (default 12)")
     parser.add_argument("--runs", type=int, default=3, help="viewers run one after the other (default 3)")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
     bench(args.seconds, args.warmup, args.runs)
 
 
