@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -241,12 +241,19 @@ def instrumented_viewer(
 
 
 def run_instrumented_viewer(
-    script: str, uri: str, warmup: float, seconds: float, env: dict[str, str], logs: Path, name: str
+    script: str,
+    uri: str,
+    warmup: float,
+    seconds: float,
+    env: dict[str, str],
+    logs: Path,
+    name: str,
+    extra: Sequence[str] = (),
 ) -> Any:
-    """Run ``script --measure URI WARMUP SECONDS OUT`` (a viewer that calls
+    """Run ``script --measure URI WARMUP SECONDS OUT [EXTRA...]`` (a viewer that calls
     :func:`instrumented_viewer`) to its end; what it wrote."""
     out = logs / f"{name}.json"
-    argv = [sys.executable, script, "--measure", uri, str(warmup), str(seconds), str(out)]
+    argv = [sys.executable, script, "--measure", uri, str(warmup), str(seconds), str(out), *extra]
     viewer = start(argv, logs, name, env)
     try:
         viewer.wait(warmup + seconds + 30)

@@ -9,7 +9,7 @@ a profile hook on every thread, and after 4 s (``WARMUP``) counts each function 
 are the stream frames the session handled in that time.  Prints the calls per frame, the
 share of each package, and the ``--top`` functions.  Asserts nothing.
 
-    python tools/bench_viewer_calls.py [--seconds 10] [--top 25]
+    python tools/bench_viewer_calls.py [--seconds 10] [--top 25] [--callers NAME]
 """
 
 from __future__ import annotations
@@ -53,17 +53,26 @@ def _where(filename: str) -> str:
     return parts[-1] if parts else filename
 
 
-def counted(uri: str, warmup: float, seconds: float, out: Path) -> None:
-    """In the viewer's process: run ``spice view uri``, count calls, write them to ``out``, exit."""
+def counted(uri: str, warmup: float, seconds: float, out: Path, callers_of: str = "") -> None:
+    """In the viewer's process: run ``spice view uri``, count calls, write them to ``out``, exit.
+
+    With ``callers_of``, also count who called each function whose ``file:name`` contains it.
+    """
     import threading
     import types
 
     calls: collections.Counter[types.CodeType] = collections.Counter()
+    pairs: collections.Counter[tuple[types.CodeType, types.CodeType]] = collections.Counter()
     on = False
+
+    def name(code: types.CodeType) -> str:
+        return f"{_where(code.co_filename)}:{code.co_name}"
 
     def hook(frame: types.FrameType, event: str, arg: object) -> None:
         if on and event == "call":
             calls[frame.f_code] += 1
+            if callers_of and frame.f_back is not None:
+                pairs[(frame.f_back.f_code, frame.f_code)] += 1
 
     def begin() -> None:
         nonlocal on
@@ -79,14 +88,18 @@ def counted(uri: str, warmup: float, seconds: float, out: Path) -> None:
             by_function[f"{where}:{code.co_name}"] += n
             if where.endswith(FRAME_FUNCTION[0]) and code.co_name == FRAME_FUNCTION[1]:
                 frames += n
-        return {"frames": frames, "calls": dict(by_function)}
+        by_pair: collections.Counter[str] = collections.Counter()
+        for (caller, callee), n in pairs.items():
+            if callers_of in name(callee):
+                by_pair[f"{name(callee)} <- {name(caller)}"] += n
+        return {"frames": frames, "calls": dict(by_function), "callers": dict(by_pair)}
 
     sys.setprofile(hook)
     threading.setprofile(hook)
     instrumented_viewer(uri, warmup, seconds, begin, end, out)
 
 
-def bench(seconds: float, top: int) -> None:
+def bench(seconds: float, top: int, callers_of: str = "") -> None:
     print(f"\nspice view: Python calls per demo stream frame, over {seconds:g} s, Xvfb {XVFB_SIZE}")
     if shutil.which("Xvfb") is None:
         print("skipped: missing Xvfb")
@@ -99,7 +112,8 @@ def bench(seconds: float, top: int) -> None:
         try:
             wait_for("spice serve", lambda: listening(port), server)
             uri = f"spice://127.0.0.1:{port}"
-            counts = run_instrumented_viewer(__file__, uri, WARMUP, seconds, env, logs, "view")
+            extra = [callers_of] if callers_of else []
+            counts = run_instrumented_viewer(__file__, uri, WARMUP, seconds, env, logs, "view", extra)
         finally:
             stop(server)
     frames, calls = counts["frames"], collections.Counter(counts["calls"])
@@ -116,17 +130,25 @@ def bench(seconds: float, top: int) -> None:
     print(f"{'function':<60} {'calls a frame':>14}")
     for name, n in calls.most_common(top):
         print(f"{name:<60} {n / frames:>14.1f}")
+    if callers_of:
+        print(f"{'callers of *' + callers_of + '*':<60} {'calls a frame':>14}")
+        for pair, n in collections.Counter(counts["callers"]).most_common(top):
+            print(f"{pair:<60} {n / frames:>14.1f}")
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--measure"]:
-        counted(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))
+        callers_of = sys.argv[6] if len(sys.argv) > 6 else ""
+        counted(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]), callers_of)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="counted time (default 10)")
     parser.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
+    parser.add_argument(
+        "--callers", default="", help="also list the callers of the functions whose file:name contains this"
+    )
     args, _ = parser.parse_known_args()  # nox -s bench passes the same arguments to every bench script
-    bench(args.seconds, args.top)
+    bench(args.seconds, args.top, args.callers)
 
 
 if __name__ == "__main__":

@@ -360,14 +360,20 @@ async def test_the_x11_loop_wakes_once_a_held_frame(x11_sdl: Xvfb, monkeypatch: 
 def _note_shown(frames: StreamFrames, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, int]]:
     """(trio time, media time) of each held frame as it is shown (the list fills as it runs)."""
     shown: list[tuple[float, int]] = []
-    due = frames.due
+    due, arrive = frames.due, frames.arrive
 
     def noted_due() -> list[HeldFrame]:
         out = due()
         shown.extend((trio.current_time(), f.mm_time) for f in out)
         return out
 
+    def noted_arrive(*args: Any) -> tuple[list[HeldFrame], float | None] | None:
+        out = arrive(*args)  # (the viewer's direct way for whole frames)
+        shown.extend((trio.current_time(), f.mm_time) for f in (out[0] if out is not None else []))
+        return out
+
     monkeypatch.setattr(frames, "due", noted_due)
+    monkeypatch.setattr(frames, "arrive", noted_arrive)
     return shown
 
 
@@ -378,23 +384,33 @@ async def _stream_held_100ms(
     origin: tuple[float, int],
     stamps: list[int],
     arrivals: list[float],
+    whole: bool = False,
 ) -> None:
     """40 stream frames at 25 frames/s, each stamped 100 ms ahead of the media clock, which
     follows trio's from ``origin`` (trio time, media time); their stamps and arrival times
-    are appended to ``stamps`` and ``arrivals``."""
+    are appended to ``stamps`` and ``arrivals``.  ``whole``: as the session hands over whole
+    frames (the Damage carries the pixels, taken as the session puts it), else as a draw on
+    the surface's pixels."""
     start, start_mm = origin
+    box = sp.Rect(8, 4, 24, 20)
     for i in range(40):
         clock.t = start_mm + round((trio.current_time() - start) * 1000)
         primary.pixels[4:20, 8:24, :3] = (i * 6, 255 - i * 6, 0)
         stamps.append(clock.t + 100)
         arrivals.append(trio.current_time())
-        await viewer.on_session_event(ss.events.Damage(0, sp.Rect(8, 4, 24, 20), 0, mm_time=stamps[-1]))
+        if whole:
+            pixels = primary.pixels[4:20, 8:24].copy()
+            pixels.flags.writeable = False
+            assert viewer._damage_at_once(ss.events.Damage(0, box, 0, mm_time=stamps[-1], pixels=pixels))
+        else:
+            await viewer.on_session_event(ss.events.Damage(0, box, 0, mm_time=stamps[-1]))
         await trio.sleep(0.04)
 
 
 @pytest.mark.interop
+@pytest.mark.parametrize("whole", [False, True], ids=["drawn", "whole"])
 async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
-    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch, whole: bool
 ) -> None:
     """A stream at 25 frames/s, each frame held 100 ms: a frame is shown when a later one
     arrives (20 ms before its time, or 20 ms after), not on a wake-up of its own at its
@@ -408,7 +424,7 @@ async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
     arrivals: list[float] = []
 
     async def stream() -> None:
-        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, arrivals)
+        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, arrivals, whole)
         await trio.sleep(0.2)  # the last ones come out on their own wake-ups
 
     with trio.fail_after(20):
@@ -426,8 +442,9 @@ async def test_held_frames_are_shown_on_the_wake_ups_of_later_arrivals(
 
 
 @pytest.mark.interop
+@pytest.mark.parametrize("whole", [False, True], ids=["drawn", "whole"])
 async def test_a_frame_shown_on_an_arrival_costs_the_sdl_loop_no_wake_up(
-    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch
+    x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch, whole: bool
 ) -> None:
     """Frames held 100 ms at 25 frames/s are drawn from the session's task as later frames
     arrive, while the SDL loop sleeps on: it looks at SDL a few times in all, not once a frame
@@ -441,7 +458,7 @@ async def test_a_frame_shown_on_an_arrival_costs_the_sdl_loop_no_wake_up(
     stamps: list[int] = []
 
     async def stream() -> None:
-        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, [])
+        await _stream_held_100ms(viewer, clock, primary, (start, start_mm), stamps, [], whole)
 
     with trio.fail_after(20):
         async with _sdl_loop_running(viewer, clock, start, start_mm):

@@ -95,14 +95,42 @@ class StreamFrames:
         self.held_bytes += copy.nbytes
         return True
 
-    def due(self) -> list[HeldFrame]:
+    def arrive(
+        self, mm_time: int, rect: Rect, frame: npt.NDArray[np.uint8], may_show: bool
+    ) -> tuple[list[HeldFrame], float | None] | None:
+        """Hold a whole stream frame (``frame``: what ``rect`` of the primary surface holds,
+        read-only, ``rect`` inside the surface) and, when ``may_show``, take the frames
+        :meth:`due` hands out now, in one look at the clock.  Returns (those frames, what
+        :meth:`wait_s` says after), or ``None`` (nothing held: draw it now) for a frame
+        stamped too far ahead.  :meth:`hold` and :meth:`due` in one call, for a viewer that
+        shows such frames as they arrive."""
+        now = self._now()
+        ahead = (mm_time - now) & 0xFFFFFFFF
+        if ahead < 0x80000000 and ahead > MAX_AHEAD_MS:
+            return None
+        presenter = self.presenter
+        presenter.push(mm_time, HeldFrame(mm_time, rect, frame), now)
+        self.held_bytes += frame.nbytes
+        wait = presenter.wait_s(now)
+        shown: list[HeldFrame] = []
+        if may_show and wait is not None and wait * 1000 <= self.early_ms:  # showable
+            # none due yet: due() would hand out the first alone (unless too much is held)
+            shown = self._first(now) if wait and self.held_bytes <= self.max_held_bytes else self._due(now)
+            wait = presenter.wait_s(now)
+        if wait is None:
+            return shown, None
+        return shown, wait if not wait else wait + self.late_ms / 1000
+
+    def due(self, now: int | None = None) -> list[HeldFrame]:
         """The frames to show now, oldest first (the oldest early when too much is held).
 
         When none is due, the first frame is handed out if it is due within ``EARLY_MS``
         (:meth:`showable`): only one, so that no frame is dropped for being covered by one
-        that was not due yet."""
+        that was not due yet.  ``now``: the media clock, when the caller has just read it."""
+        return self._due(self._now() if now is None else now)  # (read once: every look is at it)
+
+    def _due(self, now: int) -> list[HeldFrame]:
         presenter = self.presenter
-        now = self._now()  # (read once: every look below is at this moment)
         out = []
         for _, frame in presenter.due(now):
             out.append(frame)

@@ -348,8 +348,70 @@ class Viewer:
         """A Damage noted as the session puts it (see :meth:`EventStream.handle_at_once`)."""
         if not isinstance(event, ss.events.Damage):
             return False
+        if event.pixels is not None and self._direct_frame(event):
+            return True
         self._note_damage(event)
         self._ring_for_news()
+        return True
+
+    def _direct_frame(self, event: ss.events.Damage) -> bool:
+        """A whole stream frame of the primary surface (its ``pixels`` are its rectangle),
+        arriving while the SDL loop waits with nothing else to draw: held, and the frame due
+        now shown, in one step.  What :meth:`_note_damage`, :meth:`_ring_for_news` and
+        :meth:`_show_held_now` do with it, without their general cases (this runs once a
+        video frame).  ``False``, with nothing done, when anything else is pending: the
+        general way takes the frame then."""
+        alarm, frames, window = self._alarm, self.frames, self.window
+        mm_time, pixels = event.mm_time, event.pixels
+        if (
+            pixels is None
+            or alarm is None
+            or not self._waiting
+            or frames is None
+            or window is None
+            or mm_time is None
+            or event.channel_id
+            or self._dirty
+            or self._redraw
+            or self._lost is not None
+            or self.stats_overlay
+            or self.heads
+            or self._heads_dirty
+            or self._extra_dirty
+        ):
+            return False
+        primary = self.session.display.primary
+        if primary is None or event.surface_id != primary.surface_id:
+            return False
+        area = self._area(0)
+        if (area.right - area.left, area.bottom - area.top) != (window.width, window.height):
+            return False  # the window is to follow a new size first (render does)
+        now = self._now()
+        arrived = frames.arrive(mm_time, event.rect, pixels, now >= self._next_frame_at)
+        if arrived is None:
+            return False  # not held: drawn at the next frame time
+        shown, wake_in = arrived
+        if not shown:
+            if wake_in is not None:  # the loop wakes once, when the first must be shown
+                alarm.ring_at(now + wake_in, now)
+            return True
+        try:
+            for frame in shown:
+                window.put(frame.pixels, frame.rect.left - area.left, frame.rect.top - area.top)
+            window.present(self._cursor_overlay())
+        except Exception as exc:  # a draw's failure belongs to the SDL loop: raised there
+            self._draw_error = exc
+            alarm.ring()
+            return True
+        self._next_frame_at = now + _FRAME
+        if window.events_queued():
+            alarm.ring()  # read off the socket by the draw: the socket will not say
+            return True
+        if wake_in is None:
+            self._wait_until = self._deadline(now, None)
+        else:
+            self._wait_until = max(now + wake_in, self._next_frame_at)
+        alarm.reschedule(self._wait_until, now)
         return True
 
     def _note_damage(self, event: ss.events.Damage) -> None:
