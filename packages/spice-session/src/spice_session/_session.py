@@ -464,7 +464,6 @@ class Session:
         """The pumps, once every channel is open (the readers already run)."""
         nursery.start_soon(self._pumping, (ChannelType.MAIN, 0), self.agent.run, name="spice-agent-pump")
         nursery.start_soon(answer_migrations, self, name="spice-migration")
-        nursery.start_soon(self._stats.run, name="spice-stats")
         if self._inputs is not None:
             # pointer motion held back by the MOTION_ACK window goes as soon as an ack opens it
             key = (ChannelType.INPUTS, self._inputs.channel_id)
@@ -501,8 +500,11 @@ class Session:
                     message = await channel.receive()
                 except spice_net.ChannelClosed:
                     break
-                if self._stats.resting:
-                    self._stats.wake()
+                stats = self._stats  # (its samples are taken here as messages come: no timer)
+                if channel.last_message_at >= stats.next_sample_at:
+                    stats.tick(channel.last_message_at)
+                else:
+                    stats.tail_at = channel.last_message_at
                 move = self._move
                 if isinstance(message, (Migrate, MigrateData)) and move and move.handover.covers(key):
                     try:

@@ -1,12 +1,15 @@
 """``session.stats``: round-trip time, traffic per channel and second, frames/s, draw time, streams, audio.
 
 :class:`StatsCollector` is fed by the session (every display message's handling time,
-every display change) and samples the channels' byte and message counters four times a
-second; :meth:`StatsCollector.snapshot` turns that into a :class:`SessionStats`.  When a
-sample finds nothing changed since the one before, the sampler rests until the session's
-next received message wakes it (:meth:`StatsCollector.wake`): an idle session does not
-wake up for its statistics.  What the session sends while no message comes in is counted
-then, in the first second after the rest.
+every display change) and samples the channels' byte and message counters at most four
+times a second: when a message arrives a quarter second or more after the last sample (the
+session's readers call :meth:`StatsCollector.tick`), and when the figures are read.
+:meth:`StatsCollector.snapshot` turns the samples into a :class:`SessionStats`.  Nothing
+wakes up for the statistics: a session taking messages samples on the way, an idle one not
+at all.  After a quiet spell the last second is first filled with the samples a timer
+would have taken (the counters stood still), so the rates just after count from then; what
+the session sent meanwhile is counted in that second.  (A spell that a message ends is
+stamped with that message's bytes: they miss the next second's rates.)
 
 SPICE has no PING a client may send (the server pings, the client answers), so the
 round-trip time is the kernel's smoothed TCP round-trip time (``TCP_INFO``) of the main
@@ -20,6 +23,7 @@ count as 0 (played at once).  ``audio_latency_ms`` is what the server asked for.
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 from collections import deque
@@ -28,7 +32,6 @@ from typing import Protocol
 
 import trio
 from spice_net import Channel
-from spice_net.lowlevel import Alarm
 from spice_proto import ChannelType
 from spice_proto.lowlevel import frozen
 
@@ -119,7 +122,7 @@ class StatsSource(Protocol):
 
 
 class StatsCollector:
-    """Counts for one session (the session feeds it; ``run`` samples the channel counters)."""
+    """Counts for one session (the session feeds it, and calls :meth:`tick` as messages come)."""
 
     def __init__(self, session: StatsSource) -> None:
         self.session = session
@@ -136,9 +139,12 @@ class StatsCollector:
         self._stream_frames_seen: deque[tuple[float, int]] = deque()
         self._last_live: dict[tuple[int, int], tuple[int, int]] = {}
         self._audio_ahead: deque[int] = deque(maxlen=AUDIO_CHUNKS)
-        #: The sampler waits for :meth:`wake` (nothing changed in its last quarter second).
-        self.resting = False
-        self._alarm: Alarm | None = None
+        #: When a message arriving calls for the next sample (trio's clock; see :meth:`tick`).
+        self.next_sample_at = -math.inf
+        #: When the last message that took no sample arrived (the session sets it).
+        self.tail_at = -math.inf
+        #: Samples taken so far.
+        self.taken = 0
 
     # --------------------------------------------------------------- fed by the session
     def audio_arrived(self, ahead_ms: int) -> None:
@@ -146,34 +152,23 @@ class StatsCollector:
         self._audio_ahead.append(max(0, ahead_ms))
 
     # ------------------------------------------------------------------------ sampling
-    async def run(self) -> None:
-        """Sample the channel and stream counters every quarter second until cancelled,
-        resting while they stand still (see the module docstring)."""
-        with Alarm() as alarm:
-            self._alarm = alarm
-            try:
-                while True:
-                    if self.sample():
-                        await alarm.wait(trio.current_time() + WINDOW / 4)
-                        continue
-                    self.resting = True
-                    await alarm.wait()
-                    self.resting = False
-                    self._restamp()
-            finally:
-                self._alarm = None
-                self.resting = False
+    def tick(self, now: float) -> None:
+        """Sample at ``now`` (trio's clock): a message arrived at or after
+        :attr:`next_sample_at`, or the figures are read.  After a quiet spell (over half a
+        second since the last sample), the samples a timer would have taken come first: one
+        as the last messages before it left the counters (at :attr:`tail_at`), and copies of
+        it over the spell's last second."""
+        last = self._samples[-1][0] if self._samples else now
+        if now - last > WINDOW / 2:
+            if self.tail_at > last:  # messages came after the last sample, then none
+                self.sample(self.tail_at)
+            self._restamp(now)
+        self.sample(now)
+        self.next_sample_at = now + WINDOW / 4
 
-    def wake(self) -> None:
-        """The session received a message: a resting sampler starts again."""
-        self.resting = False
-        if self._alarm is not None:
-            self._alarm.ring()
-
-    def _restamp(self) -> None:
-        """Fill the last second of the rest with the samples a sampler that never rested would
-        have taken: the counters stood still, so each is the last sample's."""
-        now = trio.current_time()
+    def _restamp(self, now: float) -> None:
+        """Fill the last second of a quiet spell with the samples a timer would have taken:
+        the counters stood still (no message came), so each is the last sample's."""
         last = self._samples[-1][0] if self._samples else now
         times = [t for t in (now - WINDOW + k * WINDOW / 4 for k in range(5)) if t > last]
         if self._samples:
@@ -203,9 +198,11 @@ class StatsCollector:
         both = [*live.values(), *self._finished_streams.values()]
         return sum(f for f, _ in both), sum(late for _, late in both)
 
-    def sample(self) -> bool:
-        """Take a sample; whether anything changed since the one before."""
-        now = trio.current_time()
+    def sample(self, now: float | None = None) -> bool:
+        """Take a sample (at ``now``, trio's clock); whether anything changed since the one before."""
+        if now is None:
+            now = trio.current_time()
+        self.taken += 1
         counters = self._counters()
         changed = not self._samples or counters != self._samples[-1][1]
         self._samples.append((now, counters))
@@ -228,8 +225,8 @@ class StatsCollector:
 
     # ------------------------------------------------------------------------ the report
     def snapshot(self) -> SessionStats:
-        self.sample()
         now = trio.current_time()
+        self.tick(now)
         (then, before), (_, current) = self._samples[0], self._samples[-1]
         span = now - then
         channels = []
