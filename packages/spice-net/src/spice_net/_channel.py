@@ -308,17 +308,24 @@ class BaseChannel:
 
     async def receive(self) -> Message | UnknownMessage:
         """The next message; raises :class:`ChannelClosed` once the peer closed the connection."""
-        self._check_open()
-        while not self._inbox:
+        # (the checks and the free lock in line: this runs once a message)
+        if self._closed:
+            raise ChannelClosed("channel closed by us")
+        inbox = self._inbox
+        while not inbox:
             if self._peer_closed:
                 raise ChannelClosed("peer closed the connection")
-            await self._recv_lock.acquire()
+            lock = self._recv_lock
+            if lock._held:
+                await lock.acquire()
+            else:
+                lock._held = True
             try:
-                if not self._inbox and not self._peer_closed:
+                if not inbox and not self._peer_closed:
                     await self._pump()
             finally:
-                self._recv_lock.release()
-        item = self._inbox.popleft()
+                lock.release()
+        item = inbox.popleft()
         self.last_serial = item.serial
         return item.message
 

@@ -60,7 +60,8 @@ async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
     closed while waiting."""
     fd = plain.fd
     await trio.lowlevel.checkpoint_if_cancelled()
-    _check_open(plain)
+    if plain.socket_stream.socket.fileno() != fd:  # (_check_open in line: once a read)
+        raise trio.ClosedResourceError("the socket was closed")
     try:
         data = os.read(fd, max_bytes)
     except BlockingIOError:

@@ -155,7 +155,13 @@ class DisplayChannelState:
         try:
             streams = self.streams
             if streams is not None and type(message) in _FRAME_MESSAGES:  # the video's per-frame path
-                return self._split(streams.frame(message, self.surfaces))  # type: ignore[arg-type]
+                events: list[Event] = []
+                for item in streams.frame(message, self.surfaces):  # type: ignore[arg-type]
+                    if isinstance(item, Event):  # (_split in line: this runs once a frame)
+                        events.append(item)
+                    else:
+                        self.outbox.append(item)
+                return events
             return self._handle(message)
         except DisplayError as exc:
             self.errors += 1

@@ -206,7 +206,6 @@ class Session:
         self._display_changed = trio.Event()
         self._display_waiters = 0  # tasks in _display_change
         self._last_display_change = -math.inf
-        self._now = spice_net.lowlevel.clock_reader()  # trio.current_time in one call
         self._events = EventStream()
         self._stats = StatsCollector(self)
         #: The guest agent: presence, capabilities, monitors config (see :class:`Agent`).
@@ -408,8 +407,9 @@ class Session:
             manager.defer_frames = self._defer_stream_frames
         return manager
 
-    def _display_message(self, channel_id: int, message: Message | UnknownMessage) -> list[Event]:
+    def _display_message(self, channel_id: int, message: Message | UnknownMessage, at: float) -> list[Event]:
         """Update the display state; the derived events (SurfaceCreated carries the surface).
+        ``at``: when the message arrived (trio's clock), the display's last change if it changed.
 
         A SET_ACK or PING (spice_net answers them) has no event of its own."""
         # (the channel's state looked up in line first: this runs once a message)
@@ -421,7 +421,7 @@ class Session:
         derived = state.handle(message)
         stats.draw_seconds += time.perf_counter() - started  # (the StatsCollector's totals, in line)
         if derived or isinstance(message, DisplaySurfaceCreate):
-            self._last_display_change = self._now()
+            self._last_display_change = at
             if self._display_waiters:  # waiters wait at once: none, no news
                 self._display_changed.set()
                 self._display_changed = trio.Event()
@@ -515,7 +515,7 @@ class Session:
                     self._events.put(event_for(key[0], key[1], message))
                     continue
                 if key[0] == ChannelType.DISPLAY:  # (nothing for _observe)
-                    events = self._display_message(key[1], message)
+                    events = self._display_message(key[1], message, channel.last_message_at)
                     state = self.display.channels[key[1]]
                     while state.outbox:  # (stream reports: out before the reader next waits)
                         channel.queue(state.outbox.pop(0))
