@@ -31,15 +31,19 @@ from spice_proto import (
     Caps,
     ChannelType,
     CommonCap,
+    Connection,
     Direction,
     LinkErr,
     LinkMess,
     LinkReply,
+    LinkRequested,
     Notify,
     NotifySeverity,
     NotifyVisibility,
     Ping,
     Pong,
+    Role,
+    TicketReceived,
     UnknownMessage,
 )
 
@@ -595,3 +599,33 @@ async def test_the_receive_lock_passes_in_order_and_skips_a_waiter_that_gave_up(
         await turn.acquire()  # free: taken without a checkpoint, so not cancelled
     turn.release()
     assert not free.cancelled_caught
+
+
+async def test_messages_behind_the_link_result_in_one_read_are_received() -> None:
+    """A server that writes its link result and its first messages at once (Xspice's main
+    channel sends MAIN_INIT so): the client takes them from what it read, without waiting
+    for more bytes."""
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    key = TicketKey.generate()
+
+    async def scripted_server() -> None:
+        conn = Connection(Role.SERVER)
+        while not isinstance(conn.next_event(), LinkRequested):
+            conn.receive_data(await server_stream.receive_some(4096))
+        conn.accept_link(key.public_der, None, Caps())
+        await server_stream.send_all(conn.data_to_send())
+        while not isinstance(conn.next_event(), TicketReceived):
+            conn.receive_data(await server_stream.receive_some(4096))
+        conn.finish_link(LinkErr.OK)
+        conn.send(Ping(1, 10))
+        conn.send(Ping(2, 20))
+        await server_stream.send_all(conn.data_to_send())  # one write: result and messages
+        await trio.sleep_forever()  # and nothing more
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(scripted_server)
+        with trio.fail_after(5):
+            client = await link_channel(client_stream, channel_type=ChannelType.DISPLAY)
+            assert await client.receive() == Ping(1, 10)
+            assert await client.receive() == Ping(2, 20)
+        nursery.cancel_scope.cancel()

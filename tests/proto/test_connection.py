@@ -450,3 +450,52 @@ def test_any_split_of_the_byte_stream_gives_the_same_messages_and_replies(mini: 
             assert got == expected
             assert client.data_to_send() == replies
             assert client.last_received_serial == len(expected)
+            batched = fresh()  # the same in batches: each call takes all the buffer completes
+            got = []
+            for piece in pieces:
+                if piece:
+                    batched.receive_data(piece)
+                got += batched.next_events()
+                assert batched.next_events() == []
+            assert got == expected and batched.data_to_send() == replies
+
+
+def test_a_batch_ends_at_a_fault_and_the_next_call_raises_it() -> None:
+    """``next_events`` returns the messages before a fault; the fault comes with the next
+    call, and sticks.  ``next_event`` gives the same messages one by one, then the fault."""
+    _, server = linked_pair()
+    server.send(Ping(1, 1000, b""))
+    server.send(Ping(2, 2000, b""))
+    wire = server.data_to_send() + b"\x65\0" + struct.pack("<I", 1 << 30)  # then an absurd size
+    for one_by_one in (False, True):
+        client, _ = linked_pair()
+        client.receive_data(wire)
+        if one_by_one:
+            got = [client.next_event(), client.next_event()]
+        else:
+            got = client.next_events()
+        assert [e.message.id for e in got if isinstance(e, MessageReceived)] == [1, 2]  # type: ignore[attr-defined]
+        for _ in range(2):
+            with pytest.raises(ProtocolError, match="claims"):
+                client.next_events() if one_by_one else client.next_event()
+        assert client.state is ConnectionState.CLOSED
+
+
+def test_link_stage_events_come_one_a_call_even_with_messages_behind_them() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
+    client.initiate(ChannelType.DISPLAY, 0, 1, None, Caps())
+    server.receive_data(client.data_to_send())
+    assert [type(e) for e in server.next_events()] == [LinkRequested]
+    server.accept_link(KEY, None, Caps())
+    client.receive_data(server.data_to_send())
+    assert [type(e) for e in client.next_events()] == [LinkReplyReceived]
+    client.send_ticket(TICKET)
+    server.receive_data(client.data_to_send())
+    assert [type(e) for e in server.next_events()] == [TicketReceived]
+    server.finish_link(LinkErr.OK)
+    server.send(Ping(5, 1, b""))
+    server.send(Ping(6, 2, b""))
+    client.receive_data(server.data_to_send())  # the link's result and two messages at once
+    assert [type(e) for e in client.next_events()] == [LinkEstablished]
+    assert [e.message.id for e in client.next_events()] == [5, 6]  # type: ignore[attr-defined]
+    assert client.next_events() == []

@@ -16,7 +16,6 @@ from spice_proto import (
     Event,
     Message,
     MessageReceived,
-    NeedData,
     ProtocolError,
     UnknownMessage,
 )
@@ -145,23 +144,17 @@ class _StreamIO:
         automatic ACK/PONG replies they cause go out in one write."""
         while True:
             if not self._drained:
-                batch: list[Event] = []
-                while True:
-                    try:
-                        event = self.conn.next_event()
-                    except ProtocolError as exc:
-                        if batch:
-                            break  # deliver what came before; the error is raised on the next call
-                        raise ProtocolViolation(str(exc)) from exc
-                    if isinstance(event, NeedData):
-                        # what is buffered makes no further message: the next call reads first
-                        # (after the link stage only: there, what the caller sends next may
-                        # change how the same bytes parse)
-                        self._drained = self.conn.state is ConnectionState.MESSAGES
-                        break
-                    batch.append(event)
-                    if not isinstance(event, MessageReceived):
-                        break
+                try:  # (what came before a fault comes first; the next call raises it)
+                    batch = self.conn.next_events()
+                except ProtocolError as exc:
+                    raise ProtocolViolation(str(exc)) from exc
+                # what is buffered makes no further message: the next call reads first (after
+                # the link stage only: there, what the caller sends next may change how the
+                # same bytes parse, and the link's last event may have more bytes behind it;
+                # after a fault or the end, the connection's state says so)
+                self._drained = self.conn.state is ConnectionState.MESSAGES and (
+                    not batch or isinstance(batch[-1], MessageReceived)
+                )
                 if batch:
                     if self._send_error is not None or self.conn.has_data_to_send:  # (no await: most batches)
                         await self.flush(best_effort=True)

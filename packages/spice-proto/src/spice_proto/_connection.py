@@ -361,15 +361,39 @@ class Connection:
 
     def next_event(self) -> Event | NeedData:
         """The next event, or :data:`NEED_DATA` when the buffered bytes do not complete one."""
-        if self._error is not None:
-            raise self._error
         if self._events:
             return self._events.popleft()
+        if self._error is not None:
+            raise self._error
+        if self.state is _S.MESSAGES:
+            batch = self._parse_messages()
+            if not batch:
+                return NEED_DATA
+            self._events.extend(batch[1:])
+            return batch[0]
         try:
-            event = self._parse_message() if self.state is _S.MESSAGES else self._parse()
+            return self._parse()
         except ProtocolError as exc:
             raise self._fail(exc) from None
-        return event
+
+    def next_events(self) -> list[Event]:
+        """Every event the buffered bytes complete now, in order; ``[]`` where :meth:`next_event`
+        would say :data:`NEED_DATA`.  Messages come all at once; before them (the link stage)
+        one event at a time, since what the caller does next may change how the following
+        bytes parse.  A fault after some messages: those come back, the next call raises it."""
+        if self._events:
+            out = list(self._events)
+            self._events.clear()
+            return out
+        if self._error is not None:
+            raise self._error
+        if self.state is _S.MESSAGES:
+            return self._parse_messages()
+        try:
+            event = self._parse()
+        except ProtocolError as exc:
+            raise self._fail(exc) from None
+        return [] if isinstance(event, NeedData) else [event]
 
     def _parse(self) -> Event | NeedData:
         """The next event outside the MESSAGES state (:meth:`next_event` parses messages itself)."""
@@ -802,50 +826,85 @@ class Connection:
             return False
         return self.ack_window == 0 or self.unacked <= 2 * self.ack_window
 
-    def _parse_message(self) -> Event | NeedData:
-        # One message per call, straight from the buffer (struct on the bytearray, one copy of
-        # the body): this runs for every message of a flood.
-        buf, pos = self._in, self._pos
-        if self.mini_header:
-            header_size = MINI_HEADER_SIZE
+    def _parse_messages(self) -> list[Event]:
+        """The messages the buffer completes (a ConnectionClosed last at a clean end of file).
+
+        A fault ends the batch: with messages before it they are returned and the fault kept
+        for the next call (:meth:`_fail`), else it is raised."""
+        out: list[Event] = []
+        try:
+            self._parse_into(out)
+        except ProtocolError as exc:
+            error = self._fail(exc)
+            if not out:
+                raise error from None
+        return out
+
+    def _parse_into(self, out: list[Event]) -> None:
+        # Every message straight from the buffer (struct on the bytearray, one copy of each
+        # body), delivered in line: this runs for every message of a flood.
+        buf = self._in
+        mini = self.mini_header
+        header_size = MINI_HEADER_SIZE if mini else DATA_HEADER_SIZE
+        client = self.role is Role.CLIENT
+        classes = self._classes
+        while True:
+            pos = self._pos
             if len(buf) - pos < header_size:
-                return NEED_DATA if not self._eof else self._eof_event("message header", header_size)
-            msg_type, size = _MINI_HEADER.unpack_from(buf, pos)
-            serial, sub_list = self._recv_serial + 1, 0
-        else:
-            header_size = DATA_HEADER_SIZE
-            if len(buf) - pos < header_size:
-                return NEED_DATA if not self._eof else self._eof_event("message header", header_size)
-            serial, msg_type, size, sub_list = _DATA_HEADER.unpack_from(buf, pos)
-        if size > self.max_message_size:
-            raise ProtocolError(
-                f"message type {msg_type} claims {size} bytes, limit is {self.max_message_size}",
-                where="message header",
-                field="size",
-            )
-        start = pos + header_size
-        end = start + size
-        if len(buf) < end:
-            if self._eof:
-                raise self._truncated(f"message type {msg_type}", header_size + size)
-            return NEED_DATA
-        with memoryview(buf) as view:
-            body = bytes(view[start:end])  # (slicing the bytearray would copy twice)
-        if end > 65536 and end * 2 > len(buf):
-            del buf[:end]
-            end = 0
-        self._pos = end
-        self._recv_serial = serial
-        # A sub-message list (old servers): its messages come first; the body itself is then
-        # decoded whole (decoders ignore trailing bytes).  A LIST message is only a list.
-        is_list = msg_type == CommonMsg.LIST and self.role is Role.CLIENT
-        if not (sub_list or is_list):
-            return self._deliver(msg_type, body, serial)
-        for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
-            self._events.append(self._deliver(sub_type, sub_body, serial))
-        if not is_list:
-            self._events.append(self._deliver(msg_type, body, serial))
-        return self._events.popleft() if self._events else NEED_DATA
+                if self._eof:
+                    event = self._eof_event("message header", header_size)
+                    if not isinstance(event, NeedData):
+                        out.append(event)
+                return
+            if mini:
+                msg_type, size = _MINI_HEADER.unpack_from(buf, pos)
+                serial, sub_list = self._recv_serial + 1, 0
+            else:
+                serial, msg_type, size, sub_list = _DATA_HEADER.unpack_from(buf, pos)
+            if size > self.max_message_size:
+                raise ProtocolError(
+                    f"message type {msg_type} claims {size} bytes, limit is {self.max_message_size}",
+                    where="message header",
+                    field="size",
+                )
+            start = pos + header_size
+            end = start + size
+            if len(buf) < end:
+                if self._eof:
+                    raise self._truncated(f"message type {msg_type}", header_size + size)
+                return
+            with memoryview(buf) as view:
+                body = bytes(view[start:end])  # (slicing the bytearray would copy twice)
+            if end > 65536 and end * 2 > len(buf):
+                del buf[:end]
+                end = 0
+            self._pos = end
+            self._recv_serial = serial
+            # A sub-message list (old servers): its messages come first; the body itself is
+            # then decoded whole (decoders ignore trailing bytes).  A LIST message is only a list.
+            is_list = msg_type == CommonMsg.LIST and client
+            if sub_list or is_list:
+                for sub_type, sub_body in self._sub_messages(body, sub_list, msg_type):
+                    out.append(self._deliver(sub_type, sub_body, serial))
+                if not is_list:
+                    out.append(self._deliver(msg_type, body, serial))
+                continue
+            # (_deliver in line, and a client's ACK count: once a message)
+            if msg_type in classes:
+                cls = classes[msg_type]
+            else:
+                cls = classes[msg_type] = message_class(self.channel_type, self._recv_direction, msg_type)
+            message = decode_with(cls, self.channel_type, self._recv_direction, msg_type, body)
+            if not client:
+                self._server_bookkeeping(message)
+            elif type(message) in _CLIENT_DUTY_TYPES:
+                self._client_duties(message)
+            elif self._ack_window:
+                self._ack_count += 1
+                if self._ack_count >= self._ack_window:
+                    self._ack_count = 0
+                    self.send(Ack())
+            out.append(MessageReceived(message, serial))
 
     def _sub_messages(self, body: bytes, offset: int, msg_type: int) -> list[tuple[int, bytes]]:
         where = f"sub-message list of message type {msg_type}"
