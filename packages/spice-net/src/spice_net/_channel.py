@@ -281,9 +281,9 @@ class BaseChannel:
     def peer_channel_caps(self) -> Caps:
         return self._io.conn.peer_channel_caps
 
-    async def _pump(self) -> None:
-        """Read until at least one event is processed (caller holds the receive lock)."""
-        events = await self._io.next_events()
+    def _take(self, events: list[Event]) -> None:
+        """A batch :meth:`_StreamIO.next_events` read (the caller holds the receive lock; a plain
+        call, not a coroutine: one level less for the reader's every wake-up)."""
         now = self._io.now()  # one batch, one arrival time
         for event in events:
             if isinstance(event, MessageReceived):
@@ -315,7 +315,7 @@ class BaseChannel:
                 lock._held = True
             try:
                 if not inbox and not self._peer_closed:
-                    await self._pump()
+                    self._take(await self._io.next_events())
             finally:
                 lock.release()
         item = inbox.popleft()
@@ -418,7 +418,7 @@ class ServerChannel(BaseChannel):
             await self._recv_lock.acquire()
             try:
                 if not conn.may_send and not self._peer_closed:
-                    await self._pump()
+                    self._take(await self._io.next_events())
             finally:
                 self._recv_lock.release()
 
