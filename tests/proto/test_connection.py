@@ -470,10 +470,7 @@ def test_a_batch_ends_at_a_fault_and_the_next_call_raises_it() -> None:
     for one_by_one in (False, True):
         client, _ = linked_pair()
         client.receive_data(wire)
-        if one_by_one:
-            got = [client.next_event(), client.next_event()]
-        else:
-            got = client.next_events()
+        got = [client.next_event(), client.next_event()] if one_by_one else client.next_events()
         assert [e.message.id for e in got if isinstance(e, MessageReceived)] == [1, 2]  # type: ignore[attr-defined]
         for _ in range(2):
             with pytest.raises(ProtocolError, match="claims"):
@@ -499,3 +496,17 @@ def test_link_stage_events_come_one_a_call_even_with_messages_behind_them() -> N
     assert [type(e) for e in client.next_events()] == [LinkEstablished]
     assert [e.message.id for e in client.next_events()] == [5, 6]  # type: ignore[attr-defined]
     assert client.next_events() == []
+
+
+def test_next_events_takes_what_next_event_left_and_what_came_since() -> None:
+    _, server = linked_pair()
+    for i in range(3):
+        server.send(Ping(i, 0, b""))
+    client, _ = linked_pair()
+    client.receive_data(server.data_to_send())
+    first = client.next_event()  # parses all three, hands out one
+    server.send(Ping(3, 0, b""))
+    client.receive_data(server.data_to_send())
+    rest = client.next_events()
+    assert [e.message.id for e in [first, *rest]] == [0, 1, 2, 3]  # type: ignore[union-attr]
+    assert client.next_events() == [] and client.next_event() is NEED_DATA

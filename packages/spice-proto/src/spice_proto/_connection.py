@@ -381,14 +381,18 @@ class Connection:
         would say :data:`NEED_DATA`.  Messages come all at once; before them (the link stage)
         one event at a time, since what the caller does next may change how the following
         bytes parse.  A fault after some messages: those come back, the next call raises it."""
-        if self._events:
-            out = list(self._events)
+        out: list[Event] = []
+        if self._events:  # (what next_event left: first, then what the buffer completes)
+            out.extend(self._events)
             self._events.clear()
-            return out
         if self._error is not None:
+            if out:
+                return out
             raise self._error
         if self.state is _S.MESSAGES:
-            return self._parse_messages()
+            return self._parse_messages(out)
+        if out:
+            return out
         try:
             event = self._parse()
         except ProtocolError as exc:
@@ -826,12 +830,14 @@ class Connection:
             return False
         return self.ack_window == 0 or self.unacked <= 2 * self.ack_window
 
-    def _parse_messages(self) -> list[Event]:
-        """The messages the buffer completes (a ConnectionClosed last at a clean end of file).
+    def _parse_messages(self, out: list[Event] | None = None) -> list[Event]:
+        """``out`` (or a new list) with the messages the buffer completes added (a
+        ConnectionClosed last at a clean end of file).
 
-        A fault ends the batch: with messages before it they are returned and the fault kept
+        A fault ends the batch: with events before it they are returned and the fault kept
         for the next call (:meth:`_fail`), else it is raised."""
-        out: list[Event] = []
+        if out is None:
+            out = []
         try:
             self._parse_into(out)
         except ProtocolError as exc:
