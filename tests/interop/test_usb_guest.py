@@ -39,6 +39,19 @@ SDA_READ_ONLY = (
 )
 
 
+def write_protect_reported(count: int) -> str:
+    """A guest command: wait (60 s at most) until /dev/sda is there and the kernel logged a
+    disk's MODE SENSE answer "Write Protect is on" ``count`` times (once a first scan of a
+    newly attached stick); print how many times it did.  What the stick itself said, where
+    ``/sys/block/sda/ro`` is the kernel's later state: each revalidation clears it first,
+    and one whose MODE SENSE fails leaves it clear without a word (seen once in CI)."""
+    seen = "dmesg | grep -c 'Write Protect is on'"
+    return (
+        f"for i in $(seq 240); do [ -b /dev/sda ] && [ $({seen}) -ge {count} ] && break;"
+        f" sleep 0.25; done; {seen}"
+    )
+
+
 def fat_image(path: Path, kib: int = 8192) -> Path:
     require_binary("mkfs.vfat")
     require_binary("mcopy")
