@@ -177,7 +177,7 @@ SPICE_SESSION_LOWLEVEL = _names(
     "ChannelStats SessionStats tcp_rtt_ms "
     # Display: per-channel state, caches, video streams, A/V
     "DisplayChannelState ImageStore PaletteCache Pixels StreamManager MediaClock make_decoder "
-    "MediaPresenter "
+    "MediaPresenter FrameBuffers "
     # The needle matcher
     "find "
     # Extra channels

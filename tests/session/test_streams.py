@@ -228,6 +228,84 @@ def test_mjpeg_stream_create_data_destroy(clock: tuple[MediaClock, FakeTime]) ->
     assert mgr.streams == {}
 
 
+class Lender:
+    """Frame buffers an application lends (``None`` once it has none left)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.lent: list[U8] = []
+        self.asked: list[tuple[int, int]] = []
+
+    def allocate(self, height: int, width: int) -> U8 | None:
+        self.asked.append((height, width))
+        if len(self.lent) == self.count:
+            return None
+        self.lent.append(np.zeros((height, width, 4), np.uint8))
+        return self.lent[-1]
+
+
+def test_mjpeg_frames_are_decoded_into_the_buffers_the_application_lends(
+    clock: tuple[MediaClock, FakeTime],
+) -> None:
+    c, _ = clock
+    s = surface()
+    surfaces = {0: s}
+    mgr = StreamManager(c, channel_id=1)
+    mgr.handle(create(), surfaces)
+    lender = Lender(2)
+    mgr.frame_buffers = lender  # a stream there already decodes into them from now on
+    frames = [blocks_rgb(32, 32), blocks_rgb(32, 32)[::-1].copy(), blocks_rgb(32, 32)[:, ::-1].copy()]
+    shown = []
+    for i, rgb in enumerate(frames):
+        data = jpeg(rgb)
+        (damage,) = mgr.handle(sp.DisplayStreamData(3, 50_100 + i, data), surfaces)
+        assert damage.pixels is not None
+        expected = simplejpeg.decode_jpeg(data, colorspace="BGRX", fastdct=True, fastupsample=True)
+        assert np.array_equal(damage.pixels, expected) and np.array_equal(s.pixels[4:36, 8:40], expected)
+        shown.append(damage.pixels)
+    assert lender.asked == [(32, 32)] * 3
+    # the first two are the lent arrays; the third, with none left, an array of the decoder's
+    assert np.shares_memory(shown[0], lender.lent[0]) and np.shares_memory(shown[1], lender.lent[1])
+    assert not any(np.shares_memory(shown[2], lent) for lent in lender.lent)
+    # streams made later decode into them too; None stops it
+    mgr.handle(create(stream_id=4), surfaces)
+    lender.count = 3
+    (damage,) = mgr.handle(sp.DisplayStreamData(4, 50_200, jpeg(frames[0])), surfaces)
+    assert damage.pixels is not None and np.shares_memory(damage.pixels, lender.lent[2])
+    mgr.frame_buffers = None
+    mgr.handle(sp.DisplayStreamData(4, 50_201, jpeg(frames[0])), surfaces)
+    assert len(lender.asked) == 4
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((16, 32, 4), np.uint8),  # another size
+        np.zeros((32, 32, 3), np.uint8),  # three bytes a pixel
+        np.zeros((32, 32, 4), np.uint16),
+        np.zeros((32, 64, 4), np.uint8)[:, ::2],  # not contiguous
+        np.zeros((32, 32, 4), np.uint8).copy(),  # read-only (below)
+    ],
+)
+def test_a_lent_buffer_that_is_not_a_frame_of_the_size_is_the_applications_error(
+    clock: tuple[MediaClock, FakeTime], bad: npt.NDArray[np.generic]
+) -> None:
+    c, _ = clock
+    if bad.shape == (32, 32, 4) and bad.dtype == np.uint8:
+        bad.flags.writeable = False
+
+    class Wrong:
+        def allocate(self, height: int, width: int) -> U8:
+            return bad  # type: ignore[return-value]
+
+    s = surface()
+    mgr = StreamManager(c, channel_id=1)
+    mgr.frame_buffers = Wrong()
+    mgr.handle(create(), {0: s})
+    with pytest.raises(TypeError, match=r"FrameBuffers.allocate\(32, 32\)"):
+        mgr.handle(sp.DisplayStreamData(3, 50_100, jpeg(blocks_rgb(32, 32))), {0: s})
+
+
 def test_bottom_up_stream_is_flipped(clock: tuple[MediaClock, FakeTime]) -> None:
     s = surface()
     mgr = StreamManager(clock[0])

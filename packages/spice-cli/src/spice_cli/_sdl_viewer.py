@@ -175,6 +175,7 @@ class Viewer:
         if self.frames is not None and hasattr(session, "defer_stream_frames"):
             # frames are shown from their Damage: the session need not copy them into the surface
             session.defer_stream_frames = True
+        self._lend_frame_buffers()
         self.label = f"{session.uri.host}:{session.uri.port or session.uri.tls_port}"
         self.inputs: ss.Inputs | None = None
         try:
@@ -287,9 +288,18 @@ class Viewer:
         if self._lost is not None and not self._quit:
             raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
 
+    def _lend_frame_buffers(self) -> None:
+        """Have the session decode video frames into the main window's shared memory frames
+        (X11 with MIT-SHM), which the X server shows without a copy of ours."""
+        window = self.window
+        if hasattr(self.session, "frame_buffers"):
+            self.session.frame_buffers = window.frame_buffers if window is not None else None
+
     def close(self) -> None:
         """Close the windows."""
         if self.window is not None:
+            if hasattr(self.session, "frame_buffers"):
+                self.session.frame_buffers = None
             self.window.close()
             self.window = None
         for window in [*self.extra.values(), *self.heads.values()]:
@@ -501,6 +511,7 @@ class Viewer:
         width, height = (area.width, area.height) if not area.empty else (surface.width, surface.height)
         if self.window is None:
             self.window = Window(self._title(), width, height)
+            self._lend_frame_buffers()
             self._apply_cursor()
             if self._start_fullscreen:  # a .vv file's fullscreen=1
                 self.window.toggle_fullscreen()

@@ -24,6 +24,7 @@ import sdl2  # noqa: E402
 
 from ._exitcodes import NoDisplayError, UsageError  # noqa: E402
 from ._sdl_logic import Box, letterbox  # noqa: E402
+from ._sdl_xshm import XShmFrames, open_xshm  # noqa: E402
 
 __all__ = [
     "WINDOW_CLASS",
@@ -436,6 +437,10 @@ class Window:
     the image is needed (a repaint, a cursor taken away, other drawing there).  A renderer
     would draw and send the whole window every frame, and without a GPU it does that in
     software.
+
+    On X11 with MIT-SHM, :attr:`frame_buffers` lends frames in shared memory (the session
+    decodes video into them); such a frame put at 1:1 is copied by the X server from where it
+    was decoded, and into the framebuffer and the image only when they are needed.
     """
 
     def __init__(self, title: str, width: int, height: int) -> None:
@@ -474,12 +479,18 @@ class Window:
         self._box = Box(0, 0, 0, 0)
         #: The framebuffer's pixels as an array, with the (address, pitch, height) it is for.
         self._framebuffer_view: tuple[tuple[int, int, int], npt.NDArray[np.uint8]] | None = None
+        #: The pending patch above was shown by the X server from shared memory: neither the
+        #: framebuffer nor the image has it yet.
+        self._x_only = False
+        #: Frames in shared memory the X server shows straight (``None``: not on this display).
+        self._shm: XShmFrames | None = None
         self.width = 0
         self.height = 0
         self.fullscreen = False
         try:
             self.set_source_size(width, height)
             self._framebuffer()
+            self._shm = self._open_xshm()
         except SDLError:
             self.close()
             raise
@@ -500,6 +511,7 @@ class Window:
         self.width, self.height = width, height
         self._damage = []
         self._in_framebuffer_only = None
+        self._x_only = False
         self._sent = []
         self._repaint = True
 
@@ -572,25 +584,60 @@ class Window:
         pending = self._in_framebuffer_only
         if pending is not None and (pending[0].shape, pending[1], pending[2]) != (patch.shape, x, y):
             self._settle()  # another rectangle: the image takes it now
-        where = (fb.pixels, fb.pitch, fb.h)
-        view = self._framebuffer_view
-        if view is None or view[0] != where:  # the framebuffer's pixels as an array, once per framebuffer
-            memory = (ctypes.c_uint8 * (fb.pitch * fb.h)).from_address(fb.pixels)
-            array = np.frombuffer(memory, np.uint8).reshape(fb.h, fb.pitch // 4, 4)
-            view = self._framebuffer_view = (where, array)
-        pixels = view[1]
-        pixels[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
+        shm = self._shm
+        if shm is not None:
+            segment = shm.segment_of(patch)
+            if segment is not None:  # in shared memory: the X server copies it from there
+                shm.put(segment, box.x + x, box.y + y)
+                self._in_framebuffer_only = (patch, x, y)
+                self._x_only = True
+                return True
+        self._framebuffer_pixels(fb)[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
         self._in_framebuffer_only = (patch, x, y)
+        self._x_only = False
         self._sent.append((box.x + x, box.y + y, w, h))
         return True
 
+    def _framebuffer_pixels(self, fb: sdl2.SDL_Surface) -> npt.NDArray[np.uint8]:
+        """The framebuffer's pixels as a (height, pitch / 4, 4) array (made once per framebuffer)."""
+        where = (fb.pixels, fb.pitch, fb.h)
+        view = self._framebuffer_view
+        if view is None or view[0] != where:
+            memory = (ctypes.c_uint8 * (fb.pitch * fb.h)).from_address(fb.pixels)
+            array = np.frombuffer(memory, np.uint8).reshape(fb.h, fb.pitch // 4, 4)
+            view = self._framebuffer_view = (where, array)
+        return view[1]
+
     def _settle(self) -> None:
-        """Write the patch that so far went only to the framebuffer into the image."""
+        """Write the patch that so far went only to the framebuffer into the image (and one
+        the X server showed from shared memory into the framebuffer too)."""
         pending, self._in_framebuffer_only = self._in_framebuffer_only, None
         if pending is not None:
             patch, x, y = pending
             h, w = patch.shape[:2]
             self._image[y : y + h, x : x + w] = patch
+            if self._x_only:
+                self._x_only = False
+                fb = self._framebuffer()
+                box = self._letterbox(fb.w, fb.h)
+                if (fb.w, fb.h) == self._painted_size and (box.w, box.h) == (self.width, self.height):
+                    # (otherwise the next present paints the whole window from the image)
+                    self._framebuffer_pixels(fb)[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
+
+    @property
+    def frame_buffers(self) -> XShmFrames | None:
+        """Shared memory frames the X server shows straight when :meth:`put` at 1:1 (a
+        ``FrameBuffers`` for the session's video decoding); ``None`` where there are none."""
+        return self._shm
+
+    def _open_xshm(self) -> XShmFrames | None:
+        info = sdl2.SDL_SysWMinfo()
+        sdl2.SDL_VERSION(info.version)
+        if not sdl2.SDL_GetWindowWMInfo(self._window, ctypes.byref(info)):
+            return None
+        if info.subsystem != sdl2.SDL_SYSWM_X11:
+            return None
+        return open_xshm(info.info.x11.display or 0, int(info.info.x11.window))
 
     def _letterbox(self, out_w: int, out_h: int) -> Box:
         """:func:`letterbox` of the image in an ``out_w`` x ``out_h`` framebuffer (the last one kept)."""
@@ -696,6 +743,8 @@ class Window:
                 out.append(self._cursor_drawn)
                 self._cursor_drawn = None
         if cursor_at is not None and self._cursor_surface is not None and self.width and self.height:
+            if self._x_only:  # the cursor is drawn over what the framebuffer has there
+                self._settle()
             cw, ch = self._cursor_size
             crect = (
                 box.x + cursor_at[0] * box.w // self.width,
@@ -735,6 +784,8 @@ class Window:
 
     def read_pixels(self) -> npt.NDArray[np.uint8]:
         """What the window shows: (height, width, 4) B, G, R, X of its framebuffer."""
+        if self._x_only:
+            self._settle()
         fb = self._framebuffer()
         out = np.zeros((fb.h, fb.w, 4), np.uint8)
         status = sdl2.SDL_ConvertPixels(
@@ -795,6 +846,9 @@ class Window:
         sdl2.SDL_ShowCursor(sdl2.SDL_ENABLE if visible else sdl2.SDL_DISABLE)
 
     def close(self) -> None:
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
         sdl2.SDL_SetRelativeMouseMode(sdl2.SDL_FALSE)
         for surface in (self._image_surface, self._cursor_surface):
             if surface is not None:

@@ -82,6 +82,7 @@ from ._stats import SessionStats, StatsCollector
 from ._streams import StreamManager
 from ._surface import Surface
 from ._uri import SpiceURI
+from ._video import FrameBuffers
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -199,6 +200,7 @@ class Session:
         self.media_clock.observe(init)
         self._stream_managers: dict[int, StreamManager] = {}
         self._defer_stream_frames = False
+        self._frame_buffers: FrameBuffers | None = None
         #: The decoded display: surfaces, monitors, caches (see :class:`~spice_session.Display`).
         self.display = Display(
             DisplaySettings.pixmap_cache_size, DisplaySettings.glz_dictionary_window_size, self.budget
@@ -397,6 +399,19 @@ class Session:
             if not on:
                 manager.settle_frames()
 
+    @property
+    def frame_buffers(self) -> FrameBuffers | None:
+        """Where MJPEG stream frames are decoded into (``None``, the default: arrays of their
+        own); see :class:`~spice_session.lowlevel.FrameBuffers`.  A viewer that can show a frame
+        from memory it allocated (shared with the display server) sets it to skip a copy."""
+        return self._frame_buffers
+
+    @frame_buffers.setter
+    def frame_buffers(self, buffers: FrameBuffers | None) -> None:
+        self._frame_buffers = buffers
+        for manager in self._stream_managers.values():
+            manager.frame_buffers = buffers
+
     def _streams_for(self, channel_id: int) -> StreamHook | None:
         """The video stream handler of a display channel (one per channel, made on first use)."""
         manager = self._stream_managers.get(channel_id)
@@ -405,6 +420,7 @@ class Session:
                 self.media_clock, channel_id=channel_id, budget=self.budget
             )
             manager.defer_frames = self._defer_stream_frames
+            manager.frame_buffers = self._frame_buffers
         return manager
 
     def _display_message(self, channel_id: int, message: Message | UnknownMessage, at: float) -> list[Event]:

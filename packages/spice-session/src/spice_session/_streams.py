@@ -47,7 +47,7 @@ from ._mediaclock import MediaClock
 from ._placement import place_frame
 from ._reports import ReportWindow, invalid_stream_report
 from ._surface import Surface
-from ._video import MAX_FRAME_SIDE, VideoDecoder, make_decoder
+from ._video import MAX_FRAME_SIDE, FrameBuffers, MjpegDecoder, VideoDecoder, make_decoder
 
 __all__ = ["STREAM_FRAME_BUFFERS", "Stream", "StreamManager"]
 
@@ -113,8 +113,22 @@ class StreamManager:
         #: surface is read (see :meth:`Surface.defer_frame`): for a viewer that shows frames
         #: from their ``Damage.pixels``, most frames are then never copied into the surface.
         self.defer_frames = False
+        #: Where MJPEG frames are decoded into (see :class:`FrameBuffers`; ``None``: their own arrays).
+        self._frame_buffers: FrameBuffers | None = None
         #: Surfaces that may hold a frame kept back, by id.
         self._deferring: dict[int, Surface] = {}
+
+    @property
+    def frame_buffers(self) -> FrameBuffers | None:
+        """Where MJPEG frames are decoded into, for the streams there are and those to come."""
+        return self._frame_buffers
+
+    @frame_buffers.setter
+    def frame_buffers(self, buffers: FrameBuffers | None) -> None:
+        self._frame_buffers = buffers
+        for stream in self.streams.values():
+            if isinstance(stream.decoder, MjpegDecoder):
+                stream.decoder.buffers = buffers
 
     def settle_frames(self) -> None:
         """Write the frames kept back into their surfaces (before anything else draws)."""
@@ -181,7 +195,7 @@ class StreamManager:
             self.unsupported.add(msg.id)  # its frames are dropped quietly
             raise
         try:
-            decoder = make_decoder(msg.codec_type, self.budget)
+            decoder = make_decoder(msg.codec_type, self.budget, self._frame_buffers)
         except StreamError as exc:
             self.budget.refund(cost)
             log.warning("stream %d: %s; its frames will not be shown", msg.id, exc)

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_FRAME_SIDE",
     "AvDecoder",
     "Frame",
+    "FrameBuffers",
     "MjpegDecoder",
     "VideoDecoder",
     "available_codecs",
@@ -44,6 +45,19 @@ _AV_CODECS: dict[VideoCodecType, tuple[str, DisplayCap]] = {
     VideoCodecType.H264: ("h264", DisplayCap.CODEC_H264),
     VideoCodecType.H265: ("hevc", DisplayCap.CODEC_H265),
 }
+
+
+class FrameBuffers(Protocol):
+    """Where an application wants decoded MJPEG frames written (a viewer's shared memory
+    that the display server reads from directly, say).
+
+    :meth:`allocate` gives a writable, C-contiguous (height, width, 4) uint8 array, or
+    ``None`` to let the decoder allocate as usual.  The array is the frame the session hands
+    on (``Damage.pixels``, a surface's kept-back frame), so its memory must stay the
+    frame's for as long as anything refers to it.
+    """
+
+    def allocate(self, height: int, width: int) -> Frame | None: ...
 
 
 class VideoDecoder(Protocol):
@@ -68,8 +82,10 @@ class MjpegDecoder:
     #: libjpeg-turbo fills the X of BGRX with 255.
     opaque = True
 
-    def __init__(self, budget: MemoryBudget | None = None) -> None:
+    def __init__(self, budget: MemoryBudget | None = None, buffers: FrameBuffers | None = None) -> None:
         self.budget = budget if budget is not None else MemoryBudget()
+        #: Where frames are decoded into (``None``: arrays of their own).
+        self.buffers = buffers
 
     def decode(self, data: Payload) -> list[Frame]:
         try:
@@ -77,13 +93,34 @@ class MjpegDecoder:
             if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
                 raise ValueError(f"its header says {width}x{height}")
             self.budget.check(4 * width * height, f"MJPEG frame of {width}x{height}")
-            frame: Frame = simplejpeg.decode_jpeg(data, colorspace="BGRX", fastdct=True, fastupsample=True)
+            out = self.buffers.allocate(height, width) if self.buffers is not None else None
+            if out is not None:
+                _check_buffer(out, height, width)
+            frame: Frame = simplejpeg.decode_jpeg(
+                data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
+            )
         except ValueError as exc:
             raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
         return [frame]
 
     def close(self) -> None:
         pass
+
+
+def _check_buffer(out: Frame, height: int, width: int) -> None:
+    """Refuse (``TypeError``: the application's mistake, not the stream's) an array
+    :meth:`FrameBuffers.allocate` gave that is not a writable contiguous frame of the size."""
+    if (
+        out.shape != (height, width, 4)
+        or out.dtype != np.uint8
+        or not out.flags.c_contiguous
+        or not out.flags.writeable
+    ):
+        raise TypeError(
+            f"FrameBuffers.allocate({height}, {width}) gave a {out.dtype} array of shape {out.shape}"
+            f" (contiguous {out.flags.c_contiguous}, writable {out.flags.writeable}); a writable"
+            f" C-contiguous ({height}, {width}, 4) uint8 array is needed"
+        )
 
 
 class AvDecoder:
@@ -210,10 +247,13 @@ def stream_display_caps() -> tuple[DisplayCap, ...]:
     return tuple(caps)
 
 
-def make_decoder(codec: int, budget: MemoryBudget | None = None) -> VideoDecoder:
-    """A decoder for ``codec``; :class:`StreamError` when this client has none."""
+def make_decoder(
+    codec: int, budget: MemoryBudget | None = None, buffers: FrameBuffers | None = None
+) -> VideoDecoder:
+    """A decoder for ``codec`` (MJPEG frames into ``buffers`` when given); :class:`StreamError`
+    when this client has none."""
     if codec == VideoCodecType.MJPEG:
-        return MjpegDecoder(budget)
+        return MjpegDecoder(budget, buffers)
     try:
         known = VideoCodecType(codec)
     except ValueError:

@@ -41,7 +41,7 @@ from ._image_cache import ImageStore as ImageStore, PaletteCache as PaletteCache
 from ._pixels import Pixels as Pixels
 from ._streams import StreamManager as StreamManager
 from ._mediaclock import MediaClock as MediaClock
-from ._video import make_decoder as make_decoder
+from ._video import FrameBuffers as FrameBuffers, make_decoder as make_decoder
 from ._presenter import MediaPresenter as MediaPresenter
 
 # --- Finding a picture: the matcher under Driver.expect

@@ -1,0 +1,244 @@
+"""spice view on X11: video frames in shared memory the X server shows without a copy of ours.
+
+The window lends frames in MIT-SHM segments (``Window.frame_buffers``); one put at 1:1 is
+copied by the X server from there.  What the X screen shows (``xwd -root`` of the Xvfb) must
+be what drawing everything through the window's image gives, whatever comes after the frame:
+damage over it, the drawn cursor, another frame elsewhere, a read of the window.  A segment is
+written again only once nothing refers to the frame lent from it.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import sdl2
+import spice_proto as sp
+import spice_session as ss
+import trio
+from peers.xvfb import Xvfb
+from spice_cli import _sdl_window, _sdl_xshm
+from spice_cli._sdl_window import Window
+from spice_cli._sdl_xshm import XShmFrames
+from test_view_av_sync import _sdl_loop_running, _viewer_on_clock
+
+pytestmark = pytest.mark.interop
+
+U8 = npt.NDArray[np.uint8]
+W, H = 96, 64
+
+
+def picture(h: int, w: int, seed: int) -> U8:
+    out = np.random.default_rng(seed).integers(0, 256, (h, w, 4), dtype=np.uint8)
+    out[:, :, 3] = 255
+    return out
+
+
+@pytest.fixture
+def window(x11_sdl: Xvfb) -> Iterator[Window]:
+    """A 96x64 window on the Xvfb, shown once (a random picture)."""
+    win = Window("xshm", W, H)
+    win.update(picture(H, W, 0), W * 4, 0, 0, W, H)
+    win.present()
+    yield win
+    win.close()
+
+
+def on_screen(xvfb: Xvfb, window: Window) -> U8:
+    """What the X server shows in the window, as (height, width, 3) B, G, R."""
+    x, y = window.position()
+    rgb = xvfb.display.screenshot()[y : y + H, x : x + W]
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def frames_of(window: Window) -> XShmFrames:
+    frames = window.frame_buffers
+    assert frames is not None, "MIT-SHM is there on a local Xvfb"
+    return frames
+
+
+def lent(frames: XShmFrames, h: int, w: int, seed: int) -> U8:
+    frame = frames.allocate(h, w)
+    assert frame is not None
+    frame[:] = picture(h, w, seed)
+    return frame
+
+
+@pytest.fixture
+def sdl_updates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rectangle counts of SDL's framebuffer updates."""
+    calls: list[int] = []
+    real = sdl2.SDL_UpdateWindowSurfaceRects
+
+    def record(win: object, rects: object, count: int) -> int:
+        calls.append(count)
+        return int(real(win, rects, count))
+
+    monkeypatch.setattr(_sdl_window.sdl2, "SDL_UpdateWindowSurfaceRects", record)
+    return calls
+
+
+def test_a_frame_in_shared_memory_is_shown_by_the_x_server_alone(
+    x11_sdl: Xvfb, window: Window, sdl_updates: list[int]
+) -> None:
+    frames = frames_of(window)
+    expected = window.read_pixels()[:H, :W, :3].copy()
+    frame = lent(frames, 24, 40, 1)
+    window.put(frame, 30, 20)
+    window.present()
+    expected[20:44, 30:70] = frame[:, :, :3]
+    assert frames.puts == 1 and sdl_updates == []  # the X server copied it; SDL sent nothing
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+    # neither the framebuffer nor the image has it until needed: a read of the window settles it
+    assert not np.array_equal(window._framebuffer_pixels(window._framebuffer())[20:44, 30:70], frame)
+    assert np.array_equal(window.read_pixels()[:H, :W, :3], expected)
+    assert np.array_equal(window._image[20:44, 30:70], frame)
+
+
+def test_what_is_drawn_after_a_frame_from_shared_memory_goes_over_it(x11_sdl: Xvfb, window: Window) -> None:
+    frames = frames_of(window)
+    expected = picture(H, W, 0)[:, :, :3].copy()
+    frame = lent(frames, 32, 48, 2)
+    window.put(frame, 8, 8)
+    window.present()
+    expected[8:40, 8:56] = frame[:, :, :3]
+    # damage over part of it
+    patch = picture(10, 20, 3)
+    window.update(patch, 20 * 4, 0, 0, 20, 10)
+    update = picture(H, W, 4)
+    window.update(update, W * 4, 30, 20, 20, 10)
+    window.present()
+    expected[0:10, 0:20] = patch[:, :, :3]
+    expected[20:30, 30:50] = update[20:30, 30:50, :3]
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+    # another frame in shared memory, then one of the decoder's own arrays elsewhere
+    second = lent(frames, 16, 16, 5)
+    window.put(second, 70, 40)
+    own = picture(12, 12, 6)
+    window.put(own, 2, 50)
+    window.present()
+    expected[40:56, 70:86] = second[:, :, :3]
+    expected[50:62, 2:14] = own[:, :, :3]
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+    assert np.array_equal(window.read_pixels()[:H, :W, :3], expected)
+
+
+def test_the_drawn_cursor_goes_over_a_frame_from_shared_memory(x11_sdl: Xvfb, window: Window) -> None:
+    frames = frames_of(window)
+    frame = lent(frames, 32, 48, 7)
+    window.put(frame, 8, 8)
+    window.present()
+    cursor = np.zeros((6, 6, 4), np.uint8)
+    cursor[:, :] = (255, 255, 0, 255)  # opaque yellow (RGBA)
+    cursor[2:4, 2:4, 3] = 0  # with a see-through middle
+    window.set_cursor(cursor, 0, 0)
+    window.present(cursor_at=(20, 20))
+    shown = on_screen(x11_sdl, window)
+    expected = picture(H, W, 0)[:, :, :3].copy()
+    expected[8:40, 8:56] = frame[:, :, :3]
+    ring = np.ones((6, 6), bool)
+    ring[2:4, 2:4] = False
+    assert (shown[20:26, 20:26][ring] == (0, 255, 255)).all()
+    assert np.array_equal(shown[22:24, 22:24], expected[22:24, 22:24])  # the frame, not what was there before
+    outside = np.ones((H, W), bool)
+    outside[20:26, 20:26] = False
+    assert np.array_equal(shown[outside], expected[outside])
+
+
+def test_a_segment_is_lent_again_only_once_nothing_refers_to_its_frame(window: Window) -> None:
+    frames = frames_of(window)
+    first = lent(frames, 24, 40, 1)
+    address = first.__array_interface__["data"][0]
+    part = first[4:8]  # a view keeps the frame's memory lent
+    del first
+    gc.collect()
+    second = frames.allocate(24, 40)
+    assert second is not None and second.__array_interface__["data"][0] != address
+    del part, second
+    gc.collect()
+    again = frames.allocate(24, 40)
+    assert again is not None and frames.segment_of(again) is not None
+    assert again.__array_interface__["data"][0] in {s.address for s in frames._segments.values()}
+    assert len(frames._segments) == 2  # none made for it
+    # a piece of a lent frame is not shown from shared memory (only the whole frame is)
+    assert (
+        frames.segment_of(again[2:10]) is None and frames.segment_of(np.zeros((24, 40, 4), np.uint8)) is None
+    )
+
+
+def test_the_pool_is_bounded_and_frames_of_a_new_size_take_the_room_of_free_old_ones(
+    window: Window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sdl_xshm, "MAX_SEGMENTS", 3)
+    frames = frames_of(window)
+    held = [frames.allocate(8, 8) for _ in range(3)]
+    assert all(f is not None for f in held)
+    assert frames.allocate(8, 8) is None  # all three lent: the decoder allocates its own
+    del held[:2]
+    gc.collect()
+    bigger = frames.allocate(16, 16)  # a free 8x8 segment makes room
+    assert bigger is not None and len(frames._segments) == 3
+    assert sorted((s.width, s.height, s.lent) for s in frames._segments.values()) == [
+        (8, 8, False),
+        (8, 8, True),
+        (16, 16, True),
+    ]
+
+
+def test_no_shared_memory_frames_when_turned_off(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPICE_VIEW_XSHM", "0")
+    win = Window("no xshm", W, H)
+    try:
+        assert win.frame_buffers is None
+    finally:
+        win.close()
+
+
+def test_no_shared_memory_frames_off_x11(sdl: None) -> None:
+    win = Window("dummy", W, H)
+    try:
+        assert win.frame_buffers is None
+    finally:
+        win.close()
+
+
+async def test_spice_view_shows_whole_stream_frames_from_shared_memory(x11_sdl: Xvfb) -> None:
+    """The viewer lends its window's frames to the session; whole frames decoded into them
+    are shown by the X server, each segment written again only after its frame was shown
+    and let go."""
+    viewer, clock, _ = await _viewer_on_clock(frame_buffers=None)
+    window = viewer.window
+    assert window is not None
+    frames = frames_of(window)
+    assert viewer.session.frame_buffers is frames
+    start, start_mm = trio.current_time(), clock.t
+    box = sp.Rect(8, 4, 24, 20)
+    colours = [(i * 12, 255 - i * 12, 100) for i in range(20)]
+    with trio.fail_after(20):
+        async with _sdl_loop_running(viewer, clock, start, start_mm):
+            for bgr in colours:
+                clock.t = start_mm + round((trio.current_time() - start) * 1000)
+                pixels = frames.allocate(16, 16)
+                assert pixels is not None
+                pixels[:, :, :3] = bgr
+                pixels[:, :, 3] = 255
+                pixels.flags.writeable = False
+                assert viewer._damage_at_once(
+                    ss.events.Damage(0, box, 0, mm_time=clock.t + 100, pixels=pixels)
+                )
+                del pixels
+                await trio.sleep(0.04)
+            await trio.sleep(0.3)  # the last ones come out on their own wake-ups
+    assert viewer.frames is not None and viewer.frames.dropped == 0
+    assert frames.puts >= 15  # (the last few may come out the general way, also from shared memory)
+    # the frames held at most at once (~100 ms / 40 ms, and one on screen), not one a frame
+    assert len(frames._segments) <= 6
+    x, y = window.position()
+    shown = x11_sdl.display.screenshot()[y + 4 : y + 20, x + 8 : x + 24, ::-1]
+    assert (shown == colours[-1]).all()
+    assert (window.read_pixels()[4:20, 8:24, :3] == colours[-1]).all()
+    viewer.close()
+    assert viewer.session.frame_buffers is None
