@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import sdl2
+import simplejpeg
 import spice_proto as sp
 import spice_session as ss
 import trio
@@ -186,6 +187,122 @@ def test_the_pool_is_bounded_and_frames_of_a_new_size_take_the_room_of_free_old_
         (8, 8, True),
         (16, 16, True),
     ]
+
+
+async def test_the_segments_of_an_ended_stream_are_let_go(x11_sdl: Xvfb) -> None:
+    """After a stream ends, the segments nobody holds go at once, and those whose frames are
+    still held (on screen, kept back) when these come back; a new stream makes new ones."""
+    viewer, _, _ = await _viewer_on_clock(frame_buffers=None)
+    window = viewer.window
+    assert window is not None
+    frames = frames_of(window)
+    held = [lent(frames, 16, 16, i) for i in range(3)]
+    window.put(held[0], 8, 4)
+    window.present()
+    del held[1:]
+    gc.collect()
+    assert len(frames._segments) == 3
+    await viewer.on_session_event(ss.events.StreamDestroyed(3, 3))
+    assert len(frames._segments) == 1  # the free two went
+    window.put(lent(frames, 16, 16, 9), 8, 4)  # (a frame lent after the end: trimming stops)
+    assert frames.trimming is False
+    frames.trim()
+    del held
+    gc.collect()
+    window.present()  # the frame that was on screen came back: let go
+    assert len(frames._segments) == 1 and all(s.lent for s in frames._segments.values())
+    viewer.close()
+
+
+def test_a_frame_from_shared_memory_is_not_covered_by_an_earlier_framebuffer_write(
+    x11_sdl: Xvfb, window: Window
+) -> None:
+    """An own array put, then a lent frame over part of it, one present: the lent frame is on
+    top (present() sends the framebuffer's rectangle after the X server drew the frame, so
+    the frame goes through the framebuffer then)."""
+    frames = frames_of(window)
+    expected = picture(H, W, 0)[:, :, :3].copy()
+    own = picture(20, 20, 11)
+    window.put(own, 10, 10)
+    frame = lent(frames, 20, 20, 12)
+    window.put(frame, 20, 20)
+    window.present()
+    expected[10:30, 10:30] = own[:, :, :3]
+    expected[20:40, 20:40] = frame[:, :, :3]
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+    # the same rectangle: an own array, then a lent frame
+    own = picture(20, 20, 13)
+    window.put(own, 50, 30)
+    frame = lent(frames, 20, 20, 14)
+    window.put(frame, 50, 30)
+    window.present()
+    expected[30:50, 50:70] = frame[:, :, :3]
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+    assert np.array_equal(window.read_pixels()[:H, :W, :3], expected)
+
+
+def test_free_segments_of_each_size_are_lent_again(window: Window) -> None:
+    """Two streams of different sizes, each keeping its latest frame: no segment is made after
+    the first few, and a free segment of a size seen before is lent again."""
+    frames = frames_of(window)
+    kept: dict[int, U8] = {}
+    for i in range(40):
+        size = (8, 8) if i % 2 else (16, 24)
+        frame = frames.allocate(*size)
+        assert frame is not None
+        kept[i % 2] = frame  # the frame before of the same stream goes back
+    assert len(frames._segments) <= 4
+    del kept[0]
+    small = frames.allocate(16, 24)
+    assert small is not None and len(frames._segments) <= 4
+
+
+def test_a_jpeg_decoded_into_shared_memory_by_the_session_is_shown(x11_sdl: Xvfb, window: Window) -> None:
+    """The session's stream decoder writes a real MJPEG frame into a lent segment (only
+    simplejpeg's array is kept); the X server shows exactly the decoded pixels."""
+    frames = frames_of(window)
+    manager = ss.lowlevel.StreamManager(ss.lowlevel.MediaClock(lambda: 1000.0))
+    manager.frame_buffers = frames
+    surface = ss.Surface(0, W, H, sp.SurfaceFmt.FMT_32_xRGB, primary=True)
+    dest = sp.Rect(16, 8, 64, 40)
+    create = sp.DisplayStreamCreate(
+        0, 3, sp.StreamFlags.TOP_DOWN, sp.VideoCodecType.MJPEG, 0, 48, 32, 48, 32, dest, sp.Clip()
+    )
+    manager.handle(create, {0: surface})
+    rgb = np.ascontiguousarray(picture(32, 48, 21)[:, :, :3])
+    data = simplejpeg.encode_jpeg(rgb, quality=90, colorspace="RGB")
+    (damage,) = manager.handle(sp.DisplayStreamData(3, 50_100, data), {0: surface})
+    assert damage.pixels is not None and frames.segment_of(damage.pixels) is not None
+    window.put(damage.pixels, dest.left, dest.top)
+    window.present()
+    assert frames.puts == 1
+    decoded = simplejpeg.decode_jpeg(data, colorspace="BGRX", fastdct=True, fastupsample=True)
+    assert np.array_equal(on_screen(x11_sdl, window)[8:40, 16:64], decoded[:, :, :3])
+
+
+def test_frames_still_lent_when_the_window_closes_stay_readable_and_are_unmapped_after(
+    x11_sdl: Xvfb,
+) -> None:
+    win = Window("closing", W, H)
+    frames = frames_of(win)
+    frame = lent(frames, 16, 16, 31)
+    copy = frame.copy()
+    free = frames.allocate(16, 16)
+    del free
+    gc.collect()
+    win.close()
+    assert frames._segments == {} and frames.allocate(16, 16) is None
+    assert np.array_equal(frame, copy)  # still mapped while the frame lives
+    address = frame.__array_interface__["data"][0]
+
+    def mapped() -> bool:
+        with open("/proc/self/maps") as maps:
+            return any(int(line.split("-")[0], 16) == address for line in maps)
+
+    assert mapped()
+    del frame
+    gc.collect()
+    assert not mapped()
 
 
 def test_no_shared_memory_frames_when_turned_off(x11_sdl: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -196,6 +196,8 @@ class Viewer:
         later (the reconnect released them there already); buttons start up.
         """
         requested = self.guest.requested if self.guest is not None else None
+        if hasattr(self.session, "frame_buffers"):
+            self.session.frame_buffers = None  # the lost session's decoders let go of the window's
         self._bind(session, audio, microphone)
         if self.guest is not None:
             self.guest.requested = requested
@@ -342,6 +344,10 @@ class Viewer:
             self._sync_heads()
         elif isinstance(event, ss.events.MonitorsConfigChanged):
             self._sync_heads()
+        elif isinstance(event, ss.events.StreamDestroyed):
+            lender = self.window.frame_buffers if self.window is not None else None
+            if lender is not None:
+                lender.trim()  # the segments the stream's frames were decoded into are let go
         elif isinstance(event, ss.events.MouseModeChanged):
             await self._mouse_mode_changed()
         elif isinstance(event, ss.events.EventsDropped):

@@ -339,6 +339,11 @@ def _clipped(
     return out
 
 
+def _overlaps(rects: list[tuple[int, int, int, int]], x: int, y: int, w: int, h: int) -> bool:
+    """Whether any of ``rects`` (x, y, w, h) overlaps the rectangle (x, y, w, h)."""
+    return any(x < rx + rw and rx < x + w and y < ry + rh and ry < y + h for rx, ry, rw, rh in rects)
+
+
 def poll_events(limit: int = 256) -> list[InputEvent]:
     """The SDL events waiting now (at most ``limit``), as viewer events; never blocks."""
     out: list[InputEvent] = []
@@ -587,7 +592,9 @@ class Window:
         shm = self._shm
         if shm is not None:
             segment = shm.segment_of(patch)
-            if segment is not None:  # in shared memory: the X server copies it from there
+            # in shared memory: the X server copies it from there (unless a rectangle of the
+            # framebuffer that present() sends later would go over it)
+            if segment is not None and not (self._sent and _overlaps(self._sent, box.x + x, box.y + y, w, h)):
                 shm.put(segment, box.x + x, box.y + y)
                 self._in_framebuffer_only = (patch, x, y)
                 self._x_only = True
@@ -765,6 +772,9 @@ class Window:
                 item.x, item.y, item.w, item.h = x, y, w, h
             if sdl2.SDL_UpdateWindowSurfaceRects(self._window, array, len(rects)) != 0:
                 raise _fail("cannot update the window")
+        shm = self._shm
+        if shm is not None and shm.trimming:
+            shm.tidy()  # a stream ended: frames that came back let go of their memory
 
     def _blit_image(
         self, fb: sdl2.SDL_Surface, box: Box, rect: tuple[int, int, int, int], scaled: bool

@@ -24,6 +24,7 @@ import ctypes
 import ctypes.util
 import os
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +149,7 @@ class _Libs:
         bind(x11, "XSync", i, vp, i)
         bind(x11, "XFree", i, vp)
         bind(x11, "XSetErrorHandler", vp, vp)
+        bind(x11, "XQueryExtension", i, vp, ctypes.c_char_p, *[ctypes.POINTER(ctypes.c_int)] * 3)
         bind(xext, "XShmQueryExtension", i, vp)
         bind(
             xext,
@@ -192,18 +194,26 @@ class _Segment:
     address: int
     info: _ShmSegmentInfo
     image: ctypes._Pointer[_Image]
+    #: The ctypes array type of its size (a loan is one of these over its memory).
+    loan_type: type[ctypes.Array[ctypes.c_uint8]]
     #: The pool's free segments, where it goes back when its frame is gone.
     free: list[_Segment]
     #: A frame lent from it is alive (its memory must not be written).
     lent: bool = field(default=False)
     #: The loan's weak reference, whose callback gives the segment back.
     loan: weakref.ref[ctypes.Array[ctypes.c_uint8]] | None = field(default=None)
+    #: Set when the pool closed while the frame was lent: unmaps the memory when it comes back.
+    unmap: Callable[[int], object] | None = field(default=None)
 
     def returned(self, _loan: object) -> None:
         """Nothing refers to the frame lent from it any more."""
         self.lent = False
         self.loan = None
-        self.free.append(self)
+        if self.unmap is not None:  # the pool is closed (the X server let go of it then)
+            self.unmap(self.address)
+            self.unmap = None
+        else:
+            self.free.append(self)
 
 
 class XShmFrames:
@@ -213,9 +223,11 @@ class XShmFrames:
     connection)."""
 
     def __init__(
-        self, libs: _Libs, display: int, window: int, visual: ctypes._Pointer[_Visual], depth: int
+        self, libs: _Libs, display: int, window: int, visual: ctypes._Pointer[_Visual], depth: int, major: int
     ) -> None:
         self._libs = libs
+        #: MIT-SHM's major opcode (the request code of its errors).
+        self._major = major
         self._display = ctypes.c_void_p(display)
         self._window = window
         self._visual = visual
@@ -230,6 +242,8 @@ class XShmFrames:
         self._off = not self._gc
         #: Frames shown by :meth:`put` (for tests and benchmarks).
         self.puts = 0
+        #: Let free segments go as they come back (see :meth:`trim`), until frames are asked for.
+        self.trimming = False
 
     # ------------------------------------------------------------------ buffers
     def allocate(self, height: int, width: int) -> npt.NDArray[np.uint8] | None:
@@ -237,22 +251,20 @@ class XShmFrames:
         when there is none to be had.  A :class:`~spice_session.lowlevel.FrameBuffers`."""
         if self._off or height <= 0 or width <= 0:
             return None
-        free, segments = self._free, self._segments
-        while free:  # (runs once a frame: the last one given back, usually)
-            segment = free.pop()
-            if (
-                segment.width == width
-                and segment.height == height
-                and segments.get(segment.address) is segment
-            ):
+        self.trimming = False
+        free = self._free
+        for index in range(len(free) - 1, -1, -1):  # (the last one given back, usually)
+            segment = free[index]
+            if segment.width == width and segment.height == height:
+                del free[index]
                 break
-        else:  # (a free segment of another size stays, for _new_segment to make room with)
+        else:  # (free segments of other sizes stay, for another stream or to make room with)
             new = self._new_segment(height, width)
             if new is None:
                 return None
             segment = new
         segment.lent = True
-        loan = (ctypes.c_uint8 * segment.size).from_address(segment.address)
+        loan = segment.loan_type.from_address(segment.address)
         segment.loan = weakref.ref(loan, segment.returned)
         return np.frombuffer(memoryview(loan), np.uint8).reshape(height, width, 4)
 
@@ -272,10 +284,8 @@ class XShmFrames:
         if size > MAX_BYTES:
             return None
         while len(self._segments) >= MAX_SEGMENTS or self._bytes + size > MAX_BYTES:
-            # frames of another size nobody holds make room (the stream changed size)
-            free = [
-                s for s in self._segments.values() if not s.lent and (s.width, s.height) != (width, height)
-            ]
+            # segments nobody holds make room (of other sizes: allocate found none of this one)
+            free = [s for s in self._segments.values() if not s.lent]
             if not free:
                 return None
             self._destroy(free[0])
@@ -309,7 +319,7 @@ class XShmFrames:
             libs.shmdt(address)  # type: ignore[attr-defined]
             self._off = True
             return None
-        segment = _Segment(width, height, size, address, info, image, self._free)
+        segment = _Segment(width, height, size, address, info, image, ctypes.c_uint8 * size, self._free)
         self._segments[address] = segment
         self._bytes += size
         return segment
@@ -319,14 +329,21 @@ class XShmFrames:
         another IPC namespace).  Xlib's default error handler would end the process, so a
         handler of ours notes errors meanwhile."""
         libs = self._libs
+        libs.XSync(self._display, 0)  # type: ignore[attr-defined]  # (errors of earlier requests are not ours)
         failed: list[int] = []
+        earlier: list[Callable[[int | None, ctypes._Pointer[_ErrorEvent]], int]] = []
 
-        def note(_display: int | None, event: ctypes._Pointer[_ErrorEvent]) -> int:
-            failed.append(int(event.contents.error_code))
-            return 0
+        def note(display: int | None, event: ctypes._Pointer[_ErrorEvent]) -> int:
+            if event.contents.request_code == self._major:
+                failed.append(int(event.contents.error_code))
+                return 0
+            # another request's error (none expected): what handled errors before handles it
+            return int(earlier[0](display, event)) if earlier else 0
 
         handler = _ERROR_HANDLER(note)
         before = libs.XSetErrorHandler(ctypes.cast(handler, ctypes.c_void_p))  # type: ignore[attr-defined]
+        if before:
+            earlier.append(_ERROR_HANDLER(before))
         try:
             ok = libs.XShmAttach(self._display, ctypes.byref(info))  # type: ignore[attr-defined]
             libs.XSync(self._display, 0)  # type: ignore[attr-defined]
@@ -346,6 +363,21 @@ class XShmFrames:
         if segment in self._free:
             self._free.remove(segment)
 
+    def trim(self) -> None:
+        """Let go of the segments nobody holds now, and of those given back from now on, until
+        frames are asked for again (a stream ended: its frames' memory need not stay)."""
+        self.trimming = True
+        self.tidy()
+
+    def tidy(self) -> None:
+        """Let go of the free segments (while :attr:`trimming`; the window calls this after a
+        present, when frames replaced on screen may have come back)."""
+        if self.trimming:
+            for segment in list(self._free):
+                if not segment.lent and self._segments.get(segment.address) is segment:
+                    self._destroy(segment)
+            self._free.clear()
+
     # ------------------------------------------------------------------ showing
     def put(self, segment: _Segment, x: int, y: int) -> None:
         """Show the whole frame in ``segment`` at window pixel (x, y); returns once the X
@@ -358,13 +390,22 @@ class XShmFrames:
         self.puts += 1
 
     def close(self) -> None:
-        """Free what nobody holds; segments still lent stay mapped (their frames may be read)
-        until the process ends; the X server lets go of them with the connection."""
+        """Free what nobody holds; the X server lets go of every segment now, and a segment
+        still lent stays mapped (its frame may be read) until its frame is gone."""
         if self._gc is None:
             return
         self._off = True
-        for segment in [s for s in self._segments.values() if not s.lent]:
-            self._destroy(segment)
+        libs = self._libs
+        for segment in list(self._segments.values()):
+            if segment.lent:
+                libs.XShmDetach(self._display, ctypes.byref(segment.info))  # type: ignore[attr-defined]
+                libs.XFree(segment.image)  # type: ignore[attr-defined]
+                segment.unmap = libs.shmdt  # type: ignore[attr-defined]
+                del self._segments[segment.address]
+                self._bytes -= segment.size
+            else:
+                self._destroy(segment)
+        libs.XSync(self._display, 0)  # type: ignore[attr-defined]
         self._libs.XFreeGC(self._display, self._gc)  # type: ignore[attr-defined]
         self._gc = None
 
@@ -379,7 +420,10 @@ def open_xshm(display: int, window: int) -> XShmFrames | None:
     except (OSError, AttributeError):
         return None
     handle = ctypes.c_void_p(display)
-    if not libs.XShmQueryExtension(handle):  # type: ignore[attr-defined]
+    major, first_event, first_error = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    if not libs.XShmQueryExtension(handle) or not libs.XQueryExtension(  # type: ignore[attr-defined]
+        handle, b"MIT-SHM", ctypes.byref(major), ctypes.byref(first_event), ctypes.byref(first_error)
+    ):
         return None
     attributes = _WindowAttributes()
     if not libs.XGetWindowAttributes(handle, window, ctypes.byref(attributes)):  # type: ignore[attr-defined]
@@ -396,5 +440,5 @@ def open_xshm(display: int, window: int) -> XShmFrames | None:
         0xFF,
     ):
         return None
-    frames = XShmFrames(libs, display, window, visual, attributes.depth)
+    frames = XShmFrames(libs, display, window, visual, attributes.depth, major.value)
     return None if frames._off else frames

@@ -100,6 +100,7 @@ class MjpegDecoder:
                 data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
             )
         except ValueError as exc:
+            out = None  # (the error's traceback keeps this frame: a lent buffer goes back now)
             raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
         return [frame]
 
