@@ -196,8 +196,7 @@ class Viewer:
         later (the reconnect released them there already); buttons start up.
         """
         requested = self.guest.requested if self.guest is not None else None
-        if hasattr(self.session, "frame_buffers"):
-            self.session.frame_buffers = None  # the lost session's decoders let go of the window's
+        self._lend_frame_buffers(False)  # the lost session's decoders let go of the window's
         self._bind(session, audio, microphone)
         if self.guest is not None:
             self.guest.requested = requested
@@ -290,18 +289,18 @@ class Viewer:
         if self._lost is not None and not self._quit:
             raise spice_net.ChannelClosed(f"{session.uri}: {self._lost}")
 
-    def _lend_frame_buffers(self) -> None:
+    def _lend_frame_buffers(self, lend: bool = True) -> None:
         """Have the session decode video frames into the main window's shared memory frames
-        (X11 with MIT-SHM), which the X server shows without a copy of ours."""
+        (X11 with MIT-SHM), which the X server shows without a copy of ours; ``lend=False``:
+        no longer (the window closes, the session is replaced)."""
         window = self.window
         if hasattr(self.session, "frame_buffers"):
-            self.session.frame_buffers = window.frame_buffers if window is not None else None
+            self.session.frame_buffers = window.frame_buffers if lend and window is not None else None
 
     def close(self) -> None:
         """Close the windows."""
         if self.window is not None:
-            if hasattr(self.session, "frame_buffers"):
-                self.session.frame_buffers = None
+            self._lend_frame_buffers(False)
             self.window.close()
             self.window = None
         for window in [*self.extra.values(), *self.heads.values()]:

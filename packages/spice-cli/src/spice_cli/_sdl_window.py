@@ -575,9 +575,7 @@ class Window:
         if self._repaint or self._cursor_drawn is not None or self._id in _exposed:
             return False
         damage = self._damage
-        if damage and any(
-            x < dx + dw and dx < x + w and y < dy + dh and dy < y + h for dx, dy, dw, dh in damage
-        ):
+        if damage and _overlaps(damage, x, y, w, h):
             return False  # blitted from the image at present: it would cover the patch
         fb = self._framebuffer()
         if (fb.w, fb.h) != self._painted_size or fb.format.contents.format != sdl2.SDL_PIXELFORMAT_RGB888:
@@ -638,13 +636,19 @@ class Window:
         return self._shm
 
     def _open_xshm(self) -> XShmFrames | None:
+        x11 = self._x11()
+        return open_xshm(*x11) if x11 is not None else None
+
+    def _x11(self) -> tuple[int, int] | None:
+        """The window's X11 display connection (``Display *``) and window id; ``None`` on other
+        video drivers."""
         info = sdl2.SDL_SysWMinfo()
         sdl2.SDL_VERSION(info.version)
         if not sdl2.SDL_GetWindowWMInfo(self._window, ctypes.byref(info)):
             return None
-        if info.subsystem != sdl2.SDL_SYSWM_X11:
+        if info.subsystem != sdl2.SDL_SYSWM_X11 or not info.info.x11.display:
             return None
-        return open_xshm(info.info.x11.display or 0, int(info.info.x11.window))
+        return int(info.info.x11.display), int(info.info.x11.window)
 
     def _letterbox(self, out_w: int, out_h: int) -> Box:
         """:func:`letterbox` of the image in an ``out_w`` x ``out_h`` framebuffer (the last one kept)."""
@@ -662,11 +666,8 @@ class Window:
     def event_fd(self) -> int | None:
         """The display connection's socket (X11), readable when events may be waiting; ``None``
         on other video drivers (then events can only be polled)."""
-        info = sdl2.SDL_SysWMinfo()
-        sdl2.SDL_VERSION(info.version)
-        if not sdl2.SDL_GetWindowWMInfo(self._window, ctypes.byref(info)):
-            return None
-        if info.subsystem != sdl2.SDL_SYSWM_X11 or not info.info.x11.display:
+        x11 = self._x11()
+        if x11 is None:
             return None
         try:
             xlib = ctypes.CDLL("libX11.so.6")
@@ -676,7 +677,7 @@ class Window:
         xlib.XConnectionNumber.restype = ctypes.c_int
         xlib.XEventsQueued.argtypes = [ctypes.c_void_p, ctypes.c_int]
         xlib.XEventsQueued.restype = ctypes.c_int
-        display = ctypes.c_void_p(info.info.x11.display)
+        display = ctypes.c_void_p(x11[0])
         fd = int(xlib.XConnectionNumber(display))
         if fd < 0:
             return None

@@ -373,10 +373,8 @@ class XShmFrames:
         """Let go of the free segments (while :attr:`trimming`; the window calls this after a
         present, when frames replaced on screen may have come back)."""
         if self.trimming:
-            for segment in list(self._free):
-                if not segment.lent and self._segments.get(segment.address) is segment:
-                    self._destroy(segment)
-            self._free.clear()
+            for segment in list(self._free):  # (free: not lent, still the pool's)
+                self._destroy(segment)
 
     # ------------------------------------------------------------------ showing
     def put(self, segment: _Segment, x: int, y: int) -> None:
