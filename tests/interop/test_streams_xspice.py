@@ -169,13 +169,37 @@ async def test_mjpeg_stream_frames_match_the_x_screen(
     check_last_frame(server, stream.dest, last, frames)
 
 
-@pytest.mark.parametrize("defer", [False, True], ids=["placed", "kept-back"])
-@pytest.mark.parametrize("codec", [sp.VideoCodecType.MJPEG, sp.VideoCodecType.VP8])
+class Lender:
+    """Frame buffers lent to the session (as spice view lends shared memory), each kept."""
+
+    def __init__(self) -> None:
+        self.lent: list[npt.NDArray[np.uint8]] = []
+
+    def allocate(self, height: int, width: int) -> npt.NDArray[np.uint8]:
+        self.lent.append(np.full((height, width, 4), 7, np.uint8))
+        return self.lent[-1]
+
+
+@pytest.mark.parametrize(
+    ("codec", "mode"),
+    [
+        (sp.VideoCodecType.MJPEG, "placed"),
+        (sp.VideoCodecType.MJPEG, "kept-back"),
+        (sp.VideoCodecType.MJPEG, "lent"),
+        (sp.VideoCodecType.VP8, "placed"),
+        (sp.VideoCodecType.VP8, "kept-back"),
+    ],
+    ids=lambda p: p.name if isinstance(p, sp.VideoCodecType) else p,
+)
 async def test_session_places_stream_frames_on_the_primary_surface(
-    xspice_factory: Callable[..., Xspice], tmp_path: Path, codec: sp.VideoCodecType, defer: bool
+    xspice_factory: Callable[..., Xspice], tmp_path: Path, codec: sp.VideoCodecType, mode: str
 ) -> None:
     """``kept-back``: with ``defer_stream_frames`` (as spice view sets it) frames are kept back
-    from the surface, and written when it is read: the last one matches the X screen."""
+    from the surface, and written when it is read: the last one matches the X screen.
+    ``lent``: kept back too, and each MJPEG frame decoded into an array the application lent
+    (``Session.frame_buffers``), which is the frame the surface keeps back."""
+    defer = mode != "placed"
+    lender = Lender() if mode == "lent" else None
     tolerance = MJPEG_TOLERANCE
     if codec == sp.VideoCodecType.VP8:
         if not glob.glob("/usr/lib/*/gstreamer-1.0/libgstvpx.so"):
@@ -196,6 +220,8 @@ async def test_session_places_stream_frames_on_the_primary_surface(
     seen_kept_back = 0
     async with ss.connect(server.uri) as session:
         session.defer_stream_frames = defer
+        if lender is not None:
+            session.frame_buffers = lender
         server.display.start_client("animate", ["animate", "-loop", "1", str(gif)])
         with trio.fail_after(DEADLINE):
             async for event in session.events():
@@ -210,6 +236,8 @@ async def test_session_places_stream_frames_on_the_primary_surface(
                     assert event.rect == created.dest
                     d = created.dest
                     seen_kept_back += primary.deferred
+                    if lender is not None and event.pixels is not None:  # decoded into a lent array
+                        assert any(np.shares_memory(event.pixels, a) for a in lender.lent[-8:])
                     last = primary.to_rgb()[d.top : d.bottom, d.left : d.right]
                     placed += 1
                 elif isinstance(event, ss.events.StreamDestroyed):
@@ -220,4 +248,7 @@ async def test_session_places_stream_frames_on_the_primary_surface(
     assert activated == 1  # we advertised STREAM_REPORT, so the server asked for reports
     assert placed >= 10 and last is not None
     assert (seen_kept_back > 0) == defer, seen_kept_back
+    if lender is not None:
+        assert len(lender.lent) == placed, (len(lender.lent), placed)
+        assert {a.shape for a in lender.lent} == {(created.height, created.width, 4)}
     check_last_frame(server, created.dest, last, frames, tolerance)

@@ -3,6 +3,7 @@ PyAV codecs, unsupported codecs, and stream-report accounting against a controll
 
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -275,6 +276,43 @@ def test_mjpeg_frames_are_decoded_into_the_buffers_the_application_lends(
     mgr.frame_buffers = None
     mgr.handle(sp.DisplayStreamData(4, 50_201, jpeg(frames[0])), surfaces)
     assert len(lender.asked) == 4
+
+
+def test_a_truncated_mjpeg_frame_fails_and_gives_its_lent_buffer_back(
+    clock: tuple[MediaClock, FakeTime],
+) -> None:
+    """Every cut of a frame past its header (so a buffer was lent) is a StreamError; nothing
+    keeps the lent array afterwards and the surface keeps its pixels."""
+    c, _ = clock
+
+    class WeakLender:
+        def __init__(self) -> None:
+            self.lent: list[weakref.ref[U8]] = []
+
+        def allocate(self, height: int, width: int) -> U8:
+            out = np.zeros((height, width, 4), np.uint8)
+            self.lent.append(weakref.ref(out))
+            return out
+
+    s = surface()
+    mgr = StreamManager(c, channel_id=1)
+    mgr.handle(create(), {0: s})
+    lender = WeakLender()
+    mgr.frame_buffers = lender
+    before = s.pixels.copy()
+    data = jpeg(blocks_rgb(32, 32))
+    lent_at = []
+    for cut in range(1, len(data) - 1, 3):
+        asked = len(lender.lent)
+        with pytest.raises(StreamError, match="does not decode"):
+            mgr.handle(sp.DisplayStreamData(3, 50_100 + cut, data[:cut]), {0: s})
+        assert all(ref() is None for ref in lender.lent), f"a lent buffer is still held after a cut at {cut}"
+        assert np.array_equal(s.pixels, before), cut
+        if len(lender.lent) > asked:
+            lent_at.append(cut)
+    assert len(lent_at) >= 20 and lent_at[0] > 100  # the cuts past the header had a buffer lent
+    (damage,) = mgr.handle(sp.DisplayStreamData(3, 60_000, data), {0: s})  # the stream goes on
+    assert damage.pixels is not None and lender.lent[-1]() is not None
 
 
 @pytest.mark.parametrize(
