@@ -23,7 +23,7 @@ import trio
 from peers.xvfb import Xvfb
 from spice_cli import _sdl_window, _sdl_xshm
 from spice_cli._sdl_window import Window
-from spice_cli._sdl_xshm import XShmFrames
+from spice_cli._sdl_xshm import SPARE, XShmFrames
 from test_view_av_sync import _sdl_loop_running, _viewer_on_clock
 
 pytestmark = pytest.mark.interop
@@ -241,6 +241,28 @@ def test_a_frame_from_shared_memory_is_not_covered_by_an_earlier_framebuffer_wri
     assert np.array_equal(window.read_pixels()[:H, :W, :3], expected)
 
 
+def test_a_segment_put_is_lent_again_only_once_the_x_server_is_done_with_it(
+    x11_sdl: Xvfb, window: Window
+) -> None:
+    """Puts do not wait for the X server.  A free segment put since the last wait is not
+    written again until the pool waited (once for several), or a spare is made instead; the
+    screen shows the last frame put."""
+    frames = frames_of(window)
+    held: list[U8] = []
+    for i in range(60):
+        frame = frames.allocate(16, 24)
+        assert frame is not None
+        segment = frames.segment_of(frame)
+        assert segment is not None
+        assert segment.put_request < frames._synced_before, f"frame {i}: the X server may still read it"
+        frame[:] = picture(16, 24, i)
+        frames.put(segment, 10, 6)
+        held = [*held[-2:], frame]  # three frames held at once, as the viewer holds them
+    assert 2 <= frames.waits <= 60 // (SPARE + 1), frames.waits  # (each wait covers the spares too)
+    assert len(frames._segments) <= 3 + SPARE
+    assert np.array_equal(on_screen(x11_sdl, window)[6:22, 10:34], held[-1][:, :, :3])
+
+
 def test_free_segments_of_each_size_are_lent_again(window: Window) -> None:
     """Two streams of different sizes, each keeping its latest frame: no segment is made after
     the first few, and a free segment of a size seen before is lent again."""
@@ -351,8 +373,11 @@ async def test_spice_view_shows_whole_stream_frames_from_shared_memory(x11_sdl: 
             await trio.sleep(0.3)  # the last ones come out on their own wake-ups
     assert viewer.frames is not None and viewer.frames.dropped == 0
     assert frames.puts >= 15  # (the last few may come out the general way, also from shared memory)
-    # the frames held at most at once (~100 ms / 40 ms, and one on screen), not one a frame
-    assert len(frames._segments) <= 6
+    # the frames held at most at once (~100 ms / 40 ms, and one on screen) and the spares,
+    # not one a frame; the X server waited for about once every SPARE frames, not every put
+    print(f"{len(frames._segments)} segments, {frames.puts} puts, {frames.waits} waits")
+    assert len(frames._segments) <= 6 + SPARE
+    assert frames.waits <= frames.puts // 2
     x, y = window.position()
     shown = x11_sdl.display.screenshot()[y + 4 : y + 20, x + 8 : x + 24, ::-1]
     assert (shown == colours[-1]).all()

@@ -10,8 +10,10 @@ window has the server copy the frame from there (:meth:`XShmFrames.put`): one co
 A segment is lent as a numpy array over a ctypes array made for the loan; every view of
 the frame keeps that ctypes array alive, and a finalizer on it gives the segment back to
 the pool when nothing refers to the frame any more.  A segment is written again only then,
-and only after the X server finished reading it (each put waits for the server, as SDL's
-own update does).
+and only after the X server finished reading it.  A put does not wait for the server (SDL's
+own update does, as it writes the same memory next): the pool hands out the segment given
+back longest ago, keeps a few spare ones, and waits for the server (``XSync``) only when the
+segment it hands out was put after the last wait, about once every :data:`SPARE` frames.
 
 Only where the window's visual is 24-bit True- or DirectColor with the BGRX layout the decoder writes,
 and the X server can attach our segments (a local display); otherwise :func:`open_xshm` says
@@ -35,6 +37,9 @@ __all__ = ["XShmFrames", "open_xshm"]
 #: Segments kept at most, lent or free, and their bytes at most.
 MAX_SEGMENTS = 24
 MAX_BYTES = 128 << 20
+#: Free segments of a size kept ahead of reuse (room allowing), so that the X server has
+#: long read one before it is written again, and one wait for it covers several.
+SPARE = 4
 
 _IPC_PRIVATE, _IPC_CREAT, _IPC_RMID = 0, 0o1000, 0
 _ZPIXMAP, _LSB_FIRST, _TRUE_COLOR, _DIRECT_COLOR = 2, 0, 4, 5
@@ -147,6 +152,8 @@ class _Libs:
         bind(x11, "XCreateGC", vp, vp, ul, ul, vp)
         bind(x11, "XFreeGC", i, vp, vp)
         bind(x11, "XSync", i, vp, i)
+        bind(x11, "XFlush", i, vp)
+        bind(x11, "XNextRequest", ul, vp)
         bind(x11, "XFree", i, vp)
         bind(x11, "XSetErrorHandler", vp, vp)
         bind(x11, "XQueryExtension", i, vp, ctypes.c_char_p, *[ctypes.POINTER(ctypes.c_int)] * 3)
@@ -204,6 +211,8 @@ class _Segment:
     loan: weakref.ref[ctypes.Array[ctypes.c_uint8]] | None = field(default=None)
     #: Set when the pool closed while the frame was lent: unmaps the memory when it comes back.
     unmap: Callable[[int], object] | None = field(default=None)
+    #: The X request number of its last put (0: never put).
+    put_request: int = field(default=0)
 
     def returned(self, _loan: object) -> None:
         """Nothing refers to the frame lent from it any more."""
@@ -237,11 +246,15 @@ class XShmFrames:
         self._segments: dict[int, _Segment] = {}
         #: Segments whose frames are gone (latest last).
         self._free: list[_Segment] = []
+        #: Every X request numbered below this one was done by the server at the last XSync.
+        self._synced_before = 0
         self._bytes = 0
         #: Closed, or a segment could not be made: allocate says None from then on.
         self._off = not self._gc
-        #: Frames shown by :meth:`put` (for tests and benchmarks).
+        #: Frames shown by :meth:`put`, and the waits for the X server before a segment was
+        #: written again (for tests and benchmarks).
         self.puts = 0
+        self.waits = 0
         #: Let free segments go as they come back (see :meth:`trim`), until frames are asked for.
         self.trimming = False
 
@@ -253,16 +266,27 @@ class XShmFrames:
             return None
         self.trimming = False
         free = self._free
-        for index in range(len(free) - 1, -1, -1):  # (the last one given back, usually)
-            segment = free[index]
-            if segment.width == width and segment.height == height:
-                del free[index]
-                break
-        else:  # (free segments of other sizes stay, for another stream or to make room with)
-            new = self._new_segment(height, width)
-            if new is None:
+        found: _Segment | None = None
+        spare = 0
+        for candidate in free:  # (the one given back longest ago: put longest ago)
+            if candidate.width == width and candidate.height == height:
+                if found is None:
+                    found = candidate
+                spare += 1
+        if found is None:  # (free segments of other sizes stay, for another stream or to make room with)
+            segment = self._new_segment(height, width)
+            if segment is None:
                 return None
-            segment = new
+        elif found.put_request < self._synced_before:  # the X server is done reading it
+            segment = found
+            free.remove(found)
+        elif spare < SPARE and (new := self._new_segment(height, width, evict=False)) is not None:
+            segment = new  # (the server may still read the free ones: one more spare)
+        else:
+            self._sync()  # (covers every segment put so far)
+            self.waits += 1
+            segment = found
+            free.remove(found)
         segment.lent = True
         loan = segment.loan_type.from_address(segment.address)
         segment.loan = weakref.ref(loan, segment.returned)
@@ -279,11 +303,15 @@ class XShmFrames:
             return None
         return segment
 
-    def _new_segment(self, height: int, width: int) -> _Segment | None:
+    def _new_segment(self, height: int, width: int, *, evict: bool = True) -> _Segment | None:
+        """A new segment, making room by letting free ones go if ``evict``; ``None`` when
+        there is no room or the system refuses (then no segment is made from then on)."""
         size = height * width * 4
         if size > MAX_BYTES:
             return None
         while len(self._segments) >= MAX_SEGMENTS or self._bytes + size > MAX_BYTES:
+            if not evict:
+                return None
             # segments nobody holds make room (of other sizes: allocate found none of this one)
             free = [s for s in self._segments.values() if not s.lent]
             if not free:
@@ -329,7 +357,7 @@ class XShmFrames:
         another IPC namespace).  Xlib's default error handler would end the process, so a
         handler of ours notes errors meanwhile."""
         libs = self._libs
-        libs.XSync(self._display, 0)  # type: ignore[attr-defined]  # (errors of earlier requests are not ours)
+        self._sync()  # (errors of earlier requests are not ours)
         failed: list[int] = []
         earlier: list[Callable[[int | None, ctypes._Pointer[_ErrorEvent]], int]] = []
 
@@ -346,7 +374,7 @@ class XShmFrames:
             earlier.append(_ERROR_HANDLER(before))
         try:
             ok = libs.XShmAttach(self._display, ctypes.byref(info))  # type: ignore[attr-defined]
-            libs.XSync(self._display, 0)  # type: ignore[attr-defined]
+            self._sync()
         finally:
             libs.XSetErrorHandler(before)  # type: ignore[attr-defined]
         return bool(ok) and not failed
@@ -355,7 +383,7 @@ class XShmFrames:
         """Detach a segment nobody holds (both sides) and forget it."""
         libs = self._libs
         libs.XShmDetach(self._display, ctypes.byref(segment.info))  # type: ignore[attr-defined]
-        libs.XSync(self._display, 0)  # type: ignore[attr-defined]
+        self._sync()
         libs.XFree(segment.image)  # type: ignore[attr-defined]
         libs.shmdt(segment.address)  # type: ignore[attr-defined]
         del self._segments[segment.address]
@@ -377,14 +405,22 @@ class XShmFrames:
                 self._destroy(segment)
 
     # ------------------------------------------------------------------ showing
+    def _sync(self) -> None:
+        """Wait until the X server has done every request sent so far."""
+        self._libs.XSync(self._display, 0)  # type: ignore[attr-defined]
+        self._synced_before = self._libs.XNextRequest(self._display)  # type: ignore[attr-defined]
+
     def put(self, segment: _Segment, x: int, y: int) -> None:
-        """Show the whole frame in ``segment`` at window pixel (x, y); returns once the X
-        server has copied it (so the segment may be written again)."""
+        """Show the whole frame in ``segment`` at window pixel (x, y).  The request is sent
+        at once; the X server reads the segment after this returns, and :meth:`allocate`
+        lends it again only once the server is known to be done."""
         libs = self._libs
+        display = self._display
+        segment.put_request = libs.XNextRequest(display)  # type: ignore[attr-defined]
         libs.XShmPutImage(  # type: ignore[attr-defined]
-            self._display, self._window, self._gc, segment.image, 0, 0, x, y, segment.width, segment.height, 0
+            display, self._window, self._gc, segment.image, 0, 0, x, y, segment.width, segment.height, 0
         )
-        libs.XSync(self._display, 0)  # type: ignore[attr-defined]
+        libs.XFlush(display)  # type: ignore[attr-defined]
         self.puts += 1
 
     def close(self) -> None:
@@ -403,7 +439,7 @@ class XShmFrames:
                 self._bytes -= segment.size
             else:
                 self._destroy(segment)
-        libs.XSync(self._display, 0)  # type: ignore[attr-defined]
+        self._sync()
         self._libs.XFreeGC(self._display, self._gc)  # type: ignore[attr-defined]
         self._gc = None
 
