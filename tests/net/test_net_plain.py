@@ -11,7 +11,7 @@ import pytest
 import spice_net
 import trio
 import trio.testing
-from spice_net import read_pcap
+from spice_net import _plain, read_pcap
 from spice_net._channel import BaseChannel
 from spice_net._plain import plain_socket, read_plain, write_plain
 from spice_proto import ChannelType, Ping, Pong
@@ -61,6 +61,55 @@ async def test_reads_wait_for_data_keep_what_came_and_a_cancelled_wait_loses_not
     await b.aclose()
     with trio.fail_after(5):
         assert await read_plain(plain, 100) == b""  # end of file
+    await a.aclose()
+
+
+async def test_after_a_read_that_waited_the_next_waits_first_and_after_one_that_did_not_it_asks_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A peer that sends now and then (a video frame every 40 ms) finds the socket empty each
+    time: no read answered "would block" then.  A flood keeps it full: each read asks first."""
+    a, b = await _tcp_pair()
+    plain = plain_socket(a)
+    assert plain is not None
+    would_block = 0
+    real_read = _plain.os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        nonlocal would_block
+        try:
+            return real_read(fd, n)
+        except BlockingIOError:
+            would_block += 1
+            raise
+
+    monkeypatch.setattr(_plain.os, "read", counting_read)
+    with trio.fail_after(5):
+        await b.send_all(b"first")
+        await trio.sleep(0.02)
+        assert await read_plain(plain, 100) == b"first"  # there already: asked first
+        assert (plain.waited, would_block) == (False, 0)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(trio.sleep, 0.02))
+            nursery.start_soon(b.send_all, b"second")
+            assert await read_plain(plain, 100) == b"second"  # asked first, then waited
+        assert (plain.waited, would_block) == (True, 1)
+        for i in range(3):  # now and then: waits first, never told "would block"
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(b.send_all, b"later %d" % i)
+                assert await read_plain(plain, 100) == b"later %d" % i
+        assert (plain.waited, would_block) == (True, 1)
+        await b.send_all(b"ready")
+        await trio.sleep(0.02)
+        assert await read_plain(plain, 100) == b"ready"  # (the wait ends at once)
+        await b.send_all(b"x" * 10)
+        await trio.sleep(0.02)
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            with pytest.raises(trio.Cancelled):
+                await read_plain(plain, 100)  # waiting first is a checkpoint too: nothing lost
+        assert await read_plain(plain, 100) == b"x" * 10
+    await b.aclose()
     await a.aclose()
 
 

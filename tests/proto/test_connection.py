@@ -204,13 +204,18 @@ def test_ack_window_both_sides() -> None:
 def test_has_data_to_send_says_whether_bytes_are_queued_without_taking_them() -> None:
     client, server = linked_pair()
     assert not server.has_data_to_send and server.data_to_send() == b""
+    outgoing = server.outgoing  # the queue itself: one buffer for the connection's life
+    assert not outgoing
     server.send(Ping(1, 0))
     assert server.has_data_to_send and server.has_data_to_send  # asking twice takes nothing
+    assert bytes(outgoing) == bytes(server.outgoing)
+    queued = bytes(outgoing)
     wire = server.data_to_send()
-    assert wire and not server.has_data_to_send
+    assert wire == queued and not server.has_data_to_send and not outgoing
+    assert server.outgoing is outgoing
     client.receive_data(wire)
     assert events(client) == [MessageReceived(Ping(1, 0), 1)]
-    assert client.has_data_to_send  # the PONG it owes
+    assert client.has_data_to_send and client.outgoing  # the PONG it owes
 
 
 def test_stale_generation_acks_are_ignored() -> None:

@@ -77,6 +77,7 @@ class _StreamIO:
     def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
         self.stream = stream
         self.conn = conn
+        self._outgoing = conn.outgoing  # (tested for bytes queued a few times a message)
         self._send_lock = _Turn()
         self._send_error: ChannelClosed | None = None
         self._eof = False
@@ -107,7 +108,7 @@ class _StreamIO:
         the failure is raised by the next explicit send.  ``tail``: the last so many bytes go
         in a write of their own (the ticket after the auth mechanism word, as spice-gtk sends
         them: Wireshark's SPICE dissector reads them only from separate segments)."""
-        if self._send_error is None and not self.conn.has_data_to_send:
+        if self._send_error is None and not self._outgoing:
             return  # nothing queued (most reads): no lock taken
         await self._send_lock.acquire()
         try:
@@ -156,11 +157,11 @@ class _StreamIO:
                     not batch or isinstance(batch[-1], MessageReceived)
                 )
                 if batch:
-                    if self._send_error is not None or self.conn.has_data_to_send:  # (no await: most batches)
+                    if self._send_error is not None or self._outgoing:  # (no await: most batches)
                         await self.flush(best_effort=True)
                     return batch
             # replies queued since (BaseChannel.queue), or by the batch before: out before waiting
-            if self._send_error is not None or self.conn.has_data_to_send:
+            if self._send_error is not None or self._outgoing:
                 await self.flush(best_effort=True)
             if self._eof:
                 raise ChannelClosed("connection already at end of file")
@@ -170,6 +171,8 @@ class _StreamIO:
                 wait = self._last_read + self.min_read_interval - self.now()
                 if wait > 0:
                     await nap(wait)  # a timed wake-up without a cancellation
+                    if self._plain is not None:
+                        self._plain.waited = False  # (bytes came meanwhile, most likely: ask first)
             asked = self.now() if self.min_read_interval else 0.0
             # (the plain socket kept, looked up in line: this runs once a read)
             plain = self._plain if self.stream is self._plain_for else self._plain_socket()

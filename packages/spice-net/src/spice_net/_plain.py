@@ -7,6 +7,10 @@ message, and a video stream's message comes after the process slept.  The same r
 automatic replies' write, go straight to the descriptor here, with trio's own waiting
 (``wait_readable``) and the same checkpoints: a read that waits is one, a read that did not
 wait is followed by a cancel-shielded one (so no byte read is lost to a cancellation).
+After a read that had to wait (the peer sends now and then: a video frame every 40 ms), the
+next one waits first instead of asking a socket that is most likely empty: one system call
+and one ``BlockingIOError`` less a message.  After a read that found bytes there, the next
+one asks first (a flood keeps the socket full; waiting first would cost a scheduler round).
 
 Only a ``trio.SocketStream`` (maybe tapped by a capture) qualifies; TLS and any other stream
 keep their own ``receive_some``/``send_all``.
@@ -27,12 +31,14 @@ class PlainSocket:
     """The descriptor under a stream, the stream that writes the rest of what would block, and
     the capture that must see the bytes (``None``: not captured)."""
 
-    __slots__ = ("capture", "fd", "socket_stream")
+    __slots__ = ("capture", "fd", "socket_stream", "waited")
 
     def __init__(self, fd: int, socket_stream: trio.SocketStream, capture: ChannelCapture | None) -> None:
         self.fd = fd
         self.socket_stream = socket_stream
         self.capture = capture
+        #: The last read found the socket empty and waited (the next one waits first).
+        self.waited = False
 
 
 def plain_socket(stream: trio.abc.Stream) -> PlainSocket | None:
@@ -59,12 +65,18 @@ async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
     Raises ``OSError`` as the socket does, ``trio.ClosedResourceError`` when the socket is
     closed while waiting."""
     fd = plain.fd
-    await trio.lowlevel.checkpoint_if_cancelled()
+    wait_first = plain.waited  # the socket is most likely empty: wait first (a checkpoint)
+    if not wait_first:
+        await trio.lowlevel.checkpoint_if_cancelled()
     if plain.socket_stream.socket.fileno() != fd:  # (_check_open in line: once a read)
         raise trio.ClosedResourceError("the socket was closed")
-    try:
-        data = os.read(fd, max_bytes)
-    except BlockingIOError:
+    data: bytes | None = None
+    if not wait_first:
+        try:
+            data = os.read(fd, max_bytes)
+        except BlockingIOError:
+            pass
+    if data is None:
         while True:
             await trio.lowlevel.wait_readable(fd)
             try:
@@ -72,7 +84,9 @@ async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
                 break
             except BlockingIOError:  # woken for nothing (another reader, a spurious wake-up)
                 pass
+        plain.waited = True
     else:
+        plain.waited = False
         await trio.lowlevel.cancel_shielded_checkpoint()  # (data was there: let others run)
     if data and plain.capture is not None:
         plain.capture.write(True, data)

@@ -49,6 +49,7 @@ import enum
 import struct
 from collections import deque
 from dataclasses import field
+from typing import Final
 
 from ._caps import Caps
 from ._enums import VERSION_MAJOR, ChannelType, CommonCap, CommonMsg, LinkErr, MigrateFlags
@@ -245,6 +246,9 @@ class Connection:
         self._pos = 0
         self._eof = False
         self._out = bytearray()
+        #: The bytes queued for the peer, what :meth:`data_to_send` returns next (the same
+        #: buffer, for a test of emptiness without a call; not to be changed).
+        self.outgoing: Final[bytearray] = self._out
         self._events: deque[Event] = deque()
         self._error: ProtocolError | None = None
         self._got_any = False
