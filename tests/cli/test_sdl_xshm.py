@@ -263,6 +263,35 @@ def test_a_segment_put_is_lent_again_only_once_the_x_server_is_done_with_it(
     assert np.array_equal(on_screen(x11_sdl, window)[6:22, 10:34], held[-1][:, :, :3])
 
 
+def test_a_spare_segment_the_system_refuses_leaves_the_pool_working(
+    window: Window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spares are only for fewer waits: once one is refused, frames come from the segments
+    there are (after a wait), and no spare is asked for again."""
+    frames = frames_of(window)
+    first = lent(frames, 16, 24, 1)
+    segment = frames.segment_of(first)
+    assert segment is not None
+    frames.put(segment, 0, 0)
+    del first  # free, but put since the last wait: a spare would be made for the next frame
+    asked: list[int] = []
+
+    def refuse(key: int, size: int, flags: int) -> int:
+        asked.append(size)
+        return -1
+
+    monkeypatch.setattr(frames._libs, "shmget", refuse)
+    for i in range(3):
+        frame = frames.allocate(16, 24)
+        assert frame is not None, f"frame {i}: the pool stopped lending"
+        again = frames.segment_of(frame)
+        assert again is segment and again.put_request < frames._synced_before
+        frames.put(again, 0, 0)
+        del frame, again
+    assert asked == [16 * 24 * 4]  # one spare asked for, refused, never again
+    assert frames.waits == 3 and len(frames._segments) == 1
+
+
 def test_free_segments_of_each_size_are_lent_again(window: Window) -> None:
     """Two streams of different sizes, each keeping its latest frame: no segment is made after
     the first few, and a free segment of a size seen before is lent again."""

@@ -68,7 +68,8 @@ async def test_after_a_read_that_waited_the_next_waits_first_and_after_one_that_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A peer that sends now and then (a video frame every 40 ms) finds the socket empty each
-    time: no read answered "would block" then.  A flood keeps it full: each read asks first."""
+    time: no read answered "would block" then.  A flood (a read that takes a quarter of what
+    it could or more) keeps it full: the reads after it ask first."""
     a, b = await _tcp_pair()
     plain = plain_socket(a)
     assert plain is not None
@@ -99,6 +100,17 @@ async def test_after_a_read_that_waited_the_next_waits_first_and_after_one_that_
                 nursery.start_soon(b.send_all, b"later %d" % i)
                 assert await read_plain(plain, 100) == b"later %d" % i
         assert (plain.waited, would_block) == (True, 1)
+        await b.send_all(b"f" * 1000)  # a flood: the wait ends at once, the read is full...
+        assert await read_plain(plain, 100) == b"f" * 100
+        assert not plain.waited  # ...so the next read asks first, and finds bytes
+        for _ in range(9):
+            assert await read_plain(plain, 100) == b"f" * 100
+        assert (plain.waited, would_block) == (False, 1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(trio.sleep, 0.02))
+            nursery.start_soon(b.send_all, b"quiet")
+            assert await read_plain(plain, 100) == b"quiet"  # asked first: "would block"
+        assert (plain.waited, would_block) == (True, 2)
         await b.send_all(b"ready")
         await trio.sleep(0.02)
         assert await read_plain(plain, 100) == b"ready"  # (the wait ends at once)

@@ -248,6 +248,8 @@ class XShmFrames:
         self._free: list[_Segment] = []
         #: Every X request numbered below this one was done by the server at the last XSync.
         self._synced_before = 0
+        #: A spare segment was refused: none is made from then on.
+        self._no_spares = False
         self._bytes = 0
         #: Closed, or a segment could not be made: allocate says None from then on.
         self._off = not self._gc
@@ -267,12 +269,12 @@ class XShmFrames:
         self.trimming = False
         free = self._free
         found: _Segment | None = None
-        spare = 0
+        of_size = 0
         for candidate in free:  # (the one given back longest ago: put longest ago)
             if candidate.width == width and candidate.height == height:
                 if found is None:
                     found = candidate
-                spare += 1
+                of_size += 1
         if found is None:  # (free segments of other sizes stay, for another stream or to make room with)
             segment = self._new_segment(height, width)
             if segment is None:
@@ -280,7 +282,9 @@ class XShmFrames:
         elif found.put_request < self._synced_before:  # the X server is done reading it
             segment = found
             free.remove(found)
-        elif spare < SPARE and (new := self._new_segment(height, width, evict=False)) is not None:
+        elif (
+            of_size < SPARE and not self._no_spares and (new := self._new_segment(height, width, spare=True))
+        ):
             segment = new  # (the server may still read the free ones: one more spare)
         else:
             self._sync()  # (covers every segment put so far)
@@ -303,14 +307,15 @@ class XShmFrames:
             return None
         return segment
 
-    def _new_segment(self, height: int, width: int, *, evict: bool = True) -> _Segment | None:
-        """A new segment, making room by letting free ones go if ``evict``; ``None`` when
-        there is no room or the system refuses (then no segment is made from then on)."""
+    def _new_segment(self, height: int, width: int, *, spare: bool = False) -> _Segment | None:
+        """A new segment, making room by letting free ones go; ``None`` when there is no room
+        or the system refuses (then no segment is made from then on).  A ``spare`` takes no
+        room from other segments, and a refusal only stops spares from being made."""
         size = height * width * 4
         if size > MAX_BYTES:
             return None
         while len(self._segments) >= MAX_SEGMENTS or self._bytes + size > MAX_BYTES:
-            if not evict:
+            if spare:
                 return None
             # segments nobody holds make room (of other sizes: allocate found none of this one)
             free = [s for s in self._segments.values() if not s.lent]
@@ -320,12 +325,12 @@ class XShmFrames:
         libs = self._libs
         shmid = libs.shmget(_IPC_PRIVATE, size, _IPC_CREAT | 0o600)  # type: ignore[attr-defined]
         if shmid < 0:
-            self._off = True
+            self._refused(spare)
             return None
         address = libs.shmat(shmid, None, 0)  # type: ignore[attr-defined]
         if address in (None, ctypes.c_void_p(-1).value):
             libs.shmctl(shmid, _IPC_RMID, None)  # type: ignore[attr-defined]
-            self._off = True
+            self._refused(spare)
             return None
         info = _ShmSegmentInfo(0, shmid, address, 0)
         image = libs.XShmCreateImage(  # type: ignore[attr-defined]
@@ -345,12 +350,20 @@ class XShmFrames:
             if image:
                 libs.XFree(image)  # type: ignore[attr-defined]
             libs.shmdt(address)  # type: ignore[attr-defined]
-            self._off = True
+            self._refused(spare)
             return None
         segment = _Segment(width, height, size, address, info, image, ctypes.c_uint8 * size, self._free)
         self._segments[address] = segment
         self._bytes += size
         return segment
+
+    def _refused(self, spare: bool) -> None:
+        """The system or the X server refused a segment: no more of them (no more spares, when
+        it was one: the pool's segments still work)."""
+        if spare:
+            self._no_spares = True
+        else:
+            self._off = True
 
     def _attach(self, info: _ShmSegmentInfo) -> bool:
         """Have the X server attach the segment; ``False`` when it refuses (a remote display,

@@ -7,10 +7,11 @@ message, and a video stream's message comes after the process slept.  The same r
 automatic replies' write, go straight to the descriptor here, with trio's own waiting
 (``wait_readable``) and the same checkpoints: a read that waits is one, a read that did not
 wait is followed by a cancel-shielded one (so no byte read is lost to a cancellation).
-After a read that had to wait (the peer sends now and then: a video frame every 40 ms), the
-next one waits first instead of asking a socket that is most likely empty: one system call
-and one ``BlockingIOError`` less a message.  After a read that found bytes there, the next
-one asks first (a flood keeps the socket full; waiting first would cost a scheduler round).
+After a read that had to wait and took less than a quarter of what it could (the peer sends
+now and then: a video frame every 40 ms), the next one waits first instead of asking a socket
+that is most likely empty: one system call and one ``BlockingIOError`` less a message.  After
+a read that found bytes there, or took a quarter of what it could or more (a flood keeps the
+socket full), the next one asks first.
 
 Only a ``trio.SocketStream`` (maybe tapped by a capture) qualifies; TLS and any other stream
 keep their own ``receive_some``/``send_all``.
@@ -37,7 +38,7 @@ class PlainSocket:
         self.fd = fd
         self.socket_stream = socket_stream
         self.capture = capture
-        #: The last read found the socket empty and waited (the next one waits first).
+        #: The last read waited for a little data (the next one waits first).
         self.waited = False
 
 
@@ -84,7 +85,7 @@ async def read_plain(plain: PlainSocket, max_bytes: int) -> bytes:
                 break
             except BlockingIOError:  # woken for nothing (another reader, a spurious wake-up)
                 pass
-        plain.waited = True
+        plain.waited = len(data) < max_bytes // 4  # (more than that: a flood, most likely)
     else:
         plain.waited = False
         await trio.lowlevel.cancel_shielded_checkpoint()  # (data was there: let others run)
