@@ -170,6 +170,28 @@ def test_a_segment_is_lent_again_only_once_nothing_refers_to_its_frame(window: W
     )
 
 
+def test_a_decoders_output_is_known_as_its_segment_by_identity(
+    window: Window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = frames_of(window)
+    buffer = frames.allocate(24, 40)
+    assert buffer is not None
+    decoded = simplejpeg.decode_jpeg(
+        simplejpeg.encode_jpeg(picture(24, 40, 3)[:, :, :3].copy()), colorspace="BGRX", buffer=buffer
+    )
+    assert decoded is not buffer and decoded.base is buffer.base  # simplejpeg answers a view
+    segment = frames.segment_of(buffer)
+    assert segment is not None
+    # found without its address: the lent array and the decoder's whole view of it, not a piece
+    monkeypatch.setattr(frames, "_segments", {})
+    assert frames.segment_of(buffer) is segment and frames.segment_of(decoded) is segment
+    assert frames.segment_of(decoded[1:]) is None and frames.segment_of(buffer[:, ::-1]) is None
+    # an id of a lent array that died may be another array's by now: that one is not the segment
+    flat = np.zeros(24 * 40 * 4, np.uint8)
+    frames._by_frame[id(flat)] = segment
+    assert frames.segment_of(flat.reshape(24, 40, 4)) is None
+
+
 def test_the_pool_is_bounded_and_frames_of_a_new_size_take_the_room_of_free_old_ones(
     window: Window, monkeypatch: pytest.MonkeyPatch
 ) -> None:

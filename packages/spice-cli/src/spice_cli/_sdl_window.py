@@ -326,6 +326,13 @@ _REDRAW = frozenset(
 _exposed: set[int] = set()
 
 
+#: ``SDL_GetWindowSurface`` answering an address (pysdl2's makes a pointer object and its
+#: ``contents`` each call; the window asks once or twice a frame).
+_GET_WINDOW_SURFACE = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(
+    ctypes.cast(sdl2.SDL_GetWindowSurface, ctypes.c_void_p).value or 0  # (a loaded symbol: never 0)
+)
+
+
 def _clipped(
     rects: list[tuple[int, int, int, int]], width: int, height: int
 ) -> list[tuple[int, int, int, int]]:
@@ -482,6 +489,11 @@ class Window:
         #: The last :meth:`_letterbox`: (framebuffer w, h, image w, h) and its box.
         self._box_key: tuple[int, int, int, int] | None = None
         self._box = Box(0, 0, 0, 0)
+        #: The framebuffer as last found: its address, the surface there (a view of that memory,
+        #: so right for whatever surface SDL keeps at that address) and whether its pixels are
+        #: BGRX (``SDL_PIXELFORMAT_RGB888``: the window's, from its X visual, never changes).
+        self._fb: tuple[int, sdl2.SDL_Surface, bool] = (0, sdl2.SDL_Surface(), False)
+        self._window_address = ctypes.cast(self._window, ctypes.c_void_p).value
         #: The framebuffer's pixels as an array, with the (address, pitch, height) it is for.
         self._framebuffer_view: tuple[tuple[int, int, int], npt.NDArray[np.uint8]] | None = None
         #: The pending patch above was shown by the X server from shared memory: neither the
@@ -578,10 +590,11 @@ class Window:
         if damage and _overlaps(damage, x, y, w, h):
             return False  # blitted from the image at present: it would cover the patch
         fb = self._framebuffer()
-        if (fb.w, fb.h) != self._painted_size or fb.format.contents.format != sdl2.SDL_PIXELFORMAT_RGB888:
+        size = (fb.w, fb.h)
+        if size != self._painted_size or not self._fb[2]:
             return False
-        key = (fb.w, fb.h, self.width, self.height)  # (the letterbox kept, looked up in line)
-        box = self._box if key == self._box_key else self._letterbox(fb.w, fb.h)
+        key = (*size, self.width, self.height)  # (the letterbox kept, looked up in line)
+        box = self._box if key == self._box_key else self._letterbox(*size)
         if (box.w, box.h) != (self.width, self.height) or fb.pitch % 4:
             return False  # scaled: drawn from the image
         pending = self._in_framebuffer_only
@@ -658,10 +671,15 @@ class Window:
         return self._box
 
     def _framebuffer(self) -> sdl2.SDL_Surface:
-        surface = sdl2.SDL_GetWindowSurface(self._window)
-        if not surface:
+        address = _GET_WINDOW_SURFACE(self._window_address)
+        if not address:
             raise _fail("cannot get the window's framebuffer")
-        return surface.contents
+        found = self._fb
+        if found[0] != address:
+            surface = sdl2.SDL_Surface.from_address(address)
+            bgrx = surface.format.contents.format == sdl2.SDL_PIXELFORMAT_RGB888
+            found = self._fb = (address, surface, bgrx)
+        return found[1]
 
     def event_fd(self) -> int | None:
         """The display connection's socket (X11), readable when events may be waiting; ``None``
@@ -723,8 +741,8 @@ class Window:
         """
         fb = self._framebuffer()
         size = (fb.w, fb.h)
-        key = (fb.w, fb.h, self.width, self.height)  # (the letterbox kept, looked up in line)
-        box = self._box if key == self._box_key else self._letterbox(fb.w, fb.h)
+        key = (*size, self.width, self.height)  # (the letterbox kept, looked up in line)
+        box = self._box if key == self._box_key else self._letterbox(*size)
         scaled = (box.w, box.h) != (self.width, self.height)
         exposed = self._id in _exposed
         _exposed.discard(self._id)
@@ -766,7 +784,7 @@ class Window:
         self._damage = []
         self._repaint = False
         self._painted_size = size
-        rects = _clipped(out, fb.w, fb.h)
+        rects = _clipped(out, *size)
         if rects:
             array = (sdl2.SDL_Rect * len(rects))()
             for item, (x, y, w, h) in zip(array, rects, strict=True):

@@ -213,6 +213,10 @@ class _Segment:
     unmap: Callable[[int], object] | None = field(default=None)
     #: The X request number of its last put (0: never put).
     put_request: int = field(default=0)
+    #: The flat array under its last loan (the ``base`` of the frame lent and of every view of
+    #: it, a decoder's output say), and that array's ``id`` (its key in ``XShmFrames._by_frame``).
+    frame: weakref.ref[npt.NDArray[np.uint8]] | None = field(default=None)
+    frame_id: int = field(default=0)
 
     def returned(self, _loan: object) -> None:
         """Nothing refers to the frame lent from it any more."""
@@ -244,6 +248,8 @@ class XShmFrames:
         self._gc = libs.XCreateGC(self._display, window, 0, None)  # type: ignore[attr-defined]
         #: Segments by address (where a frame's memory starts).
         self._segments: dict[int, _Segment] = {}
+        #: Segments by the ``id`` of the flat array under their last loan.
+        self._by_frame: dict[int, _Segment] = {}
         #: Segments whose frames are gone (latest last).
         self._free: list[_Segment] = []
         #: Every X request numbered below this one was done by the server at the last XSync.
@@ -294,10 +300,30 @@ class XShmFrames:
         segment.lent = True
         loan = segment.loan_type.from_address(segment.address)
         segment.loan = weakref.ref(loan, segment.returned)
-        return np.frombuffer(memoryview(loan), np.uint8).reshape(height, width, 4)
+        flat = np.frombuffer(memoryview(loan), np.uint8)  # (the base of every view of the frame)
+        by_frame = self._by_frame
+        if by_frame.get(segment.frame_id) is segment:  # (_forget_frame in line: once a frame)
+            del by_frame[segment.frame_id]
+        segment.frame, segment.frame_id = weakref.ref(flat), id(flat)
+        by_frame[segment.frame_id] = segment
+        return flat.reshape(height, width, 4)
+
+    def _forget_frame(self, segment: _Segment) -> None:
+        """Drop ``segment`` from :attr:`_by_frame` (its key may belong to another's array by now)."""
+        if self._by_frame.get(segment.frame_id) is segment:
+            del self._by_frame[segment.frame_id]
+        segment.frame = None
 
     def segment_of(self, frame: npt.NDArray[np.uint8]) -> _Segment | None:
         """The segment ``frame`` is the whole of (as :meth:`allocate` lent it), else ``None``."""
+        # The lent frame and every view of it (a decoder's output) have one flat array as their
+        # ``base``: found by identity (reading the address makes numpy build a dictionary, a
+        # few us once a frame).  A contiguous view of the lent frame's shape is all of it.
+        base = frame.base
+        segment = self._by_frame.get(id(base))
+        if segment is not None and segment.frame is not None and segment.frame() is base:
+            whole = frame.shape == (segment.height, segment.width, 4) and frame.flags.c_contiguous
+            return segment if whole else None
         segment = self._segments.get(frame.__array_interface__["data"][0])
         if (
             segment is None
@@ -394,6 +420,7 @@ class XShmFrames:
 
     def _destroy(self, segment: _Segment) -> None:
         """Detach a segment nobody holds (both sides) and forget it."""
+        self._forget_frame(segment)
         libs = self._libs
         libs.XShmDetach(self._display, ctypes.byref(segment.info))  # type: ignore[attr-defined]
         self._sync()
@@ -449,6 +476,7 @@ class XShmFrames:
                 libs.XFree(segment.image)  # type: ignore[attr-defined]
                 segment.unmap = libs.shmdt  # type: ignore[attr-defined]
                 del self._segments[segment.address]
+                self._forget_frame(segment)
                 self._bytes -= segment.size
             else:
                 self._destroy(segment)
