@@ -24,7 +24,7 @@ from spice_proto import (
     Rect,
     Ropd,
 )
-from spice_proto.lowlevel import message_class, registered_messages
+from spice_proto.lowlevel import Writer, message_class, registered_messages
 from test_display_types import (
     le32,
     small_bytes,
@@ -161,6 +161,9 @@ def test_round_trip(cls: type[sp.Message]) -> None:
     def check(msg: sp.Message) -> None:
         assert type(msg) is cls
         body = msg.encode()
+        field_by_field = Writer()
+        msg.encode_body(field_by_field)
+        assert body == field_by_field.getvalue()  # (one struct call for fixed-size bodies)
         assert cls.decode(body) == msg
         assert sp.decode_message(ChannelType.DISPLAY, cls.DIRECTION, cls.TYPE, body) == msg
         if cls is not sp.DisplayQualityIndicator:  # its body is all data

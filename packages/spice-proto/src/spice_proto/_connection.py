@@ -57,7 +57,7 @@ from ._errors import ProtocolError
 from ._frozen import frozen
 from ._header import _DATA as _DATA_HEADER
 from ._header import _MINI as _MINI_HEADER
-from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE, DataHeader, MiniHeader
+from ._header import DATA_HEADER_SIZE, MINI_HEADER_SIZE
 from ._link import (
     ENCRYPTED_TICKET_SIZE,
     LINK_HEADER_SIZE,
@@ -795,20 +795,24 @@ class Connection:
 
     def send(self, message: Message | UnknownMessage) -> int:
         """Queue a message; returns its serial number."""
-        self._require(_S.MESSAGES, "send")
+        # (the checks and the header in line, no header object: a server sends many a frame)
+        if self.state is not _S.MESSAGES:
+            self._require(_S.MESSAGES, "send")
         send_direction = (
             Direction.CLIENT_TO_SERVER if self.role is Role.CLIENT else Direction.SERVER_TO_CLIENT
         )
-        direction = message.DIRECTION if isinstance(message, Message) else message.direction
+        if isinstance(message, Message):
+            direction, msg_type = message.DIRECTION, int(message.TYPE)
+        else:
+            direction, msg_type = message.direction, int(message.type)
         if direction is not send_direction:
             raise ValueError(f"{type(message).__name__} is not a {self.role.value}-to-peer message")
         body = message.encode()
-        msg_type = int(message.type)
         self._send_serial += 1
         if self.mini_header:
-            self._out += MiniHeader(msg_type, len(body)).encode()
+            self._out += _MINI_HEADER.pack(msg_type, len(body))
         else:
-            self._out += DataHeader(self._send_serial, msg_type, len(body)).encode()
+            self._out += _DATA_HEADER.pack(self._send_serial, msg_type, len(body), 0)
         self._out += body
         if self.role is Role.SERVER and self.ack_window:
             self.unacked += 1

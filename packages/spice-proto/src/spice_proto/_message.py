@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import builtins
 import enum
-from typing import ClassVar, TypeVar
+import struct
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from ._enums import ChannelType
 from ._errors import ProtocolError
-from ._fields import read_fields, write_fields
+from ._fields import layout, read_fields, write_fields
 from ._frozen import frozen
 from ._wire import Reader, Writer
 
@@ -48,6 +50,13 @@ class Message:
 
     def encode(self) -> bytes:
         """The body bytes (without the data header)."""
+        cls = type(self)
+        try:
+            fixed = _FIXED[cls]
+        except KeyError:
+            fixed = _FIXED[cls] = _fixed_layout(cls)
+        if fixed is not None:  # (most messages a session or server sends: one struct call)
+            return fixed[0].pack(*fixed[1](self))
         w = Writer()
         self.encode_body(w)
         return w.getvalue()
@@ -63,6 +72,32 @@ class Message:
 
 
 M = TypeVar("M", bound=Message)
+
+_Fixed = tuple[struct.Struct, Callable[[Message], tuple[Any, ...]]]
+#: Per message class, what packs its body in one call when all of it is fixed-size fields
+#: taken as they are (``None``: written field by field).
+_FIXED: dict[type[Message], _Fixed | None] = {}
+
+
+def _fixed_layout(cls: type[Message]) -> _Fixed | None:
+    """The struct and the field getter of ``cls``'s body, when one struct call writes it all
+    as :func:`write_fields` would (its own ``encode_body`` is the one it inherits)."""
+    if cls.encode_body is not Message.encode_body:
+        return None
+    found = layout(cls, complete=True)
+    if not found.entries:
+        return _EMPTY, _no_fields
+    run = found.run
+    if run is None or run.needs_flat:
+        return None
+    return run.st, run.getter
+
+
+_EMPTY = struct.Struct("<")
+
+
+def _no_fields(message: Message) -> tuple[()]:
+    return ()
 
 
 @frozen
