@@ -467,14 +467,18 @@ async def test_min_read_interval_batches_a_flood_and_not_a_lone_message(
         got = [await client.receive() for _ in range(2, 6)]
     assert got == [Ping(i, i) for i in range(2, 6)]
     assert len(reads) == 2 and reads[1] >= first + 0.5  # one read, after the interval
+    assert client.last_message_at == reads[1]  # when the bytes came
     await trio.sleep(10)  # a quiet spell: the next message is read as soon as it comes
     await server.send(Ping(9, 9))
     sent = trio.current_time()
     assert await client.receive() == Ping(9, 9)
     assert reads[-1] == sent
+    assert client.last_message_at == sent
     client.min_read_interval = 0
+    await trio.sleep(3)
     await server.send(Ping(10, 10))
     assert await client.receive() == Ping(10, 10)
+    assert client.last_message_at == reads[-1] == sent + 3
     await client.aclose()
     await server.aclose()
 

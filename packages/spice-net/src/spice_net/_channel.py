@@ -89,6 +89,8 @@ class _StreamIO:
         self._last_read_waited = False
         #: ``trio.current_time`` in one call (read several times a message).
         self.now = clock_reader()
+        #: When the last read that brought bytes returned (when made, before any).
+        self.read_at = self.now()
         #: Whether the connection's buffered bytes were found to make no further message (the
         #: next :meth:`next_events` reads before it parses).
         self._drained = False
@@ -188,8 +190,10 @@ class _StreamIO:
                 raise ChannelClosed("channel closed") from exc
             if not data:
                 self._eof = True
-            elif self.min_read_interval:
-                self._last_read = self.now()
+            else:
+                self.read_at = self.now()
+            if data and self.min_read_interval:
+                self._last_read = self.read_at
                 self._last_read_size = len(data)
                 # The socket stayed empty longer than the interval: no flood (a video stream's
                 # frame every 40 ms, say), so waiting before the next read would gather
@@ -287,7 +291,7 @@ class BaseChannel:
     def _take(self, events: list[Event]) -> None:
         """A batch :meth:`_StreamIO.next_events` read (the caller holds the receive lock; a plain
         call, not a coroutine: one level less for the reader's every wake-up)."""
-        now = self._io.now()  # one batch, one arrival time
+        now = self._io.read_at  # one batch, one arrival time: when its last bytes came
         for event in events:
             if isinstance(event, MessageReceived):
                 self.messages_received += 1
