@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 import simplejpeg
 import spice_proto as sp
+import spice_session as ss
 from spice_proto import INVALID_STREAM_DROPS
 from spice_session import StreamError, _video, available_codecs
 from spice_session._mediaclock import mm_diff
@@ -99,6 +100,47 @@ def test_mjpeg_decodes_as_spice_gtk_does_into_opaque_frames() -> None:
         frame, simplejpeg.decode_jpeg(data, colorspace="BGRX")
     )
     assert mjpeg.opaque and (frame[..., 3] == 255).all()
+
+
+def test_mjpeg_of_the_size_the_stream_said_reads_its_header_once_and_others_the_checked_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[int, int]] = []
+
+    class Lend:
+        def allocate(self, height: int, width: int) -> U8:
+            asked.append((height, width))
+            return np.zeros((height, width, 4), np.uint8)
+
+    def rgb(h: int, w: int) -> U8:
+        return np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+    def reference(data: bytes) -> U8:
+        out: U8 = simplejpeg.decode_jpeg(data, colorspace="BGRX", fastdct=True, fastupsample=True)
+        return out
+
+    mjpeg = _video.MjpegDecoder(ss.MemoryBudget(1 << 20), Lend(), size=(64, 48))
+    same, smaller, larger = jpeg(rgb(48, 64)), jpeg(rgb(24, 40)), jpeg(rgb(96, 128))
+    headers = []
+    real_header = simplejpeg.decode_jpeg_header
+    monkeypatch.setattr(simplejpeg, "decode_jpeg_header", lambda d: headers.append(d) or real_header(d))
+    (frame,) = mjpeg.decode(same)
+    assert np.array_equal(frame, reference(same)) and headers == [] and asked == [(48, 64)]
+    (frame,) = mjpeg.decode(smaller)  # into the start of the buffer, its own shape
+    assert frame.shape == (24, 40, 4) and np.array_equal(frame, reference(smaller)) and headers == []
+    (frame,) = mjpeg.decode(larger)  # the buffer refused: the header read, the budget asked
+    assert np.array_equal(frame, reference(larger)) and headers == [larger]
+    assert asked == [(48, 64), (48, 64), (48, 64), (96, 128)]
+    sof = same.index(b"\xff\xc0") + 5  # (marker, length, precision: then height and width)
+    huge = same[:sof] + (4000).to_bytes(2, "big") * 2 + same[sof + 4 :]
+    with pytest.raises(ss.BudgetExceeded, match="MJPEG frame of 4000x4000"):  # larger than the budget
+        mjpeg.decode(huge)
+    with pytest.raises(StreamError, match="does not decode"):  # broken: the size tried is not tried again
+        mjpeg.decode(same[: len(same) // 2])
+    assert asked[-1] == (48, 64) and asked[-2] == (48, 64) and len(asked) == 6
+    unknown = _video.MjpegDecoder(size=(0, 48))  # no size said: the header first
+    unknown.decode(same)
+    assert headers[-1] == same
 
 
 def test_place_frame_bottom_up_flips_rows() -> None:
@@ -281,8 +323,9 @@ def test_mjpeg_frames_are_decoded_into_the_buffers_the_application_lends(
 def test_a_truncated_mjpeg_frame_fails_and_gives_its_lent_buffer_back(
     clock: tuple[MediaClock, FakeTime],
 ) -> None:
-    """Every cut of a frame past its header (so a buffer was lent) is a StreamError; nothing
-    keeps the lent array afterwards and the surface keeps its pixels."""
+    """Every cut of a frame is a StreamError; the one buffer lent for it (the stream says the
+    frame's size, so it is decoded into a buffer before its header is read) is not kept
+    afterwards, and the surface keeps its pixels."""
     c, _ = clock
 
     class WeakLender:
@@ -301,16 +344,13 @@ def test_a_truncated_mjpeg_frame_fails_and_gives_its_lent_buffer_back(
     mgr.frame_buffers = lender
     before = s.pixels.copy()
     data = jpeg(blocks_rgb(32, 32))
-    lent_at = []
-    for cut in range(1, len(data) - 1, 3):
-        asked = len(lender.lent)
+    cuts = range(1, len(data) - 1, 3)
+    for cut in cuts:
         with pytest.raises(StreamError, match="does not decode"):
             mgr.handle(sp.DisplayStreamData(3, 50_100 + cut, data[:cut]), {0: s})
         assert all(ref() is None for ref in lender.lent), f"a lent buffer is still held after a cut at {cut}"
         assert np.array_equal(s.pixels, before), cut
-        if len(lender.lent) > asked:
-            lent_at.append(cut)
-    assert len(lent_at) >= 20 and lent_at[0] > 100  # the cuts past the header had a buffer lent
+    assert len(lender.lent) == len(cuts)  # one a cut: a frame of the size tried is not tried again
     (damage,) = mgr.handle(sp.DisplayStreamData(3, 60_000, data), {0: s})  # the stream goes on
     assert damage.pixels is not None and lender.lent[-1]() is not None
 

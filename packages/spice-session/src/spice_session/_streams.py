@@ -195,7 +195,9 @@ class StreamManager:
             self.unsupported.add(msg.id)  # its frames are dropped quietly
             raise
         try:
-            decoder = make_decoder(msg.codec_type, self.budget, self._frame_buffers)
+            decoder = make_decoder(
+                msg.codec_type, self.budget, self._frame_buffers, (msg.stream_width, msg.stream_height)
+            )
         except StreamError as exc:
             self.budget.refund(cost)
             log.warning("stream %d: %s; its frames will not be shown", msg.id, exc)

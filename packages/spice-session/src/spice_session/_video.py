@@ -77,26 +77,61 @@ class MjpegDecoder:
     The size a JPEG header claims is checked against ``budget`` before it is decoded.  Decoded
     as spice-gtk's MJPEG decoder does: the fast integer DCT, no fancy upsampling (a quarter
     less time than libjpeg's defaults, and closer to remote-viewer's picture).
+
+    With ``size``, the (width, height) the stream's frames have (its STREAM_CREATE says so, and
+    paid for them), a frame is decoded straight into a buffer of that size, the header read
+    once: libjpeg-turbo refuses a buffer too small for the picture, and such a frame (or one
+    that does not decode) takes the checked way above.
     """
 
     #: libjpeg-turbo fills the X of BGRX with 255.
     opaque = True
 
-    def __init__(self, budget: MemoryBudget | None = None, buffers: FrameBuffers | None = None) -> None:
+    def __init__(
+        self,
+        budget: MemoryBudget | None = None,
+        buffers: FrameBuffers | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
         self.budget = budget if budget is not None else MemoryBudget()
         #: Where frames are decoded into (``None``: arrays of their own).
         self.buffers = buffers
+        width, height = size if size is not None else (0, 0)
+        #: The frames' expected (width, height); (0, 0): unknown.
+        self.size = (
+            (width, height) if 0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE else (0, 0)
+        )
 
     def decode(self, data: Payload) -> list[Frame]:
+        expected = self.size
+        failed = ""
+        out: Frame | None
+        if expected[0]:  # one pass through the header, into a buffer of the expected size
+            width, height = expected
+            # lent, or else one of ours (that size was paid for when the stream was made)
+            out = self.buffers.allocate(height, width) if self.buffers is not None else None
+            if out is None:
+                out = np.empty((height, width, 4), np.uint8)
+            else:
+                _check_buffer(out, height, width)
+            try:
+                frame: Frame = simplejpeg.decode_jpeg(
+                    data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
+                )
+                return [frame]
+            except ValueError as exc:  # larger than expected, or broken: its header says which
+                out, failed = None, str(exc)
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+            if failed and (width, height) == expected:
+                raise ValueError(failed)  # (that size was tried: the frame is broken)
             if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
                 raise ValueError(f"its header says {width}x{height}")
             self.budget.check(4 * width * height, f"MJPEG frame of {width}x{height}")
             out = self.buffers.allocate(height, width) if self.buffers is not None else None
             if out is not None:
                 _check_buffer(out, height, width)
-            frame: Frame = simplejpeg.decode_jpeg(
+            frame = simplejpeg.decode_jpeg(
                 data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
             )
         except ValueError as exc:
@@ -249,12 +284,15 @@ def stream_display_caps() -> tuple[DisplayCap, ...]:
 
 
 def make_decoder(
-    codec: int, budget: MemoryBudget | None = None, buffers: FrameBuffers | None = None
+    codec: int,
+    budget: MemoryBudget | None = None,
+    buffers: FrameBuffers | None = None,
+    size: tuple[int, int] | None = None,
 ) -> VideoDecoder:
-    """A decoder for ``codec`` (MJPEG frames into ``buffers`` when given); :class:`StreamError`
-    when this client has none."""
+    """A decoder for ``codec`` (MJPEG frames into ``buffers`` when given, expected to be ``size``
+    (width, height) when given); :class:`StreamError` when this client has none."""
     if codec == VideoCodecType.MJPEG:
-        return MjpegDecoder(budget, buffers)
+        return MjpegDecoder(budget, buffers, size)
     try:
         known = VideoCodecType(codec)
     except ValueError:
