@@ -149,6 +149,40 @@ def test_the_drawn_cursor_goes_over_a_frame_from_shared_memory(x11_sdl: Xvfb, wi
     assert np.array_equal(shown[outside], expected[outside])
 
 
+def test_a_present_after_a_frame_the_x_server_showed_looks_at_the_framebuffer_only_after_events(
+    x11_sdl: Xvfb, window: Window, sdl_updates: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = frames_of(window)
+    looked = []
+    real = window._framebuffer
+
+    def framebuffer() -> sdl2.SDL_Surface:
+        looked.append(1)
+        return real()
+
+    monkeypatch.setattr(window, "_framebuffer", framebuffer)
+    _sdl_window.poll_events()  # (what the window's first showing brought, painted)
+    window.present()
+    sdl_updates.clear()
+    window.put(lent(frames, 24, 40, 1), 30, 20)
+    looked.clear()
+    window.present()  # the put found the framebuffer as presented: nothing to send or look up
+    assert looked == [] and sdl_updates == [] and frames.puts == 1
+    window.put(lent(frames, 24, 40, 2), 30, 20)
+    _sdl_window.poll_events()  # events taken: the framebuffer may have changed since the put
+    looked.clear()
+    window.present()
+    assert looked == [1] and sdl_updates == []
+    window.put(lent(frames, 24, 40, 3), 30, 20)
+    sent = len(sdl_updates)
+    _sdl_window._exposed.add(window.id)  # (an expose, as poll_events notes it): all painted again
+    window.present()
+    assert sdl_updates[sent:] == [1] and frames.puts == 3
+    expected = picture(H, W, 0)[:, :, :3].copy()
+    expected[20:44, 30:70] = picture(24, 40, 3)[:, :, :3]
+    assert np.array_equal(on_screen(x11_sdl, window), expected)
+
+
 def test_a_segment_is_lent_again_only_once_nothing_refers_to_its_frame(window: Window) -> None:
     frames = frames_of(window)
     first = lent(frames, 24, 40, 1)

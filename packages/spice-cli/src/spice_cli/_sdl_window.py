@@ -351,8 +351,14 @@ def _overlaps(rects: list[tuple[int, int, int, int]], x: int, y: int, w: int, h:
     return any(x < rx + rw and rx < x + w and y < ry + rh and ry < y + h for rx, ry, rw, rh in rects)
 
 
+#: Times SDL's events were taken (a window's framebuffer may change only then).
+_pumped = 0
+
+
 def poll_events(limit: int = 256) -> list[InputEvent]:
     """The SDL events waiting now (at most ``limit``), as viewer events; never blocks."""
+    global _pumped
+    _pumped += 1
     out: list[InputEvent] = []
     event = sdl2.SDL_Event()
     while len(out) < limit and sdl2.SDL_PollEvent(ctypes.byref(event)):
@@ -483,7 +489,8 @@ class Window:
         self._in_framebuffer_only: tuple[npt.NDArray[np.uint8], int, int] | None = None
         #: Framebuffer rectangles written straight since the last present (to send, not blit).
         self._sent: list[tuple[int, int, int, int]] = []
-        self._events_queued: Callable[[], bool] = lambda: False
+        #: Xlib's ``XEventsQueued`` and the display connection, once :meth:`event_fd` found them.
+        self._x_events_queued: tuple[Callable[[ctypes.c_void_p, int], int], ctypes.c_void_p] | None = None
         self._repaint = True
         self._painted_size = (0, 0)
         #: The last :meth:`_letterbox`: (framebuffer w, h, image w, h) and its box.
@@ -499,6 +506,9 @@ class Window:
         #: The pending patch above was shown by the X server from shared memory: neither the
         #: framebuffer nor the image has it yet.
         self._x_only = False
+        #: ``_pumped`` when :meth:`put` last had the X server show a frame, the framebuffer
+        #: as last presented (-1: not since the last present); see :meth:`present`.
+        self._put_by_x_at = -1
         #: Frames in shared memory the X server shows straight (``None``: not on this display).
         self._shm: XShmFrames | None = None
         self.width = 0
@@ -609,6 +619,7 @@ class Window:
                 shm.put(segment, box.x + x, box.y + y)
                 self._in_framebuffer_only = (patch, x, y)
                 self._x_only = True
+                self._put_by_x_at = _pumped
                 return True
         self._framebuffer_pixels(fb)[box.y + y : box.y + y + h, box.x + x : box.x + x + w] = patch
         self._in_framebuffer_only = (patch, x, y)
@@ -699,7 +710,7 @@ class Window:
         fd = int(xlib.XConnectionNumber(display))
         if fd < 0:
             return None
-        self._events_queued = lambda: int(xlib.XEventsQueued(display, 0)) > 0  # 0: QueuedAlready
+        self._x_events_queued = (xlib.XEventsQueued, display)  # (with 0: QueuedAlready)
         return fd
 
     def events_queued(self) -> bool:
@@ -708,7 +719,8 @@ class Window:
         server; the X11 part once :meth:`event_fd` found the connection."""
         if sdl2.SDL_HasEvents(sdl2.SDL_FIRSTEVENT, sdl2.SDL_LASTEVENT):
             return True
-        return self._events_queued()
+        x_events_queued = self._x_events_queued  # (called here: once a frame)
+        return x_events_queued is not None and x_events_queued[0](x_events_queued[1], 0) > 0
 
     @property
     def id(self) -> int:
@@ -739,6 +751,21 @@ class Window:
         At 1:1 only the damaged rectangles (and where the drawn cursor was and is) are
         blitted and sent; the whole picture after a resize, an expose, or when scaled.
         """
+        put_by_x_at, self._put_by_x_at = self._put_by_x_at, -1
+        if (
+            put_by_x_at == _pumped  # the framebuffer as :meth:`put` found it (no event taken since)
+            and cursor_at is None
+            and not self._damage
+            and not self._sent
+            and self._cursor_drawn is None
+            and not self._repaint
+            and self._id not in _exposed
+        ):
+            # a video frame the X server showed, and nothing else: nothing to send (it was
+            # presented when it was put), and the framebuffer need not be looked up again
+            if self._shm is not None and self._shm.trimming:
+                self._shm.tidy()
+            return
         fb = self._framebuffer()
         size = (fb.w, fb.h)
         key = (*size, self.width, self.height)  # (the letterbox kept, looked up in line)
