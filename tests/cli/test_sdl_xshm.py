@@ -469,3 +469,36 @@ async def test_spice_view_shows_whole_stream_frames_from_shared_memory(x11_sdl: 
     assert (window.read_pixels()[4:20, 8:24, :3] == colours[-1]).all()
     viewer.close()
     assert viewer.session.frame_buffers is None
+
+
+def test_an_event_xlib_read_while_it_flushed_is_known_as_queued(x11_sdl: Xvfb, window: Window) -> None:
+    """Writing a request, the X library reads what the socket has (libxcb polls for both):
+    the socket then no longer says, and the viewer, which waits on it, must learn of the
+    event from ``events_queued`` (it asks after each frame it draws outside the SDL loop)."""
+    import ctypes
+    import select
+
+    fd = window.event_fd()
+    assert fd is not None
+    x11 = window._x11()
+    assert x11 is not None
+    xlib = ctypes.CDLL("libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XMoveWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int]
+    xlib.XNoOp.argtypes = xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    other = xlib.XOpenDisplay(None)
+    assert other
+    try:
+        _sdl_window.poll_events()
+        assert not window.events_queued()
+        xlib.XMoveWindow(other, x11[1], 40, 30)  # a ConfigureNotify for SDL's connection
+        xlib.XFlush(other)
+        assert select.select([fd], [], [], 5)[0] == [fd]
+        ours = ctypes.c_void_p(x11[0])
+        xlib.XNoOp(ours)
+        xlib.XFlush(ours)  # the write's poll finds the event and reads it
+        assert select.select([fd], [], [], 0)[0] == []  # the socket no longer says
+        assert window.events_queued()
+    finally:
+        xlib.XCloseDisplay(other)
