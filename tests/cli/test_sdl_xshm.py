@@ -174,10 +174,15 @@ def test_a_present_after_a_frame_the_x_server_showed_looks_at_the_framebuffer_on
     window.present()
     assert looked == [1] and sdl_updates == []
     window.put(lent(frames, 24, 40, 3), 30, 20)
+    window.zoom(1.0)  # (the window resized by us: as events, the framebuffer may be another)
+    looked.clear()
+    window.present()
+    assert looked == [1]
+    window.put(lent(frames, 24, 40, 3), 30, 20)
     sent = len(sdl_updates)
     _sdl_window._exposed.add(window.id)  # (an expose, as poll_events notes it): all painted again
     window.present()
-    assert sdl_updates[sent:] == [1] and frames.puts == 3
+    assert sdl_updates[sent:] == [1] and frames.puts == 4
     expected = picture(H, W, 0)[:, :, :3].copy()
     expected[20:44, 30:70] = picture(24, 40, 3)[:, :, :3]
     assert np.array_equal(on_screen(x11_sdl, window), expected)

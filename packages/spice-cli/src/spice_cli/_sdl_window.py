@@ -351,14 +351,20 @@ def _overlaps(rects: list[tuple[int, int, int, int]], x: int, y: int, w: int, h:
     return any(x < rx + rw and rx < x + w and y < ry + rh and ry < y + h for rx, ry, rw, rh in rects)
 
 
-#: Times SDL's events were taken (a window's framebuffer may change only then).
+#: Times SDL's events were taken or a window was resized by us (a window's framebuffer may
+#: change only then).
 _pumped = 0
+
+
+def _may_change_framebuffers() -> None:
+    """Note that a window's framebuffer may be another one from now on (see ``_pumped``)."""
+    global _pumped
+    _pumped += 1
 
 
 def poll_events(limit: int = 256) -> list[InputEvent]:
     """The SDL events waiting now (at most ``limit``), as viewer events; never blocks."""
-    global _pumped
-    _pumped += 1
+    _may_change_framebuffers()
     out: list[InputEvent] = []
     event = sdl2.SDL_Event()
     while len(out) < limit and sdl2.SDL_PollEvent(ctypes.byref(event)):
@@ -545,6 +551,7 @@ class Window:
     def fit_window(self) -> None:
         """Resize the window to the remote screen size (not in fullscreen)."""
         if not self.fullscreen:
+            _may_change_framebuffers()
             sdl2.SDL_SetWindowSize(self._window, self.width, self.height)
 
     def zoom(self, factor: float) -> None:
@@ -552,6 +559,7 @@ class Window:
         if self.fullscreen:
             return
         w, h = self.window_size()
+        _may_change_framebuffers()
         sdl2.SDL_SetWindowSize(self._window, max(64, round(w * factor)), max(64, round(h * factor)))
 
     def window_size(self) -> tuple[int, int]:
@@ -864,6 +872,7 @@ class Window:
 
     def toggle_fullscreen(self) -> None:
         self.fullscreen = not self.fullscreen
+        _may_change_framebuffers()
         flags = sdl2.SDL_WINDOW_FULLSCREEN_DESKTOP if self.fullscreen else 0
         if sdl2.SDL_SetWindowFullscreen(self._window, flags) != 0:
             self.fullscreen = not self.fullscreen

@@ -79,9 +79,10 @@ class MjpegDecoder:
     less time than libjpeg's defaults, and closer to remote-viewer's picture).
 
     With ``size``, the (width, height) the stream's frames have (its STREAM_CREATE says so, and
-    paid for them), a frame is decoded straight into a buffer of that size, the header read
-    once: libjpeg-turbo refuses a buffer too small for the picture, and such a frame (or one
-    that does not decode) takes the checked way above.
+    paid for them), a frame is decoded straight into a buffer of the size the last frame had,
+    the header read once: libjpeg-turbo refuses a buffer too small for the picture, and such a
+    frame (or one that does not decode) takes the checked way above.  Frames larger than the
+    stream paid for always take that way (no buffer of the paid size asked for them first).
     """
 
     #: libjpeg-turbo fills the X of BGRX with 255.
@@ -97,10 +98,13 @@ class MjpegDecoder:
         #: Where frames are decoded into (``None``: arrays of their own).
         self.buffers = buffers
         width, height = size if size is not None else (0, 0)
-        #: The frames' expected (width, height); (0, 0): unknown.
-        self.size = (
-            (width, height) if 0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE else (0, 0)
-        )
+        if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
+            width = height = 0
+        #: Pixels a frame the stream paid for has (0: none said).
+        self.paid = width * height
+        #: The (width, height) the next frame is expected to have (the last one's, while no
+        #: larger than what was paid for); (0, 0): none, the header is read first.
+        self.size = (width, height)
 
     def decode(self, data: Payload) -> list[Frame]:
         expected = self.size
@@ -108,19 +112,22 @@ class MjpegDecoder:
         out: Frame | None
         if expected[0]:  # one pass through the header, into a buffer of the expected size
             width, height = expected
-            # lent, or else one of ours (that size was paid for when the stream was made)
-            out = self.buffers.allocate(height, width) if self.buffers is not None else None
-            if out is None:
-                out = np.empty((height, width, 4), np.uint8)
-            else:
-                _check_buffer(out, height, width)
             try:
+                # lent, or else one of ours (no larger than the stream paid for)
+                out = self.buffers.allocate(height, width) if self.buffers is not None else None
+                if out is None:
+                    out = np.empty((height, width, 4), np.uint8)
+                else:
+                    _check_buffer(out, height, width)
                 frame: Frame = simplejpeg.decode_jpeg(
                     data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
                 )
-                return [frame]
             except ValueError as exc:  # larger than expected, or broken: its header says which
                 out, failed = None, str(exc)
+            else:
+                if frame.shape[0] != height or frame.shape[1] != width:  # smaller: the next
+                    self.size = (frame.shape[1], frame.shape[0])  # ones get buffers of its size
+                return [frame]
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(data)
             if failed and (width, height) == expected:
@@ -137,6 +144,8 @@ class MjpegDecoder:
         except ValueError as exc:
             out = None  # (the error's traceback keeps this frame: a lent buffer goes back now)
             raise StreamError(f"MJPEG frame of {len(data)} bytes does not decode: {exc}") from None
+        if self.paid:  # the size the next frame is decoded in one pass at, if paid for
+            self.size = (width, height) if width * height <= self.paid else (0, 0)
         return [frame]
 
     def close(self) -> None:
