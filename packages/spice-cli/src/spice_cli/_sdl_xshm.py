@@ -301,11 +301,9 @@ class XShmFrames:
         loan = segment.loan_type.from_address(segment.address)
         segment.loan = weakref.ref(loan, segment.returned)
         flat = np.frombuffer(memoryview(loan), np.uint8)  # (the base of every view of the frame)
-        by_frame = self._by_frame
-        if by_frame.get(segment.frame_id) is segment:  # (_forget_frame in line: once a frame)
-            del by_frame[segment.frame_id]
+        self._forget_frame(segment)
         segment.frame, segment.frame_id = weakref.ref(flat), id(flat)
-        by_frame[segment.frame_id] = segment
+        self._by_frame[segment.frame_id] = segment
         return flat.reshape(height, width, 4)
 
     def _forget_frame(self, segment: _Segment) -> None:

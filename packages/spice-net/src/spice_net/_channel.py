@@ -192,13 +192,13 @@ class _StreamIO:
                 self._eof = True
             else:
                 self.read_at = self.now()
-            if data and self.min_read_interval:
-                self._last_read = self.read_at
-                self._last_read_size = len(data)
-                # The socket stayed empty longer than the interval: no flood (a video stream's
-                # frame every 40 ms, say), so waiting before the next read would gather
-                # nothing and cost a wake-up per message.
-                self._last_read_waited = self._last_read - asked >= self.min_read_interval
+                if self.min_read_interval:
+                    self._last_read = self.read_at
+                    self._last_read_size = len(data)
+                    # The socket stayed empty longer than the interval: no flood (a video
+                    # stream's frame every 40 ms, say), so waiting before the next read would
+                    # gather nothing and cost a wake-up per message.
+                    self._last_read_waited = self._last_read - asked >= self.min_read_interval
             self.bytes_received += len(data)
             self.conn.receive_data(data)
             self._drained = False

@@ -271,7 +271,7 @@ class Layout:
     wire order), leaving out wire-only values such as a count read apart from its items.
     """
 
-    __slots__ = ("_args", "entries", "fields", "run", "steps")
+    __slots__ = ("_args", "entries", "fields", "run", "steps", "whole")
 
     def __init__(
         self, entries: Iterable[Entry], prefix: str = "", order: Iterable[str] | None = None
@@ -303,6 +303,13 @@ class Layout:
         self.run: _Run | None = None
         if len(self.steps) == 1 and self._args is None and type(self.steps[0]) is _Run:
             self.run = self.steps[0]
+        #: The struct and the getter of the values that write the whole layout in one call, as
+        #: :meth:`write` would: when it is that one run with every value taken as it is, or empty.
+        self.whole: tuple[struct.Struct, Callable[[Any], tuple[Any, ...]]] | None = None
+        if not self.entries:
+            self.whole = _NOTHING, _no_values
+        elif self.run is not None and not self.run.needs_flat:
+            self.whole = self.run.st, self.run.getter
 
     def write(self, o: OutWriter, value: object) -> None:
         """Write the fields of ``value``."""
@@ -328,6 +335,13 @@ class Layout:
         if self._args is None:
             return out
         return [out[k] for k in self._args]
+
+
+_NOTHING = struct.Struct("<")
+
+
+def _no_values(value: object) -> tuple[()]:
+    return ()
 
 
 def _earlier(entries: tuple[Entry, ...], k: int) -> int:

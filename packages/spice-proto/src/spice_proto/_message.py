@@ -73,31 +73,17 @@ class Message:
 
 M = TypeVar("M", bound=Message)
 
-_Fixed = tuple[struct.Struct, Callable[[Message], tuple[Any, ...]]]
+_Fixed = tuple[struct.Struct, Callable[[Any], tuple[Any, ...]]]
 #: Per message class, what packs its body in one call when all of it is fixed-size fields
 #: taken as they are (``None``: written field by field).
 _FIXED: dict[type[Message], _Fixed | None] = {}
 
 
 def _fixed_layout(cls: type[Message]) -> _Fixed | None:
-    """The struct and the field getter of ``cls``'s body, when one struct call writes it all
-    as :func:`write_fields` would (its own ``encode_body`` is the one it inherits)."""
+    """:attr:`Layout.whole` of ``cls``'s body, unless ``cls`` writes its body itself."""
     if cls.encode_body is not Message.encode_body:
         return None
-    found = layout(cls, complete=True)
-    if not found.entries:
-        return _EMPTY, _no_fields
-    run = found.run
-    if run is None or run.needs_flat:
-        return None
-    return run.st, run.getter
-
-
-_EMPTY = struct.Struct("<")
-
-
-def _no_fields(message: Message) -> tuple[()]:
-    return ()
+    return layout(cls, complete=True).whole
 
 
 @frozen

@@ -113,12 +113,9 @@ class MjpegDecoder:
         if expected[0]:  # one pass through the header, into a buffer of the expected size
             width, height = expected
             try:
-                # lent, or else one of ours (no larger than the stream paid for)
-                out = self.buffers.allocate(height, width) if self.buffers is not None else None
-                if out is None:
+                out = self._lent(height, width)
+                if out is None:  # one of ours: no larger than the stream paid for
                     out = np.empty((height, width, 4), np.uint8)
-                else:
-                    _check_buffer(out, height, width)
                 frame: Frame = simplejpeg.decode_jpeg(
                     data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
                 )
@@ -135,9 +132,7 @@ class MjpegDecoder:
             if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
                 raise ValueError(f"its header says {width}x{height}")
             self.budget.check(4 * width * height, f"MJPEG frame of {width}x{height}")
-            out = self.buffers.allocate(height, width) if self.buffers is not None else None
-            if out is not None:
-                _check_buffer(out, height, width)
+            out = self._lent(height, width)
             frame = simplejpeg.decode_jpeg(
                 data, colorspace="BGRX", fastdct=True, fastupsample=True, buffer=out
             )
@@ -147,6 +142,13 @@ class MjpegDecoder:
         if self.paid:  # the size the next frame is decoded in one pass at, if paid for
             self.size = (width, height) if width * height <= self.paid else (0, 0)
         return [frame]
+
+    def _lent(self, height: int, width: int) -> Frame | None:
+        """A buffer :attr:`buffers` lends for a frame of that size, checked; ``None``: none."""
+        out = self.buffers.allocate(height, width) if self.buffers is not None else None
+        if out is not None:
+            _check_buffer(out, height, width)
+        return out
 
     def close(self) -> None:
         pass
